@@ -1,0 +1,58 @@
+/*
+ * praas.conf: every key of the design with its default, loaded with
+ * libconfig. A load either fills the whole struct or changes nothing and
+ * says, in one line, which file, line and key were wrong and why.
+ */
+#ifndef PRAAS_CONFIG_H
+#define PRAAS_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "addr.h"
+#include "fwd.h"
+
+#define CONFIG_DEFAULT_PATH "/usr/local/etc/praas/praas.conf"
+
+enum config_auth {
+	CONFIG_AUTH_KEYSTONE,
+	CONFIG_AUTH_NONE,
+};
+
+struct config {
+	char *path; /* the file loaded, or NULL for defaults only */
+	int port_app;
+	char *listen;
+	struct port_range router_port_range;
+	double second_monitoring;
+	enum config_auth auth;
+	char *cloud; /* "" for standalone */
+	char *clouds_file;
+	char *database;
+	char *control_socket;
+	char *netns_dir;
+	char *namespace_prefix;
+	bool masquerade;
+	bool legacy_api;
+	struct cidr *legacy_trusted;
+	size_t legacy_trusted_len;
+	int log_level; /* enum log_level */
+};
+
+/* Fills cfg with the defaults. 0 or -ENOMEM. */
+int config_defaults(struct config *cfg);
+
+/*
+ * Loads path over the defaults. Returns 0, or a negative errno with *error
+ * set to an allocated "FILE:LINE: KEY: why" line the caller frees. Warnings
+ * (unknown keys) are passed to warn, one line each, when warn is not NULL.
+ */
+int config_load(const char *path, struct config *cfg, char **error,
+	void (*warn)(const char *line, void *arg), void *arg);
+
+void config_free(struct config *cfg);
+
+/* True when the agents run without OpenStack (cloud = ""). */
+bool config_standalone(const struct config *cfg);
+
+#endif

@@ -1,0 +1,168 @@
+#include "fwd.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+int fwd_protocol_parse(const char *name)
+{
+	if (name == NULL)
+		return -EINVAL;
+	if (strcmp(name, "tcp") == 0)
+		return IPPROTO_TCP;
+	if (strcmp(name, "udp") == 0)
+		return IPPROTO_UDP;
+	return -EINVAL;
+}
+
+const char *fwd_protocol_name(uint8_t protocol)
+{
+	switch (protocol) {
+	case IPPROTO_TCP:
+		return "tcp";
+	case IPPROTO_UDP:
+		return "udp";
+	default:
+		return "?";
+	}
+}
+
+const char *fwd_status_name(enum fwd_status status)
+{
+	return status == FWD_STATUS_ACTIVE ? "ACTIVE" : "DOWN";
+}
+
+/* Reads a decimal port: digits only, 1..65535, no sign, no leading junk. */
+static int parse_port(const char *s, const char *end, uint16_t *out)
+{
+	unsigned long v = 0;
+
+	if (s == end || end - s > 5)
+		return -EINVAL;
+	for (const char *p = s; p < end; p++) {
+		if (!isdigit((unsigned char)*p))
+			return -EINVAL;
+		v = v * 10 + (unsigned long)(*p - '0');
+	}
+	if (v < 1 || v > 65535)
+		return -ERANGE;
+	*out = (uint16_t)v;
+	return 0;
+}
+
+int port_range_parse(const char *text, struct port_range *out, const char **why)
+{
+	const char *colon, *end;
+	int r;
+
+	*why = NULL;
+	if (text == NULL || *text == '\0') {
+		*why = "is empty";
+		return -EINVAL;
+	}
+	end = text + strlen(text);
+	colon = strchr(text, ':');
+	if ((r = parse_port(text, colon ? colon : end, &out->lo)) < 0 ||
+		(colon && (r = parse_port(colon + 1, end, &out->hi)) < 0)) {
+		*why = r == -ERANGE ? "has a port outside 1-65535"
+				    : "is not a port or a range \"N:M\" of ports";
+		return -EINVAL;
+	}
+	if (colon == NULL)
+		out->hi = out->lo;
+	if (out->lo > out->hi) {
+		*why = "has its first port above its last";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+const char *port_range_format(const struct port_range *r, char *buf, size_t len)
+{
+	snprintf(buf, len, "%u:%u", r->lo, r->hi);
+	return buf;
+}
+
+unsigned int port_range_len(const struct port_range *r)
+{
+	return (unsigned int)r->hi - r->lo + 1;
+}
+
+bool port_range_overlap(const struct port_range *a, const struct port_range *b)
+{
+	return a->lo <= b->hi && b->lo <= a->hi;
+}
+
+int fwd_validate(const struct forwarding *f, const char **why)
+{
+	*why = NULL;
+	if (f->protocol != IPPROTO_TCP && f->protocol != IPPROTO_UDP)
+		*why = "protocol: must be tcp or udp";
+	else if (f->external.lo == 0 || f->external.lo > f->external.hi)
+		*why = "external_port_range: must be N:M with 1 <= N <= M <= 65535";
+	else if (f->internal.lo == 0 || f->internal.lo > f->internal.hi)
+		*why = "internal_port_range: must be N:M with 1 <= N <= M <= 65535";
+	else if (port_range_len(&f->internal) != 1 &&
+		 port_range_len(&f->internal) != port_range_len(&f->external))
+		*why = "internal_port_range: must be one port or as long as external_port_range";
+	else if (f->internal_addr.family != AF_INET && f->internal_addr.family != AF_INET6)
+		*why = "internal_ip_address: must be an IPv4 or IPv6 address";
+	else if (f->external_addr.family != 0 &&
+		 f->external_addr.family != f->internal_addr.family)
+		*why = "internal_ip_address: must be of the gateway address's family";
+	else if (strlen(f->description) > FWD_DESCRIPTION_MAX)
+		*why = "description: longer than 255 characters";
+	return *why ? -EINVAL : 0;
+}
+
+uint16_t fwd_internal_port_for(const struct forwarding *f, uint16_t ext)
+{
+	if (port_range_len(&f->internal) == 1)
+		return f->internal.lo;
+	return (uint16_t)(f->internal.lo + (ext - f->external.lo));
+}
+
+int fwd_uuid_generate(char out[FWD_ID_LEN + 1])
+{
+	uint8_t b[16];
+	ssize_t n;
+
+	n = getrandom(b, sizeof(b), 0);
+	if (n < 0)
+		return -errno;
+	if (n != (ssize_t)sizeof(b))
+		return -EIO;
+	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
+	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
+	snprintf(out, FWD_ID_LEN + 1,
+		"%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+		b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+		b[15]);
+	return 0;
+}
+
+bool fwd_uuid_valid(const char *text)
+{
+	if (text == NULL || strlen(text) != FWD_ID_LEN)
+		return false;
+	for (int i = 0; i < FWD_ID_LEN; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+		if (dash ? text[i] != '-' : !isxdigit((unsigned char)text[i]))
+			return false;
+	}
+	return true;
+}
+
+const char *fwd_time_format(int64_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL || strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, len, "1970-01-01T00:00:00Z");
+	return buf;
+}

@@ -1,0 +1,84 @@
+/*
+ * The forwarding model shared by the store, the rule engine, the REST API
+ * and the control socket: one forwarding maps
+ * external_addr:ext_lo..ext_hi/protocol on a router to
+ * internal_addr:int_lo..int_hi. A single port is a range with lo == hi.
+ * Ranges are either the same length (port N maps to port N) or map many
+ * external ports onto one internal port ("N:1").
+ */
+#ifndef PRAAS_FWD_H
+#define PRAAS_FWD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "addr.h"
+
+#define FWD_ID_LEN	    36 /* canonical UUID text */
+#define FWD_NAME_MAX	    64 /* router, project and Neutron port ids */
+#define FWD_DESCRIPTION_MAX 255
+
+enum fwd_status {
+	FWD_STATUS_ACTIVE,
+	FWD_STATUS_DOWN,
+};
+
+struct port_range {
+	uint16_t lo, hi;
+};
+
+struct forwarding {
+	char id[FWD_ID_LEN + 1];
+	char router_id[FWD_NAME_MAX + 1];
+	char project_id[FWD_NAME_MAX + 1];
+	struct addr external_addr;
+	uint8_t protocol; /* IPPROTO_TCP or IPPROTO_UDP */
+	struct port_range external;
+	struct addr internal_addr;
+	struct port_range internal;
+	char internal_port_id[FWD_NAME_MAX + 1];
+	bool masquerade;
+	char description[FWD_DESCRIPTION_MAX + 1];
+	enum fwd_status status;
+	int64_t created_at; /* seconds since the epoch, UTC */
+	int64_t updated_at;
+};
+
+/* "tcp" -> IPPROTO_TCP, "udp" -> IPPROTO_UDP; -EINVAL otherwise. */
+int fwd_protocol_parse(const char *name);
+/* "tcp", "udp", or "?" */
+const char *fwd_protocol_name(uint8_t protocol);
+const char *fwd_status_name(enum fwd_status status);
+
+/*
+ * Parses "N" or "N:M" with 1 <= N <= M <= 65535. Returns 0, or -EINVAL
+ * with *why set to a static phrase saying what is wrong.
+ */
+int port_range_parse(const char *text, struct port_range *out, const char **why);
+/* Formats as "N:M" into buf (12 bytes is enough). */
+const char *port_range_format(const struct port_range *r, char *buf, size_t len);
+unsigned int port_range_len(const struct port_range *r);
+bool port_range_overlap(const struct port_range *a, const struct port_range *b);
+
+/*
+ * Checks the invariants every stored forwarding holds: a known protocol,
+ * matching address families, ranges of equal length or an internal range
+ * of one port. Returns 0, or -EINVAL with *why naming the field and reason.
+ */
+int fwd_validate(const struct forwarding *f, const char **why);
+
+/*
+ * The internal port that external port ext maps to; ext must lie in
+ * f->external.
+ */
+uint16_t fwd_internal_port_for(const struct forwarding *f, uint16_t ext);
+
+/* A random (version 4) UUID in canonical text form. 0 or -errno. */
+int fwd_uuid_generate(char out[FWD_ID_LEN + 1]);
+bool fwd_uuid_valid(const char *text);
+
+/* ISO 8601 UTC, "2026-11-26T06:38:40Z", as Neutron writes timestamps. */
+const char *fwd_time_format(int64_t t, char *buf, size_t len);
+
+#endif
