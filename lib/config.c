@@ -1,0 +1,445 @@
+#include "config.h"
+
+#include <errno.h>
+#include <libconfig.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+#define PRAAS_DEFAULT_CLOUDS_FILE "/usr/local/etc/praas/clouds.yaml"
+
+/* Every key of the "praas" group, so an unknown one can be named. */
+static const char *const known_keys[] = {
+        "port_app",
+        "listen",
+        "router_port_range",
+        "second_monitoring",
+        "auth",
+        "cloud",
+        "clouds_file",
+        "database",
+        "control_socket",
+        "netns_dir",
+        "namespace_prefix",
+        "masquerade",
+        "legacy_api",
+        "legacy_trusted",
+        "log_level",
+        NULL,
+};
+
+static const char *const default_trusted[] = {"127.0.0.0/8", "::1/128"};
+
+/* One load in progress: where errors are reported and how they are worded. */
+struct loader {
+	const char *path;
+	char **error;
+	void (*warn)(const char *line, void *arg);
+	void *warn_arg;
+};
+
+static int set_string(char **slot, const char *value)
+{
+	char *copy = strdup(value);
+
+	if (copy == NULL)
+		return -ENOMEM;
+	free(*slot);
+	*slot = copy;
+	return 0;
+}
+
+int config_defaults(struct config *cfg)
+{
+	size_t n = sizeof(default_trusted) / sizeof(default_trusted[0]);
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->port_app = 3000;
+	cfg->router_port_range = (struct port_range){4000, 4100};
+	cfg->second_monitoring = 30;
+	cfg->auth = CONFIG_AUTH_KEYSTONE;
+	cfg->masquerade = false;
+	cfg->legacy_api = true;
+	cfg->log_level = LOG_LEVEL_INFO;
+	if (set_string(&cfg->listen, "0.0.0.0") < 0 || set_string(&cfg->cloud, "openstack") < 0 ||
+	        set_string(&cfg->clouds_file, PRAAS_DEFAULT_CLOUDS_FILE) < 0 ||
+	        set_string(&cfg->database, "/var/lib/praas/praas.db") < 0 ||
+	        set_string(&cfg->control_socket, "/run/praas/pat-agent.sock") < 0 ||
+	        set_string(&cfg->netns_dir, "/run/netns") < 0 ||
+	        set_string(&cfg->namespace_prefix, "qrouter-") < 0)
+		goto nomem;
+	cfg->legacy_trusted = calloc(n, sizeof(*cfg->legacy_trusted));
+	if (cfg->legacy_trusted == NULL)
+		goto nomem;
+	for (size_t i = 0; i < n; i++)
+		if (cidr_parse(default_trusted[i], &cfg->legacy_trusted[i]) < 0)
+			abort(); /* the defaults above are literals */
+	cfg->legacy_trusted_len = n;
+	return 0;
+nomem:
+	config_free(cfg);
+	return -ENOMEM;
+}
+
+void config_free(struct config *cfg)
+{
+	free(cfg->path);
+	free(cfg->listen);
+	free(cfg->cloud);
+	free(cfg->clouds_file);
+	free(cfg->database);
+	free(cfg->control_socket);
+	free(cfg->netns_dir);
+	free(cfg->namespace_prefix);
+	free(cfg->legacy_trusted);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+bool config_standalone(const struct config *cfg)
+{
+	return cfg->cloud == NULL || cfg->cloud[0] == '\0';
+}
+
+/* Words an error as "FILE:LINE: KEY: why" into *ld->error. Returns -EINVAL. */
+__attribute__((format(printf, 4, 5))) static int fail(
+        struct loader *ld, int line, const char *key, const char *fmt, ...)
+{
+	char why[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	if (asprintf(ld->error, "%s:%d: %s: %s", ld->path, line, key, why) < 0)
+		*ld->error = NULL;
+	return -EINVAL;
+}
+
+static int setting_line(const config_setting_t *s)
+{
+	return (int)config_setting_source_line(s);
+}
+
+static const char *type_name(int type)
+{
+	switch (type) {
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		return "an integer";
+	case CONFIG_TYPE_FLOAT:
+		return "a number";
+	case CONFIG_TYPE_STRING:
+		return "a string";
+	case CONFIG_TYPE_BOOL:
+		return "true or false";
+	case CONFIG_TYPE_ARRAY:
+	case CONFIG_TYPE_LIST:
+		return "a list";
+	case CONFIG_TYPE_GROUP:
+		return "a group";
+	default:
+		return "something else";
+	}
+}
+
+static int read_string(struct loader *ld, const config_setting_t *s, char **slot)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_STRING)
+		return fail(ld, setting_line(s), config_setting_name(s), "must be a string, not %s",
+		        type_name(config_setting_type(s)));
+	return set_string(slot, config_setting_get_string(s));
+}
+
+/* A path must be absolute: the daemons chdir to / and run under systemd. */
+static int read_path(struct loader *ld, const config_setting_t *s, char **slot)
+{
+	int r = read_string(ld, s, slot);
+
+	if (r == 0 && (*slot)[0] != '/')
+		return fail(ld, setting_line(s), config_setting_name(s),
+		        "must be an absolute path, not \"%s\"", *slot);
+	return r;
+}
+
+static int read_bool(struct loader *ld, const config_setting_t *s, bool *slot)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+		return fail(ld, setting_line(s), config_setting_name(s),
+		        "must be true or false, not %s", type_name(config_setting_type(s)));
+	*slot = config_setting_get_bool(s);
+	return 0;
+}
+
+static int read_port_app(struct loader *ld, const config_setting_t *s, struct config *cfg)
+{
+	long long v;
+
+	if (config_setting_type(s) != CONFIG_TYPE_INT &&
+	        config_setting_type(s) != CONFIG_TYPE_INT64)
+		return fail(ld, setting_line(s), "port_app", "must be an integer, not %s",
+		        type_name(config_setting_type(s)));
+	v = config_setting_get_int64(s);
+	if (v < 1 || v > 65535)
+		return fail(ld, setting_line(s), "port_app", "%lld is not a port (1-65535)", v);
+	cfg->port_app = (int)v;
+	return 0;
+}
+
+static int read_listen(struct loader *ld, const config_setting_t *s, struct config *cfg)
+{
+	struct addr a;
+	int r = read_string(ld, s, &cfg->listen);
+
+	if (r == 0 && addr_parse(cfg->listen, &a) < 0)
+		return fail(ld, setting_line(s), "listen", "\"%s\" is not an IPv4 or IPv6 address",
+		        cfg->listen);
+	return r;
+}
+
+static int read_port_range(struct loader *ld, const config_setting_t *s, struct config *cfg)
+{
+	const char *text, *why;
+
+	if (config_setting_type(s) != CONFIG_TYPE_STRING)
+		return fail(ld, setting_line(s), "router_port_range",
+		        "must be a string \"N:M\", not %s", type_name(config_setting_type(s)));
+	text = config_setting_get_string(s);
+	if (port_range_parse(text, &cfg->router_port_range, &why) < 0)
+		return fail(ld, setting_line(s), "router_port_range", "\"%s\" %s", text, why);
+	return 0;
+}
+
+static int read_period(struct loader *ld, const config_setting_t *s, struct config *cfg)
+{
+	double v;
+
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		v = (double)config_setting_get_int64(s);
+		break;
+	case CONFIG_TYPE_FLOAT:
+		v = config_setting_get_float(s);
+		break;
+	default:
+		return fail(ld, setting_line(s), "second_monitoring", "must be a number, not %s",
+		        type_name(config_setting_type(s)));
+	}
+	/* Below 10 ms the monitor would only load Neutron; a day is plenty. */
+	if (!isfinite(v) || v < 0.01 || v > 86400)
+		return fail(ld, setting_line(s), "second_monitoring",
+		        "%g is out of range (0.01 to 86400 seconds)", v);
+	cfg->second_monitoring = v;
+	return 0;
+}
+
+static int read_auth(struct loader *ld, const config_setting_t *s, struct config *cfg)
+{
+	char *mode = NULL;
+	int r = read_string(ld, s, &mode);
+
+	if (r < 0)
+		return r;
+	if (strcmp(mode, "keystone") == 0)
+		cfg->auth = CONFIG_AUTH_KEYSTONE;
+	else if (strcmp(mode, "none") == 0)
+		cfg->auth = CONFIG_AUTH_NONE;
+	else
+		r = fail(ld, setting_line(s), "auth", "\"%s\" is not \"keystone\" or \"none\"",
+		        mode);
+	free(mode);
+	return r;
+}
+
+static int read_prefix(struct loader *ld, const config_setting_t *s, struct config *cfg)
+{
+	int r = read_string(ld, s, &cfg->namespace_prefix);
+
+	if (r == 0 && (cfg->namespace_prefix[0] == '\0' || strchr(cfg->namespace_prefix, '/')))
+		return fail(ld, setting_line(s), "namespace_prefix",
+		        "must be a non-empty name without '/'");
+	return r;
+}
+
+static int read_trusted(struct loader *ld, const config_setting_t *s, struct config *cfg)
+{
+	int type = config_setting_type(s), n;
+	struct cidr *nets;
+
+	if (type != CONFIG_TYPE_ARRAY && type != CONFIG_TYPE_LIST)
+		return fail(ld, setting_line(s), "legacy_trusted",
+		        "must be a list of networks [ \"a/n\", ... ], not %s", type_name(type));
+	n = config_setting_length(s);
+	nets = calloc(n > 0 ? (size_t)n : 1, sizeof(*nets));
+	if (nets == NULL)
+		return -ENOMEM;
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned int)i);
+		const char *text = config_setting_get_string(e);
+
+		if (text == NULL || cidr_parse(text, &nets[i]) < 0) {
+			free(nets);
+			return fail(ld, setting_line(e), "legacy_trusted",
+			        "element %d is not a network like \"192.0.2.0/24\"", i + 1);
+		}
+	}
+	free(cfg->legacy_trusted);
+	cfg->legacy_trusted = nets;
+	cfg->legacy_trusted_len = (size_t)n;
+	return 0;
+}
+
+static int read_log_level(struct loader *ld, const config_setting_t *s, struct config *cfg)
+{
+	char *name = NULL;
+	int r = read_string(ld, s, &name);
+
+	if (r < 0)
+		return r;
+	cfg->log_level = log_level_parse(name);
+	if (cfg->log_level < 0)
+		r = fail(ld, setting_line(s), "log_level",
+		        "\"%s\" is not one of error, warn, info, debug", name);
+	free(name);
+	return r;
+}
+
+static int read_key(struct loader *ld, const config_setting_t *s, struct config *cfg)
+{
+	const char *key = config_setting_name(s);
+
+	if (strcmp(key, "port_app") == 0)
+		return read_port_app(ld, s, cfg);
+	if (strcmp(key, "listen") == 0)
+		return read_listen(ld, s, cfg);
+	if (strcmp(key, "router_port_range") == 0)
+		return read_port_range(ld, s, cfg);
+	if (strcmp(key, "second_monitoring") == 0)
+		return read_period(ld, s, cfg);
+	if (strcmp(key, "auth") == 0)
+		return read_auth(ld, s, cfg);
+	if (strcmp(key, "cloud") == 0)
+		return read_string(ld, s, &cfg->cloud);
+	if (strcmp(key, "clouds_file") == 0)
+		return read_path(ld, s, &cfg->clouds_file);
+	if (strcmp(key, "database") == 0)
+		return read_path(ld, s, &cfg->database);
+	if (strcmp(key, "control_socket") == 0)
+		return read_path(ld, s, &cfg->control_socket);
+	if (strcmp(key, "netns_dir") == 0)
+		return read_path(ld, s, &cfg->netns_dir);
+	if (strcmp(key, "namespace_prefix") == 0)
+		return read_prefix(ld, s, cfg);
+	if (strcmp(key, "masquerade") == 0)
+		return read_bool(ld, s, &cfg->masquerade);
+	if (strcmp(key, "legacy_api") == 0)
+		return read_bool(ld, s, &cfg->legacy_api);
+	if (strcmp(key, "legacy_trusted") == 0)
+		return read_trusted(ld, s, cfg);
+	if (strcmp(key, "log_level") == 0)
+		return read_log_level(ld, s, cfg);
+	return 0;
+}
+
+static bool key_known(const char *key)
+{
+	for (const char *const *k = known_keys; *k; k++)
+		if (strcmp(*k, key) == 0)
+			return true;
+	return false;
+}
+
+static void warn_unknown(struct loader *ld, const config_setting_t *s, const char *where)
+{
+	char *line;
+
+	if (ld->warn == NULL)
+		return;
+	if (asprintf(&line, "%s:%d: %s%s: unknown key, ignored", ld->path, setting_line(s), where,
+	            config_setting_name(s) ? config_setting_name(s) : "?") < 0)
+		return;
+	ld->warn(line, ld->warn_arg);
+	free(line);
+}
+
+static int read_group(struct loader *ld, const config_setting_t *group, struct config *cfg)
+{
+	int n = config_setting_length(group), r;
+
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *s = config_setting_get_elem(group, (unsigned int)i);
+
+		if (!key_known(config_setting_name(s))) {
+			warn_unknown(ld, s, "praas.");
+			continue;
+		}
+		if ((r = read_key(ld, s, cfg)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int read_file(struct loader *ld, config_t *lc, struct config *cfg)
+{
+	const config_setting_t *root, *group;
+	FILE *f;
+	int r;
+
+	f = fopen(ld->path, "re");
+	if (f == NULL) {
+		r = -errno;
+		fail(ld, 0, "-", "cannot open: %s", strerror(errno));
+		return r;
+	}
+	r = config_read(lc, f);
+	fclose(f);
+	if (r != CONFIG_TRUE)
+		return fail(
+		        ld, config_error_line(lc), "-", "syntax error: %s", config_error_text(lc));
+	/* config_read() replaces the root: take it only now. */
+	root = config_root_setting(lc);
+	group = config_setting_get_member(root, "praas");
+	if (group == NULL)
+		return fail(ld, 1, "praas", "missing: the file must hold a group praas: { ... };");
+	if (config_setting_type(group) != CONFIG_TYPE_GROUP)
+		return fail(ld, setting_line(group), "praas", "must be a group { ... }");
+	for (int i = 0; i < config_setting_length(root); i++) {
+		const config_setting_t *s = config_setting_get_elem(root, (unsigned int)i);
+		if (strcmp(config_setting_name(s), "praas") != 0)
+			warn_unknown(ld, s, "");
+	}
+	return read_group(ld, group, cfg);
+}
+
+/*
+ * Loads into a scratch copy and hands it over only when the whole file was
+ * good, so a failed load changes nothing.
+ */
+int config_load(const char *path, struct config *cfg, char **error,
+        void (*warn)(const char *line, void *arg), void *arg)
+{
+	struct loader ld = {.path = path, .error = error, .warn = warn, .warn_arg = arg};
+	struct config next;
+	config_t lc;
+	int r;
+
+	*error = NULL;
+	if ((r = config_defaults(&next)) < 0)
+		return r;
+	config_init(&lc);
+	r = read_file(&ld, &lc, &next);
+	config_destroy(&lc);
+	if (r == 0 && (r = set_string(&next.path, path)) == 0) {
+		config_free(cfg);
+		*cfg = next;
+		return 0;
+	}
+	if (*error == NULL && r == -ENOMEM)
+		*error = strdup("out of memory");
+	config_free(&next);
+	return r;
+}

@@ -48,7 +48,7 @@ int config_defaults(struct config *cfg);
  * (unknown keys) are passed to warn, one line each, when warn is not NULL.
  */
 int config_load(const char *path, struct config *cfg, char **error,
-	void (*warn)(const char *line, void *arg), void *arg);
+        void (*warn)(const char *line, void *arg), void *arg);
 
 void config_free(struct config *cfg);
 

@@ -67,9 +67,9 @@ int port_range_parse(const char *text, struct port_range *out, const char **why)
 	end = text + strlen(text);
 	colon = strchr(text, ':');
 	if ((r = parse_port(text, colon ? colon : end, &out->lo)) < 0 ||
-		(colon && (r = parse_port(colon + 1, end, &out->hi)) < 0)) {
+	        (colon && (r = parse_port(colon + 1, end, &out->hi)) < 0)) {
 		*why = r == -ERANGE ? "has a port outside 1-65535"
-				    : "is not a port or a range \"N:M\" of ports";
+		                    : "is not a port or a range \"N:M\" of ports";
 		return -EINVAL;
 	}
 	if (colon == NULL)
@@ -107,12 +107,11 @@ int fwd_validate(const struct forwarding *f, const char **why)
 	else if (f->internal.lo == 0 || f->internal.lo > f->internal.hi)
 		*why = "internal_port_range: must be N:M with 1 <= N <= M <= 65535";
 	else if (port_range_len(&f->internal) != 1 &&
-		 port_range_len(&f->internal) != port_range_len(&f->external))
+	        port_range_len(&f->internal) != port_range_len(&f->external))
 		*why = "internal_port_range: must be one port or as long as external_port_range";
 	else if (f->internal_addr.family != AF_INET && f->internal_addr.family != AF_INET6)
 		*why = "internal_ip_address: must be an IPv4 or IPv6 address";
-	else if (f->external_addr.family != 0 &&
-		 f->external_addr.family != f->internal_addr.family)
+	else if (f->external_addr.family != 0 && f->external_addr.family != f->internal_addr.family)
 		*why = "internal_ip_address: must be of the gateway address's family";
 	else if (strlen(f->description) > FWD_DESCRIPTION_MAX)
 		*why = "description: longer than 255 characters";
@@ -139,9 +138,9 @@ int fwd_uuid_generate(char out[FWD_ID_LEN + 1])
 	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
 	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
 	snprintf(out, FWD_ID_LEN + 1,
-		"%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-		b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-		b[15]);
+	        "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+	        b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+	        b[15]);
 	return 0;
 }
 

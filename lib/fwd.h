@@ -15,8 +15,8 @@
 
 #include "addr.h"
 
-#define FWD_ID_LEN	    36 /* canonical UUID text */
-#define FWD_NAME_MAX	    64 /* router, project and Neutron port ids */
+#define FWD_ID_LEN          36 /* canonical UUID text */
+#define FWD_NAME_MAX        64 /* router, project and Neutron port ids */
 #define FWD_DESCRIPTION_MAX 255
 
 enum fwd_status {

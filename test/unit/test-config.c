@@ -1,0 +1,288 @@
+/* praas.conf loading: defaults, every key, and every error naming file, line and key. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+
+struct fixture {
+	char dir[64];
+	char path[128];
+	struct config cfg;
+	char *error;
+	char warnings[1024];
+};
+
+static int setup(void **state)
+{
+	struct fixture *fx = calloc(1, sizeof(*fx));
+
+	assert_non_null(fx);
+	strcpy(fx->dir, "/tmp/praas-test-config.XXXXXX");
+	assert_non_null(mkdtemp(fx->dir));
+	snprintf(fx->path, sizeof(fx->path), "%s/praas.conf", fx->dir);
+	assert_int_equal(config_defaults(&fx->cfg), 0);
+	*state = fx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *fx = *state;
+
+	unlink(fx->path);
+	rmdir(fx->dir);
+	config_free(&fx->cfg);
+	free(fx->error);
+	free(fx);
+	return 0;
+}
+
+static void collect_warning(const char *line, void *arg)
+{
+	struct fixture *fx = arg;
+	size_t used = strlen(fx->warnings);
+
+	snprintf(fx->warnings + used, sizeof(fx->warnings) - used, "%s\n", line);
+}
+
+static int load_text(struct fixture *fx, const char *text)
+{
+	FILE *f = fopen(fx->path, "w");
+
+	assert_non_null(f);
+	assert_true(fputs(text, f) >= 0);
+	assert_int_equal(fclose(f), 0);
+	free(fx->error);
+	fx->error = NULL;
+	return config_load(fx->path, &fx->cfg, &fx->error, collect_warning, fx);
+}
+
+/* The error must name the file, the line and the key, as one line. */
+static void assert_error(struct fixture *fx, int line, const char *key)
+{
+	char want[256];
+
+	assert_non_null(fx->error);
+	snprintf(want, sizeof(want), "%s:%d: %s: ", fx->path, line, key);
+	if (strncmp(fx->error, want, strlen(want)) != 0)
+		fail_msg("error \"%s\" does not start with \"%s\"", fx->error, want);
+	assert_null(strchr(fx->error, '\n'));
+}
+
+static void test_defaults(void **state)
+{
+	struct fixture *fx = *state;
+
+	assert_int_equal(fx->cfg.port_app, 3000);
+	assert_string_equal(fx->cfg.listen, "0.0.0.0");
+	assert_int_equal(fx->cfg.router_port_range.lo, 4000);
+	assert_int_equal(fx->cfg.router_port_range.hi, 4100);
+	assert_true(fx->cfg.second_monitoring == 30);
+	assert_int_equal(fx->cfg.auth, CONFIG_AUTH_KEYSTONE);
+	assert_string_equal(fx->cfg.cloud, "openstack");
+	assert_string_equal(fx->cfg.clouds_file, "/usr/local/etc/praas/clouds.yaml");
+	assert_string_equal(fx->cfg.database, "/var/lib/praas/praas.db");
+	assert_string_equal(fx->cfg.control_socket, "/run/praas/pat-agent.sock");
+	assert_string_equal(fx->cfg.netns_dir, "/run/netns");
+	assert_string_equal(fx->cfg.namespace_prefix, "qrouter-");
+	assert_false(fx->cfg.masquerade);
+	assert_true(fx->cfg.legacy_api);
+	assert_int_equal(fx->cfg.legacy_trusted_len, 2);
+	assert_int_equal(fx->cfg.log_level, LOG_LEVEL_INFO);
+	assert_false(config_standalone(&fx->cfg));
+}
+
+static void test_every_key(void **state)
+{
+	struct fixture *fx = *state;
+	struct addr a;
+
+	assert_int_equal(load_text(fx,
+	                         "praas:\n{\n"
+	                         "  port_app = 3100;\n"
+	                         "  listen = \"::1\";\n"
+	                         "  router_port_range = \"5000:5009\";\n"
+	                         "  second_monitoring = 0.5;\n"
+	                         "  auth = \"none\";\n"
+	                         "  cloud = \"\";\n"
+	                         "  clouds_file = \"/etc/praas/clouds.yaml\";\n"
+	                         "  database = \"/tmp/p.db\";\n"
+	                         "  control_socket = \"/tmp/p.sock\";\n"
+	                         "  netns_dir = \"/tmp/netns\";\n"
+	                         "  namespace_prefix = \"qr-test-\";\n"
+	                         "  masquerade = true;\n"
+	                         "  legacy_api = false;\n"
+	                         "  legacy_trusted = [ \"10.0.0.0/8\" ];\n"
+	                         "  log_level = \"debug\";\n"
+	                         "};\n"),
+	        0);
+	assert_null(fx->error);
+	assert_string_equal(fx->warnings, "");
+	assert_string_equal(fx->cfg.path, fx->path);
+	assert_int_equal(fx->cfg.port_app, 3100);
+	assert_string_equal(fx->cfg.listen, "::1");
+	assert_int_equal(fx->cfg.router_port_range.lo, 5000);
+	assert_int_equal(fx->cfg.router_port_range.hi, 5009);
+	assert_true(fx->cfg.second_monitoring == 0.5);
+	assert_int_equal(fx->cfg.auth, CONFIG_AUTH_NONE);
+	assert_true(config_standalone(&fx->cfg));
+	assert_string_equal(fx->cfg.clouds_file, "/etc/praas/clouds.yaml");
+	assert_string_equal(fx->cfg.database, "/tmp/p.db");
+	assert_string_equal(fx->cfg.control_socket, "/tmp/p.sock");
+	assert_string_equal(fx->cfg.netns_dir, "/tmp/netns");
+	assert_string_equal(fx->cfg.namespace_prefix, "qr-test-");
+	assert_true(fx->cfg.masquerade);
+	assert_false(fx->cfg.legacy_api);
+	assert_int_equal(fx->cfg.legacy_trusted_len, 1);
+	assert_int_equal(addr_parse("10.20.30.40", &a), 0);
+	assert_true(cidr_contains(&fx->cfg.legacy_trusted[0], &a));
+	assert_int_equal(fx->cfg.log_level, LOG_LEVEL_DEBUG);
+}
+
+static void test_integer_period(void **state)
+{
+	struct fixture *fx = *state;
+
+	assert_int_equal(load_text(fx, "praas: { second_monitoring = 5; };\n"), 0);
+	assert_true(fx->cfg.second_monitoring == 5);
+}
+
+static void test_missing_file(void **state)
+{
+	struct fixture *fx = *state;
+
+	assert_int_equal(
+	        config_load("/nonexistent/praas.conf", &fx->cfg, &fx->error, NULL, NULL), -ENOENT);
+	assert_non_null(strstr(fx->error, "/nonexistent/praas.conf"));
+	assert_non_null(strstr(fx->error, "No such file"));
+}
+
+static void test_syntax_error(void **state)
+{
+	struct fixture *fx = *state;
+
+	assert_int_equal(
+	        load_text(fx, "praas:\n{\n  port_app = 3000\n  listen = ;\n};\n"), -EINVAL);
+	assert_non_null(fx->error);
+	assert_non_null(strstr(fx->error, fx->path));
+	assert_non_null(strstr(fx->error, ":4:"));
+	assert_non_null(strstr(fx->error, "syntax error"));
+}
+
+/* Each bad value: the text, the line it sits on, the key the error must name. */
+static const struct bad_value {
+	const char *text;
+	int line;
+	const char *key;
+	const char *why;
+} bad_values[] = {
+        {"praas:\n{\n  port_app = 0;\n};\n", 3, "port_app", "not a port"},
+        {"praas:\n{\n  port_app = 70000;\n};\n", 3, "port_app", "not a port"},
+        {"praas:\n{\n  port_app = \"3000\";\n};\n", 3, "port_app", "must be an integer"},
+        {"praas:\n{\n\n  router_port_range = \"4100:4000\";\n};\n", 4, "router_port_range",
+                "first port above its last"},
+        {"praas:\n{\n  router_port_range = \"4000:70000\";\n};\n", 3, "router_port_range",
+                "outside 1-65535"},
+        {"praas:\n{\n  router_port_range = 4000;\n};\n", 3, "router_port_range",
+                "must be a string"},
+        {"praas:\n{\n  second_monitoring = -1;\n};\n", 3, "second_monitoring", "out of range"},
+        {"praas:\n{\n  second_monitoring = \"30\";\n};\n", 3, "second_monitoring",
+                "must be a number"},
+        {"praas:\n{\n  auth = \"ldap\";\n};\n", 3, "auth", "not \"keystone\" or \"none\""},
+        {"praas:\n{\n  auth = true;\n};\n", 3, "auth", "must be a string"},
+        {"praas:\n{\n  listen = \"localhost:80\";\n};\n", 3, "listen", "not an IPv4 or IPv6"},
+        {"praas:\n{\n  masquerade = \"yes\";\n};\n", 3, "masquerade", "true or false"},
+        {"praas:\n{\n  legacy_api = 1;\n};\n", 3, "legacy_api", "true or false"},
+        {"praas:\n{\n  legacy_trusted = [ \"10.0.0.0/33\" ];\n};\n", 3, "legacy_trusted",
+                "element 1"},
+        {"praas:\n{\n  legacy_trusted = \"10.0.0.0/8\";\n};\n", 3, "legacy_trusted",
+                "must be a list"},
+        {"praas:\n{\n  log_level = \"loud\";\n};\n", 3, "log_level", "not one of"},
+        {"praas:\n{\n  database = \"praas.db\";\n};\n", 3, "database", "absolute path"},
+        {"praas:\n{\n  namespace_prefix = \"\";\n};\n", 3, "namespace_prefix", "non-empty"},
+        {"praas = 3;\n", 1, "praas", "must be a group"},
+        {"other: { a = 1; };\n", 1, "praas", "missing"},
+};
+
+static void test_bad_values(void **state)
+{
+	struct fixture *fx = *state;
+
+	for (size_t i = 0; i < sizeof(bad_values) / sizeof(bad_values[0]); i++) {
+		const struct bad_value *b = &bad_values[i];
+
+		assert_int_equal(load_text(fx, b->text), -EINVAL);
+		assert_error(fx, b->line, b->key);
+		if (strstr(fx->error, b->why) == NULL)
+			fail_msg("case %zu: error \"%s\" lacks \"%s\"", i, fx->error, b->why);
+	}
+}
+
+/* A failed load must leave the previous configuration as it was. */
+static void test_failed_load_changes_nothing(void **state)
+{
+	struct fixture *fx = *state;
+
+	assert_int_equal(load_text(fx, "praas: { port_app = 3100; };\n"), 0);
+	assert_int_equal(load_text(fx, "praas: { listen = \"::1\"; port_app = 0; };\n"), -EINVAL);
+	assert_int_equal(fx->cfg.port_app, 3100);
+	assert_string_equal(fx->cfg.listen, "0.0.0.0");
+}
+
+static void test_unknown_key_warns(void **state)
+{
+	struct fixture *fx = *state;
+
+	assert_int_equal(load_text(fx,
+	                         "praas:\n{\n  port_app = 3000;\n  port_ap = 3001;\n};\n"
+	                         "extra = 1;\n"),
+	        0);
+	assert_non_null(strstr(fx->warnings, ":4: praas.port_ap: unknown key"));
+	assert_non_null(strstr(fx->warnings, ":6: extra: unknown key"));
+}
+
+/* The shipped conf/praas.conf must load and equal the defaults. */
+static void test_shipped_file(void **state)
+{
+	struct fixture *fx = *state;
+	const char *src = getenv("PRAAS_SOURCE_ROOT");
+	char path[512];
+	struct config d;
+
+	if (src == NULL)
+		skip();
+	snprintf(path, sizeof(path), "%s/conf/praas.conf", src);
+	assert_int_equal(config_load(path, &fx->cfg, &fx->error, collect_warning, fx), 0);
+	assert_string_equal(fx->warnings, "");
+	assert_int_equal(config_defaults(&d), 0);
+	assert_int_equal(fx->cfg.port_app, d.port_app);
+	assert_string_equal(fx->cfg.database, d.database);
+	assert_int_equal(fx->cfg.router_port_range.hi, d.router_port_range.hi);
+	config_free(&d);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_every_key, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_integer_period, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_syntax_error, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_bad_values, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_failed_load_changes_nothing, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_unknown_key_warns, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_shipped_file, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

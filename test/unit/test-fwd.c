@@ -1,0 +1,145 @@
+/* The forwarding model: port ranges, validation, UUIDs, timestamps. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <netinet/in.h>
+#include <errno.h>
+#include <string.h>
+
+#include "fwd.h"
+
+static void test_port_range_parse(void **state)
+{
+	struct port_range r;
+	const char *why;
+
+	assert_int_equal(port_range_parse("22", &r, &why), 0);
+	assert_int_equal(r.lo, 22);
+	assert_int_equal(r.hi, 22);
+	assert_int_equal(port_range_parse("4000:4100", &r, &why), 0);
+	assert_int_equal(r.lo, 4000);
+	assert_int_equal(r.hi, 4100);
+	assert_int_equal(port_range_len(&r), 101);
+	assert_int_equal(port_range_parse("1:65535", &r, &why), 0);
+
+	static const struct {
+		const char *text, *why;
+	} bad[] = {
+	        {"", "empty"},
+	        {"0", "outside 1-65535"},
+	        {"65536", "outside 1-65535"},
+	        {"4100:4000", "first port above"},
+	        {"-1", "not a port"},
+	        {"+22", "not a port"},
+	        {" 22", "not a port"},
+	        {"22:", "not a port"},
+	        {":22", "not a port"},
+	        {"1:2:3", "not a port"},
+	        {"0x16", "not a port"},
+	        {"000022", "not a port"},
+	        {"22a", "not a port"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(port_range_parse(bad[i].text, &r, &why), -EINVAL);
+		assert_non_null(why);
+		if (strstr(why, bad[i].why) == NULL)
+			fail_msg("\"%s\": why \"%s\" lacks \"%s\"", bad[i].text, why, bad[i].why);
+	}
+}
+
+static void test_overlap(void **state)
+{
+	struct port_range a = {10, 20}, b = {20, 30}, c = {21, 30};
+
+	assert_true(port_range_overlap(&a, &b));
+	assert_true(port_range_overlap(&b, &a));
+	assert_false(port_range_overlap(&a, &c));
+}
+
+static struct forwarding valid_fwd(void)
+{
+	struct forwarding f;
+
+	memset(&f, 0, sizeof(f));
+	f.protocol = IPPROTO_TCP;
+	f.external = (struct port_range){4000, 4009};
+	f.internal = (struct port_range){22, 31};
+	assert_int_equal(addr_parse("203.0.113.1", &f.external_addr), 0);
+	assert_int_equal(addr_parse("10.0.0.11", &f.internal_addr), 0);
+	return f;
+}
+
+static void test_validate(void **state)
+{
+	struct forwarding f = valid_fwd();
+	const char *why;
+
+	assert_int_equal(fwd_validate(&f, &why), 0);
+	assert_int_equal(fwd_internal_port_for(&f, 4003), 25);
+
+	f.internal = (struct port_range){22, 22}; /* N:1 */
+	assert_int_equal(fwd_validate(&f, &why), 0);
+	assert_int_equal(fwd_internal_port_for(&f, 4009), 22);
+
+	f.internal = (struct port_range){22, 23};
+	assert_int_equal(fwd_validate(&f, &why), -EINVAL);
+	assert_non_null(strstr(why, "internal_port_range"));
+
+	f = valid_fwd();
+	f.protocol = IPPROTO_ICMP;
+	assert_int_equal(fwd_validate(&f, &why), -EINVAL);
+	assert_non_null(strstr(why, "protocol"));
+
+	f = valid_fwd();
+	assert_int_equal(addr_parse("2001:db8::5", &f.internal_addr), 0);
+	assert_int_equal(fwd_validate(&f, &why), -EINVAL);
+	assert_non_null(strstr(why, "family"));
+}
+
+static void test_protocol(void **state)
+{
+	assert_int_equal(fwd_protocol_parse("tcp"), IPPROTO_TCP);
+	assert_int_equal(fwd_protocol_parse("udp"), IPPROTO_UDP);
+	assert_int_equal(fwd_protocol_parse("TCP"), -EINVAL);
+	assert_int_equal(fwd_protocol_parse("icmp"), -EINVAL);
+	assert_string_equal(fwd_protocol_name(IPPROTO_UDP), "udp");
+}
+
+static void test_uuid(void **state)
+{
+	char a[FWD_ID_LEN + 1], b[FWD_ID_LEN + 1];
+
+	assert_int_equal(fwd_uuid_generate(a), 0);
+	assert_int_equal(fwd_uuid_generate(b), 0);
+	assert_true(fwd_uuid_valid(a));
+	assert_string_not_equal(a, b);
+	assert_int_equal(a[14], '4');
+	assert_false(fwd_uuid_valid("not-a-uuid"));
+	assert_false(fwd_uuid_valid("0123456789abcdef0123456789abcdef0123"));
+	assert_true(fwd_uuid_valid("01234567-89ab-cdef-0123-456789abcdef"));
+	assert_false(fwd_uuid_valid("01234567-89ab-cdef-0123-456789abcdeg"));
+}
+
+static void test_time(void **state)
+{
+	char buf[32];
+
+	assert_string_equal(fwd_time_format(0, buf, sizeof(buf)), "1970-01-01T00:00:00Z");
+	assert_string_equal(fwd_time_format(1795675120, buf, sizeof(buf)), "2026-11-26T06:38:40Z");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_port_range_parse),
+	        cmocka_unit_test(test_overlap),
+	        cmocka_unit_test(test_validate),
+	        cmocka_unit_test(test_protocol),
+	        cmocka_unit_test(test_uuid),
+	        cmocka_unit_test(test_time),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
