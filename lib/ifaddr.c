@@ -1,0 +1,173 @@
+#include "ifaddr.h"
+
+#include <errno.h>
+#include <libmnl/libmnl.h>
+#include <linux/if_addr.h>
+#include <linux/rtnetlink.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Interface names by index, filled from an RTM_GETLINK dump. */
+struct links {
+	struct {
+		int index;
+		char name[IF_NAMESIZE];
+	} * v;
+	size_t n, cap;
+};
+
+struct addrs {
+	struct iface_addr *v;
+	size_t n, cap;
+	const struct links *links;
+	int error;
+};
+
+static int grow(void **v, size_t *cap, size_t n, size_t size)
+{
+	size_t ncap;
+	void *nv;
+
+	if (n < *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 16;
+	nv = reallocarray(*v, ncap, size);
+	if (nv == NULL)
+		return -ENOMEM;
+	*v = nv;
+	*cap = ncap;
+	return 0;
+}
+
+static int link_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct links *l = data;
+	struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+	struct nlattr *attr;
+
+	mnl_attr_for_each(attr, nlh, sizeof(*ifi))
+	{
+		if (mnl_attr_get_type(attr) != IFLA_IFNAME ||
+		        mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) < 0)
+			continue;
+		if (grow((void **)&l->v, &l->cap, l->n, sizeof(*l->v)) < 0)
+			return MNL_CB_ERROR;
+		l->v[l->n].index = ifi->ifi_index;
+		strncpy(l->v[l->n].name, mnl_attr_get_str(attr), IF_NAMESIZE - 1);
+		l->v[l->n].name[IF_NAMESIZE - 1] = '\0';
+		l->n++;
+	}
+	return MNL_CB_OK;
+}
+
+static const char *link_name(const struct links *l, int index)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i].index == index)
+			return l->v[i].name;
+	return NULL;
+}
+
+static int addr_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct addrs *a = data;
+	struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
+	const void *raw = NULL;
+	struct nlattr *attr;
+	const char *name;
+	struct iface_addr *e;
+
+	if (ifa->ifa_scope != RT_SCOPE_UNIVERSE ||
+	        (ifa->ifa_family != AF_INET && ifa->ifa_family != AF_INET6))
+		return MNL_CB_OK;
+	mnl_attr_for_each(attr, nlh, sizeof(*ifa))
+	{
+		/* IFA_LOCAL is the address on point-to-point links, IFA_ADDRESS the peer's. */
+		if (mnl_attr_get_type(attr) == IFA_LOCAL ||
+		        (mnl_attr_get_type(attr) == IFA_ADDRESS && raw == NULL))
+			raw = mnl_attr_get_payload(attr);
+	}
+	name = link_name(a->links, (int)ifa->ifa_index);
+	if (raw == NULL || name == NULL)
+		return MNL_CB_OK;
+	if (grow((void **)&a->v, &a->cap, a->n, sizeof(*a->v)) < 0) {
+		a->error = -ENOMEM;
+		return MNL_CB_ERROR;
+	}
+	e = &a->v[a->n++];
+	memset(e, 0, sizeof(*e));
+	strcpy(e->ifname, name);
+	e->net.addr.family = ifa->ifa_family;
+	memcpy(&e->net.addr.u, raw, ifa->ifa_family == AF_INET ? 4 : 16);
+	e->net.prefixlen = ifa->ifa_prefixlen;
+	return MNL_CB_OK;
+}
+
+/* Sends one dump request and runs cb over every answer until NLMSG_DONE. */
+static int dump(struct mnl_socket *nl, int type, size_t hdrlen, mnl_cb_t cb, void *data)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	unsigned int seq = (unsigned int)time(NULL), portid = mnl_socket_get_portid(nl);
+	struct rtgenmsg *g;
+	ssize_t len;
+	int r;
+
+	nlh->nlmsg_type = (uint16_t)type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = seq;
+	g = mnl_nlmsg_put_extra_header(nlh, hdrlen);
+	g->rtgen_family = AF_UNSPEC;
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	do {
+		len = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+		if (len < 0)
+			return -errno;
+		r = mnl_cb_run(buf, (size_t)len, seq, portid, cb, data);
+	} while (r == MNL_CB_OK);
+	return r < 0 ? (errno ? -errno : -EIO) : 0;
+}
+
+int ifaddr_list(struct mnl_socket *nl, struct iface_addr **out, size_t *n)
+{
+	struct links links = {0};
+	struct addrs addrs = {.links = &links};
+	int r;
+
+	r = dump(nl, RTM_GETLINK, sizeof(struct ifinfomsg), link_cb, &links);
+	if (r == 0)
+		r = dump(nl, RTM_GETADDR, sizeof(struct ifaddrmsg), addr_cb, &addrs);
+	if (r == 0 && addrs.error)
+		r = addrs.error;
+	free(links.v);
+	if (r < 0) {
+		free(addrs.v);
+		return r;
+	}
+	*out = addrs.v;
+	*n = addrs.n;
+	return 0;
+}
+
+const struct iface_addr *ifaddr_find(
+        const struct iface_addr *list, size_t n, const char *prefix, int family)
+{
+	for (size_t i = 0; i < n; i++)
+		if (list[i].net.addr.family == family &&
+		        strncmp(list[i].ifname, prefix, strlen(prefix)) == 0)
+			return &list[i];
+	return NULL;
+}
+
+bool ifaddr_subnet_contains(
+        const struct iface_addr *list, size_t n, const char *prefix, const struct addr *a)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(list[i].ifname, prefix, strlen(prefix)) == 0 &&
+		        cidr_contains(&list[i].net, a))
+			return true;
+	return false;
+}

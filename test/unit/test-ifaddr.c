@@ -1,0 +1,87 @@
+/*
+ * Interface addresses over rtnetlink, read in a private network namespace
+ * (unshare in a child process, so nothing outlives the test).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <libmnl/libmnl.h>
+#include <linux/rtnetlink.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ifaddr.h"
+
+/* Runs in the child, inside a fresh namespace; exit status 0 means all held. */
+static int check_in_namespace(void)
+{
+	struct iface_addr *list = NULL;
+	const struct iface_addr *gw;
+	struct mnl_socket *nl;
+	struct addr in, out;
+	size_t n = 0;
+
+	if (system("ip link add qg-1234abcd type veth peer name peer-qg && ip link set qg-1234abcd "
+	           "up &&"
+	           "ip addr add 203.0.113.1/24 dev qg-1234abcd &&"
+	           "ip addr add 2001:db8:1::1/64 dev qg-1234abcd nodad &&"
+	           "ip link add qr-5678 type veth peer name peer-qr && ip link set qr-5678 up &&"
+	           "ip addr add 10.0.0.1/24 dev qr-5678") != 0)
+		return 10;
+	nl = mnl_socket_open(NETLINK_ROUTE);
+	if (nl == NULL || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
+		return 11;
+	if (ifaddr_list(nl, &list, &n) < 0)
+		return 12;
+	mnl_socket_close(nl);
+	gw = ifaddr_find(list, n, "qg-", AF_INET);
+	if (gw == NULL || strcmp(gw->ifname, "qg-1234abcd") != 0 || gw->net.prefixlen != 24)
+		return 13;
+	if (addr_parse("203.0.113.1", &in) < 0 || !addr_equal(&gw->net.addr, &in))
+		return 14;
+	gw = ifaddr_find(list, n, "qg-", AF_INET6);
+	if (gw == NULL || addr_parse("2001:db8:1::1", &in) < 0 || !addr_equal(&gw->net.addr, &in))
+		return 15;
+	if (ifaddr_find(list, n, "lo", AF_INET) != NULL) /* loopback is host scope */
+		return 16;
+	addr_parse("10.0.0.11", &in);
+	addr_parse("10.0.1.11", &out);
+	if (!ifaddr_subnet_contains(list, n, "qr-", &in) ||
+	        ifaddr_subnet_contains(list, n, "qr-", &out) ||
+	        ifaddr_subnet_contains(list, n, "qg-", &in))
+		return 17;
+	free(list);
+	return 0;
+}
+
+static void test_list_in_namespace(void **state)
+{
+	int status;
+	pid_t pid;
+
+	if (geteuid() != 0)
+		skip();
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(unshare(CLONE_NEWNET) < 0 ? 9 : check_in_namespace());
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_list_in_namespace),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
