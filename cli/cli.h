@@ -1,0 +1,36 @@
+/*
+ * The praas command-line client: shared state and the command table
+ * (one entry per command, as tmux's cmd_table).
+ */
+#ifndef PRAAS_CLI_H
+#define PRAAS_CLI_H
+
+#include "output.h"
+#include "session.h"
+
+#define EXIT_REFUSED 1 /* the service (or OpenStack) said no */
+#define EXIT_USAGE   2
+
+struct cli {
+	struct session_options session_opts;
+	enum output_format format;
+	struct session *session; /* opened by the first command that needs it */
+};
+
+struct cli_command {
+	const char *group; /* "forwarding" */
+	const char *name;  /* "create" */
+	const char *usage; /* the arguments after "praas forwarding create" */
+	const char *help;  /* one line */
+	int (*exec)(struct cli *cli, int argc, char **argv);
+};
+
+extern const struct cli_command cli_forwarding_commands[];
+
+/* Opens the session if needed; prints the error and returns -1 on failure. */
+int cli_session(struct cli *cli);
+/* Prints "praas: message" and returns EXIT_USAGE after the command's usage line. */
+int cli_usage_error(const struct cli_command *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#endif

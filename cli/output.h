@@ -1,0 +1,37 @@
+/*
+ * The CLI's output, with the openstack CLI's habits: -f table (aligned
+ * boxes; a Field/Value table for one object), -f json (parseable), -f value
+ * (bare values, one object a line).
+ */
+#ifndef PRAAS_CLI_OUTPUT_H
+#define PRAAS_CLI_OUTPUT_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+struct json_object;
+
+enum output_format {
+	OUTPUT_TABLE,
+	OUTPUT_JSON,
+	OUTPUT_VALUE,
+};
+
+/* One column: the JSON key and its heading. */
+struct column {
+	const char *key;
+	const char *heading;
+};
+
+/* "table", "json", "value"; -1 for anything else. */
+int output_format_parse(const char *name);
+
+/* One object: every column as a Field/Value row. */
+void output_object(FILE *out, enum output_format fmt, struct json_object *obj,
+	const struct column *cols, size_t ncols);
+
+/* A list of objects: one row each. */
+void output_list(FILE *out, enum output_format fmt, struct json_object *array,
+	const struct column *cols, size_t ncols);
+
+#endif

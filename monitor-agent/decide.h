@@ -1,0 +1,55 @@
+/*
+ * What the monitor concludes from one look at Neutron: given the
+ * forwardings the pat-agent listed and what Neutron says of the ports and
+ * routers they reference, the changes to report. Pure: no I/O, so every
+ * rule is unit-tested.
+ *
+ * A port or router missing from a listing is only a suspect: the monitor
+ * confirms it with a 404 for that id before reporting it deleted.
+ */
+#ifndef PRAAS_MONITOR_DECIDE_H
+#define PRAAS_MONITOR_DECIDE_H
+
+#include <stddef.h>
+
+#include "addr.h"
+#include "fwd.h"
+
+struct neutron_ports;
+struct neutron_routers;
+
+enum action_kind {
+	ACTION_PORT_SUSPECT,	  /* not listed: confirm with a GET, then port_deleted */
+	ACTION_PORT_MOVED,	  /* port_address_changed port_id old_ip new_ip */
+	ACTION_ROUTER_SUSPECT,	  /* not listed: confirm, then router_deleted */
+	ACTION_GATEWAY_CHANGED,	  /* gateway_changed router_id new_ip */
+};
+
+struct action {
+	enum action_kind kind;
+	char id[FWD_NAME_MAX + 1]; /* port or router id */
+	struct addr old_ip, new_ip;
+};
+
+struct actions {
+	struct action *v;
+	size_t n, cap;
+};
+
+/*
+ * Compares fwds[0..n) with ports (listed by the ids the forwardings name)
+ * and routers (likewise). Each conclusion appears once however many
+ * forwardings lead to it. 0 or -ENOMEM.
+ */
+int decide(const struct forwarding *fwds, size_t n, const struct neutron_ports *ports,
+	const struct neutron_routers *routers, struct actions *out);
+void actions_free(struct actions *a);
+
+/*
+ * The distinct non-empty internal_port_ids and router_ids of fwds, as
+ * arrays of pointers into fwds (valid while fwds is). 0 or -ENOMEM.
+ */
+int decide_ids(const struct forwarding *fwds, size_t n, const char ***port_ids,
+	size_t *nports, const char ***router_ids, size_t *nrouters);
+
+#endif

@@ -1,0 +1,139 @@
+/*
+ * praas-monitor-agent: keeps forwardings true to what OpenStack and the
+ * kernel say, by telling the pat-agent over its control socket.
+ *
+ *   praas-monitor-agent [--config PATH] [--check-config] [--debug]
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "ipc.h"
+#include "log.h"
+#include "monitor.h"
+#include "osclient.h"
+#include "praas-build.h"
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: praas-monitor-agent [--config PATH] [--check-config] [--debug]\n");
+	exit(2);
+}
+
+static void warn_line(const char *line, void *arg)
+{
+	log_warnx("%s", line);
+}
+
+static void load_config(struct monitor *m, const char *path, bool check_only)
+{
+	char *error = NULL;
+
+	if (config_defaults(&m->cfg) < 0)
+		fatalx("out of memory");
+	if (config_load(path, &m->cfg, &error, warn_line, NULL) < 0) {
+		fprintf(stderr, "praas-monitor-agent: %s\n", error ? error : "cannot load config");
+		exit(1);
+	}
+	if (check_only) {
+		printf("configuration OK\n");
+		exit(0);
+	}
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct monitor *m = arg;
+
+	log_info("Signal %d: stopping", (int)sig);
+	event_base_loopbreak(m->base);
+}
+
+static void on_ipc_state(bool connected, void *arg)
+{
+	if (connected)
+		log_info("Connected to the pat-agent");
+	else
+		log_warnx("Lost the pat-agent: reconnecting");
+}
+
+static void setup_signals(struct monitor *m)
+{
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+		fatal("signal");
+	m->sig_term = evsignal_new(m->base, SIGTERM, on_signal, m);
+	m->sig_int = evsignal_new(m->base, SIGINT, on_signal, m);
+	if (m->sig_term == NULL || m->sig_int == NULL || evsignal_add(m->sig_term, NULL) < 0 ||
+		evsignal_add(m->sig_int, NULL) < 0)
+		fatalx("Failed to set up signal events");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"check-config", no_argument, NULL, 'n'},
+		{"debug", no_argument, NULL, 'd'},
+		{"version", no_argument, NULL, 'V'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *path = CONFIG_DEFAULT_PATH;
+	bool check_only = false, debug = false;
+	struct monitor m;
+	char *cause = NULL;
+	int c;
+
+	memset(&m, 0, sizeof(m));
+	while ((c = getopt_long(argc, argv, "c:ndh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': path = optarg; break;
+		case 'n': check_only = true; break;
+		case 'd': debug = true; break;
+		case 'V': printf("praas-monitor-agent %s\n", PRAAS_VERSION); return 0;
+		default: usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	load_config(&m, path, check_only);
+	log_init("praas-monitor-agent", debug ? LOG_LEVEL_DEBUG : m.cfg.log_level);
+
+	m.base = event_base_new();
+	if (m.base == NULL)
+		fatalx("Failed to create the event loop");
+	m.nft.table = getenv("PRAAS_NFT_TABLE");
+	m.nft.masquerade = m.cfg.masquerade;
+	if (!config_standalone(&m.cfg) &&
+		osclient_open(m.base, &m.cfg, &m.os, &cause) < 0)
+		fatalx("Failed to set up OpenStack: %s", cause ? cause : "out of memory");
+	m.ipc = ipc_client_new(m.base, m.cfg.control_socket, on_ipc_state, &m);
+	if (m.ipc == NULL)
+		fatal("Failed to set up the control socket client for %s", m.cfg.control_socket);
+	ipc_client_set_timeout(m.ipc, 60000);
+	setup_signals(&m);
+	if (monitor_start(&m) < 0)
+		fatalx("Failed to start the reconcile timer");
+	log_info("Started: every %g s, %s", m.cfg.second_monitoring,
+		m.os ? "against Neutron and the kernel" : "standalone: kernel checks only");
+
+	if (event_base_dispatch(m.base) < 0)
+		fatalx("The event loop failed");
+
+	/* Pending answers fail first, then OpenStack calls are cancelled, then the cycle goes. */
+	ipc_client_free(m.ipc);
+	osclient_close(m.os);
+	monitor_stop(&m);
+	event_free(m.sig_term);
+	event_free(m.sig_int);
+	event_base_free(m.base);
+	config_free(&m.cfg);
+	log_info("Stopped");
+	return 0;
+}

@@ -1,0 +1,41 @@
+/*
+ * The monitor agent's top-level state. It never writes the database or the
+ * kernel: it looks at Neutron and at the router namespaces' praas tables
+ * and tells the pat-agent what changed, over the control socket.
+ */
+#ifndef PRAAS_MONITOR_H
+#define PRAAS_MONITOR_H
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "nft.h"
+
+struct event;
+struct event_base;
+struct ipc_client;
+struct osclient;
+struct cycle;
+
+struct monitor {
+	struct config cfg;
+	struct event_base *base;
+	struct osclient *os; /* NULL in standalone mode: kernel checks only */
+	struct ipc_client *ipc;
+	struct nft_opts nft;
+	struct event *timer;
+	struct cycle *cycle;   /* the reconcile in flight, if any */
+	unsigned int failures; /* OpenStack failures in a row: the backoff's exponent */
+	unsigned long cycles;
+	struct event *sig_term, *sig_int;
+};
+
+/* Starts the periodic reconcile: the first one at once. */
+int monitor_start(struct monitor *m);
+/* Stops the timer and abandons a cycle in flight (nothing half-reported). */
+void monitor_stop(struct monitor *m);
+
+/* The delay before the next cycle, given how many failed in a row. */
+double monitor_next_delay(double period, unsigned int failures);
+
+#endif

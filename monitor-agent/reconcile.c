@@ -1,0 +1,465 @@
+/*
+ * One reconcile cycle: list the forwardings from the pat-agent, check each
+ * router namespace's table, ask Neutron about the ports and routers they
+ * reference (a few paginated listings, never one call per forwarding), and
+ * report what changed. Nothing is reported from a failed or partial look:
+ * any error ends the cycle with no change and backs off.
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "decide.h"
+#include "ipc.h"
+#include "log.h"
+#include "monitor.h"
+#include "netns.h"
+#include "neutron.h"
+#include "osclient.h"
+
+#define BACKOFF_CAP 300.0 /* seconds */
+
+struct cycle {
+	struct monitor *m;
+	double started;
+	unsigned int requests_before;
+	struct forwarding *fwds; /* sorted by router id */
+	size_t n;
+	const char **port_ids, **router_ids;
+	size_t nports, nrouters;
+	struct neutron_ports *ports;
+	struct neutron_routers *routers;
+	int pending; /* Neutron calls in flight */
+	bool failed;
+	unsigned int reported;
+};
+
+/* A suspect being confirmed by a GET of its own. */
+struct confirm {
+	struct cycle *c;
+	struct action act;
+};
+
+static void schedule(struct monitor *m);
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+double monitor_next_delay(double period, unsigned int failures)
+{
+	double cap = period > BACKOFF_CAP ? period : BACKOFF_CAP;
+	double d = period * pow(2.0, failures > 16 ? 16 : failures);
+
+	return d > cap ? cap : d;
+}
+
+static unsigned int neutron_requests(const struct monitor *m)
+{
+	return m->os ? neutron_stats(m->os->neutron)->requests : 0;
+}
+
+static void cycle_free(struct cycle *c)
+{
+	free(c->fwds);
+	free(c->port_ids);
+	free(c->router_ids);
+	if (c->ports)
+		neutron_ports_free(c->ports);
+	if (c->routers)
+		neutron_routers_free(c->routers);
+	free(c);
+}
+
+static void cycle_end(struct cycle *c, bool openstack_failed)
+{
+	struct monitor *m = c->m;
+
+	m->failures = openstack_failed ? m->failures + 1 : 0;
+	m->cycles++;
+	log_info("reconcile: %zu forwardings, %u Neutron requests, %.1f ms, %u change%s reported%s",
+		c->n, neutron_requests(m) - c->requests_before, (now() - c->started) * 1000,
+		c->reported, c->reported == 1 ? "" : "s",
+		openstack_failed ? ", OpenStack unavailable: nothing changed" : "");
+	m->cycle = NULL;
+	cycle_free(c);
+	schedule(m);
+}
+
+static void on_reported(const struct ipc_answer *ans, const char *error, void *arg)
+{
+	const char *op = arg;
+
+	if (ans == NULL)
+		log_warnx("Failed to report %s to the pat-agent: %s", op, error);
+	else if (!ans->ok)
+		log_warnx("The pat-agent refused %s: %s", op, ans->error ? ans->error : "?");
+}
+
+static void report(struct cycle *c, struct ipc_request *req)
+{
+	const char *op = ipc_ops[req->op].name;
+	int r = ipc_client_request(c->m->ipc, req, on_reported, (void *)op);
+
+	if (r < 0)
+		log_warnx("Failed to report %s to the pat-agent: %s", op, strerror(-r));
+	else
+		c->reported++;
+}
+
+static void report_action(struct cycle *c, const struct action *a, bool confirmed_gone)
+{
+	struct ipc_request req;
+	char old[ADDR_STRLEN], new[ADDR_STRLEN];
+
+	memset(&req, 0, sizeof(req));
+	switch (a->kind) {
+	case ACTION_PORT_SUSPECT:
+		if (!confirmed_gone)
+			return;
+		req.op = IPC_OP_PORT_DELETED;
+		req.fields = IPC_FIELD_PORT_ID;
+		strcpy(req.port_id, a->id);
+		log_info("Port %s was deleted: removing its forwardings", a->id);
+		break;
+	case ACTION_ROUTER_SUSPECT:
+		if (!confirmed_gone)
+			return;
+		req.op = IPC_OP_ROUTER_DELETED;
+		req.fields = IPC_FIELD_ROUTER_ID;
+		strcpy(req.router_id, a->id);
+		log_info("Router %s was deleted: removing its forwardings", a->id);
+		break;
+	case ACTION_PORT_MOVED:
+		req.op = IPC_OP_PORT_ADDRESS_CHANGED;
+		req.fields = IPC_FIELD_PORT_ID | IPC_FIELD_OLD_IP | IPC_FIELD_NEW_IP;
+		strcpy(req.port_id, a->id);
+		req.old_ip = a->old_ip;
+		req.new_ip = a->new_ip;
+		log_info("Port %s moved from %s to %s: its forwardings follow", a->id,
+			addr_format(&a->old_ip, old, sizeof(old)),
+			addr_format(&a->new_ip, new, sizeof(new)));
+		break;
+	case ACTION_GATEWAY_CHANGED:
+		req.op = IPC_OP_GATEWAY_CHANGED;
+		req.fields = IPC_FIELD_ROUTER_ID | IPC_FIELD_NEW_IP;
+		strcpy(req.router_id, a->id);
+		req.new_ip = a->new_ip;
+		log_info("Router %s's gateway moved from %s to %s: re-keying", a->id,
+			addr_format(&a->old_ip, old, sizeof(old)),
+			addr_format(&a->new_ip, new, sizeof(new)));
+		break;
+	}
+	report(c, &req);
+}
+
+static void confirm_done(struct confirm *cf, const struct http_error *err)
+{
+	struct cycle *c = cf->c;
+
+	/* Only a 404 for that very id proves it gone; anything else changes nothing. */
+	if (err != NULL && err->code == -ENOENT)
+		report_action(c, &cf->act, true);
+	else if (err != NULL)
+		log_warnx("Could not confirm that %s is gone: %s", cf->act.id,
+			err->message ? err->message : strerror(-err->code));
+	free(cf);
+	if (--c->pending == 0)
+		cycle_end(c, false);
+}
+
+static void on_confirm_port(struct neutron_port *p, const struct http_error *err, void *arg)
+{
+	if (p != NULL)
+		neutron_port_free(p);
+	confirm_done(arg, err);
+}
+
+static void on_confirm_router(struct neutron_router *r, const struct http_error *err, void *arg)
+{
+	if (r != NULL)
+		neutron_router_free(r);
+	confirm_done(arg, err);
+}
+
+static void confirm(struct cycle *c, const struct action *a)
+{
+	struct confirm *cf = calloc(1, sizeof(*cf));
+	int r;
+
+	if (cf == NULL)
+		return;
+	cf->c = c;
+	cf->act = *a;
+	if (a->kind == ACTION_PORT_SUSPECT)
+		r = neutron_port_get(c->m->os->neutron, a->id, on_confirm_port, cf, NULL);
+	else
+		r = neutron_router_get(c->m->os->neutron, a->id, on_confirm_router, cf, NULL);
+	if (r < 0) {
+		free(cf);
+		return;
+	}
+	c->pending++;
+}
+
+static void act(struct cycle *c)
+{
+	struct actions actions;
+
+	if (decide(c->fwds, c->n, c->ports, c->routers, &actions) < 0) {
+		log_warnx("Failed to compare with Neutron: out of memory");
+		cycle_end(c, false);
+		return;
+	}
+	c->pending = 1; /* held until every confirmation is started */
+	for (size_t i = 0; i < actions.n; i++) {
+		if (actions.v[i].kind == ACTION_PORT_SUSPECT ||
+			actions.v[i].kind == ACTION_ROUTER_SUSPECT)
+			confirm(c, &actions.v[i]);
+		else
+			report_action(c, &actions.v[i], false);
+	}
+	actions_free(&actions);
+	if (--c->pending == 0)
+		cycle_end(c, false);
+}
+
+static void listing_done(struct cycle *c, const struct http_error *err, const char *what)
+{
+	if (err != NULL) {
+		if (!c->failed)
+			log_warnx("Neutron %s failed (%s): nothing will be changed this cycle", what,
+				err->message ? err->message : strerror(-err->code));
+		c->failed = true;
+	}
+	if (--c->pending > 0)
+		return;
+	if (c->failed)
+		cycle_end(c, true);
+	else
+		act(c);
+}
+
+static void on_ports(struct neutron_ports *l, const struct http_error *err, void *arg)
+{
+	struct cycle *c = arg;
+
+	c->ports = l;
+	listing_done(c, err, "port listing");
+}
+
+static void on_routers(struct neutron_routers *l, const struct http_error *err, void *arg)
+{
+	struct cycle *c = arg;
+
+	c->routers = l;
+	listing_done(c, err, "router listing");
+}
+
+static void ask_neutron(struct cycle *c)
+{
+	struct neutron *n = c->m->os->neutron;
+
+	if (decide_ids(c->fwds, c->n, &c->port_ids, &c->nports, &c->router_ids, &c->nrouters) <
+		0) {
+		cycle_end(c, false);
+		return;
+	}
+	if (c->nrouters == 0) {
+		cycle_end(c, false);
+		return;
+	}
+	c->pending = 2;
+	if (c->nports > 0) {
+		struct neutron_port_filter pf = {.ids = c->port_ids, .ids_len = c->nports};
+		if (neutron_ports_list(n, &pf, on_ports, c, NULL) < 0)
+			listing_done(c, &(struct http_error){.code = -ENOMEM}, "port listing");
+	} else {
+		c->pending--;
+	}
+	struct neutron_router_filter rf = {.ids = c->router_ids, .ids_len = c->nrouters};
+	if (neutron_routers_list(n, &rf, on_routers, c, NULL) < 0)
+		listing_done(c, &(struct http_error){.code = -ENOMEM}, "router listing");
+}
+
+static int cmp_router(const void *a, const void *b)
+{
+	return strcmp(((const struct forwarding *)a)->router_id,
+		((const struct forwarding *)b)->router_id);
+}
+
+/* The forwardings of one router: a run in the sorted array. */
+static const struct forwarding *router_run(const struct cycle *c, const char *router_id,
+	size_t *len)
+{
+	size_t lo = 0, hi = c->n, first;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (strcmp(c->fwds[mid].router_id, router_id) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	first = lo;
+	while (lo < c->n && strcmp(c->fwds[lo].router_id, router_id) == 0)
+		lo++;
+	*len = lo - first;
+	return c->fwds + first;
+}
+
+static void check_namespace(struct cycle *c, const char *name)
+{
+	struct monitor *m = c->m;
+	const char *router_id = name + strlen(m->cfg.namespace_prefix);
+	const struct forwarding *fwds;
+	struct nft_state st;
+	struct nft_conn *conn;
+	struct ipc_request req;
+	char *cause = NULL;
+	size_t n;
+	int r;
+
+	if (*router_id == '\0' || netns_check(m->cfg.netns_dir, name) != 1)
+		return;
+	fwds = router_run(c, router_id, &n);
+	r = nft_open(m->cfg.netns_dir, name, &conn, &cause);
+	if (r == 0) {
+		r = nft_read(conn, &m->nft, &st, &cause);
+		nft_close(conn);
+	}
+	if (r < 0) {
+		log_warnx("Failed to read the table of %s: %s", name, cause ? cause : strerror(-r));
+		free(cause);
+		return;
+	}
+	r = nft_compare(&st, &m->nft, fwds, n, &cause);
+	nft_state_free(&st);
+	if (r == 1) {
+		log_info("The table of %s drifted (%s): asking for a resync", name,
+			cause ? cause : "?");
+		memset(&req, 0, sizeof(req));
+		req.op = IPC_OP_RESYNC;
+		req.fields = IPC_FIELD_ROUTER_ID;
+		snprintf(req.router_id, sizeof(req.router_id), "%s", router_id);
+		report(c, &req);
+	} else if (r < 0) {
+		log_warnx("Failed to compare the table of %s: %s", name,
+			cause ? cause : strerror(-r));
+	}
+	free(cause);
+}
+
+static void check_kernel(struct cycle *c)
+{
+	char **names = NULL;
+	size_t n = 0;
+	int r;
+
+	r = netns_list(c->m->cfg.netns_dir, c->m->cfg.namespace_prefix, &names, &n);
+	if (r < 0) {
+		log_warnx("Failed to list %s: %s", c->m->cfg.netns_dir, strerror(-r));
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		check_namespace(c, names[i]);
+	netns_list_free(names, n);
+}
+
+static void on_list(const struct ipc_answer *ans, const char *error, void *arg)
+{
+	struct cycle *c = arg;
+	char *why = NULL;
+
+	if (ans == NULL || !ans->ok) {
+		log_warnx("Failed to list forwardings from the pat-agent: %s",
+			ans ? (ans->error ? ans->error : "?") : error);
+		cycle_end(c, false);
+		return;
+	}
+	if (ipc_answer_forwardings(ans, &c->fwds, &c->n, &why) < 0) {
+		log_warnx("The pat-agent's list is malformed: %s", why ? why : "?");
+		free(why);
+		cycle_end(c, false);
+		return;
+	}
+	qsort(c->fwds, c->n, sizeof(*c->fwds), cmp_router);
+	check_kernel(c);
+	if (c->m->os == NULL)
+		cycle_end(c, false);
+	else
+		ask_neutron(c);
+}
+
+static void cycle_start(evutil_socket_t fd, short what, void *arg)
+{
+	struct monitor *m = arg;
+	struct ipc_request req;
+	struct cycle *c;
+
+	if (m->cycle != NULL)
+		return;
+	if (!ipc_client_connected(m->ipc)) {
+		log_debug("The pat-agent is not connected yet: waiting");
+		schedule(m);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		schedule(m);
+		return;
+	}
+	c->m = m;
+	c->started = now();
+	c->requests_before = neutron_requests(m);
+	memset(&req, 0, sizeof(req));
+	req.op = IPC_OP_LIST;
+	if (ipc_client_request(m->ipc, &req, on_list, c) < 0) {
+		free(c);
+		schedule(m);
+		return;
+	}
+	m->cycle = c;
+}
+
+static void schedule(struct monitor *m)
+{
+	double d = monitor_next_delay(m->cfg.second_monitoring, m->failures);
+	struct timeval tv = {.tv_sec = (time_t)d, .tv_usec = (suseconds_t)((d - floor(d)) * 1e6)};
+
+	if (m->timer == NULL) /* stopping */
+		return;
+	if (m->failures > 0)
+		log_info("OpenStack failed %u time%s in a row: next look in %.1f s", m->failures,
+			m->failures == 1 ? "" : "s", d);
+	evtimer_add(m->timer, &tv);
+}
+
+int monitor_start(struct monitor *m)
+{
+	struct timeval zero = {0, 0};
+
+	m->timer = evtimer_new(m->base, cycle_start, m);
+	if (m->timer == NULL)
+		return -ENOMEM;
+	return evtimer_add(m->timer, &zero) < 0 ? -EIO : 0;
+}
+
+void monitor_stop(struct monitor *m)
+{
+	if (m->timer != NULL) {
+		event_free(m->timer);
+		m->timer = NULL;
+	}
+	if (m->cycle != NULL) {
+		cycle_free(m->cycle);
+		m->cycle = NULL;
+	}
+}

@@ -1,0 +1,53 @@
+/*
+ * The pat-agent's top-level state: one per process, made by main() and
+ * handed to every part. Nothing else in the daemon is global.
+ */
+#ifndef PRAAS_AGENT_H
+#define PRAAS_AGENT_H
+
+#include <stdbool.h>
+
+#include "auth.h"
+#include "config.h"
+#include "engine.h"
+
+struct control;
+struct event;
+struct event_base;
+struct httpd;
+struct kernel;
+struct metrics;
+struct nswatch;
+struct osclient;
+struct portalloc;
+struct routers;
+struct store;
+
+struct agent {
+	struct config cfg;
+	const char *log_file; /* reopened on SIGHUP; NULL: stderr as given */
+	struct event_base *base;
+	struct store *store;
+	struct portalloc *alloc;
+	struct kernel *kernel;
+	struct engine engine;
+	struct osclient *os; /* NULL in standalone mode */
+	struct routers *routers;
+	struct auth *auth;
+	struct nswatch *watch;
+	struct metrics *metrics;
+	struct httpd *httpd;
+	struct control *control;
+	struct event *sig_term, *sig_int, *sig_hup;
+	bool stopping;
+};
+
+/* Opens the control socket with the handlers of control-ops.c. */
+int control_ops_open(struct agent *a, char **cause);
+
+/* Rebuilds every present namespace from the database; the rest become DOWN. */
+int restore_all(struct agent *a);
+/* A namespace appeared (or reappeared) or went away. */
+void restore_namespace(struct agent *a, const char *name, bool present);
+
+#endif

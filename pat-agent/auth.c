@@ -1,0 +1,138 @@
+#include "auth.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "keystone.h"
+
+struct auth {
+	const struct config *cfg;
+	struct keystone *ks;
+};
+
+/* One validation in flight. */
+struct pending {
+	auth_cb cb;
+	void *arg;
+};
+
+int auth_new(const struct config *cfg, struct keystone *ks, struct auth **out)
+{
+	struct auth *a = calloc(1, sizeof(*a));
+
+	if (a == NULL)
+		return -ENOMEM;
+	a->cfg = cfg;
+	a->ks = ks;
+	*out = a;
+	return 0;
+}
+
+void auth_free(struct auth *a)
+{
+	free(a);
+}
+
+static void everyone(struct caller *caller)
+{
+	memset(caller, 0, sizeof(*caller));
+	caller->admin = true;
+}
+
+static bool peer_trusted(const struct config *cfg, const struct sockaddr *peer)
+{
+	struct addr a;
+
+	memset(&a, 0, sizeof(a));
+	if (peer == NULL)
+		return false;
+	if (peer->sa_family == AF_INET) {
+		a.family = AF_INET;
+		a.u.v4 = ((const struct sockaddr_in *)peer)->sin_addr;
+	} else if (peer->sa_family == AF_INET6) {
+		const struct in6_addr *v6 = &((const struct sockaddr_in6 *)peer)->sin6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(v6)) {
+			a.family = AF_INET;
+			memcpy(&a.u.v4, &v6->s6_addr[12], 4);
+		} else {
+			a.family = AF_INET6;
+			a.u.v6 = *v6;
+		}
+	} else {
+		return false;
+	}
+	for (size_t i = 0; i < cfg->legacy_trusted_len; i++)
+		if (cidr_contains(&cfg->legacy_trusted[i], &a))
+			return true;
+	return false;
+}
+
+static void on_validated(const struct keystone_token_info *info, const struct http_error *herr,
+	void *arg)
+{
+	struct pending *p = arg;
+	struct caller caller;
+	struct apierr err;
+
+	if (herr != NULL && herr->code == -EKEYREJECTED) {
+		apierr_set(&err, 401, "praas.unauthorized",
+			"the X-Auth-Token is not valid (unknown, expired or revoked)");
+		p->cb(NULL, &err, p->arg);
+	} else if (herr != NULL) {
+		apierr_set(&err, 503, "praas.keystone_unavailable",
+			"cannot validate the token: Keystone: %s",
+			herr->message ? herr->message : strerror(-herr->code));
+		p->cb(NULL, &err, p->arg);
+	} else {
+		memset(&caller, 0, sizeof(caller));
+		caller.admin = keystone_token_has_role(info, "admin");
+		snprintf(caller.project_id, sizeof(caller.project_id), "%s",
+			info->project_id ? info->project_id : "");
+		snprintf(caller.user_id, sizeof(caller.user_id), "%s",
+			info->user_id ? info->user_id : "");
+		p->cb(&caller, NULL, p->arg);
+	}
+	free(p);
+}
+
+int auth_check(struct auth *a, const char *token, const struct sockaddr *peer, bool legacy,
+	struct caller *caller, struct apierr *err, auth_cb cb, void *arg)
+{
+	struct pending *p;
+
+	if (a->cfg->auth == CONFIG_AUTH_NONE) {
+		everyone(caller);
+		return 1;
+	}
+	if (token == NULL || token[0] == '\0') {
+		if (legacy && peer_trusted(a->cfg, peer)) {
+			everyone(caller);
+			return 1;
+		}
+		return apierr_set(err, 401, "praas.unauthorized",
+			legacy ? "no X-Auth-Token, and the caller is not in legacy_trusted"
+			       : "no X-Auth-Token");
+	}
+	if (a->ks == NULL)
+		return apierr_set(err, 503, "praas.keystone_unavailable",
+			"auth is keystone but no cloud is configured");
+	p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return apierr_set(err, 503, "praas.out_of_memory", "out of memory");
+	p->cb = cb;
+	p->arg = arg;
+	if (keystone_validate(a->ks, token, on_validated, p, NULL) < 0) {
+		free(p);
+		return apierr_set(err, 401, "praas.unauthorized", "the X-Auth-Token is malformed");
+	}
+	return 0;
+}
+
+bool auth_may(const struct caller *caller, const char *project_id)
+{
+	return caller->admin || (project_id != NULL && project_id[0] != '\0' &&
+					strcmp(caller->project_id, project_id) == 0);
+}

@@ -1,0 +1,41 @@
+/*
+ * Turns a request's credentials into a caller. auth = "none": everyone may
+ * do everything. auth = "keystone": X-Auth-Token is validated by Keystone
+ * (cached by lib/keystone until the token expires, at most 5 minutes); the
+ * admin role may act on any router. A legacy call without a token is
+ * accepted only from a legacy_trusted network.
+ */
+#ifndef PRAAS_AUTH_H
+#define PRAAS_AUTH_H
+
+#include <stdbool.h>
+#include <sys/socket.h>
+
+#include "apierr.h"
+#include "caller.h"
+
+struct auth;
+struct config;
+struct keystone;
+
+/* caller and err are valid during the call; exactly one is non-NULL. */
+typedef void (*auth_cb)(const struct caller *caller, const struct apierr *err, void *arg);
+
+/* keystone NULL: only auth = "none" and trusted legacy callers can pass. */
+int auth_new(const struct config *cfg, struct keystone *ks, struct auth **out);
+void auth_free(struct auth *a);
+
+/*
+ * Authenticates a request carrying token (NULL when absent) from peer.
+ * legacy: a tokenless caller from a trusted network passes as admin.
+ * Returns 1 with *caller filled when the answer is known at once, -1 with
+ * err filled when it is a refusal known at once, 0 when cb will be called
+ * later (Keystone is being asked).
+ */
+int auth_check(struct auth *a, const char *token, const struct sockaddr *peer, bool legacy,
+	struct caller *caller, struct apierr *err, auth_cb cb, void *arg);
+
+/* May caller act on a resource of project_id? */
+bool auth_may(const struct caller *caller, const char *project_id);
+
+#endif

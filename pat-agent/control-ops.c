@@ -1,0 +1,138 @@
+/*
+ * The control socket's handlers: each op of lib/ipc.h carried out on the
+ * agent (ops.c) and answered on the socket.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+#include "control.h"
+#include "log.h"
+#include "ops.h"
+#include "praas-build.h"
+#include "store.h"
+
+struct fwd_array {
+	struct forwarding *v;
+	size_t n, cap;
+};
+
+static int append(const struct forwarding *f, void *arg)
+{
+	struct fwd_array *l = arg;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 256;
+		struct forwarding *v = reallocarray(l->v, cap, sizeof(*v));
+		if (v == NULL)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = *f;
+	return 0;
+}
+
+static void on_list(struct control_reply *rep, const struct ipc_request *req, void *arg)
+{
+	struct agent *a = arg;
+	struct fwd_array l = {0};
+	char *cause = NULL;
+	int r;
+
+	if (req->fields & IPC_FIELD_ROUTER_ID)
+		r = store_foreach_router(a->store, req->router_id, append, &l, &cause);
+	else
+		r = store_foreach_all(a->store, append, &l, &cause);
+	if (r < 0)
+		control_reply_error(rep, "cannot read forwardings: %s",
+			cause ? cause : strerror(-r));
+	else
+		control_reply_list(rep, l.v, l.n);
+	free(cause);
+	free(l.v);
+}
+
+/* Answers {"ok":true,"changed":N} or the error, and logs what the peer asked. */
+static void answer(struct control_reply *rep, const char *op, int r, unsigned int count,
+	const struct apierr *err)
+{
+	char members[64];
+
+	if (r < 0) {
+		log_warnx("Control %s failed: %s", op, err->detail);
+		control_reply_error(rep, "%s", err->detail);
+		return;
+	}
+	if (count > 0)
+		log_info("Control %s: %u forwarding%s changed", op, count, count == 1 ? "" : "s");
+	snprintf(members, sizeof(members), ",\"changed\":%u", count);
+	control_reply_ok_members(rep, members);
+}
+
+static void on_port_deleted(struct control_reply *rep, const struct ipc_request *req, void *arg)
+{
+	struct apierr err;
+	unsigned int n;
+	int r = ops_port_deleted(arg, req->port_id, &n, &err);
+
+	answer(rep, "port_deleted", r, n, &err);
+}
+
+static void on_port_address_changed(struct control_reply *rep, const struct ipc_request *req,
+	void *arg)
+{
+	struct apierr err;
+	unsigned int n;
+	int r = ops_port_address_changed(arg, req->port_id, &req->old_ip, &req->new_ip, &n, &err);
+
+	answer(rep, "port_address_changed", r, n, &err);
+}
+
+static void on_router_deleted(struct control_reply *rep, const struct ipc_request *req,
+	void *arg)
+{
+	struct apierr err;
+	unsigned int n;
+	int r = ops_router_deleted(arg, req->router_id, &n, &err);
+
+	answer(rep, "router_deleted", r, n, &err);
+}
+
+static void on_gateway_changed(struct control_reply *rep, const struct ipc_request *req,
+	void *arg)
+{
+	struct apierr err;
+	unsigned int n;
+	int r = ops_gateway_changed(arg, req->router_id, &req->new_ip, &n, &err);
+
+	answer(rep, "gateway_changed", r, n, &err);
+}
+
+static void on_resync(struct control_reply *rep, const struct ipc_request *req, void *arg)
+{
+	const char *router = (req->fields & IPC_FIELD_ROUTER_ID) ? req->router_id : NULL;
+	struct apierr err;
+	unsigned int n;
+	int r = ops_resync(arg, router, &n, &err);
+
+	answer(rep, "resync", r, n, &err);
+}
+
+int control_ops_open(struct agent *a, char **cause)
+{
+	const struct control_handlers handlers = {
+		.list = on_list,
+		.port_deleted = on_port_deleted,
+		.port_address_changed = on_port_address_changed,
+		.router_deleted = on_router_deleted,
+		.gateway_changed = on_gateway_changed,
+		.resync = on_resync,
+		.arg = a,
+	};
+
+	return control_open(a->base, a->cfg.control_socket, "praas-pat-agent " PRAAS_VERSION,
+		&handlers, &a->control, cause);
+}

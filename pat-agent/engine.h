@@ -1,0 +1,65 @@
+/*
+ * The one place forwardings change: the database and the kernel together.
+ *
+ * Every operation is one store transaction around one nft batch. The
+ * kernel change is made inside the transaction; the transaction commits
+ * only if the kernel took the change, and if the commit then fails the
+ * kernel change is undone. So an acknowledged change is on disk and, when
+ * the router's namespace is on this node, in the kernel; a refused one is
+ * in neither. A forwarding whose namespace is absent is stored DOWN and
+ * reaches the kernel when the namespace appears (engine_sync_router).
+ *
+ * Synchronous: everything here is local (SQLite, netlink). Ownership and
+ * OpenStack checks happen before, in the routes.
+ */
+#ifndef PRAAS_ENGINE_H
+#define PRAAS_ENGINE_H
+
+#include <stdbool.h>
+
+#include "apierr.h"
+#include "fwd.h"
+
+struct config;
+struct kernel;
+struct portalloc;
+struct store;
+
+struct engine {
+	struct store *store;
+	struct portalloc *alloc;
+	struct kernel *kernel;
+	const struct config *cfg;
+	bool resync_router; /* the last change found its table flushed */
+};
+
+/*
+ * Stores f and writes it to the kernel. With allocate, the external range
+ * is picked from router_port_range (as long as the internal range). On
+ * success f holds what was stored (id, status, timestamps). 0, or -1 with
+ * err filled.
+ */
+int engine_create(struct engine *e, struct forwarding *f, bool allocate, struct apierr *err);
+
+/*
+ * Replaces the forwarding next->id by next (every field already merged by
+ * the caller). Old sessions to the previous target are cut. On success
+ * next holds what was stored and old, when not NULL, what was replaced.
+ */
+int engine_update(struct engine *e, struct forwarding *next, struct forwarding *old,
+	struct apierr *err);
+
+/* Removes a forwarding; its sessions are cut. old, when not NULL, gets it. */
+int engine_delete(struct engine *e, const char *id, struct forwarding *old, struct apierr *err);
+
+/* Rewrites a router's whole table from the database and marks it ACTIVE. */
+int engine_sync_router(struct engine *e, const char *router_id, struct apierr *err);
+
+/* The router's namespace went away: its forwardings become DOWN. */
+int engine_router_gone(struct engine *e, const char *router_id, struct apierr *err);
+
+/* Removes every forwarding of a router (it was deleted in Neutron). *count gets how many. */
+int engine_delete_router(struct engine *e, const char *router_id, unsigned int *count,
+	struct apierr *err);
+
+#endif

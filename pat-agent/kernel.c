@@ -1,0 +1,241 @@
+#include "kernel.h"
+
+#include <errno.h>
+#include <libmnl/libmnl.h>
+#include <linux/netlink.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "conntrack.h"
+#include "ifaddr.h"
+#include "log.h"
+#include "netns.h"
+#include "nft.h"
+
+#define BUCKETS 4096
+
+/* An open nft connection into one router's namespace. */
+struct conn {
+	char *router_id;
+	struct nft_conn *nft;
+	struct conn *next;
+};
+
+struct kernel {
+	const struct config *cfg;
+	struct nft_opts opts;
+	struct conn *buckets[BUCKETS];
+	kernel_batch_cb batch_cb;
+	void *batch_arg;
+};
+
+static unsigned int hash(const char *s)
+{
+	unsigned int h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h % BUCKETS;
+}
+
+int kernel_new(const struct config *cfg, struct kernel **out)
+{
+	struct kernel *k = calloc(1, sizeof(*k));
+
+	if (k == NULL)
+		return -ENOMEM;
+	k->cfg = cfg;
+	k->opts.table = getenv("PRAAS_NFT_TABLE"); /* tests may use their own; NULL: praas */
+	k->opts.masquerade = cfg->masquerade;
+	*out = k;
+	return 0;
+}
+
+static void conn_free(struct conn *c)
+{
+	nft_close(c->nft);
+	free(c->router_id);
+	free(c);
+}
+
+void kernel_free(struct kernel *k)
+{
+	if (k == NULL)
+		return;
+	for (size_t i = 0; i < BUCKETS; i++)
+		while (k->buckets[i]) {
+			struct conn *c = k->buckets[i];
+			k->buckets[i] = c->next;
+			conn_free(c);
+		}
+	free(k);
+}
+
+void kernel_set_batch_cb(struct kernel *k, kernel_batch_cb cb, void *arg)
+{
+	k->batch_cb = cb;
+	k->batch_arg = arg;
+}
+
+/* The namespace name of a router, or -EINVAL if it cannot be one. */
+static int ns_name(const struct kernel *k, const char *router_id, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s%s", k->cfg->namespace_prefix, router_id);
+
+	if (n < 0 || (size_t)n >= len || netns_name_valid(buf) < 0)
+		return -EINVAL;
+	return 0;
+}
+
+bool kernel_router_present(struct kernel *k, const char *router_id)
+{
+	char name[256];
+
+	return ns_name(k, router_id, name, sizeof(name)) == 0 &&
+	       netns_check(k->cfg->netns_dir, name) == 1;
+}
+
+/* The cached connection into a router's namespace, opened on first use. */
+static int conn_get(struct kernel *k, const char *router_id, struct nft_conn **out, char **cause)
+{
+	unsigned int h = hash(router_id);
+	struct conn *c;
+	char name[256];
+	int r;
+
+	for (c = k->buckets[h]; c; c = c->next)
+		if (strcmp(c->router_id, router_id) == 0) {
+			*out = c->nft;
+			return 0;
+		}
+	if ((r = ns_name(k, router_id, name, sizeof(name))) < 0)
+		return r;
+	if (netns_check(k->cfg->netns_dir, name) != 1)
+		return -ENOENT;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL || (c->router_id = strdup(router_id)) == NULL) {
+		free(c);
+		return -ENOMEM;
+	}
+	if ((r = nft_open(k->cfg->netns_dir, name, &c->nft, cause)) < 0) {
+		free(c->router_id);
+		free(c);
+		return r;
+	}
+	c->next = k->buckets[h];
+	k->buckets[h] = c;
+	*out = c->nft;
+	return 0;
+}
+
+void kernel_forget(struct kernel *k, const char *router_id)
+{
+	struct conn **p = &k->buckets[hash(router_id)];
+
+	for (; *p; p = &(*p)->next)
+		if (strcmp((*p)->router_id, router_id) == 0) {
+			struct conn *c = *p;
+			*p = c->next;
+			conn_free(c);
+			return;
+		}
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * A namespace deleted and re-created keeps its name but not its identity:
+ * a cached socket would write into the dead one. So when the namespace is
+ * gone, or a change fails with a socket error, the connection is dropped.
+ */
+static int settle(struct kernel *k, const char *router_id, int r, double started)
+{
+	if (k->batch_cb)
+		k->batch_cb(now() - started, r >= 0, k->batch_arg);
+	if (r < 0 && !kernel_router_present(k, router_id)) {
+		kernel_forget(k, router_id);
+		return -ENOENT;
+	}
+	if (r == -EBADF || r == -ENOTCONN || r == -ECONNREFUSED)
+		kernel_forget(k, router_id);
+	return r;
+}
+
+int kernel_change(struct kernel *k, const char *router_id, const struct forwarding *del,
+	const struct forwarding *add, char **cause)
+{
+	struct nft_conn *c;
+	double started = now();
+	int r;
+
+	if ((r = conn_get(k, router_id, &c, cause)) < 0)
+		return r;
+	r = nft_apply(c, &k->opts, del, add, cause);
+	return settle(k, router_id, r, started);
+}
+
+int kernel_sync(struct kernel *k, const char *router_id, const struct forwarding *v, size_t n,
+	char **cause)
+{
+	struct nft_conn *c;
+	double started = now();
+	int r;
+
+	if ((r = conn_get(k, router_id, &c, cause)) < 0)
+		return r;
+	r = nft_sync(c, &k->opts, v, n, cause);
+	return settle(k, router_id, r, started);
+}
+
+int kernel_read(struct kernel *k, const char *router_id, struct nft_state *st, char **cause)
+{
+	struct nft_conn *c;
+	int r;
+
+	if ((r = conn_get(k, router_id, &c, cause)) < 0)
+		return r;
+	r = nft_read(c, &k->opts, st, cause);
+	return settle(k, router_id, r, now());
+}
+
+const struct nft_opts *kernel_nft_opts(const struct kernel *k)
+{
+	return &k->opts;
+}
+
+int kernel_cut_sessions(struct kernel *k, const struct forwarding *f, char **cause)
+{
+	char name[256];
+	int r;
+
+	if ((r = ns_name(k, f->router_id, name, sizeof(name))) < 0)
+		return r;
+	return conntrack_delete_forwarding(k->cfg->netns_dir, name, f, cause);
+}
+
+int kernel_interfaces(struct kernel *k, const char *router_id, struct iface_addr **out,
+	size_t *n)
+{
+	struct mnl_socket *nl;
+	char name[256];
+	int r;
+
+	if ((r = ns_name(k, router_id, name, sizeof(name))) < 0)
+		return r;
+	if (netns_check(k->cfg->netns_dir, name) != 1)
+		return -ENOENT;
+	if ((r = netns_open_netlink(k->cfg->netns_dir, name, NETLINK_ROUTE, &nl, NULL)) < 0)
+		return r;
+	r = ifaddr_list(nl, out, n);
+	mnl_socket_close(nl);
+	return r;
+}

@@ -1,0 +1,63 @@
+/*
+ * The pat-agent's view of the kernel: one table per router namespace.
+ *
+ * Keeps a netlink connection per present namespace (entering a namespace
+ * costs a setns(2) pair, so it is done once, not per change) and turns
+ * forwarding changes into nft batches and conntrack deletions there.
+ * A router's namespace is namespace_prefix + router_id under netns_dir.
+ */
+#ifndef PRAAS_KERNEL_H
+#define PRAAS_KERNEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "fwd.h"
+
+struct config;
+struct kernel;
+
+/* Called after each nft batch with its wall time in seconds (for metrics). */
+typedef void (*kernel_batch_cb)(double seconds, bool ok, void *arg);
+
+int kernel_new(const struct config *cfg, struct kernel **out);
+void kernel_free(struct kernel *k);
+void kernel_set_batch_cb(struct kernel *k, kernel_batch_cb cb, void *arg);
+
+/* The router's namespace exists on this node. */
+bool kernel_router_present(struct kernel *k, const char *router_id);
+
+/*
+ * One batch in the router's namespace: delete del's elements and add add's
+ * (either may be NULL). -ENOENT when the namespace is not there; other
+ * -errno with *cause (allocated) when the kernel refused.
+ */
+int kernel_change(struct kernel *k, const char *router_id, const struct forwarding *del,
+	const struct forwarding *add, char **cause);
+
+/* Replaces the router's whole table with v[0..n). Same errors. */
+int kernel_sync(struct kernel *k, const char *router_id, const struct forwarding *v, size_t n,
+	char **cause);
+
+/* Cuts the sessions still bound to f's external address, protocol and ports. */
+int kernel_cut_sessions(struct kernel *k, const struct forwarding *f, char **cause);
+
+/* Reads the router's table back (for drift checks). nft_state_free() it. */
+struct nft_state;
+struct nft_opts;
+int kernel_read(struct kernel *k, const char *router_id, struct nft_state *st, char **cause);
+const struct nft_opts *kernel_nft_opts(const struct kernel *k);
+
+/* Drops the cached connection of a namespace that went away. */
+void kernel_forget(struct kernel *k, const char *router_id);
+
+/*
+ * The addresses of the router namespace's interfaces (lib/ifaddr.h): in
+ * standalone mode, the gateway is on "qg-" and the tenant subnets on "qr-".
+ * *out is allocated, the caller frees it. -ENOENT when the namespace is absent.
+ */
+struct iface_addr;
+int kernel_interfaces(struct kernel *k, const char *router_id, struct iface_addr **out,
+	size_t *n);
+
+#endif

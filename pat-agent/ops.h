@@ -1,0 +1,27 @@
+/*
+ * What the monitor may report over the control socket, carried out on the
+ * engine. Each op changes only forwardings that still match what the
+ * monitor saw (the old address, the port id), so a forwarding created or
+ * changed since its look is left alone.
+ */
+#ifndef PRAAS_OPS_H
+#define PRAAS_OPS_H
+
+#include "addr.h"
+#include "apierr.h"
+
+struct agent;
+
+/* Each returns 0 with *count the forwardings changed, or -1 with err. */
+int ops_port_deleted(struct agent *a, const char *port_id, unsigned int *count,
+	struct apierr *err);
+int ops_port_address_changed(struct agent *a, const char *port_id, const struct addr *old_ip,
+	const struct addr *new_ip, unsigned int *count, struct apierr *err);
+int ops_router_deleted(struct agent *a, const char *router_id, unsigned int *count,
+	struct apierr *err);
+int ops_gateway_changed(struct agent *a, const char *router_id, const struct addr *new_ip,
+	unsigned int *count, struct apierr *err);
+/* router_id NULL: every router. */
+int ops_resync(struct agent *a, const char *router_id, unsigned int *count, struct apierr *err);
+
+#endif

@@ -1,0 +1,115 @@
+/*
+ * Bringing the kernel in line with the database: at start for every router
+ * namespace present, and whenever one appears or goes away.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+#include "log.h"
+#include "netns.h"
+#include "store.h"
+
+/* Distinct router ids from an ordered iteration of all forwardings. */
+struct router_ids {
+	char **v;
+	size_t n, cap;
+};
+
+static int collect_router(const struct forwarding *f, void *arg)
+{
+	struct router_ids *ids = arg;
+
+	if (ids->n > 0 && strcmp(ids->v[ids->n - 1], f->router_id) == 0)
+		return 0;
+	if (ids->n == ids->cap) {
+		size_t cap = ids->cap ? ids->cap * 2 : 64;
+		char **v = reallocarray(ids->v, cap, sizeof(*v));
+		if (v == NULL)
+			return -ENOMEM;
+		ids->v = v;
+		ids->cap = cap;
+	}
+	if ((ids->v[ids->n] = strdup(f->router_id)) == NULL)
+		return -ENOMEM;
+	ids->n++;
+	return 0;
+}
+
+static void sync_router(struct agent *a, const char *router_id)
+{
+	struct apierr err;
+
+	if (engine_sync_router(&a->engine, router_id, &err) < 0)
+		log_warnx("Failed to restore router %s: %s", router_id, err.detail);
+}
+
+/* The router id a namespace name stands for, or NULL if it is not a router's. */
+static const char *router_of(const struct agent *a, const char *name)
+{
+	size_t plen = strlen(a->cfg.namespace_prefix);
+
+	if (strncmp(name, a->cfg.namespace_prefix, plen) != 0 || name[plen] == '\0')
+		return NULL;
+	return name + plen;
+}
+
+int restore_all(struct agent *a)
+{
+	struct router_ids ids = {0};
+	struct apierr err;
+	char *cause = NULL, **names = NULL;
+	size_t n = 0;
+	int r;
+
+	r = store_foreach_all(a->store, collect_router, &ids, &cause);
+	if (r < 0) {
+		log_warnx("Failed to read the forwardings to restore: %s", cause ? cause : "?");
+		free(cause);
+		goto out;
+	}
+	/* Routers with forwardings but no namespace here are DOWN... */
+	for (size_t i = 0; i < ids.n; i++)
+		if (!kernel_router_present(a->kernel, ids.v[i]) &&
+			engine_router_gone(&a->engine, ids.v[i], &err) < 0)
+			log_warnx("Failed to mark router %s DOWN: %s", ids.v[i], err.detail);
+	/* ...and every router namespace present gets its table, even an empty one. */
+	r = netns_list(a->cfg.netns_dir, a->cfg.namespace_prefix, &names, &n);
+	if (r < 0) {
+		log_warnx("Failed to list %s: %s", a->cfg.netns_dir, strerror(-r));
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *router_id = router_of(a, names[i]);
+		if (router_id != NULL && kernel_router_present(a->kernel, router_id))
+			sync_router(a, router_id);
+	}
+	log_info("Restored %zu router namespace%s (%zu router%s with forwardings)", n,
+		n == 1 ? "" : "s", ids.n, ids.n == 1 ? "" : "s");
+out:
+	netns_list_free(names, n);
+	for (size_t i = 0; i < ids.n; i++)
+		free(ids.v[i]);
+	free(ids.v);
+	return r;
+}
+
+void restore_namespace(struct agent *a, const char *name, bool present)
+{
+	const char *router_id = router_of(a, name);
+	struct apierr err;
+
+	if (router_id == NULL)
+		return;
+	if (present) {
+		log_info("Namespace %s appeared: restoring router %s", name, router_id);
+		/* A re-created namespace is a new one: never reuse the old socket. */
+		kernel_forget(a->kernel, router_id);
+		sync_router(a, router_id);
+	} else {
+		log_info("Namespace %s went away: router %s is DOWN", name, router_id);
+		if (engine_router_gone(&a->engine, router_id, &err) < 0)
+			log_warnx("Failed to mark router %s DOWN: %s", router_id, err.detail);
+	}
+}

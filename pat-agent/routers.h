@@ -1,0 +1,80 @@
+/*
+ * What the pat-agent needs to know of a router: its project, its gateway
+ * addresses and the subnets attached to it, and which Neutron port holds a
+ * given address there. From Neutron, or in standalone mode from the
+ * namespace's qg-/qr- interfaces.
+ *
+ * Neutron answers are cached for a few seconds per router, so a burst of
+ * requests on one router costs one pair of calls; the monitor's
+ * gateway_changed and router_deleted drop the entry at once.
+ */
+#ifndef PRAAS_ROUTERS_H
+#define PRAAS_ROUTERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "addr.h"
+#include "apierr.h"
+#include "fwd.h"
+
+struct event_base;
+struct kernel;
+struct neutron;
+struct routers;
+
+#define ROUTERS_MAX_SUBNETS 64
+
+struct router_info {
+	char id[FWD_NAME_MAX + 1];
+	char project_id[FWD_NAME_MAX + 1]; /* "" in standalone mode */
+	struct addr gateway4, gateway6;	   /* family 0 when absent */
+	struct cidr subnets[ROUTERS_MAX_SUBNETS];
+	char subnet_ids[ROUTERS_MAX_SUBNETS][FWD_NAME_MAX + 1]; /* "" in standalone mode */
+	size_t subnets_len;
+};
+
+/* The Neutron port holding an address on a router's subnet. */
+struct target_port {
+	char id[FWD_NAME_MAX + 1];
+	char project_id[FWD_NAME_MAX + 1];
+	struct addr addr;
+};
+
+/* info and err are valid during the call; exactly one is non-NULL. */
+typedef void (*routers_cb)(const struct router_info *info, const struct apierr *err, void *arg);
+typedef void (*target_cb)(const struct target_port *port, const struct apierr *err, void *arg);
+
+/* neutron NULL: standalone. kernel and neutron are borrowed. */
+int routers_new(struct event_base *base, struct kernel *kernel, struct neutron *neutron,
+	struct routers **out);
+void routers_free(struct routers *rs);
+
+/*
+ * Looks a router up. In standalone mode the answer comes at once: the
+ * return value is 1 and *info is filled (or err, returning -1). Otherwise
+ * it returns 0 and cb is called later, once. router_id must be checked
+ * (a UUID, or a namespace suffix in standalone mode) before.
+ */
+int routers_get(struct routers *rs, const char *router_id, struct router_info *info,
+	struct apierr *err, routers_cb cb, void *arg);
+
+/* Forgets what is cached of a router (its gateway changed, it was deleted). */
+void routers_forget(struct routers *rs, const char *router_id);
+
+/* The gateway address of a's family, or NULL. */
+const struct addr *router_gateway(const struct router_info *info, int family);
+/* The index of the router subnet a lies on, or -1. */
+int router_subnet_of(const struct router_info *info, const struct addr *a);
+
+/*
+ * Finds the Neutron port that holds address a on one of the router's
+ * subnets, or checks that port_id (when not NULL) holds a there; a NULL
+ * address asks for port_id's address on those subnets. Always
+ * asynchronous (standalone mode has no ports: do not call it there).
+ * Returns 0, or -1 with err filled when it could not start.
+ */
+int routers_find_target(struct routers *rs, const struct router_info *info,
+	const struct addr *a, const char *port_id, struct apierr *err, target_cb cb, void *arg);
+
+#endif
