@@ -1,0 +1,153 @@
+/*
+ * The SQLite store of forwardings: the source of truth of the pat-agent.
+ *
+ * Promises:
+ * - Durable commits. The database runs in WAL mode with synchronous=FULL,
+ *   so once store_commit() (or a store_insert/update/delete outside a
+ *   transaction) returns 0, the change survives kill -9 and power loss.
+ * - The schema is versioned with PRAGMA user_version and migrated forward
+ *   inside one transaction by store_open(); a database written by a newer
+ *   PRaaS is refused (-ENOTSUP) rather than guessed at.
+ * - No two forwardings share (router, external address, protocol, any
+ *   external port) nor (router, internal address, protocol, any internal
+ *   port). Both are checked inside the writing transaction with indexed
+ *   queries, O(log N): since stored ranges of one key never overlap, the
+ *   only candidate is the range with the greatest start <= the new end.
+ * - Lookups other than "all" use an index (test-store checks every cached
+ *   statement's query plan).
+ *
+ * Errors: functions return 0 (or a count) on success and -errno on failure:
+ * -ENOENT no such forwarding, -EEXIST conflict, -EINVAL invalid forwarding,
+ * -EBUSY database locked by another process past the busy timeout,
+ * -ENOTSUP schema too new or WAL unavailable, -EIO disk or corruption,
+ * -ENOMEM. The store never returns -ENOSPC (that is the allocator's
+ * "exhausted"); a full disk is -EIO. Where cause is not NULL, a failure
+ * also sets *cause to an allocated message (with SQLite's words) that the
+ * caller frees; on success *cause is left alone.
+ *
+ * Transactions: store_begin() starts one (BEGIN IMMEDIATE, so the write
+ * lock is taken up front and a conflict check cannot be invalidated before
+ * the write); store_commit() or store_rollback() ends it. A write outside a
+ * transaction runs in its own. If a commit fails, the transaction is rolled
+ * back before store_commit() returns.
+ *
+ * Not thread-safe: one store belongs to one thread (the agent's loop).
+ */
+#ifndef PRAAS_STORE_H
+#define PRAAS_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fwd.h"
+
+/* The schema version this code writes; store_open() migrates up to it. */
+#define STORE_SCHEMA_VERSION 2
+
+struct store;
+struct sqlite3;
+
+/* Which rule a refused write broke. */
+enum store_conflict_kind {
+	STORE_CONFLICT_EXTERNAL, /* router, external address, protocol, port */
+	STORE_CONFLICT_INTERNAL, /* router, internal address, protocol, port */
+	STORE_CONFLICT_ID,       /* a forwarding with that id exists */
+};
+
+struct store_conflict {
+	enum store_conflict_kind kind;
+	struct forwarding with; /* the stored forwarding in the way */
+};
+
+/*
+ * Called for every row change as it happens inside a transaction, and
+ * once when a transaction is rolled back (by store_rollback(), a failed
+ * commit, or SQLite itself after an I/O error), so a cache built from the
+ * store (the port allocator) can follow it without ever leaking state of
+ * a rolled-back change. An update calls removed(old) then added(new).
+ */
+struct store_hooks {
+	void (*added)(const struct forwarding *f, void *arg);
+	void (*removed)(const struct forwarding *f, void *arg);
+	void (*rolled_back)(void *arg);
+};
+
+/* Returns non-zero to stop the iteration; that value is returned. */
+typedef int (*store_cb)(const struct forwarding *f, void *arg);
+
+/*
+ * Opens (creating if missing) the database at path, sets WAL,
+ * synchronous=FULL, foreign_keys=ON and a busy timeout, and migrates the
+ * schema. On success *out owns the store; free it with store_close().
+ */
+int store_open(const char *path, struct store **out, char **cause);
+/* Rolls back an open transaction and closes. NULL is fine. */
+void store_close(struct store *s);
+
+/* Hooks live until replaced; NULL removes them. One set per store. */
+void store_set_hooks(struct store *s, const struct store_hooks *hooks, void *arg);
+
+int store_begin(struct store *s, char **cause);
+int store_commit(struct store *s, char **cause);
+/* Rolls back the open transaction; without one it does nothing. */
+int store_rollback(struct store *s, char **cause);
+int store_in_transaction(const struct store *s);
+
+/*
+ * Inserts f after fwd_validate(). An empty f->id gets a fresh UUID; zero
+ * timestamps become now; both are written back into f. On a conflict
+ * returns -EEXIST and, if conflict is not NULL, fills it.
+ */
+int store_insert(
+        struct store *s, struct forwarding *f, struct store_conflict *conflict, char **cause);
+/*
+ * Replaces the forwarding with id f->id by f (its created_at is kept,
+ * updated_at becomes now; both are written back into f). -ENOENT if there
+ * is none; -EEXIST and conflict as for store_insert (the forwarding never
+ * conflicts with itself).
+ */
+int store_update(
+        struct store *s, struct forwarding *f, struct store_conflict *conflict, char **cause);
+/* -ENOENT if there is no such forwarding. If old is not NULL it gets the row. */
+int store_delete(struct store *s, const char *id, struct forwarding *old, char **cause);
+int store_get(struct store *s, const char *id, struct forwarding *out, char **cause);
+
+/*
+ * Iterations. The callback may read the store (store_get) and write it,
+ * but rows changed during an iteration may or may not be seen by it:
+ * collect ids first, then change. Starting the same iteration again from
+ * inside its own callback fails with -EBUSY.
+ */
+/* Every forwarding, ordered by router, external address, protocol, port. */
+int store_foreach_all(struct store *s, store_cb cb, void *arg, char **cause);
+int store_foreach_router(
+        struct store *s, const char *router_id, store_cb cb, void *arg, char **cause);
+/* The forwardings of one (router, external address, protocol), by port. */
+int store_foreach_external(struct store *s, const char *router_id, const struct addr *ext,
+        uint8_t protocol, store_cb cb, void *arg, char **cause);
+int store_foreach_port_id(
+        struct store *s, const char *internal_port_id, store_cb cb, void *arg, char **cause);
+/* router_id NULL: on every router. */
+int store_foreach_internal_addr(struct store *s, const char *router_id, const struct addr *addr,
+        store_cb cb, void *arg, char **cause);
+/*
+ * The forwardings of a router whose external range holds port for that
+ * protocol, on any of its external addresses (at most one per address).
+ */
+int store_foreach_external_port(struct store *s, const char *router_id, uint8_t protocol,
+        uint16_t port, store_cb cb, void *arg, char **cause);
+
+/* Number of forwardings of router_id, or of all when router_id is NULL. */
+int store_count(struct store *s, const char *router_id, size_t *count, char **cause);
+/*
+ * Sets the status of every forwarding of router_id (the namespace came or
+ * went). Returns how many changed (>= 0). updated_at is not touched: the
+ * status is observed state, not a change the tenant made.
+ */
+int store_set_router_status(
+        struct store *s, const char *router_id, enum fwd_status status, char **cause);
+
+/* The SQLite connection, for tests and diagnostics only: no writes. */
+struct sqlite3 *store_handle(struct store *s);
+
+#endif
