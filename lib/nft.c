@@ -1,0 +1,860 @@
+#include "nft.h"
+
+#include <errno.h>
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/udata.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netlink.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "netns.h"
+#include "nft-batch.h"
+#include "nft-build.h"
+
+struct nft_conn {
+	struct mnl_socket *nl;
+	uint32_t seq;
+	/* Which generation of map names the rules of `table` use; -1: ask. */
+	char table[NFT_TABLE_MAXNAMELEN];
+	int gen;
+};
+
+static int nft_fail(char **cause, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Sets *cause to "<what>: <strerror(-err)>" and returns err. */
+static int nft_fail(char **cause, int err, const char *fmt, ...)
+{
+	char *what = NULL;
+	va_list ap;
+
+	if (cause == NULL)
+		return err;
+	free(*cause);
+	va_start(ap, fmt);
+	if (vasprintf(&what, fmt, ap) < 0)
+		what = NULL;
+	va_end(ap);
+	if (asprintf(cause, "%s: %s", what ? what : "nft", strerror(-err)) < 0)
+		*cause = NULL;
+	free(what);
+	return err;
+}
+
+/* Sets *cause to the words of a drift and returns 1. */
+static int nft_drift(char **cause, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int nft_drift(char **cause, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (cause == NULL)
+		return 1;
+	free(*cause);
+	va_start(ap, fmt);
+	if (vasprintf(cause, fmt, ap) < 0)
+		*cause = NULL;
+	va_end(ap);
+	return 1;
+}
+
+/* Prefixes *cause with context: "<what>: <cause>". */
+static int nft_wrap(char **cause, int err, const char *what)
+{
+	char *n;
+
+	if (cause == NULL)
+		return err;
+	if (*cause == NULL)
+		return nft_fail(cause, err, "%s", what);
+	if (asprintf(&n, "%s: %s", what, *cause) >= 0) {
+		free(*cause);
+		*cause = n;
+	}
+	return err;
+}
+
+static const char *nft_table(const struct nft_opts *o)
+{
+	return o->table ? o->table : NFT_TABLE_DEFAULT;
+}
+
+static int nft_check_opts(const struct nft_opts *o, char **cause)
+{
+	const char *t = nft_table(o);
+
+	if (*t == '\0' || strlen(t) >= NFT_TABLE_MAXNAMELEN)
+		return nft_fail(cause, -EINVAL, "table name \"%s\"", t);
+	return 0;
+}
+
+/* ---- connection ---- */
+
+int nft_open(const char *netns_dir, const char *name, struct nft_conn **out, char **cause)
+{
+	struct nft_conn *c;
+	int one = 1, r;
+
+	if (cause)
+		*cause = NULL;
+	*out = NULL;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return nft_fail(cause, -ENOMEM, "allocate nft connection");
+	r = netns_open_netlink(netns_dir, name, NETLINK_NETFILTER, &c->nl, cause);
+	if (r < 0) {
+		free(c);
+		return r;
+	}
+	/* Errors come back with the kernel's own words, without our message. */
+	if (mnl_socket_setsockopt(c->nl, NETLINK_EXT_ACK, &one, sizeof(one)) < 0 ||
+		mnl_socket_setsockopt(c->nl, NETLINK_CAP_ACK, &one, sizeof(one)) < 0)
+		log_debug("nft: extended acks not available: %s", strerror(errno));
+	c->seq = (uint32_t)time(NULL);
+	c->gen = -1;
+	*out = c;
+	return 0;
+}
+
+void nft_close(struct nft_conn *c)
+{
+	if (c == NULL)
+		return;
+	mnl_socket_close(c->nl);
+	free(c);
+}
+
+static void nft_cache(struct nft_conn *c, const char *table, int gen)
+{
+	snprintf(c->table, sizeof(c->table), "%s", table);
+	c->gen = gen;
+}
+
+static int nft_cached_gen(const struct nft_conn *c, const char *table)
+{
+	return strcmp(c->table, table) == 0 ? c->gen : -1;
+}
+
+/* ---- elements ---- */
+
+static int elem_key_cmp(const struct nft_elem *a, const struct nft_elem *b)
+{
+	int r;
+
+	if (a->ext.family != b->ext.family)
+		return a->ext.family < b->ext.family ? -1 : 1;
+	if ((r = memcmp(a->ext.u.bytes, b->ext.u.bytes, addr_len(&a->ext))) != 0)
+		return r;
+	if (a->protocol != b->protocol)
+		return a->protocol < b->protocol ? -1 : 1;
+	if (a->ext_port != b->ext_port)
+		return a->ext_port < b->ext_port ? -1 : 1;
+	return 0;
+}
+
+int nft_elem_cmp(const struct nft_elem *a, const struct nft_elem *b)
+{
+	int r;
+
+	if ((r = elem_key_cmp(a, b)) != 0)
+		return r;
+	if (a->in.family != b->in.family)
+		return a->in.family < b->in.family ? -1 : 1;
+	if ((r = memcmp(a->in.u.bytes, b->in.u.bytes, addr_len(&a->in))) != 0)
+		return r;
+	if (a->in_port != b->in_port)
+		return a->in_port < b->in_port ? -1 : 1;
+	return (int)a->masquerade - (int)b->masquerade;
+}
+
+static int elem_qsort_cmp(const void *a, const void *b)
+{
+	return nft_elem_cmp(a, b);
+}
+
+const char *nft_elem_format(const struct nft_elem *e, char *buf, size_t len)
+{
+	char ext[ADDR_STRLEN], in[ADDR_STRLEN];
+
+	snprintf(buf, len, "%s %s %u -> %s %u%s", fwd_protocol_name(e->protocol),
+		addr_format(&e->ext, ext, sizeof(ext)), e->ext_port,
+		addr_format(&e->in, in, sizeof(in)), e->in_port,
+		e->masquerade ? " masquerade" : "");
+	return buf;
+}
+
+static int fwd_check(const struct forwarding *f, char **cause)
+{
+	const char *why;
+
+	if (fwd_validate(f, &why) < 0)
+		return nft_fail(cause, -EINVAL, "forwarding %s: %s", f->id, why);
+	if (f->external_addr.family != f->internal_addr.family)
+		return nft_fail(cause, -EINVAL, "forwarding %s: no external address of its family",
+			f->id);
+	return 0;
+}
+
+int nft_expand(const struct forwarding *fwds, size_t n, struct nft_elem **out, size_t *nout,
+	char **cause)
+{
+	struct nft_elem *v;
+	size_t total = 0, k = 0;
+	int r;
+
+	*out = NULL;
+	*nout = 0;
+	for (size_t i = 0; i < n; i++) {
+		if ((r = fwd_check(&fwds[i], cause)) < 0)
+			return r;
+		total += port_range_len(&fwds[i].external);
+	}
+	if (total == 0)
+		return 0;
+	if ((v = calloc(total, sizeof(*v))) == NULL)
+		return nft_fail(cause, -ENOMEM, "expand %zu forwarded ports", total);
+	for (size_t i = 0; i < n; i++) {
+		const struct forwarding *f = &fwds[i];
+		for (unsigned int p = f->external.lo; p <= f->external.hi; p++) {
+			struct nft_elem *e = &v[k++];
+			e->protocol = f->protocol;
+			e->ext = f->external_addr;
+			e->ext_port = (uint16_t)p;
+			e->in = f->internal_addr;
+			e->in_port = fwd_internal_port_for(f, (uint16_t)p);
+			e->masquerade = f->masquerade;
+		}
+	}
+	qsort(v, total, sizeof(*v), elem_qsort_cmp);
+	for (size_t i = 1; i < total; i++)
+		if (elem_key_cmp(&v[i - 1], &v[i]) == 0) {
+			char buf[160];
+			nft_elem_format(&v[i], buf, sizeof(buf));
+			free(v);
+			return nft_fail(cause, -EEXIST, "port forwarded twice (%s)", buf);
+		}
+	*out = v;
+	*nout = total;
+	return 0;
+}
+
+/* ---- reading back ---- */
+
+struct nft_read_ctx {
+	const char *table;
+	struct nft_state *st;
+	uint32_t gens;	/* bit g: some rule looks up a set of generation g */
+	uint32_t sets[NFT_GENERATIONS]; /* bit k: set kind k exists */
+	enum nft_set_kind kind;	 /* elements being read */
+	const char *set;
+	struct nft_elem *elems;
+	size_t n, cap;
+	int err;
+};
+
+/* A sets dump names the table (and fails with ENOENT if it is not there). */
+static void fill_set_table(struct nlmsghdr *nlh, void *arg)
+{
+	struct nft_read_ctx *x = arg;
+	struct nftnl_set *s = nftnl_set_alloc();
+
+	if (s == NULL) {
+		x->err = -ENOMEM;
+		return;
+	}
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, x->table);
+	nftnl_set_nlmsg_build_payload(nlh, s);
+	nftnl_set_free(s);
+}
+
+/* A rules dump limited to the table (the kernel filters; so do we). */
+static void fill_rule_table(struct nlmsghdr *nlh, void *arg)
+{
+	struct nft_read_ctx *x = arg;
+	struct nftnl_rule *r = nftnl_rule_alloc();
+
+	if (r == NULL) {
+		x->err = -ENOMEM;
+		return;
+	}
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, x->table);
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	nftnl_rule_free(r);
+}
+
+static int set_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	struct nft_read_ctx *x = arg;
+	struct nftnl_set *s = nftnl_set_alloc();
+	enum nft_set_kind kind;
+	int gen;
+
+	if (s == NULL || nftnl_set_nlmsg_parse(nlh, s) < 0) {
+		nftnl_set_free(s);
+		errno = s ? EPROTO : ENOMEM;
+		return MNL_CB_ERROR;
+	}
+	if (strcmp(nftnl_set_get_str(s, NFTNL_SET_TABLE), x->table) == 0 &&
+		nft_set_parse(nftnl_set_get_str(s, NFTNL_SET_NAME), &gen, &kind) == 0)
+		x->sets[gen] |= 1u << kind;
+	nftnl_set_free(s);
+	return MNL_CB_OK;
+}
+
+static int chain_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	struct nft_read_ctx *x = arg;
+	struct nftnl_chain *c = nftnl_chain_alloc();
+	int k;
+
+	if (c == NULL || nftnl_chain_nlmsg_parse(nlh, c) < 0) {
+		nftnl_chain_free(c);
+		errno = c ? EPROTO : ENOMEM;
+		return MNL_CB_ERROR;
+	}
+	if (strcmp(nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE), x->table) == 0 &&
+		(k = nft_chain_parse(nftnl_chain_get_str(c, NFTNL_CHAIN_NAME))) >= 0)
+		x->st->chains |= 1u << k;
+	nftnl_chain_free(c);
+	return MNL_CB_OK;
+}
+
+static int udata_cb(const struct nftnl_udata *attr, void *data)
+{
+	const struct nftnl_udata **tb = data;
+
+	if (nftnl_udata_type(attr) == NFTNL_UDATA_RULE_COMMENT)
+		tb[0] = attr;
+	return 0;
+}
+
+static int expr_cb(struct nftnl_expr *e, void *data)
+{
+	struct nft_read_ctx *x = data;
+	enum nft_set_kind kind;
+	int gen;
+
+	if (strcmp(nftnl_expr_get_str(e, NFTNL_EXPR_NAME), "lookup") == 0 &&
+		nft_set_parse(nftnl_expr_get_str(e, NFTNL_EXPR_LOOKUP_SET), &gen, &kind) == 0)
+		x->gens |= 1u << gen;
+	return 0;
+}
+
+/* The rule's comment names its kind; it counts only in its own chain. */
+static int rule_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	struct nft_read_ctx *x = arg;
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	const struct nftnl_udata *tb[1] = {NULL};
+	const void *ud;
+	uint32_t udlen = 0;
+	int kind;
+
+	if (r == NULL || nftnl_rule_nlmsg_parse(nlh, r) < 0) {
+		nftnl_rule_free(r);
+		errno = r ? EPROTO : ENOMEM;
+		return MNL_CB_ERROR;
+	}
+	if (strcmp(nftnl_rule_get_str(r, NFTNL_RULE_TABLE), x->table) != 0)
+		goto out;
+	nftnl_expr_foreach(r, expr_cb, x);
+	ud = nftnl_rule_get_data(r, NFTNL_RULE_USERDATA, &udlen);
+	if (ud == NULL || nftnl_udata_parse(ud, udlen, udata_cb, tb) < 0 || tb[0] == NULL)
+		goto out;
+	kind = nft_rule_parse(nftnl_udata_get(tb[0]));
+	if (kind >= 0 && strcmp(nftnl_rule_get_str(r, NFTNL_RULE_CHAIN),
+				 nft_chain_name(nft_rule_chain((enum nft_rule_kind)kind))) == 0)
+		x->st->rules |= 1u << kind;
+out:
+	nftnl_rule_free(r);
+	return MNL_CB_OK;
+}
+
+static int elem_cb(struct nftnl_set_elem *e, void *data)
+{
+	struct nft_read_ctx *x = data;
+	const void *key, *val = NULL;
+	uint32_t klen = 0, dlen = 0;
+
+	if (x->n == x->cap) {
+		size_t cap = x->cap ? x->cap * 2 : 256;
+		struct nft_elem *n = realloc(x->elems, cap * sizeof(*n));
+		if (n == NULL) {
+			x->err = -ENOMEM;
+			return -1;
+		}
+		x->elems = n;
+		x->cap = cap;
+	}
+	key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &klen);
+	if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_DATA))
+		val = nftnl_set_elem_get(e, NFTNL_SET_ELEM_DATA, &dlen);
+	if (key == NULL || nft_elem_decode(x->kind, key, klen, val, dlen, &x->elems[x->n]) < 0) {
+		x->err = -EPROTO;
+		return -1;
+	}
+	x->n++;
+	return 0;
+}
+
+static int elems_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	struct nft_read_ctx *x = arg;
+	struct nftnl_set *s = nftnl_set_alloc();
+	int r = MNL_CB_OK;
+
+	if (s == NULL || nftnl_set_elems_nlmsg_parse(nlh, s) < 0) {
+		nftnl_set_free(s);
+		errno = s ? EPROTO : ENOMEM;
+		return MNL_CB_ERROR;
+	}
+	if (nftnl_set_elem_foreach(s, elem_cb, x) < 0) {
+		errno = -x->err;
+		r = MNL_CB_ERROR;
+	}
+	nftnl_set_free(s);
+	return r;
+}
+
+static void fill_set(struct nlmsghdr *nlh, void *arg)
+{
+	struct nft_read_ctx *x = arg;
+	struct nftnl_set *s = nftnl_set_alloc();
+
+	if (s == NULL) {
+		x->err = -ENOMEM;
+		return;
+	}
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, x->table);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, x->set);
+	nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	nftnl_set_free(s);
+}
+
+static int read_elems(struct nft_conn *c, struct nft_read_ctx *x, int gen, enum nft_set_kind kind)
+{
+	int r;
+
+	if (!(x->sets[gen] & (1u << kind)))
+		return 0;
+	x->kind = kind;
+	x->set = nft_set_name(gen, kind);
+	r = nft_dump(c->nl, &c->seq, NFT_MSG_GETSETELEM, NFPROTO_INET, fill_set, elems_cb, x);
+	return r < 0 ? r : x->err;
+}
+
+/* Reads the rules of the table: their kinds and the generation they use. */
+static int read_rules(struct nft_conn *c, struct nft_read_ctx *x)
+{
+	uint32_t need = nft_rules_expected(&(struct nft_opts){.masquerade = false});
+	int r;
+
+	r = nft_dump(c->nl, &c->seq, NFT_MSG_GETRULE, NFPROTO_INET, fill_rule_table, rule_cb, x);
+	if (r < 0 || (r = x->err) < 0)
+		return r;
+	x->st->generation = -1;
+	if ((x->st->rules & need) == need && (x->gens == 1 || x->gens == 2))
+		x->st->generation = x->gens == 1 ? 0 : 1;
+	return 0;
+}
+
+/* Folds the masq sets' elements into the map elements they flag. */
+static void merge_masq(struct nft_read_ctx *x, size_t nmap)
+{
+	struct nft_elem *maps = x->elems, *masq = x->elems + nmap;
+	size_t nmasq = x->n - nmap;
+
+	qsort(maps, nmap, sizeof(*maps), elem_qsort_cmp);
+	for (size_t i = 0; i < nmasq; i++) {
+		struct nft_elem *m = NULL;
+		size_t lo = 0, hi = nmap;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			int d = elem_key_cmp(&maps[mid], &masq[i]);
+			if (d == 0) {
+				m = &maps[mid];
+				break;
+			}
+			if (d < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (m == NULL)
+			x->st->orphans++;
+		else
+			m->masquerade = true;
+	}
+	x->n = nmap;
+}
+
+int nft_read(struct nft_conn *c, const struct nft_opts *o, struct nft_state *st, char **cause)
+{
+	struct nft_read_ctx x = {.table = nft_table(o), .st = st};
+	size_t nmap;
+	int r, gen;
+
+	if (cause)
+		*cause = NULL;
+	memset(st, 0, sizeof(*st));
+	st->generation = -1;
+	if ((r = nft_check_opts(o, cause)) < 0)
+		return r;
+	r = nft_dump(c->nl, &c->seq, NFT_MSG_GETSET, NFPROTO_INET, fill_set_table, set_cb, &x);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0 || (r = x.err) < 0)
+		return nft_fail(cause, r, "list sets of table inet %s", x.table);
+	st->table = true;
+	r = nft_dump(c->nl, &c->seq, NFT_MSG_GETCHAIN, NFPROTO_INET, NULL, chain_cb, &x);
+	if (r < 0)
+		return nft_fail(cause, r, "list chains of table inet %s", x.table);
+	if ((r = read_rules(c, &x)) < 0)
+		return nft_fail(cause, r, "list rules of table inet %s", x.table);
+	gen = st->generation >= 0 ? st->generation : (x.sets[0] ? 0 : 1);
+	if ((r = read_elems(c, &x, gen, NFT_SET_DNAT4)) < 0 ||
+		(r = read_elems(c, &x, gen, NFT_SET_DNAT6)) < 0)
+		goto fail;
+	nmap = x.n;
+	if ((r = read_elems(c, &x, gen, NFT_SET_MASQ4)) < 0 ||
+		(r = read_elems(c, &x, gen, NFT_SET_MASQ6)) < 0)
+		goto fail;
+	merge_masq(&x, nmap);
+	st->elems = x.elems;
+	st->n = x.n;
+	return 0;
+fail:
+	free(x.elems);
+	return nft_fail(cause, r, "list elements of table inet %s", x.table);
+}
+
+void nft_state_free(struct nft_state *st)
+{
+	free(st->elems);
+	st->elems = NULL;
+	st->n = 0;
+}
+
+static int compare_rules(const struct nft_state *st, const struct nft_opts *o, char **cause)
+{
+	uint32_t want = nft_rules_expected(o);
+
+	if (!st->table)
+		return nft_drift(cause, "table inet %s is missing", nft_table(o));
+	for (unsigned int i = 0; nft_chain_name(i); i++)
+		if (!(st->chains & (1u << i)))
+			return nft_drift(cause, "chain %s is missing", nft_chain_name(i));
+	for (unsigned int i = 0; nft_rule_name(i); i++) {
+		bool has = st->rules & (1u << i), wants = want & (1u << i);
+		if (has != wants)
+			return nft_drift(cause, "rule \"%s\" is %s", nft_rule_name(i),
+				has ? "present but not wanted" : "missing");
+	}
+	if (st->generation < 0)
+		return nft_drift(cause, "rules do not all use the same maps");
+	if (st->orphans > 0)
+		return nft_drift(cause, "%zu masquerade elements without a map element",
+			st->orphans);
+	return 0;
+}
+
+int nft_compare(const struct nft_state *st, const struct nft_opts *o,
+	const struct forwarding *fwds, size_t n, char **cause)
+{
+	struct nft_elem *want;
+	size_t nwant, i = 0, j = 0;
+	char buf[160];
+	int r;
+
+	if (cause)
+		*cause = NULL;
+	if ((r = compare_rules(st, o, cause)) != 0)
+		return r;
+	if ((r = nft_expand(fwds, n, &want, &nwant, cause)) < 0)
+		return r;
+	r = 0;
+	while (r == 0 && (i < nwant || j < st->n)) {
+		int d = i == nwant ? 1 : j == st->n ? -1 : nft_elem_cmp(&want[i], &st->elems[j]);
+		if (d < 0)
+			r = nft_drift(cause, "missing element %s",
+				nft_elem_format(&want[i], buf, sizeof(buf)));
+		else if (d > 0)
+			r = nft_drift(cause, "unexpected element %s",
+				nft_elem_format(&st->elems[j], buf, sizeof(buf)));
+		i += d <= 0;
+		j += d >= 0;
+	}
+	free(want);
+	return r ? 1 : 0;
+}
+
+/* ---- changing ---- */
+
+/* The generation the table's rules use now; -1 if the table is missing or broken. */
+static int nft_discover(struct nft_conn *c, const char *table, int *gen)
+{
+	struct nft_state st = {0};
+	struct nft_read_ctx x = {.table = table, .st = &st};
+	int r;
+
+	*gen = nft_cached_gen(c, table);
+	if (*gen >= 0)
+		return 0;
+	r = read_rules(c, &x);
+	if (r == -ENOENT) {
+		*gen = -1;
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	*gen = st.generation;
+	if (*gen >= 0)
+		nft_cache(c, table, *gen);
+	return 0;
+}
+
+static int send_batch(struct nft_conn *c, struct nft_batch *b, int err, char **cause)
+{
+	if (err < 0) {
+		nft_batch_free(b);
+		return nft_fail(cause, err, "build nf_tables batch");
+	}
+	err = nft_batch_send(b, c->nl, cause);
+	nft_batch_free(b);
+	return err;
+}
+
+/* add table; delete table; add table { everything } in one transaction. */
+static int sync_oneshot(struct nft_conn *c, const struct nft_opts *o, const struct nft_elem *v,
+	size_t n, char **cause)
+{
+	const char *t = nft_table(o);
+	struct nft_batch *b = nft_batch_new(&c->seq);
+	int e = 0, r;
+
+	if (b == NULL)
+		return nft_fail(cause, -ENOMEM, "allocate batch");
+	if ((e = nft_build_table(b, t, false)) == 0 && (e = nft_build_table(b, t, true)) == 0)
+		e = nft_build_table(b, t, false);
+	for (int k = 0; e == 0 && k < NFT_SET_KINDS; k++)
+		e = nft_build_set(b, t, 0, (enum nft_set_kind)k, false);
+	if (e == 0)
+		e = nft_build_elems(b, t, 0, v, n, false);
+	for (int k = 0; e == 0 && k < NFT_CHAIN_KINDS; k++)
+		e = nft_build_chain(b, t, (enum nft_chain_kind)k);
+	if (e == 0)
+		e = nft_build_rules(b, t, 0, o->masquerade);
+	c->gen = -1;
+	r = send_batch(c, b, e, cause);
+	if (r == 0)
+		nft_cache(c, t, 0);
+	return r;
+}
+
+/* Transaction 0 of a split resync: empty maps of generation gen. */
+static int split_fresh_sets(struct nft_conn *c, const char *t, int gen, bool broken,
+	char **cause)
+{
+	struct nft_batch *b = nft_batch_new(&c->seq);
+	int e;
+
+	if (b == NULL)
+		return nft_fail(cause, -ENOMEM, "allocate batch");
+	e = nft_build_table(b, t, false);
+	/* Rules that do not make sense may hold the sets; nothing works anyway. */
+	for (int k = 0; e == 0 && broken && k < NFT_CHAIN_KINDS; k++)
+		if ((e = nft_build_chain(b, t, (enum nft_chain_kind)k)) == 0)
+			e = nft_build_flush_chain(b, t, (enum nft_chain_kind)k);
+	/* add; delete; add: a fresh set whether or not a stale one was there */
+	for (int k = 0; e == 0 && k < NFT_SET_KINDS; k++)
+		if ((e = nft_build_set(b, t, gen, (enum nft_set_kind)k, false)) == 0 &&
+			(e = nft_build_set(b, t, gen, (enum nft_set_kind)k, true)) == 0)
+			e = nft_build_set(b, t, gen, (enum nft_set_kind)k, false);
+	return send_batch(c, b, e, cause);
+}
+
+/* The last transaction: the rules switch to generation gen, the old maps go. */
+static int split_switch(struct nft_conn *c, const struct nft_opts *o, int gen, char **cause)
+{
+	const char *t = nft_table(o);
+	struct nft_batch *b = nft_batch_new(&c->seq);
+	int e;
+
+	if (b == NULL)
+		return nft_fail(cause, -ENOMEM, "allocate batch");
+	e = nft_build_table(b, t, false);
+	for (int k = 0; e == 0 && k < NFT_CHAIN_KINDS; k++)
+		if ((e = nft_build_chain(b, t, (enum nft_chain_kind)k)) == 0)
+			e = nft_build_flush_chain(b, t, (enum nft_chain_kind)k);
+	if (e == 0)
+		e = nft_build_rules(b, t, gen, o->masquerade);
+	for (int k = 0; e == 0 && k < NFT_SET_KINDS; k++)
+		if ((e = nft_build_set(b, t, 1 - gen, (enum nft_set_kind)k, false)) == 0)
+			e = nft_build_set(b, t, 1 - gen, (enum nft_set_kind)k, true);
+	return send_batch(c, b, e, cause);
+}
+
+static int sync_split(struct nft_conn *c, const struct nft_opts *o, const struct nft_elem *v,
+	size_t n, char **cause)
+{
+	const char *t = nft_table(o);
+	size_t step = o->batch_max ? o->batch_max : NFT_BATCH_DEFAULT;
+	int cur, gen, r;
+
+	c->gen = -1; /* ask the kernel: the cache must not decide which maps are live */
+	if ((r = nft_discover(c, t, &cur)) < 0)
+		return nft_fail(cause, r, "list rules of table inet %s", t);
+	gen = cur == 0 ? 1 : 0;
+	log_debug("nft: split resync of %zu elements into generation %d", n, gen);
+	if ((r = split_fresh_sets(c, t, gen, cur < 0, cause)) < 0)
+		return r;
+	for (size_t i = 0; i < n; i += step) {
+		struct nft_batch *b = nft_batch_new(&c->seq);
+		if (b == NULL)
+			return nft_fail(cause, -ENOMEM, "allocate batch");
+		r = nft_build_elems(b, t, gen, v + i, n - i < step ? n - i : step, false);
+		if ((r = send_batch(c, b, r, cause)) < 0)
+			return r;
+	}
+	c->gen = -1;
+	if ((r = split_switch(c, o, gen, cause)) < 0)
+		return r;
+	nft_cache(c, t, gen);
+	return 0;
+}
+
+int nft_sync(struct nft_conn *c, const struct nft_opts *o, const struct forwarding *fwds,
+	size_t n, char **cause)
+{
+	size_t oneshot = o->oneshot_max ? o->oneshot_max : NFT_ONESHOT_MAX;
+	struct nft_elem *v;
+	size_t nv;
+	int r;
+
+	if (cause)
+		*cause = NULL;
+	if ((r = nft_check_opts(o, cause)) < 0 || (r = nft_expand(fwds, n, &v, &nv, cause)) < 0)
+		return r;
+	if (nv <= oneshot)
+		r = sync_oneshot(c, o, v, nv, cause);
+	else
+		r = sync_split(c, o, v, nv, cause);
+	free(v);
+	if (r < 0)
+		nft_wrap(cause, r, "resync");
+	return r;
+}
+
+/*
+ * Deleting is "add element; delete element" (nft's idiom for a delete
+ * that does not fail on a missing element): the add is a no-op when the
+ * element is there with the same target.
+ */
+static int apply_once(struct nft_conn *c, const char *t, int gen, const struct nft_elem *dv,
+	size_t dn, const struct nft_elem *av, size_t an, char **cause)
+{
+	struct nft_batch *b = nft_batch_new(&c->seq);
+	int e = 0;
+
+	if (b == NULL)
+		return nft_fail(cause, -ENOMEM, "allocate batch");
+	if (dn > 0 && (e = nft_build_elems(b, t, gen, dv, dn, false)) == 0)
+		e = nft_build_elems(b, t, gen, dv, dn, true);
+	if (e == 0 && an > 0)
+		e = nft_build_elems(b, t, gen, av, an, false);
+	return send_batch(c, b, e, cause);
+}
+
+static int apply_elems(struct nft_conn *c, const struct nft_opts *o, const struct nft_elem *dv,
+	size_t dn, const struct nft_elem *av, size_t an, char **cause)
+{
+	const char *t = nft_table(o);
+	int gen, r, rebuilt = 0;
+
+	if ((r = nft_discover(c, t, &gen)) < 0)
+		return nft_fail(cause, r, "list rules of table inet %s", t);
+	if (gen < 0) {
+		if ((r = sync_oneshot(c, o, NULL, 0, cause)) < 0)
+			return r;
+		gen = 0;
+		rebuilt = NFT_REBUILT;
+	}
+	r = apply_once(c, t, gen, dv, dn, av, an, cause);
+	if (r != -ENOENT || rebuilt)
+		return r < 0 ? r : rebuilt;
+	/*
+	 * The table or a map went away under us (someone flushed the ruleset,
+	 * or another resync switched maps): find out which, rebuild if need
+	 * be, and retry once.
+	 */
+	log_debug("nft: %s; retrying", cause && *cause ? *cause : "ENOENT");
+	c->gen = -1;
+	if ((r = nft_discover(c, t, &gen)) < 0)
+		return nft_fail(cause, r, "list rules of table inet %s", t);
+	if (gen < 0) {
+		if ((r = sync_oneshot(c, o, NULL, 0, cause)) < 0)
+			return r;
+		gen = 0;
+		rebuilt = NFT_REBUILT;
+	}
+	free(cause ? *cause : NULL);
+	if (cause)
+		*cause = NULL;
+	r = apply_once(c, t, gen, dv, dn, av, an, cause);
+	return r < 0 ? r : rebuilt;
+}
+
+int nft_apply(struct nft_conn *c, const struct nft_opts *o, const struct forwarding *del,
+	const struct forwarding *add, char **cause)
+{
+	struct nft_elem *dv = NULL, *av = NULL;
+	size_t dn = 0, an = 0;
+	int r;
+
+	if (cause)
+		*cause = NULL;
+	if ((r = nft_check_opts(o, cause)) < 0)
+		return r;
+	if ((del && (r = nft_expand(del, 1, &dv, &dn, cause)) < 0) ||
+		(add && (r = nft_expand(add, 1, &av, &an, cause)) < 0)) {
+		free(dv);
+		return r;
+	}
+	r = apply_elems(c, o, dv, dn, av, an, cause);
+	if (r < 0) {
+		c->gen = -1;
+		nft_wrap(cause, r,
+			del && add ? "replace forwarding" : del ? "remove forwarding" : "add forwarding");
+	}
+	free(dv);
+	free(av);
+	return r;
+}
+
+int nft_drop(struct nft_conn *c, const struct nft_opts *o, char **cause)
+{
+	const char *t = nft_table(o);
+	struct nft_batch *b;
+	int e, r;
+
+	if (cause)
+		*cause = NULL;
+	if ((r = nft_check_opts(o, cause)) < 0)
+		return r;
+	if ((b = nft_batch_new(&c->seq)) == NULL)
+		return nft_fail(cause, -ENOMEM, "allocate batch");
+	/* add; delete: no error when it was not there */
+	if ((e = nft_build_table(b, t, false)) == 0)
+		e = nft_build_table(b, t, true);
+	c->gen = -1;
+	return send_batch(c, b, e, cause);
+}

@@ -1,0 +1,133 @@
+/*
+ * The rule engine: PRaaS's own nf_tables table in a router namespace
+ * (libnftnl + libmnl over netlink, never the nft binary).
+ *
+ *   table inet praas {
+ *     map dnat4 { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service }
+ *     map dnat6 { type ipv6_addr . inet_proto . inet_service : ipv6_addr . inet_service }
+ *     set masq4 { type ipv4_addr . inet_proto . inet_service }    per-forwarding masquerade
+ *     set masq6 { type ipv6_addr . inet_proto . inet_service }
+ *     chain prerouting  { type nat hook prerouting priority -110 (dstnat - 10)
+ *       hairpin: from a side where daddr is not local, mark the conntrack, then dnat
+ *       dnat ip to ip daddr . meta l4proto . th dport map @dnat4, same for ip6 }
+ *     chain output      { type nat hook output priority -110: the same dnat rules }
+ *     chain postrouting { type nat hook postrouting priority 110 (srcnat + 10)
+ *       masquerade marked hairpin connections, those whose original destination
+ *       is in @masq4/@masq6, and with the global flag every one in @dnat4/@dnat6 }
+ *   }
+ *
+ * One element per forwarded port (ranges are expanded), so a new
+ * connection costs one hash lookup however many forwardings there are.
+ * Every change is one netlink transaction. PRaaS never touches another
+ * table. Functions return 0 or -errno and, on error, set *cause (may be
+ * NULL) to an allocated message the caller frees, naming what was being
+ * done and the kernel's answer.
+ */
+#ifndef PRAAS_NFT_H
+#define PRAAS_NFT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "fwd.h"
+
+#define NFT_TABLE_DEFAULT "praas"
+/* Up to this many elements a resync is one table replace (one transaction). */
+#define NFT_ONESHOT_MAX 4096
+/* Elements per transaction when filling fresh maps in a split resync. */
+#define NFT_BATCH_DEFAULT 4096
+/* nft_apply() returns this when it had to recreate a flushed table. */
+#define NFT_REBUILT 1
+
+struct nft_opts {
+	const char *table;	/* NULL: NFT_TABLE_DEFAULT */
+	bool masquerade;	/* global: source-NAT every forwarded connection */
+	unsigned int oneshot_max; /* 0: NFT_ONESHOT_MAX */
+	unsigned int batch_max;	  /* 0: NFT_BATCH_DEFAULT */
+};
+
+/* One forwarded port, as one map element (plus masq set element). */
+struct nft_elem {
+	uint8_t protocol;
+	struct addr ext;
+	uint16_t ext_port;
+	struct addr in;
+	uint16_t in_port;
+	bool masquerade;
+};
+
+/* What nft_read() found. */
+struct nft_state {
+	bool table;	  /* the table exists */
+	int generation;	  /* which map names the rules use (0 or 1), -1 if none */
+	uint32_t chains;  /* bit i: chain i of nft_chain_name() present */
+	uint32_t rules;	  /* bit i: rule i of nft_rule_name() present */
+	struct nft_elem *elems; /* sorted, masquerade from the masq sets */
+	size_t n;
+	size_t orphans;	  /* masq set elements with no map element */
+};
+
+struct nft_conn;
+
+/*
+ * Opens a netfilter netlink socket in netns_dir/name (NULL: here).
+ * *out is freed with nft_close().
+ */
+int nft_open(const char *netns_dir, const char *name, struct nft_conn **out, char **cause);
+void nft_close(struct nft_conn *c);
+
+/*
+ * Makes the table hold exactly fwds (n of them), with the chains and
+ * rules for opts. Atomic as packets see it: a small set replaces the
+ * whole table in one transaction; a large one fills fresh maps in
+ * transactions of at most batch_max elements, then switches the rules to
+ * them and deletes the old maps in one small transaction.
+ */
+int nft_sync(struct nft_conn *c, const struct nft_opts *o, const struct forwarding *fwds,
+	size_t n, char **cause);
+
+/*
+ * One change in one transaction: removes del's elements (if del) and adds
+ * add's (if add); both together is a retarget. Removing elements that are
+ * already gone is not an error; adding a port already forwarded elsewhere
+ * is (-EEXIST). When the table turns out to be missing (flushed), it is
+ * recreated empty and the change retried once; the result is then
+ * NFT_REBUILT and the caller must nft_sync() the other forwardings.
+ */
+int nft_apply(struct nft_conn *c, const struct nft_opts *o, const struct forwarding *del,
+	const struct forwarding *add, char **cause);
+
+/* Removes the table. Not an error if it is not there. */
+int nft_drop(struct nft_conn *c, const struct nft_opts *o, char **cause);
+
+/* Reads the table back. A missing table is st->table == false, not an error. */
+int nft_read(struct nft_conn *c, const struct nft_opts *o, struct nft_state *st, char **cause);
+void nft_state_free(struct nft_state *st);
+
+/*
+ * Compares what nft_read() found with what opts and fwds call for.
+ * Returns 0 when they match, 1 on drift (with *cause saying how), -errno.
+ */
+int nft_compare(const struct nft_state *st, const struct nft_opts *o,
+	const struct forwarding *fwds, size_t n, char **cause);
+
+/*
+ * Expands forwardings into sorted elements, one per external port.
+ * -EINVAL (with *cause) for a forwarding that fwd_validate() refuses or
+ * that has no external address.
+ */
+int nft_expand(const struct forwarding *fwds, size_t n, struct nft_elem **out, size_t *nout,
+	char **cause);
+int nft_elem_cmp(const struct nft_elem *a, const struct nft_elem *b);
+/* "tcp 203.0.113.1 4022 -> 10.0.0.5 22 masquerade" */
+const char *nft_elem_format(const struct nft_elem *e, char *buf, size_t len);
+
+/* Names for the bits of nft_state.chains and .rules; NULL past the end. */
+const char *nft_chain_name(unsigned int i);
+const char *nft_rule_name(unsigned int i);
+/* The rules bits opts call for. */
+uint32_t nft_rules_expected(const struct nft_opts *o);
+
+#endif
