@@ -110,8 +110,8 @@ int keystone_request(struct keystone *ks, const char *service_type, const char *
 /*
  * info is valid only during the callback (the cache owns it). A token
  * Keystone does not know, or that expired or was revoked, gives
- * err->code == -EKEYREJECTED (Keystone said 404 or 401 for it); any other
- * error means Keystone could not be asked (a 503 for the caller).
+ * err->code == -EKEYREJECTED (Keystone said 404 for it); any other error
+ * means Keystone could not be asked or refused us (a 503 for the caller).
  */
 typedef void (*keystone_validate_cb)(
         const struct keystone_token_info *info, const struct http_error *err, void *arg);
