@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034
 # common.sh - names, paths and helpers shared by start.sh, stop.sh and
 # run-tests.sh. Sourced, never run. Everything here belongs to PRaaS's own
 # loopback OpenStack: its own directories, its own ports (chosen so they do
@@ -47,9 +47,9 @@ proc_alive() { # pid starttime
 
 # True if any process recorded in the pid file still runs.
 os_any_recorded_alive() {
-	local name pid st
+	local pid st
 	[ -s "$OS_PID_FILE" ] || return 1
-	while read -r name pid st; do
+	while read -r _ pid st; do
 		[ -n "${pid:-}" ] || continue
 		if proc_alive "$pid" "$st"; then return 0; fi
 	done <"$OS_PID_FILE"
@@ -58,9 +58,9 @@ os_any_recorded_alive() {
 
 # True if the pid file names exactly the three services and all run.
 os_all_recorded_alive() {
-	local name pid st n=0
+	local pid st n=0
 	[ -s "$OS_PID_FILE" ] || return 1
-	while read -r name pid st; do
+	while read -r _ pid st; do
 		[ -n "${pid:-}" ] || continue
 		proc_alive "$pid" "$st" || return 1
 		n=$((n + 1))

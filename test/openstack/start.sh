@@ -307,7 +307,9 @@ log "packages: ${T_INSTALL}s"
 [ "$INSTALL_ONLY" -eq 0 ] || exit 0
 
 PGBIN=$(find /usr/lib/postgresql -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -n 1)
-[ -n "$PGBIN" ] && [ -x "$PGBIN/postgres" ] || die "PostgreSQL server binaries not found under /usr/lib/postgresql"
+if [ -z "$PGBIN" ] || [ ! -x "$PGBIN/postgres" ]; then
+	die "PostgreSQL server binaries not found under /usr/lib/postgresql"
+fi
 for c in keystone-manage neutron-server neutron-db-manage uwsgi-core jq curl setpriv ss; do
 	command -v "$c" >/dev/null || die "$c not found"
 done
@@ -347,7 +349,7 @@ chmod 755 "$OS_CONF_DIR"
 DB_PW=$(secret db)
 NEUTRON_SVC_PW=$(secret neutron-service)
 # psycopg2 over the private unix socket (host= names its directory)
-DB_URL="postgresql+psycopg2://openstack:$DB_PW@/%s?host=$OS_PGSOCK&port=$OS_PG_PORT"
+db_url() { echo "postgresql+psycopg2://openstack:$DB_PW@/$1?host=$OS_PGSOCK&port=$OS_PG_PORT"; }
 
 write_conf() { # file: stdin -> file, readable by root only (it holds secrets)
 	(umask 077 && cat >"$1.tmp")
@@ -359,7 +361,7 @@ write_conf "$OS_CONF_DIR/keystone.conf" <<EOF
 [DEFAULT]
 use_stderr = true
 [database]
-connection = $(printf "$DB_URL" keystone)
+connection = $(db_url keystone)
 [identity]
 # cheapest bcrypt cost: password auth in tests takes milliseconds
 password_hash_rounds = 4
@@ -401,7 +403,7 @@ allow_overlapping_ips = true
 state_path = $OS_STATE_DIR/neutron
 use_stderr = true
 [database]
-connection = $(printf "$DB_URL" neutron)
+connection = $(db_url neutron)
 [keystone_authtoken]
 www_authenticate_uri = http://$OS_HOST:$PRAAS_OS_KEYSTONE_PORT
 auth_url = http://$OS_HOST:$PRAAS_OS_KEYSTONE_PORT
@@ -563,7 +565,7 @@ TOKEN=$(ks_token admin "$PRAAS_OS_ADMIN_PASSWORD" admin)
 [ -n "$TOKEN" ] || die "no admin token from $OS_KS_URL; see $OS_LOG_DIR/keystone.log"
 ADMIN_ROLE=$(role_id admin)
 MEMBER_ROLE=$(role_id member)
-[ -n "$ADMIN_ROLE" ] && [ -n "$MEMBER_ROLE" ] || die "roles admin/member missing"
+if [ -z "$ADMIN_ROLE" ] || [ -z "$MEMBER_ROLE" ]; then die "roles admin/member missing"; fi
 SERVICE_PROJECT=$(ensure_project service)
 DEMO_PROJECT=$(ensure_project demo)
 ALT_PROJECT=$(ensure_project alt_demo)
