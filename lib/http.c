@@ -1,0 +1,995 @@
+/*
+ * libcurl multi on libevent: curl tells us which sockets to watch and when
+ * its next timeout is (CURLMOPT_SOCKETFUNCTION, CURLMOPT_TIMERFUNCTION);
+ * libevent tells curl what happened (curl_multi_socket_action). Finished
+ * transfers are collected in http_dispatch() and either retried after a
+ * backoff timer or handed to their callback.
+ */
+#include "http.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/queue.h>
+
+#include <curl/curl.h>
+#include <event2/event.h>
+#include <json-c/json.h>
+
+#include "log.h"
+#include "praas-build.h"
+
+#define HTTP_CALL_MAX    160  /* characters of "METHOD path" kept in errors */
+#define HTTP_HEADER_MAX  8192 /* longest header value we keep */
+#define HTTP_EXCERPT_MAX 120  /* characters of a non-JSON error body quoted */
+
+struct http_request {
+	TAILQ_ENTRY(http_request) entry;
+	struct http_client *client;
+	CURL *easy; /* NULL between attempts */
+	struct curl_slist *headers;
+	struct event *retry_timer;
+	char *method;
+	char *url;
+	char *body;
+	char *call;
+	http_cb cb;
+	void *arg;
+	int attempts;
+	bool in_cb;    /* its callback is running: frees wait for it */
+	bool unlinked; /* taken off the client's list already */
+
+	/* The answer to the current attempt. */
+	char *buf;
+	size_t len;
+	size_t cap;
+	bool too_large;
+	char *subject_token;
+	char *request_id;
+	char *content_type;
+	char *location;
+	long retry_after; /* seconds, -1 when absent */
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+TAILQ_HEAD(http_request_list, http_request);
+
+struct http_client {
+	struct event_base *base;
+	CURLM *multi;
+	struct event *timer;
+	struct http_options opts;
+	struct http_request_list requests;
+	unsigned int pending;
+	int depth; /* > 0 while dispatching: frees wait until it ends */
+	bool dead;
+};
+
+/* One watched socket. */
+struct http_sock {
+	struct http_client *client;
+	struct event *ev;
+};
+
+static void http_dispatch(struct http_client *c);
+static void http_client_destroy(struct http_client *c);
+
+void http_options_default(struct http_options *opts)
+{
+	memset(opts, 0, sizeof(*opts));
+	opts->connect_timeout_ms = 5000;
+	opts->total_timeout_ms = 30000;
+	opts->max_body = HTTP_DEFAULT_MAX_BODY;
+	opts->max_retries = 3;
+	opts->retry_base_ms = 250;
+	opts->retry_max_ms = 4000;
+	opts->verify = true;
+}
+
+int http_status_errno(long status)
+{
+	if (status >= 200 && status < 300)
+		return 0;
+	switch (status) {
+	case 400:
+		return -EINVAL;
+	case 401:
+		return -EACCES;
+	case 403:
+		return -EPERM;
+	case 404:
+		return -ENOENT;
+	case 409:
+		return -EEXIST;
+	case 413:
+		return -E2BIG;
+	default:
+		return -EIO;
+	}
+}
+
+/* ---- errors ---------------------------------------------------------- */
+
+void http_error_free(struct http_error *err)
+{
+	if (err == NULL)
+		return;
+	free(err->call);
+	free(err->message);
+	free(err);
+}
+
+static struct http_error *http_error_vnew(
+        int code, long status, const char *call, const char *fmt, va_list ap)
+{
+	struct http_error *err = calloc(1, sizeof(*err));
+
+	if (err == NULL)
+		return NULL;
+	err->code = code;
+	err->status = status;
+	err->call = strdup(call != NULL ? call : "");
+	if (err->call == NULL || vasprintf(&err->message, fmt, ap) < 0) {
+		err->message = NULL;
+		http_error_free(err);
+		return NULL;
+	}
+	return err;
+}
+
+struct http_error *http_error_new(int code, long status, const char *call, const char *fmt, ...)
+{
+	struct http_error *err;
+	va_list ap;
+
+	va_start(ap, fmt);
+	err = http_error_vnew(code, status, call, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+struct http_error *http_error_copy(const struct http_error *err)
+{
+	return http_error_new(err->code, err->status, err->call, "%s", err->message);
+}
+
+char *http_error_string(const struct http_error *err)
+{
+	char *s;
+	int r;
+
+	if (err->status != 0)
+		r = asprintf(&s, "%s: HTTP %ld: %s", err->call, err->status, err->message);
+	else
+		r = asprintf(&s, "%s: %s", err->call, err->message);
+	return r < 0 ? NULL : s;
+}
+
+/* OpenStack's words from an error body: NeutronError.message,
+ * error.message (Keystone), errors[0].detail (API-SIG), or the message of
+ * the only member ({"itemNotFound": {"message": ...}}). Allocated or NULL. */
+static char *http_openstack_message(const char *body, size_t len)
+{
+	struct json_tokener *tok;
+	struct json_object *root, *v = NULL, *m;
+	char *out = NULL;
+
+	if (len == 0 || len > INT32_MAX)
+		return NULL;
+	tok = json_tokener_new();
+	if (tok == NULL)
+		return NULL;
+	root = json_tokener_parse_ex(tok, body, (int)len);
+	json_tokener_free(tok);
+	if (root == NULL || !json_object_is_type(root, json_type_object))
+		goto out;
+	if (json_object_object_get_ex(root, "errors", &v) &&
+	        json_object_is_type(v, json_type_array) && json_object_array_length(v) > 0) {
+		v = json_object_array_get_idx(v, 0);
+		if (json_object_object_get_ex(v, "detail", &m) &&
+		        json_object_is_type(m, json_type_string))
+			out = strdup(json_object_get_string(m));
+		goto out;
+	}
+	if (json_object_object_length(root) == 1) {
+		json_object_object_foreach(root, key, val)
+		{
+			(void)key;
+			v = val;
+		}
+	}
+	if (v != NULL && json_object_is_type(v, json_type_object) &&
+	        json_object_object_get_ex(v, "message", &m) &&
+	        json_object_is_type(m, json_type_string))
+		out = strdup(json_object_get_string(m));
+	else if (json_object_object_get_ex(root, "message", &m) &&
+	        json_object_is_type(m, json_type_string))
+		out = strdup(json_object_get_string(m));
+out:
+	json_object_put(root);
+	return out;
+}
+
+/* A printable excerpt of a body that is not OpenStack JSON. */
+static char *http_excerpt(const char *body, size_t len)
+{
+	size_t n = len < HTTP_EXCERPT_MAX ? len : HTTP_EXCERPT_MAX;
+	char *s = malloc(n + 4);
+
+	if (s == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		s[i] = isprint((unsigned char)body[i]) ? body[i] : ' ';
+	strcpy(s + n, n < len ? "..." : "");
+	return s;
+}
+
+/* ---- sockets and timers ---------------------------------------------- */
+
+static void http_on_socket(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_client *c = arg;
+	int flags = 0, running;
+
+	if (what & EV_READ)
+		flags |= CURL_CSELECT_IN;
+	if (what & EV_WRITE)
+		flags |= CURL_CSELECT_OUT;
+	c->depth++;
+	curl_multi_socket_action(c->multi, fd, flags, &running);
+	http_dispatch(c);
+}
+
+static void http_on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_client *c = arg;
+	int running;
+
+	c->depth++;
+	curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	http_dispatch(c);
+}
+
+/* CURLMOPT_SOCKETFUNCTION: watch s for what curl asks, or stop. */
+static int http_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
+{
+	struct http_client *c = userp;
+	struct http_sock *hs = socketp;
+	short kind = EV_PERSIST;
+
+	if (what == CURL_POLL_REMOVE) {
+		if (hs != NULL) {
+			event_free(hs->ev);
+			free(hs);
+		}
+		return 0;
+	}
+	if (hs == NULL) {
+		hs = calloc(1, sizeof(*hs));
+		if (hs == NULL)
+			return -1;
+		hs->client = c;
+		hs->ev = event_new(c->base, s, 0, http_on_socket, c);
+		if (hs->ev == NULL || curl_multi_assign(c->multi, s, hs) != CURLM_OK) {
+			if (hs->ev != NULL)
+				event_free(hs->ev);
+			free(hs);
+			return -1;
+		}
+	}
+	if (what & CURL_POLL_IN)
+		kind |= EV_READ;
+	if (what & CURL_POLL_OUT)
+		kind |= EV_WRITE;
+	event_del(hs->ev);
+	if (event_assign(hs->ev, c->base, s, kind, http_on_socket, c) < 0 ||
+	        event_add(hs->ev, NULL) < 0)
+		return -1;
+	return 0;
+}
+
+/* CURLMOPT_TIMERFUNCTION: one timer, re-armed to curl's next deadline. */
+static int http_timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+	struct http_client *c = userp;
+	struct timeval tv;
+
+	if (timeout_ms < 0)
+		return evtimer_del(c->timer) < 0 ? -1 : 0;
+	tv.tv_sec = timeout_ms / 1000;
+	tv.tv_usec = (timeout_ms % 1000) * 1000;
+	return evtimer_add(c->timer, &tv) < 0 ? -1 : 0;
+}
+
+/* ---- client ---------------------------------------------------------- */
+
+int http_client_new(
+        struct event_base *base, const struct http_options *opts, struct http_client **out)
+{
+	static bool curl_ready;
+	struct http_client *c;
+
+	/* curl_global_init is process-wide and never undone. */
+	if (!curl_ready) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+			return -EIO;
+		curl_ready = true;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return -ENOMEM;
+	TAILQ_INIT(&c->requests);
+	c->base = base;
+	if (opts != NULL)
+		c->opts = *opts;
+	else
+		http_options_default(&c->opts);
+	c->opts.cacert = NULL;
+	c->opts.user_agent = NULL;
+	if ((opts != NULL && opts->cacert != NULL &&
+	            (c->opts.cacert = strdup(opts->cacert)) == NULL) ||
+	        (c->opts.user_agent = strdup(opts != NULL && opts->user_agent != NULL
+	                         ? opts->user_agent
+	                         : "praas/" PRAAS_VERSION)) == NULL)
+		goto nomem;
+	c->timer = evtimer_new(base, http_on_timer, c);
+	c->multi = curl_multi_init();
+	if (c->timer == NULL || c->multi == NULL)
+		goto nomem;
+	if (curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, http_socket_cb) != CURLM_OK ||
+	        curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c) != CURLM_OK ||
+	        curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, http_timer_cb) != CURLM_OK ||
+	        curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c) != CURLM_OK)
+		goto nomem;
+	*out = c;
+	return 0;
+nomem:
+	http_client_destroy(c);
+	return -ENOMEM;
+}
+
+static void http_request_destroy(struct http_request *req);
+
+static void http_client_destroy(struct http_client *c)
+{
+	struct http_request *req;
+
+	while ((req = TAILQ_FIRST(&c->requests)) != NULL)
+		http_request_destroy(req);
+	if (c->multi != NULL)
+		curl_multi_cleanup(c->multi);
+	if (c->timer != NULL)
+		event_free(c->timer);
+	free((char *)c->opts.cacert);
+	free((char *)c->opts.user_agent);
+	free(c);
+}
+
+void http_client_free(struct http_client *c)
+{
+	struct http_request *req;
+
+	if (c == NULL)
+		return;
+	if (c->depth > 0) {
+		/* Called from a callback: drop the requests now, the client
+		 * when the dispatch that called us unwinds. */
+		while ((req = TAILQ_FIRST(&c->requests)) != NULL)
+			http_request_destroy(req);
+		c->dead = true;
+		return;
+	}
+	http_client_destroy(c);
+}
+
+struct event_base *http_client_base(const struct http_client *c)
+{
+	return c->base;
+}
+
+const struct http_options *http_client_options(const struct http_client *c)
+{
+	return &c->opts;
+}
+
+unsigned int http_client_pending(const struct http_client *c)
+{
+	return c->pending;
+}
+
+/* ---- requests -------------------------------------------------------- */
+
+static void http_response_reset(struct http_request *req)
+{
+	free(req->buf);
+	free(req->subject_token);
+	free(req->request_id);
+	free(req->content_type);
+	free(req->location);
+	req->buf = req->subject_token = req->request_id = NULL;
+	req->content_type = req->location = NULL;
+	req->len = req->cap = 0;
+	req->too_large = false;
+	req->retry_after = -1;
+	req->errbuf[0] = '\0';
+}
+
+static void http_easy_drop(struct http_request *req)
+{
+	if (req->easy == NULL)
+		return;
+	curl_multi_remove_handle(req->client->multi, req->easy);
+	curl_easy_cleanup(req->easy);
+	req->easy = NULL;
+}
+
+static void http_request_destroy(struct http_request *req)
+{
+	if (!req->unlinked) {
+		TAILQ_REMOVE(&req->client->requests, req, entry);
+		req->client->pending--;
+		req->unlinked = true;
+	}
+	if (req->in_cb)
+		return; /* cancelled from its own callback: http_deliver frees it */
+	http_easy_drop(req);
+	if (req->retry_timer != NULL)
+		event_free(req->retry_timer);
+	http_response_reset(req);
+	curl_slist_free_all(req->headers);
+	free(req->method);
+	free(req->url);
+	free(req->body);
+	free(req->call);
+	free(req);
+}
+
+void http_request_cancel(struct http_request *req)
+{
+	if (req != NULL)
+		http_request_destroy(req);
+}
+
+static size_t http_on_body(char *data, size_t size, size_t nmemb, void *ud)
+{
+	struct http_request *req = ud;
+	size_t n = size * nmemb, max = req->client->opts.max_body;
+	char *p;
+
+	if (n > max || req->len > max - n) {
+		req->too_large = true;
+		return 0; /* aborts the transfer: CURLE_WRITE_ERROR */
+	}
+	if (req->len + n + 1 > req->cap) {
+		size_t cap = req->cap ? req->cap : 4096;
+
+		while (cap < req->len + n + 1)
+			cap *= 2;
+		if (cap > max + 1)
+			cap = max + 1;
+		p = realloc(req->buf, cap);
+		if (p == NULL)
+			return 0;
+		req->buf = p;
+		req->cap = cap;
+	}
+	memcpy(req->buf + req->len, data, n);
+	req->len += n;
+	req->buf[req->len] = '\0';
+	return n;
+}
+
+/* Keeps value (trimmed) in *slot; false on ENOMEM. */
+static bool http_keep_header(char **slot, const char *value, size_t len)
+{
+	while (len > 0 &&
+	        (value[len - 1] == '\r' || value[len - 1] == '\n' || value[len - 1] == ' ' ||
+	                value[len - 1] == '\t'))
+		len--;
+	if (len > HTTP_HEADER_MAX)
+		len = HTTP_HEADER_MAX;
+	free(*slot);
+	*slot = strndup(value, len);
+	return *slot != NULL;
+}
+
+static size_t http_on_header(char *data, size_t size, size_t nmemb, void *ud)
+{
+	struct http_request *req = ud;
+	size_t n = size * nmemb, namelen;
+	const char *colon, *value;
+	char **slot = NULL;
+
+	if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
+		/* A new response (after 100 Continue): forget the last one's headers. */
+		http_response_reset(req);
+		return n;
+	}
+	colon = memchr(data, ':', n);
+	if (colon == NULL)
+		return n;
+	namelen = (size_t)(colon - data);
+	value = colon + 1;
+	while (value < data + n && (*value == ' ' || *value == '\t'))
+		value++;
+#define IS(name) (namelen == strlen(name) && strncasecmp(data, name, namelen) == 0)
+	if (IS("X-Subject-Token"))
+		slot = &req->subject_token;
+	else if (IS("X-Openstack-Request-Id"))
+		slot = &req->request_id;
+	else if (IS("Content-Type"))
+		slot = &req->content_type;
+	else if (IS("Location"))
+		slot = &req->location;
+	else if (IS("Retry-After")) {
+		req->retry_after = strtol(value, NULL, 10);
+		return n;
+	} else if (IS("Content-Length")) {
+		unsigned long long cl = strtoull(value, NULL, 10);
+
+		if (cl > req->client->opts.max_body) {
+			req->too_large = true;
+			return 0; /* refuse before reading a byte of it */
+		}
+		return n;
+	}
+#undef IS
+	if (slot != NULL && !http_keep_header(slot, value, (size_t)(data + n - value)))
+		return 0;
+	return n;
+}
+
+static bool http_method_idempotent(const char *m)
+{
+	return strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0 || strcmp(m, "PUT") == 0 ||
+	        strcmp(m, "DELETE") == 0 || strcmp(m, "OPTIONS") == 0;
+}
+
+static int http_easy_setup(struct http_request *req)
+{
+	const struct http_options *o = &req->client->opts;
+	CURL *e = curl_easy_init();
+	CURLcode rc = CURLE_OK;
+
+	if (e == NULL)
+		return -ENOMEM;
+#define SET(opt, val)                                                                              \
+	do {                                                                                       \
+		if (rc == CURLE_OK)                                                                \
+			rc = curl_easy_setopt(e, opt, val);                                        \
+	} while (0)
+	SET(CURLOPT_URL, req->url);
+	SET(CURLOPT_PROTOCOLS_STR, "http,https");
+	SET(CURLOPT_NOSIGNAL, 1L);
+	SET(CURLOPT_FOLLOWLOCATION, 0L);
+	SET(CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms);
+	SET(CURLOPT_TIMEOUT_MS, o->total_timeout_ms);
+	SET(CURLOPT_SSL_VERIFYPEER, o->verify ? 1L : 0L);
+	SET(CURLOPT_SSL_VERIFYHOST, o->verify ? 2L : 0L);
+	if (o->cacert != NULL)
+		SET(CURLOPT_CAINFO, o->cacert);
+	SET(CURLOPT_USERAGENT, o->user_agent);
+	SET(CURLOPT_HTTPHEADER, req->headers);
+	SET(CURLOPT_WRITEFUNCTION, http_on_body);
+	SET(CURLOPT_WRITEDATA, req);
+	SET(CURLOPT_HEADERFUNCTION, http_on_header);
+	SET(CURLOPT_HEADERDATA, req);
+	SET(CURLOPT_ERRORBUFFER, req->errbuf);
+	SET(CURLOPT_PRIVATE, req);
+	if (strcmp(req->method, "HEAD") == 0)
+		SET(CURLOPT_NOBODY, 1L);
+	else if (strcmp(req->method, "GET") != 0)
+		SET(CURLOPT_CUSTOMREQUEST, req->method);
+	if (req->body != NULL) {
+		SET(CURLOPT_POSTFIELDS, req->body);
+		SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(req->body));
+	} else if (strcmp(req->method, "POST") == 0) {
+		SET(CURLOPT_POSTFIELDS, "");
+	}
+#undef SET
+	if (rc != CURLE_OK) {
+		curl_easy_cleanup(e);
+		return rc == CURLE_OUT_OF_MEMORY ? -ENOMEM : -EINVAL;
+	}
+	if (curl_multi_add_handle(req->client->multi, e) != CURLM_OK) {
+		curl_easy_cleanup(e);
+		return -ENOMEM;
+	}
+	req->easy = e;
+	req->attempts++;
+	return 0;
+}
+
+/* "GET /v2.0/ports?…": the URL without scheme and host, shortened. */
+static char *http_call_name(const char *method, const char *url)
+{
+	const char *p = strstr(url, "://");
+	char *s;
+
+	p = p != NULL ? strchr(p + 3, '/') : NULL;
+	if (p == NULL)
+		p = "/";
+	if (asprintf(&s, "%s %.*s%s", method, HTTP_CALL_MAX, p,
+	            strlen(p) > HTTP_CALL_MAX ? "..." : "") < 0)
+		return NULL;
+	return s;
+}
+
+static int http_headers_build(struct http_request *req, const char *const *headers)
+{
+	static const char *const fixed[] = {
+	        "Accept: application/json", "Content-Type: application/json",
+	        "Expect:", /* no 100-continue round trip */
+	};
+	struct curl_slist *l;
+
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+		if (i == 1 && req->body == NULL)
+			continue;
+		if ((l = curl_slist_append(req->headers, fixed[i])) == NULL)
+			return -ENOMEM;
+		req->headers = l;
+	}
+	for (size_t i = 0; headers != NULL && headers[i] != NULL; i++) {
+		if (strpbrk(headers[i], "\r\n") != NULL)
+			return -EINVAL;
+		if ((l = curl_slist_append(req->headers, headers[i])) == NULL)
+			return -ENOMEM;
+		req->headers = l;
+	}
+	return 0;
+}
+
+static bool http_method_valid(const char *m)
+{
+	size_t n = strlen(m);
+
+	if (n == 0 || n > 10)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isupper((unsigned char)m[i]))
+			return false;
+	return true;
+}
+
+int http_request(struct http_client *c, const char *method, const char *url,
+        const char *const *headers, const char *body, http_cb cb, void *arg,
+        struct http_request **handle)
+{
+	struct http_request *req;
+	int r;
+
+	if (c->dead || method == NULL || url == NULL || cb == NULL || !http_method_valid(method) ||
+	        (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0))
+		return -EINVAL;
+	req = calloc(1, sizeof(*req));
+	if (req == NULL)
+		return -ENOMEM;
+	req->client = c;
+	req->cb = cb;
+	req->arg = arg;
+	req->retry_after = -1;
+	TAILQ_INSERT_TAIL(&c->requests, req, entry);
+	c->pending++;
+	req->method = strdup(method);
+	req->url = strdup(url);
+	req->call = http_call_name(method, url);
+	if (req->method == NULL || req->url == NULL || req->call == NULL ||
+	        (body != NULL && (req->body = strdup(body)) == NULL)) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	if ((r = http_headers_build(req, headers)) < 0 || (r = http_easy_setup(req)) < 0)
+		goto fail;
+	log_debug("http: %s", req->call);
+	if (handle != NULL)
+		*handle = req;
+	return 0;
+fail:
+	http_request_destroy(req);
+	return r;
+}
+
+/* ---- completion ------------------------------------------------------ */
+
+/* The errno and words for a transfer that did not get a whole answer. */
+static int http_curl_errno(struct http_request *req, CURLcode rc, bool *retry, char **words)
+{
+	const char *detail = req->errbuf[0] ? req->errbuf : curl_easy_strerror(rc);
+	curl_off_t connect_us = 0;
+	int code;
+
+	*retry = false;
+	switch (rc) {
+	case CURLE_COULDNT_CONNECT:
+		code = -ECONNREFUSED;
+		*retry = true;
+		break;
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+		code = -EHOSTUNREACH;
+		*retry = true;
+		break;
+	case CURLE_OPERATION_TIMEDOUT:
+		/* Only a connect timeout is a connection error worth retrying:
+		 * a server that took the request and went quiet may be working
+		 * on it, and each retry would cost another full timeout. */
+		code = -ETIMEDOUT;
+		if (req->easy != NULL)
+			curl_easy_getinfo(req->easy, CURLINFO_CONNECT_TIME_T, &connect_us);
+		*retry = connect_us == 0;
+		break;
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+		code = -ECONNRESET;
+		*retry = true;
+		break;
+	case CURLE_PARTIAL_FILE:
+		code = -EPROTO;
+		detail = "response truncated (connection closed before the end of the body)";
+		break;
+	case CURLE_OUT_OF_MEMORY:
+		code = -ENOMEM;
+		break;
+	case CURLE_WRITE_ERROR:
+		code = -ENOMEM; /* our body buffer could not grow */
+		break;
+	default:
+		code = -EPROTO; /* TLS, malformed HTTP, and the rest */
+		break;
+	}
+	*words = strdup(detail);
+	return code;
+}
+
+static void http_deliver(
+        struct http_request *req, const struct http_response *resp, struct http_error *err);
+
+/* When even the error cannot be allocated, a static one is handed over. */
+static struct http_error http_oom = {-ENOMEM, 0, (char *)"", (char *)"out of memory"};
+
+static void http_oom_deliver(struct http_request *req)
+{
+	req->in_cb = true;
+	req->cb(NULL, &http_oom, req->arg);
+	req->in_cb = false;
+	http_request_destroy(req);
+}
+
+static void http_on_retry(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_request *req = arg;
+	struct http_client *c = req->client;
+	int r;
+
+	c->depth++;
+	if ((r = http_easy_setup(req)) < 0) {
+		struct http_error *err =
+		        http_error_new(r, 0, req->call, "cannot retry: %s", strerror(-r));
+
+		if (err != NULL)
+			http_deliver(req, NULL, err);
+		else
+			http_oom_deliver(req);
+	}
+	c->depth--;
+	if (c->dead && c->depth == 0)
+		http_client_destroy(c);
+}
+
+/* Schedules another attempt after an exponential backoff; false if it can't. */
+static bool http_schedule_retry(struct http_request *req)
+{
+	const struct http_options *o = &req->client->opts;
+	long delay = o->retry_base_ms;
+	struct timeval tv;
+
+	for (int i = 1; i < req->attempts && delay < o->retry_max_ms; i++)
+		delay *= 2;
+	if (req->retry_after > 0 && req->retry_after * 1000 > delay)
+		delay = req->retry_after * 1000;
+	if (delay > o->retry_max_ms)
+		delay = o->retry_max_ms;
+	if (req->retry_timer == NULL &&
+	        (req->retry_timer = evtimer_new(req->client->base, http_on_retry, req)) == NULL)
+		return false;
+	tv.tv_sec = delay / 1000;
+	tv.tv_usec = (delay % 1000) * 1000;
+	if (evtimer_add(req->retry_timer, &tv) < 0)
+		return false;
+	log_debug(
+	        "http: %s: attempt %d failed, retrying in %ld ms", req->call, req->attempts, delay);
+	return true;
+}
+
+static void http_deliver(
+        struct http_request *req, const struct http_response *resp, struct http_error *err)
+{
+	req->in_cb = true;
+	req->cb(resp, err, req->arg);
+	req->in_cb = false;
+	http_error_free(err);
+	http_request_destroy(req);
+}
+
+static void http_finish(struct http_request *req, CURLcode rc)
+{
+	struct http_response resp = {0};
+	struct http_error *err = NULL;
+	char *words = NULL;
+	bool retry = false, answered = false;
+	long status = 0;
+	int code = 0;
+
+	curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &status);
+	if (req->too_large) {
+		code = -EMSGSIZE;
+		if (asprintf(&words, "response body larger than the %zu bytes allowed; rejected",
+		            req->client->opts.max_body) < 0)
+			words = NULL;
+	} else if (rc != CURLE_OK) {
+		code = http_curl_errno(req, rc, &retry, &words);
+		status = 0;
+	} else if (status >= 300 && status < 400) {
+		code = -EPROTO;
+		answered = true;
+		if (asprintf(&words, "redirect (HTTP %ld) to %s not followed", status,
+		            req->location ? req->location : "an unnamed location") < 0)
+			words = NULL;
+	} else {
+		answered = true;
+		code = http_status_errno(status);
+		retry = status == 502 || status == 503 || status == 504;
+		if (code != 0) {
+			words = http_openstack_message(req->buf, req->len);
+			if (words == NULL)
+				words = req->len ? http_excerpt(req->buf, req->len)
+				                 : strdup("no message");
+		}
+	}
+	if (code == -EMSGSIZE)
+		status = 0;
+	http_easy_drop(req);
+	if (retry && http_method_idempotent(req->method) &&
+	        req->attempts <= req->client->opts.max_retries && http_schedule_retry(req)) {
+		free(words);
+		http_response_reset(req);
+		return;
+	}
+	if (code != 0) {
+		err = http_error_new(code, status, req->call, "%s",
+		        words ? words : "out of memory describing the error");
+		free(words);
+		if (err == NULL) {
+			http_oom_deliver(req);
+			return;
+		}
+	}
+	if (answered) {
+		resp.status = status;
+		resp.body = req->buf ? req->buf : "";
+		resp.body_len = req->len;
+		resp.subject_token = req->subject_token;
+		resp.request_id = req->request_id;
+		resp.content_type = req->content_type;
+		resp.attempts = req->attempts;
+	}
+	http_deliver(req, answered ? &resp : NULL, err);
+}
+
+/* Collects finished transfers; entered with c->depth raised by one. */
+static void http_dispatch(struct http_client *c)
+{
+	CURLMsg *msg;
+	int left;
+
+	while (!c->dead && (msg = curl_multi_info_read(c->multi, &left)) != NULL) {
+		struct http_request *req = NULL;
+
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&req);
+		if (req != NULL)
+			http_finish(req, msg->data.result);
+	}
+	c->depth--;
+	if (c->dead && c->depth == 0)
+		http_client_destroy(c);
+}
+
+/* ---- blocking helpers ------------------------------------------------ */
+
+int http_wait(struct event_base *base, const bool *done)
+{
+	while (!*done) {
+		int r = event_base_loop(base, EVLOOP_ONCE);
+
+		if (r != 0 && !*done)
+			return -EIO;
+	}
+	return 0;
+}
+
+struct http_sync {
+	struct http_result *out;
+	bool done;
+	int r;
+};
+
+static void http_sync_cb(const struct http_response *resp, const struct http_error *err, void *arg)
+{
+	struct http_sync *s = arg;
+
+	s->done = true;
+	if (resp != NULL) {
+		s->out->status = resp->status;
+		s->out->body = malloc(resp->body_len + 1);
+		if (s->out->body == NULL) {
+			s->r = -ENOMEM;
+			return;
+		}
+		memcpy(s->out->body, resp->body, resp->body_len + 1);
+		s->out->body_len = resp->body_len;
+		if (resp->subject_token != NULL &&
+		        (s->out->subject_token = strdup(resp->subject_token)) == NULL)
+			s->r = -ENOMEM;
+	}
+	if (err != NULL && (s->out->error = http_error_copy(err)) == NULL)
+		s->r = -ENOMEM;
+}
+
+int http_request_sync(struct http_client *c, const char *method, const char *url,
+        const char *const *headers, const char *body, struct http_result *out)
+{
+	struct http_sync s = {.out = out};
+	struct http_request *req;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	r = http_request(c, method, url, headers, body, http_sync_cb, &s, &req);
+	if (r < 0)
+		return r;
+	if ((r = http_wait(c->base, &s.done)) < 0) {
+		http_request_cancel(req);
+		return r;
+	}
+	if (s.r < 0) {
+		http_result_free(out);
+		return s.r;
+	}
+	return 0;
+}
+
+void http_result_free(struct http_result *res)
+{
+	free(res->body);
+	free(res->subject_token);
+	http_error_free(res->error);
+	memset(res, 0, sizeof(*res));
+}
+
+char *http_escape(const char *text)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = strlen(text);
+	char *s = malloc(3 * n + 1), *p = s;
+
+	if (s == NULL)
+		return NULL;
+	for (const unsigned char *q = (const unsigned char *)text; *q; q++) {
+		if (isalnum(*q) || *q == '-' || *q == '.' || *q == '_' || *q == '~') {
+			*p++ = (char)*q;
+		} else {
+			*p++ = '%';
+			*p++ = hex[*q >> 4];
+			*p++ = hex[*q & 15];
+		}
+	}
+	*p = '\0';
+	return s;
+}

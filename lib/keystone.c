@@ -1,0 +1,1112 @@
+/*
+ * Keystone v3. Every call is a struct keystone_call on the keystone's list;
+ * a call that needs a token waits (state KC_WAIT_TOKEN) while one token
+ * request is in flight, and is sent when it ends. Results produced without
+ * an HTTP answer in hand (cache hits, errors found before sending) are
+ * delivered through a zero-delay timer, so no callback ever runs inside
+ * the function that started its call.
+ */
+#include "keystone.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <json-c/json.h>
+
+#include "log.h"
+
+#define KEYSTONE_TOKEN_MAX    8192 /* longest caller token we accept */
+#define KEYSTONE_CACHE_BUCKET 256
+
+enum kc_kind {
+	KC_AUTH,
+	KC_REQUEST,
+	KC_VALIDATE,
+};
+
+enum kc_state {
+	KC_NEW,
+	KC_WAIT_TOKEN,
+	KC_IN_FLIGHT,
+	KC_DEFERRED,
+};
+
+struct keystone_call {
+	TAILQ_ENTRY(keystone_call) entry;
+	struct keystone *ks;
+	enum kc_kind kind;
+	enum kc_state state;
+	struct http_request *http;
+	struct event *defer;
+	char *service_type;
+	char *method;
+	char *path;
+	char *body;
+	char *subject;
+	char *token_used; /* the token the last attempt carried */
+	bool retried;     /* re-sent once after a 401 already */
+	bool in_cb;
+	bool unlinked;
+	union {
+		keystone_auth_cb auth;
+		http_cb request;
+		keystone_validate_cb validate;
+	} cb;
+	void *arg;
+	/* What a deferred delivery hands over. */
+	struct http_error *err;
+	struct keystone_token_info info;
+	bool has_info;
+};
+
+TAILQ_HEAD(keystone_call_list, keystone_call);
+
+struct cache_entry {
+	struct cache_entry *next;
+	char *token;
+	struct keystone_token_info info;
+	time_t until;
+};
+
+struct keystone {
+	struct http_client *http;
+	struct event_base *base;
+	struct cloud cloud;
+	char *identity_url; /* auth_url ending in /v3 */
+	char *token;
+	struct keystone_token_info info;
+	struct json_object *catalog;
+	struct http_request *issuing;
+	struct keystone_call_list calls;
+	unsigned int pending;
+	int margin;
+	int cache_max_age;
+	size_t cache_max;
+	size_t cache_len;
+	struct cache_entry *cache[KEYSTONE_CACHE_BUCKET];
+	struct keystone_stats stats;
+	int depth; /* > 0 while a callback runs: frees wait */
+	bool dead;
+};
+
+static void kc_send(struct keystone_call *call);
+static void kc_destroy(struct keystone_call *call);
+static void ks_destroy(struct keystone *ks);
+
+/* ---- token bodies ---------------------------------------------------- */
+
+void keystone_token_info_clear(struct keystone_token_info *info)
+{
+	free(info->user_id);
+	free(info->user_name);
+	free(info->project_id);
+	free(info->project_name);
+	for (size_t i = 0; i < info->roles_len; i++)
+		free(info->roles[i]);
+	free(info->roles);
+	memset(info, 0, sizeof(*info));
+}
+
+static int token_info_copy(const struct keystone_token_info *src, struct keystone_token_info *dst)
+{
+	memset(dst, 0, sizeof(*dst));
+	dst->expires_at = src->expires_at;
+	dst->issued_at = src->issued_at;
+#define DUP(f)                                                                                     \
+	if (src->f != NULL && (dst->f = strdup(src->f)) == NULL)                                   \
+		goto nomem;
+	DUP(user_id)
+	DUP(user_name)
+	DUP(project_id)
+	DUP(project_name)
+#undef DUP
+	if (src->roles_len > 0) {
+		dst->roles = calloc(src->roles_len, sizeof(char *));
+		if (dst->roles == NULL)
+			goto nomem;
+		for (; dst->roles_len < src->roles_len; dst->roles_len++)
+			if ((dst->roles[dst->roles_len] = strdup(src->roles[dst->roles_len])) ==
+			        NULL)
+				goto nomem;
+	}
+	return 0;
+nomem:
+	keystone_token_info_clear(dst);
+	return -ENOMEM;
+}
+
+/* "2024-05-01T12:00:00.000000Z" (or +00:00) as seconds since the epoch. */
+static int keystone_parse_time(const char *s, time_t *out)
+{
+	struct tm tm = {0};
+	const char *end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+
+	if (end == NULL)
+		return -EINVAL;
+	if (*end == '.')
+		while (isdigit((unsigned char)*++end))
+			;
+	if (*end != '\0' && *end != 'Z' && strcmp(end, "+00:00") != 0)
+		return -EINVAL;
+	*out = timegm(&tm);
+	return 0;
+}
+
+static const char *json_str(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
+	        !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static int dup_opt(char **slot, const char *s)
+{
+	if (s == NULL)
+		return 0;
+	*slot = strdup(s);
+	return *slot == NULL ? -ENOMEM : 0;
+}
+
+static int token_info_from_json(
+        struct json_object *tok, struct keystone_token_info *info, char **cause)
+{
+	struct json_object *user = NULL, *project = NULL, *roles = NULL;
+	const char *s;
+
+	memset(info, 0, sizeof(*info));
+	json_object_object_get_ex(tok, "user", &user);
+	json_object_object_get_ex(tok, "project", &project);
+	if ((s = json_str(tok, "expires_at")) == NULL ||
+	        keystone_parse_time(s, &info->expires_at) < 0) {
+		if (cause != NULL)
+			*cause = strdup("token has no valid expires_at");
+		return -EPROTO;
+	}
+	if ((s = json_str(tok, "issued_at")) != NULL)
+		(void)keystone_parse_time(s, &info->issued_at);
+	if (dup_opt(&info->user_id, json_str(user, "id")) < 0 ||
+	        dup_opt(&info->user_name, json_str(user, "name")) < 0 ||
+	        dup_opt(&info->project_id, json_str(project, "id")) < 0 ||
+	        dup_opt(&info->project_name, json_str(project, "name")) < 0)
+		goto nomem;
+	if (info->user_id == NULL) {
+		keystone_token_info_clear(info);
+		if (cause != NULL)
+			*cause = strdup("token has no user id");
+		return -EPROTO;
+	}
+	if (json_object_object_get_ex(tok, "roles", &roles) &&
+	        json_object_is_type(roles, json_type_array)) {
+		size_t n = json_object_array_length(roles);
+
+		info->roles = calloc(n ? n : 1, sizeof(char *));
+		if (info->roles == NULL)
+			goto nomem;
+		for (size_t i = 0; i < n; i++) {
+			s = json_str(json_object_array_get_idx(roles, i), "name");
+			if (s != NULL && (info->roles[info->roles_len++] = strdup(s)) == NULL)
+				goto nomem;
+		}
+	}
+	return 0;
+nomem:
+	keystone_token_info_clear(info);
+	return -ENOMEM;
+}
+
+/* Parses body; *token_obj (borrowed from *root, which the caller puts) is "token". */
+static int token_body_parse(const char *body, size_t len, struct json_object **root,
+        struct json_object **token_obj, char **cause)
+{
+	struct json_tokener *tk = json_tokener_new();
+
+	*root = NULL;
+	if (tk == NULL)
+		return -ENOMEM;
+	if (len <= INT32_MAX)
+		*root = json_tokener_parse_ex(tk, body, (int)len);
+	if (*root != NULL && json_tokener_get_error(tk) != json_tokener_success) {
+		json_object_put(*root);
+		*root = NULL;
+	}
+	json_tokener_free(tk);
+	if (*root == NULL || !json_object_object_get_ex(*root, "token", token_obj) ||
+	        !json_object_is_type(*token_obj, json_type_object)) {
+		json_object_put(*root);
+		*root = NULL;
+		if (cause != NULL)
+			*cause = strdup("answer is not a JSON token document");
+		return -EPROTO;
+	}
+	return 0;
+}
+
+int keystone_token_info_parse(
+        const char *body, size_t len, struct keystone_token_info *info, char **cause)
+{
+	struct json_object *root, *tok;
+	int r;
+
+	memset(info, 0, sizeof(*info));
+	if ((r = token_body_parse(body, len, &root, &tok, cause)) < 0)
+		return r;
+	r = token_info_from_json(tok, info, cause);
+	json_object_put(root);
+	return r;
+}
+
+bool keystone_token_has_role(const struct keystone_token_info *info, const char *role)
+{
+	for (size_t i = 0; i < info->roles_len; i++)
+		if (strcmp(info->roles[i], role) == 0)
+			return true;
+	return false;
+}
+
+/* ---- the client ------------------------------------------------------ */
+
+static char *identity_url(const char *auth_url)
+{
+	size_t n = strlen(auth_url);
+	char *s;
+
+	while (n > 0 && auth_url[n - 1] == '/')
+		n--;
+	if (n >= 3 && strncmp(auth_url + n - 3, "/v3", 3) == 0)
+		return strndup(auth_url, n);
+	if (asprintf(&s, "%.*s/v3", (int)n, auth_url) < 0)
+		return NULL;
+	return s;
+}
+
+int keystone_new(
+        struct http_client *http, const struct cloud *cloud, struct keystone **out, char **cause)
+{
+	struct keystone *ks;
+	int r;
+
+	if ((r = cloud_check(cloud, cause)) < 0)
+		return r;
+	if (strncmp(cloud->auth_url, "http://", 7) != 0 &&
+	        strncmp(cloud->auth_url, "https://", 8) != 0) {
+		if (cause != NULL &&
+		        asprintf(cause, "auth_url \"%s\" is not http(s)", cloud->auth_url) < 0)
+			*cause = NULL;
+		return -EINVAL;
+	}
+	ks = calloc(1, sizeof(*ks));
+	if (ks == NULL)
+		return -ENOMEM;
+	TAILQ_INIT(&ks->calls);
+	ks->http = http;
+	ks->base = http_client_base(http);
+	ks->margin = KEYSTONE_TOKEN_MARGIN;
+	ks->cache_max_age = KEYSTONE_CACHE_MAX_AGE;
+	ks->cache_max = KEYSTONE_CACHE_MAX_TOKENS;
+	if (cloud_copy(cloud, &ks->cloud) < 0 ||
+	        (ks->identity_url = identity_url(cloud->auth_url)) == NULL) {
+		ks_destroy(ks);
+		return -ENOMEM;
+	}
+	*out = ks;
+	return 0;
+}
+
+static void ks_drop_token(struct keystone *ks)
+{
+	free(ks->token);
+	ks->token = NULL;
+	keystone_token_info_clear(&ks->info);
+	json_object_put(ks->catalog);
+	ks->catalog = NULL;
+}
+
+void keystone_cache_clear(struct keystone *ks)
+{
+	for (size_t b = 0; b < KEYSTONE_CACHE_BUCKET; b++) {
+		struct cache_entry *e, *next;
+
+		for (e = ks->cache[b]; e != NULL; e = next) {
+			next = e->next;
+			free(e->token);
+			keystone_token_info_clear(&e->info);
+			free(e);
+		}
+		ks->cache[b] = NULL;
+	}
+	ks->cache_len = 0;
+}
+
+static void ks_destroy(struct keystone *ks)
+{
+	struct keystone_call *call;
+
+	while ((call = TAILQ_FIRST(&ks->calls)) != NULL)
+		kc_destroy(call);
+	if (ks->issuing != NULL)
+		http_request_cancel(ks->issuing);
+	ks_drop_token(ks);
+	keystone_cache_clear(ks);
+	cloud_free(&ks->cloud);
+	free(ks->identity_url);
+	free(ks);
+}
+
+void keystone_free(struct keystone *ks)
+{
+	struct keystone_call *call;
+
+	if (ks == NULL)
+		return;
+	if (ks->depth > 0) {
+		/* From inside a callback: stop everything now, free on unwind. */
+		while ((call = TAILQ_FIRST(&ks->calls)) != NULL)
+			kc_destroy(call);
+		if (ks->issuing != NULL)
+			http_request_cancel(ks->issuing);
+		ks->issuing = NULL;
+		ks->dead = true;
+		return;
+	}
+	ks_destroy(ks);
+}
+
+void keystone_set_token_margin(struct keystone *ks, int seconds)
+{
+	ks->margin = seconds;
+}
+
+void keystone_set_cache_limits(struct keystone *ks, int max_age_seconds, size_t max_tokens)
+{
+	ks->cache_max_age = max_age_seconds;
+	ks->cache_max = max_tokens;
+}
+
+void keystone_forget_token(struct keystone *ks)
+{
+	ks_drop_token(ks);
+}
+
+const struct keystone_stats *keystone_stats(const struct keystone *ks)
+{
+	return &ks->stats;
+}
+
+unsigned int keystone_pending(const struct keystone *ks)
+{
+	return ks->pending;
+}
+
+/* Held and not within the renewal margin of its expiry. The margin never
+ * exceeds half the token's life, or a short-lived token would be renewed
+ * forever. */
+static bool ks_token_fresh(const struct keystone *ks)
+{
+	time_t now = time(NULL), margin = ks->margin;
+
+	if (ks->token == NULL)
+		return false;
+	if (ks->info.issued_at > 0 && (ks->info.expires_at - ks->info.issued_at) / 2 < margin)
+		margin = (ks->info.expires_at - ks->info.issued_at) / 2;
+	return now + margin < ks->info.expires_at;
+}
+
+const char *keystone_token(const struct keystone *ks)
+{
+	return ks->token != NULL && time(NULL) < ks->info.expires_at ? ks->token : NULL;
+}
+
+const struct keystone_token_info *keystone_token_info(const struct keystone *ks)
+{
+	return keystone_token(ks) != NULL ? &ks->info : NULL;
+}
+
+/* ---- catalog --------------------------------------------------------- */
+
+static bool endpoint_matches(struct json_object *ep, const char *interface, const char *region)
+{
+	const char *s = json_str(ep, "interface"), *r1, *r2;
+
+	if (s == NULL || strcmp(s, interface) != 0 || json_str(ep, "url") == NULL)
+		return false;
+	if (region == NULL)
+		return true;
+	r1 = json_str(ep, "region_id");
+	r2 = json_str(ep, "region");
+	return (r1 != NULL && strcmp(r1, region) == 0) || (r2 != NULL && strcmp(r2, region) == 0);
+}
+
+int keystone_endpoint(const struct keystone *ks, const char *service_type, char **url, char **cause)
+{
+	const char *interface = ks->cloud.interface ? ks->cloud.interface : "public";
+	const char *region = ks->cloud.region_name;
+	size_t n = ks->catalog ? json_object_array_length(ks->catalog) : 0;
+
+	*url = NULL;
+	if (ks->catalog == NULL) {
+		if (cause != NULL)
+			*cause = strdup("no token held, so no catalog");
+		return -ENOTCONN;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *svc = json_object_array_get_idx(ks->catalog, i), *eps;
+		const char *type = json_str(svc, "type");
+
+		if (type == NULL || strcmp(type, service_type) != 0 ||
+		        !json_object_object_get_ex(svc, "endpoints", &eps) ||
+		        !json_object_is_type(eps, json_type_array))
+			continue;
+		for (size_t j = 0; j < json_object_array_length(eps); j++) {
+			struct json_object *ep = json_object_array_get_idx(eps, j);
+			const char *u;
+			size_t len;
+
+			if (!endpoint_matches(ep, interface, region))
+				continue;
+			u = json_str(ep, "url");
+			len = strlen(u);
+			while (len > 0 && u[len - 1] == '/')
+				len--;
+			*url = strndup(u, len);
+			return *url == NULL ? -ENOMEM : 0;
+		}
+	}
+	if (cause != NULL &&
+	        asprintf(cause, "the catalog has no %s endpoint of type \"%s\"%s%s", interface,
+	                service_type, region ? " in region " : "", region ? region : "") < 0)
+		*cause = NULL;
+	return -ENOENT;
+}
+
+/* ---- calls ----------------------------------------------------------- */
+
+static struct keystone_call *kc_new(struct keystone *ks, enum kc_kind kind, void *arg)
+{
+	struct keystone_call *call = calloc(1, sizeof(*call));
+
+	if (call == NULL)
+		return NULL;
+	call->ks = ks;
+	call->kind = kind;
+	call->arg = arg;
+	TAILQ_INSERT_TAIL(&ks->calls, call, entry);
+	ks->pending++;
+	return call;
+}
+
+static void kc_destroy(struct keystone_call *call)
+{
+	struct keystone *ks = call->ks;
+
+	if (!call->unlinked) {
+		TAILQ_REMOVE(&ks->calls, call, entry);
+		ks->pending--;
+		call->unlinked = true;
+	}
+	if (call->http != NULL)
+		http_request_cancel(call->http);
+	call->http = NULL;
+	if (call->in_cb)
+		return; /* kc_deliver frees it when the callback returns */
+	if (call->defer != NULL)
+		event_free(call->defer);
+	free(call->service_type);
+	free(call->method);
+	free(call->path);
+	free(call->body);
+	if (call->subject != NULL)
+		explicit_bzero(call->subject, strlen(call->subject));
+	free(call->subject);
+	free(call->token_used);
+	http_error_free(call->err);
+	keystone_token_info_clear(&call->info);
+	free(call);
+}
+
+void keystone_call_cancel(struct keystone_call *call)
+{
+	if (call != NULL)
+		kc_destroy(call);
+}
+
+/* Hands the result to the caller and ends the call. resp is only for
+ * KC_REQUEST; info only for KC_VALIDATE. */
+static void kc_deliver(struct keystone_call *call, const struct http_response *resp,
+        const struct http_error *err, const struct keystone_token_info *info)
+{
+	struct keystone *ks = call->ks;
+
+	ks->depth++;
+	call->in_cb = true;
+	switch (call->kind) {
+	case KC_AUTH:
+		call->cb.auth(err, call->arg);
+		break;
+	case KC_REQUEST:
+		call->cb.request(resp, err, call->arg);
+		break;
+	case KC_VALIDATE:
+		call->cb.validate(err == NULL ? info : NULL, err, call->arg);
+		break;
+	}
+	call->in_cb = false;
+	kc_destroy(call);
+	ks->depth--;
+	if (ks->dead && ks->depth == 0)
+		ks_destroy(ks);
+}
+
+static void kc_on_defer(evutil_socket_t fd, short what, void *arg)
+{
+	struct keystone_call *call = arg;
+
+	kc_deliver(call, NULL, call->err, call->has_info ? &call->info : NULL);
+}
+
+/* Delivers err (taken; NULL for success) from the loop, not from here. */
+static void kc_defer(struct keystone_call *call, struct http_error *err)
+{
+	static const struct timeval zero = {0, 0};
+
+	call->state = KC_DEFERRED;
+	http_error_free(call->err);
+	call->err = err;
+	if (call->defer == NULL)
+		call->defer = evtimer_new(call->ks->base, kc_on_defer, call);
+	if (call->defer == NULL || evtimer_add(call->defer, &zero) < 0) {
+		/* Cannot reach the loop: better late words than silence. */
+		kc_deliver(call, NULL, err, NULL);
+	}
+}
+
+/* Fails the call with our own words, naming it "METHOD path". */
+static void kc_fail(struct keystone_call *call, int code, const char *words)
+{
+	struct http_error *err;
+
+	if (call->method != NULL)
+		err = http_error_new(code, 0, "", "%s", words);
+	else
+		err = http_error_new(code, 0, "POST /v3/auth/tokens", "%s", words);
+	if (err != NULL && call->method != NULL) {
+		free(err->call);
+		if (asprintf(&err->call, "%s %s", call->method, call->path) < 0)
+			err->call = strdup("");
+	}
+	kc_defer(call, err);
+}
+
+/* ---- issuing our token ----------------------------------------------- */
+
+static struct json_object *json_domain(const char *id, const char *name)
+{
+	struct json_object *d = json_object_new_object();
+
+	if (id != NULL)
+		json_object_object_add(d, "id", json_object_new_string(id));
+	else if (name != NULL)
+		json_object_object_add(d, "name", json_object_new_string(name));
+	return d;
+}
+
+static struct json_object *json_user(const struct cloud *c)
+{
+	struct json_object *u = json_object_new_object();
+
+	if (c->user_id != NULL) {
+		json_object_object_add(u, "id", json_object_new_string(c->user_id));
+	} else {
+		json_object_object_add(u, "name", json_object_new_string(c->username));
+		json_object_object_add(
+		        u, "domain", json_domain(c->user_domain_id, c->user_domain_name));
+	}
+	return u;
+}
+
+/* The POST /v3/auth/tokens body for the cloud's auth type (allocated). */
+static char *ks_auth_body(const struct cloud *c)
+{
+	struct json_object *root = json_object_new_object(), *auth = json_object_new_object();
+	struct json_object *ident = json_object_new_object(), *methods = json_object_new_array();
+	struct json_object *m = json_object_new_object(), *user;
+	char *s;
+
+	json_object_object_add(root, "auth", auth);
+	json_object_object_add(auth, "identity", ident);
+	json_object_object_add(ident, "methods", methods);
+	if (c->auth_type == CLOUD_AUTH_APPLICATION_CREDENTIAL) {
+		json_object_array_add(methods, json_object_new_string("application_credential"));
+		json_object_object_add(ident, "application_credential", m);
+		if (c->application_credential_id != NULL) {
+			json_object_object_add(
+			        m, "id", json_object_new_string(c->application_credential_id));
+		} else {
+			json_object_object_add(
+			        m, "name", json_object_new_string(c->application_credential_name));
+			json_object_object_add(m, "user", json_user(c));
+		}
+		json_object_object_add(
+		        m, "secret", json_object_new_string(c->application_credential_secret));
+	} else {
+		struct json_object *scope = json_object_new_object(),
+		                   *project = json_object_new_object();
+
+		json_object_array_add(methods, json_object_new_string("password"));
+		json_object_object_add(ident, "password", m);
+		user = json_user(c);
+		json_object_object_add(user, "password", json_object_new_string(c->password));
+		json_object_object_add(m, "user", user);
+		json_object_object_add(auth, "scope", scope);
+		json_object_object_add(scope, "project", project);
+		if (c->project_id != NULL) {
+			json_object_object_add(
+			        project, "id", json_object_new_string(c->project_id));
+		} else {
+			json_object_object_add(
+			        project, "name", json_object_new_string(c->project_name));
+			json_object_object_add(project, "domain",
+			        json_domain(c->project_domain_id, c->project_domain_name));
+		}
+	}
+	s = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
+	json_object_put(root);
+	return s;
+}
+
+/* Sends or fails every call waiting for the token. */
+static void ks_wake(struct keystone *ks, const struct http_error *err)
+{
+	struct keystone_call *call, *next;
+
+	for (call = TAILQ_FIRST(&ks->calls); call != NULL; call = next) {
+		next = TAILQ_NEXT(call, entry);
+		if (call->state != KC_WAIT_TOKEN)
+			continue;
+		if (err != NULL)
+			kc_defer(call, http_error_copy(err));
+		else if (call->kind == KC_AUTH)
+			kc_defer(call, NULL);
+		else
+			kc_send(call);
+	}
+}
+
+/* Takes the token from a successful answer. 0, or -EPROTO with *words. */
+static int ks_take_token(struct keystone *ks, const struct http_response *resp, char **words)
+{
+	struct json_object *root, *tok, *catalog;
+	struct keystone_token_info info;
+	int r;
+
+	if (resp->subject_token == NULL || resp->subject_token[0] == '\0') {
+		*words = strdup("answer has no X-Subject-Token header");
+		return -EPROTO;
+	}
+	if ((r = token_body_parse(resp->body, resp->body_len, &root, &tok, words)) < 0)
+		return r;
+	if ((r = token_info_from_json(tok, &info, words)) < 0) {
+		json_object_put(root);
+		return r;
+	}
+	ks_drop_token(ks);
+	ks->info = info;
+	ks->token = strdup(resp->subject_token);
+	if (json_object_object_get_ex(tok, "catalog", &catalog) &&
+	        json_object_is_type(catalog, json_type_array))
+		ks->catalog = json_object_get(catalog);
+	else
+		ks->catalog = json_object_new_array();
+	json_object_put(root);
+	if (ks->token == NULL || ks->catalog == NULL) {
+		ks_drop_token(ks);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void ks_on_issued(const struct http_response *resp, const struct http_error *err, void *arg)
+{
+	struct keystone *ks = arg;
+	struct http_error *mine = NULL;
+	char *words = NULL;
+	int r;
+
+	ks->issuing = NULL;
+	if (err == NULL && (r = ks_take_token(ks, resp, &words)) < 0) {
+		mine = http_error_new(r, resp->status, "POST /v3/auth/tokens", "%s",
+		        words ? words : "cannot keep the token");
+		free(words);
+		err = mine;
+		if (err == NULL) {
+			static struct http_error oom = {
+			        -ENOMEM, 0, (char *)"", (char *)"out of memory"};
+
+			err = &oom;
+		}
+	}
+	if (err != NULL) {
+		ks->stats.token_failures++;
+		log_debug("keystone: token request failed: %s", err->message);
+	} else {
+		ks->stats.tokens_issued++;
+		log_debug("keystone: token issued for project %s, expires %lld",
+		        ks->info.project_id ? ks->info.project_id : "(unscoped)",
+		        (long long)ks->info.expires_at);
+	}
+	ks_wake(ks, err);
+	http_error_free(mine);
+}
+
+/* Starts a token request unless one is in flight. */
+static int ks_issue(struct keystone *ks)
+{
+	char *url = NULL, *body;
+	int r;
+
+	if (ks->issuing != NULL)
+		return 0;
+	body = ks_auth_body(&ks->cloud);
+	if (body == NULL || asprintf(&url, "%s/auth/tokens", ks->identity_url) < 0) {
+		free(body);
+		return -ENOMEM;
+	}
+	r = http_request(ks->http, "POST", url, NULL, body, ks_on_issued, ks, &ks->issuing);
+	explicit_bzero(body, strlen(body));
+	free(body);
+	free(url);
+	return r;
+}
+
+/* Sends the call now if a fresh token is held, else queues it behind one. */
+static void kc_start(struct keystone_call *call)
+{
+	struct keystone *ks = call->ks;
+	int r;
+
+	if (ks_token_fresh(ks)) {
+		if (call->kind == KC_AUTH)
+			kc_defer(call, NULL);
+		else
+			kc_send(call);
+		return;
+	}
+	call->state = KC_WAIT_TOKEN;
+	if ((r = ks_issue(ks)) < 0)
+		kc_fail(call, r, strerror(-r));
+}
+
+/* ---- authenticated requests ------------------------------------------ */
+
+static void kc_on_response(
+        const struct http_response *resp, const struct http_error *err, void *arg);
+
+static char *kc_url(struct keystone_call *call, char **cause)
+{
+	char *base = NULL, *url;
+	int r;
+
+	if (call->kind == KC_VALIDATE) {
+		if (asprintf(&url, "%s/auth/tokens", call->ks->identity_url) < 0)
+			return NULL;
+		return url;
+	}
+	if (call->service_type == NULL)
+		return strdup(call->path);
+	if ((r = keystone_endpoint(call->ks, call->service_type, &base, cause)) < 0)
+		return NULL;
+	r = asprintf(&url, "%s%s", base, call->path);
+	free(base);
+	return r < 0 ? NULL : url;
+}
+
+static void kc_send(struct keystone_call *call)
+{
+	struct keystone *ks = call->ks;
+	char *url, *cause = NULL, *auth = NULL, *subject = NULL;
+	const char *headers[3] = {NULL, NULL, NULL};
+	int r;
+
+	url = kc_url(call, &cause);
+	if (url == NULL) {
+		kc_fail(call, cause ? -ENOENT : -ENOMEM, cause ? cause : "out of memory");
+		free(cause);
+		return;
+	}
+	free(call->token_used);
+	call->token_used = strdup(ks->token);
+	if (call->token_used == NULL || asprintf(&auth, "X-Auth-Token: %s", ks->token) < 0 ||
+	        (call->subject != NULL &&
+	                asprintf(&subject, "X-Subject-Token: %s", call->subject) < 0)) {
+		auth = NULL;
+		kc_fail(call, -ENOMEM, "out of memory");
+		goto out;
+	}
+	headers[0] = auth;
+	headers[1] = subject;
+	if (call->kind == KC_VALIDATE)
+		ks->stats.validations++;
+	call->state = KC_IN_FLIGHT;
+	r = http_request(ks->http, call->method, url, headers, call->body, kc_on_response, call,
+	        &call->http);
+	if (r < 0)
+		kc_fail(call, r, strerror(-r));
+out:
+	free(url);
+	free(auth);
+	if (subject != NULL)
+		explicit_bzero(subject, strlen(subject));
+	free(subject);
+}
+
+/* A 401 on our token: re-issue once (unless a newer token already came)
+ * and send again. */
+static void kc_reauth(struct keystone_call *call)
+{
+	struct keystone *ks = call->ks;
+
+	call->retried = true;
+	if (ks->token != NULL && call->token_used != NULL &&
+	        strcmp(ks->token, call->token_used) == 0) {
+		ks_drop_token(ks);
+		ks->stats.reauth_on_401++;
+		log_debug("keystone: token refused (401), re-issuing once");
+	}
+	kc_start(call);
+}
+
+static void cache_put(
+        struct keystone *ks, const char *token, const struct keystone_token_info *info);
+
+static void kc_validated(
+        struct keystone_call *call, const struct http_response *resp, const struct http_error *err)
+{
+	struct keystone_token_info info;
+	struct http_error *mine = NULL;
+	char *words = NULL;
+	int r;
+
+	if (err != NULL && err->status == 404) {
+		mine = http_error_new(-EKEYREJECTED, err->status, err->call, "%s", err->message);
+		kc_deliver(call, NULL, mine, NULL);
+		http_error_free(mine);
+		return;
+	}
+	if (err != NULL) {
+		kc_deliver(call, NULL, err, NULL);
+		return;
+	}
+	r = keystone_token_info_parse(resp->body, resp->body_len, &info, &words);
+	if (r < 0) {
+		mine = http_error_new(r, resp->status, "GET /v3/auth/tokens", "%s",
+		        words ? words : "out of memory");
+		free(words);
+		kc_deliver(call, NULL, mine, NULL);
+		http_error_free(mine);
+		return;
+	}
+	cache_put(call->ks, call->subject, &info);
+	kc_deliver(call, NULL, NULL, &info);
+	keystone_token_info_clear(&info);
+}
+
+static void kc_on_response(
+        const struct http_response *resp, const struct http_error *err, void *arg)
+{
+	struct keystone_call *call = arg;
+
+	call->http = NULL;
+	if (err != NULL && err->status == 401 && !call->retried) {
+		kc_reauth(call);
+		return;
+	}
+	if (call->kind == KC_VALIDATE)
+		kc_validated(call, resp, err);
+	else
+		kc_deliver(call, resp, err, NULL);
+}
+
+int keystone_authenticate(
+        struct keystone *ks, keystone_auth_cb cb, void *arg, struct keystone_call **handle)
+{
+	struct keystone_call *call;
+
+	if (cb == NULL || ks->dead)
+		return -EINVAL;
+	if ((call = kc_new(ks, KC_AUTH, arg)) == NULL)
+		return -ENOMEM;
+	call->cb.auth = cb;
+	if (handle != NULL)
+		*handle = call;
+	kc_start(call);
+	return 0;
+}
+
+int keystone_request(struct keystone *ks, const char *service_type, const char *method,
+        const char *path, const char *body, http_cb cb, void *arg, struct keystone_call **handle)
+{
+	struct keystone_call *call;
+
+	if (cb == NULL || method == NULL || path == NULL || ks->dead)
+		return -EINVAL;
+	if ((call = kc_new(ks, KC_REQUEST, arg)) == NULL)
+		return -ENOMEM;
+	call->cb.request = cb;
+	if ((service_type != NULL && (call->service_type = strdup(service_type)) == NULL) ||
+	        (call->method = strdup(method)) == NULL || (call->path = strdup(path)) == NULL ||
+	        (body != NULL && (call->body = strdup(body)) == NULL)) {
+		kc_destroy(call);
+		return -ENOMEM;
+	}
+	if (handle != NULL)
+		*handle = call;
+	kc_start(call);
+	return 0;
+}
+
+/* ---- validation cache ------------------------------------------------ */
+
+static unsigned int cache_hash(const char *s)
+{
+	unsigned int h = 2166136261u; /* FNV-1a */
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h % KEYSTONE_CACHE_BUCKET;
+}
+
+static void cache_entry_free(struct cache_entry *e)
+{
+	explicit_bzero(e->token, strlen(e->token));
+	free(e->token);
+	keystone_token_info_clear(&e->info);
+	free(e);
+}
+
+/* Removes expired entries, and the soonest-to-expire one if still full. */
+static void cache_make_room(struct keystone *ks, time_t now)
+{
+	struct cache_entry **victim = NULL;
+
+	for (size_t b = 0; b < KEYSTONE_CACHE_BUCKET; b++) {
+		for (struct cache_entry **pp = &ks->cache[b]; *pp != NULL;) {
+			struct cache_entry *e = *pp;
+
+			if (e->until <= now) {
+				*pp = e->next;
+				cache_entry_free(e);
+				ks->cache_len--;
+				continue;
+			}
+			if (victim == NULL || e->until < (*victim)->until)
+				victim = pp;
+			pp = &e->next;
+		}
+	}
+	if (ks->cache_len >= ks->cache_max && victim != NULL) {
+		struct cache_entry *e = *victim;
+
+		*victim = e->next;
+		cache_entry_free(e);
+		ks->cache_len--;
+		ks->stats.cache_evictions++;
+	}
+}
+
+static void cache_put(
+        struct keystone *ks, const char *token, const struct keystone_token_info *info)
+{
+	time_t now = time(NULL), until = info->expires_at;
+	struct cache_entry *e;
+	unsigned int b = cache_hash(token);
+
+	if (ks->cache_max == 0 || ks->cache_max_age <= 0)
+		return;
+	if (until > now + ks->cache_max_age)
+		until = now + ks->cache_max_age;
+	if (until <= now)
+		return;
+	if (ks->cache_len >= ks->cache_max)
+		cache_make_room(ks, now);
+	e = calloc(1, sizeof(*e));
+	if (e == NULL)
+		return; /* a cache is an optimisation: skip it */
+	if ((e->token = strdup(token)) == NULL || token_info_copy(info, &e->info) < 0) {
+		free(e->token);
+		free(e);
+		return;
+	}
+	e->until = until;
+	e->next = ks->cache[b];
+	ks->cache[b] = e;
+	ks->cache_len++;
+}
+
+static const struct cache_entry *cache_get(struct keystone *ks, const char *token)
+{
+	time_t now = time(NULL);
+	unsigned int b = cache_hash(token);
+
+	for (struct cache_entry **pp = &ks->cache[b]; *pp != NULL; pp = &(*pp)->next) {
+		struct cache_entry *e = *pp;
+
+		if (strcmp(e->token, token) != 0)
+			continue;
+		if (e->until > now)
+			return e;
+		*pp = e->next;
+		cache_entry_free(e);
+		ks->cache_len--;
+		return NULL;
+	}
+	return NULL;
+}
+
+static bool token_text_ok(const char *t)
+{
+	size_t n = 0;
+
+	for (; t[n] != '\0'; n++)
+		if (t[n] <= ' ' || t[n] > '~' || n >= KEYSTONE_TOKEN_MAX)
+			return false;
+	return n > 0;
+}
+
+int keystone_validate(struct keystone *ks, const char *subject_token, keystone_validate_cb cb,
+        void *arg, struct keystone_call **handle)
+{
+	const struct cache_entry *hit;
+	struct keystone_call *call;
+
+	if (cb == NULL || ks->dead || subject_token == NULL || !token_text_ok(subject_token))
+		return -EINVAL;
+	if ((call = kc_new(ks, KC_VALIDATE, arg)) == NULL)
+		return -ENOMEM;
+	call->cb.validate = cb;
+	if ((call->method = strdup("GET")) == NULL ||
+	        (call->path = strdup("/v3/auth/tokens")) == NULL ||
+	        (call->subject = strdup(subject_token)) == NULL) {
+		kc_destroy(call);
+		return -ENOMEM;
+	}
+	if (handle != NULL)
+		*handle = call;
+	if ((hit = cache_get(ks, subject_token)) != NULL) {
+		ks->stats.cache_hits++;
+		if (token_info_copy(&hit->info, &call->info) == 0) {
+			call->has_info = true;
+			kc_defer(call, NULL);
+			return 0;
+		}
+	}
+	kc_start(call);
+	return 0;
+}

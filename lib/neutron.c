@@ -1,0 +1,1613 @@
+/*
+ * Neutron v2.0. A call is a struct neutron_call: one request (get, create,
+ * update, delete) or a listing that walks queries (one per chunk of ids)
+ * and, within each, pages (limit/marker, following the "next" link's
+ * marker). Each resource type is described once (struct nres: its names,
+ * the fields asked for, its decoder) so the engine is written once.
+ */
+#include "neutron.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include <event2/event.h>
+#include <json-c/json.h>
+
+#include "log.h"
+
+#define NEUTRON_CALL_NAME_MAX 160
+
+/* ---- decoding -------------------------------------------------------- */
+
+/* A string member: 0 with *out allocated or NULL (absent or null);
+ * -EPROTO when it is there but not a string. */
+static int take_str(struct json_object *o, const char *key, char **out)
+{
+	struct json_object *v;
+
+	*out = NULL;
+	if (!json_object_object_get_ex(o, key, &v) || v == NULL)
+		return 0;
+	if (!json_object_is_type(v, json_type_string))
+		return -EPROTO;
+	*out = strdup(json_object_get_string(v));
+	return *out == NULL ? -ENOMEM : 0;
+}
+
+static int take_bool(struct json_object *o, const char *key, bool *out)
+{
+	struct json_object *v;
+
+	*out = false;
+	if (!json_object_object_get_ex(o, key, &v) || v == NULL)
+		return 0;
+	if (!json_object_is_type(v, json_type_boolean))
+		return -EPROTO;
+	*out = json_object_get_boolean(v);
+	return 0;
+}
+
+/* id is the one member every object must have. */
+static int take_id(struct json_object *o, char **out)
+{
+	int r = take_str(o, "id", out);
+
+	if (r == 0 && *out == NULL)
+		return -EPROTO;
+	return r;
+}
+
+/* project_id, or tenant_id from servers that predate it. */
+static int take_project(struct json_object *o, char **out)
+{
+	int r = take_str(o, "project_id", out);
+
+	if (r == 0 && *out == NULL)
+		r = take_str(o, "tenant_id", out);
+	return r;
+}
+
+static void fixed_ips_clear(struct neutron_fixed_ip *ips, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(ips[i].subnet_id);
+		free(ips[i].ip_address);
+	}
+	free(ips);
+}
+
+static int take_fixed_ips(
+        struct json_object *o, const char *key, struct neutron_fixed_ip **out, size_t *len)
+{
+	struct json_object *arr;
+	size_t n;
+	int r = 0;
+
+	*out = NULL;
+	*len = 0;
+	if (!json_object_object_get_ex(o, key, &arr) || arr == NULL)
+		return 0;
+	if (!json_object_is_type(arr, json_type_array))
+		return -EPROTO;
+	n = json_object_array_length(arr);
+	if (n == 0)
+		return 0;
+	*out = calloc(n, sizeof(**out));
+	if (*out == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		struct json_object *ip = json_object_array_get_idx(arr, i);
+		struct neutron_fixed_ip *f = &(*out)[i];
+
+		if (!json_object_is_type(ip, json_type_object)) {
+			r = -EPROTO;
+			break;
+		}
+		(*len)++;
+		if ((r = take_str(ip, "subnet_id", &f->subnet_id)) == 0 &&
+		        (r = take_str(ip, "ip_address", &f->ip_address)) == 0 &&
+		        f->ip_address != NULL && addr_parse(f->ip_address, &f->addr) < 0)
+			f->addr.family = 0;
+	}
+	if (r < 0) {
+		fixed_ips_clear(*out, *len);
+		*out = NULL;
+		*len = 0;
+	}
+	return r;
+}
+
+static int decode_check(struct json_object *obj)
+{
+	return obj != NULL && json_object_is_type(obj, json_type_object) ? 0 : -EPROTO;
+}
+
+void neutron_router_clear(struct neutron_router *r)
+{
+	free(r->id);
+	free(r->name);
+	free(r->project_id);
+	free(r->status);
+	free(r->gateway_network_id);
+	fixed_ips_clear(r->gateway_ips, r->gateway_ips_len);
+	memset(r, 0, sizeof(*r));
+}
+
+int neutron_router_decode(struct json_object *obj, struct neutron_router *out)
+{
+	struct json_object *gw;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if ((r = decode_check(obj)) < 0)
+		return r;
+	if ((r = take_id(obj, &out->id)) == 0 && (r = take_str(obj, "name", &out->name)) == 0 &&
+	        (r = take_project(obj, &out->project_id)) == 0 &&
+	        (r = take_str(obj, "status", &out->status)) == 0 &&
+	        json_object_object_get_ex(obj, "external_gateway_info", &gw) && gw != NULL) {
+		if (!json_object_is_type(gw, json_type_object)) {
+			r = -EPROTO;
+		} else {
+			out->has_gateway = true;
+			if ((r = take_str(gw, "network_id", &out->gateway_network_id)) == 0)
+				r = take_fixed_ips(gw, "external_fixed_ips", &out->gateway_ips,
+				        &out->gateway_ips_len);
+		}
+	}
+	if (r < 0)
+		neutron_router_clear(out);
+	return r;
+}
+
+void neutron_port_clear(struct neutron_port *p)
+{
+	free(p->id);
+	free(p->name);
+	free(p->device_id);
+	free(p->device_owner);
+	free(p->network_id);
+	free(p->project_id);
+	free(p->mac_address);
+	free(p->status);
+	fixed_ips_clear(p->fixed_ips, p->fixed_ips_len);
+	memset(p, 0, sizeof(*p));
+}
+
+int neutron_port_decode(struct json_object *obj, struct neutron_port *out)
+{
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if ((r = decode_check(obj)) < 0)
+		return r;
+	if ((r = take_id(obj, &out->id)) < 0 || (r = take_str(obj, "name", &out->name)) < 0 ||
+	        (r = take_str(obj, "device_id", &out->device_id)) < 0 ||
+	        (r = take_str(obj, "device_owner", &out->device_owner)) < 0 ||
+	        (r = take_str(obj, "network_id", &out->network_id)) < 0 ||
+	        (r = take_project(obj, &out->project_id)) < 0 ||
+	        (r = take_str(obj, "mac_address", &out->mac_address)) < 0 ||
+	        (r = take_str(obj, "status", &out->status)) < 0 ||
+	        (r = take_fixed_ips(obj, "fixed_ips", &out->fixed_ips, &out->fixed_ips_len)) < 0)
+		neutron_port_clear(out);
+	return r;
+}
+
+void neutron_subnet_clear(struct neutron_subnet *s)
+{
+	free(s->id);
+	free(s->name);
+	free(s->network_id);
+	free(s->project_id);
+	free(s->cidr_text);
+	free(s->gateway_ip);
+	memset(s, 0, sizeof(*s));
+}
+
+int neutron_subnet_decode(struct json_object *obj, struct neutron_subnet *out)
+{
+	struct json_object *v;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if ((r = decode_check(obj)) < 0)
+		return r;
+	if ((r = take_id(obj, &out->id)) < 0 || (r = take_str(obj, "name", &out->name)) < 0 ||
+	        (r = take_str(obj, "network_id", &out->network_id)) < 0 ||
+	        (r = take_project(obj, &out->project_id)) < 0 ||
+	        (r = take_str(obj, "cidr", &out->cidr_text)) < 0 ||
+	        (r = take_str(obj, "gateway_ip", &out->gateway_ip)) < 0)
+		goto fail;
+	if (json_object_object_get_ex(obj, "ip_version", &v) && v != NULL) {
+		if (!json_object_is_type(v, json_type_int)) {
+			r = -EPROTO;
+			goto fail;
+		}
+		out->ip_version = json_object_get_int(v);
+	}
+	if (out->cidr_text != NULL && cidr_parse(out->cidr_text, &out->cidr) < 0)
+		memset(&out->cidr, 0, sizeof(out->cidr));
+	return 0;
+fail:
+	neutron_subnet_clear(out);
+	return r;
+}
+
+void neutron_network_clear(struct neutron_network *n)
+{
+	free(n->id);
+	free(n->name);
+	free(n->project_id);
+	free(n->status);
+	memset(n, 0, sizeof(*n));
+}
+
+int neutron_network_decode(struct json_object *obj, struct neutron_network *out)
+{
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if ((r = decode_check(obj)) < 0)
+		return r;
+	if ((r = take_id(obj, &out->id)) < 0 || (r = take_str(obj, "name", &out->name)) < 0 ||
+	        (r = take_project(obj, &out->project_id)) < 0 ||
+	        (r = take_str(obj, "status", &out->status)) < 0 ||
+	        (r = take_bool(obj, "router:external", &out->router_external)) < 0 ||
+	        (r = take_bool(obj, "shared", &out->shared)) < 0)
+		neutron_network_clear(out);
+	return r;
+}
+
+/* The free functions of each type, written once. */
+#define NEUTRON_FREES(type, list)                                                                  \
+	void neutron_##type##_free(struct neutron_##type *x)                                       \
+	{                                                                                          \
+		if (x == NULL)                                                                     \
+			return;                                                                    \
+		neutron_##type##_clear(x);                                                         \
+		free(x);                                                                           \
+	}                                                                                          \
+	void neutron_##list##_free(struct neutron_##list *l)                                       \
+	{                                                                                          \
+		if (l == NULL)                                                                     \
+			return;                                                                    \
+		for (size_t i = 0; i < l->len; i++)                                                \
+			neutron_##type##_clear(&l->v[i]);                                          \
+		free(l->v);                                                                        \
+		free(l);                                                                           \
+	}
+NEUTRON_FREES(router, routers)
+NEUTRON_FREES(port, ports)
+NEUTRON_FREES(subnet, subnets)
+NEUTRON_FREES(network, networks)
+#undef NEUTRON_FREES
+
+void neutron_router_interfaces_free(struct neutron_router_interfaces *ifs)
+{
+	if (ifs == NULL)
+		return;
+	for (size_t i = 0; i < ifs->ports.len; i++)
+		neutron_port_clear(&ifs->ports.v[i]);
+	free(ifs->ports.v);
+	for (size_t i = 0; i < ifs->subnets.len; i++)
+		neutron_subnet_clear(&ifs->subnets.v[i]);
+	free(ifs->subnets.v);
+	free(ifs);
+}
+
+bool neutron_is_router_interface(const char *owner)
+{
+	return owner != NULL &&
+	        (strcmp(owner, "network:router_interface") == 0 ||
+	                strcmp(owner, "network:router_interface_distributed") == 0 ||
+	                strcmp(owner, "network:ha_router_replicated_interface") == 0);
+}
+
+/* ---- resource descriptions ------------------------------------------- */
+
+struct nres {
+	const char *collection; /* "ports" */
+	const char *single;     /* "port" */
+	const char *fields;     /* the fields= parameters the decoder uses */
+	size_t size;
+	int (*decode)(struct json_object *, void *);
+	void (*clear)(void *);
+};
+
+#define NRES(name, coll, single, fields)                                                           \
+	static int name##_dec(struct json_object *o, void *out)                                    \
+	{                                                                                          \
+		return neutron_##single##_decode(o, out);                                          \
+	}                                                                                          \
+	static void name##_clr(void *x)                                                            \
+	{                                                                                          \
+		neutron_##single##_clear(x);                                                       \
+	}                                                                                          \
+	static const struct nres name = {                                                          \
+	        #coll, #single, fields, sizeof(struct neutron_##single), name##_dec, name##_clr};
+NRES(res_routers, routers, router,
+        "fields=id&fields=name&fields=project_id&fields=status&fields=external_gateway_info")
+NRES(res_ports, ports, port,
+        "fields=id&fields=name&fields=device_id&fields=device_owner&fields=network_id"
+        "&fields=project_id&fields=mac_address&fields=status&fields=fixed_ips")
+NRES(res_subnets, subnets, subnet,
+        "fields=id&fields=name&fields=network_id&fields=project_id&fields=cidr"
+        "&fields=ip_version&fields=gateway_ip")
+NRES(res_networks, networks, network,
+        "fields=id&fields=name&fields=project_id&fields=status&fields=router%3Aexternal"
+        "&fields=shared")
+#undef NRES
+
+/* ---- the client ------------------------------------------------------ */
+
+enum nc_kind {
+	NC_ONE,  /* one object under res->single */
+	NC_LIST, /* a listing of res */
+	NC_DONE, /* no payload */
+	NC_JSON, /* raw JSON */
+	NC_IFS,  /* a router's interfaces, then their subnets */
+};
+
+struct neutron_call {
+	TAILQ_ENTRY(neutron_call) entry;
+	struct neutron *n;
+	enum nc_kind kind;
+	const struct nres *res;
+	struct keystone_call *kc;
+	void (*cb)(void); /* cast to the kind's callback type when called */
+	void *arg;
+	bool in_cb;
+	bool unlinked;
+	int auth_rounds; /* authentications this call asked for */
+
+	char *method;
+	char *path; /* for NC_LIST: the query of the current chunk */
+	char *body;
+
+	/* Listings: chunks of queries, pages within each. */
+	char **queries;
+	size_t queries_len;
+	size_t qi;
+	char *marker;
+	char **seen; /* markers followed in this chunk */
+	size_t seen_len;
+	unsigned int pages;
+	char *items; /* res->size each */
+	size_t len;
+	size_t cap;
+	void (*list_done)(struct neutron_call *call);
+
+	/* NC_IFS */
+	struct neutron_router_interfaces *ifs;
+};
+
+TAILQ_HEAD(neutron_call_list, neutron_call);
+
+struct neutron {
+	struct keystone *ks;
+	char *endpoint;
+	unsigned int page_size;
+	size_t max_url;
+	struct neutron_call_list calls;
+	struct neutron_stats stats;
+	int depth;
+	bool dead;
+};
+
+static void nc_destroy(struct neutron_call *call);
+static void nc_send(struct neutron_call *call);
+
+int neutron_new(struct keystone *ks, struct neutron **out)
+{
+	struct neutron *n = calloc(1, sizeof(*n));
+
+	if (n == NULL)
+		return -ENOMEM;
+	n->ks = ks;
+	n->page_size = NEUTRON_DEFAULT_PAGE_SIZE;
+	n->max_url = NEUTRON_DEFAULT_MAX_URL;
+	TAILQ_INIT(&n->calls);
+	*out = n;
+	return 0;
+}
+
+static void neutron_destroy(struct neutron *n)
+{
+	struct neutron_call *call;
+
+	while ((call = TAILQ_FIRST(&n->calls)) != NULL)
+		nc_destroy(call);
+	free(n->endpoint);
+	free(n);
+}
+
+void neutron_free(struct neutron *n)
+{
+	struct neutron_call *call;
+
+	if (n == NULL)
+		return;
+	if (n->depth > 0) {
+		while ((call = TAILQ_FIRST(&n->calls)) != NULL)
+			nc_destroy(call);
+		n->dead = true;
+		return;
+	}
+	neutron_destroy(n);
+}
+
+int neutron_set_endpoint(struct neutron *n, const char *url)
+{
+	char *s = NULL;
+
+	if (url != NULL) {
+		size_t len = strlen(url);
+
+		while (len > 0 && url[len - 1] == '/')
+			len--;
+		if (len >= 5 && strncmp(url + len - 5, "/v2.0", 5) == 0)
+			len -= 5;
+		if ((s = strndup(url, len)) == NULL)
+			return -ENOMEM;
+	}
+	free(n->endpoint);
+	n->endpoint = s;
+	return 0;
+}
+
+void neutron_set_page_size(struct neutron *n, unsigned int limit)
+{
+	n->page_size = limit;
+}
+
+void neutron_set_max_url(struct neutron *n, size_t bytes)
+{
+	n->max_url = bytes;
+}
+
+const struct neutron_stats *neutron_stats(const struct neutron *n)
+{
+	return &n->stats;
+}
+
+/* ---- calls ----------------------------------------------------------- */
+
+static struct neutron_call *nc_new(
+        struct neutron *n, enum nc_kind kind, const struct nres *res, void (*cb)(void), void *arg)
+{
+	struct neutron_call *call = calloc(1, sizeof(*call));
+
+	if (call == NULL)
+		return NULL;
+	call->n = n;
+	call->kind = kind;
+	call->res = res;
+	call->cb = cb;
+	call->arg = arg;
+	TAILQ_INSERT_TAIL(&n->calls, call, entry);
+	return call;
+}
+
+static void nc_items_clear(struct neutron_call *call, const struct nres *res)
+{
+	for (size_t i = 0; i < call->len; i++)
+		res->clear(call->items + i * res->size);
+	free(call->items);
+	call->items = NULL;
+	call->len = call->cap = 0;
+}
+
+static void nc_seen_clear(struct neutron_call *call)
+{
+	for (size_t i = 0; i < call->seen_len; i++)
+		free(call->seen[i]);
+	free(call->seen);
+	call->seen = NULL;
+	call->seen_len = 0;
+	free(call->marker);
+	call->marker = NULL;
+}
+
+static void nc_destroy(struct neutron_call *call)
+{
+	if (!call->unlinked) {
+		TAILQ_REMOVE(&call->n->calls, call, entry);
+		call->unlinked = true;
+	}
+	if (call->kc != NULL)
+		keystone_call_cancel(call->kc);
+	call->kc = NULL;
+	if (call->in_cb)
+		return; /* nc_end frees it once the callback returns */
+	nc_items_clear(call, call->res);
+	nc_seen_clear(call);
+	for (size_t i = 0; i < call->queries_len; i++)
+		free(call->queries[i]);
+	free(call->queries);
+	free(call->method);
+	free(call->path);
+	free(call->body);
+	neutron_router_interfaces_free(call->ifs);
+	free(call);
+}
+
+void neutron_call_cancel(struct neutron_call *call)
+{
+	if (call != NULL)
+		nc_destroy(call);
+}
+
+/* Runs fn (which calls the user's callback) guarded, then ends the call. */
+static void nc_end(struct neutron_call *call, void (*fn)(struct neutron_call *, void *), void *ctx)
+{
+	struct neutron *n = call->n;
+
+	n->depth++;
+	call->in_cb = true;
+	fn(call, ctx);
+	call->in_cb = false;
+	nc_destroy(call);
+	n->depth--;
+	if (n->dead && n->depth == 0)
+		neutron_destroy(n);
+}
+
+/* Calls the callback with an error and no result. */
+static void nc_call_error(struct neutron_call *call, void *ctx)
+{
+	const struct http_error *err = ctx;
+
+	switch (call->kind) {
+	case NC_DONE:
+		((neutron_done_cb)call->cb)(err, call->arg);
+		break;
+	case NC_JSON:
+		((neutron_json_cb)call->cb)(NULL, err, call->arg);
+		break;
+	default:
+		/* Every other callback takes (result, err, arg). */
+		((void (*)(void *, const struct http_error *, void *))call->cb)(
+		        NULL, err, call->arg);
+		break;
+	}
+}
+
+static void nc_error(struct neutron_call *call, const struct http_error *err)
+{
+	nc_end(call, nc_call_error, (void *)err);
+}
+
+/* Our own error for this call ("GET /v2.0/ports?...": words). */
+static void nc_fail(struct neutron_call *call, int code, long status, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+
+static void nc_fail(struct neutron_call *call, int code, long status, const char *fmt, ...)
+{
+	static struct http_error oom = {-ENOMEM, 0, (char *)"", (char *)"out of memory"};
+	struct http_error *err;
+	char *name = NULL, *words = NULL;
+	const char *path = call->path ? call->path : "";
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&words, fmt, ap) < 0)
+		words = NULL;
+	va_end(ap);
+	if (asprintf(&name, "%s %.*s%s", call->method, NEUTRON_CALL_NAME_MAX, path,
+	            strlen(path) > NEUTRON_CALL_NAME_MAX ? "..." : "") < 0)
+		name = NULL;
+	err = words && name ? http_error_new(code, status, name, "%s", words) : NULL;
+	nc_error(call, err ? err : &oom);
+	http_error_free(err);
+	free(words);
+	free(name);
+}
+
+/* ---- sending --------------------------------------------------------- */
+
+static void nc_on_response(
+        const struct http_response *resp, const struct http_error *err, void *arg);
+
+static void nc_on_auth(const struct http_error *err, void *arg)
+{
+	struct neutron_call *call = arg;
+
+	call->kc = NULL;
+	if (err != NULL) {
+		nc_error(call, err);
+		return;
+	}
+	nc_send(call);
+}
+
+/* The full URL of path: the fixed endpoint, or the catalog's (then a
+ * token must be held). */
+static int nc_url(struct neutron_call *call, const char *path, char **url, char **cause)
+{
+	struct neutron *n = call->n;
+	char *base = NULL;
+	size_t len;
+	int r;
+
+	if (n->endpoint != NULL)
+		return asprintf(url, "%s%s", n->endpoint, path) < 0 ? -ENOMEM : 0;
+	if ((r = keystone_endpoint(n->ks, "network", &base, cause)) < 0)
+		return r;
+	/* Some catalogs name the versioned URL; our paths carry /v2.0. */
+	len = strlen(base);
+	if (len >= 5 && strcmp(base + len - 5, "/v2.0") == 0)
+		base[len - 5] = '\0';
+	r = asprintf(url, "%s%s", base, path) < 0 ? -ENOMEM : 0;
+	free(base);
+	return r;
+}
+
+/* The path of the next request: the call's, or for a listing the current
+ * chunk's query with the page's marker. */
+static char *nc_path(struct neutron_call *call)
+{
+	char *esc, *s;
+	int r;
+
+	if (call->kind != NC_LIST && !(call->kind == NC_IFS && call->queries != NULL))
+		return strdup(call->path);
+	free(call->path);
+	call->path = strdup(call->queries[call->qi]);
+	if (call->path == NULL)
+		return NULL;
+	if (call->marker == NULL)
+		return strdup(call->path);
+	if ((esc = http_escape(call->marker)) == NULL)
+		return NULL;
+	r = asprintf(&s, "%s&marker=%s", call->path, esc);
+	free(esc);
+	return r < 0 ? NULL : s;
+}
+
+static void nc_send(struct neutron_call *call)
+{
+	struct neutron *n = call->n;
+	char *path, *url = NULL, *cause = NULL;
+	int r;
+
+	if (n->endpoint == NULL && keystone_token(n->ks) == NULL) {
+		/* The endpoint comes from the catalog, which comes with a token.
+		 * A token that is stale as soon as it arrives must not loop. */
+		if (++call->auth_rounds > 2) {
+			nc_fail(call, -EPROTO, 0, "Keystone's tokens expire as soon as issued");
+			return;
+		}
+		r = keystone_authenticate(n->ks, nc_on_auth, call, &call->kc);
+		if (r < 0)
+			nc_fail(call, r, 0, "cannot authenticate: %s", strerror(-r));
+		return;
+	}
+	if ((path = nc_path(call)) == NULL) {
+		nc_fail(call, -ENOMEM, 0, "out of memory");
+		return;
+	}
+	r = nc_url(call, path, &url, &cause);
+	free(path);
+	if (r < 0) {
+		nc_fail(call, r, 0, "%s", cause ? cause : strerror(-r));
+		free(cause);
+		return;
+	}
+	n->stats.requests++;
+	r = keystone_request(
+	        n->ks, NULL, call->method, url, call->body, nc_on_response, call, &call->kc);
+	free(url);
+	if (r < 0)
+		nc_fail(call, r, 0, "%s", strerror(-r));
+}
+
+static struct json_object *nc_parse(const struct http_response *resp, const char **why)
+{
+	struct json_tokener *tk;
+	struct json_object *obj = NULL;
+	enum json_tokener_error e;
+
+	*why = "out of memory";
+	if (resp->body_len > INT32_MAX) {
+		*why = "answer too large";
+		return NULL;
+	}
+	if ((tk = json_tokener_new()) == NULL)
+		return NULL;
+	obj = json_tokener_parse_ex(tk, resp->body, (int)resp->body_len);
+	e = json_tokener_get_error(tk);
+	if (obj == NULL || e != json_tokener_success) {
+		json_object_put(obj);
+		obj = NULL;
+		*why = e == json_tokener_continue ? "unexpected end of data (truncated JSON)"
+		                                  : json_tokener_error_desc(e);
+	} else if (!json_object_is_type(obj, json_type_object)) {
+		json_object_put(obj);
+		obj = NULL;
+		*why = "not a JSON object";
+	}
+	json_tokener_free(tk);
+	return obj;
+}
+
+/* ---- single objects -------------------------------------------------- */
+
+struct nc_one_ctx {
+	void *obj;
+};
+
+static void nc_call_one(struct neutron_call *call, void *ctx)
+{
+	struct nc_one_ctx *c = ctx;
+
+	((void (*)(void *, const struct http_error *, void *))call->cb)(c->obj, NULL, call->arg);
+}
+
+static void nc_one(struct neutron_call *call, struct json_object *root)
+{
+	struct json_object *inner;
+	struct nc_one_ctx c;
+	int r;
+
+	if (!json_object_object_get_ex(root, call->res->single, &inner)) {
+		nc_fail(call, -EPROTO, 200, "answer has no \"%s\" object", call->res->single);
+		return;
+	}
+	if ((c.obj = malloc(call->res->size)) == NULL) {
+		nc_fail(call, -ENOMEM, 0, "out of memory");
+		return;
+	}
+	if ((r = call->res->decode(inner, c.obj)) < 0) {
+		free(c.obj);
+		nc_fail(call, r, 200, "cannot decode the %s: %s", call->res->single,
+		        r == -ENOMEM ? "out of memory" : "unexpected shape");
+		return;
+	}
+	nc_end(call, nc_call_one, &c); /* the object is the callback's now */
+}
+
+static void nc_call_json(struct neutron_call *call, void *ctx)
+{
+	((neutron_json_cb)call->cb)(ctx, NULL, call->arg);
+}
+
+static void nc_call_done(struct neutron_call *call, void *ctx)
+{
+	((neutron_done_cb)call->cb)(NULL, call->arg);
+}
+
+/* ---- listings -------------------------------------------------------- */
+
+/* The marker of a "next" link's href (allocated), or NULL. */
+static char *link_marker(const char *href)
+{
+	const char *p = strchr(href, '?');
+	char *out, *o;
+
+	while (p != NULL) {
+		p++;
+		if (strncmp(p, "marker=", 7) == 0) {
+			const char *v = p + 7, *end = strchrnul(v, '&');
+
+			if ((out = malloc((size_t)(end - v) + 1)) == NULL)
+				return NULL;
+			for (o = out; v < end; v++) {
+				unsigned int x;
+
+				if (*v == '%' && end - v >= 3 && sscanf(v + 1, "%2x", &x) == 1) {
+					*o++ = (char)x;
+					v += 2;
+				} else {
+					*o++ = *v == '+' ? ' ' : *v;
+				}
+			}
+			*o = '\0';
+			return out;
+		}
+		p = strchr(p, '&');
+	}
+	return NULL;
+}
+
+/* The next link's marker of a page, or NULL when there is none. *bad is
+ * set when a link is there but unusable. */
+static char *page_next(struct json_object *root, const char *collection, bool *bad)
+{
+	char key[64];
+	struct json_object *links;
+
+	*bad = false;
+	snprintf(key, sizeof(key), "%s_links", collection);
+	if (!json_object_object_get_ex(root, key, &links) || links == NULL ||
+	        !json_object_is_type(links, json_type_array))
+		return NULL;
+	for (size_t i = 0; i < json_object_array_length(links); i++) {
+		struct json_object *l = json_object_array_get_idx(links, i), *rel, *href;
+		char *m;
+
+		if (!json_object_object_get_ex(l, "rel", &rel) ||
+		        strcmp(json_object_get_string(rel), "next") != 0)
+			continue;
+		if (!json_object_object_get_ex(l, "href", &href) ||
+		        !json_object_is_type(href, json_type_string) ||
+		        (m = link_marker(json_object_get_string(href))) == NULL) {
+			*bad = true;
+			return NULL;
+		}
+		return m;
+	}
+	return NULL;
+}
+
+static int nc_items_add(struct neutron_call *call, const struct nres *res, struct json_object *arr)
+{
+	size_t n = json_object_array_length(arr);
+
+	if (call->len + n > call->cap) {
+		size_t cap = call->cap ? call->cap : 16;
+		char *p;
+
+		while (cap < call->len + n)
+			cap *= 2;
+		if ((p = reallocarray(call->items, cap, res->size)) == NULL)
+			return -ENOMEM;
+		call->items = p;
+		call->cap = cap;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int r = res->decode(
+		        json_object_array_get_idx(arr, i), call->items + call->len * res->size);
+
+		if (r < 0)
+			return r;
+		call->len++;
+	}
+	return 0;
+}
+
+static bool nc_marker_seen(struct neutron_call *call, const char *m)
+{
+	for (size_t i = 0; i < call->seen_len; i++)
+		if (strcmp(call->seen[i], m) == 0)
+			return true;
+	return false;
+}
+
+/* One page in: keep its items, then ask for the next page, the next
+ * chunk, or end the listing. */
+static void nc_page(struct neutron_call *call, struct json_object *root)
+{
+	const struct nres *res = call->res;
+	struct json_object *arr;
+	char *next, **seen;
+	bool bad;
+	int r;
+
+	if (!json_object_object_get_ex(root, res->collection, &arr) ||
+	        !json_object_is_type(arr, json_type_array)) {
+		nc_fail(call, -EPROTO, 200, "answer has no \"%s\" list", res->collection);
+		return;
+	}
+	if ((r = nc_items_add(call, res, arr)) < 0) {
+		nc_fail(call, r, 200, "cannot decode the %s: %s", res->collection,
+		        r == -ENOMEM ? "out of memory" : "unexpected shape");
+		return;
+	}
+	next = page_next(root, res->collection, &bad);
+	if (bad) {
+		nc_fail(call, -EPROTO, 200, "unusable \"next\" link in %s_links", res->collection);
+		return;
+	}
+	if (next != NULL && json_object_array_length(arr) == 0) {
+		free(next); /* an empty page ends the listing whatever its links say */
+		next = NULL;
+	}
+	if (next != NULL) {
+		if (nc_marker_seen(call, next) || ++call->pages >= NEUTRON_MAX_PAGES) {
+			nc_fail(call, -ELOOP, 200,
+			        "pagination loops: the next link repeats marker %.64s after %u "
+			        "pages",
+			        next, call->pages);
+			free(next);
+			return;
+		}
+		seen = reallocarray(call->seen, call->seen_len + 1, sizeof(*seen));
+		if (seen == NULL) {
+			free(next);
+			nc_fail(call, -ENOMEM, 0, "out of memory");
+			return;
+		}
+		call->seen = seen;
+		call->seen[call->seen_len++] = next;
+		free(call->marker);
+		call->marker = strdup(next);
+		if (call->marker == NULL) {
+			nc_fail(call, -ENOMEM, 0, "out of memory");
+			return;
+		}
+		nc_send(call);
+		return;
+	}
+	nc_seen_clear(call);
+	if (++call->qi < call->queries_len) {
+		nc_send(call);
+		return;
+	}
+	call->list_done(call);
+}
+
+static void nc_call_list(struct neutron_call *call, void *ctx)
+{
+	((void (*)(void *, const struct http_error *, void *))call->cb)(ctx, NULL, call->arg);
+}
+
+/* Hands the items over as a list ({v, len}, the same shape for every type). */
+static void nc_list_deliver(struct neutron_call *call)
+{
+	struct {
+		void *v;
+		size_t len;
+	} *l = malloc(sizeof(*l));
+
+	if (l == NULL) {
+		nc_fail(call, -ENOMEM, 0, "out of memory");
+		return;
+	}
+	l->v = call->items;
+	l->len = call->len;
+	call->items = NULL; /* the list owns them now, and the callback the list */
+	call->len = call->cap = 0;
+	nc_end(call, nc_call_list, l);
+}
+
+static void nc_on_response(
+        const struct http_response *resp, const struct http_error *err, void *arg)
+{
+	struct neutron_call *call = arg;
+	struct json_object *root;
+	const char *why;
+
+	call->kc = NULL;
+	if (err != NULL) {
+		nc_error(call, err);
+		return;
+	}
+	if (call->kind == NC_DONE) {
+		nc_end(call, nc_call_done, NULL);
+		return;
+	}
+	if (call->kind == NC_JSON && resp->body_len == 0) {
+		nc_end(call, nc_call_json, NULL);
+		return;
+	}
+	if ((root = nc_parse(resp, &why)) == NULL) {
+		nc_fail(call, -EPROTO, resp->status, "malformed JSON in the answer: %s", why);
+		return;
+	}
+	if (call->kind == NC_ONE)
+		nc_one(call, root);
+	else if (call->kind == NC_JSON)
+		nc_end(call, nc_call_json, root);
+	else
+		nc_page(call, root);
+	json_object_put(root);
+}
+
+/* ---- building queries ------------------------------------------------ */
+
+struct qbuf {
+	char *s;
+	size_t len;
+	int err;
+};
+
+static void qb_add(struct qbuf *q, const char *key, const char *value)
+{
+	char *ek, *ev, *s;
+	int r;
+
+	if (q->err != 0 || value == NULL)
+		return;
+	ek = http_escape(key);
+	ev = http_escape(value);
+	r = ek && ev ? asprintf(&s, "%s%s%s=%s", q->s ? q->s : "", q->s ? "&" : "", ek, ev) : -1;
+	free(ek);
+	free(ev);
+	if (r < 0) {
+		q->err = -ENOMEM;
+		return;
+	}
+	free(q->s);
+	q->s = s;
+	q->len = (size_t)r;
+}
+
+static void qb_raw(struct qbuf *q, const char *text)
+{
+	char *s;
+	int r;
+
+	if (q->err != 0)
+		return;
+	r = asprintf(&s, "%s%s%s", q->s ? q->s : "", q->s ? "&" : "", text);
+	if (r < 0) {
+		q->err = -ENOMEM;
+		return;
+	}
+	free(q->s);
+	q->s = s;
+	q->len = (size_t)r;
+}
+
+/* Splits the ids over queries "/v2.0/<coll>?<base>&id=..." no longer than
+ * max_url (with room for the endpoint and a marker). */
+static int nc_queries(
+        struct neutron_call *call, const char *base, const char *const *ids, size_t ids_len)
+{
+	const struct nres *res = call->res;
+	size_t budget = call->n->max_url > 300 ? call->n->max_url - 200 : 100, i = 0;
+	char limit[32];
+
+	snprintf(limit, sizeof(limit), "limit=%u", call->n->page_size);
+	do {
+		struct qbuf q = {0};
+		char **qs;
+
+		if (asprintf(&q.s, "/v2.0/%s?%s", res->collection, res->fields) < 0)
+			return -ENOMEM;
+		q.len = strlen(q.s);
+		if (base[0] != '\0')
+			qb_raw(&q, base);
+		if (call->n->page_size > 0)
+			qb_raw(&q, limit);
+		/* At least one id per query, however long. */
+		for (size_t k = 0; i < ids_len && q.err == 0; k++, i++) {
+			size_t add = 4 + 3 * strlen(ids[i]);
+
+			if (k > 0 && q.len + add > budget)
+				break;
+			qb_add(&q, "id", ids[i]);
+		}
+		qs = reallocarray(call->queries, call->queries_len + 1, sizeof(*qs));
+		if (q.err != 0 || qs == NULL) {
+			free(q.s);
+			return -ENOMEM;
+		}
+		call->queries = qs;
+		call->queries[call->queries_len++] = q.s;
+	} while (i < ids_len);
+	return 0;
+}
+
+static int nc_list_start(struct neutron *n, const struct nres *res, const struct qbuf *filters,
+        const char *const *ids, size_t ids_len, void (*cb)(void), void *arg,
+        struct neutron_call **handle)
+{
+	struct neutron_call *call;
+	int r;
+
+	if (filters->err != 0)
+		return filters->err;
+	if ((call = nc_new(n, NC_LIST, res, cb, arg)) == NULL)
+		return -ENOMEM;
+	call->list_done = nc_list_deliver;
+	if ((call->method = strdup("GET")) == NULL ||
+	        (r = nc_queries(call, filters->s ? filters->s : "", ids, ids_len)) < 0) {
+		nc_destroy(call);
+		return -ENOMEM;
+	}
+	if (handle != NULL)
+		*handle = call;
+	nc_send(call);
+	return 0;
+}
+
+int neutron_routers_list(struct neutron *n, const struct neutron_router_filter *f,
+        neutron_routers_cb cb, void *arg, struct neutron_call **handle)
+{
+	struct qbuf q = {0};
+	int r;
+
+	if (cb == NULL || n->dead)
+		return -EINVAL;
+	if (f != NULL) {
+		qb_add(&q, "name", f->name);
+		qb_add(&q, "project_id", f->project_id);
+	}
+	r = nc_list_start(n, &res_routers, &q, f ? f->ids : NULL, f ? f->ids_len : 0,
+	        (void (*)(void))cb, arg, handle);
+	free(q.s);
+	return r;
+}
+
+/* fixed_ips=ip_address=X is one parameter whose value holds an '='. */
+static void qb_fixed_ip(struct qbuf *q, const char *key, const char *value)
+{
+	char *v;
+
+	if (value == NULL)
+		return;
+	if (asprintf(&v, "%s=%s", key, value) < 0) {
+		q->err = -ENOMEM;
+		return;
+	}
+	qb_add(q, "fixed_ips", v);
+	free(v);
+}
+
+int neutron_ports_list(struct neutron *n, const struct neutron_port_filter *f, neutron_ports_cb cb,
+        void *arg, struct neutron_call **handle)
+{
+	struct qbuf q = {0};
+	int r;
+
+	if (cb == NULL || n->dead)
+		return -EINVAL;
+	if (f != NULL) {
+		qb_fixed_ip(&q, "ip_address", f->ip_address);
+		qb_fixed_ip(&q, "subnet_id", f->subnet_id);
+		qb_add(&q, "device_id", f->device_id);
+		qb_add(&q, "device_owner", f->device_owner);
+		qb_add(&q, "network_id", f->network_id);
+		qb_add(&q, "project_id", f->project_id);
+	}
+	r = nc_list_start(n, &res_ports, &q, f ? f->ids : NULL, f ? f->ids_len : 0,
+	        (void (*)(void))cb, arg, handle);
+	free(q.s);
+	return r;
+}
+
+int neutron_subnets_list(struct neutron *n, const struct neutron_subnet_filter *f,
+        neutron_subnets_cb cb, void *arg, struct neutron_call **handle)
+{
+	struct qbuf q = {0};
+	int r;
+
+	if (cb == NULL || n->dead)
+		return -EINVAL;
+	if (f != NULL) {
+		qb_add(&q, "network_id", f->network_id);
+		qb_add(&q, "project_id", f->project_id);
+	}
+	r = nc_list_start(n, &res_subnets, &q, f ? f->ids : NULL, f ? f->ids_len : 0,
+	        (void (*)(void))cb, arg, handle);
+	free(q.s);
+	return r;
+}
+
+int neutron_networks_list(struct neutron *n, const struct neutron_network_filter *f,
+        neutron_networks_cb cb, void *arg, struct neutron_call **handle)
+{
+	struct qbuf q = {0};
+	int r;
+
+	if (cb == NULL || n->dead)
+		return -EINVAL;
+	if (f != NULL) {
+		qb_add(&q, "name", f->name);
+		qb_add(&q, "project_id", f->project_id);
+		if (f->router_external >= 0)
+			qb_add(&q, "router:external", f->router_external ? "True" : "False");
+	}
+	r = nc_list_start(n, &res_networks, &q, NULL, 0, (void (*)(void))cb, arg, handle);
+	free(q.s);
+	return r;
+}
+
+/* ---- single requests ------------------------------------------------- */
+
+static bool id_ok(const char *id)
+{
+	return id != NULL && id[0] != '\0' && strlen(id) <= 255;
+}
+
+/* Starts a one-request call on path (built from fmt; ids escaped by the caller). */
+static int nc_simple(struct neutron *n, enum nc_kind kind, const struct nres *res,
+        const char *method, char *path, struct json_object *body, void (*cb)(void), void *arg,
+        struct neutron_call **handle)
+{
+	struct neutron_call *call;
+
+	if (path == NULL) {
+		json_object_put(body);
+		return -ENOMEM;
+	}
+	if ((call = nc_new(n, kind, res, cb, arg)) == NULL) {
+		free(path);
+		json_object_put(body);
+		return -ENOMEM;
+	}
+	call->path = path;
+	call->method = strdup(method);
+	if (body != NULL)
+		call->body = strdup(json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN));
+	json_object_put(body);
+	if (call->method == NULL || (body != NULL && call->body == NULL)) {
+		nc_destroy(call);
+		return -ENOMEM;
+	}
+	if (handle != NULL)
+		*handle = call;
+	nc_send(call);
+	return 0;
+}
+
+/* "/v2.0/<coll>/<id><suffix>" with the id escaped; NULL on ENOMEM. */
+static char *nc_obj_path(const char *coll, const char *id, const char *suffix)
+{
+	char *esc = http_escape(id), *s;
+	int r;
+
+	if (esc == NULL)
+		return NULL;
+	r = asprintf(&s, "/v2.0/%s/%s%s", coll, esc, suffix);
+	free(esc);
+	return r < 0 ? NULL : s;
+}
+
+static int nc_get(struct neutron *n, const struct nres *res, const char *id, void (*cb)(void),
+        void *arg, struct neutron_call **handle)
+{
+	char suffix[512];
+
+	if (cb == NULL || !id_ok(id) || n->dead)
+		return -EINVAL;
+	snprintf(suffix, sizeof(suffix), "?%s", res->fields);
+	return nc_simple(n, NC_ONE, res, "GET", nc_obj_path(res->collection, id, suffix), NULL, cb,
+	        arg, handle);
+}
+
+int neutron_router_get(struct neutron *n, const char *id, neutron_router_cb cb, void *arg,
+        struct neutron_call **handle)
+{
+	return nc_get(n, &res_routers, id, (void (*)(void))cb, arg, handle);
+}
+
+int neutron_port_get(struct neutron *n, const char *id, neutron_port_cb cb, void *arg,
+        struct neutron_call **handle)
+{
+	return nc_get(n, &res_ports, id, (void (*)(void))cb, arg, handle);
+}
+
+int neutron_subnet_get(struct neutron *n, const char *id, neutron_subnet_cb cb, void *arg,
+        struct neutron_call **handle)
+{
+	return nc_get(n, &res_subnets, id, (void (*)(void))cb, arg, handle);
+}
+
+int neutron_network_get(struct neutron *n, const char *id, neutron_network_cb cb, void *arg,
+        struct neutron_call **handle)
+{
+	return nc_get(n, &res_networks, id, (void (*)(void))cb, arg, handle);
+}
+
+/* ---- router interfaces ----------------------------------------------- */
+
+static void nc_call_ifs(struct neutron_call *call, void *ctx)
+{
+	struct neutron_router_interfaces *ifs = call->ifs;
+
+	call->ifs = NULL; /* the callback's now */
+	((neutron_interfaces_cb)call->cb)(ifs, NULL, call->arg);
+}
+
+/* Step 2 done: the subnets are in the items. */
+static void ifs_subnets_done(struct neutron_call *call)
+{
+	call->ifs->subnets.v = (struct neutron_subnet *)call->items;
+	call->ifs->subnets.len = call->len;
+	call->items = NULL;
+	call->len = call->cap = 0;
+	nc_end(call, nc_call_ifs, NULL);
+}
+
+static bool ids_has(const char **ids, size_t n, const char *id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(ids[i], id) == 0)
+			return true;
+	return false;
+}
+
+/* Step 1 done: keep the interface ports, then list their subnets by id. */
+static void ifs_ports_done(struct neutron_call *call)
+{
+	struct neutron_port *ports = (struct neutron_port *)call->items;
+	const char **ids = NULL;
+	size_t n = 0, kept = 0, total = 0;
+	int r;
+
+	for (size_t i = 0; i < call->len; i++) {
+		if (!neutron_is_router_interface(ports[i].device_owner)) {
+			neutron_port_clear(&ports[i]);
+			continue;
+		}
+		ports[kept++] = ports[i];
+		total += ports[i].fixed_ips_len;
+	}
+	call->ifs->ports.v = ports;
+	call->ifs->ports.len = kept;
+	call->items = NULL;
+	call->len = call->cap = 0;
+	if (total > 0 && (ids = calloc(total, sizeof(*ids))) == NULL) {
+		nc_fail(call, -ENOMEM, 0, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < kept; i++)
+		for (size_t j = 0; j < ports[i].fixed_ips_len; j++) {
+			const char *s = ports[i].fixed_ips[j].subnet_id;
+
+			if (s != NULL && !ids_has(ids, n, s))
+				ids[n++] = s;
+		}
+	if (n == 0) {
+		free(ids);
+		nc_end(call, nc_call_ifs, NULL);
+		return;
+	}
+	for (size_t i = 0; i < call->queries_len; i++)
+		free(call->queries[i]);
+	free(call->queries);
+	call->queries = NULL;
+	call->queries_len = call->qi = 0;
+	call->res = &res_subnets;
+	call->list_done = ifs_subnets_done;
+	r = nc_queries(call, "", ids, n);
+	free(ids);
+	if (r < 0) {
+		nc_fail(call, r, 0, "out of memory");
+		return;
+	}
+	nc_send(call);
+}
+
+int neutron_router_interfaces(struct neutron *n, const char *router_id, neutron_interfaces_cb cb,
+        void *arg, struct neutron_call **handle)
+{
+	struct neutron_call *call;
+	struct qbuf q = {0};
+	int r;
+
+	if (cb == NULL || !id_ok(router_id) || n->dead)
+		return -EINVAL;
+	qb_add(&q, "device_id", router_id);
+	qb_add(&q, "device_owner", "network:router_interface");
+	qb_add(&q, "device_owner", "network:router_interface_distributed");
+	qb_add(&q, "device_owner", "network:ha_router_replicated_interface");
+	if (q.err != 0)
+		return q.err;
+	if ((call = nc_new(n, NC_IFS, &res_ports, (void (*)(void))cb, arg)) == NULL) {
+		free(q.s);
+		return -ENOMEM;
+	}
+	call->list_done = ifs_ports_done;
+	call->ifs = calloc(1, sizeof(*call->ifs));
+	if (call->ifs == NULL || (call->method = strdup("GET")) == NULL ||
+	        (r = nc_queries(call, q.s, NULL, 0)) < 0) {
+		free(q.s);
+		nc_destroy(call);
+		return -ENOMEM;
+	}
+	free(q.s);
+	if (handle != NULL)
+		*handle = call;
+	nc_send(call);
+	return 0;
+}
+
+/* ---- writes ---------------------------------------------------------- */
+
+static void jadd_str(struct json_object *o, const char *key, const char *value)
+{
+	if (value != NULL)
+		json_object_object_add(o, key, json_object_new_string(value));
+}
+
+/* {"<single>": inner} */
+static struct json_object *wrap(const char *single, struct json_object *inner)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, single, inner);
+	return o;
+}
+
+int neutron_network_create(struct neutron *n, const struct neutron_network_spec *spec,
+        neutron_network_cb cb, void *arg, struct neutron_call **handle)
+{
+	struct json_object *o;
+
+	if (cb == NULL || spec == NULL || n->dead)
+		return -EINVAL;
+	o = json_object_new_object();
+	jadd_str(o, "name", spec->name);
+	jadd_str(o, "project_id", spec->project_id);
+	json_object_object_add(
+	        o, "router:external", json_object_new_boolean(spec->router_external));
+	json_object_object_add(o, "shared", json_object_new_boolean(spec->shared));
+	jadd_str(o, "provider:network_type", spec->provider_network_type);
+	jadd_str(o, "provider:physical_network", spec->provider_physical_network);
+	return nc_simple(n, NC_ONE, &res_networks, "POST", strdup("/v2.0/networks"),
+	        wrap("network", o), (void (*)(void))cb, arg, handle);
+}
+
+int neutron_subnet_create(struct neutron *n, const struct neutron_subnet_spec *spec,
+        neutron_subnet_cb cb, void *arg, struct neutron_call **handle)
+{
+	struct json_object *o;
+
+	if (cb == NULL || spec == NULL || !id_ok(spec->network_id) || spec->cidr == NULL || n->dead)
+		return -EINVAL;
+	o = json_object_new_object();
+	jadd_str(o, "name", spec->name);
+	jadd_str(o, "network_id", spec->network_id);
+	jadd_str(o, "project_id", spec->project_id);
+	jadd_str(o, "cidr", spec->cidr);
+	json_object_object_add(
+	        o, "ip_version", json_object_new_int(spec->ip_version ? spec->ip_version : 4));
+	if (spec->gateway_ip != NULL)
+		json_object_object_add(o, "gateway_ip",
+		        spec->gateway_ip[0] ? json_object_new_string(spec->gateway_ip) : NULL);
+	json_object_object_add(o, "enable_dhcp", json_object_new_boolean(spec->enable_dhcp));
+	return nc_simple(n, NC_ONE, &res_subnets, "POST", strdup("/v2.0/subnets"),
+	        wrap("subnet", o), (void (*)(void))cb, arg, handle);
+}
+
+static struct json_object *gateway_json(const char *network_id, const char *ip)
+{
+	struct json_object *gw = json_object_new_object();
+
+	jadd_str(gw, "network_id", network_id);
+	if (ip != NULL) {
+		struct json_object *ips = json_object_new_array(), *one = json_object_new_object();
+
+		jadd_str(one, "ip_address", ip);
+		json_object_array_add(ips, one);
+		json_object_object_add(gw, "external_fixed_ips", ips);
+	}
+	return gw;
+}
+
+int neutron_router_create(struct neutron *n, const struct neutron_router_spec *spec,
+        neutron_router_cb cb, void *arg, struct neutron_call **handle)
+{
+	struct json_object *o;
+
+	if (cb == NULL || spec == NULL || n->dead)
+		return -EINVAL;
+	o = json_object_new_object();
+	jadd_str(o, "name", spec->name);
+	jadd_str(o, "project_id", spec->project_id);
+	if (spec->external_network_id != NULL)
+		json_object_object_add(o, "external_gateway_info",
+		        gateway_json(spec->external_network_id, spec->external_ip_address));
+	return nc_simple(n, NC_ONE, &res_routers, "POST", strdup("/v2.0/routers"),
+	        wrap("router", o), (void (*)(void))cb, arg, handle);
+}
+
+int neutron_router_set_gateway(struct neutron *n, const char *router_id,
+        const char *external_network_id, const char *external_ip_address, neutron_router_cb cb,
+        void *arg, struct neutron_call **handle)
+{
+	struct json_object *o;
+
+	if (cb == NULL || !id_ok(router_id) || n->dead)
+		return -EINVAL;
+	o = json_object_new_object();
+	json_object_object_add(o, "external_gateway_info",
+	        external_network_id ? gateway_json(external_network_id, external_ip_address)
+	                            : json_object_new_object());
+	return nc_simple(n, NC_ONE, &res_routers, "PUT", nc_obj_path("routers", router_id, ""),
+	        wrap("router", o), (void (*)(void))cb, arg, handle);
+}
+
+static int router_interface(struct neutron *n, const char *action, const char *router_id,
+        const char *subnet_id, const char *port_id, neutron_done_cb cb, void *arg,
+        struct neutron_call **handle)
+{
+	struct json_object *o;
+	char suffix[64];
+
+	if (cb == NULL || !id_ok(router_id) || (subnet_id == NULL) == (port_id == NULL) || n->dead)
+		return -EINVAL;
+	o = json_object_new_object();
+	jadd_str(o, "subnet_id", subnet_id);
+	jadd_str(o, "port_id", port_id);
+	snprintf(suffix, sizeof(suffix), "/%s", action);
+	return nc_simple(n, NC_DONE, &res_routers, "PUT", nc_obj_path("routers", router_id, suffix),
+	        o, (void (*)(void))cb, arg, handle);
+}
+
+int neutron_router_add_interface(struct neutron *n, const char *router_id, const char *subnet_id,
+        const char *port_id, neutron_done_cb cb, void *arg, struct neutron_call **handle)
+{
+	return router_interface(
+	        n, "add_router_interface", router_id, subnet_id, port_id, cb, arg, handle);
+}
+
+int neutron_router_remove_interface(struct neutron *n, const char *router_id, const char *subnet_id,
+        const char *port_id, neutron_done_cb cb, void *arg, struct neutron_call **handle)
+{
+	return router_interface(
+	        n, "remove_router_interface", router_id, subnet_id, port_id, cb, arg, handle);
+}
+
+static struct json_object *fixed_ips_json(const struct neutron_fixed_ip_spec *ips, size_t n)
+{
+	struct json_object *arr = json_object_new_array();
+
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *one = json_object_new_object();
+
+		jadd_str(one, "subnet_id", ips[i].subnet_id);
+		jadd_str(one, "ip_address", ips[i].ip_address);
+		json_object_array_add(arr, one);
+	}
+	return arr;
+}
+
+int neutron_port_create(struct neutron *n, const struct neutron_port_spec *spec, neutron_port_cb cb,
+        void *arg, struct neutron_call **handle)
+{
+	struct json_object *o;
+
+	if (cb == NULL || spec == NULL || !id_ok(spec->network_id) || n->dead)
+		return -EINVAL;
+	o = json_object_new_object();
+	jadd_str(o, "name", spec->name);
+	jadd_str(o, "network_id", spec->network_id);
+	jadd_str(o, "project_id", spec->project_id);
+	jadd_str(o, "device_id", spec->device_id);
+	jadd_str(o, "device_owner", spec->device_owner);
+	if (spec->fixed_ips_len > 0)
+		json_object_object_add(
+		        o, "fixed_ips", fixed_ips_json(spec->fixed_ips, spec->fixed_ips_len));
+	return nc_simple(n, NC_ONE, &res_ports, "POST", strdup("/v2.0/ports"), wrap("port", o),
+	        (void (*)(void))cb, arg, handle);
+}
+
+int neutron_port_update_fixed_ips(struct neutron *n, const char *port_id,
+        const struct neutron_fixed_ip_spec *fixed_ips, size_t fixed_ips_len, neutron_port_cb cb,
+        void *arg, struct neutron_call **handle)
+{
+	struct json_object *o;
+
+	if (cb == NULL || !id_ok(port_id) || n->dead)
+		return -EINVAL;
+	o = json_object_new_object();
+	json_object_object_add(o, "fixed_ips", fixed_ips_json(fixed_ips, fixed_ips_len));
+	return nc_simple(n, NC_ONE, &res_ports, "PUT", nc_obj_path("ports", port_id, ""),
+	        wrap("port", o), (void (*)(void))cb, arg, handle);
+}
+
+int neutron_delete(struct neutron *n, const char *resource, const char *id, neutron_done_cb cb,
+        void *arg, struct neutron_call **handle)
+{
+	static const struct nres *const all[] = {
+	        &res_ports, &res_routers, &res_networks, &res_subnets};
+
+	if (cb == NULL || !id_ok(id) || resource == NULL || n->dead)
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (strcmp(resource, all[i]->collection) == 0)
+			return nc_simple(n, NC_DONE, all[i], "DELETE",
+			        nc_obj_path(resource, id, ""), NULL, (void (*)(void))cb, arg,
+			        handle);
+	return -EINVAL;
+}
+
+int neutron_request_json(struct neutron *n, const char *method, const char *path, const char *body,
+        neutron_json_cb cb, void *arg, struct neutron_call **handle)
+{
+	struct json_object *o = NULL;
+
+	if (cb == NULL || method == NULL || path == NULL || path[0] != '/' || n->dead)
+		return -EINVAL;
+	if (body != NULL && (o = json_tokener_parse(body)) == NULL)
+		return -EINVAL;
+	return nc_simple(
+	        n, NC_JSON, &res_ports, method, strdup(path), o, (void (*)(void))cb, arg, handle);
+}

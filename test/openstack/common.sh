@@ -1,0 +1,79 @@
+# shellcheck shell=bash disable=SC2034
+# common.sh - names, paths and helpers shared by start.sh, stop.sh and
+# run-tests.sh. Sourced, never run. Everything here belongs to PRaaS's own
+# loopback OpenStack: its own directories, its own ports (chosen so they do
+# not collide with the usual 5000/9696 of another instance on this machine).
+
+: "${PRAAS_OS_KEYSTONE_PORT:=25000}"
+: "${PRAAS_OS_NEUTRON_PORT:=29696}"
+: "${PRAAS_OS_REGION:=RegionOne}"
+: "${PRAAS_OS_ADMIN_PASSWORD:=admin}"
+: "${PRAAS_OS_DEMO_PASSWORD:=demo}"
+: "${PRAAS_OS_ALT_PASSWORD:=alt_demo}"
+
+OS_HOST=127.0.0.1
+OS_CONF_DIR=/etc/praas-openstack
+OS_STATE_DIR=/var/lib/praas-openstack
+OS_LOG_DIR=/var/log/praas-openstack
+OS_RUN_DIR=/run/praas-openstack
+OS_PID_FILE=$OS_RUN_DIR/pids
+OS_PGDATA=$OS_STATE_DIR/pgdata
+# PostgreSQL listens on a unix socket in our run directory only: no TCP port,
+# so it cannot collide with any other cluster on this machine.
+OS_PGSOCK=$OS_RUN_DIR/pg
+OS_PG_PORT=5432
+OS_KS_URL=http://$OS_HOST:$PRAAS_OS_KEYSTONE_PORT/v3
+OS_NEUTRON_URL=http://$OS_HOST:$PRAAS_OS_NEUTRON_PORT
+OS_CLOUDS_YAML=$OS_CONF_DIR/clouds.yaml
+
+# Start time (clock ticks since boot, field 22 of /proc/PID/stat) of a pid;
+# fails if the process is gone or a zombie. A pid plus its start time names
+# one process for good: a recycled pid has another start time.
+proc_start() {
+	local s rest
+	s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	rest=${s##*) }
+	# shellcheck disable=SC2086
+	set -- $rest
+	[ "$1" != Z ] || return 1
+	echo "${20}"
+}
+
+proc_alive() { # pid starttime
+	local st
+	st=$(proc_start "$1") || return 1
+	[ "$st" = "$2" ]
+}
+
+# True if any process recorded in the pid file still runs.
+os_any_recorded_alive() {
+	local pid st
+	[ -s "$OS_PID_FILE" ] || return 1
+	while read -r _ pid st; do
+		[ -n "${pid:-}" ] || continue
+		if proc_alive "$pid" "$st"; then return 0; fi
+	done <"$OS_PID_FILE"
+	return 1
+}
+
+# True if the pid file names exactly the three services and all run.
+os_all_recorded_alive() {
+	local pid st n=0
+	[ -s "$OS_PID_FILE" ] || return 1
+	while read -r _ pid st; do
+		[ -n "${pid:-}" ] || continue
+		proc_alive "$pid" "$st" || return 1
+		n=$((n + 1))
+	done <"$OS_PID_FILE"
+	[ "$n" -eq 3 ]
+}
+
+http_code() {
+	curl -s -o /dev/null -m 5 -w '%{http_code}' "$@" 2>/dev/null || true
+}
+
+# Who listens on 127.0.0.1:PORT (or 0.0.0.0 / ::), as ss prints it; empty if
+# nobody does.
+port_listener() {
+	ss -Hltnp "sport = :$1" 2>/dev/null | head -n 1
+}
