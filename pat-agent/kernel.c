@@ -21,6 +21,7 @@
 struct conn {
 	char *router_id;
 	struct nft_conn *nft;
+	struct conntrack *ct; /* opened on first use: most changes cut nothing */
 	struct conn *next;
 };
 
@@ -56,6 +57,8 @@ int kernel_new(const struct config *cfg, struct kernel **out)
 
 static void conn_free(struct conn *c)
 {
+	if (c->ct != NULL)
+		conntrack_close(c->ct);
 	nft_close(c->nft);
 	free(c->router_id);
 	free(c);
@@ -99,7 +102,7 @@ bool kernel_router_present(struct kernel *k, const char *router_id)
 }
 
 /* The cached connection into a router's namespace, opened on first use. */
-static int conn_get(struct kernel *k, const char *router_id, struct nft_conn **out, char **cause)
+static int conn_get(struct kernel *k, const char *router_id, struct conn **out, char **cause)
 {
 	unsigned int h = hash(router_id);
 	struct conn *c;
@@ -108,7 +111,7 @@ static int conn_get(struct kernel *k, const char *router_id, struct nft_conn **o
 
 	for (c = k->buckets[h]; c; c = c->next)
 		if (strcmp(c->router_id, router_id) == 0) {
-			*out = c->nft;
+			*out = c;
 			return 0;
 		}
 	if ((r = ns_name(k, router_id, name, sizeof(name))) < 0)
@@ -127,7 +130,7 @@ static int conn_get(struct kernel *k, const char *router_id, struct nft_conn **o
 	}
 	c->next = k->buckets[h];
 	k->buckets[h] = c;
-	*out = c->nft;
+	*out = c;
 	return 0;
 }
 
@@ -173,37 +176,37 @@ static int settle(struct kernel *k, const char *router_id, int r, double started
 int kernel_change(struct kernel *k, const char *router_id, const struct forwarding *del,
 	const struct forwarding *add, char **cause)
 {
-	struct nft_conn *c;
+	struct conn *c;
 	double started = now();
 	int r;
 
 	if ((r = conn_get(k, router_id, &c, cause)) < 0)
 		return r;
-	r = nft_apply(c, &k->opts, del, add, cause);
+	r = nft_apply(c->nft, &k->opts, del, add, cause);
 	return settle(k, router_id, r, started);
 }
 
 int kernel_sync(struct kernel *k, const char *router_id, const struct forwarding *v, size_t n,
 	char **cause)
 {
-	struct nft_conn *c;
+	struct conn *c;
 	double started = now();
 	int r;
 
 	if ((r = conn_get(k, router_id, &c, cause)) < 0)
 		return r;
-	r = nft_sync(c, &k->opts, v, n, cause);
+	r = nft_sync(c->nft, &k->opts, v, n, cause);
 	return settle(k, router_id, r, started);
 }
 
 int kernel_read(struct kernel *k, const char *router_id, struct nft_state *st, char **cause)
 {
-	struct nft_conn *c;
+	struct conn *c;
 	int r;
 
 	if ((r = conn_get(k, router_id, &c, cause)) < 0)
 		return r;
-	r = nft_read(c, &k->opts, st, cause);
+	r = nft_read(c->nft, &k->opts, st, cause);
 	return settle(k, router_id, r, now());
 }
 
@@ -214,12 +217,19 @@ const struct nft_opts *kernel_nft_opts(const struct kernel *k)
 
 int kernel_cut_sessions(struct kernel *k, const struct forwarding *f, char **cause)
 {
+	struct conn *c;
 	char name[256];
 	int r;
 
-	if ((r = ns_name(k, f->router_id, name, sizeof(name))) < 0)
+	if ((r = conn_get(k, f->router_id, &c, cause)) < 0)
 		return r;
-	return conntrack_delete_forwarding(k->cfg->netns_dir, name, f, cause);
+	if (c->ct == NULL) {
+		if ((r = ns_name(k, f->router_id, name, sizeof(name))) < 0)
+			return r;
+		if ((r = conntrack_open(k->cfg->netns_dir, name, &c->ct, cause)) < 0)
+			return r;
+	}
+	return conntrack_flush_forwarding(c->ct, f, cause);
 }
 
 int kernel_interfaces(struct kernel *k, const char *router_id, struct iface_addr **out,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "kernel.h"
 #include "log.h"
 #include "netns.h"
 #include "store.h"

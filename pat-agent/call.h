@@ -1,0 +1,38 @@
+/*
+ * One HTTP request being served, as the route handlers see it: its
+ * captures, headers, query and body, and exactly one answer. The answer
+ * may come later, after OpenStack calls; a call whose client went away
+ * must still be answered (that only frees it).
+ */
+#ifndef PRAAS_CALL_H
+#define PRAAS_CALL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "apierr.h"
+
+struct agent;
+struct call;
+struct evbuffer;
+
+struct agent *call_agent(struct call *c);
+/* The i-th {capture} of the route's path, decoded. */
+const char *call_capture(struct call *c, unsigned int i);
+const char *call_header(struct call *c, const char *name);
+/* A query parameter, or NULL. A parameter given twice counts as given once (the first). */
+const char *call_query(struct call *c, const char *name);
+/* Whether the query holds parameters other than the NULL-terminated names. */
+const char *call_query_unknown(struct call *c, const char *const *names);
+const char *call_body(struct call *c, size_t *len);
+const struct sockaddr *call_peer(struct call *c);
+
+/* Answers status with body (JSON; moved out of body; NULL for none). */
+void call_reply(struct call *c, int status, struct evbuffer *body);
+/* Answers in the API-SIG error format. */
+void call_reply_error(struct call *c, const struct apierr *err);
+/* Answers a legacy call: always 200, the body as given. */
+void call_reply_legacy(struct call *c, struct evbuffer *body);
+
+#endif

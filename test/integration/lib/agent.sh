@@ -1,0 +1,133 @@
+# shellcheck shell=bash
+# agent.sh: run the real praas agents against a topo.sh topology.
+#
+# Source after topo.sh and topo_init. The agents see only this run's routers
+# ($TOPO_NETNS_DIR), keep their state in $TOPO_DIR/agent, listen on a port
+# of their own on 127.0.0.1, and are stopped by the topology's cleanup.
+#
+#   agent_config [KEY=VALUE ...]   write $AGENT_CONF (standalone, auth none)
+#                                  with overrides as libconfig lines
+#   agent_start [ARGS]             start praas-pat-agent; wait for /healthz
+#   agent_stop                     SIGTERM, wait; non-zero if it did not exit 0
+#   agent_kill9                    SIGKILL
+#   monitor_start / monitor_stop   the same for praas-monitor-agent
+#   api METHOD PATH [BODY]         curl the REST API: sets API_STATUS, API_BODY
+#   api_field JSONPATH             read a field of API_BODY (python3 json)
+#   ctl JSON                       one control-socket request, prints the answer
+
+AGENT_BIN=${PRAAS_BUILD_ROOT:?}/pat-agent/praas-pat-agent
+MONITOR_BIN=$PRAAS_BUILD_ROOT/monitor-agent/praas-monitor-agent
+PRAAS_CLI=$PRAAS_BUILD_ROOT/cli/praas
+AGENT_DIR=
+AGENT_CONF=
+AGENT_PORT=
+AGENT_URL=
+AGENT_PID=
+MONITOR_PID=
+API_STATUS=
+API_BODY=
+
+agent__free_port() {
+	local p
+	for _ in $(seq 50); do
+		p=$((20000 + RANDOM % 20000))
+		ss -Htln "sport = :$p" | grep -q . || { echo "$p"; return 0; }
+	done
+	return 1
+}
+
+agent_config() {
+	AGENT_DIR=$TOPO_DIR/agent
+	mkdir -p "$AGENT_DIR"
+	AGENT_CONF=$AGENT_DIR/praas.conf
+	[[ -n $AGENT_PORT ]] || AGENT_PORT=$(agent__free_port)
+	AGENT_URL=http://127.0.0.1:$AGENT_PORT
+	{
+		echo "praas:"
+		echo "{"
+		echo "  port_app = $AGENT_PORT;"
+		echo "  listen = \"127.0.0.1\";"
+		echo "  auth = \"none\";"
+		echo "  cloud = \"\";"
+		echo "  database = \"$AGENT_DIR/praas.db\";"
+		echo "  control_socket = \"$AGENT_DIR/pat-agent.sock\";"
+		echo "  netns_dir = \"$TOPO_NETNS_DIR\";"
+		echo "  second_monitoring = 0.5;"
+		local kv
+		for kv in "$@"; do
+			echo "  ${kv%%=*} = ${kv#*=};"
+		done
+		echo "};"
+	} >"$AGENT_CONF"
+}
+
+agent__healthy() {
+	curl -s -o /dev/null -m 1 "$AGENT_URL/healthz"
+}
+
+agent_start() {
+	[[ -n $AGENT_CONF ]] || agent_config
+	setsid "$AGENT_BIN" --config "$AGENT_CONF" "$@" </dev/null >>"$AGENT_DIR/pat-agent.log" 2>&1 &
+	AGENT_PID=$!
+	topo_on_exit "kill -9 $AGENT_PID 2>/dev/null || true"
+	topo_wait 10 agent__healthy || {
+		echo "# the pat-agent did not answer; its log:" >&2
+		tail -n 20 "$AGENT_DIR/pat-agent.log" >&2
+		return 1
+	}
+}
+
+agent_stop() {
+	[[ -n $AGENT_PID ]] || return 0
+	kill -TERM "$AGENT_PID" 2>/dev/null || return 0
+	local rc=0
+	wait "$AGENT_PID" || rc=$?
+	AGENT_PID=
+	return "$rc"
+}
+
+agent_kill9() {
+	[[ -n $AGENT_PID ]] || return 0
+	kill -9 "$AGENT_PID" 2>/dev/null
+	wait "$AGENT_PID" 2>/dev/null || true
+	AGENT_PID=
+}
+
+monitor_start() {
+	setsid "$MONITOR_BIN" --config "$AGENT_CONF" "$@" </dev/null >>"$AGENT_DIR/monitor.log" 2>&1 &
+	MONITOR_PID=$!
+	topo_on_exit "kill -9 $MONITOR_PID 2>/dev/null || true"
+}
+
+monitor_stop() {
+	[[ -n $MONITOR_PID ]] || return 0
+	kill -TERM "$MONITOR_PID" 2>/dev/null || return 0
+	local rc=0
+	wait "$MONITOR_PID" || rc=$?
+	MONITOR_PID=
+	return "$rc"
+}
+
+# api METHOD PATH [BODY] [CURL ARGS...]
+api() {
+	local method=$1 path=$2 body=${3:-} out
+	shift 3 2>/dev/null || shift $#
+	out=$(curl -s -m 10 -X "$method" -w '\n%{http_code}' -H 'Content-Type: application/json' \
+		${body:+--data-binary "$body"} "$@" "$AGENT_URL$path")
+	API_STATUS=${out##*$'\n'}
+	API_BODY=${out%$'\n'*}
+}
+
+# api_field 'port_forwarding.external_port'
+api_field() {
+	python3 -c '
+import json, sys
+v = json.loads(sys.argv[1])
+for k in sys.argv[2].split("."):
+    v = v[int(k)] if isinstance(v, list) else v[k]
+print(v if not isinstance(v, bool) else str(v).lower())' "$API_BODY" "$1"
+}
+
+ctl() {
+	printf '%s\n' "$1" | timeout 10 socat -t 10 - "UNIX-CONNECT:$AGENT_DIR/pat-agent.sock"
+}
