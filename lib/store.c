@@ -466,7 +466,7 @@ static bool text_fits(const char *text, size_t size)
 }
 
 /* The checks the schema cannot word well, after fwd_validate(). */
-static int validate(struct store *s, const struct forwarding *f, char **cause)
+static int validate(const struct forwarding *f, char **cause)
 {
 	const char *why = NULL;
 
@@ -548,9 +548,8 @@ static int probe(struct store *s, enum stmt_id id, const struct forwarding *f, c
 	return with->internal.hi >= pr->lo;
 }
 
-static int conflict_found(struct store *s, const struct forwarding *f,
-        struct store_conflict *conflict, struct forwarding *with, enum store_conflict_kind kind,
-        char **cause)
+static int conflict_found(const struct forwarding *f, struct store_conflict *conflict,
+        struct forwarding *with, enum store_conflict_kind kind, char **cause)
 {
 	char a[ADDR_STRLEN], buf[12];
 	bool ext = kind == STORE_CONFLICT_EXTERNAL;
@@ -580,12 +579,12 @@ static int check_conflicts(
 
 	r = probe(s, ST_CONFLICT_EXT, f, &f->external_addr, &f->external, &with, cause);
 	if (r > 0)
-		return conflict_found(s, f, conflict, &with, STORE_CONFLICT_EXTERNAL, cause);
+		return conflict_found(f, conflict, &with, STORE_CONFLICT_EXTERNAL, cause);
 	if (r < 0)
 		return r;
 	r = probe(s, ST_CONFLICT_INT, f, &f->internal_addr, &f->internal, &with, cause);
 	if (r > 0)
-		return conflict_found(s, f, conflict, &with, STORE_CONFLICT_INTERNAL, cause);
+		return conflict_found(f, conflict, &with, STORE_CONFLICT_INTERNAL, cause);
 	return r;
 }
 
@@ -629,7 +628,7 @@ static int insert_locked(
 		return r;
 	}
 	if ((r = get_row(s, f->id, &with, cause)) > 0)
-		return conflict_found(s, f, conflict, &with, STORE_CONFLICT_ID, cause);
+		return conflict_found(f, conflict, &with, STORE_CONFLICT_ID, cause);
 	if (r < 0)
 		return r;
 	if ((r = check_conflicts(s, f, conflict, cause)) < 0)
@@ -755,7 +754,7 @@ int store_insert(
 	bool own = !s->in_txn;
 	int r;
 
-	if ((r = validate(s, f, cause)) < 0)
+	if ((r = validate(f, cause)) < 0)
 		return r;
 	if (own && (r = store_begin(s, cause)) < 0)
 		return r;
@@ -769,7 +768,7 @@ int store_update(
 	bool own = !s->in_txn;
 	int r;
 
-	if ((r = validate(s, f, cause)) < 0)
+	if ((r = validate(f, cause)) < 0)
 		return r;
 	if (f->id[0] == '\0') {
 		set_cause(cause, "invalid forwarding: id: missing");
