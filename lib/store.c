@@ -22,7 +22,7 @@
  * store_open(). Never edit a published step: add a new one and bump
  * STORE_SCHEMA_VERSION.
  */
-static const char *const migrations[STORE_SCHEMA_VERSION] = {
+static const char *const migrations[] = {
         /*
          * 1: the forwardings table. Addresses are canonical text (inet_ntop)
          * so equal addresses compare equal and the sqlite3 shell reads them;
@@ -62,6 +62,8 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
         "CREATE INDEX forwardings_port_id ON forwardings (internal_port_id);"
         "CREATE INDEX forwardings_internal_address ON forwardings (internal_address);",
 };
+_Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION,
+        "one migration per schema version");
 
 #define COLS                                                                                       \
 	"id, router_id, project_id, external_address, protocol, external_port_lo,"                 \
