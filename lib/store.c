@@ -22,7 +22,7 @@
  * store_open(). Never edit a published step: add a new one and bump
  * STORE_SCHEMA_VERSION.
  */
-static const char *const migrations[STORE_SCHEMA_VERSION] = {
+static const char *const migrations[] = {
         /*
          * 1: the forwardings table. Addresses are canonical text (inet_ntop)
          * so equal addresses compare equal and the sqlite3 shell reads them;
@@ -62,6 +62,8 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
         "CREATE INDEX forwardings_port_id ON forwardings (internal_port_id);"
         "CREATE INDEX forwardings_internal_address ON forwardings (internal_address);",
 };
+_Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION,
+        "one migration per schema version");
 
 #define COLS                                                                                       \
 	"id, router_id, project_id, external_address, protocol, external_port_lo,"                 \
@@ -466,7 +468,7 @@ static bool text_fits(const char *text, size_t size)
 }
 
 /* The checks the schema cannot word well, after fwd_validate(). */
-static int validate(struct store *s, const struct forwarding *f, char **cause)
+static int validate(const struct forwarding *f, char **cause)
 {
 	const char *why = NULL;
 
@@ -548,9 +550,8 @@ static int probe(struct store *s, enum stmt_id id, const struct forwarding *f, c
 	return with->internal.hi >= pr->lo;
 }
 
-static int conflict_found(struct store *s, const struct forwarding *f,
-        struct store_conflict *conflict, struct forwarding *with, enum store_conflict_kind kind,
-        char **cause)
+static int conflict_found(const struct forwarding *f, struct store_conflict *conflict,
+        struct forwarding *with, enum store_conflict_kind kind, char **cause)
 {
 	char a[ADDR_STRLEN], buf[12];
 	bool ext = kind == STORE_CONFLICT_EXTERNAL;
@@ -580,12 +581,12 @@ static int check_conflicts(
 
 	r = probe(s, ST_CONFLICT_EXT, f, &f->external_addr, &f->external, &with, cause);
 	if (r > 0)
-		return conflict_found(s, f, conflict, &with, STORE_CONFLICT_EXTERNAL, cause);
+		return conflict_found(f, conflict, &with, STORE_CONFLICT_EXTERNAL, cause);
 	if (r < 0)
 		return r;
 	r = probe(s, ST_CONFLICT_INT, f, &f->internal_addr, &f->internal, &with, cause);
 	if (r > 0)
-		return conflict_found(s, f, conflict, &with, STORE_CONFLICT_INTERNAL, cause);
+		return conflict_found(f, conflict, &with, STORE_CONFLICT_INTERNAL, cause);
 	return r;
 }
 
@@ -629,7 +630,7 @@ static int insert_locked(
 		return r;
 	}
 	if ((r = get_row(s, f->id, &with, cause)) > 0)
-		return conflict_found(s, f, conflict, &with, STORE_CONFLICT_ID, cause);
+		return conflict_found(f, conflict, &with, STORE_CONFLICT_ID, cause);
 	if (r < 0)
 		return r;
 	if ((r = check_conflicts(s, f, conflict, cause)) < 0)
@@ -755,7 +756,7 @@ int store_insert(
 	bool own = !s->in_txn;
 	int r;
 
-	if ((r = validate(s, f, cause)) < 0)
+	if ((r = validate(f, cause)) < 0)
 		return r;
 	if (own && (r = store_begin(s, cause)) < 0)
 		return r;
@@ -769,7 +770,7 @@ int store_update(
 	bool own = !s->in_txn;
 	int r;
 
-	if ((r = validate(s, f, cause)) < 0)
+	if ((r = validate(f, cause)) < 0)
 		return r;
 	if (f->id[0] == '\0') {
 		set_cause(cause, "invalid forwarding: id: missing");

@@ -24,6 +24,7 @@
 struct ctx {
 	struct tmpdb db;
 	struct store *s;
+	pid_t child; /* of the crash test, killed by teardown if a check failed */
 };
 
 static int setup(void **state)
@@ -46,6 +47,10 @@ static int teardown(void **state)
 {
 	struct ctx *c = *state;
 
+	if (c->child > 0) {
+		(void)kill(c->child, SIGKILL);
+		(void)waitpid(c->child, NULL, 0);
+	}
 	store_close(c->s);
 	tmpdb_remove(&c->db);
 	free(c);
@@ -796,38 +801,43 @@ static int ack(int fd, unsigned int from, unsigned int to)
 
 /*
  * Groups of CRASH_GROUP forwardings alternate between one transaction for
- * the group (acknowledged after its commit) and one commit each.
+ * the group (acknowledged after its commit) and one commit each. Starts at
+ * forwarding `from`, the number already in the database.
  */
-static void __attribute__((noreturn)) crash_child(const char *path, int fd)
+static void __attribute__((noreturn)) crash_child(const char *path, int fd, unsigned int from)
 {
 	struct store *s;
 
 	if (store_open(path, &s, NULL) < 0)
 		_exit(2);
-	for (unsigned int n = 0; n + CRASH_GROUP < 60000; n += CRASH_GROUP) {
+	for (unsigned int n = from; n < 60000; n++) {
 		bool batch = (n / CRASH_GROUP) % 2 == 0;
+		struct forwarding f = crash_fwd(n);
 
-		if (batch && store_begin(s, NULL) < 0)
+		if (batch && n % CRASH_GROUP == 0 && store_begin(s, NULL) < 0)
 			_exit(3);
-		for (unsigned int i = n; i < n + CRASH_GROUP; i++) {
-			struct forwarding f = crash_fwd(i);
-
-			if (store_insert(s, &f, NULL, NULL) < 0)
-				_exit(4);
-			if (!batch && ack(fd, i, i + 1) < 0)
-				_exit(5);
-		}
-		if (batch && (store_commit(s, NULL) < 0 || ack(fd, n, n + CRASH_GROUP) < 0))
+		if (store_insert(s, &f, NULL, NULL) < 0)
+			_exit(4);
+		if (!batch && ack(fd, n, n + 1) < 0)
+			_exit(5);
+		if (batch && n % CRASH_GROUP == CRASH_GROUP - 1 &&
+		        (store_commit(s, NULL) < 0 || ack(fd, n + 1 - CRASH_GROUP, n + 1) < 0))
 			_exit(6);
 	}
 	_exit(7); /* never killed: the test fails */
 }
 
-static unsigned int read_acks(int fd, bool kill_after, pid_t child)
+/*
+ * Reads acknowledgements (ids from `from` on, in order), kills the child
+ * once kill_after have come, and reads on to the end of the pipe: what
+ * was acknowledged before the kill. Returns the number.
+ */
+static unsigned int read_acks(struct ctx *c, int fd, unsigned int from, unsigned int kill_after)
 {
-	char buf[4096], *line;
-	size_t have = 0;
+	char buf[4096], want[FWD_ID_LEN + 1], *line;
 	unsigned int acked = 0;
+	size_t have = 0, len;
+	bool killed = false;
 	ssize_t n;
 
 	for (;;) {
@@ -836,52 +846,35 @@ static unsigned int read_acks(int fd, bool kill_after, pid_t child)
 			continue;
 		assert_true(n >= 0);
 		if (n == 0)
-			break;
+			return acked;
 		have += (size_t)n;
 		while ((line = memchr(buf, '\n', have)) != NULL) {
-			char want[FWD_ID_LEN + 1];
-			size_t len = (size_t)(line - buf) + 1;
-
-			crash_id(acked, want);
+			len = (size_t)(line - buf) + 1;
+			crash_id(from + acked, want);
 			assert_int_equal(len, FWD_ID_LEN + 1);
 			assert_memory_equal(buf, want, FWD_ID_LEN);
 			acked++;
 			memmove(buf, buf + len, have - len);
 			have -= len;
 		}
-		if (kill_after && acked >= 300) {
-			assert_int_equal(kill(child, SIGKILL), 0);
-			kill_after = false;
+		if (acked >= kill_after && !killed) {
+			/* a varying pause moves the kill around the commit cycle */
+			(void)usleep(kill_after % 7 * 300);
+			assert_int_equal(kill(c->child, SIGKILL), 0);
+			killed = true;
 		}
 	}
-	return acked;
 }
 
-static void test_crash_safety(void **state)
+/* Checks the file after a crash; returns how many forwardings it holds. */
+static unsigned int check_after_crash(const char *path)
 {
-	struct ctx *c = *state;
-	unsigned int acked, rows = 0;
+	unsigned int rows = 0;
+	char want[FWD_ID_LEN + 1];
 	sqlite3_stmt *st;
-	int fds[2], status;
 	sqlite3 *db;
-	pid_t pid;
 
-	assert_int_equal(pipe(fds), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		close(fds[0]);
-		crash_child(c->db.path, fds[1]);
-	}
-	close(fds[1]);
-	acked = read_acks(fds[0], true, pid);
-	close(fds[0]);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFSIGNALED(status));
-	assert_int_equal(WTERMSIG(status), SIGKILL);
-	print_message("# %u commits acknowledged before SIGKILL\n", acked);
-
-	assert_int_equal(sqlite3_open_v2(c->db.path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
 	assert_int_equal(
 	        sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
@@ -892,19 +885,50 @@ static void test_crash_safety(void **state)
 	        sqlite3_prepare_v2(db, "SELECT id FROM forwardings ORDER BY id", -1, &st, NULL),
 	        SQLITE_OK);
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		char want[FWD_ID_LEN + 1];
-
 		crash_id(rows++, want);
 		assert_string_equal((const char *)sqlite3_column_text(st, 0), want);
 	}
 	sqlite3_finalize(st);
 	assert_int_equal(sqlite3_close(db), SQLITE_OK);
-	assert_true(rows >= acked);
-	assert_true(rows - acked <= CRASH_GROUP);
 	/* Inside a one-transaction group, all of it or none. */
 	if ((rows / CRASH_GROUP) % 2 == 0)
 		assert_int_equal(rows % CRASH_GROUP, 0);
+	return rows;
+}
 
+/*
+ * Three rounds: a child commits a stream of forwardings and is killed with
+ * SIGKILL in the middle; every acknowledged commit must be in the file.
+ */
+static void test_crash_safety(void **state)
+{
+	struct ctx *c = *state;
+	unsigned int acked, rows = 0, before;
+	int fds[2], status;
+
+	for (int round = 0; round < 3; round++) {
+		before = rows;
+		assert_int_equal(pipe(fds), 0);
+		c->child = fork();
+		assert_true(c->child >= 0);
+		if (c->child == 0) {
+			close(fds[0]);
+			crash_child(c->db.path, fds[1], before);
+		}
+		close(fds[1]);
+		acked = read_acks(c, fds[0], before, 100 + 37 * round);
+		close(fds[0]);
+		assert_int_equal(waitpid(c->child, &status, 0), c->child);
+		c->child = 0;
+		assert_true(WIFSIGNALED(status));
+		assert_int_equal(WTERMSIG(status), SIGKILL);
+
+		rows = check_after_crash(c->db.path);
+		print_message("# round %d: %u acknowledged, %u in the file\n", round, acked,
+		        rows - before);
+		assert_true(rows >= before + acked);
+		assert_true(rows - before - acked <= CRASH_GROUP);
+	}
 	assert_int_equal(store_open(c->db.path, &c->s, NULL), 0);
 }
 

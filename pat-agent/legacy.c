@@ -1,0 +1,419 @@
+#include "legacy.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fwd-json.h"
+#include "json-text.h"
+
+enum param {
+	P_SERVER_IP = 1u << 0,
+	P_ROUTER_ID = 1u << 1,
+	P_GATEWAY = 1u << 2,
+	P_SERVER_PORT = 1u << 3,
+	P_ROUTER_PORT = 1u << 4,
+};
+
+/* Per op: its path, method, the parameters it takes and their names. */
+static const struct legacy_op_desc {
+	const char *path, *method;
+	unsigned int params;
+	const char *server_port_name, *router_port_name;
+} ops[] = {
+        [LEGACY_CREATE] = {"/pat/create", "POST",
+                P_SERVER_IP | P_ROUTER_ID | P_SERVER_PORT | P_GATEWAY, "create_server_port", NULL},
+        [LEGACY_REMOVE] = {"/pat/remove", "POST",
+                P_SERVER_IP | P_ROUTER_ID | P_SERVER_PORT | P_GATEWAY, "remove_server_port", NULL},
+        [LEGACY_MODIFY] = {"/pat/modify", "POST",
+                P_SERVER_IP | P_ROUTER_ID | P_SERVER_PORT | P_ROUTER_PORT | P_GATEWAY,
+                "modify_server_port", "modify_router_port"},
+        [LEGACY_ROUTER_PAT] = {"/router_pat", "GET", P_ROUTER_ID, NULL, NULL},
+        [LEGACY_ROUTER_SERVER_PAT] = {"/router_server_pat", "GET", P_ROUTER_ID | P_SERVER_IP, NULL,
+                NULL},
+};
+
+const char *legacy_path(enum legacy_op op)
+{
+	return ops[op].path;
+}
+
+const char *legacy_method(enum legacy_op op)
+{
+	return ops[op].method;
+}
+
+static int fail(char **error, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int fail(char **error, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(error, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		*error = NULL;
+		return -ENOMEM;
+	}
+	return -EINVAL;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Decodes s[0..len) ('+' is a space, %XX a byte) into out (len + 1 bytes). */
+static int url_decode(const char *s, size_t len, char *out)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (c == '+') {
+			c = ' ';
+		} else if (c == '%') {
+			int hi, lo;
+
+			if (i + 2 >= len)
+				return -EINVAL;
+			if ((hi = hexval(s[i + 1])) < 0 || (lo = hexval(s[i + 2])) < 0)
+				return -EINVAL;
+			c = (char)(hi << 4 | lo);
+			i += 2;
+		}
+		if (c == '\0')
+			return -EINVAL;
+		out[o++] = c;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+/* Which parameter a key names for this op, or 0 for one it does not take. */
+static unsigned int param_of(const struct legacy_op_desc *d, const char *key)
+{
+	unsigned int p = 0;
+
+	if (strcmp(key, "server_ip") == 0)
+		p = P_SERVER_IP;
+	else if (strcmp(key, "router_id") == 0)
+		p = P_ROUTER_ID;
+	else if (strcmp(key, "gateway") == 0)
+		p = P_GATEWAY;
+	else if (d->server_port_name && strcmp(key, d->server_port_name) == 0)
+		p = P_SERVER_PORT;
+	else if (d->router_port_name && strcmp(key, d->router_port_name) == 0)
+		p = P_ROUTER_PORT;
+	return p & d->params;
+}
+
+static int parse_port(const char *s, uint16_t *out)
+{
+	unsigned long v = 0;
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 5)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -EINVAL;
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	}
+	if (v < 1 || v > 65535)
+		return -EINVAL;
+	*out = (uint16_t)v;
+	return 0;
+}
+
+static int set_param(const struct legacy_op_desc *d, unsigned int p, const char *key,
+        const char *value, struct legacy_request *req, char **error)
+{
+	const char *id = value;
+
+	if (*value == '\0')
+		return fail(error, "%s: is empty", key);
+	switch (p) {
+	case P_SERVER_IP:
+	case P_GATEWAY:
+		if (addr_parse(value, p == P_SERVER_IP ? &req->server_ip : &req->gateway) < 0)
+			return fail(error, "%s: is not an IPv4 or IPv6 address", key);
+		return 0;
+	case P_ROUTER_ID:
+		if (strncmp(id, "qrouter-", 8) == 0)
+			id += 8;
+		if (!fwd_json_name_valid(id))
+			return fail(error, "%s: is not a router id (qrouter-<id> or <id>)", key);
+		strcpy(req->router_id, id);
+		return 0;
+	default:
+		if (parse_port(value, p == P_SERVER_PORT ? &req->server_port : &req->router_port) <
+		        0)
+			return fail(error, "%s: is not a port (1-65535)", key);
+		return 0;
+	}
+}
+
+static const char *param_name(const struct legacy_op_desc *d, unsigned int p)
+{
+	switch (p) {
+	case P_SERVER_IP:
+		return "server_ip";
+	case P_ROUTER_ID:
+		return "router_id";
+	case P_GATEWAY:
+		return "gateway";
+	case P_SERVER_PORT:
+		return d->server_port_name;
+	default:
+		return d->router_port_name;
+	}
+}
+
+/* Handles one "key=value" of the query. */
+static int parse_pair(const struct legacy_op_desc *d, const char *s, size_t len, unsigned int *seen,
+        struct legacy_request *req, char **error)
+{
+	const char *eq = memchr(s, '=', len);
+	size_t klen = eq ? (size_t)(eq - s) : len;
+	char key[64], value[LEGACY_QUERY_MAX + 1];
+	unsigned int p;
+
+	if (klen >= sizeof(key) || url_decode(s, klen, key) < 0)
+		return 0; /* not a parameter of ours: ignored, as the original did */
+	if ((p = param_of(d, key)) == 0)
+		return 0;
+	if (eq == NULL)
+		return fail(error, "%s: is empty", key);
+	if (url_decode(eq + 1, len - klen - 1, value) < 0)
+		return fail(error, "%s: has a bad %%-escape or a NUL", key);
+	if (*seen & p)
+		return fail(error, "%s: is given more than once", key);
+	*seen |= p;
+	return set_param(d, p, key, value, req, error);
+}
+
+int legacy_parse(enum legacy_op op, const char *query, struct legacy_request *req, char **error)
+{
+	const struct legacy_op_desc *d = &ops[op];
+	unsigned int seen = 0;
+	const char *s, *amp;
+	int r;
+
+	memset(req, 0, sizeof(*req));
+	req->op = op;
+	*error = NULL;
+	if (query == NULL)
+		query = "";
+	if (strlen(query) > LEGACY_QUERY_MAX)
+		return fail(error, "query: longer than %d bytes", LEGACY_QUERY_MAX);
+	for (s = query; *s != '\0'; s = *amp ? amp + 1 : amp) {
+		amp = strchr(s, '&');
+		if (amp == NULL)
+			amp = s + strlen(s);
+		if (amp > s && (r = parse_pair(d, s, (size_t)(amp - s), &seen, req, error)) < 0)
+			return r;
+	}
+	for (unsigned int p = 1; p <= P_ROUTER_PORT; p <<= 1)
+		if ((d->params & p) && !(seen & p))
+			return fail(error, "%s: is required", param_name(d, p));
+	return 0;
+}
+
+/* ---- answers ---- */
+
+struct kv {
+	const char *key;
+	const char *value;
+};
+
+static int write_object(struct evbuffer *out, const struct kv *kv, size_t n)
+{
+	if (evbuffer_add(out, "{", 1) < 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if ((i > 0 && evbuffer_add(out, ",", 1) < 0) ||
+		        json_text_write_string(out, kv[i].key) < 0 ||
+		        evbuffer_add(out, ":", 1) < 0 ||
+		        json_text_write_string(out, kv[i].value) < 0)
+			return -ENOMEM;
+	return evbuffer_add(out, "}", 1) < 0 ? -ENOMEM : 0;
+}
+
+/* The text forms every answer of a request shares. */
+struct texts {
+	char server_ip[ADDR_STRLEN], gateway[ADDR_STRLEN];
+	char server_port[8], router_port[8], other_port[8];
+};
+
+static void texts_fill(struct texts *t, const struct legacy_request *req, uint16_t other)
+{
+	addr_format(&req->server_ip, t->server_ip, sizeof(t->server_ip));
+	addr_format(&req->gateway, t->gateway, sizeof(t->gateway));
+	snprintf(t->server_port, sizeof(t->server_port), "%u", req->server_port);
+	snprintf(t->router_port, sizeof(t->router_port), "%u", req->router_port);
+	snprintf(t->other_port, sizeof(t->other_port), "%u", other);
+}
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+int legacy_write_created(
+        struct evbuffer *out, const struct legacy_request *req, uint16_t router_port)
+{
+	struct texts t;
+
+	texts_fill(&t, req, router_port);
+	const struct kv kv[] = {
+	        {"status", "SUCCESS"},
+	        {"create_router_port", t.other_port},
+	        {"server_ip", t.server_ip},
+	        {"create_server_port", t.server_port},
+	        {"gateway", t.gateway},
+	        {"message", "Create PAT successfully"},
+	};
+	return write_object(out, kv, N(kv));
+}
+
+int legacy_write_already(
+        struct evbuffer *out, const struct legacy_request *req, uint16_t router_port)
+{
+	struct texts t;
+
+	texts_fill(&t, req, router_port);
+	const struct kv kv[] = {
+	        {"status", "CREATED"},
+	        {"created_server_port", t.server_port},
+	        {"created_router_port", t.other_port},
+	        {"server_ip", t.server_ip},
+	        {"gateway", t.gateway},
+	        {"message", "Server port has been PAT already"},
+	};
+	return write_object(out, kv, N(kv));
+}
+
+int legacy_write_removed(
+        struct evbuffer *out, const struct legacy_request *req, uint16_t router_port)
+{
+	struct texts t;
+
+	texts_fill(&t, req, router_port);
+	const struct kv kv[] = {
+	        {"status", "REMOVED"},
+	        {"remove_router_port", t.other_port},
+	        {"server_ip", t.server_ip},
+	        {"remove_server_port", t.server_port},
+	        {"gateway", t.gateway},
+	        {"message", "Remove PAT successfully"},
+	};
+	return write_object(out, kv, N(kv));
+}
+
+int legacy_write_not_created(struct evbuffer *out, const struct legacy_request *req)
+{
+	struct texts t;
+	bool modify = req->op == LEGACY_MODIFY;
+
+	texts_fill(&t, req, 0);
+	const struct kv kv[] = {
+	        {"status", "NO CREATED"},
+	        {modify ? "modify_server_port" : "remove_server_port", t.server_port},
+	        {"server_ip", t.server_ip},
+	        {"gateway", t.gateway},
+	        {"message",
+	                modify ? "Server port has not PAT yet"
+	                       : "The remove port has not been PAT yet"},
+	};
+	return write_object(out, kv, N(kv));
+}
+
+int legacy_write_modified(
+        struct evbuffer *out, const struct legacy_request *req, uint16_t old_router_port)
+{
+	struct texts t;
+
+	texts_fill(&t, req, old_router_port);
+	const struct kv kv[] = {
+	        {"status", "SUCCESS"},
+	        {"modified_router_port", t.other_port},
+	        {"modify_router_port", t.router_port},
+	        {"server_ip", t.server_ip},
+	        {"modify_server_port", t.server_port},
+	        {"gateway", t.gateway},
+	        {"message", "Modify PAT successfully"},
+	};
+	return write_object(out, kv, N(kv));
+}
+
+int legacy_write_used(
+        struct evbuffer *out, const struct legacy_request *req, uint16_t old_router_port)
+{
+	struct texts t;
+
+	texts_fill(&t, req, old_router_port);
+	const struct kv kv[] = {
+	        {"status", "USED"},
+	        {"modified_router_port", t.other_port},
+	        {"server_ip", t.server_ip},
+	        {"modify_server_port", t.server_port},
+	        {"modify_router_port", t.router_port},
+	        {"gateway", t.gateway},
+	        {"message", "New router_id port has been used already"},
+	};
+	return write_object(out, kv, N(kv));
+}
+
+int legacy_write_error(struct evbuffer *out, const char *message)
+{
+	const struct kv kv[] = {
+	        {"status", "ERROR"},
+	        {"message", message ? message : "error"},
+	};
+	return write_object(out, kv, N(kv));
+}
+
+static int write_map(struct evbuffer *out, const struct legacy_mapping *m, size_t n, bool with_ip)
+{
+	char ip[ADDR_STRLEN], key[ADDR_STRLEN + 16], value[8];
+
+	if (evbuffer_add(out, "{", 1) < 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (!with_ip)
+			snprintf(key, sizeof(key), "%u", m[i].server_port);
+		else if (m[i].server_ip.family == AF_INET6)
+			snprintf(key, sizeof(key), "[%s]:%u",
+			        addr_format(&m[i].server_ip, ip, sizeof(ip)), m[i].server_port);
+		else
+			snprintf(key, sizeof(key), "%s:%u",
+			        addr_format(&m[i].server_ip, ip, sizeof(ip)), m[i].server_port);
+		snprintf(value, sizeof(value), "%u", m[i].router_port);
+		if ((i > 0 && evbuffer_add(out, ",", 1) < 0) ||
+		        json_text_write_string(out, key) < 0 || evbuffer_add(out, ":", 1) < 0 ||
+		        json_text_write_string(out, value) < 0)
+			return -ENOMEM;
+	}
+	return evbuffer_add(out, "}", 1) < 0 ? -ENOMEM : 0;
+}
+
+int legacy_write_router_pat(struct evbuffer *out, const struct legacy_mapping *m, size_t n)
+{
+	return write_map(out, m, n, true);
+}
+
+int legacy_write_router_server_pat(struct evbuffer *out, const struct legacy_mapping *m, size_t n)
+{
+	return write_map(out, m, n, false);
+}
