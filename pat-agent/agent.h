@@ -21,6 +21,7 @@ struct nswatch;
 struct osclient;
 struct portalloc;
 struct routers;
+struct stats;
 struct store;
 
 struct agent {
@@ -35,7 +36,7 @@ struct agent {
 	struct routers *routers;
 	struct auth *auth;
 	struct nswatch *watch;
-	struct metrics *metrics;
+	struct stats *stats;
 	struct httpd *httpd;
 	struct control *control;
 	struct event *sig_term, *sig_int, *sig_hup;

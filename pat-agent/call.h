@@ -25,11 +25,15 @@ const char *call_header(struct call *c, const char *name);
 const char *call_query(struct call *c, const char *name);
 /* Whether the query holds parameters other than the NULL-terminated names. */
 const char *call_query_unknown(struct call *c, const char *const *names);
+/* The raw query string (after '?'), or NULL. */
+const char *call_query_string(struct call *c);
 const char *call_body(struct call *c, size_t *len);
 const struct sockaddr *call_peer(struct call *c);
 
 /* Answers status with body (JSON; moved out of body; NULL for none). */
 void call_reply(struct call *c, int status, struct evbuffer *body);
+/* Answers plain text (Prometheus exposition format). */
+void call_reply_text(struct call *c, int status, struct evbuffer *body);
 /* Answers in the API-SIG error format. */
 void call_reply_error(struct call *c, const struct apierr *err);
 /* Answers a legacy call: always 200, the body as given. */

@@ -95,9 +95,9 @@ static void setup_signals(struct agent *a)
 		fatalx("Failed to set up signal events");
 }
 
-static void on_namespace(const char *name, bool present, void *arg)
+static void on_namespace(const char *name, enum nswatch_event ev, void *arg)
 {
-	restore_namespace(arg, name, present);
+	restore_namespace(arg, name, ev == NSWATCH_ADDED);
 }
 
 /* The database, the allocator and the kernel: the agent's own state. */
@@ -138,7 +138,8 @@ static void open_listeners(struct agent *a)
 	char *cause = NULL;
 	int r;
 
-	if ((r = nswatch_new(a->base, a->cfg.netns_dir, on_namespace, a, &a->watch, &cause)) < 0)
+	if ((r = nswatch_new(a->base, a->cfg.netns_dir, a->cfg.namespace_prefix, on_namespace, a,
+		     &a->watch, &cause)) < 0)
 		fatalx("Failed to watch %s: %s", a->cfg.netns_dir, cause ? cause : strerror(-r));
 	if ((r = control_ops_open(a, &cause)) < 0)
 		fatalx("Failed to open the control socket %s: %s", a->cfg.control_socket,

@@ -1,0 +1,75 @@
+#include "api-ops.h"
+
+#include <event2/buffer.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+#include "call.h"
+#include "keystone.h"
+#include "osclient.h"
+#include "praas-build.h"
+#include "stats.h"
+#include "store.h"
+
+void api_version(struct call *c)
+{
+	struct evbuffer *b = evbuffer_new();
+
+	if (b == NULL)
+		return;
+	evbuffer_add_printf(b,
+		"{\"versions\":[{\"id\":\"v1\",\"status\":\"CURRENT\",\"version\":\"%s\","
+		"\"links\":[{\"rel\":\"self\",\"href\":\"/v1/\"}]}]}",
+		PRAAS_VERSION);
+	call_reply(c, 200, b);
+	evbuffer_free(b);
+}
+
+/*
+ * Liveness plus what the agent depends on. The database decides the
+ * status (without it nothing can be served); OpenStack is reported but a
+ * Keystone outage does not make the agent unhealthy, since standalone and
+ * cached calls still work.
+ */
+void api_healthz(struct call *c)
+{
+	struct agent *a = call_agent(c);
+	struct evbuffer *b = evbuffer_new();
+	const char *openstack = "not configured";
+	char *cause = NULL;
+	size_t n = 0;
+	int r;
+
+	if (b == NULL)
+		return;
+	r = store_count(a->store, NULL, &n, &cause);
+	if (a->os != NULL)
+		openstack = keystone_token(a->os->keystone) ? "ok" : "no token yet";
+	evbuffer_add_printf(b,
+		"{\"status\":\"%s\",\"database\":\"%s\",\"forwardings\":%zu,\"openstack\":\"%s\","
+		"\"stopping\":%s}",
+		r < 0 ? "unhealthy" : "ok", r < 0 ? "unavailable" : "ok", n, openstack,
+		a->stopping ? "true" : "false");
+	free(cause);
+	call_reply(c, r < 0 ? 503 : 200, b);
+	evbuffer_free(b);
+}
+
+void api_metrics(struct call *c)
+{
+	struct agent *a = call_agent(c);
+	struct evbuffer *b = evbuffer_new();
+	struct apierr err;
+
+	if (b == NULL)
+		return;
+	if (stats_render(a->stats, a->store, b) < 0) {
+		evbuffer_free(b);
+		apierr_set(&err, 503, "praas.db_unavailable", "cannot count forwardings");
+		call_reply_error(c, &err);
+		return;
+	}
+	call_reply_text(c, 200, b);
+	evbuffer_free(b);
+}
