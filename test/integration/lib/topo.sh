@@ -144,6 +144,7 @@ TOPO_PID=
 TOPO_ID=
 TOPO_PASSED=0
 TOPO_FAILED=0
+TOPO_KEEP=0
 declare -ga TOPO__EXIT_CMDS=()
 TOPO__PFX=
 TOPO__SW=
@@ -175,16 +176,40 @@ topo__manifest() {
 }
 
 topo_init() {
+	local OPTIND opt keep=''
+	while getopts d: opt; do
+		case $opt in
+		d) keep=$OPTARG ;;
+		*) exit 2 ;;
+		esac
+	done
+	shift $((OPTIND - 1))
 	local prefix=${1:?topo_init: PREFIX missing}
 	[[ $prefix =~ ^[A-Za-z0-9_-]+$ ]] || {
 		echo "topo_init: bad prefix '$prefix'" >&2
 		exit 2
 	}
 	[[ $(id -u) == 0 ]] || topo_skip "needs root (network namespaces)"
-	topo_require ip socat ss timeout setsid mount
+	topo_require ip socat ss timeout setsid mount awk ps
 	TOPO_ID="$$$(printf '%02x' $((RANDOM % 256)))"
 	TOPO__PFX="$prefix-$TOPO_ID"
-	TOPO_DIR=$(mktemp -d "/tmp/topo-$TOPO__PFX.XXXXXX") || exit 1
+	if [[ -n $keep ]]; then
+		# socat and peer.sh take paths in their arguments: keep them plain.
+		[[ $keep =~ ^/[A-Za-z0-9_./-]+$ ]] || {
+			echo "topo_init: -d wants an absolute plain path, not '$keep'" >&2
+			exit 2
+		}
+		if [[ -e $keep ]] && [[ -n $(ls -A "$keep") ]]; then
+			echo "topo_init: $keep is not empty (topo_load it, or topo_cleanup)" >&2
+			exit 1
+		fi
+		mkdir -p "$keep" || exit 1
+		TOPO_DIR=$keep
+		TOPO_KEEP=1
+	else
+		TOPO_DIR=$(mktemp -d "/tmp/topo-$TOPO__PFX.XXXXXX") || exit 1
+		TOPO_KEEP=0
+	fi
 	topo__manifest "dir $TOPO_DIR"
 	TOPO_NETNS_DIR=$TOPO_DIR/netns
 	mkdir -p "$TOPO_NETNS_DIR" "$TOPO_DIR/log"
@@ -192,17 +217,7 @@ topo_init() {
 	: >"$TOPO_DIR/pids"
 	cp "$TOPO__LIB_DIR/topo-peer.sh" "$TOPO_DIR/peer.sh"
 
-	# Keep a trap the caller set earlier: it runs with the other exit commands.
-	local prev
-	prev=$(trap -p EXIT)
-	if [[ -n $prev ]]; then
-		eval "set -- $prev"
-		TOPO__EXIT_CMDS+=("$3")
-	fi
-	trap topo__on_exit EXIT
-	trap 'exit 129' HUP
-	trap 'exit 130' INT
-	trap 'exit 143' TERM
+	topo__traps
 
 	TOPO__SW="$TOPO__PFX-sw"
 	if ! ip netns add "$TOPO__SW" 2>/dev/null; then
@@ -220,6 +235,47 @@ topo_init() {
 	fi
 }
 
+topo__traps() {
+	# Keep a trap the caller set earlier: it runs with the other exit commands.
+	local prev
+	local -a words
+	prev=$(trap -p EXIT)
+	if [[ -n $prev && $prev != *topo__on_exit* ]]; then
+		# "trap -- 'CMD' EXIT", quoted for eval
+		eval "words=($prev)"
+		TOPO__EXIT_CMDS+=("${words[2]}")
+	fi
+	trap topo__on_exit EXIT
+	trap 'exit 129' HUP
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+}
+
+# Write what a later shell needs to go on with this topology (topo_load).
+topo_save() {
+	[[ -n $TOPO_DIR && -d $TOPO_DIR ]] || return 1
+	{
+		declare -p TOPO | sed '1s/^declare -A /declare -gA /'
+		local v
+		for v in TOPO_ID TOPO_NETNS_DIR TOPO__PFX TOPO__SW TOPO__N TOPO__LAST_ROUTER; do
+			printf '%s=%q\n' "$v" "${!v}"
+		done
+	} >"$TOPO_DIR/state.tmp" && mv "$TOPO_DIR/state.tmp" "$TOPO_DIR/state"
+}
+
+topo_load() {
+	local dir=${1:?topo_load: DIR missing}
+	[[ -f $dir/state ]] || {
+		echo "topo_load: no topology saved in $dir" >&2
+		return 1
+	}
+	# shellcheck source=/dev/null
+	source "$dir/state" || return 1
+	TOPO_DIR=$dir
+	TOPO_KEEP=1
+	topo__traps
+}
+
 topo_on_exit() {
 	TOPO__EXIT_CMDS+=("$*")
 }
@@ -233,33 +289,40 @@ topo__on_exit() {
 		eval "${TOPO__EXIT_CMDS[i]}"
 	done
 	TOPO__EXIT_CMDS=()
-	topo_cleanup
+	if ((TOPO_KEEP)); then
+		topo_save
+	else
+		topo_cleanup
+	fi
 	exit "$rc"
 }
 
-# Send SIG to those of the process groups listed that still exist; succeed
-# if there was any.
-topo__signal_groups() {
-	local sig=$1 pid any=1
-	shift
-	for pid in "$@"; do
-		if kill -0 -- "-$pid" 2>/dev/null; then
-			kill "-$sig" -- "-$pid" 2>/dev/null
-			any=0
-		fi
-	done
-	return $any
+# Print those of the process groups listed that have a live member. Zombies
+# do not count: where PID 1 does not reap orphans (some containers), a dead
+# group keeps zombies forever and kill -0 would still find it.
+topo__live_groups() {
+	local IFS=,
+	ps -e -o pgid=,stat= | awk -v list="$*" '
+		BEGIN { n = split(list, g, ","); for (i = 1; i <= n; i++) want[g[i]] = 1 }
+		($1 in want) && $2 !~ /^Z/ && !seen[$1]++ { print $1 }'
 }
 
 # TERM the groups, KILL what is left after 2 s.
 topo__kill_groups() {
-	local i
-	topo__signal_groups TERM "$@" || return 0
-	for ((i = 0; i < 40; i++)); do
-		sleep 0.05
-		topo__signal_groups 0 "$@" || return 0
+	local i pid live
+	live=$(topo__live_groups "$@")
+	[[ -n $live ]] || return 0
+	for pid in $live; do
+		kill -TERM -- "-$pid" 2>/dev/null || true
 	done
-	topo__signal_groups KILL "$@"
+	for ((i = 0; i < 40; i++)); do
+		live=$(topo__live_groups "$@")
+		[[ -n $live ]] || return 0
+		sleep 0.05
+	done
+	for pid in $live; do
+		kill -KILL -- "-$pid" 2>/dev/null || true
+	done
 	return 0
 }
 
@@ -276,14 +339,19 @@ topo__kill_ns_procs() {
 	done
 }
 
+# Undo the bind mount of NS in the private netns dir (derived from TOPO_DIR,
+# so that topo_cleanup works given TOPO_DIR alone).
 topo__umount_private() {
-	local ns=$1
-	[[ -n $TOPO_NETNS_DIR && -e $TOPO_NETNS_DIR/$ns ]] || return 0
-	umount "$TOPO_NETNS_DIR/$ns" 2>/dev/null || umount -l "$TOPO_NETNS_DIR/$ns" 2>/dev/null
-	rm -f "$TOPO_NETNS_DIR/$ns"
+	local f=$TOPO_DIR/netns/$1
+	[[ -e $f ]] || return 0
+	umount "$f" 2>/dev/null || umount -l "$f" 2>/dev/null
+	rm -f "$f"
 }
 
 topo_cleanup() {
+	# Cleanup goes on past any error, whatever options the test set.
+	local -
+	set +eu +o pipefail
 	[[ -n $TOPO_DIR && -d $TOPO_DIR ]] || return 0
 	local -a pids=() nss=()
 	local ns
@@ -296,6 +364,10 @@ topo_cleanup() {
 		if [[ -e /run/netns/$ns ]]; then
 			ip netns del "$ns" 2>/dev/null || topo__log "cleanup: cannot delete namespace $ns"
 		fi
+	done
+	# Whatever else is mounted there (a test's own additions).
+	for ns in "$TOPO_DIR"/netns/*; do
+		[[ -e $ns ]] && topo__umount_private "${ns##*/}"
 	done
 	rm -rf "$TOPO_DIR" || topo__log "cleanup: cannot remove $TOPO_DIR"
 	TOPO_DIR=
@@ -605,12 +677,16 @@ topo_wait_listen() {
 
 # ---------------------------------------------------------------- processes
 
-# Start CMD in NS in its own session, output to log NAME; PID into TOPO_PID.
+# Start CMD in NS (the host's namespace if NS is empty) in its own session,
+# output to log NAME; its PID, which is also its process group, into
+# TOPO_PID. Started from a subshell, so the test's shell never has to reap it.
 topo__spawn() {
 	local ns=$1 name=$2
 	shift 2
+	local -a in_ns=()
+	[[ -n $ns ]] && in_ns=(ip netns exec "$ns")
 	TOPO_PID=$(
-		ip netns exec "$ns" setsid "$@" </dev/null >>"$TOPO_DIR/log/$name" 2>&1 &
+		"${in_ns[@]}" setsid "$@" </dev/null >>"$TOPO_DIR/log/$name" 2>&1 &
 		echo $!
 	)
 	echo "$TOPO_PID" >>"$TOPO_DIR/pids"
@@ -618,7 +694,63 @@ topo__spawn() {
 }
 
 topo_kill() {
-	topo__kill_groups "${1:?pid}"
+	local what=${1:?pid or name}
+	if [[ $what =~ ^[0-9]+$ ]]; then
+		topo__kill_groups "$what"
+	elif [[ -f $TOPO_DIR/proc.$what/group ]]; then
+		topo__kill_groups "$(<"$TOPO_DIR/proc.$what/group")"
+	else
+		echo "topo_kill: no process $what" >&2
+		return 1
+	fi
+}
+
+topo_spawn() {
+	local OPTIND opt ns=''
+	while getopts n: opt; do
+		case $opt in
+		n) ns=$(topo__ns "$OPTARG") ;;
+		*) return 2 ;;
+		esac
+	done
+	shift $((OPTIND - 1))
+	local name=${1:?topo_spawn: NAME missing}
+	shift
+	local dir=$TOPO_DIR/proc.$name
+	if ! [[ $name =~ ^[A-Za-z0-9_.-]+$ ]] || ! mkdir "$dir" 2>/dev/null; then
+		echo "topo_spawn: bad or used name '$name'" >&2
+		return 1
+	fi
+	topo__spawn "$ns" "$name" bash "$TOPO_DIR/peer.sh" supervise "$dir/status" "$dir/pid" "$@"
+	echo "$TOPO_PID" >"$dir/group"
+}
+
+topo__proc_dir() {
+	local dir=$TOPO_DIR/proc.$1
+	[[ -d $dir ]] || {
+		echo "topo: no process $1" >&2
+		return 1
+	}
+	printf '%s\n' "$dir"
+}
+
+topo_proc_pid() {
+	local dir
+	dir=$(topo__proc_dir "${1:?name}") || return 1
+	topo_wait 2 test -s "$dir/pid" || return 1
+	cat "$dir/pid"
+}
+
+topo_proc_wait() {
+	local dir
+	dir=$(topo__proc_dir "${1:?name}") || return 1
+	topo_wait "${2:-5}" test -e "$dir/status" || return 1
+	cat "$dir/status"
+}
+
+topo_proc_log() {
+	topo__proc_dir "${1:?name}" >/dev/null || return 1
+	printf '%s\n' "$TOPO_DIR/log/$1"
 }
 
 # socat address for DST:PORT of PROTO (tcp, udp, udp-sendto).
@@ -710,7 +842,7 @@ topo__query() {
 	[[ -n $sport ]] && addr+=",reuseaddr"
 	[[ $proto == tcp ]] && addr+=",connect-timeout=$t"
 	out=$(timeout $((${t%.*} + 2)) ip netns exec "$ns" socat -T "$t" -t 0 "$addr" \
-		EXEC:"bash $TOPO_DIR/peer.sh $proto-query $t" 3>&1 2>"$TOPO_DIR/log/query.err")
+		EXEC:"bash $TOPO_DIR/peer.sh $proto-query $t" 3>&1 2>"$TOPO_DIR/log/query.err") || true
 	if [[ -z $out ]]; then
 		echo "topo: $proto query from $ns to $dst:$port: no answer" \
 			"($(tail -n1 "$TOPO_DIR/log/query.err" 2>/dev/null))" >&2
@@ -768,7 +900,7 @@ topo_tcp_session_send() {
 		return 1
 	}
 	pid=$(<"$dir/pid")
-	if ! kill -0 "$pid" 2>/dev/null; then
+	if [[ -z $(topo__live_groups "$pid") ]]; then
 		echo "topo: session $sid has ended: $(tail -n1 "$dir/out")" >&2
 		return 1
 	fi
@@ -794,7 +926,7 @@ topo_udp_flow_start() {
 	ns=$(topo__ns "${2:?namespace}")
 	mkdir "$dir" || return 1
 	: >"$dir/answers"
-	echo 0 >"$dir/sent"
+	: >"$dir/sent"
 	# SENDTO: an unconnected socket, so an ICMP error during a retarget does
 	# not end the flow as it would a connected one.
 	addr=$(topo__sock udp-sendto "$dst" "$port"),sourceport=$sport,reuseaddr
@@ -812,9 +944,11 @@ topo__flow_dir() {
 	printf '%s\n' "$dir"
 }
 
-# An answer after line N of FILE matches REGEX.
+# An answer after line N of FILE matches REGEX (one process, no pipeline:
+# an early exit would make pipefail report a match as a failure).
 topo__flow_matched() {
-	tail -n +$(($2 + 1)) "$1" | cut -d' ' -f2- | grep -Eq -- "$3"
+	awk -v n="$2" -v re="$3" 'NR > n { sub(/^[^ ]* /, ""); if ($0 ~ re) { found = 1; exit } }
+		END { exit !found }' "$1"
 }
 
 topo_udp_flow_wait() {
@@ -833,13 +967,13 @@ topo_udp_flow_last() {
 topo_udp_flow_count() {
 	local dir
 	dir=$(topo__flow_dir "${1:?flow id}") || return 1
-	cut -d' ' -f2- "$dir/answers" | grep -Ec -- "${2:-.}"
+	cut -d' ' -f2- "$dir/answers" | grep -Ec -- "${2:-.}" || true
 }
 
 topo_udp_flow_sent() {
 	local dir
 	dir=$(topo__flow_dir "${1:?flow id}") || return 1
-	cat "$dir/sent"
+	wc -l <"$dir/sent"
 }
 
 topo_udp_flow_stop() {
@@ -865,8 +999,8 @@ topo_tcp_loop_stop() {
 		return 1
 	}
 	topo_kill "$(<"$dir/pid")"
-	ok=$(grep -c '^OK' "$dir/log")
-	fail=$(grep -c '^FAIL' "$dir/log")
+	ok=$(grep -c '^OK' "$dir/log") || true
+	fail=$(grep -c '^FAIL' "$dir/log") || true
 	echo "$ok $fail"
 }
 
