@@ -29,29 +29,44 @@
 # under test can use as its netns_dir so it sees this run's routers only.
 # Interface names: qg-/qr- plus 11 characters of a random port UUID (14
 # characters, like Neutron's); eth0 in clients and VMs; b<N>/p<N> in the switch.
+# MAC addresses are random in Neutron's fa:16:3e range and kept when a
+# router is restored. Like `ip netns add`, a router's file appears in both
+# directories a moment before the namespace is mounted on it: a watcher that
+# opens it on IN_CREATE must retry (setns then fails with EINVAL).
 #
 # Where a function takes NS, it accepts a name given to topo_router,
 # topo_outside or topo_vm, or a raw namespace name. Its facts are in the
 # associative array TOPO:
 #   TOPO[R.ns] TOPO[R.uuid] TOPO[R.qg] TOPO[R.qr] TOPO[R.gw4] TOPO[R.gw6]
 #   TOPO[R.lan4] TOPO[R.lan6] TOPO[R.ext] TOPO[R.lan]      (router R)
+#   TOPO[R.subnets] (its tenant segments), TOPO[R.if.IFNAME]="SEG A4 A6 MAC"
 #   TOPO[H.ns] TOPO[H.if] TOPO[H.ip4] TOPO[H.ip6] TOPO[H.gw4] TOPO[H.gw6]
 #   TOPO[H.seg] TOPO[H.router]                             (client or VM H)
+#   TOPO[SEG.br] TOPO[SEG.p4] TOPO[SEG.p6] TOPO[SEG.gw4] TOPO[SEG.qr]   (segment)
 # Call the building functions directly, not in $( ): they set TOPO and
-# counters in the calling shell. Processes are started in their own session;
-# do not enable job control (set -m) in a test.
+# counters in the calling shell. Queries, sessions, flows and waits may be
+# called anywhere, $( ) included. Processes are started in their own session
+# (process group = PID); do not enable job control (set -m) in a test. Logs
+# of started processes are in $TOPO_DIR/log/.
 #
 # Setup and teardown
-#   topo_init PREFIX           check root and tools (exit 77 with a reason if
+#   topo_init [-d DIR] PREFIX  check root and tools (exit 77 with a reason if
 #                              missing), pick names, make $TOPO_DIR, set the
 #                              EXIT/INT/TERM/HUP traps. An EXIT trap set before
-#                              is kept and run at exit.
+#                              is kept and run at exit. With -d, DIR (absolute,
+#                              empty or absent) is $TOPO_DIR and the topology
+#                              is kept at exit, saved for topo_load (a lab).
+#   topo_save                  write TOPO and the counters to $TOPO_DIR/state.
+#   topo_load DIR              take over a topology kept with -d: facts, traps
+#                              (it is saved again at exit); topo_cleanup ends it.
 #   topo_on_exit CMD           run CMD (eval'd) at exit before the topology is
 #                              torn down; last added runs first. Use this, not
 #                              trap, once topo_init ran.
 #   topo_cleanup               kill every process started through the library
 #                              and every process left in its namespaces, delete
 #                              the namespaces, mounts and $TOPO_DIR. Idempotent.
+#                              It reads only files in $TOPO_DIR, so after a
+#                              kill -9, `TOPO_DIR=dir; topo_cleanup` still works.
 #   topo_skip REASON           print the reason, exit 77 (meson: skipped).
 #   topo_require CMD...        topo_skip unless every CMD is in PATH.
 #
@@ -116,7 +131,20 @@
 #   topo_tcp_loop_start LID NS DST PORT [TIMEOUT]
 #                              connect in a loop, recording each attempt.
 #   topo_tcp_loop_stop LID     stop; print "OK_COUNT FAIL_COUNT".
-#   topo_kill PID              stop a process group started by the library.
+#
+# Processes (daemons under test)
+#   topo_spawn [-n NS] NAME CMD...
+#                              run CMD (in the host namespace, or NS) in its
+#                              own session under a supervisor that records
+#                              its exit status; output in $TOPO_DIR/log/NAME;
+#                              killed at cleanup.
+#   topo_proc_pid NAME         print CMD's PID (for kill -HUP and the like).
+#   topo_proc_wait NAME [TIMEOUT]
+#                              wait for CMD to end (default 5 s), print its
+#                              exit status (128+N after signal N).
+#   topo_proc_log NAME         print the path of its log.
+#   topo_kill PID|NAME         TERM the process group (a TOPO_PID, or a
+#                              topo_spawn NAME), KILL it after 2 s.
 #
 # Waiting (all bounded; they return non-zero on timeout)
 #   topo_wait TIMEOUT CMD...   until CMD succeeds, polling every 50 ms.
