@@ -1,0 +1,226 @@
+#include "conntrack.h"
+
+#include <errno.h>
+#include <libmnl/libmnl.h>
+#include <libnetfilter_conntrack/libnetfilter_conntrack.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "netns.h"
+
+#define CT_RECV_BUF (256 * 1024)
+
+struct conntrack {
+	struct mnl_socket *nl;
+	uint32_t seq;
+};
+
+struct ct_match {
+	const struct forwarding *f;
+	struct nf_conntrack **v;
+	size_t n, cap;
+	int err;
+};
+
+static int ct_fail(char **cause, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int ct_fail(char **cause, int err, const char *fmt, ...)
+{
+	char *what = NULL;
+	va_list ap;
+
+	if (cause == NULL)
+		return err;
+	free(*cause);
+	va_start(ap, fmt);
+	if (vasprintf(&what, fmt, ap) < 0)
+		what = NULL;
+	va_end(ap);
+	if (asprintf(cause, "%s: %s", what ? what : "conntrack", strerror(-err)) < 0)
+		*cause = NULL;
+	free(what);
+	return err;
+}
+
+int conntrack_open(const char *netns_dir, const char *name, struct conntrack **out, char **cause)
+{
+	struct conntrack *ct;
+	int r;
+
+	if (cause)
+		*cause = NULL;
+	*out = NULL;
+	if ((ct = calloc(1, sizeof(*ct))) == NULL)
+		return ct_fail(cause, -ENOMEM, "allocate conntrack handle");
+	if ((r = netns_open_netlink(netns_dir, name, NETLINK_NETFILTER, &ct->nl, cause)) < 0) {
+		free(ct);
+		return r;
+	}
+	ct->seq = (uint32_t)time(NULL);
+	*out = ct;
+	return 0;
+}
+
+void conntrack_close(struct conntrack *ct)
+{
+	if (ct == NULL)
+		return;
+	mnl_socket_close(ct->nl);
+	free(ct);
+}
+
+/* The entry's original direction is (f's external address, protocol, port). */
+static bool ct_matches(const struct nf_conntrack *c, const struct forwarding *f)
+{
+	const struct addr *a = &f->external_addr;
+	uint16_t port;
+
+	if (!nfct_attr_is_set(c, ATTR_ORIG_L3PROTO) || !nfct_attr_is_set(c, ATTR_ORIG_L4PROTO) ||
+		!nfct_attr_is_set(c, ATTR_ORIG_PORT_DST))
+		return false;
+	if (nfct_get_attr_u8(c, ATTR_ORIG_L3PROTO) != a->family ||
+		nfct_get_attr_u8(c, ATTR_ORIG_L4PROTO) != f->protocol)
+		return false;
+	port = ntohs(nfct_get_attr_u16(c, ATTR_ORIG_PORT_DST));
+	if (port < f->external.lo || port > f->external.hi)
+		return false;
+	if (a->family == AF_INET)
+		return nfct_get_attr_u32(c, ATTR_ORIG_IPV4_DST) == a->u.v4.s_addr;
+	return memcmp(nfct_get_attr(c, ATTR_ORIG_IPV6_DST), &a->u.v6, 16) == 0;
+}
+
+static int ct_dump_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	struct ct_match *m = arg;
+	struct nf_conntrack *c = nfct_new();
+
+	if (c == NULL) {
+		m->err = -ENOMEM;
+		errno = ENOMEM;
+		return MNL_CB_ERROR;
+	}
+	if (nfct_nlmsg_parse(nlh, c) < 0 || !ct_matches(c, m->f)) {
+		nfct_destroy(c);
+		return MNL_CB_OK;
+	}
+	if (m->n == m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 16;
+		struct nf_conntrack **n = realloc(m->v, cap * sizeof(*n));
+		if (n == NULL) {
+			nfct_destroy(c);
+			m->err = -ENOMEM;
+			errno = ENOMEM;
+			return MNL_CB_ERROR;
+		}
+		m->v = n;
+		m->cap = cap;
+	}
+	m->v[m->n++] = c;
+	return MNL_CB_OK;
+}
+
+static struct nlmsghdr *ct_msg(char *buf, uint16_t type, uint16_t flags, uint8_t family,
+	uint32_t seq)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nfgenmsg *g;
+
+	nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+	nlh->nlmsg_seq = seq;
+	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
+	g->nfgen_family = family;
+	g->version = NFNETLINK_V0;
+	g->res_id = 0;
+	return nlh;
+}
+
+/* Sends nlh and reads answers until its ack/done; 0 or -errno. */
+static int ct_talk(struct conntrack *ct, char *buf, struct nlmsghdr *nlh, mnl_cb_t cb, void *arg)
+{
+	uint32_t seq = nlh->nlmsg_seq, portid = mnl_socket_get_portid(ct->nl);
+	ssize_t n;
+	int r;
+
+	if (mnl_socket_sendto(ct->nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	for (;;) {
+		n = mnl_socket_recvfrom(ct->nl, buf, CT_RECV_BUF);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		errno = EPROTO;
+		r = mnl_cb_run(buf, (size_t)n, seq, portid, cb, arg);
+		if (r < 0)
+			return -errno;
+		if (r == MNL_CB_STOP)
+			return 0;
+	}
+}
+
+static void ct_free_matches(struct ct_match *m)
+{
+	for (size_t i = 0; i < m->n; i++)
+		nfct_destroy(m->v[i]);
+	free(m->v);
+}
+
+int conntrack_flush_forwarding(struct conntrack *ct, const struct forwarding *f, char **cause)
+{
+	struct ct_match m = {.f = f};
+	char ext[ADDR_STRLEN];
+	struct nlmsghdr *nlh;
+	int r, deleted = 0;
+	char *buf;
+
+	if (cause)
+		*cause = NULL;
+	if (f->external_addr.family != AF_INET && f->external_addr.family != AF_INET6)
+		return ct_fail(cause, -EINVAL, "forwarding %s has no external address", f->id);
+	addr_format(&f->external_addr, ext, sizeof(ext));
+	if ((buf = malloc(CT_RECV_BUF)) == NULL)
+		return ct_fail(cause, -ENOMEM, "allocate conntrack buffer");
+	/* The entry's full tuple (client address and port) is only known by a dump. */
+	nlh = ct_msg(buf, IPCTNL_MSG_CT_GET, NLM_F_DUMP, (uint8_t)f->external_addr.family,
+		ct->seq++);
+	r = ct_talk(ct, buf, nlh, ct_dump_cb, &m);
+	if (r < 0 || m.err < 0) {
+		r = r < 0 ? r : m.err;
+		ct_fail(cause, r, "list conntrack entries for %s", ext);
+		goto out;
+	}
+	for (size_t i = 0; i < m.n; i++) {
+		nlh = ct_msg(buf, IPCTNL_MSG_CT_DELETE, NLM_F_ACK, (uint8_t)f->external_addr.family,
+			ct->seq++);
+		if (nfct_nlmsg_build(nlh, m.v[i]) < 0) {
+			r = ct_fail(cause, -errno, "build conntrack delete");
+			goto out;
+		}
+		r = ct_talk(ct, buf, nlh, NULL, NULL);
+		if (r == -ENOENT)
+			continue; /* it timed out or closed meanwhile */
+		if (r < 0) {
+			ct_fail(cause, r, "delete conntrack entry to %s %s %u", ext,
+				fwd_protocol_name(f->protocol),
+				ntohs(nfct_get_attr_u16(m.v[i], ATTR_ORIG_PORT_DST)));
+			goto out;
+		}
+		deleted++;
+	}
+	log_debug("conntrack: deleted %d entries to %s %s %u:%u", deleted, ext,
+		fwd_protocol_name(f->protocol), f->external.lo, f->external.hi);
+	r = deleted;
+out:
+	ct_free_matches(&m);
+	free(buf);
+	return r;
+}

@@ -19,10 +19,13 @@
 #                          is sent, and "OK answer" or "FAIL why" appended to OUT
 #   flow OUT SENT          socat EXEC child of a UDP flow: sends a numbered line
 #                          every 50 ms, logs "EPOCHREALTIME answer" to OUT
-#                          and the last sequence number sent to SENT
+#                          and appends each sequence number sent to SENT
 #   tcp-loop DST PORT T OUT
 #                          connects again and again, appending "OK answer" or
 #                          "FAIL" to OUT per attempt
+#   supervise STATUS PIDFILE CMD...
+#                          runs CMD, writes its PID to PIDFILE and, once it
+#                          ends, its exit status (128+N for signal N) to STATUS
 #
 # PEER is the address the server sees, in canonical form (RFC 5952 for IPv6:
 # socat reports "[2001:0db8:...]", tests compare with "2001:db8::10").
@@ -142,7 +145,8 @@ flow)
 		while :; do
 			n=$((n + 1))
 			echo "$n" || exit 0
-			echo "$n" >"$sent"
+			# Appended, not rewritten: a reader never sees it empty.
+			echo "$n" >>"$sent"
 			sleep 0.05
 		done
 	) &
@@ -165,6 +169,21 @@ tcp-loop)
 			echo "FAIL"
 		fi >>"$out"
 	done
+	;;
+supervise)
+	status=$1 pidfile=$2
+	shift 2
+	# Signals sent to the whole group are for CMD: the supervisor ignores
+	# them so it lives to record how CMD ended, and CMD gets them back.
+	trap '' TERM INT HUP
+	(
+		trap - TERM INT HUP
+		exec "$@"
+	) &
+	echo $! >"$pidfile"
+	wait $!
+	echo $? >"$status.tmp"
+	mv "$status.tmp" "$status"
 	;;
 *)
 	echo "topo-peer.sh: unknown mode '$mode'" >&2

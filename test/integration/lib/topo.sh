@@ -29,29 +29,44 @@
 # under test can use as its netns_dir so it sees this run's routers only.
 # Interface names: qg-/qr- plus 11 characters of a random port UUID (14
 # characters, like Neutron's); eth0 in clients and VMs; b<N>/p<N> in the switch.
+# MAC addresses are random in Neutron's fa:16:3e range and kept when a
+# router is restored. Like `ip netns add`, a router's file appears in both
+# directories a moment before the namespace is mounted on it: a watcher that
+# opens it on IN_CREATE must retry (setns then fails with EINVAL).
 #
 # Where a function takes NS, it accepts a name given to topo_router,
 # topo_outside or topo_vm, or a raw namespace name. Its facts are in the
 # associative array TOPO:
 #   TOPO[R.ns] TOPO[R.uuid] TOPO[R.qg] TOPO[R.qr] TOPO[R.gw4] TOPO[R.gw6]
 #   TOPO[R.lan4] TOPO[R.lan6] TOPO[R.ext] TOPO[R.lan]      (router R)
+#   TOPO[R.subnets] (its tenant segments), TOPO[R.if.IFNAME]="SEG A4 A6 MAC"
 #   TOPO[H.ns] TOPO[H.if] TOPO[H.ip4] TOPO[H.ip6] TOPO[H.gw4] TOPO[H.gw6]
 #   TOPO[H.seg] TOPO[H.router]                             (client or VM H)
+#   TOPO[SEG.br] TOPO[SEG.p4] TOPO[SEG.p6] TOPO[SEG.gw4] TOPO[SEG.qr]   (segment)
 # Call the building functions directly, not in $( ): they set TOPO and
-# counters in the calling shell. Processes are started in their own session;
-# do not enable job control (set -m) in a test.
+# counters in the calling shell. Queries, sessions, flows and waits may be
+# called anywhere, $( ) included. Processes are started in their own session
+# (process group = PID); do not enable job control (set -m) in a test. Logs
+# of started processes are in $TOPO_DIR/log/.
 #
 # Setup and teardown
-#   topo_init PREFIX           check root and tools (exit 77 with a reason if
+#   topo_init [-d DIR] PREFIX  check root and tools (exit 77 with a reason if
 #                              missing), pick names, make $TOPO_DIR, set the
 #                              EXIT/INT/TERM/HUP traps. An EXIT trap set before
-#                              is kept and run at exit.
+#                              is kept and run at exit. With -d, DIR (absolute,
+#                              empty or absent) is $TOPO_DIR and the topology
+#                              is kept at exit, saved for topo_load (a lab).
+#   topo_save                  write TOPO and the counters to $TOPO_DIR/state.
+#   topo_load DIR              take over a topology kept with -d: facts, traps
+#                              (it is saved again at exit); topo_cleanup ends it.
 #   topo_on_exit CMD           run CMD (eval'd) at exit before the topology is
 #                              torn down; last added runs first. Use this, not
 #                              trap, once topo_init ran.
 #   topo_cleanup               kill every process started through the library
 #                              and every process left in its namespaces, delete
 #                              the namespaces, mounts and $TOPO_DIR. Idempotent.
+#                              It reads only files in $TOPO_DIR, so after a
+#                              kill -9, `TOPO_DIR=dir; topo_cleanup` still works.
 #   topo_skip REASON           print the reason, exit 77 (meson: skipped).
 #   topo_require CMD...        topo_skip unless every CMD is in PATH.
 #
@@ -116,7 +131,20 @@
 #   topo_tcp_loop_start LID NS DST PORT [TIMEOUT]
 #                              connect in a loop, recording each attempt.
 #   topo_tcp_loop_stop LID     stop; print "OK_COUNT FAIL_COUNT".
-#   topo_kill PID              stop a process group started by the library.
+#
+# Processes (daemons under test)
+#   topo_spawn [-n NS] NAME CMD...
+#                              run CMD (in the host namespace, or NS) in its
+#                              own session under a supervisor that records
+#                              its exit status; output in $TOPO_DIR/log/NAME;
+#                              killed at cleanup.
+#   topo_proc_pid NAME         print CMD's PID (for kill -HUP and the like).
+#   topo_proc_wait NAME [TIMEOUT]
+#                              wait for CMD to end (default 5 s), print its
+#                              exit status (128+N after signal N).
+#   topo_proc_log NAME         print the path of its log.
+#   topo_kill PID|NAME         TERM the process group (a TOPO_PID, or a
+#                              topo_spawn NAME), KILL it after 2 s.
 #
 # Waiting (all bounded; they return non-zero on timeout)
 #   topo_wait TIMEOUT CMD...   until CMD succeeds, polling every 50 ms.
@@ -144,6 +172,7 @@ TOPO_PID=
 TOPO_ID=
 TOPO_PASSED=0
 TOPO_FAILED=0
+TOPO_KEEP=0
 declare -ga TOPO__EXIT_CMDS=()
 TOPO__PFX=
 TOPO__SW=
@@ -175,16 +204,40 @@ topo__manifest() {
 }
 
 topo_init() {
+	local OPTIND opt keep=''
+	while getopts d: opt; do
+		case $opt in
+		d) keep=$OPTARG ;;
+		*) exit 2 ;;
+		esac
+	done
+	shift $((OPTIND - 1))
 	local prefix=${1:?topo_init: PREFIX missing}
 	[[ $prefix =~ ^[A-Za-z0-9_-]+$ ]] || {
 		echo "topo_init: bad prefix '$prefix'" >&2
 		exit 2
 	}
 	[[ $(id -u) == 0 ]] || topo_skip "needs root (network namespaces)"
-	topo_require ip socat ss timeout setsid mount
+	topo_require ip socat ss timeout setsid mount awk ps
 	TOPO_ID="$$$(printf '%02x' $((RANDOM % 256)))"
 	TOPO__PFX="$prefix-$TOPO_ID"
-	TOPO_DIR=$(mktemp -d "/tmp/topo-$TOPO__PFX.XXXXXX") || exit 1
+	if [[ -n $keep ]]; then
+		# socat and peer.sh take paths in their arguments: keep them plain.
+		[[ $keep =~ ^/[A-Za-z0-9_./-]+$ ]] || {
+			echo "topo_init: -d wants an absolute plain path, not '$keep'" >&2
+			exit 2
+		}
+		if [[ -e $keep ]] && [[ -n $(ls -A "$keep") ]]; then
+			echo "topo_init: $keep is not empty (topo_load it, or topo_cleanup)" >&2
+			exit 1
+		fi
+		mkdir -p "$keep" || exit 1
+		TOPO_DIR=$keep
+		TOPO_KEEP=1
+	else
+		TOPO_DIR=$(mktemp -d "/tmp/topo-$TOPO__PFX.XXXXXX") || exit 1
+		TOPO_KEEP=0
+	fi
 	topo__manifest "dir $TOPO_DIR"
 	TOPO_NETNS_DIR=$TOPO_DIR/netns
 	mkdir -p "$TOPO_NETNS_DIR" "$TOPO_DIR/log"
@@ -192,17 +245,7 @@ topo_init() {
 	: >"$TOPO_DIR/pids"
 	cp "$TOPO__LIB_DIR/topo-peer.sh" "$TOPO_DIR/peer.sh"
 
-	# Keep a trap the caller set earlier: it runs with the other exit commands.
-	local prev
-	prev=$(trap -p EXIT)
-	if [[ -n $prev ]]; then
-		eval "set -- $prev"
-		TOPO__EXIT_CMDS+=("$3")
-	fi
-	trap topo__on_exit EXIT
-	trap 'exit 129' HUP
-	trap 'exit 130' INT
-	trap 'exit 143' TERM
+	topo__traps
 
 	TOPO__SW="$TOPO__PFX-sw"
 	if ! ip netns add "$TOPO__SW" 2>/dev/null; then
@@ -220,6 +263,47 @@ topo_init() {
 	fi
 }
 
+topo__traps() {
+	# Keep a trap the caller set earlier: it runs with the other exit commands.
+	local prev
+	local -a words
+	prev=$(trap -p EXIT)
+	if [[ -n $prev && $prev != *topo__on_exit* ]]; then
+		# "trap -- 'CMD' EXIT", quoted for eval
+		eval "words=($prev)"
+		TOPO__EXIT_CMDS+=("${words[2]}")
+	fi
+	trap topo__on_exit EXIT
+	trap 'exit 129' HUP
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+}
+
+# Write what a later shell needs to go on with this topology (topo_load).
+topo_save() {
+	[[ -n $TOPO_DIR && -d $TOPO_DIR ]] || return 1
+	{
+		declare -p TOPO | sed '1s/^declare -A /declare -gA /'
+		local v
+		for v in TOPO_ID TOPO_NETNS_DIR TOPO__PFX TOPO__SW TOPO__N TOPO__LAST_ROUTER; do
+			printf '%s=%q\n' "$v" "${!v}"
+		done
+	} >"$TOPO_DIR/state.tmp" && mv "$TOPO_DIR/state.tmp" "$TOPO_DIR/state"
+}
+
+topo_load() {
+	local dir=${1:?topo_load: DIR missing}
+	[[ -f $dir/state ]] || {
+		echo "topo_load: no topology saved in $dir" >&2
+		return 1
+	}
+	# shellcheck source=/dev/null
+	source "$dir/state" || return 1
+	TOPO_DIR=$dir
+	TOPO_KEEP=1
+	topo__traps
+}
+
 topo_on_exit() {
 	TOPO__EXIT_CMDS+=("$*")
 }
@@ -233,33 +317,40 @@ topo__on_exit() {
 		eval "${TOPO__EXIT_CMDS[i]}"
 	done
 	TOPO__EXIT_CMDS=()
-	topo_cleanup
+	if ((TOPO_KEEP)); then
+		topo_save
+	else
+		topo_cleanup
+	fi
 	exit "$rc"
 }
 
-# Send SIG to those of the process groups listed that still exist; succeed
-# if there was any.
-topo__signal_groups() {
-	local sig=$1 pid any=1
-	shift
-	for pid in "$@"; do
-		if kill -0 -- "-$pid" 2>/dev/null; then
-			kill "-$sig" -- "-$pid" 2>/dev/null
-			any=0
-		fi
-	done
-	return $any
+# Print those of the process groups listed that have a live member. Zombies
+# do not count: where PID 1 does not reap orphans (some containers), a dead
+# group keeps zombies forever and kill -0 would still find it.
+topo__live_groups() {
+	local IFS=,
+	ps -e -o pgid=,stat= | awk -v list="$*" '
+		BEGIN { n = split(list, g, ","); for (i = 1; i <= n; i++) want[g[i]] = 1 }
+		($1 in want) && $2 !~ /^Z/ && !seen[$1]++ { print $1 }'
 }
 
 # TERM the groups, KILL what is left after 2 s.
 topo__kill_groups() {
-	local i
-	topo__signal_groups TERM "$@" || return 0
-	for ((i = 0; i < 40; i++)); do
-		sleep 0.05
-		topo__signal_groups 0 "$@" || return 0
+	local i pid live
+	live=$(topo__live_groups "$@")
+	[[ -n $live ]] || return 0
+	for pid in $live; do
+		kill -TERM -- "-$pid" 2>/dev/null || true
 	done
-	topo__signal_groups KILL "$@"
+	for ((i = 0; i < 40; i++)); do
+		live=$(topo__live_groups "$@")
+		[[ -n $live ]] || return 0
+		sleep 0.05
+	done
+	for pid in $live; do
+		kill -KILL -- "-$pid" 2>/dev/null || true
+	done
 	return 0
 }
 
@@ -276,14 +367,19 @@ topo__kill_ns_procs() {
 	done
 }
 
+# Undo the bind mount of NS in the private netns dir (derived from TOPO_DIR,
+# so that topo_cleanup works given TOPO_DIR alone).
 topo__umount_private() {
-	local ns=$1
-	[[ -n $TOPO_NETNS_DIR && -e $TOPO_NETNS_DIR/$ns ]] || return 0
-	umount "$TOPO_NETNS_DIR/$ns" 2>/dev/null || umount -l "$TOPO_NETNS_DIR/$ns" 2>/dev/null
-	rm -f "$TOPO_NETNS_DIR/$ns"
+	local f=$TOPO_DIR/netns/$1
+	[[ -e $f ]] || return 0
+	umount "$f" 2>/dev/null || umount -l "$f" 2>/dev/null
+	rm -f "$f"
 }
 
 topo_cleanup() {
+	# Cleanup goes on past any error, whatever options the test set.
+	local -
+	set +eu +o pipefail
 	[[ -n $TOPO_DIR && -d $TOPO_DIR ]] || return 0
 	local -a pids=() nss=()
 	local ns
@@ -296,6 +392,10 @@ topo_cleanup() {
 		if [[ -e /run/netns/$ns ]]; then
 			ip netns del "$ns" 2>/dev/null || topo__log "cleanup: cannot delete namespace $ns"
 		fi
+	done
+	# Whatever else is mounted there (a test's own additions).
+	for ns in "$TOPO_DIR"/netns/*; do
+		[[ -e $ns ]] && topo__umount_private "${ns##*/}"
 	done
 	rm -rf "$TOPO_DIR" || topo__log "cleanup: cannot remove $TOPO_DIR"
 	TOPO_DIR=
@@ -605,12 +705,16 @@ topo_wait_listen() {
 
 # ---------------------------------------------------------------- processes
 
-# Start CMD in NS in its own session, output to log NAME; PID into TOPO_PID.
+# Start CMD in NS (the host's namespace if NS is empty) in its own session,
+# output to log NAME; its PID, which is also its process group, into
+# TOPO_PID. Started from a subshell, so the test's shell never has to reap it.
 topo__spawn() {
 	local ns=$1 name=$2
 	shift 2
+	local -a in_ns=()
+	[[ -n $ns ]] && in_ns=(ip netns exec "$ns")
 	TOPO_PID=$(
-		ip netns exec "$ns" setsid "$@" </dev/null >>"$TOPO_DIR/log/$name" 2>&1 &
+		"${in_ns[@]}" setsid "$@" </dev/null >>"$TOPO_DIR/log/$name" 2>&1 &
 		echo $!
 	)
 	echo "$TOPO_PID" >>"$TOPO_DIR/pids"
@@ -618,7 +722,63 @@ topo__spawn() {
 }
 
 topo_kill() {
-	topo__kill_groups "${1:?pid}"
+	local what=${1:?pid or name}
+	if [[ $what =~ ^[0-9]+$ ]]; then
+		topo__kill_groups "$what"
+	elif [[ -f $TOPO_DIR/proc.$what/group ]]; then
+		topo__kill_groups "$(<"$TOPO_DIR/proc.$what/group")"
+	else
+		echo "topo_kill: no process $what" >&2
+		return 1
+	fi
+}
+
+topo_spawn() {
+	local OPTIND opt ns=''
+	while getopts n: opt; do
+		case $opt in
+		n) ns=$(topo__ns "$OPTARG") ;;
+		*) return 2 ;;
+		esac
+	done
+	shift $((OPTIND - 1))
+	local name=${1:?topo_spawn: NAME missing}
+	shift
+	local dir=$TOPO_DIR/proc.$name
+	if ! [[ $name =~ ^[A-Za-z0-9_.-]+$ ]] || ! mkdir "$dir" 2>/dev/null; then
+		echo "topo_spawn: bad or used name '$name'" >&2
+		return 1
+	fi
+	topo__spawn "$ns" "$name" bash "$TOPO_DIR/peer.sh" supervise "$dir/status" "$dir/pid" "$@"
+	echo "$TOPO_PID" >"$dir/group"
+}
+
+topo__proc_dir() {
+	local dir=$TOPO_DIR/proc.$1
+	[[ -d $dir ]] || {
+		echo "topo: no process $1" >&2
+		return 1
+	}
+	printf '%s\n' "$dir"
+}
+
+topo_proc_pid() {
+	local dir
+	dir=$(topo__proc_dir "${1:?name}") || return 1
+	topo_wait 2 test -s "$dir/pid" || return 1
+	cat "$dir/pid"
+}
+
+topo_proc_wait() {
+	local dir
+	dir=$(topo__proc_dir "${1:?name}") || return 1
+	topo_wait "${2:-5}" test -e "$dir/status" || return 1
+	cat "$dir/status"
+}
+
+topo_proc_log() {
+	topo__proc_dir "${1:?name}" >/dev/null || return 1
+	printf '%s\n' "$TOPO_DIR/log/$1"
 }
 
 # socat address for DST:PORT of PROTO (tcp, udp, udp-sendto).
@@ -710,7 +870,7 @@ topo__query() {
 	[[ -n $sport ]] && addr+=",reuseaddr"
 	[[ $proto == tcp ]] && addr+=",connect-timeout=$t"
 	out=$(timeout $((${t%.*} + 2)) ip netns exec "$ns" socat -T "$t" -t 0 "$addr" \
-		EXEC:"bash $TOPO_DIR/peer.sh $proto-query $t" 3>&1 2>"$TOPO_DIR/log/query.err")
+		EXEC:"bash $TOPO_DIR/peer.sh $proto-query $t" 3>&1 2>"$TOPO_DIR/log/query.err") || true
 	if [[ -z $out ]]; then
 		echo "topo: $proto query from $ns to $dst:$port: no answer" \
 			"($(tail -n1 "$TOPO_DIR/log/query.err" 2>/dev/null))" >&2
@@ -768,7 +928,7 @@ topo_tcp_session_send() {
 		return 1
 	}
 	pid=$(<"$dir/pid")
-	if ! kill -0 "$pid" 2>/dev/null; then
+	if [[ -z $(topo__live_groups "$pid") ]]; then
 		echo "topo: session $sid has ended: $(tail -n1 "$dir/out")" >&2
 		return 1
 	fi
@@ -794,7 +954,7 @@ topo_udp_flow_start() {
 	ns=$(topo__ns "${2:?namespace}")
 	mkdir "$dir" || return 1
 	: >"$dir/answers"
-	echo 0 >"$dir/sent"
+	: >"$dir/sent"
 	# SENDTO: an unconnected socket, so an ICMP error during a retarget does
 	# not end the flow as it would a connected one.
 	addr=$(topo__sock udp-sendto "$dst" "$port"),sourceport=$sport,reuseaddr
@@ -812,9 +972,11 @@ topo__flow_dir() {
 	printf '%s\n' "$dir"
 }
 
-# An answer after line N of FILE matches REGEX.
+# An answer after line N of FILE matches REGEX (one process, no pipeline:
+# an early exit would make pipefail report a match as a failure).
 topo__flow_matched() {
-	tail -n +$(($2 + 1)) "$1" | cut -d' ' -f2- | grep -Eq -- "$3"
+	awk -v n="$2" -v re="$3" 'NR > n { sub(/^[^ ]* /, ""); if ($0 ~ re) { found = 1; exit } }
+		END { exit !found }' "$1"
 }
 
 topo_udp_flow_wait() {
@@ -833,13 +995,13 @@ topo_udp_flow_last() {
 topo_udp_flow_count() {
 	local dir
 	dir=$(topo__flow_dir "${1:?flow id}") || return 1
-	cut -d' ' -f2- "$dir/answers" | grep -Ec -- "${2:-.}"
+	cut -d' ' -f2- "$dir/answers" | grep -Ec -- "${2:-.}" || true
 }
 
 topo_udp_flow_sent() {
 	local dir
 	dir=$(topo__flow_dir "${1:?flow id}") || return 1
-	cat "$dir/sent"
+	wc -l <"$dir/sent"
 }
 
 topo_udp_flow_stop() {
@@ -865,8 +1027,8 @@ topo_tcp_loop_stop() {
 		return 1
 	}
 	topo_kill "$(<"$dir/pid")"
-	ok=$(grep -c '^OK' "$dir/log")
-	fail=$(grep -c '^FAIL' "$dir/log")
+	ok=$(grep -c '^OK' "$dir/log") || true
+	fail=$(grep -c '^FAIL' "$dir/log") || true
 	echo "$ok $fail"
 }
 

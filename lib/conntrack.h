@@ -1,0 +1,28 @@
+/*
+ * Conntrack cleanup after a forwarding is removed or retargeted.
+ *
+ * Deleting a map element does not cut a session: its conntrack entry
+ * keeps the NAT binding until the entry goes. conntrack_flush_forwarding()
+ * deletes the entries whose original destination is the forwarding's
+ * external address, protocol and one of its external ports, in the
+ * namespace the handle was opened in. Call it after the nft change, so a
+ * packet arriving in between cannot recreate an entry with the old target.
+ */
+#ifndef PRAAS_CONNTRACK_H
+#define PRAAS_CONNTRACK_H
+
+#include "fwd.h"
+
+struct conntrack;
+
+/* Opens ctnetlink in netns_dir/name (NULL: here). 0 or -errno with *cause. */
+int conntrack_open(const char *netns_dir, const char *name, struct conntrack **out, char **cause);
+void conntrack_close(struct conntrack *ct);
+
+/*
+ * Deletes f's entries (see above). Returns how many were deleted, or
+ * -errno with *cause. Entries that vanish meanwhile are not an error.
+ */
+int conntrack_flush_forwarding(struct conntrack *ct, const struct forwarding *f, char **cause);
+
+#endif
