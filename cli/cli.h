@@ -31,6 +31,6 @@ extern const struct cli_command cli_forwarding_commands[];
 int cli_session(struct cli *cli);
 /* Prints "praas: message" and returns EXIT_USAGE after the command's usage line. */
 int cli_usage_error(const struct cli_command *cmd, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+        __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -11,34 +11,34 @@
 #include "http.h"
 
 static const struct column show_columns[] = {
-	{"id", "ID"},
-	{"router_id", "Router"},
-	{"project_id", "Project"},
-	{"protocol", "Protocol"},
-	{"external_ip_address", "External IP Address"},
-	{"external_port", "External Port"},
-	{"external_port_range", "External Port Range"},
-	{"internal_ip_address", "Internal IP Address"},
-	{"internal_port", "Internal Port"},
-	{"internal_port_range", "Internal Port Range"},
-	{"internal_port_id", "Internal Port ID"},
-	{"masquerade", "Masquerade"},
-	{"description", "Description"},
-	{"status", "Status"},
-	{"created_at", "Created At"},
-	{"updated_at", "Updated At"},
+        {"id", "ID"},
+        {"router_id", "Router"},
+        {"project_id", "Project"},
+        {"protocol", "Protocol"},
+        {"external_ip_address", "External IP Address"},
+        {"external_port", "External Port"},
+        {"external_port_range", "External Port Range"},
+        {"internal_ip_address", "Internal IP Address"},
+        {"internal_port", "Internal Port"},
+        {"internal_port_range", "Internal Port Range"},
+        {"internal_port_id", "Internal Port ID"},
+        {"masquerade", "Masquerade"},
+        {"description", "Description"},
+        {"status", "Status"},
+        {"created_at", "Created At"},
+        {"updated_at", "Updated At"},
 };
 
 static const struct column list_columns[] = {
-	{"id", "ID"},
-	{"router_id", "Router"},
-	{"protocol", "Protocol"},
-	{"external_ip_address", "External IP Address"},
-	{"external_port_range", "External Port Range"},
-	{"internal_ip_address", "Internal IP Address"},
-	{"internal_port_range", "Internal Port Range"},
-	{"status", "Status"},
-	{"description", "Description"},
+        {"id", "ID"},
+        {"router_id", "Router"},
+        {"protocol", "Protocol"},
+        {"external_ip_address", "External IP Address"},
+        {"external_port_range", "External Port Range"},
+        {"internal_ip_address", "Internal IP Address"},
+        {"internal_port_range", "Internal Port Range"},
+        {"status", "Status"},
+        {"description", "Description"},
 };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -57,28 +57,28 @@ enum {
 /* What the options of one command said. */
 struct args {
 	const char *router, *internal_ip, *port, *internal_port, *external_port, *protocol,
-		*description;
+	        *description;
 	bool masquerade;
 	char **rest; /* positional arguments */
 	int nrest;
 };
 
 static const struct option all_options[] = {
-	{"router", required_argument, NULL, OPT_ROUTER},
-	{"internal-ip", required_argument, NULL, OPT_INTERNAL_IP},
-	{"port", required_argument, NULL, OPT_PORT},
-	{"internal-port", required_argument, NULL, OPT_INTERNAL_PORT},
-	{"external-port", required_argument, NULL, OPT_EXTERNAL_PORT},
-	{"protocol", required_argument, NULL, OPT_PROTOCOL},
-	{"masquerade", no_argument, NULL, OPT_MASQUERADE},
-	{"description", required_argument, NULL, OPT_DESCRIPTION},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
+        {"router", required_argument, NULL, OPT_ROUTER},
+        {"internal-ip", required_argument, NULL, OPT_INTERNAL_IP},
+        {"port", required_argument, NULL, OPT_PORT},
+        {"internal-port", required_argument, NULL, OPT_INTERNAL_PORT},
+        {"external-port", required_argument, NULL, OPT_EXTERNAL_PORT},
+        {"protocol", required_argument, NULL, OPT_PROTOCOL},
+        {"masquerade", no_argument, NULL, OPT_MASQUERADE},
+        {"description", required_argument, NULL, OPT_DESCRIPTION},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
 };
 
 /* allowed lists the option codes this command takes. */
-static int parse_args(const struct cli_command *cmd, int argc, char **argv, const int *allowed,
-	struct args *a)
+static int parse_args(
+        const struct cli_command *cmd, int argc, char **argv, const int *allowed, struct args *a)
 {
 	int c;
 
@@ -88,7 +88,7 @@ static int parse_args(const struct cli_command *cmd, int argc, char **argv, cons
 
 		if (c == 'h') {
 			printf("usage: praas %s %s %s\n%s\n", cmd->group, cmd->name, cmd->usage,
-				cmd->help);
+			        cmd->help);
 			exit(0);
 		}
 		for (const int *o = allowed; *o; o++)
@@ -96,14 +96,30 @@ static int parse_args(const struct cli_command *cmd, int argc, char **argv, cons
 		if (c == '?' || !ok)
 			return cli_usage_error(cmd, "unexpected option %s", argv[optind - 1]);
 		switch (c) {
-		case OPT_ROUTER: a->router = optarg; break;
-		case OPT_INTERNAL_IP: a->internal_ip = optarg; break;
-		case OPT_PORT: a->port = optarg; break;
-		case OPT_INTERNAL_PORT: a->internal_port = optarg; break;
-		case OPT_EXTERNAL_PORT: a->external_port = optarg; break;
-		case OPT_PROTOCOL: a->protocol = optarg; break;
-		case OPT_MASQUERADE: a->masquerade = true; break;
-		case OPT_DESCRIPTION: a->description = optarg; break;
+		case OPT_ROUTER:
+			a->router = optarg;
+			break;
+		case OPT_INTERNAL_IP:
+			a->internal_ip = optarg;
+			break;
+		case OPT_PORT:
+			a->port = optarg;
+			break;
+		case OPT_INTERNAL_PORT:
+			a->internal_port = optarg;
+			break;
+		case OPT_EXTERNAL_PORT:
+			a->external_port = optarg;
+			break;
+		case OPT_PROTOCOL:
+			a->protocol = optarg;
+			break;
+		case OPT_MASQUERADE:
+			a->masquerade = true;
+			break;
+		case OPT_DESCRIPTION:
+			a->description = optarg;
+			break;
 		}
 	}
 	a->rest = argv + optind;
@@ -113,7 +129,7 @@ static int parse_args(const struct cli_command *cmd, int argc, char **argv, cons
 
 /* "22" -> "internal_port": 22; "22:30" -> "internal_port_range": "22:30". */
 static int add_ports(const struct cli_command *cmd, struct json_object *pf, const char *text,
-	const char *single, const char *range, const char *option)
+        const char *single, const char *range, const char *option)
 {
 	struct port_range r;
 	const char *why;
@@ -134,8 +150,8 @@ static int refused(const char *error)
 }
 
 /* Sends a request and prints the "port_forwarding" object of its answer. */
-static int send_and_show(struct cli *cli, const char *method, const char *path,
-	struct json_object *body)
+static int send_and_show(
+        struct cli *cli, const char *method, const char *path, struct json_object *body)
 {
 	struct json_object *answer = NULL, *pf;
 	char *error = NULL;
@@ -166,8 +182,8 @@ static char *router_path(struct cli *cli, const char *router, const char *tail)
 		return NULL;
 	}
 	escaped = http_escape(id);
-	if (escaped == NULL || asprintf(&path, "/v1/routers/%s/port_forwardings%s", escaped,
-				       tail ? tail : "") < 0)
+	if (escaped == NULL ||
+	        asprintf(&path, "/v1/routers/%s/port_forwardings%s", escaped, tail ? tail : "") < 0)
 		path = NULL;
 	free(escaped);
 	free(id);
@@ -177,7 +193,7 @@ static char *router_path(struct cli *cli, const char *router, const char *tail)
 static int cmd_create(struct cli *cli, int argc, char **argv)
 {
 	static const int allowed[] = {OPT_ROUTER, OPT_INTERNAL_IP, OPT_PORT, OPT_INTERNAL_PORT,
-		OPT_EXTERNAL_PORT, OPT_PROTOCOL, OPT_MASQUERADE, OPT_DESCRIPTION, 0};
+	        OPT_EXTERNAL_PORT, OPT_PROTOCOL, OPT_MASQUERADE, OPT_DESCRIPTION, 0};
 	const struct cli_command *cmd = &cli_forwarding_commands[0];
 	struct json_object *body, *pf;
 	struct args a;
@@ -190,30 +206,31 @@ static int cmd_create(struct cli *cli, int argc, char **argv)
 	if (a.nrest > 0)
 		return cli_usage_error(cmd, "unexpected argument \"%s\"", a.rest[0]);
 	if (a.router == NULL || a.internal_port == NULL || (!a.internal_ip && !a.port))
-		return cli_usage_error(cmd,
-			"--router, --internal-port and --internal-ip or --port are required");
+		return cli_usage_error(
+		        cmd, "--router, --internal-port and --internal-ip or --port are required");
 	if (a.internal_ip && addr_parse(a.internal_ip, &ip) < 0)
-		return cli_usage_error(cmd, "--internal-ip \"%s\" is not an IP address",
-			a.internal_ip);
+		return cli_usage_error(
+		        cmd, "--internal-ip \"%s\" is not an IP address", a.internal_ip);
 	if (a.protocol && fwd_protocol_parse(a.protocol) < 0)
 		return cli_usage_error(cmd, "--protocol must be tcp or udp");
 	pf = json_object_new_object();
 	body = json_object_new_object();
 	json_object_object_add(body, "port_forwarding", pf);
 	if (add_ports(cmd, pf, a.internal_port, "internal_port", "internal_port_range",
-		    "--internal-port") ||
-		(a.external_port && add_ports(cmd, pf, a.external_port, "external_port",
-					    "external_port_range", "--external-port"))) {
+	            "--internal-port") ||
+	        (a.external_port &&
+	                add_ports(cmd, pf, a.external_port, "external_port", "external_port_range",
+	                        "--external-port"))) {
 		json_object_put(body);
 		return EXIT_USAGE;
 	}
 	if (a.internal_ip)
-		json_object_object_add(pf, "internal_ip_address",
-			json_object_new_string(a.internal_ip));
+		json_object_object_add(
+		        pf, "internal_ip_address", json_object_new_string(a.internal_ip));
 	if (a.port)
 		json_object_object_add(pf, "internal_port_id", json_object_new_string(a.port));
-	json_object_object_add(pf, "protocol", json_object_new_string(a.protocol ? a.protocol
-										 : "tcp"));
+	json_object_object_add(
+	        pf, "protocol", json_object_new_string(a.protocol ? a.protocol : "tcp"));
 	if (a.masquerade)
 		json_object_object_add(pf, "masquerade", json_object_new_boolean(1));
 	if (a.description)
@@ -249,7 +266,7 @@ static int cmd_list(struct cli *cli, int argc, char **argv)
 	if (session_request(cli->session, "GET", path, NULL, &answer, &error) < 0)
 		r = refused(error);
 	else if (answer == NULL || !json_object_object_get_ex(answer, "port_forwardings", &list) ||
-		 !json_object_is_type(list, json_type_array))
+	        !json_object_is_type(list, json_type_array))
 		r = refused("the service's answer has no port_forwardings list");
 	else
 		output_list(stdout, cli->format, list, list_columns, NELEM(list_columns));
@@ -295,8 +312,8 @@ static int cmd_show(struct cli *cli, int argc, char **argv)
 
 static int cmd_set(struct cli *cli, int argc, char **argv)
 {
-	static const int allowed[] = {OPT_ROUTER, OPT_EXTERNAL_PORT, OPT_INTERNAL_PORT,
-		OPT_DESCRIPTION, 0};
+	static const int allowed[] = {
+	        OPT_ROUTER, OPT_EXTERNAL_PORT, OPT_INTERNAL_PORT, OPT_DESCRIPTION, 0};
 	const struct cli_command *cmd = &cli_forwarding_commands[3];
 	struct json_object *body, *pf;
 	char *tail, *path;
@@ -312,10 +329,12 @@ static int cmd_set(struct cli *cli, int argc, char **argv)
 	pf = json_object_new_object();
 	body = json_object_new_object();
 	json_object_object_add(body, "port_forwarding", pf);
-	if ((a.external_port && add_ports(cmd, pf, a.external_port, "external_port",
-					"external_port_range", "--external-port")) ||
-		(a.internal_port && add_ports(cmd, pf, a.internal_port, "internal_port",
-					"internal_port_range", "--internal-port"))) {
+	if ((a.external_port &&
+	            add_ports(cmd, pf, a.external_port, "external_port", "external_port_range",
+	                    "--external-port")) ||
+	        (a.internal_port &&
+	                add_ports(cmd, pf, a.internal_port, "internal_port", "internal_port_range",
+	                        "--internal-port"))) {
 		json_object_put(body);
 		return EXIT_USAGE;
 	}
@@ -370,19 +389,20 @@ static int cmd_delete(struct cli *cli, int argc, char **argv)
 }
 
 const struct cli_command cli_forwarding_commands[] = {
-	{"forwarding", "create",
-		"--router ROUTER (--internal-ip IP | --port NEUTRON_PORT) --internal-port P[:END] "
-		"[--external-port P[:END]] [--protocol tcp|udp] [--masquerade] "
-		"[--description TEXT]",
-		"Forward the router's gateway address and external port to a VM's address and port.",
-		cmd_create},
-	{"forwarding", "list", "[--router ROUTER]",
-		"List the port forwardings of a router, or all you may see.", cmd_list},
-	{"forwarding", "show", "--router ROUTER ID", "Show one port forwarding.", cmd_show},
-	{"forwarding", "set",
-		"--router ROUTER ID [--external-port P] [--internal-port P] [--description TEXT]",
-		"Change a port forwarding.", cmd_set},
-	{"forwarding", "delete", "--router ROUTER ID [ID ...]", "Delete port forwardings.",
-		cmd_delete},
-	{NULL, NULL, NULL, NULL, NULL},
+        {"forwarding", "create",
+                "--router ROUTER (--internal-ip IP | --port NEUTRON_PORT) --internal-port P[:END] "
+                "[--external-port P[:END]] [--protocol tcp|udp] [--masquerade] "
+                "[--description TEXT]",
+                "Forward the router's gateway address and external port to a VM's address and "
+                "port.",
+                cmd_create},
+        {"forwarding", "list", "[--router ROUTER]",
+                "List the port forwardings of a router, or all you may see.", cmd_list},
+        {"forwarding", "show", "--router ROUTER ID", "Show one port forwarding.", cmd_show},
+        {"forwarding", "set",
+                "--router ROUTER ID [--external-port P] [--internal-port P] [--description TEXT]",
+                "Change a port forwarding.", cmd_set},
+        {"forwarding", "delete", "--router ROUTER ID [ID ...]", "Delete port forwardings.",
+                cmd_delete},
+        {NULL, NULL, NULL, NULL, NULL},
 };

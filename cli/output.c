@@ -56,8 +56,8 @@ static void row(FILE *out, const char *const *cells, const size_t *w, size_t n)
 }
 
 /* Draws a box: heads[ncols] then rows of cells[nrows][ncols]. */
-static void table(FILE *out, const char *const *heads, const char *const *cells, size_t nrows,
-	size_t ncols)
+static void table(
+        FILE *out, const char *const *heads, const char *const *cells, size_t nrows, size_t ncols)
 {
 	size_t *w = calloc(ncols, sizeof(*w));
 
@@ -80,7 +80,7 @@ static void table(FILE *out, const char *const *heads, const char *const *cells,
 }
 
 void output_object(FILE *out, enum output_format fmt, struct json_object *obj,
-	const struct column *cols, size_t ncols)
+        const struct column *cols, size_t ncols)
 {
 	static const char *const heads[] = {"Field", "Value"};
 	const char **cells;
@@ -106,22 +106,22 @@ void output_object(FILE *out, enum output_format fmt, struct json_object *obj,
 }
 
 void output_list(FILE *out, enum output_format fmt, struct json_object *array,
-	const struct column *cols, size_t ncols)
+        const struct column *cols, size_t ncols)
 {
 	size_t n = json_object_array_length(array);
 	const char **heads, **cells;
 
 	if (fmt == OUTPUT_JSON) {
 		fprintf(out, "%s\n",
-			json_object_to_json_string_ext(array, JSON_C_TO_STRING_PRETTY));
+		        json_object_to_json_string_ext(array, JSON_C_TO_STRING_PRETTY));
 		return;
 	}
 	if (fmt == OUTPUT_VALUE) {
 		for (size_t r = 0; r < n; r++)
 			for (size_t c = 0; c < ncols; c++)
-				fprintf(out, "%s%s", cell(json_object_array_get_idx(array, r),
-							     cols[c].key),
-					c + 1 < ncols ? " " : "\n");
+				fprintf(out, "%s%s",
+				        cell(json_object_array_get_idx(array, r), cols[c].key),
+				        c + 1 < ncols ? " " : "\n");
 		return;
 	}
 	heads = calloc(ncols, sizeof(*heads));
@@ -132,7 +132,7 @@ void output_list(FILE *out, enum output_format fmt, struct json_object *array,
 		for (size_t r = 0; r < n; r++)
 			for (size_t c = 0; c < ncols; c++)
 				cells[r * ncols + c] =
-					cell(json_object_array_get_idx(array, r), cols[c].key);
+				        cell(json_object_array_get_idx(array, r), cols[c].key);
 		table(out, heads, cells, n, ncols);
 	}
 	free(heads);

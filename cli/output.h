@@ -28,10 +28,10 @@ int output_format_parse(const char *name);
 
 /* One object: every column as a Field/Value row. */
 void output_object(FILE *out, enum output_format fmt, struct json_object *obj,
-	const struct column *cols, size_t ncols);
+        const struct column *cols, size_t ncols);
 
 /* A list of objects: one row each. */
 void output_list(FILE *out, enum output_format fmt, struct json_object *array,
-	const struct column *cols, size_t ncols);
+        const struct column *cols, size_t ncols);
 
 #endif

@@ -17,13 +17,15 @@
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: praas [--url URL] [--os-cloud NAME] [-f table|json|value] "
-		     "[--timeout SECONDS] forwarding COMMAND [ARGS]\n\ncommands:\n");
+	fprintf(out,
+	        "usage: praas [--url URL] [--os-cloud NAME] [-f table|json|value] "
+	        "[--timeout SECONDS] forwarding COMMAND [ARGS]\n\ncommands:\n");
 	for (const struct cli_command *c = cli_forwarding_commands; c->name; c++)
 		fprintf(out, "  praas %s %s %s\n      %s\n", c->group, c->name, c->usage, c->help);
-	fprintf(out, "\nThe service is --url, else PRAAS_URL, else the Keystone catalog's "
-		     "\"praas\" entry.\nCredentials: --os-cloud or OS_CLOUD (clouds.yaml), "
-		     "or OS_* variables;\nwithout any, requests carry no token.\n");
+	fprintf(out,
+	        "\nThe service is --url, else PRAAS_URL, else the Keystone catalog's "
+	        "\"praas\" entry.\nCredentials: --os-cloud or OS_CLOUD (clouds.yaml), "
+	        "or OS_* variables;\nwithout any, requests carry no token.\n");
 }
 
 int cli_usage_error(const struct cli_command *cmd, const char *fmt, ...)
@@ -57,13 +59,13 @@ int cli_session(struct cli *cli)
 static int parse_global(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"url", required_argument, NULL, 'u'},
-		{"os-cloud", required_argument, NULL, 'c'},
-		{"format", required_argument, NULL, 'f'},
-		{"timeout", required_argument, NULL, 't'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
+	        {"url", required_argument, NULL, 'u'},
+	        {"os-cloud", required_argument, NULL, 'c'},
+	        {"format", required_argument, NULL, 'f'},
+	        {"timeout", required_argument, NULL, 't'},
+	        {"help", no_argument, NULL, 'h'},
+	        {"version", no_argument, NULL, 'V'},
+	        {NULL, 0, NULL, 0},
 	};
 	int c, fmt;
 	char *end;
@@ -120,8 +122,8 @@ int main(int argc, char **argv)
 		if (strcmp(argv[0], cmd->group) == 0 && strcmp(argv[1], cmd->name) == 0)
 			break;
 	if (cmd->name == NULL)
-		return cli_usage_error(NULL, "unknown command \"%s %s\" (see praas --help)",
-			argv[0], argv[1]);
+		return cli_usage_error(
+		        NULL, "unknown command \"%s %s\" (see praas --help)", argv[0], argv[1]);
 	optind = 0; /* the command parses its own options afresh */
 	r = cmd->exec(&cli, argc - 1, argv + 1);
 	session_close(cli.session);

@@ -74,15 +74,15 @@ static int open_cloud(struct session *s, const struct session_options *opts, cha
 	if ((name == NULL || name[0] == '\0') && getenv("OS_AUTH_URL") == NULL)
 		return 0; /* no credentials: an unauthenticated service (auth = "none") */
 	if (clouds_load(NULL, name, &s->cloud, &cause) < 0 ||
-		keystone_new(s->http, &s->cloud, &s->ks, &cause) < 0 ||
-		neutron_new(s->ks, &s->neutron) < 0) {
+	        keystone_new(s->http, &s->cloud, &s->ks, &cause) < 0 ||
+	        neutron_new(s->ks, &s->neutron) < 0) {
 		*error = dup_line("credentials: %s", cause ? cause : "out of memory");
 		free(cause);
 		return -1;
 	}
 	s->has_cloud = true;
 	if (keystone_authenticate(s->ks, on_auth, &w, NULL) < 0 ||
-		http_wait(s->base, &w.done) < 0) {
+	        http_wait(s->base, &w.done) < 0) {
 		*error = dup_line("cannot authenticate");
 		return -1;
 	}
@@ -105,13 +105,13 @@ static int find_url(struct session *s, const struct session_options *opts, char 
 	} else if (s->has_cloud) {
 		if (keystone_endpoint(s->ks, "praas", &s->url, &cause) < 0) {
 			*error = dup_line("no PRaaS endpoint: give --url or PRAAS_URL (%s)",
-				cause ? cause : "the catalog has no service of type praas");
+			        cause ? cause : "the catalog has no service of type praas");
 			free(cause);
 			return -1;
 		}
 	} else {
 		*error = dup_line("no PRaaS endpoint: give --url, PRAAS_URL, or credentials "
-				  "(--os-cloud) whose catalog has a praas service");
+		                  "(--os-cloud) whose catalog has a praas service");
 		return -1;
 	}
 	if (s->url == NULL)
@@ -179,13 +179,13 @@ bool session_has_cloud(const struct session *s)
 static char *service_error(const struct http_result *res)
 {
 	struct json_object *root = json_tokener_parse(res->body ? res->body : ""), *errors, *e,
-			   *detail;
+	                   *detail;
 	char *line = NULL;
 
 	if (root && json_object_object_get_ex(root, "errors", &errors) &&
-		json_object_is_type(errors, json_type_array) && json_object_array_length(errors) &&
-		(e = json_object_array_get_idx(errors, 0)) &&
-		json_object_object_get_ex(e, "detail", &detail))
+	        json_object_is_type(errors, json_type_array) && json_object_array_length(errors) &&
+	        (e = json_object_array_get_idx(errors, 0)) &&
+	        json_object_object_get_ex(e, "detail", &detail))
 		line = dup_line("%s (HTTP %ld)", json_object_get_string(detail), res->status);
 	else if (root && json_object_object_get_ex(root, "message", &detail))
 		line = dup_line("%s (HTTP %ld)", json_object_get_string(detail), res->status);
@@ -196,7 +196,7 @@ static char *service_error(const struct http_result *res)
 }
 
 int session_request(struct session *s, const char *method, const char *path,
-	struct json_object *body, struct json_object **answer, char **error)
+        struct json_object *body, struct json_object **answer, char **error)
 {
 	const char *headers[2] = {NULL, NULL};
 	struct http_result res;
@@ -216,8 +216,8 @@ int session_request(struct session *s, const char *method, const char *path,
 		headers[0] = token_header;
 	}
 	if (http_request_sync(s->http, method, url, headers,
-		    body ? json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN) : NULL,
-		    &res) < 0) {
+	            body ? json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN) : NULL,
+	            &res) < 0) {
 		*error = dup_line("cannot send %s %s", method, url);
 		goto out;
 	}
@@ -225,7 +225,8 @@ int session_request(struct session *s, const char *method, const char *path,
 		if (res.body_len > 0) {
 			*answer = json_tokener_parse(res.body);
 			if (*answer == NULL)
-				*error = dup_line("the service answered something that is not JSON");
+				*error =
+				        dup_line("the service answered something that is not JSON");
 		}
 		r = *error ? -1 : 0;
 	} else {
@@ -257,7 +258,7 @@ char *session_router_id(struct session *s, const char *name_or_id, char **error)
 	if (!s->has_cloud || fwd_uuid_valid(name_or_id))
 		return strdup(name_or_id);
 	if (neutron_routers_list(s->neutron, &f, on_routers, &w, NULL) < 0 ||
-		http_wait(s->base, &w.done) < 0) {
+	        http_wait(s->base, &w.done) < 0) {
 		*error = dup_line("cannot ask Neutron for router %s", name_or_id);
 		return NULL;
 	}
@@ -266,8 +267,8 @@ char *session_router_id(struct session *s, const char *name_or_id, char **error)
 	else if (w.routers->len == 0)
 		*error = dup_line("no router named %s", name_or_id);
 	else if (w.routers->len > 1)
-		*error = dup_line("%zu routers are named %s: give its id", w.routers->len,
-			name_or_id);
+		*error = dup_line(
+		        "%zu routers are named %s: give its id", w.routers->len, name_or_id);
 	else
 		id = strdup(w.routers->v[0].id);
 	if (w.routers)

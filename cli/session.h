@@ -35,7 +35,7 @@ bool session_has_cloud(const struct session *s);
  * what failed) on one line.
  */
 int session_request(struct session *s, const char *method, const char *path,
-	struct json_object *body, struct json_object **answer, char **error);
+        struct json_object *body, struct json_object **answer, char **error);
 
 /*
  * The id of the router named name_or_id: itself when it looks like a UUID

@@ -6,8 +6,8 @@
 
 #include "config.h"
 
-int osclient_open(struct event_base *base, const struct config *cfg, struct osclient **out,
-	char **cause)
+int osclient_open(
+        struct event_base *base, const struct config *cfg, struct osclient **out, char **cause)
 {
 	struct http_options opts;
 	struct osclient *os;

@@ -26,8 +26,8 @@ struct osclient {
  * allocated line naming the file, cloud or field). On failure nothing is
  * left to free.
  */
-int osclient_open(struct event_base *base, const struct config *cfg, struct osclient **out,
-	char **cause);
+int osclient_open(
+        struct event_base *base, const struct config *cfg, struct osclient **out, char **cause);
 void osclient_close(struct osclient *os);
 
 #endif

@@ -11,7 +11,7 @@ static int push(struct actions *a, const struct action *act)
 {
 	for (size_t i = 0; i < a->n; i++)
 		if (a->v[i].kind == act->kind && strcmp(a->v[i].id, act->id) == 0 &&
-			addr_equal(&a->v[i].old_ip, &act->old_ip))
+		        addr_equal(&a->v[i].old_ip, &act->old_ip))
 			return 0;
 	if (a->n == a->cap) {
 		size_t cap = a->cap ? a->cap * 2 : 16;
@@ -48,8 +48,8 @@ static size_t uniq(const char **v, size_t n)
 	return out;
 }
 
-int decide_ids(const struct forwarding *fwds, size_t n, const char ***port_ids,
-	size_t *nports, const char ***router_ids, size_t *nrouters)
+int decide_ids(const struct forwarding *fwds, size_t n, const char ***port_ids, size_t *nports,
+        const char ***router_ids, size_t *nrouters)
 {
 	const char **p = calloc(n + 1, sizeof(*p)), **r = calloc(n + 1, sizeof(*r));
 	size_t np = 0, nr = 0;
@@ -128,8 +128,8 @@ static bool holds(const struct neutron_fixed_ip *ips, size_t n, const struct add
 	return false;
 }
 
-static int check_port(const struct forwarding *f, const struct entry *ports, size_t nports,
-	struct actions *out)
+static int check_port(
+        const struct forwarding *f, const struct entry *ports, size_t nports, struct actions *out)
 {
 	const struct neutron_port *p = index_find(ports, nports, f->internal_port_id);
 	const struct addr *now;
@@ -153,8 +153,8 @@ static int check_port(const struct forwarding *f, const struct entry *ports, siz
 	return push(out, &act);
 }
 
-static int check_router(const struct forwarding *f, const struct entry *routers,
-	size_t nrouters, struct actions *out)
+static int check_router(const struct forwarding *f, const struct entry *routers, size_t nrouters,
+        struct actions *out)
 {
 	const struct neutron_router *r = index_find(routers, nrouters, f->router_id);
 	const struct addr *now;
@@ -167,7 +167,7 @@ static int check_router(const struct forwarding *f, const struct entry *routers,
 		return push(out, &act);
 	}
 	if (f->external_addr.family == 0 ||
-		holds(r->gateway_ips, r->gateway_ips_len, &f->external_addr))
+	        holds(r->gateway_ips, r->gateway_ips_len, &f->external_addr))
 		return 0;
 	/* A router without a gateway keeps its forwardings: they come back with it. */
 	now = first_of(r->gateway_ips, r->gateway_ips_len, f->external_addr.family);
@@ -180,7 +180,7 @@ static int check_router(const struct forwarding *f, const struct entry *routers,
 }
 
 int decide(const struct forwarding *fwds, size_t n, const struct neutron_ports *ports,
-	const struct neutron_routers *routers, struct actions *out)
+        const struct neutron_routers *routers, struct actions *out)
 {
 	size_t np = ports ? ports->len : 0, nr = routers ? routers->len : 0;
 	struct entry *pi, *ri;
@@ -188,9 +188,9 @@ int decide(const struct forwarding *fwds, size_t n, const struct neutron_ports *
 
 	memset(out, 0, sizeof(*out));
 	pi = index_build(ports ? ports->v : NULL, np, sizeof(struct neutron_port),
-		offsetof(struct neutron_port, id));
+	        offsetof(struct neutron_port, id));
 	ri = index_build(routers ? routers->v : NULL, nr, sizeof(struct neutron_router),
-		offsetof(struct neutron_router, id));
+	        offsetof(struct neutron_router, id));
 	if (pi == NULL || ri == NULL)
 		goto out;
 	r = 0;

@@ -19,10 +19,10 @@ struct neutron_ports;
 struct neutron_routers;
 
 enum action_kind {
-	ACTION_PORT_SUSPECT,	  /* not listed: confirm with a GET, then port_deleted */
-	ACTION_PORT_MOVED,	  /* port_address_changed port_id old_ip new_ip */
-	ACTION_ROUTER_SUSPECT,	  /* not listed: confirm, then router_deleted */
-	ACTION_GATEWAY_CHANGED,	  /* gateway_changed router_id new_ip */
+	ACTION_PORT_SUSPECT,    /* not listed: confirm with a GET, then port_deleted */
+	ACTION_PORT_MOVED,      /* port_address_changed port_id old_ip new_ip */
+	ACTION_ROUTER_SUSPECT,  /* not listed: confirm, then router_deleted */
+	ACTION_GATEWAY_CHANGED, /* gateway_changed router_id new_ip */
 };
 
 struct action {
@@ -42,14 +42,14 @@ struct actions {
  * forwardings lead to it. 0 or -ENOMEM.
  */
 int decide(const struct forwarding *fwds, size_t n, const struct neutron_ports *ports,
-	const struct neutron_routers *routers, struct actions *out);
+        const struct neutron_routers *routers, struct actions *out);
 void actions_free(struct actions *a);
 
 /*
  * The distinct non-empty internal_port_ids and router_ids of fwds, as
  * arrays of pointers into fwds (valid while fwds is). 0 or -ENOMEM.
  */
-int decide_ids(const struct forwarding *fwds, size_t n, const char ***port_ids,
-	size_t *nports, const char ***router_ids, size_t *nrouters);
+int decide_ids(const struct forwarding *fwds, size_t n, const char ***port_ids, size_t *nports,
+        const char ***router_ids, size_t *nrouters);
 
 #endif

@@ -70,19 +70,19 @@ static void setup_signals(struct monitor *m)
 	m->sig_term = evsignal_new(m->base, SIGTERM, on_signal, m);
 	m->sig_int = evsignal_new(m->base, SIGINT, on_signal, m);
 	if (m->sig_term == NULL || m->sig_int == NULL || evsignal_add(m->sig_term, NULL) < 0 ||
-		evsignal_add(m->sig_int, NULL) < 0)
+	        evsignal_add(m->sig_int, NULL) < 0)
 		fatalx("Failed to set up signal events");
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"check-config", no_argument, NULL, 'n'},
-		{"debug", no_argument, NULL, 'd'},
-		{"version", no_argument, NULL, 'V'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	        {"config", required_argument, NULL, 'c'},
+	        {"check-config", no_argument, NULL, 'n'},
+	        {"debug", no_argument, NULL, 'd'},
+	        {"version", no_argument, NULL, 'V'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
 	};
 	const char *path = CONFIG_DEFAULT_PATH;
 	bool check_only = false, debug = false;
@@ -93,11 +93,20 @@ int main(int argc, char **argv)
 	memset(&m, 0, sizeof(m));
 	while ((c = getopt_long(argc, argv, "c:ndh", opts, NULL)) != -1) {
 		switch (c) {
-		case 'c': path = optarg; break;
-		case 'n': check_only = true; break;
-		case 'd': debug = true; break;
-		case 'V': printf("praas-monitor-agent %s\n", PRAAS_VERSION); return 0;
-		default: usage();
+		case 'c':
+			path = optarg;
+			break;
+		case 'n':
+			check_only = true;
+			break;
+		case 'd':
+			debug = true;
+			break;
+		case 'V':
+			printf("praas-monitor-agent %s\n", PRAAS_VERSION);
+			return 0;
+		default:
+			usage();
 		}
 	}
 	if (optind != argc)
@@ -110,8 +119,7 @@ int main(int argc, char **argv)
 		fatalx("Failed to create the event loop");
 	m.nft.table = getenv("PRAAS_NFT_TABLE");
 	m.nft.masquerade = m.cfg.masquerade;
-	if (!config_standalone(&m.cfg) &&
-		osclient_open(m.base, &m.cfg, &m.os, &cause) < 0)
+	if (!config_standalone(&m.cfg) && osclient_open(m.base, &m.cfg, &m.os, &cause) < 0)
 		fatalx("Failed to set up OpenStack: %s", cause ? cause : "out of memory");
 	m.ipc = ipc_client_new(m.base, m.cfg.control_socket, on_ipc_state, &m);
 	if (m.ipc == NULL)
@@ -121,7 +129,7 @@ int main(int argc, char **argv)
 	if (monitor_start(&m) < 0)
 		fatalx("Failed to start the reconcile timer");
 	log_info("Started: every %g s, %s", m.cfg.second_monitoring,
-		m.os ? "against Neutron and the kernel" : "standalone: kernel checks only");
+	        m.os ? "against Neutron and the kernel" : "standalone: kernel checks only");
 
 	if (event_base_dispatch(m.base) < 0)
 		fatalx("The event loop failed");

@@ -85,9 +85,9 @@ static void cycle_end(struct cycle *c, bool openstack_failed)
 	m->failures = openstack_failed ? m->failures + 1 : 0;
 	m->cycles++;
 	log_info("reconcile: %zu forwardings, %u Neutron requests, %.1f ms, %u change%s reported%s",
-		c->n, neutron_requests(m) - c->requests_before, (now() - c->started) * 1000,
-		c->reported, c->reported == 1 ? "" : "s",
-		openstack_failed ? ", OpenStack unavailable: nothing changed" : "");
+	        c->n, neutron_requests(m) - c->requests_before, (now() - c->started) * 1000,
+	        c->reported, c->reported == 1 ? "" : "s",
+	        openstack_failed ? ", OpenStack unavailable: nothing changed" : "");
 	m->cycle = NULL;
 	cycle_free(c);
 	schedule(m);
@@ -144,8 +144,8 @@ static void report_action(struct cycle *c, const struct action *a, bool confirme
 		req.old_ip = a->old_ip;
 		req.new_ip = a->new_ip;
 		log_info("Port %s moved from %s to %s: its forwardings follow", a->id,
-			addr_format(&a->old_ip, old, sizeof(old)),
-			addr_format(&a->new_ip, new, sizeof(new)));
+		        addr_format(&a->old_ip, old, sizeof(old)),
+		        addr_format(&a->new_ip, new, sizeof(new)));
 		break;
 	case ACTION_GATEWAY_CHANGED:
 		req.op = IPC_OP_GATEWAY_CHANGED;
@@ -153,8 +153,8 @@ static void report_action(struct cycle *c, const struct action *a, bool confirme
 		strcpy(req.router_id, a->id);
 		req.new_ip = a->new_ip;
 		log_info("Router %s's gateway moved from %s to %s: re-keying", a->id,
-			addr_format(&a->old_ip, old, sizeof(old)),
-			addr_format(&a->new_ip, new, sizeof(new)));
+		        addr_format(&a->old_ip, old, sizeof(old)),
+		        addr_format(&a->new_ip, new, sizeof(new)));
 		break;
 	}
 	report(c, &req);
@@ -169,7 +169,7 @@ static void confirm_done(struct confirm *cf, const struct http_error *err)
 		report_action(c, &cf->act, true);
 	else if (err != NULL)
 		log_warnx("Could not confirm that %s is gone: %s", cf->act.id,
-			err->message ? err->message : strerror(-err->code));
+		        err->message ? err->message : strerror(-err->code));
 	free(cf);
 	if (--c->pending == 0)
 		cycle_end(c, false);
@@ -221,7 +221,7 @@ static void act(struct cycle *c)
 	c->pending = 1; /* held until every confirmation is started */
 	for (size_t i = 0; i < actions.n; i++) {
 		if (actions.v[i].kind == ACTION_PORT_SUSPECT ||
-			actions.v[i].kind == ACTION_ROUTER_SUSPECT)
+		        actions.v[i].kind == ACTION_ROUTER_SUSPECT)
 			confirm(c, &actions.v[i]);
 		else
 			report_action(c, &actions.v[i], false);
@@ -235,8 +235,8 @@ static void listing_done(struct cycle *c, const struct http_error *err, const ch
 {
 	if (err != NULL) {
 		if (!c->failed)
-			log_warnx("Neutron %s failed (%s): nothing will be changed this cycle", what,
-				err->message ? err->message : strerror(-err->code));
+			log_warnx("Neutron %s failed (%s): nothing will be changed this cycle",
+			        what, err->message ? err->message : strerror(-err->code));
 		c->failed = true;
 	}
 	if (--c->pending > 0)
@@ -267,8 +267,7 @@ static void ask_neutron(struct cycle *c)
 {
 	struct neutron *n = c->m->os->neutron;
 
-	if (decide_ids(c->fwds, c->n, &c->port_ids, &c->nports, &c->router_ids, &c->nrouters) <
-		0) {
+	if (decide_ids(c->fwds, c->n, &c->port_ids, &c->nports, &c->router_ids, &c->nrouters) < 0) {
 		cycle_end(c, false);
 		return;
 	}
@@ -292,12 +291,12 @@ static void ask_neutron(struct cycle *c)
 static int cmp_router(const void *a, const void *b)
 {
 	return strcmp(((const struct forwarding *)a)->router_id,
-		((const struct forwarding *)b)->router_id);
+	        ((const struct forwarding *)b)->router_id);
 }
 
 /* The forwardings of one router: a run in the sorted array. */
-static const struct forwarding *router_run(const struct cycle *c, const char *router_id,
-	size_t *len)
+static const struct forwarding *router_run(
+        const struct cycle *c, const char *router_id, size_t *len)
 {
 	size_t lo = 0, hi = c->n, first;
 
@@ -344,7 +343,7 @@ static void check_namespace(struct cycle *c, const char *name)
 	nft_state_free(&st);
 	if (r == 1) {
 		log_info("The table of %s drifted (%s): asking for a resync", name,
-			cause ? cause : "?");
+		        cause ? cause : "?");
 		memset(&req, 0, sizeof(req));
 		req.op = IPC_OP_RESYNC;
 		req.fields = IPC_FIELD_ROUTER_ID;
@@ -352,7 +351,7 @@ static void check_namespace(struct cycle *c, const char *name)
 		report(c, &req);
 	} else if (r < 0) {
 		log_warnx("Failed to compare the table of %s: %s", name,
-			cause ? cause : strerror(-r));
+		        cause ? cause : strerror(-r));
 	}
 	free(cause);
 }
@@ -380,7 +379,7 @@ static void on_list(const struct ipc_answer *ans, const char *error, void *arg)
 
 	if (ans == NULL || !ans->ok) {
 		log_warnx("Failed to list forwardings from the pat-agent: %s",
-			ans ? (ans->error ? ans->error : "?") : error);
+		        ans ? (ans->error ? ans->error : "?") : error);
 		cycle_end(c, false);
 		return;
 	}
@@ -438,7 +437,7 @@ static void schedule(struct monitor *m)
 		return;
 	if (m->failures > 0)
 		log_info("OpenStack failed %u time%s in a row: next look in %.1f s", m->failures,
-			m->failures == 1 ? "" : "s", d);
+		        m->failures == 1 ? "" : "s", d);
 	evtimer_add(m->timer, &tv);
 }
 

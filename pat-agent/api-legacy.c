@@ -114,7 +114,7 @@ void api_legacy(struct call *c, enum legacy_op op)
 		return;
 	}
 	r = auth_check(l->a->auth, call_header(c, "X-Auth-Token"), call_peer(c), true, &l->caller,
-		&err, on_auth, l);
+	        &err, on_auth, l);
 	if (r < 0)
 		reply_error(l, err.detail);
 	else if (r == 1)
@@ -132,7 +132,7 @@ static void on_target(const struct target_port *port, const struct apierr *err, 
 	}
 	if (!auth_may(&l->caller, port->project_id)) {
 		snprintf(text, sizeof(text), "server_ip %s belongs to another project's port",
-			addr_format(&port->addr, a, sizeof(a)));
+		        addr_format(&port->addr, a, sizeof(a)));
 		reply_error(l, text);
 		return;
 	}
@@ -160,22 +160,23 @@ static void after_router(struct legacy *l)
 	if (q->op != LEGACY_ROUTER_SERVER_PAT) {
 		gw = router_gateway(&l->router, q->gateway.family);
 		if (gw == NULL || !addr_equal(gw, &q->gateway)) {
-			snprintf(msg, sizeof(msg), "gateway %s is not the gateway address of router %s%s%s",
-				addr_format(&q->gateway, a, sizeof(a)), q->router_id,
-				gw ? ", which is " : "", gw ? addr_format(gw, b, sizeof(b)) : "");
+			snprintf(msg, sizeof(msg),
+			        "gateway %s is not the gateway address of router %s%s%s",
+			        addr_format(&q->gateway, a, sizeof(a)), q->router_id,
+			        gw ? ", which is " : "", gw ? addr_format(gw, b, sizeof(b)) : "");
 			reply_error(l, msg);
 			return;
 		}
 	}
 	if (router_subnet_of(&l->router, &q->server_ip) < 0) {
 		snprintf(msg, sizeof(msg), "server_ip %s is not on a subnet attached to router %s",
-			addr_format(&q->server_ip, a, sizeof(a)), q->router_id);
+		        addr_format(&q->server_ip, a, sizeof(a)), q->router_id);
 		reply_error(l, msg);
 		return;
 	}
 	if (q->op == LEGACY_CREATE && l->a->os != NULL) {
-		if (routers_find_target(l->a->routers, &l->router, &q->server_ip, NULL, &err,
-			    on_target, l) < 0)
+		if (routers_find_target(
+		            l->a->routers, &l->router, &q->server_ip, NULL, &err, on_target, l) < 0)
 			reply_error(l, err.detail);
 		return;
 	}
@@ -231,8 +232,8 @@ static int lookup(struct legacy *l, struct found *fd)
 
 	memset(fd, 0, sizeof(*fd));
 	fd->port = l->req.server_port;
-	r = store_foreach_internal_addr(l->a->store, l->req.router_id, &l->req.server_ip,
-		find_port, fd, &cause);
+	r = store_foreach_internal_addr(
+	        l->a->store, l->req.router_id, &l->req.server_ip, find_port, fd, &cause);
 	free(cause);
 	return r < 0 ? r : 0;
 }
@@ -282,8 +283,9 @@ static int do_remove(struct legacy *l, struct evbuffer *b, struct found *fd)
 	if (!fd->hit)
 		return legacy_write_not_created(b, &l->req);
 	if (!whole(fd))
-		return legacy_write_error(b, "that server port is part of a port range "
-					     "forwarding: remove it with the v1 API");
+		return legacy_write_error(b,
+		        "that server port is part of a port range "
+		        "forwarding: remove it with the v1 API");
 	if (engine_delete(&l->a->engine, fd->f.id, NULL, &err) < 0)
 		return legacy_write_error(b, err.detail);
 	return legacy_write_removed(b, &l->req, fd->f.external.lo);
@@ -298,8 +300,9 @@ static int do_modify(struct legacy *l, struct evbuffer *b, struct found *fd)
 	if (!fd->hit)
 		return legacy_write_not_created(b, &l->req);
 	if (!whole(fd))
-		return legacy_write_error(b, "that server port is part of a port range "
-					     "forwarding: change it with the v1 API");
+		return legacy_write_error(b,
+		        "that server port is part of a port range "
+		        "forwarding: change it with the v1 API");
 	old = fd->f.external.lo;
 	next = fd->f;
 	next.external = (struct port_range){l->req.router_port, l->req.router_port};
@@ -320,8 +323,8 @@ static int do_listing(struct legacy *l, struct evbuffer *b, struct found *fd)
 	if (l->req.op == LEGACY_ROUTER_PAT)
 		r = store_foreach_router(l->a->store, l->req.router_id, collect, fd, &cause);
 	else
-		r = store_foreach_internal_addr(l->a->store, l->req.router_id, &l->req.server_ip,
-			collect, fd, &cause);
+		r = store_foreach_internal_addr(
+		        l->a->store, l->req.router_id, &l->req.server_ip, collect, fd, &cause);
 	if (r < 0) {
 		r = legacy_write_error(b, cause ? cause : "cannot read forwardings");
 	} else if (l->req.op == LEGACY_ROUTER_PAT) {

@@ -19,9 +19,9 @@ void api_version(struct call *c)
 	if (b == NULL)
 		return;
 	evbuffer_add_printf(b,
-		"{\"versions\":[{\"id\":\"v1\",\"status\":\"CURRENT\",\"version\":\"%s\","
-		"\"links\":[{\"rel\":\"self\",\"href\":\"/v1/\"}]}]}",
-		PRAAS_VERSION);
+	        "{\"versions\":[{\"id\":\"v1\",\"status\":\"CURRENT\",\"version\":\"%s\","
+	        "\"links\":[{\"rel\":\"self\",\"href\":\"/v1/\"}]}]}",
+	        PRAAS_VERSION);
 	call_reply(c, 200, b);
 	evbuffer_free(b);
 }
@@ -47,10 +47,10 @@ void api_healthz(struct call *c)
 	if (a->os != NULL)
 		openstack = keystone_token(a->os->keystone) ? "ok" : "no token yet";
 	evbuffer_add_printf(b,
-		"{\"status\":\"%s\",\"database\":\"%s\",\"forwardings\":%zu,\"openstack\":\"%s\","
-		"\"stopping\":%s}",
-		r < 0 ? "unhealthy" : "ok", r < 0 ? "unavailable" : "ok", n, openstack,
-		a->stopping ? "true" : "false");
+	        "{\"status\":\"%s\",\"database\":\"%s\",\"forwardings\":%zu,\"openstack\":\"%s\","
+	        "\"stopping\":%s}",
+	        r < 0 ? "unhealthy" : "ok", r < 0 ? "unavailable" : "ok", n, openstack,
+	        a->stopping ? "true" : "false");
 	free(cause);
 	call_reply(c, r < 0 ? 503 : 200, b);
 	evbuffer_free(b);

@@ -40,7 +40,7 @@ struct filter {
 	int protocol; /* 0: any */
 	struct addr internal_addr;
 	const char *internal_port_id;
-	int external_port; /* 0: any */
+	int external_port;      /* 0: any */
 	const char *project_id; /* non-admin listing of everything */
 	struct forwarding *v;
 	size_t n, cap;
@@ -75,7 +75,7 @@ static void reply_one(struct v1 *v, int status, const struct forwarding *f)
 	struct evbuffer *b = evbuffer_new();
 
 	if (b == NULL || evbuffer_add_printf(b, "{\"port_forwarding\":") < 0 ||
-		fwd_json_write(b, f) < 0 || evbuffer_add(b, "}", 1) < 0) {
+	        fwd_json_write(b, f) < 0 || evbuffer_add(b, "}", 1) < 0) {
 		if (b)
 			evbuffer_free(b);
 		fail_with(v, 503, "praas.out_of_memory", "out of memory");
@@ -103,7 +103,8 @@ static struct v1 *start(struct call *c, enum v1_op op, bool with_router, bool wi
 	router = with_router ? call_capture(c, 0) : NULL;
 	id = with_id ? call_capture(c, 1) : NULL;
 	if (router && !fwd_json_name_valid(router)) {
-		fail_with(v, 404, "praas.router_not_found", "no such router: a router id is 1-64 characters of [A-Za-z0-9._-]");
+		fail_with(v, 404, "praas.router_not_found",
+		        "no such router: a router id is 1-64 characters of [A-Za-z0-9._-]");
 		return NULL;
 	}
 	if (id && !fwd_uuid_valid(id)) {
@@ -131,7 +132,7 @@ static void authenticate(struct v1 *v)
 {
 	struct apierr err;
 	int r = auth_check(v->a->auth, call_header(v->call, "X-Auth-Token"), call_peer(v->call),
-		false, &v->caller, &err, on_auth, v);
+	        false, &v->caller, &err, on_auth, v);
 
 	if (r < 0)
 		fail(v, &err);
@@ -146,11 +147,14 @@ static int keep(const struct forwarding *f, void *arg)
 	struct filter *flt = arg;
 
 	if ((flt->protocol && f->protocol != flt->protocol) ||
-		(flt->internal_addr.family && !addr_equal(&f->internal_addr, &flt->internal_addr)) ||
-		(flt->internal_port_id && strcmp(f->internal_port_id, flt->internal_port_id) != 0) ||
-		(flt->external_port &&
-			(flt->external_port < f->external.lo || flt->external_port > f->external.hi)) ||
-		(flt->project_id && strcmp(f->project_id, flt->project_id) != 0))
+	        (flt->internal_addr.family &&
+	                !addr_equal(&f->internal_addr, &flt->internal_addr)) ||
+	        (flt->internal_port_id &&
+	                strcmp(f->internal_port_id, flt->internal_port_id) != 0) ||
+	        (flt->external_port &&
+	                (flt->external_port < f->external.lo ||
+	                        flt->external_port > f->external.hi)) ||
+	        (flt->project_id && strcmp(f->project_id, flt->project_id) != 0))
 		return 0;
 	if (flt->n == flt->cap) {
 		size_t cap = flt->cap ? flt->cap * 2 : 64;
@@ -167,7 +171,7 @@ static int keep(const struct forwarding *f, void *arg)
 static int parse_filter(struct v1 *v, struct filter *flt, bool router_filter)
 {
 	static const char *const names[] = {"protocol", "internal_ip_address", "internal_port_id",
-		"external_port", "router_id", NULL};
+	        "external_port", "router_id", NULL};
 	const char *p, *unknown;
 	struct apierr err;
 	char *end;
@@ -176,20 +180,20 @@ static int parse_filter(struct v1 *v, struct filter *flt, bool router_filter)
 	memset(flt, 0, sizeof(*flt));
 	/* router_id filters only the listing of everything; the other routes name it. */
 	if ((unknown = call_query_unknown(v->call, names)) != NULL ||
-		(!router_filter && call_query(v->call, "router_id"))) {
+	        (!router_filter && call_query(v->call, "router_id"))) {
 		apierr_set(&err, 400, "praas.bad_request", "unknown filter \"%s\"",
-			unknown ? unknown : "router_id");
+		        unknown ? unknown : "router_id");
 		return fail(v, &err), -1;
 	}
 	if ((p = call_query(v->call, "protocol")) != NULL &&
-		(flt->protocol = fwd_protocol_parse(p)) < 0) {
+	        (flt->protocol = fwd_protocol_parse(p)) < 0) {
 		apierr_set(&err, 400, "praas.bad_request", "protocol: \"%s\" is not tcp or udp", p);
 		return fail(v, &err), -1;
 	}
 	if ((p = call_query(v->call, "internal_ip_address")) != NULL &&
-		addr_parse(p, &flt->internal_addr) < 0) {
+	        addr_parse(p, &flt->internal_addr) < 0) {
 		apierr_set(&err, 400, "praas.bad_request",
-			"internal_ip_address: \"%s\" is not an IP address", p);
+		        "internal_ip_address: \"%s\" is not an IP address", p);
 		return fail(v, &err), -1;
 	}
 	flt->internal_port_id = call_query(v->call, "internal_port_id");
@@ -198,7 +202,7 @@ static int parse_filter(struct v1 *v, struct filter *flt, bool router_filter)
 		port = strtol(p, &end, 10);
 		if (errno || *end || end == p || port < 1 || port > 65535) {
 			apierr_set(&err, 400, "praas.bad_request",
-				"external_port: \"%s\" is not a port (1-65535)", p);
+			        "external_port: \"%s\" is not a port (1-65535)", p);
 			return fail(v, &err), -1;
 		}
 		flt->external_port = (int)port;
@@ -213,7 +217,7 @@ static void reply_list(struct v1 *v, struct filter *flt, int r, char *cause)
 
 	if (r < 0) {
 		apierr_set(&err, 503, "praas.db_unavailable", "cannot read forwardings: %s",
-			cause ? cause : strerror(-r));
+		        cause ? cause : strerror(-r));
 		free(cause);
 		free(flt->v);
 		fail(v, &err);
@@ -221,7 +225,7 @@ static void reply_list(struct v1 *v, struct filter *flt, int r, char *cause)
 	}
 	b = evbuffer_new();
 	if (b == NULL || evbuffer_add_printf(b, "{\"port_forwardings\":") < 0 ||
-		fwd_json_write_array(b, flt->v, flt->n) < 0 || evbuffer_add(b, "}", 1) < 0) {
+	        fwd_json_write_array(b, flt->v, flt->n) < 0 || evbuffer_add(b, "}", 1) < 0) {
 		if (b)
 			evbuffer_free(b);
 		free(flt->v);
@@ -284,12 +288,12 @@ static int load(struct v1 *v)
 	if (r == -ENOENT || (r == 0 && strcmp(v->f.router_id, v->router_id) != 0)) {
 		free(cause);
 		apierr_set(&err, 404, "praas.not_found", "no port forwarding %s on router %s",
-			v->id, v->router_id);
+		        v->id, v->router_id);
 		return fail(v, &err), -1;
 	}
 	if (r < 0) {
 		apierr_set(&err, 503, "praas.db_unavailable", "cannot read port forwarding %s: %s",
-			v->id, cause ? cause : strerror(-r));
+		        v->id, cause ? cause : strerror(-r));
 		free(cause);
 		return fail(v, &err), -1;
 	}
@@ -328,8 +332,8 @@ static int parse_body(struct v1 *v, enum fwd_json_op op, struct forwarding *into
 	r = fwd_json_parse_request(body ? body : "", body ? len : 0, op, into, &v->given, &why);
 	if (r < 0) {
 		apierr_set(&err, r == -ENOMEM ? 503 : 400,
-			r == -ENOMEM ? "praas.out_of_memory" : "praas.bad_request", "%s",
-			why ? why : "out of memory");
+		        r == -ENOMEM ? "praas.out_of_memory" : "praas.bad_request", "%s",
+		        why ? why : "out of memory");
 		free(why);
 		return fail(v, &err), -1;
 	}
@@ -388,10 +392,8 @@ static void on_target(const struct target_port *port, const struct apierr *err, 
 		return;
 	}
 	if (!auth_may(&v->caller, port->project_id)) {
-		apierr_set(&e, 403, "praas.forbidden",
-			"%s belongs to port %s of another project", addr_format(&port->addr, a,
-									sizeof(a)),
-			port->id);
+		apierr_set(&e, 403, "praas.forbidden", "%s belongs to port %s of another project",
+		        addr_format(&port->addr, a, sizeof(a)), port->id);
 		fail(v, &e);
 		return;
 	}
@@ -413,20 +415,21 @@ static void check_target(struct v1 *v)
 	struct apierr err;
 
 	if (v->a->os != NULL) {
-		if (routers_find_target(v->a->routers, &v->router, a, port_id, &err, on_target,
-			    v) < 0)
+		if (routers_find_target(v->a->routers, &v->router, a, port_id, &err, on_target, v) <
+		        0)
 			fail(v, &err);
 		return;
 	}
 	if (port_id != NULL && a == NULL) {
-		fail_with(v, 400, "praas.bad_request", "internal_port_id: standalone mode has no Neutron ports; give "
-			"internal_ip_address");
+		fail_with(v, 400, "praas.bad_request",
+		        "internal_port_id: standalone mode has no Neutron ports; give "
+		        "internal_ip_address");
 		return;
 	}
 	if (router_subnet_of(&v->router, a) < 0) {
 		apierr_set(&err, 400, "praas.bad_request",
-			"internal_ip_address: %s is not on a subnet attached to router %s",
-			addr_format(a, text, sizeof(text)), v->router_id);
+		        "internal_ip_address: %s is not on a subnet attached to router %s",
+		        addr_format(a, text, sizeof(text)), v->router_id);
 		fail(v, &err);
 		return;
 	}
@@ -439,7 +442,7 @@ static void after_router(struct v1 *v)
 
 	if (!auth_may(&v->caller, v->router.project_id)) {
 		apierr_set(&err, 403, "praas.forbidden", "router %s belongs to another project",
-			v->router_id);
+		        v->router_id);
 		fail(v, &err);
 		return;
 	}
@@ -485,12 +488,15 @@ static void after_target(struct v1 *v)
 
 	if (gw == NULL) {
 		apierr_set(&err, 400, "praas.bad_request",
-			"internal_ip_address: router %s has no IPv%c gateway address", v->router_id,
-			v->f.internal_addr.family == AF_INET6 ? '6' : '4');
+		        "internal_ip_address: router %s has no IPv%c gateway address", v->router_id,
+		        v->f.internal_addr.family == AF_INET6 ? '6' : '4');
 		fail(v, &err);
 		return;
 	}
 	v->f.external_addr = *gw;
+	/* An external range still to be allocated is checked as the one it will be. */
+	if (v->op == V1_CREATE && !(v->given & FWD_JSON_EXTERNAL))
+		v->f.external = (struct port_range){1, (uint16_t)port_range_len(&v->f.internal)};
 	if (fwd_validate(&v->f, &why) < 0) {
 		fail_with(v, 400, "praas.bad_request", why);
 		return;

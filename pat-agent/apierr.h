@@ -15,6 +15,6 @@ struct apierr {
 
 /* Fills err and returns -1, so a caller can `return apierr_set(...)`. */
 int apierr_set(struct apierr *err, int status, const char *code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+        __attribute__((format(printf, 4, 5)));
 
 #endif

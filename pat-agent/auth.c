@@ -71,8 +71,8 @@ static bool peer_trusted(const struct config *cfg, const struct sockaddr *peer)
 	return false;
 }
 
-static void on_validated(const struct keystone_token_info *info, const struct http_error *herr,
-	void *arg)
+static void on_validated(
+        const struct keystone_token_info *info, const struct http_error *herr, void *arg)
 {
 	struct pending *p = arg;
 	struct caller caller;
@@ -80,27 +80,27 @@ static void on_validated(const struct keystone_token_info *info, const struct ht
 
 	if (herr != NULL && herr->code == -EKEYREJECTED) {
 		apierr_set(&err, 401, "praas.unauthorized",
-			"the X-Auth-Token is not valid (unknown, expired or revoked)");
+		        "the X-Auth-Token is not valid (unknown, expired or revoked)");
 		p->cb(NULL, &err, p->arg);
 	} else if (herr != NULL) {
 		apierr_set(&err, 503, "praas.keystone_unavailable",
-			"cannot validate the token: Keystone: %s",
-			herr->message ? herr->message : strerror(-herr->code));
+		        "cannot validate the token: Keystone: %s",
+		        herr->message ? herr->message : strerror(-herr->code));
 		p->cb(NULL, &err, p->arg);
 	} else {
 		memset(&caller, 0, sizeof(caller));
 		caller.admin = keystone_token_has_role(info, "admin");
 		snprintf(caller.project_id, sizeof(caller.project_id), "%s",
-			info->project_id ? info->project_id : "");
+		        info->project_id ? info->project_id : "");
 		snprintf(caller.user_id, sizeof(caller.user_id), "%s",
-			info->user_id ? info->user_id : "");
+		        info->user_id ? info->user_id : "");
 		p->cb(&caller, NULL, p->arg);
 	}
 	free(p);
 }
 
 int auth_check(struct auth *a, const char *token, const struct sockaddr *peer, bool legacy,
-	struct caller *caller, struct apierr *err, auth_cb cb, void *arg)
+        struct caller *caller, struct apierr *err, auth_cb cb, void *arg)
 {
 	struct pending *p;
 
@@ -114,12 +114,12 @@ int auth_check(struct auth *a, const char *token, const struct sockaddr *peer, b
 			return 1;
 		}
 		return apierr_set(err, 401, "praas.unauthorized",
-			legacy ? "no X-Auth-Token, and the caller is not in legacy_trusted"
-			       : "no X-Auth-Token");
+		        legacy ? "no X-Auth-Token, and the caller is not in legacy_trusted"
+		               : "no X-Auth-Token");
 	}
 	if (a->ks == NULL)
 		return apierr_set(err, 503, "praas.keystone_unavailable",
-			"auth is keystone but no cloud is configured");
+		        "auth is keystone but no cloud is configured");
 	p = calloc(1, sizeof(*p));
 	if (p == NULL)
 		return apierr_set(err, 503, "praas.out_of_memory", "out of memory");
@@ -134,6 +134,7 @@ int auth_check(struct auth *a, const char *token, const struct sockaddr *peer, b
 
 bool auth_may(const struct caller *caller, const char *project_id)
 {
-	return caller->admin || (project_id != NULL && project_id[0] != '\0' &&
-					strcmp(caller->project_id, project_id) == 0);
+	return caller->admin ||
+	        (project_id != NULL && project_id[0] != '\0' &&
+	                strcmp(caller->project_id, project_id) == 0);
 }

@@ -33,7 +33,7 @@ void auth_free(struct auth *a);
  * later (Keystone is being asked).
  */
 int auth_check(struct auth *a, const char *token, const struct sockaddr *peer, bool legacy,
-	struct caller *caller, struct apierr *err, auth_cb cb, void *arg);
+        struct caller *caller, struct apierr *err, auth_cb cb, void *arg);
 
 /* May caller act on a resource of project_id? */
 bool auth_may(const struct caller *caller, const char *project_id);

@@ -47,8 +47,8 @@ static void on_list(struct control_reply *rep, const struct ipc_request *req, vo
 	else
 		r = store_foreach_all(a->store, append, &l, &cause);
 	if (r < 0)
-		control_reply_error(rep, "cannot read forwardings: %s",
-			cause ? cause : strerror(-r));
+		control_reply_error(
+		        rep, "cannot read forwardings: %s", cause ? cause : strerror(-r));
 	else
 		control_reply_list(rep, l.v, l.n);
 	free(cause);
@@ -57,7 +57,7 @@ static void on_list(struct control_reply *rep, const struct ipc_request *req, vo
 
 /* Answers {"ok":true,"changed":N} or the error, and logs what the peer asked. */
 static void answer(struct control_reply *rep, const char *op, int r, unsigned int count,
-	const struct apierr *err)
+        const struct apierr *err)
 {
 	char members[64];
 
@@ -81,8 +81,8 @@ static void on_port_deleted(struct control_reply *rep, const struct ipc_request 
 	answer(rep, "port_deleted", r, n, &err);
 }
 
-static void on_port_address_changed(struct control_reply *rep, const struct ipc_request *req,
-	void *arg)
+static void on_port_address_changed(
+        struct control_reply *rep, const struct ipc_request *req, void *arg)
 {
 	struct apierr err;
 	unsigned int n;
@@ -91,8 +91,7 @@ static void on_port_address_changed(struct control_reply *rep, const struct ipc_
 	answer(rep, "port_address_changed", r, n, &err);
 }
 
-static void on_router_deleted(struct control_reply *rep, const struct ipc_request *req,
-	void *arg)
+static void on_router_deleted(struct control_reply *rep, const struct ipc_request *req, void *arg)
 {
 	struct apierr err;
 	unsigned int n;
@@ -101,8 +100,7 @@ static void on_router_deleted(struct control_reply *rep, const struct ipc_reques
 	answer(rep, "router_deleted", r, n, &err);
 }
 
-static void on_gateway_changed(struct control_reply *rep, const struct ipc_request *req,
-	void *arg)
+static void on_gateway_changed(struct control_reply *rep, const struct ipc_request *req, void *arg)
 {
 	struct apierr err;
 	unsigned int n;
@@ -124,15 +122,15 @@ static void on_resync(struct control_reply *rep, const struct ipc_request *req, 
 int control_ops_open(struct agent *a, char **cause)
 {
 	const struct control_handlers handlers = {
-		.list = on_list,
-		.port_deleted = on_port_deleted,
-		.port_address_changed = on_port_address_changed,
-		.router_deleted = on_router_deleted,
-		.gateway_changed = on_gateway_changed,
-		.resync = on_resync,
-		.arg = a,
+	        .list = on_list,
+	        .port_deleted = on_port_deleted,
+	        .port_address_changed = on_port_address_changed,
+	        .router_deleted = on_router_deleted,
+	        .gateway_changed = on_gateway_changed,
+	        .resync = on_resync,
+	        .arg = a,
 	};
 
 	return control_open(a->base, a->cfg.control_socket, "praas-pat-agent " PRAAS_VERSION,
-		&handlers, &a->control, cause);
+	        &handlers, &a->control, cause);
 }

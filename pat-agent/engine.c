@@ -41,10 +41,10 @@ static int store_error(struct apierr *err, int r, const char *doing, char *cause
 		apierr_set(err, 404, "praas.not_found", "%s: no such forwarding", doing);
 	else if (r == -EBUSY)
 		apierr_set(err, 503, "praas.db_busy", "%s: the database is busy: %s", doing,
-			cause ? cause : strerror(-r));
+		        cause ? cause : strerror(-r));
 	else
 		apierr_set(err, 503, "praas.db_unavailable", "%s: %s", doing,
-			cause ? cause : strerror(-r));
+		        cause ? cause : strerror(-r));
 	free(cause);
 	return -1;
 }
@@ -54,10 +54,10 @@ static void describe(const struct forwarding *f, char *buf, size_t len)
 	char ext[ADDR_STRLEN], in[ADDR_STRLEN], er[16], ir[16];
 
 	snprintf(buf, len, "%s %s:%s -> %s:%s", fwd_protocol_name(f->protocol),
-		addr_format(&f->external_addr, ext, sizeof(ext)),
-		port_range_format(&f->external, er, sizeof(er)),
-		addr_format(&f->internal_addr, in, sizeof(in)),
-		port_range_format(&f->internal, ir, sizeof(ir)));
+	        addr_format(&f->external_addr, ext, sizeof(ext)),
+	        port_range_format(&f->external, er, sizeof(er)),
+	        addr_format(&f->internal_addr, in, sizeof(in)),
+	        port_range_format(&f->internal, ir, sizeof(ir)));
 }
 
 static int conflict_error(struct apierr *err, const struct store_conflict *c)
@@ -68,24 +68,24 @@ static int conflict_error(struct apierr *err, const struct store_conflict *c)
 	switch (c->kind) {
 	case STORE_CONFLICT_EXTERNAL:
 		return apierr_set(err, 409, "praas.port_in_use",
-			"the external port is already forwarded by port forwarding %s (%s)",
-			c->with.id, other);
+		        "the external port is already forwarded by port forwarding %s (%s)",
+		        c->with.id, other);
 	case STORE_CONFLICT_INTERNAL:
 		return apierr_set(err, 409, "praas.internal_port_in_use",
-			"the internal address and port are already the target of port forwarding "
-			"%s (%s)",
-			c->with.id, other);
+		        "the internal address and port are already the target of port forwarding "
+		        "%s (%s)",
+		        c->with.id, other);
 	default:
 		return apierr_set(err, 409, "praas.id_in_use",
-			"a port forwarding with id %s exists", c->with.id);
+		        "a port forwarding with id %s exists", c->with.id);
 	}
 }
 
 static int kernel_error(struct apierr *err, const char *router_id, int r, char *cause)
 {
 	apierr_set(err, 503, "praas.kernel_refused",
-		"the kernel refused the change in the namespace of router %s: %s", router_id,
-		cause ? cause : strerror(-r));
+	        "the kernel refused the change in the namespace of router %s: %s", router_id,
+	        cause ? cause : strerror(-r));
 	free(cause);
 	return -1;
 }
@@ -106,7 +106,7 @@ static void rollback(struct engine *e)
  * when the namespace appears.
  */
 static int apply(struct engine *e, const char *router_id, const struct forwarding *del,
-	const struct forwarding *add, bool *applied, struct apierr *err)
+        const struct forwarding *add, bool *applied, struct apierr *err)
 {
 	char *cause = NULL;
 	int r;
@@ -141,7 +141,7 @@ static void resync_if_needed(struct engine *e, const char *router_id)
 
 /* Commits; if that fails, puts the kernel back as it was (undo_del out, undo_add in). */
 static int commit(struct engine *e, const char *router_id, bool applied,
-	const struct forwarding *undo_del, const struct forwarding *undo_add, struct apierr *err)
+        const struct forwarding *undo_del, const struct forwarding *undo_add, struct apierr *err)
 {
 	char *cause = NULL, *kcause = NULL;
 	int r;
@@ -151,7 +151,7 @@ static int commit(struct engine *e, const char *router_id, bool applied,
 		return 0;
 	if (applied && kernel_change(e->kernel, router_id, undo_del, undo_add, &kcause) < 0) {
 		log_warnx("Failed to undo a kernel change in router %s after a failed commit: %s",
-			router_id, kcause ? kcause : "?");
+		        router_id, kcause ? kcause : "?");
 		free(kcause);
 	}
 	return store_error(err, r, "commit", cause);
@@ -163,7 +163,7 @@ static void cut_sessions(struct engine *e, const struct forwarding *f)
 
 	if (kernel_cut_sessions(e->kernel, f, &cause) < 0) {
 		log_warnx("Failed to delete conntrack entries of port forwarding %s: %s", f->id,
-			cause ? cause : "?");
+		        cause ? cause : "?");
 		free(cause);
 	}
 }
@@ -175,17 +175,17 @@ static int allocate(struct engine *e, struct forwarding *f, struct apierr *err)
 	int r;
 
 	r = portalloc_find(e->alloc, f->router_id, &f->external_addr, f->protocol, count,
-		&f->external, &cause);
+	        &f->external, &cause);
 	free(cause);
 	if (r == -ENOSPC)
 		return apierr_set(err, 409, "praas.range_exhausted",
-			"no %u free %s port%s left in router_port_range %s on router %s", count,
-			fwd_protocol_name(f->protocol), count > 1 ? "s" : "",
-			port_range_format(&e->cfg->router_port_range, range, sizeof(range)),
-			f->router_id);
+		        "no %u free %s port%s left in router_port_range %s on router %s", count,
+		        fwd_protocol_name(f->protocol), count > 1 ? "s" : "",
+		        port_range_format(&e->cfg->router_port_range, range, sizeof(range)),
+		        f->router_id);
 	if (r < 0)
 		return apierr_set(err, 503, "praas.db_unavailable",
-			"cannot allocate an external port: %s", strerror(-r));
+		        "cannot allocate an external port: %s", strerror(-r));
 	return 0;
 }
 
@@ -197,7 +197,7 @@ int engine_create(struct engine *e, struct forwarding *f, bool allocate_port, st
 	int r;
 
 	f->status = kernel_router_present(e->kernel, f->router_id) ? FWD_STATUS_ACTIVE
-								    : FWD_STATUS_DOWN;
+	                                                           : FWD_STATUS_DOWN;
 	if ((r = store_begin(e->store, &cause)) < 0)
 		return store_error(err, r, "begin", cause);
 	if (allocate_port && allocate(e, f, err) < 0)
@@ -227,14 +227,14 @@ fail:
 static bool retargeted(const struct forwarding *old, const struct forwarding *next)
 {
 	return !addr_equal(&old->internal_addr, &next->internal_addr) ||
-	       old->internal.lo != next->internal.lo || old->internal.hi != next->internal.hi ||
-	       old->external.lo != next->external.lo || old->external.hi != next->external.hi ||
-	       !addr_equal(&old->external_addr, &next->external_addr) ||
-	       old->protocol != next->protocol || old->masquerade != next->masquerade;
+	        old->internal.lo != next->internal.lo || old->internal.hi != next->internal.hi ||
+	        old->external.lo != next->external.lo || old->external.hi != next->external.hi ||
+	        !addr_equal(&old->external_addr, &next->external_addr) ||
+	        old->protocol != next->protocol || old->masquerade != next->masquerade;
 }
 
-int engine_update(struct engine *e, struct forwarding *next, struct forwarding *old,
-	struct apierr *err)
+int engine_update(
+        struct engine *e, struct forwarding *next, struct forwarding *old, struct apierr *err)
 {
 	struct store_conflict conflict;
 	struct forwarding prev;
@@ -259,7 +259,7 @@ int engine_update(struct engine *e, struct forwarding *next, struct forwarding *
 		goto fail;
 	}
 	if (prev.status == FWD_STATUS_ACTIVE && retargeted(&prev, next) &&
-		apply(e, next->router_id, &prev, next, &applied, err) < 0)
+	        apply(e, next->router_id, &prev, next, &applied, err) < 0)
 		goto fail;
 	if (commit(e, next->router_id, applied, next, &prev, err) < 0)
 		return -1;
@@ -289,7 +289,7 @@ int engine_delete(struct engine *e, const char *id, struct forwarding *old, stru
 		goto fail;
 	}
 	if (prev.status == FWD_STATUS_ACTIVE &&
-		apply(e, prev.router_id, &prev, NULL, &applied, err) < 0)
+	        apply(e, prev.router_id, &prev, NULL, &applied, err) < 0)
 		goto fail;
 	if (commit(e, prev.router_id, applied, NULL, &prev, err) < 0)
 		return -1;
@@ -342,8 +342,8 @@ int engine_router_gone(struct engine *e, const char *router_id, struct apierr *e
 	return 0;
 }
 
-int engine_delete_router(struct engine *e, const char *router_id, unsigned int *count,
-	struct apierr *err)
+int engine_delete_router(
+        struct engine *e, const char *router_id, unsigned int *count, struct apierr *err)
 {
 	struct fwd_list l = {0};
 	char *cause = NULL;
@@ -370,7 +370,7 @@ int engine_delete_router(struct engine *e, const char *router_id, unsigned int *
 	if ((r = store_commit(e->store, &cause)) < 0) {
 		if (applied && kernel_sync(e->kernel, router_id, l.v, l.n, NULL) < 0)
 			log_warnx("Failed to restore router %s's table after a failed commit",
-				router_id);
+			        router_id);
 		free(l.v);
 		return store_error(err, r, "commit", cause);
 	}

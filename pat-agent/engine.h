@@ -46,8 +46,8 @@ int engine_create(struct engine *e, struct forwarding *f, bool allocate, struct 
  * the caller). Old sessions to the previous target are cut. On success
  * next holds what was stored and old, when not NULL, what was replaced.
  */
-int engine_update(struct engine *e, struct forwarding *next, struct forwarding *old,
-	struct apierr *err);
+int engine_update(
+        struct engine *e, struct forwarding *next, struct forwarding *old, struct apierr *err);
 
 /* Removes a forwarding; its sessions are cut. old, when not NULL, gets it. */
 int engine_delete(struct engine *e, const char *id, struct forwarding *old, struct apierr *err);
@@ -59,7 +59,7 @@ int engine_sync_router(struct engine *e, const char *router_id, struct apierr *e
 int engine_router_gone(struct engine *e, const char *router_id, struct apierr *err);
 
 /* Removes every forwarding of a router (it was deleted in Neutron). *count gets how many. */
-int engine_delete_router(struct engine *e, const char *router_id, unsigned int *count,
-	struct apierr *err);
+int engine_delete_router(
+        struct engine *e, const char *router_id, unsigned int *count, struct apierr *err);
 
 #endif

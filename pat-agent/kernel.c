@@ -98,7 +98,7 @@ bool kernel_router_present(struct kernel *k, const char *router_id)
 	char name[256];
 
 	return ns_name(k, router_id, name, sizeof(name)) == 0 &&
-	       netns_check(k->cfg->netns_dir, name) == 1;
+	        netns_check(k->cfg->netns_dir, name) == 1;
 }
 
 /* The cached connection into a router's namespace, opened on first use. */
@@ -174,7 +174,7 @@ static int settle(struct kernel *k, const char *router_id, int r, double started
 }
 
 int kernel_change(struct kernel *k, const char *router_id, const struct forwarding *del,
-	const struct forwarding *add, char **cause)
+        const struct forwarding *add, char **cause)
 {
 	struct conn *c;
 	double started = now();
@@ -186,8 +186,8 @@ int kernel_change(struct kernel *k, const char *router_id, const struct forwardi
 	return settle(k, router_id, r, started);
 }
 
-int kernel_sync(struct kernel *k, const char *router_id, const struct forwarding *v, size_t n,
-	char **cause)
+int kernel_sync(
+        struct kernel *k, const char *router_id, const struct forwarding *v, size_t n, char **cause)
 {
 	struct conn *c;
 	double started = now();
@@ -232,8 +232,7 @@ int kernel_cut_sessions(struct kernel *k, const struct forwarding *f, char **cau
 	return conntrack_flush_forwarding(c->ct, f, cause);
 }
 
-int kernel_interfaces(struct kernel *k, const char *router_id, struct iface_addr **out,
-	size_t *n)
+int kernel_interfaces(struct kernel *k, const char *router_id, struct iface_addr **out, size_t *n)
 {
 	struct mnl_socket *nl;
 	char name[256];

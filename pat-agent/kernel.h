@@ -33,11 +33,11 @@ bool kernel_router_present(struct kernel *k, const char *router_id);
  * -errno with *cause (allocated) when the kernel refused.
  */
 int kernel_change(struct kernel *k, const char *router_id, const struct forwarding *del,
-	const struct forwarding *add, char **cause);
+        const struct forwarding *add, char **cause);
 
 /* Replaces the router's whole table with v[0..n). Same errors. */
 int kernel_sync(struct kernel *k, const char *router_id, const struct forwarding *v, size_t n,
-	char **cause);
+        char **cause);
 
 /* Cuts the sessions still bound to f's external address, protocol and ports. */
 int kernel_cut_sessions(struct kernel *k, const struct forwarding *f, char **cause);
@@ -57,7 +57,6 @@ void kernel_forget(struct kernel *k, const char *router_id);
  * *out is allocated, the caller frees it. -ENOENT when the namespace is absent.
  */
 struct iface_addr;
-int kernel_interfaces(struct kernel *k, const char *router_id, struct iface_addr **out,
-	size_t *n);
+int kernel_interfaces(struct kernel *k, const char *router_id, struct iface_addr **out, size_t *n);
 
 #endif

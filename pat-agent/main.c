@@ -31,8 +31,9 @@
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: praas-pat-agent [--config PATH] [--check-config] [--debug] "
-			"[--log-file PATH]\n");
+	fprintf(stderr,
+	        "usage: praas-pat-agent [--config PATH] [--check-config] [--debug] "
+	        "[--log-file PATH]\n");
 	exit(2);
 }
 
@@ -52,9 +53,10 @@ static void load_config(struct agent *a, const char *path, bool check_only)
 		exit(1);
 	}
 	if (a->cfg.auth == CONFIG_AUTH_KEYSTONE && config_standalone(&a->cfg)) {
-		fprintf(stderr, "praas-pat-agent: %s: auth: \"keystone\" needs a cloud (cloud is "
-				"\"\"); use auth = \"none\" standalone\n",
-			path);
+		fprintf(stderr,
+		        "praas-pat-agent: %s: auth: \"keystone\" needs a cloud (cloud is "
+		        "\"\"); use auth = \"none\" standalone\n",
+		        path);
 		exit(1);
 	}
 	if (check_only) {
@@ -91,7 +93,7 @@ static void setup_signals(struct agent *a)
 	a->sig_int = evsignal_new(a->base, SIGINT, on_stop, a);
 	a->sig_hup = evsignal_new(a->base, SIGHUP, on_hup, a);
 	if (!a->sig_term || !a->sig_int || !a->sig_hup || evsignal_add(a->sig_term, NULL) < 0 ||
-		evsignal_add(a->sig_int, NULL) < 0 || evsignal_add(a->sig_hup, NULL) < 0)
+	        evsignal_add(a->sig_int, NULL) < 0 || evsignal_add(a->sig_hup, NULL) < 0)
 		fatalx("Failed to set up signal events");
 }
 
@@ -108,13 +110,13 @@ static void open_state(struct agent *a)
 
 	if ((r = store_open(a->cfg.database, &a->store, &cause)) < 0)
 		fatalx("Failed to open the database %s: %s", a->cfg.database,
-			cause ? cause : strerror(-r));
+		        cause ? cause : strerror(-r));
 	if ((r = portalloc_new(a->store, &a->cfg.router_port_range, &a->alloc)) < 0)
 		fatalx("Failed to set up port allocation: %s", strerror(-r));
 	if ((r = kernel_new(&a->cfg, &a->kernel)) < 0)
 		fatalx("Failed to set up the kernel state: %s", strerror(-r));
 	a->engine = (struct engine){
-		.store = a->store, .alloc = a->alloc, .kernel = a->kernel, .cfg = &a->cfg};
+	        .store = a->store, .alloc = a->alloc, .kernel = a->kernel, .cfg = &a->cfg};
 }
 
 static void open_openstack(struct agent *a)
@@ -129,7 +131,7 @@ static void open_openstack(struct agent *a)
 		ks = a->os->keystone;
 	}
 	if (routers_new(a->base, a->kernel, a->os ? a->os->neutron : NULL, &a->routers) < 0 ||
-		auth_new(&a->cfg, ks, &a->auth) < 0)
+	        auth_new(&a->cfg, ks, &a->auth) < 0)
 		fatalx("out of memory");
 }
 
@@ -139,14 +141,14 @@ static void open_listeners(struct agent *a)
 	int r;
 
 	if ((r = nswatch_new(a->base, a->cfg.netns_dir, a->cfg.namespace_prefix, on_namespace, a,
-		     &a->watch, &cause)) < 0)
+	             &a->watch, &cause)) < 0)
 		fatalx("Failed to watch %s: %s", a->cfg.netns_dir, cause ? cause : strerror(-r));
 	if ((r = control_ops_open(a, &cause)) < 0)
 		fatalx("Failed to open the control socket %s: %s", a->cfg.control_socket,
-			cause ? cause : strerror(-r));
+		        cause ? cause : strerror(-r));
 	if ((r = routes_open(a, &cause)) < 0)
 		fatalx("Failed to listen on %s port %d: %s", a->cfg.listen, a->cfg.port_app,
-			cause ? cause : strerror(-r));
+		        cause ? cause : strerror(-r));
 }
 
 static void close_all(struct agent *a)
@@ -171,13 +173,13 @@ static void close_all(struct agent *a)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"check-config", no_argument, NULL, 'n'},
-		{"debug", no_argument, NULL, 'd'},
-		{"log-file", required_argument, NULL, 'l'},
-		{"version", no_argument, NULL, 'V'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	        {"config", required_argument, NULL, 'c'},
+	        {"check-config", no_argument, NULL, 'n'},
+	        {"debug", no_argument, NULL, 'd'},
+	        {"log-file", required_argument, NULL, 'l'},
+	        {"version", no_argument, NULL, 'V'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
 	};
 	const char *path = CONFIG_DEFAULT_PATH;
 	bool check_only = false, debug = false;
@@ -187,12 +189,23 @@ int main(int argc, char **argv)
 	memset(&a, 0, sizeof(a));
 	while ((c = getopt_long(argc, argv, "c:ndl:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'c': path = optarg; break;
-		case 'n': check_only = true; break;
-		case 'd': debug = true; break;
-		case 'l': a.log_file = optarg; break;
-		case 'V': printf("praas-pat-agent %s\n", PRAAS_VERSION); return 0;
-		default: usage();
+		case 'c':
+			path = optarg;
+			break;
+		case 'n':
+			check_only = true;
+			break;
+		case 'd':
+			debug = true;
+			break;
+		case 'l':
+			a.log_file = optarg;
+			break;
+		case 'V':
+			printf("praas-pat-agent %s\n", PRAAS_VERSION);
+			return 0;
+		default:
+			usage();
 		}
 	}
 	if (optind != argc)
@@ -211,7 +224,7 @@ int main(int argc, char **argv)
 	restore_all(&a);
 	open_listeners(&a);
 	log_info("Started %s: %s on %s port %d, %s", PRAAS_VERSION, a.cfg.database, a.cfg.listen,
-		a.cfg.port_app, a.os ? "with OpenStack" : "standalone");
+	        a.cfg.port_app, a.os ? "with OpenStack" : "standalone");
 
 	if (event_base_dispatch(a.base) < 0)
 		fatalx("The event loop failed");

@@ -28,7 +28,7 @@ static int collect(const struct forwarding *f, void *arg)
 		return 0;
 	/* Re-keying a gateway: those of its family not already on the new address. */
 	if (m->addr != NULL && m->external &&
-		(have->family != m->addr->family || addr_equal(have, m->addr)))
+	        (have->family != m->addr->family || addr_equal(have, m->addr)))
 		return 0;
 	if (m->n == m->cap) {
 		size_t cap = m->cap ? m->cap * 2 : 16;
@@ -45,13 +45,12 @@ static int collect(const struct forwarding *f, void *arg)
 static int read_error(struct apierr *err, int r, char *cause)
 {
 	apierr_set(err, 503, "praas.db_unavailable", "cannot read forwardings: %s",
-		cause ? cause : strerror(-r));
+	        cause ? cause : strerror(-r));
 	free(cause);
 	return -1;
 }
 
-int ops_port_deleted(struct agent *a, const char *port_id, unsigned int *count,
-	struct apierr *err)
+int ops_port_deleted(struct agent *a, const char *port_id, unsigned int *count, struct apierr *err)
 {
 	struct matches m = {0};
 	char *cause = NULL;
@@ -74,7 +73,7 @@ int ops_port_deleted(struct agent *a, const char *port_id, unsigned int *count,
 }
 
 int ops_port_address_changed(struct agent *a, const char *port_id, const struct addr *old_ip,
-	const struct addr *new_ip, unsigned int *count, struct apierr *err)
+        const struct addr *new_ip, unsigned int *count, struct apierr *err)
 {
 	struct matches m = {.addr = old_ip};
 	char *cause = NULL;
@@ -83,7 +82,7 @@ int ops_port_address_changed(struct agent *a, const char *port_id, const struct 
 	*count = 0;
 	if (old_ip->family != new_ip->family)
 		return apierr_set(err, 400, "praas.bad_request",
-			"old_ip and new_ip are of different families");
+		        "old_ip and new_ip are of different families");
 	if ((r = store_foreach_port_id(a->store, port_id, collect, &m, &cause)) < 0) {
 		free(m.v);
 		return read_error(err, r, cause);
@@ -102,15 +101,15 @@ int ops_port_address_changed(struct agent *a, const char *port_id, const struct 
 	return 0;
 }
 
-int ops_router_deleted(struct agent *a, const char *router_id, unsigned int *count,
-	struct apierr *err)
+int ops_router_deleted(
+        struct agent *a, const char *router_id, unsigned int *count, struct apierr *err)
 {
 	routers_forget(a->routers, router_id);
 	return engine_delete_router(&a->engine, router_id, count, err);
 }
 
 int ops_gateway_changed(struct agent *a, const char *router_id, const struct addr *new_ip,
-	unsigned int *count, struct apierr *err)
+        unsigned int *count, struct apierr *err)
 {
 	struct matches m = {.addr = new_ip, .external = true};
 	char *cause = NULL;
@@ -142,12 +141,12 @@ int ops_resync(struct agent *a, const char *router_id, unsigned int *count, stru
 	if (router_id == NULL) {
 		if (restore_all(a) < 0)
 			return apierr_set(err, 503, "praas.resync_failed",
-				"the resync of every router failed: see the agent's log");
+			        "the resync of every router failed: see the agent's log");
 		return 0;
 	}
 	if (!kernel_router_present(a->kernel, router_id))
 		return apierr_set(err, 404, "praas.router_not_found",
-			"router %s has no namespace on this node", router_id);
+		        "router %s has no namespace on this node", router_id);
 	if (engine_sync_router(&a->engine, router_id, err) < 0)
 		return -1;
 	*count = 1;

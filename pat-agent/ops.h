@@ -13,14 +13,13 @@
 struct agent;
 
 /* Each returns 0 with *count the forwardings changed, or -1 with err. */
-int ops_port_deleted(struct agent *a, const char *port_id, unsigned int *count,
-	struct apierr *err);
+int ops_port_deleted(struct agent *a, const char *port_id, unsigned int *count, struct apierr *err);
 int ops_port_address_changed(struct agent *a, const char *port_id, const struct addr *old_ip,
-	const struct addr *new_ip, unsigned int *count, struct apierr *err);
-int ops_router_deleted(struct agent *a, const char *router_id, unsigned int *count,
-	struct apierr *err);
+        const struct addr *new_ip, unsigned int *count, struct apierr *err);
+int ops_router_deleted(
+        struct agent *a, const char *router_id, unsigned int *count, struct apierr *err);
 int ops_gateway_changed(struct agent *a, const char *router_id, const struct addr *new_ip,
-	unsigned int *count, struct apierr *err);
+        unsigned int *count, struct apierr *err);
 /* router_id NULL: every router. */
 int ops_resync(struct agent *a, const char *router_id, unsigned int *count, struct apierr *err);
 

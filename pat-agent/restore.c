@@ -73,7 +73,7 @@ int restore_all(struct agent *a)
 	/* Routers with forwardings but no namespace here are DOWN... */
 	for (size_t i = 0; i < ids.n; i++)
 		if (!kernel_router_present(a->kernel, ids.v[i]) &&
-			engine_router_gone(&a->engine, ids.v[i], &err) < 0)
+		        engine_router_gone(&a->engine, ids.v[i], &err) < 0)
 			log_warnx("Failed to mark router %s DOWN: %s", ids.v[i], err.detail);
 	/* ...and every router namespace present gets its table, even an empty one. */
 	r = netns_list(a->cfg.netns_dir, a->cfg.namespace_prefix, &names, &n);
@@ -87,7 +87,7 @@ int restore_all(struct agent *a)
 			sync_router(a, router_id);
 	}
 	log_info("Restored %zu router namespace%s (%zu router%s with forwardings)", n,
-		n == 1 ? "" : "s", ids.n, ids.n == 1 ? "" : "s");
+	        n == 1 ? "" : "s", ids.n, ids.n == 1 ? "" : "s");
 out:
 	netns_list_free(names, n);
 	for (size_t i = 0; i < ids.n; i++)

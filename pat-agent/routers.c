@@ -47,7 +47,7 @@ struct target_lookup {
 };
 
 int routers_new(struct event_base *base, struct kernel *kernel, struct neutron *neutron,
-	struct routers **out)
+        struct routers **out)
 {
 	struct routers *rs = calloc(1, sizeof(*rs));
 
@@ -122,8 +122,8 @@ void routers_forget(struct routers *rs, const char *router_id)
 }
 
 /* Standalone: the namespace's own interfaces say it all. */
-static int get_standalone(struct routers *rs, const char *router_id, struct router_info *info,
-	struct apierr *err)
+static int get_standalone(
+        struct routers *rs, const char *router_id, struct router_info *info, struct apierr *err)
 {
 	struct iface_addr *ifs = NULL;
 	const struct iface_addr *gw;
@@ -135,10 +135,10 @@ static int get_standalone(struct routers *rs, const char *router_id, struct rout
 	r = kernel_interfaces(rs->kernel, router_id, &ifs, &n);
 	if (r == -ENOENT)
 		return apierr_set(err, 404, "praas.router_not_found",
-			"router %s: its namespace is not on this node", router_id);
+		        "router %s: its namespace is not on this node", router_id);
 	if (r < 0)
 		return apierr_set(err, 503, "praas.kernel_unavailable",
-			"router %s: cannot read its interfaces: %s", router_id, strerror(-r));
+		        "router %s: cannot read its interfaces: %s", router_id, strerror(-r));
 	if ((gw = ifaddr_find(ifs, n, "qg-", AF_INET)) != NULL)
 		info->gateway4 = gw->net.addr;
 	if ((gw = ifaddr_find(ifs, n, "qg-", AF_INET6)) != NULL)
@@ -149,8 +149,8 @@ static int get_standalone(struct routers *rs, const char *router_id, struct rout
 	free(ifs);
 	if (info->gateway4.family == 0 && info->gateway6.family == 0)
 		return apierr_set(err, 409, "praas.no_gateway",
-			"router %s has no gateway address (no address on a qg- interface)",
-			router_id);
+		        "router %s has no gateway address (no address on a qg- interface)",
+		        router_id);
 	return 1;
 }
 
@@ -165,7 +165,7 @@ static void neutron_failure(struct apierr *err, const struct http_error *herr, c
 		apierr_set(err, 404, "praas.router_not_found", "%s: not found in Neutron", what);
 	else
 		apierr_set(err, 503, "praas.neutron_unavailable", "%s: Neutron: %s", what,
-			herr->message ? herr->message : strerror(-herr->code));
+		        herr->message ? herr->message : strerror(-herr->code));
 }
 
 static void lookup_done(struct lookup *lk)
@@ -176,7 +176,7 @@ static void lookup_done(struct lookup *lk)
 		lk->cb(NULL, &lk->err, lk->arg);
 	} else if (lk->info.gateway4.family == 0 && lk->info.gateway6.family == 0) {
 		apierr_set(&lk->err, 409, "praas.no_gateway",
-			"router %s has no external gateway address", lk->info.id);
+		        "router %s has no external gateway address", lk->info.id);
 		lk->cb(NULL, &lk->err, lk->arg);
 	} else {
 		cache_put(lk->rs, &lk->info);
@@ -192,15 +192,16 @@ static void on_router(struct neutron_router *r, const struct http_error *herr, v
 	if (herr != NULL && !lk->failed) {
 		neutron_failure(&lk->err, herr, "router");
 		snprintf(lk->err.detail + strlen(lk->err.detail),
-			sizeof(lk->err.detail) - strlen(lk->err.detail), " (router %s)", lk->info.id);
+		        sizeof(lk->err.detail) - strlen(lk->err.detail), " (router %s)",
+		        lk->info.id);
 		lk->failed = true;
 	}
 	if (r != NULL) {
 		copy_id(lk->info.project_id, r->project_id);
 		for (size_t i = 0; i < r->gateway_ips_len; i++) {
 			const struct addr *a = &r->gateway_ips[i].addr;
-			struct addr *slot = a->family == AF_INET ? &lk->info.gateway4
-								 : &lk->info.gateway6;
+			struct addr *slot =
+			        a->family == AF_INET ? &lk->info.gateway4 : &lk->info.gateway6;
 			if (a->family != 0 && slot->family == 0)
 				*slot = *a;
 		}
@@ -209,8 +210,8 @@ static void on_router(struct neutron_router *r, const struct http_error *herr, v
 	lookup_done(lk);
 }
 
-static void on_interfaces(struct neutron_router_interfaces *ifs, const struct http_error *herr,
-	void *arg)
+static void on_interfaces(
+        struct neutron_router_interfaces *ifs, const struct http_error *herr, void *arg)
 {
 	struct lookup *lk = arg;
 
@@ -233,7 +234,7 @@ static void on_interfaces(struct neutron_router_interfaces *ifs, const struct ht
 }
 
 int routers_get(struct routers *rs, const char *router_id, struct router_info *info,
-	struct apierr *err, routers_cb cb, void *arg)
+        struct apierr *err, routers_cb cb, void *arg)
 {
 	struct cache_entry *hit;
 	struct lookup *lk;
@@ -267,8 +268,8 @@ int routers_get(struct routers *rs, const char *router_id, struct router_info *i
 }
 
 /* The port's address on one of the router's subnets, matching want when given. */
-static bool port_address_on(const struct neutron_port *p, const struct target_lookup *tl,
-	struct addr *out)
+static bool port_address_on(
+        const struct neutron_port *p, const struct target_lookup *tl, struct addr *out)
 {
 	for (size_t i = 0; i < p->fixed_ips_len; i++) {
 		const struct neutron_fixed_ip *ip = &p->fixed_ips[i];
@@ -287,8 +288,8 @@ static bool port_address_on(const struct neutron_port *p, const struct target_lo
 	return false;
 }
 
-static void target_found(struct target_lookup *tl, const struct neutron_port *p,
-	const struct addr *a)
+static void target_found(
+        struct target_lookup *tl, const struct neutron_port *p, const struct addr *a)
 {
 	struct target_port t;
 
@@ -306,21 +307,21 @@ static void target_missing(struct target_lookup *tl, const struct http_error *he
 
 	if (herr != NULL && herr->code != -ENOENT)
 		apierr_set(&err, 503, "praas.neutron_unavailable", "port lookup: Neutron: %s",
-			herr->message ? herr->message : strerror(-herr->code));
+		        herr->message ? herr->message : strerror(-herr->code));
 	else if (tl->port_id[0] && herr != NULL)
-		apierr_set(&err, 400, "praas.bad_request",
-			"internal_port_id: no Neutron port %s", tl->port_id);
+		apierr_set(&err, 400, "praas.bad_request", "internal_port_id: no Neutron port %s",
+		        tl->port_id);
 	else if (tl->port_id[0])
 		apierr_set(&err, 400, "praas.bad_request",
-			"internal_port_id: port %s has no address %s on a subnet attached to "
-			"router %s",
-			tl->port_id, tl->want.family ? addr_format(&tl->want, a, sizeof(a)) : "",
-			tl->info.id);
+		        "internal_port_id: port %s has no address %s on a subnet attached to "
+		        "router %s",
+		        tl->port_id, tl->want.family ? addr_format(&tl->want, a, sizeof(a)) : "",
+		        tl->info.id);
 	else
 		apierr_set(&err, 400, "praas.bad_request",
-			"internal_ip_address: no Neutron port holds %s on a subnet attached to "
-			"router %s",
-			addr_format(&tl->want, a, sizeof(a)), tl->info.id);
+		        "internal_ip_address: no Neutron port holds %s on a subnet attached to "
+		        "router %s",
+		        addr_format(&tl->want, a, sizeof(a)), tl->info.id);
 	tl->cb(NULL, &err, tl->arg);
 }
 
@@ -354,8 +355,8 @@ static void on_ports(struct neutron_ports *l, const struct http_error *herr, voi
 	free(tl);
 }
 
-int routers_find_target(struct routers *rs, const struct router_info *info,
-	const struct addr *a, const char *port_id, struct apierr *err, target_cb cb, void *arg)
+int routers_find_target(struct routers *rs, const struct router_info *info, const struct addr *a,
+        const char *port_id, struct apierr *err, target_cb cb, void *arg)
 {
 	struct target_lookup *tl = calloc(1, sizeof(*tl));
 	char text[ADDR_STRLEN];
@@ -378,7 +379,7 @@ int routers_find_target(struct routers *rs, const struct router_info *info,
 	if (r < 0) {
 		free(tl);
 		return apierr_set(err, 503, "praas.neutron_unavailable", "cannot ask Neutron: %s",
-			strerror(-r));
+		        strerror(-r));
 	}
 	return 0;
 }

@@ -28,7 +28,7 @@ struct routers;
 struct router_info {
 	char id[FWD_NAME_MAX + 1];
 	char project_id[FWD_NAME_MAX + 1]; /* "" in standalone mode */
-	struct addr gateway4, gateway6;	   /* family 0 when absent */
+	struct addr gateway4, gateway6;    /* family 0 when absent */
 	struct cidr subnets[ROUTERS_MAX_SUBNETS];
 	char subnet_ids[ROUTERS_MAX_SUBNETS][FWD_NAME_MAX + 1]; /* "" in standalone mode */
 	size_t subnets_len;
@@ -47,7 +47,7 @@ typedef void (*target_cb)(const struct target_port *port, const struct apierr *e
 
 /* neutron NULL: standalone. kernel and neutron are borrowed. */
 int routers_new(struct event_base *base, struct kernel *kernel, struct neutron *neutron,
-	struct routers **out);
+        struct routers **out);
 void routers_free(struct routers *rs);
 
 /*
@@ -57,7 +57,7 @@ void routers_free(struct routers *rs);
  * (a UUID, or a namespace suffix in standalone mode) before.
  */
 int routers_get(struct routers *rs, const char *router_id, struct router_info *info,
-	struct apierr *err, routers_cb cb, void *arg);
+        struct apierr *err, routers_cb cb, void *arg);
 
 /* Forgets what is cached of a router (its gateway changed, it was deleted). */
 void routers_forget(struct routers *rs, const char *router_id);
@@ -74,7 +74,7 @@ int router_subnet_of(const struct router_info *info, const struct addr *a);
  * asynchronous (standalone mode has no ports: do not call it there).
  * Returns 0, or -1 with err filled when it could not start.
  */
-int routers_find_target(struct routers *rs, const struct router_info *info,
-	const struct addr *a, const char *port_id, struct apierr *err, target_cb cb, void *arg);
+int routers_find_target(struct routers *rs, const struct router_info *info, const struct addr *a,
+        const char *port_id, struct apierr *err, target_cb cb, void *arg);
 
 #endif

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <time.h>
 
 #include "agent.h"
@@ -17,6 +18,7 @@
 #include "api-ops.h"
 #include "api-v1.h"
 #include "call.h"
+#include "kernel.h"
 #include "log.h"
 #include "stats.h"
 
@@ -76,31 +78,31 @@ static void legacy_router_server_pat(struct call *c)
 }
 
 static const struct route routes[] = {
-	{EVHTTP_REQ_GET, "/", api_version, 0, STATS_ROUTE_VERSION, false},
-	{EVHTTP_REQ_GET, "/v1/routers/*/port_forwardings", api_v1_list, 0, STATS_ROUTE_V1_LIST,
-		false},
-	{EVHTTP_REQ_POST, "/v1/routers/*/port_forwardings", api_v1_create, 0,
-		STATS_ROUTE_V1_CREATE, false},
-	{EVHTTP_REQ_GET, "/v1/routers/*/port_forwardings/*", api_v1_show, 0, STATS_ROUTE_V1_SHOW,
-		false},
-	{EVHTTP_REQ_PUT, "/v1/routers/*/port_forwardings/*", api_v1_update, 0,
-		STATS_ROUTE_V1_UPDATE, false},
-	{EVHTTP_REQ_DELETE, "/v1/routers/*/port_forwardings/*", api_v1_delete, 0,
-		STATS_ROUTE_V1_DELETE, false},
-	{EVHTTP_REQ_GET, "/v1/port_forwardings", api_v1_list_all, 0, STATS_ROUTE_V1_LIST_ALL,
-		false},
-	{EVHTTP_REQ_GET, "/healthz", api_healthz, 0, STATS_ROUTE_HEALTHZ, false},
-	{EVHTTP_REQ_GET, "/metrics", api_metrics, 0, STATS_ROUTE_METRICS, false},
-	{EVHTTP_REQ_POST, "/pat/create", legacy_create, LEGACY_CREATE, STATS_ROUTE_LEGACY_CREATE,
-		true},
-	{EVHTTP_REQ_POST, "/pat/remove", legacy_remove, LEGACY_REMOVE, STATS_ROUTE_LEGACY_REMOVE,
-		true},
-	{EVHTTP_REQ_POST, "/pat/modify", legacy_modify, LEGACY_MODIFY, STATS_ROUTE_LEGACY_MODIFY,
-		true},
-	{EVHTTP_REQ_GET, "/router_pat", legacy_router_pat, LEGACY_ROUTER_PAT,
-		STATS_ROUTE_LEGACY_ROUTER_PAT, true},
-	{EVHTTP_REQ_GET, "/router_server_pat", legacy_router_server_pat, LEGACY_ROUTER_SERVER_PAT,
-		STATS_ROUTE_LEGACY_ROUTER_SERVER_PAT, true},
+        {EVHTTP_REQ_GET, "/", api_version, 0, STATS_ROUTE_VERSION, false},
+        {EVHTTP_REQ_GET, "/v1/routers/*/port_forwardings", api_v1_list, 0, STATS_ROUTE_V1_LIST,
+                false},
+        {EVHTTP_REQ_POST, "/v1/routers/*/port_forwardings", api_v1_create, 0, STATS_ROUTE_V1_CREATE,
+                false},
+        {EVHTTP_REQ_GET, "/v1/routers/*/port_forwardings/*", api_v1_show, 0, STATS_ROUTE_V1_SHOW,
+                false},
+        {EVHTTP_REQ_PUT, "/v1/routers/*/port_forwardings/*", api_v1_update, 0,
+                STATS_ROUTE_V1_UPDATE, false},
+        {EVHTTP_REQ_DELETE, "/v1/routers/*/port_forwardings/*", api_v1_delete, 0,
+                STATS_ROUTE_V1_DELETE, false},
+        {EVHTTP_REQ_GET, "/v1/port_forwardings", api_v1_list_all, 0, STATS_ROUTE_V1_LIST_ALL,
+                false},
+        {EVHTTP_REQ_GET, "/healthz", api_healthz, 0, STATS_ROUTE_HEALTHZ, false},
+        {EVHTTP_REQ_GET, "/metrics", api_metrics, 0, STATS_ROUTE_METRICS, false},
+        {EVHTTP_REQ_POST, "/pat/create", legacy_create, LEGACY_CREATE, STATS_ROUTE_LEGACY_CREATE,
+                true},
+        {EVHTTP_REQ_POST, "/pat/remove", legacy_remove, LEGACY_REMOVE, STATS_ROUTE_LEGACY_REMOVE,
+                true},
+        {EVHTTP_REQ_POST, "/pat/modify", legacy_modify, LEGACY_MODIFY, STATS_ROUTE_LEGACY_MODIFY,
+                true},
+        {EVHTTP_REQ_GET, "/router_pat", legacy_router_pat, LEGACY_ROUTER_PAT,
+                STATS_ROUTE_LEGACY_ROUTER_PAT, true},
+        {EVHTTP_REQ_GET, "/router_server_pat", legacy_router_server_pat, LEGACY_ROUTER_SERVER_PAT,
+                STATS_ROUTE_LEGACY_ROUTER_SERVER_PAT, true},
 };
 
 static double now(void)
@@ -114,14 +116,22 @@ static double now(void)
 static const char *method_name(enum evhttp_cmd_type m)
 {
 	switch (m) {
-	case EVHTTP_REQ_GET: return "GET";
-	case EVHTTP_REQ_POST: return "POST";
-	case EVHTTP_REQ_PUT: return "PUT";
-	case EVHTTP_REQ_DELETE: return "DELETE";
-	case EVHTTP_REQ_HEAD: return "HEAD";
-	case EVHTTP_REQ_PATCH: return "PATCH";
-	case EVHTTP_REQ_OPTIONS: return "OPTIONS";
-	default: return "?";
+	case EVHTTP_REQ_GET:
+		return "GET";
+	case EVHTTP_REQ_POST:
+		return "POST";
+	case EVHTTP_REQ_PUT:
+		return "PUT";
+	case EVHTTP_REQ_DELETE:
+		return "DELETE";
+	case EVHTTP_REQ_HEAD:
+		return "HEAD";
+	case EVHTTP_REQ_PATCH:
+		return "PATCH";
+	case EVHTTP_REQ_OPTIONS:
+		return "OPTIONS";
+	default:
+		return "?";
 	}
 }
 
@@ -164,7 +174,8 @@ static void free_captures(char **captures)
 
 static void call_free(struct call *c)
 {
-	struct httpd *h = c->agent->httpd;
+	struct agent *a = c->agent;
+	struct httpd *h = a->httpd;
 
 	if (c->conn != NULL)
 		evhttp_connection_set_closecb(c->conn, NULL, NULL);
@@ -174,8 +185,8 @@ static void call_free(struct call *c)
 	free(c->body);
 	free(c);
 	h->inflight--;
-	if (c->agent->stopping && h->inflight == 0)
-		event_base_loopexit(c->agent->base, NULL);
+	if (a->stopping && h->inflight == 0)
+		event_base_loopexit(a->base, NULL);
 }
 
 /* The client hung up before its answer: remember, so the answer only frees. */
@@ -187,7 +198,7 @@ static void on_close(struct evhttp_connection *conn, void *arg)
 	c->conn = NULL;
 }
 
-static void send(struct call *c, int status, const char *type, struct evbuffer *body)
+static void answer(struct call *c, int status, const char *type, struct evbuffer *body)
 {
 	struct evkeyvalq *out;
 
@@ -204,17 +215,17 @@ static void send(struct call *c, int status, const char *type, struct evbuffer *
 
 void call_reply(struct call *c, int status, struct evbuffer *body)
 {
-	send(c, status, body ? "application/json" : NULL, body);
+	answer(c, status, body ? "application/json" : NULL, body);
 }
 
 void call_reply_text(struct call *c, int status, struct evbuffer *body)
 {
-	send(c, status, "text/plain; version=0.0.4; charset=utf-8", body);
+	answer(c, status, "text/plain; version=0.0.4; charset=utf-8", body);
 }
 
 void call_reply_legacy(struct call *c, struct evbuffer *body)
 {
-	send(c, 200, "application/json", body);
+	answer(c, 200, "application/json", body);
 }
 
 void call_reply_error(struct call *c, const struct apierr *err)
@@ -227,7 +238,7 @@ void call_reply_error(struct call *c, const struct apierr *err)
 		log_warnx("%s: %d %s", c->request_id, err->status, err->detail);
 	else
 		log_debug("%s: %d %s", c->request_id, err->status, err->detail);
-	send(c, err->status, "application/json", b);
+	answer(c, err->status, "application/json", b);
 	if (b != NULL)
 		evbuffer_free(b);
 }
@@ -324,13 +335,13 @@ static void allowed(struct agent *a, const char *path, char *buf, size_t len)
 	buf[0] = '\0';
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
 		if ((routes[i].is_legacy && !a->cfg.legacy_api) ||
-			!match(routes[i].pattern, path, caps)) {
+		        !match(routes[i].pattern, path, caps)) {
 			free_captures(caps);
 			continue;
 		}
 		free_captures(caps);
 		snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", buf[0] ? ", " : "",
-			method_name(routes[i].method));
+		        method_name(routes[i].method));
 	}
 }
 
@@ -356,8 +367,8 @@ static void dispatch(struct call *c, const char *path, enum evhttp_cmd_type meth
 	allowed(a, path, allow, sizeof(allow));
 	if (allow[0] != '\0') {
 		evhttp_add_header(evhttp_request_get_output_headers(c->req), "Allow", allow);
-		apierr_set(&err, 405, "praas.method_not_allowed", "%s is not allowed here (allowed: %s)",
-			method_name(method), allow);
+		apierr_set(&err, 405, "praas.method_not_allowed",
+		        "%s is not allowed here (allowed: %s)", method_name(method), allow);
 	} else {
 		apierr_set(&err, 404, "praas.not_found", "no such resource");
 	}
@@ -389,12 +400,18 @@ static void on_request(struct evhttp_request *req, void *arg)
 		evhttp_connection_set_closecb(c->conn, on_close, c);
 	if ((r = read_body(c)) < 0) {
 		apierr_set(&err, r == -E2BIG ? 413 : 503,
-			r == -E2BIG ? "praas.body_too_large" : "praas.out_of_memory",
-			r == -E2BIG ? "the body is larger than 65536 bytes" : "cannot read the body");
+		        r == -E2BIG ? "praas.body_too_large" : "praas.out_of_memory",
+		        r == -E2BIG ? "the body is larger than 65536 bytes"
+		                    : "cannot read the body");
 		call_reply_error(c, &err);
 		return;
 	}
 	dispatch(c, path ? path : "/", evhttp_request_get_command(req));
+}
+
+static void on_batch(double seconds, bool ok, void *arg)
+{
+	stats_nft_batch(arg, seconds, ok);
 }
 
 int routes_open(struct agent *a, char **cause)
@@ -407,13 +424,13 @@ int routes_open(struct agent *a, char **cause)
 	a->httpd = h;
 	if (stats_new(&a->stats) < 0 || (h->http = evhttp_new(a->base)) == NULL)
 		return -ENOMEM;
-	kernel_set_batch_cb(a->kernel, (kernel_batch_cb)stats_nft_batch, a->stats);
+	kernel_set_batch_cb(a->kernel, on_batch, a->stats);
 	evhttp_set_max_body_size(h->http, READ_MAX);
 	evhttp_set_max_headers_size(h->http, 64 * 1024);
 	evhttp_set_timeout(h->http, 60);
-	evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
-						    EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD |
-						    EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
+	evhttp_set_allowed_methods(h->http,
+	        EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+	                EVHTTP_REQ_HEAD | EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
 	evhttp_set_gencb(h->http, on_request, a);
 	h->sock = evhttp_bind_socket_with_handle(h->http, a->cfg.listen, (uint16_t)a->cfg.port_app);
 	if (h->sock == NULL) {

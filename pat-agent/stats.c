@@ -9,21 +9,21 @@
 #include "store.h"
 
 static const char *const route_names[STATS_ROUTE_COUNT] = {
-	[STATS_ROUTE_VERSION] = "version",
-	[STATS_ROUTE_V1_LIST] = "v1_list",
-	[STATS_ROUTE_V1_CREATE] = "v1_create",
-	[STATS_ROUTE_V1_SHOW] = "v1_show",
-	[STATS_ROUTE_V1_UPDATE] = "v1_update",
-	[STATS_ROUTE_V1_DELETE] = "v1_delete",
-	[STATS_ROUTE_V1_LIST_ALL] = "v1_list_all",
-	[STATS_ROUTE_LEGACY_CREATE] = "legacy_create",
-	[STATS_ROUTE_LEGACY_REMOVE] = "legacy_remove",
-	[STATS_ROUTE_LEGACY_MODIFY] = "legacy_modify",
-	[STATS_ROUTE_LEGACY_ROUTER_PAT] = "legacy_router_pat",
-	[STATS_ROUTE_LEGACY_ROUTER_SERVER_PAT] = "legacy_router_server_pat",
-	[STATS_ROUTE_HEALTHZ] = "healthz",
-	[STATS_ROUTE_METRICS] = "metrics",
-	[STATS_ROUTE_OTHER] = "other",
+        [STATS_ROUTE_VERSION] = "version",
+        [STATS_ROUTE_V1_LIST] = "v1_list",
+        [STATS_ROUTE_V1_CREATE] = "v1_create",
+        [STATS_ROUTE_V1_SHOW] = "v1_show",
+        [STATS_ROUTE_V1_UPDATE] = "v1_update",
+        [STATS_ROUTE_V1_DELETE] = "v1_delete",
+        [STATS_ROUTE_V1_LIST_ALL] = "v1_list_all",
+        [STATS_ROUTE_LEGACY_CREATE] = "legacy_create",
+        [STATS_ROUTE_LEGACY_REMOVE] = "legacy_remove",
+        [STATS_ROUTE_LEGACY_MODIFY] = "legacy_modify",
+        [STATS_ROUTE_LEGACY_ROUTER_PAT] = "legacy_router_pat",
+        [STATS_ROUTE_LEGACY_ROUTER_SERVER_PAT] = "legacy_router_server_pat",
+        [STATS_ROUTE_HEALTHZ] = "healthz",
+        [STATS_ROUTE_METRICS] = "metrics",
+        [STATS_ROUTE_OTHER] = "other",
 };
 static const char *const code_names[] = {"2xx", "3xx", "4xx", "5xx"};
 static const char *const result_names[] = {"ok", "error"};
@@ -49,17 +49,17 @@ int stats_new(struct stats **out)
 	if (s == NULL || (s->reg = metrics_new()) == NULL)
 		goto nomem;
 	s->requests = metrics_add(s->reg, METRIC_COUNTER, "praas_http_requests_total",
-		"HTTP requests answered, by route and status class", req_labels, 2, NULL, 0);
+	        "HTTP requests answered, by route and status class", req_labels, 2, NULL, 0);
 	s->latency = metrics_add(s->reg, METRIC_HISTOGRAM, "praas_http_request_duration_seconds",
-		"Time from a request's arrival to its answer", &route_label, 1,
-		metrics_latency_buckets, metrics_latency_buckets_n);
+	        "Time from a request's arrival to its answer", &route_label, 1,
+	        metrics_latency_buckets, metrics_latency_buckets_n);
 	s->nft = metrics_add(s->reg, METRIC_HISTOGRAM, "praas_nft_batch_duration_seconds",
-		"Time of one nftables netlink transaction", &result_label, 1,
-		metrics_latency_buckets, metrics_latency_buckets_n);
+	        "Time of one nftables netlink transaction", &result_label, 1,
+	        metrics_latency_buckets, metrics_latency_buckets_n);
 	s->os_errors = metrics_add(s->reg, METRIC_COUNTER, "praas_openstack_errors_total",
-		"OpenStack calls that failed", &service_label, 1, NULL, 0);
+	        "OpenStack calls that failed", &service_label, 1, NULL, 0);
 	s->forwardings = metrics_add(s->reg, METRIC_GAUGE, "praas_forwardings",
-		"Port forwardings in the database, by status", &status_label, 1, NULL, 0);
+	        "Port forwardings in the database, by status", &status_label, 1, NULL, 0);
 	if (!s->requests || !s->latency || !s->nft || !s->os_errors || !s->forwardings)
 		goto nomem;
 	*out = s;

@@ -15,6 +15,9 @@ R=${TOPO[r1.uuid]}
 topo_serve_tcp -t vm1 vm1 any 22 || topo_fail "serve vm1"
 topo_serve_tcp -t vm2 vm2 any 22 || topo_fail "serve vm2"
 topo_serve_udp -t vm1 vm1 any 53 || topo_fail "serve vm1 udp"
+topo_serve_tcp -t vm2-80 vm2 any 80 || topo_fail "serve vm2:80"
+topo_serve_tcp -t vm1-80 vm1 any 80 || topo_fail "serve vm1:80"
+topo_serve_tcp -t vm1-81 vm1 any 81 || topo_fail "serve vm1:81"
 CLIENT4=${TOPO[client.ip4]}
 GW4=${TOPO[r1.gw4]}
 GW6=${TOPO[r1.gw6]}
@@ -69,11 +72,13 @@ ans=$(topo_tcp_query client "$GW6" 6022)
 assert_eq "ipv6 client reaches vm1" "${TOPO[client.ip6]} vm1" "$ans"
 
 # --- a range N:N
-api POST "$base" "{\"port_forwarding\":{\"internal_ip_address\":\"$VM2\",\"internal_port_range\":\"22:23\",\"external_port_range\":\"7022:7023\"}}"
+api POST "$base" "{\"port_forwarding\":{\"internal_ip_address\":\"$VM1\",\"internal_port_range\":\"80:81\",\"external_port_range\":\"7022:7023\"}}"
 assert_eq "range create is 201" 201 "$API_STATUS"
 assert_eq "range shown" "7022:7023" "$(api_field port_forwarding.external_port_range)"
 ans=$(topo_tcp_query client "$GW4" 7022)
-assert_eq "first port of the range reaches vm2:22" "$CLIENT4 vm2" "$ans"
+assert_eq "first port of the range reaches vm1:80" "$CLIENT4 vm1-80" "$ans"
+ans=$(topo_tcp_query client "$GW4" 7023)
+assert_eq "second port of the range reaches vm1:81" "$CLIENT4 vm1-81" "$ans"
 
 # --- conflicts and exhaustion: 409
 api POST "$base" "{\"port_forwarding\":{\"internal_ip_address\":\"$VM2\",\"internal_port\":80,\"external_port\":4022}}"
@@ -126,7 +131,7 @@ assert_eq "show's description" ssh "$(api_field port_forwarding.description)"
 api GET "$base"
 assert_eq "list is 200" 200 "$API_STATUS"
 n=$(python3 -c 'import json,sys; print(len(json.loads(sys.argv[1])["port_forwardings"]))' "$API_BODY")
-assert_eq "list holds the 7 forwardings" 7 "$n"
+assert_eq "list holds the 8 forwardings (5, plus 3 allocated until exhaustion)" 8 "$n"
 api GET "$base?protocol=udp"
 n=$(python3 -c 'import json,sys; print(len(json.loads(sys.argv[1])["port_forwardings"]))' "$API_BODY")
 assert_eq "protocol filter" 1 "$n"
@@ -136,14 +141,17 @@ api GET "$base?colour=red"
 assert_eq "unknown filter is 400" 400 "$API_STATUS"
 api GET "/v1/port_forwardings?router_id=$R"
 n=$(python3 -c 'import json,sys; print(len(json.loads(sys.argv[1])["port_forwardings"]))' "$API_BODY")
-assert_eq "list all, filtered by router" 7 "$n"
+assert_eq "list all, filtered by router" 8 "$n"
 
 # --- update retargets live traffic
 api PUT "$base/$F1" "{\"port_forwarding\":{\"internal_ip_address\":\"$VM2\"}}"
+assert_eq "retarget onto a target already forwarded (vm2:22) is 409" 409 "$API_STATUS"
+assert_match "names the internal conflict" '"code": *"praas.internal_port_in_use"' "$API_BODY"
+api PUT "$base/$F1" "{\"port_forwarding\":{\"internal_ip_address\":\"$VM2\",\"internal_port\":80}}"
 assert_eq "update is 200" 200 "$API_STATUS"
 assert_eq "update keeps the external port" 4022 "$(api_field port_forwarding.external_port)"
 ans=$(topo_tcp_query client "$GW4" 4022)
-assert_eq "after the update gateway:4022 reaches vm2" "$CLIENT4 vm2" "$ans"
+assert_eq "after the update gateway:4022 reaches vm2:80" "$CLIENT4 vm2-80" "$ans"
 api PUT "$base/$F1" "{\"port_forwarding\":{\"external_port\":$P2}}"
 assert_eq "update onto a taken port is 409" 409 "$API_STATUS"
 api PUT "$base/$F1" "{\"port_forwarding\":{\"id\":\"x\"}}"
