@@ -374,6 +374,15 @@ static void after_auth(struct v1 *v)
 	default:
 		break;
 	}
+	/*
+	 * Standalone mode has no owners, and its routers are known only while their
+	 * namespace is here: reading or deleting DOWN forwardings must not need it.
+	 */
+	if (v->a->os == NULL && v->op != V1_CREATE && v->op != V1_UPDATE) {
+		snprintf(v->router.id, sizeof(v->router.id), "%s", v->router_id);
+		after_router(v);
+		return;
+	}
 	r = routers_get(v->a->routers, v->router_id, &v->router, &err, on_router, v);
 	if (r < 0)
 		fail(v, &err);

@@ -114,8 +114,9 @@ assert_match "400 is API-SIG" '"errors": *\[ *\{ *"status": *400' "$API_BODY"
 # --- 404 and 413
 api GET "$base/00000000-0000-4000-8000-000000000000"
 assert_eq "unknown id is 404" 404 "$API_STATUS"
-api GET "/v1/routers/00000000-0000-4000-8000-000000000000/port_forwardings"
-assert_eq "unknown router is 404" 404 "$API_STATUS"
+api POST "/v1/routers/00000000-0000-4000-8000-000000000000/port_forwardings" "{\"port_forwarding\":{\"internal_ip_address\":\"$VM1\",\"internal_port\":22}}"
+assert_eq "create on an unknown router is 404" 404 "$API_STATUS"
+assert_match "404 code router_not_found" '"code": *"praas.router_not_found"' "$API_BODY"
 api GET "/v1/routers/00000000-0000-4000-8000-000000000000/port_forwardings/$F1"
 assert_eq "a forwarding under another router is 404" 404 "$API_STATUS"
 big=$(head -c 70000 /dev/zero | tr '\0' 'x')

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# The Proxy CLI's legacy calls against the real praas-pat-agent, in the
+# order the Proxy CLI makes them, with traffic checked after each step.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib/topo.sh"
+. "$here/lib/agent.sh"
+
+topo_init aleg
+topo_router r1
+topo_outside client r1
+topo_vm vm1 r1
+topo_vm vm2 r1
+R=${TOPO[r1.uuid]}
+topo_serve_tcp -t vm1 vm1 any 22 || topo_fail "serve vm1"
+topo_serve_tcp -t vm1-80 vm1 any 80 || topo_fail "serve vm1:80"
+topo_serve_tcp -t vm2 vm2 any 22 || topo_fail "serve vm2"
+CLIENT=${TOPO[client.ip4]}
+GW=${TOPO[r1.gw4]}
+VM1=${TOPO[vm1.ip4]}
+VM2=${TOPO[vm2.ip4]}
+
+agent_config 'router_port_range="4000:4010"'
+agent_start || { topo_fail "agent starts"; topo_finish; }
+
+status_of() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])["status"])' "$API_BODY"; }
+key() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$API_BODY" "$1"; }
+is_string() { python3 -c 'import json,sys; sys.exit(0 if isinstance(json.loads(sys.argv[1])[sys.argv[2]], str) else 1)' "$API_BODY" "$1"; }
+
+# create
+api POST "/pat/create?server_ip=$VM1&router_id=qrouter-$R&create_server_port=22&gateway=$GW" ""
+assert_eq "create answers 200" 200 "$API_STATUS"
+assert_eq "create: SUCCESS" SUCCESS "$(status_of)"
+P=$(key create_router_port)
+assert_match "create_router_port from router_port_range" '^40(0[0-9]|10)$' "$P"
+assert_ok "create_router_port is a JSON string" is_string create_router_port
+assert_eq "create echoes server_ip" "$VM1" "$(key server_ip)"
+assert_eq "create echoes create_server_port" 22 "$(key create_server_port)"
+assert_eq "create echoes gateway" "$GW" "$(key gateway)"
+assert_eq "traffic after create" "$CLIENT vm1" "$(topo_tcp_query client "$GW" "$P")"
+
+# repeat: CREATED with the same router port
+api POST "/pat/create?server_ip=$VM1&router_id=qrouter-$R&create_server_port=22&gateway=$GW" ""
+assert_eq "repeat: CREATED" CREATED "$(status_of)"
+assert_eq "repeat: created_router_port is the first one" "$P" "$(key created_router_port)"
+assert_eq "repeat: created_server_port" 22 "$(key created_server_port)"
+
+# a second server port and another VM
+api POST "/pat/create?server_ip=$VM1&router_id=qrouter-$R&create_server_port=80&gateway=$GW" ""
+P80=$(key create_router_port)
+api POST "/pat/create?server_ip=$VM2&router_id=qrouter-$R&create_server_port=22&gateway=$GW" ""
+PV2=$(key create_router_port)
+assert_eq "traffic to vm2" "$CLIENT vm2" "$(topo_tcp_query client "$GW" "$PV2")"
+
+# the listings
+api GET "/router_server_pat?router_id=qrouter-$R&server_ip=$VM1"
+assert_eq "router_server_pat: 22" "$P" "$(key 22)"
+assert_eq "router_server_pat: 80" "$P80" "$(key 80)"
+api GET "/router_pat?router_id=qrouter-$R"
+assert_eq "router_pat: vm1:22" "$P" "$(key "$VM1:22")"
+assert_eq "router_pat: vm2:22" "$PV2" "$(key "$VM2:22")"
+assert_ok "router_pat values are strings" is_string "$VM1:22"
+
+# modify to a free port
+api POST "/pat/modify?server_ip=$VM1&router_id=qrouter-$R&modify_server_port=22&modify_router_port=4500&gateway=$GW" ""
+assert_eq "modify to a free port: SUCCESS" SUCCESS "$(status_of)"
+assert_eq "modified_router_port is the old one" "$P" "$(key modified_router_port)"
+assert_eq "modify_router_port is the new one" 4500 "$(key modify_router_port)"
+assert_eq "traffic on the new port" "$CLIENT vm1" "$(topo_tcp_query client "$GW" 4500)"
+assert_fails "no traffic on the old port" topo_tcp_query client "$GW" "$P" 2
+
+# modify to a used port
+api POST "/pat/modify?server_ip=$VM1&router_id=qrouter-$R&modify_server_port=22&modify_router_port=$PV2&gateway=$GW" ""
+assert_eq "modify to a used port: USED" USED "$(status_of)"
+assert_eq "vm2's port still reaches vm2" "$CLIENT vm2" "$(topo_tcp_query client "$GW" "$PV2")"
+assert_eq "vm1 keeps 4500" "$CLIENT vm1" "$(topo_tcp_query client "$GW" 4500)"
+
+# modify what is not forwarded
+api POST "/pat/modify?server_ip=$VM2&router_id=qrouter-$R&modify_server_port=2222&modify_router_port=4600&gateway=$GW" ""
+assert_eq "modify of an unforwarded port: NO CREATED" "NO CREATED" "$(status_of)"
+
+# remove, remove again
+api POST "/pat/remove?server_ip=$VM1&router_id=qrouter-$R&remove_server_port=22&gateway=$GW" ""
+assert_eq "remove: REMOVED" REMOVED "$(status_of)"
+assert_eq "remove_router_port" 4500 "$(key remove_router_port)"
+assert_fails "no traffic after remove" topo_tcp_query client "$GW" 4500 2
+api POST "/pat/remove?server_ip=$VM1&router_id=qrouter-$R&remove_server_port=22&gateway=$GW" ""
+assert_eq "remove again: NO CREATED" "NO CREATED" "$(status_of)"
+
+# refusals: wrong gateway, server off the router, bad parameters, all 200 ERROR
+api POST "/pat/create?server_ip=$VM1&router_id=qrouter-$R&create_server_port=23&gateway=203.0.113.99" ""
+assert_eq "wrong gateway answers 200" 200 "$API_STATUS"
+assert_eq "wrong gateway: ERROR" ERROR "$(status_of)"
+assert_match "wrong gateway: says why" "gateway" "$(key message)"
+api POST "/pat/create?server_ip=10.77.0.5&router_id=qrouter-$R&create_server_port=23&gateway=$GW" ""
+assert_eq "server off the router: ERROR" ERROR "$(status_of)"
+api POST "/pat/create?server_ip=$VM1&router_id=qrouter-$R&create_server_port=99999&gateway=$GW" ""
+assert_eq "bad port: ERROR" ERROR "$(status_of)"
+api POST "/pat/create?router_id=qrouter-$R&create_server_port=22&gateway=$GW" ""
+assert_eq "missing server_ip: ERROR" ERROR "$(status_of)"
+api POST "/pat/create?server_ip=$VM1&router_id=qrouter-00000000-0000-4000-8000-000000000000&create_server_port=22&gateway=$GW" ""
+assert_eq "unknown router: ERROR" ERROR "$(status_of)"
+
+# legacy and v1 share the store
+api GET "/v1/routers/$R/port_forwardings"
+n=$(python3 -c 'import json,sys; print(len(json.loads(sys.argv[1])["port_forwardings"]))' "$API_BODY")
+assert_eq "v1 sees the legacy forwardings" 2 "$n"
+
+# legacy_api = false turns the routes off
+agent_stop
+agent_config 'legacy_api=false'
+agent_start || topo_fail "agent restarts"
+api GET "/router_pat?router_id=qrouter-$R"
+assert_eq "legacy_api=false: the legacy routes are 404" 404 "$API_STATUS"
+agent_stop
+topo_finish
