@@ -130,9 +130,12 @@ static int ct_dump_cb(const struct nlmsghdr *nlh, void *arg)
 static struct nlmsghdr *ct_msg(
         char *buf, uint16_t type, uint16_t flags, uint8_t family, uint32_t seq)
 {
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nlmsghdr *nlh;
 	struct nfgenmsg *g;
 
+	/* Fresh zeroes: the request must not carry the last answer's bytes. */
+	memset(buf, 0, MNL_SOCKET_BUFFER_SIZE);
+	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | type;
 	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
 	nlh->nlmsg_seq = seq;
@@ -187,7 +190,7 @@ int conntrack_flush_forwarding(struct conntrack *ct, const struct forwarding *f,
 	if (f->external_addr.family != AF_INET && f->external_addr.family != AF_INET6)
 		return ct_fail(cause, -EINVAL, "forwarding %s has no external address", f->id);
 	addr_format(&f->external_addr, ext, sizeof(ext));
-	if ((buf = malloc(CT_RECV_BUF)) == NULL)
+	if ((buf = calloc(1, CT_RECV_BUF)) == NULL)
 		return ct_fail(cause, -ENOMEM, "allocate conntrack buffer");
 	/* The entry's full tuple (client address and port) is only known by a dump. */
 	nlh = ct_msg(

@@ -46,6 +46,8 @@ static int nft_batch_reserve(struct nft_batch *b, size_t need)
 		cap *= 2;
 	if ((n = realloc(b->buf, cap)) == NULL)
 		return -ENOMEM;
+	/* Zeroed, so padding libnftnl skips never sends stale bytes. */
+	memset(n + b->cap, 0, cap - b->cap);
 	b->buf = n;
 	b->cap = cap;
 	return 0;
@@ -301,7 +303,7 @@ int nft_dump(struct mnl_socket *nl, uint32_t *seq, uint16_t type, uint16_t famil
         void (*fill)(struct nlmsghdr *nlh, void *arg), mnl_cb_t cb, void *arg)
 {
 	uint32_t portid = mnl_socket_get_portid(nl), s = (*seq)++;
-	char *buf = malloc(NFT_RECV_BUF);
+	char *buf = calloc(1, NFT_RECV_BUF);
 	struct nlmsghdr *nlh;
 	ssize_t n;
 	int r = 0;

@@ -474,7 +474,8 @@ static void merge_masq(struct nft_read_ctx *x, size_t nmap)
 	struct nft_elem *maps = x->elems, *masq = x->elems + nmap;
 	size_t nmasq = x->n - nmap;
 
-	qsort(maps, nmap, sizeof(*maps), elem_qsort_cmp);
+	if (nmap > 1)
+		qsort(maps, nmap, sizeof(*maps), elem_qsort_cmp);
 	for (size_t i = 0; i < nmasq; i++) {
 		struct nft_elem *m = NULL;
 		size_t lo = 0, hi = nmap;
