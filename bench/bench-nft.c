@@ -65,9 +65,10 @@ static void teardown(void)
 {
 	char cmd[512];
 
-	snprintf(cmd, sizeof(cmd), "ip netns del %s 2>/dev/null; ip netns del %s 2>/dev/null; "
-				   "ip netns del %s 2>/dev/null",
-		ns_cl, ns_rt, ns_sv);
+	snprintf(cmd, sizeof(cmd),
+	        "ip netns del %s 2>/dev/null; ip netns del %s 2>/dev/null; "
+	        "ip netns del %s 2>/dev/null",
+	        ns_cl, ns_rt, ns_sv);
 	if (system(cmd) < 0)
 		log_warn("teardown");
 }
@@ -91,11 +92,11 @@ static void setup(void)
 	sh("ip -n %s link add qg type veth peer name eth0 netns %s", ns_rt, ns_cl);
 	sh("ip -n %s link add qr type veth peer name eth0 netns %s", ns_rt, ns_sv);
 	sh("ip -n %s addr add 203.0.113.1/24 dev qg && ip -n %s addr add 10.99.0.1/24 dev qr",
-		ns_rt, ns_rt);
+	        ns_rt, ns_rt);
 	sh("ip -n %s addr add 203.0.113.10/24 dev eth0 && ip -n %s addr add 10.99.0.2/24 dev eth0",
-		ns_cl, ns_sv);
+	        ns_cl, ns_sv);
 	sh("ip -n %s link set lo up && ip -n %s link set qg up && ip -n %s link set qr up", ns_rt,
-		ns_rt, ns_rt);
+	        ns_rt, ns_rt);
 	sh("ip -n %s link set lo up && ip -n %s link set eth0 up", ns_cl, ns_cl);
 	sh("ip -n %s link set lo up && ip -n %s link set eth0 up", ns_sv, ns_sv);
 	sh("ip -n %s route add default via 10.99.0.1", ns_sv);
@@ -221,8 +222,8 @@ static pid_t start_server(void)
 	enter(ns_sv);
 	inet_pton(AF_INET, server, &sa.sin_addr);
 	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0 ||
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-		bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 4096) < 0)
+	        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	        bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 4096) < 0)
 		fatal("server socket");
 	if (write(ready[1], "r", 1) != 1)
 		_exit(1);

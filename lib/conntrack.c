@@ -30,7 +30,7 @@ struct ct_match {
 };
 
 static int ct_fail(char **cause, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+        __attribute__((format(printf, 3, 4)));
 
 static int ct_fail(char **cause, int err, const char *fmt, ...)
 {
@@ -84,10 +84,10 @@ static bool ct_matches(const struct nf_conntrack *c, const struct forwarding *f)
 	uint16_t port;
 
 	if (!nfct_attr_is_set(c, ATTR_ORIG_L3PROTO) || !nfct_attr_is_set(c, ATTR_ORIG_L4PROTO) ||
-		!nfct_attr_is_set(c, ATTR_ORIG_PORT_DST))
+	        !nfct_attr_is_set(c, ATTR_ORIG_PORT_DST))
 		return false;
 	if (nfct_get_attr_u8(c, ATTR_ORIG_L3PROTO) != a->family ||
-		nfct_get_attr_u8(c, ATTR_ORIG_L4PROTO) != f->protocol)
+	        nfct_get_attr_u8(c, ATTR_ORIG_L4PROTO) != f->protocol)
 		return false;
 	port = ntohs(nfct_get_attr_u16(c, ATTR_ORIG_PORT_DST));
 	if (port < f->external.lo || port > f->external.hi)
@@ -127,12 +127,15 @@ static int ct_dump_cb(const struct nlmsghdr *nlh, void *arg)
 	return MNL_CB_OK;
 }
 
-static struct nlmsghdr *ct_msg(char *buf, uint16_t type, uint16_t flags, uint8_t family,
-	uint32_t seq)
+static struct nlmsghdr *ct_msg(
+        char *buf, uint16_t type, uint16_t flags, uint8_t family, uint32_t seq)
 {
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nlmsghdr *nlh;
 	struct nfgenmsg *g;
 
+	/* Fresh zeroes: the request must not carry the last answer's bytes. */
+	memset(buf, 0, MNL_SOCKET_BUFFER_SIZE);
+	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | type;
 	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
 	nlh->nlmsg_seq = seq;
@@ -187,11 +190,11 @@ int conntrack_flush_forwarding(struct conntrack *ct, const struct forwarding *f,
 	if (f->external_addr.family != AF_INET && f->external_addr.family != AF_INET6)
 		return ct_fail(cause, -EINVAL, "forwarding %s has no external address", f->id);
 	addr_format(&f->external_addr, ext, sizeof(ext));
-	if ((buf = malloc(CT_RECV_BUF)) == NULL)
+	if ((buf = calloc(1, CT_RECV_BUF)) == NULL)
 		return ct_fail(cause, -ENOMEM, "allocate conntrack buffer");
 	/* The entry's full tuple (client address and port) is only known by a dump. */
-	nlh = ct_msg(buf, IPCTNL_MSG_CT_GET, NLM_F_DUMP, (uint8_t)f->external_addr.family,
-		ct->seq++);
+	nlh = ct_msg(
+	        buf, IPCTNL_MSG_CT_GET, NLM_F_DUMP, (uint8_t)f->external_addr.family, ct->seq++);
 	r = ct_talk(ct, buf, nlh, ct_dump_cb, &m);
 	if (r < 0 || m.err < 0) {
 		r = r < 0 ? r : m.err;
@@ -200,7 +203,7 @@ int conntrack_flush_forwarding(struct conntrack *ct, const struct forwarding *f,
 	}
 	for (size_t i = 0; i < m.n; i++) {
 		nlh = ct_msg(buf, IPCTNL_MSG_CT_DELETE, NLM_F_ACK, (uint8_t)f->external_addr.family,
-			ct->seq++);
+		        ct->seq++);
 		if (nfct_nlmsg_build(nlh, m.v[i]) < 0) {
 			r = ct_fail(cause, -errno, "build conntrack delete");
 			goto out;
@@ -210,14 +213,14 @@ int conntrack_flush_forwarding(struct conntrack *ct, const struct forwarding *f,
 			continue; /* it timed out or closed meanwhile */
 		if (r < 0) {
 			ct_fail(cause, r, "delete conntrack entry to %s %s %u", ext,
-				fwd_protocol_name(f->protocol),
-				ntohs(nfct_get_attr_u16(m.v[i], ATTR_ORIG_PORT_DST)));
+			        fwd_protocol_name(f->protocol),
+			        ntohs(nfct_get_attr_u16(m.v[i], ATTR_ORIG_PORT_DST)));
 			goto out;
 		}
 		deleted++;
 	}
 	log_debug("conntrack: deleted %d entries to %s %s %u:%u", deleted, ext,
-		fwd_protocol_name(f->protocol), f->external.lo, f->external.hi);
+	        fwd_protocol_name(f->protocol), f->external.lo, f->external.hi);
 	r = deleted;
 out:
 	ct_free_matches(&m);

@@ -24,7 +24,7 @@
 
 /* Sets *cause to "<what>: <strerror(-err)>" and returns err. */
 static int netns_fail(char **cause, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+        __attribute__((format(printf, 3, 4)));
 
 static int netns_fail(char **cause, int err, const char *fmt, ...)
 {
@@ -88,8 +88,8 @@ static int netns_fd_is_net(int fd)
 	return type == CLONE_NEWNET;
 }
 
-int netns_run_in(const char *netns_dir, const char *name, int (*fn)(void *arg), void *arg,
-	char **cause)
+int netns_run_in(
+        const char *netns_dir, const char *name, int (*fn)(void *arg), void *arg, char **cause)
 {
 	int target, saved, r;
 
@@ -105,7 +105,7 @@ int netns_run_in(const char *netns_dir, const char *name, int (*fn)(void *arg), 
 	if ((r = netns_fd_is_net(target)) <= 0) {
 		close(target);
 		return netns_fail(cause, r < 0 ? r : -EINVAL, "%s/%s is not a network namespace",
-			netns_dir, name);
+		        netns_dir, name);
 	}
 	/* setns() applies to the calling thread, hence thread-self. */
 	saved = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
@@ -156,8 +156,8 @@ static int netns_open_cb(void *arg)
 	return 0;
 }
 
-int netns_open_netlink(const char *netns_dir, const char *name, int bus, struct mnl_socket **out,
-	char **cause)
+int netns_open_netlink(
+        const char *netns_dir, const char *name, int bus, struct mnl_socket **out, char **cause)
 {
 	struct netns_open_args a = {.bus = bus};
 	int r;
@@ -167,7 +167,7 @@ int netns_open_netlink(const char *netns_dir, const char *name, int bus, struct 
 	if (r < 0) {
 		if (cause && *cause == NULL)
 			netns_fail(cause, r, "%s in namespace %s", a.step ? a.step : "open",
-				name ? name : "(current)");
+			        name ? name : "(current)");
 		return r;
 	}
 	*out = a.nl;
@@ -215,8 +215,8 @@ int netns_list(const char *netns_dir, const char *prefix, char ***names, size_t 
 		return errno == ENOENT ? 0 : -errno;
 	errno = 0;
 	while ((de = readdir(d)) != NULL) {
-		if (netns_name_valid(de->d_name) < 0 || strncmp(de->d_name, prefix ? prefix : "",
-								plen) != 0)
+		if (netns_name_valid(de->d_name) < 0 ||
+		        strncmp(de->d_name, prefix ? prefix : "", plen) != 0)
 			continue;
 		if (cnt == cap) {
 			cap = cap ? cap * 2 : 16;

@@ -30,8 +30,8 @@ int netns_name_valid(const char *name);
  * Returns 0 or -errno, with *cause (may be NULL) set to an allocated
  * message the caller frees.
  */
-int netns_open_netlink(const char *netns_dir, const char *name, int bus, struct mnl_socket **out,
-	char **cause);
+int netns_open_netlink(
+        const char *netns_dir, const char *name, int bus, struct mnl_socket **out, char **cause);
 
 /*
  * Runs fn(arg) inside netns_dir/name (NULL: the current namespace) and
@@ -39,8 +39,8 @@ int netns_open_netlink(const char *netns_dir, const char *name, int bus, struct 
  * sockets. Returns fn's result, or -errno if the namespace cannot be
  * entered. fn must only open descriptors.
  */
-int netns_run_in(const char *netns_dir, const char *name, int (*fn)(void *arg), void *arg,
-	char **cause);
+int netns_run_in(
+        const char *netns_dir, const char *name, int (*fn)(void *arg), void *arg, char **cause);
 
 /*
  * Whether netns_dir/name is a usable network namespace now: it exists

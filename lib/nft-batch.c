@@ -18,7 +18,7 @@
 #define NFT_BATCH_WHAT_MAX 160
 /* How long to wait for answers the kernel should already have queued. */
 #define NFT_BATCH_ACK_TIMEOUT_MS 5000
-#define NFT_RECV_BUF (256 * 1024)
+#define NFT_RECV_BUF             (256 * 1024)
 
 struct nft_batch_op {
 	uint32_t seq;
@@ -46,6 +46,8 @@ static int nft_batch_reserve(struct nft_batch *b, size_t need)
 		cap *= 2;
 	if ((n = realloc(b->buf, cap)) == NULL)
 		return -ENOMEM;
+	/* Zeroed, so padding libnftnl skips never sends stale bytes. */
+	memset(n + b->cap, 0, cap - b->cap);
 	b->buf = n;
 	b->cap = cap;
 	return 0;
@@ -90,8 +92,8 @@ void nft_batch_free(struct nft_batch *b)
 	free(b);
 }
 
-struct nlmsghdr *nft_batch_msg(struct nft_batch *b, uint16_t type, uint16_t family,
-	uint16_t flags, const char *fmt, ...)
+struct nlmsghdr *nft_batch_msg(
+        struct nft_batch *b, uint16_t type, uint16_t family, uint16_t flags, const char *fmt, ...)
 {
 	struct nft_batch_op *op;
 	struct nlmsghdr *nlh;
@@ -126,7 +128,7 @@ size_t nft_batch_count(const struct nft_batch *b)
 size_t nft_batch_size(const struct nft_batch *b)
 {
 	return b->last == SIZE_MAX ? b->len
-				   : b->last + ((struct nlmsghdr *)(b->buf + b->last))->nlmsg_len;
+	                           : b->last + ((struct nlmsghdr *)(b->buf + b->last))->nlmsg_len;
 }
 
 /* Makes sure the socket buffers can take the whole batch and its answers. */
@@ -136,13 +138,13 @@ static void nft_batch_size_buffers(int fd, size_t len, size_t nops)
 	socklen_t sl = sizeof(cur);
 
 	if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &cur, &sl) == 0 && cur / 2 < want &&
-		setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &want, sizeof(want)) < 0)
+	        setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &want, sizeof(want)) < 0)
 		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &want, sizeof(want));
 	/* Each answer is its own skb, about 1 KiB of truesize. */
 	rcv = (int)(nops * 1024 + NFT_RECV_BUF);
 	sl = sizeof(cur);
 	if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &cur, &sl) == 0 && cur / 2 < rcv &&
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof(rcv)) < 0)
+	        setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof(rcv)) < 0)
 		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
 }
 
@@ -165,8 +167,8 @@ static const char *nft_batch_what(const struct nft_batch *b, uint32_t seq)
 }
 
 /* Pulls the kernel's own words (extended ack) out of an error, if any. */
-static void nft_ack_extmsg(const struct nlmsghdr *nlh, const struct nlmsgerr *e, char *out,
-	size_t len)
+static void nft_ack_extmsg(
+        const struct nlmsghdr *nlh, const struct nlmsgerr *e, char *out, size_t len)
 {
 	const struct nlattr *attr;
 	size_t off = sizeof(*e);
@@ -178,7 +180,7 @@ static void nft_ack_extmsg(const struct nlmsghdr *nlh, const struct nlmsgerr *e,
 	mnl_attr_for_each(attr, nlh, off)
 	{
 		if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG &&
-			mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0) {
+		        mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0) {
 			snprintf(out, len, "%s", mnl_attr_get_str(attr));
 			return;
 		}
@@ -190,7 +192,7 @@ static void nft_ack_one(struct nft_ack_state *st, const struct nlmsghdr *nlh)
 	const struct nlmsgerr *e;
 
 	if (nlh->nlmsg_type != NLMSG_ERROR ||
-		nlh->nlmsg_len < NLMSG_LENGTH(sizeof(struct nlmsgerr)))
+	        nlh->nlmsg_len < NLMSG_LENGTH(sizeof(struct nlmsgerr)))
 		return;
 	e = mnl_nlmsg_get_payload(nlh);
 	if (nlh->nlmsg_seq == st->b->begin_seq || nlh->nlmsg_seq == st->b->end_seq) {
@@ -242,7 +244,7 @@ static int nft_batch_recv(struct nft_ack_state *st, int fd)
 			break;
 		}
 		for (const struct nlmsghdr *nlh = (void *)buf; mnl_nlmsg_ok(nlh, (int)n);
-			nlh = mnl_nlmsg_next(nlh, (int *)&n))
+		        nlh = mnl_nlmsg_next(nlh, (int *)&n))
 			nft_ack_one(st, nlh);
 		/* Once all is answered, drain what else is queued, then stop. */
 		if (st->acked >= st->b->nops || st->batch_failed)
@@ -270,24 +272,27 @@ int nft_batch_send(struct nft_batch *b, struct mnl_socket *nl, char **cause)
 	sent = mnl_socket_sendto(nl, b->buf, b->len);
 	if (sent < 0) {
 		r = -errno;
-		if (cause && asprintf(cause, "send nf_tables batch of %zu bytes: %s", b->len,
-				     strerror(-r)) < 0)
+		if (cause &&
+		        asprintf(cause, "send nf_tables batch of %zu bytes: %s", b->len,
+		                strerror(-r)) < 0)
 			*cause = NULL;
 		return r;
 	}
 	r = nft_batch_recv(&st, fd);
 	if (st.err < 0) {
-		if (cause && asprintf(cause, "%s: %s%s%s%s", nft_batch_what(b, st.err_seq),
-				     strerror(-st.err), st.kmsg[0] ? " (" : "", st.kmsg,
-				     st.kmsg[0] ? ")" : "") < 0)
+		if (cause &&
+		        asprintf(cause, "%s: %s%s%s%s", nft_batch_what(b, st.err_seq),
+		                strerror(-st.err), st.kmsg[0] ? " (" : "", st.kmsg,
+		                st.kmsg[0] ? ")" : "") < 0)
 			*cause = NULL;
 		log_debug("nft: batch failed at seq %u: %s", st.err_seq, strerror(-st.err));
 		return st.err;
 	}
 	if (r < 0 || st.acked < b->nops) {
 		r = r < 0 ? r : -EPROTO;
-		if (cause && asprintf(cause, "read nf_tables answers (%zu of %zu): %s", st.acked,
-				     b->nops, strerror(-r)) < 0)
+		if (cause &&
+		        asprintf(cause, "read nf_tables answers (%zu of %zu): %s", st.acked,
+		                b->nops, strerror(-r)) < 0)
 			*cause = NULL;
 		return r;
 	}
@@ -295,10 +300,10 @@ int nft_batch_send(struct nft_batch *b, struct mnl_socket *nl, char **cause)
 }
 
 int nft_dump(struct mnl_socket *nl, uint32_t *seq, uint16_t type, uint16_t family,
-	void (*fill)(struct nlmsghdr *nlh, void *arg), mnl_cb_t cb, void *arg)
+        void (*fill)(struct nlmsghdr *nlh, void *arg), mnl_cb_t cb, void *arg)
 {
 	uint32_t portid = mnl_socket_get_portid(nl), s = (*seq)++;
-	char *buf = malloc(NFT_RECV_BUF);
+	char *buf = calloc(1, NFT_RECV_BUF);
 	struct nlmsghdr *nlh;
 	ssize_t n;
 	int r = 0;

@@ -29,8 +29,8 @@ void nft_batch_free(struct nft_batch *b);
  * NLM_F_ACK added to flags, remembers what (printf-style) for errors.
  * Returns the header for libnftnl to fill, or NULL when out of memory.
  */
-struct nlmsghdr *nft_batch_msg(struct nft_batch *b, uint16_t type, uint16_t family,
-	uint16_t flags, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+struct nlmsghdr *nft_batch_msg(struct nft_batch *b, uint16_t type, uint16_t family, uint16_t flags,
+        const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* Number of messages (not counting begin and end). */
 size_t nft_batch_count(const struct nft_batch *b);
@@ -50,6 +50,6 @@ int nft_batch_send(struct nft_batch *b, struct mnl_socket *nl, char **cause);
  * -errno (-ENOENT: the table or set is not there).
  */
 int nft_dump(struct mnl_socket *nl, uint32_t *seq, uint16_t type, uint16_t family,
-	void (*fill)(struct nlmsghdr *nlh, void *arg), mnl_cb_t cb, void *arg);
+        void (*fill)(struct nlmsghdr *nlh, void *arg), mnl_cb_t cb, void *arg);
 
 #endif

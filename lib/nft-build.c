@@ -18,18 +18,18 @@
 #include <string.h>
 
 /* nft's datatype numbers, so `nft list` prints our maps in its own words. */
-#define NFT_TYPE_IPADDR	      7
+#define NFT_TYPE_IPADDR       7
 #define NFT_TYPE_IP6ADDR      8
 #define NFT_TYPE_INET_PROTO   12
 #define NFT_TYPE_INET_SERVICE 13
-#define NFT_TYPE_BITS	      6
+#define NFT_TYPE_BITS         6
 #define NFT_CONCAT2(a, b)     (((a) << NFT_TYPE_BITS) | (b))
 #define NFT_CONCAT3(a, b, c)  ((NFT_CONCAT2(a, b) << NFT_TYPE_BITS) | (c))
 
 /* Concatenations sit in 32-bit register slots: a 2-byte port takes 4. */
 #define NFT_KEY4_LEN  12 /* addr(4) . proto(4) . port(4) */
 #define NFT_KEY6_LEN  24 /* addr(16) . proto(4) . port(4) */
-#define NFT_DATA4_LEN 8	 /* addr(4) . port(4) */
+#define NFT_DATA4_LEN 8  /* addr(4) . port(4) */
 #define NFT_DATA6_LEN 20 /* addr(16) . port(4) */
 
 /* Elements per NEWSETELEM message: the element list is one attribute, < 64 KiB. */
@@ -43,8 +43,8 @@
 #define NFT_HAIRPIN_LABEL_BIT 100
 
 static const char *const set_names[NFT_GENERATIONS][NFT_SET_KINDS] = {
-	{"dnat4", "dnat6", "masq4", "masq6"},
-	{"dnat4_b", "dnat6_b", "masq4_b", "masq6_b"},
+        {"dnat4", "dnat6", "masq4", "masq6"},
+        {"dnat4_b", "dnat6_b", "masq4_b", "masq6_b"},
 };
 
 static const struct {
@@ -52,29 +52,29 @@ static const struct {
 	uint32_t hook;
 	int32_t prio;
 } chain_defs[NFT_CHAIN_KINDS] = {
-	/* dstnat - 10: before Neutron's iptables nat PREROUTING (-100) */
-	[NFT_CHAIN_PREROUTING] = {"prerouting", NF_INET_PRE_ROUTING, -110},
-	[NFT_CHAIN_OUTPUT] = {"output", NF_INET_LOCAL_OUT, -110},
-	/*
-	 * srcnat + 10: after Neutron's own SNAT, so in a real qrouter its
-	 * hairpin SNAT to the gateway address wins and we only add what it
-	 * does not do.
-	 */
-	[NFT_CHAIN_POSTROUTING] = {"postrouting", NF_INET_POST_ROUTING, 110},
+        /* dstnat - 10: before Neutron's iptables nat PREROUTING (-100) */
+        [NFT_CHAIN_PREROUTING] = {"prerouting", NF_INET_PRE_ROUTING, -110},
+        [NFT_CHAIN_OUTPUT] = {"output", NF_INET_LOCAL_OUT, -110},
+        /*
+         * srcnat + 10: after Neutron's own SNAT, so in a real qrouter its
+         * hairpin SNAT to the gateway address wins and we only add what it
+         * does not do.
+         */
+        [NFT_CHAIN_POSTROUTING] = {"postrouting", NF_INET_POST_ROUTING, 110},
 };
 
 static const char *const rule_names[NFT_RULE_KINDS] = {
-	[NFT_RULE_PRE_HAIRPIN4] = "praas hairpin dnat ipv4",
-	[NFT_RULE_PRE_DNAT4] = "praas dnat ipv4",
-	[NFT_RULE_PRE_HAIRPIN6] = "praas hairpin dnat ipv6",
-	[NFT_RULE_PRE_DNAT6] = "praas dnat ipv6",
-	[NFT_RULE_OUT_DNAT4] = "praas local dnat ipv4",
-	[NFT_RULE_OUT_DNAT6] = "praas local dnat ipv6",
-	[NFT_RULE_POST_HAIRPIN] = "praas masquerade hairpin",
-	[NFT_RULE_POST_MASQ4] = "praas masquerade ipv4 forwardings",
-	[NFT_RULE_POST_MASQ6] = "praas masquerade ipv6 forwardings",
-	[NFT_RULE_POST_ALL4] = "praas masquerade all ipv4",
-	[NFT_RULE_POST_ALL6] = "praas masquerade all ipv6",
+        [NFT_RULE_PRE_HAIRPIN4] = "praas hairpin dnat ipv4",
+        [NFT_RULE_PRE_DNAT4] = "praas dnat ipv4",
+        [NFT_RULE_PRE_HAIRPIN6] = "praas hairpin dnat ipv6",
+        [NFT_RULE_PRE_DNAT6] = "praas dnat ipv6",
+        [NFT_RULE_OUT_DNAT4] = "praas local dnat ipv4",
+        [NFT_RULE_OUT_DNAT6] = "praas local dnat ipv6",
+        [NFT_RULE_POST_HAIRPIN] = "praas masquerade hairpin",
+        [NFT_RULE_POST_MASQ4] = "praas masquerade ipv4 forwardings",
+        [NFT_RULE_POST_MASQ6] = "praas masquerade ipv6 forwardings",
+        [NFT_RULE_POST_ALL4] = "praas masquerade all ipv4",
+        [NFT_RULE_POST_ALL6] = "praas masquerade all ipv6",
 };
 
 const char *nft_set_name(int gen, enum nft_set_kind kind)
@@ -156,7 +156,7 @@ int nft_build_table(struct nft_batch *b, const char *table, bool del)
 		return -ENOMEM;
 	nftnl_table_set_str(t, NFTNL_TABLE_NAME, table);
 	nlh = nft_batch_msg(b, del ? NFT_MSG_DELTABLE : NFT_MSG_NEWTABLE, NFPROTO_INET,
-		del ? 0 : NLM_F_CREATE, "%s table inet %s", del ? "delete" : "add", table);
+	        del ? 0 : NLM_F_CREATE, "%s table inet %s", del ? "delete" : "add", table);
 	if (nlh)
 		nftnl_table_nlmsg_build_payload(nlh, t);
 	nftnl_table_free(t);
@@ -177,8 +177,8 @@ int nft_build_chain(struct nft_batch *b, const char *table, enum nft_chain_kind 
 	nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, chain_defs[kind].prio);
 	nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
 	nlh = nft_batch_msg(b, NFT_MSG_NEWCHAIN, NFPROTO_INET, NLM_F_CREATE,
-		"add chain inet %s %s { type nat hook %s priority %d; }", table,
-		chain_defs[kind].name, chain_defs[kind].name, chain_defs[kind].prio);
+	        "add chain inet %s %s { type nat hook %s priority %d; }", table,
+	        chain_defs[kind].name, chain_defs[kind].name, chain_defs[kind].prio);
 	if (nlh)
 		nftnl_chain_nlmsg_build_payload(nlh, c);
 	nftnl_chain_free(c);
@@ -196,15 +196,14 @@ int nft_build_flush_chain(struct nft_batch *b, const char *table, enum nft_chain
 	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, table);
 	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain_defs[kind].name);
 	nlh = nft_batch_msg(b, NFT_MSG_DELRULE, NFPROTO_INET, 0, "flush chain inet %s %s", table,
-		chain_defs[kind].name);
+	        chain_defs[kind].name);
 	if (nlh)
 		nftnl_rule_nlmsg_build_payload(nlh, r);
 	nftnl_rule_free(r);
 	return nlh ? 0 : -ENOMEM;
 }
 
-int nft_build_set(struct nft_batch *b, const char *table, int gen, enum nft_set_kind kind,
-	bool del)
+int nft_build_set(struct nft_batch *b, const char *table, int gen, enum nft_set_kind kind, bool del)
 {
 	static uint32_t set_id;
 	bool v6 = kind == NFT_SET_DNAT6 || kind == NFT_SET_MASQ6;
@@ -221,18 +220,18 @@ int nft_build_set(struct nft_batch *b, const char *table, int gen, enum nft_set_
 		nftnl_set_set_u32(s, NFTNL_SET_ID, ++set_id);
 		nftnl_set_set_u32(s, NFTNL_SET_FLAGS, map ? NFT_SET_MAP : 0);
 		nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE,
-			NFT_CONCAT3(addr_type, NFT_TYPE_INET_PROTO, NFT_TYPE_INET_SERVICE));
+		        NFT_CONCAT3(addr_type, NFT_TYPE_INET_PROTO, NFT_TYPE_INET_SERVICE));
 		nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, v6 ? NFT_KEY6_LEN : NFT_KEY4_LEN);
 		if (map) {
 			nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE,
-				NFT_CONCAT2(addr_type, NFT_TYPE_INET_SERVICE));
-			nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN,
-				v6 ? NFT_DATA6_LEN : NFT_DATA4_LEN);
+			        NFT_CONCAT2(addr_type, NFT_TYPE_INET_SERVICE));
+			nftnl_set_set_u32(
+			        s, NFTNL_SET_DATA_LEN, v6 ? NFT_DATA6_LEN : NFT_DATA4_LEN);
 		}
 	}
 	nlh = nft_batch_msg(b, del ? NFT_MSG_DELSET : NFT_MSG_NEWSET, NFPROTO_INET,
-		del ? 0 : NLM_F_CREATE, "%s %s inet %s %s", del ? "delete" : "add",
-		map ? "map" : "set", table, set_names[gen][kind]);
+	        del ? 0 : NLM_F_CREATE, "%s %s inet %s %s", del ? "delete" : "add",
+	        map ? "map" : "set", table, set_names[gen][kind]);
 	if (nlh)
 		nftnl_set_nlmsg_build_payload(nlh, s);
 	nftnl_set_free(s);
@@ -262,8 +261,8 @@ static int expr_meta(struct nftnl_rule *r, uint32_t key, uint32_t dreg)
 }
 
 /* cmp reg OP data */
-static int expr_cmp(struct nftnl_rule *r, uint32_t sreg, uint32_t op, const void *data,
-	uint32_t len)
+static int expr_cmp(
+        struct nftnl_rule *r, uint32_t sreg, uint32_t op, const void *data, uint32_t len)
 {
 	struct nftnl_expr *e = nftnl_expr_alloc("cmp");
 
@@ -276,8 +275,8 @@ static int expr_cmp(struct nftnl_rule *r, uint32_t sreg, uint32_t op, const void
 }
 
 /* payload load LEN bytes at BASE + OFFSET => reg */
-static int expr_payload(struct nftnl_rule *r, uint32_t base, uint32_t offset, uint32_t len,
-	uint32_t dreg)
+static int expr_payload(
+        struct nftnl_rule *r, uint32_t base, uint32_t offset, uint32_t len, uint32_t dreg)
 {
 	struct nftnl_expr *e = nftnl_expr_alloc("payload");
 
@@ -409,12 +408,12 @@ static int stmt_packet_key(struct nftnl_rule *r, bool v6)
 {
 	int e;
 
-	if ((e = expr_payload(r, NFT_PAYLOAD_NETWORK_HEADER, v6 ? 24 : 16, v6 ? 16 : 4,
-		     NFT_REG32_00)) < 0 ||
-		(e = expr_meta(r, NFT_META_L4PROTO, v6 ? NFT_REG32_04 : NFT_REG32_01)) < 0)
+	if ((e = expr_payload(
+	             r, NFT_PAYLOAD_NETWORK_HEADER, v6 ? 24 : 16, v6 ? 16 : 4, NFT_REG32_00)) < 0 ||
+	        (e = expr_meta(r, NFT_META_L4PROTO, v6 ? NFT_REG32_04 : NFT_REG32_01)) < 0)
 		return e;
-	return expr_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2,
-		v6 ? NFT_REG32_05 : NFT_REG32_02);
+	return expr_payload(
+	        r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, v6 ? NFT_REG32_05 : NFT_REG32_02);
 }
 
 /* ct original ip daddr . meta l4proto . ct original proto-dst => reg 1 */
@@ -423,11 +422,11 @@ static int stmt_original_key(struct nftnl_rule *r, bool v6)
 	int e;
 
 	if ((e = expr_ct_get(r, v6 ? NFT_CT_DST_IP6 : NFT_CT_DST_IP, IP_CT_DIR_ORIGINAL,
-		     NFT_REG32_00)) < 0 ||
-		(e = expr_meta(r, NFT_META_L4PROTO, v6 ? NFT_REG32_04 : NFT_REG32_01)) < 0)
+	             NFT_REG32_00)) < 0 ||
+	        (e = expr_meta(r, NFT_META_L4PROTO, v6 ? NFT_REG32_04 : NFT_REG32_01)) < 0)
 		return e;
-	return expr_ct_get(r, NFT_CT_PROTO_DST, IP_CT_DIR_ORIGINAL,
-		v6 ? NFT_REG32_05 : NFT_REG32_02);
+	return expr_ct_get(
+	        r, NFT_CT_PROTO_DST, IP_CT_DIR_ORIGINAL, v6 ? NFT_REG32_05 : NFT_REG32_02);
 }
 
 /* ct status dnat */
@@ -437,7 +436,7 @@ static int stmt_ct_dnat(struct nftnl_rule *r)
 	int e;
 
 	if ((e = expr_ct_get(r, NFT_CT_STATUS, -1, NFT_REG_1)) < 0 ||
-		(e = expr_bitwise_and(r, NFT_REG_1, &mask, sizeof(mask))) < 0)
+	        (e = expr_bitwise_and(r, NFT_REG_1, &mask, sizeof(mask))) < 0)
 		return e;
 	return expr_cmp(r, NFT_REG_1, NFT_CMP_NEQ, &zero, sizeof(zero));
 }
@@ -461,8 +460,8 @@ static int stmt_hairpin_test(struct nftnl_rule *r)
 	uint32_t local = RTN_LOCAL;
 	int e;
 
-	if ((e = expr_fib(r, NFTA_FIB_F_DADDR | NFTA_FIB_F_IIF, NFT_FIB_RESULT_ADDRTYPE,
-		     NFT_REG_1)) < 0)
+	if ((e = expr_fib(
+	             r, NFTA_FIB_F_DADDR | NFTA_FIB_F_IIF, NFT_FIB_RESULT_ADDRTYPE, NFT_REG_1)) < 0)
 		return e;
 	return expr_cmp(r, NFT_REG_1, NFT_CMP_NEQ, &local, sizeof(local));
 }
@@ -487,15 +486,15 @@ static int stmt_hairpin_match(struct nftnl_rule *r)
 
 	hairpin_label(words);
 	if ((e = expr_ct_get(r, NFT_CT_LABELS, -1, NFT_REG_1)) < 0 ||
-		(e = expr_bitwise_and(r, NFT_REG_1, words, sizeof(words))) < 0)
+	        (e = expr_bitwise_and(r, NFT_REG_1, words, sizeof(words))) < 0)
 		return e;
 	return expr_cmp(r, NFT_REG_1, NFT_CMP_NEQ, zero, sizeof(zero));
 }
 
 /* ---- rules ---- */
 
-static struct nftnl_rule *rule_new(const char *table, enum nft_chain_kind chain,
-	enum nft_rule_kind kind)
+static struct nftnl_rule *rule_new(
+        const char *table, enum nft_chain_kind chain, enum nft_rule_kind kind)
 {
 	struct nftnl_rule *r = nftnl_rule_alloc();
 	struct nftnl_udata_buf *u;
@@ -511,21 +510,21 @@ static struct nftnl_rule *rule_new(const char *table, enum nft_chain_kind chain,
 		nftnl_rule_free(r);
 		return NULL;
 	}
-	nftnl_rule_set_data(r, NFTNL_RULE_USERDATA, nftnl_udata_buf_data(u),
-		nftnl_udata_buf_len(u));
+	nftnl_rule_set_data(
+	        r, NFTNL_RULE_USERDATA, nftnl_udata_buf_data(u), nftnl_udata_buf_len(u));
 	nftnl_udata_buf_free(u);
 	return r;
 }
 
 static int rule_commit(struct nft_batch *b, struct nftnl_rule *r, int err, const char *table,
-	enum nft_chain_kind chain, enum nft_rule_kind kind)
+        enum nft_chain_kind chain, enum nft_rule_kind kind)
 {
 	struct nlmsghdr *nlh = NULL;
 
 	if (err == 0) {
 		nlh = nft_batch_msg(b, NFT_MSG_NEWRULE, NFPROTO_INET, NLM_F_CREATE | NLM_F_APPEND,
-			"add rule inet %s %s (%s)", table, chain_defs[chain].name,
-			rule_names[kind]);
+		        "add rule inet %s %s (%s)", table, chain_defs[chain].name,
+		        rule_names[kind]);
 		if (nlh)
 			nftnl_rule_nlmsg_build_payload(nlh, r);
 		else
@@ -540,7 +539,7 @@ static int rule_commit(struct nft_batch *b, struct nftnl_rule *r, int err, const
  * dnat ip to ip daddr . meta l4proto . th dport map @dnat4
  */
 static int rule_dnat(struct nft_batch *b, const char *table, int gen, enum nft_chain_kind chain,
-	enum nft_rule_kind kind, bool v6, bool hairpin)
+        enum nft_rule_kind kind, bool v6, bool hairpin)
 {
 	struct nftnl_rule *r = rule_new(table, chain, kind);
 	const char *map = set_names[gen][v6 ? NFT_SET_DNAT6 : NFT_SET_DNAT4];
@@ -558,7 +557,7 @@ static int rule_dnat(struct nft_batch *b, const char *table, int gen, enum nft_c
 		e = stmt_hairpin_mark(r);
 	if (e == 0)
 		e = expr_dnat(r, v6 ? NFPROTO_IPV6 : NFPROTO_IPV4, NFT_REG_1,
-			v6 ? NFT_REG32_04 : NFT_REG32_01);
+		        v6 ? NFT_REG32_04 : NFT_REG32_01);
 	return rule_commit(b, r, e, table, chain, kind);
 }
 
@@ -583,7 +582,7 @@ static int rule_masq_hairpin(struct nft_batch *b, const char *table)
  * floating IPs.
  */
 static int rule_masq_set(struct nft_batch *b, const char *table, enum nft_rule_kind kind, bool v6,
-	const char *set, bool map)
+        const char *set, bool map)
 {
 	struct nftnl_rule *r = rule_new(table, NFT_CHAIN_POSTROUTING, kind);
 	int e;
@@ -607,22 +606,22 @@ int nft_build_rules(struct nft_batch *b, const char *table, int gen, bool masque
 	int e;
 
 	if ((e = rule_dnat(b, table, gen, NFT_CHAIN_PREROUTING, NFT_RULE_PRE_HAIRPIN4, false,
-		     true)) < 0 ||
-		(e = rule_dnat(b, table, gen, NFT_CHAIN_PREROUTING, NFT_RULE_PRE_DNAT4, false,
-			 false)) < 0 ||
-		(e = rule_dnat(b, table, gen, NFT_CHAIN_PREROUTING, NFT_RULE_PRE_HAIRPIN6, true,
-			 true)) < 0 ||
-		(e = rule_dnat(b, table, gen, NFT_CHAIN_PREROUTING, NFT_RULE_PRE_DNAT6, true,
-			 false)) < 0 ||
-		(e = rule_dnat(b, table, gen, NFT_CHAIN_OUTPUT, NFT_RULE_OUT_DNAT4, false,
-			 false)) < 0 ||
-		(e = rule_dnat(b, table, gen, NFT_CHAIN_OUTPUT, NFT_RULE_OUT_DNAT6, true, false)) <
-			0 ||
-		(e = rule_masq_hairpin(b, table)) < 0 ||
-		(e = rule_masq_set(b, table, NFT_RULE_POST_MASQ4, false, s[NFT_SET_MASQ4],
-			 false)) < 0 ||
-		(e = rule_masq_set(b, table, NFT_RULE_POST_MASQ6, true, s[NFT_SET_MASQ6],
-			 false)) < 0)
+	             true)) < 0 ||
+	        (e = rule_dnat(b, table, gen, NFT_CHAIN_PREROUTING, NFT_RULE_PRE_DNAT4, false,
+	                 false)) < 0 ||
+	        (e = rule_dnat(b, table, gen, NFT_CHAIN_PREROUTING, NFT_RULE_PRE_HAIRPIN6, true,
+	                 true)) < 0 ||
+	        (e = rule_dnat(b, table, gen, NFT_CHAIN_PREROUTING, NFT_RULE_PRE_DNAT6, true,
+	                 false)) < 0 ||
+	        (e = rule_dnat(b, table, gen, NFT_CHAIN_OUTPUT, NFT_RULE_OUT_DNAT4, false, false)) <
+	                0 ||
+	        (e = rule_dnat(b, table, gen, NFT_CHAIN_OUTPUT, NFT_RULE_OUT_DNAT6, true, false)) <
+	                0 ||
+	        (e = rule_masq_hairpin(b, table)) < 0 ||
+	        (e = rule_masq_set(b, table, NFT_RULE_POST_MASQ4, false, s[NFT_SET_MASQ4], false)) <
+	                0 ||
+	        (e = rule_masq_set(b, table, NFT_RULE_POST_MASQ6, true, s[NFT_SET_MASQ6], false)) <
+	                0)
 		return e;
 	if (!masquerade)
 		return 0;
@@ -659,7 +658,7 @@ static uint32_t elem_data(const struct nft_elem *e, uint8_t *data)
 }
 
 int nft_elem_decode(enum nft_set_kind kind, const void *key, uint32_t klen, const void *data,
-	uint32_t dlen, struct nft_elem *out)
+        uint32_t dlen, struct nft_elem *out)
 {
 	bool v6 = kind == NFT_SET_DNAT6 || kind == NFT_SET_MASQ6;
 	bool map = kind == NFT_SET_DNAT4 || kind == NFT_SET_DNAT6;
@@ -669,7 +668,7 @@ int nft_elem_decode(enum nft_set_kind kind, const void *key, uint32_t klen, cons
 
 	memset(out, 0, sizeof(*out));
 	if (klen != (v6 ? NFT_KEY6_LEN : NFT_KEY4_LEN) ||
-		(map && dlen != (v6 ? NFT_DATA6_LEN : NFT_DATA4_LEN)))
+	        (map && dlen != (v6 ? NFT_DATA6_LEN : NFT_DATA4_LEN)))
 		return -EPROTO;
 	out->ext.family = out->in.family = v6 ? AF_INET6 : AF_INET;
 	memcpy(out->ext.u.bytes, k, alen);
@@ -707,7 +706,7 @@ static bool elem_in_set(const struct nft_elem *e, enum nft_set_kind kind)
 
 /* One NEWSETELEM/DELSETELEM message with up to NFT_ELEMS_PER_MSG of elems. */
 static int elems_msg(struct nft_batch *b, const char *table, const char *set, bool map,
-	const struct nft_elem **v, size_t n, bool del)
+        const struct nft_elem **v, size_t n, bool del)
 {
 	struct nftnl_set *s = nftnl_set_alloc();
 	uint8_t key[NFT_KEY6_LEN], data[NFT_DATA6_LEN];
@@ -731,9 +730,9 @@ static int elems_msg(struct nft_batch *b, const char *table, const char *set, bo
 	}
 	nft_elem_format(v[0], first, sizeof(first));
 	nlh = nft_batch_msg(b, del ? NFT_MSG_DELSETELEM : NFT_MSG_NEWSETELEM, NFPROTO_INET,
-		del ? 0 : NLM_F_CREATE, "%s %zu element%s %s %s %s (first: %s)",
-		del ? "delete" : "add", n, n == 1 ? "" : "s", del ? "from" : "to",
-		map ? "map" : "set", set, first);
+	        del ? 0 : NLM_F_CREATE, "%s %zu element%s %s %s %s (first: %s)",
+	        del ? "delete" : "add", n, n == 1 ? "" : "s", del ? "from" : "to",
+	        map ? "map" : "set", set, first);
 	if (nlh)
 		nftnl_set_elems_nlmsg_build_payload(nlh, s);
 	nftnl_set_free(s);
@@ -741,7 +740,7 @@ static int elems_msg(struct nft_batch *b, const char *table, const char *set, bo
 }
 
 int nft_build_elems(struct nft_batch *b, const char *table, int gen, const struct nft_elem *elems,
-	size_t n, bool del)
+        size_t n, bool del)
 {
 	const struct nft_elem *chunk[NFT_ELEMS_PER_MSG];
 
@@ -755,8 +754,8 @@ int nft_build_elems(struct nft_batch *b, const char *table, int gen, const struc
 				continue;
 			chunk[cn++] = &elems[i];
 			if (cn == NFT_ELEMS_PER_MSG) {
-				if ((e = elems_msg(b, table, set_names[gen][k], map, chunk, cn,
-					     del)) < 0)
+				if ((e = elems_msg(
+				             b, table, set_names[gen][k], map, chunk, cn, del)) < 0)
 					return e;
 				cn = 0;
 			}

@@ -65,8 +65,8 @@ int nft_build_chain(struct nft_batch *b, const char *table, enum nft_chain_kind 
 /* flush chain inet T C */
 int nft_build_flush_chain(struct nft_batch *b, const char *table, enum nft_chain_kind chain);
 /* add map/set inet T S { ... } / delete map/set */
-int nft_build_set(struct nft_batch *b, const char *table, int gen, enum nft_set_kind kind,
-	bool del);
+int nft_build_set(
+        struct nft_batch *b, const char *table, int gen, enum nft_set_kind kind, bool del);
 /* every rule of every chain for generation gen */
 int nft_build_rules(struct nft_batch *b, const char *table, int gen, bool masquerade);
 
@@ -76,10 +76,10 @@ int nft_build_rules(struct nft_batch *b, const char *table, int gen, bool masque
  * sets.
  */
 int nft_build_elems(struct nft_batch *b, const char *table, int gen, const struct nft_elem *elems,
-	size_t n, bool del);
+        size_t n, bool del);
 
 /* Decodes a map element (key and data as the kernel holds them). */
 int nft_elem_decode(enum nft_set_kind kind, const void *key, uint32_t klen, const void *data,
-	uint32_t dlen, struct nft_elem *out);
+        uint32_t dlen, struct nft_elem *out);
 
 #endif

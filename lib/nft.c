@@ -30,7 +30,7 @@ struct nft_conn {
 };
 
 static int nft_fail(char **cause, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+        __attribute__((format(printf, 3, 4)));
 
 /* Sets *cause to "<what>: <strerror(-err)>" and returns err. */
 static int nft_fail(char **cause, int err, const char *fmt, ...)
@@ -117,7 +117,7 @@ int nft_open(const char *netns_dir, const char *name, struct nft_conn **out, cha
 	}
 	/* Errors come back with the kernel's own words, without our message. */
 	if (mnl_socket_setsockopt(c->nl, NETLINK_EXT_ACK, &one, sizeof(one)) < 0 ||
-		mnl_socket_setsockopt(c->nl, NETLINK_CAP_ACK, &one, sizeof(one)) < 0)
+	        mnl_socket_setsockopt(c->nl, NETLINK_CAP_ACK, &one, sizeof(one)) < 0)
 		log_debug("nft: extended acks not available: %s", strerror(errno));
 	c->seq = (uint32_t)time(NULL);
 	c->gen = -1;
@@ -186,9 +186,9 @@ const char *nft_elem_format(const struct nft_elem *e, char *buf, size_t len)
 	char ext[ADDR_STRLEN], in[ADDR_STRLEN];
 
 	snprintf(buf, len, "%s %s %u -> %s %u%s", fwd_protocol_name(e->protocol),
-		addr_format(&e->ext, ext, sizeof(ext)), e->ext_port,
-		addr_format(&e->in, in, sizeof(in)), e->in_port,
-		e->masquerade ? " masquerade" : "");
+	        addr_format(&e->ext, ext, sizeof(ext)), e->ext_port,
+	        addr_format(&e->in, in, sizeof(in)), e->in_port,
+	        e->masquerade ? " masquerade" : "");
 	return buf;
 }
 
@@ -199,13 +199,13 @@ static int fwd_check(const struct forwarding *f, char **cause)
 	if (fwd_validate(f, &why) < 0)
 		return nft_fail(cause, -EINVAL, "forwarding %s: %s", f->id, why);
 	if (f->external_addr.family != f->internal_addr.family)
-		return nft_fail(cause, -EINVAL, "forwarding %s: no external address of its family",
-			f->id);
+		return nft_fail(
+		        cause, -EINVAL, "forwarding %s: no external address of its family", f->id);
 	return 0;
 }
 
-int nft_expand(const struct forwarding *fwds, size_t n, struct nft_elem **out, size_t *nout,
-	char **cause)
+int nft_expand(
+        const struct forwarding *fwds, size_t n, struct nft_elem **out, size_t *nout, char **cause)
 {
 	struct nft_elem *v;
 	size_t total = 0, k = 0;
@@ -252,9 +252,9 @@ int nft_expand(const struct forwarding *fwds, size_t n, struct nft_elem **out, s
 struct nft_read_ctx {
 	const char *table;
 	struct nft_state *st;
-	uint32_t gens;	/* bit g: some rule looks up a set of generation g */
+	uint32_t gens;                  /* bit g: some rule looks up a set of generation g */
 	uint32_t sets[NFT_GENERATIONS]; /* bit k: set kind k exists */
-	enum nft_set_kind kind;	 /* elements being read */
+	enum nft_set_kind kind;         /* elements being read */
 	const char *set;
 	struct nft_elem *elems;
 	size_t n, cap;
@@ -304,7 +304,7 @@ static int set_cb(const struct nlmsghdr *nlh, void *arg)
 		return MNL_CB_ERROR;
 	}
 	if (strcmp(nftnl_set_get_str(s, NFTNL_SET_TABLE), x->table) == 0 &&
-		nft_set_parse(nftnl_set_get_str(s, NFTNL_SET_NAME), &gen, &kind) == 0)
+	        nft_set_parse(nftnl_set_get_str(s, NFTNL_SET_NAME), &gen, &kind) == 0)
 		x->sets[gen] |= 1u << kind;
 	nftnl_set_free(s);
 	return MNL_CB_OK;
@@ -322,7 +322,7 @@ static int chain_cb(const struct nlmsghdr *nlh, void *arg)
 		return MNL_CB_ERROR;
 	}
 	if (strcmp(nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE), x->table) == 0 &&
-		(k = nft_chain_parse(nftnl_chain_get_str(c, NFTNL_CHAIN_NAME))) >= 0)
+	        (k = nft_chain_parse(nftnl_chain_get_str(c, NFTNL_CHAIN_NAME))) >= 0)
 		x->st->chains |= 1u << k;
 	nftnl_chain_free(c);
 	return MNL_CB_OK;
@@ -344,7 +344,7 @@ static int expr_cb(struct nftnl_expr *e, void *data)
 	int gen;
 
 	if (strcmp(nftnl_expr_get_str(e, NFTNL_EXPR_NAME), "lookup") == 0 &&
-		nft_set_parse(nftnl_expr_get_str(e, NFTNL_EXPR_LOOKUP_SET), &gen, &kind) == 0)
+	        nft_set_parse(nftnl_expr_get_str(e, NFTNL_EXPR_LOOKUP_SET), &gen, &kind) == 0)
 		x->gens |= 1u << gen;
 	return 0;
 }
@@ -371,8 +371,9 @@ static int rule_cb(const struct nlmsghdr *nlh, void *arg)
 	if (ud == NULL || nftnl_udata_parse(ud, udlen, udata_cb, tb) < 0 || tb[0] == NULL)
 		goto out;
 	kind = nft_rule_parse(nftnl_udata_get(tb[0]));
-	if (kind >= 0 && strcmp(nftnl_rule_get_str(r, NFTNL_RULE_CHAIN),
-				 nft_chain_name(nft_rule_chain((enum nft_rule_kind)kind))) == 0)
+	if (kind >= 0 &&
+	        strcmp(nftnl_rule_get_str(r, NFTNL_RULE_CHAIN),
+	                nft_chain_name(nft_rule_chain((enum nft_rule_kind)kind))) == 0)
 		x->st->rules |= 1u << kind;
 out:
 	nftnl_rule_free(r);
@@ -473,7 +474,8 @@ static void merge_masq(struct nft_read_ctx *x, size_t nmap)
 	struct nft_elem *maps = x->elems, *masq = x->elems + nmap;
 	size_t nmasq = x->n - nmap;
 
-	qsort(maps, nmap, sizeof(*maps), elem_qsort_cmp);
+	if (nmap > 1)
+		qsort(maps, nmap, sizeof(*maps), elem_qsort_cmp);
 	for (size_t i = 0; i < nmasq; i++) {
 		struct nft_elem *m = NULL;
 		size_t lo = 0, hi = nmap;
@@ -522,11 +524,11 @@ int nft_read(struct nft_conn *c, const struct nft_opts *o, struct nft_state *st,
 		return nft_fail(cause, r, "list rules of table inet %s", x.table);
 	gen = st->generation >= 0 ? st->generation : (x.sets[0] ? 0 : 1);
 	if ((r = read_elems(c, &x, gen, NFT_SET_DNAT4)) < 0 ||
-		(r = read_elems(c, &x, gen, NFT_SET_DNAT6)) < 0)
+	        (r = read_elems(c, &x, gen, NFT_SET_DNAT6)) < 0)
 		goto fail;
 	nmap = x.n;
 	if ((r = read_elems(c, &x, gen, NFT_SET_MASQ4)) < 0 ||
-		(r = read_elems(c, &x, gen, NFT_SET_MASQ6)) < 0)
+	        (r = read_elems(c, &x, gen, NFT_SET_MASQ6)) < 0)
 		goto fail;
 	merge_masq(&x, nmap);
 	st->elems = x.elems;
@@ -557,18 +559,18 @@ static int compare_rules(const struct nft_state *st, const struct nft_opts *o, c
 		bool has = st->rules & (1u << i), wants = want & (1u << i);
 		if (has != wants)
 			return nft_drift(cause, "rule \"%s\" is %s", nft_rule_name(i),
-				has ? "present but not wanted" : "missing");
+			        has ? "present but not wanted" : "missing");
 	}
 	if (st->generation < 0)
 		return nft_drift(cause, "rules do not all use the same maps");
 	if (st->orphans > 0)
-		return nft_drift(cause, "%zu masquerade elements without a map element",
-			st->orphans);
+		return nft_drift(
+		        cause, "%zu masquerade elements without a map element", st->orphans);
 	return 0;
 }
 
-int nft_compare(const struct nft_state *st, const struct nft_opts *o,
-	const struct forwarding *fwds, size_t n, char **cause)
+int nft_compare(const struct nft_state *st, const struct nft_opts *o, const struct forwarding *fwds,
+        size_t n, char **cause)
 {
 	struct nft_elem *want;
 	size_t nwant, i = 0, j = 0;
@@ -584,12 +586,18 @@ int nft_compare(const struct nft_state *st, const struct nft_opts *o,
 	r = 0;
 	while (r == 0 && (i < nwant || j < st->n)) {
 		int d = i == nwant ? 1 : j == st->n ? -1 : nft_elem_cmp(&want[i], &st->elems[j]);
-		if (d < 0)
+		if (d != 0 && i < nwant && j < st->n &&
+		        elem_key_cmp(&want[i], &st->elems[j]) == 0) {
+			char buf2[160];
+			r = nft_drift(cause, "element %s should be %s",
+			        nft_elem_format(&st->elems[j], buf, sizeof(buf)),
+			        nft_elem_format(&want[i], buf2, sizeof(buf2)));
+		} else if (d < 0)
 			r = nft_drift(cause, "missing element %s",
-				nft_elem_format(&want[i], buf, sizeof(buf)));
+			        nft_elem_format(&want[i], buf, sizeof(buf)));
 		else if (d > 0)
 			r = nft_drift(cause, "unexpected element %s",
-				nft_elem_format(&st->elems[j], buf, sizeof(buf)));
+			        nft_elem_format(&st->elems[j], buf, sizeof(buf)));
 		i += d <= 0;
 		j += d >= 0;
 	}
@@ -635,7 +643,7 @@ static int send_batch(struct nft_conn *c, struct nft_batch *b, int err, char **c
 
 /* add table; delete table; add table { everything } in one transaction. */
 static int sync_oneshot(struct nft_conn *c, const struct nft_opts *o, const struct nft_elem *v,
-	size_t n, char **cause)
+        size_t n, char **cause)
 {
 	const char *t = nft_table(o);
 	struct nft_batch *b = nft_batch_new(&c->seq);
@@ -661,8 +669,7 @@ static int sync_oneshot(struct nft_conn *c, const struct nft_opts *o, const stru
 }
 
 /* Transaction 0 of a split resync: empty maps of generation gen. */
-static int split_fresh_sets(struct nft_conn *c, const char *t, int gen, bool broken,
-	char **cause)
+static int split_fresh_sets(struct nft_conn *c, const char *t, int gen, bool broken, char **cause)
 {
 	struct nft_batch *b = nft_batch_new(&c->seq);
 	int e;
@@ -677,7 +684,7 @@ static int split_fresh_sets(struct nft_conn *c, const char *t, int gen, bool bro
 	/* add; delete; add: a fresh set whether or not a stale one was there */
 	for (int k = 0; e == 0 && k < NFT_SET_KINDS; k++)
 		if ((e = nft_build_set(b, t, gen, (enum nft_set_kind)k, false)) == 0 &&
-			(e = nft_build_set(b, t, gen, (enum nft_set_kind)k, true)) == 0)
+		        (e = nft_build_set(b, t, gen, (enum nft_set_kind)k, true)) == 0)
 			e = nft_build_set(b, t, gen, (enum nft_set_kind)k, false);
 	return send_batch(c, b, e, cause);
 }
@@ -704,7 +711,7 @@ static int split_switch(struct nft_conn *c, const struct nft_opts *o, int gen, c
 }
 
 static int sync_split(struct nft_conn *c, const struct nft_opts *o, const struct nft_elem *v,
-	size_t n, char **cause)
+        size_t n, char **cause)
 {
 	const char *t = nft_table(o);
 	size_t step = o->batch_max ? o->batch_max : NFT_BATCH_DEFAULT;
@@ -732,8 +739,8 @@ static int sync_split(struct nft_conn *c, const struct nft_opts *o, const struct
 	return 0;
 }
 
-int nft_sync(struct nft_conn *c, const struct nft_opts *o, const struct forwarding *fwds,
-	size_t n, char **cause)
+int nft_sync(struct nft_conn *c, const struct nft_opts *o, const struct forwarding *fwds, size_t n,
+        char **cause)
 {
 	size_t oneshot = o->oneshot_max ? o->oneshot_max : NFT_ONESHOT_MAX;
 	struct nft_elem *v;
@@ -760,7 +767,7 @@ int nft_sync(struct nft_conn *c, const struct nft_opts *o, const struct forwardi
  * element is there with the same target.
  */
 static int apply_once(struct nft_conn *c, const char *t, int gen, const struct nft_elem *dv,
-	size_t dn, const struct nft_elem *av, size_t an, char **cause)
+        size_t dn, const struct nft_elem *av, size_t an, char **cause)
 {
 	struct nft_batch *b = nft_batch_new(&c->seq);
 	int e = 0;
@@ -775,7 +782,7 @@ static int apply_once(struct nft_conn *c, const char *t, int gen, const struct n
 }
 
 static int apply_elems(struct nft_conn *c, const struct nft_opts *o, const struct nft_elem *dv,
-	size_t dn, const struct nft_elem *av, size_t an, char **cause)
+        size_t dn, const struct nft_elem *av, size_t an, char **cause)
 {
 	const char *t = nft_table(o);
 	int gen, r, rebuilt = 0;
@@ -814,7 +821,7 @@ static int apply_elems(struct nft_conn *c, const struct nft_opts *o, const struc
 }
 
 int nft_apply(struct nft_conn *c, const struct nft_opts *o, const struct forwarding *del,
-	const struct forwarding *add, char **cause)
+        const struct forwarding *add, char **cause)
 {
 	struct nft_elem *dv = NULL, *av = NULL;
 	size_t dn = 0, an = 0;
@@ -825,7 +832,7 @@ int nft_apply(struct nft_conn *c, const struct nft_opts *o, const struct forward
 	if ((r = nft_check_opts(o, cause)) < 0)
 		return r;
 	if ((del && (r = nft_expand(del, 1, &dv, &dn, cause)) < 0) ||
-		(add && (r = nft_expand(add, 1, &av, &an, cause)) < 0)) {
+	        (add && (r = nft_expand(add, 1, &av, &an, cause)) < 0)) {
 		free(dv);
 		return r;
 	}
@@ -833,7 +840,9 @@ int nft_apply(struct nft_conn *c, const struct nft_opts *o, const struct forward
 	if (r < 0) {
 		c->gen = -1;
 		nft_wrap(cause, r,
-			del && add ? "replace forwarding" : del ? "remove forwarding" : "add forwarding");
+		        del && add    ? "replace forwarding"
+		                : del ? "remove forwarding"
+		                      : "add forwarding");
 	}
 	free(dv);
 	free(av);

@@ -42,10 +42,10 @@
 #define NFT_REBUILT 1
 
 struct nft_opts {
-	const char *table;	/* NULL: NFT_TABLE_DEFAULT */
-	bool masquerade;	/* global: source-NAT every forwarded connection */
+	const char *table;        /* NULL: NFT_TABLE_DEFAULT */
+	bool masquerade;          /* global: source-NAT every forwarded connection */
 	unsigned int oneshot_max; /* 0: NFT_ONESHOT_MAX */
-	unsigned int batch_max;	  /* 0: NFT_BATCH_DEFAULT */
+	unsigned int batch_max;   /* 0: NFT_BATCH_DEFAULT */
 };
 
 /* One forwarded port, as one map element (plus masq set element). */
@@ -60,13 +60,13 @@ struct nft_elem {
 
 /* What nft_read() found. */
 struct nft_state {
-	bool table;	  /* the table exists */
-	int generation;	  /* which map names the rules use (0 or 1), -1 if none */
-	uint32_t chains;  /* bit i: chain i of nft_chain_name() present */
-	uint32_t rules;	  /* bit i: rule i of nft_rule_name() present */
+	bool table;             /* the table exists */
+	int generation;         /* which map names the rules use (0 or 1), -1 if none */
+	uint32_t chains;        /* bit i: chain i of nft_chain_name() present */
+	uint32_t rules;         /* bit i: rule i of nft_rule_name() present */
 	struct nft_elem *elems; /* sorted, masquerade from the masq sets */
 	size_t n;
-	size_t orphans;	  /* masq set elements with no map element */
+	size_t orphans; /* masq set elements with no map element */
 };
 
 struct nft_conn;
@@ -85,8 +85,8 @@ void nft_close(struct nft_conn *c);
  * transactions of at most batch_max elements, then switches the rules to
  * them and deletes the old maps in one small transaction.
  */
-int nft_sync(struct nft_conn *c, const struct nft_opts *o, const struct forwarding *fwds,
-	size_t n, char **cause);
+int nft_sync(struct nft_conn *c, const struct nft_opts *o, const struct forwarding *fwds, size_t n,
+        char **cause);
 
 /*
  * One change in one transaction: removes del's elements (if del) and adds
@@ -97,7 +97,7 @@ int nft_sync(struct nft_conn *c, const struct nft_opts *o, const struct forwardi
  * NFT_REBUILT and the caller must nft_sync() the other forwardings.
  */
 int nft_apply(struct nft_conn *c, const struct nft_opts *o, const struct forwarding *del,
-	const struct forwarding *add, char **cause);
+        const struct forwarding *add, char **cause);
 
 /* Removes the table. Not an error if it is not there. */
 int nft_drop(struct nft_conn *c, const struct nft_opts *o, char **cause);
@@ -110,16 +110,16 @@ void nft_state_free(struct nft_state *st);
  * Compares what nft_read() found with what opts and fwds call for.
  * Returns 0 when they match, 1 on drift (with *cause saying how), -errno.
  */
-int nft_compare(const struct nft_state *st, const struct nft_opts *o,
-	const struct forwarding *fwds, size_t n, char **cause);
+int nft_compare(const struct nft_state *st, const struct nft_opts *o, const struct forwarding *fwds,
+        size_t n, char **cause);
 
 /*
  * Expands forwardings into sorted elements, one per external port.
  * -EINVAL (with *cause) for a forwarding that fwd_validate() refuses or
  * that has no external address.
  */
-int nft_expand(const struct forwarding *fwds, size_t n, struct nft_elem **out, size_t *nout,
-	char **cause);
+int nft_expand(
+        const struct forwarding *fwds, size_t n, struct nft_elem **out, size_t *nout, char **cause);
 int nft_elem_cmp(const struct nft_elem *a, const struct nft_elem *b);
 /* "tcp 203.0.113.1 4022 -> 10.0.0.5 22 masquerade" */
 const char *nft_elem_format(const struct nft_elem *e, char *buf, size_t len);

@@ -16,11 +16,11 @@
 #include "log.h"
 #include "netns.h"
 
-#define NSWATCH_POLL_MS	   10
+#define NSWATCH_POLL_MS     10
 #define NSWATCH_PATIENCE_MS 5000
-#define NSWATCH_DIR_EVENTS                                                                       \
-	(IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM | IN_DELETE_SELF | IN_MOVE_SELF |    \
-		IN_ONLYDIR)
+#define NSWATCH_DIR_EVENTS                                                                         \
+	(IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM | IN_DELETE_SELF | IN_MOVE_SELF |     \
+	        IN_ONLYDIR)
 
 struct nswatch_name {
 	char *name;
@@ -204,8 +204,8 @@ static int nswatch_attach(struct nswatch *w)
 		if (errno != ENOENT)
 			return -errno;
 		if (w->parent_wd < 0) {
-			w->parent_wd = inotify_add_watch(w->fd, w->parent,
-				IN_CREATE | IN_MOVED_TO | IN_ONLYDIR);
+			w->parent_wd = inotify_add_watch(
+			        w->fd, w->parent, IN_CREATE | IN_MOVED_TO | IN_ONLYDIR);
 			if (w->parent_wd < 0)
 				return -errno;
 			continue; /* it may have appeared meanwhile */
@@ -291,8 +291,8 @@ static int nswatch_fail(char **cause, int err, const char *what, const char *dir
 	return err;
 }
 
-int nswatch_new(struct event_base *base, const char *netns_dir, const char *prefix,
-	nswatch_cb cb, void *arg, struct nswatch **out, char **cause)
+int nswatch_new(struct event_base *base, const char *netns_dir, const char *prefix, nswatch_cb cb,
+        void *arg, struct nswatch **out, char **cause)
 {
 	struct timeval zero = {0, 0};
 	struct nswatch *w;

@@ -28,8 +28,8 @@ enum nswatch_event {
 /* Called from the loop; must not free the watch. */
 typedef void (*nswatch_cb)(const char *name, enum nswatch_event ev, void *arg);
 
-int nswatch_new(struct event_base *base, const char *netns_dir, const char *prefix,
-	nswatch_cb cb, void *arg, struct nswatch **out, char **cause);
+int nswatch_new(struct event_base *base, const char *netns_dir, const char *prefix, nswatch_cb cb,
+        void *arg, struct nswatch **out, char **cause);
 void nswatch_free(struct nswatch *w);
 
 #endif

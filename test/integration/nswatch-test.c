@@ -168,15 +168,15 @@ static int remove_ns(const char *name)
 	return unlink(path);
 }
 
-static void expect(struct seen *s, const char *name, enum nswatch_event ev, double t0,
-	const char *desc)
+static void expect(
+        struct seen *s, const char *name, enum nswatch_event ev, double t0, const char *desc)
 {
 	char detail[512];
 	double lat = s->at_ms - t0;
 	int ok = s->count == 1 && strcmp(s->name, name) == 0 && s->ev == ev;
 
-	snprintf(detail, sizeof(detail), "%d reports, last \"%s\" %s, %.1f ms", s->count,
-		s->name, s->ev == NSWATCH_ADDED ? "added" : "removed", lat);
+	snprintf(detail, sizeof(detail), "%d reports, last \"%s\" %s, %.1f ms", s->count, s->name,
+	        s->ev == NSWATCH_ADDED ? "added" : "removed", lat);
 	check(ok, desc, detail);
 	if (ok) {
 		snprintf(detail, sizeof(detail), "took %.1f ms", lat);
@@ -230,7 +230,7 @@ static void test_late_dir(struct seen *s)
 	check(1, "watch a directory that does not exist yet", NULL);
 	run_loop(s, NULL, 50);
 	check(mkdir(dir, 0755) == 0 && make_file("ns1") == 0, "directory and empty file made",
-		strerror(errno));
+	        strerror(errno));
 	run_loop(s, NULL, 100);
 	check(s->count == 0, "an empty file is not reported", s->name);
 	t0 = now_ms();
@@ -246,7 +246,7 @@ static void test_late_dir(struct seen *s)
 	if (nswatch_new(s->base, dir, NULL, on_ns, s, &w2, &cause) == 0) {
 		run_loop(s, "ns1", 200);
 		check(s->count == 1 && strcmp(s->name, "ns1") == 0,
-			"a new watch reports existing namespaces", s->name);
+		        "a new watch reports existing namespaces", s->name);
 		nswatch_free(w2);
 	} else {
 		check(0, "second watch", cause);
@@ -264,11 +264,11 @@ static void test_late_dir(struct seen *s)
 	check(rmdir(dir) == 0, "directory removed", strerror(errno));
 	run_loop(s, NULL, 50);
 	check(mkdir(dir, 0755) == 0 && make_file("ns2") == 0 && mount_ns("ns2") == 0,
-		"directory made again with a namespace", strerror(errno));
+	        "directory made again with a namespace", strerror(errno));
 	t0 = now_ms();
 	run_loop(s, "ns2", 1000);
 	check(s->count == 1 && strcmp(s->name, "ns2") == 0 && s->ev == NSWATCH_ADDED,
-		"a namespace in the recreated directory is reported", s->name);
+	        "a namespace in the recreated directory is reported", s->name);
 	nswatch_free(w);
 }
 
@@ -281,7 +281,7 @@ int main(void)
 		printf("1..0 # SKIP needs root (network and mount namespaces)\n");
 		return 77;
 	}
-	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+	if (unshare(CLONE_NEWNS) < 0 || mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0) {
 		printf("1..0 # SKIP cannot make a private mount namespace: %s\n", strerror(errno));
 		return 77;
 	}

@@ -32,11 +32,11 @@ struct ctl {
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: praas-nftctl [-d NETNS_DIR] [-n NETNS] [-t TABLE] [-m] [-o ONESHOT_MAX]\n"
-		"                    [-b BATCH_MAX] [-r REPEAT] [-C] COMMAND [FWD...]\n"
-		"commands: sync [FWD...|-]   add FWD   del FWD   replace OLD NEW\n"
-		"          read   check [FWD...|-]   drop   ct-flush FWD\n"
-		"FWD: PROTO,EXT_ADDR,EXT_PORTS,INT_ADDR,INT_PORTS[,masq]\n");
+	        "usage: praas-nftctl [-d NETNS_DIR] [-n NETNS] [-t TABLE] [-m] [-o ONESHOT_MAX]\n"
+	        "                    [-b BATCH_MAX] [-r REPEAT] [-C] COMMAND [FWD...]\n"
+	        "commands: sync [FWD...|-]   add FWD   del FWD   replace OLD NEW\n"
+	        "          read   check [FWD...|-]   drop   ct-flush FWD\n"
+	        "FWD: PROTO,EXT_ADDR,EXT_PORTS,INT_ADDR,INT_PORTS[,masq]\n");
 	exit(2);
 }
 
@@ -54,10 +54,10 @@ static int parse_fwd(const char *text, struct forwarding *f)
 	if (n < 5 || n > 6 || (n == 6 && strcmp(field[5], "masq") != 0))
 		goto out;
 	if ((proto = fwd_protocol_parse(field[0])) < 0 ||
-		addr_parse(field[1], &f->external_addr) < 0 ||
-		port_range_parse(field[2], &f->external, &why) < 0 ||
-		addr_parse(field[3], &f->internal_addr) < 0 ||
-		port_range_parse(field[4], &f->internal, &why) < 0)
+	        addr_parse(field[1], &f->external_addr) < 0 ||
+	        port_range_parse(field[2], &f->external, &why) < 0 ||
+	        addr_parse(field[3], &f->internal_addr) < 0 ||
+	        port_range_parse(field[4], &f->internal, &why) < 0)
 		goto out;
 	f->protocol = (uint8_t)proto;
 	f->masquerade = n == 6;
