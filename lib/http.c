@@ -123,6 +123,9 @@ void http_error_free(struct http_error *err)
 	free(err);
 }
 
+static struct http_error *http_error_vnew(int code, long status, const char *call, const char *fmt,
+        va_list ap) __attribute__((format(printf, 4, 0)));
+
 static struct http_error *http_error_vnew(
         int code, long status, const char *call, const char *fmt, va_list ap)
 {
