@@ -438,7 +438,7 @@ static void case_status_503(void)
 	fake_start(NULL);
 	env_open(&e, NULL); /* retry base 200 ms: waits 200 + 400 */
 	neutron_ports_free(list_ports(&e, NULL));
-	control("POST", "/_control/reset", NULL);
+	json_object_put(control("POST", "/_control/reset", NULL));
 	fault("{\"kind\":\"status\",\"status\":503,\"path\":\"/v2.0/ports\",\"count\":2}");
 	t0 = now_s();
 	CHECK(neutron_ports_list(e.nt, NULL, on_ports, &r, NULL) == 0, "list");
@@ -450,7 +450,7 @@ static void case_status_503(void)
 	neutron_ports_free(r.obj);
 	result_clear(&r);
 
-	control("POST", "/_control/reset", NULL);
+	json_object_put(control("POST", "/_control/reset", NULL));
 	fault("{\"kind\":\"status\",\"status\":503,\"path\":\"/v2.0/ports\",\"count\":100,"
 	      "\"message\":\"Service Unavailable\"}");
 	CHECK(neutron_ports_list(e.nt, NULL, on_ports, &r, NULL) == 0, "list");
@@ -460,7 +460,7 @@ static void case_status_503(void)
 	        fake_count("GET /v2.0/ports"));
 	result_clear(&r);
 
-	control("POST", "/_control/reset", NULL);
+	json_object_put(control("POST", "/_control/reset", NULL));
 	fault("{\"kind\":\"status\",\"status\":503,\"path\":\"/v2.0/ports\",\"method\":\"POST\","
 	      "\"count\":100}");
 	CHECK(neutron_port_create(e.nt, &spec, on_port, &r, NULL) == 0, "create");
@@ -856,6 +856,27 @@ static void case_slow_keystone(void)
 	env_close(&e);
 }
 
+/* A refused connection is retried with backoff, then reported. */
+static void case_refused(void)
+{
+	struct result r = {0};
+	struct env e = {0};
+	double t0;
+
+	fake_start(NULL);
+	env_open(&e, NULL); /* retries wait 200, 400, 800 ms */
+	neutron_ports_free(list_ports(&e, NULL));
+	CHECK(neutron_set_endpoint(e.nt, "http://127.0.0.1:1/v2.0/") == 0, "endpoint");
+	t0 = now_s();
+	CHECK(neutron_ports_list(e.nt, NULL, on_ports, &r, NULL) == 0, "list");
+	CHECK(run(&e, &r.done, 10), "did not end");
+	expect_error(&r, -ECONNREFUSED, 0, NULL);
+	printf("  refused after %.2f s of retries\n", r.at - t0);
+	CHECK(r.at - t0 >= 1.3, "no backoff: %.2f s", r.at - t0);
+	result_clear(&r);
+	env_close(&e);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
@@ -873,6 +894,7 @@ static const struct {
         {"auth", case_auth},
         {"writes", case_writes},
         {"slow-keystone", case_slow_keystone},
+        {"refused", case_refused},
 };
 
 int main(int argc, char **argv)
