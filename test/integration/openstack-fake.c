@@ -724,6 +724,45 @@ static void case_validate(void)
 	result_clear(&r);
 	CHECK(keystone_validate(e.ks, "bad\r\nX-Injected: 1", on_validate, &r, NULL) == -EINVAL,
 	        "a token with CR LF was accepted");
+
+	/* Cached at most max_age: after it, Keystone is asked again. */
+	keystone_cache_clear(e.ks);
+	keystone_set_cache_limits(e.ks, 1, 2);
+	for (int i = 0; i < 2; i++) {
+		CHECK(keystone_validate(e.ks, tok, on_validate, &r, NULL) == 0, "validate");
+		CHECK(run(&e, &r.done, 10), "did not end");
+		expect_ok(&r);
+		free(r.obj);
+		result_clear(&r);
+		if (i == 0)
+			idle(&e, 1.2);
+	}
+	CHECK(keystone_stats(e.ks)->validations == 4, "max age not applied: %u validations",
+	        keystone_stats(e.ks)->validations);
+	/* At most 2 entries: a third token evicts one. */
+	{
+		struct env alt = {0};
+		const char *toks[3];
+
+		env_cloud(&alt, "alt_demo");
+		env_open(&alt, NULL);
+		neutron_ports_free(list_ports(&alt, NULL));
+		keystone_cache_clear(e.ks);
+		keystone_set_cache_limits(e.ks, 300, 2);
+		toks[0] = tok;
+		toks[1] = keystone_token(alt.ks);
+		toks[2] = keystone_token(e.ks);
+		for (int i = 0; i < 3; i++) {
+			CHECK(keystone_validate(e.ks, toks[i], on_validate, &r, NULL) == 0, "v");
+			CHECK(run(&e, &r.done, 10), "did not end");
+			expect_ok(&r);
+			free(r.obj);
+			result_clear(&r);
+		}
+		CHECK(keystone_stats(e.ks)->cache_evictions == 1, "evictions: %u",
+		        keystone_stats(e.ks)->cache_evictions);
+		env_close(&alt);
+	}
 	free(tok);
 	env_close(&demo);
 	env_close(&e);
