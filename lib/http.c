@@ -123,6 +123,9 @@ void http_error_free(struct http_error *err)
 	free(err);
 }
 
+static struct http_error *http_error_vnew(int code, long status, const char *call, const char *fmt,
+        va_list ap) __attribute__((format(printf, 4, 0)));
+
 static struct http_error *http_error_vnew(
         int code, long status, const char *call, const char *fmt, va_list ap)
 {
@@ -604,19 +607,41 @@ static int http_easy_setup(struct http_request *req)
 	return 0;
 }
 
-/* "GET /v2.0/ports?…": the URL without scheme and host, shortened. */
-static char *http_call_name(const char *method, const char *url)
+/*
+ * "GET /v2.0/ports?device_id=…": the URL without scheme and host, without
+ * fields= parameters (long and the same on every call of a kind), and
+ * shortened.
+ */
+char *http_call_name(const char *method, const char *url)
 {
-	const char *p = strstr(url, "://");
-	char *s;
+	const char *p = strstr(url, "://"), *q;
+	char *path, *o, *s;
+	int r;
 
-	p = p != NULL ? strchr(p + 3, '/') : NULL;
 	if (p == NULL)
+		p = url[0] == '/' ? url : "/";
+	else if ((p = strchr(p + 3, '/')) == NULL)
 		p = "/";
-	if (asprintf(&s, "%s %.*s%s", method, HTTP_CALL_MAX, p,
-	            strlen(p) > HTTP_CALL_MAX ? "..." : "") < 0)
+	if ((path = malloc(strlen(p) + 1)) == NULL)
 		return NULL;
-	return s;
+	q = strchrnul(p, '?');
+	memcpy(path, p, (size_t)(q - p));
+	o = path + (q - p);
+	for (bool first = true; *q != '\0'; q = strchrnul(q + 1, '&')) {
+		size_t n = (size_t)(strchrnul(q + 1, '&') - (q + 1));
+
+		if (strncmp(q + 1, "fields=", 7) == 0)
+			continue;
+		*o++ = first ? '?' : '&';
+		memcpy(o, q + 1, n);
+		o += n;
+		first = false;
+	}
+	*o = '\0';
+	r = asprintf(&s, "%s %.*s%s", method, HTTP_CALL_MAX, path,
+	        strlen(path) > HTTP_CALL_MAX ? "..." : "");
+	free(path);
+	return r < 0 ? NULL : s;
 }
 
 static int http_headers_build(struct http_request *req, const char *const *headers)
@@ -700,7 +725,7 @@ fail:
 static int http_curl_errno(struct http_request *req, CURLcode rc, bool *retry, char **words)
 {
 	const char *detail = req->errbuf[0] ? req->errbuf : curl_easy_strerror(rc);
-	curl_off_t connect_us = 0;
+	curl_off_t pretransfer_us = 0;
 	int code;
 
 	*retry = false;
@@ -720,8 +745,8 @@ static int http_curl_errno(struct http_request *req, CURLcode rc, bool *retry, c
 		 * on it, and each retry would cost another full timeout. */
 		code = -ETIMEDOUT;
 		if (req->easy != NULL)
-			curl_easy_getinfo(req->easy, CURLINFO_CONNECT_TIME_T, &connect_us);
-		*retry = connect_us == 0;
+			curl_easy_getinfo(req->easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer_us);
+		*retry = pretransfer_us == 0; /* the request was never sent */
 		break;
 	case CURLE_SEND_ERROR:
 	case CURLE_RECV_ERROR:

@@ -151,6 +151,12 @@ char *http_error_string(const struct http_error *err);
 /* The errno for an HTTP status as listed above (0 for 2xx). */
 int http_status_errno(long status);
 
+/*
+ * "METHOD /path?query" for errors, from a URL or a path: no scheme or host,
+ * no fields= parameters, at most ~160 characters. Allocated, or NULL.
+ */
+char *http_call_name(const char *method, const char *url_or_path);
+
 /* Percent-encodes text for a URL query or path segment (allocated, or NULL). */
 char *http_escape(const char *text);
 

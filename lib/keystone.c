@@ -288,6 +288,12 @@ static char *identity_url(const char *auth_url)
 	return s;
 }
 
+void keystone_http_options(const struct cloud *c, struct http_options *opts)
+{
+	opts->verify = c->verify;
+	opts->cacert = c->cacert;
+}
+
 int keystone_new(
         struct http_client *http, const struct cloud *cloud, struct keystone **out, char **cause)
 {

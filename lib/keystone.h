@@ -55,6 +55,12 @@ struct keystone_stats {
 };
 
 /*
+ * Sets opts->verify and opts->cacert (borrowed from c) as the cloud says,
+ * for the http_client the keystone will use.
+ */
+void keystone_http_options(const struct cloud *c, struct http_options *opts);
+
+/*
  * A Keystone client for cloud (copied) over http (borrowed; it must outlive
  * the keystone). 0, or -errno with *cause set (-EINVAL: the cloud lacks a
  * required field or auth_url is not http(s); -ENOMEM).

@@ -19,8 +19,6 @@
 
 #include "log.h"
 
-#define NEUTRON_CALL_NAME_MAX 160
-
 /* ---- decoding -------------------------------------------------------- */
 
 /* A string member: 0 with *out allocated or NULL (absent or null);
@@ -596,9 +594,7 @@ static void nc_fail(struct neutron_call *call, int code, long status, const char
 	if (vasprintf(&words, fmt, ap) < 0)
 		words = NULL;
 	va_end(ap);
-	if (asprintf(&name, "%s %.*s%s", call->method, NEUTRON_CALL_NAME_MAX, path,
-	            strlen(path) > NEUTRON_CALL_NAME_MAX ? "..." : "") < 0)
-		name = NULL;
+	name = http_call_name(call->method, path);
 	err = words && name ? http_error_new(code, status, name, "%s", words) : NULL;
 	nc_error(call, err ? err : &oom);
 	http_error_free(err);
