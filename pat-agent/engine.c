@@ -204,6 +204,7 @@ int engine_create(struct engine *e, struct forwarding *f, bool allocate_port, st
 		goto fail;
 	r = store_insert(e->store, f, &conflict, &cause);
 	if (r == -EEXIST) {
+		free(cause); /* the conflict says it better */
 		conflict_error(err, &conflict);
 		goto fail;
 	}
@@ -251,6 +252,7 @@ int engine_update(
 	next->status = prev.status;
 	r = store_update(e->store, next, &conflict, &cause);
 	if (r == -EEXIST) {
+		free(cause); /* the conflict says it better */
 		conflict_error(err, &conflict);
 		goto fail;
 	}

@@ -83,6 +83,10 @@ agent_stop() {
 	local rc=0
 	wait "$AGENT_PID" || rc=$?
 	AGENT_PID=
+	if [[ $rc != 0 ]]; then
+		echo "# the pat-agent exited $rc; the end of its log:" >&2
+		tail -n 40 "$AGENT_DIR/pat-agent.log" | sed 's/^/#   /' >&2
+	fi
 	return "$rc"
 }
 
