@@ -165,3 +165,25 @@ const char *fwd_time_format(int64_t t, char *buf, size_t len)
 		snprintf(buf, len, "1970-01-01T00:00:00Z");
 	return buf;
 }
+
+int fwd_list_add(const struct forwarding *f, void *list)
+{
+	struct fwd_list *l = list;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		struct forwarding *v = reallocarray(l->v, cap, sizeof(*v));
+		if (v == NULL)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = *f;
+	return 0;
+}
+
+void fwd_list_free(struct fwd_list *l)
+{
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}

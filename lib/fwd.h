@@ -10,6 +10,7 @@
 #define PRAAS_FWD_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -77,6 +78,18 @@ uint16_t fwd_internal_port_for(const struct forwarding *f, uint16_t ext);
 /* A random (version 4) UUID in canonical text form. 0 or -errno. */
 int fwd_uuid_generate(char out[FWD_ID_LEN + 1]);
 bool fwd_uuid_valid(const char *text);
+
+/*
+ * A growing array of forwardings. fwd_list_add() has the shape of a store
+ * iteration callback, so a listing is store_foreach_*(..., fwd_list_add, &l).
+ * Returns 0 or -ENOMEM.
+ */
+struct fwd_list {
+	struct forwarding *v;
+	size_t n, cap;
+};
+int fwd_list_add(const struct forwarding *f, void *list);
+void fwd_list_free(struct fwd_list *l);
 
 /* ISO 8601 UTC, "2026-11-26T06:38:40Z", as Neutron writes timestamps. */
 const char *fwd_time_format(int64_t t, char *buf, size_t len);

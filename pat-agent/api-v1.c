@@ -42,8 +42,7 @@ struct filter {
 	const char *internal_port_id;
 	int external_port;      /* 0: any */
 	const char *project_id; /* non-admin listing of everything */
-	struct forwarding *v;
-	size_t n, cap;
+	struct fwd_list list;
 };
 
 static void after_auth(struct v1 *v);
@@ -156,16 +155,7 @@ static int keep(const struct forwarding *f, void *arg)
 	                        flt->external_port > f->external.hi)) ||
 	        (flt->project_id && strcmp(f->project_id, flt->project_id) != 0))
 		return 0;
-	if (flt->n == flt->cap) {
-		size_t cap = flt->cap ? flt->cap * 2 : 64;
-		struct forwarding *nv = reallocarray(flt->v, cap, sizeof(*nv));
-		if (nv == NULL)
-			return -ENOMEM;
-		flt->v = nv;
-		flt->cap = cap;
-	}
-	flt->v[flt->n++] = *f;
-	return 0;
+	return fwd_list_add(f, &flt->list);
 }
 
 static int parse_filter(struct v1 *v, struct filter *flt, bool router_filter)
@@ -219,20 +209,21 @@ static void reply_list(struct v1 *v, struct filter *flt, int r, char *cause)
 		apierr_set(&err, 503, "praas.db_unavailable", "cannot read forwardings: %s",
 		        cause ? cause : strerror(-r));
 		free(cause);
-		free(flt->v);
+		fwd_list_free(&flt->list);
 		fail(v, &err);
 		return;
 	}
 	b = evbuffer_new();
 	if (b == NULL || evbuffer_add_printf(b, "{\"port_forwardings\":") < 0 ||
-	        fwd_json_write_array(b, flt->v, flt->n) < 0 || evbuffer_add(b, "}", 1) < 0) {
+	        fwd_json_write_array(b, flt->list.v, flt->list.n) < 0 ||
+	        evbuffer_add(b, "}", 1) < 0) {
 		if (b)
 			evbuffer_free(b);
-		free(flt->v);
+		fwd_list_free(&flt->list);
 		fail_with(v, 503, "praas.out_of_memory", "out of memory");
 		return;
 	}
-	free(flt->v);
+	fwd_list_free(&flt->list);
 	call_reply(v->call, 200, b);
 	evbuffer_free(b);
 	finish(v);

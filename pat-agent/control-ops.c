@@ -14,38 +14,17 @@
 #include "praas-build.h"
 #include "store.h"
 
-struct fwd_array {
-	struct forwarding *v;
-	size_t n, cap;
-};
-
-static int append(const struct forwarding *f, void *arg)
-{
-	struct fwd_array *l = arg;
-
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 256;
-		struct forwarding *v = reallocarray(l->v, cap, sizeof(*v));
-		if (v == NULL)
-			return -ENOMEM;
-		l->v = v;
-		l->cap = cap;
-	}
-	l->v[l->n++] = *f;
-	return 0;
-}
-
 static void on_list(struct control_reply *rep, const struct ipc_request *req, void *arg)
 {
 	struct agent *a = arg;
-	struct fwd_array l = {0};
+	struct fwd_list l = {0};
 	char *cause = NULL;
 	int r;
 
 	if (req->fields & IPC_FIELD_ROUTER_ID)
-		r = store_foreach_router(a->store, req->router_id, append, &l, &cause);
+		r = store_foreach_router(a->store, req->router_id, fwd_list_add, &l, &cause);
 	else
-		r = store_foreach_all(a->store, append, &l, &cause);
+		r = store_foreach_all(a->store, fwd_list_add, &l, &cause);
 	if (r < 0)
 		control_reply_error(
 		        rep, "cannot read forwardings: %s", cause ? cause : strerror(-r));

@@ -12,28 +12,6 @@
 #include "portalloc.h"
 #include "store.h"
 
-/* Collects forwardings from a store iteration into a growing array. */
-struct fwd_list {
-	struct forwarding *v;
-	size_t n, cap;
-};
-
-static int collect(const struct forwarding *f, void *arg)
-{
-	struct fwd_list *l = arg;
-
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		struct forwarding *v = reallocarray(l->v, cap, sizeof(*v));
-		if (v == NULL)
-			return -ENOMEM;
-		l->v = v;
-		l->cap = cap;
-	}
-	l->v[l->n++] = *f;
-	return 0;
-}
-
 /* A store failure in words. Busy and I/O errors are the database's, not the caller's. */
 static int store_error(struct apierr *err, int r, const char *doing, char *cause)
 {
@@ -168,6 +146,24 @@ static void cut_sessions(struct engine *e, const struct forwarding *f)
 	}
 }
 
+/* Inserts or updates f inside the open transaction; a conflict is a 409 naming the other. */
+static int write_row(struct engine *e, struct forwarding *f, bool insert, struct apierr *err)
+{
+	struct store_conflict conflict;
+	char *cause = NULL;
+	int r;
+
+	r = insert ? store_insert(e->store, f, &conflict, &cause)
+	           : store_update(e->store, f, &conflict, &cause);
+	if (r == -EEXIST) {
+		free(cause); /* the conflict says it better */
+		return conflict_error(err, &conflict);
+	}
+	if (r < 0)
+		return store_error(err, r, insert ? "insert" : "update", cause);
+	return 0;
+}
+
 static int allocate(struct engine *e, struct forwarding *f, struct apierr *err)
 {
 	unsigned int count = port_range_len(&f->internal);
@@ -191,7 +187,6 @@ static int allocate(struct engine *e, struct forwarding *f, struct apierr *err)
 
 int engine_create(struct engine *e, struct forwarding *f, bool allocate_port, struct apierr *err)
 {
-	struct store_conflict conflict;
 	char *cause = NULL;
 	bool applied;
 	int r;
@@ -202,16 +197,8 @@ int engine_create(struct engine *e, struct forwarding *f, bool allocate_port, st
 		return store_error(err, r, "begin", cause);
 	if (allocate_port && allocate(e, f, err) < 0)
 		goto fail;
-	r = store_insert(e->store, f, &conflict, &cause);
-	if (r == -EEXIST) {
-		free(cause); /* the conflict says it better */
-		conflict_error(err, &conflict);
+	if (write_row(e, f, true, err) < 0)
 		goto fail;
-	}
-	if (r < 0) {
-		store_error(err, r, "insert", cause);
-		goto fail;
-	}
 	if (f->status == FWD_STATUS_ACTIVE && apply(e, f->router_id, NULL, f, &applied, err) < 0)
 		goto fail;
 	if (commit(e, f->router_id, applied, f, NULL, err) < 0)
@@ -237,7 +224,6 @@ static bool retargeted(const struct forwarding *old, const struct forwarding *ne
 int engine_update(
         struct engine *e, struct forwarding *next, struct forwarding *old, struct apierr *err)
 {
-	struct store_conflict conflict;
 	struct forwarding prev;
 	char *cause = NULL;
 	bool applied = false;
@@ -250,16 +236,8 @@ int engine_update(
 		goto fail;
 	}
 	next->status = prev.status;
-	r = store_update(e->store, next, &conflict, &cause);
-	if (r == -EEXIST) {
-		free(cause); /* the conflict says it better */
-		conflict_error(err, &conflict);
+	if (write_row(e, next, false, err) < 0)
 		goto fail;
-	}
-	if (r < 0) {
-		store_error(err, r, "update", cause);
-		goto fail;
-	}
 	if (prev.status == FWD_STATUS_ACTIVE && retargeted(&prev, next) &&
 	        apply(e, next->router_id, &prev, next, &applied, err) < 0)
 		goto fail;
@@ -313,7 +291,7 @@ int engine_sync_router(struct engine *e, const char *router_id, struct apierr *e
 	char *cause = NULL;
 	int r;
 
-	r = store_foreach_router(e->store, router_id, collect, &l, &cause);
+	r = store_foreach_router(e->store, router_id, fwd_list_add, &l, &cause);
 	if (r < 0) {
 		free(l.v);
 		return store_error(err, r, "read", cause);
@@ -355,7 +333,7 @@ int engine_delete_router(
 	*count = 0;
 	if ((r = store_begin(e->store, &cause)) < 0)
 		return store_error(err, r, "begin", cause);
-	r = store_foreach_router(e->store, router_id, collect, &l, &cause);
+	r = store_foreach_router(e->store, router_id, fwd_list_add, &l, &cause);
 	for (size_t i = 0; r >= 0 && i < l.n; i++)
 		r = store_delete(e->store, l.v[i].id, NULL, &cause);
 	if (r < 0) {

@@ -11,35 +11,27 @@
 #include "routers.h"
 #include "store.h"
 
-/* Forwardings collected first, changed after: a store iteration must not write. */
+/*
+ * Forwardings are collected first and changed after: a store iteration
+ * must not write. keep() picks those still as the monitor saw them.
+ */
 struct matches {
-	struct forwarding *v;
-	size_t n, cap;
-	const struct addr *addr; /* keep only those with this internal (or external) address */
-	bool external;
+	struct fwd_list list;
+	const struct addr *internal; /* keep those targeting this address */
+	const struct addr *gateway;  /* keep those of its family not already on it */
 };
 
-static int collect(const struct forwarding *f, void *arg)
+static int keep(const struct forwarding *f, void *arg)
 {
 	struct matches *m = arg;
-	const struct addr *have = m->external ? &f->external_addr : &f->internal_addr;
 
-	if (m->addr != NULL && !m->external && !addr_equal(have, m->addr))
+	if (m->internal != NULL && !addr_equal(&f->internal_addr, m->internal))
 		return 0;
-	/* Re-keying a gateway: those of its family not already on the new address. */
-	if (m->addr != NULL && m->external &&
-	        (have->family != m->addr->family || addr_equal(have, m->addr)))
+	if (m->gateway != NULL &&
+	        (f->external_addr.family != m->gateway->family ||
+	                addr_equal(&f->external_addr, m->gateway)))
 		return 0;
-	if (m->n == m->cap) {
-		size_t cap = m->cap ? m->cap * 2 : 16;
-		struct forwarding *v = reallocarray(m->v, cap, sizeof(*v));
-		if (v == NULL)
-			return -ENOMEM;
-		m->v = v;
-		m->cap = cap;
-	}
-	m->v[m->n++] = *f;
-	return 0;
+	return fwd_list_add(f, &m->list);
 }
 
 static int read_error(struct apierr *err, int r, char *cause)
@@ -50,32 +42,51 @@ static int read_error(struct apierr *err, int r, char *cause)
 	return -1;
 }
 
+/* Re-points every collected forwarding at addr (its target, or its external side). */
+static int move_all(struct agent *a, struct fwd_list *l, const struct addr *addr, bool external,
+        unsigned int *count, struct apierr *err)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		struct forwarding next = l->v[i];
+
+		if (external)
+			next.external_addr = *addr;
+		else
+			next.internal_addr = *addr;
+		if (engine_update(&a->engine, &next, NULL, err) < 0)
+			return -1;
+		(*count)++;
+	}
+	return 0;
+}
+
 int ops_port_deleted(struct agent *a, const char *port_id, unsigned int *count, struct apierr *err)
 {
-	struct matches m = {0};
+	struct fwd_list l = {0};
 	char *cause = NULL;
 	int r;
 
 	*count = 0;
-	if ((r = store_foreach_port_id(a->store, port_id, collect, &m, &cause)) < 0) {
-		free(m.v);
+	if ((r = store_foreach_port_id(a->store, port_id, fwd_list_add, &l, &cause)) < 0) {
+		fwd_list_free(&l);
 		return read_error(err, r, cause);
 	}
-	for (size_t i = 0; i < m.n; i++) {
-		if (engine_delete(&a->engine, m.v[i].id, NULL, err) < 0 && err->status != 404) {
-			free(m.v);
+	for (size_t i = 0; i < l.n; i++) {
+		/* One already gone (deleted meanwhile) is what was asked for. */
+		if (engine_delete(&a->engine, l.v[i].id, NULL, err) < 0 && err->status != 404) {
+			fwd_list_free(&l);
 			return -1;
 		}
 		(*count)++;
 	}
-	free(m.v);
+	fwd_list_free(&l);
 	return 0;
 }
 
 int ops_port_address_changed(struct agent *a, const char *port_id, const struct addr *old_ip,
         const struct addr *new_ip, unsigned int *count, struct apierr *err)
 {
-	struct matches m = {.addr = old_ip};
+	struct matches m = {.internal = old_ip};
 	char *cause = NULL;
 	int r;
 
@@ -83,22 +94,13 @@ int ops_port_address_changed(struct agent *a, const char *port_id, const struct 
 	if (old_ip->family != new_ip->family)
 		return apierr_set(err, 400, "praas.bad_request",
 		        "old_ip and new_ip are of different families");
-	if ((r = store_foreach_port_id(a->store, port_id, collect, &m, &cause)) < 0) {
-		free(m.v);
+	if ((r = store_foreach_port_id(a->store, port_id, keep, &m, &cause)) < 0) {
+		fwd_list_free(&m.list);
 		return read_error(err, r, cause);
 	}
-	for (size_t i = 0; i < m.n; i++) {
-		struct forwarding next = m.v[i];
-
-		next.internal_addr = *new_ip;
-		if (engine_update(&a->engine, &next, NULL, err) < 0) {
-			free(m.v);
-			return -1;
-		}
-		(*count)++;
-	}
-	free(m.v);
-	return 0;
+	r = move_all(a, &m.list, new_ip, false, count, err);
+	fwd_list_free(&m.list);
+	return r;
 }
 
 int ops_router_deleted(
@@ -111,28 +113,19 @@ int ops_router_deleted(
 int ops_gateway_changed(struct agent *a, const char *router_id, const struct addr *new_ip,
         unsigned int *count, struct apierr *err)
 {
-	struct matches m = {.addr = new_ip, .external = true};
+	struct matches m = {.gateway = new_ip};
 	char *cause = NULL;
 	int r;
 
 	*count = 0;
 	routers_forget(a->routers, router_id);
-	if ((r = store_foreach_router(a->store, router_id, collect, &m, &cause)) < 0) {
-		free(m.v);
+	if ((r = store_foreach_router(a->store, router_id, keep, &m, &cause)) < 0) {
+		fwd_list_free(&m.list);
 		return read_error(err, r, cause);
 	}
-	for (size_t i = 0; i < m.n; i++) {
-		struct forwarding next = m.v[i];
-
-		next.external_addr = *new_ip;
-		if (engine_update(&a->engine, &next, NULL, err) < 0) {
-			free(m.v);
-			return -1;
-		}
-		(*count)++;
-	}
-	free(m.v);
-	return 0;
+	r = move_all(a, &m.list, new_ip, true, count, err);
+	fwd_list_free(&m.list);
+	return r;
 }
 
 int ops_resync(struct agent *a, const char *router_id, unsigned int *count, struct apierr *err)
