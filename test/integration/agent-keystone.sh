@@ -29,7 +29,8 @@ neutron "$ADMIN" PUT "/ports/${OS[foreign.port]}" "{\"port\":{\"project_id\":\"$
 if [[ $OS_STATUS != 200 ]]; then
 	# Neutron does not move a port between projects: make it as alt_demo's from the start.
 	neutron "$ADMIN" DELETE "/ports/${OS[foreign.port]}"
-	OS[foreign.port]=$(os_make "$ADMIN" port "{\"port\":{\"name\":\"foreign\",\"project_id\":\"$(os_project_id alt_demo)\",\"network_id\":\"${OS[$D.net]}\",\"device_owner\":\"compute:nova\",\"fixed_ips\":[{\"subnet_id\":\"${OS[$D.subnet]}\",\"ip_address\":\"${OS[$D.cidr3]}.12\"}]}}")
+	os_make "$ADMIN" port "{\"port\":{\"name\":\"foreign\",\"project_id\":\"$(os_project_id alt_demo)\",\"network_id\":\"${OS[$D.net]}\",\"device_owner\":\"compute:nova\",\"fixed_ips\":[{\"subnet_id\":\"${OS[$D.subnet]}\",\"ip_address\":\"${OS[$D.cidr3]}.12\"}]}}"
+	OS[foreign.port]=$OS_ID
 fi
 
 # The namespaces, as a network node would have them for demo's router.

@@ -8,8 +8,8 @@
 #   os_project_id USER         that user's project id
 #   neutron TOKEN METHOD PATH [BODY]   sets OS_STATUS and OS_BODY
 #   os_json EXPR               evaluate a python expression on OS_BODY as `j`
-#   os_make TOKEN RESOURCE BODY        create (POST /v2.0/RESOURCEs), print the id,
-#                                      and delete it at exit
+#   os_make TOKEN RESOURCE BODY        create (POST /v2.0/RESOURCEs), set OS_ID (and
+#                                      OS_BODY), and delete it at exit
 #   os_tenant USER NAME CIDR3  a network, a subnet CIDR3.0/24 (gateway .1) and a router
 #                              with a gateway on `public` and an interface on the
 #                              subnet; sets OS[NAME.net] OS[NAME.subnet] OS[NAME.router]
@@ -23,6 +23,7 @@ OS_NEUTRON=http://127.0.0.1:$PRAAS_OS_NEUTRON_PORT/v2.0
 OS_CLOUDS_YAML=/etc/praas-openstack/clouds.yaml
 OS_STATUS=
 OS_BODY=
+OS_ID=
 declare -gA OS=()
 declare -gA OS__TOKENS=()
 
@@ -66,23 +67,26 @@ neutron() {
 }
 
 os_make() {
-	local token=$1 res=$2 body=$3 id
+	local token=$1 res=$2 body=$3
+	OS_ID=
 	neutron "$token" POST "/${res}s" "$body"
 	[[ $OS_STATUS == 201 ]] || { echo "# create $res failed: $OS_STATUS $OS_BODY" >&2; return 1; }
-	id=$(os_json "j[\"$res\"][\"id\"]")
-	topo_on_exit "neutron $(os_token admin) DELETE /${res}s/$id >/dev/null"
-	echo "$id"
+	OS_ID=$(os_json "j[\"$res\"][\"id\"]")
+	topo_on_exit "neutron $(os_token admin) DELETE /${res}s/$OS_ID >/dev/null"
 }
 
 os_tenant() {
 	local user=$1 name=$2 c3=$3 t pub
 	t=$(os_token "$user")
 	OS[$name.cidr3]=$c3
-	OS[$name.net]=$(os_make "$t" network "{\"network\":{\"name\":\"$name\"}}") || return 1
-	OS[$name.subnet]=$(os_make "$t" subnet "{\"subnet\":{\"name\":\"$name\",\"network_id\":\"${OS[$name.net]}\",\"ip_version\":4,\"cidr\":\"$c3.0/24\",\"gateway_ip\":\"$c3.1\",\"enable_dhcp\":false}}") || return 1
+	os_make "$t" network "{\"network\":{\"name\":\"$name\"}}" || return 1
+	OS[$name.net]=$OS_ID
+	os_make "$t" subnet "{\"subnet\":{\"name\":\"$name\",\"network_id\":\"${OS[$name.net]}\",\"ip_version\":4,\"cidr\":\"$c3.0/24\",\"gateway_ip\":\"$c3.1\",\"enable_dhcp\":false}}" || return 1
+	OS[$name.subnet]=$OS_ID
 	neutron "$t" GET "/networks?name=public&fields=id"
 	pub=$(os_json 'j["networks"][0]["id"]')
-	OS[$name.router]=$(os_make "$t" router "{\"router\":{\"name\":\"$name\",\"external_gateway_info\":{\"network_id\":\"$pub\"}}}") || return 1
+	os_make "$t" router "{\"router\":{\"name\":\"$name\",\"external_gateway_info\":{\"network_id\":\"$pub\"}}}" || return 1
+	OS[$name.router]=$OS_ID
 	OS[$name.gw4]=$(os_json 'j["router"]["external_gateway_info"]["external_fixed_ips"][0]["ip_address"]')
 	neutron "$t" PUT "/routers/${OS[$name.router]}/add_router_interface" "{\"subnet_id\":\"${OS[$name.subnet]}\"}"
 	[[ $OS_STATUS == 200 ]] || { echo "# add interface failed: $OS_BODY" >&2; return 1; }
@@ -93,5 +97,6 @@ os_tenant() {
 os_vm_port() {
 	local user=$1 name=$2 tenant=$3 ip=$4 t
 	t=$(os_token "$user")
-	OS[$name.port]=$(os_make "$t" port "{\"port\":{\"name\":\"$name\",\"network_id\":\"${OS[$tenant.net]}\",\"device_owner\":\"compute:nova\",\"device_id\":\"$(cat /proc/sys/kernel/random/uuid)\",\"fixed_ips\":[{\"subnet_id\":\"${OS[$tenant.subnet]}\",\"ip_address\":\"$ip\"}]}}")
+	os_make "$t" port "{\"port\":{\"name\":\"$name\",\"network_id\":\"${OS[$tenant.net]}\",\"device_owner\":\"compute:nova\",\"device_id\":\"$(cat /proc/sys/kernel/random/uuid)\",\"fixed_ips\":[{\"subnet_id\":\"${OS[$tenant.subnet]}\",\"ip_address\":\"$ip\"}]}}" || return 1
+	OS[$name.port]=$OS_ID
 }
