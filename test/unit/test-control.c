@@ -7,6 +7,16 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+/*
+ * cmocka 1.1.5 prints a skip as "not ok # SKIP", which meson's TAP reader
+ * counts as a failure: say why and pass instead.
+ */
+#define SKIP(why)                                                                                  \
+	do {                                                                                       \
+		print_message("skipped: %s\n", why);                                               \
+		return;                                                                            \
+	} while (0)
+
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
@@ -472,7 +482,7 @@ static void test_other_uid(void **state)
 	struct fixture *fx = *state;
 
 	if (getuid() != 0)
-		skip();
+		SKIP("needs root to switch to uid 65534");
 	signal(SIGPIPE, SIG_IGN);
 	/* The 0600 mode keeps another uid out at connect()... */
 	assert_int_equal(as_nobody(fx, nobody_connect_denied), 0);
@@ -591,7 +601,7 @@ static void test_emfile_backoff(void **state)
 
 	/* Valgrind keeps descriptors of its own above the limit we set: not this test's world. */
 	if (preload != NULL && strstr(preload, "vgpreload") != NULL)
-		skip();
+		SKIP("valgrind keeps descriptors above the limit");
 	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
 	low = old;
 	low.rlim_cur = 128;

@@ -7,6 +7,16 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+/*
+ * cmocka 1.1.5 prints a skip as "not ok # SKIP", which meson's TAP reader
+ * counts as a failure: say why and pass instead.
+ */
+#define SKIP(why)                                                                                  \
+	do {                                                                                       \
+		print_message("skipped: %s\n", why);                                               \
+		return;                                                                            \
+	} while (0)
+
 #include <curl/curl.h>
 #include <errno.h>
 #include <event2/buffer.h>
@@ -441,7 +451,7 @@ static void test_ipv6(void **state)
 
 	if (httpd_bind(w->srv, "::1", 0, &cause) < 0) {
 		free(cause);
-		skip();
+		SKIP("no IPv6 loopback");
 	}
 	run_calls(w->base, "[::1]", httpd_port(w->srv), c, 1);
 	assert_int_equal(c[0].status, 200);
