@@ -1,7 +1,7 @@
 /*
- * libFuzzer harness: the legacy (Proxy CLI) query-string parser. The first
- * byte picks the op, the rest is the query. Whatever it accepts must give
- * answers that are valid JSON.
+ * libFuzzer harness: the query-string parsers, legacy (Proxy CLI) and v1
+ * list filters. The first byte picks the legacy op, the rest is the query.
+ * Whatever the legacy parser accepts must give answers that are valid JSON.
  */
 #include <event2/buffer.h>
 #include <json-c/json.h>
@@ -11,6 +11,7 @@
 
 #include "json-text.h"
 #include "legacy.h"
+#include "list-filter.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -41,6 +42,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(query, data + 1, size - 1);
 	query[size - 1] = '\0';
+	struct list_filter lf;
+	for (int all = 0; all <= 1; all++) {
+		if (list_filter_parse(query, all, &lf, &error) != 0 && error == NULL)
+			abort();
+		free(error);
+		error = NULL;
+	}
 	r = legacy_parse((enum legacy_op)(data[0] % 5), query, &req, &error);
 	free(query);
 	if (r != 0) {
