@@ -41,6 +41,7 @@
 struct call {
 	const char *method, *path;
 	size_t body_len; /* a body of this many 'x' when > 0 */
+	bool expect;     /* send "Expect: 100-continue" (else the header is suppressed) */
 	long status;
 	char *body;
 	size_t len;
@@ -105,7 +106,8 @@ static void *client(void *arg)
 	for (size_t i = 0; i < job->n; i++) {
 		struct call *c = &job->calls[i];
 		CURL *e = curl_easy_init();
-		struct curl_slist *h = curl_slist_append(NULL, "Expect:");
+		struct curl_slist *h =
+		        curl_slist_append(NULL, c->expect ? "Expect: 100-continue" : "Expect:");
 		char url[512], *payload = NULL;
 		struct timespec t0, t1;
 
@@ -363,9 +365,12 @@ static void test_routes(void **state)
 	        {.method = "POST",
 	                .path = "/v1/routers/r1/port_forwardings",
 	                .body_len = HTTPD_BODY_MAX},
+	        /* Over the hard limit libevent answers before reading: a client that
+	         * sent the body at once could see the reset before the answer. */
 	        {.method = "POST",
 	                .path = "/v1/routers/r1/port_forwardings",
-	                .body_len = 2 * HTTPD_BODY_HARD_MAX},
+	                .body_len = 2 * HTTPD_BODY_HARD_MAX,
+	                .expect = true},
 	        {.method = "DELETE", .path = "/v1/routers/r1/port_forwardings/abc"},
 	        {.method = "PUT", .path = "/v1/routers/r1/port_forwardings"},
 	        {.method = "GET", .path = "/metrics"},
