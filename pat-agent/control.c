@@ -35,6 +35,7 @@ struct conn {
 	struct control_reply *busy; /* the request being handled, if any */
 	unsigned int bad;           /* malformed requests so far */
 	bool closing;               /* close once the output is written */
+	bool eof;                   /* the peer shut its sending side */
 	bool in_process;
 	pid_t pid;
 	uid_t uid;
@@ -262,6 +263,9 @@ static bool process(struct conn *k)
 		free(line);
 	}
 	k->in_process = false;
+	/* A peer that has said all it will say gets its answers, then is closed. */
+	if (k->eof && !k->busy)
+		k->closing = true;
 	if (k->closing && evbuffer_get_length(bufferevent_get_output(k->bev)) == 0) {
 		conn_free(k);
 		return false;
@@ -290,8 +294,13 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct conn *k = arg;
 
-	log_debug("control: peer pid %d %s", (int)k->pid,
-	        what & BEV_EVENT_EOF ? "closed the connection" : "failed");
+	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR)) {
+		/* Half-closed (socat, nc -N): answer what was asked, then close. */
+		k->eof = true;
+		process(k);
+		return;
+	}
+	log_debug("control: peer pid %d failed", (int)k->pid);
 	conn_free(k);
 }
 

@@ -14,6 +14,8 @@
  *   later (after async work) through its reply handle.
  * - A line over IPC_LINE_MAX, or CONTROL_MAX_BAD malformed requests, get an
  *   error answer and the peer is closed once that answer is written.
+ * - A peer that shuts its sending side (socat, nc -N) still gets the
+ *   answers to every complete line it sent, then is closed.
  * - accept() failing for lack of descriptors pauses accepting for a second
  *   instead of spinning.
  * - "ping" is answered here; every other op goes to its handler.

@@ -10,6 +10,7 @@
 
 #include "fwd-json.h"
 #include "json-text.h"
+#include "query.h"
 
 enum param {
 	P_SERVER_IP = 1u << 0,
@@ -62,45 +63,6 @@ static int fail(char **error, const char *fmt, ...)
 		return -ENOMEM;
 	}
 	return -EINVAL;
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Decodes s[0..len) ('+' is a space, %XX a byte) into out (len + 1 bytes). */
-static int url_decode(const char *s, size_t len, char *out)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		char c = s[i];
-
-		if (c == '+') {
-			c = ' ';
-		} else if (c == '%') {
-			int hi, lo;
-
-			if (i + 2 >= len)
-				return -EINVAL;
-			if ((hi = hexval(s[i + 1])) < 0 || (lo = hexval(s[i + 2])) < 0)
-				return -EINVAL;
-			c = (char)(hi << 4 | lo);
-			i += 2;
-		}
-		if (c == '\0')
-			return -EINVAL;
-		out[o++] = c;
-	}
-	out[o] = '\0';
-	return 0;
 }
 
 /* Which parameter a key names for this op, or 0 for one it does not take. */
@@ -183,53 +145,46 @@ static const char *param_name(const struct legacy_op_desc *d, unsigned int p)
 	}
 }
 
-/* Handles one "key=value" of the query. */
-static int parse_pair(const struct legacy_op_desc *d, const char *s, size_t len, unsigned int *seen,
-        struct legacy_request *req, char **error)
-{
-	const char *eq = memchr(s, '=', len);
-	size_t klen = eq ? (size_t)(eq - s) : len;
-	char key[64], value[LEGACY_QUERY_MAX + 1];
-	unsigned int p;
+struct parse_state {
+	const struct legacy_op_desc *d;
+	unsigned int seen;
+	struct legacy_request *req;
+	char **error;
+};
 
-	if (klen >= sizeof(key) || url_decode(s, klen, key) < 0)
+/* Handles one "key=value" of the query. */
+static int parse_pair(const struct query_pair *p, void *arg)
+{
+	struct parse_state *st = arg;
+	unsigned int param;
+
+	if (!p->key_ok || (param = param_of(st->d, p->key)) == 0)
 		return 0; /* not a parameter of ours: ignored, as the original did */
-	if ((p = param_of(d, key)) == 0)
-		return 0;
-	if (eq == NULL)
-		return fail(error, "%s: is empty", key);
-	if (url_decode(eq + 1, len - klen - 1, value) < 0)
-		return fail(error, "%s: has a bad %%-escape or a NUL", key);
-	if (*seen & p)
-		return fail(error, "%s: is given more than once", key);
-	*seen |= p;
-	return set_param(d, p, key, value, req, error);
+	if (!p->has_value)
+		return fail(st->error, "%s: is empty", p->key);
+	if (!p->value_ok)
+		return fail(st->error, "%s: has a bad %%-escape or a NUL", p->key);
+	if (st->seen & param)
+		return fail(st->error, "%s: is given more than once", p->key);
+	st->seen |= param;
+	return set_param(st->d, param, p->key, p->value, st->req, st->error);
 }
 
 int legacy_parse(enum legacy_op op, const char *query, struct legacy_request *req, char **error)
 {
-	const struct legacy_op_desc *d = &ops[op];
-	unsigned int seen = 0;
-	const char *s, *amp;
+	struct parse_state st = {&ops[op], 0, req, error};
 	int r;
 
 	memset(req, 0, sizeof(*req));
 	req->op = op;
 	*error = NULL;
-	if (query == NULL)
-		query = "";
-	if (strlen(query) > LEGACY_QUERY_MAX)
-		return fail(error, "query: longer than %d bytes", LEGACY_QUERY_MAX);
-	for (s = query; *s != '\0'; s = *amp ? amp + 1 : amp) {
-		amp = strchr(s, '&');
-		if (amp == NULL)
-			amp = s + strlen(s);
-		if (amp > s && (r = parse_pair(d, s, (size_t)(amp - s), &seen, req, error)) < 0)
-			return r;
-	}
+	if ((r = query_foreach(query, parse_pair, &st)) == -E2BIG)
+		return fail(error, "query: longer than %d bytes", QUERY_MAX);
+	if (r < 0)
+		return r;
 	for (unsigned int p = 1; p <= P_ROUTER_PORT; p <<= 1)
-		if ((d->params & p) && !(seen & p))
-			return fail(error, "%s: is required", param_name(d, p));
+		if ((st.d->params & p) && !(st.seen & p))
+			return fail(error, "%s: is required", param_name(st.d, p));
 	return 0;
 }
 

@@ -34,8 +34,6 @@ enum legacy_op {
 	LEGACY_ROUTER_SERVER_PAT,
 };
 
-#define LEGACY_QUERY_MAX 4096
-
 struct legacy_request {
 	enum legacy_op op;
 	char router_id[FWD_NAME_MAX + 1]; /* "qrouter-" stripped */

@@ -120,6 +120,40 @@ static void test_render_range(void **state)
 	json_object_put(o);
 }
 
+/* The hand-written time and IPv4 formatting agree with the library's. */
+static void test_render_formats(void **state)
+{
+	static const int64_t times[] = {0, 1, -1, -86400, -86401, 951782400, 951868799, 1795675120,
+	        4102444800, 253402300799, -62135596800};
+	static const char *const addrs[] = {"0.0.0.0", "255.255.255.255", "10.0.0.1", "192.0.2.10",
+	        "2001:db8::5", "::ffff:10.0.0.1"};
+	struct forwarding f = sample();
+	char want[64];
+
+	for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+		struct json_object *o;
+
+		f.created_at = times[i];
+		o = render(&f);
+		fwd_time_format(times[i], want, sizeof(want));
+		if (strcmp(json_object_get_string(member(o, "created_at")), want) != 0)
+			fail_msg("time %lld: rendered %s, want %s", (long long)times[i],
+			        json_object_get_string(member(o, "created_at")), want);
+		json_object_put(o);
+	}
+	for (size_t i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
+		struct json_object *o;
+
+		assert_int_equal(addr_parse(addrs[i], &f.internal_addr), 0);
+		f.external_addr = f.internal_addr;
+		o = render(&f);
+		assert_string_equal(json_object_get_string(member(o, "internal_ip_address")),
+		        addr_format(&f.internal_addr, want, sizeof(want)));
+		assert_string_equal(json_object_get_string(member(o, "external_ip_address")), want);
+		json_object_put(o);
+	}
+}
+
 static void test_render_array(void **state)
 {
 	struct forwarding f[3] = {sample(), sample(), sample()};
@@ -416,6 +450,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_render_single),
 	        cmocka_unit_test(test_render_range),
+	        cmocka_unit_test(test_render_formats),
 	        cmocka_unit_test(test_render_array),
 	        cmocka_unit_test(test_decode_roundtrip),
 	        cmocka_unit_test(test_parse_create),

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "legacy.h"
+#include "query.h"
 
 static char *text(struct evbuffer *b)
 {
@@ -116,9 +117,9 @@ static void test_parse_bad(void **state)
 		free(error);
 	}
 
-	char *big = malloc(LEGACY_QUERY_MAX + 2);
-	memset(big, 'a', LEGACY_QUERY_MAX + 1);
-	big[LEGACY_QUERY_MAX + 1] = '\0';
+	char *big = malloc(QUERY_MAX + 2);
+	memset(big, 'a', QUERY_MAX + 1);
+	big[QUERY_MAX + 1] = '\0';
 	assert_int_equal(legacy_parse(LEGACY_CREATE, big, &req, &error), -EINVAL);
 	assert_non_null(strstr(error, "query: longer than"));
 	free(error);

@@ -1,0 +1,122 @@
+/*
+ * The REST front door of praas-pat-agent, on libevent's evhttp: binding,
+ * a route table, request ids, API-SIG errors for what no handler sees,
+ * body limits, latency metrics, answers given later, graceful shutdown.
+ * Names use the prefix httpd_ (lib/http.c is the libcurl client).
+ *
+ * What it promises:
+ * - Routes are "METHOD /literal/{capture}/..." patterns; a capture matches
+ *   one non-empty path segment, percent-decoded, at most
+ *   HTTPD_CAPTURE_MAX bytes, never containing '/' or NUL. A known path with
+ *   another method gets 405 with an Allow header; an unknown path 404;
+ *   both in the API-SIG format.
+ * - Every answer carries X-Openstack-Request-Id ("req-" + UUID) and a
+ *   Content-Type (application/json unless the handler says otherwise).
+ * - A body over body_max (64 KiB) gets an API-SIG 413 without reaching a
+ *   handler. libevent 2.1 reads bodies itself and has no hook for its own
+ *   error page, so bodies over HTTPD_BODY_HARD_MAX (1 MiB) are refused by
+ *   libevent with its own 413 page (status right, body HTML); chunked
+ *   bodies are only bounded by that hard limit.
+ * - A handler answers now or later with exactly one httpd_reply_*() call;
+ *   the request handle stays valid until then (libevent stops reading the
+ *   connection while a request is being handled, so it is not freed under
+ *   the handler).
+ * - httpd_shutdown() stops accepting, lets answers still owed be given
+ *   (new requests on open connections get 503 and "Connection: close"),
+ *   and calls back once nothing is in flight or the grace time is over.
+ */
+#ifndef PRAAS_HTTP_SERVER_H
+#define PRAAS_HTTP_SERVER_H
+
+#include <event2/http.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+
+struct evbuffer;
+struct event_base;
+struct metrics;
+struct httpd;
+struct httpd_req;
+
+#define HTTPD_BODY_MAX      (64 * 1024)
+#define HTTPD_BODY_HARD_MAX (1024 * 1024)
+#define HTTPD_CAPTURE_MAX   128
+#define HTTPD_CAPTURES_MAX  4
+#define HTTPD_PATH_MAX      2048
+
+typedef void httpd_handler(struct httpd_req *r, void *arg);
+
+struct httpd_route {
+	const char *name; /* metrics label: "v1_create" */
+	enum evhttp_cmd_type method;
+	const char *pattern; /* "/v1/routers/{router_id}/port_forwardings/{id}" */
+	httpd_handler *fn;
+};
+
+struct httpd_config {
+	const struct httpd_route *routes; /* kept by pointer: must outlive the server */
+	size_t nroutes;
+	void *arg;               /* passed to every handler */
+	struct metrics *metrics; /* NULL: no metrics */
+	size_t body_max;         /* 0: HTTPD_BODY_MAX */
+	int idle_timeout;        /* seconds; 0: 30 */
+	double shutdown_grace;   /* seconds; 0: 10 */
+};
+
+/* 0, or a negative errno with *cause allocated (a bad pattern, no memory). */
+int httpd_new(
+        struct event_base *base, const struct httpd_config *cfg, struct httpd **out, char **cause);
+/*
+ * Listens on address (IPv4 or IPv6 literal, or a name) and port (0 picks
+ * one: see httpd_port()). May be called more than once. 0 or -errno with
+ * *cause allocated.
+ */
+int httpd_bind(struct httpd *s, const char *address, uint16_t port, char **cause);
+/* The port of the first bound socket. */
+uint16_t httpd_port(const struct httpd *s);
+/* Requests handed to handlers and not yet answered. */
+unsigned int httpd_in_flight(const struct httpd *s);
+/*
+ * Stops accepting; done(arg) runs from the loop once every request is
+ * answered and written, or after shutdown_grace seconds.
+ */
+void httpd_shutdown(struct httpd *s, void (*done)(void *arg), void *arg);
+/* Frees the server; requests still held by handlers become inert. */
+void httpd_free(struct httpd *s);
+
+/* ---- the request ---- */
+
+enum evhttp_cmd_type httpd_req_method(const struct httpd_req *r);
+const char *httpd_req_path(const struct httpd_req *r);
+/* The value of {name} in the matched pattern, or NULL. */
+const char *httpd_req_capture(const struct httpd_req *r, const char *name);
+/* The raw query string (after '?'), or NULL. */
+const char *httpd_req_query(const struct httpd_req *r);
+const char *httpd_req_header(const struct httpd_req *r, const char *name);
+/* The body, NUL-terminated (len excludes the NUL); "" when none. */
+const char *httpd_req_body(const struct httpd_req *r, size_t *len);
+const char *httpd_req_id(const struct httpd_req *r);
+/* The peer's address (IPv4-mapped IPv6 unmapped). 0 or -ENOTCONN. */
+int httpd_req_peer(const struct httpd_req *r, struct addr *out);
+/* The route's index in the table. */
+size_t httpd_req_route(const struct httpd_req *r);
+
+/* ---- answers: each ends the request and frees r ---- */
+
+/* status with a JSON body (the buffer is drained; NULL for none). */
+void httpd_reply_json(struct httpd_req *r, int status, struct evbuffer *body);
+/* status with a body of another type ("text/plain; version=0.0.4"). */
+void httpd_reply_typed(
+        struct httpd_req *r, int status, const char *content_type, struct evbuffer *body);
+/* 204 No Content and the like. */
+void httpd_reply_empty(struct httpd_req *r, int status);
+/* An API-SIG error; code NULL picks the default for status. */
+void httpd_reply_error(struct httpd_req *r, int status, const char *code, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+/* Adds a header to the answer to come. 0 or -ENOMEM (or -ENOTCONN). */
+int httpd_req_add_header(struct httpd_req *r, const char *name, const char *value);
+
+#endif

@@ -1,0 +1,134 @@
+#include "list-filter.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fwd-json.h"
+#include "query.h"
+
+static const char *const ignored[] = {
+        "fields", "limit", "marker", "sort_key", "sort_dir", "page_reverse"};
+
+static const struct {
+	const char *name;
+	unsigned int bit;
+} filters[] = {
+        {"protocol", LIST_FILTER_PROTOCOL},
+        {"internal_ip_address", LIST_FILTER_INTERNAL_IP_ADDRESS},
+        {"internal_port_id", LIST_FILTER_INTERNAL_PORT_ID},
+        {"external_port", LIST_FILTER_EXTERNAL_PORT},
+        {"router_id", LIST_FILTER_ROUTER_ID},
+};
+
+struct state {
+	bool allow_router_id;
+	struct list_filter *f;
+	char **why;
+};
+
+static int fail(char **why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int fail(char **why, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(why, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		*why = NULL;
+		return -ENOMEM;
+	}
+	return -EINVAL;
+}
+
+static int set_filter(
+        unsigned int bit, const char *name, const char *v, struct list_filter *f, char **why)
+{
+	struct port_range r;
+	const char *reason;
+	int proto;
+
+	switch (bit) {
+	case LIST_FILTER_PROTOCOL:
+		if ((proto = fwd_protocol_parse(v)) < 0)
+			return fail(why, "protocol: must be tcp or udp");
+		f->protocol = (uint8_t)proto;
+		return 0;
+	case LIST_FILTER_INTERNAL_IP_ADDRESS:
+		if (addr_parse(v, &f->internal_ip_address) < 0)
+			return fail(why, "internal_ip_address: is not an IPv4 or IPv6 address");
+		return 0;
+	case LIST_FILTER_EXTERNAL_PORT:
+		if (port_range_parse(v, &r, &reason) < 0 || r.lo != r.hi)
+			return fail(why, "external_port: must be a port from 1 to 65535");
+		f->external_port = r.lo;
+		return 0;
+	default:
+		if (!fwd_json_name_valid(v))
+			return fail(why, "%s: is not an id", name);
+		strcpy(bit == LIST_FILTER_ROUTER_ID ? f->router_id : f->internal_port_id, v);
+		return 0;
+	}
+}
+
+static int on_pair(const struct query_pair *p, void *arg)
+{
+	struct state *st = arg;
+	size_t i;
+
+	for (i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
+		if (p->key_ok && strcmp(p->key, ignored[i]) == 0)
+			return 0;
+	for (i = 0; i < sizeof(filters) / sizeof(filters[0]); i++)
+		if (p->key_ok && strcmp(p->key, filters[i].name) == 0)
+			break;
+	if (i == sizeof(filters) / sizeof(filters[0]) ||
+	        (filters[i].bit == LIST_FILTER_ROUTER_ID && !st->allow_router_id))
+		return fail(st->why, "%s: is not a filter of this listing (%s)",
+		        p->key_ok ? p->key : "(undecodable)",
+		        st->allow_router_id ? "router_id, protocol, internal_ip_address, "
+		                              "internal_port_id, external_port"
+		                            : "protocol, internal_ip_address, internal_port_id, "
+		                              "external_port");
+	if (!p->value_ok)
+		return fail(st->why, "%s: has a bad %%-escape or a NUL", p->key);
+	if (st->f->given & filters[i].bit)
+		return fail(st->why, "%s: is given more than once", p->key);
+	st->f->given |= filters[i].bit;
+	return set_filter(filters[i].bit, p->key, p->value, st->f, st->why);
+}
+
+int list_filter_parse(const char *query, bool allow_router_id, struct list_filter *f, char **why)
+{
+	struct state st = {allow_router_id, f, why};
+	int r;
+
+	memset(f, 0, sizeof(*f));
+	*why = NULL;
+	if ((r = query_foreach(query, on_pair, &st)) == -E2BIG)
+		return fail(why, "query: longer than %d bytes", QUERY_MAX);
+	return r;
+}
+
+bool list_filter_match(const struct list_filter *f, const struct forwarding *fw)
+{
+	if ((f->given & LIST_FILTER_PROTOCOL) && fw->protocol != f->protocol)
+		return false;
+	if ((f->given & LIST_FILTER_INTERNAL_IP_ADDRESS) &&
+	        !addr_equal(&fw->internal_addr, &f->internal_ip_address))
+		return false;
+	if ((f->given & LIST_FILTER_INTERNAL_PORT_ID) &&
+	        strcmp(fw->internal_port_id, f->internal_port_id) != 0)
+		return false;
+	if ((f->given & LIST_FILTER_EXTERNAL_PORT) &&
+	        (f->external_port < fw->external.lo || f->external_port > fw->external.hi))
+		return false;
+	if ((f->given & LIST_FILTER_ROUTER_ID) && strcmp(fw->router_id, f->router_id) != 0)
+		return false;
+	return true;
+}

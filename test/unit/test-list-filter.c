@@ -1,0 +1,138 @@
+/* v1 listing filters and the query-string splitter under them. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "list-filter.h"
+#include "query.h"
+
+static struct forwarding fwd(const char *router, uint8_t proto, const char *ip, uint16_t lo,
+        uint16_t hi, const char *port_id)
+{
+	struct forwarding f;
+
+	memset(&f, 0, sizeof(f));
+	strcpy(f.router_id, router);
+	f.protocol = proto;
+	addr_parse(ip, &f.internal_addr);
+	f.external = (struct port_range){lo, hi};
+	f.internal = (struct port_range){22, 22};
+	strcpy(f.internal_port_id, port_id);
+	return f;
+}
+
+static void test_parse_and_match(void **state)
+{
+	struct list_filter f;
+	struct forwarding a = fwd("r1", IPPROTO_TCP, "10.0.0.5", 4022, 4022, "p1");
+	struct forwarding b = fwd("r2", IPPROTO_UDP, "10.0.0.6", 5000, 5009, "p2");
+	char *why = NULL;
+
+	assert_int_equal(list_filter_parse(NULL, false, &f, &why), 0);
+	assert_int_equal(f.given, 0);
+	assert_true(list_filter_match(&f, &a));
+
+	assert_int_equal(list_filter_parse("protocol=udp&external_port=5003&fields=id&limit=5",
+	                         false, &f, &why),
+	        0);
+	assert_int_equal(f.given, LIST_FILTER_PROTOCOL | LIST_FILTER_EXTERNAL_PORT);
+	assert_false(list_filter_match(&f, &a));
+	assert_true(list_filter_match(&f, &b));
+
+	assert_int_equal(list_filter_parse("internal_ip_address=10.0.0.5&internal_port_id=p1",
+	                         false, &f, &why),
+	        0);
+	assert_true(list_filter_match(&f, &a));
+	assert_false(list_filter_match(&f, &b));
+
+	assert_int_equal(list_filter_parse("router_id=r2", true, &f, &why), 0);
+	assert_false(list_filter_match(&f, &a));
+	assert_true(list_filter_match(&f, &b));
+}
+
+static const struct {
+	const char *query;
+	bool all;
+	const char *why;
+} bad[] = {
+        {"router_id=r1", false, "router_id: is not a filter of this listing"},
+        {"colour=red", true, "colour: is not a filter of this listing (router_id,"},
+        {"protocol=icmp", false, "protocol: must be tcp or udp"},
+        {"protocol=tcp&protocol=udp", false, "protocol: is given more than once"},
+        {"external_port=0", false, "external_port: must be a port"},
+        {"external_port=4000:4001", false, "external_port: must be a port"},
+        {"internal_ip_address=x", false, "internal_ip_address: is not an IPv4"},
+        {"internal_port_id=a%2Fb", false, "internal_port_id: is not an id"},
+        {"internal_port_id=a%zz", false, "internal_port_id: has a bad %-escape"},
+        {"%zz=1", false, "(undecodable): is not a filter"},
+};
+
+static void test_errors(void **state)
+{
+	struct list_filter f;
+	char *why;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		why = NULL;
+		if (list_filter_parse(bad[i].query, bad[i].all, &f, &why) != -EINVAL)
+			fail_msg("accepted: %s", bad[i].query);
+		if (why == NULL || strstr(why, bad[i].why) == NULL)
+			fail_msg("%s: why \"%s\" lacks \"%s\"", bad[i].query, why, bad[i].why);
+		free(why);
+	}
+	char *big = malloc(QUERY_MAX + 2);
+	memset(big, 'a', QUERY_MAX + 1);
+	big[QUERY_MAX + 1] = '\0';
+	assert_int_equal(list_filter_parse(big, false, &f, &why), -EINVAL);
+	assert_non_null(strstr(why, "longer than"));
+	free(why);
+	free(big);
+}
+
+struct seen {
+	char text[512];
+};
+
+static int collect(const struct query_pair *p, void *arg)
+{
+	struct seen *s = arg;
+	size_t n = strlen(s->text);
+
+	snprintf(s->text + n, sizeof(s->text) - n, "[%s|%d|%d|%s|%d]", p->key, p->key_ok,
+	        p->has_value, p->value, p->value_ok);
+	return strcmp(p->key, "stop") == 0 ? -EINTR : 0;
+}
+
+static void test_query(void **state)
+{
+	struct seen s = {""};
+
+	assert_int_equal(query_foreach("a=1&&b&c=x+y%20z&d=%41%zz&=v&e=", collect, &s), 0);
+	assert_string_equal(s.text,
+	        "[a|1|1|1|1][b|1|0||1][c|1|1|x y z|1][d|1|1||0][|1|1|v|1]"
+	        "[e|1|1||1]");
+	s.text[0] = '\0';
+	assert_int_equal(query_foreach("a=1&stop=1&z=2", collect, &s), -EINTR);
+	assert_string_equal(s.text, "[a|1|1|1|1][stop|1|1|1|1]");
+	s.text[0] = '\0';
+	assert_int_equal(query_foreach("k%00=1&x=%00", collect, &s), 0);
+	assert_string_equal(s.text, "[|0|1|1|1][x|1|1||0]");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_parse_and_match),
+	        cmocka_unit_test(test_errors),
+	        cmocka_unit_test(test_query),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
