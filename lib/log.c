@@ -64,7 +64,8 @@ int log_reopen(const char *path)
  * Writes one line; control characters in the message are escaped so a
  * request string cannot forge log lines.
  */
-static void log_vwrite(int level, const char *errstr, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void log_vwrite(
+        int level, const char *errstr, const char *fmt, va_list ap)
 {
 	char msg[2048], out[4096];
 	size_t o = 0;

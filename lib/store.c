@@ -175,8 +175,8 @@ static const char *const stmt_sql[ST_COUNT_] = {
                         " AND external_port_hi >= ?3 ORDER BY external_address",
         [ST_COUNT_ALL] = "SELECT count(*) FROM forwardings",
         [ST_COUNT_ROUTER] = "SELECT count(*) FROM forwardings WHERE router_id = ?1",
-        [ST_SET_STATUS] = "UPDATE forwardings SET status = ?2 WHERE router_id = ?1"
-                          " AND status != ?2",
+        [ST_SET_STATUS] = ("UPDATE forwardings SET status = ?2 WHERE router_id = ?1"
+                           " AND status != ?2"),
 };
 
 struct store {

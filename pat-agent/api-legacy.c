@@ -97,6 +97,7 @@ static void on_auth(const struct caller *caller, const struct apierr *err, void 
 void api_legacy(struct call *c, enum legacy_op op)
 {
 	struct legacy *l = calloc(1, sizeof(*l));
+	struct addr peer;
 	struct apierr err;
 	char *error = NULL;
 	int r;
@@ -113,8 +114,8 @@ void api_legacy(struct call *c, enum legacy_op op)
 		free(error);
 		return;
 	}
-	r = auth_check(l->a->auth, call_header(c, "X-Auth-Token"), call_peer(c), true, &l->caller,
-	        &err, on_auth, l);
+	r = auth_check(l->a->auth, call_header(c, "X-Auth-Token"), call_peer(c, &peer), true,
+	        &l->caller, &err, on_auth, l);
 	if (r < 0)
 		reply_error(l, err.detail);
 	else if (r == 1)

@@ -9,6 +9,7 @@
 #include "agent.h"
 #include "call.h"
 #include "fwd-json.h"
+#include "list-filter.h"
 #include "routers.h"
 #include "store.h"
 
@@ -35,13 +36,10 @@ struct v1 {
 	unsigned int given;
 };
 
-/* Filters of the list routes, from the query. */
+/* A listing in progress: the query's filters, and the caller's project when not admin. */
 struct filter {
-	int protocol; /* 0: any */
-	struct addr internal_addr;
-	const char *internal_port_id;
-	int external_port;      /* 0: any */
-	const char *project_id; /* non-admin listing of everything */
+	struct list_filter query;
+	const char *project_id;
 	struct fwd_list list;
 };
 
@@ -99,8 +97,8 @@ static struct v1 *start(struct call *c, enum v1_op op, bool with_router, bool wi
 	v->call = c;
 	v->a = call_agent(c);
 	v->op = op;
-	router = with_router ? call_capture(c, 0) : NULL;
-	id = with_id ? call_capture(c, 1) : NULL;
+	router = with_router ? call_capture(c, "router_id") : NULL;
+	id = with_id ? call_capture(c, "id") : NULL;
 	if (router && !fwd_json_name_valid(router)) {
 		fail_with(v, 404, "praas.router_not_found",
 		        "no such router: a router id is 1-64 characters of [A-Za-z0-9._-]");
@@ -130,8 +128,9 @@ static void on_auth(const struct caller *caller, const struct apierr *err, void 
 static void authenticate(struct v1 *v)
 {
 	struct apierr err;
-	int r = auth_check(v->a->auth, call_header(v->call, "X-Auth-Token"), call_peer(v->call),
-	        false, &v->caller, &err, on_auth, v);
+	struct addr peer;
+	int r = auth_check(v->a->auth, call_header(v->call, "X-Auth-Token"),
+	        call_peer(v->call, &peer), false, &v->caller, &err, on_auth, v);
 
 	if (r < 0)
 		fail(v, &err);
@@ -145,57 +144,28 @@ static int keep(const struct forwarding *f, void *arg)
 {
 	struct filter *flt = arg;
 
-	if ((flt->protocol && f->protocol != flt->protocol) ||
-	        (flt->internal_addr.family &&
-	                !addr_equal(&f->internal_addr, &flt->internal_addr)) ||
-	        (flt->internal_port_id &&
-	                strcmp(f->internal_port_id, flt->internal_port_id) != 0) ||
-	        (flt->external_port &&
-	                (flt->external_port < f->external.lo ||
-	                        flt->external_port > f->external.hi)) ||
+	if (!list_filter_match(&flt->query, f) ||
 	        (flt->project_id && strcmp(f->project_id, flt->project_id) != 0))
 		return 0;
 	return fwd_list_add(f, &flt->list);
 }
 
-static int parse_filter(struct v1 *v, struct filter *flt, bool router_filter)
+/* router_id filters only the listing of everything; the other routes name the router. */
+static int parse_filter(struct v1 *v, struct filter *flt, bool allow_router_id)
 {
-	static const char *const names[] = {"protocol", "internal_ip_address", "internal_port_id",
-	        "external_port", "router_id", NULL};
-	const char *p, *unknown;
 	struct apierr err;
-	char *end;
-	long port;
+	char *why = NULL;
+	int r;
 
 	memset(flt, 0, sizeof(*flt));
-	/* router_id filters only the listing of everything; the other routes name it. */
-	if ((unknown = call_query_unknown(v->call, names)) != NULL ||
-	        (!router_filter && call_query(v->call, "router_id"))) {
-		apierr_set(&err, 400, "praas.bad_request", "unknown filter \"%s\"",
-		        unknown ? unknown : "router_id");
-		return fail(v, &err), -1;
-	}
-	if ((p = call_query(v->call, "protocol")) != NULL &&
-	        (flt->protocol = fwd_protocol_parse(p)) < 0) {
-		apierr_set(&err, 400, "praas.bad_request", "protocol: \"%s\" is not tcp or udp", p);
-		return fail(v, &err), -1;
-	}
-	if ((p = call_query(v->call, "internal_ip_address")) != NULL &&
-	        addr_parse(p, &flt->internal_addr) < 0) {
-		apierr_set(&err, 400, "praas.bad_request",
-		        "internal_ip_address: \"%s\" is not an IP address", p);
-		return fail(v, &err), -1;
-	}
-	flt->internal_port_id = call_query(v->call, "internal_port_id");
-	if ((p = call_query(v->call, "external_port")) != NULL) {
-		errno = 0;
-		port = strtol(p, &end, 10);
-		if (errno || *end || end == p || port < 1 || port > 65535) {
-			apierr_set(&err, 400, "praas.bad_request",
-			        "external_port: \"%s\" is not a port (1-65535)", p);
-			return fail(v, &err), -1;
-		}
-		flt->external_port = (int)port;
+	r = list_filter_parse(call_query_string(v->call), allow_router_id, &flt->query, &why);
+	if (r < 0) {
+		apierr_set(&err, r == -ENOMEM ? 503 : 400,
+		        r == -ENOMEM ? "praas.out_of_memory" : "praas.bad_request", "%s",
+		        why ? why : "out of memory");
+		free(why);
+		fail(v, &err);
+		return -1;
 	}
 	return 0;
 }
@@ -251,7 +221,6 @@ void api_v1_list_all(struct call *c)
 
 static void do_list_all(struct v1 *v)
 {
-	const char *router = call_query(v->call, "router_id");
 	struct filter flt;
 	char *cause = NULL;
 	int r;
@@ -260,8 +229,8 @@ static void do_list_all(struct v1 *v)
 		return;
 	if (!v->caller.admin)
 		flt.project_id = v->caller.project_id;
-	if (router != NULL)
-		r = store_foreach_router(v->a->store, router, keep, &flt, &cause);
+	if (flt.query.given & LIST_FILTER_ROUTER_ID)
+		r = store_foreach_router(v->a->store, flt.query.router_id, keep, &flt, &cause);
 	else
 		r = store_foreach_all(v->a->store, keep, &flt, &cause);
 	reply_list(v, &flt, r, cause);

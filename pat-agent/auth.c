@@ -43,27 +43,17 @@ static void everyone(struct caller *caller)
 	caller->admin = true;
 }
 
-static bool peer_trusted(const struct config *cfg, const struct sockaddr *peer)
+static bool peer_trusted(const struct config *cfg, const struct addr *peer)
 {
 	struct addr a;
 
-	memset(&a, 0, sizeof(a));
-	if (peer == NULL)
+	if (peer == NULL || peer->family == 0)
 		return false;
-	if (peer->sa_family == AF_INET) {
+	a = *peer;
+	/* An IPv4 client of a dual-stack socket arrives as ::ffff:a.b.c.d. */
+	if (a.family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&a.u.v6)) {
 		a.family = AF_INET;
-		a.u.v4 = ((const struct sockaddr_in *)peer)->sin_addr;
-	} else if (peer->sa_family == AF_INET6) {
-		const struct in6_addr *v6 = &((const struct sockaddr_in6 *)peer)->sin6_addr;
-		if (IN6_IS_ADDR_V4MAPPED(v6)) {
-			a.family = AF_INET;
-			memcpy(&a.u.v4, &v6->s6_addr[12], 4);
-		} else {
-			a.family = AF_INET6;
-			a.u.v6 = *v6;
-		}
-	} else {
-		return false;
+		memmove(&a.u.v4, &peer->u.v6.s6_addr[12], 4);
 	}
 	for (size_t i = 0; i < cfg->legacy_trusted_len; i++)
 		if (cidr_contains(&cfg->legacy_trusted[i], &a))
@@ -99,7 +89,7 @@ static void on_validated(
 	free(p);
 }
 
-int auth_check(struct auth *a, const char *token, const struct sockaddr *peer, bool legacy,
+int auth_check(struct auth *a, const char *token, const struct addr *peer, bool legacy,
         struct caller *caller, struct apierr *err, auth_cb cb, void *arg)
 {
 	struct pending *p;

@@ -9,8 +9,8 @@
 #define PRAAS_AUTH_H
 
 #include <stdbool.h>
-#include <sys/socket.h>
 
+#include "addr.h"
 #include "apierr.h"
 #include "caller.h"
 
@@ -32,7 +32,7 @@ void auth_free(struct auth *a);
  * err filled when it is a refusal known at once, 0 when cb will be called
  * later (Keystone is being asked).
  */
-int auth_check(struct auth *a, const char *token, const struct sockaddr *peer, bool legacy,
+int auth_check(struct auth *a, const char *token, const struct addr *peer, bool legacy,
         struct caller *caller, struct apierr *err, auth_cb cb, void *arg);
 
 /* May caller act on a resource of project_id? */

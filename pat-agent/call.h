@@ -9,8 +9,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <sys/socket.h>
 
+#include "addr.h"
 #include "apierr.h"
 
 struct agent;
@@ -18,17 +18,14 @@ struct call;
 struct evbuffer;
 
 struct agent *call_agent(struct call *c);
-/* The i-th {capture} of the route's path, decoded. */
-const char *call_capture(struct call *c, unsigned int i);
+/* A {capture} of the route's path by name, decoded; NULL if the route has none. */
+const char *call_capture(struct call *c, const char *name);
 const char *call_header(struct call *c, const char *name);
-/* A query parameter, or NULL. A parameter given twice counts as given once (the first). */
-const char *call_query(struct call *c, const char *name);
-/* Whether the query holds parameters other than the NULL-terminated names. */
-const char *call_query_unknown(struct call *c, const char *const *names);
 /* The raw query string (after '?'), or NULL. */
 const char *call_query_string(struct call *c);
 const char *call_body(struct call *c, size_t *len);
-const struct sockaddr *call_peer(struct call *c);
+/* The client's address into buf, or NULL when unknown. */
+const struct addr *call_peer(struct call *c, struct addr *buf);
 
 /* Answers status with body (JSON; moved out of body; NULL for none). */
 void call_reply(struct call *c, int status, struct evbuffer *body);

@@ -188,7 +188,7 @@ static int allocate(struct engine *e, struct forwarding *f, struct apierr *err)
 int engine_create(struct engine *e, struct forwarding *f, bool allocate_port, struct apierr *err)
 {
 	char *cause = NULL;
-	bool applied;
+	bool applied = false;
 	int r;
 
 	f->status = kernel_router_present(e->kernel, f->router_id) ? FWD_STATUS_ACTIVE
