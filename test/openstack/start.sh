@@ -313,9 +313,19 @@ EOF
 	log "installed $(grep -c '^Setting up ' "$apt_log") packages (apt log: $apt_log)"
 }
 
+os_lock
 T_BEGIN=$(now)
+if [ "$FRESH" -eq 1 ]; then
+	if os_any_recorded_alive; then
+		log "--fresh: stopping the running instance"
+		bash "$HERE/stop.sh"
+	fi
+	log "--fresh: wiping $OS_STATE_DIR $OS_CONF_DIR $OS_LOG_DIR $OS_RUN_DIR"
+	rm -rf "$OS_STATE_DIR" "$OS_CONF_DIR" "$OS_LOG_DIR" "$OS_RUN_DIR"
+fi
+T0=$(now)
 install_packages
-T_INSTALL=$(secs "$T_BEGIN" "$(now)")
+T_INSTALL=$(secs "$T0" "$(now)")
 log "packages: ${T_INSTALL}s"
 [ "$INSTALL_ONLY" -eq 0 ] || exit 0
 
@@ -329,15 +339,6 @@ done
 [ -e /usr/lib/uwsgi/plugins/python3_plugin.so ] || die "uwsgi python3 plugin missing"
 
 # ------------------------------------------------------------ 2. state
-if [ "$FRESH" -eq 1 ]; then
-	if os_any_recorded_alive; then
-		log "--fresh: stopping the running instance"
-		bash "$HERE/stop.sh"
-	fi
-	log "--fresh: wiping $OS_STATE_DIR $OS_CONF_DIR $OS_LOG_DIR $OS_RUN_DIR"
-	rm -rf "$OS_STATE_DIR" "$OS_CONF_DIR" "$OS_LOG_DIR" "$OS_RUN_DIR"
-fi
-
 if os_all_recorded_alive &&
 	[ "$(http_code "$OS_KS_URL")" = 200 ] &&
 	[ "$(http_code "$OS_NEUTRON_URL/")" = 200 ] &&
@@ -481,7 +482,7 @@ fi
 # listen_addresses='': no TCP at all. Durability traded for speed (tests).
 (cd / && as_postgres "$PGBIN/pg_ctl" -D "$OS_PGDATA" -l "$OS_LOG_DIR/postgresql.log" -w -t 60 \
 	-o "-c listen_addresses='' -c port=$OS_PG_PORT -c unix_socket_directories=$OS_PGSOCK -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
-	start) >/dev/null || {
+	start) >/dev/null 9>&- || {
 	tail -n 20 "$OS_LOG_DIR/postgresql.log" >&2
 	die "PostgreSQL did not start"
 }
@@ -557,11 +558,11 @@ setsid env OS_KEYSTONE_CONFIG_DIR="$OS_CONF_DIR" OS_KEYSTONE_CONFIG_FILES=keysto
 	--wsgi-file /usr/bin/keystone-wsgi-public --master --processes 1 --threads 8 \
 	--enable-threads --die-on-term --no-orphans --need-app --buffer-size 65535 \
 	--procname-prefix-spaced praas-keystone: \
-	</dev/null >>"$OS_LOG_DIR/keystone.log" 2>&1 &
+	</dev/null >>"$OS_LOG_DIR/keystone.log" 2>&1 9>&- &
 KPID=$!
 setsid neutron-server --config-file "$OS_CONF_DIR/neutron.conf" \
 	--config-file "$OS_CONF_DIR/ml2_conf.ini" \
-	</dev/null >>"$OS_LOG_DIR/neutron-server.log" 2>&1 &
+	</dev/null >>"$OS_LOG_DIR/neutron-server.log" 2>&1 9>&- &
 NPID=$!
 sleep 0.2
 record_pid keystone "$KPID"
