@@ -41,7 +41,7 @@ for a in "$@"; do
 	--install-only) INSTALL_ONLY=1 ;;
 	--no-install) NO_INSTALL=1 ;;
 	-h | --help)
-		sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+		sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*)
