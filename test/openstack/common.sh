@@ -25,6 +25,13 @@ OS_PG_PORT=5432
 OS_KS_URL=http://$OS_HOST:$PRAAS_OS_KEYSTONE_PORT/v3
 OS_NEUTRON_URL=http://$OS_HOST:$PRAAS_OS_NEUTRON_PORT
 OS_CLOUDS_YAML=$OS_CONF_DIR/clouds.yaml
+# start.sh and stop.sh hold this lock (exclusive) while they work, so that
+# two callers (parallel test runs, two developers) never interleave.
+OS_LOCK=/run/lock/praas-openstack.lock
+# run-tests.sh holds this one shared while its tests run; the last one to
+# leave stops the OpenStack if a run-tests.sh started it (marker file).
+OS_USERS_LOCK=/run/lock/praas-openstack.users
+OS_STARTED_MARK=/run/lock/praas-openstack.started-by-run-tests
 
 # Start time (clock ticks since boot, field 22 of /proc/PID/stat) of a pid;
 # fails if the process is gone or a zombie. A pid plus its start time names
@@ -66,6 +73,23 @@ os_all_recorded_alive() {
 		n=$((n + 1))
 	done <"$OS_PID_FILE"
 	[ "$n" -eq 3 ]
+}
+
+# Takes the start/stop lock on fd 9 (waits up to 15 min: a first install
+# takes minutes). A script run by the holder (start.sh calling stop.sh)
+# sees PRAAS_OS_LOCKED=1 and does not lock again.
+os_lock() {
+	[ "${PRAAS_OS_LOCKED:-0}" != 1 ] || return 0
+	mkdir -p "$(dirname "$OS_LOCK")"
+	exec 9>>"$OS_LOCK"
+	if ! flock -n 9; then
+		echo "[praas-openstack] waiting for another start.sh/stop.sh to finish ($OS_LOCK)" >&2
+		flock -w 900 9 || {
+			echo "[praas-openstack] ERROR: $OS_LOCK still held after 15 min" >&2
+			exit 1
+		}
+	fi
+	export PRAAS_OS_LOCKED=1
 }
 
 http_code() {

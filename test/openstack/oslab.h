@@ -80,6 +80,11 @@ void oslab_created(struct oslab *lab, struct oscloud *owner, const char *resourc
         const char *subnet_id);
 /* Deletes what was remembered; every failure other than a 404 is a FAIL. */
 void oslab_cleanup(struct oslab *lab);
+/*
+ * Deletes resources named "praas-test-PID-..." whose PID no longer runs
+ * this test: leftovers of runs killed before their cleanup (ossweep.c).
+ */
+void oslab_sweep(struct oslab *lab);
 
 /*
  * Blocking use of an asynchronous call: res_begin() zeroes r, res_end()

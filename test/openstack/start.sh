@@ -41,7 +41,7 @@ for a in "$@"; do
 	--install-only) INSTALL_ONLY=1 ;;
 	--no-install) NO_INSTALL=1 ;;
 	-h | --help)
-		sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+		sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*)
@@ -238,13 +238,13 @@ PRaaS loopback OpenStack is up (127.0.0.1 only):
 EOF
 }
 
-# On exit: drop a temporary policy-rc.d; after a failure, stop what this run
+# On exit: put back the machine's policy-rc.d; after a failure, stop what this run
 # started (logs stay) unless PRAAS_OS_KEEP_ON_FAILURE=1.
 TMP_POLICY=0
 STARTED_ANY=0
 on_exit() {
 	local rc=$?
-	[ "$TMP_POLICY" -eq 0 ] || rm -f /usr/sbin/policy-rc.d
+	[ "$TMP_POLICY" -eq 0 ] || policy_restore
 	if [ "$rc" -ne 0 ] && [ "$STARTED_ANY" -eq 1 ] && [ "${PRAAS_OS_KEEP_ON_FAILURE:-0}" != 1 ]; then
 		echo "[praas-openstack] start failed: stopping what it started (logs in $OS_LOG_DIR)" >&2
 		bash "$HERE/stop.sh" >&2 || true
@@ -253,6 +253,30 @@ on_exit() {
 trap on_exit EXIT
 
 # -------------------------------------------------------- 1. packages
+# Maintainer scripts must start no daemon (keystone's init script would
+# listen on all addresses; postgresql's main cluster is not used). A
+# machine's policy-rc.d that already denies (Docker's does) is kept; else
+# ours replaces it (the original saved aside) until the install is over.
+POLICY=/usr/sbin/policy-rc.d
+policy_deny() {
+	local rc=0
+	if [ -x "$POLICY" ]; then
+		"$POLICY" keystone start >/dev/null 2>&1 || rc=$?
+		[ "$rc" -ne 101 ] || return 0
+		mv "$POLICY" "$POLICY.praas-saved"
+	fi
+	TMP_POLICY=1
+	printf '#!/bin/sh\n# praas test/openstack/start.sh: no daemon starts while installing\nexit 101\n' \
+		>"$POLICY"
+	chmod 755 "$POLICY"
+}
+policy_restore() {
+	[ "$TMP_POLICY" -eq 1 ] || return 0
+	rm -f "$POLICY"
+	[ ! -e "$POLICY.praas-saved" ] || mv "$POLICY.praas-saved" "$POLICY"
+	TMP_POLICY=0
+}
+
 install_packages() {
 	local missing="" p apt_log=$OS_LOG_DIR/apt.log
 	for p in $PACKAGES; do pkg_installed "$p" || missing="$missing $p"; done
@@ -273,15 +297,7 @@ neutron-common neutron/configure_rabbit boolean false
 neutron-common neutron/configure_ksat boolean false
 neutron-common neutron/configure_nova boolean false
 EOF
-	# Maintainer scripts must start no daemon (keystone's init script listens
-	# on all addresses; postgresql's main cluster is not used). Add a policy
-	# denying starts only if the machine has none; it goes on exit.
-	if [ ! -e /usr/sbin/policy-rc.d ]; then
-		printf '#!/bin/sh\n# praas-openstack start.sh: no daemon starts while installing\nexit 101\n' \
-			>/usr/sbin/policy-rc.d
-		chmod 755 /usr/sbin/policy-rc.d
-		TMP_POLICY=1
-	fi
+	policy_deny
 	apt-get update -qq >"$apt_log" 2>&1 || {
 		tail -n 20 "$apt_log" >&2
 		die "apt-get update failed"
@@ -293,16 +309,23 @@ EOF
 		tail -n 40 "$apt_log" >&2
 		die "apt-get install failed; see $apt_log"
 	}
-	if [ "$TMP_POLICY" -eq 1 ]; then
-		rm -f /usr/sbin/policy-rc.d
-		TMP_POLICY=0
-	fi
+	policy_restore
 	log "installed $(grep -c '^Setting up ' "$apt_log") packages (apt log: $apt_log)"
 }
 
+os_lock
 T_BEGIN=$(now)
+if [ "$FRESH" -eq 1 ]; then
+	if os_any_recorded_alive; then
+		log "--fresh: stopping the running instance"
+		bash "$HERE/stop.sh"
+	fi
+	log "--fresh: wiping $OS_STATE_DIR $OS_CONF_DIR $OS_LOG_DIR $OS_RUN_DIR"
+	rm -rf "$OS_STATE_DIR" "$OS_CONF_DIR" "$OS_LOG_DIR" "$OS_RUN_DIR"
+fi
+T0=$(now)
 install_packages
-T_INSTALL=$(secs "$T_BEGIN" "$(now)")
+T_INSTALL=$(secs "$T0" "$(now)")
 log "packages: ${T_INSTALL}s"
 [ "$INSTALL_ONLY" -eq 0 ] || exit 0
 
@@ -316,15 +339,6 @@ done
 [ -e /usr/lib/uwsgi/plugins/python3_plugin.so ] || die "uwsgi python3 plugin missing"
 
 # ------------------------------------------------------------ 2. state
-if [ "$FRESH" -eq 1 ]; then
-	if os_any_recorded_alive; then
-		log "--fresh: stopping the running instance"
-		bash "$HERE/stop.sh"
-	fi
-	log "--fresh: wiping $OS_STATE_DIR $OS_CONF_DIR $OS_LOG_DIR $OS_RUN_DIR"
-	rm -rf "$OS_STATE_DIR" "$OS_CONF_DIR" "$OS_LOG_DIR" "$OS_RUN_DIR"
-fi
-
 if os_all_recorded_alive &&
 	[ "$(http_code "$OS_KS_URL")" = 200 ] &&
 	[ "$(http_code "$OS_NEUTRON_URL/")" = 200 ] &&
@@ -468,7 +482,7 @@ fi
 # listen_addresses='': no TCP at all. Durability traded for speed (tests).
 (cd / && as_postgres "$PGBIN/pg_ctl" -D "$OS_PGDATA" -l "$OS_LOG_DIR/postgresql.log" -w -t 60 \
 	-o "-c listen_addresses='' -c port=$OS_PG_PORT -c unix_socket_directories=$OS_PGSOCK -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
-	start) >/dev/null || {
+	start) >/dev/null 9>&- || {
 	tail -n 20 "$OS_LOG_DIR/postgresql.log" >&2
 	die "PostgreSQL did not start"
 }
@@ -544,11 +558,11 @@ setsid env OS_KEYSTONE_CONFIG_DIR="$OS_CONF_DIR" OS_KEYSTONE_CONFIG_FILES=keysto
 	--wsgi-file /usr/bin/keystone-wsgi-public --master --processes 1 --threads 8 \
 	--enable-threads --die-on-term --no-orphans --need-app --buffer-size 65535 \
 	--procname-prefix-spaced praas-keystone: \
-	</dev/null >>"$OS_LOG_DIR/keystone.log" 2>&1 &
+	</dev/null >>"$OS_LOG_DIR/keystone.log" 2>&1 9>&- &
 KPID=$!
 setsid neutron-server --config-file "$OS_CONF_DIR/neutron.conf" \
 	--config-file "$OS_CONF_DIR/ml2_conf.ini" \
-	</dev/null >>"$OS_LOG_DIR/neutron-server.log" 2>&1 &
+	</dev/null >>"$OS_LOG_DIR/neutron-server.log" 2>&1 9>&- &
 NPID=$!
 sleep 0.2
 record_pid keystone "$KPID"

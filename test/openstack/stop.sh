@@ -72,6 +72,7 @@ stop_one() { # name pid starttime signal
 	done <<<"$kids"
 }
 
+os_lock
 if [ ! -s "$OS_PID_FILE" ]; then
 	echo "stop.sh: no pid file ($OS_PID_FILE): nothing to stop"
 	exit 0

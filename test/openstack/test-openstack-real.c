@@ -14,7 +14,8 @@
  * - isolation: demo neither gets nor lists alt_demo's router or ports;
  * - pagination over at least 3 pages, and an id filter split in chunks;
  * - everything created is deleted at the end, even after failed checks,
- *   and the deletion itself is checked.
+ *   and the deletion itself is checked; leftovers of runs that were killed
+ *   before their cleanup are swept at the start.
  *
  * Usage: test-openstack-real [clouds.yaml]; default $PRAAS_OS_CLOUDS_YAML,
  * else /etc/praas-openstack/clouds.yaml. Exits 77 when the OpenStack is not
@@ -36,6 +37,10 @@
 /* What the cases create and hand to the next ones. */
 struct state {
 	char tag[48]; /* unique per run, in every name */
+	/* the tenant subnet, its gateway, the VM's IP and an unused one: the
+	 * third octet comes from the pid, so that runs in parallel (other
+	 * build dirs) do not find each other's VM by fixed IP */
+	char cidr[32], gw[32], vm_ip[32], unused_ip[32];
 	char public_id[64];
 	char net_id[64];
 	char subnet_id[64];
@@ -47,6 +52,18 @@ struct state {
 	char page_ids[PAGE_PORTS][64];
 	size_t page_ids_len;
 };
+
+static void state_init(struct state *st)
+{
+	int octet = 1 + (int)(getpid() % 250);
+
+	memset(st, 0, sizeof(*st));
+	snprintf(st->tag, sizeof(st->tag), "praas-test-%ld-%ld", (long)getpid(), (long)time(NULL));
+	snprintf(st->cidr, sizeof(st->cidr), "10.77.%d.0/24", octet);
+	snprintf(st->gw, sizeof(st->gw), "10.77.%d.1", octet);
+	snprintf(st->vm_ip, sizeof(st->vm_ip), "10.77.%d.10", octet);
+	snprintf(st->unused_ip, sizeof(st->unused_ip), "10.77.%d.11", octet);
+}
 
 static void copy_id(char *dst, size_t len, const char *src)
 {
@@ -225,7 +242,7 @@ static bool make_tenant_net(struct oslab *lab, struct state *st)
 {
 	char name[96];
 	struct neutron_network_spec ns = {.name = name};
-	struct neutron_subnet_spec ss = {.name = name, .cidr = "10.77.1.0/24", .ip_version = 4};
+	struct neutron_subnet_spec ss = {.name = name, .cidr = st->cidr, .ip_version = 4};
 	struct neutron_subnet *s;
 	struct res r;
 
@@ -246,9 +263,9 @@ static bool make_tenant_net(struct oslab *lab, struct state *st)
 	s = r.obj;
 	copy_id(st->subnet_id, sizeof(st->subnet_id), s->id);
 	check(lab,
-	        str_eq(s->cidr_text, "10.77.1.0/24") && s->cidr.prefixlen == 24 &&
-	                str_eq(s->gateway_ip, "10.77.1.1"),
-	        "subnet 10.77.1.0/24, gateway 10.77.1.1");
+	        str_eq(s->cidr_text, st->cidr) && s->cidr.prefixlen == 24 &&
+	                str_eq(s->gateway_ip, st->gw),
+	        "subnet %s, gateway %s", st->cidr, st->gw);
 	neutron_subnet_free(s);
 	return true;
 }
@@ -322,14 +339,14 @@ static void read_interfaces(struct oslab *lab, struct state *st)
 	check(lab,
 	        p != NULL && neutron_is_router_interface(p->device_owner) &&
 	                str_eq(p->device_id, st->router_id) && p->fixed_ips_len == 1 &&
-	                str_eq(p->fixed_ips[0].ip_address, "10.77.1.1") &&
+	                str_eq(p->fixed_ips[0].ip_address, st->gw) &&
 	                str_eq(p->fixed_ips[0].subnet_id, st->subnet_id),
-	        "one interface port, 10.77.1.1 on our subnet (%zu ports)", ifs->ports.len);
+	        "one interface port, %s on our subnet (%zu ports)", st->gw, ifs->ports.len);
 	check(lab,
 	        ifs->subnets.len == 1 && str_eq(ifs->subnets.v[0].id, st->subnet_id) &&
-	                str_eq(ifs->subnets.v[0].cidr_text, "10.77.1.0/24") &&
+	                str_eq(ifs->subnets.v[0].cidr_text, st->cidr) &&
 	                ifs->subnets.v[0].cidr.addr.family != 0,
-	        "the interface's subnet has cidr 10.77.1.0/24 (%zu subnets)", ifs->subnets.len);
+	        "the interface's subnet has cidr %s (%zu subnets)", st->cidr, ifs->subnets.len);
 	neutron_router_interfaces_free(ifs);
 }
 
@@ -348,7 +365,7 @@ static void random_uuid(char *buf, size_t len)
 static bool make_vm_port(struct oslab *lab, struct state *st)
 {
 	char name[96];
-	struct neutron_fixed_ip_spec ip = {.subnet_id = st->subnet_id, .ip_address = "10.77.1.10"};
+	struct neutron_fixed_ip_spec ip = {.subnet_id = st->subnet_id, .ip_address = st->vm_ip};
 	struct neutron_port_spec ps = {.name = name,
 	        .network_id = st->net_id,
 	        .device_id = st->vm_device_id,
@@ -367,8 +384,8 @@ static bool make_vm_port(struct oslab *lab, struct state *st)
 	oslab_created(lab, &lab->demo, "ports", p->id, NULL);
 	check(lab,
 	        str_eq(p->device_owner, "compute:nova") && str_eq(p->device_id, st->vm_device_id) &&
-	                p->fixed_ips_len == 1 && str_eq(p->fixed_ips[0].ip_address, "10.77.1.10"),
-	        "VM port created: compute:nova, 10.77.1.10");
+	                p->fixed_ips_len == 1 && str_eq(p->fixed_ips[0].ip_address, st->vm_ip),
+	        "VM port created: compute:nova, %s", st->vm_ip);
 	neutron_port_free(p);
 	return true;
 }
@@ -397,10 +414,10 @@ static void ports_lookup(struct oslab *lab, struct oscloud *c, const struct neut
 
 static void vm_lookups(struct oslab *lab, struct state *st)
 {
-	struct neutron_port_filter by_ip = {.ip_address = "10.77.1.10", .network_id = st->net_id};
-	struct neutron_port_filter by_ip_only = {.ip_address = "10.77.1.10"};
+	struct neutron_port_filter by_ip = {.ip_address = st->vm_ip, .network_id = st->net_id};
+	struct neutron_port_filter by_ip_only = {.ip_address = st->vm_ip};
 	struct neutron_port_filter by_dev = {.device_id = st->vm_device_id};
-	struct neutron_port_filter other = {.ip_address = "10.77.1.11", .network_id = st->net_id};
+	struct neutron_port_filter other = {.ip_address = st->unused_ip, .network_id = st->net_id};
 	struct res r;
 
 	ports_lookup(lab, &lab->demo, &by_ip, st->vm_port_id, "demo: ports by fixed IP + network");
@@ -614,8 +631,8 @@ int main(int argc, char **argv)
 		oslab_close(&lab);
 		return rc;
 	}
-	memset(&st, 0, sizeof(st));
-	snprintf(st.tag, sizeof(st.tag), "praas-test-%ld-%ld", (long)getpid(), (long)time(NULL));
+	oslab_sweep(&lab);
+	state_init(&st);
 	run(&lab, &st);
 	oslab_cleanup(&lab);
 	cleanup_verified(&lab, &st);
