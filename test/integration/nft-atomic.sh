@@ -51,6 +51,7 @@ read -r ok4 fail4 < <(topo_tcp_loop_stop l4)
 read -r ok6 fail6 < <(topo_tcp_loop_stop l6)
 echo "# 100 resyncs took ${elapsed}s, $during connections meanwhile;" \
 	"v4 $ok4 ok $fail4 failed, v6 $ok6 ok $fail6 failed"
+grep -h '^FAIL' "$TOPO_DIR"/loop.l[46]/log 2>/dev/null | sort | uniq -c | sed 's/^/# /' >&2
 assert_eq "no v4 connection failed during the resyncs" 0 "$fail4"
 assert_eq "no v6 connection failed during the resyncs" 0 "$fail6"
 assert_match "at least 20 connections during the resyncs" "^([2-9][0-9]|[1-9][0-9]{2,})$" \

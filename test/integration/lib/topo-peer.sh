@@ -163,10 +163,11 @@ tcp-loop)
 	fi
 	while :; do
 		if ans=$(socat -T "$t" -t 0 "$addr,connect-timeout=$t" \
-			EXEC:"bash $0 tcp-query $t" 3>&1 2>/dev/null) && [[ -n $ans ]]; then
+			EXEC:"bash $0 tcp-query $t" 3>&1 2>"$out.err") && [[ -n $ans ]]; then
 			echo "OK $ans"
 		else
-			echo "FAIL"
+			# Why, for the test to tell a refusal (no rule) from a slow machine.
+			echo "FAIL $(tail -n 1 "$out.err" | tr -d '\n')"
 		fi >>"$out"
 	done
 	;;
