@@ -9,6 +9,7 @@
 #include <string.h>
 #include <netinet/in.h>
 
+#include "cause.h"
 #include "json-text.h"
 
 /* ---- rendering ---- */
@@ -256,24 +257,6 @@ static const struct field_rule {
         {"updated_at", 0, KIND_READ_ONLY, false},
 };
 
-static int fail(char **why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* Sets *why to the formatted line; -EINVAL, or -ENOMEM if even that fails. */
-static int fail(char **why, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vasprintf(why, fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		*why = NULL;
-		return -ENOMEM;
-	}
-	return -EINVAL;
-}
-
 bool fwd_json_name_valid(const char *s)
 {
 	size_t n = 0;
@@ -296,12 +279,12 @@ static const char *get_string(struct json_object *v, const char *name, char **wh
 	const char *s;
 
 	if (!json_object_is_type(v, json_type_string)) {
-		*r = fail(why, "%s: must be a string", name);
+		*r = cause_invalid(why, "%s: must be a string", name);
 		return NULL;
 	}
 	s = json_object_get_string(v);
 	if (strlen(s) != (size_t)json_object_get_string_len(v)) {
-		*r = fail(why, "%s: contains a NUL character", name);
+		*r = cause_invalid(why, "%s: contains a NUL character", name);
 		return NULL;
 	}
 	return s;
@@ -312,11 +295,11 @@ static int parse_port(struct json_object *v, const char *name, struct port_range
 	int64_t n;
 
 	if (!json_object_is_type(v, json_type_int))
-		return fail(why, "%s: must be an integer from 1 to 65535", name);
+		return cause_invalid(why, "%s: must be an integer from 1 to 65535", name);
 	errno = 0;
 	n = json_object_get_int64(v);
 	if (n < 1 || n > 65535 || errno != 0)
-		return fail(why, "%s: must be from 1 to 65535", name);
+		return cause_invalid(why, "%s: must be from 1 to 65535", name);
 	out->lo = out->hi = (uint16_t)n;
 	return 0;
 }
@@ -329,7 +312,7 @@ static int parse_range(struct json_object *v, const char *name, struct port_rang
 	if ((s = get_string(v, name, why, &r)) == NULL)
 		return r;
 	if (port_range_parse(s, out, &reason) < 0)
-		return fail(why, "%s: %s", name, reason);
+		return cause_invalid(why, "%s: %s", name, reason);
 	return 0;
 }
 
@@ -360,40 +343,40 @@ static int parse_field(
 		if ((s = get_string(v, rule->name, why, &r)) == NULL)
 			return r;
 		if ((proto = fwd_protocol_parse(s)) < 0)
-			return fail(why, "protocol: must be \"tcp\" or \"udp\"");
+			return cause_invalid(why, "protocol: must be \"tcp\" or \"udp\"");
 		f->protocol = (uint8_t)proto;
 		return 0;
 	case KIND_ADDRESS:
 		if ((s = get_string(v, rule->name, why, &r)) == NULL)
 			return r;
 		if (addr_parse(s, &f->internal_addr) < 0)
-			return fail(why, "%s: is not an IPv4 or IPv6 address", rule->name);
+			return cause_invalid(why, "%s: is not an IPv4 or IPv6 address", rule->name);
 		return 0;
 	case KIND_NAME:
 		if ((s = get_string(v, rule->name, why, &r)) == NULL)
 			return r;
 		if (copy_name(s, f->internal_port_id, sizeof(f->internal_port_id)) < 0)
-			return fail(why,
+			return cause_invalid(why,
 			        "%s: must be 1 to %d characters of letters, digits, '-', '_', '.'",
 			        rule->name, FWD_NAME_MAX);
 		return 0;
 	case KIND_BOOL:
 		if (!json_object_is_type(v, json_type_boolean))
-			return fail(why, "%s: must be true or false", rule->name);
+			return cause_invalid(why, "%s: must be true or false", rule->name);
 		f->masquerade = json_object_get_boolean(v);
 		return 0;
 	case KIND_TEXT:
 		if ((s = get_string(v, rule->name, why, &r)) == NULL)
 			return r;
 		if (strlen(s) > FWD_DESCRIPTION_MAX)
-			return fail(why, "%s: is longer than %d bytes", rule->name,
+			return cause_invalid(why, "%s: is longer than %d bytes", rule->name,
 			        FWD_DESCRIPTION_MAX);
 		memcpy(f->description, s, strlen(s) + 1);
 		return 0;
 	case KIND_READ_ONLY:
 		break;
 	}
-	return fail(why, "%s: is read-only", rule->name);
+	return cause_invalid(why, "%s: is read-only", rule->name);
 }
 
 static const struct field_rule *find_rule(const char *name)
@@ -409,22 +392,22 @@ static int check_combination(
         enum fwd_json_op op, const struct forwarding *f, unsigned int given, char **why)
 {
 	if ((given & FWD_JSON_EXTERNAL) == FWD_JSON_EXTERNAL)
-		return fail(why,
+		return cause_invalid(why,
 		        "external_port_range: give external_port or "
 		        "external_port_range, not both");
 	if ((given & FWD_JSON_INTERNAL) == FWD_JSON_INTERNAL)
-		return fail(why,
+		return cause_invalid(why,
 		        "internal_port_range: give internal_port or "
 		        "internal_port_range, not both");
 	if (op == FWD_JSON_CREATE && !(given & FWD_JSON_INTERNAL))
-		return fail(why, "internal_port: is required (or internal_port_range)");
+		return cause_invalid(why, "internal_port: is required (or internal_port_range)");
 	if (op == FWD_JSON_CREATE &&
 	        !(given & (FWD_JSON_INTERNAL_IP_ADDRESS | FWD_JSON_INTERNAL_PORT_ID)))
-		return fail(why, "internal_ip_address: is required (or internal_port_id)");
+		return cause_invalid(why, "internal_ip_address: is required (or internal_port_id)");
 	if ((given & FWD_JSON_EXTERNAL) && (given & FWD_JSON_INTERNAL) &&
 	        port_range_len(&f->internal) != 1 &&
 	        port_range_len(&f->internal) != port_range_len(&f->external))
-		return fail(why,
+		return cause_invalid(why,
 		        "internal_port_range: must be one port or as long as "
 		        "external_port_range");
 	return 0;
@@ -439,9 +422,9 @@ static int parse_fields(struct json_object *pf, enum fwd_json_op op, struct forw
 	json_object_object_foreach(pf, key, val)
 	{
 		if ((rule = find_rule(key)) == NULL)
-			return fail(why, "%.64s: is not a field of port_forwarding", key);
+			return cause_invalid(why, "%.64s: is not a field of port_forwarding", key);
 		if (rule->kind != KIND_READ_ONLY && op == FWD_JSON_UPDATE && !rule->updatable)
-			return fail(why, "%s: cannot be changed after create", key);
+			return cause_invalid(why, "%s: cannot be changed after create", key);
 		/* A null is what GET shows for an unused form; treat it as absent. */
 		if (val == NULL && rule->kind != KIND_READ_ONLY)
 			continue;
@@ -464,17 +447,17 @@ int fwd_json_parse_request(const char *body, size_t len, enum fwd_json_op op, st
 	*why = NULL;
 	f->protocol = IPPROTO_TCP;
 	if (len > FWD_JSON_BODY_MAX)
-		return fail(why, "body: is larger than %d bytes", FWD_JSON_BODY_MAX);
+		return cause_invalid(why, "body: is larger than %d bytes", FWD_JSON_BODY_MAX);
 	if ((r = json_text_parse(body, len, &root, reason, sizeof(reason))) < 0)
-		return r == -ENOMEM ? r : fail(why, "body: %s", reason);
+		return r == -ENOMEM ? r : cause_invalid(why, "body: %s", reason);
 	if (!json_object_is_type(root, json_type_object)) {
-		r = fail(why, "body: must be a JSON object {\"port_forwarding\": {...}}");
+		r = cause_invalid(why, "body: must be a JSON object {\"port_forwarding\": {...}}");
 		goto out;
 	}
 	json_object_object_foreach(root, key, val)
 	{
 		if (strcmp(key, "port_forwarding") != 0) {
-			r = fail(why,
+			r = cause_invalid(why,
 			        "%.64s: is not expected; the body is {\"port_forwarding\": {...}}",
 			        key);
 			goto out;
@@ -482,7 +465,7 @@ int fwd_json_parse_request(const char *body, size_t len, enum fwd_json_op op, st
 		pf = val;
 	}
 	if (pf == NULL || !json_object_is_type(pf, json_type_object)) {
-		r = fail(why,
+		r = cause_invalid(why,
 		        pf == NULL && !json_object_object_get_ex(root, "port_forwarding", NULL)
 		                ? "port_forwarding: is required"
 		                : "port_forwarding: must be an object");
@@ -541,9 +524,9 @@ static int decode_range(
 	const char *s = member_string(obj, key), *reason;
 
 	if (s == NULL)
-		return fail(why, "%s: missing or not a string", key);
+		return cause_invalid(why, "%s: missing or not a string", key);
 	if (port_range_parse(s, out, &reason) < 0)
-		return fail(why, "%s: %s", key, reason);
+		return cause_invalid(why, "%s: %s", key, reason);
 	return 0;
 }
 
@@ -552,17 +535,17 @@ static int decode_names(struct json_object *obj, struct forwarding *f, char **wh
 	const char *s;
 
 	if ((s = member_string(obj, "id")) == NULL || !fwd_uuid_valid(s))
-		return fail(why, "id: missing or not a UUID");
+		return cause_invalid(why, "id: missing or not a UUID");
 	memcpy(f->id, s, FWD_ID_LEN + 1);
 	if ((s = member_string(obj, "router_id")) == NULL ||
 	        copy_name(s, f->router_id, sizeof(f->router_id)) < 0)
-		return fail(why, "router_id: missing or not an id");
+		return cause_invalid(why, "router_id: missing or not an id");
 	s = member_string(obj, "project_id");
 	if (s != NULL && *s != '\0' && copy_name(s, f->project_id, sizeof(f->project_id)) < 0)
-		return fail(why, "project_id: not an id");
+		return cause_invalid(why, "project_id: not an id");
 	s = member_string(obj, "internal_port_id");
 	if (s != NULL && copy_name(s, f->internal_port_id, sizeof(f->internal_port_id)) < 0)
-		return fail(why, "internal_port_id: not an id");
+		return cause_invalid(why, "internal_port_id: not an id");
 	s = member_string(obj, "description");
 	if (s != NULL && strlen(s) <= FWD_DESCRIPTION_MAX)
 		memcpy(f->description, s, strlen(s) + 1);
@@ -578,26 +561,26 @@ int fwd_json_decode(struct json_object *obj, struct forwarding *f, char **why)
 	memset(f, 0, sizeof(*f));
 	*why = NULL;
 	if (!json_object_is_type(obj, json_type_object))
-		return fail(why, "port_forwarding: not an object");
+		return cause_invalid(why, "port_forwarding: not an object");
 	if ((r = decode_names(obj, f, why)) < 0 ||
 	        (r = decode_range(obj, "external_port_range", &f->external, why)) < 0 ||
 	        (r = decode_range(obj, "internal_port_range", &f->internal, why)) < 0)
 		return r;
 	if ((proto = fwd_protocol_parse(member_string(obj, "protocol"))) < 0)
-		return fail(why, "protocol: missing or not tcp/udp");
+		return cause_invalid(why, "protocol: missing or not tcp/udp");
 	f->protocol = (uint8_t)proto;
 	if ((s = member_string(obj, "internal_ip_address")) == NULL ||
 	        addr_parse(s, &f->internal_addr) < 0)
-		return fail(why, "internal_ip_address: missing or not an address");
+		return cause_invalid(why, "internal_ip_address: missing or not an address");
 	if ((s = member_string(obj, "external_ip_address")) != NULL &&
 	        addr_parse(s, &f->external_addr) < 0)
-		return fail(why, "external_ip_address: not an address");
+		return cause_invalid(why, "external_ip_address: not an address");
 	if (json_object_object_get_ex(obj, "masquerade", &v))
 		f->masquerade = json_object_get_boolean(v);
 	s = member_string(obj, "status");
 	f->status = s != NULL && strcmp(s, "ACTIVE") == 0 ? FWD_STATUS_ACTIVE : FWD_STATUS_DOWN;
 	if (parse_time(member_string(obj, "created_at"), &f->created_at) < 0 ||
 	        parse_time(member_string(obj, "updated_at"), &f->updated_at) < 0)
-		return fail(why, "created_at: missing or not a timestamp");
+		return cause_invalid(why, "created_at: missing or not a timestamp");
 	return 0;
 }

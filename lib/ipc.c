@@ -15,6 +15,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "cause.h"
 #include "fwd-json.h"
 #include "json-text.h"
 #include "log.h"
@@ -41,23 +42,6 @@ static const struct {
         {"new_ip", IPC_FIELD_NEW_IP},
 };
 #define N_FIELDS (sizeof(ipc_fields) / sizeof(ipc_fields[0]))
-
-static int fail(char **error, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int fail(char **error, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vasprintf(error, fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		*error = NULL;
-		return -ENOMEM;
-	}
-	return -EINVAL;
-}
 
 /* Reads a JSON integer that fits int64 (json-c clamps larger ones). */
 static int get_int64(struct json_object *v, int64_t *out)
@@ -91,11 +75,11 @@ static int read_op(struct json_object *root, struct ipc_request *req, char **err
 	int op;
 
 	if (!json_object_object_get_ex(root, "op", &v))
-		return fail(error, "op: is required");
+		return cause_invalid(error, "op: is required");
 	if (!json_object_is_type(v, json_type_string))
-		return fail(error, "op: must be a string");
+		return cause_invalid(error, "op: must be a string");
 	if ((op = find_op(json_object_get_string(v))) < 0)
-		return fail(error, "op: unknown; expected one of %s", op_names());
+		return cause_invalid(error, "op: unknown; expected one of %s", op_names());
 	req->op = (enum ipc_op)op;
 	return 0;
 }
@@ -107,20 +91,20 @@ static int read_field(unsigned int bit, const char *name, struct json_object *v,
 	struct addr *a;
 
 	if (!json_object_is_type(v, json_type_string))
-		return fail(error, "%s: must be a string", name);
+		return cause_invalid(error, "%s: must be a string", name);
 	s = json_object_get_string(v);
 	if (strlen(s) != (size_t)json_object_get_string_len(v))
-		return fail(error, "%s: contains a NUL character", name);
+		return cause_invalid(error, "%s: contains a NUL character", name);
 	if (bit == IPC_FIELD_PORT_ID || bit == IPC_FIELD_ROUTER_ID) {
 		if (!fwd_json_name_valid(s))
-			return fail(error, "%s: must be 1 to %d characters of [A-Za-z0-9._-]", name,
+			return cause_invalid(error, "%s: must be 1 to %d characters of [A-Za-z0-9._-]", name,
 			        FWD_NAME_MAX);
 		strcpy(bit == IPC_FIELD_PORT_ID ? req->port_id : req->router_id, s);
 		return 0;
 	}
 	a = bit == IPC_FIELD_OLD_IP ? &req->old_ip : &req->new_ip;
 	if (addr_parse(s, a) < 0)
-		return fail(error, "%s: is not an IPv4 or IPv6 address", name);
+		return cause_invalid(error, "%s: is not an IPv4 or IPv6 address", name);
 	return 0;
 }
 
@@ -137,16 +121,16 @@ static int read_members(struct json_object *root, struct ipc_request *req, char 
 		for (i = 0; i < N_FIELDS && strcmp(ipc_fields[i].name, key) != 0; i++)
 			;
 		if (i == N_FIELDS)
-			return fail(error, "%.64s: is not a field of the protocol", key);
+			return cause_invalid(error, "%.64s: is not a field of the protocol", key);
 		if (!((d->required | d->optional) & ipc_fields[i].bit))
-			return fail(error, "%s: is not taken by op %s", key, d->name);
+			return cause_invalid(error, "%s: is not taken by op %s", key, d->name);
 		if ((r = read_field(ipc_fields[i].bit, key, val, req, error)) < 0)
 			return r;
 		req->fields |= ipc_fields[i].bit;
 	}
 	for (i = 0; i < N_FIELDS; i++)
 		if ((d->required & ipc_fields[i].bit) && !(req->fields & ipc_fields[i].bit))
-			return fail(error, "%s: is required by op %s", ipc_fields[i].name, d->name);
+			return cause_invalid(error, "%s: is required by op %s", ipc_fields[i].name, d->name);
 	return 0;
 }
 
@@ -159,16 +143,16 @@ int ipc_request_parse(const char *line, size_t len, struct ipc_request *req, cha
 	memset(req, 0, sizeof(*req));
 	*error = NULL;
 	if (len > IPC_LINE_MAX)
-		return fail(error, "request: longer than %d bytes", IPC_LINE_MAX);
+		return cause_invalid(error, "request: longer than %d bytes", IPC_LINE_MAX);
 	if ((r = json_text_parse(line, len, &root, why, sizeof(why))) < 0)
-		return r == -ENOMEM ? r : fail(error, "request: %s", why);
+		return r == -ENOMEM ? r : cause_invalid(error, "request: %s", why);
 	if (!json_object_is_type(root, json_type_object)) {
-		r = fail(error, "request: must be a JSON object");
+		r = cause_invalid(error, "request: must be a JSON object");
 		goto out;
 	}
 	if (json_object_object_get_ex(root, "id", &v)) {
 		if (get_int64(v, &req->id) < 0) {
-			r = fail(error, "id: must be an integer (int64)");
+			r = cause_invalid(error, "id: must be an integer (int64)");
 			goto out;
 		}
 		req->has_id = true;
@@ -277,21 +261,21 @@ int ipc_answer_parse(const char *line, size_t len, struct ipc_answer *ans, char 
 	memset(ans, 0, sizeof(*ans));
 	*error = NULL;
 	if ((r = json_text_parse(line, len, &ans->root, why, sizeof(why))) < 0)
-		return r == -ENOMEM ? r : fail(error, "answer: %s", why);
+		return r == -ENOMEM ? r : cause_invalid(error, "answer: %s", why);
 	if (!json_object_is_type(ans->root, json_type_object)) {
-		r = fail(error, "answer: must be a JSON object");
+		r = cause_invalid(error, "answer: must be a JSON object");
 		goto bad;
 	}
 	if (json_object_object_get_ex(ans->root, "id", &v)) {
 		if (get_int64(v, &ans->id) < 0) {
-			r = fail(error, "answer: id must be an integer");
+			r = cause_invalid(error, "answer: id must be an integer");
 			goto bad;
 		}
 		ans->has_id = true;
 	}
 	if (!json_object_object_get_ex(ans->root, "ok", &v) ||
 	        !json_object_is_type(v, json_type_boolean)) {
-		r = fail(error, "answer: ok must be true or false");
+		r = cause_invalid(error, "answer: ok must be true or false");
 		goto bad;
 	}
 	ans->ok = json_object_get_boolean(v);
@@ -326,7 +310,7 @@ int ipc_answer_forwardings(
 	*error = NULL;
 	if (!json_object_object_get_ex(ans->root, "forwardings", &arr) ||
 	        !json_object_is_type(arr, json_type_array))
-		return fail(error, "answer: forwardings missing or not an array");
+		return cause_invalid(error, "answer: forwardings missing or not an array");
 	len = json_object_array_length(arr);
 	if ((f = calloc(len ? len : 1, sizeof(*f))) == NULL)
 		return -ENOMEM;
@@ -337,7 +321,7 @@ int ipc_answer_forwardings(
 			free(f);
 			if (r == -ENOMEM)
 				return r;
-			r = fail(error, "answer: forwardings[%zu]: %s", i, why ? why : "bad");
+			r = cause_invalid(error, "answer: forwardings[%zu]: %s", i, why ? why : "bad");
 			free(why);
 			return r;
 		}

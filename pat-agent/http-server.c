@@ -1,5 +1,7 @@
 #include "http-server.h"
 
+#include "query.h"
+
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -129,17 +131,6 @@ static int compile(const char *pattern, struct route *out)
 	return *p == '\0' ? 0 : -EINVAL;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decodes one segment into out; -EINVAL for bad escapes, '/', NUL or length. */
 static int decode_segment(const char *s, size_t len, char *out, size_t size)
 {
@@ -151,7 +142,7 @@ static int decode_segment(const char *s, size_t len, char *out, size_t size)
 		if (c == '%') {
 			if (i + 2 >= len)
 				return -EINVAL;
-			int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
+			int hi = query_hexval(s[i + 1]), lo = query_hexval(s[i + 2]);
 			if (hi < 0 || lo < 0)
 				return -EINVAL;
 			c = (char)(hi << 4 | lo);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cause.h"
 #include "fwd-json.h"
 #include "json-text.h"
 #include "query.h"
@@ -46,23 +47,6 @@ const char *legacy_path(enum legacy_op op)
 const char *legacy_method(enum legacy_op op)
 {
 	return ops[op].method;
-}
-
-static int fail(char **error, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int fail(char **error, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vasprintf(error, fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		*error = NULL;
-		return -ENOMEM;
-	}
-	return -EINVAL;
 }
 
 /* Which parameter a key names for this op, or 0 for one it does not take. */
@@ -107,24 +91,24 @@ static int set_param(const struct legacy_op_desc *d, unsigned int p, const char 
 	const char *id = value;
 
 	if (*value == '\0')
-		return fail(error, "%s: is empty", key);
+		return cause_invalid(error, "%s: is empty", key);
 	switch (p) {
 	case P_SERVER_IP:
 	case P_GATEWAY:
 		if (addr_parse(value, p == P_SERVER_IP ? &req->server_ip : &req->gateway) < 0)
-			return fail(error, "%s: is not an IPv4 or IPv6 address", key);
+			return cause_invalid(error, "%s: is not an IPv4 or IPv6 address", key);
 		return 0;
 	case P_ROUTER_ID:
 		if (strncmp(id, "qrouter-", 8) == 0)
 			id += 8;
 		if (!fwd_json_name_valid(id))
-			return fail(error, "%s: is not a router id (qrouter-<id> or <id>)", key);
+			return cause_invalid(error, "%s: is not a router id (qrouter-<id> or <id>)", key);
 		strcpy(req->router_id, id);
 		return 0;
 	default:
 		if (parse_port(value, p == P_SERVER_PORT ? &req->server_port : &req->router_port) <
 		        0)
-			return fail(error, "%s: is not a port (1-65535)", key);
+			return cause_invalid(error, "%s: is not a port (1-65535)", key);
 		return 0;
 	}
 }
@@ -161,11 +145,11 @@ static int parse_pair(const struct query_pair *p, void *arg)
 	if (!p->key_ok || (param = param_of(st->d, p->key)) == 0)
 		return 0; /* not a parameter of ours: ignored, as the original did */
 	if (!p->has_value)
-		return fail(st->error, "%s: is empty", p->key);
+		return cause_invalid(st->error, "%s: is empty", p->key);
 	if (!p->value_ok)
-		return fail(st->error, "%s: has a bad %%-escape or a NUL", p->key);
+		return cause_invalid(st->error, "%s: has a bad %%-escape or a NUL", p->key);
 	if (st->seen & param)
-		return fail(st->error, "%s: is given more than once", p->key);
+		return cause_invalid(st->error, "%s: is given more than once", p->key);
 	st->seen |= param;
 	return set_param(st->d, param, p->key, p->value, st->req, st->error);
 }
@@ -179,12 +163,12 @@ int legacy_parse(enum legacy_op op, const char *query, struct legacy_request *re
 	req->op = op;
 	*error = NULL;
 	if ((r = query_foreach(query, parse_pair, &st)) == -E2BIG)
-		return fail(error, "query: longer than %d bytes", QUERY_MAX);
+		return cause_invalid(error, "query: longer than %d bytes", QUERY_MAX);
 	if (r < 0)
 		return r;
 	for (unsigned int p = 1; p <= P_ROUTER_PORT; p <<= 1)
 		if ((st.d->params & p) && !(st.seen & p))
-			return fail(error, "%s: is required", param_name(st.d, p));
+			return cause_invalid(error, "%s: is required", param_name(st.d, p));
 	return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cause.h"
 #include "fwd-json.h"
 #include "query.h"
 
@@ -29,23 +30,6 @@ struct state {
 	char **why;
 };
 
-static int fail(char **why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int fail(char **why, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vasprintf(why, fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		*why = NULL;
-		return -ENOMEM;
-	}
-	return -EINVAL;
-}
-
 static int set_filter(
         unsigned int bit, const char *name, const char *v, struct list_filter *f, char **why)
 {
@@ -56,21 +40,21 @@ static int set_filter(
 	switch (bit) {
 	case LIST_FILTER_PROTOCOL:
 		if ((proto = fwd_protocol_parse(v)) < 0)
-			return fail(why, "protocol: must be tcp or udp");
+			return cause_invalid(why, "protocol: must be tcp or udp");
 		f->protocol = (uint8_t)proto;
 		return 0;
 	case LIST_FILTER_INTERNAL_IP_ADDRESS:
 		if (addr_parse(v, &f->internal_ip_address) < 0)
-			return fail(why, "internal_ip_address: is not an IPv4 or IPv6 address");
+			return cause_invalid(why, "internal_ip_address: is not an IPv4 or IPv6 address");
 		return 0;
 	case LIST_FILTER_EXTERNAL_PORT:
 		if (port_range_parse(v, &r, &reason) < 0 || r.lo != r.hi)
-			return fail(why, "external_port: must be a port from 1 to 65535");
+			return cause_invalid(why, "external_port: must be a port from 1 to 65535");
 		f->external_port = r.lo;
 		return 0;
 	default:
 		if (!fwd_json_name_valid(v))
-			return fail(why, "%s: is not an id", name);
+			return cause_invalid(why, "%s: is not an id", name);
 		strcpy(bit == LIST_FILTER_ROUTER_ID ? f->router_id : f->internal_port_id, v);
 		return 0;
 	}
@@ -89,16 +73,16 @@ static int on_pair(const struct query_pair *p, void *arg)
 			break;
 	if (i == sizeof(filters) / sizeof(filters[0]) ||
 	        (filters[i].bit == LIST_FILTER_ROUTER_ID && !st->allow_router_id))
-		return fail(st->why, "%s: is not a filter of this listing (%s)",
+		return cause_invalid(st->why, "%s: is not a filter of this listing (%s)",
 		        p->key_ok ? p->key : "(undecodable)",
 		        st->allow_router_id ? "router_id, protocol, internal_ip_address, "
 		                              "internal_port_id, external_port"
 		                            : "protocol, internal_ip_address, internal_port_id, "
 		                              "external_port");
 	if (!p->value_ok)
-		return fail(st->why, "%s: has a bad %%-escape or a NUL", p->key);
+		return cause_invalid(st->why, "%s: has a bad %%-escape or a NUL", p->key);
 	if (st->f->given & filters[i].bit)
-		return fail(st->why, "%s: is given more than once", p->key);
+		return cause_invalid(st->why, "%s: is given more than once", p->key);
 	st->f->given |= filters[i].bit;
 	return set_filter(filters[i].bit, p->key, p->value, st->f, st->why);
 }
@@ -111,7 +95,7 @@ int list_filter_parse(const char *query, bool allow_router_id, struct list_filte
 	memset(f, 0, sizeof(*f));
 	*why = NULL;
 	if ((r = query_foreach(query, on_pair, &st)) == -E2BIG)
-		return fail(why, "query: longer than %d bytes", QUERY_MAX);
+		return cause_invalid(why, "query: longer than %d bytes", QUERY_MAX);
 	return r;
 }
 

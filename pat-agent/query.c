@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int hexval(char c)
+int query_hexval(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -28,8 +28,8 @@ static bool decode(const char *s, size_t len, char *out, size_t size)
 		} else if (c == '%') {
 			int hi, lo;
 
-			if (i + 2 >= len || (hi = hexval(s[i + 1])) < 0 ||
-			        (lo = hexval(s[i + 2])) < 0)
+			if (i + 2 >= len || (hi = query_hexval(s[i + 1])) < 0 ||
+			        (lo = query_hexval(s[i + 2])) < 0)
 				return false;
 			c = (char)(hi << 4 | lo);
 			i += 2;

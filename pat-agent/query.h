@@ -27,4 +27,7 @@ typedef int query_fn(const struct query_pair *p, void *arg);
 /* 0, the first negative return of fn, or -E2BIG for a query over QUERY_MAX. */
 int query_foreach(const char *query, query_fn *fn, void *arg);
 
+/* The value of a hex digit, or -1. */
+int query_hexval(char c);
+
 #endif
