@@ -73,28 +73,53 @@ static const struct option all_options[] = {
         {"masquerade", no_argument, NULL, OPT_MASQUERADE},
         {"description", required_argument, NULL, OPT_DESCRIPTION},
         {"help", no_argument, NULL, 'h'},
+        /* the global options, also accepted after the command */
+        {"url", required_argument, NULL, CLI_OPT_URL},
+        {"os-cloud", required_argument, NULL, CLI_OPT_OS_CLOUD},
+        {"format", required_argument, NULL, 'f'},
+        {"timeout", required_argument, NULL, CLI_OPT_TIMEOUT},
         {NULL, 0, NULL, 0},
 };
 
-/* allowed lists the option codes this command takes. */
-static int parse_args(
-        const struct cli_command *cmd, int argc, char **argv, const int *allowed, struct args *a)
+static void command_help(const struct cli_command *cmd)
 {
-	int c;
+	printf("usage: praas %s %s %s\n\n%s\n\n"
+	       "Global options (--url, --os-cloud, -f, --timeout) may come before or after the "
+	       "command;\nsee praas --help.\n",
+	        cmd->group, cmd->name, cmd->usage, cmd->help);
+}
+
+/*
+ * allowed lists the option codes this command takes. Options and
+ * arguments may come in any order, as with the openstack CLI. 0, or the
+ * exit status of a usage error.
+ */
+static int parse_args(struct cli *cli, const struct cli_command *cmd, int argc, char **argv,
+        const int *allowed, struct args *a)
+{
+	int c, r;
 
 	memset(a, 0, sizeof(*a));
-	while ((c = getopt_long(argc, argv, "+h", all_options, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":f:h", all_options, NULL)) != -1) {
 		bool ok = false;
 
 		if (c == 'h') {
-			printf("usage: praas %s %s %s\n%s\n", cmd->group, cmd->name, cmd->usage,
-			        cmd->help);
+			command_help(cmd);
 			exit(0);
+		}
+		if (c == '?' || c == ':')
+			return cli_bad_option(cmd, c, argv);
+		if ((r = cli_global_option(cli, cmd, c, optarg)) >= 0) {
+			if (r != 0)
+				return r;
+			continue;
 		}
 		for (const int *o = allowed; *o; o++)
 			ok |= *o == c;
-		if (c == '?' || !ok)
-			return cli_usage_error(cmd, "unexpected option %s", argv[optind - 1]);
+		if (!ok)
+			return cli_usage_error(
+			        cmd, "%s is not an option of this command", argv[optind - 1]);
 		switch (c) {
 		case OPT_ROUTER:
 			a->router = optarg;
@@ -201,7 +226,7 @@ static int cmd_create(struct cli *cli, int argc, char **argv)
 	char *path;
 	int r;
 
-	if ((r = parse_args(cmd, argc, argv, allowed, &a)) != 0)
+	if ((r = parse_args(cli, cmd, argc, argv, allowed, &a)) != 0)
 		return r;
 	if (a.nrest > 0)
 		return cli_usage_error(cmd, "unexpected argument \"%s\"", a.rest[0]);
@@ -254,7 +279,7 @@ static int cmd_list(struct cli *cli, int argc, char **argv)
 	struct args a;
 	int r;
 
-	if ((r = parse_args(cmd, argc, argv, allowed, &a)) != 0)
+	if ((r = parse_args(cli, cmd, argc, argv, allowed, &a)) != 0)
 		return r;
 	if (a.nrest > 0)
 		return cli_usage_error(cmd, "unexpected argument \"%s\"", a.rest[0]);
@@ -295,7 +320,7 @@ static int cmd_show(struct cli *cli, int argc, char **argv)
 	struct args a;
 	int r;
 
-	if ((r = parse_args(cmd, argc, argv, allowed, &a)) != 0)
+	if ((r = parse_args(cli, cmd, argc, argv, allowed, &a)) != 0)
 		return r;
 	if (a.router == NULL || a.nrest != 1)
 		return cli_usage_error(cmd, "--router and one ID are required");
@@ -320,7 +345,7 @@ static int cmd_set(struct cli *cli, int argc, char **argv)
 	struct args a;
 	int r;
 
-	if ((r = parse_args(cmd, argc, argv, allowed, &a)) != 0)
+	if ((r = parse_args(cli, cmd, argc, argv, allowed, &a)) != 0)
 		return r;
 	if (a.router == NULL || a.nrest != 1)
 		return cli_usage_error(cmd, "--router and one ID are required");
@@ -357,34 +382,39 @@ static int cmd_delete(struct cli *cli, int argc, char **argv)
 	static const int allowed[] = {OPT_ROUTER, 0};
 	const struct cli_command *cmd = &cli_forwarding_commands[4];
 	struct json_object *answer;
-	char *tail, *path, *error;
+	char *tail, *base, *path, *error;
 	struct args a;
 	int r, status = 0;
 
-	if ((r = parse_args(cmd, argc, argv, allowed, &a)) != 0)
+	if ((r = parse_args(cli, cmd, argc, argv, allowed, &a)) != 0)
 		return r;
 	if (a.router == NULL || a.nrest < 1)
 		return cli_usage_error(cmd, "--router and at least one ID are required");
-	if (cli_session(cli) < 0)
+	/* The router is resolved once, whatever the number of ids. */
+	if (cli_session(cli) < 0 || (base = router_path(cli, a.router, NULL)) == NULL)
 		return EXIT_REFUSED;
 	/* Like `openstack ... delete`: try every id, report each failure, fail if any did. */
 	for (int i = 0; i < a.nrest; i++) {
-		if ((tail = id_tail(a.rest[i])) == NULL)
-			return EXIT_REFUSED;
-		path = router_path(cli, a.router, tail);
-		free(tail);
-		if (path == NULL)
-			return EXIT_REFUSED;
 		error = NULL;
 		answer = NULL;
-		if (session_request(cli->session, "DELETE", path, NULL, &answer, &error) < 0) {
-			fprintf(stderr, "praas: %s: %s\n", a.rest[i], error ? error : "failed");
+		path = NULL;
+		if ((tail = id_tail(a.rest[i])) == NULL ||
+		        asprintf(&path, "%s%s", base, tail) < 0) {
+			path = NULL;
+			error = strdup("out of memory");
+		} else {
+			session_request(cli->session, "DELETE", path, NULL, &answer, &error);
+		}
+		if (error != NULL) {
+			fprintf(stderr, "praas: %s: %s\n", a.rest[i], error);
 			status = EXIT_REFUSED;
 		}
 		json_object_put(answer);
 		free(error);
 		free(path);
+		free(tail);
 	}
+	free(base);
 	return status;
 }
 
