@@ -42,20 +42,23 @@ agent_config() {
 	AGENT_CONF=$AGENT_DIR/praas.conf
 	[[ -n $AGENT_PORT ]] || AGENT_PORT=$(agent__free_port)
 	AGENT_URL=http://127.0.0.1:$AGENT_PORT
+	# Defaults first; an override of the same key replaces it (libconfig
+	# refuses a key given twice).
+	local -A kv=(
+		[port_app]=$AGENT_PORT [listen]='"127.0.0.1"' [auth]='"none"' [cloud]='""'
+		[database]="\"$AGENT_DIR/praas.db\""
+		[control_socket]="\"$AGENT_DIR/pat-agent.sock\""
+		[netns_dir]="\"$TOPO_NETNS_DIR\"" [second_monitoring]=0.5
+	)
+	local o k
+	for o in "$@"; do
+		kv[${o%%=*}]=${o#*=}
+	done
 	{
 		echo "praas:"
 		echo "{"
-		echo "  port_app = $AGENT_PORT;"
-		echo "  listen = \"127.0.0.1\";"
-		echo "  auth = \"none\";"
-		echo "  cloud = \"\";"
-		echo "  database = \"$AGENT_DIR/praas.db\";"
-		echo "  control_socket = \"$AGENT_DIR/pat-agent.sock\";"
-		echo "  netns_dir = \"$TOPO_NETNS_DIR\";"
-		echo "  second_monitoring = 0.5;"
-		local kv
-		for kv in "$@"; do
-			echo "  ${kv%%=*} = ${kv#*=};"
+		for k in "${!kv[@]}"; do
+			echo "  $k = ${kv[$k]};"
 		done
 		echo "};"
 	} >"$AGENT_CONF"
