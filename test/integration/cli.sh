@@ -195,8 +195,10 @@ assert_match "masquerade: vm1 answers" ' vm1-8022$' "$ans"
 assert_eq "masquerade: vm1 sees the router's address, not the client's" "${TOPO[r1.lan4]} vm1-8022" "$ans"
 
 # on the second router
-praas -f json forwarding create --router "$R2" --internal-ip "${TOPO[vm3.ip4]}" --internal-port 22
+praas -f json forwarding create --router "$R2" --internal-ip "${TOPO[vm3.ip4]}" --internal-port 22 \
+	--description "r2/ünï"
 assert_eq "create on router 2 exits 0" 0 "$RC"
+assert_match "-f json: indented, slashes and UTF-8 as they are" $'\n  "description": "r2/ünï",\n' "$OUT"
 F6=$(json 'j["id"]')
 assert_eq "router 2: its own gateway" "${TOPO[r2.gw4]}" "$(json 'j["external_ip_address"]')"
 
@@ -249,6 +251,7 @@ assert_ok "list -f table is an aligned box" aligned
 assert_match "list -f table: headings" $'^\\+[-+]+\n\\| ID +\\| Router +\\| Protocol +\\| External IP Address ' "$OUT"
 assert_eq "list -f table: a row per forwarding (+4 lines of frame)" 10 "$(wc -l <<<"$OUT")"
 assert_match "list -f table: a description with spaces in its cell" '\| ssh to vm1 +\|' "$OUT"
+assert_match "list -f table: a UTF-8 description in its cell" '\| r2/ünï +\|' "$OUT"
 praas forwarding list --router 11111111-1111-4111-8111-111111111111
 assert_eq "an empty list exits 0" 0 "$RC"
 assert_match "an empty list is a frame with headings" $'^\\+[-+]+\n\\| ID .*\\|\n\\+[-+]+$' "$OUT"
