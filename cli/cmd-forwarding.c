@@ -168,6 +168,26 @@ static int add_ports(const struct cli_command *cmd, struct json_object *pf, cons
 	return 0;
 }
 
+/* --internal-ip must be an address; --port is the service's to judge. */
+static int check_target(const struct cli_command *cmd, const struct args *a)
+{
+	struct addr ip;
+
+	if (a->internal_ip && addr_parse(a->internal_ip, &ip) < 0)
+		return cli_usage_error(
+		        cmd, "--internal-ip \"%s\" is not an IP address", a->internal_ip);
+	return 0;
+}
+
+static void add_target(struct json_object *pf, const struct args *a)
+{
+	if (a->internal_ip)
+		json_object_object_add(
+		        pf, "internal_ip_address", json_object_new_string(a->internal_ip));
+	if (a->port)
+		json_object_object_add(pf, "internal_port_id", json_object_new_string(a->port));
+}
+
 static int refused(const char *error)
 {
 	fprintf(stderr, "praas: %s\n", error ? error : "request failed");
@@ -222,7 +242,6 @@ static int cmd_create(struct cli *cli, int argc, char **argv)
 	const struct cli_command *cmd = &cli_forwarding_commands[0];
 	struct json_object *body, *pf;
 	struct args a;
-	struct addr ip;
 	char *path;
 	int r;
 
@@ -233,9 +252,8 @@ static int cmd_create(struct cli *cli, int argc, char **argv)
 	if (a.router == NULL || a.internal_port == NULL || (!a.internal_ip && !a.port))
 		return cli_usage_error(
 		        cmd, "--router, --internal-port and --internal-ip or --port are required");
-	if (a.internal_ip && addr_parse(a.internal_ip, &ip) < 0)
-		return cli_usage_error(
-		        cmd, "--internal-ip \"%s\" is not an IP address", a.internal_ip);
+	if ((r = check_target(cmd, &a)) != 0)
+		return r;
 	if (a.protocol && fwd_protocol_parse(a.protocol) < 0)
 		return cli_usage_error(cmd, "--protocol must be tcp or udp");
 	pf = json_object_new_object();
@@ -249,11 +267,7 @@ static int cmd_create(struct cli *cli, int argc, char **argv)
 		json_object_put(body);
 		return EXIT_USAGE;
 	}
-	if (a.internal_ip)
-		json_object_object_add(
-		        pf, "internal_ip_address", json_object_new_string(a.internal_ip));
-	if (a.port)
-		json_object_object_add(pf, "internal_port_id", json_object_new_string(a.port));
+	add_target(pf, &a);
 	json_object_object_add(
 	        pf, "protocol", json_object_new_string(a.protocol ? a.protocol : "tcp"));
 	if (a.masquerade)
@@ -337,8 +351,8 @@ static int cmd_show(struct cli *cli, int argc, char **argv)
 
 static int cmd_set(struct cli *cli, int argc, char **argv)
 {
-	static const int allowed[] = {
-	        OPT_ROUTER, OPT_EXTERNAL_PORT, OPT_INTERNAL_PORT, OPT_DESCRIPTION, 0};
+	static const int allowed[] = {OPT_ROUTER, OPT_EXTERNAL_PORT, OPT_INTERNAL_PORT,
+	        OPT_INTERNAL_IP, OPT_PORT, OPT_DESCRIPTION, 0};
 	const struct cli_command *cmd = &cli_forwarding_commands[3];
 	struct json_object *body, *pf;
 	char *tail, *path;
@@ -349,8 +363,10 @@ static int cmd_set(struct cli *cli, int argc, char **argv)
 		return r;
 	if (a.router == NULL || a.nrest != 1)
 		return cli_usage_error(cmd, "--router and one ID are required");
-	if (!a.external_port && !a.internal_port && !a.description)
+	if (!a.external_port && !a.internal_port && !a.description && !a.internal_ip && !a.port)
 		return cli_usage_error(cmd, "nothing to set");
+	if ((r = check_target(cmd, &a)) != 0)
+		return r;
 	pf = json_object_new_object();
 	body = json_object_new_object();
 	json_object_object_add(body, "port_forwarding", pf);
@@ -363,6 +379,7 @@ static int cmd_set(struct cli *cli, int argc, char **argv)
 		json_object_put(body);
 		return EXIT_USAGE;
 	}
+	add_target(pf, &a);
 	if (a.description)
 		json_object_object_add(pf, "description", json_object_new_string(a.description));
 	if (cli_session(cli) < 0 || (tail = id_tail(a.rest[0])) == NULL) {
@@ -430,8 +447,9 @@ const struct cli_command cli_forwarding_commands[] = {
                 "List the port forwardings of a router, or all you may see.", cmd_list},
         {"forwarding", "show", "--router ROUTER ID", "Show one port forwarding.", cmd_show},
         {"forwarding", "set",
-                "--router ROUTER ID [--external-port P] [--internal-port P] [--description TEXT]",
-                "Change a port forwarding.", cmd_set},
+                "--router ROUTER ID [--external-port P[:END]] [--internal-port P[:END]] "
+                "[--internal-ip IP | --port NEUTRON_PORT] [--description TEXT]",
+                "Change a port forwarding (the fields not given keep their values).", cmd_set},
         {"forwarding", "delete", "--router ROUTER ID [ID ...]", "Delete port forwardings.",
                 cmd_delete},
         {NULL, NULL, NULL, NULL, NULL},

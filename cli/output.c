@@ -116,7 +116,9 @@ void output_list(FILE *out, enum output_format fmt, struct json_object *array,
 	const char **heads, **cells;
 
 	if (fmt == OUTPUT_JSON) {
-		fprintf(out, "%s\n", json_object_to_json_string_ext(array, JSON_OUTPUT_FLAGS));
+		/* json-c writes an empty array as "[\n]" when pretty. */
+		fprintf(out, "%s\n",
+		        n ? json_object_to_json_string_ext(array, JSON_OUTPUT_FLAGS) : "[]");
 		return;
 	}
 	if (fmt == OUTPUT_VALUE) {

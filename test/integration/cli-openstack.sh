@@ -83,6 +83,14 @@ CLI_ENV=(OS_CLOUD=praas-demo)
 praas --url "$AGENT_URL" -f json forwarding list --router "$RID"
 assert_eq "OS_CLOUD works as --os-cloud" "0 0" "$RC $(json 'len(j)')"
 CLI_ENV=()
+# An openrc's OS_* variables alone, as the openstack CLI takes them.
+mapfile -t CLI_ENV < <(sed -n 's/^export \(OS_[A-Z_]*=.*\)$/\1/p' /etc/praas-openstack/demo-openrc)
+praas --url "$AGENT_URL" -f json forwarding list --router "$RID"
+assert_eq "OS_* variables (demo-openrc) work as credentials" "0 0" "$RC $(json 'len(j)')"
+CLI_ENV+=(OS_PASSWORD=wrong)
+praas --url "$AGENT_URL" forwarding list --router "$RID"
+refused "a wrong OS_PASSWORD" "401|[Aa]uthenticat"
+CLI_ENV=()
 
 # ------------------------------------------------------------- ROUTER by name
 praas --url "$AGENT_URL" --os-cloud praas-demo -f json forwarding create --router "$T" \

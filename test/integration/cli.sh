@@ -30,6 +30,7 @@ topo_serve_tcp -t vm1-81 vm1 any 81 || topo_fail "serve vm1:81"
 topo_serve_tcp -t vm1-8022 vm1 any 8022 || topo_fail "serve vm1:8022"
 topo_serve_tcp -t vm1-8080 vm1 any 8080 || topo_fail "serve vm1:8080"
 topo_serve_tcp -t vm2 vm2 any 22 || topo_fail "serve vm2:22"
+topo_serve_tcp -t vm2-8080 vm2 any 8080 || topo_fail "serve vm2:8080"
 topo_serve_udp -t vm2-dns vm2 any 53 || topo_fail "serve vm2 udp 53"
 
 agent_config 'router_port_range="4000:4003"'
@@ -131,6 +132,7 @@ usage_error "show with two ids" forwarding show --router "$R1" a b
 usage_error "show without --router" forwarding show 00000000-0000-4000-8000-000000000000
 usage_error "set with nothing to set" forwarding set --router "$R1" 00000000-0000-4000-8000-000000000000
 usage_error "delete without id" forwarding delete --router "$R1"
+usage_error "set with a bad --internal-ip" forwarding set --router "$R1" 00000000-0000-4000-8000-000000000000 --internal-ip vm1
 usage_error "bad --timeout" --timeout -1 forwarding list
 
 # ------------------------------------------------------------- no service
@@ -268,6 +270,11 @@ assert_eq "set --internal-port exits 0" 0 "$RC"
 assert_eq "set --internal-port: gateway:4222 reaches vm1:8080" "$CLIENT4 vm1-8080" "$(topo_tcp_query client "$GW4" 4222)"
 praas forwarding set --router "$R1" "$F1" --internal-port 81
 refused "set onto a target already forwarded" "81|in use"
+praas -f json forwarding set --router "$R1" "$F1" --internal-ip "$VM2"
+assert_eq "set --internal-ip exits 0" "0 $VM2" "$RC $(json 'j["internal_ip_address"]')"
+assert_eq "set --internal-ip: gateway:4222 now reaches vm2:8080" "$CLIENT4 vm2-8080" "$(topo_tcp_query client "$GW4" 4222)"
+praas -f json forwarding set --router "$R1" "$F1" --internal-ip "$VM1"
+assert_eq "set --internal-ip back to vm1" "0 $VM1" "$RC $(json 'j["internal_ip_address"]')"
 praas forwarding set --router "$R1" "$F1" --external-port "$P2"
 refused "set onto a used port" "in use|$F2|$P2"
 praas forwarding set --router "$R1" 00000000-0000-4000-8000-000000000000 --description x
@@ -284,6 +291,17 @@ PRAAS_URL=$AGENT_URL/v1 praas -f value forwarding list --router "$R2"
 assert_eq "an endpoint ending in /v1 means the same" "0 $F6" "$RC ${OUT%% *}"
 praas --url http://127.0.0.1:1 forwarding list
 refused "--url to nowhere" "127.0.0.1"
+# A service that accepts and never answers: --timeout bounds the wait.
+hang_port=$(agent__free_port)
+setsid socat TCP4-LISTEN:"$hang_port",bind=127.0.0.1,reuseaddr,fork SYSTEM:'sleep 30' </dev/null >/dev/null 2>&1 &
+hang_pid=$!
+topo_on_exit "kill -- -$hang_pid 2>/dev/null"
+topo_wait 5 sh -c "ss -Htln 'sport = :$hang_port' | grep -q ." || topo_fail "the hanging server listens"
+t0=$SECONDS
+praas --timeout 1 --url "http://127.0.0.1:$hang_port" forwarding list
+refused "a service that never answers, --timeout 1" "[Tt]imeout|timed out"
+assert_ok "--timeout 1 gave up within 3 s" test $((SECONDS - t0)) -le 3
+kill -- "-$hang_pid" 2>/dev/null
 
 # ------------------------------------------------------------- delete
 praas forwarding delete --router "$R1" "$F3" "$F4"
