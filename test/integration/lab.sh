@@ -17,7 +17,7 @@ skip() {
 	exit 77
 }
 [[ $(id -u) == 0 ]] || skip "needs root (tools/lab makes network namespaces)"
-for c in git ip socat ss curl python3 tar; do
+for c in ip socat ss curl python3 tar; do
 	command -v "$c" >/dev/null || skip "$c is not installed"
 done
 if [[ $mode == --openstack ]]; then
@@ -60,8 +60,15 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 mkdir -p "$copy"
-(cd "$src" && git ls-files -co --exclude-standard | grep -v -e '^build' -e '^\.lab/' |
-	tar -cf - -T -) | tar -xf - -C "$copy" || {
+copy_tree() {
+	cd "$src" || return 1
+	if command -v git >/dev/null && git rev-parse --git-dir >/dev/null 2>&1; then
+		git ls-files -co --exclude-standard | grep -v -e '^build' -e '^\.lab/' | tar -cf - -T -
+	else # a tarball: everything but build directories and a lab
+		tar -cf - --exclude='./build*' --exclude=./.lab .
+	fi
+}
+copy_tree | tar -xf - -C "$copy" || {
 	echo "cannot copy the checkout"
 	exit 1
 }
