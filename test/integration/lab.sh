@@ -72,8 +72,10 @@ copy_tree | tar -xf - -C "$copy" || {
 	echo "cannot copy the checkout"
 	exit 1
 }
-port=$((33000 + RANDOM % 2000))
-while ss -Htln "sport = :$port" | grep -q .; do port=$((port + 1)); done
+# Below the ephemeral range (32768-60999 by default), so that no outgoing
+# connection holds it, and used by no socket at all.
+port=$((21000 + RANDOM % 10000))
+while ss -Htan "sport = :$port" | grep -q .; do port=$((port + 1)); done
 export PRAAS_LAB_PORT=$port PRAAS_LAB_BUILD=$copy/build
 lab() {
 	"$copy/tools/lab" "$@" >"$work/out" 2>&1
@@ -120,6 +122,7 @@ nothing_left() { # WHEN
 socat TCP4-LISTEN:"$port",bind=127.0.0.1,reuseaddr,fork SYSTEM:'echo no' </dev/null >/dev/null 2>&1 &
 blocker=$!
 for _ in $(seq 50); do ss -Htln "sport = :$port" | grep -q . && break; sleep 0.1; done
+check "the port is taken by a listener" bash -c "ss -Htln 'sport = :$port' | grep -q ."
 # Watch .lab while up runs, to know what it made before it failed.
 mkdir -p "$work/seen"
 (
