@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2154 # top, state and TOPO_ID are tools/lab's
 # lab-openstack.sh: the Neutron side of `tools/lab up --openstack`. Sourced
 # by tools/lab, never run.
 #

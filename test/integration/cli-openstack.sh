@@ -37,7 +37,7 @@ GW=${OS[$T.gw4]}
 # The network node's namespaces, from what Neutron answered.
 topo_router -x 172.24.4 -l "${OS[$T.cidr3]}" r "$RID"
 topo_router_set_gw r "$GW"
-TOPO[r-ext.host]=240
+TOPO["r-ext.host"]=240
 topo_outside client r
 topo_vm vm r
 topo_vm vm2 r

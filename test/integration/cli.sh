@@ -136,7 +136,7 @@ usage_error "set with a bad --internal-ip" forwarding set --router "$R1" 0000000
 usage_error "bad --timeout" --timeout -1 forwarding list
 
 # ------------------------------------------------------------- no service
-PRAAS_URL= praas forwarding list
+PRAAS_URL="" praas forwarding list
 refused "no endpoint at all" "no PRaaS endpoint"
 PRAAS_URL=http://127.0.0.1:1 praas forwarding list
 refused "service not there" "127.0.0.1"

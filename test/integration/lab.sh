@@ -134,7 +134,7 @@ mkdir -p "$work/seen"
 	done
 ) &
 watcher=$!
-lab up $mode
+lab up ${mode:+"$mode"}
 touch "$work/stop-watch"
 wait "$watcher"
 kill "$blocker" 2>/dev/null
@@ -151,7 +151,7 @@ check "and started processes" test -n "$PIDS"
 nothing_left "after the failed up"
 
 # --- up, status, down
-lab up $mode
+lab up ${mode:+"$mode"}
 check "up exits 0" test "$RC" = 0
 [[ $RC == 0 ]] || printf '#   %s\n' "${OUT//$'\n'/$'\n'#   }"
 match "up prints the proof" 'PROOF: the outside client reached vm1 and vm2' "$OUT"
@@ -178,7 +178,7 @@ check "status: nothing MISSING" test "${OUT/MISSING/}" = "$OUT"
 curl -s -o /dev/null -m 2 "http://127.0.0.1:$port/healthz"
 check "the agent answers on PRAAS_LAB_PORT" test $? = 0
 
-lab up $mode
+lab up ${mode:+"$mode"}
 check "a second up while up is refused" test "$RC" != 0
 match "it says a lab is here" 'already here' "$OUT"
 
