@@ -182,6 +182,15 @@ lab up ${mode:+"$mode"}
 check "a second up while up is refused" test "$RC" != 0
 match "it says a lab is here" 'already here' "$OUT"
 
+if [[ $mode == --openstack ]]; then
+	# Keystone unreachable during down: the namespaces and processes go, the
+	# Neutron resources are kept on record, and the next down removes them.
+	PRAAS_OS_KEYSTONE_PORT=1 lab down
+	check "down without Keystone fails" test "$RC" != 0
+	match "it says the Neutron resources stay" 'Neutron resources .* stay' "$OUT"
+	check "their record is kept" test -s "$copy/.lab/neutron"
+	check "the namespaces went all the same" bash -c "! ls /run/netns | grep -qx '$(grep '^qrouter-' <<<"$NSS")'"
+fi
 lab down
 check "down exits 0" test "$RC" = 0
 nothing_left "after down"
