@@ -27,6 +27,22 @@ struct cli_command {
 
 extern const struct cli_command cli_forwarding_commands[];
 
+/* Codes of the global options a command also accepts (besides 'f'). */
+enum {
+	CLI_OPT_URL = 200,
+	CLI_OPT_OS_CLOUD,
+	CLI_OPT_TIMEOUT,
+};
+
+/*
+ * Applies global option opt (its argument arg). 0 when taken, EXIT_USAGE
+ * after a usage error (for cmd, or the global usage when NULL), -1 when opt
+ * is not a global option.
+ */
+int cli_global_option(struct cli *cli, const struct cli_command *cmd, int opt, const char *arg);
+/* Reports getopt's '?' or ':' for the last word read; returns EXIT_USAGE. */
+int cli_bad_option(const struct cli_command *cmd, int c, char **argv);
+
 /* Opens the session if needed; prints the error and returns -1 on failure. */
 int cli_session(struct cli *cli);
 /* Prints "praas: message" and returns EXIT_USAGE after the command's usage line. */

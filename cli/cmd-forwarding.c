@@ -73,28 +73,53 @@ static const struct option all_options[] = {
         {"masquerade", no_argument, NULL, OPT_MASQUERADE},
         {"description", required_argument, NULL, OPT_DESCRIPTION},
         {"help", no_argument, NULL, 'h'},
+        /* the global options, also accepted after the command */
+        {"url", required_argument, NULL, CLI_OPT_URL},
+        {"os-cloud", required_argument, NULL, CLI_OPT_OS_CLOUD},
+        {"format", required_argument, NULL, 'f'},
+        {"timeout", required_argument, NULL, CLI_OPT_TIMEOUT},
         {NULL, 0, NULL, 0},
 };
 
-/* allowed lists the option codes this command takes. */
-static int parse_args(
-        const struct cli_command *cmd, int argc, char **argv, const int *allowed, struct args *a)
+static void command_help(const struct cli_command *cmd)
 {
-	int c;
+	printf("usage: praas %s %s %s\n\n%s\n\n"
+	       "Global options (--url, --os-cloud, -f, --timeout) may come before or after the "
+	       "command;\nsee praas --help.\n",
+	        cmd->group, cmd->name, cmd->usage, cmd->help);
+}
+
+/*
+ * allowed lists the option codes this command takes. Options and
+ * arguments may come in any order, as with the openstack CLI. 0, or the
+ * exit status of a usage error.
+ */
+static int parse_args(struct cli *cli, const struct cli_command *cmd, int argc, char **argv,
+        const int *allowed, struct args *a)
+{
+	int c, r;
 
 	memset(a, 0, sizeof(*a));
-	while ((c = getopt_long(argc, argv, "+h", all_options, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":f:h", all_options, NULL)) != -1) {
 		bool ok = false;
 
 		if (c == 'h') {
-			printf("usage: praas %s %s %s\n%s\n", cmd->group, cmd->name, cmd->usage,
-			        cmd->help);
+			command_help(cmd);
 			exit(0);
+		}
+		if (c == '?' || c == ':')
+			return cli_bad_option(cmd, c, argv);
+		if ((r = cli_global_option(cli, cmd, c, optarg)) >= 0) {
+			if (r != 0)
+				return r;
+			continue;
 		}
 		for (const int *o = allowed; *o; o++)
 			ok |= *o == c;
-		if (c == '?' || !ok)
-			return cli_usage_error(cmd, "unexpected option %s", argv[optind - 1]);
+		if (!ok)
+			return cli_usage_error(
+			        cmd, "%s is not an option of this command", argv[optind - 1]);
 		switch (c) {
 		case OPT_ROUTER:
 			a->router = optarg;
@@ -141,6 +166,26 @@ static int add_ports(const struct cli_command *cmd, struct json_object *pf, cons
 	else
 		json_object_object_add(pf, range, json_object_new_string(text));
 	return 0;
+}
+
+/* --internal-ip must be an address; --port is the service's to judge. */
+static int check_target(const struct cli_command *cmd, const struct args *a)
+{
+	struct addr ip;
+
+	if (a->internal_ip && addr_parse(a->internal_ip, &ip) < 0)
+		return cli_usage_error(
+		        cmd, "--internal-ip \"%s\" is not an IP address", a->internal_ip);
+	return 0;
+}
+
+static void add_target(struct json_object *pf, const struct args *a)
+{
+	if (a->internal_ip)
+		json_object_object_add(
+		        pf, "internal_ip_address", json_object_new_string(a->internal_ip));
+	if (a->port)
+		json_object_object_add(pf, "internal_port_id", json_object_new_string(a->port));
 }
 
 static int refused(const char *error)
@@ -197,20 +242,18 @@ static int cmd_create(struct cli *cli, int argc, char **argv)
 	const struct cli_command *cmd = &cli_forwarding_commands[0];
 	struct json_object *body, *pf;
 	struct args a;
-	struct addr ip;
 	char *path;
 	int r;
 
-	if ((r = parse_args(cmd, argc, argv, allowed, &a)) != 0)
+	if ((r = parse_args(cli, cmd, argc, argv, allowed, &a)) != 0)
 		return r;
 	if (a.nrest > 0)
 		return cli_usage_error(cmd, "unexpected argument \"%s\"", a.rest[0]);
 	if (a.router == NULL || a.internal_port == NULL || (!a.internal_ip && !a.port))
 		return cli_usage_error(
 		        cmd, "--router, --internal-port and --internal-ip or --port are required");
-	if (a.internal_ip && addr_parse(a.internal_ip, &ip) < 0)
-		return cli_usage_error(
-		        cmd, "--internal-ip \"%s\" is not an IP address", a.internal_ip);
+	if ((r = check_target(cmd, &a)) != 0)
+		return r;
 	if (a.protocol && fwd_protocol_parse(a.protocol) < 0)
 		return cli_usage_error(cmd, "--protocol must be tcp or udp");
 	pf = json_object_new_object();
@@ -224,11 +267,7 @@ static int cmd_create(struct cli *cli, int argc, char **argv)
 		json_object_put(body);
 		return EXIT_USAGE;
 	}
-	if (a.internal_ip)
-		json_object_object_add(
-		        pf, "internal_ip_address", json_object_new_string(a.internal_ip));
-	if (a.port)
-		json_object_object_add(pf, "internal_port_id", json_object_new_string(a.port));
+	add_target(pf, &a);
 	json_object_object_add(
 	        pf, "protocol", json_object_new_string(a.protocol ? a.protocol : "tcp"));
 	if (a.masquerade)
@@ -254,7 +293,7 @@ static int cmd_list(struct cli *cli, int argc, char **argv)
 	struct args a;
 	int r;
 
-	if ((r = parse_args(cmd, argc, argv, allowed, &a)) != 0)
+	if ((r = parse_args(cli, cmd, argc, argv, allowed, &a)) != 0)
 		return r;
 	if (a.nrest > 0)
 		return cli_usage_error(cmd, "unexpected argument \"%s\"", a.rest[0]);
@@ -295,7 +334,7 @@ static int cmd_show(struct cli *cli, int argc, char **argv)
 	struct args a;
 	int r;
 
-	if ((r = parse_args(cmd, argc, argv, allowed, &a)) != 0)
+	if ((r = parse_args(cli, cmd, argc, argv, allowed, &a)) != 0)
 		return r;
 	if (a.router == NULL || a.nrest != 1)
 		return cli_usage_error(cmd, "--router and one ID are required");
@@ -312,20 +351,22 @@ static int cmd_show(struct cli *cli, int argc, char **argv)
 
 static int cmd_set(struct cli *cli, int argc, char **argv)
 {
-	static const int allowed[] = {
-	        OPT_ROUTER, OPT_EXTERNAL_PORT, OPT_INTERNAL_PORT, OPT_DESCRIPTION, 0};
+	static const int allowed[] = {OPT_ROUTER, OPT_EXTERNAL_PORT, OPT_INTERNAL_PORT,
+	        OPT_INTERNAL_IP, OPT_PORT, OPT_DESCRIPTION, 0};
 	const struct cli_command *cmd = &cli_forwarding_commands[3];
 	struct json_object *body, *pf;
 	char *tail, *path;
 	struct args a;
 	int r;
 
-	if ((r = parse_args(cmd, argc, argv, allowed, &a)) != 0)
+	if ((r = parse_args(cli, cmd, argc, argv, allowed, &a)) != 0)
 		return r;
 	if (a.router == NULL || a.nrest != 1)
 		return cli_usage_error(cmd, "--router and one ID are required");
-	if (!a.external_port && !a.internal_port && !a.description)
+	if (!a.external_port && !a.internal_port && !a.description && !a.internal_ip && !a.port)
 		return cli_usage_error(cmd, "nothing to set");
+	if ((r = check_target(cmd, &a)) != 0)
+		return r;
 	pf = json_object_new_object();
 	body = json_object_new_object();
 	json_object_object_add(body, "port_forwarding", pf);
@@ -338,6 +379,7 @@ static int cmd_set(struct cli *cli, int argc, char **argv)
 		json_object_put(body);
 		return EXIT_USAGE;
 	}
+	add_target(pf, &a);
 	if (a.description)
 		json_object_object_add(pf, "description", json_object_new_string(a.description));
 	if (cli_session(cli) < 0 || (tail = id_tail(a.rest[0])) == NULL) {
@@ -357,34 +399,39 @@ static int cmd_delete(struct cli *cli, int argc, char **argv)
 	static const int allowed[] = {OPT_ROUTER, 0};
 	const struct cli_command *cmd = &cli_forwarding_commands[4];
 	struct json_object *answer;
-	char *tail, *path, *error;
+	char *tail, *base, *path, *error;
 	struct args a;
 	int r, status = 0;
 
-	if ((r = parse_args(cmd, argc, argv, allowed, &a)) != 0)
+	if ((r = parse_args(cli, cmd, argc, argv, allowed, &a)) != 0)
 		return r;
 	if (a.router == NULL || a.nrest < 1)
 		return cli_usage_error(cmd, "--router and at least one ID are required");
-	if (cli_session(cli) < 0)
+	/* The router is resolved once, whatever the number of ids. */
+	if (cli_session(cli) < 0 || (base = router_path(cli, a.router, NULL)) == NULL)
 		return EXIT_REFUSED;
 	/* Like `openstack ... delete`: try every id, report each failure, fail if any did. */
 	for (int i = 0; i < a.nrest; i++) {
-		if ((tail = id_tail(a.rest[i])) == NULL)
-			return EXIT_REFUSED;
-		path = router_path(cli, a.router, tail);
-		free(tail);
-		if (path == NULL)
-			return EXIT_REFUSED;
 		error = NULL;
 		answer = NULL;
-		if (session_request(cli->session, "DELETE", path, NULL, &answer, &error) < 0) {
-			fprintf(stderr, "praas: %s: %s\n", a.rest[i], error ? error : "failed");
+		path = NULL;
+		if ((tail = id_tail(a.rest[i])) == NULL ||
+		        asprintf(&path, "%s%s", base, tail) < 0) {
+			path = NULL;
+			error = strdup("out of memory");
+		} else {
+			session_request(cli->session, "DELETE", path, NULL, &answer, &error);
+		}
+		if (error != NULL) {
+			fprintf(stderr, "praas: %s: %s\n", a.rest[i], error);
 			status = EXIT_REFUSED;
 		}
 		json_object_put(answer);
 		free(error);
 		free(path);
+		free(tail);
 	}
+	free(base);
 	return status;
 }
 
@@ -400,8 +447,9 @@ const struct cli_command cli_forwarding_commands[] = {
                 "List the port forwardings of a router, or all you may see.", cmd_list},
         {"forwarding", "show", "--router ROUTER ID", "Show one port forwarding.", cmd_show},
         {"forwarding", "set",
-                "--router ROUTER ID [--external-port P] [--internal-port P] [--description TEXT]",
-                "Change a port forwarding.", cmd_set},
+                "--router ROUTER ID [--external-port P[:END]] [--internal-port P[:END]] "
+                "[--internal-ip IP | --port NEUTRON_PORT] [--description TEXT]",
+                "Change a port forwarding (the fields not given keep their values).", cmd_set},
         {"forwarding", "delete", "--router ROUTER ID [ID ...]", "Delete port forwardings.",
                 cmd_delete},
         {NULL, NULL, NULL, NULL, NULL},

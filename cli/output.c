@@ -4,6 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Like the openstack CLI's -f json: indented, "key": "value", slashes as they are. */
+#define JSON_OUTPUT_FLAGS                                                                          \
+	(JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE)
+
 int output_format_parse(const char *name)
 {
 	if (strcmp(name, "table") == 0)
@@ -86,7 +90,7 @@ void output_object(FILE *out, enum output_format fmt, struct json_object *obj,
 	const char **cells;
 
 	if (fmt == OUTPUT_JSON) {
-		fprintf(out, "%s\n", json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PRETTY));
+		fprintf(out, "%s\n", json_object_to_json_string_ext(obj, JSON_OUTPUT_FLAGS));
 		return;
 	}
 	if (fmt == OUTPUT_VALUE) {
@@ -112,8 +116,9 @@ void output_list(FILE *out, enum output_format fmt, struct json_object *array,
 	const char **heads, **cells;
 
 	if (fmt == OUTPUT_JSON) {
+		/* json-c writes an empty array as "[\n]" when pretty. */
 		fprintf(out, "%s\n",
-		        json_object_to_json_string_ext(array, JSON_C_TO_STRING_PRETTY));
+		        n ? json_object_to_json_string_ext(array, JSON_OUTPUT_FLAGS) : "[]");
 		return;
 	}
 	if (fmt == OUTPUT_VALUE) {

@@ -3,8 +3,11 @@
  *
  *   praas [--url URL] [--os-cloud NAME] [-f table|json|value] forwarding COMMAND ...
  *
+ * The global options may also follow the command, as with the openstack
+ * CLI ("praas forwarding list -f json").
+ *
  * Exit status: 0 done, 1 the service refused (its words on one line),
- * 2 a usage error.
+ * 2 a usage error (with a usage line on stderr).
  */
 #include <getopt.h>
 #include <stdarg.h>
@@ -15,17 +18,27 @@
 #include "cli.h"
 #include "praas-build.h"
 
+#define GLOBAL_USAGE                                                                               \
+	"praas [--url URL] [--os-cloud NAME] [-f table|json|value] [--timeout SECONDS] "           \
+	"forwarding COMMAND [ARGS]"
+
 static void usage(FILE *out)
 {
-	fprintf(out,
-	        "usage: praas [--url URL] [--os-cloud NAME] [-f table|json|value] "
-	        "[--timeout SECONDS] forwarding COMMAND [ARGS]\n\ncommands:\n");
+	fprintf(out, "usage: " GLOBAL_USAGE "\n\ncommands:\n");
 	for (const struct cli_command *c = cli_forwarding_commands; c->name; c++)
 		fprintf(out, "  praas %s %s %s\n      %s\n", c->group, c->name, c->usage, c->help);
 	fprintf(out,
-	        "\nThe service is --url, else PRAAS_URL, else the Keystone catalog's "
-	        "\"praas\" entry.\nCredentials: --os-cloud or OS_CLOUD (clouds.yaml), "
-	        "or OS_* variables;\nwithout any, requests carry no token.\n");
+	        "\noptions (before or after the command):\n"
+	        "  --url URL          the PRaaS service (else PRAAS_URL, else the Keystone\n"
+	        "                     catalog's \"praas\" endpoint)\n"
+	        "  --os-cloud NAME    credentials from clouds.yaml (else OS_CLOUD, else OS_*\n"
+	        "                     variables; without any, requests carry no token)\n"
+	        "  -f, --format FMT   table (default), json or value\n"
+	        "  --timeout SECONDS  give up on a request after this long (default 30)\n"
+	        "  -h, --help         this text; \"praas forwarding COMMAND --help\" for one "
+	        "command\n"
+	        "  --version          the version\n\n"
+	        "Exit status: 0 done, 1 the service refused, 2 a usage error.\n");
 }
 
 int cli_usage_error(const struct cli_command *cmd, const char *fmt, ...)
@@ -39,6 +52,8 @@ int cli_usage_error(const struct cli_command *cmd, const char *fmt, ...)
 	fputc('\n', stderr);
 	if (cmd != NULL)
 		fprintf(stderr, "usage: praas %s %s %s\n", cmd->group, cmd->name, cmd->usage);
+	else
+		fprintf(stderr, "usage: " GLOBAL_USAGE "\n");
 	return EXIT_USAGE;
 }
 
@@ -56,52 +71,94 @@ int cli_session(struct cli *cli)
 	return 0;
 }
 
+int cli_global_option(struct cli *cli, const struct cli_command *cmd, int opt, const char *arg)
+{
+	char *end;
+	double t;
+	int fmt;
+
+	switch (opt) {
+	case CLI_OPT_URL:
+		cli->session_opts.url = arg;
+		return 0;
+	case CLI_OPT_OS_CLOUD:
+		cli->session_opts.os_cloud = arg;
+		return 0;
+	case 'f':
+		if ((fmt = output_format_parse(arg)) < 0)
+			return cli_usage_error(
+			        cmd, "-f must be table, json or value, not \"%s\"", arg);
+		cli->format = (enum output_format)fmt;
+		return 0;
+	case CLI_OPT_TIMEOUT:
+		t = strtod(arg, &end);
+		if (end == arg || *end != '\0' || !(t > 0 && t <= 3600))
+			return cli_usage_error(
+			        cmd, "--timeout takes seconds, more than 0 and at most 3600");
+		cli->session_opts.timeout_ms = (long)(t * 1000);
+		return 0;
+	}
+	return -1;
+}
+
+int cli_bad_option(const struct cli_command *cmd, int c, char **argv)
+{
+	/* With opterr = 0, getopt leaves the words to us: one line, then usage. */
+	const char *word = argv[optind - 1];
+	char shortopt[3] = {'-', (char)optopt, '\0'};
+
+	if (optopt > 0 && optopt < 128 && optopt != 'f' && optopt != 'h')
+		word = shortopt; /* "-x", also inside a cluster like "-xf" */
+	if (c == ':')
+		return cli_usage_error(cmd, "option %s needs a value", word);
+	return cli_usage_error(cmd, "unknown option %s", word);
+}
+
 static int parse_global(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-	        {"url", required_argument, NULL, 'u'},
-	        {"os-cloud", required_argument, NULL, 'c'},
+	        {"url", required_argument, NULL, CLI_OPT_URL},
+	        {"os-cloud", required_argument, NULL, CLI_OPT_OS_CLOUD},
 	        {"format", required_argument, NULL, 'f'},
-	        {"timeout", required_argument, NULL, 't'},
+	        {"timeout", required_argument, NULL, CLI_OPT_TIMEOUT},
 	        {"help", no_argument, NULL, 'h'},
 	        {"version", no_argument, NULL, 'V'},
 	        {NULL, 0, NULL, 0},
 	};
-	int c, fmt;
-	char *end;
-	double t;
+	int c, r;
 
-	while ((c = getopt_long(argc, argv, "+f:h", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:f:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'u':
-			cli->session_opts.url = optarg;
-			break;
-		case 'c':
-			cli->session_opts.os_cloud = optarg;
-			break;
-		case 'f':
-			if ((fmt = output_format_parse(optarg)) < 0)
-				return cli_usage_error(NULL, "-f must be table, json or value");
-			cli->format = (enum output_format)fmt;
-			break;
-		case 't':
-			t = strtod(optarg, &end);
-			if (*end != '\0' || !(t > 0 && t <= 3600))
-				return cli_usage_error(NULL, "--timeout takes seconds (0-3600]");
-			cli->session_opts.timeout_ms = (long)(t * 1000);
-			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
 		case 'V':
 			printf("praas %s\n", PRAAS_VERSION);
 			exit(0);
+		case '?':
+		case ':':
+			return cli_bad_option(NULL, c, argv);
 		default:
-			usage(stderr);
-			return EXIT_USAGE;
+			if ((r = cli_global_option(cli, NULL, c, optarg)) != 0)
+				return r;
 		}
 	}
 	return 0;
+}
+
+/* "praas forwarding", "praas forwarding --help": the commands of the group. */
+static int group_help(const char *word)
+{
+	if (word == NULL)
+		return cli_usage_error(NULL,
+		        "which forwarding command? (create, list, show, set, "
+		        "delete)");
+	if (strcmp(word, "--help") == 0 || strcmp(word, "-h") == 0 || strcmp(word, "help") == 0) {
+		usage(stdout);
+		exit(0);
+	}
+	return -1;
 }
 
 int main(int argc, char **argv)
@@ -114,12 +171,18 @@ int main(int argc, char **argv)
 		return r;
 	argc -= optind;
 	argv += optind;
-	if (argc < 2) {
-		usage(stderr);
-		return EXIT_USAGE;
+	if (argc < 1)
+		return cli_usage_error(NULL, "no command given (see praas --help)");
+	if (strcmp(argv[0], "help") == 0) {
+		usage(stdout);
+		return 0;
 	}
+	if (strcmp(argv[0], "forwarding") != 0)
+		return cli_usage_error(NULL, "unknown command \"%s\" (see praas --help)", argv[0]);
+	if ((r = group_help(argc > 1 ? argv[1] : NULL)) >= 0)
+		return r;
 	for (cmd = cli_forwarding_commands; cmd->name; cmd++)
-		if (strcmp(argv[0], cmd->group) == 0 && strcmp(argv[1], cmd->name) == 0)
+		if (strcmp(argv[1], cmd->name) == 0)
 			break;
 	if (cmd->name == NULL)
 		return cli_usage_error(

@@ -65,22 +65,39 @@ static char *error_text(const struct http_error *err)
 	return line;
 }
 
-static int open_cloud(struct session *s, const struct session_options *opts, char **error)
+/*
+ * Finds the credentials, if any: --os-cloud, OS_CLOUD, or OS_AUTH_URL and
+ * the other OS_* variables. 0 with s->has_cloud telling whether there were
+ * some, or -1 with *error.
+ */
+static int load_cloud(struct session *s, const struct session_options *opts, char **error)
 {
 	const char *name = opts->os_cloud ? opts->os_cloud : getenv("OS_CLOUD");
-	struct wait w = {0};
 	char *cause = NULL;
 
 	if ((name == NULL || name[0] == '\0') && getenv("OS_AUTH_URL") == NULL)
 		return 0; /* no credentials: an unauthenticated service (auth = "none") */
-	if (clouds_load(NULL, name, &s->cloud, &cause) < 0 ||
-	        keystone_new(s->http, &s->cloud, &s->ks, &cause) < 0 ||
-	        neutron_new(s->ks, &s->neutron) < 0) {
+	if (clouds_load(NULL, name, &s->cloud, &cause) < 0) {
 		*error = dup_line("credentials: %s", cause ? cause : "out of memory");
 		free(cause);
 		return -1;
 	}
 	s->has_cloud = true;
+	return 0;
+}
+
+/* Issues our token (and so learns the catalog). */
+static int authenticate(struct session *s, char **error)
+{
+	struct wait w = {0};
+	char *cause = NULL;
+
+	if (keystone_new(s->http, &s->cloud, &s->ks, &cause) < 0 ||
+	        neutron_new(s->ks, &s->neutron) < 0) {
+		*error = dup_line("credentials: %s", cause ? cause : "out of memory");
+		free(cause);
+		return -1;
+	}
 	if (keystone_authenticate(s->ks, on_auth, &w, NULL) < 0 ||
 	        http_wait(s->base, &w.done) < 0) {
 		*error = dup_line("cannot authenticate");
@@ -119,6 +136,9 @@ static int find_url(struct session *s, const struct session_options *opts, char 
 	len = strlen(s->url);
 	while (len > 0 && s->url[len - 1] == '/')
 		s->url[--len] = '\0';
+	/* The paths start with /v1: an endpoint registered as ".../v1" means the same. */
+	if (len >= 3 && strcmp(s->url + len - 3, "/v1") == 0)
+		s->url[len - 3] = '\0';
 	return 0;
 }
 
@@ -134,16 +154,22 @@ int session_open(const struct session_options *opts, struct session **out, char 
 		*error = dup_line("out of memory");
 		return -1;
 	}
+	if (load_cloud(s, opts, error) < 0) {
+		session_close(s);
+		return -1;
+	}
 	http_options_default(&hopts);
-	hopts.max_retries = 0;
+	hopts.max_retries = 0; /* a person is waiting: fail fast, let them retry */
 	if (opts->timeout_ms > 0)
 		hopts.total_timeout_ms = opts->timeout_ms;
+	if (s->has_cloud)
+		keystone_http_options(&s->cloud, &hopts); /* verify, cacert */
 	if (http_client_new(s->base, &hopts, &s->http) < 0) {
 		*error = dup_line("cannot start the HTTP client");
 		session_close(s);
 		return -1;
 	}
-	if (open_cloud(s, opts, error) < 0 || find_url(s, opts, error) < 0) {
+	if ((s->has_cloud && authenticate(s, error) < 0) || find_url(s, opts, error) < 0) {
 		if (*error == NULL)
 			*error = dup_line("out of memory");
 		session_close(s);

@@ -1,0 +1,221 @@
+#!/usr/bin/env bash
+# tools/lab from a clean copy of the checkout: `up` to the printed proof,
+# `status`, `down`, and nothing left behind (namespaces, processes, .lab),
+# also after an `up` that failed (its port taken) and one killed with
+# SIGKILL half-way. With --openstack, the same against the loopback
+# OpenStack, and down also removes the Neutron resources the lab made.
+#
+# The copy has its own build dir and .lab, and the lab listens on a port
+# other than 3000 (PRAAS_LAB_PORT), so a lab someone has up is not touched.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+src=${PRAAS_SOURCE_ROOT:-$(cd "$here/../.." && pwd)}
+mode=${1:-}
+
+skip() {
+	echo "SKIP: $*"
+	exit 77
+}
+[[ $(id -u) == 0 ]] || skip "needs root (tools/lab makes network namespaces)"
+for c in ip socat ss curl python3 tar; do
+	command -v "$c" >/dev/null || skip "$c is not installed"
+done
+if [[ $mode == --openstack ]]; then
+	. "$src/test/openstack/common.sh"
+	[[ $(http_code "$OS_KS_URL") == 200 && $(http_code "$OS_NEUTRON_URL/") == 200 ]] ||
+		skip "the loopback OpenStack is not running (sudo test/openstack/start.sh)"
+fi
+
+passed=0 failed=0
+ok() {
+	passed=$((passed + 1))
+	echo "ok $((passed + failed)) - $1"
+}
+not_ok() {
+	failed=$((failed + 1))
+	echo "not ok $((passed + failed)) - $1"
+	[[ -z ${2:-} ]] || printf '#   %s\n' "${2//$'\n'/$'\n'#   }"
+}
+check() { # DESC CMD...
+	local d=$1
+	shift
+	if "$@"; then ok "$d"; else not_ok "$d"; fi
+}
+match() { # DESC REGEX TEXT
+	if [[ $3 =~ $2 ]]; then ok "$1"; else not_ok "$1" "expected to match: $2"$'\n'"got: $3"; fi
+}
+
+# A clean copy: the tracked and new files, no build dir, no .lab.
+work=$(mktemp -d /tmp/praas-lab-test.XXXXXX)
+copy=$work/praas
+blocker=
+cleanup() {
+	[[ -n $blocker ]] && kill "$blocker" 2>/dev/null
+	if [[ -e $copy/.lab ]]; then
+		echo "# cleanup: .lab is still there; running tools/lab down" >&2
+		"$copy/tools/lab" down >&2
+	fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+mkdir -p "$copy"
+copy_tree() {
+	cd "$src" || return 1
+	if command -v git >/dev/null && git rev-parse --git-dir >/dev/null 2>&1; then
+		git ls-files -co --exclude-standard | grep -v -e '^build' -e '^\.lab/' | tar -cf - -T -
+	else # a tarball: everything but build directories and a lab
+		tar -cf - --exclude='./build*' --exclude=./.lab .
+	fi
+}
+copy_tree | tar -xf - -C "$copy" || {
+	echo "cannot copy the checkout"
+	exit 1
+}
+# Below the ephemeral range (32768-60999 by default), so that no outgoing
+# connection holds it, and used by no socket at all.
+port=$((21000 + RANDOM % 10000))
+while ss -Htan "sport = :$port" | grep -q .; do port=$((port + 1)); done
+export PRAAS_LAB_PORT=$port PRAAS_LAB_BUILD=$copy/build
+lab() {
+	"$copy/tools/lab" "$@" >"$work/out" 2>&1
+	RC=$?
+	OUT=$(cat "$work/out")
+}
+
+# What the lab made, from its .lab (namespaces, process groups, Neutron paths).
+snapshot() {
+	NSS=$(cat "$copy/.lab/net/namespaces" 2>/dev/null)
+	PIDS=$(cat "$copy/.lab/net/pids" "$copy"/.lab/net/proc.*/pid 2>/dev/null)
+	NEUTRON=$(awk '$1 == "DELETE" { print $2 }' "$copy/.lab/neutron" 2>/dev/null)
+}
+live() { # PID...: those alive and not zombies
+	local p
+	for p in "$@"; do
+		[[ -r /proc/$p/stat ]] && [[ $(</proc/"$p"/stat) != *") Z "* ]] && echo "$p"
+	done
+}
+neutron_left() { # the recorded paths Neutron still answers for
+	local t p
+	[[ -n $NEUTRON ]] || return 0
+	t=$(curl -s -m 30 -D - -o /dev/null -H 'Content-Type: application/json' \
+		-d "{\"auth\":{\"identity\":{\"methods\":[\"password\"],\"password\":{\"user\":{\"name\":\"admin\",\"domain\":{\"id\":\"default\"},\"password\":\"$PRAAS_OS_ADMIN_PASSWORD\"}}},\"scope\":{\"project\":{\"name\":\"admin\",\"domain\":{\"id\":\"default\"}}}}}" \
+		"$OS_KS_URL/auth/tokens" | tr -d '\r' | sed -n 's/^[Xx]-[Ss]ubject-[Tt]oken: //p')
+	for p in $NEUTRON; do
+		[[ $(curl -s -o /dev/null -w '%{http_code}' -H "X-Auth-Token: $t" "$OS_NEUTRON_URL/v2.0$p") == 404 ]] ||
+			echo "$p"
+	done
+}
+nothing_left() { # WHEN
+	local ns left=
+	[[ ! -e $copy/.lab ]] || left+=" .lab"
+	for ns in $NSS; do
+		[[ ! -e /run/netns/$ns ]] || left+=" namespace:$ns"
+	done
+	# shellcheck disable=SC2086
+	left+=$(live $PIDS | sed 's/^/ pid:/' | tr -d '\n')
+	[[ $mode != --openstack ]] || left+=$(neutron_left | sed 's/^/ neutron:/' | tr -d '\n')
+	if [[ -z $left ]]; then ok "$1: nothing is left"; else not_ok "$1: nothing is left" "left:$left"; fi
+}
+
+# --- an up that fails half-way (its port is taken) removes what it made
+socat TCP4-LISTEN:"$port",bind=127.0.0.1,reuseaddr,fork SYSTEM:'echo no' </dev/null >/dev/null 2>&1 &
+blocker=$!
+for _ in $(seq 50); do ss -Htln "sport = :$port" | grep -q . && break; sleep 0.1; done
+check "the port is taken by a listener" bash -c "ss -Htln 'sport = :$port' | grep -q ."
+# Watch .lab while up runs, to know what it made before it failed.
+mkdir -p "$work/seen"
+(
+	while [[ ! -e $work/stop-watch ]]; do
+		for f in net/namespaces net/pids neutron; do
+			[[ -s $copy/.lab/$f ]] && cp -f "$copy/.lab/$f" "$work/seen/${f#net/}" 2>/dev/null
+		done
+		sleep 0.05
+	done
+) &
+watcher=$!
+lab up ${mode:+"$mode"}
+touch "$work/stop-watch"
+wait "$watcher"
+kill "$blocker" 2>/dev/null
+wait "$blocker" 2>/dev/null
+blocker=
+check "up with its port taken fails" test "$RC" != 0
+match "it says the port is taken" "port $port is taken" "$OUT"
+NSS=$(cat "$work/seen/namespaces" 2>/dev/null)
+PIDS=$(cat "$work/seen/pids" 2>/dev/null)
+NEUTRON=$(awk '$1 == "DELETE" { print $2 }' "$work/seen/neutron" 2>/dev/null)
+check "the failed up had made namespaces before failing" test -n "$NSS"
+check "and started processes" test -n "$PIDS"
+[[ $mode != --openstack ]] || check "and Neutron resources" test -n "$NEUTRON"
+nothing_left "after the failed up"
+
+# --- up, status, down
+lab up ${mode:+"$mode"}
+check "up exits 0" test "$RC" = 0
+[[ $RC == 0 ]] || printf '#   %s\n' "${OUT//$'\n'/$'\n'#   }"
+match "up prints the proof" 'PROOF: the outside client reached vm1 and vm2' "$OUT"
+caddr=$(sed -n 's/.*client \([0-9.]*\) connects to [0-9.]*:4022;.*/\1/p' <<<"$OUT")
+match "the VM saw the client's own address" "answers: \"${caddr:-none} vm1\"" "$OUT"
+snapshot
+check "up made a qrouter- namespace" grep -q '^qrouter-' <<<"$NSS"
+client=$(grep -- '-client$' <<<"$NSS")
+gw=$(sed -n 's/.*connects to \([0-9.]*\):4022;.*/\1/p' <<<"$OUT")
+ans=$(ip netns exec "$client" timeout 5 socat -T 3 - "TCP:$gw:4022" </dev/null 2>&1)
+match "the forwarding keeps working after up returned" " vm1$" "$ans"
+if [[ $mode == --openstack ]]; then
+	check "up made Neutron resources (network, subnet, router, 2 ports)" test "$(wc -w <<<"$NEUTRON")" = 5
+	match "the CLI named the router by its Neutron name" '--router praas-lab-' "$OUT"
+fi
+
+lab status
+check "status exits 0" test "$RC" = 0
+match "status: the pat-agent runs" 'pat-agent running \(pid [0-9]+\)' "$OUT"
+match "status: the monitor-agent runs" 'monitor-agent running \(pid [0-9]+\)' "$OUT"
+match "status: the router namespace" $'\n  qrouter-[0-9a-f-]{36}\n' "$OUT"
+match "status: the forwardings" '\| lab: ssh to vm1 +\|' "$OUT"
+check "status: nothing MISSING" test "${OUT/MISSING/}" = "$OUT"
+curl -s -o /dev/null -m 2 "http://127.0.0.1:$port/healthz"
+check "the agent answers on PRAAS_LAB_PORT" test $? = 0
+
+lab up ${mode:+"$mode"}
+check "a second up while up is refused" test "$RC" != 0
+match "it says a lab is here" 'already here' "$OUT"
+
+if [[ $mode == --openstack ]]; then
+	# Keystone unreachable during down: the namespaces and processes go, the
+	# Neutron resources are kept on record, and the next down removes them.
+	PRAAS_OS_KEYSTONE_PORT=1 lab down
+	check "down without Keystone fails" test "$RC" != 0
+	match "it says the Neutron resources stay" 'Neutron resources .* stay' "$OUT"
+	check "their record is kept" test -s "$copy/.lab/neutron"
+	check "the namespaces went all the same" bash -c "! ls /run/netns | grep -qx '$(grep '^qrouter-' <<<"$NSS")'"
+fi
+lab down
+check "down exits 0" test "$RC" = 0
+nothing_left "after down"
+lab down
+check "down again exits 0" test "$RC" = 0
+lab status
+match "status when down says so" 'not up' "$OUT"
+
+# --- an up killed with SIGKILL half-way: down still removes everything
+if [[ $mode != --openstack ]]; then
+	setsid "$copy/tools/lab" up >"$work/killed.out" 2>&1 &
+	upid=$!
+	for _ in $(seq 200); do
+		grep -q '^qrouter-' "$copy/.lab/net/namespaces" 2>/dev/null && break
+		sleep 0.05
+	done
+	kill -9 -- "-$upid" 2>/dev/null
+	wait "$upid" 2>/dev/null
+	snapshot
+	check "the killed up had made a router namespace" grep -q '^qrouter-' <<<"$NSS"
+	lab down
+	check "down after a killed up exits 0" test "$RC" = 0
+	nothing_left "after a killed up and down"
+fi
+
+echo "1..$((passed + failed))"
+echo "# $passed passed, $failed failed"
+((failed == 0 && passed > 0))

@@ -1,0 +1,249 @@
+#!/usr/bin/env python3
+"""Checks docs/openapi.json (and docs/api.md) against a running pat-agent.
+
+    openapi-check.py SOURCE_ROOT AGENT_URL ROUTER_ID VM_IP
+
+- The document is OpenAPI 3 and every $ref in it resolves.
+- Every route of the agent's route table (pat-agent/routes.c) is documented,
+  and every documented path and method is served: asked live, it is neither
+  the router's 404 ("no such resource") nor a 405.
+- Real answers (create, show, update, list, list all, versions, healthz,
+  errors, legacy) validate against their documented schemas, so they have
+  exactly the documented fields, of the documented types.
+- Every error code the agent's sources can answer (praas.*) is listed in
+  docs/api.md and in the document.
+
+Python's standard library only. Prints TAP; exits 1 on any failure.
+"""
+import json
+import re
+import sys
+import urllib.error
+import urllib.request
+
+SRC, URL, ROUTER, VM = sys.argv[1:5]
+DOC = json.load(open(SRC + "/docs/openapi.json"))
+API_MD = open(SRC + "/docs/api.md").read()
+results = []
+
+
+def check(desc, cond, detail=""):
+    results.append(bool(cond))
+    print("%s %d - %s" % ("ok" if cond else "not ok", len(results), desc))
+    if not cond and detail:
+        for line in str(detail).splitlines():
+            print("#   " + line)
+
+
+def resolve(ref):
+    node = DOC
+    for part in ref.lstrip("#/").split("/"):
+        node = node[part]
+    return node
+
+
+# ---- a small validator for the JSON Schema subset the document uses
+def validate(value, schema, path="$"):
+    """Returns a list of what does not match."""
+    if "$ref" in schema:
+        return validate(value, resolve(schema["$ref"]), path)
+    if value is None:
+        return [] if schema.get("nullable") else ["%s: null is not allowed" % path]
+    errs = []
+    t = schema.get("type")
+    types = {"object": dict, "array": list, "string": str, "boolean": bool}
+    if t == "integer":
+        if not isinstance(value, int) or isinstance(value, bool):
+            return ["%s: %r is not an integer" % (path, value)]
+        if "minimum" in schema and value < schema["minimum"]:
+            errs.append("%s: %d < minimum %d" % (path, value, schema["minimum"]))
+        if "maximum" in schema and value > schema["maximum"]:
+            errs.append("%s: %d > maximum %d" % (path, value, schema["maximum"]))
+    elif t in types and not isinstance(value, types[t]):
+        return ["%s: %r is not a %s" % (path, value, t)]
+    if "enum" in schema and value not in schema["enum"]:
+        errs.append("%s: %r is not one of %s" % (path, value, schema["enum"]))
+    if t == "string":
+        if "maxLength" in schema and len(value) > schema["maxLength"]:
+            errs.append("%s: longer than %d" % (path, schema["maxLength"]))
+        if "pattern" in schema and not re.search(schema["pattern"], value):
+            errs.append("%s: %r does not match %s" % (path, value, schema["pattern"]))
+        fmt = schema.get("format")
+        if fmt == "uuid" and not re.fullmatch(r"[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}", value):
+            errs.append("%s: %r is not a UUID" % (path, value))
+        if fmt == "date-time" and not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)", value):
+            errs.append("%s: %r is not a date-time" % (path, value))
+    if t == "object":
+        props = schema.get("properties", {})
+        for k in schema.get("required", []):
+            if k not in value:
+                errs.append("%s: %s is missing" % (path, k))
+        extra = schema.get("additionalProperties", True)
+        for k, v in value.items():
+            if k in props:
+                errs += validate(v, props[k], path + "." + k)
+            elif extra is False:
+                errs.append("%s: %s is not documented" % (path, k))
+            elif isinstance(extra, dict):
+                errs += validate(v, extra, path + "." + k)
+    if t == "array":
+        if len(value) < schema.get("minItems", 0):
+            errs.append("%s: fewer than %d items" % (path, schema["minItems"]))
+        for i, v in enumerate(value):
+            errs += validate(v, schema.get("items", {}), "%s[%d]" % (path, i))
+    return errs
+
+
+def call(method, path, body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(URL + path, data=data, method=method)
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, dict(r.headers), r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read().decode()
+
+
+def answer_schema(path, method, status):
+    """The documented schema of an answer (None for no body)."""
+    op = DOC["paths"].get(path, {}).get(method)
+    if op is None:
+        return "undocumented"
+    resp = op["responses"].get(str(status))
+    if resp is None:
+        return "undocumented"
+    if "$ref" in resp:
+        resp = resolve(resp["$ref"])
+    content = resp.get("content")
+    if not content:
+        return None
+    return next(iter(content.values()))["schema"]
+
+
+def conforms(desc, path, method, status, body, want_status):
+    schema = answer_schema(path, method, status)
+    check("%s: status %d" % (desc, want_status), status == want_status, body)
+    if schema == "undocumented":
+        check("%s: status %d is documented" % (desc, status), False)
+        return None
+    value = json.loads(body) if schema is not None else None
+    errs = validate(value, schema) if schema is not None else []
+    check("%s: the answer is as documented" % desc, not errs, "\n".join(errs) + "\n" + body)
+    return value
+
+
+# ---- the document itself
+check("OpenAPI 3", str(DOC.get("openapi", "")).startswith("3."))
+refs = re.findall(r'"\$ref": "([^"]+)"', json.dumps(DOC))
+bad = []
+for r in set(refs):
+    try:
+        resolve(r)
+    except KeyError:
+        bad.append(r)
+check("every $ref resolves (%d)" % len(set(refs)), not bad, bad)
+
+# ---- routes: the agent's table against the document
+source = open(SRC + "/pat-agent/routes.c").read()
+served = set(re.findall(r'\{EVHTTP_REQ_([A-Z]+),\s*"(/[^"]*)"', source))
+check("the route table was read (%d routes)" % len(served), len(served) >= 9)
+documented = set()
+for p, item in DOC["paths"].items():
+    for m in item:
+        if m in ("get", "post", "put", "delete", "patch", "head", "options"):
+            documented.add((m.upper(), re.sub(r"\{[^}]+\}", "*", p)))
+for m, p in sorted(served):
+    check("served route %s %s is documented" % (m, p), (m, p) in documented)
+for m, p in sorted(documented):
+    check("documented %s %s is in the route table" % (m, p), (m, p) in served)
+
+FAKE_ID = "00000000-0000-4000-8000-000000000000"
+for m, p in sorted(documented):
+    live = p.replace("*", ROUTER, 1).replace("*", FAKE_ID)
+    body = {"port_forwarding": {}} if m in ("POST", "PUT") and live.startswith("/v1") else None
+    status, _, text = call(m, live, body)
+    routed = not (status == 405 or (status == 404 and "no such resource" in text))
+    check("documented %s %s is served (%d)" % (m, p, status), routed, text)
+status, _, text = call("GET", "/v2/nothing")
+check("an undocumented path is the router's 404", status == 404 and "no such resource" in text)
+status, headers, text = call("PATCH", "/v1/routers/%s/port_forwardings" % ROUTER)
+check("an undocumented method is 405 with Allow", status == 405 and "Allow" in headers, text)
+
+# ---- answers
+base = "/v1/routers/{router_id}/port_forwardings"
+one = base + "/{id}"
+rbase = "/v1/routers/%s/port_forwardings" % ROUTER
+
+status, headers, text = call("GET", "/")
+conforms("GET /", "/", "get", status, text, 200)
+check("X-Openstack-Request-Id on answers", re.match(r"req-", headers.get("X-Openstack-Request-Id", "")))
+status, _, text = call("GET", "/healthz")
+conforms("GET /healthz", "/healthz", "get", status, text, 200)
+status, headers, text = call("GET", "/metrics")
+check("GET /metrics is Prometheus text", status == 200 and "praas_forwardings" in text
+      and headers.get("Content-Type", "").startswith("text/plain"))
+
+status, _, text = call("POST", rbase, {"port_forwarding": {
+    "internal_ip_address": VM, "internal_port": 22, "external_port": 4022,
+    "description": "openapi"}})
+created = conforms("create", base, "post", status, text, 201)
+fid = created["port_forwarding"]["id"] if created else FAKE_ID
+check("create: exactly the documented fields",
+      created and set(created["port_forwarding"]) == set(resolve("#/components/schemas/PortForwarding")["properties"]),
+      text)
+status, _, text = call("POST", rbase, {"port_forwarding": {
+    "internal_ip_address": VM, "internal_port_range": "80:81", "external_port_range": "7080:7081",
+    "protocol": "udp", "masquerade": True}})
+conforms("create a range", base, "post", status, text, 201)
+status, _, text = call("GET", rbase + "/" + fid)
+shown = conforms("show", one, "get", status, text, 200)
+check("show: exactly the documented fields",
+      shown and set(shown["port_forwarding"]) == set(resolve("#/components/schemas/PortForwarding")["properties"]),
+      text)
+status, _, text = call("PUT", rbase + "/" + fid, {"port_forwarding": {"description": "changed", "external_port": 4122}})
+conforms("update", one, "put", status, text, 200)
+status, _, text = call("GET", rbase)
+listed = conforms("list", base, "get", status, text, 200)
+check("list: both forwardings", listed and len(listed["port_forwardings"]) == 2)
+status, _, text = call("GET", "/v1/port_forwardings?router_id=" + ROUTER)
+conforms("list all", "/v1/port_forwardings", "get", status, text, 200)
+
+# errors
+status, headers, text = call("POST", rbase, {"port_forwarding": {"internal_ip_address": VM, "internal_port": 70000}})
+err = conforms("a 400", base, "post", status, text, 400)
+check("the 400 names the field", err and err["errors"][0]["detail"].startswith("internal_port"), text)
+check("an error's request_id is the header's",
+      err and err["errors"][0]["request_id"] == headers.get("X-Openstack-Request-Id"))
+status, _, text = call("POST", rbase, {"port_forwarding": {"internal_ip_address": VM, "internal_port": 23, "external_port": 4122}})
+conforms("a 409", base, "post", status, text, 409)
+status, _, text = call("GET", rbase + "/" + FAKE_ID)
+conforms("a 404", one, "get", status, text, 404)
+status, _, text = call("POST", rbase, {"port_forwarding": {"description": "x" * 70000}})
+conforms("a 413", base, "post", status, text, 413)
+status, _, text = call("DELETE", rbase + "/" + fid)
+conforms("delete", one, "delete", status, text, 204)
+
+# legacy
+status, _, text = call("POST", "/pat/create?server_ip=%s&router_id=qrouter-%s&create_server_port=8080&gateway=%s"
+                       % (VM, ROUTER, created["port_forwarding"]["external_ip_address"] if created else ""))
+conforms("legacy create", "/pat/create", "post", status, text, 200)
+status, _, text = call("GET", "/router_pat?router_id=" + ROUTER)
+conforms("legacy router_pat", "/router_pat", "get", status, text, 200)
+
+# ---- error codes: the sources against the docs
+codes = set()
+for name in __import__("glob").glob(SRC + "/pat-agent/*.c"):
+    codes |= set(re.findall(r'"(praas\.[a-z_]+)"', open(name).read()))
+check("error codes found in pat-agent/*.c (%d)" % len(codes), len(codes) >= 10)
+doc_text = json.dumps(DOC)
+for c in sorted(codes):
+    check("error code %s is in docs/api.md" % c, re.search(r"`%s`" % re.escape(c), API_MD))
+documented_codes = set(re.findall(r"`(praas\.[a-z_]+)`", API_MD)) - {"praas.conf", "praas.db"}
+for c in sorted(documented_codes - codes):
+    check("docs/api.md's %s is one the agent can answer" % c, False)
+
+print("1..%d" % len(results))
+print("# %d passed, %d failed" % (results.count(True), results.count(False)))
+sys.exit(0 if all(results) else 1)
