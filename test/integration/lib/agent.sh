@@ -30,7 +30,7 @@ API_BODY=
 agent__free_port() {
 	local p
 	for _ in $(seq 50); do
-		p=$((20000 + RANDOM % 20000))
+		p=$((20000 + RANDOM % 12000))
 		ss -Htln "sport = :$p" | grep -q . || { echo "$p"; return 0; }
 	done
 	return 1
