@@ -147,7 +147,13 @@ check("every $ref resolves (%d)" % len(set(refs)), not bad, bad)
 
 # ---- routes: the agent's table against the document
 source = open(SRC + "/pat-agent/routes.c").read()
-served = set(re.findall(r'\{EVHTTP_REQ_([A-Z]+),\s*"(/[^"]*)"', source))
+# Entries read {"name", EVHTTP_REQ_METHOD, PATH, handler}; PATH is string
+# literals and #defined prefixes, with {captures} for the variable segments.
+macros = dict(re.findall(r'#define\s+(\w+)\s+"([^"]*)"', source))
+served = set()
+for method, expr in re.findall(r'\{"\w+", EVHTTP_REQ_([A-Z]+),\s*([^,]+),', source):
+    path = "".join(macros.get(t, t.strip('"')) for t in re.findall(r'"[^"]*"|\w+', expr))
+    served.add((method, re.sub(r"\{[^}]+\}", "*", path)))
 check("the route table was read (%d routes)" % len(served), len(served) >= 9)
 documented = set()
 for p, item in DOC["paths"].items():
@@ -164,10 +170,10 @@ for m, p in sorted(documented):
     live = p.replace("*", ROUTER, 1).replace("*", FAKE_ID)
     body = {"port_forwarding": {}} if m in ("POST", "PUT") and live.startswith("/v1") else None
     status, _, text = call(m, live, body)
-    routed = not (status == 405 or (status == 404 and "no such resource" in text))
+    routed = not (status == 405 or (status == 404 and "no resource at this path" in text))
     check("documented %s %s is served (%d)" % (m, p, status), routed, text)
 status, _, text = call("GET", "/v2/nothing")
-check("an undocumented path is the router's 404", status == 404 and "no such resource" in text)
+check("an undocumented path is the router's 404", status == 404 and "no resource at this path" in text)
 status, headers, text = call("PATCH", "/v1/routers/%s/port_forwardings" % ROUTER)
 check("an undocumented method is 405 with Allow", status == 405 and "Allow" in headers, text)
 
