@@ -18,8 +18,10 @@
 #include "api-ops.h"
 #include "api-v1.h"
 #include "call.h"
+#include "http.h"
 #include "kernel.h"
 #include "log.h"
+#include "osclient.h"
 #include "stats.h"
 
 #define MAX_CAPTURES 2
@@ -414,6 +416,22 @@ static void on_batch(double seconds, bool ok, void *arg)
 	stats_nft_batch(arg, seconds, ok);
 }
 
+/*
+ * A failed OpenStack call, counted when OpenStack failed us: no answer, a
+ * 5xx, or our own credentials refused. A 404 or 400 is an answer about the
+ * data asked for (a deleted port, a user's bad token), not an outage.
+ */
+static void on_openstack_error(const char *url, const struct http_error *err, void *arg)
+{
+	struct agent *a = arg;
+	const char *auth_url = a->os->cloud.auth_url;
+
+	if (err->status != 0 && err->status < 500 && err->status != 401 && err->status != 403)
+		return;
+	stats_openstack_error(a->stats,
+	        auth_url && strncmp(url, auth_url, strlen(auth_url)) == 0 ? "keystone" : "neutron");
+}
+
 int routes_open(struct agent *a, char **cause)
 {
 	struct httpd *h = calloc(1, sizeof(*h));
@@ -425,6 +443,8 @@ int routes_open(struct agent *a, char **cause)
 	if (stats_new(&a->stats) < 0 || (h->http = evhttp_new(a->base)) == NULL)
 		return -ENOMEM;
 	kernel_set_batch_cb(a->kernel, on_batch, a->stats);
+	if (a->os != NULL)
+		http_client_set_error_observer(a->os->http, on_openstack_error, a);
 	evhttp_set_max_body_size(h->http, READ_MAX);
 	evhttp_set_max_headers_size(h->http, 64 * 1024);
 	evhttp_set_timeout(h->http, 60);
