@@ -49,14 +49,31 @@ struct call {
 	char request_id[API_REQUEST_ID_LEN + 1];
 	enum stats_route stat;
 	double started;
+	bool sending; /* answered; the connection's close callback is now on_gone */
 };
+
+/*
+ * Stopping: answers in flight get this long at most (systemd's
+ * TimeoutStopSec is 30 s), and once all are answered their bytes get
+ * FLUSH_GRACE to reach the clients (a peer that stops reading must not
+ * hold the agent).
+ */
+#define STOP_GRACE  20
+#define FLUSH_GRACE 2
 
 /* The REST server's state, hung off the agent. */
 struct httpd {
 	struct evhttp *http;
 	struct evhttp_bound_socket *sock;
-	unsigned int inflight;
+	struct event *grace;   /* ends the loop when stopping takes too long */
+	unsigned int inflight; /* requests not yet answered */
+	unsigned int sending;  /* answers not yet written out */
+	bool stopping;
+	bool flushing; /* stopping, and only bytes are left to send */
 };
+
+static void maybe_exit(struct agent *a);
+static void on_grace(evutil_socket_t fd, short what, void *arg);
 
 static void legacy_create(struct call *c)
 {
@@ -179,7 +196,7 @@ static void call_free(struct call *c)
 	struct agent *a = c->agent;
 	struct httpd *h = a->httpd;
 
-	if (c->conn != NULL)
+	if (c->conn != NULL && !c->sending)
 		evhttp_connection_set_closecb(c->conn, NULL, NULL);
 	if (c->query_parsed)
 		evhttp_clear_headers(&c->query);
@@ -187,8 +204,7 @@ static void call_free(struct call *c)
 	free(c->body);
 	free(c);
 	h->inflight--;
-	if (a->stopping && h->inflight == 0)
-		event_base_loopexit(a->base, NULL);
+	maybe_exit(a);
 }
 
 /* The client hung up before its answer: remember, so the answer only frees. */
@@ -200,6 +216,27 @@ static void on_close(struct evhttp_connection *conn, void *arg)
 	c->conn = NULL;
 }
 
+/* An answer is out of our buffers: the client has all of it. */
+static void on_sent(struct evhttp_request *req, void *arg)
+{
+	struct agent *a = arg;
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+
+	if (conn != NULL)
+		evhttp_connection_set_closecb(conn, NULL, NULL);
+	a->httpd->sending--;
+	maybe_exit(a);
+}
+
+/* The client went away before it had the whole answer: it is sent as far as it goes. */
+static void on_gone(struct evhttp_connection *conn, void *arg)
+{
+	struct agent *a = arg;
+
+	a->httpd->sending--;
+	maybe_exit(a);
+}
+
 static void answer(struct call *c, int status, const char *type, struct evbuffer *body)
 {
 	struct evkeyvalq *out;
@@ -209,6 +246,12 @@ static void answer(struct call *c, int status, const char *type, struct evbuffer
 		evhttp_add_header(out, "X-Openstack-Request-Id", c->request_id);
 		if (type != NULL)
 			evhttp_add_header(out, "Content-Type", type);
+		/* The loop must not end on SIGTERM before this answer is written. */
+		evhttp_request_set_on_complete_cb(c->req, on_sent, c->agent);
+		if (c->conn != NULL)
+			evhttp_connection_set_closecb(c->conn, on_gone, c->agent);
+		c->sending = true;
+		c->agent->httpd->sending++;
 		evhttp_send_reply(c->req, status, NULL, status == 204 ? NULL : body);
 		stats_request(c->agent->stats, c->stat, status, now() - c->started);
 	}
@@ -440,7 +483,8 @@ int routes_open(struct agent *a, char **cause)
 	if (h == NULL)
 		return -ENOMEM;
 	a->httpd = h;
-	if (stats_new(&a->stats) < 0 || (h->http = evhttp_new(a->base)) == NULL)
+	if (stats_new(&a->stats) < 0 || (h->http = evhttp_new(a->base)) == NULL ||
+	        (h->grace = evtimer_new(a->base, on_grace, a)) == NULL)
 		return -ENOMEM;
 	kernel_set_batch_cb(a->kernel, on_batch, a->stats);
 	if (a->os != NULL)
@@ -462,6 +506,43 @@ int routes_open(struct agent *a, char **cause)
 	return 0;
 }
 
+static void on_grace(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent *a = arg;
+	struct httpd *h = a->httpd;
+
+	if (h->inflight > 0)
+		log_warnx("Stopping with %u request%s unanswered after %d s", h->inflight,
+		        h->inflight == 1 ? "" : "s", STOP_GRACE);
+	else
+		log_warnx("Stopping with %u answer%s not fully sent", h->sending,
+		        h->sending == 1 ? "" : "s");
+	event_base_loopexit(a->base, NULL);
+}
+
+static void arm_grace(struct agent *a, int seconds)
+{
+	struct timeval tv = {seconds, 0};
+
+	if (a->httpd->grace == NULL || evtimer_add(a->httpd->grace, &tv) < 0)
+		event_base_loopexit(a->base, NULL); /* no timer: don't risk hanging */
+}
+
+/* While stopping: ends the loop once every answer is written out. */
+static void maybe_exit(struct agent *a)
+{
+	struct httpd *h = a->httpd;
+
+	if (!h->stopping)
+		return;
+	if (h->inflight == 0 && h->sending == 0) {
+		event_base_loopexit(a->base, NULL);
+	} else if (h->inflight == 0 && !h->flushing) {
+		h->flushing = true;
+		arm_grace(a, FLUSH_GRACE); /* only bytes left to send: a shorter wait */
+	}
+}
+
 void routes_stop(struct agent *a)
 {
 	struct httpd *h = a->httpd;
@@ -470,12 +551,15 @@ void routes_stop(struct agent *a)
 		event_base_loopexit(a->base, NULL);
 		return;
 	}
+	if (h->stopping)
+		return;
+	h->stopping = true;
 	if (h->sock != NULL) {
 		evhttp_del_accept_socket(h->http, h->sock);
 		h->sock = NULL;
 	}
-	if (h->inflight == 0)
-		event_base_loopexit(a->base, NULL);
+	arm_grace(a, STOP_GRACE);
+	maybe_exit(a);
 }
 
 void routes_close(struct agent *a)
@@ -486,6 +570,8 @@ void routes_close(struct agent *a)
 		return;
 	if (h->http != NULL)
 		evhttp_free(h->http);
+	if (h->grace != NULL)
+		event_free(h->grace);
 	stats_free(a->stats);
 	a->stats = NULL;
 	free(h);
