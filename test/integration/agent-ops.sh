@@ -126,12 +126,15 @@ assert_eq "list of an unknown router: ok, empty" "true 0" \
 	"$(ctl_field "$ans" ok) $(python3 -c 'import json,sys; print(len(json.loads(sys.argv[1])["forwardings"]))' "$ans")"
 
 # --- port_deleted: the forwardings of that port go, others stay
+assert_match "a session through vm1's forwarding is open" vm1 "$(topo_tcp_session_open s1 client "$GW4" 4022)"
 ans=$(ctl '{"id":20,"op":"port_deleted","port_id":"port-vm1"}')
 assert_eq "port_deleted: ok" true "$(ctl_field "$ans" ok)"
 assert_eq "port_deleted: one changed" 1 "$(ctl_field "$ans" changed)"
 api GET "/v1/routers/$R1/port_forwardings/$F1"
 assert_eq "port_deleted: the forwarding is gone from the API" 404 "$API_STATUS"
 assert_fails "port_deleted: gateway:4022 no longer reaches vm1" topo_tcp_query client "$GW4" 4022 2
+assert_fails "port_deleted: the established session is cut (conntrack)" topo_tcp_session_send s1 2
+topo_tcp_session_close s1
 assert_eq "port_deleted: vm2's forwarding still works" "$CLIENT4 vm2" "$(topo_tcp_query client "$GW4" 4023)"
 ans=$(ctl '{"id":21,"op":"port_deleted","port_id":"port-vm1"}')
 assert_eq "port_deleted again: ok, nothing changed" "true 0" \
