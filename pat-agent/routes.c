@@ -2,7 +2,10 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -420,6 +423,22 @@ static void dispatch(struct call *c, const char *path, enum evhttp_cmd_type meth
 	call_reply_error(c, &err);
 }
 
+/*
+ * Answers go out at once. With Nagle's algorithm the last segment of a
+ * multi-segment answer (a list) waits for the client's delayed ACK: 40 ms
+ * added to every large answer.
+ */
+static void no_delay(struct evhttp_request *req)
+{
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+	evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+	int one = 1;
+
+	if (fd >= 0 && setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
+		log_debug("Failed to set TCP_NODELAY: %s", strerror(errno));
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
 	struct agent *a = arg;
@@ -433,6 +452,7 @@ static void on_request(struct evhttp_request *req, void *arg)
 		return;
 	}
 	a->httpd->inflight++;
+	no_delay(req);
 	c->agent = a;
 	c->req = req;
 	c->started = now();
