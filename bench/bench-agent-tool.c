@@ -177,19 +177,19 @@ static double pct(const double *sorted, size_t n, double p)
 	return sorted[i < n ? i : n - 1];
 }
 
-static void print_latencies(double *v, size_t n)
+static void print_latencies(const char *prefix, double *v, size_t n)
 {
 	double sum = 0;
 
 	qsort(v, n, sizeof(*v), cmp_double);
 	for (size_t i = 0; i < n; i++)
 		sum += v[i];
-	printf("count %zu\n", n);
-	printf("min_ms %.3f\n", v[0] * 1e3);
-	printf("p50_ms %.3f\n", pct(v, n, 0.50) * 1e3);
-	printf("p99_ms %.3f\n", pct(v, n, 0.99) * 1e3);
-	printf("max_ms %.3f\n", v[n - 1] * 1e3);
-	printf("mean_ms %.3f\n", sum / (double)n * 1e3);
+	printf("%scount %zu\n", prefix, n);
+	printf("%smin_ms %.3f\n", prefix, v[0] * 1e3);
+	printf("%sp50_ms %.3f\n", prefix, pct(v, n, 0.50) * 1e3);
+	printf("%sp99_ms %.3f\n", prefix, pct(v, n, 0.99) * 1e3);
+	printf("%smax_ms %.3f\n", prefix, v[n - 1] * 1e3);
+	printf("%smean_ms %.3f\n", prefix, sum / (double)n * 1e3);
 }
 
 /* ---- create ---- */
@@ -201,7 +201,8 @@ struct create_job {
 	unsigned int first, count, ext_base, int_base;
 	bool churn;
 	pthread_barrier_t *start;
-	double *lat; /* count entries */
+	double *lat;     /* count entries */
+	double *del_lat; /* with churn: the deletes' */
 };
 
 static void *create_run(void *arg)
@@ -232,7 +233,10 @@ static void *create_run(void *arg)
 		if ((id = strstr(rbody, "\"id\":\"")) == NULL)
 			die("create %u: no id in %.*s", i, (int)rlen, rbody);
 		snprintf(del, sizeof(del), "%s/%.36s", path, id + 6);
-		if ((st = hc_do(&j->h, "DELETE", del, NULL, &rbody, &rlen)) != 204)
+		t0 = now();
+		st = hc_do(&j->h, "DELETE", del, NULL, &rbody, &rlen);
+		j->del_lat[k] = now() - t0;
+		if (st != 204)
 			die("delete %u: %d %.*s", i, st, (int)rlen, rbody);
 	}
 	return NULL;
@@ -243,7 +247,7 @@ static int cmd_create(int argc, char **argv)
 	unsigned int count, clients;
 	struct create_job *jobs;
 	pthread_barrier_t start;
-	double t0, elapsed, *lat;
+	double t0, elapsed, *lat, *del_lat;
 	bool churn;
 
 	if (argc < 10)
@@ -254,7 +258,8 @@ static int cmd_create(int argc, char **argv)
 	if (count == 0 || clients == 0 || clients > 64)
 		die("COUNT > 0, 1 <= CLIENTS <= 64");
 	if ((jobs = calloc(clients, sizeof(*jobs))) == NULL ||
-	        (lat = calloc(count, sizeof(*lat))) == NULL)
+	        (lat = calloc(count, sizeof(*lat))) == NULL ||
+	        (del_lat = calloc(count, sizeof(*del_lat))) == NULL)
 		die("out of memory");
 	if (pthread_barrier_init(&start, NULL, clients + 1) != 0)
 		die("pthread_barrier_init");
@@ -272,6 +277,7 @@ static int cmd_create(int argc, char **argv)
 		j->first = first;
 		j->count = count / clients + (c < count % clients);
 		j->lat = lat + first;
+		j->del_lat = del_lat + first;
 		j->start = &start;
 		first += j->count;
 		if (pthread_create(&j->thread, NULL, create_run, j) != 0)
@@ -282,7 +288,9 @@ static int cmd_create(int argc, char **argv)
 	for (unsigned int c = 0; c < clients; c++)
 		pthread_join(jobs[c].thread, NULL);
 	elapsed = now() - t0;
-	print_latencies(lat, count);
+	print_latencies("", lat, count);
+	if (churn)
+		print_latencies("delete_", del_lat, count);
 	printf("elapsed_s %.3f\n", elapsed);
 	printf("rate_per_s %.0f\n", (double)count / elapsed);
 	for (unsigned int c = 0; c < clients; c++) {
@@ -291,6 +299,7 @@ static int cmd_create(int argc, char **argv)
 	}
 	free(jobs);
 	free(lat);
+	free(del_lat);
 	return 0;
 }
 
@@ -323,7 +332,7 @@ static int cmd_get(int argc, char **argv)
 	}
 	for (p = rbody; (p = strstr(p, "\"id\":")) != NULL; p += 5)
 		ids++;
-	print_latencies(lat, repeat);
+	print_latencies("", lat, repeat);
 	printf("bytes %zu\n", rlen);
 	printf("ids %u\n", ids);
 	close(h.fd);
