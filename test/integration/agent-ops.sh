@@ -155,6 +155,9 @@ assert_eq "...on every forwarded port" "$CLIENT4 vm2-80" "$(topo_tcp_query clien
 api GET "/v1/routers/$R1/port_forwardings/$F2"
 assert_eq "the API shows the new address" "$NEW2" "$(api_field port_forwarding.internal_ip_address)"
 assert_eq "the external port is kept" 4023 "$(api_field port_forwarding.external_port)"
+api GET "/v1/routers/$R1/port_forwardings/$F2B"
+assert_eq "the port's other forwarding moved too" "$NEW2:4080" \
+	"$(api_field port_forwarding.internal_ip_address):$(api_field port_forwarding.external_port)"
 ans=$(ctl '{"id":31,"op":"port_address_changed","port_id":"port-vm2","old_ip":"10.0.0.12","new_ip":"2001:db8:2::12"}')
 assert_eq "port_address_changed across families: ok:false" false "$(ctl_field "$ans" ok)"
 
