@@ -23,8 +23,31 @@ int addr_parse(const char *text, struct addr *out)
 	return -EINVAL;
 }
 
+/* Dotted quad without inet_ntop's sprintf: listings format two per forwarding. */
+static const char *format_v4(const struct in_addr *in, char *buf, size_t len)
+{
+	const unsigned char *b = (const unsigned char *)&in->s_addr;
+	char out[INET_ADDRSTRLEN];
+	size_t o = 0;
+
+	for (int i = 0; i < 4; i++) {
+		if (b[i] >= 100)
+			out[o++] = (char)('0' + b[i] / 100);
+		if (b[i] >= 10)
+			out[o++] = (char)('0' + b[i] / 10 % 10);
+		out[o++] = (char)('0' + b[i] % 10);
+		out[o++] = i < 3 ? '.' : '\0';
+	}
+	if (o > len)
+		return NULL;
+	memcpy(buf, out, o);
+	return buf;
+}
+
 const char *addr_format(const struct addr *a, char *buf, size_t len)
 {
+	if (a->family == AF_INET && format_v4(&a->u.v4, buf, len) != NULL)
+		return buf;
 	if (a->family == 0 || inet_ntop(a->family, &a->u, buf, (socklen_t)len) == NULL)
 		snprintf(buf, len, "-");
 	return buf;

@@ -170,6 +170,37 @@ static int ct_talk(struct conntrack *ct, char *buf, struct nlmsghdr *nlh, mnl_cb
 	}
 }
 
+static int ct_stats_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	const struct nlattr *attr;
+
+	mnl_attr_for_each(attr, nlh, sizeof(struct nfgenmsg))
+	{
+		if (mnl_attr_get_type(attr) == CTA_STATS_GLOBAL_ENTRIES &&
+		        mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
+			*(int64_t *)arg = ntohl(mnl_attr_get_u32(attr));
+	}
+	return MNL_CB_OK;
+}
+
+/*
+ * How many entries this namespace's conntrack table holds (the kernel
+ * keeps the count per namespace), or -1 when it does not say. A dump
+ * walks the host's whole conntrack hash table, every namespace's buckets
+ * (10 ms at 262,144 buckets), so a namespace with nothing tracked is not
+ * dumped at all.
+ */
+static int64_t ct_count(struct conntrack *ct, char *buf)
+{
+	int64_t count = -1;
+	struct nlmsghdr *nlh =
+	        ct_msg(buf, IPCTNL_MSG_CT_GET_STATS, NLM_F_ACK, AF_UNSPEC, ct->seq++);
+
+	if (ct_talk(ct, buf, nlh, ct_stats_cb, &count) < 0)
+		return -1;
+	return count;
+}
+
 static void ct_free_matches(struct ct_match *m)
 {
 	for (size_t i = 0; i < m->n; i++)
@@ -192,6 +223,10 @@ int conntrack_flush_forwarding(struct conntrack *ct, const struct forwarding *f,
 	addr_format(&f->external_addr, ext, sizeof(ext));
 	if ((buf = calloc(1, CT_RECV_BUF)) == NULL)
 		return ct_fail(cause, -ENOMEM, "allocate conntrack buffer");
+	if (ct_count(ct, buf) == 0) {
+		free(buf);
+		return 0;
+	}
 	/* The entry's full tuple (client address and port) is only known by a dump. */
 	nlh = ct_msg(
 	        buf, IPCTNL_MSG_CT_GET, NLM_F_DUMP, (uint8_t)f->external_addr.family, ct->seq++);

@@ -67,6 +67,8 @@ struct http_client {
 	unsigned int pending;
 	int depth; /* > 0 while dispatching: frees wait until it ends */
 	bool dead;
+	http_error_observer observer;
+	void *observer_arg;
 };
 
 /* One watched socket. */
@@ -780,6 +782,8 @@ static struct http_error http_oom = {-ENOMEM, 0, (char *)"", (char *)"out of mem
 
 static void http_oom_deliver(struct http_request *req)
 {
+	if (req->client->observer != NULL)
+		req->client->observer(req->url, &http_oom, req->client->observer_arg);
 	req->in_cb = true;
 	req->cb(NULL, &http_oom, req->arg);
 	req->in_cb = false;
@@ -832,9 +836,19 @@ static bool http_schedule_retry(struct http_request *req)
 	return true;
 }
 
+void http_client_set_error_observer(struct http_client *client, http_error_observer fn, void *arg)
+{
+	client->observer = fn;
+	client->observer_arg = arg;
+}
+
 static void http_deliver(
         struct http_request *req, const struct http_response *resp, struct http_error *err)
 {
+	struct http_client *c = req->client;
+
+	if (err != NULL && c->observer != NULL)
+		c->observer(req->url, err, c->observer_arg);
 	req->in_cb = true;
 	req->cb(resp, err, req->arg);
 	req->in_cb = false;

@@ -99,6 +99,14 @@ const struct http_options *http_client_options(const struct http_client *client)
 unsigned int http_client_pending(const struct http_client *client);
 
 /*
+ * Called for every request that ends in an error (after its retries), just
+ * before its callback: how a daemon counts failed calls. url is the
+ * request's URL, valid during the call. NULL fn: none.
+ */
+typedef void (*http_error_observer)(const char *url, const struct http_error *err, void *arg);
+void http_client_set_error_observer(struct http_client *client, http_error_observer fn, void *arg);
+
+/*
  * Starts a request. headers is NULL or a NULL-terminated array of
  * "Name: value" lines; body is NULL or a JSON text (sent with
  * Content-Type: application/json). Accept: application/json is always sent.

@@ -42,7 +42,7 @@
 #include "fwd.h"
 
 /* The schema version this code writes; store_open() migrates up to it. */
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 struct store;
 struct sqlite3;
@@ -139,6 +139,8 @@ int store_foreach_external_port(struct store *s, const char *router_id, uint8_t 
 
 /* Number of forwardings of router_id, or of all when router_id is NULL. */
 int store_count(struct store *s, const char *router_id, size_t *count, char **cause);
+/* Number of forwardings in status, on every router. */
+int store_count_status(struct store *s, enum fwd_status status, size_t *count, char **cause);
 /*
  * Sets the status of every forwarding of router_id (the namespace came or
  * went). Returns how many changed (>= 0). updated_at is not touched: the

@@ -6,7 +6,9 @@
 
 #include "agent.h"
 #include "call.h"
+#include "json-text.h"
 #include "keystone.h"
+#include "log.h"
 #include "osclient.h"
 #include "praas-build.h"
 #include "stats.h"
@@ -48,9 +50,18 @@ void api_healthz(struct call *c)
 		openstack = keystone_token(a->os->keystone) ? "ok" : "no token yet";
 	evbuffer_add_printf(b,
 	        "{\"status\":\"%s\",\"database\":\"%s\",\"forwardings\":%zu,\"openstack\":\"%s\","
-	        "\"stopping\":%s}",
+	        "\"stopping\":%s",
 	        r < 0 ? "unhealthy" : "ok", r < 0 ? "unavailable" : "ok", n, openstack,
 	        a->stopping ? "true" : "false");
+	/* An operator reading a 503 wants the reason, not only the verdict. */
+	if (r < 0) {
+		const char *why = cause ? cause : strerror(-r);
+
+		log_warnx("Health check: the database is unusable: %s", why);
+		evbuffer_add_printf(b, ",\"database_error\":");
+		json_text_write_string(b, why);
+	}
+	evbuffer_add(b, "}", 1);
 	free(cause);
 	call_reply(c, r < 0 ? 503 : 200, b);
 	evbuffer_free(b);

@@ -40,7 +40,12 @@ struct v1 {
 struct filter {
 	struct list_filter query;
 	const char *project_id;
-	struct fwd_list list;
+	/*
+	 * The answer, rendered while the store is read: a listing of 10,000
+	 * never holds 10,000 copies of struct forwarding.
+	 */
+	struct evbuffer *out;
+	size_t n;
 };
 
 static void after_auth(struct v1 *v);
@@ -147,7 +152,10 @@ static int keep(const struct forwarding *f, void *arg)
 	if (!list_filter_match(&flt->query, f) ||
 	        (flt->project_id && strcmp(f->project_id, flt->project_id) != 0))
 		return 0;
-	return fwd_list_add(f, &flt->list);
+	if ((flt->n > 0 && evbuffer_add(flt->out, ",", 1) < 0) || fwd_json_write(flt->out, f) < 0)
+		return -ENOMEM;
+	flt->n++;
+	return 0;
 }
 
 /* router_id filters only the listing of everything; the other routes name the router. */
@@ -170,32 +178,38 @@ static int parse_filter(struct v1 *v, struct filter *flt, bool allow_router_id)
 	return 0;
 }
 
+static int begin_list(struct v1 *v, struct filter *flt)
+{
+	static const char head[] = "{\"port_forwardings\":[";
+
+	if ((flt->out = evbuffer_new()) == NULL || evbuffer_add(flt->out, head, strlen(head)) < 0) {
+		if (flt->out)
+			evbuffer_free(flt->out);
+		fail_with(v, 503, "praas.out_of_memory", "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 static void reply_list(struct v1 *v, struct filter *flt, int r, char *cause)
 {
-	struct evbuffer *b;
 	struct apierr err;
 
-	if (r < 0) {
+	if (r == 0 && evbuffer_add(flt->out, "]}", 2) < 0)
+		r = -ENOMEM;
+	if (r == -ENOMEM)
+		apierr_set(&err, 503, "praas.out_of_memory", "out of memory");
+	else if (r < 0)
 		apierr_set(&err, 503, "praas.db_unavailable", "cannot read forwardings: %s",
-		        cause ? cause : strerror(-r));
-		free(cause);
-		fwd_list_free(&flt->list);
+			cause ? cause : strerror(-r));
+	free(cause);
+	if (r < 0) {
+		evbuffer_free(flt->out);
 		fail(v, &err);
 		return;
 	}
-	b = evbuffer_new();
-	if (b == NULL || evbuffer_add_printf(b, "{\"port_forwardings\":") < 0 ||
-	        fwd_json_write_array(b, flt->list.v, flt->list.n) < 0 ||
-	        evbuffer_add(b, "}", 1) < 0) {
-		if (b)
-			evbuffer_free(b);
-		fwd_list_free(&flt->list);
-		fail_with(v, 503, "praas.out_of_memory", "out of memory");
-		return;
-	}
-	fwd_list_free(&flt->list);
-	call_reply(v->call, 200, b);
-	evbuffer_free(b);
+	call_reply(v->call, 200, flt->out);
+	evbuffer_free(flt->out);
 	finish(v);
 }
 
@@ -205,7 +219,7 @@ static void do_list(struct v1 *v)
 	char *cause = NULL;
 	int r;
 
-	if (parse_filter(v, &flt, false) < 0)
+	if (parse_filter(v, &flt, false) < 0 || begin_list(v, &flt) < 0)
 		return;
 	r = store_foreach_router(v->a->store, v->router_id, keep, &flt, &cause);
 	reply_list(v, &flt, r, cause);
@@ -225,7 +239,7 @@ static void do_list_all(struct v1 *v)
 	char *cause = NULL;
 	int r;
 
-	if (parse_filter(v, &flt, true) < 0)
+	if (parse_filter(v, &flt, true) < 0 || begin_list(v, &flt) < 0)
 		return;
 	if (!v->caller.admin)
 		flt.project_id = v->caller.project_id;

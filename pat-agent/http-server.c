@@ -3,6 +3,8 @@
 #include "query.h"
 
 #include <errno.h>
+#include <event2/bufferevent.h>
+#include <netinet/tcp.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
@@ -394,6 +396,22 @@ static bool read_request(struct httpd *s, struct httpd_req *r)
 	return true;
 }
 
+/*
+ * Answers go out at once. With Nagle's algorithm the last segment of a
+ * multi-segment answer (a list) waits for the client's delayed ACK: 40 ms
+ * added to every large answer.
+ */
+static void no_delay(struct evhttp_request *ev)
+{
+	struct evhttp_connection *conn = evhttp_request_get_connection(ev);
+	struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+	evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+	int one = 1;
+
+	if (fd >= 0)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)); /* best effort */
+}
+
 static void on_request(struct evhttp_request *ev, void *arg)
 {
 	struct httpd *s = arg;
@@ -406,6 +424,7 @@ static void on_request(struct evhttp_request *ev, void *arg)
 	}
 	r->srv = s;
 	r->ev = ev;
+	no_delay(ev);
 	r->label = (unsigned int)(s->nlabels - 1); /* "unmatched" until routed */
 	clock_gettime(CLOCK_MONOTONIC, &r->start);
 	TAILQ_INSERT_TAIL(&s->live, r, entry);

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -215,6 +216,14 @@ int main(int argc, char **argv)
 	if (a.log_file != NULL && (r = log_reopen(a.log_file)) < 0)
 		fatalx("Failed to open %s: %s", a.log_file, strerror(-r));
 	umask(077);
+	/*
+	 * A listing builds its answer in many small buffers and frees them once
+	 * sent; glibc would give the memory back at once and fault it in again
+	 * on the next listing (a tenth of a 10,000 listing's time). Keep up
+	 * to 8 MiB of it.
+	 */
+	if (mallopt(M_TRIM_THRESHOLD, 8 * 1024 * 1024) != 1)
+		log_debug("mallopt(M_TRIM_THRESHOLD) refused");
 
 	if ((a.base = event_base_new()) == NULL)
 		fatalx("Failed to create the event loop");

@@ -5,12 +5,21 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "agent.h"
 #include "kernel.h"
 #include "log.h"
 #include "netns.h"
 #include "store.h"
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 /* Distinct router ids from an ordered iteration of all forwardings. */
 struct router_ids {
@@ -62,6 +71,7 @@ int restore_all(struct agent *a)
 	struct apierr err;
 	char *cause = NULL, **names = NULL;
 	size_t n = 0;
+	double started = now();
 	int r;
 
 	r = store_foreach_all(a->store, collect_router, &ids, &cause);
@@ -86,8 +96,8 @@ int restore_all(struct agent *a)
 		if (router_id != NULL && kernel_router_present(a->kernel, router_id))
 			sync_router(a, router_id);
 	}
-	log_info("Restored %zu router namespace%s (%zu router%s with forwardings)", n,
-	        n == 1 ? "" : "s", ids.n, ids.n == 1 ? "" : "s");
+	log_info("Restored %zu router namespace%s (%zu router%s with forwardings) in %.3f s", n,
+	        n == 1 ? "" : "s", ids.n, ids.n == 1 ? "" : "s", now() - started);
 out:
 	netns_list_free(names, n);
 	for (size_t i = 0; i < ids.n; i++)

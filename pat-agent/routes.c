@@ -14,6 +14,7 @@
 #include "http-server.h"
 #include "kernel.h"
 #include "log.h"
+#include "osclient.h"
 #include "stats.h"
 
 /* A handler's view of one request: the agent and the server's handle. */
@@ -174,6 +175,22 @@ static void on_batch(double seconds, bool ok, void *arg)
 	stats_nft_batch(arg, seconds, ok);
 }
 
+/*
+ * A failed OpenStack call, counted when OpenStack failed us: no answer, a
+ * 5xx, or our own credentials refused. A 404 or 400 is an answer about the
+ * data asked for (a deleted port, a user's bad token), not an outage.
+ */
+static void on_openstack_error(const char *url, const struct http_error *err, void *arg)
+{
+	struct agent *a = arg;
+	const char *auth_url = a->os->cloud.auth_url;
+
+	if (err->status != 0 && err->status < 500 && err->status != 401 && err->status != 403)
+		return;
+	stats_openstack_error(a->stats,
+		auth_url && strncmp(url, auth_url, strlen(auth_url)) == 0 ? "keystone" : "neutron");
+}
+
 int routes_open(struct agent *a, char **cause)
 {
 	struct httpd_config cfg = {
@@ -188,6 +205,8 @@ int routes_open(struct agent *a, char **cause)
 		return r;
 	cfg.metrics = stats_registry(a->stats);
 	kernel_set_batch_cb(a->kernel, on_batch, a->stats);
+	if (a->os != NULL)
+		http_client_set_error_observer(a->os->http, on_openstack_error, a);
 	if ((r = httpd_new(a->base, &cfg, &a->httpd, cause)) < 0)
 		return r;
 	return httpd_bind(a->httpd, a->cfg.listen, (uint16_t)a->cfg.port_app, cause);

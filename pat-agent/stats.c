@@ -71,33 +71,23 @@ void stats_openstack_error(struct stats *s, const char *service)
 	metric_inc(s->os_errors, &idx);
 }
 
-struct count {
-	double active, down;
-};
-
-static int count_status(const struct forwarding *f, void *arg)
-{
-	struct count *c = arg;
-
-	if (f->status == FWD_STATUS_ACTIVE)
-		c->active++;
-	else
-		c->down++;
-	return 0;
-}
-
 int stats_render(struct stats *s, struct store *store, struct evbuffer *out)
 {
-	struct count c = {0, 0};
+	size_t all, down;
 	unsigned int idx;
 	int r;
 
-	/* A scrape is rare next to requests: counting here keeps the request path free. */
-	if ((r = store_foreach_all(store, count_status, &c, NULL)) < 0)
+	/*
+	 * A scrape is rare next to requests: counting here keeps the request
+	 * path free. Two counts, not a read of every forwarding (80 ms of a
+	 * blocked loop at 100,000).
+	 */
+	if ((r = store_count(store, NULL, &all, NULL)) < 0 ||
+	        (r = store_count_status(store, FWD_STATUS_DOWN, &down, NULL)) < 0)
 		return r;
 	idx = 0;
-	metric_set(s->forwardings, &idx, c.active);
+	metric_set(s->forwardings, &idx, (double)(all - down));
 	idx = 1;
-	metric_set(s->forwardings, &idx, c.down);
+	metric_set(s->forwardings, &idx, (double)down);
 	return metrics_render(s->reg, out);
 }

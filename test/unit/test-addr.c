@@ -18,6 +18,11 @@ static void test_parse_format(void **state)
 	assert_int_equal(addr_parse("203.0.113.7", &a), 0);
 	assert_int_equal(a.family, AF_INET);
 	assert_string_equal(addr_format(&a, buf, sizeof(buf)), "203.0.113.7");
+	assert_int_equal(addr_parse("0.10.100.255", &a), 0);
+	assert_string_equal(addr_format(&a, buf, sizeof(buf)), "0.10.100.255");
+	assert_int_equal(addr_parse("255.255.255.255", &a), 0);
+	assert_string_equal(addr_format(&a, buf, sizeof(buf)), "255.255.255.255");
+	assert_string_equal(addr_format(&a, buf, 15), "-"); /* too small: as inet_ntop */
 	assert_int_equal(addr_parse("2001:DB8:0::1", &a), 0);
 	assert_int_equal(a.family, AF_INET6);
 	assert_string_equal(addr_format(&a, buf, sizeof(buf)), "2001:db8::1");

@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include <time.h>
+
 #include "fwd.h"
 
 static void test_port_range_parse(void **state)
@@ -128,6 +130,27 @@ static void test_time(void **state)
 
 	assert_string_equal(fwd_time_format(0, buf, sizeof(buf)), "1970-01-01T00:00:00Z");
 	assert_string_equal(fwd_time_format(1795675120, buf, sizeof(buf)), "2026-11-26T06:38:40Z");
+	/* The formatter is its own calendar: leap days, century rules, the last second. */
+	assert_string_equal(fwd_time_format(951782400, buf, sizeof(buf)), "2000-02-29T00:00:00Z");
+	assert_string_equal(fwd_time_format(4107542399, buf, sizeof(buf)), "2100-02-28T23:59:59Z");
+	assert_string_equal(fwd_time_format(4107542400, buf, sizeof(buf)), "2100-03-01T00:00:00Z");
+	assert_string_equal(fwd_time_format(1709164800, buf, sizeof(buf)), "2024-02-29T00:00:00Z");
+	assert_string_equal(
+	        fwd_time_format(253402300799, buf, sizeof(buf)), "9999-12-31T23:59:59Z");
+	/* Out of the four-digit range, and a buffer too small: the epoch, never garbage. */
+	assert_string_equal(
+	        fwd_time_format(253402300800, buf, sizeof(buf)), "1970-01-01T00:00:00Z");
+	assert_string_equal(fwd_time_format(-1, buf, sizeof(buf)), "1969-12-31T23:59:59Z");
+	assert_string_equal(fwd_time_format(0, buf, 10), "1970-01-0");
+	for (int64_t t = 0; t < 4102444800; t += 86399 * 7 + 3601) {
+		time_t tt = (time_t)t;
+		struct tm tm;
+		char want[32];
+
+		assert_non_null(gmtime_r(&tt, &tm));
+		assert_int_not_equal(strftime(want, sizeof(want), "%Y-%m-%dT%H:%M:%SZ", &tm), 0);
+		assert_string_equal(fwd_time_format(t, buf, sizeof(buf)), want);
+	}
 }
 
 int main(void)

@@ -499,6 +499,29 @@ static void test_router_status(void **state)
 	assert_int_equal(g.status, FWD_STATUS_ACTIVE);
 }
 
+/* The counts /metrics shows: by status, over every router. */
+static void test_count_status(void **state)
+{
+	struct ctx *c = *state;
+	struct forwarding a = tcp(R1, 5000, 5000, "10.0.0.5", 22, 22);
+	struct forwarding b = tcp(R1, 5001, 5001, "10.0.0.6", 22, 22);
+	struct forwarding d = tcp(R2, 5000, 5000, "10.0.0.5", 22, 22);
+	size_t n = 99;
+
+	assert_int_equal(store_count_status(c->s, FWD_STATUS_DOWN, &n, NULL), 0);
+	assert_int_equal(n, 0);
+	insert_ok(c->s, &a);
+	insert_ok(c->s, &b);
+	insert_ok(c->s, &d);
+	assert_int_equal(store_count_status(c->s, FWD_STATUS_ACTIVE, &n, NULL), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(store_set_router_status(c->s, R1, FWD_STATUS_DOWN, NULL), 2);
+	assert_int_equal(store_count_status(c->s, FWD_STATUS_DOWN, &n, NULL), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(store_count_status(c->s, FWD_STATUS_ACTIVE, &n, NULL), 0);
+	assert_int_equal(n, 1);
+}
+
 struct hook_log {
 	int added, removed, rolled_back;
 };
@@ -618,12 +641,12 @@ static void test_migrate_v1(void **state)
 	raw_exec(c->db.path, v1_sql);
 	if (store_open(c->db.path, &c->s, &cause) < 0)
 		fail_msg("store_open: %s", cause);
-	assert_int_equal(pragma_int(c->s, "PRAGMA user_version"), 2);
+	assert_int_equal(pragma_int(c->s, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
 	assert_int_equal(pragma_int(c->s,
 	                         "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
 	                         " AND name IN ('forwardings_port_id',"
-	                         " 'forwardings_internal_address')"),
-	        2);
+	                         " 'forwardings_internal_address', 'forwardings_status')"),
+	        3);
 	assert_int_equal(store_get(c->s, "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa", &g, NULL), 0);
 	assert_string_equal(g.description, "kept");
 	assert_string_equal(g.internal_port_id, "port-old");
@@ -643,7 +666,7 @@ static void test_migrate_v1(void **state)
 	/* reopening a current file changes nothing */
 	store_close(c->s);
 	assert_int_equal(store_open(c->db.path, &c->s, NULL), 0);
-	assert_int_equal(pragma_int(c->s, "PRAGMA user_version"), 2);
+	assert_int_equal(pragma_int(c->s, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
 }
 
 static void test_newer_refused(void **state)
@@ -651,12 +674,12 @@ static void test_newer_refused(void **state)
 	struct ctx *c = *state;
 	char *cause = NULL;
 
-	raw_exec(c->db.path, "CREATE TABLE future (x); PRAGMA user_version = 3;");
+	raw_exec(c->db.path, "CREATE TABLE future (x); PRAGMA user_version = 99;");
 	assert_int_equal(store_open(c->db.path, &c->s, &cause), -ENOTSUP);
 	assert_null(c->s);
 	assert_non_null(cause);
 	assert_non_null(strstr(cause, "newer"));
-	assert_non_null(strstr(cause, "version 3"));
+	assert_non_null(strstr(cause, "version 99"));
 	free(cause);
 }
 
@@ -945,6 +968,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_lookups, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_nested_iteration, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_router_status, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_count_status, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_migrate_v1, setup_dir, teardown),
 	        cmocka_unit_test_setup_teardown(test_newer_refused, setup_dir, teardown),
