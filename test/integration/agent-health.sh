@@ -103,8 +103,8 @@ hdr=$(curl -s -D - -o /dev/null "$AGENT_URL/metrics")
 assert_match "/metrics is text/plain version 0.0.4" 'Content-Type: text/plain; version=0.0.4' "$hdr"
 m0=$(scrape)
 assert_ok "/metrics is valid Prometheus text" prom_valid
-c0=$(metric "$m0" 'praas_http_requests_total{route="v1_create",code="2xx"}')
-e0=$(metric "$m0" 'praas_http_requests_total{route="v1_show",code="4xx"}')
+c0=$(metric "$m0" 'praas_http_requests_total{route="v1_create",code="201"}')
+e0=$(metric "$m0" 'praas_http_requests_total{route="v1_show",code="404"}')
 b0=$(metric "$m0" 'praas_nft_batch_duration_seconds_count{result="ok"}')
 h0=$(metric "$m0" 'praas_http_request_duration_seconds_count{route="v1_create"}')
 for p in 4022 4023; do
@@ -119,9 +119,9 @@ assert_eq "traffic flows" "${TOPO[client.ip4]} vm1" "$(topo_tcp_query client "${
 m1=$(scrape)
 assert_ok "/metrics is still valid Prometheus text" prom_valid
 assert_eq "creates counted by route and class" $((c0 + 3)) \
-	"$(metric "$m1" 'praas_http_requests_total{route="v1_create",code="2xx"}')"
-assert_eq "the 404 counted as 4xx of v1_show" $((e0 + 1)) \
-	"$(metric "$m1" 'praas_http_requests_total{route="v1_show",code="4xx"}')"
+	"$(metric "$m1" 'praas_http_requests_total{route="v1_create",code="201"}')"
+assert_eq "the 404 counted under code 404 of v1_show" $((e0 + 1)) \
+	"$(metric "$m1" 'praas_http_requests_total{route="v1_show",code="404"}')"
 assert_eq "the request latency histogram observed the creates" $((h0 + 3)) \
 	"$(metric "$m1" 'praas_http_request_duration_seconds_count{route="v1_create"}')"
 b1=$(metric "$m1" 'praas_nft_batch_duration_seconds_count{result="ok"}')
