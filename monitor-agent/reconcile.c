@@ -43,7 +43,7 @@ struct confirm {
 	struct action act;
 };
 
-static void schedule(struct monitor *m);
+static void schedule(struct monitor *m, double elapsed);
 
 static double now(void)
 {
@@ -81,6 +81,7 @@ static void cycle_free(struct cycle *c)
 static void cycle_end(struct cycle *c, bool openstack_failed)
 {
 	struct monitor *m = c->m;
+	double elapsed;
 
 	m->failures = openstack_failed ? m->failures + 1 : 0;
 	m->cycles++;
@@ -89,8 +90,9 @@ static void cycle_end(struct cycle *c, bool openstack_failed)
 	        c->reported, c->reported == 1 ? "" : "s",
 	        openstack_failed ? ", OpenStack unavailable: nothing changed" : "");
 	m->cycle = NULL;
+	elapsed = now() - c->started;
 	cycle_free(c);
-	schedule(m);
+	schedule(m, elapsed);
 }
 
 static void on_reported(const struct ipc_answer *ans, const char *error, void *arg)
@@ -407,12 +409,12 @@ static void cycle_start(evutil_socket_t fd, short what, void *arg)
 		return;
 	if (!ipc_client_connected(m->ipc)) {
 		log_debug("The pat-agent is not connected yet: waiting");
-		schedule(m);
+		schedule(m, 0);
 		return;
 	}
 	c = calloc(1, sizeof(*c));
 	if (c == NULL) {
-		schedule(m);
+		schedule(m, 0);
 		return;
 	}
 	c->m = m;
@@ -422,23 +424,33 @@ static void cycle_start(evutil_socket_t fd, short what, void *arg)
 	req.op = IPC_OP_LIST;
 	if (ipc_client_request(m->ipc, &req, on_list, c) < 0) {
 		free(c);
-		schedule(m);
+		schedule(m, 0);
 		return;
 	}
 	m->cycle = c;
 }
 
-static void schedule(struct monitor *m)
+/*
+ * The next cycle starts a period after this one started (not after it
+ * ended), so drift is seen within one period however long a look takes;
+ * a look longer than the period is followed by the next at once.
+ */
+static void schedule(struct monitor *m, double elapsed)
 {
-	double d = monitor_next_delay(m->cfg.second_monitoring, m->failures);
-	struct timeval tv = {.tv_sec = (time_t)d, .tv_usec = (suseconds_t)((d - floor(d)) * 1e6)};
+	double d = monitor_next_delay(m->cfg.second_monitoring, m->failures) - elapsed;
+	struct timeval tv;
 
 	if (m->timer == NULL) /* stopping */
 		return;
+	if (d < 0)
+		d = 0;
+	tv.tv_sec = (time_t)d;
+	tv.tv_usec = (suseconds_t)((d - floor(d)) * 1e6);
 	if (m->failures > 0)
 		log_info("OpenStack failed %u time%s in a row: next look in %.1f s", m->failures,
 		        m->failures == 1 ? "" : "s", d);
-	evtimer_add(m->timer, &tv);
+	if (evtimer_add(m->timer, &tv) < 0)
+		fatalx("Failed to schedule the next reconcile");
 }
 
 int monitor_start(struct monitor *m)
