@@ -21,6 +21,33 @@
 #include "osclient.h"
 
 #define BACKOFF_CAP 300.0 /* seconds */
+/*
+ * A look at Neutron that takes longer than this is abandoned and counts as
+ * a failure (a hung Neutron must not hold the monitor for the HTTP
+ * client's retries, minutes). Generous, since 10,000 forwardings cost a
+ * few hundred milliseconds of Neutron's time.
+ */
+#define DEADLINE_MIN 20.0 /* seconds, or 3 periods if longer */
+/*
+ * Ports and routers missing from a listing, confirmed one GET each, per
+ * cycle: a listing gone empty by mistake must not turn into 10,000 GETs.
+ * The rest wait for the next cycle.
+ */
+#define CONFIRMS_MAX 64
+/*
+ * Longest Neutron URL the monitor sends: id filters are batched up to it,
+ * about 195 UUIDs a call. Under the 8190 bytes Apache, nginx and eventlet
+ * take by default, with room for the marker of a next page.
+ */
+#define MONITOR_MAX_URL 8000
+
+/* A suspect being confirmed by a GET of its own. */
+struct confirm {
+	struct cycle *c;
+	struct action act;
+	struct neutron_call *call;
+	size_t slot;
+};
 
 struct cycle {
 	struct monitor *m;
@@ -32,15 +59,13 @@ struct cycle {
 	size_t nports, nrouters;
 	struct neutron_ports *ports;
 	struct neutron_routers *routers;
+	struct neutron_call *ports_call, *routers_call; /* listings in flight */
+	struct confirm *confirms[CONFIRMS_MAX];         /* confirmations in flight */
+	size_t nconfirms;
+	struct event *deadline;
 	int pending; /* Neutron calls in flight */
 	bool failed;
 	unsigned int reported;
-};
-
-/* A suspect being confirmed by a GET of its own. */
-struct confirm {
-	struct cycle *c;
-	struct action act;
 };
 
 static void schedule(struct monitor *m, double elapsed);
@@ -61,13 +86,29 @@ double monitor_next_delay(double period, unsigned int failures)
 	return d > cap ? cap : d;
 }
 
+double monitor_deadline(double period)
+{
+	return 3 * period > DEADLINE_MIN ? 3 * period : DEADLINE_MIN;
+}
+
 static unsigned int neutron_requests(const struct monitor *m)
 {
 	return m->os ? neutron_stats(m->os->neutron)->requests : 0;
 }
 
+/* Cancels what is still in flight (no callback will come) and frees. */
 static void cycle_free(struct cycle *c)
 {
+	neutron_call_cancel(c->ports_call);
+	neutron_call_cancel(c->routers_call);
+	for (size_t i = 0; i < CONFIRMS_MAX; i++) {
+		if (c->confirms[i] == NULL)
+			continue;
+		neutron_call_cancel(c->confirms[i]->call);
+		free(c->confirms[i]);
+	}
+	if (c->deadline != NULL)
+		event_free(c->deadline);
 	free(c->fwds);
 	free(c->port_ids);
 	free(c->router_ids);
@@ -172,6 +213,10 @@ static void confirm_done(struct confirm *cf, const struct http_error *err)
 	else if (err != NULL)
 		log_warnx("Could not confirm that %s is gone: %s", cf->act.id,
 		        err->message ? err->message : strerror(-err->code));
+	else
+		log_debug(
+		        "%s was missing from the listing but is there: nothing to do", cf->act.id);
+	c->confirms[cf->slot] = NULL;
 	free(cf);
 	if (--c->pending == 0)
 		cycle_end(c, false);
@@ -193,21 +238,28 @@ static void on_confirm_router(struct neutron_router *r, const struct http_error 
 
 static void confirm(struct cycle *c, const struct action *a)
 {
-	struct confirm *cf = calloc(1, sizeof(*cf));
+	struct neutron *n = c->m->os->neutron;
+	struct confirm *cf;
 	int r;
 
-	if (cf == NULL)
+	if (c->nconfirms == CONFIRMS_MAX) {
+		log_debug("%s is missing from the listing: confirming it next cycle", a->id);
+		return;
+	}
+	if ((cf = calloc(1, sizeof(*cf))) == NULL)
 		return;
 	cf->c = c;
 	cf->act = *a;
+	cf->slot = c->nconfirms;
 	if (a->kind == ACTION_PORT_SUSPECT)
-		r = neutron_port_get(c->m->os->neutron, a->id, on_confirm_port, cf, NULL);
+		r = neutron_port_get(n, a->id, on_confirm_port, cf, &cf->call);
 	else
-		r = neutron_router_get(c->m->os->neutron, a->id, on_confirm_router, cf, NULL);
+		r = neutron_router_get(n, a->id, on_confirm_router, cf, &cf->call);
 	if (r < 0) {
 		free(cf);
 		return;
 	}
+	c->confirms[c->nconfirms++] = cf;
 	c->pending++;
 }
 
@@ -253,6 +305,7 @@ static void on_ports(struct neutron_ports *l, const struct http_error *err, void
 {
 	struct cycle *c = arg;
 
+	c->ports_call = NULL; /* ended: the handle is no longer ours to cancel */
 	c->ports = l;
 	listing_done(c, err, "port listing");
 }
@@ -261,13 +314,25 @@ static void on_routers(struct neutron_routers *l, const struct http_error *err, 
 {
 	struct cycle *c = arg;
 
+	c->routers_call = NULL;
 	c->routers = l;
 	listing_done(c, err, "router listing");
+}
+
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct cycle *c = arg;
+
+	log_warnx("Neutron did not answer within %.0f s: nothing will be changed this cycle",
+	        monitor_deadline(c->m->cfg.second_monitoring));
+	cycle_end(c, true); /* cancels what is in flight */
 }
 
 static void ask_neutron(struct cycle *c)
 {
 	struct neutron *n = c->m->os->neutron;
+	double d = monitor_deadline(c->m->cfg.second_monitoring);
+	struct timeval tv = {.tv_sec = (time_t)d, .tv_usec = (suseconds_t)((d - floor(d)) * 1e6)};
 
 	if (decide_ids(c->fwds, c->n, &c->port_ids, &c->nports, &c->router_ids, &c->nrouters) < 0) {
 		cycle_end(c, false);
@@ -277,16 +342,22 @@ static void ask_neutron(struct cycle *c)
 		cycle_end(c, false);
 		return;
 	}
+	c->deadline = evtimer_new(c->m->base, on_deadline, c);
+	if (c->deadline == NULL || evtimer_add(c->deadline, &tv) < 0) {
+		log_warnx("Failed to arm the reconcile deadline: out of memory");
+		cycle_end(c, false);
+		return;
+	}
 	c->pending = 2;
 	if (c->nports > 0) {
 		struct neutron_port_filter pf = {.ids = c->port_ids, .ids_len = c->nports};
-		if (neutron_ports_list(n, &pf, on_ports, c, NULL) < 0)
+		if (neutron_ports_list(n, &pf, on_ports, c, &c->ports_call) < 0)
 			listing_done(c, &(struct http_error){.code = -ENOMEM}, "port listing");
 	} else {
 		c->pending--;
 	}
 	struct neutron_router_filter rf = {.ids = c->router_ids, .ids_len = c->nrouters};
-	if (neutron_routers_list(n, &rf, on_routers, c, NULL) < 0)
+	if (neutron_routers_list(n, &rf, on_routers, c, &c->routers_call) < 0)
 		listing_done(c, &(struct http_error){.code = -ENOMEM}, "router listing");
 }
 
@@ -457,6 +528,8 @@ int monitor_start(struct monitor *m)
 {
 	struct timeval zero = {0, 0};
 
+	if (m->os != NULL)
+		neutron_set_max_url(m->os->neutron, MONITOR_MAX_URL);
 	m->timer = evtimer_new(m->base, cycle_start, m);
 	if (m->timer == NULL)
 		return -ENOMEM;

@@ -465,6 +465,13 @@ static void test_next_delay(void **state)
 		assert_true(monitor_next_delay(0.5, f) >= monitor_next_delay(0.5, f - 1));
 }
 
+static void test_deadline(void **state)
+{
+	/* At least 20 s, or three periods. */
+	assert_true(fabs(monitor_deadline(0.5) - 20) < 1e-9);
+	assert_true(fabs(monitor_deadline(30) - 90) < 1e-9);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -480,6 +487,7 @@ int main(void)
 	        cmocka_unit_test(test_big_unchanged),
 	        cmocka_unit_test(test_big_all_moved),
 	        cmocka_unit_test(test_next_delay),
+	        cmocka_unit_test(test_deadline),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
