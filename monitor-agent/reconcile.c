@@ -208,18 +208,20 @@ static void confirm_done(struct confirm *cf, const struct http_error *err)
 	struct cycle *c = cf->c;
 
 	/* Only a 404 for that very id proves it gone; anything else changes nothing. */
-	if (err != NULL && err->code == -ENOENT)
+	if (err != NULL && err->code == -ENOENT) {
 		report_action(c, &cf->act, true);
-	else if (err != NULL)
-		log_warnx("Could not confirm that %s is gone: %s", cf->act.id,
-		        err->message ? err->message : strerror(-err->code));
-	else
+	} else if (err != NULL) {
+		/* Neutron is unwell: back off as after a failed listing. */
+		log_warnx("Could not confirm that %s is gone (%s): nothing will be changed for it",
+		        cf->act.id, err->message ? err->message : strerror(-err->code));
+		c->failed = true;
+	} else
 		log_debug(
 		        "%s was missing from the listing but is there: nothing to do", cf->act.id);
 	c->confirms[cf->slot] = NULL;
 	free(cf);
 	if (--c->pending == 0)
-		cycle_end(c, false);
+		cycle_end(c, c->failed);
 }
 
 static void on_confirm_port(struct neutron_port *p, const struct http_error *err, void *arg)
@@ -282,7 +284,7 @@ static void act(struct cycle *c)
 	}
 	actions_free(&actions);
 	if (--c->pending == 0)
-		cycle_end(c, false);
+		cycle_end(c, c->failed);
 }
 
 static void listing_done(struct cycle *c, const struct http_error *err, const char *what)

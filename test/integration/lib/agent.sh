@@ -6,7 +6,8 @@
 # of their own on 127.0.0.1, and are stopped by the topology's cleanup.
 #
 #   agent_config [KEY=VALUE ...]   write $AGENT_CONF (standalone, auth none)
-#                                  with overrides as libconfig lines
+#                                  with overrides as libconfig lines (an
+#                                  override replaces that key's default)
 #   agent_start [ARGS]             start praas-pat-agent; wait for /healthz
 #   agent_stop                     SIGTERM, wait; non-zero if it did not exit 0
 #   agent_kill9                    SIGKILL
@@ -36,24 +37,33 @@ agent__free_port() {
 	return 1
 }
 
+agent__overridden() { # KEY KEY=VALUE...
+	local key=$1 kv
+	shift
+	for kv in "$@"; do
+		[[ ${kv%%=*} == "$key" ]] && return 0
+	done
+	return 1
+}
+
 agent_config() {
 	AGENT_DIR=$TOPO_DIR/agent
 	mkdir -p "$AGENT_DIR"
 	AGENT_CONF=$AGENT_DIR/praas.conf
 	[[ -n $AGENT_PORT ]] || AGENT_PORT=$(agent__free_port)
 	AGENT_URL=http://127.0.0.1:$AGENT_PORT
+	# An override replaces the default of its key (libconfig refuses a key twice).
+	local kv defaults=(
+		"port_app=$AGENT_PORT" 'listen="127.0.0.1"' 'auth="none"' 'cloud=""'
+		"database=\"$AGENT_DIR/praas.db\"" "control_socket=\"$AGENT_DIR/pat-agent.sock\""
+		"netns_dir=\"$TOPO_NETNS_DIR\"" 'second_monitoring=0.5'
+	)
 	{
 		echo "praas:"
 		echo "{"
-		echo "  port_app = $AGENT_PORT;"
-		echo "  listen = \"127.0.0.1\";"
-		echo "  auth = \"none\";"
-		echo "  cloud = \"\";"
-		echo "  database = \"$AGENT_DIR/praas.db\";"
-		echo "  control_socket = \"$AGENT_DIR/pat-agent.sock\";"
-		echo "  netns_dir = \"$TOPO_NETNS_DIR\";"
-		echo "  second_monitoring = 0.5;"
-		local kv
+		for kv in "${defaults[@]}"; do
+			agent__overridden "${kv%%=*}" "$@" || echo "  ${kv%%=*} = ${kv#*=};"
+		done
 		for kv in "$@"; do
 			echo "  ${kv%%=*} = ${kv#*=};"
 		done
