@@ -29,16 +29,17 @@ os_skip() {
 	topo_skip "$*"
 }
 command -v jq >/dev/null || os_skip "jq is not installed (test/openstack/start.sh installs it)"
-[[ $(curl -s -o /dev/null -m 5 -w '%{http_code}' "$KS") == 200 ]] &&
-	[[ $(curl -s -o /dev/null -m 5 -w '%{http_code}' "${NU%/v2.0}/") == 200 ]] ||
+if [[ $(curl -s -o /dev/null -m 5 -w '%{http_code}' "$KS") != 200 ]] ||
+	[[ $(curl -s -o /dev/null -m 5 -w '%{http_code}' "${NU%/v2.0}/") != 200 ]]; then
 	os_skip "the loopback OpenStack is not running ($KS, $NU): run test/openstack/start.sh"
+fi
 [[ -r $CLOUDS ]] || os_skip "no $CLOUDS"
 
 topo_init mos
 topo_require python3 curl nft
 
 # ---- talking to OpenStack (OS_STATUS, OS_BODY)
-OS_STATUS= OS_BODY=
+OS_STATUS='' OS_BODY=''
 os_login() { # USER PASSWORD PROJECT: prints a token
 	curl -s -m 30 -D - -o /dev/null -H 'Content-Type: application/json' -d "$(jq -cn \
 		--arg u "$1" --arg p "$2" --arg j "$3" \
@@ -100,7 +101,7 @@ assert_match "Neutron: a port for vm2 at $VM2" '^[0-9a-f-]{36}$' "$PORT2"
 topo_router -x 172.24.4 -l "$L4" r1 "$R"
 topo_router_set_gw r1 "$GW"
 # The outside client takes hosts from .10 up: never the gateway's address.
-[[ ${GW##*.} -ge 10 && ${GW##*.} -le 11 ]] && TOPO[r1-ext.host]=12
+[[ ${GW##*.} -ge 10 && ${GW##*.} -le 11 ]] && TOPO['r1-ext.host']=12
 topo_outside client r1
 topo_vm vm1 r1
 topo_vm vm2 r1
