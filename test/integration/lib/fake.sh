@@ -7,7 +7,8 @@
 #   fake_start [ARGS]          start it (ARGS go to fake_openstack.py, e.g.
 #                              --ports 1000); sets FAKE_URL, FAKE_CLOUDS
 #                              (a clouds.yaml with cloud "fake" = admin) and
-#                              FAKE_TOKEN (an admin token)
+#                              FAKE_TOKEN (an admin token); FAKE_PROC names
+#                              it for topo_kill (a test may start several)
 #   fake_req METHOD PATH [JSON]   one call with FAKE_TOKEN; sets FAKE_STATUS
 #                              and FAKE_BODY
 #   fake_json EXPR             evaluate a python expression over FAKE_BODY
@@ -23,13 +24,17 @@ FAKE_CLOUDS=
 FAKE_TOKEN=
 FAKE_STATUS=
 FAKE_BODY=
+FAKE_PROC=
+FAKE__N=0
 
 fake_start() {
-	local pf=$TOPO_DIR/fake.port port
-	topo_spawn fake python3 "${PRAAS_SOURCE_ROOT:?}/test/fake-openstack/fake_openstack.py" \
+	FAKE__N=$((FAKE__N + 1))
+	FAKE_PROC=fake$FAKE__N
+	local pf=$TOPO_DIR/$FAKE_PROC.port port
+	topo_spawn "$FAKE_PROC" python3 "${PRAAS_SOURCE_ROOT:?}/test/fake-openstack/fake_openstack.py" \
 		--port 0 --port-file "$pf" "$@" || return 1
 	topo_wait 20 test -s "$pf" || {
-		echo "# the fake did not start: $(tail -5 "$(topo_proc_log fake)")" >&2
+		echo "# the fake did not start: $(tail -5 "$(topo_proc_log "$FAKE_PROC")")" >&2
 		return 1
 	}
 	port=$(<"$pf")
