@@ -129,7 +129,7 @@ static void cycle_end(struct cycle *c, bool openstack_failed)
 	log_info("reconcile: %zu forwardings, %u Neutron requests, %.1f ms, %u change%s reported%s",
 	        c->n, neutron_requests(m) - c->requests_before, (now() - c->started) * 1000,
 	        c->reported, c->reported == 1 ? "" : "s",
-	        openstack_failed ? ", OpenStack unavailable: nothing changed" : "");
+	        openstack_failed ? ", OpenStack failed: backing off" : "");
 	m->cycle = NULL;
 	elapsed = now() - c->started;
 	cycle_free(c);
@@ -207,8 +207,12 @@ static void confirm_done(struct confirm *cf, const struct http_error *err)
 {
 	struct cycle *c = cf->c;
 
-	/* Only a 404 for that very id proves it gone; anything else changes nothing. */
-	if (err != NULL && err->code == -ENOENT) {
+	/*
+	 * Only a 404 answer for that very id proves it gone; anything else,
+	 * -ENOENT without one included (no network endpoint in the catalog),
+	 * changes nothing.
+	 */
+	if (err != NULL && err->code == -ENOENT && err->status == 404) {
 		report_action(c, &cf->act, true);
 	} else if (err != NULL) {
 		/* Neutron is unwell: back off as after a failed listing. */
