@@ -7,6 +7,7 @@
  */
 #include "neutron.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1038,6 +1039,16 @@ static void qb_raw(struct qbuf *q, const char *text)
 	q->len = (size_t)r;
 }
 
+/* The length of s once escaped as a query value: 3 for a byte that is not unreserved. */
+static size_t escaped_len(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += (isalnum((unsigned char)*s) || strchr("-._~", *s)) ? 1 : 3;
+	return n;
+}
+
 /* Splits the ids over queries "/v2.0/<coll>?<base>&id=..." no longer than
  * max_url (with room for the endpoint and a marker). */
 static int nc_queries(
@@ -1061,7 +1072,9 @@ static int nc_queries(
 			qb_raw(&q, limit);
 		/* At least one id per query, however long. */
 		for (size_t k = 0; i < ids_len && q.err == 0; k++, i++) {
-			size_t add = 4 + 3 * strlen(ids[i]);
+			/* The exact length: a worst case (3 bytes a character) fit 33 UUIDs a
+			 * query. */
+			size_t add = 4 + escaped_len(ids[i]);
 
 			if (k > 0 && q.len + add > budget)
 				break;

@@ -7,12 +7,9 @@
 
 #include "neutron.h"
 
+/* Appends; duplicates are dropped once, at the end (actions_dedup), not here. */
 static int push(struct actions *a, const struct action *act)
 {
-	for (size_t i = 0; i < a->n; i++)
-		if (a->v[i].kind == act->kind && strcmp(a->v[i].id, act->id) == 0 &&
-		        addr_equal(&a->v[i].old_ip, &act->old_ip))
-			return 0;
 	if (a->n == a->cap) {
 		size_t cap = a->cap ? a->cap * 2 : 16;
 		struct action *v = reallocarray(a->v, cap, sizeof(*v));
@@ -23,6 +20,39 @@ static int push(struct actions *a, const struct action *act)
 	}
 	a->v[a->n++] = *act;
 	return 0;
+}
+
+/* A total order on actions: what they report, then for which id and address. */
+static int cmp_action(const void *pa, const void *pb)
+{
+	const struct action *a = pa, *b = pb;
+	int r;
+
+	if (a->kind != b->kind)
+		return a->kind < b->kind ? -1 : 1;
+	if ((r = strcmp(a->id, b->id)) != 0)
+		return r;
+	if (a->old_ip.family != b->old_ip.family)
+		return a->old_ip.family < b->old_ip.family ? -1 : 1;
+	return memcmp(a->old_ip.u.bytes, b->old_ip.u.bytes, addr_len(&a->old_ip));
+}
+
+/*
+ * Many forwardings lead to one conclusion (ten ports forwarded to one VM):
+ * sorting then dropping neighbours keeps that O(N log N), where a search
+ * of what was already pushed would be O(N^2) for 10,000 forwardings.
+ */
+static void actions_dedup(struct actions *a)
+{
+	size_t out = 0;
+
+	if (a->n == 0)
+		return;
+	qsort(a->v, a->n, sizeof(*a->v), cmp_action);
+	for (size_t i = 0; i < a->n; i++)
+		if (out == 0 || cmp_action(&a->v[out - 1], &a->v[i]) != 0)
+			a->v[out++] = a->v[i];
+	a->n = out;
 }
 
 void actions_free(struct actions *a)
@@ -205,5 +235,7 @@ out:
 	free(ri);
 	if (r < 0)
 		actions_free(out);
+	else
+		actions_dedup(out);
 	return r;
 }

@@ -134,10 +134,14 @@ int main(int argc, char **argv)
 	if (event_base_dispatch(m.base) < 0)
 		fatalx("The event loop failed");
 
-	/* Pending answers fail first, then OpenStack calls are cancelled, then the cycle goes. */
+	/*
+	 * Pending answers fail first (a cycle waiting for its list ends there),
+	 * then a cycle waiting for Neutron cancels its calls, then the client
+	 * they were made on goes.
+	 */
 	ipc_client_free(m.ipc);
-	osclient_close(m.os);
 	monitor_stop(&m);
+	osclient_close(m.os);
 	event_free(m.sig_term);
 	event_free(m.sig_int);
 	event_base_free(m.base);

@@ -35,7 +35,13 @@ int monitor_start(struct monitor *m);
 /* Stops the timer and abandons a cycle in flight (nothing half-reported). */
 void monitor_stop(struct monitor *m);
 
-/* The delay before the next cycle, given how many failed in a row. */
+/*
+ * The delay between the starts of two cycles, given how many failed in a
+ * row: the period, doubled per failure, capped at 300 s (or the period, if
+ * longer).
+ */
 double monitor_next_delay(double period, unsigned int failures);
+/* How long one look at Neutron may take before it is abandoned (a failure). */
+double monitor_deadline(double period);
 
 #endif

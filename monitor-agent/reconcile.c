@@ -21,6 +21,33 @@
 #include "osclient.h"
 
 #define BACKOFF_CAP 300.0 /* seconds */
+/*
+ * A look at Neutron that takes longer than this is abandoned and counts as
+ * a failure (a hung Neutron must not hold the monitor for the HTTP
+ * client's retries, minutes). Generous, since 10,000 forwardings cost a
+ * few hundred milliseconds of Neutron's time.
+ */
+#define DEADLINE_MIN 20.0 /* seconds, or 3 periods if longer */
+/*
+ * Ports and routers missing from a listing, confirmed one GET each, per
+ * cycle: a listing gone empty by mistake must not turn into 10,000 GETs.
+ * The rest wait for the next cycle.
+ */
+#define CONFIRMS_MAX 64
+/*
+ * Longest Neutron URL the monitor sends: id filters are batched up to it,
+ * about 195 UUIDs a call. Under the 8190 bytes Apache, nginx and eventlet
+ * take by default, with room for the marker of a next page.
+ */
+#define MONITOR_MAX_URL 8000
+
+/* A suspect being confirmed by a GET of its own. */
+struct confirm {
+	struct cycle *c;
+	struct action act;
+	struct neutron_call *call;
+	size_t slot;
+};
 
 struct cycle {
 	struct monitor *m;
@@ -32,18 +59,16 @@ struct cycle {
 	size_t nports, nrouters;
 	struct neutron_ports *ports;
 	struct neutron_routers *routers;
+	struct neutron_call *ports_call, *routers_call; /* listings in flight */
+	struct confirm *confirms[CONFIRMS_MAX];         /* confirmations in flight */
+	size_t nconfirms;
+	struct event *deadline;
 	int pending; /* Neutron calls in flight */
 	bool failed;
 	unsigned int reported;
 };
 
-/* A suspect being confirmed by a GET of its own. */
-struct confirm {
-	struct cycle *c;
-	struct action act;
-};
-
-static void schedule(struct monitor *m);
+static void schedule(struct monitor *m, double elapsed);
 
 static double now(void)
 {
@@ -61,13 +86,29 @@ double monitor_next_delay(double period, unsigned int failures)
 	return d > cap ? cap : d;
 }
 
+double monitor_deadline(double period)
+{
+	return 3 * period > DEADLINE_MIN ? 3 * period : DEADLINE_MIN;
+}
+
 static unsigned int neutron_requests(const struct monitor *m)
 {
 	return m->os ? neutron_stats(m->os->neutron)->requests : 0;
 }
 
+/* Cancels what is still in flight (no callback will come) and frees. */
 static void cycle_free(struct cycle *c)
 {
+	neutron_call_cancel(c->ports_call);
+	neutron_call_cancel(c->routers_call);
+	for (size_t i = 0; i < CONFIRMS_MAX; i++) {
+		if (c->confirms[i] == NULL)
+			continue;
+		neutron_call_cancel(c->confirms[i]->call);
+		free(c->confirms[i]);
+	}
+	if (c->deadline != NULL)
+		event_free(c->deadline);
 	free(c->fwds);
 	free(c->port_ids);
 	free(c->router_ids);
@@ -81,16 +122,18 @@ static void cycle_free(struct cycle *c)
 static void cycle_end(struct cycle *c, bool openstack_failed)
 {
 	struct monitor *m = c->m;
+	double elapsed;
 
 	m->failures = openstack_failed ? m->failures + 1 : 0;
 	m->cycles++;
 	log_info("reconcile: %zu forwardings, %u Neutron requests, %.1f ms, %u change%s reported%s",
 	        c->n, neutron_requests(m) - c->requests_before, (now() - c->started) * 1000,
 	        c->reported, c->reported == 1 ? "" : "s",
-	        openstack_failed ? ", OpenStack unavailable: nothing changed" : "");
+	        openstack_failed ? ", OpenStack failed: backing off" : "");
 	m->cycle = NULL;
+	elapsed = now() - c->started;
 	cycle_free(c);
-	schedule(m);
+	schedule(m, elapsed);
 }
 
 static void on_reported(const struct ipc_answer *ans, const char *error, void *arg)
@@ -164,15 +207,25 @@ static void confirm_done(struct confirm *cf, const struct http_error *err)
 {
 	struct cycle *c = cf->c;
 
-	/* Only a 404 for that very id proves it gone; anything else changes nothing. */
-	if (err != NULL && err->code == -ENOENT)
+	/*
+	 * Only a 404 answer for that very id proves it gone; anything else,
+	 * -ENOENT without one included (no network endpoint in the catalog),
+	 * changes nothing.
+	 */
+	if (err != NULL && err->code == -ENOENT && err->status == 404) {
 		report_action(c, &cf->act, true);
-	else if (err != NULL)
-		log_warnx("Could not confirm that %s is gone: %s", cf->act.id,
-		        err->message ? err->message : strerror(-err->code));
+	} else if (err != NULL) {
+		/* Neutron is unwell: back off as after a failed listing. */
+		log_warnx("Could not confirm that %s is gone (%s): nothing will be changed for it",
+		        cf->act.id, err->message ? err->message : strerror(-err->code));
+		c->failed = true;
+	} else
+		log_debug(
+		        "%s was missing from the listing but is there: nothing to do", cf->act.id);
+	c->confirms[cf->slot] = NULL;
 	free(cf);
 	if (--c->pending == 0)
-		cycle_end(c, false);
+		cycle_end(c, c->failed);
 }
 
 static void on_confirm_port(struct neutron_port *p, const struct http_error *err, void *arg)
@@ -191,21 +244,28 @@ static void on_confirm_router(struct neutron_router *r, const struct http_error 
 
 static void confirm(struct cycle *c, const struct action *a)
 {
-	struct confirm *cf = calloc(1, sizeof(*cf));
+	struct neutron *n = c->m->os->neutron;
+	struct confirm *cf;
 	int r;
 
-	if (cf == NULL)
+	if (c->nconfirms == CONFIRMS_MAX) {
+		log_debug("%s is missing from the listing: confirming it next cycle", a->id);
+		return;
+	}
+	if ((cf = calloc(1, sizeof(*cf))) == NULL)
 		return;
 	cf->c = c;
 	cf->act = *a;
+	cf->slot = c->nconfirms;
 	if (a->kind == ACTION_PORT_SUSPECT)
-		r = neutron_port_get(c->m->os->neutron, a->id, on_confirm_port, cf, NULL);
+		r = neutron_port_get(n, a->id, on_confirm_port, cf, &cf->call);
 	else
-		r = neutron_router_get(c->m->os->neutron, a->id, on_confirm_router, cf, NULL);
+		r = neutron_router_get(n, a->id, on_confirm_router, cf, &cf->call);
 	if (r < 0) {
 		free(cf);
 		return;
 	}
+	c->confirms[c->nconfirms++] = cf;
 	c->pending++;
 }
 
@@ -228,7 +288,7 @@ static void act(struct cycle *c)
 	}
 	actions_free(&actions);
 	if (--c->pending == 0)
-		cycle_end(c, false);
+		cycle_end(c, c->failed);
 }
 
 static void listing_done(struct cycle *c, const struct http_error *err, const char *what)
@@ -251,6 +311,7 @@ static void on_ports(struct neutron_ports *l, const struct http_error *err, void
 {
 	struct cycle *c = arg;
 
+	c->ports_call = NULL; /* ended: the handle is no longer ours to cancel */
 	c->ports = l;
 	listing_done(c, err, "port listing");
 }
@@ -259,13 +320,25 @@ static void on_routers(struct neutron_routers *l, const struct http_error *err, 
 {
 	struct cycle *c = arg;
 
+	c->routers_call = NULL;
 	c->routers = l;
 	listing_done(c, err, "router listing");
+}
+
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct cycle *c = arg;
+
+	log_warnx("Neutron did not answer within %.0f s: nothing will be changed this cycle",
+	        monitor_deadline(c->m->cfg.second_monitoring));
+	cycle_end(c, true); /* cancels what is in flight */
 }
 
 static void ask_neutron(struct cycle *c)
 {
 	struct neutron *n = c->m->os->neutron;
+	double d = monitor_deadline(c->m->cfg.second_monitoring);
+	struct timeval tv = {.tv_sec = (time_t)d, .tv_usec = (suseconds_t)((d - floor(d)) * 1e6)};
 
 	if (decide_ids(c->fwds, c->n, &c->port_ids, &c->nports, &c->router_ids, &c->nrouters) < 0) {
 		cycle_end(c, false);
@@ -275,16 +348,22 @@ static void ask_neutron(struct cycle *c)
 		cycle_end(c, false);
 		return;
 	}
+	c->deadline = evtimer_new(c->m->base, on_deadline, c);
+	if (c->deadline == NULL || evtimer_add(c->deadline, &tv) < 0) {
+		log_warnx("Failed to arm the reconcile deadline: out of memory");
+		cycle_end(c, false);
+		return;
+	}
 	c->pending = 2;
 	if (c->nports > 0) {
 		struct neutron_port_filter pf = {.ids = c->port_ids, .ids_len = c->nports};
-		if (neutron_ports_list(n, &pf, on_ports, c, NULL) < 0)
+		if (neutron_ports_list(n, &pf, on_ports, c, &c->ports_call) < 0)
 			listing_done(c, &(struct http_error){.code = -ENOMEM}, "port listing");
 	} else {
 		c->pending--;
 	}
 	struct neutron_router_filter rf = {.ids = c->router_ids, .ids_len = c->nrouters};
-	if (neutron_routers_list(n, &rf, on_routers, c, NULL) < 0)
+	if (neutron_routers_list(n, &rf, on_routers, c, &c->routers_call) < 0)
 		listing_done(c, &(struct http_error){.code = -ENOMEM}, "router listing");
 }
 
@@ -407,12 +486,12 @@ static void cycle_start(evutil_socket_t fd, short what, void *arg)
 		return;
 	if (!ipc_client_connected(m->ipc)) {
 		log_debug("The pat-agent is not connected yet: waiting");
-		schedule(m);
+		schedule(m, 0);
 		return;
 	}
 	c = calloc(1, sizeof(*c));
 	if (c == NULL) {
-		schedule(m);
+		schedule(m, 0);
 		return;
 	}
 	c->m = m;
@@ -422,29 +501,41 @@ static void cycle_start(evutil_socket_t fd, short what, void *arg)
 	req.op = IPC_OP_LIST;
 	if (ipc_client_request(m->ipc, &req, on_list, c) < 0) {
 		free(c);
-		schedule(m);
+		schedule(m, 0);
 		return;
 	}
 	m->cycle = c;
 }
 
-static void schedule(struct monitor *m)
+/*
+ * The next cycle starts a period after this one started (not after it
+ * ended), so drift is seen within one period however long a look takes;
+ * a look longer than the period is followed by the next at once.
+ */
+static void schedule(struct monitor *m, double elapsed)
 {
-	double d = monitor_next_delay(m->cfg.second_monitoring, m->failures);
-	struct timeval tv = {.tv_sec = (time_t)d, .tv_usec = (suseconds_t)((d - floor(d)) * 1e6)};
+	double d = monitor_next_delay(m->cfg.second_monitoring, m->failures) - elapsed;
+	struct timeval tv;
 
 	if (m->timer == NULL) /* stopping */
 		return;
+	if (d < 0)
+		d = 0;
+	tv.tv_sec = (time_t)d;
+	tv.tv_usec = (suseconds_t)((d - floor(d)) * 1e6);
 	if (m->failures > 0)
 		log_info("OpenStack failed %u time%s in a row: next look in %.1f s", m->failures,
 		        m->failures == 1 ? "" : "s", d);
-	evtimer_add(m->timer, &tv);
+	if (evtimer_add(m->timer, &tv) < 0)
+		fatalx("Failed to schedule the next reconcile");
 }
 
 int monitor_start(struct monitor *m)
 {
 	struct timeval zero = {0, 0};
 
+	if (m->os != NULL)
+		neutron_set_max_url(m->os->neutron, MONITOR_MAX_URL);
 	m->timer = evtimer_new(m->base, cycle_start, m);
 	if (m->timer == NULL)
 		return -ENOMEM;

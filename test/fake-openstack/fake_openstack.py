@@ -445,6 +445,8 @@ class Handler(BaseHTTPRequestHandler):
                     if not any(ip.get(k) == want for ip in obj.get("fixed_ips", [])):
                         return False
                 continue
+            if key == "id":
+                continue  # list() looked the ids up already
             have = obj.get(key)
             if isinstance(have, bool):
                 have = "True" if have else "False"
@@ -455,7 +457,12 @@ class Handler(BaseHTTPRequestHandler):
 
     def list(self, coll, store, query):
         with LOCK:
-            items = sorted((o for o in store.values() if self.matches(o, query)),
+            # An id filter is answered by lookup, not by a scan of the whole
+            # store: the monitor's bench asks for 10,000 ids of 10,000 ports.
+            pool = store.values()
+            if "id" in query:
+                pool = [store[i] for i in set(query["id"]) if i in store]
+            items = sorted((o for o in pool if self.matches(o, query)),
                            key=lambda o: o["id"])
         limit = int(query.get("limit", ["0"])[0] or 0)
         marker = query.get("marker", [None])[0]

@@ -1,0 +1,235 @@
+#!/usr/bin/env bash
+# The real praas-monitor-agent and praas-pat-agent against the real loopback
+# Neutron of test/openstack/start.sh, with the router namespace built from
+# what Neutron answers (qrouter-<id>, its gateway fixed IP on qg-, the
+# subnet's gateway on qr-, VMs at their ports' fixed IPs) and real traffic;
+# second_monitoring = 0.5, auth = "keystone", forwardings created by the
+# demo tenant over the v1 API:
+#  - a port's fixed IP changed in Neutron (and the VM moved): traffic reaches
+#    the VM at its new address through the same external port;
+#  - a port deleted in Neutron: its forwarding goes within one period plus
+#    one second, and traffic through it stops;
+#  - the router deleted in Neutron: its forwardings go.
+# Skipped (77) when that OpenStack is not running; PRAAS_OS_REQUIRED=1
+# makes that a failure. Everything created in Neutron is deleted at exit.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib/topo.sh"
+. "$here/lib/agent.sh"
+
+KS=http://127.0.0.1:${PRAAS_OS_KEYSTONE_PORT:-25000}/v3
+NU=http://127.0.0.1:${PRAAS_OS_NEUTRON_PORT:-29696}/v2.0
+CLOUDS=${PRAAS_OS_CLOUDS_YAML:-/etc/praas-openstack/clouds.yaml}
+
+os_skip() {
+	[[ ${PRAAS_OS_REQUIRED:-0} == 1 ]] && {
+		echo "FAIL: $* (and PRAAS_OS_REQUIRED=1)"
+		exit 1
+	}
+	topo_skip "$*"
+}
+command -v jq >/dev/null || os_skip "jq is not installed (test/openstack/start.sh installs it)"
+if [[ $(curl -s -o /dev/null -m 5 -w '%{http_code}' "$KS") != 200 ]] ||
+	[[ $(curl -s -o /dev/null -m 5 -w '%{http_code}' "${NU%/v2.0}/") != 200 ]]; then
+	os_skip "the loopback OpenStack is not running ($KS, $NU): run test/openstack/start.sh"
+fi
+[[ -r $CLOUDS ]] || os_skip "no $CLOUDS"
+
+topo_init mos
+topo_require python3 curl nft
+
+# ---- talking to OpenStack (OS_STATUS, OS_BODY)
+OS_STATUS='' OS_BODY=''
+os_login() { # USER PASSWORD PROJECT: prints a token
+	curl -s -m 30 -D - -o /dev/null -H 'Content-Type: application/json' -d "$(jq -cn \
+		--arg u "$1" --arg p "$2" --arg j "$3" \
+		'{auth:{identity:{methods:["password"],password:{user:{name:$u,domain:{name:"Default"},password:$p}}},scope:{project:{name:$j,domain:{name:"Default"}}}}}')" \
+		"$KS/auth/tokens" | awk -F': ' 'tolower($1) == "x-subject-token" { print $2 }' | tr -d '\r'
+}
+os_req() { # TOKEN METHOD PATH [JSON]
+	local out
+	out=$(curl -s -m 60 -X "$2" -w '\n%{http_code}' -H "X-Auth-Token: $1" \
+		-H 'Content-Type: application/json' ${4:+--data-binary "$4"} "$NU$3")
+	OS_STATUS=${out##*$'\n'}
+	OS_BODY=${out%$'\n'*}
+}
+os_body() { jq -r "$1" <<<"$OS_BODY"; }
+# Deleted at exit, last first, whatever happened.
+os_cleanup() { # TOKEN METHOD PATH [JSON]
+	local cmd
+	printf -v cmd '%q ' os_req "$@"
+	topo_on_exit "$cmd; case \$OS_STATUS in 2??|404) ;; *) echo \"# cleanup $2 $3: \$OS_STATUS\" >&2 ;; esac"
+}
+
+DT=$(os_login demo "${PRAAS_OS_DEMO_PASSWORD:-demo}" demo)
+[[ -n $DT ]] || os_skip "no demo token from $KS"
+SFX=mos-$$-$RANDOM
+
+os_req "$DT" GET "/networks?name=public"
+PUB=$(os_body '.networks[0].id // empty')
+[[ -n $PUB ]] || {
+	topo_fail "the public network is there"
+	topo_finish
+}
+os_req "$DT" POST /networks "{\"network\":{\"name\":\"net-$SFX\"}}"
+NET=$(os_body '.network.id // empty')
+[[ -n $NET ]] && os_cleanup "$DT" DELETE "/networks/$NET"
+L4=10.$((100 + RANDOM % 100)).$((RANDOM % 256))
+os_req "$DT" POST /subnets "{\"subnet\":{\"name\":\"sub-$SFX\",\"network_id\":\"$NET\",\"ip_version\":4,\"cidr\":\"$L4.0/24\",\"gateway_ip\":\"$L4.1\",\"enable_dhcp\":false}}"
+SUB=$(os_body '.subnet.id // empty')
+os_req "$DT" POST /routers "{\"router\":{\"name\":\"router-$SFX\",\"external_gateway_info\":{\"network_id\":\"$PUB\"}}}"
+R=$(os_body '.router.id // empty')
+[[ -n $R ]] && os_cleanup "$DT" DELETE "/routers/$R"
+GW=$(os_body '.router.external_gateway_info.external_fixed_ips[0].ip_address // empty')
+os_req "$DT" PUT "/routers/$R/add_router_interface" "{\"subnet_id\":\"$SUB\"}"
+[[ $OS_STATUS == 200 ]] && os_cleanup "$DT" PUT "/routers/$R/remove_router_interface" "{\"subnet_id\":\"$SUB\"}"
+new_port() { # NAME IP: prints the port id; deleted at exit
+	os_req "$DT" POST /ports "{\"port\":{\"name\":\"$1-$SFX\",\"network_id\":\"$NET\",\"device_owner\":\"compute:nova\",\"device_id\":\"$(</proc/sys/kernel/random/uuid)\",\"fixed_ips\":[{\"subnet_id\":\"$SUB\",\"ip_address\":\"$2\"}]}}"
+	[[ $OS_STATUS == 201 ]] || return 1
+	os_body .port.id
+}
+VM1=$L4.11
+VM2=$L4.12
+PORT1=$(new_port vm1 "$VM1") && os_cleanup "$DT" DELETE "/ports/$PORT1"
+PORT2=$(new_port vm2 "$VM2") && os_cleanup "$DT" DELETE "/ports/$PORT2"
+assert_match "Neutron: a router with a gateway on public" '^172\.24\.4\.[0-9]+$' "$GW"
+assert_match "Neutron: a port for vm1 at $VM1" '^[0-9a-f-]{36}$' "$PORT1"
+assert_match "Neutron: a port for vm2 at $VM2" '^[0-9a-f-]{36}$' "$PORT2"
+[[ $TOPO_FAILED == 0 ]] || topo_finish
+
+# ---- the namespaces, as Neutron's L3 agent and Nova would have made them
+topo_router -x 172.24.4 -l "$L4" r1 "$R"
+topo_router_set_gw r1 "$GW"
+# The outside client takes hosts from .10 up: never the gateway's address.
+[[ ${GW##*.} -ge 10 && ${GW##*.} -le 11 ]] && TOPO['r1-ext.host']=12
+topo_outside client r1
+topo_vm vm1 r1
+topo_vm vm2 r1
+assert_eq "vm1's namespace holds its port's address" "$VM1" "${TOPO[vm1.ip4]}"
+assert_eq "vm2's namespace holds its port's address" "$VM2" "${TOPO[vm2.ip4]}"
+CLIENT=${TOPO[client.ip4]}
+topo_serve_tcp -t vm1 vm1 any 22 || topo_fail "serve vm1"
+topo_serve_tcp -t vm2 vm2 any 22 || topo_fail "serve vm2"
+topo_serve_tcp -t vm1-80 vm1 any 80 || topo_fail "serve vm1:80"
+
+agent_config 'auth="keystone"' 'cloud="praas-admin"' "clouds_file=\"$CLOUDS\"" \
+	'router_port_range="30000:30100"'
+agent_start || {
+	topo_fail "the pat-agent starts with Keystone and Neutron"
+	topo_finish
+}
+base=/v1/routers/$R/port_forwardings
+create() { # EXT IP [INTERNAL_PORT]: prints the new forwarding's id
+	api POST "$base" "{\"port_forwarding\":{\"internal_ip_address\":\"$2\",\"internal_port\":${3:-22},\"external_port\":$1}}" \
+		-H "X-Auth-Token: $DT"
+	[[ $API_STATUS == 201 ]] || {
+		echo "# create $1 -> $2: $API_STATUS $API_BODY" >&2
+		return 1
+	}
+	api_field port_forwarding.id
+}
+F1=$(create 4022 "$VM1") || topo_fail "demo creates a forwarding to vm1"
+api GET "$base/$F1" "" -H "X-Auth-Token: $DT"
+assert_eq "the pat-agent found vm1's port in Neutron" "$PORT1" "$(api_field port_forwarding.internal_port_id)"
+assert_eq "the external address is the router's gateway in Neutron" "$GW" "$(api_field port_forwarding.external_ip_address)"
+F2=$(create 4023 "$VM2") || topo_fail "demo creates a forwarding to vm2"
+F3=$(create 4024 "$VM1" 80) || topo_fail "demo creates a second forwarding to vm1"
+assert_eq "traffic to vm1 through $GW:4022" "$CLIENT vm1" "$(topo_tcp_query client "$GW" 4022)"
+assert_eq "traffic to vm2 through $GW:4023" "$CLIENT vm2" "$(topo_tcp_query client "$GW" 4023)"
+assert_eq "traffic to vm1:80 through $GW:4024" "$CLIENT vm1-80" "$(topo_tcp_query client "$GW" 4024)"
+
+# The pat-agent's OpenStack checks on create, on the way.
+api POST "$base" "{\"port_forwarding\":{\"internal_port_id\":\"$PORT2\",\"internal_port\":81,\"external_port\":4030}}" \
+	-H "X-Auth-Token: $DT"
+assert_eq "create by internal_port_id alone is 201" 201 "$API_STATUS"
+assert_eq "its address is read from the port" "$VM2" "$(api_field port_forwarding.internal_ip_address)"
+api DELETE "$base/$(api_field port_forwarding.id)" "" -H "X-Auth-Token: $DT"
+assert_eq "and deleted again" 204 "$API_STATUS"
+api POST "$base" "{\"port_forwarding\":{\"internal_ip_address\":\"$L4.99\",\"internal_port\":22,\"external_port\":4031}}" \
+	-H "X-Auth-Token: $DT"
+assert_eq "an address no port holds is 400" 400 "$API_STATUS"
+assert_match "naming internal_ip_address" 'internal_ip_address' "$API_BODY"
+XT=$(os_login alt_demo "${PRAAS_OS_ALT_PASSWORD:-alt_demo}" alt_demo)
+api POST "$base" "{\"port_forwarding\":{\"internal_ip_address\":\"$VM2\",\"internal_port\":82,\"external_port\":4032}}" \
+	-H "X-Auth-Token: $XT"
+assert_eq "another tenant on demo's router is 403" 403 "$API_STATUS"
+api POST "$base" "{\"port_forwarding\":{\"internal_ip_address\":\"$VM2\",\"internal_port\":82,\"external_port\":4032}}"
+assert_eq "no token is 401" 401 "$API_STATUS"
+
+in_store() { ctl '{"op":"list"}' | grep -q "\"$1\""; }
+internal_ip() { # ID: the forwarding's internal address, from the store
+	ctl '{"op":"list"}' | jq -r --arg id "$1" '.forwardings[] | select(.id == $id) | .internal_ip_address'
+}
+cycles() { grep -c 'reconcile:' "$AGENT_DIR/monitor.log"; }
+ms() { echo $((${EPOCHREALTIME/./} / 1000)); }
+
+[[ -n ${PRAAS_TEST_KEEP_LOGS:-} ]] && topo_on_exit "cp -r '$AGENT_DIR' '$PRAAS_TEST_KEEP_LOGS'"
+monitor_start
+topo_wait 20 sh -c "[ \$(grep -c 'reconcile:' '$AGENT_DIR/monitor.log') -ge 2 ]" ||
+	topo_fail "the monitor looks at Neutron" "$(tail -5 "$AGENT_DIR/monitor.log")"
+assert_match "a cycle: 3 forwardings, a port and a router listing" 'reconcile: 3 forwardings, 2 Neutron requests' \
+	"$(grep 'reconcile:' "$AGENT_DIR/monitor.log" | tail -1)"
+assert_ok "nothing changed while Neutron agrees" in_store "$F1"
+
+# ---- vm1's fixed IP changes in Neutron and the VM moves: the forwardings follow
+NEW1=$L4.13
+os_req "$DT" PUT "/ports/$PORT1" "{\"port\":{\"fixed_ips\":[{\"subnet_id\":\"$SUB\",\"ip_address\":\"$NEW1\"}]}}"
+assert_eq "Neutron: vm1's port moved to $NEW1" "200 $NEW1" "$OS_STATUS $(os_body '.port.fixed_ips[0].ip_address')"
+t0=$(ms)
+topo_exec vm1 ip addr del "$VM1/24" dev eth0
+topo_exec vm1 ip addr add "$NEW1/24" dev eth0
+topo_exec vm1 ip route replace default via "$L4.1"
+if topo_wait 5 sh -c "[ \"\$(printf '%s\n' '{\"op\":\"list\"}' | timeout 5 socat -t 5 - UNIX-CONNECT:$AGENT_DIR/pat-agent.sock | jq -r '.forwardings[] | select(.id == \"$F1\") | .internal_ip_address')\" = $NEW1 ]"; then
+	echo "# the forwarding followed vm1 in $(($(ms) - t0)) ms"
+	topo_pass "the forwarding follows vm1 to $NEW1"
+else
+	topo_fail "the forwarding follows vm1 to $NEW1" "$(tail -5 "$AGENT_DIR/monitor.log")"
+fi
+assert_eq "and its second forwarding too" "$NEW1" "$(internal_ip "$F3")"
+api GET "$base/$F1" "" -H "X-Auth-Token: $DT"
+assert_eq "the API shows the new address" "$NEW1" "$(api_field port_forwarding.internal_ip_address)"
+assert_eq "the external port is kept" 4022 "$(api_field port_forwarding.external_port)"
+assert_eq "traffic reaches vm1 at its new address through the same $GW:4022" "$CLIENT vm1" \
+	"$(topo_tcp_query client "$GW" 4022)"
+assert_eq "and through 4024 to its port 80" "$CLIENT vm1-80" "$(topo_tcp_query client "$GW" 4024)"
+assert_match "the monitor says so" "Port $PORT1 moved from $VM1 to $NEW1" "$(cat "$AGENT_DIR/monitor.log")"
+
+# ---- vm2's port deleted in Neutron: its forwarding goes, traffic stops
+assert_eq "traffic to vm2 before" "$CLIENT vm2" "$(topo_tcp_query client "$GW" 4023)"
+os_req "$DT" DELETE "/ports/$PORT2"
+assert_eq "Neutron: vm2's port deleted" 204 "$OS_STATUS"
+t0=$(ms)
+if topo_wait 3 sh -c "! printf '%s\n' '{\"op\":\"list\"}' | timeout 5 socat -t 5 - UNIX-CONNECT:$AGENT_DIR/pat-agent.sock | grep -q '\"$F2\"'"; then
+	took=$(($(ms) - t0))
+	echo "# the forwarding of the deleted port went in $took ms"
+	assert_ok "gone within one period plus one second ($took ms <= 1500 ms)" test "$took" -le 1500
+else
+	topo_fail "the forwarding of the deleted port goes" "$(tail -5 "$AGENT_DIR/monitor.log")"
+fi
+assert_fails "traffic through 4023 stops" topo_tcp_query client "$GW" 4023 1
+assert_eq "vm1's forwarding stays" "$CLIENT vm1" "$(topo_tcp_query client "$GW" 4022)"
+api GET "$base/$F2" "" -H "X-Auth-Token: $DT"
+assert_eq "the API says 404 for it" 404 "$API_STATUS"
+
+# ---- the router deleted in Neutron: its forwardings go
+os_req "$DT" PUT "/routers/$R/remove_router_interface" "{\"subnet_id\":\"$SUB\"}"
+assert_eq "Neutron: the router's interface removed" 200 "$OS_STATUS"
+os_req "$DT" DELETE "/routers/$R"
+assert_eq "Neutron: the router deleted" 204 "$OS_STATUS"
+if topo_wait 3 sh -c "! printf '%s\n' '{\"op\":\"list\"}' | timeout 5 socat -t 5 - UNIX-CONNECT:$AGENT_DIR/pat-agent.sock | grep -q '\"id\"'"; then
+	topo_pass "every forwarding of the deleted router is gone"
+else
+	topo_fail "every forwarding of the deleted router is gone" "$(tail -5 "$AGENT_DIR/monitor.log")"
+fi
+assert_fails "traffic through 4022 stops" topo_tcp_query client "$GW" 4022 1
+assert_match "the monitor says why" "Router $R was deleted" "$(cat "$AGENT_DIR/monitor.log")"
+assert_eq "nothing is left in the router's table" "" \
+	"$(topo_exec r1 nft list table inet praas | grep -o 'tcp \. 40[0-9][0-9]' || true)"
+
+monitor_stop
+assert_eq "SIGTERM: the monitor exits 0" 0 "$?"
+agent_stop || topo_fail "the pat-agent exits 0"
+if grep -q 'ERROR: [A-Za-z]*Sanitizer\|runtime error:' "$AGENT_DIR"/*.log; then
+	topo_fail "no sanitizer report in the agents' logs"
+fi
+topo_finish
