@@ -37,6 +37,7 @@ static const char *const default_trusted[] = {"127.0.0.0/8", "::1/128"};
 /* One load in progress: where errors are reported and how they are worded. */
 struct loader {
 	const char *path;
+	int auth_line; /* where auth was set, for the check across keys */
 	char **error;
 	void (*warn)(const char *line, void *arg);
 	void *warn_arg;
@@ -320,8 +321,10 @@ static int read_key(struct loader *ld, const config_setting_t *s, struct config 
 		return read_port_range(ld, s, cfg);
 	if (strcmp(key, "second_monitoring") == 0)
 		return read_period(ld, s, cfg);
-	if (strcmp(key, "auth") == 0)
+	if (strcmp(key, "auth") == 0) {
+		ld->auth_line = setting_line(s);
 		return read_auth(ld, s, cfg);
+	}
 	if (strcmp(key, "cloud") == 0)
 		return read_string(ld, s, &cfg->cloud);
 	if (strcmp(key, "clouds_file") == 0)
@@ -380,6 +383,11 @@ static int read_group(struct loader *ld, const config_setting_t *group, struct c
 		if ((r = read_key(ld, s, cfg)) < 0)
 			return r;
 	}
+	/* Keystone validates tokens through a cloud: without one nobody could pass. */
+	if (cfg->auth == CONFIG_AUTH_KEYSTONE && config_standalone(cfg))
+		return fail(ld, ld->auth_line ? ld->auth_line : setting_line(group), "auth",
+		        "\"keystone\" needs a cloud (cloud is \"\"); use auth = \"none\" "
+		        "standalone");
 	return 0;
 }
 
@@ -442,4 +450,25 @@ int config_load(const char *path, struct config *cfg, char **error,
 		*error = strdup("out of memory");
 	config_free(&next);
 	return r;
+}
+
+static void warn_to_log(const char *line, void *arg)
+{
+	log_warnx("%s", line);
+}
+
+void config_load_or_exit(const char *prog, const char *path, bool check_only, struct config *cfg)
+{
+	char *error = NULL;
+
+	if (config_defaults(cfg) < 0)
+		fatalx("out of memory");
+	if (config_load(path, cfg, &error, warn_to_log, NULL) < 0) {
+		fprintf(stderr, "%s: %s\n", prog, error ? error : "cannot load the configuration");
+		exit(1);
+	}
+	if (check_only) {
+		printf("configuration OK\n");
+		exit(0);
+	}
 }

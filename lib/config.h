@@ -52,6 +52,13 @@ int config_load(const char *path, struct config *cfg, char **error,
 
 void config_free(struct config *cfg);
 
+/*
+ * For a program's main(): loads path over the defaults, warnings to the log.
+ * On an error prints "PROG: FILE:LINE: KEY: why" and exits 1; with
+ * check_only prints "configuration OK" and exits 0.
+ */
+void config_load_or_exit(const char *prog, const char *path, bool check_only, struct config *cfg);
+
 /* True when the agents run without OpenStack (cloud = ""). */
 bool config_standalone(const struct config *cfg);
 

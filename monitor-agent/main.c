@@ -26,27 +26,6 @@ static void usage(void)
 	exit(2);
 }
 
-static void warn_line(const char *line, void *arg)
-{
-	log_warnx("%s", line);
-}
-
-static void load_config(struct monitor *m, const char *path, bool check_only)
-{
-	char *error = NULL;
-
-	if (config_defaults(&m->cfg) < 0)
-		fatalx("out of memory");
-	if (config_load(path, &m->cfg, &error, warn_line, NULL) < 0) {
-		fprintf(stderr, "praas-monitor-agent: %s\n", error ? error : "cannot load config");
-		exit(1);
-	}
-	if (check_only) {
-		printf("configuration OK\n");
-		exit(0);
-	}
-}
-
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct monitor *m = arg;
@@ -111,7 +90,7 @@ int main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage();
-	load_config(&m, path, check_only);
+	config_load_or_exit("praas-monitor-agent", path, check_only, &m.cfg);
 	log_init("praas-monitor-agent", debug ? LOG_LEVEL_DEBUG : m.cfg.log_level);
 
 	m.base = event_base_new();

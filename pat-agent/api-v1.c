@@ -201,7 +201,7 @@ static void reply_list(struct v1 *v, struct filter *flt, int r, char *cause)
 		apierr_set(&err, 503, "praas.out_of_memory", "out of memory");
 	else if (r < 0)
 		apierr_set(&err, 503, "praas.db_unavailable", "cannot read forwardings: %s",
-			cause ? cause : strerror(-r));
+		        cause ? cause : strerror(-r));
 	free(cause);
 	if (r < 0) {
 		evbuffer_free(flt->out);

@@ -463,8 +463,8 @@ static int setup_metrics(struct httpd *s)
 	        "HTTP requests answered, by route and status code.", s->labels, 2, NULL, 0);
 	s->m_latency =
 	        metrics_add(s->cfg.metrics, METRIC_HISTOGRAM, "praas_http_request_duration_seconds",
-	                "Time from a request's arrival to its answer, by route.",
-	                s->labels, 1, metrics_latency_buckets, metrics_latency_buckets_n);
+	                "Time from a request's arrival to its answer, by route.", s->labels, 1,
+	                metrics_latency_buckets, metrics_latency_buckets_n);
 	return s->m_requests && s->m_latency ? 0 : -errno;
 }
 

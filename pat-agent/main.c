@@ -38,34 +38,6 @@ static void usage(void)
 	exit(2);
 }
 
-static void warn_line(const char *line, void *arg)
-{
-	log_warnx("%s", line);
-}
-
-static void load_config(struct agent *a, const char *path, bool check_only)
-{
-	char *error = NULL;
-
-	if (config_defaults(&a->cfg) < 0)
-		fatalx("out of memory");
-	if (config_load(path, &a->cfg, &error, warn_line, NULL) < 0) {
-		fprintf(stderr, "praas-pat-agent: %s\n", error ? error : "cannot load config");
-		exit(1);
-	}
-	if (a->cfg.auth == CONFIG_AUTH_KEYSTONE && config_standalone(&a->cfg)) {
-		fprintf(stderr,
-		        "praas-pat-agent: %s: auth: \"keystone\" needs a cloud (cloud is "
-		        "\"\"); use auth = \"none\" standalone\n",
-		        path);
-		exit(1);
-	}
-	if (check_only) {
-		printf("configuration OK\n");
-		exit(0);
-	}
-}
-
 static void on_stop(evutil_socket_t sig, short what, void *arg)
 {
 	struct agent *a = arg;
@@ -211,7 +183,7 @@ int main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage();
-	load_config(&a, path, check_only);
+	config_load_or_exit("praas-pat-agent", path, check_only, &a.cfg);
 	log_init("praas-pat-agent", debug ? LOG_LEVEL_DEBUG : a.cfg.log_level);
 	if (a.log_file != NULL && (r = log_reopen(a.log_file)) < 0)
 		fatalx("Failed to open %s: %s", a.log_file, strerror(-r));

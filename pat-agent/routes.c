@@ -188,7 +188,7 @@ static void on_openstack_error(const char *url, const struct http_error *err, vo
 	if (err->status != 0 && err->status < 500 && err->status != 401 && err->status != 403)
 		return;
 	stats_openstack_error(a->stats,
-		auth_url && strncmp(url, auth_url, strlen(auth_url)) == 0 ? "keystone" : "neutron");
+	        auth_url && strncmp(url, auth_url, strlen(auth_url)) == 0 ? "keystone" : "neutron");
 }
 
 int routes_open(struct agent *a, char **cause)
