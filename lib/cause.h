@@ -15,4 +15,11 @@ int cause_set(char **cause, int err, const char *fmt, ...) __attribute__((format
 /* cause_set(cause, -EINVAL, ...): the shape of every parser's refusal. */
 int cause_invalid(char **cause, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/*
+ * Sets *cause to "<formatted what>: <strerror(-err)>", replacing (freeing) a
+ * cause already there, and returns err. For errors that are an errno plus
+ * what was being done ("add 1 element to map dnat4: File exists").
+ */
+int cause_errno(char **cause, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #endif

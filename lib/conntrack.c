@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cause.h"
 #include "log.h"
 #include "netns.h"
 
@@ -29,27 +30,6 @@ struct ct_match {
 	int err;
 };
 
-static int ct_fail(char **cause, int err, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
-
-static int ct_fail(char **cause, int err, const char *fmt, ...)
-{
-	char *what = NULL;
-	va_list ap;
-
-	if (cause == NULL)
-		return err;
-	free(*cause);
-	va_start(ap, fmt);
-	if (vasprintf(&what, fmt, ap) < 0)
-		what = NULL;
-	va_end(ap);
-	if (asprintf(cause, "%s: %s", what ? what : "conntrack", strerror(-err)) < 0)
-		*cause = NULL;
-	free(what);
-	return err;
-}
-
 int conntrack_open(const char *netns_dir, const char *name, struct conntrack **out, char **cause)
 {
 	struct conntrack *ct;
@@ -59,7 +39,7 @@ int conntrack_open(const char *netns_dir, const char *name, struct conntrack **o
 		*cause = NULL;
 	*out = NULL;
 	if ((ct = calloc(1, sizeof(*ct))) == NULL)
-		return ct_fail(cause, -ENOMEM, "allocate conntrack handle");
+		return cause_errno(cause, -ENOMEM, "allocate conntrack handle");
 	if ((r = netns_open_netlink(netns_dir, name, NETLINK_NETFILTER, &ct->nl, cause)) < 0) {
 		free(ct);
 		return r;
@@ -219,10 +199,10 @@ int conntrack_flush_forwarding(struct conntrack *ct, const struct forwarding *f,
 	if (cause)
 		*cause = NULL;
 	if (f->external_addr.family != AF_INET && f->external_addr.family != AF_INET6)
-		return ct_fail(cause, -EINVAL, "forwarding %s has no external address", f->id);
+		return cause_errno(cause, -EINVAL, "forwarding %s has no external address", f->id);
 	addr_format(&f->external_addr, ext, sizeof(ext));
 	if ((buf = calloc(1, CT_RECV_BUF)) == NULL)
-		return ct_fail(cause, -ENOMEM, "allocate conntrack buffer");
+		return cause_errno(cause, -ENOMEM, "allocate conntrack buffer");
 	if (ct_count(ct, buf) == 0) {
 		free(buf);
 		return 0;
@@ -233,21 +213,21 @@ int conntrack_flush_forwarding(struct conntrack *ct, const struct forwarding *f,
 	r = ct_talk(ct, buf, nlh, ct_dump_cb, &m);
 	if (r < 0 || m.err < 0) {
 		r = r < 0 ? r : m.err;
-		ct_fail(cause, r, "list conntrack entries for %s", ext);
+		cause_errno(cause, r, "list conntrack entries for %s", ext);
 		goto out;
 	}
 	for (size_t i = 0; i < m.n; i++) {
 		nlh = ct_msg(buf, IPCTNL_MSG_CT_DELETE, NLM_F_ACK, (uint8_t)f->external_addr.family,
 		        ct->seq++);
 		if (nfct_nlmsg_build(nlh, m.v[i]) < 0) {
-			r = ct_fail(cause, -errno, "build conntrack delete");
+			r = cause_errno(cause, -errno, "build conntrack delete");
 			goto out;
 		}
 		r = ct_talk(ct, buf, nlh, NULL, NULL);
 		if (r == -ENOENT)
 			continue; /* it timed out or closed meanwhile */
 		if (r < 0) {
-			ct_fail(cause, r, "delete conntrack entry to %s %s %u", ext,
+			cause_errno(cause, r, "delete conntrack entry to %s %s %u", ext,
 			        fwd_protocol_name(f->protocol),
 			        ntohs(nfct_get_attr_u16(m.v[i], ATTR_ORIG_PORT_DST)));
 			goto out;

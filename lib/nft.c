@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cause.h"
 #include "log.h"
 #include "netns.h"
 #include "nft-batch.h"
@@ -28,28 +29,6 @@ struct nft_conn {
 	char table[NFT_TABLE_MAXNAMELEN];
 	int gen;
 };
-
-static int nft_fail(char **cause, int err, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
-
-/* Sets *cause to "<what>: <strerror(-err)>" and returns err. */
-static int nft_fail(char **cause, int err, const char *fmt, ...)
-{
-	char *what = NULL;
-	va_list ap;
-
-	if (cause == NULL)
-		return err;
-	free(*cause);
-	va_start(ap, fmt);
-	if (vasprintf(&what, fmt, ap) < 0)
-		what = NULL;
-	va_end(ap);
-	if (asprintf(cause, "%s: %s", what ? what : "nft", strerror(-err)) < 0)
-		*cause = NULL;
-	free(what);
-	return err;
-}
 
 /* Sets *cause to the words of a drift and returns 1. */
 static int nft_drift(char **cause, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -76,7 +55,7 @@ static int nft_wrap(char **cause, int err, const char *what)
 	if (cause == NULL)
 		return err;
 	if (*cause == NULL)
-		return nft_fail(cause, err, "%s", what);
+		return cause_errno(cause, err, "%s", what);
 	if (asprintf(&n, "%s: %s", what, *cause) >= 0) {
 		free(*cause);
 		*cause = n;
@@ -94,7 +73,7 @@ static int nft_check_opts(const struct nft_opts *o, char **cause)
 	const char *t = nft_table(o);
 
 	if (*t == '\0' || strlen(t) >= NFT_TABLE_MAXNAMELEN)
-		return nft_fail(cause, -EINVAL, "table name \"%s\"", t);
+		return cause_errno(cause, -EINVAL, "table name \"%s\"", t);
 	return 0;
 }
 
@@ -109,7 +88,7 @@ int nft_open(const char *netns_dir, const char *name, struct nft_conn **out, cha
 		*cause = NULL;
 	*out = NULL;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
-		return nft_fail(cause, -ENOMEM, "allocate nft connection");
+		return cause_errno(cause, -ENOMEM, "allocate nft connection");
 	r = netns_open_netlink(netns_dir, name, NETLINK_NETFILTER, &c->nl, cause);
 	if (r < 0) {
 		free(c);
@@ -197,9 +176,9 @@ static int fwd_check(const struct forwarding *f, char **cause)
 	const char *why;
 
 	if (fwd_validate(f, &why) < 0)
-		return nft_fail(cause, -EINVAL, "forwarding %s: %s", f->id, why);
+		return cause_errno(cause, -EINVAL, "forwarding %s: %s", f->id, why);
 	if (f->external_addr.family != f->internal_addr.family)
-		return nft_fail(
+		return cause_errno(
 		        cause, -EINVAL, "forwarding %s: no external address of its family", f->id);
 	return 0;
 }
@@ -221,7 +200,7 @@ int nft_expand(
 	if (total == 0)
 		return 0;
 	if ((v = calloc(total, sizeof(*v))) == NULL)
-		return nft_fail(cause, -ENOMEM, "expand %zu forwarded ports", total);
+		return cause_errno(cause, -ENOMEM, "expand %zu forwarded ports", total);
 	for (size_t i = 0; i < n; i++) {
 		const struct forwarding *f = &fwds[i];
 		for (unsigned int p = f->external.lo; p <= f->external.hi; p++) {
@@ -240,7 +219,7 @@ int nft_expand(
 			char buf[160];
 			nft_elem_format(&v[i], buf, sizeof(buf));
 			free(v);
-			return nft_fail(cause, -EEXIST, "port forwarded twice (%s)", buf);
+			return cause_errno(cause, -EEXIST, "port forwarded twice (%s)", buf);
 		}
 	*out = v;
 	*nout = total;
@@ -515,13 +494,13 @@ int nft_read(struct nft_conn *c, const struct nft_opts *o, struct nft_state *st,
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0 || (r = x.err) < 0)
-		return nft_fail(cause, r, "list sets of table inet %s", x.table);
+		return cause_errno(cause, r, "list sets of table inet %s", x.table);
 	st->table = true;
 	r = nft_dump(c->nl, &c->seq, NFT_MSG_GETCHAIN, NFPROTO_INET, NULL, chain_cb, &x);
 	if (r < 0)
-		return nft_fail(cause, r, "list chains of table inet %s", x.table);
+		return cause_errno(cause, r, "list chains of table inet %s", x.table);
 	if ((r = read_rules(c, &x)) < 0)
-		return nft_fail(cause, r, "list rules of table inet %s", x.table);
+		return cause_errno(cause, r, "list rules of table inet %s", x.table);
 	gen = st->generation >= 0 ? st->generation : (x.sets[0] ? 0 : 1);
 	if ((r = read_elems(c, &x, gen, NFT_SET_DNAT4)) < 0 ||
 	        (r = read_elems(c, &x, gen, NFT_SET_DNAT6)) < 0)
@@ -536,7 +515,7 @@ int nft_read(struct nft_conn *c, const struct nft_opts *o, struct nft_state *st,
 	return 0;
 fail:
 	free(x.elems);
-	return nft_fail(cause, r, "list elements of table inet %s", x.table);
+	return cause_errno(cause, r, "list elements of table inet %s", x.table);
 }
 
 void nft_state_free(struct nft_state *st)
@@ -634,7 +613,7 @@ static int send_batch(struct nft_conn *c, struct nft_batch *b, int err, char **c
 {
 	if (err < 0) {
 		nft_batch_free(b);
-		return nft_fail(cause, err, "build nf_tables batch");
+		return cause_errno(cause, err, "build nf_tables batch");
 	}
 	err = nft_batch_send(b, c->nl, cause);
 	nft_batch_free(b);
@@ -650,7 +629,7 @@ static int sync_oneshot(struct nft_conn *c, const struct nft_opts *o, const stru
 	int e = 0, r;
 
 	if (b == NULL)
-		return nft_fail(cause, -ENOMEM, "allocate batch");
+		return cause_errno(cause, -ENOMEM, "allocate batch");
 	if ((e = nft_build_table(b, t, false)) == 0 && (e = nft_build_table(b, t, true)) == 0)
 		e = nft_build_table(b, t, false);
 	for (int k = 0; e == 0 && k < NFT_SET_KINDS; k++)
@@ -675,7 +654,7 @@ static int split_fresh_sets(struct nft_conn *c, const char *t, int gen, bool bro
 	int e;
 
 	if (b == NULL)
-		return nft_fail(cause, -ENOMEM, "allocate batch");
+		return cause_errno(cause, -ENOMEM, "allocate batch");
 	e = nft_build_table(b, t, false);
 	/* Rules that do not make sense may hold the sets; nothing works anyway. */
 	for (int k = 0; e == 0 && broken && k < NFT_CHAIN_KINDS; k++)
@@ -697,7 +676,7 @@ static int split_switch(struct nft_conn *c, const struct nft_opts *o, int gen, c
 	int e;
 
 	if (b == NULL)
-		return nft_fail(cause, -ENOMEM, "allocate batch");
+		return cause_errno(cause, -ENOMEM, "allocate batch");
 	e = nft_build_table(b, t, false);
 	for (int k = 0; e == 0 && k < NFT_CHAIN_KINDS; k++)
 		if ((e = nft_build_chain(b, t, (enum nft_chain_kind)k)) == 0)
@@ -719,7 +698,7 @@ static int sync_split(struct nft_conn *c, const struct nft_opts *o, const struct
 
 	c->gen = -1; /* ask the kernel: the cache must not decide which maps are live */
 	if ((r = nft_discover(c, t, &cur)) < 0)
-		return nft_fail(cause, r, "list rules of table inet %s", t);
+		return cause_errno(cause, r, "list rules of table inet %s", t);
 	gen = cur == 0 ? 1 : 0;
 	log_debug("nft: split resync of %zu elements into generation %d", n, gen);
 	if ((r = split_fresh_sets(c, t, gen, cur < 0, cause)) < 0)
@@ -727,7 +706,7 @@ static int sync_split(struct nft_conn *c, const struct nft_opts *o, const struct
 	for (size_t i = 0; i < n; i += step) {
 		struct nft_batch *b = nft_batch_new(&c->seq);
 		if (b == NULL)
-			return nft_fail(cause, -ENOMEM, "allocate batch");
+			return cause_errno(cause, -ENOMEM, "allocate batch");
 		r = nft_build_elems(b, t, gen, v + i, n - i < step ? n - i : step, false);
 		if ((r = send_batch(c, b, r, cause)) < 0)
 			return r;
@@ -773,7 +752,7 @@ static int apply_once(struct nft_conn *c, const char *t, int gen, const struct n
 	int e = 0;
 
 	if (b == NULL)
-		return nft_fail(cause, -ENOMEM, "allocate batch");
+		return cause_errno(cause, -ENOMEM, "allocate batch");
 	if (dn > 0 && (e = nft_build_elems(b, t, gen, dv, dn, false)) == 0)
 		e = nft_build_elems(b, t, gen, dv, dn, true);
 	if (e == 0 && an > 0)
@@ -788,7 +767,7 @@ static int apply_elems(struct nft_conn *c, const struct nft_opts *o, const struc
 	int gen, r, rebuilt = 0;
 
 	if ((r = nft_discover(c, t, &gen)) < 0)
-		return nft_fail(cause, r, "list rules of table inet %s", t);
+		return cause_errno(cause, r, "list rules of table inet %s", t);
 	if (gen < 0) {
 		if ((r = sync_oneshot(c, o, NULL, 0, cause)) < 0)
 			return r;
@@ -806,7 +785,7 @@ static int apply_elems(struct nft_conn *c, const struct nft_opts *o, const struc
 	log_debug("nft: %s; retrying", cause && *cause ? *cause : "ENOENT");
 	c->gen = -1;
 	if ((r = nft_discover(c, t, &gen)) < 0)
-		return nft_fail(cause, r, "list rules of table inet %s", t);
+		return cause_errno(cause, r, "list rules of table inet %s", t);
 	if (gen < 0) {
 		if ((r = sync_oneshot(c, o, NULL, 0, cause)) < 0)
 			return r;
@@ -860,7 +839,7 @@ int nft_drop(struct nft_conn *c, const struct nft_opts *o, char **cause)
 	if ((r = nft_check_opts(o, cause)) < 0)
 		return r;
 	if ((b = nft_batch_new(&c->seq)) == NULL)
-		return nft_fail(cause, -ENOMEM, "allocate batch");
+		return cause_errno(cause, -ENOMEM, "allocate batch");
 	/* add; delete: no error when it was not there */
 	if ((e = nft_build_table(b, t, false)) == 0)
 		e = nft_build_table(b, t, true);
