@@ -59,8 +59,8 @@ static const char *const migrations[] = {
          * and "which target this address on any router"; version 1 answered
          * both with a full scan.
          */
-        "CREATE INDEX forwardings_port_id ON forwardings (internal_port_id);"
-        "CREATE INDEX forwardings_internal_address ON forwardings (internal_address);",
+        ("CREATE INDEX forwardings_port_id ON forwardings (internal_port_id);"
+         "CREATE INDEX forwardings_internal_address ON forwardings (internal_address);"),
 
         /*
          * 3: /metrics counts the forwardings by status; version 2 read every
