@@ -23,8 +23,16 @@ struct conntrack {
 	uint32_t seq;
 };
 
+/* One forwarded range, as a dumped entry is matched against it. */
+struct ct_key {
+	uint8_t family, protocol;
+	uint8_t addr[16];
+	uint16_t lo, hi;
+};
+
 struct ct_match {
-	const struct forwarding *f;
+	const struct ct_key *keys; /* sorted by ct_key_cmp */
+	size_t nkeys;
 	struct nf_conntrack **v;
 	size_t n, cap;
 	int err;
@@ -57,24 +65,55 @@ void conntrack_close(struct conntrack *ct)
 	free(ct);
 }
 
-/* The entry's original direction is (f's external address, protocol, port). */
-static bool ct_matches(const struct nf_conntrack *c, const struct forwarding *f)
+static int ct_key_cmp(const void *pa, const void *pb)
 {
-	const struct addr *a = &f->external_addr;
-	uint16_t port;
+	const struct ct_key *a = pa, *b = pb;
+	int r;
+
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	if (a->protocol != b->protocol)
+		return a->protocol < b->protocol ? -1 : 1;
+	if ((r = memcmp(a->addr, b->addr, 16)) != 0)
+		return r;
+	return a->lo < b->lo ? -1 : a->lo > b->lo;
+}
+
+/*
+ * Whether the entry's original destination (address, protocol, port) is
+ * in one of the keys: the candidate is the key with the greatest start at
+ * or below the port (ranges of one address and protocol never overlap), so
+ * an entry costs O(log n) however many forwardings are flushed at once.
+ */
+static bool ct_matches(const struct nf_conntrack *c, const struct ct_match *m)
+{
+	struct ct_key want = {0};
+	size_t lo = 0, hi = m->nkeys;
 
 	if (!nfct_attr_is_set(c, ATTR_ORIG_L3PROTO) || !nfct_attr_is_set(c, ATTR_ORIG_L4PROTO) ||
 	        !nfct_attr_is_set(c, ATTR_ORIG_PORT_DST))
 		return false;
-	if (nfct_get_attr_u8(c, ATTR_ORIG_L3PROTO) != a->family ||
-	        nfct_get_attr_u8(c, ATTR_ORIG_L4PROTO) != f->protocol)
+	want.family = nfct_get_attr_u8(c, ATTR_ORIG_L3PROTO);
+	want.protocol = nfct_get_attr_u8(c, ATTR_ORIG_L4PROTO);
+	if (want.family == AF_INET)
+		memcpy(want.addr, nfct_get_attr(c, ATTR_ORIG_IPV4_DST), 4);
+	else if (want.family == AF_INET6)
+		memcpy(want.addr, nfct_get_attr(c, ATTR_ORIG_IPV6_DST), 16);
+	else
 		return false;
-	port = ntohs(nfct_get_attr_u16(c, ATTR_ORIG_PORT_DST));
-	if (port < f->external.lo || port > f->external.hi)
+	want.lo = ntohs(nfct_get_attr_u16(c, ATTR_ORIG_PORT_DST));
+	while (lo < hi) { /* the first key greater than want */
+		size_t mid = (lo + hi) / 2;
+		if (ct_key_cmp(&m->keys[mid], &want) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
 		return false;
-	if (a->family == AF_INET)
-		return nfct_get_attr_u32(c, ATTR_ORIG_IPV4_DST) == a->u.v4.s_addr;
-	return memcmp(nfct_get_attr(c, ATTR_ORIG_IPV6_DST), &a->u.v6, 16) == 0;
+	const struct ct_key *k = &m->keys[lo - 1];
+	return k->family == want.family && k->protocol == want.protocol &&
+	        memcmp(k->addr, want.addr, 16) == 0 && want.lo <= k->hi;
 }
 
 static int ct_dump_cb(const struct nlmsghdr *nlh, void *arg)
@@ -87,7 +126,7 @@ static int ct_dump_cb(const struct nlmsghdr *nlh, void *arg)
 		errno = ENOMEM;
 		return MNL_CB_ERROR;
 	}
-	if (nfct_nlmsg_parse(nlh, c) < 0 || !ct_matches(c, m->f)) {
+	if (nfct_nlmsg_parse(nlh, c) < 0 || !ct_matches(c, m)) {
 		nfct_destroy(c);
 		return MNL_CB_OK;
 	}
@@ -188,57 +227,91 @@ static void ct_free_matches(struct ct_match *m)
 	free(m->v);
 }
 
-int conntrack_flush_forwarding(struct conntrack *ct, const struct forwarding *f, char **cause)
+/* Dumps one family's entries and deletes those matching m. Returns how many went. */
+static int flush_family(
+        struct conntrack *ct, char *buf, uint8_t family, struct ct_match *m, char **cause)
 {
-	struct ct_match m = {.f = f};
-	char ext[ADDR_STRLEN];
 	struct nlmsghdr *nlh;
 	int r, deleted = 0;
-	char *buf;
 
-	if (cause)
-		*cause = NULL;
-	if (f->external_addr.family != AF_INET && f->external_addr.family != AF_INET6)
-		return cause_errno(cause, -EINVAL, "forwarding %s has no external address", f->id);
-	addr_format(&f->external_addr, ext, sizeof(ext));
-	if ((buf = calloc(1, CT_RECV_BUF)) == NULL)
-		return cause_errno(cause, -ENOMEM, "allocate conntrack buffer");
-	if (ct_count(ct, buf) == 0) {
-		free(buf);
-		return 0;
-	}
 	/* The entry's full tuple (client address and port) is only known by a dump. */
-	nlh = ct_msg(
-	        buf, IPCTNL_MSG_CT_GET, NLM_F_DUMP, (uint8_t)f->external_addr.family, ct->seq++);
-	r = ct_talk(ct, buf, nlh, ct_dump_cb, &m);
-	if (r < 0 || m.err < 0) {
-		r = r < 0 ? r : m.err;
-		cause_errno(cause, r, "list conntrack entries for %s", ext);
-		goto out;
-	}
-	for (size_t i = 0; i < m.n; i++) {
-		nlh = ct_msg(buf, IPCTNL_MSG_CT_DELETE, NLM_F_ACK, (uint8_t)f->external_addr.family,
-		        ct->seq++);
-		if (nfct_nlmsg_build(nlh, m.v[i]) < 0) {
-			r = cause_errno(cause, -errno, "build conntrack delete");
-			goto out;
-		}
+	nlh = ct_msg(buf, IPCTNL_MSG_CT_GET, NLM_F_DUMP, family, ct->seq++);
+	r = ct_talk(ct, buf, nlh, ct_dump_cb, m);
+	if (r < 0 || m->err < 0)
+		return cause_errno(cause, r < 0 ? r : m->err, "list conntrack entries (IPv%c)",
+		        family == AF_INET ? '4' : '6');
+	for (size_t i = 0; i < m->n; i++) {
+		nlh = ct_msg(buf, IPCTNL_MSG_CT_DELETE, NLM_F_ACK, family, ct->seq++);
+		if (nfct_nlmsg_build(nlh, m->v[i]) < 0)
+			return cause_errno(cause, -errno, "build conntrack delete");
 		r = ct_talk(ct, buf, nlh, NULL, NULL);
 		if (r == -ENOENT)
 			continue; /* it timed out or closed meanwhile */
-		if (r < 0) {
-			cause_errno(cause, r, "delete conntrack entry to %s %s %u", ext,
-			        fwd_protocol_name(f->protocol),
-			        ntohs(nfct_get_attr_u16(m.v[i], ATTR_ORIG_PORT_DST)));
-			goto out;
-		}
+		if (r < 0)
+			return cause_errno(cause, r, "delete a conntrack entry to port %u",
+			        ntohs(nfct_get_attr_u16(m->v[i], ATTR_ORIG_PORT_DST)));
 		deleted++;
 	}
-	log_debug("conntrack: deleted %d entries to %s %s %u:%u", deleted, ext,
-	        fwd_protocol_name(f->protocol), f->external.lo, f->external.hi);
-	r = deleted;
+	return deleted;
+}
+
+int conntrack_flush_forwardings(
+        struct conntrack *ct, const struct forwarding *f, size_t n, char **cause)
+{
+	struct ct_key *keys;
+	char *buf = NULL;
+	int r = 0, total = 0;
+	bool has[2] = {false, false};
+
+	if (cause)
+		*cause = NULL;
+	if (n == 0)
+		return 0;
+	if ((keys = calloc(n, sizeof(*keys))) == NULL)
+		return cause_errno(cause, -ENOMEM, "allocate conntrack keys");
+	for (size_t i = 0; i < n; i++) {
+		const struct addr *a = &f[i].external_addr;
+
+		if (a->family != AF_INET && a->family != AF_INET6) {
+			r = cause_errno(
+			        cause, -EINVAL, "forwarding %s has no external address", f[i].id);
+			goto out;
+		}
+		keys[i].family = (uint8_t)a->family;
+		keys[i].protocol = f[i].protocol;
+		memcpy(keys[i].addr, &a->u, addr_len(a));
+		keys[i].lo = f[i].external.lo;
+		keys[i].hi = f[i].external.hi;
+		has[a->family == AF_INET6] = true;
+	}
+	qsort(keys, n, sizeof(*keys), ct_key_cmp);
+	if ((buf = calloc(1, CT_RECV_BUF)) == NULL) {
+		r = cause_errno(cause, -ENOMEM, "allocate conntrack buffer");
+		goto out;
+	}
+	/* A dump walks the host's whole conntrack hash: skip it when nothing is tracked here. */
+	if (ct_count(ct, buf) == 0)
+		goto out;
+	for (int v6 = 0; v6 < 2; v6++) {
+		struct ct_match m = {.keys = keys, .nkeys = n};
+
+		if (!has[v6])
+			continue;
+		r = flush_family(ct, buf, v6 ? AF_INET6 : AF_INET, &m, cause);
+		ct_free_matches(&m);
+		if (r < 0)
+			goto out;
+		total += r;
+	}
+	log_debug("conntrack: deleted %d entries of %zu forwarding%s", total, n, n == 1 ? "" : "s");
+	r = total;
 out:
-	ct_free_matches(&m);
+	free(keys);
 	free(buf);
 	return r;
+}
+
+int conntrack_flush_forwarding(struct conntrack *ct, const struct forwarding *f, char **cause)
+{
+	return conntrack_flush_forwardings(ct, f, 1, cause);
 }

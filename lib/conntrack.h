@@ -11,6 +11,8 @@
 #ifndef PRAAS_CONNTRACK_H
 #define PRAAS_CONNTRACK_H
 
+#include <stddef.h>
+
 #include "fwd.h"
 
 struct conntrack;
@@ -24,5 +26,14 @@ void conntrack_close(struct conntrack *ct);
  * -errno with *cause. Entries that vanish meanwhile are not an error.
  */
 int conntrack_flush_forwarding(struct conntrack *ct, const struct forwarding *f, char **cause);
+
+/*
+ * The same for many forwardings at once: one dump per address family
+ * whatever n is, each entry matched in O(log n). For bulk changes (a
+ * router deleted, a gateway re-keyed) where a dump per forwarding would
+ * stall the caller.
+ */
+int conntrack_flush_forwardings(
+        struct conntrack *ct, const struct forwarding *f, size_t n, char **cause);
 
 #endif

@@ -135,15 +135,52 @@ static int commit(struct engine *e, const char *router_id, bool applied,
 	return store_error(err, r, "commit", cause);
 }
 
-static void cut_sessions(struct engine *e, const struct forwarding *f)
+/* f[0..n) are of one router. In a bulk change they wait for engine_bulk_end(). */
+static void cut_sessions(struct engine *e, const struct forwarding *f, size_t n)
 {
 	char *cause = NULL;
+	size_t i;
 
-	if (kernel_cut_sessions(e->kernel, f, &cause) < 0) {
-		log_warnx("Failed to delete conntrack entries of port forwarding %s: %s", f->id,
-		        cause ? cause : "?");
+	for (i = 0; e->bulk != NULL && i < n; i++)
+		if (fwd_list_add(&f[i], e->bulk) < 0)
+			break; /* out of memory: cut them now (twice for some is harmless) */
+	if (e->bulk != NULL && i == n)
+		return;
+	if (n > 0 && kernel_cut_sessions(e->kernel, f, n, &cause) < 0) {
+		log_warnx("Failed to delete conntrack entries of %zu port forwarding%s of router "
+		          "%s: %s",
+		        n, n == 1 ? "" : "s", f[0].router_id, cause ? cause : "?");
 		free(cause);
 	}
+}
+
+static int by_router(const void *a, const void *b)
+{
+	return strcmp(((const struct forwarding *)a)->router_id,
+	        ((const struct forwarding *)b)->router_id);
+}
+
+void engine_bulk_begin(struct engine *e, struct fwd_list *bulk)
+{
+	memset(bulk, 0, sizeof(*bulk));
+	e->bulk = bulk;
+}
+
+void engine_bulk_end(struct engine *e)
+{
+	struct fwd_list *l = e->bulk;
+	size_t first = 0;
+
+	e->bulk = NULL;
+	if (l == NULL)
+		return;
+	qsort(l->v, l->n, sizeof(*l->v), by_router);
+	for (size_t i = 1; i <= l->n; i++)
+		if (i == l->n || strcmp(l->v[i].router_id, l->v[first].router_id) != 0) {
+			cut_sessions(e, l->v + first, i - first);
+			first = i;
+		}
+	fwd_list_free(l);
 }
 
 /* Inserts or updates f inside the open transaction; a conflict is a 409 naming the other. */
@@ -245,7 +282,7 @@ int engine_update(
 		return -1;
 	resync_if_needed(e, next->router_id);
 	if (applied)
-		cut_sessions(e, &prev);
+		cut_sessions(e, &prev, 1);
 	if (old != NULL)
 		*old = prev;
 	return 0;
@@ -275,7 +312,7 @@ int engine_delete(struct engine *e, const char *id, struct forwarding *old, stru
 		return -1;
 	resync_if_needed(e, prev.router_id);
 	if (applied)
-		cut_sessions(e, &prev);
+		cut_sessions(e, &prev, 1);
 	if (old != NULL)
 		*old = prev;
 	return 0;
@@ -354,8 +391,8 @@ int engine_delete_router(
 		free(l.v);
 		return store_error(err, r, "commit", cause);
 	}
-	for (size_t i = 0; applied && i < l.n; i++)
-		cut_sessions(e, &l.v[i]);
+	if (applied)
+		cut_sessions(e, l.v, l.n);
 	*count = (unsigned int)l.n;
 	free(l.v);
 	return 0;

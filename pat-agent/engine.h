@@ -30,8 +30,17 @@ struct engine {
 	struct portalloc *alloc;
 	struct kernel *kernel;
 	const struct config *cfg;
-	bool resync_router; /* the last change found its table flushed */
+	bool resync_router;    /* the last change found its table flushed */
+	struct fwd_list *bulk; /* sessions to cut at engine_bulk_end(), if any */
 };
+
+/*
+ * A bulk change: between begin and end, cutting the sessions of changed
+ * forwardings waits, and end cuts them with one conntrack dump per router
+ * instead of one per forwarding (a dump walks the host's whole table).
+ */
+void engine_bulk_begin(struct engine *e, struct fwd_list *bulk);
+void engine_bulk_end(struct engine *e);
 
 /*
  * Stores f and writes it to the kernel. With allocate, the external range

@@ -215,7 +215,7 @@ const struct nft_opts *kernel_nft_opts(const struct kernel *k)
 	return &k->opts;
 }
 
-int kernel_cut_sessions(struct kernel *k, const struct forwarding *f, char **cause)
+int kernel_cut_sessions(struct kernel *k, const struct forwarding *f, size_t n, char **cause)
 {
 	struct conn *c;
 	char name[256];
@@ -229,7 +229,7 @@ int kernel_cut_sessions(struct kernel *k, const struct forwarding *f, char **cau
 		if ((r = conntrack_open(k->cfg->netns_dir, name, &c->ct, cause)) < 0)
 			return r;
 	}
-	return conntrack_flush_forwarding(c->ct, f, cause);
+	return conntrack_flush_forwardings(c->ct, f, n, cause);
 }
 
 int kernel_interfaces(struct kernel *k, const char *router_id, struct iface_addr **out, size_t *n)

@@ -39,8 +39,12 @@ int kernel_change(struct kernel *k, const char *router_id, const struct forwardi
 int kernel_sync(struct kernel *k, const char *router_id, const struct forwarding *v, size_t n,
         char **cause);
 
-/* Cuts the sessions still bound to f's external address, protocol and ports. */
-int kernel_cut_sessions(struct kernel *k, const struct forwarding *f, char **cause);
+/*
+ * Cuts the sessions still bound to the external address, protocol and
+ * ports of f[0..n), forwardings of one router (f[0].router_id): one
+ * conntrack dump however many there are.
+ */
+int kernel_cut_sessions(struct kernel *k, const struct forwarding *f, size_t n, char **cause);
 
 /* Reads the router's table back (for drift checks). nft_state_free() it. */
 struct nft_state;

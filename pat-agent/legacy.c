@@ -102,7 +102,8 @@ static int set_param(const struct legacy_op_desc *d, unsigned int p, const char 
 		if (strncmp(id, "qrouter-", 8) == 0)
 			id += 8;
 		if (!fwd_json_name_valid(id))
-			return cause_invalid(error, "%s: is not a router id (qrouter-<id> or <id>)", key);
+			return cause_invalid(
+			        error, "%s: is not a router id (qrouter-<id> or <id>)", key);
 		strcpy(req->router_id, id);
 		return 0;
 	default:

@@ -45,7 +45,8 @@ static int set_filter(
 		return 0;
 	case LIST_FILTER_INTERNAL_IP_ADDRESS:
 		if (addr_parse(v, &f->internal_ip_address) < 0)
-			return cause_invalid(why, "internal_ip_address: is not an IPv4 or IPv6 address");
+			return cause_invalid(
+			        why, "internal_ip_address: is not an IPv4 or IPv6 address");
 		return 0;
 	case LIST_FILTER_EXTERNAL_PORT:
 		if (port_range_parse(v, &r, &reason) < 0 || r.lo != r.hi)

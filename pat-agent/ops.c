@@ -46,23 +46,27 @@ static int read_error(struct apierr *err, int r, char *cause)
 static int move_all(struct agent *a, struct fwd_list *l, const struct addr *addr, bool external,
         unsigned int *count, struct apierr *err)
 {
-	for (size_t i = 0; i < l->n; i++) {
+	struct fwd_list cuts;
+	int r = 0;
+
+	engine_bulk_begin(&a->engine, &cuts);
+	for (size_t i = 0; r == 0 && i < l->n; i++) {
 		struct forwarding next = l->v[i];
 
 		if (external)
 			next.external_addr = *addr;
 		else
 			next.internal_addr = *addr;
-		if (engine_update(&a->engine, &next, NULL, err) < 0)
-			return -1;
-		(*count)++;
+		if ((r = engine_update(&a->engine, &next, NULL, err)) == 0)
+			(*count)++;
 	}
-	return 0;
+	engine_bulk_end(&a->engine);
+	return r;
 }
 
 int ops_port_deleted(struct agent *a, const char *port_id, unsigned int *count, struct apierr *err)
 {
-	struct fwd_list l = {0};
+	struct fwd_list l = {0}, cuts;
 	char *cause = NULL;
 	int r;
 
@@ -71,16 +75,17 @@ int ops_port_deleted(struct agent *a, const char *port_id, unsigned int *count, 
 		fwd_list_free(&l);
 		return read_error(err, r, cause);
 	}
-	for (size_t i = 0; i < l.n; i++) {
+	engine_bulk_begin(&a->engine, &cuts);
+	for (size_t i = 0; r == 0 && i < l.n; i++) {
 		/* One already gone (deleted meanwhile) is what was asked for. */
-		if (engine_delete(&a->engine, l.v[i].id, NULL, err) < 0 && err->status != 404) {
-			fwd_list_free(&l);
-			return -1;
-		}
-		(*count)++;
+		if (engine_delete(&a->engine, l.v[i].id, NULL, err) < 0 && err->status != 404)
+			r = -1;
+		else
+			(*count)++;
 	}
+	engine_bulk_end(&a->engine);
 	fwd_list_free(&l);
-	return 0;
+	return r;
 }
 
 int ops_port_address_changed(struct agent *a, const char *port_id, const struct addr *old_ip,

@@ -34,6 +34,21 @@ assert_ok "conntrack cleanup alone" ctl r1 ct-flush "$F4"
 assert_fails "after the cleanup the session is cut" topo_tcp_session_send s0
 topo_tcp_session_close s0
 
+# The bulk cleanup: one dump for several forwardings, v4, v6 and UDP alike.
+assert_ok "add again for the bulk case" ctl r1 add "$F4"
+assert_eq "bulk: v4 session opens" "$C4 ssh" "$(topo_tcp_session_open b4 c1 "$GW4" 2222)"
+assert_eq "bulk: v6 session opens" "$C6 ssh" "$(topo_tcp_session_open b6 c1 "$GW6" 2222)"
+assert_ok "bulk: delete both without cleanup" ctl r1 -C del "$F4"
+assert_ok "bulk: delete v6 without cleanup" ctl r1 -C del "$F6"
+assert_eq "bulk: v6 session still alive" "$C6 ssh" "$(topo_tcp_session_send b6)"
+out=$(ctl r1 ct-flush "$F4" "$F6" "$U1")
+assert_match "bulk: one flush deletes the entries of both" "conntrack: deleted ([2-9]|[1-9][0-9])" "$out"
+assert_fails "bulk: v4 session cut" topo_tcp_session_send b4
+assert_fails "bulk: v6 session cut" topo_tcp_session_send b6
+topo_tcp_session_close b4
+topo_tcp_session_close b6
+assert_ok "bulk: v6 forwarding back" ctl r1 add "$F6"
+
 # The real operation: nft change, then conntrack cleanup.
 assert_ok "add again" ctl r1 add "$F4"
 assert_eq "session v4 opens" "$C4 ssh" "$(topo_tcp_session_open s1 c1 "$GW4" 2222)"

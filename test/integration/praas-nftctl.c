@@ -121,7 +121,7 @@ static int report(int r, char *cause, const char *what)
 	return 0;
 }
 
-static int ct_flush(struct ctl *c, const struct forwarding *f)
+static int ct_flush(struct ctl *c, const struct forwarding *f, size_t n)
 {
 	struct conntrack *ct;
 	char *cause = NULL;
@@ -129,7 +129,7 @@ static int ct_flush(struct ctl *c, const struct forwarding *f)
 
 	if ((r = conntrack_open(c->netns_dir, c->ns, &ct, &cause)) < 0)
 		return report(r, cause, "conntrack");
-	r = conntrack_flush_forwarding(ct, f, &cause);
+	r = conntrack_flush_forwardings(ct, f, n, &cause);
 	conntrack_close(ct);
 	if (r >= 0)
 		printf("conntrack: deleted %d\n", r);
@@ -161,7 +161,7 @@ static int cmd_apply(struct ctl *c, const struct forwarding *del, const struct f
 		return 1;
 	/* As the agent does: after the rules, the sessions of what went away. */
 	if (del && !c->no_conntrack)
-		return ct_flush(c, del);
+		return ct_flush(c, del, 1);
 	return 0;
 }
 
@@ -228,6 +228,15 @@ static int run(struct ctl *c, const char *cmd, int argc, char **argv)
 		char *cause = NULL;
 		return report(nft_drop(c->nft, &c->opts, &cause), cause, "drop");
 	}
+	if (strcmp(cmd, "ct-flush") == 0 && argc > 1) {
+		/* Several at once: the bulk path, one conntrack dump for all. */
+		size_t n;
+		struct forwarding *v = read_fwds(argc, argv, &n);
+		int r = v ? ct_flush(c, v, n) : 2;
+
+		free(v);
+		return r;
+	}
 	if (argc == 1 && parse_fwd(argv[0], &a) < 0)
 		return 2;
 	if (strcmp(cmd, "add") == 0 && argc == 1)
@@ -235,7 +244,7 @@ static int run(struct ctl *c, const char *cmd, int argc, char **argv)
 	if (strcmp(cmd, "del") == 0 && argc == 1)
 		return cmd_apply(c, &a, NULL);
 	if (strcmp(cmd, "ct-flush") == 0 && argc == 1)
-		return ct_flush(c, &a);
+		return ct_flush(c, &a, 1);
 	if (strcmp(cmd, "replace") == 0 && argc == 2) {
 		if (parse_fwd(argv[0], &a) < 0 || parse_fwd(argv[1], &b) < 0)
 			return 2;
