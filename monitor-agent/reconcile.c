@@ -468,7 +468,8 @@ static void on_list(const struct ipc_answer *ans, const char *error, void *arg)
 		cycle_end(c, false);
 		return;
 	}
-	qsort(c->fwds, c->n, sizeof(*c->fwds), cmp_router);
+	if (c->n > 1)
+		qsort(c->fwds, c->n, sizeof(*c->fwds), cmp_router);
 	check_kernel(c);
 	if (c->m->os == NULL)
 		cycle_end(c, false);

@@ -172,8 +172,11 @@ void engine_bulk_end(struct engine *e)
 	size_t first = 0;
 
 	e->bulk = NULL;
-	if (l == NULL)
+	if (l == NULL || l->n == 0) {
+		if (l != NULL)
+			fwd_list_free(l);
 		return;
+	}
 	qsort(l->v, l->n, sizeof(*l->v), by_router);
 	for (size_t i = 1; i <= l->n; i++)
 		if (i == l->n || strcmp(l->v[i].router_id, l->v[first].router_id) != 0) {
