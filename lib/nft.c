@@ -620,120 +620,140 @@ static int send_batch(struct nft_conn *c, struct nft_batch *b, int err, char **c
 	return err;
 }
 
-/* add table; delete table; add table { everything } in one transaction. */
-static int sync_oneshot(struct nft_conn *c, const struct nft_opts *o, const struct nft_elem *v,
-        size_t n, char **cause)
+/*
+ * A missing or broken table is rebuilt from nothing: add table; delete
+ * table; add table { chains }, with the maps of generation 0, their
+ * elements and the rules in the same transaction when `whole`. Nothing works in a broken
+ * table, so nothing is lost by deleting it.
+ */
+static int sync_rebuild(struct nft_conn *c, const struct nft_opts *o, const struct nft_elem *v,
+        size_t n, bool whole, char **cause)
 {
 	const char *t = nft_table(o);
 	struct nft_batch *b = nft_batch_new(&c->seq);
-	int e = 0, r;
+	int e = 0;
 
 	if (b == NULL)
 		return cause_errno(cause, -ENOMEM, "allocate batch");
 	if ((e = nft_build_table(b, t, false)) == 0 && (e = nft_build_table(b, t, true)) == 0)
 		e = nft_build_table(b, t, false);
-	for (int k = 0; e == 0 && k < NFT_SET_KINDS; k++)
-		e = nft_build_set(b, t, 0, (enum nft_set_kind)k, false);
-	if (e == 0)
-		e = nft_build_elems(b, t, 0, v, n, false);
 	for (int k = 0; e == 0 && k < NFT_CHAIN_KINDS; k++)
 		e = nft_build_chain(b, t, (enum nft_chain_kind)k);
-	if (e == 0)
+	for (int k = 0; e == 0 && whole && k < NFT_SET_KINDS; k++)
+		e = nft_build_set(b, t, 0, (enum nft_set_kind)k, false);
+	if (e == 0 && whole && (e = nft_build_elems(b, t, 0, v, n, false)) == 0)
 		e = nft_build_rules(b, t, 0, o->masquerade);
-	c->gen = -1;
-	r = send_batch(c, b, e, cause);
-	if (r == 0)
+	if ((e = send_batch(c, b, e, cause)) == 0)
 		nft_cache(c, t, 0);
-	return r;
+	return e;
 }
 
-/* Transaction 0 of a split resync: empty maps of generation gen. */
-static int split_fresh_sets(struct nft_conn *c, const char *t, int gen, bool broken, char **cause)
+/* Empty maps of generation gen, whether or not stale ones were there. */
+static int build_fresh_sets(struct nft_batch *b, const char *t, int gen)
 {
-	struct nft_batch *b = nft_batch_new(&c->seq);
-	int e;
+	int e = 0;
 
-	if (b == NULL)
-		return cause_errno(cause, -ENOMEM, "allocate batch");
-	e = nft_build_table(b, t, false);
-	/* Rules that do not make sense may hold the sets; nothing works anyway. */
-	for (int k = 0; e == 0 && broken && k < NFT_CHAIN_KINDS; k++)
-		if ((e = nft_build_chain(b, t, (enum nft_chain_kind)k)) == 0)
-			e = nft_build_flush_chain(b, t, (enum nft_chain_kind)k);
-	/* add; delete; add: a fresh set whether or not a stale one was there */
 	for (int k = 0; e == 0 && k < NFT_SET_KINDS; k++)
 		if ((e = nft_build_set(b, t, gen, (enum nft_set_kind)k, false)) == 0 &&
 		        (e = nft_build_set(b, t, gen, (enum nft_set_kind)k, true)) == 0)
 			e = nft_build_set(b, t, gen, (enum nft_set_kind)k, false);
-	return send_batch(c, b, e, cause);
+	return e;
 }
 
-/* The last transaction: the rules switch to generation gen, the old maps go. */
-static int split_switch(struct nft_conn *c, const struct nft_opts *o, int gen, char **cause)
+/* The rules move to the maps of generation gen. */
+static int build_switch(struct nft_batch *b, const struct nft_opts *o, int gen)
 {
 	const char *t = nft_table(o);
-	struct nft_batch *b = nft_batch_new(&c->seq);
-	int e;
+	int e = 0;
 
-	if (b == NULL)
-		return cause_errno(cause, -ENOMEM, "allocate batch");
-	e = nft_build_table(b, t, false);
 	for (int k = 0; e == 0 && k < NFT_CHAIN_KINDS; k++)
 		if ((e = nft_build_chain(b, t, (enum nft_chain_kind)k)) == 0)
 			e = nft_build_flush_chain(b, t, (enum nft_chain_kind)k);
-	if (e == 0)
-		e = nft_build_rules(b, t, gen, o->masquerade);
+	return e == 0 ? nft_build_rules(b, t, gen, o->masquerade) : e;
+}
+
+static int drop_sets(struct nft_conn *c, const char *t, int gen, char **cause)
+{
+	struct nft_batch *b = nft_batch_new(&c->seq);
+	int e = 0;
+
+	if (b == NULL)
+		return cause_errno(cause, -ENOMEM, "allocate batch");
 	for (int k = 0; e == 0 && k < NFT_SET_KINDS; k++)
-		if ((e = nft_build_set(b, t, 1 - gen, (enum nft_set_kind)k, false)) == 0)
-			e = nft_build_set(b, t, 1 - gen, (enum nft_set_kind)k, true);
+		e = nft_build_set(b, t, gen, (enum nft_set_kind)k, true);
 	return send_batch(c, b, e, cause);
 }
 
-static int sync_split(struct nft_conn *c, const struct nft_opts *o, const struct nft_elem *v,
-        size_t n, char **cause)
+/*
+ * Replaces the maps the rules use, generation cur (-1: none), by maps of
+ * generation gen holding v. When `whole`, one transaction fills them and
+ * switches the rules; otherwise they are filled batch_max elements at a
+ * time (no transaction holds the netlink lock for long) while the old
+ * maps keep serving, and a last small transaction switches the rules.
+ *
+ * The old maps go in a transaction of their own, after the switch. Why:
+ * deleting a map deactivates its elements in the next generation, and a
+ * packet that entered the chain under the old rules but looks the map up
+ * just after the commit flipped the generation would miss them and its
+ * connection would get no DNAT (measured: about one refused connection
+ * in 200 resyncs under a steady stream of new connections).
+ */
+static int sync_generation(struct nft_conn *c, const struct nft_opts *o, const struct nft_elem *v,
+        size_t n, int cur, int gen, bool whole, char **cause)
 {
 	const char *t = nft_table(o);
 	size_t step = o->batch_max ? o->batch_max : NFT_BATCH_DEFAULT;
-	int cur, gen, r;
+	struct nft_batch *b = nft_batch_new(&c->seq);
+	int e, r;
 
-	c->gen = -1; /* ask the kernel: the cache must not decide which maps are live */
-	if ((r = nft_discover(c, t, &cur)) < 0)
-		return cause_errno(cause, r, "list rules of table inet %s", t);
-	gen = cur == 0 ? 1 : 0;
-	log_debug("nft: split resync of %zu elements into generation %d", n, gen);
-	if ((r = split_fresh_sets(c, t, gen, cur < 0, cause)) < 0)
+	if (b == NULL)
+		return cause_errno(cause, -ENOMEM, "allocate batch");
+	if ((e = nft_build_table(b, t, false)) == 0)
+		e = build_fresh_sets(b, t, gen);
+	if (e == 0 && whole && (e = nft_build_elems(b, t, gen, v, n, false)) == 0)
+		e = build_switch(b, o, gen);
+	if ((r = send_batch(c, b, e, cause)) < 0)
 		return r;
-	for (size_t i = 0; i < n; i += step) {
-		struct nft_batch *b = nft_batch_new(&c->seq);
-		if (b == NULL)
+	for (size_t i = 0; !whole && i < n; i += step) {
+		if ((b = nft_batch_new(&c->seq)) == NULL)
 			return cause_errno(cause, -ENOMEM, "allocate batch");
-		r = nft_build_elems(b, t, gen, v + i, n - i < step ? n - i : step, false);
-		if ((r = send_batch(c, b, r, cause)) < 0)
+		e = nft_build_elems(b, t, gen, v + i, n - i < step ? n - i : step, false);
+		if ((r = send_batch(c, b, e, cause)) < 0)
 			return r;
 	}
-	c->gen = -1;
-	if ((r = split_switch(c, o, gen, cause)) < 0)
-		return r;
+	if (!whole) {
+		if ((b = nft_batch_new(&c->seq)) == NULL)
+			return cause_errno(cause, -ENOMEM, "allocate batch");
+		if ((r = send_batch(c, b, build_switch(b, o, gen), cause)) < 0)
+			return r;
+	}
 	nft_cache(c, t, gen);
-	return 0;
+	return cur >= 0 ? drop_sets(c, t, cur, cause) : 0;
 }
 
 int nft_sync(struct nft_conn *c, const struct nft_opts *o, const struct forwarding *fwds, size_t n,
         char **cause)
 {
 	size_t oneshot = o->oneshot_max ? o->oneshot_max : NFT_ONESHOT_MAX;
+	const char *t = nft_table(o);
 	struct nft_elem *v;
 	size_t nv;
-	int r;
+	int cur, r;
 
 	if (cause)
 		*cause = NULL;
 	if ((r = nft_check_opts(o, cause)) < 0 || (r = nft_expand(fwds, n, &v, &nv, cause)) < 0)
 		return r;
-	if (nv <= oneshot)
-		r = sync_oneshot(c, o, v, nv, cause);
-	else
-		r = sync_split(c, o, v, nv, cause);
+	c->gen = -1; /* ask the kernel: the cache must not decide which maps are live */
+	if ((r = nft_discover(c, t, &cur)) < 0) {
+		cause_errno(cause, r, "list rules of table inet %s", t);
+	} else if (cur >= 0) {
+		log_debug("nft: resync of %zu elements into generation %d", nv, 1 - cur);
+		r = sync_generation(c, o, v, nv, cur, 1 - cur, nv <= oneshot, cause);
+	} else if ((r = sync_rebuild(c, o, v, nv, nv <= oneshot, cause)) == 0 && nv > oneshot) {
+		r = sync_generation(c, o, v, nv, -1, 0, false, cause);
+	}
+	c->gen = r == 0 ? c->gen : -1;
 	free(v);
 	if (r < 0)
 		nft_wrap(cause, r, "resync");
@@ -760,20 +780,32 @@ static int apply_once(struct nft_conn *c, const char *t, int gen, const struct n
 	return send_batch(c, b, e, cause);
 }
 
+/* The generation the rules use, after rebuilding a missing or broken table empty. */
+static int discover_or_rebuild(
+        struct nft_conn *c, const struct nft_opts *o, int *gen, int *rebuilt, char **cause)
+{
+	const char *t = nft_table(o);
+	int r;
+
+	if ((r = nft_discover(c, t, gen)) < 0)
+		return cause_errno(cause, r, "list rules of table inet %s", t);
+	if (*gen >= 0)
+		return 0;
+	if ((r = sync_rebuild(c, o, NULL, 0, true, cause)) < 0)
+		return r;
+	*gen = 0;
+	*rebuilt = NFT_REBUILT;
+	return 0;
+}
+
 static int apply_elems(struct nft_conn *c, const struct nft_opts *o, const struct nft_elem *dv,
         size_t dn, const struct nft_elem *av, size_t an, char **cause)
 {
 	const char *t = nft_table(o);
 	int gen, r, rebuilt = 0;
 
-	if ((r = nft_discover(c, t, &gen)) < 0)
-		return cause_errno(cause, r, "list rules of table inet %s", t);
-	if (gen < 0) {
-		if ((r = sync_oneshot(c, o, NULL, 0, cause)) < 0)
-			return r;
-		gen = 0;
-		rebuilt = NFT_REBUILT;
-	}
+	if ((r = discover_or_rebuild(c, o, &gen, &rebuilt, cause)) < 0)
+		return r;
 	r = apply_once(c, t, gen, dv, dn, av, an, cause);
 	if (r != -ENOENT || rebuilt)
 		return r < 0 ? r : rebuilt;
@@ -784,17 +816,11 @@ static int apply_elems(struct nft_conn *c, const struct nft_opts *o, const struc
 	 */
 	log_debug("nft: %s; retrying", cause && *cause ? *cause : "ENOENT");
 	c->gen = -1;
-	if ((r = nft_discover(c, t, &gen)) < 0)
-		return cause_errno(cause, r, "list rules of table inet %s", t);
-	if (gen < 0) {
-		if ((r = sync_oneshot(c, o, NULL, 0, cause)) < 0)
-			return r;
-		gen = 0;
-		rebuilt = NFT_REBUILT;
-	}
 	free(cause ? *cause : NULL);
 	if (cause)
 		*cause = NULL;
+	if ((r = discover_or_rebuild(c, o, &gen, &rebuilt, cause)) < 0)
+		return r;
 	r = apply_once(c, t, gen, dv, dn, av, an, cause);
 	return r < 0 ? r : rebuilt;
 }
