@@ -238,6 +238,24 @@ int nft_build_set(struct nft_batch *b, const char *table, int gen, enum nft_set_
 	return nlh ? 0 : -ENOMEM;
 }
 
+/* A DELSETELEM naming only the set empties it ("flush set"). */
+int nft_build_flush_set(struct nft_batch *b, const char *table, int gen, enum nft_set_kind kind)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct nlmsghdr *nlh;
+
+	if (s == NULL)
+		return -ENOMEM;
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, table);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, set_names[gen][kind]);
+	nlh = nft_batch_msg(b, NFT_MSG_DELSETELEM, NFPROTO_INET, 0, "flush set inet %s %s", table,
+	        set_names[gen][kind]);
+	if (nlh)
+		nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	nftnl_set_free(s);
+	return nlh ? 0 : -ENOMEM;
+}
+
 /* ---- expressions: one builder each ---- */
 
 static int expr_add(struct nftnl_rule *r, struct nftnl_expr *e)

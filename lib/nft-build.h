@@ -67,6 +67,8 @@ int nft_build_flush_chain(struct nft_batch *b, const char *table, enum nft_chain
 /* add map/set inet T S { ... } / delete map/set */
 int nft_build_set(
         struct nft_batch *b, const char *table, int gen, enum nft_set_kind kind, bool del);
+/* flush set inet T S */
+int nft_build_flush_set(struct nft_batch *b, const char *table, int gen, enum nft_set_kind kind);
 /* every rule of every chain for generation gen */
 int nft_build_rules(struct nft_batch *b, const char *table, int gen, bool masquerade);
 

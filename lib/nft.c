@@ -685,21 +685,47 @@ static int drop_sets(struct nft_conn *c, const char *t, int gen, char **cause)
 }
 
 /*
- * Replaces the maps the rules use, generation cur (-1: none), by maps of
- * generation gen holding v. When `whole`, one transaction fills them and
- * switches the rules; otherwise they are filled batch_max elements at a
- * time (no transaction holds the netlink lock for long) while the old
- * maps keep serving, and a last small transaction switches the rules.
+ * Up to oneshot_max elements on a sound table: one transaction rewrites
+ * the live maps in place (flush set; add element ...) and the rules. The
+ * maps stay the same objects, so a packet that met the old rules and does
+ * its lookup after the commit finds the re-added element, live in the new
+ * generation. Maps of the other generation left by a split resync that
+ * died half way go in the same transaction: no rule uses them.
+ */
+static int sync_in_place(struct nft_conn *c, const struct nft_opts *o, const struct nft_elem *v,
+        size_t n, int gen, char **cause)
+{
+	const char *t = nft_table(o);
+	struct nft_batch *b = nft_batch_new(&c->seq);
+	int e;
+
+	if (b == NULL)
+		return cause_errno(cause, -ENOMEM, "allocate batch");
+	e = nft_build_table(b, t, false);
+	for (int k = 0; e == 0 && k < NFT_SET_KINDS; k++)
+		if ((e = nft_build_set(b, t, 1 - gen, (enum nft_set_kind)k, false)) == 0 &&
+		        (e = nft_build_set(b, t, 1 - gen, (enum nft_set_kind)k, true)) == 0)
+			e = nft_build_flush_set(b, t, gen, (enum nft_set_kind)k);
+	if (e == 0 && (e = nft_build_elems(b, t, gen, v, n, false)) == 0)
+		e = build_switch(b, o, gen);
+	return send_batch(c, b, e, cause);
+}
+
+/*
+ * More than oneshot_max elements: fresh maps of generation gen are filled
+ * batch_max elements at a time (no transaction holds the netlink lock for
+ * long) while the maps of generation cur (-1: none) keep serving, then one
+ * small transaction switches the rules to them.
  *
  * The old maps go in a transaction of their own, after the switch. Why:
  * deleting a map deactivates its elements in the next generation, and a
- * packet that entered the chain under the old rules but looks the map up
- * just after the commit flipped the generation would miss them and its
- * connection would get no DNAT (measured: about one refused connection
- * in 200 resyncs under a steady stream of new connections).
+ * packet that entered the chain under the old rules but looks the old map
+ * up just after the commit flipped the generation would miss them and its
+ * connection would get no DNAT (measured: about one refused connection in
+ * 200 resyncs under a steady stream of new connections).
  */
 static int sync_generation(struct nft_conn *c, const struct nft_opts *o, const struct nft_elem *v,
-        size_t n, int cur, int gen, bool whole, char **cause)
+        size_t n, int cur, int gen, char **cause)
 {
 	const char *t = nft_table(o);
 	size_t step = o->batch_max ? o->batch_max : NFT_BATCH_DEFAULT;
@@ -710,25 +736,30 @@ static int sync_generation(struct nft_conn *c, const struct nft_opts *o, const s
 		return cause_errno(cause, -ENOMEM, "allocate batch");
 	if ((e = nft_build_table(b, t, false)) == 0)
 		e = build_fresh_sets(b, t, gen);
-	if (e == 0 && whole && (e = nft_build_elems(b, t, gen, v, n, false)) == 0)
-		e = build_switch(b, o, gen);
 	if ((r = send_batch(c, b, e, cause)) < 0)
 		return r;
-	for (size_t i = 0; !whole && i < n; i += step) {
+	for (size_t i = 0; i < n; i += step) {
 		if ((b = nft_batch_new(&c->seq)) == NULL)
 			return cause_errno(cause, -ENOMEM, "allocate batch");
 		e = nft_build_elems(b, t, gen, v + i, n - i < step ? n - i : step, false);
 		if ((r = send_batch(c, b, e, cause)) < 0)
 			return r;
 	}
-	if (!whole) {
-		if ((b = nft_batch_new(&c->seq)) == NULL)
-			return cause_errno(cause, -ENOMEM, "allocate batch");
-		if ((r = send_batch(c, b, build_switch(b, o, gen), cause)) < 0)
-			return r;
-	}
+	if ((b = nft_batch_new(&c->seq)) == NULL)
+		return cause_errno(cause, -ENOMEM, "allocate batch");
+	if ((r = send_batch(c, b, build_switch(b, o, gen), cause)) < 0)
+		return r;
 	nft_cache(c, t, gen);
 	return cur >= 0 ? drop_sets(c, t, cur, cause) : 0;
+}
+
+/* A missing, broken or unrepairable table: rebuilt, whole or then filled. */
+static int sync_from_scratch(struct nft_conn *c, const struct nft_opts *o, const struct nft_elem *v,
+        size_t n, bool whole, char **cause)
+{
+	int r = sync_rebuild(c, o, v, n, whole, cause);
+
+	return r == 0 && !whole ? sync_generation(c, o, v, n, -1, 0, cause) : r;
 }
 
 int nft_sync(struct nft_conn *c, const struct nft_opts *o, const struct forwarding *fwds, size_t n,
@@ -747,11 +778,24 @@ int nft_sync(struct nft_conn *c, const struct nft_opts *o, const struct forwardi
 	c->gen = -1; /* ask the kernel: the cache must not decide which maps are live */
 	if ((r = nft_discover(c, t, &cur)) < 0) {
 		cause_errno(cause, r, "list rules of table inet %s", t);
+	} else if (cur >= 0 && nv <= oneshot) {
+		if ((r = sync_in_place(c, o, v, nv, cur, cause)) == 0) {
+			nft_cache(c, t, cur);
+		} else {
+			/* e.g. a chain recreated by hand with another priority */
+			log_warnx("nft: %s; rebuilding table inet %s",
+			        cause && *cause ? *cause : strerror(-r), t);
+			if (cause) {
+				free(*cause);
+				*cause = NULL;
+			}
+			r = sync_from_scratch(c, o, v, nv, true, cause);
+		}
 	} else if (cur >= 0) {
-		log_debug("nft: resync of %zu elements into generation %d", nv, 1 - cur);
-		r = sync_generation(c, o, v, nv, cur, 1 - cur, nv <= oneshot, cause);
-	} else if ((r = sync_rebuild(c, o, v, nv, nv <= oneshot, cause)) == 0 && nv > oneshot) {
-		r = sync_generation(c, o, v, nv, -1, 0, false, cause);
+		log_debug("nft: split resync of %zu elements into generation %d", nv, 1 - cur);
+		r = sync_generation(c, o, v, nv, cur, 1 - cur, cause);
+	} else {
+		r = sync_from_scratch(c, o, v, nv, nv <= oneshot, cause);
 	}
 	c->gen = r == 0 ? c->gen : -1;
 	free(v);

@@ -34,7 +34,7 @@
 #include "fwd.h"
 
 #define NFT_TABLE_DEFAULT "praas"
-/* Up to this many elements a resync fills and switches maps in one transaction. */
+/* Up to this many elements a resync is one transaction. */
 #define NFT_ONESHOT_MAX 4096
 /* Elements per transaction when filling fresh maps in a split resync. */
 #define NFT_BATCH_DEFAULT 4096
@@ -80,10 +80,11 @@ void nft_close(struct nft_conn *c);
 
 /*
  * Makes the table hold exactly fwds (n of them), with the chains and
- * rules for opts. Atomic as packets see it: the elements go into fresh
- * maps (in transactions of at most batch_max elements when there are more
- * than oneshot_max), one transaction switches the rules to them, and a
- * last one deletes the old maps. A missing or broken table is rebuilt.
+ * rules for opts. Atomic as packets see it: up to oneshot_max elements,
+ * one transaction rewrites the live maps and rules in place; more are
+ * filled into fresh maps in transactions of at most batch_max elements,
+ * one transaction switches the rules to them, and a last one deletes the
+ * old maps. A missing or broken table is rebuilt.
  */
 int nft_sync(struct nft_conn *c, const struct nft_opts *o, const struct forwarding *fwds, size_t n,
         char **cause);

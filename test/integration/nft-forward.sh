@@ -65,4 +65,20 @@ assert_eq "added forwarding answers" "$C4 web" "$(topo_tcp_query c1 "$GW4" 8080)
 assert_ok "read back with the addition" ctl r1 check "${FWDS[@]}" "tcp,$GW4,8080,$VM4,80"
 assert_fails "drift detected against the old list" ctl r1 check "${FWDS[@]}"
 
+# A resync rewrites the live maps in place: their names stay.
+assert_ok "resync back to the first list" ctl r1 sync "${FWDS[@]}"
+assert_ok "map dnat4 still there" topo_exec r1 nft list map inet praas dnat4
+assert_fails "8080 gone after the resync" topo_tcp_query c1 "$GW4" 8080 1
+
+# A map the in-place resync cannot reuse (someone made dnat4_b by hand with
+# another type): the resync rebuilds the table instead of failing for ever.
+assert_ok "a foreign dnat4_b made by hand" \
+	topo_exec r1 nft add map inet praas dnat4_b "{ type ipv4_addr : ipv4_addr; }"
+out=$(ctl r1 sync "${FWDS[@]}" 2>&1)
+assert_eq "resync despite it" 0 "$?"
+assert_match "and it says why it rebuilt" "dnat4_b: File exists; rebuilding table inet praas" "$out"
+assert_ok "table reads back as synced" ctl r1 check "${FWDS[@]}"
+assert_fails "the foreign map is gone" topo_exec r1 nft list map inet praas dnat4_b
+assert_eq "traffic after the rebuild" "$C4 ssh" "$(topo_tcp_query c1 "$GW4" 2222)"
+
 topo_finish
