@@ -203,19 +203,29 @@ int nft_build_flush_chain(struct nft_batch *b, const char *table, enum nft_chain
 	return nlh ? 0 : -ENOMEM;
 }
 
+/* A set object naming table and set, as every set message starts. */
+static struct nftnl_set *set_named(const char *table, const char *name)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+
+	if (s != NULL) {
+		nftnl_set_set_str(s, NFTNL_SET_TABLE, table);
+		nftnl_set_set_str(s, NFTNL_SET_NAME, name);
+	}
+	return s;
+}
+
 int nft_build_set(struct nft_batch *b, const char *table, int gen, enum nft_set_kind kind, bool del)
 {
 	static uint32_t set_id;
 	bool v6 = kind == NFT_SET_DNAT6 || kind == NFT_SET_MASQ6;
 	bool map = kind == NFT_SET_DNAT4 || kind == NFT_SET_DNAT6;
 	uint32_t addr_type = v6 ? NFT_TYPE_IP6ADDR : NFT_TYPE_IPADDR;
-	struct nftnl_set *s = nftnl_set_alloc();
+	struct nftnl_set *s = set_named(table, set_names[gen][kind]);
 	struct nlmsghdr *nlh;
 
 	if (s == NULL)
 		return -ENOMEM;
-	nftnl_set_set_str(s, NFTNL_SET_TABLE, table);
-	nftnl_set_set_str(s, NFTNL_SET_NAME, set_names[gen][kind]);
 	if (!del) {
 		nftnl_set_set_u32(s, NFTNL_SET_ID, ++set_id);
 		nftnl_set_set_u32(s, NFTNL_SET_FLAGS, map ? NFT_SET_MAP : 0);
@@ -241,13 +251,11 @@ int nft_build_set(struct nft_batch *b, const char *table, int gen, enum nft_set_
 /* A DELSETELEM naming only the set empties it ("flush set"). */
 int nft_build_flush_set(struct nft_batch *b, const char *table, int gen, enum nft_set_kind kind)
 {
-	struct nftnl_set *s = nftnl_set_alloc();
+	struct nftnl_set *s = set_named(table, set_names[gen][kind]);
 	struct nlmsghdr *nlh;
 
 	if (s == NULL)
 		return -ENOMEM;
-	nftnl_set_set_str(s, NFTNL_SET_TABLE, table);
-	nftnl_set_set_str(s, NFTNL_SET_NAME, set_names[gen][kind]);
 	nlh = nft_batch_msg(b, NFT_MSG_DELSETELEM, NFPROTO_INET, 0, "flush set inet %s %s", table,
 	        set_names[gen][kind]);
 	if (nlh)
@@ -726,15 +734,13 @@ static bool elem_in_set(const struct nft_elem *e, enum nft_set_kind kind)
 static int elems_msg(struct nft_batch *b, const char *table, const char *set, bool map,
         const struct nft_elem **v, size_t n, bool del)
 {
-	struct nftnl_set *s = nftnl_set_alloc();
+	struct nftnl_set *s = set_named(table, set);
 	uint8_t key[NFT_KEY6_LEN], data[NFT_DATA6_LEN];
 	struct nlmsghdr *nlh;
 	char first[128];
 
 	if (s == NULL)
 		return -ENOMEM;
-	nftnl_set_set_str(s, NFTNL_SET_TABLE, table);
-	nftnl_set_set_str(s, NFTNL_SET_NAME, set);
 	for (size_t i = 0; i < n; i++) {
 		struct nftnl_set_elem *e = nftnl_set_elem_alloc();
 		if (e == NULL) {
