@@ -14,6 +14,10 @@
 #   api METHOD PATH [BODY]         curl the REST API: sets API_STATUS, API_BODY
 #   api_field JSONPATH             read a field of API_BODY (python3 json)
 #   ctl JSON                       one control-socket request, prints the answer
+#
+# PRAAS_VALGRIND=1 runs both agents under valgrind (memcheck, definite leaks
+# count): an error makes the agent exit 99, so agent_stop/monitor_stop fail
+# and the test with them; valgrind's report is in $AGENT_DIR/valgrind.PID.
 
 AGENT_BIN=${PRAAS_BUILD_ROOT:?}/pat-agent/praas-pat-agent
 MONITOR_BIN=$PRAAS_BUILD_ROOT/monitor-agent/praas-monitor-agent
@@ -64,16 +68,27 @@ agent_config() {
 	} >"$AGENT_CONF"
 }
 
+# The command line that runs an agent binary: valgrind's first when asked.
+agent__wrap() {
+	if [[ ${PRAAS_VALGRIND:-0} == 1 ]]; then
+		printf '%s\n' valgrind -q --error-exitcode=99 --leak-check=full \
+			--errors-for-leak-kinds=definite "--log-file=$AGENT_DIR/valgrind.%p"
+	fi
+	printf '%s\n' "$1"
+}
+
 agent__healthy() {
 	curl -s -o /dev/null -m 1 "$AGENT_URL/healthz"
 }
 
 agent_start() {
 	[[ -n $AGENT_CONF ]] || agent_config
-	setsid "$AGENT_BIN" --config "$AGENT_CONF" "$@" </dev/null >>"$AGENT_DIR/pat-agent.log" 2>&1 &
+	local cmd
+	mapfile -t cmd < <(agent__wrap "$AGENT_BIN")
+	setsid "${cmd[@]}" --config "$AGENT_CONF" "$@" </dev/null >>"$AGENT_DIR/pat-agent.log" 2>&1 &
 	AGENT_PID=$!
 	topo_on_exit "kill -9 $AGENT_PID 2>/dev/null || true"
-	topo_wait 10 agent__healthy || {
+	topo_wait 30 agent__healthy || {
 		echo "# the pat-agent did not answer; its log:" >&2
 		tail -n 20 "$AGENT_DIR/pat-agent.log" >&2
 		return 1
@@ -89,6 +104,7 @@ agent_stop() {
 	if [[ $rc != 0 ]]; then
 		echo "# the pat-agent exited $rc; the end of its log:" >&2
 		tail -n 40 "$AGENT_DIR/pat-agent.log" | sed 's/^/#   /' >&2
+		cat "$AGENT_DIR"/valgrind.* 2>/dev/null | sed 's/^/#   /' >&2
 	fi
 	return "$rc"
 }
@@ -101,7 +117,9 @@ agent_kill9() {
 }
 
 monitor_start() {
-	setsid "$MONITOR_BIN" --config "$AGENT_CONF" "$@" </dev/null >>"$AGENT_DIR/monitor.log" 2>&1 &
+	local cmd
+	mapfile -t cmd < <(agent__wrap "$MONITOR_BIN")
+	setsid "${cmd[@]}" --config "$AGENT_CONF" "$@" </dev/null >>"$AGENT_DIR/monitor.log" 2>&1 &
 	MONITOR_PID=$!
 	topo_on_exit "kill -9 $MONITOR_PID 2>/dev/null || true"
 }
