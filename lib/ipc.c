@@ -22,7 +22,7 @@
 
 const struct ipc_op_desc ipc_ops[IPC_OP_COUNT] = {
         [IPC_OP_PING] = {"ping", 0, 0},
-        [IPC_OP_LIST] = {"list", 0, IPC_FIELD_ROUTER_ID},
+        [IPC_OP_LIST] = {"list", 0, IPC_FIELD_ROUTER_ID | IPC_FIELD_MARKER | IPC_FIELD_LIMIT},
         [IPC_OP_PORT_DELETED] = {"port_deleted", IPC_FIELD_PORT_ID, 0},
         [IPC_OP_PORT_ADDRESS_CHANGED] = {"port_address_changed",
                 IPC_FIELD_PORT_ID | IPC_FIELD_OLD_IP | IPC_FIELD_NEW_IP, 0},
@@ -40,6 +40,8 @@ static const struct {
         {"router_id", IPC_FIELD_ROUTER_ID},
         {"old_ip", IPC_FIELD_OLD_IP},
         {"new_ip", IPC_FIELD_NEW_IP},
+        {"marker", IPC_FIELD_MARKER},
+        {"limit", IPC_FIELD_LIMIT},
 };
 #define N_FIELDS (sizeof(ipc_fields) / sizeof(ipc_fields[0]))
 
@@ -89,7 +91,15 @@ static int read_field(unsigned int bit, const char *name, struct json_object *v,
 {
 	const char *s;
 	struct addr *a;
+	int64_t n;
 
+	if (bit == IPC_FIELD_LIMIT) {
+		if (get_int64(v, &n) < 0 || n < 1 || n > IPC_LIST_LIMIT_MAX)
+			return cause_invalid(error, "%s: must be an integer from 1 to %d", name,
+			        IPC_LIST_LIMIT_MAX);
+		req->limit = (unsigned int)n;
+		return 0;
+	}
 	if (!json_object_is_type(v, json_type_string))
 		return cause_invalid(error, "%s: must be a string", name);
 	s = json_object_get_string(v);
@@ -97,9 +107,16 @@ static int read_field(unsigned int bit, const char *name, struct json_object *v,
 		return cause_invalid(error, "%s: contains a NUL character", name);
 	if (bit == IPC_FIELD_PORT_ID || bit == IPC_FIELD_ROUTER_ID) {
 		if (!fwd_json_name_valid(s))
-			return cause_invalid(error, "%s: must be 1 to %d characters of [A-Za-z0-9._-]", name,
+			return cause_invalid(error,
+			        "%s: must be 1 to %d characters of [A-Za-z0-9._-]", name,
 			        FWD_NAME_MAX);
 		strcpy(bit == IPC_FIELD_PORT_ID ? req->port_id : req->router_id, s);
+		return 0;
+	}
+	if (bit == IPC_FIELD_MARKER) {
+		if (!fwd_uuid_valid(s))
+			return cause_invalid(error, "%s: must be a forwarding id (a UUID)", name);
+		strcpy(req->marker, s);
 		return 0;
 	}
 	a = bit == IPC_FIELD_OLD_IP ? &req->old_ip : &req->new_ip;
@@ -130,7 +147,8 @@ static int read_members(struct json_object *root, struct ipc_request *req, char 
 	}
 	for (i = 0; i < N_FIELDS; i++)
 		if ((d->required & ipc_fields[i].bit) && !(req->fields & ipc_fields[i].bit))
-			return cause_invalid(error, "%s: is required by op %s", ipc_fields[i].name, d->name);
+			return cause_invalid(
+			        error, "%s: is required by op %s", ipc_fields[i].name, d->name);
 	return 0;
 }
 
@@ -186,7 +204,14 @@ int ipc_request_format(struct evbuffer *out, const struct ipc_request *req)
 
 		if (!(req->fields & bit))
 			continue;
-		if (bit == IPC_FIELD_PORT_ID || bit == IPC_FIELD_ROUTER_ID)
+		if (bit == IPC_FIELD_LIMIT) {
+			if (evbuffer_add_printf(out, ",\"limit\":%u", req->limit) < 0)
+				return -ENOMEM;
+			continue;
+		}
+		if (bit == IPC_FIELD_MARKER)
+			value = req->marker;
+		else if (bit == IPC_FIELD_PORT_ID || bit == IPC_FIELD_ROUTER_ID)
 			value = bit == IPC_FIELD_PORT_ID ? req->port_id : req->router_id;
 		else
 			value = addr_format(bit == IPC_FIELD_OLD_IP ? &req->old_ip : &req->new_ip,
@@ -233,12 +258,16 @@ int ipc_answer_error(struct evbuffer *out, bool has_id, int64_t id, const char *
 	return ipc_answer_end(out);
 }
 
-int ipc_answer_list(
-        struct evbuffer *out, bool has_id, int64_t id, const struct forwarding *f, size_t n)
+int ipc_answer_list(struct evbuffer *out, bool has_id, int64_t id, const struct forwarding *f,
+        size_t n, const char *next_marker)
 {
 	if (answer_head(out, has_id, id, true) < 0 ||
 	        evbuffer_add(out, ",\"forwardings\":", 15) < 0 ||
 	        fwd_json_write_array(out, f, n) < 0)
+		return -ENOMEM;
+	if (next_marker != NULL &&
+	        (evbuffer_add(out, ",\"next_marker\":", 15) < 0 ||
+	                json_text_write_string(out, next_marker) < 0))
 		return -ENOMEM;
 	return ipc_answer_end(out);
 }
@@ -291,6 +320,16 @@ bad:
 	return r;
 }
 
+const char *ipc_answer_next_marker(const struct ipc_answer *ans)
+{
+	struct json_object *v;
+
+	if (ans->root == NULL || !json_object_object_get_ex(ans->root, "next_marker", &v) ||
+	        !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
 void ipc_answer_clear(struct ipc_answer *ans)
 {
 	json_object_put(ans->root);
@@ -321,7 +360,8 @@ int ipc_answer_forwardings(
 			free(f);
 			if (r == -ENOMEM)
 				return r;
-			r = cause_invalid(error, "answer: forwardings[%zu]: %s", i, why ? why : "bad");
+			r = cause_invalid(
+			        error, "answer: forwardings[%zu]: %s", i, why ? why : "bad");
 			free(why);
 			return r;
 		}

@@ -33,15 +33,18 @@ struct evbuffer;
 struct event_base;
 struct json_object;
 
-#define IPC_PROTOCOL_VERSION 1
+#define IPC_PROTOCOL_VERSION 2
 /* Longest request line (without its newline). */
 #define IPC_LINE_MAX (64 * 1024)
-/* Longest answer line a client reads: a list of 100,000 forwardings fits. */
+/* Most forwardings one paged list answer holds (and its default limit). */
+#define IPC_LIST_LIMIT_MAX 10000
+/* Longest answer line a client reads: an unpaged list of 100,000 forwardings fits. */
 #define IPC_ANSWER_MAX (256 * 1024 * 1024)
 
 enum ipc_op {
 	IPC_OP_PING,                 /* -> "version", "agent" */
-	IPC_OP_LIST,                 /* [router_id] -> "forwardings": [...] */
+	IPC_OP_LIST,                 /* [router_id] [marker] [limit] -> "forwardings": [...]
+	                              * [, "next_marker"]: see ipc_answer_list() */
 	IPC_OP_PORT_DELETED,         /* port_id: remove its forwardings */
 	IPC_OP_PORT_ADDRESS_CHANGED, /* port_id, old_ip, new_ip: follow the VM */
 	IPC_OP_ROUTER_DELETED,       /* router_id: remove its forwardings */
@@ -55,6 +58,8 @@ enum ipc_field {
 	IPC_FIELD_ROUTER_ID = 1u << 1,
 	IPC_FIELD_OLD_IP = 1u << 2,
 	IPC_FIELD_NEW_IP = 1u << 3,
+	IPC_FIELD_MARKER = 1u << 4, /* list: only forwardings whose id sorts after it */
+	IPC_FIELD_LIMIT = 1u << 5,  /* list: at most this many, 1..IPC_LIST_LIMIT_MAX */
 };
 
 struct ipc_op_desc {
@@ -74,6 +79,8 @@ struct ipc_request {
 	char port_id[FWD_NAME_MAX + 1];
 	char router_id[FWD_NAME_MAX + 1];
 	struct addr old_ip, new_ip;
+	char marker[FWD_ID_LEN + 1];
+	unsigned int limit;
 };
 
 /*
@@ -95,9 +102,14 @@ int ipc_answer_begin(struct evbuffer *out, bool has_id, int64_t id);
 int ipc_answer_end(struct evbuffer *out);
 int ipc_answer_ok(struct evbuffer *out, bool has_id, int64_t id);
 int ipc_answer_error(struct evbuffer *out, bool has_id, int64_t id, const char *error);
-/* {"id":N,"ok":true,"forwardings":[...]} */
-int ipc_answer_list(
-        struct evbuffer *out, bool has_id, int64_t id, const struct forwarding *f, size_t n);
+/*
+ * {"id":N,"ok":true,"forwardings":[...]} and, when next_marker is not NULL,
+ * ,"next_marker":"ID": a paged list (marker or limit given) is ordered by
+ * id, and a full page says where the next one starts. A client asks again
+ * with that marker until an answer has no next_marker.
+ */
+int ipc_answer_list(struct evbuffer *out, bool has_id, int64_t id, const struct forwarding *f,
+        size_t n, const char *next_marker);
 /* {"id":N,"ok":true,"version":IPC_PROTOCOL_VERSION,"agent":agent} */
 int ipc_answer_ping(struct evbuffer *out, bool has_id, int64_t id, const char *agent);
 
@@ -113,6 +125,8 @@ struct ipc_answer {
 /* 0, or -EINVAL with *error allocated, or -ENOMEM. Free with ipc_answer_clear(). */
 int ipc_answer_parse(const char *line, size_t len, struct ipc_answer *ans, char **error);
 void ipc_answer_clear(struct ipc_answer *ans);
+/* The "next_marker" of a list answer; NULL on the last page. */
+const char *ipc_answer_next_marker(const struct ipc_answer *ans);
 /* The "forwardings" of a list answer, as an allocated array the caller frees. */
 int ipc_answer_forwardings(
         const struct ipc_answer *ans, struct forwarding **out, size_t *n, char **error);

@@ -113,6 +113,8 @@ enum stmt_id {
 	ST_INT_ADDR,
 	ST_INT_ADDR_ROUTER,
 	ST_EXT_PORT,
+	ST_PAGE,
+	ST_PAGE_ROUTER,
 	ST_COUNT_ALL,
 	ST_COUNT_ROUTER,
 	ST_COUNT_STATUS,
@@ -180,6 +182,10 @@ static const char *const stmt_sql[ST_COUNT_] = {
                         "  ORDER BY external_port_lo DESC LIMIT 1)"
                         " FROM addrs WHERE a IS NOT NULL)"
                         " AND external_port_hi >= ?3 ORDER BY external_address",
+        /* Pages walk the primary key's index: O(log N + limit) each. */
+        [ST_PAGE] = "SELECT " COLS " FROM forwardings WHERE id > ?1 ORDER BY id LIMIT ?3",
+        [ST_PAGE_ROUTER] = "SELECT " COLS " FROM forwardings WHERE id > ?1 AND router_id = ?2"
+                           " ORDER BY id LIMIT ?3",
         [ST_COUNT_ALL] = "SELECT count(*) FROM forwardings",
         [ST_COUNT_ROUTER] = "SELECT count(*) FROM forwardings WHERE router_id = ?1",
         [ST_COUNT_STATUS] = "SELECT count(*) FROM forwardings WHERE status = ?1",
@@ -803,8 +809,9 @@ int store_delete(struct store *s, const char *id, struct forwarding *old, char *
 }
 
 /* Binds up to three text parameters (NULL ends) and runs an iteration. */
-static int foreach_text(struct store *s, enum stmt_id id, const char *a, const char *b, store_cb cb,
-        void *arg, char **cause)
+/* Runs a listing with text parameters ?1 and ?2 and, when limit > 0, ?3. */
+static int foreach_text(struct store *s, enum stmt_id id, const char *a, const char *b,
+        int64_t limit, store_cb cb, void *arg, char **cause)
 {
 	sqlite3_stmt *st;
 	int r, rc = SQLITE_OK;
@@ -815,6 +822,8 @@ static int foreach_text(struct store *s, enum stmt_id id, const char *a, const c
 		BIND(sqlite3_bind_text(st, 1, a, -1, SQLITE_TRANSIENT));
 	if (b)
 		BIND(sqlite3_bind_text(st, 2, b, -1, SQLITE_TRANSIENT));
+	if (limit > 0)
+		BIND(sqlite3_bind_int64(st, 3, limit));
 	if (rc != SQLITE_OK)
 		r = fail(s, rc, cause, "bind query");
 	else
@@ -825,19 +834,28 @@ static int foreach_text(struct store *s, enum stmt_id id, const char *a, const c
 
 int store_foreach_all(struct store *s, store_cb cb, void *arg, char **cause)
 {
-	return foreach_text(s, ST_ALL, NULL, NULL, cb, arg, cause);
+	return foreach_text(s, ST_ALL, NULL, NULL, 0, cb, arg, cause);
+}
+
+int store_foreach_page(struct store *s, const char *router_id, const char *after,
+        unsigned int limit, store_cb cb, void *arg, char **cause)
+{
+	if (limit == 0)
+		return 0;
+	return foreach_text(s, router_id ? ST_PAGE_ROUTER : ST_PAGE, after ? after : "", router_id,
+	        limit, cb, arg, cause);
 }
 
 int store_foreach_router(
         struct store *s, const char *router_id, store_cb cb, void *arg, char **cause)
 {
-	return foreach_text(s, ST_ROUTER, router_id, NULL, cb, arg, cause);
+	return foreach_text(s, ST_ROUTER, router_id, NULL, 0, cb, arg, cause);
 }
 
 int store_foreach_port_id(
         struct store *s, const char *internal_port_id, store_cb cb, void *arg, char **cause)
 {
-	return foreach_text(s, ST_PORT_ID, internal_port_id, NULL, cb, arg, cause);
+	return foreach_text(s, ST_PORT_ID, internal_port_id, NULL, 0, cb, arg, cause);
 }
 
 int store_foreach_internal_addr(struct store *s, const char *router_id, const struct addr *addr,
@@ -847,8 +865,8 @@ int store_foreach_internal_addr(struct store *s, const char *router_id, const st
 
 	addr_text(addr, text, sizeof(text));
 	if (router_id == NULL)
-		return foreach_text(s, ST_INT_ADDR, text, NULL, cb, arg, cause);
-	return foreach_text(s, ST_INT_ADDR_ROUTER, router_id, text, cb, arg, cause);
+		return foreach_text(s, ST_INT_ADDR, text, NULL, 0, cb, arg, cause);
+	return foreach_text(s, ST_INT_ADDR_ROUTER, router_id, text, 0, cb, arg, cause);
 }
 
 /* Runs an iteration whose parameters are (?1 text, ?2 text-or-int, ?3 int, ?4 int). */

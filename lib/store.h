@@ -122,6 +122,12 @@ int store_get(struct store *s, const char *id, struct forwarding *out, char **ca
 int store_foreach_all(struct store *s, store_cb cb, void *arg, char **cause);
 int store_foreach_router(
         struct store *s, const char *router_id, store_cb cb, void *arg, char **cause);
+/*
+ * At most limit forwardings (of router_id, or of all routers when NULL)
+ * whose id sorts after `after` (NULL or "": from the first), by id.
+ */
+int store_foreach_page(struct store *s, const char *router_id, const char *after,
+        unsigned int limit, store_cb cb, void *arg, char **cause);
 /* The forwardings of one (router, external address, protocol), by port. */
 int store_foreach_external(struct store *s, const char *router_id, const struct addr *ext,
         uint8_t protocol, store_cb cb, void *arg, char **cause);

@@ -41,6 +41,12 @@
  */
 #define MONITOR_MAX_URL 8000
 
+/*
+ * Forwardings per list page: the pat-agent never builds, nor the monitor
+ * parses, one JSON answer for all of a large cloud's forwardings.
+ */
+#define LIST_PAGE 500
+
 /* A suspect being confirmed by a GET of its own. */
 struct confirm {
 	struct cycle *c;
@@ -451,10 +457,37 @@ static void check_kernel(struct cycle *c)
 	netns_list_free(names, n);
 }
 
+static int request_page(struct cycle *c, const char *marker);
+
+/* Appends one page's forwardings to the cycle's. */
+static int add_page(struct cycle *c, const struct ipc_answer *ans, char **why)
+{
+	struct forwarding *page, *all;
+	size_t n;
+	int r;
+
+	if ((r = ipc_answer_forwardings(ans, &page, &n, why)) < 0)
+		return r;
+	if (n > 0) {
+		all = reallocarray(c->fwds, c->n + n, sizeof(*all));
+		if (all == NULL) {
+			free(page);
+			return -ENOMEM;
+		}
+		memcpy(all + c->n, page, n * sizeof(*page));
+		c->fwds = all;
+		c->n += n;
+	}
+	free(page);
+	return 0;
+}
+
 static void on_list(const struct ipc_answer *ans, const char *error, void *arg)
 {
 	struct cycle *c = arg;
+	const char *next;
 	char *why = NULL;
+	int r;
 
 	if (ans == NULL || !ans->ok) {
 		log_warnx("Failed to list forwardings from the pat-agent: %s",
@@ -462,10 +495,17 @@ static void on_list(const struct ipc_answer *ans, const char *error, void *arg)
 		cycle_end(c, false);
 		return;
 	}
-	if (ipc_answer_forwardings(ans, &c->fwds, &c->n, &why) < 0) {
-		log_warnx("The pat-agent's list is malformed: %s", why ? why : "?");
+	if ((r = add_page(c, ans, &why)) < 0) {
+		log_warnx("The pat-agent's list is malformed: %s", why ? why : strerror(-r));
 		free(why);
 		cycle_end(c, false);
+		return;
+	}
+	if ((next = ipc_answer_next_marker(ans)) != NULL) {
+		if (request_page(c, next) < 0) {
+			log_warnx("Failed to ask the pat-agent for the next page of forwardings");
+			cycle_end(c, false);
+		}
 		return;
 	}
 	if (c->n > 1)
@@ -477,10 +517,27 @@ static void on_list(const struct ipc_answer *ans, const char *error, void *arg)
 		ask_neutron(c);
 }
 
+/* A forwarding created or deleted between two pages is seen next cycle. */
+static int request_page(struct cycle *c, const char *marker)
+{
+	struct ipc_request req;
+
+	memset(&req, 0, sizeof(req));
+	req.op = IPC_OP_LIST;
+	req.fields = IPC_FIELD_LIMIT;
+	req.limit = LIST_PAGE;
+	if (marker != NULL) {
+		if (strlen(marker) >= sizeof(req.marker))
+			return -EINVAL;
+		strcpy(req.marker, marker);
+		req.fields |= IPC_FIELD_MARKER;
+	}
+	return ipc_client_request(c->m->ipc, &req, on_list, c);
+}
+
 static void cycle_start(evutil_socket_t fd, short what, void *arg)
 {
 	struct monitor *m = arg;
-	struct ipc_request req;
 	struct cycle *c;
 
 	if (m->cycle != NULL)
@@ -498,9 +555,7 @@ static void cycle_start(evutil_socket_t fd, short what, void *arg)
 	c->m = m;
 	c->started = now();
 	c->requests_before = neutron_requests(m);
-	memset(&req, 0, sizeof(req));
-	req.op = IPC_OP_LIST;
-	if (ipc_client_request(m->ipc, &req, on_list, c) < 0) {
+	if (request_page(c, NULL) < 0) {
 		free(c);
 		schedule(m, 0);
 		return;

@@ -14,22 +14,39 @@
 #include "praas-build.h"
 #include "store.h"
 
+/*
+ * A paged list (marker or limit given) asks the store for one row more
+ * than the page: if it comes, the page is full and next_marker says where
+ * the next one starts.
+ */
 static void on_list(struct control_reply *rep, const struct ipc_request *req, void *arg)
 {
 	struct agent *a = arg;
+	const char *router = req->fields & IPC_FIELD_ROUTER_ID ? req->router_id : NULL;
+	bool paged = req->fields & (IPC_FIELD_MARKER | IPC_FIELD_LIMIT);
+	unsigned int limit = req->fields & IPC_FIELD_LIMIT ? req->limit : IPC_LIST_LIMIT_MAX;
 	struct fwd_list l = {0};
+	const char *next = NULL;
 	char *cause = NULL;
 	int r;
 
-	if (req->fields & IPC_FIELD_ROUTER_ID)
-		r = store_foreach_router(a->store, req->router_id, fwd_list_add, &l, &cause);
+	if (paged)
+		r = store_foreach_page(
+		        a->store, router, req->marker, limit + 1, fwd_list_add, &l, &cause);
+	else if (router)
+		r = store_foreach_router(a->store, router, fwd_list_add, &l, &cause);
 	else
 		r = store_foreach_all(a->store, fwd_list_add, &l, &cause);
-	if (r < 0)
+	if (r < 0) {
 		control_reply_error(
 		        rep, "cannot read forwardings: %s", cause ? cause : strerror(-r));
-	else
-		control_reply_list(rep, l.v, l.n);
+	} else {
+		if (paged && l.n > limit) {
+			l.n = limit;
+			next = l.v[limit - 1].id;
+		}
+		control_reply_list(rep, l.v, l.n, next);
+	}
 	free(cause);
 	free(l.v);
 }

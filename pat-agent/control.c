@@ -476,11 +476,12 @@ void control_reply_ok_members(struct control_reply *r, const char *members)
 	reply_done(r);
 }
 
-void control_reply_list(struct control_reply *r, const struct forwarding *f, size_t n)
+void control_reply_list(
+        struct control_reply *r, const struct forwarding *f, size_t n, const char *next_marker)
 {
 	struct evbuffer *out = reply_out(r);
 
-	if (out != NULL && ipc_answer_list(out, r->has_id, r->id, f, n) < 0)
+	if (out != NULL && ipc_answer_list(out, r->has_id, r->id, f, n, next_marker) < 0)
 		conn_close_after_write(r->conn);
 	reply_done(r);
 }

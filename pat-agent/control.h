@@ -83,8 +83,9 @@ void control_reply_ok(struct control_reply *r);
  * starting with a comma: ",\"removed\":3".
  */
 void control_reply_ok_members(struct control_reply *r, const char *members);
-/* {"id":N,"ok":true,"forwardings":[...]} */
-void control_reply_list(struct control_reply *r, const struct forwarding *f, size_t n);
+/* {"id":N,"ok":true,"forwardings":[...][,"next_marker":ID]} */
+void control_reply_list(
+        struct control_reply *r, const struct forwarding *f, size_t n, const char *next_marker);
 /* {"id":N,"ok":false,"error":"..."} */
 void control_reply_error(struct control_reply *r, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));

@@ -125,6 +125,38 @@ ans=$(ctl '{"id":12,"op":"list","router_id":"00000000-0000-4000-8000-00000000000
 assert_eq "list of an unknown router: ok, empty" "true 0" \
 	"$(ctl_field "$ans" ok) $(python3 -c 'import json,sys; print(len(json.loads(sys.argv[1])["forwardings"]))' "$ans")"
 
+# --- list in pages: by id, each forwarding once, next_marker until the last
+pages=$(python3 - "$SOCK" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+f = s.makefile("rw")
+ids, sizes, marker = [], [], None
+while True:
+    req = {"op": "list", "limit": 3}
+    if marker:
+        req["marker"] = marker
+    f.write(json.dumps(req) + "\n")
+    f.flush()
+    ans = json.loads(f.readline())
+    ids += [x["id"] for x in ans["forwardings"]]
+    sizes.append(str(len(ans["forwardings"])))
+    marker = ans.get("next_marker")
+    if not marker or len(sizes) > 5:
+        break
+print(",".join(sizes), "sorted" if ids == sorted(ids) else "unsorted", len(set(ids)))
+PY
+)
+assert_eq "list in pages of 3: 3 then 1, by id, 4 distinct" "3,1 sorted 4" "$pages"
+ans=$(ctl '{"id":13,"op":"list","limit":4}')
+assert_eq "a page holding exactly the rest: all 4, no next_marker" "4 False" \
+	"$(python3 -c 'import json,sys; a=json.loads(sys.argv[1]); print(len(a["forwardings"]), "next_marker" in a)' "$ans")"
+ans=$(ctl "{\"id\":14,\"op\":\"list\",\"limit\":1,\"router_id\":\"$R1\"}")
+assert_match "a page of one router's" "^[0-9a-f-]{36}$" "$(ctl_field "$ans" next_marker)"
+ans=$(ctl '{"id":15,"op":"list","limit":0}')
+assert_match "limit 0 is refused, saying why" "limit: must be an integer from 1 to 10000" \
+	"$(ctl_field "$ans" error)"
+
 # --- port_deleted: the forwardings of that port go, others stay
 assert_match "a session through vm1's forwarding is open" vm1 "$(topo_tcp_session_open s1 client "$GW4" 4022)"
 ans=$(ctl '{"id":20,"op":"port_deleted","port_id":"port-vm1"}')

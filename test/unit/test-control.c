@@ -56,7 +56,7 @@ static void h_list(struct control_reply *r, const struct ipc_request *req, void 
 	f.external = (struct port_range){4022, 4022};
 	f.internal = (struct port_range){22, 22};
 	addr_parse("10.0.0.5", &f.internal_addr);
-	control_reply_list(r, &f, 1);
+	control_reply_list(r, &f, 1, NULL);
 }
 
 static void h_port_deleted(struct control_reply *r, const struct ipc_request *req, void *arg)
@@ -236,7 +236,7 @@ static void test_mode_and_ping(void **state)
 	assert_int_equal(st.st_mode & 07777, 0600);
 	fd = peer(fx->path);
 	expect_answer(fx, fd, "{\"id\":1,\"op\":\"ping\"}\n",
-	        "{\"id\":1,\"ok\":true,\"version\":1,\"agent\":\"praas-pat-agent test\"}");
+	        "{\"id\":1,\"ok\":true,\"version\":2,\"agent\":\"praas-pat-agent test\"}");
 	close(fd);
 }
 

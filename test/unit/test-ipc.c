@@ -61,6 +61,18 @@ static void test_parse_good(void **state)
 	assert_int_equal(parse("{\"op\":\"resync\",\"router_id\":\"r1\"}\r", &req, &error), 0);
 	assert_int_equal(parse("{\"op\":\"ping\",\"id\":9223372036854775807}", &req, &error), 0);
 	assert_int_equal(req.id, INT64_MAX);
+
+	/* A paged list. */
+	assert_int_equal(parse("{\"op\":\"list\",\"limit\":500,\"marker\":"
+	                       "\"0b7c5a57-3f4e-4c57-9d2b-5f1c8b9d2e01\"}",
+	                         &req, &error),
+	        0);
+	assert_int_equal(req.fields, IPC_FIELD_LIMIT | IPC_FIELD_MARKER);
+	assert_int_equal(req.limit, 500);
+	assert_string_equal(req.marker, "0b7c5a57-3f4e-4c57-9d2b-5f1c8b9d2e01");
+	assert_int_equal(
+	        parse("{\"op\":\"list\",\"limit\":10000,\"router_id\":\"r1\"}", &req, &error), 0);
+	assert_int_equal(req.limit, IPC_LIST_LIMIT_MAX);
 	assert_null(error);
 }
 
@@ -91,6 +103,13 @@ static const struct {
         {"{\"op\":\"gateway_changed\",\"router_id\":\"r\",\"new_ip\":\"300.1.1.1\"}",
                 "new_ip: is not an IPv4 or IPv6 address", false},
         {"{\"op\":\"list\"} {\"op\":\"list\"}", "request: is not valid JSON", false},
+        {"{\"op\":\"list\",\"limit\":0}", "limit: must be an integer from 1 to 10000", false},
+        {"{\"op\":\"list\",\"limit\":10001}", "limit: must be an integer from 1", false},
+        {"{\"op\":\"list\",\"limit\":\"5\"}", "limit: must be an integer", false},
+        {"{\"op\":\"list\",\"limit\":2.5}", "limit: must be an integer", false},
+        {"{\"op\":\"list\",\"marker\":\"r1\"}", "marker: must be a forwarding id", false},
+        {"{\"op\":\"list\",\"marker\":7}", "marker: must be a string", false},
+        {"{\"op\":\"resync\",\"limit\":5}", "limit: is not taken by op resync", false},
 };
 
 static void test_parse_bad(void **state)
@@ -152,6 +171,22 @@ static void test_format_roundtrip(void **state)
 	assert_int_equal(ipc_request_parse(line, strlen(line) - 1, &back, &error), 0);
 	assert_memory_equal(&req, &back, sizeof(req));
 	free(line);
+
+	/* A page request keeps its marker and limit. */
+	memset(&req, 0, sizeof(req));
+	req.op = IPC_OP_LIST;
+	req.fields = IPC_FIELD_MARKER | IPC_FIELD_LIMIT | IPC_FIELD_ROUTER_ID;
+	req.limit = 2;
+	strcpy(req.router_id, "r1");
+	strcpy(req.marker, "0b7c5a57-3f4e-4c57-9d2b-5f1c8b9d2e01");
+	assert_int_equal(ipc_request_format(b, &req), 0);
+	line = drain(b);
+	assert_string_equal(line,
+	        "{\"op\":\"list\",\"router_id\":\"r1\","
+	        "\"marker\":\"0b7c5a57-3f4e-4c57-9d2b-5f1c8b9d2e01\",\"limit\":2}\n");
+	assert_int_equal(ipc_request_parse(line, strlen(line) - 1, &back, &error), 0);
+	assert_memory_equal(&req, &back, sizeof(req));
+	free(line);
 	evbuffer_free(b);
 }
 
@@ -175,7 +210,7 @@ static void test_answers(void **state)
 	        "{\"id\":7,\"ok\":true}\n"
 	        "{\"ok\":true}\n"
 	        "{\"id\":8,\"ok\":false,\"error\":\"no \\\"such\\\" port\"}\n"
-	        "{\"id\":1,\"ok\":true,\"version\":1,\"agent\":\"praas-pat-agent "
+	        "{\"id\":1,\"ok\":true,\"version\":2,\"agent\":\"praas-pat-agent "
 	        "0.1.0\"}\n"
 	        "{\"id\":2,\"ok\":true,\"removed\":3}\n");
 	free(line);
@@ -200,7 +235,7 @@ static void test_answers(void **state)
 		f[i].internal = (struct port_range){22, 22};
 		addr_parse("10.0.0.9", &f[i].internal_addr);
 	}
-	assert_int_equal(ipc_answer_list(b, true, 3, f, 2), 0);
+	assert_int_equal(ipc_answer_list(b, true, 3, f, 2, NULL), 0);
 	line = drain(b);
 	assert_int_equal(line[strlen(line) - 1], '\n');
 	assert_ptr_equal(strchr(line, '\n'), line + strlen(line) - 1);
@@ -208,6 +243,18 @@ static void test_answers(void **state)
 	assert_int_equal(ipc_answer_forwardings(&ans, &got, &n, &error), 0);
 	assert_int_equal(n, 2);
 	assert_memory_equal(got, f, sizeof(f));
+	assert_null(ipc_answer_next_marker(&ans));
+	free(got);
+	ipc_answer_clear(&ans);
+	free(line);
+
+	/* A full page says where the next starts. */
+	assert_int_equal(ipc_answer_list(b, true, 4, f, 1, f[0].id), 0);
+	line = drain(b);
+	assert_int_equal(ipc_answer_parse(line, strlen(line) - 1, &ans, &error), 0);
+	assert_string_equal(ipc_answer_next_marker(&ans), f[0].id);
+	assert_int_equal(ipc_answer_forwardings(&ans, &got, &n, &error), 0);
+	assert_int_equal(n, 1);
 	free(got);
 	ipc_answer_clear(&ans);
 	free(line);

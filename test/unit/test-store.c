@@ -705,12 +705,11 @@ static void test_not_a_database(void **state)
 
 /*
  * Every cached statement with a WHERE clause must reach its rows through an
- * index: no "SCAN" of the forwardings table in its query plan.
+ * index: no "SCAN" of the forwardings table in its query plan. Returns how
+ * many statements it checked.
  */
-static void test_query_plans(void **state)
+static int check_plans(sqlite3 *db)
 {
-	struct ctx *c = *state;
-	sqlite3 *db = store_handle(c->s);
 	sqlite3_stmt *st = NULL, *plan;
 	int checked = 0;
 	char *sql;
@@ -730,7 +729,56 @@ static void test_query_plans(void **state)
 		sqlite3_free(sql);
 		checked++;
 	}
-	assert_true(checked >= 12);
+	return checked;
+}
+
+static void test_query_plans(void **state)
+{
+	struct ctx *c = *state;
+
+	assert_true(check_plans(store_handle(c->s)) >= 12);
+}
+
+/* Pages by id: every forwarding once, in id order, whatever the page size. */
+static void test_paging(void **state)
+{
+	struct ctx *c = *state;
+	struct collect all = {0}, page;
+	char after[FWD_ID_LEN + 1] = "";
+	size_t seen = 0;
+
+	for (int i = 0; i < 5; i++) {
+		struct forwarding f = tcp(i < 3 ? R1 : R2, (uint16_t)(4000 + i),
+		        (uint16_t)(4000 + i), "10.0.0.5", (uint16_t)(22 + i), (uint16_t)(22 + i));
+		insert_ok(c->s, &f);
+	}
+	assert_int_equal(store_foreach_page(c->s, NULL, NULL, 100, collect_cb, &all, NULL), 0);
+	assert_int_equal(all.n, 5);
+	for (int i = 1; i < all.n; i++)
+		assert_true(strcmp(all.ids[i - 1], all.ids[i]) < 0);
+	do {
+		page = (struct collect){0};
+		assert_int_equal(
+		        store_foreach_page(c->s, NULL, after, 2, collect_cb, &page, NULL), 0);
+		assert_true(page.n <= 2);
+		for (int i = 0; i < page.n; i++)
+			assert_string_equal(page.ids[i], all.ids[seen + (size_t)i]);
+		seen += (size_t)page.n;
+		if (page.n > 0)
+			memcpy(after, page.ids[page.n - 1], sizeof(after));
+	} while (page.n == 2);
+	assert_int_equal(seen, 5);
+
+	/* One router's: R2 has two; after the first, one is left. */
+	page = (struct collect){0};
+	assert_int_equal(store_foreach_page(c->s, R2, "", 10, collect_cb, &page, NULL), 0);
+	assert_int_equal(page.n, 2);
+	assert_true(strcmp(page.ids[0], page.ids[1]) < 0);
+	memcpy(after, page.ids[0], sizeof(after));
+	page = (struct collect){0};
+	assert_int_equal(store_foreach_page(c->s, R2, after, 10, collect_cb, &page, NULL), 0);
+	assert_int_equal(page.n, 1);
+	assert_true(check_plans(store_handle(c->s)) >= 1);
 }
 
 /* Sum of VM steps over every statement of the connection since the last call. */
@@ -974,6 +1022,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_newer_refused, setup_dir, teardown),
 	        cmocka_unit_test_setup_teardown(test_not_a_database, setup_dir, teardown),
 	        cmocka_unit_test_setup_teardown(test_query_plans, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_paging, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_conflict_cost, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_crash_safety, setup_dir, teardown),
 	};
