@@ -732,13 +732,28 @@ int clouds_load(const char *clouds_file, const char *cloud_name, struct cloud *o
 
 /* ---- copies ---------------------------------------------------------- */
 
-#define CLOUD_STRINGS(X)                                                                           \
-	X(name)                                                                                    \
-	X(source) X(auth_url) X(username) X(user_id) X(password) X(user_domain_name)               \
-	        X(user_domain_id) X(project_name) X(project_id) X(project_domain_name)             \
-	                X(project_domain_id) X(application_credential_id)                          \
-	                        X(application_credential_name) X(application_credential_secret)    \
-	                                X(region_name) X(interface) X(cacert)
+/* One field a line: clang-format cannot lay out an X-macro list. */
+/* clang-format off */
+#define CLOUD_STRINGS(X) \
+	X(name) \
+	X(source) \
+	X(auth_url) \
+	X(username) \
+	X(user_id) \
+	X(password) \
+	X(user_domain_name) \
+	X(user_domain_id) \
+	X(project_name) \
+	X(project_id) \
+	X(project_domain_name) \
+	X(project_domain_id) \
+	X(application_credential_id) \
+	X(application_credential_name) \
+	X(application_credential_secret) \
+	X(region_name) \
+	X(interface) \
+	X(cacert)
+/* clang-format on */
 
 void cloud_free(struct cloud *c)
 {

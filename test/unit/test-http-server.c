@@ -412,8 +412,8 @@ static void test_routes(void **state)
 	        c[13].body, "praas_http_requests_total{route=\"unmatched\",code=\"404\"} 4\n"));
 	assert_non_null(strstr(
 	        c[13].body, "praas_http_requests_total{route=\"v1_create\",code=\"201\"} 2\n"));
-	assert_non_null(strstr(c[13].body,
-	        "praas_http_request_duration_seconds_count{route=\"v1_show\"} 1\n"));
+	assert_non_null(strstr(
+	        c[13].body, "praas_http_request_duration_seconds_count{route=\"v1_show\"} 1\n"));
 	/* Every answer of ours has its own id; libevent's own 413 page has none. */
 	for (size_t i = 0; i < n; i++) {
 		if (i == 10)
