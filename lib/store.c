@@ -909,16 +909,17 @@ int store_foreach_external_port(struct store *s, const char *router_id, uint8_t 
 	return foreach_key(s, ST_EXT_PORT, router_id, NULL, protocol, port, cb, arg, cause);
 }
 
-int store_count(struct store *s, const char *router_id, size_t *count, char **cause)
+/* Runs a count(*) statement with text parameter ?1 when text is not NULL. */
+static int count_text(
+        struct store *s, enum stmt_id id, const char *text, size_t *count, char **cause)
 {
-	enum stmt_id id = router_id ? ST_COUNT_ROUTER : ST_COUNT_ALL;
 	sqlite3_stmt *st;
 	int r, rc = SQLITE_OK;
 
 	if ((r = stmt_take(s, id, &st, cause)) < 0)
 		return r;
-	if (router_id)
-		rc = sqlite3_bind_text(st, 1, router_id, -1, SQLITE_TRANSIENT);
+	if (text)
+		rc = sqlite3_bind_text(st, 1, text, -1, SQLITE_TRANSIENT);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
@@ -931,24 +932,14 @@ int store_count(struct store *s, const char *router_id, size_t *count, char **ca
 	return r;
 }
 
+int store_count(struct store *s, const char *router_id, size_t *count, char **cause)
+{
+	return count_text(s, router_id ? ST_COUNT_ROUTER : ST_COUNT_ALL, router_id, count, cause);
+}
+
 int store_count_status(struct store *s, enum fwd_status status, size_t *count, char **cause)
 {
-	sqlite3_stmt *st;
-	int r, rc;
-
-	if ((r = stmt_take(s, ST_COUNT_STATUS, &st, cause)) < 0)
-		return r;
-	rc = sqlite3_bind_text(st, 1, fwd_status_name(status), -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*count = (size_t)sqlite3_column_int64(st, 0);
-		r = 0;
-	} else {
-		r = fail(s, rc, cause, "count forwardings");
-	}
-	stmt_put(s, ST_COUNT_STATUS);
-	return r;
+	return count_text(s, ST_COUNT_STATUS, fwd_status_name(status), count, cause);
 }
 
 int store_set_router_status(

@@ -16,6 +16,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "cause.h"
 #include "log.h"
 
 struct conn;
@@ -53,21 +54,6 @@ struct control {
 	TAILQ_HEAD(, conn) conns;
 	size_t nconns;
 };
-
-static int cause_set(char **cause, int r, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
-
-/* Fills *cause and returns r (a negative errno). */
-static int cause_set(char **cause, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (vasprintf(cause, fmt, ap) < 0)
-		*cause = NULL;
-	va_end(ap);
-	return r;
-}
 
 /* ---- the socket file ---- */
 

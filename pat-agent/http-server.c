@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "api-error.h"
+#include "cause.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -83,20 +84,6 @@ struct httpd {
 static const char *const code_labels[] = {"200", "201", "204", "400", "401", "403", "404", "405",
         "409", "413", "500", "503", "other"};
 #define N_CODES (sizeof(code_labels) / sizeof(code_labels[0]))
-
-static int cause_set(char **cause, int r, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
-
-static int cause_set(char **cause, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (vasprintf(cause, fmt, ap) < 0)
-		*cause = NULL;
-	va_end(ap);
-	return r;
-}
 
 /* ---- patterns ---- */
 
