@@ -10,21 +10,15 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib/topo.sh"
 . "$here/lib/agent.sh"
+. "$here/lib/fake.sh"
 
 topo_init astop
 topo_require python3 curl
-FAKE=${PRAAS_SOURCE_ROOT:?}/test/fake-openstack/fake_openstack.py
-[[ -f $FAKE ]] || topo_skip "no $FAKE"
+[[ -f ${PRAAS_SOURCE_ROOT:?}/test/fake-openstack/fake_openstack.py ]] ||
+	topo_skip "no test/fake-openstack/fake_openstack.py"
 
 # --- the fake OpenStack, on a loopback port of its own
-topo_spawn fake python3 "$FAKE" --port 0 --port-file "$TOPO_DIR/fake.port"
-topo_wait 10 test -s "$TOPO_DIR/fake.port" || topo_skip "the fake OpenStack did not start"
-FAKE_URL=http://127.0.0.1:$(<"$TOPO_DIR/fake.port")
-
-fake_fault() {
-	curl -s -m 5 -X POST -H 'Content-Type: application/json' --data-binary "$1" \
-		"$FAKE_URL/_control/fault" >/dev/null
-}
+fake_start || topo_skip "the fake OpenStack did not start"
 
 # token USER: a token of USER (password = user name in the fake).
 token() {
@@ -35,19 +29,6 @@ token() {
 
 # --- the agent in keystone mode
 agent_config # for AGENT_DIR and AGENT_PORT; the config is rewritten below
-cat >"$AGENT_DIR/clouds.yaml" <<EOF
-clouds:
-  fake:
-    auth:
-      auth_url: $FAKE_URL/v3
-      username: admin
-      password: admin
-      project_name: admin
-      user_domain_name: Default
-      project_domain_name: Default
-    region_name: RegionOne
-    interface: public
-EOF
 cat >"$AGENT_CONF" <<EOF
 praas:
 {
@@ -55,7 +36,7 @@ praas:
   listen = "127.0.0.1";
   auth = "keystone";
   cloud = "fake";
-  clouds_file = "$AGENT_DIR/clouds.yaml";
+  clouds_file = "$FAKE_CLOUDS";
   database = "$AGENT_DIR/praas.db";
   control_socket = "$AGENT_DIR/pat-agent.sock";
   netns_dir = "$TOPO_NETNS_DIR";
