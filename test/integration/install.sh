@@ -7,21 +7,8 @@ set -u
 build=${PRAAS_BUILD_ROOT:?}
 src=${PRAAS_SOURCE_ROOT:?}
 
-passed=0 failed=0
-ok() {
-	passed=$((passed + 1))
-	echo "ok $((passed + failed)) - $1"
-}
-not_ok() {
-	failed=$((failed + 1))
-	echo "not ok $((passed + failed)) - $1"
-	[[ -z ${2:-} ]] || printf '#   %s\n' "${2//$'\n'/$'\n'#   }"
-}
-check() { # DESC CMD...
-	local d=$1
-	shift
-	if "$@"; then ok "$d"; else not_ok "$d" "failed: $*"; fi
-}
+# shellcheck source=lib/tap.sh
+. "$(dirname "$0")/lib/tap.sh"
 
 command -v meson >/dev/null || { echo "SKIP: meson is not installed"; exit 77; }
 dest=$(mktemp -d /tmp/praas-install-test.XXXXXX)
@@ -110,6 +97,4 @@ rm -f "$dest$confdir/praas.conf"
 check "meson install after praas.conf was removed" install_to_dest
 check "praas.conf is installed again" cmp -s "$src/conf/praas.conf" "$dest$confdir/praas.conf"
 
-echo "1..$((passed + failed))"
-echo "# $passed passed, $failed failed"
-((failed == 0 && passed > 0))
+tap_finish

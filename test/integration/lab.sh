@@ -26,21 +26,8 @@ if [[ $mode == --openstack ]]; then
 		skip "the loopback OpenStack is not running (sudo test/openstack/start.sh)"
 fi
 
-passed=0 failed=0
-ok() {
-	passed=$((passed + 1))
-	echo "ok $((passed + failed)) - $1"
-}
-not_ok() {
-	failed=$((failed + 1))
-	echo "not ok $((passed + failed)) - $1"
-	[[ -z ${2:-} ]] || printf '#   %s\n' "${2//$'\n'/$'\n'#   }"
-}
-check() { # DESC CMD...
-	local d=$1
-	shift
-	if "$@"; then ok "$d"; else not_ok "$d"; fi
-}
+# shellcheck source=lib/tap.sh
+. "$here/lib/tap.sh"
 match() { # DESC REGEX TEXT
 	if [[ $3 =~ $2 ]]; then ok "$1"; else not_ok "$1" "expected to match: $2"$'\n'"got: $3"; fi
 }
@@ -216,6 +203,4 @@ if [[ $mode != --openstack ]]; then
 	nothing_left "after a killed up and down"
 fi
 
-echo "1..$((passed + failed))"
-echo "# $passed passed, $failed failed"
-((failed == 0 && passed > 0))
+tap_finish
