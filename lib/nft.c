@@ -623,8 +623,8 @@ static int send_batch(struct nft_conn *c, struct nft_batch *b, int err, char **c
 /*
  * A missing or broken table is rebuilt from nothing: add table; delete
  * table; add table { chains }, with the maps of generation 0, their
- * elements and the rules in the same transaction when `whole`. Nothing works in a broken
- * table, so nothing is lost by deleting it.
+ * elements and the rules in the same transaction when `whole`. Nothing
+ * works in a broken table, so nothing is lost by deleting it.
  */
 static int sync_rebuild(struct nft_conn *c, const struct nft_opts *o, const struct nft_elem *v,
         size_t n, bool whole, char **cause)
@@ -648,15 +648,24 @@ static int sync_rebuild(struct nft_conn *c, const struct nft_opts *o, const stru
 	return e;
 }
 
-/* Empty maps of generation gen, whether or not stale ones were there. */
-static int build_fresh_sets(struct nft_batch *b, const char *t, int gen)
+/* No maps of generation gen, whether or not there were: add; delete. */
+static int build_no_sets(struct nft_batch *b, const char *t, int gen)
 {
 	int e = 0;
 
 	for (int k = 0; e == 0 && k < NFT_SET_KINDS; k++)
-		if ((e = nft_build_set(b, t, gen, (enum nft_set_kind)k, false)) == 0 &&
-		        (e = nft_build_set(b, t, gen, (enum nft_set_kind)k, true)) == 0)
-			e = nft_build_set(b, t, gen, (enum nft_set_kind)k, false);
+		if ((e = nft_build_set(b, t, gen, (enum nft_set_kind)k, false)) == 0)
+			e = nft_build_set(b, t, gen, (enum nft_set_kind)k, true);
+	return e;
+}
+
+/* Empty maps of generation gen, whether or not stale ones were there. */
+static int build_fresh_sets(struct nft_batch *b, const char *t, int gen)
+{
+	int e = build_no_sets(b, t, gen);
+
+	for (int k = 0; e == 0 && k < NFT_SET_KINDS; k++)
+		e = nft_build_set(b, t, gen, (enum nft_set_kind)k, false);
 	return e;
 }
 
@@ -701,11 +710,10 @@ static int sync_in_place(struct nft_conn *c, const struct nft_opts *o, const str
 
 	if (b == NULL)
 		return cause_errno(cause, -ENOMEM, "allocate batch");
-	e = nft_build_table(b, t, false);
+	if ((e = nft_build_table(b, t, false)) == 0)
+		e = build_no_sets(b, t, 1 - gen);
 	for (int k = 0; e == 0 && k < NFT_SET_KINDS; k++)
-		if ((e = nft_build_set(b, t, 1 - gen, (enum nft_set_kind)k, false)) == 0 &&
-		        (e = nft_build_set(b, t, 1 - gen, (enum nft_set_kind)k, true)) == 0)
-			e = nft_build_flush_set(b, t, gen, (enum nft_set_kind)k);
+		e = nft_build_flush_set(b, t, gen, (enum nft_set_kind)k);
 	if (e == 0 && (e = nft_build_elems(b, t, gen, v, n, false)) == 0)
 		e = build_switch(b, o, gen);
 	return send_batch(c, b, e, cause);
