@@ -24,17 +24,8 @@ tmp=$(mktemp -d /tmp/praas-units.XXXXXX) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/bin" "$tmp/units" "$tmp/bad"
 
-passed=0 failed=0
-ok() {
-	passed=$((passed + 1))
-	echo "ok $((passed + failed)) - $1"
-}
-not_ok() {
-	failed=$((failed + 1))
-	echo "not ok $((passed + failed)) - $1"
-	[[ -n ${2:-} ]] && printf '#   %s\n' "${2//$'\n'/$'\n'#   }"
-	return 0
-}
+# shellcheck source=lib/tap.sh
+. "$(dirname "$0")/lib/tap.sh"
 
 for u in $units; do
 	src=$build/units/praas-$u.service
@@ -100,6 +91,4 @@ else
 	not_ok "praas-pat-agent.service exposure $score <= 5.0 (systemd-analyze security)"
 fi
 
-echo "1..$((passed + failed))"
-echo "# $passed passed, $failed failed"
-((failed == 0 && passed > 0))
+tap_finish
