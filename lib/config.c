@@ -29,6 +29,8 @@ static const char *const known_keys[] = {
         "legacy_api",
         "legacy_trusted",
         "log_level",
+        "max_connections",
+        "request_timeout",
         NULL,
 };
 
@@ -66,6 +68,8 @@ int config_defaults(struct config *cfg)
 	cfg->masquerade = false;
 	cfg->legacy_api = true;
 	cfg->log_level = LOG_LEVEL_INFO;
+	cfg->max_connections = 1000;
+	cfg->request_timeout = 10;
 	if (set_string(&cfg->listen, "0.0.0.0") < 0 || set_string(&cfg->cloud, "openstack") < 0 ||
 	        set_string(&cfg->clouds_file, PRAAS_DEFAULT_CLOUDS_FILE) < 0 ||
 	        set_string(&cfg->database, "/var/lib/praas/praas.db") < 0 ||
@@ -238,6 +242,47 @@ static int read_period(struct loader *ld, const config_setting_t *s, struct conf
 	return 0;
 }
 
+/* Bounded below so the agent can serve at all, above by what a descriptor table holds. */
+static int read_max_connections(struct loader *ld, const config_setting_t *s, struct config *cfg)
+{
+	long long v;
+
+	if (config_setting_type(s) != CONFIG_TYPE_INT &&
+	        config_setting_type(s) != CONFIG_TYPE_INT64)
+		return fail(ld, setting_line(s), "max_connections", "must be an integer, not %s",
+		        type_name(config_setting_type(s)));
+	v = config_setting_get_int64(s);
+	if (v < 1 || v > 1000000)
+		return fail(ld, setting_line(s), "max_connections",
+		        "%lld is out of range (1 to 1000000)", v);
+	cfg->max_connections = (int)v;
+	return 0;
+}
+
+static int read_request_timeout(struct loader *ld, const config_setting_t *s, struct config *cfg)
+{
+	double v;
+
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		v = (double)config_setting_get_int64(s);
+		break;
+	case CONFIG_TYPE_FLOAT:
+		v = config_setting_get_float(s);
+		break;
+	default:
+		return fail(ld, setting_line(s), "request_timeout", "must be a number, not %s",
+		        type_name(config_setting_type(s)));
+	}
+	/* Under 0.1 s a slow but honest client on a busy link could not send a request. */
+	if (!isfinite(v) || v < 0.1 || v > 3600)
+		return fail(ld, setting_line(s), "request_timeout",
+		        "%g is out of range (0.1 to 3600 seconds)", v);
+	cfg->request_timeout = v;
+	return 0;
+}
+
 static int read_auth(struct loader *ld, const config_setting_t *s, struct config *cfg)
 {
 	char *mode = NULL;
@@ -345,6 +390,10 @@ static int read_key(struct loader *ld, const config_setting_t *s, struct config 
 		return read_trusted(ld, s, cfg);
 	if (strcmp(key, "log_level") == 0)
 		return read_log_level(ld, s, cfg);
+	if (strcmp(key, "max_connections") == 0)
+		return read_max_connections(ld, s, cfg);
+	if (strcmp(key, "request_timeout") == 0)
+		return read_request_timeout(ld, s, cfg);
 	return 0;
 }
 

@@ -36,7 +36,9 @@ struct config {
 	bool legacy_api;
 	struct cidr *legacy_trusted;
 	size_t legacy_trusted_len;
-	int log_level; /* enum log_level */
+	int log_level;          /* enum log_level */
+	int max_connections;    /* REST connections open at once */
+	double request_timeout; /* seconds to read one request's head and body */
 };
 
 /* Fills cfg with the defaults. 0 or -ENOMEM. */
