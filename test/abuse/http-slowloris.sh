@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Issue 10, defect 1: slowloris. 300 connections each send one byte of a
+# request head every second, which the idle timeout alone never ends. With
+# request_timeout = 3, each gets an API-SIG 408 and is closed within the
+# deadline and one check of it; the agent keeps serving meanwhile.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../integration/lib/topo.sh"
+. "$here/../integration/lib/agent.sh"
+CLIENTS=$here/http-clients.py
+
+topo_init aslow
+topo_require python3 curl ss
+DEADLINE=3
+
+agent_config request_timeout=$DEADLINE
+agent_start || {
+	topo_fail "agent starts"
+	topo_finish
+}
+out=$TOPO_DIR/slow.out
+python3 "$CLIENTS" slow 127.0.0.1 "$AGENT_PORT" 300 1 15 >"$out" &
+slow_pid=$!
+sleep 1.5
+assert_eq "/healthz answers while 300 slow clients trickle" 200 \
+	"$(curl -s -o /dev/null -m 3 -w '%{http_code}' "$AGENT_URL/healthz")"
+wait "$slow_pid"
+sed 's/^/# /' "$out"
+get() { awk -v k="$1" '$1 == k {print $2}' "$out"; }
+echo "figure: slowloris_connections $(get opened) connections"
+echo "figure: slowloris_closed_by_agent $(get closed) connections"
+echo "figure: slowloris_answered_408 $(get answered_408) connections"
+echo "figure: slowloris_last_closed_after $(get max_close_s) s"
+assert_eq "300 slow connections were opened" 300 "$(get opened)"
+assert_eq "the agent closed every one of them" 300 "$(get closed)"
+assert_eq "each got a 408 first" 300 "$(get answered_408)"
+if awk -v m="$(get max_close_s)" -v d=$DEADLINE 'BEGIN { exit !(m >= d && m <= d + 1.5) }'; then
+	topo_pass "they were closed at the deadline ($(get max_close_s) s for $DEADLINE s)"
+else
+	topo_fail "they were closed at the deadline" "last closed after $(get max_close_s) s, deadline $DEADLINE s"
+fi
+agent_stop
+assert_eq "SIGTERM stops the agent with status 0" 0 $?
+topo_finish
