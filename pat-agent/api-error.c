@@ -21,6 +21,7 @@ static const struct {
         {411, "Length Required", "praas.length_required"},
         {413, "Request Entity Too Large", "praas.body_too_large"},
         {415, "Unsupported Media Type", "praas.unsupported_media_type"},
+        {417, "Expectation Failed", "praas.expectation_failed"},
         {431, "Request Header Fields Too Large", "praas.head_too_large"},
         {500, "Internal Server Error", "praas.internal_error"},
         {501, "Not Implemented", "praas.not_implemented"},

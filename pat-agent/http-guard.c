@@ -134,6 +134,14 @@ static void refuse(struct guard *g, struct conn *c, int status, const char *fmt,
 	char id[API_REQUEST_ID_LEN + 1], *detail = NULL;
 	va_list ap;
 
+	if (c->unanswered > 0) {
+		/*
+		 * evhttp still owes this connection an answer: writing ours now
+		 * would cut into it. Drop the rest; close once it is written.
+		 */
+		mark_closing(g, c);
+		return;
+	}
 	va_start(ap, fmt);
 	if (vasprintf(&detail, fmt, ap) < 0)
 		detail = NULL;
@@ -204,12 +212,26 @@ static int check_request_line(struct conn *c, const char *l, size_t len, const c
 	if (sp2 == NULL || sp2 == sp1 + 1 || end - sp2 - 1 != 8 ||
 	        (memcmp(sp2 + 1, "HTTP/1.1", 8) != 0 && memcmp(sp2 + 1, "HTTP/1.0", 8) != 0))
 		return 400;
+	*why = "malformed request target";
 	for (const char *p = sp1 + 1; p < sp2; p++)
-		if ((unsigned char)*p <= 32 || (unsigned char)*p == 127) {
-			*why = "malformed request target";
+		if ((unsigned char)*p <= 32 || (unsigned char)*p == 127)
 			return 400;
-		}
-	return 0;
+	/* What evhttp would refuse with its HTML page: the same parser, asked first. */
+	size_t tlen = (size_t)(sp2 - sp1 - 1);
+	char *target = strndup(sp1 + 1, tlen);
+	struct evhttp_uri *uri;
+	if (target == NULL) {
+		*why = "out of memory";
+		return 503;
+	}
+	uri = evhttp_uri_parse_with_flags(target, EVHTTP_URI_NONCONFORMANT);
+	bool origin = target[0] == '/' || strcmp(target, "*") == 0 ||
+	        (uri != NULL && evhttp_uri_get_scheme(uri) != NULL);
+	free(target);
+	if (uri == NULL)
+		return 400;
+	evhttp_uri_free(uri);
+	return origin ? 0 : 400;
 }
 
 /* One header line, "name: value": 0, or the status to refuse with and *why. */
@@ -242,6 +264,11 @@ static int check_header(struct conn *c, const char *l, size_t len, const char **
 	if (nlen == 17 && strncasecmp(l, "Transfer-Encoding", 17) == 0) {
 		*why = "a body needs a Content-Length (chunked bodies are not taken)";
 		return 411;
+	}
+	if (nlen == 6 && strncasecmp(l, "Expect", 6) == 0 &&
+	        ((size_t)(vend - v) != 12 || strncasecmp(v, "100-continue", 12) != 0)) {
+		*why = "the only expectation taken is 100-continue";
+		return 417;
 	}
 	if (nlen != 14 || strncasecmp(l, "Content-Length", 14) != 0)
 		return 0;
@@ -540,14 +567,11 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 			c->reject = false;
 			refuse(g, c, 503, "too many connections (%u open)", g->cap);
 		} else if (c->closing) {
-			if (!c->shut && t - c->closing_since > LINGER)
+			if (!c->shut && c->unanswered == 0 && t - c->closing_since > LINGER)
 				shut(g, c);
 		} else if (c->ps != P_START && t - c->since > g->cfg.request_timeout) {
-			if (c->unanswered == 0)
-				refuse(g, c, 408, "the request did not arrive within %g s",
-				        g->cfg.request_timeout);
-			else
-				shut(g, c); /* an answer is owed: ours would cut into it */
+			refuse(g, c, 408, "the request did not arrive within %g s",
+			        g->cfg.request_timeout);
 		}
 	}
 	if (freed || (g->paused && t - g->paused_at >= PAUSE_RETRY))
@@ -651,19 +675,17 @@ void guard_unlisten(struct guard *g, struct evconnlistener *lev)
 		}
 }
 
-void guard_request(struct guard *g, struct evhttp_request *req)
-{
-	(void)g;
-	(void)req; /* counted as read whole already, in on_bytes() */
-}
-
 void guard_written(struct guard *g, struct evhttp_request *req)
 {
 	struct conn *c = find(g, req);
 
-	if (c != NULL && c->unanswered > 0)
+	if (c == NULL)
+		return;
+	if (c->unanswered > 0)
 		c->unanswered--;
-	if (c != NULL && is_idle(c))
+	if (c->closing && c->unanswered == 0)
+		c->closing_since = now(); /* the linger starts once the answers are out */
+	if (is_idle(c))
 		c->since = now();
 }
 

@@ -52,8 +52,6 @@ int guard_new(struct event_base *base, struct evhttp *http, const struct guard_c
 void guard_listener(struct guard *g, struct evconnlistener *lev);
 /* Forgets a listener (before it is freed). */
 void guard_unlisten(struct guard *g, struct evconnlistener *lev);
-/* The request was handed to a handler: its connection is busy. */
-void guard_request(struct guard *g, struct evhttp_request *req);
 /* The answer to req was written: its connection is idle again. */
 void guard_written(struct guard *g, struct evhttp_request *req);
 /* Connections open now (not being closed). */

@@ -457,7 +457,6 @@ static void on_request(struct evhttp_request *ev, void *arg)
 	}
 	r->srv = s;
 	r->ev = ev;
-	guard_request(s->guard, ev);
 	no_delay(ev);
 	r->label = (unsigned int)(s->nlabels - 1); /* "unmatched" until routed */
 	clock_gettime(CLOCK_MONOTONIC, &r->start);

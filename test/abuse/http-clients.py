@@ -137,6 +137,10 @@ PROBES = {
     "version": b"GET / HTTP/7.0\r\nHost: x\r\n\r\n",
     "nocolon": b"GET / HTTP/1.1\r\nHost x\r\n\r\n",
     "unknown": b"BREW /pot HTTP/1.1\r\nHost: x\r\n\r\n",
+    "baduri": b"GET http://[::1 HTTP/1.1\r\nHost: x\r\n\r\n",
+    "noslash": b"GET healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+    "expect": b"POST /v1/routers/r/port_forwardings HTTP/1.1\r\nHost: x\r\n"
+              b"Content-Type: application/json\r\nContent-Length: 2\r\nExpect: 200-ok\r\n\r\n{}",
     "bighead": b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (20 * 1024) + b"\r\n\r\n",
     "bigbody": b"POST /v1/routers/r/port_forwardings HTTP/1.1\r\nHost: x\r\n"
                b"Content-Type: application/json\r\nContent-Length: 1048576\r\n\r\n"
