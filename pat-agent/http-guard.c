@@ -102,8 +102,12 @@ static void mark_closing(struct guard *g, struct conn *c)
 	free(c->line);
 	c->line = NULL;
 	c->line_len = c->line_cap = 0;
-	/* evhttp sees the end of the stream on its next read: look again after that. */
-	evtimer_add(g->soon, &tv);
+	/*
+	 * evhttp sees the end of the stream on its next read: look again after
+	 * that (not later and later while closes keep coming).
+	 */
+	if (!evtimer_pending(g->soon, NULL))
+		evtimer_add(g->soon, &tv);
 }
 
 /* Both directions shut: evhttp reads EOF and frees the connection itself. */
@@ -119,9 +123,9 @@ static void shut(struct guard *g, struct conn *c)
 
 /*
  * Answers a request evhttp never saw whole, straight on the socket: the
- * connection has nothing else queued (a request is refused only while no
- * answer is owed on it, see refuse_now()), and the answer is far smaller
- * than a socket buffer. Then FIN; the client's remaining bytes are read
+ * connection has nothing else queued (while an answer is still owed on it,
+ * nothing is written: see below), and the answer is far smaller than a
+ * socket buffer. Then FIN; the client's remaining bytes are read
  * and dropped for LINGER seconds, so that closing does not reset the
  * connection before the client has read the answer.
  */
@@ -424,7 +428,7 @@ static void on_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, 
 	struct guard *g = c->g;
 	struct evbuffer_ptr at;
 	struct evbuffer_iovec vec[8];
-	size_t off = info->orig_size - info->n_deleted, left = info->n_added;
+	size_t off, left = info->n_added;
 
 	if (left == 0 || g == NULL)
 		return;
@@ -687,16 +691,6 @@ void guard_written(struct guard *g, struct evhttp_request *req)
 		c->closing_since = now(); /* the linger starts once the answers are out */
 	if (is_idle(c))
 		c->since = now();
-}
-
-unsigned int guard_open(const struct guard *g)
-{
-	return g->nconns - g->nclosing;
-}
-
-unsigned int guard_cap(const struct guard *g)
-{
-	return g->cap;
 }
 
 void guard_free(struct guard *g)

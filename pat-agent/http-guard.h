@@ -15,16 +15,18 @@
  *   first byte, however slowly they trickle in: after it, an API-SIG 408
  *   and the connection is closed.
  * - evhttp sees only whole, well-formed request heads: a head over
- *   head_max bytes (431), a malformed request line or header (400), an
- *   unknown method (501), TRACE or CONNECT (405), a chunked body (411), a
- *   Content-Length over body_max or not a number (413, 400) are answered
- *   here with an API-SIG error and X-Openstack-Request-Id, then the
- *   connection is closed after a short linger.
- * - accept() failing for lack of descriptors (EMFILE, ENFILE, ENOBUFS,
- *   ENOMEM) pauses accepting, without spinning, until a connection closes
+ *   head_max bytes (431), a malformed request line, target or header
+ *   (400), an Expect other than 100-continue (417), an unknown method
+ *   (501), TRACE or CONNECT (405), a chunked body (411), a Content-Length
+ *   over body_max or not a number (413, 400) are answered here with an
+ *   API-SIG error and X-Openstack-Request-Id, then the connection is
+ *   closed after a short linger.
+ * - accept() failing for other than a retriable reason (EMFILE, ENFILE,
+ *   ENOBUFS, ENOMEM) pauses accepting, without spinning, until a connection closes
  *   or a second passes; it is logged at most once per 10 s, with a count.
- * - A connection's next request is not looked at before the answer to the
- *   last one is written (pipelined requests wait in the socket buffer).
+ * - Pipelined requests are read as they arrive. A refusal on a connection
+ *   that still owes an answer writes nothing into it: the rest of its input
+ *   is dropped and it is closed once the answer is out.
  */
 #ifndef PRAAS_HTTP_GUARD_H
 #define PRAAS_HTTP_GUARD_H
@@ -54,10 +56,6 @@ void guard_listener(struct guard *g, struct evconnlistener *lev);
 void guard_unlisten(struct guard *g, struct evconnlistener *lev);
 /* The answer to req was written: its connection is idle again. */
 void guard_written(struct guard *g, struct evhttp_request *req);
-/* Connections open now (not being closed). */
-unsigned int guard_open(const struct guard *g);
-/* The cap in force (max_conns, or less for the descriptor limit). */
-unsigned int guard_cap(const struct guard *g);
 /* Frees the guard; call after evhttp_free() of its evhttp. */
 void guard_free(struct guard *g);
 
