@@ -508,13 +508,20 @@ static struct conn *find(struct guard *g, struct evhttp_request *req)
 /* Makes room for one more: the connection idle the longest goes. */
 static bool make_room(struct guard *g)
 {
-	struct conn *c, *oldest = NULL;
+	struct conn *c, *next, *oldest = NULL;
 
 	if (g->nconns - g->nclosing < g->cap)
 		return true;
-	TAILQ_FOREACH(c, &g->conns, entry)
-	if (is_idle(c) && !let_go(c) && (oldest == NULL || c->since < oldest->since))
-		oldest = c;
+	/* Connections evhttp already closed count until the next pass: not at the cap. */
+	for (c = TAILQ_FIRST(&g->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (let_go(c))
+			release(g, c);
+		else if (is_idle(c) && (oldest == NULL || c->since < oldest->since))
+			oldest = c;
+	}
+	if (g->nconns - g->nclosing < g->cap)
+		return true;
 	if (oldest == NULL)
 		return false;
 	shut(g, oldest);
