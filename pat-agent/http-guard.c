@@ -550,8 +550,12 @@ static struct bufferevent *on_new_conn(struct event_base *base, void *arg)
 	c->bev = bev;
 	c->since = now();
 	if (!make_room(g)) {
-		/* The socket is set only after we return: refuse from the loop. */
+		/*
+		 * The socket is set only after we return: refuse from the loop.
+		 * Closing already, so that the next one does not take it for idle.
+		 */
 		c->reject = true;
+		mark_closing(g, c);
 		event_active(g->now, EV_TIMEOUT, 0);
 	}
 	TAILQ_INSERT_TAIL(&g->conns, c, entry);

@@ -5,10 +5,12 @@
       opens N idle TCP connections (never sends a byte), touches READY once
       every connect finished or failed, holds them HOLD seconds; prints
       "opened K" and "closed_by_server C".
-  http-clients.py slow HOST PORT N INTERVAL DURATION
-      opens N connections that each send one byte of a never-ending request
+  http-clients.py slow HOST PORT N INTERVAL DURATION [FIRST]
+      opens N connections (FIRST of them, when given, start before the
+      others connect) that each send one byte of a never-ending request
       head every INTERVAL seconds (slowloris); prints "opened", "closed"
-      (by the server within DURATION), "answered_408", "max_close_s".
+      (by the server within DURATION), "answered_408", "answered_503",
+      "closed_within_1s", "max_close_s".
   http-clients.py probe HOST PORT KIND
       sends one crafted request and prints "status S", "json yes|no",
       "request_id yes|no", "content_type T" of the answer.
@@ -91,11 +93,18 @@ def flood(host, port, n, hold, ready):
         s.close()
 
 
-def slow(host, port, n, interval, duration):
+def slow(host, port, n, interval, duration, first=0):
     raise_nofile()
-    socks = connect_all(host, port, n)
     head = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 100000
-    pos = {s: 0 for s in socks}
+    socks = []
+    if first:
+        # These start their requests before the others connect: none of them is idle.
+        socks = connect_all(host, port, first)
+        for s in socks:
+            s.send(head[:1])
+        time.sleep(0.5)
+    socks += connect_all(host, port, n - first)
+    pos = {s: (1 if i < first else 0) for i, s in enumerate(socks)}
     answer = {s: b"" for s in socks}
     closed = {}
     t0 = time.monotonic()
@@ -125,6 +134,8 @@ def slow(host, port, n, interval, duration):
     print("opened", len(socks))
     print("closed", len(closed))
     print("answered_408", sum(1 for s in closed if answer[s].startswith(b"HTTP/1.1 408 ")))
+    print("answered_503", sum(1 for s in closed if answer[s].startswith(b"HTTP/1.1 503 ")))
+    print("closed_within_1s", sum(1 for t in closed.values() if t < 1.0))
     print("max_close_s", "%.1f" % max(closed.values(), default=0.0))
     for s in socks:
         s.close()
@@ -195,7 +206,8 @@ def main():
     if cmd == "flood":
         flood(host, port, int(sys.argv[4]), float(sys.argv[5]), sys.argv[6])
     elif cmd == "slow":
-        slow(host, port, int(sys.argv[4]), float(sys.argv[5]), float(sys.argv[6]))
+        slow(host, port, int(sys.argv[4]), float(sys.argv[5]), float(sys.argv[6]),
+             int(sys.argv[7]) if len(sys.argv) > 7 else 0)
     elif cmd == "probe":
         probe(host, port, sys.argv[4])
     else:

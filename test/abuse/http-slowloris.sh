@@ -2,7 +2,9 @@
 # Issue 10, defect 1: slowloris. 300 connections each send one byte of a
 # request head every second, which the idle timeout alone never ends. With
 # request_timeout = 3, each gets an API-SIG 408 and is closed within the
-# deadline and one check of it; the agent keeps serving meanwhile.
+# deadline and one check of it; the agent keeps serving meanwhile. Then
+# with max_connections = 100, 150 of them: all 100 slots hold a request in
+# progress, none is idle to close, so the other 50 get a 503 at once.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../integration/lib/topo.sh"
@@ -39,6 +41,19 @@ if awk -v m="$(get max_close_s)" -v d=$DEADLINE 'BEGIN { exit !(m >= d && m <= d
 else
 	topo_fail "they were closed at the deadline" "last closed after $(get max_close_s) s, deadline $DEADLINE s"
 fi
+agent_stop
+assert_eq "SIGTERM stops the agent with status 0" 0 $?
+
+agent_config request_timeout=$DEADLINE max_connections=100
+agent_start || {
+	topo_fail "agent starts with max_connections = 100"
+	topo_finish
+}
+python3 "$CLIENTS" slow 127.0.0.1 "$AGENT_PORT" 150 1 2 100 >"$out"
+sed 's/^/# at 100 connections: /' "$out"
+echo "figure: refused_at_cap_none_idle $(get answered_503) connections"
+assert_eq "150 slow connections for 100 slots: 50 get a 503" 50 "$(get answered_503)"
+assert_eq "...at once (within a second)" 50 "$(get closed_within_1s)"
 agent_stop
 assert_eq "SIGTERM stops the agent with status 0" 0 $?
 topo_finish
