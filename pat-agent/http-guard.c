@@ -18,6 +18,7 @@
 
 #include "api-error.h"
 #include "log.h"
+#include "metrics.h"
 #include "nofile.h"
 
 #define LISTENERS_MAX 4
@@ -69,7 +70,27 @@ struct guard {
 	double paused_at, logged_at;
 	unsigned long suppressed;
 	LIST_ENTRY(guard) entry;
+	struct metric *m_open, *m_closed, *m_paused; /* NULL without a registry */
+	struct metric_label reasons;
 };
+
+/* Why the guard closed a connection: praas_http_connections_closed_total{reason}. */
+enum close_reason { R_IDLE, R_CAP, R_TIMEOUT, R_REFUSED };
+static const char *const reason_names[] = {"idle_at_cap", "over_cap", "request_timeout", "refused"};
+
+static void count_close(struct guard *g, enum close_reason r)
+{
+	unsigned int idx = (unsigned int)r;
+
+	if (g->m_closed != NULL)
+		metric_inc(g->m_closed, &idx);
+}
+
+static void count_open(struct guard *g)
+{
+	if (g->m_open != NULL)
+		metric_set(g->m_open, NULL, (double)(g->nconns - g->nclosing));
+}
 
 /*
  * libevent hands a listener's error callback the evhttp it serves, not
@@ -98,6 +119,7 @@ static void mark_closing(struct guard *g, struct conn *c)
 		c->closing = true;
 		c->closing_since = now();
 		g->nclosing++;
+		count_open(g);
 	}
 	free(c->line);
 	c->line = NULL;
@@ -168,6 +190,7 @@ static void refuse(struct guard *g, struct conn *c, int status, const char *fmt,
 		(void)shutdown(fd, SHUT_WR);
 	log_debug("http: refused a request: %d %s", status, detail ? detail : "");
 	free(detail);
+	count_close(g, status == 503 && c->reject ? R_CAP : status == 408 ? R_TIMEOUT : R_REFUSED);
 	if (body != NULL)
 		evbuffer_free(body);
 	if (all != NULL)
@@ -474,6 +497,7 @@ static void release(struct guard *g, struct conn *c)
 	g->nconns--;
 	if (c->closing)
 		g->nclosing--;
+	count_open(g);
 	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
 	bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
 	evbuffer_remove_cb(bufferevent_get_input(c->bev), on_input, c);
@@ -525,6 +549,7 @@ static bool make_room(struct guard *g)
 	if (oldest == NULL)
 		return false;
 	shut(g, oldest);
+	count_close(g, R_IDLE);
 	return true;
 }
 
@@ -560,6 +585,7 @@ static struct bufferevent *on_new_conn(struct event_base *base, void *arg)
 	}
 	TAILQ_INSERT_TAIL(&g->conns, c, entry);
 	g->nconns++;
+	count_open(g);
 	return bev;
 }
 
@@ -579,8 +605,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 			release(g, c);
 			freed = true;
 		} else if (c->reject) {
-			c->reject = false;
 			refuse(g, c, 503, "too many connections (%u open)", g->cap);
+			c->reject = false;
 		} else if (c->closing) {
 			if (!c->shut && c->unanswered == 0 && t - c->closing_since > LINGER)
 				shut(g, c);
@@ -610,6 +636,8 @@ static void on_accept_error(struct evconnlistener *lev, void *arg)
 	evconnlistener_disable(lev);
 	g->paused = true;
 	g->paused_at = t;
+	if (g->m_paused != NULL)
+		metric_inc(g->m_paused, NULL);
 	if (t - g->logged_at < LOG_EVERY) {
 		g->suppressed++;
 		return;
@@ -648,6 +676,24 @@ int guard_new(struct event_base *base, struct evhttp *http, const struct guard_c
 	}
 	if (g->cap == 0)
 		g->cap = 1;
+	if (cfg->metrics != NULL) {
+		g->reasons = (struct metric_label){
+		        "reason", reason_names, sizeof(reason_names) / sizeof(reason_names[0])};
+		g->m_open = metrics_add(cfg->metrics, METRIC_GAUGE, "praas_http_connections",
+		        "REST connections open now.", NULL, 0, NULL, 0);
+		g->m_closed = metrics_add(cfg->metrics, METRIC_COUNTER,
+		        "praas_http_connections_closed_total",
+		        "REST connections the agent closed itself, by reason.", &g->reasons, 1,
+		        NULL, 0);
+		g->m_paused = metrics_add(cfg->metrics, METRIC_COUNTER,
+		        "praas_http_accept_paused_total",
+		        "Times accepting REST connections was paused for lack of descriptors.",
+		        NULL, 0, NULL, 0);
+		if (g->m_open == NULL || g->m_closed == NULL || g->m_paused == NULL) {
+			guard_free(g);
+			return -ENOMEM;
+		}
+	}
 	if ((g->tick = event_new(base, -1, EV_PERSIST, on_tick, g)) == NULL ||
 	        (g->now = event_new(base, -1, 0, on_tick, g)) == NULL ||
 	        (g->soon = evtimer_new(base, on_tick, g)) == NULL) {

@@ -24,6 +24,9 @@
  * - accept() failing for other than a retriable reason (EMFILE, ENFILE,
  *   ENOBUFS, ENOMEM) pauses accepting, without spinning, until a connection closes
  *   or a second passes; it is logged at most once per 10 s, with a count.
+ * - With a metrics registry: praas_http_connections (open now),
+ *   praas_http_connections_closed_total{reason} (what the guard closed and
+ *   why) and praas_http_accept_paused_total.
  * - Pipelined requests are read as they arrive. A refusal on a connection
  *   that still owes an answer writes nothing into it: the rest of its input
  *   is dropped and it is closed once the answer is out.
@@ -39,8 +42,10 @@ struct evhttp;
 struct evhttp_request;
 struct evconnlistener;
 struct guard;
+struct metrics;
 
 struct guard_config {
+	struct metrics *metrics; /* NULL: none */
 	unsigned int max_conns;
 	double request_timeout; /* seconds */
 	size_t head_max;        /* bytes of request line and headers */

@@ -535,6 +535,7 @@ int httpd_new(
 	s->cfg = *cfg;
 	TAILQ_INIT(&s->live);
 	struct guard_config gc = {
+	        .metrics = cfg->metrics,
 	        .max_conns = cfg->max_conns ? cfg->max_conns : HTTPD_CONNS_MAX,
 	        .request_timeout = cfg->request_timeout > 0 ? cfg->request_timeout : 10,
 	        .head_max = HTTPD_HEAD_MAX,

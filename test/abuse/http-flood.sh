@@ -93,6 +93,12 @@ fi
 topo_wait 5 eval '(($(fds) < 100))' || true
 echo "figure: agent_fds_after_flood $(fds) descriptors"
 assert_ok "the descriptors are given back after the flood" eval '(($(fds) < 100))'
+metrics=$(curl -s -m 3 "$AGENT_URL/metrics")
+evicted=$(awk '$1 == "praas_http_connections_closed_total{reason=\"idle_at_cap\"}" {print $2}' <<<"$metrics")
+echo "figure: idle_connections_closed_at_cap ${evicted:-none} connections"
+assert_match "/metrics counts the idle connections closed at the cap" '^[1-9][0-9]*$' "${evicted:-}"
+assert_match "/metrics shows the connections open" '^praas_http_connections [0-9]+$' \
+	"$(grep '^praas_http_connections ' <<<"$metrics")"
 assert_ok "the monitor is still running" kill -0 "$MONITOR_PID"
 assert_fails "the monitor logged no trouble with the agent" \
 	grep -Eiq 'cannot|failed|lost|refused|error' "$AGENT_DIR/monitor.log"
@@ -130,6 +136,8 @@ fi
 assert_ok "the line says what happened" grep -q 'Too many open files; accepting paused' "$LOG2"
 assert_ok "/healthz answers again once the flood is gone" \
 	topo_wait 5 curl -sf -o /dev/null -m 1 "$AGENT_URL/healthz"
+assert_match "/metrics counts the pauses" '^praas_http_accept_paused_total [1-9][0-9]*$' \
+	"$(curl -s -m 3 "$AGENT_URL/metrics" | grep '^praas_http_accept_paused_total ')"
 agent_stop
 assert_eq "SIGTERM stops the agent with status 0" 0 $?
 topo_finish
