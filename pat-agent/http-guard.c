@@ -29,7 +29,7 @@
 
 /* Where a connection's byte stream is, read as evhttp will read it. */
 enum parse_state {
-	P_START,   /* between requests: blank lines are skipped */
+	P_START,   /* between requests */
 	P_LINE,    /* the request line */
 	P_HEADERS, /* header lines, up to the empty one */
 	P_BODY,    /* body_left more bytes */
@@ -379,11 +379,13 @@ static int on_bytes(struct guard *g, struct conn *c, const char *p, size_t n)
 	while (n > 0) {
 		switch (c->ps) {
 		case P_START:
-			/* Blank lines before a request are allowed (RFC 9112 2.2). */
+			/*
+			 * RFC 9112 2.2 lets a server skip blank lines before a
+			 * request; evhttp does not, and would answer in HTML.
+			 */
 			if (*p == '\r' || *p == '\n') {
-				p++;
-				n--;
-				continue;
+				refuse(g, c, 400, "a blank line before the request line");
+				return -1;
 			}
 			c->ps = P_LINE;
 			c->since = now();

@@ -148,6 +148,7 @@ PROBES = {
     "version": b"GET / HTTP/7.0\r\nHost: x\r\n\r\n",
     "nocolon": b"GET / HTTP/1.1\r\nHost x\r\n\r\n",
     "unknown": b"BREW /pot HTTP/1.1\r\nHost: x\r\n\r\n",
+    "blank": b"\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n",
     "baduri": b"GET http://[::1 HTTP/1.1\r\nHost: x\r\n\r\n",
     "noslash": b"GET healthz HTTP/1.1\r\nHost: x\r\n\r\n",
     "expect": b"POST /v1/routers/r/port_forwardings HTTP/1.1\r\nHost: x\r\n"

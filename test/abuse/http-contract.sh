@@ -47,7 +47,7 @@ assert_match "a legacy call with a form body is not 415" '^[0-9]+$' "$st"
 [[ $st != 415 ]] && topo_pass "...it is $st" || topo_fail "a legacy form body is taken" "got 415"
 
 for kind in trace:405 connect:405 unknown:501 garbage:400 version:400 nocolon:400 \
-	baduri:400 noslash:400 expect:417 bighead:431 bigbody:413 chunked:411; do
+	baduri:400 noslash:400 blank:400 expect:417 bighead:431 bigbody:413 chunked:411; do
 	out=$(python3 "$CLIENTS" probe 127.0.0.1 "$AGENT_PORT" "${kind%%:*}")
 	got=$(awk '{printf "%s=%s ", $1, $2}' <<<"$out")
 	assert_eq "${kind%%:*}: ${kind#*:} in API-SIG JSON with a request id" \
