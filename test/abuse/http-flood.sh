@@ -7,7 +7,8 @@
 # the monitor keep working, it does not spin and its log stays quiet. Then
 # under a 64-descriptor limit, where accept() itself fails (EMFILE): the
 # agent pauses accepting instead of spinning, logs one line, and serves
-# again once the flood is gone.
+# again once the flood is gone. The monitor, started with 512 open files
+# under a hard limit of 4,096, raises its soft limit.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../integration/lib/topo.sh"
@@ -43,7 +44,15 @@ agent_start --log-file "$LOG" || {
 }
 assert_match "the agent runs with 1,024 open files, soft and hard" \
 	'Max open files +1024 +1024' "$(grep 'Max open files' "/proc/$AGENT_PID/limits")"
+# The monitor started with a low soft limit raises it to the hard one.
+w=$TOPO_DIR/monitor-nofile
+printf '#!/bin/sh\nexec prlimit --nofile=512:4096 %q "$@"\n' "$MONITOR_BIN" >"$w"
+chmod +x "$w"
+MONITOR_BIN=$w
 monitor_start
+topo_wait 5 grep -q 'Open files limit raised from 512 to 4096' "$AGENT_DIR/monitor.log" || true
+assert_match "the monitor raised its soft open-files limit to the hard one" \
+	'Max open files +4096 +4096' "$(grep 'Max open files' "/proc/$MONITOR_PID/limits")"
 cap=$(grep -o 'at most [0-9]* connections' "$LOG" | grep -o '[0-9]*')
 assert_match "the agent says its connection cap under this limit" '^[0-9]+$' "$cap"
 cap=${cap:-0}
@@ -102,6 +111,8 @@ assert_match "/metrics shows the connections open" '^praas_http_connections [0-9
 assert_ok "the monitor is still running" kill -0 "$MONITOR_PID"
 assert_fails "the monitor logged no trouble with the agent" \
 	grep -Eiq 'cannot|failed|lost|refused|error' "$AGENT_DIR/monitor.log"
+assert_ok "...and said it raised its limit" grep -q 'Open files limit raised from 512 to 4096' \
+	"$AGENT_DIR/monitor.log"
 monitor_stop
 agent_stop
 assert_eq "SIGTERM stops the agent with status 0" 0 $?

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Issue 10, defect 1: slowloris. 300 connections each send one byte of a
 # request head every second, which the idle timeout alone never ends. With
-# request_timeout = 3, each gets an API-SIG 408 and is closed within the
+# request_timeout = 3 (and a soft open-files limit of 512 under a hard one
+# of 4,096, which the agent raises), each gets an API-SIG 408 and is closed within the
 # deadline and one check of it; the agent keeps serving meanwhile. Then
 # with max_connections = 100, 150 of them: all 100 slots hold a request in
 # progress, none is idle to close, so the other 50 get a 503 at once.
@@ -15,11 +16,20 @@ topo_init aslow
 topo_require python3 curl ss
 DEADLINE=3
 
+# The agent started with a low soft limit raises it to the hard one.
+w=$TOPO_DIR/agent-nofile
+printf '#!/bin/sh\nexec prlimit --nofile=512:4096 %q "$@"\n' "$AGENT_BIN" >"$w"
+chmod +x "$w"
+AGENT_BIN=$w
 agent_config request_timeout=$DEADLINE
 agent_start || {
 	topo_fail "agent starts"
 	topo_finish
 }
+assert_match "the agent raised its soft open-files limit to the hard one" \
+	'Max open files +4096 +4096' "$(grep 'Max open files' "/proc/$AGENT_PID/limits")"
+assert_ok "...and said so" grep -q 'Open files limit raised from 512 to 4096' \
+	"$AGENT_DIR/pat-agent.log"
 out=$TOPO_DIR/slow.out
 python3 "$CLIENTS" slow 127.0.0.1 "$AGENT_PORT" 300 1 15 >"$out" &
 slow_pid=$!
