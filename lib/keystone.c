@@ -1360,7 +1360,11 @@ int keystone_validate(struct keystone *ks, const char *subject_token, keystone_v
 	}
 	if (ks->negative_ttl > 0 && refused_has(ks->refused, subject_token, time(NULL))) {
 		ks->stats.negative_hits++;
-		kc_fail(call, -EKEYREJECTED, "Keystone refused this token moments ago");
+		/* NULL under memory pressure: kc_deliver words that. */
+		kc_defer(call,
+		        http_error_new(-EKEYREJECTED, 404, "GET /v3/auth/tokens",
+		                "Keystone refused this token less than %d s ago",
+		                ks->negative_ttl));
 		return 0;
 	}
 	if (kc_find(ks, call, subject_token, true) != NULL) {
