@@ -599,10 +599,12 @@ void keystone_call_cancel(struct keystone_call *call)
 		kc_destroy(call);
 }
 
-/* Hands the result to the caller and ends the call. resp is only for
- * KC_REQUEST; info only for KC_VALIDATE. */
 static void kc_share(struct keystone_call *leader, const struct http_error *err,
         const struct keystone_token_info *info);
+
+/* Hands the result to the caller (and, for a validation, to the calls
+ * that joined it) and ends the call. resp is only for KC_REQUEST; info
+ * only for KC_VALIDATE. */
 
 static void kc_deliver(struct keystone_call *call, const struct http_response *resp,
         const struct http_error *err, const struct keystone_token_info *info)
@@ -1261,7 +1263,9 @@ static void ks_pump(struct keystone *ks)
 		if (call->state != KC_QUEUED)
 			continue;
 		ks->queued--;
-		evtimer_del(call->defer);
+		/* Fails only for an event never added, which a queued one was. */
+		if (evtimer_del(call->defer) < 0)
+			log_debug("keystone: cannot disarm a queue timer");
 		call->state = KC_NEW;
 		call->slot = true;
 		ks->validating++;
@@ -1271,14 +1275,15 @@ static void ks_pump(struct keystone *ks)
 
 /*
  * A validation leaves (delivered or cancelled): its slot or its place in
- * the queue frees. A leader cancelled before its answer hands the asking
- * over to the first call that joined it.
+ * the queue frees. A leader cancelled before its answer was shared (even
+ * with one already deferred) hands the asking over to the first call that
+ * joined it, or that one would wait forever.
  */
 static void kc_validation_end(struct keystone_call *call)
 {
 	struct keystone *ks = call->ks;
 	struct keystone_call *heir = NULL;
-	bool leading = kc_leading(call);
+	bool orphans = !call->follower && call->state != KC_DONE;
 
 	if (call->state == KC_QUEUED)
 		ks->queued--;
@@ -1289,7 +1294,7 @@ static void kc_validation_end(struct keystone_call *call)
 	call->state = KC_DONE;
 	if (ks->tearing)
 		return;
-	if (leading && (heir = kc_find(ks, call, call->subject, false)) != NULL) {
+	if (orphans && (heir = kc_find(ks, call, call->subject, false)) != NULL) {
 		heir->state = KC_NEW;
 		heir->follower = false;
 		kc_admit(heir);
