@@ -29,6 +29,9 @@ static const char *const known_keys[] = {
         "legacy_api",
         "legacy_trusted",
         "log_level",
+        "keystone_negative_ttl",
+        "keystone_max_validations",
+        "keystone_validation_queue",
         NULL,
 };
 
@@ -66,6 +69,9 @@ int config_defaults(struct config *cfg)
 	cfg->masquerade = false;
 	cfg->legacy_api = true;
 	cfg->log_level = LOG_LEVEL_INFO;
+	cfg->keystone_negative_ttl = 5;
+	cfg->keystone_max_validations = 32;
+	cfg->keystone_validation_queue = 256;
 	if (set_string(&cfg->listen, "0.0.0.0") < 0 || set_string(&cfg->cloud, "openstack") < 0 ||
 	        set_string(&cfg->clouds_file, PRAAS_DEFAULT_CLOUDS_FILE) < 0 ||
 	        set_string(&cfg->database, "/var/lib/praas/praas.db") < 0 ||
@@ -187,6 +193,24 @@ static int read_port_app(struct loader *ld, const config_setting_t *s, struct co
 	if (v < 1 || v > 65535)
 		return fail(ld, setting_line(s), "port_app", "%lld is not a port (1-65535)", v);
 	cfg->port_app = (int)v;
+	return 0;
+}
+
+/* An integer key within [min, max]. */
+static int read_int_range(
+        struct loader *ld, const config_setting_t *s, long long min, long long max, int *slot)
+{
+	long long v;
+
+	if (config_setting_type(s) != CONFIG_TYPE_INT &&
+	        config_setting_type(s) != CONFIG_TYPE_INT64)
+		return fail(ld, setting_line(s), config_setting_name(s),
+		        "must be an integer, not %s", type_name(config_setting_type(s)));
+	v = config_setting_get_int64(s);
+	if (v < min || v > max)
+		return fail(ld, setting_line(s), config_setting_name(s),
+		        "%lld is out of range (%lld to %lld)", v, min, max);
+	*slot = (int)v;
 	return 0;
 }
 
@@ -345,6 +369,13 @@ static int read_key(struct loader *ld, const config_setting_t *s, struct config 
 		return read_trusted(ld, s, cfg);
 	if (strcmp(key, "log_level") == 0)
 		return read_log_level(ld, s, cfg);
+	/* A refusal remembered longer than a few minutes outlives its use. */
+	if (strcmp(key, "keystone_negative_ttl") == 0)
+		return read_int_range(ld, s, 0, 300, &cfg->keystone_negative_ttl);
+	if (strcmp(key, "keystone_max_validations") == 0)
+		return read_int_range(ld, s, 1, 4096, &cfg->keystone_max_validations);
+	if (strcmp(key, "keystone_validation_queue") == 0)
+		return read_int_range(ld, s, 0, 65536, &cfg->keystone_validation_queue);
 	return 0;
 }
 

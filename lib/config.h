@@ -37,6 +37,10 @@ struct config {
 	struct cidr *legacy_trusted;
 	size_t legacy_trusted_len;
 	int log_level; /* enum log_level */
+	/* Keystone validation of callers' tokens (auth = "keystone"). */
+	int keystone_negative_ttl;     /* seconds a refused token stays refused; 0: off */
+	int keystone_max_validations;  /* validation calls in progress at once */
+	int keystone_validation_queue; /* validations waiting for one of those */
 };
 
 /* Fills cfg with the defaults. 0 or -ENOMEM. */

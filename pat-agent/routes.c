@@ -164,8 +164,17 @@ void call_reply_legacy(struct call *c, struct evbuffer *body)
 
 void call_reply_error(struct call *c, const struct apierr *err)
 {
-	if (err->status >= 500)
+	char secs[16];
+
+	/* An answer with Retry-After is load shedding, logged where it is decided
+	 * (at a bounded rate), not once per refused request. */
+	if (err->status >= 500 && err->retry_after == 0)
 		log_warnx("%s: %d %s", httpd_req_id(c->req), err->status, err->detail);
+	/* Without the header the answer still stands: it is only advice. */
+	if (err->retry_after > 0) {
+		snprintf(secs, sizeof(secs), "%d", err->retry_after);
+		(void)httpd_req_add_header(c->req, "Retry-After", secs);
+	}
 	httpd_reply_error(c->req, err->status, err->code, "%s", err->detail);
 	done(c);
 }

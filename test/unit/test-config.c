@@ -227,6 +227,35 @@ static void test_bad_values(void **state)
 	}
 }
 
+/* The keys of Keystone validation: defaults, values, ranges. */
+static void test_keystone_keys(void **state)
+{
+	struct fixture *fx = *state;
+
+	assert_int_equal(fx->cfg.keystone_negative_ttl, 5);
+	assert_int_equal(fx->cfg.keystone_max_validations, 32);
+	assert_int_equal(fx->cfg.keystone_validation_queue, 256);
+	assert_int_equal(load_text(fx,
+	                         "praas:\n{\n  keystone_negative_ttl = 0;\n"
+	                         "  keystone_max_validations = 4;\n"
+	                         "  keystone_validation_queue = 0;\n};\n"),
+	        0);
+	assert_string_equal(fx->warnings, "");
+	assert_int_equal(fx->cfg.keystone_negative_ttl, 0);
+	assert_int_equal(fx->cfg.keystone_max_validations, 4);
+	assert_int_equal(fx->cfg.keystone_validation_queue, 0);
+	assert_int_equal(load_text(fx, "praas:\n{\n  keystone_negative_ttl = 301;\n};\n"), -EINVAL);
+	assert_error(fx, 3, "keystone_negative_ttl");
+	assert_non_null(strstr(fx->error, "out of range (0 to 300)"));
+	assert_int_equal(
+	        load_text(fx, "praas:\n{\n  keystone_max_validations = 0;\n};\n"), -EINVAL);
+	assert_error(fx, 3, "keystone_max_validations");
+	assert_int_equal(
+	        load_text(fx, "praas:\n{\n  keystone_validation_queue = \"8\";\n};\n"), -EINVAL);
+	assert_error(fx, 3, "keystone_validation_queue");
+	assert_non_null(strstr(fx->error, "must be an integer"));
+}
+
 /* A failed load must leave the previous configuration as it was. */
 static void test_failed_load_changes_nothing(void **state)
 {
@@ -282,6 +311,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_failed_load_changes_nothing, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_unknown_key_warns, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_shipped_file, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_keystone_keys, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
