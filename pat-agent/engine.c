@@ -26,7 +26,8 @@ static void write_ok(struct engine *e)
 /* A store failure in words. Busy and I/O errors are the database's, not the caller's. */
 static int store_error(struct engine *e, struct apierr *err, int r, const char *doing, char *cause)
 {
-	if (r != -ENOENT && strcmp(doing, "read") != 0) {
+	/* Not found and busy (locked by another writer, retried) say nothing of the disk. */
+	if (r != -ENOENT && r != -EBUSY && strcmp(doing, "read") != 0) {
 		e->write_failing = true;
 		snprintf(e->write_error, sizeof(e->write_error), "%s: %s", doing,
 		        cause ? cause : strerror(-r));
