@@ -105,7 +105,7 @@ static bool host_bits_all(const struct cidr *net, const struct addr *a, int bit)
 int router_check_address(
         const struct router_info *info, const struct addr *a, const char *field, struct apierr *err)
 {
-	char text[ADDR_STRLEN], net[ADDR_STRLEN];
+	char text[ADDR_STRLEN], net[ADDR_STRLEN + 8]; /* "address/prefixlen" */
 	const struct cidr *s;
 	struct addr base;
 	unsigned int hostbits;
