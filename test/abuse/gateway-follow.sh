@@ -75,6 +75,8 @@ for i in $(seq "$EXTRA"); do
 	[[ $API_STATUS == 201 ]] || { topo_fail "create on extra router $i" "$API_STATUS $API_BODY"; break; }
 done
 assert_eq "$EXTRA more routers with a forwarding each" "$EXTRA" "$i"
+# Let the last API connection close before counting.
+sleep 1.2
 fd0=$(ls "/proc/$AGENT_PID/fd" | wc -l)
 sleep 3.2
 fd1=$(ls "/proc/$AGENT_PID/fd" | wc -l)
