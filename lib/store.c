@@ -119,6 +119,7 @@ enum stmt_id {
 	ST_COUNT_ROUTER,
 	ST_COUNT_STATUS,
 	ST_SET_STATUS,
+	ST_NEXT_EXTERNAL,
 	ST_COUNT_, /* number of statements */
 };
 
@@ -191,6 +192,10 @@ static const char *const stmt_sql[ST_COUNT_] = {
         [ST_COUNT_STATUS] = "SELECT count(*) FROM forwardings WHERE status = ?1",
         [ST_SET_STATUS] = ("UPDATE forwardings SET status = ?2 WHERE router_id = ?1"
                            " AND status != ?2"),
+        /* One descent of forwardings_external: a walk over pairs costs O(pairs log N). */
+        [ST_NEXT_EXTERNAL] = ("SELECT router_id, external_address FROM forwardings"
+                              " WHERE (router_id, external_address) > (?1, ?2)"
+                              " ORDER BY router_id, external_address LIMIT 1"),
 };
 
 struct store {
@@ -985,6 +990,45 @@ static int exec_sql(struct store *s, const char *sql, char **cause, const char *
 	set_cause(cause, "%s: %s: %s", s->path, what, err ? err : sqlite3_errstr(rc));
 	sqlite3_free(err);
 	return sqlite_to_errno(s->db, rc);
+}
+
+int store_next_external(struct store *s, const char *after_router, const char *after_ext,
+        char *router_id, char *ext, char **cause)
+{
+	sqlite3_stmt *st;
+	int r, rc;
+
+	if ((r = stmt_take(s, ST_NEXT_EXTERNAL, &st, cause)) < 0)
+		return r;
+	rc = sqlite3_bind_text(st, 1, after_router, -1, SQLITE_TRANSIENT);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 2, after_ext, -1, SQLITE_TRANSIENT);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		r = 0;
+	} else if (rc == SQLITE_ROW) {
+		r = 1;
+		if (col_text(st, 0, router_id, FWD_NAME_MAX + 1) < 0 ||
+		        col_text(st, 1, ext, ADDR_STRLEN) < 0) {
+			set_cause(cause, "%s: a router id or address too long", s->path);
+			r = -EIO;
+		}
+	} else {
+		r = fail(s, rc, cause, "read the routers' external addresses");
+	}
+	stmt_put(s, ST_NEXT_EXTERNAL);
+	return r;
+}
+
+int store_probe_write(struct store *s, char **cause)
+{
+	char sql[64];
+
+	if (s->in_txn)
+		return -EBUSY;
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);
+	return exec_sql(s, sql, cause, "write probe");
 }
 
 /* Runs a PRAGMA and copies its one text answer into buf. */

@@ -155,6 +155,22 @@ int store_count_status(struct store *s, enum fwd_status status, size_t *count, c
 int store_set_router_status(
         struct store *s, const char *router_id, enum fwd_status status, char **cause);
 
+/*
+ * The next distinct (router_id, external address) pair of all forwardings
+ * after (after_router, after_ext) in text order ("", "": the first).
+ * router_id gets FWD_NAME_MAX + 1 bytes, ext ADDR_STRLEN (canonical text,
+ * "" for none). 1 when found, 0 at the end, or -errno with *cause.
+ */
+int store_next_external(struct store *s, const char *after_router, const char *after_ext,
+        char *router_id, char *ext, char **cause);
+
+/*
+ * Writes and syncs one page that changes nothing (the schema version,
+ * set to itself), outside any transaction: whether the database takes
+ * writes right now (disk full, read-only). 0 or -errno with *cause.
+ */
+int store_probe_write(struct store *s, char **cause);
+
 /* The SQLite connection, for tests and diagnostics only: no writes. */
 struct sqlite3 *store_handle(struct store *s);
 

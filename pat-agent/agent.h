@@ -14,6 +14,7 @@
 struct control;
 struct event;
 struct event_base;
+struct gateways;
 struct httpd;
 struct kernel;
 struct metrics;
@@ -36,6 +37,7 @@ struct agent {
 	struct routers *routers;
 	struct auth *auth;
 	struct nswatch *watch;
+	struct gateways *gateways; /* standalone mode only */
 	struct stats *stats;
 	struct httpd *httpd;
 	struct control *control;

@@ -9,6 +9,7 @@
 #include "agent.h"
 #include "call.h"
 #include "fwd-json.h"
+#include "kernel.h"
 #include "list-filter.h"
 #include "routers.h"
 #include "store.h"
@@ -328,6 +329,36 @@ static void on_router(const struct router_info *info, const struct apierr *err, 
 	after_router(v);
 }
 
+/*
+ * Standalone: a router is known while its namespace is here or while
+ * forwardings of it are stored (DOWN ones stay listable). Neither: 404, as
+ * with Neutron. Returns true when it answered.
+ */
+static bool standalone_unknown(struct v1 *v)
+{
+	struct apierr err;
+	char *cause = NULL;
+	size_t n = 0;
+	int r;
+
+	if (kernel_router_present(v->a->kernel, v->router_id))
+		return false;
+	if ((r = store_count(v->a->store, v->router_id, &n, &cause)) < 0) {
+		apierr_set(&err, 503, "praas.db_unavailable", "cannot read forwardings: %s",
+		        cause ? cause : strerror(-r));
+		free(cause);
+		fail(v, &err);
+		return true;
+	}
+	if (n > 0)
+		return false;
+	apierr_set(&err, 404, "praas.router_not_found",
+	        "router %s: its namespace is not on this node and it has no forwardings",
+	        v->router_id);
+	fail(v, &err);
+	return true;
+}
+
 static void after_auth(struct v1 *v)
 {
 	struct apierr err;
@@ -354,6 +385,8 @@ static void after_auth(struct v1 *v)
 	 */
 	if (v->a->os == NULL && v->op != V1_CREATE && v->op != V1_UPDATE) {
 		snprintf(v->router.id, sizeof(v->router.id), "%s", v->router_id);
+		if (v->op == V1_LIST && standalone_unknown(v))
+			return;
 		after_router(v);
 		return;
 	}
@@ -380,6 +413,10 @@ static void on_target(const struct target_port *port, const struct apierr *err, 
 		fail(v, &e);
 		return;
 	}
+	if (router_check_port(port, v->caller.admin, &e) < 0) {
+		fail(v, &e);
+		return;
+	}
 	snprintf(v->f.internal_port_id, sizeof(v->f.internal_port_id), "%s", port->id);
 	v->f.internal_addr = port->addr;
 	after_target(v);
@@ -394,7 +431,6 @@ static void check_target(struct v1 *v)
 {
 	const char *port_id = v->f.internal_port_id[0] ? v->f.internal_port_id : NULL;
 	const struct addr *a = v->f.internal_addr.family ? &v->f.internal_addr : NULL;
-	char text[ADDR_STRLEN];
 	struct apierr err;
 
 	if (v->a->os != NULL) {
@@ -403,16 +439,14 @@ static void check_target(struct v1 *v)
 			fail(v, &err);
 		return;
 	}
-	if (port_id != NULL && a == NULL) {
+	/* Stored, it would name a port nobody checked: refused even beside an address. */
+	if (port_id != NULL) {
 		fail_with(v, 400, "praas.bad_request",
 		        "internal_port_id: standalone mode has no Neutron ports; give "
-		        "internal_ip_address");
+		        "internal_ip_address only");
 		return;
 	}
-	if (router_subnet_of(&v->router, a) < 0) {
-		apierr_set(&err, 400, "praas.bad_request",
-		        "internal_ip_address: %s is not on a subnet attached to router %s",
-		        addr_format(a, text, sizeof(text)), v->router_id);
+	if (router_check_address(&v->router, a, "internal_ip_address", &err) < 0) {
 		fail(v, &err);
 		return;
 	}

@@ -20,6 +20,7 @@
 
 #include "agent.h"
 #include "control.h"
+#include "gateways.h"
 #include "kernel.h"
 #include "log.h"
 #include "nswatch.h"
@@ -122,6 +123,9 @@ static void open_listeners(struct agent *a)
 	if ((r = routes_open(a, &cause)) < 0)
 		fatalx("Failed to listen on %s port %d: %s", a->cfg.listen, a->cfg.port_app,
 		        cause ? cause : strerror(-r));
+	/* With Neutron the monitor reports gateway moves; standalone, the agent looks itself. */
+	if (a->os == NULL && (r = gateways_new(a, &a->gateways)) < 0)
+		fatalx("Failed to start following gateway addresses: %s", strerror(-r));
 }
 
 static void close_all(struct agent *a)
@@ -129,6 +133,7 @@ static void close_all(struct agent *a)
 	routes_close(a);
 	if (a->control)
 		control_close(a->control);
+	gateways_free(a->gateways);
 	nswatch_free(a->watch);
 	auth_free(a->auth);
 	routers_free(a->routers);
