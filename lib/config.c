@@ -28,6 +28,7 @@ static const char *const known_keys[] = {
         "masquerade",
         "legacy_api",
         "legacy_trusted",
+        "pagination_max_limit",
         "log_level",
         NULL,
 };
@@ -65,6 +66,7 @@ int config_defaults(struct config *cfg)
 	cfg->auth = CONFIG_AUTH_KEYSTONE;
 	cfg->masquerade = false;
 	cfg->legacy_api = true;
+	cfg->pagination_max_limit = CONFIG_PAGINATION_MAX_LIMIT;
 	cfg->log_level = LOG_LEVEL_INFO;
 	if (set_string(&cfg->listen, "0.0.0.0") < 0 || set_string(&cfg->cloud, "openstack") < 0 ||
 	        set_string(&cfg->clouds_file, PRAAS_DEFAULT_CLOUDS_FILE) < 0 ||
@@ -187,6 +189,27 @@ static int read_port_app(struct loader *ld, const config_setting_t *s, struct co
 	if (v < 1 || v > 65535)
 		return fail(ld, setting_line(s), "port_app", "%lld is not a port (1-65535)", v);
 	cfg->port_app = (int)v;
+	return 0;
+}
+
+/*
+ * A page of a list is rendered while the client reads it, so memory does
+ * not bound it; the loop time of one page does (each row is a store read
+ * and a JSON rendering), hence an upper end.
+ */
+static int read_page_limit(struct loader *ld, const config_setting_t *s, struct config *cfg)
+{
+	long long v;
+
+	if (config_setting_type(s) != CONFIG_TYPE_INT &&
+	        config_setting_type(s) != CONFIG_TYPE_INT64)
+		return fail(ld, setting_line(s), "pagination_max_limit",
+		        "must be an integer, not %s", type_name(config_setting_type(s)));
+	v = config_setting_get_int64(s);
+	if (v < 1 || v > CONFIG_PAGINATION_MAX_LIMIT_TOP)
+		return fail(ld, setting_line(s), "pagination_max_limit", "%lld is not from 1 to %d",
+		        v, CONFIG_PAGINATION_MAX_LIMIT_TOP);
+	cfg->pagination_max_limit = (int)v;
 	return 0;
 }
 
@@ -345,6 +368,8 @@ static int read_key(struct loader *ld, const config_setting_t *s, struct config 
 		return read_trusted(ld, s, cfg);
 	if (strcmp(key, "log_level") == 0)
 		return read_log_level(ld, s, cfg);
+	if (strcmp(key, "pagination_max_limit") == 0)
+		return read_page_limit(ld, s, cfg);
 	return 0;
 }
 
