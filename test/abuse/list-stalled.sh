@@ -13,8 +13,15 @@ here=$(cd "$(dirname "$0")" && pwd)
 N=10000
 CLIENTS=150
 MAX_STALLED_KIB=$((60 * 1024)) # the agent's whole RSS with the readers stalled
+MAX_GROWTH_KIB=$((40 * 1024))  # what they may add to it (before pagination: 680 MB)
 MAX_REGAIN_KIB=$((10 * 1024))  # above the RSS before them, once they are gone
 ulimit -Sn 1024
+# Under valgrind or ASan the RSS is the instrument's too, and freed memory
+# is held back on purpose (quarantine): only the growth is asserted there.
+instrumented=0
+if [[ ${PRAAS_VALGRIND:-0} == 1 ]] || ldd "$AGENT_BIN" 2>/dev/null | grep -q libasan; then
+	instrumented=1
+fi
 topo_init lst
 topo_router r1
 topo_vm vm1 r1
@@ -70,14 +77,24 @@ sleep 1 # let the agent push what the sockets take
 stalled=$(agent_rss_kib)
 echo "figure: rss_before_stalled_readers $((before / 1024)) MB"
 echo "figure: rss_with_150_stalled_readers_on_10000_forwardings $((stalled / 1024)) MB"
-((stalled <= MAX_STALLED_KIB)) && topo_pass "RSS with $CLIENTS stalled readers stays under $((MAX_STALLED_KIB / 1024)) MB" ||
+echo "figure: rss_growth_with_150_stalled_readers $(((stalled - before) / 1024)) MB"
+((stalled - before <= MAX_GROWTH_KIB)) &&
+	topo_pass "$CLIENTS stalled readers add at most $((MAX_GROWTH_KIB / 1024)) MB" ||
+	topo_fail "$CLIENTS stalled readers add at most $((MAX_GROWTH_KIB / 1024)) MB" \
+		"before: $before KiB, with them: $stalled KiB"
+if ((instrumented)); then
+	echo "# instrumented agent: its whole RSS is not checked"
+elif ((stalled <= MAX_STALLED_KIB)); then
+	topo_pass "RSS with $CLIENTS stalled readers stays under $((MAX_STALLED_KIB / 1024)) MB"
+else
 	topo_fail "RSS with $CLIENTS stalled readers stays under $((MAX_STALLED_KIB / 1024)) MB" \
 		"before: $before KiB, with them: $stalled KiB"
+fi
 
 # The agent still serves others meanwhile.
 api GET "/v1/port_forwardings?limit=1"
 assert_eq "another client lists meanwhile" 200 "$API_STATUS"
-assert_eq "/healthz meanwhile" 0 "$(curl -s -o /dev/null -m 5 "$AGENT_URL/healthz"; echo $?)"
+assert_eq "/healthz meanwhile" 0 "$(curl -s -o /dev/null -m 30 "$AGENT_URL/healthz"; echo $?)"
 
 # The readers go; the memory they held comes back.
 echo close >"$TOPO_DIR/stall.ctl"
@@ -85,8 +102,13 @@ wait "$stall_pid"
 sleep 2 # closed connections are noticed within a second
 after=$(agent_rss_kib)
 echo "figure: rss_after_stalled_readers_closed $((after / 1024)) MB"
-((after <= before + MAX_REGAIN_KIB)) && topo_pass "RSS falls back once they close" ||
+if ((instrumented)); then
+	echo "# instrumented agent: memory held back by the instrument, not checked"
+elif ((after <= before + MAX_REGAIN_KIB)); then
+	topo_pass "RSS falls back once they close"
+else
 	topo_fail "RSS falls back once they close" "before: $before KiB, after: $after KiB"
+fi
 api GET "/v1/port_forwardings?limit=1"
 assert_eq "the agent serves after they close" 200 "$API_STATUS"
 
