@@ -153,6 +153,17 @@ while IFS= read -r line; do
 done <"$TOPO_DIR/walk.out"
 assert_eq "walk.py ran to its end" 0 "$rc"
 
+# A page of 1000 (600 KB) is streamed: chunked for HTTP/1.1, ended by closing
+# the connection for HTTP/1.0, keep-alive asked or not.
+count() { python3 -c 'import json,sys; print(len(json.load(sys.stdin)["port_forwardings"]))' 2>&1; }
+assert_eq "HTTP/1.1: a page of 1000, chunked" 1000 "$(curl -s -m 30 "$AGENT_URL/v1/port_forwardings" | count)"
+hdr=$(curl -s -m 30 -D - -o /dev/null "$AGENT_URL/v1/port_forwardings")
+assert_match "HTTP/1.1: Transfer-Encoding: chunked" 'Transfer-Encoding: chunked' "$hdr"
+assert_match "a streamed answer has X-Openstack-Request-Id" 'X-Openstack-Request-Id: req-' "$hdr"
+assert_eq "HTTP/1.0: a page of 1000" 1000 "$(curl -s -m 30 -0 "$AGENT_URL/v1/port_forwardings" | count)"
+assert_eq "HTTP/1.0 keep-alive: a page of 1000" 1000 \
+	"$(curl -s -m 30 -0 -H 'Connection: keep-alive' "$AGENT_URL/v1/port_forwardings" | count)"
+
 # The CLI follows the links: `praas forwarding list` still lists everything.
 out=$(PRAAS_URL=$AGENT_URL "$PRAAS_CLI" -f value forwarding list 2>&1)
 assert_eq "praas forwarding list lists all $N" "$N" "$(grep -c . <<<"$out")"
