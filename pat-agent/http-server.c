@@ -394,6 +394,23 @@ static void on_check_gone(evutil_socket_t fd, short what, void *arg)
 		stream_abort(st);
 }
 
+/*
+ * The kernel's share of what a stalled client holds: Linux grows a TCP
+ * send buffer up to tcp_wmem's maximum (4 MB by default; 2 MB was seen on
+ * loopback against a client with a 4 KiB window) unless it is set. 256
+ * KiB (the kernel doubles it) still fills a 1 Gb/s link at 2 ms.
+ */
+static void cap_send_buffer(struct evhttp_request *ev)
+{
+	struct evhttp_connection *conn = evhttp_request_get_connection(ev);
+	struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+	evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+	int size = HTTPD_STREAM_SNDBUF;
+
+	if (fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size)) < 0)
+		log_debug("http: cannot cap a stream's send buffer: %s", strerror(errno));
+}
+
 void httpd_reply_stream(struct httpd_req *r, int status, struct evbuffer *first,
         httpd_more_fn *more, httpd_done_fn *done, void *arg)
 {
@@ -441,6 +458,7 @@ void httpd_reply_stream(struct httpd_req *r, int status, struct evbuffer *first,
 	 */
 	if (r->ev->major == 1 && r->ev->minor == 0)
 		evhttp_remove_header(evhttp_request_get_input_headers(r->ev), "Connection");
+	cap_send_buffer(r->ev);
 	s->unwritten++;
 	evhttp_send_reply_start(r->ev, status, reason(status));
 	observe(s, r, status);

@@ -125,13 +125,15 @@ void httpd_reply_error(struct httpd_req *r, int status, const char *code, const 
  * the answer ends) or -errno (the connection is closed without ending the
  * answer, so the client sees it cut short: the status is already sent).
  * A client that stops reading thus holds at most one piece plus the
- * kernel's socket buffer, and is dropped by the idle timeout.
+ * socket's send buffer, capped at HTTPD_STREAM_SNDBUF (the kernel doubles
+ * it), and is dropped by the idle timeout.
  * done(arg, complete) is called exactly once, when the answer ended
  * (complete) or was abandoned: the client went away (noticed within
  * HTTPD_STREAM_CHECK_MS), more() failed, or the server was freed. HTTP/1.1
  * clients get chunked encoding; HTTP/1.0 ones a body ended by closing.
  */
 #define HTTPD_STREAM_CHECK_MS 1000
+#define HTTPD_STREAM_SNDBUF   (256 * 1024)
 typedef int httpd_more_fn(struct evbuffer *out, void *arg);
 typedef void httpd_done_fn(void *arg, bool complete);
 void httpd_reply_stream(struct httpd_req *r, int status, struct evbuffer *first,
