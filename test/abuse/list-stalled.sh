@@ -73,18 +73,20 @@ topo_on_exit "kill $stall_pid 2>/dev/null || true"
 
 # Every stalled request reached its answer (the agent counts an answer when
 # it starts it).
-all_started() { (($(listings) >= served + CLIENTS)); }
-topo_wait 60 all_started
+started() { (($(listings) >= served + $1)); }
+topo_wait 60 started "$CLIENTS"
 assert_eq "all $CLIENTS stalled requests were answered" "$((served + CLIENTS))" "$(listings)"
 sleep 1 # let the agent push what the sockets take
 stalled=$(agent_rss_kib)
 echo "figure: rss_before_stalled_readers $((before / 1024)) MB"
 echo "figure: rss_with_150_stalled_readers_on_10000_forwardings $((stalled / 1024)) MB"
 echo "figure: rss_growth_with_150_stalled_readers $(((stalled - before) / 1024)) MB"
-((stalled - before <= MAX_GROWTH_KIB)) &&
-	topo_pass "$CLIENTS stalled readers add at most $((MAX_GROWTH_KIB / 1024)) MB" ||
+if ((stalled - before <= MAX_GROWTH_KIB)); then
+	topo_pass "$CLIENTS stalled readers add at most $((MAX_GROWTH_KIB / 1024)) MB"
+else
 	topo_fail "$CLIENTS stalled readers add at most $((MAX_GROWTH_KIB / 1024)) MB" \
 		"before: $before KiB, with them: $stalled KiB"
+fi
 if ((instrumented)); then
 	echo "# instrumented agent: its whole RSS is not checked"
 elif ((stalled <= MAX_STALLED_KIB)); then
@@ -133,11 +135,13 @@ PY
 stall2_pid=$!
 topo_on_exit "kill $stall2_pid 2>/dev/null || true"
 served=$(listings)
-all_started() { (($(listings) >= served + 20)); }
-topo_wait 60 all_started
+topo_wait 60 started 20
 t0=$(date +%s)
-agent_stop && topo_pass "the agent exits cleanly with 20 readers stalled" ||
+if agent_stop; then
+	topo_pass "the agent exits cleanly with 20 readers stalled"
+else
 	topo_fail "the agent exits cleanly with 20 readers stalled"
+fi
 echo "figure: stop_with_20_stalled_readers $(($(date +%s) - t0)) s"
 echo close >"$TOPO_DIR/stall2.ctl"
 wait "$stall2_pid"
