@@ -28,6 +28,7 @@ static const char *const known_keys[] = {
         "masquerade",
         "legacy_api",
         "legacy_trusted",
+        "pagination_max_limit",
         "log_level",
         "keystone_negative_ttl",
         "keystone_max_validations",
@@ -68,6 +69,7 @@ int config_defaults(struct config *cfg)
 	cfg->auth = CONFIG_AUTH_KEYSTONE;
 	cfg->masquerade = false;
 	cfg->legacy_api = true;
+	cfg->pagination_max_limit = CONFIG_PAGINATION_MAX_LIMIT;
 	cfg->log_level = LOG_LEVEL_INFO;
 	cfg->keystone_negative_ttl = 5;
 	cfg->keystone_max_validations = 32;
@@ -376,6 +378,14 @@ static int read_key(struct loader *ld, const config_setting_t *s, struct config 
 		return read_int_range(ld, s, 1, 4096, &cfg->keystone_max_validations);
 	if (strcmp(key, "keystone_validation_queue") == 0)
 		return read_int_range(ld, s, 0, 65536, &cfg->keystone_validation_queue);
+	/*
+	 * A page is rendered while the client reads it, so memory does not bound
+	 * it; the loop time of one page does (a store read and a JSON rendering
+	 * a row), hence an upper end.
+	 */
+	if (strcmp(key, "pagination_max_limit") == 0)
+		return read_int_range(
+		        ld, s, 1, CONFIG_PAGINATION_MAX_LIMIT_TOP, &cfg->pagination_max_limit);
 	return 0;
 }
 

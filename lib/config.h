@@ -14,6 +14,10 @@
 
 #define CONFIG_DEFAULT_PATH "/usr/local/etc/praas/praas.conf"
 
+/* pagination_max_limit: its default, and the largest value accepted. */
+#define CONFIG_PAGINATION_MAX_LIMIT     1000
+#define CONFIG_PAGINATION_MAX_LIMIT_TOP 100000
+
 enum config_auth {
 	CONFIG_AUTH_KEYSTONE,
 	CONFIG_AUTH_NONE,
@@ -34,6 +38,7 @@ struct config {
 	char *namespace_prefix;
 	bool masquerade;
 	bool legacy_api;
+	int pagination_max_limit; /* most forwardings in one v1 list answer */
 	struct cidr *legacy_trusted;
 	size_t legacy_trusted_len;
 	int log_level; /* enum log_level */

@@ -36,13 +36,14 @@
 #ifndef PRAAS_STORE_H
 #define PRAAS_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "fwd.h"
 
 /* The schema version this code writes; store_open() migrates up to it. */
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 struct store;
 struct sqlite3;
@@ -128,6 +129,14 @@ int store_foreach_router(
  */
 int store_foreach_page(struct store *s, const char *router_id, const char *after,
         unsigned int limit, store_cb cb, void *arg, char **cause);
+/*
+ * As store_foreach_page, in either direction: descending, the ids sorting
+ * before `after` (NULL or "": from the last), highest first. Each page is
+ * one statement run to its end, so no statement stays open between pages
+ * and writers are never held up by a reader that pauses.
+ */
+int store_foreach_page_dir(struct store *s, const char *router_id, const char *after,
+        bool descending, unsigned int limit, store_cb cb, void *arg, char **cause);
 /* The forwardings of one (router, external address, protocol), by port. */
 int store_foreach_external(struct store *s, const char *router_id, const struct addr *ext,
         uint8_t protocol, store_cb cb, void *arg, char **cause);

@@ -150,6 +150,14 @@ void call_reply(struct call *c, int status, struct evbuffer *body)
 	done(c);
 }
 
+void call_reply_stream(struct call *c, int status, struct evbuffer *first,
+        int (*more)(struct evbuffer *out, void *arg), void (*fin)(void *arg, bool complete),
+        void *arg)
+{
+	httpd_reply_stream(c->req, status, first, more, fin, arg);
+	done(c);
+}
+
 void call_reply_text(struct call *c, int status, struct evbuffer *body)
 {
 	httpd_reply_typed(c->req, status, "text/plain; version=0.0.4; charset=utf-8", body);

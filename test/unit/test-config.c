@@ -98,6 +98,7 @@ static void test_defaults(void **state)
 	assert_true(fx->cfg.legacy_api);
 	assert_int_equal(fx->cfg.legacy_trusted_len, 2);
 	assert_int_equal(fx->cfg.log_level, LOG_LEVEL_INFO);
+	assert_int_equal(fx->cfg.pagination_max_limit, 1000);
 	assert_false(config_standalone(&fx->cfg));
 }
 
@@ -123,6 +124,7 @@ static void test_every_key(void **state)
 	                         "  legacy_api = false;\n"
 	                         "  legacy_trusted = [ \"10.0.0.0/8\" ];\n"
 	                         "  log_level = \"debug\";\n"
+	                         "  pagination_max_limit = 250;\n"
 	                         "};\n"),
 	        0);
 	assert_null(fx->error);
@@ -146,6 +148,7 @@ static void test_every_key(void **state)
 	assert_int_equal(addr_parse("10.20.30.40", &a), 0);
 	assert_true(cidr_contains(&fx->cfg.legacy_trusted[0], &a));
 	assert_int_equal(fx->cfg.log_level, LOG_LEVEL_DEBUG);
+	assert_int_equal(fx->cfg.pagination_max_limit, 250);
 }
 
 static void test_integer_period(void **state)
@@ -202,6 +205,12 @@ static const struct bad_value {
         {"praas:\n{\n  listen = \"localhost:80\";\n};\n", 3, "listen", "not an IPv4 or IPv6"},
         {"praas:\n{\n  masquerade = \"yes\";\n};\n", 3, "masquerade", "true or false"},
         {"praas:\n{\n  legacy_api = 1;\n};\n", 3, "legacy_api", "true or false"},
+        {"praas:\n{\n  pagination_max_limit = 0;\n};\n", 3, "pagination_max_limit",
+                "0 is not from 1 to 100000"},
+        {"praas:\n{\n  pagination_max_limit = 100001;\n};\n", 3, "pagination_max_limit",
+                "not from 1 to 100000"},
+        {"praas:\n{\n  pagination_max_limit = \"10\";\n};\n", 3, "pagination_max_limit",
+                "must be an integer"},
         {"praas:\n{\n  legacy_trusted = [ \"10.0.0.0/33\" ];\n};\n", 3, "legacy_trusted",
                 "element 1"},
         {"praas:\n{\n  legacy_trusted = \"10.0.0.0/8\";\n};\n", 3, "legacy_trusted",
