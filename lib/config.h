@@ -11,8 +11,11 @@
 
 #include "addr.h"
 #include "fwd.h"
+#include "praas-build.h"
 
-#define CONFIG_DEFAULT_PATH "/usr/local/etc/praas/praas.conf"
+/* Under the configured sysconfdir: /usr/local/etc/praas from a source build,
+ * /etc/praas from the Debian package. */
+#define CONFIG_DEFAULT_PATH PRAAS_CONFDIR "/praas.conf"
 
 enum config_auth {
 	CONFIG_AUTH_KEYSTONE,
