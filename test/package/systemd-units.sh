@@ -289,22 +289,24 @@ if topo_wait 10 two_cycles; then
 else
 	topo_fail "the monitor runs its cycles" "$(journal praas-monitor-agent.service | tail -n 20)"
 fi
-# Damage the table by hand: the monitor must see it and the pat-agent repair it.
+# Damage the table by hand: the monitor must see it (its journal says the
+# table drifted) and have the pat-agent put it back ("Control resync").
 has_element() { topo_exec r1 nft list table inet praas 2>/dev/null | grep -q "$GW . tcp . 4022 : $VM1 . 22"; }
+drifts() { journal praas-monitor-agent.service | grep -c 'drifted'; }
+resyncs() { journal praas-pat-agent.service | grep -c 'Control resync'; }
+repaired() { has_element && (($(drifts) > d0 && $(resyncs) > r0)); }
+d0=$(drifts) r0=$(resyncs)
 t0=$(now_ms)
 topo_exec r1 nft delete element inet praas dnat4 "{ $GW . tcp . 4022 }" ||
 	topo_fail "delete the element by hand"
-if has_element; then
-	topo_fail "the element is gone after the damage"
-elif topo_wait 10 has_element; then
+if topo_wait 10 repaired; then
 	took=$(($(now_ms) - t0))
-	topo_pass "the monitor had the element put back over the control socket ($took ms)"
+	topo_pass "the monitor saw the drift and had the element put back over the control socket ($took ms)"
 	echo "figure: drift-repair $took ms"
 else
-	topo_fail "the monitor had the element put back over the control socket" \
-		"$(journal praas-monitor-agent.service | tail -n 10)"
+	topo_fail "the monitor saw the drift and had the element put back over the control socket" \
+		"drifts $d0 -> $(drifts), resyncs $r0 -> $(resyncs); $(journal praas-monitor-agent.service | tail -n 10)"
 fi
-assert_match "the pat-agent's journal shows the monitor's resync" 'resync' "$(journal praas-pat-agent.service)"
 assert_eq "traffic flows again" "$CLIENT vm1" "$(topo_tcp_query client "$GW" 4022)"
 
 # --- a killed pat-agent is restarted by Restart=
