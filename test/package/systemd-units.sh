@@ -46,6 +46,15 @@ for u in pat-agent monitor-agent; do
 done
 "$src/tools/bootstrap" >/dev/null || topo_skip "tools/bootstrap failed"
 
+# The namespace directory as `ip netns` makes /run/netns: a shared mount,
+# so a namespace bound there later reaches systemd's copy (a slave) and the
+# service's. Made before any router, so every router is bound on
+# it; undone at exit after systemd is gone (topo_on_exit: last added runs
+# first), taking the routers' bindings with it.
+mount --rbind "$TOPO_NETNS_DIR" "$TOPO_NETNS_DIR" && mount --make-rshared "$TOPO_NETNS_DIR" ||
+	topo_fail "make $TOPO_NETNS_DIR a shared mount"
+topo_on_exit "umount -l '$TOPO_NETNS_DIR' || echo '# cleanup: cannot unmount $TOPO_NETNS_DIR' >&2"
+
 topo_router r1
 topo_outside client r1
 topo_vm vm1 r1
@@ -158,7 +167,7 @@ done
 SD_OUTER= # the `timeout` process, parent of unshare
 PID1=     # systemd, as the host sees it
 sd_kill() {
-	local pid d
+	local pid d i
 	for pid in $PID1 $SD_OUTER; do
 		kill -KILL "$pid" 2>/dev/null
 	done
@@ -182,8 +191,10 @@ topo_on_exit sd_kill
 	for d in "${CGS[@]}"; do
 		echo "$BASHPID" >"$d/cgroup.procs" 2>/dev/null
 	done
+	# slave: router namespaces bound on the host later still reach it
+	# (as /run/netns does a service's), and nothing goes back.
 	exec timeout -s KILL 600 unshare --kill-child=SIGKILL --pid --fork --mount --mount-proc \
-		--propagation private "$SD/inner.sh" </dev/null >"$SD/systemd.log" 2>&1
+		--propagation slave "$SD/inner.sh" </dev/null >"$SD/systemd.log" 2>&1
 ) &
 SD_OUTER=$!
 find_pid1() {
@@ -330,6 +341,23 @@ MAIN=$(prop praas-pat-agent.service MainPID)
 assert_eq "the restarted agent still forwards" "$CLIENT vm1" "$(topo_tcp_query client "$GW" 4022)"
 api GET "/v1/routers/$R1/port_forwardings/$FWD"
 assert_eq "the forwarding survived (the database under StateDirectory)" 200 "$API_STATUS"
+
+# --- the router's namespace goes and comes back (the L3 agent restarting):
+# the inotify watch sees it through the unit's read-only /run and the
+# table is rebuilt there.
+topo_router_del r1
+assert_fails "r1's namespace is gone" has_element
+t0=$(now_ms)
+topo_router_restore r1
+if topo_wait 10 has_element; then
+	took=$(($(now_ms) - t0))
+	topo_pass "the pat-agent rebuilt the table in the new namespace ($took ms)"
+	echo "figure: namespace-restore $took ms"
+else
+	topo_fail "the pat-agent rebuilt the table in the new namespace" \
+		"$(journal praas-pat-agent.service | tail -n 10)"
+fi
+assert_eq "traffic flows through the new namespace" "$CLIENT vm1" "$(topo_tcp_query client "$GW" 4022)"
 
 # --- systemd-analyze security: the exposure of each unit, with the lines
 # that cost the most.
