@@ -166,6 +166,9 @@ for u in praas-pat-agent praas-monitor-agent; do
 	done
 	[[ -z $running ]] && ok "$u is not started on install" || not_ok "$u is not started on install" "pids:$running"
 done
+doc=$(sed -n 's|^Documentation=file://||p' /lib/systemd/system/praas-pat-agent.service)
+[[ -n $doc && -f $doc ]] && ok "the units' Documentation= names an installed file ($doc)" ||
+	not_ok "the units' Documentation= names an installed file" "Documentation=file://$doc"
 out=$(/usr/bin/praas --version 2>&1)
 [[ $out == "praas ${version%%-*}" ]] && ok "the installed praas runs: $out" || not_ok "the installed praas runs" "$out"
 out=$(/usr/bin/praas-pat-agent --check-config 2>&1)

@@ -6,14 +6,16 @@
 # Under the units' hardening:
 #  - systemctl start: the pat-agent is active, its capabilities are exactly
 #    CAP_NET_ADMIN CAP_SYS_ADMIN, a seccomp filter is on, the file system
-#    is read-only but for /var/lib/praas (StateDirectory, the database) and
-#    /run/praas (RuntimeDirectory, the control socket);
+#    (/run included) is read-only but for /var/lib/praas (StateDirectory,
+#    the database) and /run/praas (RuntimeDirectory, the control socket);
 #  - a forwarding created through REST lands in the router namespace's
 #    table and carries a client's TCP connection to the VM;
 #  - the monitor (its own, smaller set of capabilities) reads the table,
 #    sees an element deleted by hand and has the pat-agent put it back over
 #    the control socket;
 #  - a pat-agent killed with SIGKILL is restarted by Restart=;
+#  - a router namespace deleted and made again (the L3 agent restarting)
+#    gets its table back through the unit's read-only /run;
 #  - systemctl stop during a request: the request gets its answer, the
 #    agent exits 0 ("Deactivated successfully");
 #  - the agents' lines are in the journal (journalctl -u);
