@@ -48,6 +48,10 @@ expect() {
 # The commands praas --help lists are what the completion offers.
 want=$("$build/cli/praas" --help | sed -n 's/^  praas forwarding \([a-z]*\) .*/\1/p' | sort | tr '\n' ' ' | sed 's/ $//')
 [[ -n $want ]] || not_ok "praas --help lists commands"
+echo "figure: completion-commands $(wc -w <<<"$want") words"
+t0=$(date +%s%N)
+for _ in $(seq 100); do complete_line praas forwarding create --router r --int >/dev/null; done
+echo "figure: completion-time-per-line $((($(date +%s%N) - t0) / 100000)) us"
 expect "the group" "forwarding" praas ""
 expect "the group from a prefix" "forwarding" praas fo
 expect "the commands praas --help lists" "$want" praas forwarding ""
