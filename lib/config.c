@@ -10,7 +10,8 @@
 
 #include "log.h"
 
-#define PRAAS_DEFAULT_CLOUDS_FILE "/usr/local/etc/praas/clouds.yaml"
+/* Beside praas.conf, wherever the build put it (see CONFIG_DEFAULT_PATH). */
+#define PRAAS_DEFAULT_CLOUDS_FILE PRAAS_CONFDIR "/clouds.yaml"
 
 /* Every key of the "praas" group, so an unknown one can be named. */
 static const char *const known_keys[] = {

@@ -11,8 +11,11 @@
 
 #include "addr.h"
 #include "fwd.h"
+#include "praas-build.h"
 
-#define CONFIG_DEFAULT_PATH "/usr/local/etc/praas/praas.conf"
+/* Under the configured sysconfdir: /usr/local/etc/praas from a source build,
+ * /etc/praas from the Debian package. */
+#define CONFIG_DEFAULT_PATH PRAAS_CONFDIR "/praas.conf"
 
 /* pagination_max_limit: its default, and the largest value accepted. */
 #define CONFIG_PAGINATION_MAX_LIMIT     1000
