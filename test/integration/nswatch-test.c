@@ -192,7 +192,7 @@ static void test_ip_netns(struct seen *s)
 	double t0;
 
 	mkdir("/run/netns", 0755);
-	if (nswatch_new(s->base, "/run/netns", run_prefix, on_ns, s, &w, &cause) < 0) {
+	if (nswatch_new(s->base, "/run/netns", run_prefix, true, on_ns, s, &w, &cause) < 0) {
 		check(0, "watch /run/netns", cause);
 		free(cause);
 		return;
@@ -222,7 +222,7 @@ static void test_late_dir(struct seen *s)
 	char *cause = NULL;
 	double t0;
 
-	if (nswatch_new(s->base, dir, NULL, on_ns, s, &w, &cause) < 0) {
+	if (nswatch_new(s->base, dir, NULL, true, on_ns, s, &w, &cause) < 0) {
 		check(0, "watch a directory that does not exist yet", cause);
 		free(cause);
 		return;
@@ -243,7 +243,7 @@ static void test_late_dir(struct seen *s)
 	check(s->count == 0, "is not reported", s->name);
 
 	/* A second watch started now reports what is already there. */
-	if (nswatch_new(s->base, dir, NULL, on_ns, s, &w2, &cause) == 0) {
+	if (nswatch_new(s->base, dir, NULL, true, on_ns, s, &w2, &cause) == 0) {
 		run_loop(s, "ns1", 200);
 		check(s->count == 1 && strcmp(s->name, "ns1") == 0,
 		        "a new watch reports existing namespaces", s->name);

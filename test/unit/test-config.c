@@ -208,6 +208,11 @@ static const struct bad_value {
                 "must be a list"},
         {"praas:\n{\n  log_level = \"loud\";\n};\n", 3, "log_level", "not one of"},
         {"praas:\n{\n  database = \"praas.db\";\n};\n", 3, "database", "absolute path"},
+        {"praas:\n{\n  control_socket = \"/run/"
+         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+         "aaaaaa"
+         "aaaaaaaaaaaa.sock\";\n};\n",
+                3, "control_socket", "socket path holds at most 107"},
         {"praas:\n{\n  namespace_prefix = \"\";\n};\n", 3, "namespace_prefix", "non-empty"},
         {"praas = 3;\n", 1, "praas", "must be a group"},
         {"other: { a = 1; };\n", 1, "praas", "missing"},
