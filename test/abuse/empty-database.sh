@@ -47,6 +47,7 @@ DB=$AGENT_DIR/praas.db
 
 # try [ARGS]: start the agent in the foreground; RC, OUT. 20 s at most:
 # one that stays up is killed and counts as started.
+# shellcheck disable=SC2120 # some calls pass arguments, some none
 try() {
 	OUT=$(timeout -k 1 20 "$AGENT_BIN" --config "$AGENT_CONF" "$@" 2>&1 </dev/null) && RC=0 || RC=$?
 }
