@@ -253,6 +253,28 @@ static void test_late_dir(struct seen *s)
 		free(cause);
 		cause = NULL;
 	}
+	/*
+	 * One started without report_existing (the agent's, which restores what
+	 * is there itself) reports none of it, but what comes after. Its reports
+	 * are counted apart from the first watch's.
+	 */
+	struct seen q = {.base = s->base};
+	if (nswatch_new(s->base, dir, NULL, false, on_ns, &q, &w2, &cause) == 0) {
+		run_loop(&q, NULL, 200);
+		check(q.count == 0, "a watch without report_existing does not report them", q.name);
+		check(make_file("ns3") == 0 && mount_ns("ns3") == 0, "a namespace made later",
+		        strerror(errno));
+		run_loop(&q, "ns3", 1000);
+		check(q.count == 1 && strcmp(q.name, "ns3") == 0 && q.ev == NSWATCH_ADDED,
+		        "... is reported by it", q.name);
+		nswatch_free(w2);
+		check(remove_ns("ns3") == 0, "it is removed again", strerror(errno));
+		run_loop(s, "ns3", 1000); /* the first watch's removal report */
+	} else {
+		check(0, "quiet watch", cause);
+		free(cause);
+		cause = NULL;
+	}
 
 	t0 = now_ms();
 	check(remove_ns("ns1") == 0, "namespace unmounted and removed", strerror(errno));
