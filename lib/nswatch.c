@@ -133,7 +133,7 @@ static void nswatch_check_pending(struct nswatch *w)
 			log_debug("nswatch: %s %s", name, w->quiet ? "there at start" : "added");
 			if (!w->quiet)
 				w->cb(name, NSWATCH_ADDED, w->arg);
-			list_del(&w->pending, name);
+			list_del_at(&w->pending, i); /* by index: O(1), the next one moves here */
 		} else if (now > w->pending.v[i].deadline) {
 			log_debug("nswatch: %s never became a network namespace", name);
 			list_del_at(&w->pending, i);
@@ -161,6 +161,11 @@ static void nswatch_gone(struct nswatch *w, const char *name)
 	}
 }
 
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 /* Compares the directory with what we know: the start, and after an overflow. */
 static void nswatch_rescan(struct nswatch *w)
 {
@@ -172,10 +177,9 @@ static void nswatch_rescan(struct nswatch *w)
 		return;
 	}
 	while (i < w->known.n) {
-		bool there = false;
-		for (size_t j = 0; j < n && !there; j++)
-			there = strcmp(names[j], w->known.v[i].name) == 0;
-		if (there) {
+		/* names is sorted: thousands of routers cost n log n here, not n^2. */
+		const char *key = w->known.v[i].name;
+		if (n > 0 && bsearch(&key, names, n, sizeof(*names), name_cmp) != NULL) {
 			i++;
 		} else {
 			char *gone = strdup(w->known.v[i].name);
