@@ -219,11 +219,6 @@ void kernel_forget(struct kernel *k, const char *router_id)
 		}
 }
 
-size_t kernel_open_conns(const struct kernel *k)
-{
-	return k->nconns;
-}
-
 static double now(void)
 {
 	struct timespec ts;

@@ -31,8 +31,6 @@ int kernel_new(const struct config *cfg, struct kernel **out);
  * [8, 1024].
  */
 size_t kernel_conn_budget(void);
-/* How many it holds now. */
-size_t kernel_open_conns(const struct kernel *k);
 void kernel_free(struct kernel *k);
 void kernel_set_batch_cb(struct kernel *k, kernel_batch_cb cb, void *arg);
 
