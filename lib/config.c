@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 
 #include "log.h"
 
@@ -172,6 +174,18 @@ static int read_path(struct loader *ld, const config_setting_t *s, char **slot)
 	if (r == 0 && (*slot)[0] != '/')
 		return fail(ld, setting_line(s), config_setting_name(s),
 		        "must be an absolute path, not \"%s\"", *slot);
+	return r;
+}
+
+/* A Unix socket's path must fit sockaddr_un, or bind() fails at start. */
+static int read_socket_path(struct loader *ld, const config_setting_t *s, char **slot)
+{
+	size_t max = sizeof(((struct sockaddr_un *)NULL)->sun_path) - 1;
+	int r = read_path(ld, s, slot);
+
+	if (r == 0 && strlen(*slot) > max)
+		return fail(ld, setting_line(s), config_setting_name(s),
+		        "%zu bytes long: a Unix socket path holds at most %zu", strlen(*slot), max);
 	return r;
 }
 
@@ -359,7 +373,7 @@ static int read_key(struct loader *ld, const config_setting_t *s, struct config 
 	if (strcmp(key, "database") == 0)
 		return read_path(ld, s, &cfg->database);
 	if (strcmp(key, "control_socket") == 0)
-		return read_path(ld, s, &cfg->control_socket);
+		return read_socket_path(ld, s, &cfg->control_socket);
 	if (strcmp(key, "netns_dir") == 0)
 		return read_path(ld, s, &cfg->netns_dir);
 	if (strcmp(key, "namespace_prefix") == 0)
@@ -491,6 +505,34 @@ int config_load(const char *path, struct config *cfg, char **error,
 	if (*error == NULL && r == -ENOMEM)
 		*error = strdup("out of memory");
 	config_free(&next);
+	return r;
+}
+
+int config_check_database_dir(const struct config *cfg, char **error)
+{
+	const char *slash = strrchr(cfg->database, '/');
+	struct stat st;
+	char *dir;
+	int r = 0;
+
+	*error = NULL;
+	/* read_path() made it absolute: there is a slash, maybe the first. */
+	dir = strndup(cfg->database,
+	        slash && slash != cfg->database ? (size_t)(slash - cfg->database) : 1);
+	if (dir == NULL)
+		return -ENOMEM;
+	if (stat(dir, &st) < 0)
+		r = -errno;
+	else if (!S_ISDIR(st.st_mode))
+		r = -ENOTDIR;
+	if (r < 0 &&
+	        asprintf(error,
+	                "%s: database: the directory of %s, %s, %s: create it (the agent "
+	                "makes the database, not its directory) or correct the path",
+	                cfg->path ? cfg->path : "(defaults)", cfg->database, dir,
+	                r == -ENOTDIR ? "is not a directory" : strerror(-r)) < 0)
+		*error = NULL;
+	free(dir);
 	return r;
 }
 

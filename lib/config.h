@@ -71,6 +71,14 @@ void config_free(struct config *cfg);
  */
 void config_load_or_exit(const char *prog, const char *path, bool check_only, struct config *cfg);
 
+/*
+ * For the program that owns the database: its directory must exist (the
+ * database is created in it; a missing one is a typo or a state directory
+ * not mounted). 0, or -errno with *error an allocated "FILE: database: why"
+ * line the caller frees.
+ */
+int config_check_database_dir(const struct config *cfg, char **error);
+
 /* True when the agents run without OpenStack (cloud = ""). */
 bool config_standalone(const struct config *cfg);
 

@@ -1,9 +1,12 @@
 /*
  * The pat-agent's view of the kernel: one table per router namespace.
  *
- * Keeps a netlink connection per present namespace (entering a namespace
- * costs a setns(2) pair, so it is done once, not per change) and turns
- * forwarding changes into nft batches and conntrack deletions there.
+ * Keeps netlink connections into recently used namespaces (entering a
+ * namespace costs a setns(2) pair, so a busy router does it once, not per
+ * change) and turns forwarding changes into nft batches and conntrack
+ * deletions there. The cache is bounded (kernel_conn_budget()): the least
+ * recently used connection is closed to open another, so the agent's
+ * descriptors do not grow with the number of routers on the node.
  * A router's namespace is namespace_prefix + router_id under netns_dir.
  */
 #ifndef PRAAS_KERNEL_H
@@ -21,6 +24,13 @@ struct kernel;
 typedef void (*kernel_batch_cb)(double seconds, bool ok, void *arg);
 
 int kernel_new(const struct config *cfg, struct kernel **out);
+
+/*
+ * How many namespace connections the cache keeps: an eighth of the soft
+ * descriptor limit at kernel_new() (two descriptors each at most), within
+ * [8, 1024].
+ */
+size_t kernel_conn_budget(void);
 void kernel_free(struct kernel *k);
 void kernel_set_batch_cb(struct kernel *k, kernel_batch_cb cb, void *arg);
 

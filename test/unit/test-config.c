@@ -217,6 +217,11 @@ static const struct bad_value {
                 "must be a list"},
         {"praas:\n{\n  log_level = \"loud\";\n};\n", 3, "log_level", "not one of"},
         {"praas:\n{\n  database = \"praas.db\";\n};\n", 3, "database", "absolute path"},
+        {"praas:\n{\n  control_socket = \"/run/"
+         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+         "aaaaaa"
+         "aaaaaaaaaaaa.sock\";\n};\n",
+                3, "control_socket", "socket path holds at most 107"},
         {"praas:\n{\n  namespace_prefix = \"\";\n};\n", 3, "namespace_prefix", "non-empty"},
         {"praas = 3;\n", 1, "praas", "must be a group"},
         {"other: { a = 1; };\n", 1, "praas", "missing"},
@@ -288,6 +293,37 @@ static void test_unknown_key_warns(void **state)
 	assert_non_null(strstr(fx->warnings, ":6: extra: unknown key"));
 }
 
+/* The database's directory must exist; the database itself need not. */
+static void test_database_dir(void **state)
+{
+	struct fixture *fx = *state;
+	char text[600];
+
+	snprintf(text, sizeof(text), "praas: { database = \"%s/praas.db\"; };\n", fx->dir);
+	assert_int_equal(load_text(fx, text), 0);
+	assert_int_equal(config_check_database_dir(&fx->cfg, &fx->error), 0);
+	assert_null(fx->error);
+
+	snprintf(text, sizeof(text), "praas: { database = \"%s/missing/praas.db\"; };\n", fx->dir);
+	assert_int_equal(load_text(fx, text), 0);
+	assert_int_equal(config_check_database_dir(&fx->cfg, &fx->error), -ENOENT);
+	assert_non_null(strstr(fx->error, ": database: the directory of "));
+	assert_non_null(strstr(fx->error, "/missing, No such file"));
+	free(fx->error);
+	fx->error = NULL;
+
+	/* The config file itself is a file, not a directory. */
+	snprintf(text, sizeof(text), "praas: { database = \"%s/praas.db\"; };\n", fx->path);
+	assert_int_equal(load_text(fx, text), 0);
+	assert_int_equal(config_check_database_dir(&fx->cfg, &fx->error), -ENOTDIR);
+	assert_non_null(strstr(fx->error, "is not a directory"));
+	free(fx->error);
+	fx->error = NULL;
+
+	assert_int_equal(load_text(fx, "praas: { database = \"/praas.db\"; };\n"), 0);
+	assert_int_equal(config_check_database_dir(&fx->cfg, &fx->error), 0);
+}
+
 /* The shipped conf/praas.conf must load and equal the defaults. */
 static void test_shipped_file(void **state)
 {
@@ -319,6 +355,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_bad_values, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_failed_load_changes_nothing, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_unknown_key_warns, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_database_dir, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_shipped_file, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_keystone_keys, setup, teardown),
 	};
