@@ -132,10 +132,13 @@ static void cycle_end(struct cycle *c, bool openstack_failed)
 
 	m->failures = openstack_failed ? m->failures + 1 : 0;
 	m->cycles++;
-	log_info("reconcile: %zu forwardings, %u Neutron requests, %.1f ms, %u change%s reported%s",
+	/* The verify answers come after the cycle: the totals so far. */
+	log_info("reconcile: %zu forwardings, %u Neutron requests, %.1f ms, %u change%s "
+	         "reported%s; tables: %lu drifts repaired, %lu suspects cleared by the pat-agent",
 	        c->n, neutron_requests(m) - c->requests_before, (now() - c->started) * 1000,
 	        c->reported, c->reported == 1 ? "" : "s",
-	        openstack_failed ? ", OpenStack failed: backing off" : "");
+	        openstack_failed ? ", OpenStack failed: backing off" : "", m->drifts,
+	        m->unconfirmed);
 	m->cycle = NULL;
 	elapsed = now() - c->started;
 	cycle_free(c);

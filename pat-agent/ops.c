@@ -195,7 +195,7 @@ int ops_verify(struct agent *a, const char *router_id, char **drift, unsigned in
 	if ((r = kernel_read(a->kernel, router_id, &st, &cause)) < 0) {
 		fwd_list_free(&l);
 		apierr_set(err, r == -ENOENT ? 404 : 503,
-		        r == -ENOENT ? "praas.router_not_found" : "praas.kernel_unreadable",
+		        r == -ENOENT ? "praas.router_not_found" : "praas.kernel_unavailable",
 		        "cannot read the table of router %s: %s", router_id,
 		        cause ? cause : strerror(-r));
 		free(cause);
@@ -205,7 +205,7 @@ int ops_verify(struct agent *a, const char *router_id, char **drift, unsigned in
 	nft_state_free(&st);
 	if (r < 0) {
 		fwd_list_free(&l);
-		apierr_set(err, 503, "praas.compare_failed",
+		apierr_set(err, 503, "praas.kernel_unavailable",
 		        "cannot compare the table of router %s: %s", router_id,
 		        cause ? cause : strerror(-r));
 		free(cause);
