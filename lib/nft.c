@@ -239,6 +239,7 @@ struct nft_read_ctx {
 	const char *table;
 	struct nft_state *st;
 	uint32_t gens;          /* bit g: some rule looks up a set of generation g */
+	bool fingerprints;      /* keep each rule's fingerprint (for comparing) */
 	enum nft_set_kind kind; /* elements being read */
 	const char *set;
 	struct nft_elem *elems;
@@ -584,7 +585,9 @@ static int rule_cb(const struct nlmsghdr *nlh, void *arg)
 	if (!same_table(nftnl_rule_get_str(r, NFTNL_RULE_TABLE), x) || chain == NULL ||
 	        (ck = nft_chain_parse(chain)) < 0)
 		goto out;
-	if (keep_rule(x->st, ck, r) < 0) {
+	if (!x->fingerprints)
+		x->st->nrules[ck]++;
+	else if (keep_rule(x->st, ck, r) < 0) {
 		nftnl_rule_free(r);
 		errno = ENOMEM;
 		return MNL_CB_ERROR;
@@ -773,7 +776,8 @@ static int read_genid(struct nft_conn *c, uint32_t *id)
  */
 static int read_once(struct nft_conn *c, const char *table, struct nft_state *st, bool elems)
 {
-	struct nft_read_ctx x = {.table = table, .st = st};
+	/* Fingerprints serve only a comparison, which wants the elements too. */
+	struct nft_read_ctx x = {.table = table, .st = st, .fingerprints = elems};
 	size_t nmap;
 	int r, gen;
 
@@ -1284,6 +1288,25 @@ static int sync_from_scratch(struct nft_conn *c, const struct nft_opts *o, const
 	return r == 0 && !whole ? sync_generation(c, o, v, n, -1, 0, NULL, cause) : r;
 }
 
+/* Only what a plain sync needs: the rules, so which generation is live. */
+static int read_ours(struct nft_conn *c, const char *table, struct nft_state *st, char **cause)
+{
+	struct nft_read_ctx x = {.table = table, .st = st};
+	int r;
+
+	memset(st, 0, sizeof(*st));
+	st->generation = -1;
+	r = read_rules(c, &x);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0) {
+		nft_state_free(st);
+		return cause_errno(cause, r, "list rules of table inet %s", table);
+	}
+	st->table = true;
+	return 0;
+}
+
 int nft_sync(struct nft_conn *c, const struct nft_opts *o, const struct forwarding *fwds, size_t n,
         char **cause)
 {
@@ -1298,9 +1321,10 @@ int nft_sync(struct nft_conn *c, const struct nft_opts *o, const struct forwardi
 		*cause = NULL;
 	if ((r = nft_check_opts(o, cause)) < 0 || (r = nft_expand(fwds, n, &v, &nv, cause)) < 0)
 		return r;
-	/* Ask the kernel, not the cache, which maps are live, and what else is there. */
+	/* Ask the kernel, not the cache, which maps are live (and what else is there). */
 	c->gen = -1;
-	if ((r = read_consistent(c, o, &st, false, cause)) < 0) {
+	if ((r = o->remove_foreign ? read_consistent(c, o, &st, false, cause)
+	                           : read_ours(c, t, &st, cause)) < 0) {
 		free(v);
 		return nft_wrap(cause, r, "resync");
 	}

@@ -46,6 +46,13 @@ struct nft_opts {
 	bool masquerade;          /* global: source-NAT every forwarded connection */
 	unsigned int oneshot_max; /* 0: NFT_ONESHOT_MAX */
 	unsigned int batch_max;   /* 0: NFT_BATCH_DEFAULT */
+	/*
+	 * nft_sync(): first read the whole table and remove, in the same
+	 * transaction, whatever PRaaS did not write (a repair of drift). Off,
+	 * a sync reads only the rules (a restore: one look fewer per router)
+	 * and foreign chains, sets and objects stay until a repair.
+	 */
+	bool remove_foreign;
 };
 
 /* One forwarded port, as one map element (plus masq set element). */
@@ -120,11 +127,10 @@ void nft_close(struct nft_conn *c);
 
 /*
  * Makes the table hold exactly fwds (n of them), with the chains and
- * rules for opts. Atomic as packets see it: up to oneshot_max elements,
- * one transaction rewrites the live maps and rules in place; more are
- * filled into fresh maps in transactions of at most batch_max elements,
- * one transaction switches the rules to them, and a last one deletes the
- * old maps. A missing or broken table is rebuilt.
+ * rules for opts (and, with opts->remove_foreign, nothing else). Atomic as packets see it: up to
+ * oneshot_max elements, one transaction rewrites the live maps and rules in place; more are filled
+ * into fresh maps in transactions of at most batch_max elements, one transaction switches the rules
+ * to them, and a last one deletes the old maps. A missing or broken table is rebuilt.
  */
 int nft_sync(struct nft_conn *c, const struct nft_opts *o, const struct forwarding *fwds, size_t n,
         char **cause);

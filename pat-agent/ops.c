@@ -169,7 +169,8 @@ int ops_resync(struct agent *a, const char *router_id, unsigned int *count, stru
 		        "router %s has no namespace on this node", router_id);
 	if ((r = store_foreach_router(a->store, router_id, count_all, &n, &cause)) < 0)
 		return read_error(err, r, cause);
-	if (engine_sync_router(&a->engine, router_id, err) < 0)
+	/* Asked by hand: a repair, removing what is not ours too. */
+	if (engine_repair_router(&a->engine, router_id, err) < 0)
 		return -1;
 	*count = n;
 	return 0;
@@ -216,7 +217,7 @@ int ops_verify(struct agent *a, const char *router_id, char **drift, unsigned in
 		return 0;
 	}
 	*drift = cause ? cause : strdup("?");
-	r = engine_sync_router(&a->engine, router_id, err);
+	r = engine_repair_router(&a->engine, router_id, err);
 	*count = r == 0 ? (unsigned int)l.n : 0;
 	fwd_list_free(&l);
 	return r;
