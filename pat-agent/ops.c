@@ -176,11 +176,39 @@ int ops_resync(struct agent *a, const char *router_id, unsigned int *count, stru
 	return 0;
 }
 
+/* Reads the router's table and compares it with l: 0 same, 1 drift (*cause how), -1 err. */
+static int compare_router(struct agent *a, const char *router_id, const struct fwd_list *l,
+        char **cause, struct apierr *err)
+{
+	struct nft_state st;
+	int r;
+
+	if ((r = kernel_read(a->kernel, router_id, &st, cause)) < 0) {
+		apierr_set(err, r == -ENOENT ? 404 : 503,
+		        r == -ENOENT ? "praas.router_not_found" : "praas.kernel_unavailable",
+		        "cannot read the table of router %s: %s", router_id,
+		        *cause ? *cause : strerror(-r));
+		free(*cause);
+		*cause = NULL;
+		return -1;
+	}
+	r = nft_compare(&st, kernel_nft_opts(a->kernel), l->v, l->n, cause);
+	nft_state_free(&st);
+	if (r < 0) {
+		apierr_set(err, 503, "praas.kernel_unavailable",
+		        "cannot compare the table of router %s: %s", router_id,
+		        *cause ? *cause : strerror(-r));
+		free(*cause);
+		*cause = NULL;
+		return -1;
+	}
+	return r;
+}
+
 int ops_verify(struct agent *a, const char *router_id, char **drift, unsigned int *count,
         struct apierr *err)
 {
 	struct fwd_list l = {0};
-	struct nft_state st;
 	char *cause = NULL;
 	int r;
 
@@ -193,32 +221,25 @@ int ops_verify(struct agent *a, const char *router_id, char **drift, unsigned in
 		fwd_list_free(&l);
 		return read_error(err, r, cause);
 	}
-	if ((r = kernel_read(a->kernel, router_id, &st, &cause)) < 0) {
+	if ((r = compare_router(a, router_id, &l, &cause, err)) <= 0) {
 		fwd_list_free(&l);
-		apierr_set(err, r == -ENOENT ? 404 : 503,
-		        r == -ENOENT ? "praas.router_not_found" : "praas.kernel_unavailable",
-		        "cannot read the table of router %s: %s", router_id,
-		        cause ? cause : strerror(-r));
-		free(cause);
-		return -1;
-	}
-	r = nft_compare(&st, kernel_nft_opts(a->kernel), l.v, l.n, &cause);
-	nft_state_free(&st);
-	if (r < 0) {
-		fwd_list_free(&l);
-		apierr_set(err, 503, "praas.kernel_unavailable",
-		        "cannot compare the table of router %s: %s", router_id,
-		        cause ? cause : strerror(-r));
-		free(cause);
-		return -1;
-	}
-	if (r == 0) {
-		fwd_list_free(&l);
-		return 0;
+		return r;
 	}
 	*drift = cause ? cause : strdup("?");
-	r = engine_repair_router(&a->engine, router_id, err);
-	*count = r == 0 ? (unsigned int)l.n : 0;
+	cause = NULL;
+	if ((r = engine_repair_router(&a->engine, router_id, err)) == 0) {
+		*count = (unsigned int)l.n;
+		/*
+		 * A difference that a rewrite does not remove is ours: a read-back
+		 * that does not match what this kernel dumps. Say so, loudly, rather
+		 * than rewrite the table every period in silence.
+		 */
+		if (compare_router(a, router_id, &l, &cause, err) == 1)
+			log_warnx("The table of router %s still differs after a rewrite (%s): "
+			          "PRaaS's read-back does not match this kernel; please report it",
+			        router_id, cause ? cause : "?");
+		free(cause);
+	}
 	fwd_list_free(&l);
 	return r;
 }

@@ -126,6 +126,9 @@ damage "the table made dormant" add table inet praas '{ flags dormant; }'
 echo "figure: foreign_damages_repaired $repaired of_10"
 echo "figure: foreign_damage_slowest_repair $slowest ms"
 
+assert_eq "every rewrite left the table as PRaaS reads it back (no 'still differs')" 0 \
+	"$(grep -c 'still differs' "$AGENT_DIR/pat-agent.log")"
+
 monitor_stop || topo_fail "the monitor exits 0"
 agent_stop || topo_fail "the pat-agent exits 0"
 if grep -q 'ERROR: [A-Za-z]*Sanitizer\|runtime error:' "$AGENT_DIR"/*.log; then
