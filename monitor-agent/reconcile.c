@@ -467,9 +467,8 @@ static void ask_verify(struct cycle *c, const char *router_id, char *seen)
 		log_warnx("Failed to ask the pat-agent to verify router %s: %s", router_id,
 		        strerror(-r));
 		suspect_free(s);
-		return;
 	}
-	c->reported++;
+	/* Not counted as a change reported: only the pat-agent knows if it is one. */
 }
 
 static void check_namespace(struct cycle *c, const char *name)
