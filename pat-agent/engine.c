@@ -344,7 +344,7 @@ fail:
 	return -1;
 }
 
-int engine_sync_router(struct engine *e, const char *router_id, struct apierr *err)
+static int sync_router(struct engine *e, const char *router_id, bool repair, struct apierr *err)
 {
 	struct fwd_list l = {0};
 	char *cause = NULL;
@@ -355,7 +355,8 @@ int engine_sync_router(struct engine *e, const char *router_id, struct apierr *e
 		free(l.v);
 		return store_error(e, err, r, "read", cause);
 	}
-	r = kernel_sync(e->kernel, router_id, l.v, l.n, &cause);
+	r = repair ? kernel_repair(e->kernel, router_id, l.v, l.n, &cause)
+	           : kernel_sync(e->kernel, router_id, l.v, l.n, &cause);
 	free(l.v);
 	if (r == -ENOENT) {
 		free(cause);
@@ -368,6 +369,16 @@ int engine_sync_router(struct engine *e, const char *router_id, struct apierr *e
 		return store_error(e, err, r, "set status", cause);
 	write_ok(e);
 	return 0;
+}
+
+int engine_sync_router(struct engine *e, const char *router_id, struct apierr *err)
+{
+	return sync_router(e, router_id, false, err);
+}
+
+int engine_repair_router(struct engine *e, const char *router_id, struct apierr *err)
+{
+	return sync_router(e, router_id, true, err);
 }
 
 int engine_router_gone(struct engine *e, const char *router_id, struct apierr *err)

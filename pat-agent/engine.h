@@ -74,6 +74,8 @@ int engine_delete(struct engine *e, const char *id, struct forwarding *old, stru
 
 /* Rewrites a router's whole table from the database and marks it ACTIVE. */
 int engine_sync_router(struct engine *e, const char *router_id, struct apierr *err);
+/* The same, removing whatever PRaaS did not write in the table: a repair of drift. */
+int engine_repair_router(struct engine *e, const char *router_id, struct apierr *err);
 
 /* The router's namespace went away: its forwardings become DOWN. */
 int engine_router_gone(struct engine *e, const char *router_id, struct apierr *err);

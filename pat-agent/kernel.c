@@ -258,17 +258,31 @@ int kernel_change(struct kernel *k, const char *router_id, const struct forwardi
 	return settle(k, router_id, r, started);
 }
 
-int kernel_sync(
-        struct kernel *k, const char *router_id, const struct forwarding *v, size_t n, char **cause)
+static int sync_with(struct kernel *k, const char *router_id, const struct forwarding *v, size_t n,
+        bool remove_foreign, char **cause)
 {
+	struct nft_opts o = k->opts;
 	struct conn *c;
 	double started = now();
 	int r;
 
 	if ((r = conn_get(k, router_id, &c, cause)) < 0)
 		return r;
-	r = nft_sync(c->nft, &k->opts, v, n, cause);
+	o.remove_foreign = remove_foreign;
+	r = nft_sync(c->nft, &o, v, n, cause);
 	return settle(k, router_id, r, started);
+}
+
+int kernel_sync(
+        struct kernel *k, const char *router_id, const struct forwarding *v, size_t n, char **cause)
+{
+	return sync_with(k, router_id, v, n, false, cause);
+}
+
+int kernel_repair(
+        struct kernel *k, const char *router_id, const struct forwarding *v, size_t n, char **cause)
+{
+	return sync_with(k, router_id, v, n, true, cause);
 }
 
 int kernel_read(struct kernel *k, const char *router_id, struct nft_state *st, char **cause)

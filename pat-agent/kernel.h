@@ -45,8 +45,14 @@ bool kernel_router_present(struct kernel *k, const char *router_id);
 int kernel_change(struct kernel *k, const char *router_id, const struct forwarding *del,
         const struct forwarding *add, char **cause);
 
-/* Replaces the router's whole table with v[0..n). Same errors. */
+/*
+ * Replaces the router's whole table with v[0..n). Same errors. With
+ * remove_foreign, also removes whatever is in the table that PRaaS did
+ * not write (a repair of drift; one more look at the table).
+ */
 int kernel_sync(struct kernel *k, const char *router_id, const struct forwarding *v, size_t n,
+        char **cause);
+int kernel_repair(struct kernel *k, const char *router_id, const struct forwarding *v, size_t n,
         char **cause);
 
 /*
