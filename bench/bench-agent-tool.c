@@ -18,7 +18,7 @@
  *
  * Output is "key value" lines; the script turns them into figures. The
  * HTTP client is the least that measures the agent and not itself:
- * HTTP/1.1, keep-alive, Content-Length bodies (what evhttp sends).
+ * HTTP/1.1, keep-alive, Content-Length or chunked bodies (what evhttp sends).
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -113,13 +113,41 @@ static void send_all(int fd, const char *p, size_t n)
 	}
 }
 
+/*
+ * A chunked body at p (n bytes): its decoded length once it is all there
+ * (decoding it in place when apply), or -1 while more is to come.
+ */
+static long dechunk(char *p, size_t n, bool apply)
+{
+	size_t in = 0, out = 0;
+
+	for (;;) {
+		char *eol = memmem(p + in, n - in, "\r\n", 2);
+		size_t size, data;
+
+		if (eol == NULL)
+			return -1;
+		size = strtoul(p + in, NULL, 16);
+		data = (size_t)(eol - p) + 2;
+		if (size == 0)
+			return n >= data + 2 ? (long)out : -1;
+		if (n < data + size + 2)
+			return -1;
+		if (apply)
+			memmove(p + out, p + data, size);
+		out += size;
+		in = data + size + 2;
+	}
+}
+
 /* One request; returns the status, *body points into h->buf. */
 static int hc_do(struct hc *h, const char *method, const char *path, const char *body,
         const char **rbody, size_t *rlen)
 {
 	char head[512];
 	size_t blen = body ? strlen(body) : 0, hlen = 0, clen = 0;
-	const char *end = NULL, *cl;
+	const char *end = NULL, *cl, *te;
+	bool chunked = false;
 	int n, status;
 
 	n = snprintf(head, sizeof(head),
@@ -142,9 +170,16 @@ static int hc_do(struct hc *h, const char *method, const char *path, const char 
 				if ((cl = strcasestr(h->buf, "\r\nContent-Length:")) != NULL &&
 				        cl < end)
 					clen = strtoul(cl + 17, NULL, 10);
+				/* Long listings come in pieces, as the client reads. */
+				te = strcasestr(h->buf, "\r\nTransfer-Encoding: chunked");
+				chunked = te != NULL && te < end;
 			}
 		}
-		if (end != NULL && h->len >= hlen + clen)
+		if (end != NULL && chunked && dechunk(h->buf + hlen, h->len - hlen, false) >= 0) {
+			clen = (size_t)dechunk(h->buf + hlen, h->len - hlen, true);
+			break;
+		}
+		if (end != NULL && !chunked && h->len >= hlen + clen)
 			break;
 		hc_grow(h, h->len + 65536 + 1);
 		r = recv(h->fd, h->buf + h->len, h->cap - h->len - 1, 0);

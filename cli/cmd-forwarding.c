@@ -284,12 +284,81 @@ static int cmd_create(struct cli *cli, int argc, char **argv)
 	return r;
 }
 
+/*
+ * The path of a list answer's "next" link, or NULL at the last page. The
+ * service gives path-absolute links; a full URL is cut to its path, since
+ * the session's URL already says where the service is.
+ */
+static const char *next_path(struct json_object *answer)
+{
+	struct json_object *links, *link, *rel, *href;
+	const char *h, *scheme;
+
+	if (!json_object_object_get_ex(answer, "port_forwardings_links", &links) ||
+	        !json_object_is_type(links, json_type_array))
+		return NULL;
+	for (size_t i = 0; i < json_object_array_length(links); i++) {
+		link = json_object_array_get_idx(links, i);
+		if (!json_object_object_get_ex(link, "rel", &rel) ||
+		        !json_object_object_get_ex(link, "href", &href) ||
+		        strcmp(json_object_get_string(rel), "next") != 0)
+			continue;
+		h = json_object_get_string(href);
+		if ((scheme = strstr(h, "://")) != NULL)
+			h = strchr(scheme + 3, '/');
+		return h != NULL && *h == '/' ? h : NULL;
+	}
+	return NULL;
+}
+
+/*
+ * Lists every page: the service answers at most its pagination_max_limit
+ * forwardings at a time and links to the next page.
+ */
+static int list_all_pages(struct cli *cli, const char *path, struct json_object *all)
+{
+	struct json_object *answer = NULL, *list;
+	char *error = NULL, *at = strdup(path);
+	const char *next;
+	int r = 0;
+
+	while (at != NULL && r == 0) {
+		answer = NULL;
+		if (session_request(cli->session, "GET", at, NULL, &answer, &error) < 0) {
+			r = refused(error);
+		} else if (answer == NULL ||
+		        !json_object_object_get_ex(answer, "port_forwardings", &list) ||
+		        !json_object_is_type(list, json_type_array)) {
+			r = refused("the service's answer has no port_forwardings list");
+		} else {
+			for (size_t i = 0; i < json_object_array_length(list); i++)
+				if (json_object_array_add(all,
+				            json_object_get(json_object_array_get_idx(list, i))) <
+				        0)
+					r = refused("out of memory");
+			next = json_object_array_length(list) > 0 ? next_path(answer) : NULL;
+			/* A link back to the same page would never end. */
+			if (next != NULL && strcmp(next, at) == 0)
+				next = NULL;
+			free(at);
+			at = next ? strdup(next) : NULL;
+			if (next != NULL && at == NULL)
+				r = refused("out of memory");
+		}
+		json_object_put(answer);
+		free(error);
+		error = NULL;
+	}
+	free(at);
+	return r;
+}
+
 static int cmd_list(struct cli *cli, int argc, char **argv)
 {
 	static const int allowed[] = {OPT_ROUTER, 0};
 	const struct cli_command *cmd = &cli_forwarding_commands[1];
-	struct json_object *answer = NULL, *list;
-	char *path, *error = NULL;
+	struct json_object *all;
+	char *path;
 	struct args a;
 	int r;
 
@@ -302,15 +371,11 @@ static int cmd_list(struct cli *cli, int argc, char **argv)
 	path = a.router ? router_path(cli, a.router, NULL) : strdup("/v1/port_forwardings");
 	if (path == NULL)
 		return EXIT_REFUSED;
-	if (session_request(cli->session, "GET", path, NULL, &answer, &error) < 0)
-		r = refused(error);
-	else if (answer == NULL || !json_object_object_get_ex(answer, "port_forwardings", &list) ||
-	        !json_object_is_type(list, json_type_array))
-		r = refused("the service's answer has no port_forwardings list");
-	else
-		output_list(stdout, cli->format, list, list_columns, NELEM(list_columns));
-	json_object_put(answer);
-	free(error);
+	if ((all = json_object_new_array()) == NULL)
+		r = refused("out of memory");
+	else if ((r = list_all_pages(cli, path, all)) == 0)
+		output_list(stdout, cli->format, all, list_columns, NELEM(list_columns));
+	json_object_put(all);
 	free(path);
 	return r;
 }

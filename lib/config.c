@@ -7,10 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 
 #include "log.h"
 
-#define PRAAS_DEFAULT_CLOUDS_FILE "/usr/local/etc/praas/clouds.yaml"
+/* Beside praas.conf, wherever the build put it (see CONFIG_DEFAULT_PATH). */
+#define PRAAS_DEFAULT_CLOUDS_FILE PRAAS_CONFDIR "/clouds.yaml"
 
 /* Every key of the "praas" group, so an unknown one can be named. */
 static const char *const known_keys[] = {
@@ -28,7 +31,11 @@ static const char *const known_keys[] = {
         "masquerade",
         "legacy_api",
         "legacy_trusted",
+        "pagination_max_limit",
         "log_level",
+        "keystone_negative_ttl",
+        "keystone_max_validations",
+        "keystone_validation_queue",
         "max_connections",
         "request_timeout",
         NULL,
@@ -67,7 +74,11 @@ int config_defaults(struct config *cfg)
 	cfg->auth = CONFIG_AUTH_KEYSTONE;
 	cfg->masquerade = false;
 	cfg->legacy_api = true;
+	cfg->pagination_max_limit = CONFIG_PAGINATION_MAX_LIMIT;
 	cfg->log_level = LOG_LEVEL_INFO;
+	cfg->keystone_negative_ttl = 5;
+	cfg->keystone_max_validations = 32;
+	cfg->keystone_validation_queue = 256;
 	cfg->max_connections = 1000;
 	cfg->request_timeout = 10;
 	if (set_string(&cfg->listen, "0.0.0.0") < 0 || set_string(&cfg->cloud, "openstack") < 0 ||
@@ -170,6 +181,18 @@ static int read_path(struct loader *ld, const config_setting_t *s, char **slot)
 	return r;
 }
 
+/* A Unix socket's path must fit sockaddr_un, or bind() fails at start. */
+static int read_socket_path(struct loader *ld, const config_setting_t *s, char **slot)
+{
+	size_t max = sizeof(((struct sockaddr_un *)NULL)->sun_path) - 1;
+	int r = read_path(ld, s, slot);
+
+	if (r == 0 && strlen(*slot) > max)
+		return fail(ld, setting_line(s), config_setting_name(s),
+		        "%zu bytes long: a Unix socket path holds at most %zu", strlen(*slot), max);
+	return r;
+}
+
 static int read_bool(struct loader *ld, const config_setting_t *s, bool *slot)
 {
 	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
@@ -191,6 +214,24 @@ static int read_port_app(struct loader *ld, const config_setting_t *s, struct co
 	if (v < 1 || v > 65535)
 		return fail(ld, setting_line(s), "port_app", "%lld is not a port (1-65535)", v);
 	cfg->port_app = (int)v;
+	return 0;
+}
+
+/* An integer key within [min, max]. */
+static int read_int_range(
+        struct loader *ld, const config_setting_t *s, long long min, long long max, int *slot)
+{
+	long long v;
+
+	if (config_setting_type(s) != CONFIG_TYPE_INT &&
+	        config_setting_type(s) != CONFIG_TYPE_INT64)
+		return fail(ld, setting_line(s), config_setting_name(s),
+		        "must be an integer, not %s", type_name(config_setting_type(s)));
+	v = config_setting_get_int64(s);
+	if (v < min || v > max)
+		return fail(ld, setting_line(s), config_setting_name(s),
+		        "%lld is out of range (%lld to %lld)", v, min, max);
+	*slot = (int)v;
 	return 0;
 }
 
@@ -239,23 +280,6 @@ static int read_period(struct loader *ld, const config_setting_t *s, struct conf
 		return fail(ld, setting_line(s), "second_monitoring",
 		        "%g is out of range (0.01 to 86400 seconds)", v);
 	cfg->second_monitoring = v;
-	return 0;
-}
-
-/* Bounded below so the agent can serve at all, above by what a descriptor table holds. */
-static int read_max_connections(struct loader *ld, const config_setting_t *s, struct config *cfg)
-{
-	long long v;
-
-	if (config_setting_type(s) != CONFIG_TYPE_INT &&
-	        config_setting_type(s) != CONFIG_TYPE_INT64)
-		return fail(ld, setting_line(s), "max_connections", "must be an integer, not %s",
-		        type_name(config_setting_type(s)));
-	v = config_setting_get_int64(s);
-	if (v < 1 || v > 1000000)
-		return fail(ld, setting_line(s), "max_connections",
-		        "%lld is out of range (1 to 1000000)", v);
-	cfg->max_connections = (int)v;
 	return 0;
 }
 
@@ -377,7 +401,7 @@ static int read_key(struct loader *ld, const config_setting_t *s, struct config 
 	if (strcmp(key, "database") == 0)
 		return read_path(ld, s, &cfg->database);
 	if (strcmp(key, "control_socket") == 0)
-		return read_path(ld, s, &cfg->control_socket);
+		return read_socket_path(ld, s, &cfg->control_socket);
 	if (strcmp(key, "netns_dir") == 0)
 		return read_path(ld, s, &cfg->netns_dir);
 	if (strcmp(key, "namespace_prefix") == 0)
@@ -390,8 +414,24 @@ static int read_key(struct loader *ld, const config_setting_t *s, struct config 
 		return read_trusted(ld, s, cfg);
 	if (strcmp(key, "log_level") == 0)
 		return read_log_level(ld, s, cfg);
+	/* A refusal remembered longer than a few minutes outlives its use. */
+	if (strcmp(key, "keystone_negative_ttl") == 0)
+		return read_int_range(ld, s, 0, 300, &cfg->keystone_negative_ttl);
+	if (strcmp(key, "keystone_max_validations") == 0)
+		return read_int_range(ld, s, 1, 4096, &cfg->keystone_max_validations);
+	if (strcmp(key, "keystone_validation_queue") == 0)
+		return read_int_range(ld, s, 0, 65536, &cfg->keystone_validation_queue);
+	/*
+	 * A page is rendered while the client reads it, so memory does not bound
+	 * it; the loop time of one page does (a store read and a JSON rendering
+	 * a row), hence an upper end.
+	 */
+	if (strcmp(key, "pagination_max_limit") == 0)
+		return read_int_range(
+		        ld, s, 1, CONFIG_PAGINATION_MAX_LIMIT_TOP, &cfg->pagination_max_limit);
+	/* At least one; above a descriptor table's size a cap means nothing. */
 	if (strcmp(key, "max_connections") == 0)
-		return read_max_connections(ld, s, cfg);
+		return read_int_range(ld, s, 1, 1000000, &cfg->max_connections);
 	if (strcmp(key, "request_timeout") == 0)
 		return read_request_timeout(ld, s, cfg);
 	return 0;
@@ -498,6 +538,34 @@ int config_load(const char *path, struct config *cfg, char **error,
 	if (*error == NULL && r == -ENOMEM)
 		*error = strdup("out of memory");
 	config_free(&next);
+	return r;
+}
+
+int config_check_database_dir(const struct config *cfg, char **error)
+{
+	const char *slash = strrchr(cfg->database, '/');
+	struct stat st;
+	char *dir;
+	int r = 0;
+
+	*error = NULL;
+	/* read_path() made it absolute: there is a slash, maybe the first. */
+	dir = strndup(cfg->database,
+	        slash && slash != cfg->database ? (size_t)(slash - cfg->database) : 1);
+	if (dir == NULL)
+		return -ENOMEM;
+	if (stat(dir, &st) < 0)
+		r = -errno;
+	else if (!S_ISDIR(st.st_mode))
+		r = -ENOTDIR;
+	if (r < 0 &&
+	        asprintf(error,
+	                "%s: database: the directory of %s, %s, %s: create it (the agent "
+	                "makes the database, not its directory) or correct the path",
+	                cfg->path ? cfg->path : "(defaults)", cfg->database, dir,
+	                r == -ENOTDIR ? "is not a directory" : strerror(-r)) < 0)
+		*error = NULL;
+	free(dir);
 	return r;
 }
 

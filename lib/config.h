@@ -11,8 +11,15 @@
 
 #include "addr.h"
 #include "fwd.h"
+#include "praas-build.h"
 
-#define CONFIG_DEFAULT_PATH "/usr/local/etc/praas/praas.conf"
+/* Under the configured sysconfdir: /usr/local/etc/praas from a source build,
+ * /etc/praas from the Debian package. */
+#define CONFIG_DEFAULT_PATH PRAAS_CONFDIR "/praas.conf"
+
+/* pagination_max_limit: its default, and the largest value accepted. */
+#define CONFIG_PAGINATION_MAX_LIMIT     1000
+#define CONFIG_PAGINATION_MAX_LIMIT_TOP 100000
 
 enum config_auth {
 	CONFIG_AUTH_KEYSTONE,
@@ -34,11 +41,16 @@ struct config {
 	char *namespace_prefix;
 	bool masquerade;
 	bool legacy_api;
+	int pagination_max_limit; /* most forwardings in one v1 list answer */
 	struct cidr *legacy_trusted;
 	size_t legacy_trusted_len;
-	int log_level;          /* enum log_level */
-	int max_connections;    /* REST connections open at once */
-	double request_timeout; /* seconds to read one request's head and body */
+	int log_level; /* enum log_level */
+	/* Keystone validation of callers' tokens (auth = "keystone"). */
+	int keystone_negative_ttl;     /* seconds a refused token stays refused; 0: off */
+	int keystone_max_validations;  /* validation calls in progress at once */
+	int keystone_validation_queue; /* validations waiting for one of those */
+	int max_connections;           /* REST connections open at once */
+	double request_timeout;        /* seconds to read one request's head and body */
 };
 
 /* Fills cfg with the defaults. 0 or -ENOMEM. */
@@ -60,6 +72,14 @@ void config_free(struct config *cfg);
  * check_only prints "configuration OK" and exits 0.
  */
 void config_load_or_exit(const char *prog, const char *path, bool check_only, struct config *cfg);
+
+/*
+ * For the program that owns the database: its directory must exist (the
+ * database is created in it; a missing one is a typo or a state directory
+ * not mounted). 0, or -errno with *error an allocated "FILE: database: why"
+ * line the caller frees.
+ */
+int config_check_database_dir(const struct config *cfg, char **error);
 
 /* True when the agents run without OpenStack (cloud = ""). */
 bool config_standalone(const struct config *cfg);

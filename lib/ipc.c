@@ -30,6 +30,7 @@ const struct ipc_op_desc ipc_ops[IPC_OP_COUNT] = {
         [IPC_OP_GATEWAY_CHANGED] = {"gateway_changed", IPC_FIELD_ROUTER_ID | IPC_FIELD_NEW_IP,
                 IPC_FIELD_OLD_IP},
         [IPC_OP_RESYNC] = {"resync", 0, IPC_FIELD_ROUTER_ID},
+        [IPC_OP_VERIFY] = {"verify", IPC_FIELD_ROUTER_ID, 0},
 };
 
 static const struct {
@@ -68,7 +69,7 @@ static int find_op(const char *name)
 static const char *op_names(void)
 {
 	return "ping, list, port_deleted, port_address_changed, router_deleted, "
-	       "gateway_changed, resync";
+	       "gateway_changed, resync, verify";
 }
 
 static int read_op(struct json_object *root, struct ipc_request *req, char **error)
@@ -318,6 +319,16 @@ int ipc_answer_parse(const char *line, size_t len, struct ipc_answer *ans, char 
 bad:
 	ipc_answer_clear(ans);
 	return r;
+}
+
+const char *ipc_answer_drift(const struct ipc_answer *ans)
+{
+	struct json_object *v;
+
+	if (ans->root == NULL || !json_object_object_get_ex(ans->root, "drift", &v) ||
+	        !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
 }
 
 const char *ipc_answer_next_marker(const struct ipc_answer *ans)

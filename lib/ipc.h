@@ -33,7 +33,7 @@ struct evbuffer;
 struct event_base;
 struct json_object;
 
-#define IPC_PROTOCOL_VERSION 2
+#define IPC_PROTOCOL_VERSION 3
 /* Longest request line (without its newline). */
 #define IPC_LINE_MAX (64 * 1024)
 /* Most forwardings one paged list answer holds (and its default limit). */
@@ -50,6 +50,9 @@ enum ipc_op {
 	IPC_OP_ROUTER_DELETED,       /* router_id: remove its forwardings */
 	IPC_OP_GATEWAY_CHANGED,      /* router_id, new_ip: re-key its forwardings */
 	IPC_OP_RESYNC,               /* [router_id]: rebuild kernel state from the store */
+	IPC_OP_VERIFY,               /* router_id: compare its table with the store, on the
+	                              * agent's loop (no change can interleave), and
+	                              * resync it on drift -> "drift": "how" or null */
 	IPC_OP_COUNT,
 };
 
@@ -125,6 +128,8 @@ struct ipc_answer {
 /* 0, or -EINVAL with *error allocated, or -ENOMEM. Free with ipc_answer_clear(). */
 int ipc_answer_parse(const char *line, size_t len, struct ipc_answer *ans, char **error);
 void ipc_answer_clear(struct ipc_answer *ans);
+/* The "drift" of a verify answer: how the table differed (it was repaired); NULL: it did not. */
+const char *ipc_answer_drift(const struct ipc_answer *ans);
 /* The "next_marker" of a list answer; NULL on the last page. */
 const char *ipc_answer_next_marker(const struct ipc_answer *ans);
 /* The "forwardings" of a list answer, as an allocated array the caller frees. */

@@ -5,6 +5,14 @@
  * an HTTP answer in hand (cache hits, errors found before sending) are
  * delivered through a zero-delay timer, so no callback ever runs inside
  * the function that started its call.
+ *
+ * Validations hold a slot (ks->validating) from the time they are started
+ * until they end; without a free slot they wait in state KC_QUEUED, in the
+ * order they came, with the same timer armed for KEYSTONE_QUEUE_WAIT. A
+ * validation of a token another one is already asking about waits in
+ * KC_JOINED and is handed that one's answer (kc_share), so one bad token
+ * repeated by a flood costs one call, and then none while it is remembered
+ * as refused.
  */
 #include "keystone.h"
 
@@ -20,9 +28,12 @@
 #include <json-c/json.h>
 
 #include "log.h"
+#include "refused.h"
 
-#define KEYSTONE_TOKEN_MAX    8192 /* longest caller token we accept */
 #define KEYSTONE_CACHE_BUCKET 256
+
+#define STR_(x) #x
+#define STR(x)  STR_(x)
 
 enum kc_kind {
 	KC_AUTH,
@@ -35,6 +46,9 @@ enum kc_state {
 	KC_WAIT_TOKEN,
 	KC_IN_FLIGHT,
 	KC_DEFERRED,
+	KC_QUEUED, /* a validation waiting for a slot */
+	KC_JOINED, /* a validation waiting for another one's answer */
+	KC_DONE,   /* delivered */
 };
 
 struct keystone_call {
@@ -51,6 +65,8 @@ struct keystone_call {
 	char *subject;
 	char *token_used; /* the token the last attempt carried */
 	bool retried;     /* re-sent once after a 401 already */
+	bool slot;        /* a validation counted in ks->validating */
+	bool follower;    /* a validation that joined another (KC_JOINED) */
 	bool in_cb;
 	bool unlinked;
 	union {
@@ -91,8 +107,15 @@ struct keystone {
 	size_t cache_len;
 	struct cache_entry *cache[KEYSTONE_CACHE_BUCKET];
 	struct keystone_stats stats;
-	int depth; /* > 0 while a callback runs: frees wait */
+	struct refused *refused; /* tokens Keystone refused lately */
+	int negative_ttl;
+	unsigned int max_validations; /* 0: no cap */
+	unsigned int max_queued;
+	unsigned int validating; /* validations holding a slot */
+	unsigned int queued;     /* validations in KC_QUEUED */
+	int depth;               /* > 0 while a callback runs: frees wait */
 	bool dead;
+	bool tearing; /* every call is being destroyed: start nothing */
 };
 
 static void kc_send(struct keystone_call *call);
@@ -318,6 +341,17 @@ int keystone_new(
 	ks->margin = KEYSTONE_TOKEN_MARGIN;
 	ks->cache_max_age = KEYSTONE_CACHE_MAX_AGE;
 	ks->cache_max = KEYSTONE_CACHE_MAX_TOKENS;
+	ks->negative_ttl = KEYSTONE_NEGATIVE_TTL;
+	ks->max_validations = KEYSTONE_MAX_VALIDATIONS;
+	ks->max_queued = KEYSTONE_VALIDATION_QUEUE;
+	if ((r = refused_new(KEYSTONE_NEGATIVE_SLOTS, &ks->refused)) < 0) {
+		if (cause != NULL &&
+		        asprintf(cause, "cannot make the refused-token table: %s", strerror(-r)) <
+		                0)
+			*cause = NULL;
+		ks_destroy(ks);
+		return r;
+	}
 	if (cloud_copy(cloud, &ks->cloud) < 0 ||
 	        (ks->identity_url = identity_url(cloud->auth_url)) == NULL) {
 		ks_destroy(ks);
@@ -350,18 +384,22 @@ void keystone_cache_clear(struct keystone *ks)
 		ks->cache[b] = NULL;
 	}
 	ks->cache_len = 0;
+	if (ks->refused != NULL)
+		refused_clear(ks->refused);
 }
 
 static void ks_destroy(struct keystone *ks)
 {
 	struct keystone_call *call;
 
+	ks->tearing = true;
 	while ((call = TAILQ_FIRST(&ks->calls)) != NULL)
 		kc_destroy(call);
 	if (ks->issuing != NULL)
 		http_request_cancel(ks->issuing);
 	ks_drop_token(ks);
 	keystone_cache_clear(ks);
+	refused_free(ks->refused);
 	cloud_free(&ks->cloud);
 	free(ks->identity_url);
 	free(ks);
@@ -375,6 +413,7 @@ void keystone_free(struct keystone *ks)
 		return;
 	if (ks->depth > 0) {
 		/* From inside a callback: stop everything now, free on unwind. */
+		ks->tearing = true;
 		while ((call = TAILQ_FIRST(&ks->calls)) != NULL)
 			kc_destroy(call);
 		if (ks->issuing != NULL)
@@ -395,6 +434,18 @@ void keystone_set_cache_limits(struct keystone *ks, int max_age_seconds, size_t 
 {
 	ks->cache_max_age = max_age_seconds;
 	ks->cache_max = max_tokens;
+}
+
+void keystone_set_negative_ttl(struct keystone *ks, int seconds)
+{
+	ks->negative_ttl = seconds;
+}
+
+void keystone_set_validation_limits(
+        struct keystone *ks, unsigned int max_in_flight, unsigned int max_queued)
+{
+	ks->max_validations = max_in_flight;
+	ks->max_queued = max_queued;
 }
 
 void keystone_forget_token(struct keystone *ks)
@@ -509,11 +560,15 @@ static struct keystone_call *kc_new(struct keystone *ks, enum kc_kind kind, void
 	return call;
 }
 
+static void kc_validation_end(struct keystone_call *call);
+
 static void kc_destroy(struct keystone_call *call)
 {
 	struct keystone *ks = call->ks;
 
 	if (!call->unlinked) {
+		if (call->kind == KC_VALIDATE)
+			kc_validation_end(call);
 		TAILQ_REMOVE(&ks->calls, call, entry);
 		ks->pending--;
 		call->unlinked = true;
@@ -544,13 +599,27 @@ void keystone_call_cancel(struct keystone_call *call)
 		kc_destroy(call);
 }
 
-/* Hands the result to the caller and ends the call. resp is only for
- * KC_REQUEST; info only for KC_VALIDATE. */
+static void kc_share(struct keystone_call *leader, const struct http_error *err,
+        const struct keystone_token_info *info);
+
+/* Hands the result to the caller (and, for a validation, to the calls
+ * that joined it) and ends the call. resp is only for KC_REQUEST; info
+ * only for KC_VALIDATE. */
+
 static void kc_deliver(struct keystone_call *call, const struct http_response *resp,
         const struct http_error *err, const struct keystone_token_info *info)
 {
+	static const struct http_error oom = {-ENOMEM, 0, (char *)"", (char *)"out of memory"};
 	struct keystone *ks = call->ks;
 
+	if (call->kind == KC_VALIDATE) {
+		/* A result lost to a failed allocation must still be an answer. */
+		if (err == NULL && info == NULL)
+			err = &oom;
+		if (!call->follower)
+			kc_share(call, err, info);
+	}
+	call->state = KC_DONE;
 	ks->depth++;
 	call->in_cb = true;
 	switch (call->kind) {
@@ -571,10 +640,24 @@ static void kc_deliver(struct keystone_call *call, const struct http_response *r
 		ks_destroy(ks);
 }
 
+static void kc_fail(struct keystone_call *call, int code, const char *words);
+
 static void kc_on_defer(evutil_socket_t fd, short what, void *arg)
 {
 	struct keystone_call *call = arg;
+	char words[128];
 
+	if (call->state == KC_QUEUED) {
+		/* Waited long enough: a caller is better off trying again. */
+		call->state = KC_NEW;
+		call->ks->queued--;
+		call->ks->stats.busy++;
+		snprintf(words, sizeof(words),
+		        "waited %d s for one of %u validation slots (Keystone is slow)",
+		        KEYSTONE_QUEUE_WAIT, call->ks->max_validations);
+		kc_fail(call, -EBUSY, words);
+		return;
+	}
 	kc_deliver(call, NULL, call->err, call->has_info ? &call->info : NULL);
 }
 
@@ -901,6 +984,9 @@ static void kc_validated(
 	int r;
 
 	if (err != NULL && err->status == 404) {
+		if (call->ks->negative_ttl > 0)
+			refused_put(call->ks->refused, call->subject,
+			        time(NULL) + call->ks->negative_ttl);
 		mine = http_error_new(-EKEYREJECTED, err->status, err->call, "%s", err->message);
 		kc_deliver(call, NULL, mine, NULL);
 		http_error_free(mine);
@@ -1076,14 +1162,177 @@ static const struct cache_entry *cache_get(struct keystone *ks, const char *toke
 	return NULL;
 }
 
-static bool token_text_ok(const char *t)
+int keystone_token_check(const char *token, const char **why)
 {
 	size_t n = 0;
 
-	for (; t[n] != '\0'; n++)
-		if (t[n] <= ' ' || t[n] > '~' || n >= KEYSTONE_TOKEN_MAX)
-			return false;
-	return n > 0;
+	if (why != NULL)
+		*why = NULL;
+	for (; token[n] != '\0' && n <= KEYSTONE_TOKEN_MAX; n++) {
+		char c = token[n];
+
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		            c == '_' || c == '-' || c == '=' || c == '.' || c == '+' || c == '/')) {
+			if (why != NULL)
+				*why = "it holds a character no Keystone token has "
+				       "(tokens are [A-Za-z0-9_=.+/-])";
+			return -EINVAL;
+		}
+	}
+	if (n < KEYSTONE_TOKEN_MIN || n > KEYSTONE_TOKEN_MAX) {
+		if (why != NULL)
+			*why = n < KEYSTONE_TOKEN_MIN ? "it is shorter than any Keystone token "
+			                                "(" STR(KEYSTONE_TOKEN_MIN) " characters)"
+			                              : "it is longer than any Keystone token "
+			                                "(" STR(KEYSTONE_TOKEN_MAX) " characters)";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ---- sharing, slots and the queue ------------------------------------ */
+
+/* A validation that is asking Keystone (or about to): others may join it. */
+static bool kc_leading(const struct keystone_call *call)
+{
+	return call->kind == KC_VALIDATE &&
+	        (call->state == KC_QUEUED || call->state == KC_WAIT_TOKEN ||
+	                call->state == KC_IN_FLIGHT);
+}
+
+/* The validation in progress for subject, other than self, or NULL. */
+static struct keystone_call *kc_find(
+        struct keystone *ks, const struct keystone_call *self, const char *subject, bool leading)
+{
+	struct keystone_call *c;
+
+	TAILQ_FOREACH(c, &ks->calls, entry)
+	{
+		if (c == self || c->kind != KC_VALIDATE ||
+		        (leading ? !kc_leading(c) : c->state != KC_JOINED))
+			continue;
+		if (strcmp(c->subject, subject) == 0)
+			return c;
+	}
+	return NULL;
+}
+
+static void kc_start(struct keystone_call *call);
+
+/* Starts a validation in a free slot, queues it, or fails it -EBUSY. */
+static void kc_admit(struct keystone_call *call)
+{
+	struct keystone *ks = call->ks;
+	static const struct timeval wait = {KEYSTONE_QUEUE_WAIT, 0};
+	char words[160];
+
+	if (ks->max_validations == 0 || ks->validating < ks->max_validations) {
+		call->slot = true;
+		ks->validating++;
+		kc_start(call);
+		return;
+	}
+	if (ks->queued >= ks->max_queued) {
+		ks->stats.busy++;
+		snprintf(words, sizeof(words),
+		        "%u validations in progress and %u waiting (Keystone is slow)",
+		        ks->validating, ks->queued);
+		kc_fail(call, -EBUSY, words);
+		return;
+	}
+	if (call->defer == NULL)
+		call->defer = evtimer_new(ks->base, kc_on_defer, call);
+	if (call->defer == NULL || evtimer_add(call->defer, &wait) < 0) {
+		kc_fail(call, -ENOMEM, "cannot arm the queue timer");
+		return;
+	}
+	call->state = KC_QUEUED;
+	ks->queued++;
+	ks->stats.queued++;
+}
+
+/* Starts queued validations, oldest first, while slots are free. */
+static void ks_pump(struct keystone *ks)
+{
+	struct keystone_call *call, *next;
+
+	for (call = TAILQ_FIRST(&ks->calls); call != NULL && ks->queued > 0; call = next) {
+		next = TAILQ_NEXT(call, entry);
+		if (ks->max_validations != 0 && ks->validating >= ks->max_validations)
+			break;
+		if (call->state != KC_QUEUED)
+			continue;
+		ks->queued--;
+		/* Fails only for an event never added, which a queued one was. */
+		if (evtimer_del(call->defer) < 0)
+			log_debug("keystone: cannot disarm a queue timer");
+		call->state = KC_NEW;
+		call->slot = true;
+		ks->validating++;
+		kc_start(call);
+	}
+}
+
+/*
+ * A validation leaves (delivered or cancelled): its slot or its place in
+ * the queue frees. A leader cancelled before its answer was shared (even
+ * with one already deferred) hands the asking over to the first call that
+ * joined it, or that one would wait forever.
+ */
+static void kc_validation_end(struct keystone_call *call)
+{
+	struct keystone *ks = call->ks;
+	struct keystone_call *heir = NULL;
+	bool orphans = !call->follower && call->state != KC_DONE;
+
+	if (call->state == KC_QUEUED)
+		ks->queued--;
+	if (call->slot) {
+		call->slot = false;
+		ks->validating--;
+	}
+	call->state = KC_DONE;
+	if (ks->tearing)
+		return;
+	if (orphans && (heir = kc_find(ks, call, call->subject, false)) != NULL) {
+		heir->state = KC_NEW;
+		heir->follower = false;
+		kc_admit(heir);
+	}
+	ks_pump(ks);
+}
+
+/* Hands a leader's answer to every call that joined it. */
+static void kc_share(struct keystone_call *leader, const struct http_error *err,
+        const struct keystone_token_info *info)
+{
+	struct keystone_call *c;
+
+	TAILQ_FOREACH(c, &leader->ks->calls, entry)
+	{
+		struct http_error *copy = NULL;
+
+		if (c == leader || c->kind != KC_VALIDATE || c->state != KC_JOINED ||
+		        strcmp(c->subject, leader->subject) != 0)
+			continue;
+		if (err != NULL && (copy = http_error_copy(err)) == NULL) {
+			/* Cannot hand it over: let it ask on its own. */
+			c->state = KC_NEW;
+			c->follower = false;
+			kc_admit(c);
+			continue;
+		}
+		if (err == NULL) {
+			if (token_info_copy(info, &c->info) < 0) {
+				c->state = KC_NEW;
+				c->follower = false;
+				kc_admit(c);
+				continue;
+			}
+			c->has_info = true;
+		}
+		kc_defer(c, copy);
+	}
 }
 
 int keystone_validate(struct keystone *ks, const char *subject_token, keystone_validate_cb cb,
@@ -1092,7 +1341,8 @@ int keystone_validate(struct keystone *ks, const char *subject_token, keystone_v
 	const struct cache_entry *hit;
 	struct keystone_call *call;
 
-	if (cb == NULL || ks->dead || subject_token == NULL || !token_text_ok(subject_token))
+	if (cb == NULL || ks->dead || subject_token == NULL ||
+	        keystone_token_check(subject_token, NULL) < 0)
 		return -EINVAL;
 	if ((call = kc_new(ks, KC_VALIDATE, arg)) == NULL)
 		return -ENOMEM;
@@ -1113,6 +1363,22 @@ int keystone_validate(struct keystone *ks, const char *subject_token, keystone_v
 			return 0;
 		}
 	}
-	kc_start(call);
+	if (ks->negative_ttl > 0 && refused_has(ks->refused, subject_token, time(NULL))) {
+		ks->stats.negative_hits++;
+		/* NULL under memory pressure: kc_deliver words that. */
+		kc_defer(call,
+		        http_error_new(-EKEYREJECTED, 404, "GET /v3/auth/tokens",
+		                "Keystone refused this token less than %d s ago",
+		                ks->negative_ttl));
+		return 0;
+	}
+	if (kc_find(ks, call, subject_token, true) != NULL) {
+		/* kc_share answers it when the one asking gets its answer. */
+		call->state = KC_JOINED;
+		call->follower = true;
+		ks->stats.coalesced++;
+		return 0;
+	}
+	kc_admit(call);
 	return 0;
 }

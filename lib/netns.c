@@ -12,7 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -245,4 +248,94 @@ int netns_list(const char *netns_dir, const char *prefix, char ***names, size_t 
 	*names = v;
 	*n = cnt;
 	return 0;
+}
+
+/*
+ * The pid holding a flock on the file st describes, from /proc/locks
+ * ("1: FLOCK  ADVISORY  WRITE 1234 00:1a:5678 0 EOF"), or 0 if none is
+ * listed (another pid namespace shows none).
+ */
+static pid_t netns_lock_holder(const struct stat *st)
+{
+	unsigned int maj, min;
+	unsigned long ino;
+	char line[256], kind[16];
+	pid_t pid = 0;
+	int holder;
+	FILE *f;
+
+	if ((f = fopen("/proc/locks", "re")) == NULL)
+		return 0;
+	while (pid == 0 && fgets(line, sizeof(line), f) != NULL) {
+		/* Waiters are listed as "1: -> FLOCK ...": the format skips them. */
+		if (sscanf(line, "%*d: %15s %*s %*s %d %x:%x:%lu", kind, &holder, &maj, &min,
+		            &ino) == 5 &&
+		        strcmp(kind, "FLOCK") == 0 && maj == major(st->st_dev) &&
+		        min == minor(st->st_dev) && ino == (unsigned long)st->st_ino && holder > 0)
+			pid = holder;
+	}
+	fclose(f);
+	return pid;
+}
+
+/* pid's command line, arguments joined by spaces, into buf (empty if unknown). */
+static void netns_cmdline(pid_t pid, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	buf[0] = '\0';
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	while (n > 0 && buf[n - 1] == '\0')
+		n--;
+	for (ssize_t i = 0; i < n; i++)
+		if (buf[i] == '\0')
+			buf[i] = ' ';
+}
+
+int netns_dir_lock(const char *netns_dir, int *fd, char **cause)
+{
+	char cmd[256];
+	struct stat st;
+	pid_t holder;
+	int d, r;
+
+	*fd = -1;
+	if (cause)
+		*cause = NULL;
+	if (mkdir(netns_dir, 0755) < 0 && errno != EEXIST)
+		return netns_fail(cause, -errno, "cannot make %s", netns_dir);
+	d = open(netns_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (d < 0)
+		return netns_fail(cause, -errno, "cannot open %s", netns_dir);
+	if (flock(d, LOCK_EX | LOCK_NB) == 0) {
+		*fd = d;
+		return 0;
+	}
+	r = -errno;
+	if (r != -EWOULDBLOCK || fstat(d, &st) < 0) {
+		close(d);
+		return netns_fail(cause, r, "cannot lock %s", netns_dir);
+	}
+	close(d);
+	holder = netns_lock_holder(&st);
+	if (holder > 0)
+		netns_cmdline(holder, cmd, sizeof(cmd));
+	if (cause && holder > 0 &&
+	        asprintf(cause, "%s is in use by another agent: pid %d (%s)", netns_dir,
+	                (int)holder, cmd[0] ? cmd : "command line unknown") < 0)
+		*cause = NULL;
+	else if (cause && holder <= 0 &&
+	        asprintf(cause, "%s is in use by another agent (pid unknown: see /proc/locks)",
+	                netns_dir) < 0)
+		*cause = NULL;
+	return -EBUSY;
 }

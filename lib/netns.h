@@ -59,4 +59,17 @@ int netns_check(const char *netns_dir, const char *name);
 int netns_list(const char *netns_dir, const char *prefix, char ***names, size_t *n);
 void netns_list_free(char **names, size_t n);
 
+/*
+ * Claims netns_dir for this process: an exclusive flock(2) on the
+ * directory itself (made, mode 0755, if it is missing), held as long as
+ * the returned descriptor *fd is open; it is close-on-exec and goes with
+ * the process, even after kill -9. Two agents writing the same namespaces'
+ * tables would undo each other's work, so a second one is refused: -EBUSY
+ * with *cause naming the holder ("pid N: its command line", from
+ * /proc/locks). The lock is on the directory's inode: a bind mount of
+ * the directory onto itself (what `ip netns` does) is the same directory.
+ * Returns 0 or -errno with *cause (allocated, may be NULL).
+ */
+int netns_dir_lock(const char *netns_dir, int *fd, char **cause);
+
 #endif

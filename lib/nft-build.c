@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <libnftnl/chain.h>
 #include <libnftnl/expr.h>
+#include <libnftnl/flowtable.h>
+#include <libnftnl/object.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
@@ -145,6 +147,25 @@ uint32_t nft_rules_expected(const struct nft_opts *o)
 	return all;
 }
 
+void nft_chain_def(enum nft_chain_kind kind, uint32_t *hook, int32_t *prio)
+{
+	*hook = chain_defs[kind].hook;
+	*prio = chain_defs[kind].prio;
+}
+
+void nft_set_def(enum nft_set_kind kind, struct nft_set_def *d)
+{
+	bool v6 = kind == NFT_SET_DNAT6 || kind == NFT_SET_MASQ6;
+	bool map = kind == NFT_SET_DNAT4 || kind == NFT_SET_DNAT6;
+	uint32_t addr_type = v6 ? NFT_TYPE_IP6ADDR : NFT_TYPE_IPADDR;
+
+	d->flags = map ? NFT_SET_MAP : 0;
+	d->key_type = NFT_CONCAT3(addr_type, NFT_TYPE_INET_PROTO, NFT_TYPE_INET_SERVICE);
+	d->key_len = v6 ? NFT_KEY6_LEN : NFT_KEY4_LEN;
+	d->data_type = map ? NFT_CONCAT2(addr_type, NFT_TYPE_INET_SERVICE) : 0;
+	d->data_len = map ? (v6 ? NFT_DATA6_LEN : NFT_DATA4_LEN) : 0;
+}
+
 /* ---- tables, chains, sets ---- */
 
 int nft_build_table(struct nft_batch *b, const char *table, bool del)
@@ -155,6 +176,9 @@ int nft_build_table(struct nft_batch *b, const char *table, bool del)
 	if (t == NULL)
 		return -ENOMEM;
 	nftnl_table_set_str(t, NFTNL_TABLE_NAME, table);
+	/* Flags 0 on an existing table clears what someone set, e.g. dormant. */
+	if (!del)
+		nftnl_table_set_u32(t, NFTNL_TABLE_FLAGS, 0);
 	nlh = nft_batch_msg(b, del ? NFT_MSG_DELTABLE : NFT_MSG_NEWTABLE, NFPROTO_INET,
 	        del ? 0 : NLM_F_CREATE, "%s table inet %s", del ? "delete" : "add", table);
 	if (nlh)
@@ -218,25 +242,22 @@ static struct nftnl_set *set_named(const char *table, const char *name)
 int nft_build_set(struct nft_batch *b, const char *table, int gen, enum nft_set_kind kind, bool del)
 {
 	static uint32_t set_id;
-	bool v6 = kind == NFT_SET_DNAT6 || kind == NFT_SET_MASQ6;
 	bool map = kind == NFT_SET_DNAT4 || kind == NFT_SET_DNAT6;
-	uint32_t addr_type = v6 ? NFT_TYPE_IP6ADDR : NFT_TYPE_IPADDR;
 	struct nftnl_set *s = set_named(table, set_names[gen][kind]);
 	struct nlmsghdr *nlh;
 
 	if (s == NULL)
 		return -ENOMEM;
 	if (!del) {
+		struct nft_set_def d;
+		nft_set_def(kind, &d);
 		nftnl_set_set_u32(s, NFTNL_SET_ID, ++set_id);
-		nftnl_set_set_u32(s, NFTNL_SET_FLAGS, map ? NFT_SET_MAP : 0);
-		nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE,
-		        NFT_CONCAT3(addr_type, NFT_TYPE_INET_PROTO, NFT_TYPE_INET_SERVICE));
-		nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, v6 ? NFT_KEY6_LEN : NFT_KEY4_LEN);
+		nftnl_set_set_u32(s, NFTNL_SET_FLAGS, d.flags);
+		nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, d.key_type);
+		nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, d.key_len);
 		if (map) {
-			nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE,
-			        NFT_CONCAT2(addr_type, NFT_TYPE_INET_SERVICE));
-			nftnl_set_set_u32(
-			        s, NFTNL_SET_DATA_LEN, v6 ? NFT_DATA6_LEN : NFT_DATA4_LEN);
+			nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, d.data_type);
+			nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, d.data_len);
 		}
 	}
 	nlh = nft_batch_msg(b, del ? NFT_MSG_DELSET : NFT_MSG_NEWSET, NFPROTO_INET,
@@ -261,6 +282,86 @@ int nft_build_flush_set(struct nft_batch *b, const char *table, int gen, enum nf
 	if (nlh)
 		nftnl_set_elems_nlmsg_build_payload(nlh, s);
 	nftnl_set_free(s);
+	return nlh ? 0 : -ENOMEM;
+}
+
+/*
+ * Removes an object PRaaS did not write from its table: a foreign chain
+ * is flushed first (deleting a chain with rules fails), and the caller
+ * orders the kinds so nothing is still referenced when it goes.
+ */
+int nft_build_drop_foreign(struct nft_batch *b, const char *table, const struct nft_foreign *f)
+{
+	struct nlmsghdr *nlh = NULL;
+
+	switch (f->kind) {
+	case NFT_FOREIGN_RULES: {
+		struct nftnl_rule *r = nftnl_rule_alloc();
+		if (r == NULL)
+			return -ENOMEM;
+		nftnl_rule_set_str(r, NFTNL_RULE_TABLE, table);
+		nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, f->name);
+		nlh = nft_batch_msg(b, NFT_MSG_DELRULE, NFPROTO_INET, 0,
+		        "flush chain inet %s %s (not ours)", table, f->name);
+		if (nlh)
+			nftnl_rule_nlmsg_build_payload(nlh, r);
+		nftnl_rule_free(r);
+		break;
+	}
+	case NFT_FOREIGN_CHAIN: {
+		struct nftnl_chain *c = nftnl_chain_alloc();
+		if (c == NULL)
+			return -ENOMEM;
+		nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, table);
+		nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, f->name);
+		nlh = nft_batch_msg(b, NFT_MSG_DELCHAIN, NFPROTO_INET, 0,
+		        "delete chain inet %s %s (not ours)", table, f->name);
+		if (nlh)
+			nftnl_chain_nlmsg_build_payload(nlh, c);
+		nftnl_chain_free(c);
+		break;
+	}
+	case NFT_FOREIGN_SET: {
+		struct nftnl_set *s = set_named(table, f->name);
+		if (s == NULL)
+			return -ENOMEM;
+		nlh = nft_batch_msg(b, NFT_MSG_DELSET, NFPROTO_INET, 0,
+		        "delete set inet %s %s (not ours)", table, f->name);
+		if (nlh)
+			nftnl_set_nlmsg_build_payload(nlh, s);
+		nftnl_set_free(s);
+		break;
+	}
+	case NFT_FOREIGN_OBJECT: {
+		struct nftnl_obj *o = nftnl_obj_alloc();
+		if (o == NULL)
+			return -ENOMEM;
+		nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, table);
+		nftnl_obj_set_str(o, NFTNL_OBJ_NAME, f->name);
+		nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, f->type);
+		nlh = nft_batch_msg(b, NFT_MSG_DELOBJ, NFPROTO_INET, 0,
+		        "delete object inet %s %s (not ours)", table, f->name);
+		if (nlh)
+			nftnl_obj_nlmsg_build_payload(nlh, o);
+		nftnl_obj_free(o);
+		break;
+	}
+	case NFT_FOREIGN_FLOWTABLE: {
+		struct nftnl_flowtable *ft = nftnl_flowtable_alloc();
+		if (ft == NULL)
+			return -ENOMEM;
+		nftnl_flowtable_set_str(ft, NFTNL_FLOWTABLE_TABLE, table);
+		nftnl_flowtable_set_str(ft, NFTNL_FLOWTABLE_NAME, f->name);
+		nlh = nft_batch_msg(b, NFT_MSG_DELFLOWTABLE, NFPROTO_INET, 0,
+		        "delete flowtable inet %s %s (not ours)", table, f->name);
+		if (nlh)
+			nftnl_flowtable_nlmsg_build_payload(nlh, ft);
+		nftnl_flowtable_free(ft);
+		break;
+	}
+	default:
+		return -EINVAL;
+	}
 	return nlh ? 0 : -ENOMEM;
 }
 
@@ -542,30 +643,23 @@ static struct nftnl_rule *rule_new(
 	return r;
 }
 
-static int rule_commit(struct nft_batch *b, struct nftnl_rule *r, int err, const char *table,
+/* Hands r (always consumed) to the sink, unless building it failed. */
+static int rule_commit(const struct nft_rule_sink *sink, struct nftnl_rule *r, int err,
         enum nft_chain_kind chain, enum nft_rule_kind kind)
 {
-	struct nlmsghdr *nlh = NULL;
-
-	if (err == 0) {
-		nlh = nft_batch_msg(b, NFT_MSG_NEWRULE, NFPROTO_INET, NLM_F_CREATE | NLM_F_APPEND,
-		        "add rule inet %s %s (%s)", table, chain_defs[chain].name,
-		        rule_names[kind]);
-		if (nlh)
-			nftnl_rule_nlmsg_build_payload(nlh, r);
-		else
-			err = -ENOMEM;
+	if (err < 0) {
+		nftnl_rule_free(r);
+		return err;
 	}
-	nftnl_rule_free(r);
-	return err;
+	return sink->fn(r, chain, kind, sink->arg);
 }
 
 /*
  * [hairpin: fib daddr . iif type != local ... ct label set praas-hairpin]
  * dnat ip to ip daddr . meta l4proto . th dport map @dnat4
  */
-static int rule_dnat(struct nft_batch *b, const char *table, int gen, enum nft_chain_kind chain,
-        enum nft_rule_kind kind, bool v6, bool hairpin)
+static int rule_dnat(const struct nft_rule_sink *b, const char *table, int gen,
+        enum nft_chain_kind chain, enum nft_rule_kind kind, bool v6, bool hairpin)
 {
 	struct nftnl_rule *r = rule_new(table, chain, kind);
 	const char *map = set_names[gen][v6 ? NFT_SET_DNAT6 : NFT_SET_DNAT4];
@@ -584,11 +678,11 @@ static int rule_dnat(struct nft_batch *b, const char *table, int gen, enum nft_c
 	if (e == 0)
 		e = expr_dnat(r, v6 ? NFPROTO_IPV6 : NFPROTO_IPV4, NFT_REG_1,
 		        v6 ? NFT_REG32_04 : NFT_REG32_01);
-	return rule_commit(b, r, e, table, chain, kind);
+	return rule_commit(b, r, e, chain, kind);
 }
 
 /* ct label praas-hairpin masquerade */
-static int rule_masq_hairpin(struct nft_batch *b, const char *table)
+static int rule_masq_hairpin(const struct nft_rule_sink *b, const char *table)
 {
 	struct nftnl_rule *r = rule_new(table, NFT_CHAIN_POSTROUTING, NFT_RULE_POST_HAIRPIN);
 	int e;
@@ -597,7 +691,7 @@ static int rule_masq_hairpin(struct nft_batch *b, const char *table)
 		return -ENOMEM;
 	if ((e = stmt_hairpin_match(r)) == 0)
 		e = expr_masq(r);
-	return rule_commit(b, r, e, table, NFT_CHAIN_POSTROUTING, NFT_RULE_POST_HAIRPIN);
+	return rule_commit(b, r, e, NFT_CHAIN_POSTROUTING, NFT_RULE_POST_HAIRPIN);
 }
 
 /*
@@ -607,8 +701,8 @@ static int rule_masq_hairpin(struct nft_batch *b, const char *table)
  * (global masquerade) it is all of them and nothing else, not Neutron's
  * floating IPs.
  */
-static int rule_masq_set(struct nft_batch *b, const char *table, enum nft_rule_kind kind, bool v6,
-        const char *set, bool map)
+static int rule_masq_set(const struct nft_rule_sink *b, const char *table, enum nft_rule_kind kind,
+        bool v6, const char *set, bool map)
 {
 	struct nftnl_rule *r = rule_new(table, NFT_CHAIN_POSTROUTING, kind);
 	int e;
@@ -623,10 +717,10 @@ static int rule_masq_set(struct nft_batch *b, const char *table, enum nft_rule_k
 		e = expr_lookup(r, NFT_REG_1, map ? NFT_REG_1 : -1, set);
 	if (e == 0)
 		e = expr_masq(r);
-	return rule_commit(b, r, e, table, NFT_CHAIN_POSTROUTING, kind);
+	return rule_commit(b, r, e, NFT_CHAIN_POSTROUTING, kind);
 }
 
-int nft_build_rules(struct nft_batch *b, const char *table, int gen, bool masquerade)
+int nft_make_rules(const char *table, int gen, bool masquerade, const struct nft_rule_sink *b)
 {
 	const char *const *s = set_names[gen];
 	int e;
@@ -654,6 +748,32 @@ int nft_build_rules(struct nft_batch *b, const char *table, int gen, bool masque
 	if ((e = rule_masq_set(b, table, NFT_RULE_POST_ALL4, false, s[NFT_SET_DNAT4], true)) < 0)
 		return e;
 	return rule_masq_set(b, table, NFT_RULE_POST_ALL6, true, s[NFT_SET_DNAT6], true);
+}
+
+struct batch_sink {
+	struct nft_batch *b;
+	const char *table;
+};
+
+static int batch_rule(
+        struct nftnl_rule *r, enum nft_chain_kind chain, enum nft_rule_kind kind, void *arg)
+{
+	struct batch_sink *bs = arg;
+	struct nlmsghdr *nlh;
+
+	nlh = nft_batch_msg(bs->b, NFT_MSG_NEWRULE, NFPROTO_INET, NLM_F_CREATE | NLM_F_APPEND,
+	        "add rule inet %s %s (%s)", bs->table, chain_defs[chain].name, rule_names[kind]);
+	if (nlh)
+		nftnl_rule_nlmsg_build_payload(nlh, r);
+	nftnl_rule_free(r);
+	return nlh ? 0 : -ENOMEM;
+}
+
+int nft_build_rules(struct nft_batch *b, const char *table, int gen, bool masquerade)
+{
+	struct batch_sink bs = {.b = b, .table = table};
+
+	return nft_make_rules(table, gen, masquerade, &(struct nft_rule_sink){batch_rule, &bs});
 }
 
 /* ---- elements ---- */

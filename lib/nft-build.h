@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "nft-batch.h"
 #include "nft.h"
@@ -49,6 +50,13 @@ enum nft_rule_kind {
 	NFT_RULE_KINDS,
 };
 
+/* What nft_build_set() and nft_build_chain() write, for comparing with a read-back. */
+struct nft_set_def {
+	uint32_t flags, key_type, key_len, data_type, data_len;
+};
+void nft_set_def(enum nft_set_kind kind, struct nft_set_def *d);
+void nft_chain_def(enum nft_chain_kind kind, uint32_t *hook, int32_t *prio);
+
 const char *nft_set_name(int gen, enum nft_set_kind kind);
 /* The generation and kind a set name belongs to; -1 if not ours. */
 int nft_set_parse(const char *name, int *gen, enum nft_set_kind *kind);
@@ -71,6 +79,22 @@ int nft_build_set(
 int nft_build_flush_set(struct nft_batch *b, const char *table, int gen, enum nft_set_kind kind);
 /* every rule of every chain for generation gen */
 int nft_build_rules(struct nft_batch *b, const char *table, int gen, bool masquerade);
+
+struct nftnl_rule;
+/*
+ * Where nft_make_rules() puts each rule, in the order they are written:
+ * fn owns r (frees it) and returns 0 or -errno, which stops the making.
+ */
+struct nft_rule_sink {
+	int (*fn)(struct nftnl_rule *r, enum nft_chain_kind chain, enum nft_rule_kind kind,
+	        void *arg);
+	void *arg;
+};
+/* The rules nft_build_rules() writes, as libnftnl objects: for it and for comparing. */
+int nft_make_rules(const char *table, int gen, bool masquerade, const struct nft_rule_sink *sink);
+
+/* flush and delete a foreign chain, delete a foreign set, object or flowtable */
+int nft_build_drop_foreign(struct nft_batch *b, const char *table, const struct nft_foreign *f);
 
 /*
  * add element (del false) or delete element (del true): elems into the

@@ -2,11 +2,6 @@
 
 #include <errno.h>
 #include <libmnl/libmnl.h>
-#include <libnftnl/chain.h>
-#include <libnftnl/expr.h>
-#include <libnftnl/rule.h>
-#include <libnftnl/set.h>
-#include <libnftnl/udata.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netlink.h>
@@ -21,19 +16,9 @@
 #include "netns.h"
 #include "nft-batch.h"
 #include "nft-build.h"
+#include "nft-int.h"
 
-struct nft_conn {
-	struct mnl_socket *nl;
-	uint32_t seq;
-	/* Which generation of map names the rules of `table` use; -1: ask. */
-	char table[NFT_TABLE_MAXNAMELEN];
-	int gen;
-};
-
-/* Sets *cause to the words of a drift and returns 1. */
-static int nft_drift(char **cause, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int nft_drift(char **cause, const char *fmt, ...)
+int nft_drift(char **cause, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -63,12 +48,12 @@ static int nft_wrap(char **cause, int err, const char *what)
 	return err;
 }
 
-static const char *nft_table(const struct nft_opts *o)
+const char *nft_table(const struct nft_opts *o)
 {
 	return o->table ? o->table : NFT_TABLE_DEFAULT;
 }
 
-static int nft_check_opts(const struct nft_opts *o, char **cause)
+int nft_check_opts(const struct nft_opts *o, char **cause)
 {
 	const char *t = nft_table(o);
 
@@ -125,7 +110,7 @@ static int nft_cached_gen(const struct nft_conn *c, const char *table)
 
 /* ---- elements ---- */
 
-static int elem_key_cmp(const struct nft_elem *a, const struct nft_elem *b)
+int nft_elem_key_cmp(const struct nft_elem *a, const struct nft_elem *b)
 {
 	int r;
 
@@ -144,7 +129,7 @@ int nft_elem_cmp(const struct nft_elem *a, const struct nft_elem *b)
 {
 	int r;
 
-	if ((r = elem_key_cmp(a, b)) != 0)
+	if ((r = nft_elem_key_cmp(a, b)) != 0)
 		return r;
 	if (a->in.family != b->in.family)
 		return a->in.family < b->in.family ? -1 : 1;
@@ -155,7 +140,7 @@ int nft_elem_cmp(const struct nft_elem *a, const struct nft_elem *b)
 	return (int)a->masquerade - (int)b->masquerade;
 }
 
-static int elem_qsort_cmp(const void *a, const void *b)
+int nft_elem_qsort_cmp(const void *a, const void *b)
 {
 	return nft_elem_cmp(a, b);
 }
@@ -213,9 +198,9 @@ int nft_expand(
 			e->masquerade = f->masquerade;
 		}
 	}
-	qsort(v, total, sizeof(*v), elem_qsort_cmp);
+	qsort(v, total, sizeof(*v), nft_elem_qsort_cmp);
 	for (size_t i = 1; i < total; i++)
-		if (elem_key_cmp(&v[i - 1], &v[i]) == 0) {
+		if (nft_elem_key_cmp(&v[i - 1], &v[i]) == 0) {
 			char buf[160];
 			nft_elem_format(&v[i], buf, sizeof(buf));
 			free(v);
@@ -226,384 +211,21 @@ int nft_expand(
 	return 0;
 }
 
-/* ---- reading back ---- */
-
-struct nft_read_ctx {
-	const char *table;
-	struct nft_state *st;
-	uint32_t gens;                  /* bit g: some rule looks up a set of generation g */
-	uint32_t sets[NFT_GENERATIONS]; /* bit k: set kind k exists */
-	enum nft_set_kind kind;         /* elements being read */
-	const char *set;
-	struct nft_elem *elems;
-	size_t n, cap;
-	int err;
-};
-
-/* A sets dump names the table (and fails with ENOENT if it is not there). */
-static void fill_set_table(struct nlmsghdr *nlh, void *arg)
-{
-	struct nft_read_ctx *x = arg;
-	struct nftnl_set *s = nftnl_set_alloc();
-
-	if (s == NULL) {
-		x->err = -ENOMEM;
-		return;
-	}
-	nftnl_set_set_str(s, NFTNL_SET_TABLE, x->table);
-	nftnl_set_nlmsg_build_payload(nlh, s);
-	nftnl_set_free(s);
-}
-
-/* A rules dump limited to the table (the kernel filters; so do we). */
-static void fill_rule_table(struct nlmsghdr *nlh, void *arg)
-{
-	struct nft_read_ctx *x = arg;
-	struct nftnl_rule *r = nftnl_rule_alloc();
-
-	if (r == NULL) {
-		x->err = -ENOMEM;
-		return;
-	}
-	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, x->table);
-	nftnl_rule_nlmsg_build_payload(nlh, r);
-	nftnl_rule_free(r);
-}
-
-static int set_cb(const struct nlmsghdr *nlh, void *arg)
-{
-	struct nft_read_ctx *x = arg;
-	struct nftnl_set *s = nftnl_set_alloc();
-	enum nft_set_kind kind;
-	int gen;
-
-	if (s == NULL || nftnl_set_nlmsg_parse(nlh, s) < 0) {
-		nftnl_set_free(s);
-		errno = s ? EPROTO : ENOMEM;
-		return MNL_CB_ERROR;
-	}
-	if (strcmp(nftnl_set_get_str(s, NFTNL_SET_TABLE), x->table) == 0 &&
-	        nft_set_parse(nftnl_set_get_str(s, NFTNL_SET_NAME), &gen, &kind) == 0)
-		x->sets[gen] |= 1u << kind;
-	nftnl_set_free(s);
-	return MNL_CB_OK;
-}
-
-static int chain_cb(const struct nlmsghdr *nlh, void *arg)
-{
-	struct nft_read_ctx *x = arg;
-	struct nftnl_chain *c = nftnl_chain_alloc();
-	int k;
-
-	if (c == NULL || nftnl_chain_nlmsg_parse(nlh, c) < 0) {
-		nftnl_chain_free(c);
-		errno = c ? EPROTO : ENOMEM;
-		return MNL_CB_ERROR;
-	}
-	if (strcmp(nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE), x->table) == 0 &&
-	        (k = nft_chain_parse(nftnl_chain_get_str(c, NFTNL_CHAIN_NAME))) >= 0)
-		x->st->chains |= 1u << k;
-	nftnl_chain_free(c);
-	return MNL_CB_OK;
-}
-
-static int udata_cb(const struct nftnl_udata *attr, void *data)
-{
-	const struct nftnl_udata **tb = data;
-
-	if (nftnl_udata_type(attr) == NFTNL_UDATA_RULE_COMMENT)
-		tb[0] = attr;
-	return 0;
-}
-
-static int expr_cb(struct nftnl_expr *e, void *data)
-{
-	struct nft_read_ctx *x = data;
-	enum nft_set_kind kind;
-	int gen;
-
-	if (strcmp(nftnl_expr_get_str(e, NFTNL_EXPR_NAME), "lookup") == 0 &&
-	        nft_set_parse(nftnl_expr_get_str(e, NFTNL_EXPR_LOOKUP_SET), &gen, &kind) == 0)
-		x->gens |= 1u << gen;
-	return 0;
-}
-
-/* The rule's comment names its kind; it counts only in its own chain. */
-static int rule_cb(const struct nlmsghdr *nlh, void *arg)
-{
-	struct nft_read_ctx *x = arg;
-	struct nftnl_rule *r = nftnl_rule_alloc();
-	const struct nftnl_udata *tb[1] = {NULL};
-	const void *ud;
-	uint32_t udlen = 0;
-	int kind;
-
-	if (r == NULL || nftnl_rule_nlmsg_parse(nlh, r) < 0) {
-		nftnl_rule_free(r);
-		errno = r ? EPROTO : ENOMEM;
-		return MNL_CB_ERROR;
-	}
-	if (strcmp(nftnl_rule_get_str(r, NFTNL_RULE_TABLE), x->table) != 0)
-		goto out;
-	nftnl_expr_foreach(r, expr_cb, x);
-	ud = nftnl_rule_get_data(r, NFTNL_RULE_USERDATA, &udlen);
-	if (ud == NULL || nftnl_udata_parse(ud, udlen, udata_cb, tb) < 0 || tb[0] == NULL)
-		goto out;
-	kind = nft_rule_parse(nftnl_udata_get(tb[0]));
-	if (kind >= 0 &&
-	        strcmp(nftnl_rule_get_str(r, NFTNL_RULE_CHAIN),
-	                nft_chain_name(nft_rule_chain((enum nft_rule_kind)kind))) == 0)
-		x->st->rules |= 1u << kind;
-out:
-	nftnl_rule_free(r);
-	return MNL_CB_OK;
-}
-
-static int elem_cb(struct nftnl_set_elem *e, void *data)
-{
-	struct nft_read_ctx *x = data;
-	const void *key, *val = NULL;
-	uint32_t klen = 0, dlen = 0;
-
-	if (x->n == x->cap) {
-		size_t cap = x->cap ? x->cap * 2 : 256;
-		struct nft_elem *n = realloc(x->elems, cap * sizeof(*n));
-		if (n == NULL) {
-			x->err = -ENOMEM;
-			return -1;
-		}
-		x->elems = n;
-		x->cap = cap;
-	}
-	key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &klen);
-	if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_DATA))
-		val = nftnl_set_elem_get(e, NFTNL_SET_ELEM_DATA, &dlen);
-	if (key == NULL || nft_elem_decode(x->kind, key, klen, val, dlen, &x->elems[x->n]) < 0) {
-		x->err = -EPROTO;
-		return -1;
-	}
-	x->n++;
-	return 0;
-}
-
-static int elems_cb(const struct nlmsghdr *nlh, void *arg)
-{
-	struct nft_read_ctx *x = arg;
-	struct nftnl_set *s = nftnl_set_alloc();
-	int r = MNL_CB_OK;
-
-	if (s == NULL || nftnl_set_elems_nlmsg_parse(nlh, s) < 0) {
-		nftnl_set_free(s);
-		errno = s ? EPROTO : ENOMEM;
-		return MNL_CB_ERROR;
-	}
-	if (nftnl_set_elem_foreach(s, elem_cb, x) < 0) {
-		errno = -x->err;
-		r = MNL_CB_ERROR;
-	}
-	nftnl_set_free(s);
-	return r;
-}
-
-static void fill_set(struct nlmsghdr *nlh, void *arg)
-{
-	struct nft_read_ctx *x = arg;
-	struct nftnl_set *s = nftnl_set_alloc();
-
-	if (s == NULL) {
-		x->err = -ENOMEM;
-		return;
-	}
-	nftnl_set_set_str(s, NFTNL_SET_TABLE, x->table);
-	nftnl_set_set_str(s, NFTNL_SET_NAME, x->set);
-	nftnl_set_elems_nlmsg_build_payload(nlh, s);
-	nftnl_set_free(s);
-}
-
-static int read_elems(struct nft_conn *c, struct nft_read_ctx *x, int gen, enum nft_set_kind kind)
-{
-	int r;
-
-	if (!(x->sets[gen] & (1u << kind)))
-		return 0;
-	x->kind = kind;
-	x->set = nft_set_name(gen, kind);
-	r = nft_dump(c->nl, &c->seq, NFT_MSG_GETSETELEM, NFPROTO_INET, fill_set, elems_cb, x);
-	return r < 0 ? r : x->err;
-}
-
-/* Reads the rules of the table: their kinds and the generation they use. */
-static int read_rules(struct nft_conn *c, struct nft_read_ctx *x)
-{
-	uint32_t need = nft_rules_expected(&(struct nft_opts){.masquerade = false});
-	int r;
-
-	r = nft_dump(c->nl, &c->seq, NFT_MSG_GETRULE, NFPROTO_INET, fill_rule_table, rule_cb, x);
-	if (r < 0 || (r = x->err) < 0)
-		return r;
-	x->st->generation = -1;
-	if ((x->st->rules & need) == need && (x->gens == 1 || x->gens == 2))
-		x->st->generation = x->gens == 1 ? 0 : 1;
-	return 0;
-}
-
-/* Folds the masq sets' elements into the map elements they flag. */
-static void merge_masq(struct nft_read_ctx *x, size_t nmap)
-{
-	struct nft_elem *maps = x->elems, *masq = x->elems + nmap;
-	size_t nmasq = x->n - nmap;
-
-	if (nmap > 1)
-		qsort(maps, nmap, sizeof(*maps), elem_qsort_cmp);
-	for (size_t i = 0; i < nmasq; i++) {
-		struct nft_elem *m = NULL;
-		size_t lo = 0, hi = nmap;
-		while (lo < hi) {
-			size_t mid = (lo + hi) / 2;
-			int d = elem_key_cmp(&maps[mid], &masq[i]);
-			if (d == 0) {
-				m = &maps[mid];
-				break;
-			}
-			if (d < 0)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		if (m == NULL)
-			x->st->orphans++;
-		else
-			m->masquerade = true;
-	}
-	x->n = nmap;
-}
-
-int nft_read(struct nft_conn *c, const struct nft_opts *o, struct nft_state *st, char **cause)
-{
-	struct nft_read_ctx x = {.table = nft_table(o), .st = st};
-	size_t nmap;
-	int r, gen;
-
-	if (cause)
-		*cause = NULL;
-	memset(st, 0, sizeof(*st));
-	st->generation = -1;
-	if ((r = nft_check_opts(o, cause)) < 0)
-		return r;
-	r = nft_dump(c->nl, &c->seq, NFT_MSG_GETSET, NFPROTO_INET, fill_set_table, set_cb, &x);
-	if (r == -ENOENT)
-		return 0;
-	if (r < 0 || (r = x.err) < 0)
-		return cause_errno(cause, r, "list sets of table inet %s", x.table);
-	st->table = true;
-	r = nft_dump(c->nl, &c->seq, NFT_MSG_GETCHAIN, NFPROTO_INET, NULL, chain_cb, &x);
-	if (r < 0)
-		return cause_errno(cause, r, "list chains of table inet %s", x.table);
-	if ((r = read_rules(c, &x)) < 0)
-		return cause_errno(cause, r, "list rules of table inet %s", x.table);
-	gen = st->generation >= 0 ? st->generation : (x.sets[0] ? 0 : 1);
-	if ((r = read_elems(c, &x, gen, NFT_SET_DNAT4)) < 0 ||
-	        (r = read_elems(c, &x, gen, NFT_SET_DNAT6)) < 0)
-		goto fail;
-	nmap = x.n;
-	if ((r = read_elems(c, &x, gen, NFT_SET_MASQ4)) < 0 ||
-	        (r = read_elems(c, &x, gen, NFT_SET_MASQ6)) < 0)
-		goto fail;
-	merge_masq(&x, nmap);
-	st->elems = x.elems;
-	st->n = x.n;
-	return 0;
-fail:
-	free(x.elems);
-	return cause_errno(cause, r, "list elements of table inet %s", x.table);
-}
-
-void nft_state_free(struct nft_state *st)
-{
-	free(st->elems);
-	st->elems = NULL;
-	st->n = 0;
-}
-
-static int compare_rules(const struct nft_state *st, const struct nft_opts *o, char **cause)
-{
-	uint32_t want = nft_rules_expected(o);
-
-	if (!st->table)
-		return nft_drift(cause, "table inet %s is missing", nft_table(o));
-	for (unsigned int i = 0; nft_chain_name(i); i++)
-		if (!(st->chains & (1u << i)))
-			return nft_drift(cause, "chain %s is missing", nft_chain_name(i));
-	for (unsigned int i = 0; nft_rule_name(i); i++) {
-		bool has = st->rules & (1u << i), wants = want & (1u << i);
-		if (has != wants)
-			return nft_drift(cause, "rule \"%s\" is %s", nft_rule_name(i),
-			        has ? "present but not wanted" : "missing");
-	}
-	if (st->generation < 0)
-		return nft_drift(cause, "rules do not all use the same maps");
-	if (st->orphans > 0)
-		return nft_drift(
-		        cause, "%zu masquerade elements without a map element", st->orphans);
-	return 0;
-}
-
-int nft_compare(const struct nft_state *st, const struct nft_opts *o, const struct forwarding *fwds,
-        size_t n, char **cause)
-{
-	struct nft_elem *want;
-	size_t nwant, i = 0, j = 0;
-	char buf[160];
-	int r;
-
-	if (cause)
-		*cause = NULL;
-	if ((r = compare_rules(st, o, cause)) != 0)
-		return r;
-	if ((r = nft_expand(fwds, n, &want, &nwant, cause)) < 0)
-		return r;
-	r = 0;
-	while (r == 0 && (i < nwant || j < st->n)) {
-		int d = i == nwant ? 1 : j == st->n ? -1 : nft_elem_cmp(&want[i], &st->elems[j]);
-		if (d != 0 && i < nwant && j < st->n &&
-		        elem_key_cmp(&want[i], &st->elems[j]) == 0) {
-			char buf2[160];
-			r = nft_drift(cause, "element %s should be %s",
-			        nft_elem_format(&st->elems[j], buf, sizeof(buf)),
-			        nft_elem_format(&want[i], buf2, sizeof(buf2)));
-		} else if (d < 0)
-			r = nft_drift(cause, "missing element %s",
-			        nft_elem_format(&want[i], buf, sizeof(buf)));
-		else if (d > 0)
-			r = nft_drift(cause, "unexpected element %s",
-			        nft_elem_format(&st->elems[j], buf, sizeof(buf)));
-		i += d <= 0;
-		j += d >= 0;
-	}
-	free(want);
-	return r ? 1 : 0;
-}
-
 /* ---- changing ---- */
 
 /* The generation the table's rules use now; -1 if the table is missing or broken. */
 static int nft_discover(struct nft_conn *c, const char *table, int *gen)
 {
-	struct nft_state st = {0};
-	struct nft_read_ctx x = {.table = table, .st = &st};
+	struct nft_state st;
 	int r;
 
 	*gen = nft_cached_gen(c, table);
 	if (*gen >= 0)
 		return 0;
-	r = read_rules(c, &x);
-	if (r == -ENOENT) {
-		*gen = -1;
-		return 0;
-	}
-	if (r < 0)
+	if ((r = nft_read_rules(c, table, &st, NULL)) < 0)
 		return r;
 	*gen = st.generation;
+	nft_state_free(&st);
 	if (*gen >= 0)
 		nft_cache(c, table, *gen);
 	return 0;
@@ -669,8 +291,34 @@ static int build_fresh_sets(struct nft_batch *b, const char *t, int gen)
 	return e;
 }
 
-/* The rules move to the maps of generation gen. */
-static int build_switch(struct nft_batch *b, const struct nft_opts *o, int gen)
+/*
+ * Removes what PRaaS did not write (st: the table as read before). Runs
+ * after our chains were flushed, and in this order, so nothing is still
+ * referenced when it goes: foreign chains' rules, foreign sets, foreign
+ * chains, objects, flowtables.
+ */
+static int build_drop_foreign(struct nft_batch *b, const char *t, const struct nft_state *st)
+{
+	static const enum nft_foreign_kind order[] = {
+	        NFT_FOREIGN_SET, NFT_FOREIGN_CHAIN, NFT_FOREIGN_OBJECT, NFT_FOREIGN_FLOWTABLE};
+	int e = 0;
+
+	for (size_t i = 0; e == 0 && st != NULL && i < st->nkept; i++)
+		if (st->foreign[i].kind == NFT_FOREIGN_CHAIN) {
+			struct nft_foreign rules = st->foreign[i];
+			rules.kind = NFT_FOREIGN_RULES;
+			e = nft_build_drop_foreign(b, t, &rules);
+		}
+	for (size_t k = 0; e == 0 && st != NULL && k < sizeof(order) / sizeof(order[0]); k++)
+		for (size_t i = 0; e == 0 && i < st->nkept; i++)
+			if (st->foreign[i].kind == order[k])
+				e = nft_build_drop_foreign(b, t, &st->foreign[i]);
+	return e;
+}
+
+/* The rules move to the maps of generation gen; what is not ours goes. */
+static int build_switch(
+        struct nft_batch *b, const struct nft_opts *o, int gen, const struct nft_state *st)
 {
 	const char *t = nft_table(o);
 	int e = 0;
@@ -678,7 +326,9 @@ static int build_switch(struct nft_batch *b, const struct nft_opts *o, int gen)
 	for (int k = 0; e == 0 && k < NFT_CHAIN_KINDS; k++)
 		if ((e = nft_build_chain(b, t, (enum nft_chain_kind)k)) == 0)
 			e = nft_build_flush_chain(b, t, (enum nft_chain_kind)k);
-	return e == 0 ? nft_build_rules(b, t, gen, o->masquerade) : e;
+	if (e == 0)
+		e = nft_build_rules(b, t, gen, o->masquerade);
+	return e == 0 ? build_drop_foreign(b, t, st) : e;
 }
 
 static int drop_sets(struct nft_conn *c, const char *t, int gen, char **cause)
@@ -699,10 +349,12 @@ static int drop_sets(struct nft_conn *c, const char *t, int gen, char **cause)
  * maps stay the same objects, so a packet that met the old rules and does
  * its lookup after the commit finds the re-added element, live in the new
  * generation. Maps of the other generation left by a split resync that
- * died half way go in the same transaction: no rule uses them.
+ * died half way go in the same transaction, after the rules were rewritten
+ * (a foreign rule might have used them), and so does anything in the table
+ * PRaaS did not write (st).
  */
 static int sync_in_place(struct nft_conn *c, const struct nft_opts *o, const struct nft_elem *v,
-        size_t n, int gen, char **cause)
+        size_t n, int gen, const struct nft_state *st, char **cause)
 {
 	const char *t = nft_table(o);
 	struct nft_batch *b = nft_batch_new(&c->seq);
@@ -710,12 +362,12 @@ static int sync_in_place(struct nft_conn *c, const struct nft_opts *o, const str
 
 	if (b == NULL)
 		return cause_errno(cause, -ENOMEM, "allocate batch");
-	if ((e = nft_build_table(b, t, false)) == 0)
-		e = build_no_sets(b, t, 1 - gen);
+	e = nft_build_table(b, t, false);
 	for (int k = 0; e == 0 && k < NFT_SET_KINDS; k++)
 		e = nft_build_flush_set(b, t, gen, (enum nft_set_kind)k);
-	if (e == 0 && (e = nft_build_elems(b, t, gen, v, n, false)) == 0)
-		e = build_switch(b, o, gen);
+	if (e == 0 && (e = nft_build_elems(b, t, gen, v, n, false)) == 0 &&
+	        (e = build_switch(b, o, gen, st)) == 0)
+		e = build_no_sets(b, t, 1 - gen);
 	return send_batch(c, b, e, cause);
 }
 
@@ -733,7 +385,7 @@ static int sync_in_place(struct nft_conn *c, const struct nft_opts *o, const str
  * 200 resyncs under a steady stream of new connections).
  */
 static int sync_generation(struct nft_conn *c, const struct nft_opts *o, const struct nft_elem *v,
-        size_t n, int cur, int gen, char **cause)
+        size_t n, int cur, int gen, const struct nft_state *st, char **cause)
 {
 	const char *t = nft_table(o);
 	size_t step = o->batch_max ? o->batch_max : NFT_BATCH_DEFAULT;
@@ -755,7 +407,7 @@ static int sync_generation(struct nft_conn *c, const struct nft_opts *o, const s
 	}
 	if ((b = nft_batch_new(&c->seq)) == NULL)
 		return cause_errno(cause, -ENOMEM, "allocate batch");
-	if ((r = send_batch(c, b, build_switch(b, o, gen), cause)) < 0)
+	if ((r = send_batch(c, b, build_switch(b, o, gen, st), cause)) < 0)
 		return r;
 	nft_cache(c, t, gen);
 	return cur >= 0 ? drop_sets(c, t, cur, cause) : 0;
@@ -767,7 +419,7 @@ static int sync_from_scratch(struct nft_conn *c, const struct nft_opts *o, const
 {
 	int r = sync_rebuild(c, o, v, n, whole, cause);
 
-	return r == 0 && !whole ? sync_generation(c, o, v, n, -1, 0, cause) : r;
+	return r == 0 && !whole ? sync_generation(c, o, v, n, -1, 0, NULL, cause) : r;
 }
 
 int nft_sync(struct nft_conn *c, const struct nft_opts *o, const struct forwarding *fwds, size_t n,
@@ -775,6 +427,7 @@ int nft_sync(struct nft_conn *c, const struct nft_opts *o, const struct forwardi
 {
 	size_t oneshot = o->oneshot_max ? o->oneshot_max : NFT_ONESHOT_MAX;
 	const char *t = nft_table(o);
+	struct nft_state st;
 	struct nft_elem *v;
 	size_t nv;
 	int cur, r;
@@ -783,11 +436,16 @@ int nft_sync(struct nft_conn *c, const struct nft_opts *o, const struct forwardi
 		*cause = NULL;
 	if ((r = nft_check_opts(o, cause)) < 0 || (r = nft_expand(fwds, n, &v, &nv, cause)) < 0)
 		return r;
-	c->gen = -1; /* ask the kernel: the cache must not decide which maps are live */
-	if ((r = nft_discover(c, t, &cur)) < 0) {
-		cause_errno(cause, r, "list rules of table inet %s", t);
-	} else if (cur >= 0 && nv <= oneshot) {
-		if ((r = sync_in_place(c, o, v, nv, cur, cause)) == 0) {
+	/* Ask the kernel, not the cache, which maps are live (and what else is there). */
+	c->gen = -1;
+	if ((r = o->remove_foreign ? nft_read_objects(c, o, &st, cause)
+	                           : nft_read_rules(c, t, &st, cause)) < 0) {
+		free(v);
+		return nft_wrap(cause, r, "resync");
+	}
+	cur = st.foreign_overflow ? -1 : st.generation;
+	if (cur >= 0 && nv <= oneshot) {
+		if ((r = sync_in_place(c, o, v, nv, cur, &st, cause)) == 0) {
 			nft_cache(c, t, cur);
 		} else {
 			/* e.g. a chain recreated by hand with another priority */
@@ -801,10 +459,11 @@ int nft_sync(struct nft_conn *c, const struct nft_opts *o, const struct forwardi
 		}
 	} else if (cur >= 0) {
 		log_debug("nft: split resync of %zu elements into generation %d", nv, 1 - cur);
-		r = sync_generation(c, o, v, nv, cur, 1 - cur, cause);
+		r = sync_generation(c, o, v, nv, cur, 1 - cur, &st, cause);
 	} else {
 		r = sync_from_scratch(c, o, v, nv, nv <= oneshot, cause);
 	}
+	nft_state_free(&st);
 	c->gen = r == 0 ? c->gen : -1;
 	free(v);
 	if (r < 0)

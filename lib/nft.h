@@ -46,6 +46,13 @@ struct nft_opts {
 	bool masquerade;          /* global: source-NAT every forwarded connection */
 	unsigned int oneshot_max; /* 0: NFT_ONESHOT_MAX */
 	unsigned int batch_max;   /* 0: NFT_BATCH_DEFAULT */
+	/*
+	 * nft_sync(): first read the whole table and remove, in the same
+	 * transaction, whatever PRaaS did not write (a repair of drift). Off,
+	 * a sync reads only the rules (a restore: one look fewer per router)
+	 * and foreign chains, sets and objects stay until a repair.
+	 */
+	bool remove_foreign;
 };
 
 /* One forwarded port, as one map element (plus masq set element). */
@@ -58,15 +65,55 @@ struct nft_elem {
 	bool masquerade;
 };
 
-/* What nft_read() found. */
+/* Chains of the table (prerouting, output, postrouting). */
+#define NFT_CHAINS 3
+/* Rules kept per chain for comparing: more than PRaaS writes means drift anyway. */
+#define NFT_RULES_KEPT 16
+/* Foreign objects kept by name for removal; more are counted, removed by a rebuild. */
+#define NFT_FOREIGN_KEPT 64
+/* A dump the kernel interrupted (the ruleset changed meanwhile) is redone this often. */
+#define NFT_READ_TRIES 8
+
+/* An object in the table that PRaaS did not write. */
+enum nft_foreign_kind {
+	NFT_FOREIGN_RULES, /* the rules of a foreign chain (flushed before it goes) */
+	NFT_FOREIGN_CHAIN,
+	NFT_FOREIGN_SET,
+	NFT_FOREIGN_OBJECT,
+	NFT_FOREIGN_FLOWTABLE,
+};
+
+struct nft_foreign {
+	enum nft_foreign_kind kind;
+	uint32_t type; /* an object's NFT_OBJECT_* type */
+	char name[256];
+};
+
+/*
+ * What nft_read() found. Rules are kept as fingerprints: the comment and
+ * every expression with its attributes, as libnftnl prints them, so two
+ * rules match only when they do the same thing.
+ */
 struct nft_state {
 	bool table;             /* the table exists */
+	uint32_t table_flags;   /* e.g. NFT_TABLE_F_DORMANT: set by someone else */
 	int generation;         /* which map names the rules use (0 or 1), -1 if none */
 	uint32_t chains;        /* bit i: chain i of nft_chain_name() present */
 	uint32_t rules;         /* bit i: rule i of nft_rule_name() present */
+	uint32_t sets[2];       /* bit k of [gen]: that set of ours is present */
 	struct nft_elem *elems; /* sorted, masquerade from the masq sets */
 	size_t n;
 	size_t orphans; /* masq set elements with no map element */
+	/* per chain of ours, in kernel order: how many rules, the first NFT_RULES_KEPT */
+	size_t nrules[NFT_CHAINS];
+	char *rule_fp[NFT_CHAINS][NFT_RULES_KEPT];
+	/* our chains and sets defined otherwise than we define them, in words; NULL: none */
+	char *odd;
+	/* objects we did not write: how many, and the first NFT_FOREIGN_KEPT */
+	size_t nforeign;
+	size_t nkept;          /* of foreign[] */
+	bool foreign_overflow; /* more than NFT_FOREIGN_KEPT named: only a rebuild clears them */
+	struct nft_foreign *foreign;
 };
 
 struct nft_conn;
@@ -80,11 +127,10 @@ void nft_close(struct nft_conn *c);
 
 /*
  * Makes the table hold exactly fwds (n of them), with the chains and
- * rules for opts. Atomic as packets see it: up to oneshot_max elements,
- * one transaction rewrites the live maps and rules in place; more are
- * filled into fresh maps in transactions of at most batch_max elements,
- * one transaction switches the rules to them, and a last one deletes the
- * old maps. A missing or broken table is rebuilt.
+ * rules for opts (and, with opts->remove_foreign, nothing else). Atomic as packets see it: up to
+ * oneshot_max elements, one transaction rewrites the live maps and rules in place; more are filled
+ * into fresh maps in transactions of at most batch_max elements, one transaction switches the rules
+ * to them, and a last one deletes the old maps. A missing or broken table is rebuilt.
  */
 int nft_sync(struct nft_conn *c, const struct nft_opts *o, const struct forwarding *fwds, size_t n,
         char **cause);
@@ -103,12 +149,33 @@ int nft_apply(struct nft_conn *c, const struct nft_opts *o, const struct forward
 /* Removes the table. Not an error if it is not there. */
 int nft_drop(struct nft_conn *c, const struct nft_opts *o, char **cause);
 
-/* Reads the table back. A missing table is st->table == false, not an error. */
+/*
+ * Reads the table back: everything in it, ours or not. A missing table is
+ * st->table == false, not an error. The read is one consistent look: the
+ * ruleset generation is read before and after, and a read the kernel
+ * interrupted (NLM_F_DUMP_INTR, EINTR) or that another change overlapped
+ * is redone, up to NFT_READ_TRIES times (then -EAGAIN).
+ */
 int nft_read(struct nft_conn *c, const struct nft_opts *o, struct nft_state *st, char **cause);
 void nft_state_free(struct nft_state *st);
 
 /*
- * Compares what nft_read() found with what opts and fwds call for.
+ * Fills st's table, chains, sets and rules as nft_sync() writes them for
+ * opts with the maps of generation gen (elements untouched): what a sound
+ * table reads back as. For tests, and for comparing.
+ */
+int nft_state_expect(struct nft_state *st, const struct nft_opts *o, int gen);
+
+/* A rule's fingerprint (comment, then each expression): allocated, or NULL. */
+struct nftnl_rule;
+char *nft_rule_fingerprint(const struct nftnl_rule *r);
+
+/*
+ * Compares what nft_read() found with what opts and fwds call for: the
+ * table (flags), exactly our chains (type, hook, priority, policy), exactly
+ * our sets (types, flags), in each chain exactly our rules in our order
+ * (by fingerprint), nothing else (no chain, set, object or flowtable we
+ * did not write), and exactly the elements of fwds.
  * Returns 0 when they match, 1 on drift (with *cause saying how), -errno.
  */
 int nft_compare(const struct nft_state *st, const struct nft_opts *o, const struct forwarding *fwds,

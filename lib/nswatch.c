@@ -41,6 +41,7 @@ struct nswatch {
 	struct event *ev_inotify, *ev_timer, *ev_start;
 	struct nswatch_list known;   /* reported as added */
 	struct nswatch_list pending; /* seen, not yet a usable namespace */
+	bool quiet;                  /* adopting what is there at the start, unreported */
 };
 
 static int64_t now_ms(void)
@@ -129,9 +130,10 @@ static void nswatch_check_pending(struct nswatch *w)
 				i++;
 				continue; /* out of memory: try again next tick */
 			}
-			log_debug("nswatch: %s added", name);
-			w->cb(name, NSWATCH_ADDED, w->arg);
-			list_del(&w->pending, name);
+			log_debug("nswatch: %s %s", name, w->quiet ? "there at start" : "added");
+			if (!w->quiet)
+				w->cb(name, NSWATCH_ADDED, w->arg);
+			list_del_at(&w->pending, i); /* by index: O(1), the next one moves here */
 		} else if (now > w->pending.v[i].deadline) {
 			log_debug("nswatch: %s never became a network namespace", name);
 			list_del_at(&w->pending, i);
@@ -159,6 +161,11 @@ static void nswatch_gone(struct nswatch *w, const char *name)
 	}
 }
 
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 /* Compares the directory with what we know: the start, and after an overflow. */
 static void nswatch_rescan(struct nswatch *w)
 {
@@ -170,10 +177,9 @@ static void nswatch_rescan(struct nswatch *w)
 		return;
 	}
 	while (i < w->known.n) {
-		bool there = false;
-		for (size_t j = 0; j < n && !there; j++)
-			there = strcmp(names[j], w->known.v[i].name) == 0;
-		if (there) {
+		/* names is sorted: thousands of routers cost n log n here, not n^2. */
+		const char *key = w->known.v[i].name;
+		if (n > 0 && bsearch(&key, names, n, sizeof(*names), name_cmp) != NULL) {
 			i++;
 		} else {
 			char *gone = strdup(w->known.v[i].name);
@@ -291,8 +297,8 @@ static int nswatch_fail(char **cause, int err, const char *what, const char *dir
 	return err;
 }
 
-int nswatch_new(struct event_base *base, const char *netns_dir, const char *prefix, nswatch_cb cb,
-        void *arg, struct nswatch **out, char **cause)
+int nswatch_new(struct event_base *base, const char *netns_dir, const char *prefix,
+        bool report_existing, nswatch_cb cb, void *arg, struct nswatch **out, char **cause)
 {
 	struct timeval zero = {0, 0};
 	struct nswatch *w;
@@ -328,11 +334,22 @@ int nswatch_new(struct event_base *base, const char *netns_dir, const char *pref
 	w->ev_start = evtimer_new(base, nswatch_on_start, w);
 	if (w->ev_inotify == NULL || w->ev_timer == NULL || w->ev_start == NULL)
 		goto fail;
-	/* Attached without a scan: the first pass of the loop reports what is there. */
+	/*
+	 * Attached without a scan: the first pass of the loop reports what is
+	 * there. Unless the caller lists them itself: then what is there now is
+	 * known at once, unreported, and only what comes after the watch was
+	 * set is reported (a name usable only later is still reported).
+	 */
 	w->dir_wd = inotify_add_watch(w->fd, w->dir, NSWATCH_DIR_EVENTS);
 	if (w->dir_wd < 0 && (r = nswatch_attach(w)) < 0)
 		goto fail;
-	if (event_add(w->ev_inotify, NULL) < 0 || evtimer_add(w->ev_start, &zero) < 0) {
+	if (!report_existing && w->dir_wd >= 0) {
+		w->quiet = true;
+		nswatch_rescan(w);
+		w->quiet = false;
+	}
+	if (event_add(w->ev_inotify, NULL) < 0 ||
+	        (report_existing && evtimer_add(w->ev_start, &zero) < 0)) {
 		r = -EIO;
 		goto fail;
 	}

@@ -67,6 +67,12 @@ static const char *const migrations[] = {
          * row to do it (80 ms of a blocked agent at 100,000).
          */
         "CREATE INDEX forwardings_status ON forwardings (status);",
+
+        /*
+         * 4: the v1 listing of one router is paged by id (keyset: id > marker);
+         * version 3 walked every router's ids in order to find one router's.
+         */
+        "CREATE INDEX forwardings_router_page ON forwardings (router_id, id);",
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION,
         "one migration per schema version");
@@ -115,10 +121,13 @@ enum stmt_id {
 	ST_EXT_PORT,
 	ST_PAGE,
 	ST_PAGE_ROUTER,
+	ST_PAGE_DESC,
+	ST_PAGE_ROUTER_DESC,
 	ST_COUNT_ALL,
 	ST_COUNT_ROUTER,
 	ST_COUNT_STATUS,
 	ST_SET_STATUS,
+	ST_NEXT_EXTERNAL,
 	ST_COUNT_, /* number of statements */
 };
 
@@ -186,11 +195,22 @@ static const char *const stmt_sql[ST_COUNT_] = {
         [ST_PAGE] = "SELECT " COLS " FROM forwardings WHERE id > ?1 ORDER BY id LIMIT ?3",
         [ST_PAGE_ROUTER] = "SELECT " COLS " FROM forwardings WHERE id > ?1 AND router_id = ?2"
                            " ORDER BY id LIMIT ?3",
+        /*
+         * The same walked backwards. From the last: ?1 is an empty BLOB, and
+         * SQLite orders every TEXT value before every BLOB.
+         */
+        [ST_PAGE_DESC] = "SELECT " COLS " FROM forwardings WHERE id < ?1 ORDER BY id DESC LIMIT ?3",
+        [ST_PAGE_ROUTER_DESC] = "SELECT " COLS " FROM forwardings WHERE id < ?1 AND router_id = ?2"
+                                " ORDER BY id DESC LIMIT ?3",
         [ST_COUNT_ALL] = "SELECT count(*) FROM forwardings",
         [ST_COUNT_ROUTER] = "SELECT count(*) FROM forwardings WHERE router_id = ?1",
         [ST_COUNT_STATUS] = "SELECT count(*) FROM forwardings WHERE status = ?1",
         [ST_SET_STATUS] = ("UPDATE forwardings SET status = ?2 WHERE router_id = ?1"
                            " AND status != ?2"),
+        /* One descent of forwardings_external: a walk over pairs costs O(pairs log N). */
+        [ST_NEXT_EXTERNAL] = ("SELECT router_id, external_address FROM forwardings"
+                              " WHERE (router_id, external_address) > (?1, ?2)"
+                              " ORDER BY router_id, external_address LIMIT 1"),
 };
 
 struct store {
@@ -846,6 +866,34 @@ int store_foreach_page(struct store *s, const char *router_id, const char *after
 	        limit, cb, arg, cause);
 }
 
+int store_foreach_page_dir(struct store *s, const char *router_id, const char *after,
+        bool descending, unsigned int limit, store_cb cb, void *arg, char **cause)
+{
+	enum stmt_id id = router_id ? ST_PAGE_ROUTER_DESC : ST_PAGE_DESC;
+	sqlite3_stmt *st;
+	int r, rc = SQLITE_OK;
+
+	if (!descending)
+		return store_foreach_page(s, router_id, after, limit, cb, arg, cause);
+	if (limit == 0)
+		return 0;
+	if ((r = stmt_take(s, id, &st, cause)) < 0)
+		return r;
+	if (after && *after)
+		BIND(sqlite3_bind_text(st, 1, after, -1, SQLITE_TRANSIENT));
+	else
+		BIND(sqlite3_bind_zeroblob(st, 1, 0));
+	if (router_id)
+		BIND(sqlite3_bind_text(st, 2, router_id, -1, SQLITE_TRANSIENT));
+	BIND(sqlite3_bind_int64(st, 3, limit));
+	if (rc != SQLITE_OK)
+		r = fail(s, rc, cause, "bind query");
+	else
+		r = step_each(s, st, cb, arg, cause, "list forwardings");
+	stmt_put(s, id);
+	return r;
+}
+
 int store_foreach_router(
         struct store *s, const char *router_id, store_cb cb, void *arg, char **cause)
 {
@@ -985,6 +1033,45 @@ static int exec_sql(struct store *s, const char *sql, char **cause, const char *
 	set_cause(cause, "%s: %s: %s", s->path, what, err ? err : sqlite3_errstr(rc));
 	sqlite3_free(err);
 	return sqlite_to_errno(s->db, rc);
+}
+
+int store_next_external(struct store *s, const char *after_router, const char *after_ext,
+        char *router_id, char *ext, char **cause)
+{
+	sqlite3_stmt *st;
+	int r, rc;
+
+	if ((r = stmt_take(s, ST_NEXT_EXTERNAL, &st, cause)) < 0)
+		return r;
+	rc = sqlite3_bind_text(st, 1, after_router, -1, SQLITE_TRANSIENT);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 2, after_ext, -1, SQLITE_TRANSIENT);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		r = 0;
+	} else if (rc == SQLITE_ROW) {
+		r = 1;
+		if (col_text(st, 0, router_id, FWD_NAME_MAX + 1) < 0 ||
+		        col_text(st, 1, ext, ADDR_STRLEN) < 0) {
+			set_cause(cause, "%s: a router id or address too long", s->path);
+			r = -EIO;
+		}
+	} else {
+		r = fail(s, rc, cause, "read the routers' external addresses");
+	}
+	stmt_put(s, ST_NEXT_EXTERNAL);
+	return r;
+}
+
+int store_probe_write(struct store *s, char **cause)
+{
+	char sql[64];
+
+	if (s->in_txn)
+		return -EBUSY;
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);
+	return exec_sql(s, sql, cause, "write probe");
 }
 
 /* Runs a PRAGMA and copies its one text answer into buf. */

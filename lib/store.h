@@ -36,13 +36,14 @@
 #ifndef PRAAS_STORE_H
 #define PRAAS_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "fwd.h"
 
 /* The schema version this code writes; store_open() migrates up to it. */
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 struct store;
 struct sqlite3;
@@ -128,6 +129,14 @@ int store_foreach_router(
  */
 int store_foreach_page(struct store *s, const char *router_id, const char *after,
         unsigned int limit, store_cb cb, void *arg, char **cause);
+/*
+ * As store_foreach_page, in either direction: descending, the ids sorting
+ * before `after` (NULL or "": from the last), highest first. Each page is
+ * one statement run to its end, so no statement stays open between pages
+ * and writers are never held up by a reader that pauses.
+ */
+int store_foreach_page_dir(struct store *s, const char *router_id, const char *after,
+        bool descending, unsigned int limit, store_cb cb, void *arg, char **cause);
 /* The forwardings of one (router, external address, protocol), by port. */
 int store_foreach_external(struct store *s, const char *router_id, const struct addr *ext,
         uint8_t protocol, store_cb cb, void *arg, char **cause);
@@ -154,6 +163,22 @@ int store_count_status(struct store *s, enum fwd_status status, size_t *count, c
  */
 int store_set_router_status(
         struct store *s, const char *router_id, enum fwd_status status, char **cause);
+
+/*
+ * The next distinct (router_id, external address) pair of all forwardings
+ * after (after_router, after_ext) in text order ("", "": the first).
+ * router_id gets FWD_NAME_MAX + 1 bytes, ext ADDR_STRLEN (canonical text,
+ * "" for none). 1 when found, 0 at the end, or -errno with *cause.
+ */
+int store_next_external(struct store *s, const char *after_router, const char *after_ext,
+        char *router_id, char *ext, char **cause);
+
+/*
+ * Writes and syncs one page that changes nothing (the schema version,
+ * set to itself), outside any transaction: whether the database takes
+ * writes right now (disk full, read-only). 0 or -errno with *cause.
+ */
+int store_probe_write(struct store *s, char **cause);
 
 /* The SQLite connection, for tests and diagnostics only: no writes. */
 struct sqlite3 *store_handle(struct store *s);

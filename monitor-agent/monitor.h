@@ -27,6 +27,8 @@ struct monitor {
 	struct cycle *cycle;   /* the reconcile in flight, if any */
 	unsigned int failures; /* OpenStack failures in a row: the backoff's exponent */
 	unsigned long cycles;
+	unsigned long drifts;      /* confirmed by the pat-agent, and repaired */
+	unsigned long unconfirmed; /* our look differed, the pat-agent's did not */
 	struct event *sig_term, *sig_int;
 };
 

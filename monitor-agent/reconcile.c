@@ -132,10 +132,13 @@ static void cycle_end(struct cycle *c, bool openstack_failed)
 
 	m->failures = openstack_failed ? m->failures + 1 : 0;
 	m->cycles++;
-	log_info("reconcile: %zu forwardings, %u Neutron requests, %.1f ms, %u change%s reported%s",
+	/* The verify answers come after the cycle: the totals so far. */
+	log_info("reconcile: %zu forwardings, %u Neutron requests, %.1f ms, %u change%s "
+	         "reported%s; tables: %lu drifts repaired, %lu suspects cleared by the pat-agent",
 	        c->n, neutron_requests(m) - c->requests_before, (now() - c->started) * 1000,
 	        c->reported, c->reported == 1 ? "" : "s",
-	        openstack_failed ? ", OpenStack failed: backing off" : "");
+	        openstack_failed ? ", OpenStack failed: backing off" : "", m->drifts,
+	        m->unconfirmed);
 	m->cycle = NULL;
 	elapsed = now() - c->started;
 	cycle_free(c);
@@ -399,6 +402,75 @@ static const struct forwarding *router_run(
 	return c->fwds + first;
 }
 
+/* A suspected drift on its way to the pat-agent, who decides. */
+struct suspect {
+	struct monitor *m;
+	char router_id[FWD_NAME_MAX + 1];
+	char *seen; /* what our own look found */
+};
+
+static void suspect_free(struct suspect *s)
+{
+	free(s->seen);
+	free(s);
+}
+
+static void on_verified(const struct ipc_answer *ans, const char *error, void *arg)
+{
+	struct suspect *s = arg;
+	const char *drift;
+
+	if (ans == NULL) {
+		log_warnx(
+		        "Failed to ask the pat-agent to verify router %s: %s", s->router_id, error);
+	} else if (!ans->ok) {
+		log_warnx("The pat-agent could not verify router %s: %s", s->router_id,
+		        ans->error ? ans->error : "?");
+	} else if ((drift = ipc_answer_drift(ans)) != NULL) {
+		log_info("The table of %s%s drifted (%s): the pat-agent rewrote it",
+		        s->m->cfg.namespace_prefix, s->router_id, drift);
+		s->m->drifts++;
+	} else {
+		/* Our look met a change in flight (a create between list and read): not drift. */
+		log_debug("Router %s looked different (%s) but matches on the pat-agent's look",
+		        s->router_id, s->seen ? s->seen : "?");
+		s->m->unconfirmed++;
+	}
+	suspect_free(s);
+}
+
+/*
+ * The monitor's look (forwardings listed in pages, then the kernel read) is
+ * not one moment: a forwarding created or deleted in between looks like
+ * drift. So a difference is only a suspect; the pat-agent compares again
+ * on its own loop, where nothing can change between its two reads, and
+ * rewrites the table only if the drift is real.
+ */
+static void ask_verify(struct cycle *c, const char *router_id, char *seen)
+{
+	struct ipc_request req;
+	struct suspect *s = calloc(1, sizeof(*s));
+	int r;
+
+	if (s == NULL) {
+		free(seen);
+		return;
+	}
+	s->m = c->m;
+	s->seen = seen;
+	snprintf(s->router_id, sizeof(s->router_id), "%s", router_id);
+	memset(&req, 0, sizeof(req));
+	req.op = IPC_OP_VERIFY;
+	req.fields = IPC_FIELD_ROUTER_ID;
+	snprintf(req.router_id, sizeof(req.router_id), "%s", router_id);
+	if ((r = ipc_client_request(c->m->ipc, &req, on_verified, s)) < 0) {
+		log_warnx("Failed to ask the pat-agent to verify router %s: %s", router_id,
+		        strerror(-r));
+		suspect_free(s);
+	}
+	/* Not counted as a change reported: only the pat-agent knows if it is one. */
+}
+
 static void check_namespace(struct cycle *c, const char *name)
 {
 	struct monitor *m = c->m;
@@ -406,7 +478,6 @@ static void check_namespace(struct cycle *c, const char *name)
 	const struct forwarding *fwds;
 	struct nft_state st;
 	struct nft_conn *conn;
-	struct ipc_request req;
 	char *cause = NULL;
 	size_t n;
 	int r;
@@ -427,17 +498,14 @@ static void check_namespace(struct cycle *c, const char *name)
 	r = nft_compare(&st, &m->nft, fwds, n, &cause);
 	nft_state_free(&st);
 	if (r == 1) {
-		log_info("The table of %s drifted (%s): asking for a resync", name,
-		        cause ? cause : "?");
-		memset(&req, 0, sizeof(req));
-		req.op = IPC_OP_RESYNC;
-		req.fields = IPC_FIELD_ROUTER_ID;
-		snprintf(req.router_id, sizeof(req.router_id), "%s", router_id);
-		report(c, &req);
-	} else if (r < 0) {
+		log_debug("The table of %s differs from the listing (%s): asking the pat-agent",
+		        name, cause ? cause : "?");
+		ask_verify(c, router_id, cause);
+		return;
+	}
+	if (r < 0)
 		log_warnx("Failed to compare the table of %s: %s", name,
 		        cause ? cause : strerror(-r));
-	}
 	free(cause);
 }
 

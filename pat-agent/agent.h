@@ -14,6 +14,7 @@
 struct control;
 struct event;
 struct event_base;
+struct gateways;
 struct httpd;
 struct kernel;
 struct metrics;
@@ -36,10 +37,13 @@ struct agent {
 	struct routers *routers;
 	struct auth *auth;
 	struct nswatch *watch;
+	struct gateways *gateways; /* standalone mode only */
 	struct stats *stats;
 	struct httpd *httpd;
 	struct control *control;
 	struct event *sig_term, *sig_int, *sig_hup;
+	int netns_lock;            /* flock on netns_dir: one agent per node's routers */
+	bool allow_empty_database; /* --allow-empty-database */
 	bool stopping;
 };
 
@@ -48,6 +52,12 @@ int control_ops_open(struct agent *a, char **cause);
 
 /* Rebuilds every present namespace from the database; the rest become DOWN. */
 int restore_all(struct agent *a);
+/*
+ * How many router namespaces hold a table with forwarded ports, and how
+ * many ports in all (a table that cannot be read counts as a router): what
+ * a restore from an empty database would wipe. 0 or -errno.
+ */
+int restore_count_kernel_state(struct agent *a, size_t *routers, size_t *elems);
 /* A namespace appeared (or reappeared) or went away. */
 void restore_namespace(struct agent *a, const char *name, bool present);
 

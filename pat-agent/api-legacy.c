@@ -126,6 +126,7 @@ static void on_target(const struct target_port *port, const struct apierr *err, 
 {
 	struct legacy *l = arg;
 	char text[ADDR_STRLEN + 64], a[ADDR_STRLEN];
+	struct apierr e;
 
 	if (err != NULL) {
 		reply_error(l, err->detail);
@@ -135,6 +136,10 @@ static void on_target(const struct target_port *port, const struct apierr *err, 
 		snprintf(text, sizeof(text), "server_ip %s belongs to another project's port",
 		        addr_format(&port->addr, a, sizeof(a)));
 		reply_error(l, text);
+		return;
+	}
+	if (router_check_port(port, l->caller.admin, &e) < 0) {
+		reply_error(l, e.detail);
 		return;
 	}
 	l->target = *port;
@@ -173,6 +178,12 @@ static void after_router(struct legacy *l)
 		snprintf(msg, sizeof(msg), "server_ip %s is not on a subnet attached to router %s",
 		        addr_format(&q->server_ip, a, sizeof(a)), q->router_id);
 		reply_error(l, msg);
+		return;
+	}
+	/* Standalone: the namespace's own and subnet-edge addresses are no VMs. */
+	if (q->op == LEGACY_CREATE && l->a->os == NULL &&
+	        router_check_address(&l->router, &q->server_ip, "server_ip", &err) < 0) {
+		reply_error(l, err.detail);
 		return;
 	}
 	if (q->op == LEGACY_CREATE && l->a->os != NULL) {

@@ -30,9 +30,11 @@ void api_version(struct call *c)
 
 /*
  * Liveness plus what the agent depends on. The database decides the
- * status (without it nothing can be served); OpenStack is reported but a
- * Keystone outage does not make the agent unhealthy, since standalone and
- * cached calls still work.
+ * status (without it nothing can be served): it must answer a read, and
+ * the last write must have worked or a write probe must work now (a full
+ * disk still answers reads). OpenStack is reported but a Keystone outage
+ * does not make the agent unhealthy, since standalone and cached calls
+ * still work.
  */
 void api_healthz(struct call *c)
 {
@@ -41,18 +43,25 @@ void api_healthz(struct call *c)
 	const char *openstack = "not configured";
 	char *cause = NULL;
 	size_t n = 0;
+	bool writes;
 	int r;
 
 	if (b == NULL)
 		return;
 	r = store_count(a->store, NULL, &n, &cause);
+	writes = engine_write_check(&a->engine);
 	if (a->os != NULL)
 		openstack = keystone_token(a->os->keystone) ? "ok" : "no token yet";
 	evbuffer_add_printf(b,
-	        "{\"status\":\"%s\",\"database\":\"%s\",\"forwardings\":%zu,\"openstack\":\"%s\","
-	        "\"stopping\":%s",
-	        r < 0 ? "unhealthy" : "ok", r < 0 ? "unavailable" : "ok", n, openstack,
-	        a->stopping ? "true" : "false");
+	        "{\"status\":\"%s\",\"database\":\"%s\",\"writes\":\"%s\",\"forwardings\":%zu,"
+	        "\"openstack\":\"%s\",\"stopping\":%s",
+	        r < 0 || !writes ? "unhealthy" : "ok", r < 0 ? "unavailable" : "ok",
+	        writes ? "ok" : "failing", n, openstack, a->stopping ? "true" : "false");
+	if (!writes) {
+		log_warnx("Health check: the database refuses writes: %s", a->engine.write_error);
+		evbuffer_add_printf(b, ",\"write_error\":");
+		json_text_write_string(b, a->engine.write_error);
+	}
 	/* An operator reading a 503 wants the reason, not only the verdict. */
 	if (r < 0) {
 		const char *why = cause ? cause : strerror(-r);
@@ -63,7 +72,7 @@ void api_healthz(struct call *c)
 	}
 	evbuffer_add(b, "}", 1);
 	free(cause);
-	call_reply(c, r < 0 ? 503 : 200, b);
+	call_reply(c, r < 0 || !writes ? 503 : 200, b);
 	evbuffer_free(b);
 }
 

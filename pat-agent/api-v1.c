@@ -1,5 +1,6 @@
 #include "api-v1.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <event2/buffer.h>
 #include <stdio.h>
@@ -9,7 +10,10 @@
 #include "agent.h"
 #include "call.h"
 #include "fwd-json.h"
+#include "kernel.h"
 #include "list-filter.h"
+#include "log.h"
+#include "query.h"
 #include "routers.h"
 #include "store.h"
 
@@ -34,18 +38,6 @@ struct v1 {
 	struct forwarding f; /* create: parsed; update: the stored one, then the next */
 	struct forwarding given_fields;
 	unsigned int given;
-};
-
-/* A listing in progress: the query's filters, and the caller's project when not admin. */
-struct filter {
-	struct list_filter query;
-	const char *project_id;
-	/*
-	 * The answer, rendered while the store is read: a listing of 10,000
-	 * never holds 10,000 copies of struct forwarding.
-	 */
-	struct evbuffer *out;
-	size_t n;
 };
 
 static void after_auth(struct v1 *v);
@@ -145,28 +137,261 @@ static void authenticate(struct v1 *v)
 
 /* ---- listing ---- */
 
-static int keep(const struct forwarding *f, void *arg)
-{
-	struct filter *flt = arg;
+/*
+ * A listing is a page (Neutron's limit, marker, page_reverse) walked by id
+ * through the store, read a few rows at a time by keyset (id > the last
+ * one read), and rendered as the client reads it: a client that never
+ * reads holds at most one piece of it, and no statement stays open across
+ * loop turns to hold up writers. Rows changed between two pieces may or
+ * may not be seen, as between two pages; none is seen twice.
+ */
+#define LIST_PIECE_BYTES (64 * 1024) /* rendered per turn, at most (plus one row) */
+#define LIST_READ_ROWS   128         /* rows per store statement */
 
-	if (!list_filter_match(&flt->query, f) ||
-	        (flt->project_id && strcmp(f->project_id, flt->project_id) != 0))
+struct listing {
+	struct store *store;
+	struct list_filter query;
+	bool by_router; /* the store read is of router_id only */
+	char router_id[FWD_NAME_MAX + 1];
+	bool by_project; /* a caller who is not admin sees their project's only */
+	char project_id[FWD_NAME_MAX + 1];
+	char base[FWD_NAME_MAX + 64]; /* the listing's path, for its links */
+	char *links_query;            /* the query minus marker and page_reverse, encoded */
+	unsigned int limit;
+	bool desc;                 /* walk (and answer) by descending id */
+	char pos[FWD_ID_LEN + 1];  /* the last id read; "" before the first */
+	char stop[FWD_ID_LEN + 1]; /* the walk ends at this id; "" at the table's end */
+	unsigned int n;            /* rendered so far */
+	char first[FWD_ID_LEN + 1], last[FWD_ID_LEN + 1];
+	bool more;   /* a match after the page */
+	bool before; /* a match before the page (page_reverse) */
+	bool end;    /* the walk is over */
+	bool full;   /* the piece is full: the read stopped early */
+	unsigned int got;
+	struct evbuffer *out; /* the piece being filled */
+};
+
+static bool list_match(const struct listing *l, const struct forwarding *f)
+{
+	return list_filter_match(&l->query, f) &&
+	        (!l->by_project || strcmp(f->project_id, l->project_id) == 0);
+}
+
+static bool past_stop(const struct listing *l, const char *id)
+{
+	int c = l->stop[0] ? strcmp(id, l->stop) : 0;
+
+	return l->stop[0] && (l->desc ? c <= 0 : c >= 0);
+}
+
+static int on_row(const struct forwarding *f, void *arg)
+{
+	struct listing *l = arg;
+
+	l->got++;
+	if (past_stop(l, f->id)) {
+		l->end = true;
+		return 1;
+	}
+	snprintf(l->pos, sizeof(l->pos), "%s", f->id);
+	if (!list_match(l, f))
 		return 0;
-	if ((flt->n > 0 && evbuffer_add(flt->out, ",", 1) < 0) || fwd_json_write(flt->out, f) < 0)
+	if (l->n == l->limit) {
+		l->more = true;
+		return 1;
+	}
+	if ((l->n > 0 && evbuffer_add(l->out, ",", 1) < 0) || fwd_json_write(l->out, f) < 0)
 		return -ENOMEM;
-	flt->n++;
+	if (l->n++ == 0)
+		snprintf(l->first, sizeof(l->first), "%s", f->id);
+	snprintf(l->last, sizeof(l->last), "%s", f->id);
+	if (evbuffer_get_length(l->out) >= LIST_PIECE_BYTES) {
+		l->full = true;
+		return 1;
+	}
 	return 0;
 }
 
+/* Renders rows into out until the piece is full or the walk is over. */
+static int fill(struct listing *l, struct evbuffer *out, char **cause)
+{
+	int r;
+
+	l->out = out;
+	l->full = false;
+	while (!l->end && !l->more && !l->full) {
+		l->got = 0;
+		r = store_foreach_page_dir(l->store, l->by_router ? l->router_id : NULL, l->pos,
+		        l->desc, LIST_READ_ROWS, on_row, l, cause);
+		if (r < 0)
+			return r;
+		if (r == 0 && l->got < LIST_READ_ROWS)
+			l->end = true;
+	}
+	return 0;
+}
+
+static int on_probe(const struct forwarding *f, void *arg)
+{
+	struct listing *l = arg;
+
+	l->got++;
+	snprintf(l->pos, sizeof(l->pos), "%s", f->id);
+	if (list_match(l, f) && ++l->n > l->limit) {
+		l->before = true;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * page_reverse: the page is the limit matches before the marker. Walks
+ * back from it to the match one before the page, then sets the walk up to
+ * render the page forwards from there to the marker, so the answer is in
+ * the listing's order, as Neutron's.
+ */
+static int find_reverse_start(struct listing *l, char **cause)
+{
+	int r;
+
+	snprintf(l->pos, sizeof(l->pos), "%s", l->query.page.marker);
+	do {
+		l->got = 0;
+		r = store_foreach_page_dir(l->store, l->by_router ? l->router_id : NULL, l->pos,
+		        !l->desc, LIST_READ_ROWS, on_probe, l, cause);
+		if (r < 0)
+			return r;
+	} while (r == 0 && l->got == LIST_READ_ROWS);
+	if (!l->before)
+		l->pos[0] = '\0';
+	snprintf(l->stop, sizeof(l->stop), "%s", l->query.page.marker);
+	l->n = 0;
+	return 0;
+}
+
+/* Appends a query key or value, percent-encoding all but unreserved characters. */
+static int add_encoded(struct evbuffer *b, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		int r = (isalnum(c) || strchr("-._~", c)) ? evbuffer_add(b, s, 1)
+		                                          : evbuffer_add_printf(b, "%%%02X", c);
+		if (r < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int keep_for_links(const struct query_pair *p, void *arg)
+{
+	struct evbuffer *b = arg;
+
+	if (strcmp(p->key, "marker") == 0 || strcmp(p->key, "page_reverse") == 0)
+		return 0;
+	if ((evbuffer_get_length(b) > 0 && evbuffer_add(b, "&", 1) < 0) ||
+	        add_encoded(b, p->key) < 0 || evbuffer_add(b, "=", 1) < 0 ||
+	        add_encoded(b, p->value) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* The query the links start from: parse_filter() checked every pair. */
+static int links_query(struct listing *l, const char *query)
+{
+	struct evbuffer *b = evbuffer_new();
+	size_t len;
+	int r;
+
+	if (b == NULL)
+		return -ENOMEM;
+	r = query_foreach(query, keep_for_links, b);
+	len = evbuffer_get_length(b);
+	if (r == 0 && (l->links_query = malloc(len + 1)) == NULL)
+		r = -ENOMEM;
+	if (r == 0) {
+		evbuffer_copyout(b, l->links_query, len);
+		l->links_query[len] = '\0';
+	}
+	evbuffer_free(b);
+	return r;
+}
+
+/* {"rel": rel, "href": base?query&marker=id[&page_reverse=True]}; no marker when none. */
+static int add_link(struct evbuffer *b, const struct listing *l, const char *rel, const char *id,
+        bool reverse, bool comma)
+{
+	const char *q = l->links_query;
+	bool amp = *q != '\0';
+
+	if (evbuffer_add_printf(b, "%s{\"rel\":\"%s\",\"href\":\"%s?%s", comma ? "," : "", rel,
+	            l->base, q) < 0 ||
+	        (*id && evbuffer_add_printf(b, "%smarker=%s", amp ? "&" : "", id) < 0) ||
+	        (reverse &&
+	                evbuffer_add_printf(b, "%spage_reverse=True", amp || *id ? "&" : "") < 0) ||
+	        evbuffer_add(b, "\"}", 2) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/*
+ * Ends the answer with its links, as Neutron gives them: forwards, "next"
+ * when a match follows the page and "previous" when a marker was given;
+ * page_reverse, the other way round. Unlike Neutron, "next" is left out
+ * when nothing follows (the walk looks one match ahead), so a client
+ * following "next" never fetches an empty last page.
+ */
+static int add_tail(struct evbuffer *b, const struct listing *l)
+{
+	bool marker = l->query.page.marker[0] != '\0';
+	bool next = l->query.page.reverse ? marker : l->more;
+	bool prev = l->query.page.reverse ? l->before : marker;
+
+	/* Neutron leaves the links out when there are none. */
+	if (!next && !prev)
+		return evbuffer_add(b, "]}", 2) < 0 ? -ENOMEM : 0;
+	if (evbuffer_add_printf(b, "],\"port_forwardings_links\":[") < 0 ||
+	        (next && add_link(b, l, "next", l->last, false, false) < 0) ||
+	        (prev && add_link(b, l, "previous", l->first, true, next) < 0) ||
+	        evbuffer_add(b, "]}", 2) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+static void list_free(struct listing *l)
+{
+	free(l->links_query);
+	free(l);
+}
+
+static void list_done(void *arg, bool complete)
+{
+	list_free(arg);
+}
+
+static int list_more(struct evbuffer *out, void *arg)
+{
+	struct listing *l = arg;
+	char *cause = NULL;
+	int r = fill(l, out, &cause);
+
+	if (r == 0 && (l->end || l->more))
+		return add_tail(out, l) < 0 ? -ENOMEM : 0;
+	if (r < 0) {
+		log_warnx("v1 listing cut short: %s", cause ? cause : strerror(-r));
+		free(cause);
+		return r;
+	}
+	return 1;
+}
+
 /* router_id filters only the listing of everything; the other routes name the router. */
-static int parse_filter(struct v1 *v, struct filter *flt, bool allow_router_id)
+static int parse_filter(struct v1 *v, struct list_filter *query, bool allow_router_id)
 {
 	struct apierr err;
 	char *why = NULL;
 	int r;
 
-	memset(flt, 0, sizeof(*flt));
-	r = list_filter_parse(call_query_string(v->call), allow_router_id, &flt->query, &why);
+	r = list_filter_parse(call_query_string(v->call), allow_router_id, query, &why);
 	if (r < 0) {
 		apierr_set(&err, r == -ENOMEM ? 503 : 400,
 		        r == -ENOMEM ? "praas.out_of_memory" : "praas.bad_request", "%s",
@@ -178,51 +403,83 @@ static int parse_filter(struct v1 *v, struct filter *flt, bool allow_router_id)
 	return 0;
 }
 
-static int begin_list(struct v1 *v, struct filter *flt)
+/*
+ * Answers the listing: a page that fits in one piece at once, a longer one
+ * as the client reads it. Errors before the first byte are API-SIG ones.
+ */
+static void list(struct v1 *v, struct listing *l)
 {
 	static const char head[] = "{\"port_forwardings\":[";
-
-	if ((flt->out = evbuffer_new()) == NULL || evbuffer_add(flt->out, head, strlen(head)) < 0) {
-		if (flt->out)
-			evbuffer_free(flt->out);
-		fail_with(v, 503, "praas.out_of_memory", "out of memory");
-		return -1;
-	}
-	return 0;
-}
-
-static void reply_list(struct v1 *v, struct filter *flt, int r, char *cause)
-{
+	struct evbuffer *first = NULL;
+	unsigned int max = (unsigned int)v->a->cfg.pagination_max_limit;
 	struct apierr err;
+	char *cause = NULL;
+	int r;
 
-	if (r == 0 && evbuffer_add(flt->out, "]}", 2) < 0)
+	l->store = v->a->store;
+	l->limit =
+	        l->query.page.limit == 0 || l->query.page.limit > max ? max : l->query.page.limit;
+	l->desc = l->query.page.descending;
+	r = links_query(l, call_query_string(v->call));
+	if (r == 0 && l->query.page.reverse)
+		r = find_reverse_start(l, &cause);
+	else if (r == 0)
+		snprintf(l->pos, sizeof(l->pos), "%s", l->query.page.marker);
+	if (r == 0 &&
+	        ((first = evbuffer_new()) == NULL || evbuffer_add(first, head, strlen(head)) < 0))
 		r = -ENOMEM;
-	if (r == -ENOMEM)
-		apierr_set(&err, 503, "praas.out_of_memory", "out of memory");
-	else if (r < 0)
-		apierr_set(&err, 503, "praas.db_unavailable", "cannot read forwardings: %s",
-		        cause ? cause : strerror(-r));
-	free(cause);
+	if (r == 0)
+		r = fill(l, first, &cause);
+	if (r == 0 && (l->end || l->more) && add_tail(first, l) < 0)
+		r = -ENOMEM;
 	if (r < 0) {
-		evbuffer_free(flt->out);
+		if (r == -ENOMEM)
+			apierr_set(&err, 503, "praas.out_of_memory", "out of memory");
+		else
+			apierr_set(&err, 503, "praas.db_unavailable", "cannot read forwardings: %s",
+			        cause ? cause : strerror(-r));
+		free(cause);
+		if (first)
+			evbuffer_free(first);
+		list_free(l);
 		fail(v, &err);
 		return;
 	}
-	call_reply(v->call, 200, flt->out);
-	evbuffer_free(flt->out);
+	if (l->end || l->more) {
+		call_reply(v->call, 200, first);
+		list_free(l);
+	} else {
+		call_reply_stream(v->call, 200, first, list_more, list_done, l);
+	}
+	evbuffer_free(first);
 	finish(v);
+}
+
+static struct listing *list_new(struct v1 *v, bool allow_router_id)
+{
+	struct listing *l = calloc(1, sizeof(*l));
+
+	if (l == NULL) {
+		fail_with(v, 503, "praas.out_of_memory", "out of memory");
+		return NULL;
+	}
+	if (parse_filter(v, &l->query, allow_router_id) < 0) {
+		free(l);
+		return NULL;
+	}
+	return l;
 }
 
 static void do_list(struct v1 *v)
 {
-	struct filter flt;
-	char *cause = NULL;
-	int r;
+	struct listing *l = list_new(v, false);
 
-	if (parse_filter(v, &flt, false) < 0 || begin_list(v, &flt) < 0)
+	if (l == NULL)
 		return;
-	r = store_foreach_router(v->a->store, v->router_id, keep, &flt, &cause);
-	reply_list(v, &flt, r, cause);
+	l->by_router = true;
+	snprintf(l->router_id, sizeof(l->router_id), "%s", v->router_id);
+	snprintf(l->base, sizeof(l->base), "/v1/routers/%s/port_forwardings", v->router_id);
+	list(v, l);
 }
 
 void api_v1_list_all(struct call *c)
@@ -235,19 +492,20 @@ void api_v1_list_all(struct call *c)
 
 static void do_list_all(struct v1 *v)
 {
-	struct filter flt;
-	char *cause = NULL;
-	int r;
+	struct listing *l = list_new(v, true);
 
-	if (parse_filter(v, &flt, true) < 0 || begin_list(v, &flt) < 0)
+	if (l == NULL)
 		return;
-	if (!v->caller.admin)
-		flt.project_id = v->caller.project_id;
-	if (flt.query.given & LIST_FILTER_ROUTER_ID)
-		r = store_foreach_router(v->a->store, flt.query.router_id, keep, &flt, &cause);
-	else
-		r = store_foreach_all(v->a->store, keep, &flt, &cause);
-	reply_list(v, &flt, r, cause);
+	if (!v->caller.admin) {
+		l->by_project = true;
+		snprintf(l->project_id, sizeof(l->project_id), "%s", v->caller.project_id);
+	}
+	if (l->query.given & LIST_FILTER_ROUTER_ID) {
+		l->by_router = true;
+		snprintf(l->router_id, sizeof(l->router_id), "%s", l->query.router_id);
+	}
+	snprintf(l->base, sizeof(l->base), "/v1/port_forwardings");
+	list(v, l);
 }
 
 /* ---- one forwarding ---- */
@@ -328,6 +586,36 @@ static void on_router(const struct router_info *info, const struct apierr *err, 
 	after_router(v);
 }
 
+/*
+ * Standalone: a router is known while its namespace is here or while
+ * forwardings of it are stored (DOWN ones stay listable). Neither: 404, as
+ * with Neutron. Returns true when it answered.
+ */
+static bool standalone_unknown(struct v1 *v)
+{
+	struct apierr err;
+	char *cause = NULL;
+	size_t n = 0;
+	int r;
+
+	if (kernel_router_present(v->a->kernel, v->router_id))
+		return false;
+	if ((r = store_count(v->a->store, v->router_id, &n, &cause)) < 0) {
+		apierr_set(&err, 503, "praas.db_unavailable", "cannot read forwardings: %s",
+		        cause ? cause : strerror(-r));
+		free(cause);
+		fail(v, &err);
+		return true;
+	}
+	if (n > 0)
+		return false;
+	apierr_set(&err, 404, "praas.router_not_found",
+	        "router %s: its namespace is not on this node and it has no forwardings",
+	        v->router_id);
+	fail(v, &err);
+	return true;
+}
+
 static void after_auth(struct v1 *v)
 {
 	struct apierr err;
@@ -354,6 +642,8 @@ static void after_auth(struct v1 *v)
 	 */
 	if (v->a->os == NULL && v->op != V1_CREATE && v->op != V1_UPDATE) {
 		snprintf(v->router.id, sizeof(v->router.id), "%s", v->router_id);
+		if (v->op == V1_LIST && standalone_unknown(v))
+			return;
 		after_router(v);
 		return;
 	}
@@ -380,6 +670,10 @@ static void on_target(const struct target_port *port, const struct apierr *err, 
 		fail(v, &e);
 		return;
 	}
+	if (router_check_port(port, v->caller.admin, &e) < 0) {
+		fail(v, &e);
+		return;
+	}
 	snprintf(v->f.internal_port_id, sizeof(v->f.internal_port_id), "%s", port->id);
 	v->f.internal_addr = port->addr;
 	after_target(v);
@@ -394,7 +688,6 @@ static void check_target(struct v1 *v)
 {
 	const char *port_id = v->f.internal_port_id[0] ? v->f.internal_port_id : NULL;
 	const struct addr *a = v->f.internal_addr.family ? &v->f.internal_addr : NULL;
-	char text[ADDR_STRLEN];
 	struct apierr err;
 
 	if (v->a->os != NULL) {
@@ -403,16 +696,14 @@ static void check_target(struct v1 *v)
 			fail(v, &err);
 		return;
 	}
-	if (port_id != NULL && a == NULL) {
+	/* Stored, it would name a port nobody checked: refused even beside an address. */
+	if (port_id != NULL) {
 		fail_with(v, 400, "praas.bad_request",
 		        "internal_port_id: standalone mode has no Neutron ports; give "
-		        "internal_ip_address");
+		        "internal_ip_address only");
 		return;
 	}
-	if (router_subnet_of(&v->router, a) < 0) {
-		apierr_set(&err, 400, "praas.bad_request",
-		        "internal_ip_address: %s is not on a subnet attached to router %s",
-		        addr_format(a, text, sizeof(text)), v->router_id);
+	if (router_check_address(&v->router, a, "internal_ip_address", &err) < 0) {
 		fail(v, &err);
 		return;
 	}

@@ -9,6 +9,7 @@ int apierr_set(struct apierr *err, int status, const char *code, const char *fmt
 
 	err->status = status;
 	err->code = code;
+	err->retry_after = 0;
 	va_start(ap, fmt);
 	vsnprintf(err->detail, sizeof(err->detail), fmt, ap);
 	va_end(ap);

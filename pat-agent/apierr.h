@@ -11,9 +11,10 @@ struct apierr {
 	int status;
 	const char *code;
 	char detail[512];
+	int retry_after; /* seconds for a Retry-After header; 0: none */
 };
 
-/* Fills err and returns -1, so a caller can `return apierr_set(...)`. */
+/* Fills err (retry_after 0) and returns -1, so a caller can `return apierr_set(...)`. */
 int apierr_set(struct apierr *err, int status, const char *code, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));
 

@@ -5,17 +5,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "config.h"
 #include "keystone.h"
+#include "log.h"
+
+/* Seconds between two log lines about validations refused as busy. */
+#define AUTH_BUSY_LOG_PERIOD 10
 
 struct auth {
 	const struct config *cfg;
 	struct keystone *ks;
+	time_t busy_logged;     /* when the last such line was written */
+	unsigned int busy_seen; /* refused since then */
 };
 
 /* One validation in flight. */
 struct pending {
+	struct auth *auth;
 	auth_cb cb;
 	void *arg;
 };
@@ -28,6 +36,11 @@ int auth_new(const struct config *cfg, struct keystone *ks, struct auth **out)
 		return -ENOMEM;
 	a->cfg = cfg;
 	a->ks = ks;
+	if (ks != NULL) {
+		keystone_set_negative_ttl(ks, cfg->keystone_negative_ttl);
+		keystone_set_validation_limits(ks, (unsigned int)cfg->keystone_max_validations,
+		        (unsigned int)cfg->keystone_validation_queue);
+	}
 	*out = a;
 	return 0;
 }
@@ -61,6 +74,22 @@ static bool peer_trusted(const struct config *cfg, const struct addr *peer)
 	return false;
 }
 
+/* One line per AUTH_BUSY_LOG_PERIOD at most, however many are refused. */
+static void auth_log_busy(struct auth *a, const struct http_error *herr)
+{
+	time_t now = time(NULL);
+
+	a->busy_seen++;
+	if (now - a->busy_logged < AUTH_BUSY_LOG_PERIOD)
+		return;
+	log_warnx("Refused %u request(s) with 503 in the last %lld s: Keystone validations "
+	          "saturated (%s)",
+	        a->busy_seen, (long long)(a->busy_logged ? now - a->busy_logged : 0),
+	        herr->message ? herr->message : "no slot");
+	a->busy_logged = now;
+	a->busy_seen = 0;
+}
+
 static void on_validated(
         const struct keystone_token_info *info, const struct http_error *herr, void *arg)
 {
@@ -71,6 +100,13 @@ static void on_validated(
 	if (herr != NULL && herr->code == -EKEYREJECTED) {
 		apierr_set(&err, 401, "praas.unauthorized",
 		        "the X-Auth-Token is not valid (unknown, expired or revoked)");
+		p->cb(NULL, &err, p->arg);
+	} else if (herr != NULL && herr->code == -EBUSY) {
+		auth_log_busy(p->auth, herr);
+		apierr_set(&err, 503, "praas.keystone_busy",
+		        "too many tokens are being validated at once: %s; try again shortly",
+		        herr->message ? herr->message : "all validation slots are taken");
+		err.retry_after = 1;
 		p->cb(NULL, &err, p->arg);
 	} else if (herr != NULL) {
 		apierr_set(&err, 503, "praas.keystone_unavailable",
@@ -93,6 +129,8 @@ int auth_check(struct auth *a, const char *token, const struct addr *peer, bool 
         struct caller *caller, struct apierr *err, auth_cb cb, void *arg)
 {
 	struct pending *p;
+	const char *why;
+	int r;
 
 	if (a->cfg->auth == CONFIG_AUTH_NONE) {
 		everyone(caller);
@@ -107,17 +145,23 @@ int auth_check(struct auth *a, const char *token, const struct addr *peer, bool 
 		        legacy ? "no X-Auth-Token, and the caller is not in legacy_trusted"
 		               : "no X-Auth-Token");
 	}
+	/* Not worth a Keystone call: no Keystone ever issued such a token. */
+	if (keystone_token_check(token, &why) < 0)
+		return apierr_set(
+		        err, 401, "praas.unauthorized", "the X-Auth-Token is malformed: %s", why);
 	if (a->ks == NULL)
 		return apierr_set(err, 503, "praas.keystone_unavailable",
 		        "auth is keystone but no cloud is configured");
 	p = calloc(1, sizeof(*p));
 	if (p == NULL)
 		return apierr_set(err, 503, "praas.out_of_memory", "out of memory");
+	p->auth = a;
 	p->cb = cb;
 	p->arg = arg;
-	if (keystone_validate(a->ks, token, on_validated, p, NULL) < 0) {
+	if ((r = keystone_validate(a->ks, token, on_validated, p, NULL)) < 0) {
 		free(p);
-		return apierr_set(err, 401, "praas.unauthorized", "the X-Auth-Token is malformed");
+		return apierr_set(err, 503, "praas.keystone_unavailable",
+		        "cannot validate the token: %s", strerror(-r));
 	}
 	return 0;
 }

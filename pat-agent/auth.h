@@ -4,6 +4,13 @@
  * (cached by lib/keystone until the token expires, at most 5 minutes); the
  * admin role may act on any router. A legacy call without a token is
  * accepted only from a legacy_trusted network.
+ *
+ * What a bad or flooding client costs: a token that cannot be a Keystone
+ * token is refused (401) without a call; one Keystone refused is refused
+ * again unasked for keystone_negative_ttl seconds; at most
+ * keystone_max_validations calls are in progress and
+ * keystone_validation_queue wait, beyond which a request gets 503
+ * praas.keystone_busy with Retry-After: 1 (logged at most once per 10 s).
  */
 #ifndef PRAAS_AUTH_H
 #define PRAAS_AUTH_H

@@ -29,6 +29,15 @@ const struct addr *call_peer(struct call *c, struct addr *buf);
 
 /* Answers status with body (JSON; moved out of body; NULL for none). */
 void call_reply(struct call *c, int status, struct evbuffer *body);
+/*
+ * Answers status with a JSON body produced while the client reads it:
+ * first now, then more(out, arg) each time the connection drained, until
+ * it returns 0; done(arg, complete) once at the end. See
+ * httpd_reply_stream() for the contract.
+ */
+void call_reply_stream(struct call *c, int status, struct evbuffer *first,
+        int (*more)(struct evbuffer *out, void *arg), void (*done)(void *arg, bool complete),
+        void *arg);
 /* Answers plain text (Prometheus exposition format). */
 void call_reply_text(struct call *c, int status, struct evbuffer *body);
 /* Answers in the API-SIG error format. */

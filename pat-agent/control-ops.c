@@ -3,12 +3,14 @@
  * agent (ops.c) and answered on the socket.
  */
 #include <errno.h>
+#include <event2/buffer.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "agent.h"
 #include "control.h"
+#include "json-text.h"
 #include "log.h"
 #include "ops.h"
 #include "praas-build.h"
@@ -115,6 +117,42 @@ static void on_resync(struct control_reply *rep, const struct ipc_request *req, 
 	answer(rep, "resync", r, n, &err);
 }
 
+/*
+ * {"ok":true,"drift":null|"how","changed":N}: the monitor logs a drift only
+ * when this, the one consistent look, confirms it.
+ */
+static void on_verify(struct control_reply *rep, const struct ipc_request *req, void *arg)
+{
+	struct evbuffer *members;
+	struct apierr err;
+	char *drift = NULL;
+	unsigned int n = 0;
+	size_t len;
+	int r = ops_verify(arg, req->router_id, &drift, &n, &err);
+
+	if (drift != NULL)
+		log_info("Control verify: the table of router %s drifted (%s): %s", req->router_id,
+		        drift, r == 0 ? "rewritten" : "the rewrite failed");
+	if (r < 0) {
+		answer(rep, "verify", r, n, &err);
+		free(drift);
+		return;
+	}
+	if ((members = evbuffer_new()) == NULL ||
+	        evbuffer_add_printf(members, ",\"changed\":%u,\"drift\":", n) < 0 ||
+	        (drift ? json_text_write_string(members, drift)
+	               : evbuffer_add(members, "null", 4)) < 0 ||
+	        evbuffer_add(members, "", 1) < 0) {
+		control_reply_error(rep, "out of memory");
+	} else {
+		len = evbuffer_get_length(members);
+		control_reply_ok_members(rep, (const char *)evbuffer_pullup(members, (ssize_t)len));
+	}
+	if (members != NULL)
+		evbuffer_free(members);
+	free(drift);
+}
+
 int control_ops_open(struct agent *a, char **cause)
 {
 	const struct control_handlers handlers = {
@@ -124,6 +162,7 @@ int control_ops_open(struct agent *a, char **cause)
 	        .router_deleted = on_router_deleted,
 	        .gateway_changed = on_gateway_changed,
 	        .resync = on_resync,
+	        .verify = on_verify,
 	        .arg = a,
 	};
 

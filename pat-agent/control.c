@@ -159,6 +159,8 @@ static control_handler *handler_for(const struct control *c, enum ipc_op op)
 		return c->handlers.gateway_changed;
 	case IPC_OP_RESYNC:
 		return c->handlers.resync;
+	case IPC_OP_VERIFY:
+		return c->handlers.verify;
 	default:
 		return NULL;
 	}

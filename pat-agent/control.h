@@ -53,6 +53,7 @@ struct control_handlers {
 	control_handler *router_deleted;
 	control_handler *gateway_changed;
 	control_handler *resync;
+	control_handler *verify;
 	void *arg;
 };
 

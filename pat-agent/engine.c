@@ -12,9 +12,26 @@
 #include "portalloc.h"
 #include "store.h"
 
-/* A store failure in words. Busy and I/O errors are the database's, not the caller's. */
-static int store_error(struct apierr *err, int r, const char *doing, char *cause)
+/*
+ * Remembers how the last write to the database ended, for /healthz: a
+ * database that answers reads but refuses every write (disk full, a
+ * read-only remount) must not look healthy.
+ */
+static void write_ok(struct engine *e)
 {
+	e->write_failing = false;
+	e->write_error[0] = '\0';
+}
+
+/* A store failure in words. Busy and I/O errors are the database's, not the caller's. */
+static int store_error(struct engine *e, struct apierr *err, int r, const char *doing, char *cause)
+{
+	/* Not found and busy (locked by another writer, retried) say nothing of the disk. */
+	if (r != -ENOENT && r != -EBUSY && strcmp(doing, "read") != 0) {
+		e->write_failing = true;
+		snprintf(e->write_error, sizeof(e->write_error), "%s: %s", doing,
+		        cause ? cause : strerror(-r));
+	}
 	if (r == -ENOENT)
 		apierr_set(err, 404, "praas.not_found", "%s: no such forwarding", doing);
 	else if (r == -EBUSY)
@@ -125,14 +142,16 @@ static int commit(struct engine *e, const char *router_id, bool applied,
 	int r;
 
 	r = store_commit(e->store, &cause);
-	if (r == 0)
+	if (r == 0) {
+		write_ok(e);
 		return 0;
+	}
 	if (applied && kernel_change(e->kernel, router_id, undo_del, undo_add, &kcause) < 0) {
 		log_warnx("Failed to undo a kernel change in router %s after a failed commit: %s",
 		        router_id, kcause ? kcause : "?");
 		free(kcause);
 	}
-	return store_error(err, r, "commit", cause);
+	return store_error(e, err, r, "commit", cause);
 }
 
 /* f[0..n) are of one router. In a bulk change they wait for engine_bulk_end(). */
@@ -200,7 +219,7 @@ static int write_row(struct engine *e, struct forwarding *f, bool insert, struct
 		return conflict_error(err, &conflict);
 	}
 	if (r < 0)
-		return store_error(err, r, insert ? "insert" : "update", cause);
+		return store_error(e, err, r, insert ? "insert" : "update", cause);
 	return 0;
 }
 
@@ -234,7 +253,7 @@ int engine_create(struct engine *e, struct forwarding *f, bool allocate_port, st
 	f->status = kernel_router_present(e->kernel, f->router_id) ? FWD_STATUS_ACTIVE
 	                                                           : FWD_STATUS_DOWN;
 	if ((r = store_begin(e->store, &cause)) < 0)
-		return store_error(err, r, "begin", cause);
+		return store_error(e, err, r, "begin", cause);
 	if (allocate_port && allocate(e, f, err) < 0)
 		goto fail;
 	if (write_row(e, f, true, err) < 0)
@@ -270,9 +289,9 @@ int engine_update(
 	int r;
 
 	if ((r = store_begin(e->store, &cause)) < 0)
-		return store_error(err, r, "begin", cause);
+		return store_error(e, err, r, "begin", cause);
 	if ((r = store_get(e->store, next->id, &prev, &cause)) < 0) {
-		store_error(err, r, "update", cause);
+		store_error(e, err, r, "update", cause);
 		goto fail;
 	}
 	next->status = prev.status;
@@ -303,9 +322,9 @@ int engine_delete(struct engine *e, const char *id, struct forwarding *old, stru
 	int r;
 
 	if ((r = store_begin(e->store, &cause)) < 0)
-		return store_error(err, r, "begin", cause);
+		return store_error(e, err, r, "begin", cause);
 	if ((r = store_delete(e->store, id, &prev, &cause)) < 0) {
-		store_error(err, r, "delete", cause);
+		store_error(e, err, r, "delete", cause);
 		goto fail;
 	}
 	if (prev.status == FWD_STATUS_ACTIVE &&
@@ -325,7 +344,7 @@ fail:
 	return -1;
 }
 
-int engine_sync_router(struct engine *e, const char *router_id, struct apierr *err)
+static int sync_router(struct engine *e, const char *router_id, bool repair, struct apierr *err)
 {
 	struct fwd_list l = {0};
 	char *cause = NULL;
@@ -334,9 +353,10 @@ int engine_sync_router(struct engine *e, const char *router_id, struct apierr *e
 	r = store_foreach_router(e->store, router_id, fwd_list_add, &l, &cause);
 	if (r < 0) {
 		free(l.v);
-		return store_error(err, r, "read", cause);
+		return store_error(e, err, r, "read", cause);
 	}
-	r = kernel_sync(e->kernel, router_id, l.v, l.n, &cause);
+	r = repair ? kernel_repair(e->kernel, router_id, l.v, l.n, &cause)
+	           : kernel_sync(e->kernel, router_id, l.v, l.n, &cause);
 	free(l.v);
 	if (r == -ENOENT) {
 		free(cause);
@@ -346,8 +366,19 @@ int engine_sync_router(struct engine *e, const char *router_id, struct apierr *e
 		return kernel_error(err, router_id, r, cause);
 	r = store_set_router_status(e->store, router_id, FWD_STATUS_ACTIVE, &cause);
 	if (r < 0)
-		return store_error(err, r, "set status", cause);
+		return store_error(e, err, r, "set status", cause);
+	write_ok(e);
 	return 0;
+}
+
+int engine_sync_router(struct engine *e, const char *router_id, struct apierr *err)
+{
+	return sync_router(e, router_id, false, err);
+}
+
+int engine_repair_router(struct engine *e, const char *router_id, struct apierr *err)
+{
+	return sync_router(e, router_id, true, err);
 }
 
 int engine_router_gone(struct engine *e, const char *router_id, struct apierr *err)
@@ -358,7 +389,7 @@ int engine_router_gone(struct engine *e, const char *router_id, struct apierr *e
 	kernel_forget(e->kernel, router_id);
 	r = store_set_router_status(e->store, router_id, FWD_STATUS_DOWN, &cause);
 	if (r < 0)
-		return store_error(err, r, "set status", cause);
+		return store_error(e, err, r, "set status", cause);
 	return 0;
 }
 
@@ -372,12 +403,12 @@ int engine_delete_router(
 
 	*count = 0;
 	if ((r = store_begin(e->store, &cause)) < 0)
-		return store_error(err, r, "begin", cause);
+		return store_error(e, err, r, "begin", cause);
 	r = store_foreach_router(e->store, router_id, fwd_list_add, &l, &cause);
 	for (size_t i = 0; r >= 0 && i < l.n; i++)
 		r = store_delete(e->store, l.v[i].id, NULL, &cause);
 	if (r < 0) {
-		store_error(err, r, "delete", cause);
+		store_error(e, err, r, "delete", cause);
 		goto fail;
 	}
 	r = kernel_sync(e->kernel, router_id, NULL, 0, &cause);
@@ -392,8 +423,9 @@ int engine_delete_router(
 			log_warnx("Failed to restore router %s's table after a failed commit",
 			        router_id);
 		free(l.v);
-		return store_error(err, r, "commit", cause);
+		return store_error(e, err, r, "commit", cause);
 	}
+	write_ok(e);
 	if (applied)
 		cut_sessions(e, l.v, l.n);
 	*count = (unsigned int)l.n;
@@ -403,4 +435,26 @@ fail:
 	free(l.v);
 	rollback(e);
 	return -1;
+}
+
+bool engine_write_check(struct engine *e)
+{
+	char *cause = NULL;
+	int r;
+
+	if (!e->write_failing)
+		return true;
+	/* A probe inside a transaction would commit someone else's change. */
+	if (store_in_transaction(e->store))
+		return false;
+	r = store_probe_write(e->store, &cause);
+	if (r == 0) {
+		log_info("The database takes writes again");
+		write_ok(e);
+		return true;
+	}
+	snprintf(e->write_error, sizeof(e->write_error), "write probe: %s",
+	        cause ? cause : strerror(-r));
+	free(cause);
+	return false;
 }

@@ -32,7 +32,18 @@ struct engine {
 	const struct config *cfg;
 	bool resync_router;    /* the last change found its table flushed */
 	struct fwd_list *bulk; /* sessions to cut at engine_bulk_end(), if any */
+	/* The last write to the database failed (and why); see engine_write_check(). */
+	bool write_failing;
+	char write_error[256];
 };
+
+/*
+ * Whether the database takes writes, for /healthz. After a failed write
+ * it probes with a real one (store_probe_write) so the verdict clears as
+ * soon as the cause is gone, even if no client writes meanwhile. Returns
+ * true when writes work; otherwise e->write_error says why.
+ */
+bool engine_write_check(struct engine *e);
 
 /*
  * A bulk change: between begin and end, cutting the sessions of changed
@@ -63,6 +74,8 @@ int engine_delete(struct engine *e, const char *id, struct forwarding *old, stru
 
 /* Rewrites a router's whole table from the database and marks it ACTIVE. */
 int engine_sync_router(struct engine *e, const char *router_id, struct apierr *err);
+/* The same, removing whatever PRaaS did not write in the table: a repair of drift. */
+int engine_repair_router(struct engine *e, const char *router_id, struct apierr *err);
 
 /* The router's namespace went away: its forwardings become DOWN. */
 int engine_router_gone(struct engine *e, const char *router_id, struct apierr *err);

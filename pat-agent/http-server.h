@@ -124,6 +124,28 @@ void httpd_reply_empty(struct httpd_req *r, int status);
 /* An API-SIG error; code NULL picks the default for status. */
 void httpd_reply_error(struct httpd_req *r, int status, const char *code, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));
+/*
+ * A streamed JSON answer, for bodies too large to hold for a client that
+ * may never read them. The status, headers and first (non-empty) go now;
+ * then more(out, arg) is called each time everything handed to the
+ * connection has reached the socket, and appends the next piece: it
+ * returns 1 (more to come; out must not be empty), 0 (that was the last:
+ * the answer ends) or -errno (the connection is closed without ending the
+ * answer, so the client sees it cut short: the status is already sent).
+ * A client that stops reading thus holds at most one piece plus the
+ * socket's send buffer, capped at HTTPD_STREAM_SNDBUF (the kernel doubles
+ * it), and is dropped by the idle timeout.
+ * done(arg, complete) is called exactly once, when the answer ended
+ * (complete) or was abandoned: the client went away (noticed within
+ * HTTPD_STREAM_CHECK_MS), more() failed, or the server was freed. HTTP/1.1
+ * clients get chunked encoding; HTTP/1.0 ones a body ended by closing.
+ */
+#define HTTPD_STREAM_CHECK_MS 1000
+#define HTTPD_STREAM_SNDBUF   (256 * 1024)
+typedef int httpd_more_fn(struct evbuffer *out, void *arg);
+typedef void httpd_done_fn(void *arg, bool complete);
+void httpd_reply_stream(struct httpd_req *r, int status, struct evbuffer *first,
+        httpd_more_fn *more, httpd_done_fn *done, void *arg);
 /* Adds a header to the answer to come. 0 or -ENOMEM (or -ENOTCONN). */
 int httpd_req_add_header(struct httpd_req *r, const char *name, const char *value);
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "config.h"
@@ -16,19 +17,30 @@
 #include "nft.h"
 
 #define BUCKETS 4096
+/*
+ * Bounds of the connection cache. A connection holds up to two descriptors
+ * (nft and conntrack); the cache may take an eighth of the soft descriptor
+ * limit, so 1,024 leaves room for clients, the database and the control
+ * socket, however many routers the node has.
+ */
+#define CONN_MIN 8
+#define CONN_MAX 1024
 
 /* An open nft connection into one router's namespace. */
 struct conn {
 	char *router_id;
 	struct nft_conn *nft;
-	struct conntrack *ct; /* opened on first use: most changes cut nothing */
-	struct conn *next;
+	struct conntrack *ct;             /* opened on first use: most changes cut nothing */
+	struct conn *next;                /* in its hash bucket */
+	struct conn *lru_prev, *lru_next; /* most recently used first */
 };
 
 struct kernel {
 	const struct config *cfg;
 	struct nft_opts opts;
 	struct conn *buckets[BUCKETS];
+	struct conn *lru_head, *lru_tail;
+	size_t nconns, max_conns;
 	kernel_batch_cb batch_cb;
 	void *batch_arg;
 };
@@ -51,8 +63,20 @@ int kernel_new(const struct config *cfg, struct kernel **out)
 	k->cfg = cfg;
 	k->opts.table = getenv("PRAAS_NFT_TABLE"); /* tests may use their own; NULL: praas */
 	k->opts.masquerade = cfg->masquerade;
+	k->max_conns = kernel_conn_budget();
 	*out = k;
 	return 0;
+}
+
+size_t kernel_conn_budget(void)
+{
+	struct rlimit rl;
+	rlim_t n;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		return CONN_MAX;
+	n = rl.rlim_cur / 8;
+	return n < CONN_MIN ? CONN_MIN : n > CONN_MAX ? CONN_MAX : (size_t)n;
 }
 
 static void conn_free(struct conn *c)
@@ -101,7 +125,49 @@ bool kernel_router_present(struct kernel *k, const char *router_id)
 	        netns_check(k->cfg->netns_dir, name) == 1;
 }
 
-/* The cached connection into a router's namespace, opened on first use. */
+static void lru_unlink(struct kernel *k, struct conn *c)
+{
+	if (c->lru_prev)
+		c->lru_prev->lru_next = c->lru_next;
+	else
+		k->lru_head = c->lru_next;
+	if (c->lru_next)
+		c->lru_next->lru_prev = c->lru_prev;
+	else
+		k->lru_tail = c->lru_prev;
+	c->lru_prev = c->lru_next = NULL;
+}
+
+static void lru_push(struct kernel *k, struct conn *c)
+{
+	c->lru_prev = NULL;
+	c->lru_next = k->lru_head;
+	if (k->lru_head)
+		k->lru_head->lru_prev = c;
+	else
+		k->lru_tail = c;
+	k->lru_head = c;
+}
+
+/* Takes c out of the cache and closes it. */
+static void conn_drop(struct kernel *k, struct conn *c)
+{
+	struct conn **p = &k->buckets[hash(c->router_id)];
+
+	while (*p != c)
+		p = &(*p)->next;
+	*p = c->next;
+	lru_unlink(k, c);
+	k->nconns--;
+	conn_free(c);
+}
+
+/*
+ * The cached connection into a router's namespace, opened on first use.
+ * When the cache is full the least recently used one is closed first: a
+ * node may have more routers than the agent may have descriptors, and
+ * reopening costs a setns(2) pair, not a restore.
+ */
 static int conn_get(struct kernel *k, const char *router_id, struct conn **out, char **cause)
 {
 	unsigned int h = hash(router_id);
@@ -111,6 +177,10 @@ static int conn_get(struct kernel *k, const char *router_id, struct conn **out, 
 
 	for (c = k->buckets[h]; c; c = c->next)
 		if (strcmp(c->router_id, router_id) == 0) {
+			if (c != k->lru_head) {
+				lru_unlink(k, c);
+				lru_push(k, c);
+			}
 			*out = c;
 			return 0;
 		}
@@ -123,6 +193,8 @@ static int conn_get(struct kernel *k, const char *router_id, struct conn **out, 
 		free(c);
 		return -ENOMEM;
 	}
+	while (k->nconns >= k->max_conns && k->lru_tail != NULL)
+		conn_drop(k, k->lru_tail);
 	if ((r = nft_open(k->cfg->netns_dir, name, &c->nft, cause)) < 0) {
 		free(c->router_id);
 		free(c);
@@ -130,19 +202,19 @@ static int conn_get(struct kernel *k, const char *router_id, struct conn **out, 
 	}
 	c->next = k->buckets[h];
 	k->buckets[h] = c;
+	lru_push(k, c);
+	k->nconns++;
 	*out = c;
 	return 0;
 }
 
 void kernel_forget(struct kernel *k, const char *router_id)
 {
-	struct conn **p = &k->buckets[hash(router_id)];
+	struct conn *c = k->buckets[hash(router_id)];
 
-	for (; *p; p = &(*p)->next)
-		if (strcmp((*p)->router_id, router_id) == 0) {
-			struct conn *c = *p;
-			*p = c->next;
-			conn_free(c);
+	for (; c; c = c->next)
+		if (strcmp(c->router_id, router_id) == 0) {
+			conn_drop(k, c);
 			return;
 		}
 }
@@ -186,17 +258,31 @@ int kernel_change(struct kernel *k, const char *router_id, const struct forwardi
 	return settle(k, router_id, r, started);
 }
 
-int kernel_sync(
-        struct kernel *k, const char *router_id, const struct forwarding *v, size_t n, char **cause)
+static int sync_with(struct kernel *k, const char *router_id, const struct forwarding *v, size_t n,
+        bool remove_foreign, char **cause)
 {
+	struct nft_opts o = k->opts;
 	struct conn *c;
 	double started = now();
 	int r;
 
 	if ((r = conn_get(k, router_id, &c, cause)) < 0)
 		return r;
-	r = nft_sync(c->nft, &k->opts, v, n, cause);
+	o.remove_foreign = remove_foreign;
+	r = nft_sync(c->nft, &o, v, n, cause);
 	return settle(k, router_id, r, started);
+}
+
+int kernel_sync(
+        struct kernel *k, const char *router_id, const struct forwarding *v, size_t n, char **cause)
+{
+	return sync_with(k, router_id, v, n, false, cause);
+}
+
+int kernel_repair(
+        struct kernel *k, const char *router_id, const struct forwarding *v, size_t n, char **cause)
+{
+	return sync_with(k, router_id, v, n, true, cause);
 }
 
 int kernel_read(struct kernel *k, const char *router_id, struct nft_state *st, char **cause)

@@ -1,9 +1,12 @@
 /*
  * The pat-agent's view of the kernel: one table per router namespace.
  *
- * Keeps a netlink connection per present namespace (entering a namespace
- * costs a setns(2) pair, so it is done once, not per change) and turns
- * forwarding changes into nft batches and conntrack deletions there.
+ * Keeps netlink connections into recently used namespaces (entering a
+ * namespace costs a setns(2) pair, so a busy router does it once, not per
+ * change) and turns forwarding changes into nft batches and conntrack
+ * deletions there. The cache is bounded (kernel_conn_budget()): the least
+ * recently used connection is closed to open another, so the agent's
+ * descriptors do not grow with the number of routers on the node.
  * A router's namespace is namespace_prefix + router_id under netns_dir.
  */
 #ifndef PRAAS_KERNEL_H
@@ -21,6 +24,13 @@ struct kernel;
 typedef void (*kernel_batch_cb)(double seconds, bool ok, void *arg);
 
 int kernel_new(const struct config *cfg, struct kernel **out);
+
+/*
+ * How many namespace connections the cache keeps: an eighth of the soft
+ * descriptor limit at kernel_new() (two descriptors each at most), within
+ * [8, 1024].
+ */
+size_t kernel_conn_budget(void);
 void kernel_free(struct kernel *k);
 void kernel_set_batch_cb(struct kernel *k, kernel_batch_cb cb, void *arg);
 
@@ -35,8 +45,14 @@ bool kernel_router_present(struct kernel *k, const char *router_id);
 int kernel_change(struct kernel *k, const char *router_id, const struct forwarding *del,
         const struct forwarding *add, char **cause);
 
-/* Replaces the router's whole table with v[0..n). Same errors. */
+/*
+ * Replaces the router's whole table with v[0..n). Same errors. With
+ * remove_foreign, also removes whatever is in the table that PRaaS did
+ * not write (a repair of drift; one more look at the table).
+ */
 int kernel_sync(struct kernel *k, const char *router_id, const struct forwarding *v, size_t n,
+        char **cause);
+int kernel_repair(struct kernel *k, const char *router_id, const struct forwarding *v, size_t n,
         char **cause);
 
 /*

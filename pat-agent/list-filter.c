@@ -1,17 +1,30 @@
 #include "list-filter.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cause.h"
 #include "fwd-json.h"
 #include "query.h"
 
-static const char *const ignored[] = {
-        "fields", "limit", "marker", "sort_key", "sort_dir", "page_reverse"};
+/* Every answer has every field: field selection is accepted and ignored. */
+static const char *const ignored[] = {"fields"};
+
+static const struct {
+	const char *name;
+	unsigned int bit;
+} paging[] = {
+        {"limit", LIST_PAGE_LIMIT},
+        {"marker", LIST_PAGE_MARKER},
+        {"page_reverse", LIST_PAGE_REVERSE},
+        {"sort_key", LIST_PAGE_SORT_KEY},
+        {"sort_dir", LIST_PAGE_SORT_DIR},
+};
 
 static const struct {
 	const char *name;
@@ -61,20 +74,97 @@ static int set_filter(
 	}
 }
 
+/*
+ * limit as Neutron reads it: an integer >= 0, 0 meaning "the maximum".
+ * A huge one saturates: it is cut to the maximum anyway.
+ */
+static int set_limit(const char *v, struct list_page *pg, char **why)
+{
+	unsigned long long n = 0;
+
+	if (*v == '\0')
+		return cause_invalid(why, "limit: must be an integer 0 or greater, not empty");
+	for (const char *c = v; *c; c++) {
+		if (!isdigit((unsigned char)*c))
+			return cause_invalid(
+			        why, "limit: must be an integer 0 or greater, not '%.32s'", v);
+		if (n < UINT32_MAX)
+			n = n * 10 + (unsigned long long)(*c - '0');
+	}
+	pg->limit = n > UINT32_MAX ? UINT32_MAX : (unsigned int)n;
+	return 0;
+}
+
+static int set_paging(unsigned int bit, const char *v, struct list_page *pg, char **why)
+{
+	switch (bit) {
+	case LIST_PAGE_LIMIT:
+		return set_limit(v, pg, why);
+	case LIST_PAGE_MARKER:
+		/* Empty is "no marker", as in Neutron (a first page's link may carry one). */
+		if (*v != '\0' && !fwd_uuid_valid(v))
+			return cause_invalid(why, "marker: must be a port forwarding id (a UUID)");
+		/* Ids are stored in lower case; the page is cut by comparing them. */
+		for (size_t i = 0; v[i]; i++)
+			pg->marker[i] = (char)tolower((unsigned char)v[i]);
+		pg->marker[strlen(v)] = '\0';
+		return 0;
+	case LIST_PAGE_REVERSE:
+		if (strcasecmp(v, "true") != 0 && strcasecmp(v, "false") != 0)
+			return cause_invalid(why, "page_reverse: must be true or false");
+		pg->reverse = strcasecmp(v, "true") == 0;
+		return 0;
+	case LIST_PAGE_SORT_KEY:
+		if (strcmp(v, "id") != 0)
+			return cause_invalid(why,
+			        "sort_key: '%.64s' is not supported: listings are sorted by id, "
+			        "the key they are paged by",
+			        v);
+		return 0;
+	default:
+		if (strcmp(v, "asc") != 0 && strcmp(v, "desc") != 0)
+			return cause_invalid(why, "sort_dir: must be asc or desc");
+		pg->descending = strcmp(v, "desc") == 0;
+		return 0;
+	}
+}
+
+static int on_paging(const struct query_pair *p, struct state *st)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(paging) / sizeof(paging[0]); i++)
+		if (strcmp(p->key, paging[i].name) == 0)
+			break;
+	if (i == sizeof(paging) / sizeof(paging[0]))
+		return 1;
+	if (!p->value_ok)
+		return cause_invalid(st->why, "%s: has a bad %%-escape or a NUL", p->key);
+	if (st->f->page.given & paging[i].bit)
+		return cause_invalid(st->why, "%s: is given more than once", p->key);
+	st->f->page.given |= paging[i].bit;
+	return set_paging(paging[i].bit, p->value, &st->f->page, st->why);
+}
+
 static int on_pair(const struct query_pair *p, void *arg)
 {
 	struct state *st = arg;
 	size_t i;
+	int r;
 
 	for (i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
 		if (p->key_ok && strcmp(p->key, ignored[i]) == 0)
 			return 0;
+	if (p->key_ok && (r = on_paging(p, st)) <= 0)
+		return r;
 	for (i = 0; i < sizeof(filters) / sizeof(filters[0]); i++)
 		if (p->key_ok && strcmp(p->key, filters[i].name) == 0)
 			break;
 	if (i == sizeof(filters) / sizeof(filters[0]) ||
 	        (filters[i].bit == LIST_FILTER_ROUTER_ID && !st->allow_router_id))
-		return cause_invalid(st->why, "%s: is not a filter of this listing (%s)",
+		return cause_invalid(st->why,
+		        "%s: is not a filter of this listing (%s; paging: limit, marker, "
+		        "page_reverse, sort_key, sort_dir)",
 		        p->key_ok ? p->key : "(undecodable)",
 		        st->allow_router_id ? "router_id, protocol, internal_ip_address, "
 		                              "internal_port_id, external_port"

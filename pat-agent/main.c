@@ -3,9 +3,13 @@
  * database and of the kernel state in router namespaces.
  *
  *   praas-pat-agent [--config PATH] [--check-config] [--debug] [--log-file PATH]
+ *                   [--allow-empty-database]
  *
  * Start-up reads like OpenSMTPD's process entries: arguments, config,
- * open what needs privileges, signals as events, then the loop.
+ * open what needs privileges, signals as events, then the loop. Nothing
+ * touches a router namespace before netns_dir is ours (one agent per
+ * node's routers) and the database is known to be the one that wrote the
+ * tables there.
  */
 #include <errno.h>
 #include <event2/event.h>
@@ -20,8 +24,10 @@
 
 #include "agent.h"
 #include "control.h"
+#include "gateways.h"
 #include "kernel.h"
 #include "log.h"
+#include "netns.h"
 #include "nofile.h"
 #include "nswatch.h"
 #include "osclient.h"
@@ -35,7 +41,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 	        "usage: praas-pat-agent [--config PATH] [--check-config] [--debug] "
-	        "[--log-file PATH]\n");
+	        "[--log-file PATH] [--allow-empty-database]\n");
 	exit(2);
 }
 
@@ -76,19 +82,78 @@ static void on_namespace(const char *name, enum nswatch_event ev, void *arg)
 	restore_namespace(arg, name, ev == NSWATCH_ADDED);
 }
 
+/*
+ * The routers' tables are this node's state, written by one agent: a second
+ * one (same netns_dir) would rewrite them to its own database, so it stops
+ * here, before it reads or writes any.
+ */
+static void claim_netns_dir(struct agent *a)
+{
+	char *cause = NULL;
+	int r;
+
+	if ((r = netns_dir_lock(a->cfg.netns_dir, &a->netns_lock, &cause)) < 0)
+		fatalx("Cannot start: %s", cause ? cause : strerror(-r));
+}
+
+/* A database that is not there yet, or an empty file: SQLite makes it anew. */
+static bool database_is_new(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return errno == ENOENT;
+	return S_ISREG(st.st_mode) && st.st_size == 0;
+}
+
+/*
+ * A database made at this start would restore "no forwardings" into every
+ * router: a typo in `database`, a state directory not mounted, a removed
+ * file. When router tables hold forwarded ports, refuse before the file is
+ * made (so the next start refuses again) unless the operator said so.
+ */
+static void guard_new_database(struct agent *a)
+{
+	size_t routers, elems;
+	int r;
+
+	if (!database_is_new(a->cfg.database))
+		return;
+	if ((r = restore_count_kernel_state(a, &routers, &elems)) < 0)
+		fatalx("Cannot start: the database %s is new and the router tables under %s cannot "
+		       "be checked: %s",
+		        a->cfg.database, a->cfg.netns_dir, strerror(-r));
+	if (routers == 0)
+		return;
+	if (a->allow_empty_database) {
+		log_warnx("The database %s is new: --allow-empty-database empties %zu router "
+		          "table%s (%zu forwarded port%s)",
+		        a->cfg.database, routers, routers == 1 ? "" : "s", elems,
+		        elems == 1 ? "" : "s");
+		return;
+	}
+	fatalx("Cannot start: the database %s does not exist (or is empty), but %zu router "
+	       "table%s under %s hold %zu forwarded port%s that a start would delete. Check "
+	       "`database` and that its directory is mounted, or restore the file from a backup; "
+	       "to start empty and delete them, run once with --allow-empty-database",
+	        a->cfg.database, routers, routers == 1 ? "" : "s", a->cfg.netns_dir, elems,
+	        elems == 1 ? "" : "s");
+}
+
 /* The database, the allocator and the kernel: the agent's own state. */
 static void open_state(struct agent *a)
 {
 	char *cause = NULL;
 	int r;
 
+	if ((r = kernel_new(&a->cfg, &a->kernel)) < 0)
+		fatalx("Failed to set up the kernel state: %s", strerror(-r));
+	guard_new_database(a);
 	if ((r = store_open(a->cfg.database, &a->store, &cause)) < 0)
 		fatalx("Failed to open the database %s: %s", a->cfg.database,
 		        cause ? cause : strerror(-r));
 	if ((r = portalloc_new(a->store, &a->cfg.router_port_range, &a->alloc)) < 0)
 		fatalx("Failed to set up port allocation: %s", strerror(-r));
-	if ((r = kernel_new(&a->cfg, &a->kernel)) < 0)
-		fatalx("Failed to set up the kernel state: %s", strerror(-r));
 	a->engine = (struct engine){
 	        .store = a->store, .alloc = a->alloc, .kernel = a->kernel, .cfg = &a->cfg};
 }
@@ -109,20 +174,36 @@ static void open_openstack(struct agent *a)
 		fatalx("out of memory");
 }
 
+/*
+ * Before the restore: the control socket (a second agent given the same
+ * one stops here, having written nothing) and the namespace watch (what
+ * is there now is restored by restore_all(), what comes after by the
+ * watch: each namespace once).
+ */
+static void open_control(struct agent *a)
+{
+	char *cause = NULL;
+	int r;
+
+	if ((r = control_ops_open(a, &cause)) < 0)
+		fatalx("Failed to open the control socket %s: %s", a->cfg.control_socket,
+		        cause ? cause : strerror(-r));
+	if ((r = nswatch_new(a->base, a->cfg.netns_dir, a->cfg.namespace_prefix, false,
+	             on_namespace, a, &a->watch, &cause)) < 0)
+		fatalx("Failed to watch %s: %s", a->cfg.netns_dir, cause ? cause : strerror(-r));
+}
+
 static void open_listeners(struct agent *a)
 {
 	char *cause = NULL;
 	int r;
 
-	if ((r = nswatch_new(a->base, a->cfg.netns_dir, a->cfg.namespace_prefix, on_namespace, a,
-	             &a->watch, &cause)) < 0)
-		fatalx("Failed to watch %s: %s", a->cfg.netns_dir, cause ? cause : strerror(-r));
-	if ((r = control_ops_open(a, &cause)) < 0)
-		fatalx("Failed to open the control socket %s: %s", a->cfg.control_socket,
-		        cause ? cause : strerror(-r));
 	if ((r = routes_open(a, &cause)) < 0)
 		fatalx("Failed to listen on %s port %d: %s", a->cfg.listen, a->cfg.port_app,
 		        cause ? cause : strerror(-r));
+	/* With Neutron the monitor reports gateway moves; standalone, the agent looks itself. */
+	if (a->os == NULL && (r = gateways_new(a, &a->gateways)) < 0)
+		fatalx("Failed to start following gateway addresses: %s", strerror(-r));
 }
 
 static void close_all(struct agent *a)
@@ -130,6 +211,7 @@ static void close_all(struct agent *a)
 	routes_close(a);
 	if (a->control)
 		control_close(a->control);
+	gateways_free(a->gateways);
 	nswatch_free(a->watch);
 	auth_free(a->auth);
 	routers_free(a->routers);
@@ -141,6 +223,8 @@ static void close_all(struct agent *a)
 	event_free(a->sig_int);
 	event_free(a->sig_hup);
 	event_base_free(a->base);
+	if (a->netns_lock >= 0 && close(a->netns_lock) < 0)
+		log_warn("close %s", a->cfg.netns_dir);
 	config_free(&a->cfg);
 }
 
@@ -170,16 +254,19 @@ int main(int argc, char **argv)
 	        {"check-config", no_argument, NULL, 'n'},
 	        {"debug", no_argument, NULL, 'd'},
 	        {"log-file", required_argument, NULL, 'l'},
+	        {"allow-empty-database", no_argument, NULL, 'E'},
 	        {"version", no_argument, NULL, 'V'},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
 	const char *path = CONFIG_DEFAULT_PATH;
 	bool check_only = false, debug = false;
+	char *cause = NULL;
 	struct agent a;
 	int c, r;
 
 	memset(&a, 0, sizeof(a));
+	a.netns_lock = -1;
 	while ((c = getopt_long(argc, argv, "c:ndl:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
@@ -194,6 +281,9 @@ int main(int argc, char **argv)
 		case 'l':
 			a.log_file = optarg;
 			break;
+		case 'E':
+			a.allow_empty_database = true;
+			break;
 		case 'V':
 			printf("praas-pat-agent %s\n", PRAAS_VERSION);
 			return 0;
@@ -203,11 +293,23 @@ int main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage();
-	config_load_or_exit("praas-pat-agent", path, check_only, &a.cfg);
+	config_load_or_exit("praas-pat-agent", path, false, &a.cfg);
+	if ((r = config_check_database_dir(&a.cfg, &cause)) < 0) {
+		fprintf(stderr, "praas-pat-agent: %s\n", cause ? cause : strerror(-r));
+		free(cause);
+		config_free(&a.cfg);
+		return 1;
+	}
+	if (check_only) {
+		printf("configuration OK\n");
+		config_free(&a.cfg);
+		return 0;
+	}
 	log_init("praas-pat-agent", debug ? LOG_LEVEL_DEBUG : a.cfg.log_level);
 	if (a.log_file != NULL && (r = log_reopen(a.log_file)) < 0)
 		fatalx("Failed to open %s: %s", a.log_file, strerror(-r));
 	raise_nofile();
+	claim_netns_dir(&a); /* before the umask: a netns_dir made here is 0755, as ip makes it */
 	umask(077);
 	/*
 	 * A listing builds its answer in many small buffers and frees them once
@@ -223,6 +325,7 @@ int main(int argc, char **argv)
 	open_state(&a);
 	open_openstack(&a);
 	setup_signals(&a);
+	open_control(&a);
 	restore_all(&a);
 	open_listeners(&a);
 	log_info("Started %s: %s on %s port %d, %s", PRAAS_VERSION, a.cfg.database, a.cfg.listen,

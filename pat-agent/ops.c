@@ -8,6 +8,7 @@
 #include "agent.h"
 #include "kernel.h"
 #include "log.h"
+#include "nft.h"
 #include "routers.h"
 #include "store.h"
 
@@ -133,20 +134,112 @@ int ops_gateway_changed(struct agent *a, const char *router_id, const struct add
 	return r;
 }
 
+static int count_active(const struct forwarding *f, void *arg)
+{
+	unsigned int *n = arg;
+
+	*n += f->status == FWD_STATUS_ACTIVE;
+	return 0;
+}
+
+static int count_all(const struct forwarding *f, void *arg)
+{
+	(*(unsigned int *)arg)++;
+	return 0;
+}
+
 int ops_resync(struct agent *a, const char *router_id, unsigned int *count, struct apierr *err)
 {
+	unsigned int n = 0;
+	char *cause = NULL;
+	int r;
+
 	*count = 0;
 	if (router_id == NULL) {
 		if (restore_all(a) < 0)
 			return apierr_set(err, 503, "praas.resync_failed",
 			        "the resync of every router failed: see the agent's log");
+		/* Those now in a kernel table: what the resync wrote. */
+		if ((r = store_foreach_all(a->store, count_active, count, &cause)) < 0)
+			return read_error(err, r, cause);
 		return 0;
 	}
 	if (!kernel_router_present(a->kernel, router_id))
 		return apierr_set(err, 404, "praas.router_not_found",
 		        "router %s has no namespace on this node", router_id);
-	if (engine_sync_router(&a->engine, router_id, err) < 0)
+	if ((r = store_foreach_router(a->store, router_id, count_all, &n, &cause)) < 0)
+		return read_error(err, r, cause);
+	/* Asked by hand: a repair, removing what is not ours too. */
+	if (engine_repair_router(&a->engine, router_id, err) < 0)
 		return -1;
-	*count = 1;
+	*count = n;
 	return 0;
+}
+
+/* Reads the router's table and compares it with l: 0 same, 1 drift (*cause how), -1 err. */
+static int compare_router(struct agent *a, const char *router_id, const struct fwd_list *l,
+        char **cause, struct apierr *err)
+{
+	struct nft_state st;
+	int r;
+
+	if ((r = kernel_read(a->kernel, router_id, &st, cause)) < 0) {
+		apierr_set(err, r == -ENOENT ? 404 : 503,
+		        r == -ENOENT ? "praas.router_not_found" : "praas.kernel_unavailable",
+		        "cannot read the table of router %s: %s", router_id,
+		        *cause ? *cause : strerror(-r));
+		free(*cause);
+		*cause = NULL;
+		return -1;
+	}
+	r = nft_compare(&st, kernel_nft_opts(a->kernel), l->v, l->n, cause);
+	nft_state_free(&st);
+	if (r < 0) {
+		apierr_set(err, 503, "praas.kernel_unavailable",
+		        "cannot compare the table of router %s: %s", router_id,
+		        *cause ? *cause : strerror(-r));
+		free(*cause);
+		*cause = NULL;
+		return -1;
+	}
+	return r;
+}
+
+int ops_verify(struct agent *a, const char *router_id, char **drift, unsigned int *count,
+        struct apierr *err)
+{
+	struct fwd_list l = {0};
+	char *cause = NULL;
+	int r;
+
+	*drift = NULL;
+	*count = 0;
+	if (!kernel_router_present(a->kernel, router_id))
+		return apierr_set(err, 404, "praas.router_not_found",
+		        "router %s has no namespace on this node", router_id);
+	if ((r = store_foreach_router(a->store, router_id, fwd_list_add, &l, &cause)) < 0) {
+		fwd_list_free(&l);
+		return read_error(err, r, cause);
+	}
+	if ((r = compare_router(a, router_id, &l, &cause, err)) <= 0) {
+		fwd_list_free(&l);
+		return r;
+	}
+	*drift = cause ? cause : strdup("?");
+	cause = NULL;
+	if ((r = engine_repair_router(&a->engine, router_id, err)) == 0) {
+		*count = (unsigned int)l.n;
+		/*
+		 * A difference that a rewrite does not remove is ours: a read-back
+		 * that does not match what this kernel dumps. Say so, loudly, rather
+		 * than rewrite the table every period in silence.
+		 */
+		if (compare_router(a, router_id, &l, &cause, err) == 1)
+			log_warnx("The table of router %s still differs after a rewrite (%s): "
+			          "PRaaS's read-back does not match this kernel; please report it",
+			        router_id, cause ? cause : "?");
+		free(cause);
+	}
+	fwd_list_free(&l);
+	return r;
 }

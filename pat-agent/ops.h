@@ -20,7 +20,16 @@ int ops_router_deleted(
         struct agent *a, const char *router_id, unsigned int *count, struct apierr *err);
 int ops_gateway_changed(struct agent *a, const char *router_id, const struct addr *new_ip,
         unsigned int *count, struct apierr *err);
-/* router_id NULL: every router. */
+/* router_id NULL: every router. *count: the forwardings written to the kernel. */
 int ops_resync(struct agent *a, const char *router_id, unsigned int *count, struct apierr *err);
+/*
+ * Compares the router's table with its forwardings in the store, here on
+ * the agent's loop, where no change can come between the two reads (the
+ * monitor's own look can only suspect). On drift the table is rewritten
+ * (*count forwardings) and *drift (allocated, the caller frees) says how;
+ * otherwise *drift is NULL and *count 0.
+ */
+int ops_verify(struct agent *a, const char *router_id, char **drift, unsigned int *count,
+        struct apierr *err);
 
 #endif

@@ -11,6 +11,7 @@
 #include "kernel.h"
 #include "log.h"
 #include "netns.h"
+#include "nft.h"
 #include "store.h"
 
 static double now(void)
@@ -86,6 +87,10 @@ int restore_all(struct agent *a)
 		        engine_router_gone(&a->engine, ids.v[i], &err) < 0)
 			log_warnx("Failed to mark router %s DOWN: %s", ids.v[i], err.detail);
 	/* ...and every router namespace present gets its table, even an empty one. */
+	/*
+	 * The watch (started before) knows these already and reports only what
+	 * comes after: each namespace is restored once.
+	 */
 	r = netns_list(a->cfg.netns_dir, a->cfg.namespace_prefix, &names, &n);
 	if (r < 0) {
 		log_warnx("Failed to list %s: %s", a->cfg.netns_dir, strerror(-r));
@@ -104,6 +109,39 @@ out:
 		free(ids.v[i]);
 	free(ids.v);
 	return r;
+}
+
+int restore_count_kernel_state(struct agent *a, size_t *routers, size_t *elems)
+{
+	char **names = NULL, *cause = NULL;
+	size_t n = 0;
+	int r;
+
+	*routers = *elems = 0;
+	if ((r = netns_list(a->cfg.netns_dir, a->cfg.namespace_prefix, &names, &n)) < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		const char *router_id = router_of(a, names[i]);
+		struct nft_state st = {0};
+
+		if (router_id == NULL || !kernel_router_present(a->kernel, router_id))
+			continue;
+		r = kernel_read(a->kernel, router_id, &st, &cause);
+		if (r < 0) {
+			/* Unreadable is not empty: count it, so the start is refused. */
+			log_warnx("Failed to read router %s's table: %s", router_id,
+			        cause ? cause : strerror(-r));
+			free(cause);
+			cause = NULL;
+			(*routers)++;
+		} else if (st.table && st.n > 0) {
+			(*routers)++;
+			*elems += st.n;
+		}
+		nft_state_free(&st);
+	}
+	netns_list_free(names, n);
+	return 0;
 }
 
 void restore_namespace(struct agent *a, const char *name, bool present)

@@ -88,6 +88,81 @@ int router_subnet_of(const struct router_info *info, const struct addr *a)
 	return -1;
 }
 
+/* Whether every host bit of a in net is `bit` (0: the network address, 1: broadcast). */
+static bool host_bits_all(const struct cidr *net, const struct addr *a, int bit)
+{
+	size_t len = addr_len(a);
+
+	for (size_t i = 0; i < len * 8; i++) {
+		int b = (a->u.bytes[i / 8] >> (7 - i % 8)) & 1;
+
+		if (i >= net->prefixlen && b != bit)
+			return false;
+	}
+	return true;
+}
+
+int router_check_address(
+        const struct router_info *info, const struct addr *a, const char *field, struct apierr *err)
+{
+	char text[ADDR_STRLEN], net[ADDR_STRLEN + 8]; /* "address/prefixlen" */
+	const struct cidr *s;
+	struct addr base;
+	unsigned int hostbits;
+	int i = router_subnet_of(info, a);
+
+	addr_format(a, text, sizeof(text));
+	if (i < 0)
+		return apierr_set(err, 400, "praas.bad_request",
+		        "%s: %s is not on a subnet attached to router %s", field, text, info->id);
+	for (size_t k = 0; k < info->own_len; k++)
+		if (addr_equal(&info->own[k], a))
+			return apierr_set(err, 400, "praas.bad_target",
+			        "%s: %s is an address of router %s itself; forwardings may target "
+			        "VMs only",
+			        field, text, info->id);
+	s = &info->subnets[i];
+	hostbits = (unsigned int)addr_len(a) * 8 - s->prefixlen;
+	base = s->addr;
+	for (size_t b = s->prefixlen; b < addr_len(a) * 8; b++)
+		base.u.bytes[b / 8] &= (uint8_t) ~(0x80u >> (b % 8));
+	snprintf(net, sizeof(net), "%s/%u", addr_format(&base, text, sizeof(text)), s->prefixlen);
+	addr_format(a, text, sizeof(text));
+	/* /31 and /32 (IPv4, RFC 3021) and /127, /128 have no such addresses. */
+	if (hostbits >= 2 && host_bits_all(s, a, 0))
+		return apierr_set(err, 400, "praas.bad_target",
+		        "%s: %s is the network address of subnet %s (%s); forwardings may target "
+		        "VMs only",
+		        field, text, net,
+		        a->family == AF_INET6 ? "Subnet-Router anycast" : "no host");
+	if (a->family == AF_INET && hostbits >= 2 && host_bits_all(s, a, 1))
+		return apierr_set(err, 400, "praas.bad_target",
+		        "%s: %s is the broadcast address of subnet %s; forwardings may target VMs "
+		        "only",
+		        field, text, net);
+	return 0;
+}
+
+int router_check_port(const struct target_port *port, bool admin, struct apierr *err)
+{
+	char text[ADDR_STRLEN];
+
+	addr_format(&port->addr, text, sizeof(text));
+	if (strncmp(port->device_owner, "compute:", 8) == 0)
+		return 0;
+	if (port->device_owner[0] == '\0') {
+		if (admin)
+			return 0;
+		return apierr_set(err, 400, "praas.bad_target",
+		        "port %s (%s) has no device_owner: only an admin may forward to a port "
+		        "without an owner; forwardings may target VM ports (compute:*)",
+		        port->id, text);
+	}
+	return apierr_set(err, 400, "praas.bad_target",
+	        "port %s (%s) is a %s port; forwardings may target VM ports (compute:*) only",
+	        port->id, text, port->device_owner);
+}
+
 static struct cache_entry *cache_find(struct routers *rs, const char *id)
 {
 	for (size_t i = 0; i < CACHE_MAX; i++)
@@ -143,13 +218,28 @@ static int get_standalone(
 		info->gateway4 = gw->net.addr;
 	if ((gw = ifaddr_find(ifs, n, "qg-", AF_INET6)) != NULL)
 		info->gateway6 = gw->net.addr;
-	for (size_t i = 0; i < n && info->subnets_len < ROUTERS_MAX_SUBNETS; i++)
-		if (strncmp(ifs[i].ifname, "qr-", 3) == 0)
+	for (size_t i = 0; i < n; i++) {
+		if (strncmp(ifs[i].ifname, "qr-", 3) == 0 &&
+		        info->subnets_len < ROUTERS_MAX_SUBNETS)
 			info->subnets[info->subnets_len++] = ifs[i].net;
+		if (info->own_len < ROUTERS_MAX_OWN)
+			info->own[info->own_len++] = ifs[i].net.addr;
+	}
 	free(ifs);
+	/*
+	 * A namespace being (re)built gets its interfaces and addresses one by
+	 * one after it appears: without a gateway or a subnet yet it is not a
+	 * bad request, it is not ready. Retry in a moment.
+	 */
 	if (info->gateway4.family == 0 && info->gateway6.family == 0)
-		return apierr_set(err, 409, "praas.no_gateway",
-		        "router %s has no gateway address (no address on a qg- interface)",
+		return apierr_set(err, 503, "praas.router_not_ready",
+		        "router %s has no gateway address yet (no address on a qg- interface); "
+		        "retry when its namespace is configured",
+		        router_id);
+	if (info->subnets_len == 0)
+		return apierr_set(err, 503, "praas.router_not_ready",
+		        "router %s has no subnet yet (no address on a qr- interface); retry when "
+		        "its namespace is configured",
 		        router_id);
 	return 1;
 }
@@ -296,6 +386,7 @@ static void target_found(
 	memset(&t, 0, sizeof(t));
 	copy_id(t.id, p->id);
 	copy_id(t.project_id, p->project_id);
+	copy_id(t.device_owner, p->device_owner);
 	t.addr = *a;
 	tl->cb(&t, NULL, tl->arg);
 }

@@ -24,6 +24,7 @@ struct neutron;
 struct routers;
 
 #define ROUTERS_MAX_SUBNETS 64
+#define ROUTERS_MAX_OWN     64
 
 struct router_info {
 	char id[FWD_NAME_MAX + 1];
@@ -32,12 +33,19 @@ struct router_info {
 	struct cidr subnets[ROUTERS_MAX_SUBNETS];
 	char subnet_ids[ROUTERS_MAX_SUBNETS][FWD_NAME_MAX + 1]; /* "" in standalone mode */
 	size_t subnets_len;
+	/*
+	 * Standalone mode: every address of the namespace's own interfaces,
+	 * which a forwarding must never target (the router is not a VM).
+	 */
+	struct addr own[ROUTERS_MAX_OWN];
+	size_t own_len;
 };
 
 /* The Neutron port holding an address on a router's subnet. */
 struct target_port {
 	char id[FWD_NAME_MAX + 1];
 	char project_id[FWD_NAME_MAX + 1];
+	char device_owner[FWD_NAME_MAX + 1]; /* "" when the port has none */
 	struct addr addr;
 };
 
@@ -66,6 +74,26 @@ void routers_forget(struct routers *rs, const char *router_id);
 const struct addr *router_gateway(const struct router_info *info, int family);
 /* The index of the router subnet a lies on, or -1. */
 int router_subnet_of(const struct router_info *info, const struct addr *a);
+
+/*
+ * Standalone mode: whether a may be a forwarding's target. It must lie in
+ * a subnet of a qr- interface and be none of the router's own addresses,
+ * nor a subnet's network address (IPv6: its Subnet-Router anycast
+ * address) or IPv4 broadcast address. field names the request's field in
+ * the message. 0, or -1 with a 400 in err saying which rule refused it.
+ */
+int router_check_address(const struct router_info *info, const struct addr *a, const char *field,
+        struct apierr *err);
+
+/*
+ * OpenStack mode: whether a Neutron port may be a forwarding's target.
+ * Forwardings lead to VMs: a port owned by "compute:*" is one; a port
+ * without an owner (made by hand, e.g. for a VM of another tool) only
+ * when the caller is admin; any other owner (network:dhcp,
+ * network:router_interface, network:router_gateway, network:floatingip,
+ * a load balancer's port...) is infrastructure. 0, or -1 with a 400.
+ */
+int router_check_port(const struct target_port *port, bool admin, struct apierr *err);
 
 /*
  * Finds the Neutron port that holds address a on one of the router's

@@ -150,6 +150,14 @@ void call_reply(struct call *c, int status, struct evbuffer *body)
 	done(c);
 }
 
+void call_reply_stream(struct call *c, int status, struct evbuffer *first,
+        int (*more)(struct evbuffer *out, void *arg), void (*fin)(void *arg, bool complete),
+        void *arg)
+{
+	httpd_reply_stream(c->req, status, first, more, fin, arg);
+	done(c);
+}
+
 void call_reply_text(struct call *c, int status, struct evbuffer *body)
 {
 	httpd_reply_typed(c->req, status, "text/plain; version=0.0.4; charset=utf-8", body);
@@ -164,8 +172,17 @@ void call_reply_legacy(struct call *c, struct evbuffer *body)
 
 void call_reply_error(struct call *c, const struct apierr *err)
 {
-	if (err->status >= 500)
+	char secs[16];
+
+	/* An answer with Retry-After is load shedding, logged where it is decided
+	 * (at a bounded rate), not once per refused request. */
+	if (err->status >= 500 && err->retry_after == 0)
 		log_warnx("%s: %d %s", httpd_req_id(c->req), err->status, err->detail);
+	/* Without the header the answer still stands: it is only advice. */
+	if (err->retry_after > 0) {
+		snprintf(secs, sizeof(secs), "%d", err->retry_after);
+		(void)httpd_req_add_header(c->req, "Retry-After", secs);
+	}
 	httpd_reply_error(c->req, err->status, err->code, "%s", err->detail);
 	done(c);
 }

@@ -13,7 +13,10 @@ filters, fields=, limit/marker pagination) and misbehaves on demand:
              loop_pages (next link repeats a marker), close (close at once)
   POST /_control/expire_tokens        every issued token now answers 401
   POST /_control/reset                drop faults and counters
-  GET  /_control/stats                {"tokens_issued": n, "requests": {"GET /v2.0/ports": n}, ...}
+  GET  /_control/stats                {"tokens_issued": n, "requests": {"GET /v2.0/ports": n},
+                                       "in_flight": {...}, "max_in_flight": {...}, ...}
+      (in_flight: requests being answered now, per "METHOD /path";
+       max_in_flight: the most at once since the start or the last reset)
 
 Flags: --port N (0 picks one), --port-file PATH, --token-ttl S (tokens
 really expire after S seconds and then get 401), --claimed-ttl S (what
@@ -251,7 +254,18 @@ class Handler(BaseHTTPRequestHandler):
         query = parse_qs(url.query, keep_blank_values=True)
         if path.startswith("/_control"):
             return self.control(method, path)
-        self.count("%s %s" % (method, path))
+        key = "%s %s" % (method, path)
+        self.count(key)
+        with LOCK:
+            n = STATE["in_flight"][key] = STATE["in_flight"].get(key, 0) + 1
+            STATE["max_in_flight"][key] = max(STATE["max_in_flight"].get(key, 0), n)
+        try:
+            self.answer(method, path, query)
+        finally:
+            with LOCK:
+                STATE["in_flight"][key] -= 1
+
+    def answer(self, method, path, query):
         if STATE["args"].delay:
             time.sleep(STATE["args"].delay)
         f = self.take_fault(method, path)
@@ -298,6 +312,7 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK:
                 STATE["faults"] = []
                 STATE["requests"] = {}
+                STATE["max_in_flight"] = dict(STATE["in_flight"])
                 STATE["tokens_issued"] = 0
             return self.send(200, {"ok": True})
         if path == "/_control/stats":
@@ -305,6 +320,8 @@ class Handler(BaseHTTPRequestHandler):
                 return self.send(200, {"tokens_issued": STATE["tokens_issued"],
                                        "faults_fired": STATE["faults_fired"],
                                        "requests": STATE["requests"],
+                                       "in_flight": STATE["in_flight"],
+                                       "max_in_flight": STATE["max_in_flight"],
                                        "queries": STATE["queries"][-50:]})
         self.send(404, {"error": "no such control"})
 
@@ -559,7 +576,8 @@ def main():
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
     STATE.update(args=args, tokens={}, tokens_issued=0, faults=[json.loads(f) for f in args.fault],
-                 faults_fired=0, requests={}, queries=[], db=seed(args))
+                 faults_fired=0, requests={}, in_flight={}, max_in_flight={}, queries=[],
+                 db=seed(args))
     srv = Server(("127.0.0.1", args.port), Handler)
     srv.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     port = srv.server_address[1]

@@ -9,7 +9,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib/agent.sh"
 
 topo_init aops
-topo_require nft python3 setpriv stat
+topo_require nft python3 setpriv stat sqlite3
 getent passwd nobody >/dev/null || topo_skip "no user nobody to play another uid"
 topo_router r1
 topo_outside client r1
@@ -94,14 +94,24 @@ assert_ok "the agent logged the refusal" grep -q 'refused a peer with uid' "$AGE
 chmod 0600 "$SOCK"
 chmod o-x "$TOPO_DIR" "$AGENT_DIR"
 
-# --- forwardings on two routers, with Neutron port ids (opaque standalone)
-F1=$(create "$R1" "\"internal_ip_address\":\"$VM1\",\"internal_port\":22,\"external_port\":4022,\"internal_port_id\":\"port-vm1\"")
-assert_match "standalone create with internal_port_id and an address" '^[0-9a-f-]{36}$' "$F1"
+# --- forwardings on two routers, with Neutron port ids. Standalone has no
+# Neutron ports and refuses internal_port_id (it would be stored unchecked),
+# so the ids are written into the database while the agent is stopped, as an
+# OpenStack-mode run would have left them: the port ops match on them.
+api POST "/v1/routers/$R1/port_forwardings" "{\"port_forwarding\":{\"internal_ip_address\":\"$VM1\",\"internal_port\":22,\"external_port\":4022,\"internal_port_id\":\"port-vm1\"}}"
+assert_eq "standalone create with internal_port_id and an address is 400" 400 "$API_STATUS"
+F1=$(create "$R1" "\"internal_ip_address\":\"$VM1\",\"internal_port\":22,\"external_port\":4022")
+assert_match "standalone create" '^[0-9a-f-]{36}$' "$F1"
+F2=$(create "$R1" "\"internal_ip_address\":\"$VM2\",\"internal_port\":22,\"external_port\":4023")
+F2B=$(create "$R1" "\"internal_ip_address\":\"$VM2\",\"internal_port\":80,\"external_port\":4080")
+F3=$(create "$R2" "\"internal_ip_address\":\"$VM3\",\"internal_port\":22,\"external_port\":4022")
+agent_stop || topo_fail "the agent stops to have port ids seeded"
+sqlite3 "$AGENT_DIR/praas.db" "UPDATE forwardings SET internal_port_id = CASE id
+	WHEN '$F1' THEN 'port-vm1' WHEN '$F2' THEN 'port-vm2' WHEN '$F2B' THEN 'port-vm2'
+	WHEN '$F3' THEN 'port-vm3' END" || topo_fail "seed the port ids"
+agent_start || { topo_fail "the agent starts again"; topo_finish; }
 api GET "/v1/routers/$R1/port_forwardings/$F1"
 assert_eq "the port id is kept" port-vm1 "$(api_field port_forwarding.internal_port_id)"
-F2=$(create "$R1" "\"internal_ip_address\":\"$VM2\",\"internal_port\":22,\"external_port\":4023,\"internal_port_id\":\"port-vm2\"")
-F2B=$(create "$R1" "\"internal_ip_address\":\"$VM2\",\"internal_port\":80,\"external_port\":4080,\"internal_port_id\":\"port-vm2\"")
-F3=$(create "$R2" "\"internal_ip_address\":\"$VM3\",\"internal_port\":22,\"external_port\":4022,\"internal_port_id\":\"port-vm3\"")
 api POST "/v1/routers/$R1/port_forwardings" '{"port_forwarding":{"internal_port_id":"port-vm1","internal_port":23}}'
 assert_eq "standalone create with a port id and no address is 400" 400 "$API_STATUS"
 assert_match "...naming internal_port_id" internal_port_id "$API_BODY"

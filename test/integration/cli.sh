@@ -14,6 +14,8 @@ topo_init cli
 topo_require python3
 topo_router r1
 topo_router -x 198.51.100 -X 2001:db8:5 r2
+# A router with no forwardings (an unknown one is a 404 standalone too).
+topo_router -x 198.51.100 -X 2001:db8:6 -l 10.0.3 -L 2001:db8:7 r3 11111111-1111-4111-8111-111111111111
 topo_outside client r1
 topo_vm vm1 r1
 topo_vm vm2 r1
@@ -257,6 +259,8 @@ assert_match "list -f table: a UTF-8 description in its cell" '\| r2/ünï +\|' 
 praas forwarding list --router 11111111-1111-4111-8111-111111111111
 assert_eq "an empty list exits 0" 0 "$RC"
 assert_match "an empty list is a frame with headings" $'^\\+[-+]+\n\\| ID .*\\|\n\\+[-+]+$' "$OUT"
+praas forwarding list --router 22222222-2222-4222-8222-222222222222
+assert_eq "listing an unknown router exits 1" 1 "$RC"
 
 # ------------------------------------------------------------- set
 praas -f json forwarding set --router "$R1" "$F1" --external-port 4222 --description "moved"

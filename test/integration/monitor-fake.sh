@@ -207,8 +207,19 @@ for i in range(1000):
     with urllib.request.urlopen(req, timeout=10) as r:
         assert r.status == 201, r.status
 EOF
-api GET "$base"
-total=$(printf '%s' "$API_BODY" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["port_forwardings"]))')
+# Every page (a listing holds at most pagination_max_limit, 1,000).
+total=$(python3 - "$AGENT_URL" "$base" <<'EOF'
+import json, sys, urllib.request
+url, n = sys.argv[1] + sys.argv[2], 0
+while url:
+    with urllib.request.urlopen(url, timeout=10) as r:
+        page = json.load(r)
+    n += len(page["port_forwardings"])
+    url = next((sys.argv[1] + l["href"] for l in page.get("port_forwardings_links", [])
+                if l["rel"] == "next"), None)
+print(n)
+EOF
+)
 assert_ok "1,000 forwardings and more ($total)" test "$total" -ge 1001
 wait_cycles 1
 c0=$(cycles)

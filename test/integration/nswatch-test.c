@@ -192,7 +192,7 @@ static void test_ip_netns(struct seen *s)
 	double t0;
 
 	mkdir("/run/netns", 0755);
-	if (nswatch_new(s->base, "/run/netns", run_prefix, on_ns, s, &w, &cause) < 0) {
+	if (nswatch_new(s->base, "/run/netns", run_prefix, true, on_ns, s, &w, &cause) < 0) {
 		check(0, "watch /run/netns", cause);
 		free(cause);
 		return;
@@ -222,7 +222,7 @@ static void test_late_dir(struct seen *s)
 	char *cause = NULL;
 	double t0;
 
-	if (nswatch_new(s->base, dir, NULL, on_ns, s, &w, &cause) < 0) {
+	if (nswatch_new(s->base, dir, NULL, true, on_ns, s, &w, &cause) < 0) {
 		check(0, "watch a directory that does not exist yet", cause);
 		free(cause);
 		return;
@@ -243,13 +243,35 @@ static void test_late_dir(struct seen *s)
 	check(s->count == 0, "is not reported", s->name);
 
 	/* A second watch started now reports what is already there. */
-	if (nswatch_new(s->base, dir, NULL, on_ns, s, &w2, &cause) == 0) {
+	if (nswatch_new(s->base, dir, NULL, true, on_ns, s, &w2, &cause) == 0) {
 		run_loop(s, "ns1", 200);
 		check(s->count == 1 && strcmp(s->name, "ns1") == 0,
 		        "a new watch reports existing namespaces", s->name);
 		nswatch_free(w2);
 	} else {
 		check(0, "second watch", cause);
+		free(cause);
+		cause = NULL;
+	}
+	/*
+	 * One started without report_existing (the agent's, which restores what
+	 * is there itself) reports none of it, but what comes after. Its reports
+	 * are counted apart from the first watch's.
+	 */
+	struct seen q = {.base = s->base};
+	if (nswatch_new(s->base, dir, NULL, false, on_ns, &q, &w2, &cause) == 0) {
+		run_loop(&q, NULL, 200);
+		check(q.count == 0, "a watch without report_existing does not report them", q.name);
+		check(make_file("ns3") == 0 && mount_ns("ns3") == 0, "a namespace made later",
+		        strerror(errno));
+		run_loop(&q, "ns3", 1000);
+		check(q.count == 1 && strcmp(q.name, "ns3") == 0 && q.ev == NSWATCH_ADDED,
+		        "... is reported by it", q.name);
+		nswatch_free(w2);
+		check(remove_ns("ns3") == 0, "it is removed again", strerror(errno));
+		run_loop(s, "ns3", 1000); /* the first watch's removal report */
+	} else {
+		check(0, "quiet watch", cause);
 		free(cause);
 		cause = NULL;
 	}

@@ -718,10 +718,13 @@ static void case_validate(void)
 	CHECK(keystone_stats(e.ks)->validations == 1 && keystone_stats(e.ks)->cache_hits == 1,
 	        "validations %u, hits %u", keystone_stats(e.ks)->validations,
 	        keystone_stats(e.ks)->cache_hits);
-	CHECK(keystone_validate(e.ks, "garbage", on_validate, &r, NULL) == 0, "validate");
+	CHECK(keystone_validate(e.ks, "gAAAAABgarbage0123456789", on_validate, &r, NULL) == 0,
+	        "validate");
 	CHECK(run(&e, &r.done, 10), "did not end");
 	expect_error(&r, -EKEYREJECTED, 404, NULL);
 	result_clear(&r);
+	CHECK(keystone_validate(e.ks, "garbage", on_validate, &r, NULL) == -EINVAL,
+	        "a token shorter than any Keystone token was accepted");
 	CHECK(keystone_validate(e.ks, "bad\r\nX-Injected: 1", on_validate, &r, NULL) == -EINVAL,
 	        "a token with CR LF was accepted");
 
@@ -765,6 +768,94 @@ static void case_validate(void)
 	}
 	free(tok);
 	env_close(&demo);
+	env_close(&e);
+}
+
+/*
+ * A flood of validations: a refused token is refused again unasked, one
+ * token is asked about once however many wait for it (and by the next in
+ * line when the first is cancelled), at most max_in_flight calls at once,
+ * a bounded queue, -EBUSY at once beyond it. Keystone takes 1 s a call.
+ */
+static void case_validate_limits(void)
+{
+	static const char *const slow[] = {"--fault",
+	        "{\"kind\": \"delay\", \"path\": \"/v3/auth/tokens\", \"method\": \"GET\", "
+	        "\"seconds\": 1, \"count\": 1000}",
+	        NULL};
+	const struct keystone_stats *st;
+	struct keystone_call *lead;
+	struct env e = {0};
+	struct result r[10];
+	char toks[10][40];
+	int busy = 0;
+
+	memset(r, 0, sizeof(r));
+	fake_start(slow);
+	env_cloud(&e, "admin");
+	env_open(&e, NULL);
+	st = keystone_stats(e.ks);
+
+	/* Refused by Keystone, then from memory. */
+	for (int i = 0; i < 2; i++) {
+		CHECK(keystone_validate(
+		              e.ks, "gAAAAABgarbage0123456789", on_validate, &r[0], NULL) == 0,
+		        "validate");
+		CHECK(run(&e, &r[0].done, 10), "did not end");
+		expect_error(&r[0], -EKEYREJECTED, 404, i == 0 ? NULL : "less than 5 s ago");
+		result_clear(&r[0]);
+	}
+	CHECK(st->validations == 1 && st->negative_hits == 1, "validations %u, negative hits %u",
+	        st->validations, st->negative_hits);
+
+	/* Five at once with one new token: one call, five answers. */
+	for (int i = 0; i < 5; i++)
+		CHECK(keystone_validate(e.ks, "gAAAAABsame0123456789", on_validate, &r[i], NULL) ==
+		                0,
+		        "validate");
+	for (int i = 0; i < 5; i++) {
+		CHECK(run(&e, &r[i].done, 10), "did not end");
+		expect_error(&r[i], -EKEYREJECTED, 404, NULL);
+		result_clear(&r[i]);
+	}
+	CHECK(st->validations == 2 && st->coalesced == 4, "validations %u, coalesced %u",
+	        st->validations, st->coalesced);
+
+	/* The one asking is cancelled: the one waiting for it asks instead. */
+	CHECK(keystone_validate(e.ks, "gAAAAABcancel0123456789", on_validate, &r[0], &lead) == 0,
+	        "validate");
+	CHECK(keystone_validate(e.ks, "gAAAAABcancel0123456789", on_validate, &r[1], NULL) == 0,
+	        "validate");
+	keystone_call_cancel(lead);
+	CHECK(run(&e, &r[1].done, 10), "the follower of a cancelled call got no answer");
+	expect_error(&r[1], -EKEYREJECTED, 404, NULL);
+	CHECK(!r[0].done, "a cancelled call was answered");
+	result_clear(&r[1]);
+	CHECK(st->validations == 4, "validations %u", st->validations);
+
+	/* Ten distinct tokens, 2 slots and 3 places: 2 asked, 3 wait, 5 busy at once. */
+	keystone_set_validation_limits(e.ks, 2, 3);
+	for (int i = 0; i < 10; i++) {
+		snprintf(toks[i], sizeof(toks[i]), "gAAAAABdistinct%08d", i);
+		CHECK(keystone_validate(e.ks, toks[i], on_validate, &r[i], NULL) == 0, "validate");
+	}
+	idle(&e, 0.3);
+	for (int i = 0; i < 10; i++)
+		busy += r[i].done && r[i].err != NULL && r[i].err->code == -EBUSY;
+	CHECK(busy == 5, "%d refused busy at once, expected 5", busy);
+	CHECK(st->validations == 6 && keystone_pending(e.ks) == 5,
+	        "%u validations sent, %u pending: the cap did not hold", st->validations,
+	        keystone_pending(e.ks));
+	for (int i = 0; i < 10; i++) {
+		CHECK(run(&e, &r[i].done, 10), "did not end");
+		if (i < 5)
+			expect_error(&r[i], -EKEYREJECTED, 404, NULL);
+		else
+			expect_error(&r[i], -EBUSY, 0, "validations in progress");
+		result_clear(&r[i]);
+	}
+	CHECK(st->validations == 9 && st->queued == 3 && st->busy == 5,
+	        "validations %u, queued %u, busy %u", st->validations, st->queued, st->busy);
 	env_close(&e);
 }
 
@@ -930,6 +1021,7 @@ static const struct {
         {"pagination-loop", case_pagination_loop},
         {"queries", case_queries},
         {"validate", case_validate},
+        {"validate-limits", case_validate_limits},
         {"auth", case_auth},
         {"writes", case_writes},
         {"slow-keystone", case_slow_keystone},

@@ -100,6 +100,7 @@ static void test_defaults(void **state)
 	assert_true(fx->cfg.legacy_api);
 	assert_int_equal(fx->cfg.legacy_trusted_len, 2);
 	assert_int_equal(fx->cfg.log_level, LOG_LEVEL_INFO);
+	assert_int_equal(fx->cfg.pagination_max_limit, 1000);
 	assert_false(config_standalone(&fx->cfg));
 }
 
@@ -125,6 +126,7 @@ static void test_every_key(void **state)
 	                         "  legacy_api = false;\n"
 	                         "  legacy_trusted = [ \"10.0.0.0/8\" ];\n"
 	                         "  log_level = \"debug\";\n"
+	                         "  pagination_max_limit = 250;\n"
 	                         "};\n"),
 	        0);
 	assert_null(fx->error);
@@ -148,6 +150,7 @@ static void test_every_key(void **state)
 	assert_int_equal(addr_parse("10.20.30.40", &a), 0);
 	assert_true(cidr_contains(&fx->cfg.legacy_trusted[0], &a));
 	assert_int_equal(fx->cfg.log_level, LOG_LEVEL_DEBUG);
+	assert_int_equal(fx->cfg.pagination_max_limit, 250);
 }
 
 static void test_integer_period(void **state)
@@ -218,12 +221,23 @@ static const struct bad_value {
         {"praas:\n{\n  listen = \"localhost:80\";\n};\n", 3, "listen", "not an IPv4 or IPv6"},
         {"praas:\n{\n  masquerade = \"yes\";\n};\n", 3, "masquerade", "true or false"},
         {"praas:\n{\n  legacy_api = 1;\n};\n", 3, "legacy_api", "true or false"},
+        {"praas:\n{\n  pagination_max_limit = 0;\n};\n", 3, "pagination_max_limit",
+                "0 is out of range (1 to 100000)"},
+        {"praas:\n{\n  pagination_max_limit = 100001;\n};\n", 3, "pagination_max_limit",
+                "out of range (1 to 100000)"},
+        {"praas:\n{\n  pagination_max_limit = \"10\";\n};\n", 3, "pagination_max_limit",
+                "must be an integer"},
         {"praas:\n{\n  legacy_trusted = [ \"10.0.0.0/33\" ];\n};\n", 3, "legacy_trusted",
                 "element 1"},
         {"praas:\n{\n  legacy_trusted = \"10.0.0.0/8\";\n};\n", 3, "legacy_trusted",
                 "must be a list"},
         {"praas:\n{\n  log_level = \"loud\";\n};\n", 3, "log_level", "not one of"},
         {"praas:\n{\n  database = \"praas.db\";\n};\n", 3, "database", "absolute path"},
+        {"praas:\n{\n  control_socket = \"/run/"
+         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+         "aaaaaa"
+         "aaaaaaaaaaaa.sock\";\n};\n",
+                3, "control_socket", "socket path holds at most 107"},
         {"praas:\n{\n  namespace_prefix = \"\";\n};\n", 3, "namespace_prefix", "non-empty"},
         {"praas = 3;\n", 1, "praas", "must be a group"},
         {"other: { a = 1; };\n", 1, "praas", "missing"},
@@ -241,6 +255,35 @@ static void test_bad_values(void **state)
 		if (strstr(fx->error, b->why) == NULL)
 			fail_msg("case %zu: error \"%s\" lacks \"%s\"", i, fx->error, b->why);
 	}
+}
+
+/* The keys of Keystone validation: defaults, values, ranges. */
+static void test_keystone_keys(void **state)
+{
+	struct fixture *fx = *state;
+
+	assert_int_equal(fx->cfg.keystone_negative_ttl, 5);
+	assert_int_equal(fx->cfg.keystone_max_validations, 32);
+	assert_int_equal(fx->cfg.keystone_validation_queue, 256);
+	assert_int_equal(load_text(fx,
+	                         "praas:\n{\n  keystone_negative_ttl = 0;\n"
+	                         "  keystone_max_validations = 4;\n"
+	                         "  keystone_validation_queue = 0;\n};\n"),
+	        0);
+	assert_string_equal(fx->warnings, "");
+	assert_int_equal(fx->cfg.keystone_negative_ttl, 0);
+	assert_int_equal(fx->cfg.keystone_max_validations, 4);
+	assert_int_equal(fx->cfg.keystone_validation_queue, 0);
+	assert_int_equal(load_text(fx, "praas:\n{\n  keystone_negative_ttl = 301;\n};\n"), -EINVAL);
+	assert_error(fx, 3, "keystone_negative_ttl");
+	assert_non_null(strstr(fx->error, "out of range (0 to 300)"));
+	assert_int_equal(
+	        load_text(fx, "praas:\n{\n  keystone_max_validations = 0;\n};\n"), -EINVAL);
+	assert_error(fx, 3, "keystone_max_validations");
+	assert_int_equal(
+	        load_text(fx, "praas:\n{\n  keystone_validation_queue = \"8\";\n};\n"), -EINVAL);
+	assert_error(fx, 3, "keystone_validation_queue");
+	assert_non_null(strstr(fx->error, "must be an integer"));
 }
 
 /* A failed load must leave the previous configuration as it was. */
@@ -264,6 +307,37 @@ static void test_unknown_key_warns(void **state)
 	        0);
 	assert_non_null(strstr(fx->warnings, ":4: praas.port_ap: unknown key"));
 	assert_non_null(strstr(fx->warnings, ":6: extra: unknown key"));
+}
+
+/* The database's directory must exist; the database itself need not. */
+static void test_database_dir(void **state)
+{
+	struct fixture *fx = *state;
+	char text[600];
+
+	snprintf(text, sizeof(text), "praas: { database = \"%s/praas.db\"; };\n", fx->dir);
+	assert_int_equal(load_text(fx, text), 0);
+	assert_int_equal(config_check_database_dir(&fx->cfg, &fx->error), 0);
+	assert_null(fx->error);
+
+	snprintf(text, sizeof(text), "praas: { database = \"%s/missing/praas.db\"; };\n", fx->dir);
+	assert_int_equal(load_text(fx, text), 0);
+	assert_int_equal(config_check_database_dir(&fx->cfg, &fx->error), -ENOENT);
+	assert_non_null(strstr(fx->error, ": database: the directory of "));
+	assert_non_null(strstr(fx->error, "/missing, No such file"));
+	free(fx->error);
+	fx->error = NULL;
+
+	/* The config file itself is a file, not a directory. */
+	snprintf(text, sizeof(text), "praas: { database = \"%s/praas.db\"; };\n", fx->path);
+	assert_int_equal(load_text(fx, text), 0);
+	assert_int_equal(config_check_database_dir(&fx->cfg, &fx->error), -ENOTDIR);
+	assert_non_null(strstr(fx->error, "is not a directory"));
+	free(fx->error);
+	fx->error = NULL;
+
+	assert_int_equal(load_text(fx, "praas: { database = \"/praas.db\"; };\n"), 0);
+	assert_int_equal(config_check_database_dir(&fx->cfg, &fx->error), 0);
 }
 
 /* The shipped conf/praas.conf must load and equal the defaults. */
@@ -298,7 +372,9 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_bad_values, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_failed_load_changes_nothing, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_unknown_key_warns, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_database_dir, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_shipped_file, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_keystone_keys, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

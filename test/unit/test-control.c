@@ -74,11 +74,17 @@ static void h_gateway_changed(struct control_reply *r, const struct ipc_request 
 	control_reply_error(r, "no such router %s", req->router_id);
 }
 
+static void h_verify(struct control_reply *r, const struct ipc_request *req, void *arg)
+{
+	control_reply_ok_members(r, ",\"changed\":0,\"drift\":null");
+}
+
 static const struct control_handlers handlers = {
         .list = h_list,
         .port_deleted = h_port_deleted,
         .router_deleted = h_router_deleted,
         .gateway_changed = h_gateway_changed,
+        .verify = h_verify,
 };
 
 static int setup(void **state)
@@ -236,7 +242,7 @@ static void test_mode_and_ping(void **state)
 	assert_int_equal(st.st_mode & 07777, 0600);
 	fd = peer(fx->path);
 	expect_answer(fx, fd, "{\"id\":1,\"op\":\"ping\"}\n",
-	        "{\"id\":1,\"ok\":true,\"version\":2,\"agent\":\"praas-pat-agent test\"}");
+	        "{\"id\":1,\"ok\":true,\"version\":3,\"agent\":\"praas-pat-agent test\"}");
 	close(fd);
 }
 
@@ -255,6 +261,9 @@ static void test_requests(void **state)
 	        "{\"id\":4,\"ok\":false,\"error\":\"no such router r9\"}");
 	expect_answer(fx, fd, "{\"id\":5,\"op\":\"resync\"}\n",
 	        "{\"id\":5,\"ok\":false,\"error\":\"op: not supported by this agent\"}");
+	/* verify reaches its handler (and needs a router) */
+	expect_answer(fx, fd, "{\"id\":51,\"op\":\"verify\",\"router_id\":\"r1\"}\n",
+	        "{\"id\":51,\"ok\":true,\"changed\":0,\"drift\":null}");
 	expect_contains(fx, fd, "{\"id\":6,\"op\":\"reboot\"}\n",
 	        "{\"id\":6,\"ok\":false,\"error\":\"op: unknown");
 	expect_answer(fx, fd, "{\"id\":7,\"op\":\"port_deleted\"}\n",

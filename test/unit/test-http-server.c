@@ -186,6 +186,8 @@ struct world {
 	unsigned int in_flight_seen;
 	int done_calls;
 	bool replied_before_done;
+	/* the streamed answer of /stream */
+	int pieces, pieces_made, streams_done, streams_complete;
 };
 
 static void reply_text(struct httpd_req *r, int status, const char *fmt, ...)
@@ -287,7 +289,40 @@ static void h_slow(struct httpd_req *r, void *arg)
 	evtimer_add(w->slow_timer, &tv);
 }
 
+/* /stream: "[" then w->pieces pieces of 10,000 bytes, then "]". */
+#define PIECE 10000
+
+static int stream_more(struct evbuffer *out, void *arg)
+{
+	struct world *w = arg;
+	char piece[PIECE];
+
+	if (w->pieces_made == w->pieces)
+		return evbuffer_add(out, "]", 1) < 0 ? -ENOMEM : 0;
+	memset(piece, '0' + w->pieces_made % 10, sizeof(piece));
+	w->pieces_made++;
+	return evbuffer_add(out, piece, sizeof(piece)) < 0 ? -ENOMEM : 1;
+}
+
+static void stream_done(void *arg, bool complete)
+{
+	struct world *w = arg;
+
+	w->streams_done++;
+	w->streams_complete += complete;
+}
+
+static void h_stream(struct httpd_req *r, void *arg)
+{
+	struct evbuffer *first = evbuffer_new();
+
+	evbuffer_add(first, "[", 1);
+	httpd_reply_stream(r, 200, first, stream_more, stream_done, arg);
+	evbuffer_free(first);
+}
+
 static const struct httpd_route routes[] = {
+        {"stream", EVHTTP_REQ_GET, "/stream", h_stream},
         {"root", EVHTTP_REQ_GET, "/", h_root},
         {"v1_list", EVHTTP_REQ_GET, "/v1/routers/{router_id}/port_forwardings", h_list},
         {"v1_create", EVHTTP_REQ_POST, "/v1/routers/{router_id}/port_forwardings", h_create},
@@ -461,6 +496,72 @@ static void test_deferred_and_shutdown(void **state)
 	free_calls(c, 1);
 }
 
+/* A streamed answer reaches a reading client whole, chunked. */
+static void test_stream(void **state)
+{
+	struct world *w = *state;
+	char *cause = NULL;
+	struct call c[] = {{.method = "GET", .path = "/stream"}};
+
+	w->pieces = 300; /* 3 MB */
+	assert_int_equal(httpd_bind(w->srv, "127.0.0.1", 0, &cause), 0);
+	run_calls(w->base, "127.0.0.1", httpd_port(w->srv), c, 1);
+	for (int i = 0; i < 100 && w->streams_done == 0; i++)
+		event_base_loop(w->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	assert_int_equal(c[0].status, 200);
+	assert_string_equal(c[0].ctype, "application/json");
+	assert_true(strncmp(c[0].reqid, "req-", 4) == 0);
+	assert_int_equal(c[0].len, 2 + 300 * PIECE);
+	assert_int_equal(c[0].body[0], '[');
+	assert_int_equal(c[0].body[1 + 299 * PIECE], '9');
+	assert_int_equal(c[0].body[c[0].len - 1], ']');
+	assert_int_equal(w->streams_done, 1);
+	assert_int_equal(w->streams_complete, 1);
+	free_calls(c, 1);
+}
+
+static void run_for(struct event_base *base, int ms)
+{
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+
+	event_base_loopexit(base, &tv);
+	event_base_dispatch(base);
+}
+
+/*
+ * A client that never reads: the server makes only what the sockets take
+ * (not the whole answer), and drops the answer once the client goes.
+ */
+static void test_stream_stalled(void **state)
+{
+	struct world *w = *state;
+	struct sockaddr_in sin = {.sin_family = AF_INET};
+	static const char req[] = "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n";
+	char *cause = NULL;
+	int s = socket(AF_INET, SOCK_STREAM, 0), small = 4096;
+
+	w->pieces = 10000; /* 100 MB if it were all made */
+	assert_int_equal(httpd_bind(w->srv, "127.0.0.1", 0, &cause), 0);
+	sin.sin_port = htons(httpd_port(w->srv));
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(setsockopt(s, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
+	assert_int_equal(connect(s, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(write(s, req, strlen(req)), (ssize_t)strlen(req));
+	run_for(w->base, 500);
+	print_message("# pieces made for a client that reads nothing: %d of %d\n", w->pieces_made,
+	        w->pieces);
+	/* The piece in hand and the capped send buffer (2 x 256 KiB), no more. */
+	if (w->pieces_made < 1 || w->pieces_made > 70)
+		fail_msg("made %d pieces of 10,000 bytes for a client that reads nothing",
+		        w->pieces_made);
+	assert_int_equal(w->streams_done, 0);
+	/* Gone with unread data: a reset, noticed within HTTPD_STREAM_CHECK_MS. */
+	close(s);
+	run_for(w->base, HTTPD_STREAM_CHECK_MS + 500);
+	assert_int_equal(w->streams_done, 1);
+	assert_int_equal(w->streams_complete, 0);
+}
+
 static void test_ipv6(void **state)
 {
 	struct world *w = *state;
@@ -506,6 +607,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test_setup_teardown(test_routes, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_deferred_and_shutdown, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_stream, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_stream_stalled, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_ipv6, setup, teardown),
 	        cmocka_unit_test(test_bad_config),
 	};

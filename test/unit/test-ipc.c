@@ -59,6 +59,9 @@ static void test_parse_good(void **state)
 	        0);
 	assert_int_equal(parse("{\"op\":\"resync\"}", &req, &error), 0);
 	assert_int_equal(parse("{\"op\":\"resync\",\"router_id\":\"r1\"}\r", &req, &error), 0);
+	assert_int_equal(parse("{\"op\":\"verify\",\"router_id\":\"r1\"}", &req, &error), 0);
+	assert_int_equal(req.op, IPC_OP_VERIFY);
+	assert_string_equal(req.router_id, "r1");
 	assert_int_equal(parse("{\"op\":\"ping\",\"id\":9223372036854775807}", &req, &error), 0);
 	assert_int_equal(req.id, INT64_MAX);
 
@@ -110,6 +113,7 @@ static const struct {
         {"{\"op\":\"list\",\"marker\":\"r1\"}", "marker: must be a forwarding id", false},
         {"{\"op\":\"list\",\"marker\":7}", "marker: must be a string", false},
         {"{\"op\":\"resync\",\"limit\":5}", "limit: is not taken by op resync", false},
+        {"{\"op\":\"verify\"}", "router_id", false},
 };
 
 static void test_parse_bad(void **state)
@@ -210,7 +214,7 @@ static void test_answers(void **state)
 	        "{\"id\":7,\"ok\":true}\n"
 	        "{\"ok\":true}\n"
 	        "{\"id\":8,\"ok\":false,\"error\":\"no \\\"such\\\" port\"}\n"
-	        "{\"id\":1,\"ok\":true,\"version\":2,\"agent\":\"praas-pat-agent "
+	        "{\"id\":1,\"ok\":true,\"version\":3,\"agent\":\"praas-pat-agent "
 	        "0.1.0\"}\n"
 	        "{\"id\":2,\"ok\":true,\"removed\":3}\n");
 	free(line);
@@ -244,9 +248,23 @@ static void test_answers(void **state)
 	assert_int_equal(n, 2);
 	assert_memory_equal(got, f, sizeof(f));
 	assert_null(ipc_answer_next_marker(&ans));
+	assert_null(ipc_answer_drift(&ans));
 	free(got);
 	ipc_answer_clear(&ans);
 	free(line);
+
+	/* A verify answer says how the table drifted, or null. */
+	assert_int_equal(ipc_answer_parse("{\"id\":5,\"ok\":true,\"changed\":2,\"drift\":\"chain "
+	                                  "foo\"}",
+	                         strlen("{\"id\":5,\"ok\":true,\"changed\":2,\"drift\":\"chain "
+	                                "foo\"}"),
+	                         &ans, &error),
+	        0);
+	assert_string_equal(ipc_answer_drift(&ans), "chain foo");
+	ipc_answer_clear(&ans);
+	assert_int_equal(ipc_answer_parse("{\"ok\":true,\"drift\":null}", 24, &ans, &error), 0);
+	assert_null(ipc_answer_drift(&ans));
+	ipc_answer_clear(&ans);
 
 	/* A full page says where the next starts. */
 	assert_int_equal(ipc_answer_list(b, true, 4, f, 1, f[0].id), 0);

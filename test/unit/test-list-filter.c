@@ -43,6 +43,7 @@ static void test_parse_and_match(void **state)
 	                         false, &f, &why),
 	        0);
 	assert_int_equal(f.given, LIST_FILTER_PROTOCOL | LIST_FILTER_EXTERNAL_PORT);
+	assert_int_equal(f.page.limit, 5);
 	assert_false(list_filter_match(&f, &a));
 	assert_true(list_filter_match(&f, &b));
 
@@ -57,11 +58,63 @@ static void test_parse_and_match(void **state)
 	assert_true(list_filter_match(&f, &b));
 }
 
+static void test_paging(void **state)
+{
+	struct list_filter f;
+	char *why = NULL;
+
+	/* None given: no limit (the server's maximum), no marker, ascending. */
+	assert_int_equal(list_filter_parse("protocol=tcp", false, &f, &why), 0);
+	assert_int_equal(f.page.given, 0);
+	assert_int_equal(f.page.limit, 0);
+	assert_string_equal(f.page.marker, "");
+	assert_false(f.page.reverse);
+	assert_false(f.page.descending);
+
+	assert_int_equal(list_filter_parse("limit=25&marker=0A1B2C3D-0000-4000-8000-00000000000F"
+	                                   "&page_reverse=True&sort_key=id&sort_dir=desc",
+	                         true, &f, &why),
+	        0);
+	assert_int_equal(f.given, 0); /* paging is not filtering */
+	assert_int_equal(f.page.given,
+	        LIST_PAGE_LIMIT | LIST_PAGE_MARKER | LIST_PAGE_REVERSE | LIST_PAGE_SORT_KEY |
+	                LIST_PAGE_SORT_DIR);
+	assert_int_equal(f.page.limit, 25);
+	/* Ids are stored in lower case, and the page is cut by comparing them. */
+	assert_string_equal(f.page.marker, "0a1b2c3d-0000-4000-8000-00000000000f");
+	assert_true(f.page.reverse);
+	assert_true(f.page.descending);
+
+	/* Neutron: limit=0 is "the maximum"; an empty marker is none. */
+	assert_int_equal(
+	        list_filter_parse("limit=0&marker=&page_reverse=false", false, &f, &why), 0);
+	assert_int_equal(f.page.limit, 0);
+	assert_string_equal(f.page.marker, "");
+	assert_false(f.page.reverse);
+
+	/* A huge limit saturates rather than wraps: it is cut to the maximum. */
+	assert_int_equal(list_filter_parse("limit=99999999999999999999999", false, &f, &why), 0);
+	assert_int_equal(f.page.limit, UINT32_MAX);
+	assert_int_equal(list_filter_parse("limit=4294967296", false, &f, &why), 0);
+	assert_int_equal(f.page.limit, UINT32_MAX);
+}
+
 static const struct {
 	const char *query;
 	bool all;
 	const char *why;
 } bad[] = {
+        {"limit=-1", false, "limit: must be an integer 0 or greater, not '-1'"},
+        {"limit=1.5", false, "limit: must be an integer 0 or greater"},
+        {"limit=", false, "limit: must be an integer 0 or greater, not empty"},
+        {"limit=%zz", false, "limit: has a bad %-escape"},
+        {"limit=1&limit=2", false, "limit: is given more than once"},
+        {"marker=42", true, "marker: must be a port forwarding id (a UUID)"},
+        {"marker=0a1b2c3d-0000-4000-8000-00000000000g", true, "marker: must be a port"},
+        {"page_reverse=yes", false, "page_reverse: must be true or false"},
+        {"sort_key=external_port", true, "sort_key: 'external_port' is not supported"},
+        {"sort_key=id&sort_key=id", true, "sort_key: is given more than once"},
+        {"sort_dir=up", true, "sort_dir: must be asc or desc"},
         {"router_id=r1", false, "router_id: is not a filter of this listing"},
         {"colour=red", true, "colour: is not a filter of this listing (router_id,"},
         {"protocol=icmp", false, "protocol: must be tcp or udp"},
@@ -130,6 +183,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_parse_and_match),
+	        cmocka_unit_test(test_paging),
 	        cmocka_unit_test(test_errors),
 	        cmocka_unit_test(test_query),
 	};

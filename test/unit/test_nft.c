@@ -3,10 +3,15 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
+
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <linux/netfilter/nf_tables.h>
 
 #include "nft-build.h"
 #include "nft.h"
@@ -104,8 +109,8 @@ static struct nft_state good_state(const struct forwarding *f, size_t n, const s
 {
 	struct nft_state st = {.table = true, .generation = 0};
 
-	st.chains = (1u << 3) - 1;
-	st.rules = nft_rules_expected(o);
+	assert_int_equal(nft_state_expect(&st, o, 0), 0);
+	assert_int_equal(st.rules, nft_rules_expected(o));
 	assert_int_equal(nft_expand(f, n, &st.elems, &st.n, NULL), 0);
 	return st;
 }
@@ -148,6 +153,10 @@ static void test_compare(void **state)
 	assert_int_equal(nft_compare(&st, &om, f, 2, &cause), 1);
 	assert_non_null(strstr(cause, "masquerade all ipv4"));
 	free(cause);
+	/* and a table written with it is sound for it */
+	struct nft_state stm = good_state(f, 2, &om);
+	assert_int_equal(nft_compare(&stm, &om, f, 2, &cause), 0);
+	nft_state_free(&stm);
 	/* a missing chain, a missing table */
 	st.chains &= ~2u;
 	assert_int_equal(nft_compare(&st, &o, f, 2, &cause), 1);
@@ -158,6 +167,135 @@ static void test_compare(void **state)
 	assert_non_null(strstr(cause, "missing"));
 	free(cause);
 	nft_state_free(&st);
+}
+
+/* One more rule in a chain, or ours in another order or changed: drift. */
+static void test_compare_foreign_rules(void **state)
+{
+	struct forwarding f[1] = {fwd("tcp", "203.0.113.1", 4022, 4022, "10.0.0.5", 22, 22, false)};
+	struct nft_opts o = {0};
+	struct nft_state st = good_state(f, 1, &o);
+	char *cause = NULL, *saved;
+
+	assert_int_equal(nft_compare(&st, &o, f, 1, &cause), 0);
+	/* nft insert rule inet praas prerouting tcp dport 10000 drop */
+	assert_int_equal(st.nrules[0], 4);
+	st.rule_fp[0][4] = st.rule_fp[0][3];
+	st.rule_fp[0][3] = st.rule_fp[0][2];
+	st.rule_fp[0][2] = st.rule_fp[0][1];
+	st.rule_fp[0][1] = st.rule_fp[0][0];
+	st.rule_fp[0][0] = strdup("\"\" [payload load 2b @ transport header + 2 => reg 1 ] "
+	                          "[cmp eq reg 1 0x00001027 ] [immediate reg 0 drop ]");
+	st.nrules[0] = 5;
+	assert_int_equal(nft_compare(&st, &o, f, 1, &cause), 1);
+	assert_non_null(strstr(cause, "chain prerouting has 5 rules, PRaaS writes 4"));
+	free(cause);
+	/* the same count: one of ours replaced by it (its comment copied) */
+	free(st.rule_fp[0][1]);
+	st.rule_fp[0][1] = st.rule_fp[0][0];
+	st.rule_fp[0][0] = NULL;
+	memmove(&st.rule_fp[0][0], &st.rule_fp[0][1], 4 * sizeof(char *));
+	st.rule_fp[0][4] = NULL;
+	st.nrules[0] = 4;
+	assert_int_equal(nft_compare(&st, &o, f, 1, &cause), 1);
+	assert_non_null(strstr(cause, "rule 1 of chain prerouting is not the one PRaaS writes"));
+	free(cause);
+	nft_state_free(&st);
+	/* ours, in another order */
+	st = good_state(f, 1, &o);
+	saved = st.rule_fp[2][0];
+	st.rule_fp[2][0] = st.rule_fp[2][1];
+	st.rule_fp[2][1] = saved;
+	assert_int_equal(nft_compare(&st, &o, f, 1, &cause), 1);
+	assert_non_null(strstr(cause, "rule 1 of chain postrouting"));
+	free(cause);
+	nft_state_free(&st);
+}
+
+/* Chains, sets, objects we did not write; our own defined otherwise; a dormant table. */
+static void test_compare_foreign_objects(void **state)
+{
+	struct forwarding f[1] = {fwd("tcp", "203.0.113.1", 4022, 4022, "10.0.0.5", 22, 22, false)};
+	struct nft_opts o = {0};
+	struct nft_state st = good_state(f, 1, &o);
+	char *cause = NULL;
+
+	st.foreign = calloc(NFT_FOREIGN_KEPT, sizeof(*st.foreign));
+	assert_non_null(st.foreign);
+	st.foreign[0].kind = NFT_FOREIGN_CHAIN;
+	strcpy(st.foreign[0].name, "sneaky");
+	st.nforeign = st.nkept = 1;
+	assert_int_equal(nft_compare(&st, &o, f, 1, &cause), 1);
+	assert_non_null(strstr(cause, "1 object PRaaS did not write, e.g. chain sneaky"));
+	free(cause);
+	st.foreign[0].kind = NFT_FOREIGN_SET;
+	assert_int_equal(nft_compare(&st, &o, f, 1, &cause), 1);
+	assert_non_null(strstr(cause, "set sneaky"));
+	free(cause);
+	st.nforeign = st.nkept = 0;
+	/* an anonymous set is counted, not named */
+	st.nforeign = 1;
+	assert_int_equal(nft_compare(&st, &o, f, 1, &cause), 1);
+	assert_non_null(strstr(cause, "anonymous set"));
+	free(cause);
+	st.nforeign = 0;
+	st.table_flags = 1;
+	assert_int_equal(nft_compare(&st, &o, f, 1, &cause), 1);
+	assert_non_null(strstr(cause, "dormant"));
+	free(cause);
+	st.table_flags = 0;
+	st.odd = strdup("chain output has policy drop");
+	assert_int_equal(nft_compare(&st, &o, f, 1, &cause), 1);
+	assert_non_null(strstr(cause, "policy drop"));
+	free(cause);
+	free(st.odd);
+	st.odd = NULL;
+	/* maps of the other generation left over, or one of ours missing */
+	st.sets[1] = 1;
+	assert_int_equal(nft_compare(&st, &o, f, 1, &cause), 1);
+	assert_non_null(strstr(cause, "set dnat4_b is left over"));
+	free(cause);
+	st.sets[1] = 0;
+	st.sets[0] &= ~2u;
+	assert_int_equal(nft_compare(&st, &o, f, 1, &cause), 1);
+	assert_non_null(strstr(cause, "set dnat6 is missing"));
+	free(cause);
+	st.sets[0] |= 2u;
+	assert_int_equal(nft_compare(&st, &o, f, 1, &cause), 0);
+	nft_state_free(&st);
+}
+
+/* A 32-bit register on a 128-bit boundary reads back as that 128-bit register. */
+static void test_fingerprint_registers(void **state)
+{
+	struct nftnl_rule *a = nftnl_rule_alloc(), *b = nftnl_rule_alloc();
+	struct nftnl_expr *ea = nftnl_expr_alloc("payload"), *eb = nftnl_expr_alloc("payload");
+	char *fa, *fb;
+
+	assert_non_null(a);
+	assert_non_null(b);
+	nftnl_expr_set_u32(ea, NFTNL_EXPR_PAYLOAD_BASE, NFT_PAYLOAD_NETWORK_HEADER);
+	nftnl_expr_set_u32(ea, NFTNL_EXPR_PAYLOAD_OFFSET, 16);
+	nftnl_expr_set_u32(ea, NFTNL_EXPR_PAYLOAD_LEN, 4);
+	nftnl_expr_set_u32(ea, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG32_00);
+	nftnl_expr_set_u32(eb, NFTNL_EXPR_PAYLOAD_BASE, NFT_PAYLOAD_NETWORK_HEADER);
+	nftnl_expr_set_u32(eb, NFTNL_EXPR_PAYLOAD_OFFSET, 16);
+	nftnl_expr_set_u32(eb, NFTNL_EXPR_PAYLOAD_LEN, 4);
+	nftnl_expr_set_u32(eb, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
+	nftnl_rule_add_expr(a, ea);
+	nftnl_rule_add_expr(b, eb);
+	fa = nft_rule_fingerprint(a);
+	fb = nft_rule_fingerprint(b);
+	assert_string_equal(fa, fb);
+	/* another offset is another rule */
+	nftnl_expr_set_u32(eb, NFTNL_EXPR_PAYLOAD_OFFSET, 12);
+	free(fb);
+	fb = nft_rule_fingerprint(b);
+	assert_string_not_equal(fa, fb);
+	free(fa);
+	free(fb);
+	nftnl_rule_free(a);
+	nftnl_rule_free(b);
 }
 
 static void test_decode(void **state)
@@ -201,6 +339,9 @@ int main(void)
 	        cmocka_unit_test(test_expand_ranges),
 	        cmocka_unit_test(test_expand_rejects),
 	        cmocka_unit_test(test_compare),
+	        cmocka_unit_test(test_compare_foreign_rules),
+	        cmocka_unit_test(test_compare_foreign_objects),
+	        cmocka_unit_test(test_fingerprint_registers),
 	        cmocka_unit_test(test_decode),
 	        cmocka_unit_test(test_names),
 	};

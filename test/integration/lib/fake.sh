@@ -18,6 +18,8 @@
 #   fake_requests [REGEX]      how many requests the fake counted whose
 #                              "METHOD /path" matches REGEX (default: all)
 #   fake_faults_fired          how many faults have fired since the start
+#   fake_max_in_flight [REGEX] the most requests matching REGEX the fake was
+#                              answering at once since the start or reset
 
 FAKE_URL=
 FAKE_CLOUDS=
@@ -94,4 +96,12 @@ fake_faults_fired() {
 	curl -s -m 5 "$FAKE_URL/_control/stats" | python3 -c '
 import json, sys
 print(json.load(sys.stdin)["faults_fired"])'
+}
+
+fake_max_in_flight() {
+	curl -s -m 5 "$FAKE_URL/_control/stats" | python3 -c '
+import json, re, sys
+d = json.load(sys.stdin)
+rx = re.compile(sys.argv[1])
+print(sum(n for k, n in d["max_in_flight"].items() if rx.search(k)))' "${1:-.}"
 }

@@ -1,0 +1,94 @@
+# bash completion for praas(1), the PRaaS CLI.
+# Installed as share/bash-completion/completions/praas (loaded on demand).
+# The commands and their options follow cli/cmd-forwarding.c and
+# cli/praas.c; test/package/completion.sh checks them against `praas --help`.
+
+_praas()
+{
+	local cur prev words cword
+	if declare -F _init_completion >/dev/null 2>&1; then
+		_init_completion || return
+	else
+		cur=${COMP_WORDS[COMP_CWORD]}
+		prev=${COMP_WORDS[COMP_CWORD - 1]}
+		words=("${COMP_WORDS[@]}")
+		cword=$COMP_CWORD
+	fi
+
+	local global_opts='--url --os-cloud -f --format --timeout -h --help --version'
+	local commands='create list show set delete'
+
+	# An option's value: formats are known, the rest is free text.
+	case $prev in
+	-f | --format)
+		COMPREPLY=($(compgen -W 'table json value' -- "$cur"))
+		return
+		;;
+	--protocol)
+		COMPREPLY=($(compgen -W 'tcp udp' -- "$cur"))
+		return
+		;;
+	--url | --os-cloud | --timeout | --router | --internal-ip | --port | \
+		--internal-port | --external-port | --description)
+		return
+		;;
+	esac
+
+	# The group and the command: the first two words that are not options
+	# or option values.
+	local i w group='' cmd=''
+	for ((i = 1; i < cword; i++)); do
+		w=${words[i]}
+		case $w in
+		--url | --os-cloud | -f | --format | --timeout | --router | --internal-ip | \
+			--port | --internal-port | --external-port | --protocol | --description)
+			((i++))
+			;;
+		-*) ;;
+		*)
+			if [[ -z $group ]]; then
+				group=$w
+			elif [[ -z $cmd ]]; then
+				cmd=$w
+			fi
+			;;
+		esac
+	done
+
+	if [[ -z $group ]]; then
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W "$global_opts" -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W 'forwarding' -- "$cur"))
+		fi
+		return
+	fi
+	if [[ $group != forwarding ]]; then
+		return
+	fi
+	if [[ -z $cmd ]]; then
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W "$global_opts" -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W "$commands" -- "$cur"))
+		fi
+		return
+	fi
+
+	local opts
+	case $cmd in
+	create)
+		opts='--router --internal-ip --port --internal-port --external-port --protocol --masquerade --description'
+		;;
+	list) opts='--router' ;;
+	show | delete) opts='--router' ;;
+	set)
+		opts='--router --external-port --internal-port --internal-ip --port --description'
+		;;
+	*) return ;;
+	esac
+	if [[ $cur == -* ]]; then
+		COMPREPLY=($(compgen -W "$opts $global_opts" -- "$cur"))
+	fi
+}
+complete -F _praas praas
