@@ -91,7 +91,14 @@ struct fwd_list {
 int fwd_list_add(const struct forwarding *f, void *list);
 void fwd_list_free(struct fwd_list *l);
 
-/* ISO 8601 UTC, "2026-11-26T06:38:40Z", as Neutron writes timestamps. */
+/*
+ * ISO 8601 UTC, "2026-11-26T06:38:40Z", as Neutron writes timestamps. A year
+ * outside 0000-9999 is written in ISO 8601's expanded form, signed and in
+ * full ("+10000-01-01T00:00:00Z", "-0001-12-31T23:59:59Z"): the real date,
+ * never a substitute. FWD_TIME_MAX bytes hold any int64_t time; a shorter
+ * buf gets the text truncated, as snprintf would. Returns buf.
+ */
+#define FWD_TIME_MAX 32
 const char *fwd_time_format(int64_t t, char *buf, size_t len);
 
 #endif
