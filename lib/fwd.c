@@ -54,6 +54,23 @@ static int parse_port(const char *s, const char *end, uint16_t *out)
 	return 0;
 }
 
+int port_parse(const char *text, uint16_t *out, const char **why)
+{
+	int r;
+
+	*why = NULL;
+	if (text == NULL || *text == '\0') {
+		*why = "is empty";
+		return -EINVAL;
+	}
+	if ((r = parse_port(text, text + strlen(text), out)) < 0) {
+		*why = r == -ERANGE ? "is not a port: outside 1-65535"
+		                    : "is not a port (digits only, 1-65535)";
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int port_range_parse(const char *text, struct port_range *out, const char **why)
 {
 	const char *colon, *end;

@@ -57,6 +57,12 @@ const char *fwd_status_name(enum fwd_status status);
  * with *why set to a static phrase saying what is wrong.
  */
 int port_range_parse(const char *text, struct port_range *out, const char **why);
+/*
+ * Parses one decimal port "N", 1 <= N <= 65535: digits only, no sign or
+ * spaces. Returns 0, or -EINVAL with *why set to a static phrase ("is not a
+ * port ...") saying what is wrong.
+ */
+int port_parse(const char *text, uint16_t *out, const char **why);
 /* Formats as "N:M" into buf (12 bytes is enough). */
 const char *port_range_format(const struct port_range *r, char *buf, size_t len);
 unsigned int port_range_len(const struct port_range *r);

@@ -67,28 +67,10 @@ static unsigned int param_of(const struct legacy_op_desc *d, const char *key)
 	return p & d->params;
 }
 
-static int parse_port(const char *s, uint16_t *out)
-{
-	unsigned long v = 0;
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 5)
-		return -EINVAL;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -EINVAL;
-		v = v * 10 + (unsigned long)(s[i] - '0');
-	}
-	if (v < 1 || v > 65535)
-		return -EINVAL;
-	*out = (uint16_t)v;
-	return 0;
-}
-
 static int set_param(const struct legacy_op_desc *d, unsigned int p, const char *key,
         const char *value, struct legacy_request *req, char **error)
 {
-	const char *id = value;
+	const char *id = value, *why;
 
 	if (*value == '\0')
 		return cause_invalid(error, "%s: is empty", key);
@@ -107,9 +89,9 @@ static int set_param(const struct legacy_op_desc *d, unsigned int p, const char 
 		strcpy(req->router_id, id);
 		return 0;
 	default:
-		if (parse_port(value, p == P_SERVER_PORT ? &req->server_port : &req->router_port) <
-		        0)
-			return cause_invalid(error, "%s: is not a port (1-65535)", key);
+		if (port_parse(value, p == P_SERVER_PORT ? &req->server_port : &req->router_port,
+		            &why) < 0)
+			return cause_invalid(error, "%s: %s", key, why);
 		return 0;
 	}
 }

@@ -12,6 +12,33 @@
 
 #include "fwd.h"
 
+/* The one port parser: the legacy API's ports and each end of a range. */
+static void test_port_parse(void **state)
+{
+	static const char *const bad[] = {"", "0", "65536", "99999", "123456", "-1", "+22", " 22",
+	        "22 ", "2x", "0x16", "22:23"};
+	const char *why;
+	uint16_t p = 0;
+
+	assert_int_equal(port_parse("1", &p, &why), 0);
+	assert_int_equal(p, 1);
+	assert_int_equal(port_parse("65535", &p, &why), 0);
+	assert_int_equal(p, 65535);
+	assert_int_equal(port_parse("00022", &p, &why), 0);
+	assert_int_equal(p, 22);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		p = 7;
+		if (port_parse(bad[i], &p, &why) != -EINVAL)
+			fail_msg("accepted \"%s\"", bad[i]);
+		assert_non_null(why);
+		assert_int_equal(p, 7);
+	}
+	assert_int_equal(port_parse(NULL, &p, &why), -EINVAL);
+	assert_string_equal(why, "is empty");
+	assert_int_equal(port_parse("65536", &p, &why), -EINVAL);
+	assert_string_equal(why, "is not a port: outside 1-65535");
+}
+
 static void test_port_range_parse(void **state)
 {
 	struct port_range r;
@@ -187,6 +214,7 @@ static void test_time(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_port_parse),
 	        cmocka_unit_test(test_port_range_parse),
 	        cmocka_unit_test(test_overlap),
 	        cmocka_unit_test(test_validate),
