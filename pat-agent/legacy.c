@@ -204,7 +204,7 @@ int legacy_write_created(
 	        {"server_ip", t.server_ip},
 	        {"create_server_port", t.server_port},
 	        {"gateway", t.gateway},
-	        {"message", "Create PAT successfully"},
+	        {"message", "Create PAT connection successfully"},
 	};
 	return write_object(out, kv, N(kv));
 }
@@ -221,7 +221,7 @@ int legacy_write_already(
 	        {"created_router_port", t.other_port},
 	        {"server_ip", t.server_ip},
 	        {"gateway", t.gateway},
-	        {"message", "Server port has been PAT already"},
+	        {"message", "Server port has been established already"},
 	};
 	return write_object(out, kv, N(kv));
 }
@@ -238,7 +238,7 @@ int legacy_write_removed(
 	        {"server_ip", t.server_ip},
 	        {"remove_server_port", t.server_port},
 	        {"gateway", t.gateway},
-	        {"message", "Remove PAT successfully"},
+	        {"message", "Remove PAT connection successfully"},
 	};
 	return write_object(out, kv, N(kv));
 }
@@ -255,8 +255,8 @@ int legacy_write_not_created(struct evbuffer *out, const struct legacy_request *
 	        {"server_ip", t.server_ip},
 	        {"gateway", t.gateway},
 	        {"message",
-	                modify ? "Server port has not PAT yet"
-	                       : "The remove port has not been PAT yet"},
+	                modify ? "Server port has not established yet"
+	                       : "The remove port has not been established yet"},
 	};
 	return write_object(out, kv, N(kv));
 }
@@ -274,7 +274,7 @@ int legacy_write_modified(
 	        {"server_ip", t.server_ip},
 	        {"modify_server_port", t.server_port},
 	        {"gateway", t.gateway},
-	        {"message", "Modify PAT successfully"},
+	        {"message", "Modify PAT connection successfully"},
 	};
 	return write_object(out, kv, N(kv));
 }
@@ -292,7 +292,7 @@ int legacy_write_used(
 	        {"modify_server_port", t.server_port},
 	        {"modify_router_port", t.router_port},
 	        {"gateway", t.gateway},
-	        {"message", "New router_id port has been used already"},
+	        {"message", "New router port has been used already"},
 	};
 	return write_object(out, kv, N(kv));
 }
