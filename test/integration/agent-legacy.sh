@@ -49,6 +49,19 @@ assert_eq "repeat: created_router_port is the first one" "$P" "$(key created_rou
 assert_eq "repeat: created_server_port" 22 "$(key created_server_port)"
 assert_eq "repeat: message" "Server port has been established already" "$(key message)"
 
+# the bytes docs/api.md promises: compact JSON, the keys in the documented
+# order, no final newline, Content-Type application/json (not the
+# original's bytes: see "What is and is not byte for byte")
+out=$(curl -s -m 10 -X POST -w '\n%{content_type}\n%{time_total}' \
+	"$AGENT_URL/pat/create?server_ip=$VM1&router_id=qrouter-$R&create_server_port=22&gateway=$GW")
+secs=${out##*$'\n'}
+out=${out%$'\n'*}
+assert_eq "legacy Content-Type" "application/json" "${out##*$'\n'}"
+assert_eq "repeat: the exact bytes" \
+	"{\"status\":\"CREATED\",\"created_server_port\":\"22\",\"created_router_port\":\"$P\",\"server_ip\":\"$VM1\",\"gateway\":\"$GW\",\"message\":\"Server port has been established already\"}" \
+	"${out%$'\n'*}"
+echo "figure: legacy_created_answer_ms $(python3 -c 'import sys; print(round(float(sys.argv[1]) * 1000, 2))' "$secs") ms"
+
 # a second server port and another VM
 api POST "/pat/create?server_ip=$VM1&router_id=qrouter-$R&create_server_port=80&gateway=$GW" ""
 P80=$(key create_router_port)
