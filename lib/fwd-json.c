@@ -76,39 +76,15 @@ static void put_string(struct wbuf *w, const char *s)
 	put_raw(w, "\"", 1);
 }
 
-static void put_2digits(char *p, unsigned int v)
-{
-	p[0] = (char)('0' + v / 10 % 10);
-	p[1] = (char)('0' + v % 10);
-}
-
-/* "2026-11-26T06:38:40Z" without gmtime_r() and strftime() (days-to-civil). */
+/* "2026-11-26T06:38:40Z": fwd.c owns the calendar; its text needs no escaping. */
 static void put_time(struct wbuf *w, int64_t t)
 {
-	int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
-	int64_t secs = t - days * 86400, z = days + 719468;
-	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-	int64_t doe = z - era * 146097;
-	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	int64_t mp = (5 * doy + 2) / 153;
-	int64_t d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
-	int64_t y = yoe + era * 400 + (m <= 2);
-	char buf[32];
+	char buf[FWD_TIME_MAX];
 
-	if (t < 0 || y > 9999) { /* the fast path covers 1970-9999 */
-		put_string(w, fwd_time_format(t, buf, sizeof(buf)));
-		return;
-	}
-	memcpy(buf, "\"0000-00-00T00:00:00Z\"", 22);
-	put_2digits(buf + 1, (unsigned int)(y / 100));
-	put_2digits(buf + 3, (unsigned int)(y % 100));
-	put_2digits(buf + 6, (unsigned int)m);
-	put_2digits(buf + 9, (unsigned int)d);
-	put_2digits(buf + 12, (unsigned int)(secs / 3600));
-	put_2digits(buf + 15, (unsigned int)(secs / 60 % 60));
-	put_2digits(buf + 18, (unsigned int)(secs % 60));
-	put_raw(w, buf, 22);
+	fwd_time_format(t, buf, sizeof(buf));
+	put_raw(w, "\"", 1);
+	put_raw(w, buf, strlen(buf));
+	put_raw(w, "\"", 1);
 }
 
 /* IPv4 by hand: glibc's inet_ntop() formats it with sprintf(). */

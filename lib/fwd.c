@@ -54,6 +54,23 @@ static int parse_port(const char *s, const char *end, uint16_t *out)
 	return 0;
 }
 
+int port_parse(const char *text, uint16_t *out, const char **why)
+{
+	int r;
+
+	*why = NULL;
+	if (text == NULL || *text == '\0') {
+		*why = "is empty";
+		return -EINVAL;
+	}
+	if ((r = parse_port(text, text + strlen(text), out)) < 0) {
+		*why = r == -ERANGE ? "is not a port: outside 1-65535"
+		                    : "is not a port (digits only, 1-65535)";
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int port_range_parse(const char *text, struct port_range *out, const char **why)
 {
 	const char *colon, *end;
@@ -176,40 +193,60 @@ static void civil_from_days(int64_t z, int64_t *y, unsigned int *m, unsigned int
 	*y = yoe + era * 400 + (*m <= 2);
 }
 
+/* Two decimal digits of v at p. */
+static void put_2digits(char *p, unsigned int v)
+{
+	p[0] = (char)('0' + v / 10 % 10);
+	p[1] = (char)('0' + v % 10);
+}
+
 const char *fwd_time_format(int64_t t, char *buf, size_t len)
 {
-	int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400, secs = t - days * 86400, y;
-	unsigned int m, d, hms = (unsigned int)secs;
-	char out[21];
+	/* Floor division without t - 86399, which overflows near INT64_MIN. */
+	int64_t days = t / 86400, secs = t % 86400, y;
+	unsigned int m, d, hms;
+	char out[FWD_TIME_MAX];
+	size_t n;
 
-	civil_from_days(days, &y, &m, &d);
-	if (y < 0 || y > 9999 || len < sizeof(out)) {
-		snprintf(buf, len, "1970-01-01T00:00:00Z");
-		return buf;
+	if (secs < 0) {
+		secs += 86400;
+		days--;
 	}
-	/* YYYY-MM-DDTHH:MM:SSZ */
-	out[0] = (char)('0' + y / 1000);
-	out[1] = (char)('0' + y / 100 % 10);
-	out[2] = (char)('0' + y / 10 % 10);
-	out[3] = (char)('0' + y % 10);
-	out[4] = '-';
-	out[5] = (char)('0' + m / 10);
-	out[6] = (char)('0' + m % 10);
-	out[7] = '-';
-	out[8] = (char)('0' + d / 10);
-	out[9] = (char)('0' + d % 10);
-	out[10] = 'T';
-	out[11] = (char)('0' + hms / 36000);
-	out[12] = (char)('0' + hms / 3600 % 10);
-	out[13] = ':';
-	out[14] = (char)('0' + hms % 3600 / 600);
-	out[15] = (char)('0' + hms % 3600 / 60 % 10);
-	out[16] = ':';
-	out[17] = (char)('0' + hms % 60 / 10);
-	out[18] = (char)('0' + hms % 10);
-	out[19] = 'Z';
-	out[20] = '\0';
-	memcpy(buf, out, sizeof(out));
+	hms = (unsigned int)secs;
+	civil_from_days(days, &y, &m, &d);
+	if (y >= 0 && y <= 9999) {
+		/* The common case by hand: it runs twice per forwarding listed. */
+		put_2digits(out, (unsigned int)(y / 100));
+		put_2digits(out + 2, (unsigned int)(y % 100));
+		n = 4;
+	} else {
+		/* ISO 8601's expanded years: a sign and the real year, never a
+		 * made-up date. snprintf cannot fail on this format and fits (the
+		 * year has at most 12 digits for any int64_t). */
+		n = (size_t)snprintf(out, sizeof(out), "%c%04lld", y < 0 ? '-' : '+',
+		        (long long)(y < 0 ? -y : y));
+	}
+	/* -MM-DDTHH:MM:SSZ */
+	out[n] = '-';
+	put_2digits(out + n + 1, m);
+	out[n + 3] = '-';
+	put_2digits(out + n + 4, d);
+	out[n + 6] = 'T';
+	put_2digits(out + n + 7, hms / 3600);
+	out[n + 9] = ':';
+	put_2digits(out + n + 10, hms / 60 % 60);
+	out[n + 12] = ':';
+	put_2digits(out + n + 13, hms % 60);
+	out[n + 15] = 'Z';
+	out[n + 16] = '\0';
+	n += 16;
+	if (len == 0)
+		return buf;
+	/* Truncated, like snprintf, when buf is short. */
+	if (n >= len)
+		n = len - 1;
+	memcpy(buf, out, n);
+	buf[n] = '\0';
 	return buf;
 }
 

@@ -57,6 +57,12 @@ const char *fwd_status_name(enum fwd_status status);
  * with *why set to a static phrase saying what is wrong.
  */
 int port_range_parse(const char *text, struct port_range *out, const char **why);
+/*
+ * Parses one decimal port "N", 1 <= N <= 65535: digits only, no sign or
+ * spaces. Returns 0, or -EINVAL with *why set to a static phrase ("is not a
+ * port ...") saying what is wrong.
+ */
+int port_parse(const char *text, uint16_t *out, const char **why);
 /* Formats as "N:M" into buf (12 bytes is enough). */
 const char *port_range_format(const struct port_range *r, char *buf, size_t len);
 unsigned int port_range_len(const struct port_range *r);
@@ -91,7 +97,14 @@ struct fwd_list {
 int fwd_list_add(const struct forwarding *f, void *list);
 void fwd_list_free(struct fwd_list *l);
 
-/* ISO 8601 UTC, "2026-11-26T06:38:40Z", as Neutron writes timestamps. */
+/*
+ * ISO 8601 UTC, "2026-11-26T06:38:40Z", as Neutron writes timestamps. A year
+ * outside 0000-9999 is written in ISO 8601's expanded form, signed and in
+ * full ("+10000-01-01T00:00:00Z", "-0001-12-31T23:59:59Z"): the real date,
+ * never a substitute. FWD_TIME_MAX bytes hold any int64_t time; a shorter
+ * buf gets the text truncated, as snprintf would. Returns buf.
+ */
+#define FWD_TIME_MAX 32
 const char *fwd_time_format(int64_t t, char *buf, size_t len);
 
 #endif

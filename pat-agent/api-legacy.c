@@ -316,9 +316,13 @@ static int do_modify(struct legacy *l, struct evbuffer *b, struct found *fd)
 		        "that server port is part of a port range "
 		        "forwarding: change it with the v1 API");
 	old = fd->f.external.lo;
+	/* The original answers USED for any router port already forwarded,
+	 * the forwarding's own included, and changes nothing. */
+	if (old == l->req.router_port)
+		return legacy_write_used(b, &l->req, old);
 	next = fd->f;
 	next.external = (struct port_range){l->req.router_port, l->req.router_port};
-	if (old != l->req.router_port && engine_update(&l->a->engine, &next, NULL, &err) < 0) {
+	if (engine_update(&l->a->engine, &next, NULL, &err) < 0) {
 		if (err.status == 409 && strcmp(err.code, "praas.port_in_use") == 0)
 			return legacy_write_used(b, &l->req, old);
 		return legacy_write_error(b, err.detail);

@@ -67,28 +67,10 @@ static unsigned int param_of(const struct legacy_op_desc *d, const char *key)
 	return p & d->params;
 }
 
-static int parse_port(const char *s, uint16_t *out)
-{
-	unsigned long v = 0;
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 5)
-		return -EINVAL;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -EINVAL;
-		v = v * 10 + (unsigned long)(s[i] - '0');
-	}
-	if (v < 1 || v > 65535)
-		return -EINVAL;
-	*out = (uint16_t)v;
-	return 0;
-}
-
 static int set_param(const struct legacy_op_desc *d, unsigned int p, const char *key,
         const char *value, struct legacy_request *req, char **error)
 {
-	const char *id = value;
+	const char *id = value, *why;
 
 	if (*value == '\0')
 		return cause_invalid(error, "%s: is empty", key);
@@ -107,9 +89,9 @@ static int set_param(const struct legacy_op_desc *d, unsigned int p, const char 
 		strcpy(req->router_id, id);
 		return 0;
 	default:
-		if (parse_port(value, p == P_SERVER_PORT ? &req->server_port : &req->router_port) <
-		        0)
-			return cause_invalid(error, "%s: is not a port (1-65535)", key);
+		if (port_parse(value, p == P_SERVER_PORT ? &req->server_port : &req->router_port,
+		            &why) < 0)
+			return cause_invalid(error, "%s: %s", key, why);
 		return 0;
 	}
 }
@@ -222,7 +204,7 @@ int legacy_write_created(
 	        {"server_ip", t.server_ip},
 	        {"create_server_port", t.server_port},
 	        {"gateway", t.gateway},
-	        {"message", "Create PAT successfully"},
+	        {"message", "Create PAT connection successfully"},
 	};
 	return write_object(out, kv, N(kv));
 }
@@ -239,7 +221,7 @@ int legacy_write_already(
 	        {"created_router_port", t.other_port},
 	        {"server_ip", t.server_ip},
 	        {"gateway", t.gateway},
-	        {"message", "Server port has been PAT already"},
+	        {"message", "Server port has been established already"},
 	};
 	return write_object(out, kv, N(kv));
 }
@@ -256,7 +238,7 @@ int legacy_write_removed(
 	        {"server_ip", t.server_ip},
 	        {"remove_server_port", t.server_port},
 	        {"gateway", t.gateway},
-	        {"message", "Remove PAT successfully"},
+	        {"message", "Remove PAT connection successfully"},
 	};
 	return write_object(out, kv, N(kv));
 }
@@ -273,8 +255,8 @@ int legacy_write_not_created(struct evbuffer *out, const struct legacy_request *
 	        {"server_ip", t.server_ip},
 	        {"gateway", t.gateway},
 	        {"message",
-	                modify ? "Server port has not PAT yet"
-	                       : "The remove port has not been PAT yet"},
+	                modify ? "Server port has not established yet"
+	                       : "The remove port has not been established yet"},
 	};
 	return write_object(out, kv, N(kv));
 }
@@ -292,7 +274,7 @@ int legacy_write_modified(
 	        {"server_ip", t.server_ip},
 	        {"modify_server_port", t.server_port},
 	        {"gateway", t.gateway},
-	        {"message", "Modify PAT successfully"},
+	        {"message", "Modify PAT connection successfully"},
 	};
 	return write_object(out, kv, N(kv));
 }
@@ -310,7 +292,7 @@ int legacy_write_used(
 	        {"modify_server_port", t.server_port},
 	        {"modify_router_port", t.router_port},
 	        {"gateway", t.gateway},
-	        {"message", "New router_id port has been used already"},
+	        {"message", "New router port has been used already"},
 	};
 	return write_object(out, kv, N(kv));
 }

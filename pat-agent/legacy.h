@@ -70,7 +70,7 @@ int legacy_write_not_created(struct evbuffer *out, const struct legacy_request *
 /* modify done: "SUCCESS", modified_router_port = old, modify_router_port = new. */
 int legacy_write_modified(
         struct evbuffer *out, const struct legacy_request *req, uint16_t old_router_port);
-/* modify to a router port already in use: "USED". */
+/* modify to a router port already forwarded, the forwarding's own included: "USED". */
 int legacy_write_used(
         struct evbuffer *out, const struct legacy_request *req, uint16_t old_router_port);
 /* {"status":"ERROR","message":...} */

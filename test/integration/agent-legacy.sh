@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The Proxy CLI's legacy calls against the real praas-pat-agent, in the
 # order the Proxy CLI makes them, with traffic checked after each step.
+# The Proxy CLI prints "message" verbatim: the seven messages below are the
+# original PRaaS's last release's (praas/pat_agent.py, v10.1), word for word.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib/topo.sh"
@@ -37,6 +39,7 @@ assert_ok "create_router_port is a JSON string" is_string create_router_port
 assert_eq "create echoes server_ip" "$VM1" "$(key server_ip)"
 assert_eq "create echoes create_server_port" 22 "$(key create_server_port)"
 assert_eq "create echoes gateway" "$GW" "$(key gateway)"
+assert_eq "create: message" "Create PAT connection successfully" "$(key message)"
 assert_eq "traffic after create" "$CLIENT vm1" "$(topo_tcp_query client "$GW" "$P")"
 
 # repeat: CREATED with the same router port
@@ -44,6 +47,20 @@ api POST "/pat/create?server_ip=$VM1&router_id=qrouter-$R&create_server_port=22&
 assert_eq "repeat: CREATED" CREATED "$(status_of)"
 assert_eq "repeat: created_router_port is the first one" "$P" "$(key created_router_port)"
 assert_eq "repeat: created_server_port" 22 "$(key created_server_port)"
+assert_eq "repeat: message" "Server port has been established already" "$(key message)"
+
+# the bytes docs/api.md promises: compact JSON, the keys in the documented
+# order, no final newline, Content-Type application/json (not the
+# original's bytes: see "What is and is not byte for byte")
+out=$(curl -s -m 10 -X POST -w '\n%{content_type}\n%{time_total}' \
+	"$AGENT_URL/pat/create?server_ip=$VM1&router_id=qrouter-$R&create_server_port=22&gateway=$GW")
+secs=${out##*$'\n'}
+out=${out%$'\n'*}
+assert_eq "legacy Content-Type" "application/json" "${out##*$'\n'}"
+assert_eq "repeat: the exact bytes" \
+	"{\"status\":\"CREATED\",\"created_server_port\":\"22\",\"created_router_port\":\"$P\",\"server_ip\":\"$VM1\",\"gateway\":\"$GW\",\"message\":\"Server port has been established already\"}" \
+	"${out%$'\n'*}"
+echo "figure: legacy_created_answer_ms $(python3 -c 'import sys; print(round(float(sys.argv[1]) * 1000, 2))' "$secs") ms"
 
 # a second server port and another VM
 api POST "/pat/create?server_ip=$VM1&router_id=qrouter-$R&create_server_port=80&gateway=$GW" ""
@@ -66,26 +83,41 @@ api POST "/pat/modify?server_ip=$VM1&router_id=qrouter-$R&modify_server_port=22&
 assert_eq "modify to a free port: SUCCESS" SUCCESS "$(status_of)"
 assert_eq "modified_router_port is the old one" "$P" "$(key modified_router_port)"
 assert_eq "modify_router_port is the new one" 4500 "$(key modify_router_port)"
+assert_eq "modify: message" "Modify PAT connection successfully" "$(key message)"
 assert_eq "traffic on the new port" "$CLIENT vm1" "$(topo_tcp_query client "$GW" 4500)"
 assert_fails "no traffic on the old port" topo_tcp_query client "$GW" "$P" 2
 
 # modify to a used port
 api POST "/pat/modify?server_ip=$VM1&router_id=qrouter-$R&modify_server_port=22&modify_router_port=$PV2&gateway=$GW" ""
 assert_eq "modify to a used port: USED" USED "$(status_of)"
+assert_eq "USED: message" "New router port has been used already" "$(key message)"
+assert_eq "USED: modified_router_port is the current one" 4500 "$(key modified_router_port)"
 assert_eq "vm2's port still reaches vm2" "$CLIENT vm2" "$(topo_tcp_query client "$GW" "$PV2")"
 assert_eq "vm1 keeps 4500" "$CLIENT vm1" "$(topo_tcp_query client "$GW" 4500)"
+
+# modify to the port it already has: USED, as the original answers (that
+# router port is in use, by this very forwarding), and nothing changes
+api POST "/pat/modify?server_ip=$VM1&router_id=qrouter-$R&modify_server_port=22&modify_router_port=4500&gateway=$GW" ""
+assert_eq "modify to its own port: USED" USED "$(status_of)"
+assert_eq "own port: message" "New router port has been used already" "$(key message)"
+assert_eq "own port: modified_router_port" 4500 "$(key modified_router_port)"
+assert_eq "own port: modify_router_port" 4500 "$(key modify_router_port)"
+assert_eq "own port: vm1 still on 4500" "$CLIENT vm1" "$(topo_tcp_query client "$GW" 4500)"
 
 # modify what is not forwarded
 api POST "/pat/modify?server_ip=$VM2&router_id=qrouter-$R&modify_server_port=2222&modify_router_port=4600&gateway=$GW" ""
 assert_eq "modify of an unforwarded port: NO CREATED" "NO CREATED" "$(status_of)"
+assert_eq "modify NO CREATED: message" "Server port has not established yet" "$(key message)"
 
 # remove, remove again
 api POST "/pat/remove?server_ip=$VM1&router_id=qrouter-$R&remove_server_port=22&gateway=$GW" ""
 assert_eq "remove: REMOVED" REMOVED "$(status_of)"
 assert_eq "remove_router_port" 4500 "$(key remove_router_port)"
+assert_eq "remove: message" "Remove PAT connection successfully" "$(key message)"
 assert_fails "no traffic after remove" topo_tcp_query client "$GW" 4500 2
 api POST "/pat/remove?server_ip=$VM1&router_id=qrouter-$R&remove_server_port=22&gateway=$GW" ""
 assert_eq "remove again: NO CREATED" "NO CREATED" "$(status_of)"
+assert_eq "remove NO CREATED: message" "The remove port has not been established yet" "$(key message)"
 
 # refusals: wrong gateway, server off the router, bad parameters, all 200 ERROR
 api POST "/pat/create?server_ip=$VM1&router_id=qrouter-$R&create_server_port=23&gateway=203.0.113.99" ""

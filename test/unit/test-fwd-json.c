@@ -124,7 +124,7 @@ static void test_render_range(void **state)
 static void test_render_formats(void **state)
 {
 	static const int64_t times[] = {0, 1, -1, -86400, -86401, 951782400, 951868799, 1795675120,
-	        4102444800, 253402300799, -62135596800};
+	        4102444800, 253402300799, -62135596800, 253402300800, INT64_MAX, INT64_MIN};
 	static const char *const addrs[] = {"0.0.0.0", "255.255.255.255", "10.0.0.1", "192.0.2.10",
 	        "2001:db8::5", "::ffff:10.0.0.1"};
 	struct forwarding f = sample();

@@ -12,6 +12,33 @@
 
 #include "fwd.h"
 
+/* The one port parser: the legacy API's ports and each end of a range. */
+static void test_port_parse(void **state)
+{
+	static const char *const bad[] = {"", "0", "65536", "99999", "123456", "-1", "+22", " 22",
+	        "22 ", "2x", "0x16", "22:23"};
+	const char *why;
+	uint16_t p = 0;
+
+	assert_int_equal(port_parse("1", &p, &why), 0);
+	assert_int_equal(p, 1);
+	assert_int_equal(port_parse("65535", &p, &why), 0);
+	assert_int_equal(p, 65535);
+	assert_int_equal(port_parse("00022", &p, &why), 0);
+	assert_int_equal(p, 22);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		p = 7;
+		if (port_parse(bad[i], &p, &why) != -EINVAL)
+			fail_msg("accepted \"%s\"", bad[i]);
+		assert_non_null(why);
+		assert_int_equal(p, 7);
+	}
+	assert_int_equal(port_parse(NULL, &p, &why), -EINVAL);
+	assert_string_equal(why, "is empty");
+	assert_int_equal(port_parse("65536", &p, &why), -EINVAL);
+	assert_string_equal(why, "is not a port: outside 1-65535");
+}
+
 static void test_port_range_parse(void **state)
 {
 	struct port_range r;
@@ -137,11 +164,42 @@ static void test_time(void **state)
 	assert_string_equal(fwd_time_format(1709164800, buf, sizeof(buf)), "2024-02-29T00:00:00Z");
 	assert_string_equal(
 	        fwd_time_format(253402300799, buf, sizeof(buf)), "9999-12-31T23:59:59Z");
-	/* Out of the four-digit range, and a buffer too small: the epoch, never garbage. */
+	/* Out of the four-digit range: the real year, signed (ISO 8601 expanded),
+	 * never a date that is not the time. */
 	assert_string_equal(
-	        fwd_time_format(253402300800, buf, sizeof(buf)), "1970-01-01T00:00:00Z");
+	        fwd_time_format(253402300800, buf, sizeof(buf)), "+10000-01-01T00:00:00Z");
 	assert_string_equal(fwd_time_format(-1, buf, sizeof(buf)), "1969-12-31T23:59:59Z");
+	assert_string_equal(
+	        fwd_time_format(-62167219200, buf, sizeof(buf)), "0000-01-01T00:00:00Z");
+	assert_string_equal(
+	        fwd_time_format(-62167219201, buf, sizeof(buf)), "-0001-12-31T23:59:59Z");
+	/* The ends of int64_t: no overflow (UBSan watches), and FWD_TIME_MAX holds them. */
+	assert_true(sizeof(buf) >= FWD_TIME_MAX);
+	assert_string_equal(
+	        fwd_time_format(INT64_MAX, buf, sizeof(buf)), "+292277026596-12-04T15:30:07Z");
+	assert_string_equal(
+	        fwd_time_format(INT64_MIN, buf, sizeof(buf)), "-292277022657-01-27T08:29:52Z");
+	/* A buffer too small: truncated like snprintf, never overrun. */
 	assert_string_equal(fwd_time_format(0, buf, 10), "1970-01-0");
+	assert_string_equal(fwd_time_format(253402300800, buf, 7), "+10000");
+	buf[0] = 'x';
+	assert_ptr_equal(fwd_time_format(0, buf, 0), buf);
+	assert_int_equal(buf[0], 'x');
+	/* Years past 9999 agree with glibc's calendar. */
+	for (int64_t t = 253402300800 - 86400 * 400; t < 253402300800 * 40;
+	        t += 86399 * 997 + 3601) {
+		time_t tt = (time_t)t;
+		struct tm tm;
+		char want[40];
+
+		assert_non_null(gmtime_r(&tt, &tm));
+		assert_int_not_equal(strftime(want, sizeof(want),
+		                             tm.tm_year + 1900 > 9999 ? "+%Y-%m-%dT%H:%M:%SZ"
+		                                                      : "%Y-%m-%dT%H:%M:%SZ",
+		                             &tm),
+		        0);
+		assert_string_equal(fwd_time_format(t, buf, sizeof(buf)), want);
+	}
 	for (int64_t t = 0; t < 4102444800; t += 86399 * 7 + 3601) {
 		time_t tt = (time_t)t;
 		struct tm tm;
@@ -156,6 +214,7 @@ static void test_time(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_port_parse),
 	        cmocka_unit_test(test_port_range_parse),
 	        cmocka_unit_test(test_overlap),
 	        cmocka_unit_test(test_validate),

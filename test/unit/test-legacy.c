@@ -148,6 +148,10 @@ static void expect(struct evbuffer *b, const char *want)
 	free(got);
 }
 
+/*
+ * The Proxy CLI prints "message" verbatim: the seven messages and the status
+ * words are the original PRaaS's last release's (praas/pat_agent.py, v10.1).
+ */
 static void test_answers(void **state)
 {
 	struct evbuffer *b = evbuffer_new();
@@ -160,39 +164,39 @@ static void test_answers(void **state)
 	        "{\"status\":\"SUCCESS\",\"create_router_port\":\"4022\",\"server_ip\":\"10.0.0."
 	        "5\","
 	        "\"create_server_port\":\"22\",\"gateway\":\"203.0.113.1\","
-	        "\"message\":\"Create PAT successfully\"}");
+	        "\"message\":\"Create PAT connection successfully\"}");
 	assert_int_equal(legacy_write_already(b, &c, 4022), 0);
 	expect(b,
 	        "{\"status\":\"CREATED\",\"created_server_port\":\"22\",\"created_router_port\":"
 	        "\"4022\",\"server_ip\":\"10.0.0.5\",\"gateway\":\"203.0.113.1\","
-	        "\"message\":\"Server port has been PAT already\"}");
+	        "\"message\":\"Server port has been established already\"}");
 	assert_int_equal(legacy_write_removed(b, &r, 4022), 0);
 	expect(b,
 	        "{\"status\":\"REMOVED\",\"remove_router_port\":\"4022\",\"server_ip\":\"10.0.0."
 	        "5\","
 	        "\"remove_server_port\":\"22\",\"gateway\":\"203.0.113.1\","
-	        "\"message\":\"Remove PAT successfully\"}");
+	        "\"message\":\"Remove PAT connection successfully\"}");
 	assert_int_equal(legacy_write_not_created(b, &r), 0);
 	expect(b,
 	        "{\"status\":\"NO "
 	        "CREATED\",\"remove_server_port\":\"22\",\"server_ip\":\"10.0.0.5\","
-	        "\"gateway\":\"203.0.113.1\",\"message\":\"The remove port has not been PAT "
-	        "yet\"}");
+	        "\"gateway\":\"203.0.113.1\",\"message\":\"The remove port has not been "
+	        "established yet\"}");
 	assert_int_equal(legacy_write_not_created(b, &m), 0);
 	expect(b,
 	        "{\"status\":\"NO "
 	        "CREATED\",\"modify_server_port\":\"22\",\"server_ip\":\"10.0.0.5\","
-	        "\"gateway\":\"203.0.113.1\",\"message\":\"Server port has not PAT yet\"}");
+	        "\"gateway\":\"203.0.113.1\",\"message\":\"Server port has not established yet\"}");
 	assert_int_equal(legacy_write_modified(b, &m, 4022), 0);
 	expect(b,
 	        "{\"status\":\"SUCCESS\",\"modified_router_port\":\"4022\",\"modify_router_port\":"
 	        "\"4100\",\"server_ip\":\"10.0.0.5\",\"modify_server_port\":\"22\",\"gateway\":"
-	        "\"203.0.113.1\",\"message\":\"Modify PAT successfully\"}");
+	        "\"203.0.113.1\",\"message\":\"Modify PAT connection successfully\"}");
 	assert_int_equal(legacy_write_used(b, &m, 4022), 0);
 	expect(b,
 	        "{\"status\":\"USED\",\"modified_router_port\":\"4022\",\"server_ip\":\"10.0.0.5\","
 	        "\"modify_server_port\":\"22\",\"modify_router_port\":\"4100\",\"gateway\":"
-	        "\"203.0.113.1\",\"message\":\"New router_id port has been used already\"}");
+	        "\"203.0.113.1\",\"message\":\"New router port has been used already\"}");
 	assert_int_equal(legacy_write_error(b, "router \"r1\" not found"), 0);
 	expect(b, "{\"status\":\"ERROR\",\"message\":\"router \\\"r1\\\" not found\"}");
 
