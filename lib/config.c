@@ -36,6 +36,8 @@ static const char *const known_keys[] = {
         "keystone_negative_ttl",
         "keystone_max_validations",
         "keystone_validation_queue",
+        "max_connections",
+        "request_timeout",
         NULL,
 };
 
@@ -77,6 +79,8 @@ int config_defaults(struct config *cfg)
 	cfg->keystone_negative_ttl = 5;
 	cfg->keystone_max_validations = 32;
 	cfg->keystone_validation_queue = 256;
+	cfg->max_connections = 1000;
+	cfg->request_timeout = 10;
 	if (set_string(&cfg->listen, "0.0.0.0") < 0 || set_string(&cfg->cloud, "openstack") < 0 ||
 	        set_string(&cfg->clouds_file, PRAAS_DEFAULT_CLOUDS_FILE) < 0 ||
 	        set_string(&cfg->database, "/var/lib/praas/praas.db") < 0 ||
@@ -279,6 +283,30 @@ static int read_period(struct loader *ld, const config_setting_t *s, struct conf
 	return 0;
 }
 
+static int read_request_timeout(struct loader *ld, const config_setting_t *s, struct config *cfg)
+{
+	double v;
+
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		v = (double)config_setting_get_int64(s);
+		break;
+	case CONFIG_TYPE_FLOAT:
+		v = config_setting_get_float(s);
+		break;
+	default:
+		return fail(ld, setting_line(s), "request_timeout", "must be a number, not %s",
+		        type_name(config_setting_type(s)));
+	}
+	/* Under 0.1 s a slow but honest client on a busy link could not send a request. */
+	if (!isfinite(v) || v < 0.1 || v > 3600)
+		return fail(ld, setting_line(s), "request_timeout",
+		        "%g is out of range (0.1 to 3600 seconds)", v);
+	cfg->request_timeout = v;
+	return 0;
+}
+
 static int read_auth(struct loader *ld, const config_setting_t *s, struct config *cfg)
 {
 	char *mode = NULL;
@@ -401,6 +429,11 @@ static int read_key(struct loader *ld, const config_setting_t *s, struct config 
 	if (strcmp(key, "pagination_max_limit") == 0)
 		return read_int_range(
 		        ld, s, 1, CONFIG_PAGINATION_MAX_LIMIT_TOP, &cfg->pagination_max_limit);
+	/* At least one; above a descriptor table's size a cap means nothing. */
+	if (strcmp(key, "max_connections") == 0)
+		return read_int_range(ld, s, 1, 1000000, &cfg->max_connections);
+	if (strcmp(key, "request_timeout") == 0)
+		return read_request_timeout(ld, s, cfg);
 	return 0;
 }
 

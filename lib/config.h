@@ -49,6 +49,8 @@ struct config {
 	int keystone_negative_ttl;     /* seconds a refused token stays refused; 0: off */
 	int keystone_max_validations;  /* validation calls in progress at once */
 	int keystone_validation_queue; /* validations waiting for one of those */
+	int max_connections;           /* REST connections open at once */
+	double request_timeout;        /* seconds to read one request's head and body */
 };
 
 /* Fills cfg with the defaults. 0 or -ENOMEM. */

@@ -16,11 +16,15 @@ static const struct {
         {403, "Forbidden", "praas.forbidden"},
         {404, "Not Found", "praas.not_found"},
         {405, "Method Not Allowed", "praas.method_not_allowed"},
+        {408, "Request Timeout", "praas.request_timeout"},
         {409, "Conflict", "praas.conflict"},
         {411, "Length Required", "praas.length_required"},
         {413, "Request Entity Too Large", "praas.body_too_large"},
         {415, "Unsupported Media Type", "praas.unsupported_media_type"},
+        {417, "Expectation Failed", "praas.expectation_failed"},
+        {431, "Request Header Fields Too Large", "praas.head_too_large"},
         {500, "Internal Server Error", "praas.internal_error"},
+        {501, "Not Implemented", "praas.not_implemented"},
         {503, "Service Unavailable", "praas.unavailable"},
 };
 

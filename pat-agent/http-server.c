@@ -10,6 +10,8 @@
 #include <event2/http.h>
 #include <event2/http_struct.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
+#include <strings.h>
 #include <netinet/in.h>
 #include <malloc.h>
 #include <stdarg.h>
@@ -21,6 +23,7 @@
 #include <time.h>
 
 #include "api-error.h"
+#include "http-guard.h"
 #include "cause.h"
 #include "log.h"
 #include "metrics.h"
@@ -76,6 +79,7 @@ struct httpd {
 	struct event_base *base;
 	struct evhttp *http;
 	struct httpd_config cfg;
+	struct guard *guard; /* the connections, before evhttp parses them */
 	struct route *routes;
 	struct evhttp_bound_socket *socks[SOCKS_MAX];
 	size_t nsocks;
@@ -245,6 +249,7 @@ static void on_written(struct evhttp_request *ev, void *arg)
 {
 	struct httpd *s = arg;
 
+	guard_written(s->guard, ev);
 	s->unwritten--;
 	maybe_done(s);
 }
@@ -529,6 +534,46 @@ static void route_request(struct httpd *s, struct httpd_req *r)
 	httpd_reply_error(r, 405, NULL, "allowed methods here: %s", allow);
 }
 
+/* "application/json; charset=utf-8" is "application/json": the type before parameters. */
+static bool media_type_is(const char *value, const char *type)
+{
+	size_t n = strlen(type);
+
+	while (*value == ' ' || *value == '\t')
+		value++;
+	if (strncasecmp(value, type, n) != 0)
+		return false;
+	value += n;
+	while (*value == ' ' || *value == '\t')
+		value++;
+	return *value == '\0' || *value == ';';
+}
+
+/*
+ * A body must say it is JSON. A browser may send a cross-site "simple"
+ * request (text/plain, a form) without asking first: refusing what is not
+ * application/json keeps such a page from creating anything. Routes from
+ * form_first on (the legacy API, whose parameters are in the query) also
+ * take a form or no type, as the Proxy CLI's HTTP library may send either.
+ */
+static bool media_type_ok(struct httpd *s, struct httpd_req *r)
+{
+	const char *ct = httpd_req_header(r, "Content-Type");
+	bool form_ok = false;
+
+	for (size_t i = s->cfg.form_first; i > 0 && i < s->cfg.nroutes; i++)
+		if (match(&s->routes[i], r->path, r))
+			form_ok = true;
+	r->ncap = 0;
+	if (ct != NULL && media_type_is(ct, "application/json"))
+		return true;
+	if (form_ok && (ct == NULL || media_type_is(ct, "application/x-www-form-urlencoded")))
+		return true;
+	httpd_reply_error(
+	        r, 415, NULL, "the body must be application/json, not %s", ct ? ct : "untyped");
+	return false;
+}
+
 /* Reads the path, query and body; answers itself (false) when they are unfit. */
 static bool read_request(struct httpd *s, struct httpd_req *r)
 {
@@ -559,7 +604,7 @@ static bool read_request(struct httpd *s, struct httpd_req *r)
 		return false;
 	}
 	r->body[r->body_len] = '\0';
-	return true;
+	return r->body_len == 0 || media_type_ok(s, r);
 }
 
 /*
@@ -668,6 +713,17 @@ int httpd_new(
 	s->cfg = *cfg;
 	TAILQ_INIT(&s->live);
 	LIST_INIT(&s->streams);
+	struct guard_config gc = {
+	        .metrics = cfg->metrics,
+	        .max_conns = cfg->max_conns ? cfg->max_conns : HTTPD_CONNS_MAX,
+	        .request_timeout = cfg->request_timeout > 0 ? cfg->request_timeout : 10,
+	        .head_max = HTTPD_HEAD_MAX,
+	        .body_max = cfg->body_max ? cfg->body_max : HTTPD_BODY_MAX,
+	};
+	if (guard_new(base, s->http, &gc, &s->guard) < 0) {
+		httpd_free(s);
+		return cause_set(cause, -ENOMEM, "out of memory");
+	}
 	for (size_t i = 0; i < cfg->nroutes; i++) {
 		if (compile(cfg->routes[i].pattern, &s->routes[i]) < 0 ||
 		        cfg->routes[i].fn == NULL || cfg->routes[i].name == NULL) {
@@ -684,9 +740,12 @@ int httpd_new(
 	evhttp_set_allowed_methods(s->http,
 	        EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
 	                EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
-	/* libevent's own limit, above ours: see the header for why two. */
+	/*
+	 * libevent's own limits, above the guard's, which answers first and in
+	 * our format: these only back it up.
+	 */
 	evhttp_set_max_body_size(s->http, HTTPD_BODY_HARD_MAX);
-	evhttp_set_max_headers_size(s->http, 16 * 1024);
+	evhttp_set_max_headers_size(s->http, 4 * HTTPD_HEAD_MAX);
 	evhttp_set_timeout(s->http, cfg->idle_timeout > 0 ? cfg->idle_timeout : 30);
 	evhttp_set_gencb(s->http, on_request, s);
 	*out = s;
@@ -708,6 +767,7 @@ int httpd_bind(struct httpd *s, const char *address, uint16_t port, char **cause
 		        "cannot listen on %s port %u: %s", address, port,
 		        errno ? strerror(errno) : "bad address");
 	s->socks[s->nsocks++] = sock;
+	guard_listener(s->guard, evhttp_bound_socket_get_listener(sock));
 	if (s->port == 0 &&
 	        getsockname(evhttp_bound_socket_get_fd(sock), (struct sockaddr *)&ss, &len) == 0)
 		s->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
@@ -731,8 +791,10 @@ void httpd_shutdown(struct httpd *s, void (*done)(void *arg), void *arg)
 	double grace = s->cfg.shutdown_grace > 0 ? s->cfg.shutdown_grace : 10;
 
 	s->shutting_down = true;
-	for (size_t i = 0; i < s->nsocks; i++)
+	for (size_t i = 0; i < s->nsocks; i++) {
+		guard_unlisten(s->guard, evhttp_bound_socket_get_listener(s->socks[i]));
 		evhttp_del_accept_socket(s->http, s->socks[i]);
+	}
 	s->nsocks = 0;
 	s->done = done;
 	s->done_arg = arg;
@@ -763,6 +825,7 @@ void httpd_free(struct httpd *s)
 	}
 	if (s->http != NULL)
 		evhttp_free(s->http);
+	guard_free(s->guard);
 	if (s->grace != NULL)
 		event_free(s->grace);
 	if (s->check != NULL)

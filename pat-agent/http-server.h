@@ -12,11 +12,13 @@
  *   both in the API-SIG format.
  * - Every answer carries X-Openstack-Request-Id ("req-" + UUID) and a
  *   Content-Type (application/json unless the handler says otherwise).
- * - A body over body_max (64 KiB) gets an API-SIG 413 without reaching a
- *   handler. libevent 2.1 reads bodies itself and has no hook for its own
- *   error page, so bodies over HTTPD_BODY_HARD_MAX (1 MiB) are refused by
- *   libevent with its own 413 page (status right, body HTML); chunked
- *   bodies are only bounded by that hard limit.
+ * - Connections are counted, capped and timed by http-guard.h, which also
+ *   checks each request head before evhttp parses it: a Content-Length
+ *   over body_max (64 KiB) gets an API-SIG 413, a chunked body 411, an
+ *   over-long head 431, a malformed one 400, TRACE and CONNECT 405, all
+ *   with X-Openstack-Request-Id and without reaching a handler.
+ * - A request with a body gets an API-SIG 415 unless its Content-Type is
+ *   application/json (routes from form_first on also take a form or none).
  * - A handler answers now or later with exactly one httpd_reply_*() call;
  *   the request handle stays valid until then (libevent stops reading the
  *   connection while a request is being handled, so it is not freed under
@@ -43,6 +45,8 @@ struct httpd_req;
 
 #define HTTPD_BODY_MAX      (64 * 1024)
 #define HTTPD_BODY_HARD_MAX (1024 * 1024)
+#define HTTPD_HEAD_MAX      (16 * 1024)
+#define HTTPD_CONNS_MAX     1000
 #define HTTPD_CAPTURE_MAX   128
 #define HTTPD_CAPTURES_MAX  4
 #define HTTPD_PATH_MAX      2048
@@ -64,6 +68,10 @@ struct httpd_config {
 	size_t body_max;         /* 0: HTTPD_BODY_MAX */
 	int idle_timeout;        /* seconds; 0: 30 */
 	double shutdown_grace;   /* seconds; 0: 10 */
+	unsigned int max_conns;  /* open at once; 0: HTTPD_CONNS_MAX */
+	double request_timeout;  /* seconds to read a head and body; 0: 10 */
+	size_t form_first;       /* routes from this index on also take a form or an
+	                            untyped body (the legacy API); 0: none */
 };
 
 /* 0, or a negative errno with *cause allocated (a bad pattern, no memory). */

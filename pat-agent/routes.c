@@ -214,6 +214,10 @@ int routes_open(struct agent *a, char **cause)
 	        .routes = routes,
 	        .nroutes = a->cfg.legacy_api ? NROUTES : NROUTES - NLEGACY_ROUTES,
 	        .arg = a,
+	        .max_conns = (unsigned int)a->cfg.max_connections,
+	        .request_timeout = a->cfg.request_timeout,
+	        /* The legacy calls carry their parameters in the query; a body is ignored. */
+	        .form_first = NROUTES - NLEGACY_ROUTES,
 	};
 	int r;
 

@@ -45,7 +45,7 @@ acked=$TOPO_DIR/acked
 : >"$acked"
 (
 	for p in $(seq 1 400); do
-		out=$(curl -s -m 5 -w '\n%{http_code}' -X POST "$AGENT_URL/v1/routers/$R1/port_forwardings" \
+		out=$(curl -s -m 5 -w '\n%{http_code}' -X POST -H 'Content-Type: application/json' "$AGENT_URL/v1/routers/$R1/port_forwardings" \
 			-d "{\"port_forwarding\":{\"internal_ip_address\":\"10.0.0.$((20 + p % 200))\",\"internal_port\":$((1000 + p)),\"external_port\":$((30000 + p))}}") || break
 		[[ ${out##*$'\n'} == 201 ]] || break
 		python3 -c 'import json,sys; print(json.loads(sys.argv[1])["port_forwarding"]["id"])' "${out%$'\n'*}" >>"$acked"

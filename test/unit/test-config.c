@@ -87,6 +87,8 @@ static void test_defaults(void **state)
 	assert_int_equal(fx->cfg.router_port_range.lo, 4000);
 	assert_int_equal(fx->cfg.router_port_range.hi, 4100);
 	assert_true(fx->cfg.second_monitoring == 30);
+	assert_int_equal(fx->cfg.max_connections, 1000);
+	assert_true(fx->cfg.request_timeout == 10);
 	assert_int_equal(fx->cfg.auth, CONFIG_AUTH_KEYSTONE);
 	assert_string_equal(fx->cfg.cloud, "openstack");
 	assert_string_equal(fx->cfg.clouds_file, "/usr/local/etc/praas/clouds.yaml");
@@ -159,6 +161,16 @@ static void test_integer_period(void **state)
 	assert_true(fx->cfg.second_monitoring == 5);
 }
 
+static void test_http_limits(void **state)
+{
+	struct fixture *fx = *state;
+
+	assert_int_equal(
+	        load_text(fx, "praas: { max_connections = 50; request_timeout = 2.5; };\n"), 0);
+	assert_int_equal(fx->cfg.max_connections, 50);
+	assert_true(fx->cfg.request_timeout == 2.5);
+}
+
 static void test_missing_file(void **state)
 {
 	struct fixture *fx = *state;
@@ -198,6 +210,10 @@ static const struct bad_value {
         {"praas:\n{\n  router_port_range = 4000;\n};\n", 3, "router_port_range",
                 "must be a string"},
         {"praas:\n{\n  second_monitoring = -1;\n};\n", 3, "second_monitoring", "out of range"},
+        {"praas:\n{\n  max_connections = 0;\n};\n", 3, "max_connections", "out of range"},
+        {"praas:\n{\n  max_connections = 1.5;\n};\n", 3, "max_connections", "must be an integer"},
+        {"praas:\n{\n  request_timeout = 0;\n};\n", 3, "request_timeout", "out of range"},
+        {"praas:\n{\n  request_timeout = \"10\";\n};\n", 3, "request_timeout", "must be a number"},
         {"praas:\n{\n  second_monitoring = \"30\";\n};\n", 3, "second_monitoring",
                 "must be a number"},
         {"praas:\n{\n  auth = \"ldap\";\n};\n", 3, "auth", "not \"keystone\" or \"none\""},
@@ -350,6 +366,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_every_key, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_integer_period, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_http_limits, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_syntax_error, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_bad_values, setup, teardown),
