@@ -303,10 +303,11 @@ else
 	topo_fail "the monitor runs its cycles" "$(journal praas-monitor-agent.service | tail -n 20)"
 fi
 # Damage the table by hand: the monitor must see it (its journal says the
-# table drifted) and have the pat-agent put it back ("Control resync").
+# table drifted) and have the pat-agent confirm and put it back on its own
+# loop ("Control verify: ... drifted ... rewritten").
 has_element() { topo_exec r1 nft list table inet praas 2>/dev/null | grep -q "$GW . tcp . 4022 : $VM1 . 22"; }
 drifts() { journal praas-monitor-agent.service | grep -c 'drifted'; }
-resyncs() { journal praas-pat-agent.service | grep -c 'Control resync'; }
+resyncs() { journal praas-pat-agent.service | grep -c 'Control verify: .* drifted .*: rewritten'; }
 repaired() { has_element && (($(drifts) > d0 && $(resyncs) > r0)); }
 d0=$(drifts) r0=$(resyncs)
 t0=$(now_ms)
