@@ -259,7 +259,9 @@ static int read_port_range(struct loader *ld, const config_setting_t *s, struct 
 	return 0;
 }
 
-static int read_period(struct loader *ld, const config_setting_t *s, struct config *cfg)
+/* A number of seconds (an integer or a float) within [min, max]. */
+static int read_seconds(
+        struct loader *ld, const config_setting_t *s, double min, double max, double *slot)
 {
 	double v;
 
@@ -272,38 +274,13 @@ static int read_period(struct loader *ld, const config_setting_t *s, struct conf
 		v = config_setting_get_float(s);
 		break;
 	default:
-		return fail(ld, setting_line(s), "second_monitoring", "must be a number, not %s",
+		return fail(ld, setting_line(s), config_setting_name(s), "must be a number, not %s",
 		        type_name(config_setting_type(s)));
 	}
-	/* Below 10 ms the monitor would only load Neutron; a day is plenty. */
-	if (!isfinite(v) || v < 0.01 || v > 86400)
-		return fail(ld, setting_line(s), "second_monitoring",
-		        "%g is out of range (0.01 to 86400 seconds)", v);
-	cfg->second_monitoring = v;
-	return 0;
-}
-
-static int read_request_timeout(struct loader *ld, const config_setting_t *s, struct config *cfg)
-{
-	double v;
-
-	switch (config_setting_type(s)) {
-	case CONFIG_TYPE_INT:
-	case CONFIG_TYPE_INT64:
-		v = (double)config_setting_get_int64(s);
-		break;
-	case CONFIG_TYPE_FLOAT:
-		v = config_setting_get_float(s);
-		break;
-	default:
-		return fail(ld, setting_line(s), "request_timeout", "must be a number, not %s",
-		        type_name(config_setting_type(s)));
-	}
-	/* Under 0.1 s a slow but honest client on a busy link could not send a request. */
-	if (!isfinite(v) || v < 0.1 || v > 3600)
-		return fail(ld, setting_line(s), "request_timeout",
-		        "%g is out of range (0.1 to 3600 seconds)", v);
-	cfg->request_timeout = v;
+	if (!isfinite(v) || v < min || v > max)
+		return fail(ld, setting_line(s), config_setting_name(s),
+		        "%g is out of range (%g to %g seconds)", v, min, max);
+	*slot = v;
 	return 0;
 }
 
@@ -389,7 +366,8 @@ static int read_key(struct loader *ld, const config_setting_t *s, struct config 
 	if (strcmp(key, "router_port_range") == 0)
 		return read_port_range(ld, s, cfg);
 	if (strcmp(key, "second_monitoring") == 0)
-		return read_period(ld, s, cfg);
+		/* Below 10 ms the monitor would only load Neutron; a day is plenty. */
+		return read_seconds(ld, s, 0.01, 86400, &cfg->second_monitoring);
 	if (strcmp(key, "auth") == 0) {
 		ld->auth_line = setting_line(s);
 		return read_auth(ld, s, cfg);
@@ -433,7 +411,8 @@ static int read_key(struct loader *ld, const config_setting_t *s, struct config 
 	if (strcmp(key, "max_connections") == 0)
 		return read_int_range(ld, s, 1, 1000000, &cfg->max_connections);
 	if (strcmp(key, "request_timeout") == 0)
-		return read_request_timeout(ld, s, cfg);
+		/* Under 0.1 s a slow but honest client on a busy link could not send a request. */
+		return read_seconds(ld, s, 0.1, 3600, &cfg->request_timeout);
 	return 0;
 }
 

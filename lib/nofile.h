@@ -17,6 +17,12 @@
  */
 int nofile_raise(rlim_t *before, rlim_t *after);
 
+/*
+ * nofile_raise for a daemon's start: logs the outcome (info when raised,
+ * a warning naming the error when it could not be).
+ */
+void nofile_raise_logged(void);
+
 /* The soft RLIMIT_NOFILE now, or 1024 when it cannot be read. */
 rlim_t nofile_soft(void);
 

@@ -54,25 +54,6 @@ static void setup_signals(struct monitor *m)
 		fatalx("Failed to set up signal events");
 }
 
-/*
- * A flood of connections must meet our own cap, not the descriptor
- * table's: use all the descriptors we are allowed (see nofile.h).
- */
-static void raise_nofile(void)
-{
-	rlim_t before = 0, after = 0;
-	int r = nofile_raise(&before, &after);
-
-	if (r < 0)
-		log_warnx("Cannot raise the open files limit (now %llu): %s",
-		        (unsigned long long)before, strerror(-r));
-	else if (after != before)
-		log_info("Open files limit raised from %llu to %llu", (unsigned long long)before,
-		        (unsigned long long)after);
-	else
-		log_debug("Open files limit: %llu", (unsigned long long)after);
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -113,7 +94,11 @@ int main(int argc, char **argv)
 	config_load_or_exit("praas-monitor-agent", path, check_only, &m.cfg);
 	log_init("praas-monitor-agent", debug ? LOG_LEVEL_DEBUG : m.cfg.log_level);
 
-	raise_nofile();
+	/*
+	 * A flood of connections must meet our own cap, not the descriptor
+	 * table's: use all the descriptors we are allowed (see nofile.h).
+	 */
+	nofile_raise_logged();
 	m.base = event_base_new();
 	if (m.base == NULL)
 		fatalx("Failed to create the event loop");

@@ -228,25 +228,6 @@ static void close_all(struct agent *a)
 	config_free(&a->cfg);
 }
 
-/*
- * A flood of connections must meet our own cap, not the descriptor
- * table's: use all the descriptors we are allowed (see nofile.h).
- */
-static void raise_nofile(void)
-{
-	rlim_t before = 0, after = 0;
-	int r = nofile_raise(&before, &after);
-
-	if (r < 0)
-		log_warnx("Cannot raise the open files limit (now %llu): %s",
-		        (unsigned long long)before, strerror(-r));
-	else if (after != before)
-		log_info("Open files limit raised from %llu to %llu", (unsigned long long)before,
-		        (unsigned long long)after);
-	else
-		log_debug("Open files limit: %llu", (unsigned long long)after);
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -308,7 +289,11 @@ int main(int argc, char **argv)
 	log_init("praas-pat-agent", debug ? LOG_LEVEL_DEBUG : a.cfg.log_level);
 	if (a.log_file != NULL && (r = log_reopen(a.log_file)) < 0)
 		fatalx("Failed to open %s: %s", a.log_file, strerror(-r));
-	raise_nofile();
+	/*
+	 * A flood of connections must meet our own cap, not the descriptor
+	 * table's: use all the descriptors we are allowed (see nofile.h).
+	 */
+	nofile_raise_logged();
 	claim_netns_dir(&a); /* before the umask: a netns_dir made here is 0755, as ip makes it */
 	umask(077);
 	/*
