@@ -92,16 +92,7 @@ api POST "/v1/routers/$R2/port_forwardings" "{\"port_forwarding\":{\"internal_ip
 assert_eq "a forwarding to vm2's service" 201 "$API_STATUS"
 
 # Elements of a router's live IPv4 map, and whether port P is among them.
-elements() {
-	topo_exec "$1" nft -j list table inet praas | python3 -c '
-import json, sys
-n = 0
-for o in json.load(sys.stdin)["nftables"]:
-    m = o.get("map")
-    if m and m["name"].startswith("dnat4"):
-        n += len(m.get("elem", []))
-print(n)'
-}
+elements() { praas_elements "$1" dnat4; }
 has_port() { topo_exec "$1" nft list table inet praas | grep -q "tcp . $2 :"; }
 
 monitor_start

@@ -20,15 +20,7 @@ topo_router r2
 topo_router r3 # no forwardings: an empty table is nothing to lose
 PER=6
 
-elements() {
-	topo_exec "$1" nft -j list map inet praas dnat4 2>/dev/null | python3 -c '
-import json, sys
-try:
-    d = json.load(sys.stdin)
-except ValueError:
-    print(0); sys.exit()
-print(sum(len(o["map"].get("elem", [])) for o in d["nftables"] if "map" in o))'
-}
+elements() { praas_elements "$1" dnat4; }
 all3() { echo "$(elements r1) $(elements r2) $(elements r3)"; }
 
 agent_config 'router_port_range="10000:20000"'

@@ -39,15 +39,7 @@ topo_serve_tcp -t vm1 vm1 any 22 || topo_fail "serve vm1"
 # gives (no LimitNOFILE): soft and hard 1,024.
 ulimit -n "$LIMIT" || topo_skip "cannot set the descriptor limit"
 
-elements() {
-	topo_exec "$1" nft -j list map inet praas dnat4 2>/dev/null | python3 -c '
-import json, sys
-try:
-    d = json.load(sys.stdin)
-except ValueError:
-    print(0); sys.exit()
-print(sum(len(o["map"].get("elem", [])) for o in d["nftables"] if "map" in o))'
-}
+elements() { praas_elements "$1" dnat4; }
 
 agent_config 'router_port_range="10000:20000"'
 agent_start || { topo_fail "agent starts"; topo_finish; }

@@ -19,15 +19,7 @@ topo_router r1
 topo_router r2
 PER=8
 
-elements() {
-	topo_exec "$1" nft -j list map inet praas dnat4 2>/dev/null | python3 -c '
-import json, sys
-try:
-    d = json.load(sys.stdin)
-except ValueError:
-    print(0); sys.exit()
-print(sum(len(o["map"].get("elem", [])) for o in d["nftables"] if "map" in o))'
-}
+elements() { praas_elements "$1" dnat4; }
 both() { echo "$(elements r1) $(elements r2)"; }
 
 agent_config 'router_port_range="10000:20000"'

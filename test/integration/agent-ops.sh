@@ -58,16 +58,7 @@ create() {
 }
 
 # elements NS: how many elements the praas table's maps hold in NS.
-elements() {
-	topo_exec "$1" nft -j list table inet praas | python3 -c '
-import json, sys
-n = 0
-for o in json.load(sys.stdin)["nftables"]:
-    m = o.get("map")
-    if m:
-        n += len(m.get("elem", []))
-print(n)'
-}
+elements() { praas_elements "$1"; }
 
 # --- who may connect
 assert_eq "the socket is mode 0600" 600 "$(stat -c %a "$SOCK")"

@@ -25,15 +25,7 @@ agent_config 'router_port_range="10000:20000"'
 agent_start || { topo_fail "agent starts"; topo_finish; }
 
 # elements in a router's dnat4 map, as the kernel holds them
-elements() {
-	topo_exec "$1" nft -j list map inet praas dnat4 2>/dev/null | python3 -c '
-import json, sys
-try:
-    d = json.load(sys.stdin)
-except ValueError:
-    print(0); sys.exit()
-print(sum(len(o["map"].get("elem", [])) for o in d["nftables"] if "map" in o))'
-}
+elements() { praas_elements "$1" dnat4; }
 
 count_db() {
 	api GET "/v1/routers/$1/port_forwardings"

@@ -14,6 +14,9 @@
 #   api METHOD PATH [BODY]         curl the REST API: sets API_STATUS, API_BODY
 #   api_field JSONPATH             read a field of API_BODY (python3 json)
 #   ctl JSON                       one control-socket request, prints the answer
+#   praas_elements NS [PREFIX]     elements in NS's table inet praas maps (those
+#                                  named PREFIX*, e.g. dnat4: both generations);
+#                                  0 without the table
 #
 # PRAAS_VALGRIND=1 runs both agents under valgrind (memcheck, definite leaks
 # count): an error makes the agent exit 99, so agent_stop/monitor_stop fail
@@ -155,4 +158,19 @@ print(v if not isinstance(v, bool) else str(v).lower())' "$API_BODY" "$1"
 
 ctl() {
 	printf '%s\n' "$1" | timeout 10 socat -t 10 - "UNIX-CONNECT:$AGENT_DIR/pat-agent.sock"
+}
+
+praas_elements() {
+	topo_exec "$1" nft -j list table inet praas 2>/dev/null | python3 -c '
+import json, sys
+try:
+    d = json.load(sys.stdin)
+except ValueError:
+    print(0); sys.exit()
+n = 0
+for o in d["nftables"]:
+    m = o.get("map")
+    if m and m["name"].startswith(sys.argv[1]):
+        n += len(m.get("elem", []))
+print(n)' "${2:-}"
 }
