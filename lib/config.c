@@ -83,7 +83,7 @@ int config_defaults(struct config *cfg)
 	cfg->request_timeout = 10;
 	if (set_string(&cfg->listen, "0.0.0.0") < 0 || set_string(&cfg->cloud, "openstack") < 0 ||
 	        set_string(&cfg->clouds_file, PRAAS_DEFAULT_CLOUDS_FILE) < 0 ||
-	        set_string(&cfg->database, "/var/lib/praas/praas.db") < 0 ||
+	        set_string(&cfg->database, CONFIG_STATE_DIR "/praas.db") < 0 ||
 	        set_string(&cfg->control_socket, "/run/praas/pat-agent.sock") < 0 ||
 	        set_string(&cfg->netns_dir, "/run/netns") < 0 ||
 	        set_string(&cfg->namespace_prefix, "qrouter-") < 0)
@@ -537,6 +537,16 @@ int config_check_database_dir(const struct config *cfg, char **error)
 		r = -errno;
 	else if (!S_ISDIR(st.st_mode))
 		r = -ENOTDIR;
+	/* Not there before the first start: the units' StateDirectory= makes it. */
+	if (r == -ENOENT && strcmp(dir, CONFIG_STATE_DIR) == 0) {
+		if (asprintf(error,
+		            "note: %s does not exist yet: the unit's StateDirectory= makes it at "
+		            "start; started otherwise, create it (mode 0700)",
+		            dir) < 0)
+			*error = NULL;
+		free(dir);
+		return 0;
+	}
 	if (r < 0 &&
 	        asprintf(error,
 	                "%s: database: the directory of %s, %s, %s: create it (the agent "

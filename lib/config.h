@@ -73,11 +73,15 @@ void config_free(struct config *cfg);
  */
 void config_load_or_exit(const char *prog, const char *path, bool check_only, struct config *cfg);
 
+/* The state directory of the shipped units (StateDirectory=praas). */
+#define CONFIG_STATE_DIR "/var/lib/praas"
+
 /*
  * For the program that owns the database: its directory must exist (the
  * database is created in it; a missing one is a typo or a state directory
  * not mounted). 0, or -errno with *error an allocated "FILE: database: why"
- * line the caller frees.
+ * line the caller frees. A missing CONFIG_STATE_DIR is 0 with *error a
+ * note saying who makes it (systemd, at the unit's start).
  */
 int config_check_database_dir(const struct config *cfg, char **error);
 

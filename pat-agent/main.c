@@ -281,6 +281,10 @@ int main(int argc, char **argv)
 		config_free(&a.cfg);
 		return 1;
 	}
+	if (cause != NULL)
+		fprintf(stderr, "praas-pat-agent: %s\n", cause);
+	free(cause);
+	cause = NULL;
 	if (check_only) {
 		printf("configuration OK\n");
 		config_free(&a.cfg);

@@ -338,6 +338,18 @@ static void test_database_dir(void **state)
 
 	assert_int_equal(load_text(fx, "praas: { database = \"/praas.db\"; };\n"), 0);
 	assert_int_equal(config_check_database_dir(&fx->cfg, &fx->error), 0);
+
+	/* The units' state directory: systemd makes it, so its absence is a note. */
+	assert_int_equal(load_text(fx, "praas: { };\n"), 0);
+	assert_int_equal(config_check_database_dir(&fx->cfg, &fx->error), 0);
+	if (access(CONFIG_STATE_DIR, F_OK) < 0) {
+		assert_non_null(fx->error);
+		assert_non_null(strstr(fx->error, "StateDirectory="));
+		free(fx->error);
+		fx->error = NULL;
+	} else {
+		assert_null(fx->error);
+	}
 }
 
 /* The shipped conf/praas.conf must load and equal the defaults. */
