@@ -136,6 +136,7 @@ static int url_from_config(const char *path, char **url, char **error)
 	char *cause = NULL;
 	int r;
 
+	memset(&cfg, 0, sizeof(cfg)); /* config_load() frees what cfg held before */
 	if (config_load(path, &cfg, &cause, NULL, NULL) < 0) {
 		*error = dup_line("%s", cause ? cause : "cannot read the configuration");
 		free(cause);
