@@ -190,7 +190,9 @@ static void test_syntax_error(void **state)
 	        load_text(fx, "praas:\n{\n  port_app = 3000\n  listen = ;\n};\n"), -EINVAL);
 	assert_non_null(fx->error);
 	assert_non_null(strstr(fx->error, fx->path));
-	assert_non_null(strstr(fx->error, ":4: syntax error: "));
+	/* libconfig says only "syntax error" here: it is not repeated. */
+	assert_non_null(strstr(fx->error, ":4: syntax error"));
+	assert_null(strstr(fx->error, "syntax error: syntax error"));
 	/* A syntax error has no key: none is invented. */
 	assert_null(strstr(fx->error, ": -: "));
 }
