@@ -80,7 +80,9 @@ assert_eq "the operator guide quotes that line" 1 "$g"
 agent_config 'masquerade=true'
 agent_start || {
 	topo_fail "agent starts"
-	topo_finish
+	echo "figure: docs_claims_bench_commands $(grep -c . <<<"$cmds") commands"
+echo "figure: docs_claims_checks $((TOPO_PASSED + TOPO_FAILED)) checks"
+topo_finish
 }
 assert_fails "listen 127.0.0.1 with auth none: no warning" \
 	grep -q 'every caller that reaches port' "$AGENT_DIR/pat-agent.log"
@@ -163,4 +165,6 @@ while read -r prog arg _; do
 	[[ $arg == BUILD ]] && assert_ok "$prog takes the build directory" grep -q 'BUILD_DIR' "$p"
 done <<<"$cmds"
 
+echo "figure: docs_claims_bench_commands $(grep -c . <<<"$cmds") commands"
+echo "figure: docs_claims_checks $((TOPO_PASSED + TOPO_FAILED)) checks"
 topo_finish
