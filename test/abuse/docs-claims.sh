@@ -31,7 +31,6 @@ topo_outside client r1
 topo_vm vm1 r1
 R1=${TOPO[r1.uuid]}
 GW4=${TOPO[r1.gw4]}
-CLIENT4=${TOPO[client.ip4]}
 VM1=${TOPO[vm1.ip4]}
 topo_serve_tcp -t vm1 vm1 any 22 || topo_fail "serve vm1:22"
 
@@ -128,6 +127,7 @@ done
 for m in masq4 masq6; do
 	assert_match "$m is a set" "set $m " "$tbl"
 done
+# shellcheck disable=SC2016 # the backquotes are the guide's Markdown
 assert_eq "the guide says so" 1 "$(grep -c 'maps are `dnat4`/`dnat6`; `masq4`/`masq6` are sets' "$src/docs/operator-guide.md")"
 agent_stop
 assert_eq "the agent stops cleanly" 0 "$?"
@@ -152,8 +152,9 @@ assert_match "auth none and listen 0.0.0.0: a warning at start" \
 	'auth = "none" with listen = "0.0.0.0": every caller that reaches port 3000 is an admin' "$out"
 
 # --- the README's benchmark commands, as written, exist
+# shellcheck disable=SC2016 # the backquotes are the README's Markdown
 cmds=$(sed -n '/^## Benchmarks/,/^## /p' "$src/README.md" | grep -o '`sudo [^`]*`' | tr -d '`' | sed 's/^sudo //')
-assert_match "the README names the three benches" 'bench-nft.*bench-agent.*bench-monitor' "$(echo $cmds)"
+assert_match "the README names the three benches" 'bench-nft.*bench-agent.*bench-monitor' "$(tr '\n' ' ' <<<"$cmds")"
 while read -r prog arg _; do
 	[[ -n $prog ]] || continue
 	if [[ $prog == build/* ]]; then
