@@ -32,6 +32,7 @@ enum {
 	CLI_OPT_URL = 200,
 	CLI_OPT_OS_CLOUD,
 	CLI_OPT_TIMEOUT,
+	CLI_OPT_CONFIG,
 };
 
 /*

@@ -76,6 +76,7 @@ static const struct option all_options[] = {
         /* the global options, also accepted after the command */
         {"url", required_argument, NULL, CLI_OPT_URL},
         {"os-cloud", required_argument, NULL, CLI_OPT_OS_CLOUD},
+        {"config", required_argument, NULL, CLI_OPT_CONFIG},
         {"format", required_argument, NULL, 'f'},
         {"timeout", required_argument, NULL, CLI_OPT_TIMEOUT},
         {NULL, 0, NULL, 0},
@@ -84,7 +85,8 @@ static const struct option all_options[] = {
 static void command_help(const struct cli_command *cmd)
 {
 	printf("usage: praas %s %s %s\n\n%s\n\n"
-	       "Global options (--url, --os-cloud, -f, --timeout) may come before or after the "
+	       "Global options (--url, --config, --os-cloud, -f, --timeout) may come before or "
+	       "after the "
 	       "command;\nsee praas --help.\n",
 	        cmd->group, cmd->name, cmd->usage, cmd->help);
 }

@@ -1,7 +1,8 @@
 /*
  * praas: the command-line client for PRaaS port forwardings.
  *
- *   praas [--url URL] [--os-cloud NAME] [-f table|json|value] forwarding COMMAND ...
+ *   praas [--url URL | --config PATH] [--os-cloud NAME] [-f table|json|value]
+ *         forwarding COMMAND ...
  *
  * The global options may also follow the command, as with the openstack
  * CLI ("praas forwarding list -f json").
@@ -19,8 +20,8 @@
 #include "praas-build.h"
 
 #define GLOBAL_USAGE                                                                               \
-	"praas [--url URL] [--os-cloud NAME] [-f table|json|value] [--timeout SECONDS] "           \
-	"forwarding COMMAND [ARGS]"
+	"praas [--url URL | --config PATH] [--os-cloud NAME] [-f table|json|value] "               \
+	"[--timeout SECONDS] forwarding COMMAND [ARGS]"
 
 static void usage(FILE *out)
 {
@@ -31,6 +32,8 @@ static void usage(FILE *out)
 	        "\noptions (before or after the command):\n"
 	        "  --url URL          the PRaaS service (else PRAAS_URL, else the Keystone\n"
 	        "                     catalog's \"praas\" endpoint)\n"
+	        "  --config PATH      on a network node: the pat-agent this praas.conf\n"
+	        "                     describes (its listen address and port_app)\n"
 	        "  --os-cloud NAME    credentials from clouds.yaml (else OS_CLOUD, else OS_*\n"
 	        "                     variables; without any, requests carry no token)\n"
 	        "  -f, --format FMT   table (default), json or value\n"
@@ -84,6 +87,9 @@ int cli_global_option(struct cli *cli, const struct cli_command *cmd, int opt, c
 	case CLI_OPT_OS_CLOUD:
 		cli->session_opts.os_cloud = arg;
 		return 0;
+	case CLI_OPT_CONFIG:
+		cli->session_opts.config = arg;
+		return 0;
 	case 'f':
 		if ((fmt = output_format_parse(arg)) < 0)
 			return cli_usage_error(
@@ -119,6 +125,7 @@ static int parse_global(struct cli *cli, int argc, char **argv)
 	static const struct option opts[] = {
 	        {"url", required_argument, NULL, CLI_OPT_URL},
 	        {"os-cloud", required_argument, NULL, CLI_OPT_OS_CLOUD},
+	        {"config", required_argument, NULL, CLI_OPT_CONFIG},
 	        {"format", required_argument, NULL, 'f'},
 	        {"timeout", required_argument, NULL, CLI_OPT_TIMEOUT},
 	        {"help", no_argument, NULL, 'h'},

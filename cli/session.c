@@ -8,7 +8,9 @@
 #include <string.h>
 #include <event2/event.h>
 
+#include "addr.h"
 #include "clouds.h"
+#include "config.h"
 #include "fwd.h"
 #include "http.h"
 #include "keystone.h"
@@ -111,13 +113,59 @@ static int authenticate(struct session *s, char **error)
 	return 0;
 }
 
+/* 0.0.0.0 or :: (a listen on every address). */
+static bool addr_is_wildcard(const struct addr *a)
+{
+	for (size_t i = 0; i < addr_len(a); i++)
+		if (a->u.bytes[i] != 0)
+			return false;
+	return addr_len(a) > 0;
+}
+
+/*
+ * --config: the URL of the pat-agent a praas.conf describes, as seen from this
+ * host: its listen address (the wildcard means loopback here) and port_app.
+ * Only those two keys are used; the file must be valid all the same, so the
+ * CLI and the agent never disagree about it.
+ */
+static int url_from_config(const char *path, char **url, char **error)
+{
+	struct config cfg;
+	struct addr a;
+	const char *host;
+	char *cause = NULL;
+	int r;
+
+	memset(&cfg, 0, sizeof(cfg)); /* config_load() frees what cfg held before */
+	if (config_load(path, &cfg, &cause, NULL, NULL) < 0) {
+		*error = dup_line("%s", cause ? cause : "cannot read the configuration");
+		free(cause);
+		return -1;
+	}
+	host = cfg.listen;
+	if (addr_parse(host, &a) == 0 && addr_is_wildcard(&a))
+		host = a.family == AF_INET6 ? "::1" : "127.0.0.1";
+	r = asprintf(
+	        url, strchr(host, ':') ? "http://[%s]:%d" : "http://%s:%d", host, cfg.port_app);
+	config_free(&cfg);
+	if (r < 0) {
+		*url = NULL;
+		*error = dup_line("out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 static int find_url(struct session *s, const struct session_options *opts, char **error)
 {
 	const char *url = opts->url ? opts->url : getenv("PRAAS_URL");
 	char *cause = NULL;
 	size_t len;
 
-	if (url != NULL && url[0] != '\0') {
+	if (opts->url == NULL && opts->config != NULL) {
+		if (url_from_config(opts->config, &s->url, error) < 0)
+			return -1;
+	} else if (url != NULL && url[0] != '\0') {
 		s->url = strdup(url);
 	} else if (s->has_cloud) {
 		if (keystone_endpoint(s->ks, "praas", &s->url, &cause) < 0) {

@@ -1,6 +1,7 @@
 /*
- * The CLI's connection to the PRaaS service: where it is (--url, PRAAS_URL
- * or the Keystone catalog's "praas" entry), a token when credentials are
+ * The CLI's connection to the PRaaS service: where it is (--url, the agent
+ * a praas.conf given by --config describes, PRAAS_URL, or the Keystone
+ * catalog's "praas" entry), a token when credentials are
  * configured (clouds.yaml via --os-cloud/OS_CLOUD, or OS_*), and blocking
  * JSON requests.
  */
@@ -14,6 +15,7 @@ struct session;
 
 struct session_options {
 	const char *url;      /* --url, else PRAAS_URL; NULL: the catalog */
+	const char *config;   /* --config: the pat-agent's praas.conf on this host */
 	const char *os_cloud; /* --os-cloud, else OS_CLOUD */
 	long timeout_ms;
 };

@@ -15,7 +15,7 @@ _praas()
 		cword=$COMP_CWORD
 	fi
 
-	local global_opts='--url --os-cloud -f --format --timeout -h --help --version'
+	local global_opts='--url --config --os-cloud -f --format --timeout -h --help --version'
 	local commands='create list show set delete'
 
 	# An option's value: formats are known, the rest is free text.
@@ -26,6 +26,10 @@ _praas()
 		;;
 	--protocol)
 		COMPREPLY=($(compgen -W 'tcp udp' -- "$cur"))
+		return
+		;;
+	--config)
+		COMPREPLY=($(compgen -f -- "$cur"))
 		return
 		;;
 	--url | --os-cloud | --timeout | --router | --internal-ip | --port | \
@@ -40,7 +44,7 @@ _praas()
 	for ((i = 1; i < cword; i++)); do
 		w=${words[i]}
 		case $w in
-		--url | --os-cloud | -f | --format | --timeout | --router | --internal-ip | \
+		--url | --config | --os-cloud | -f | --format | --timeout | --router | --internal-ip | \
 			--port | --internal-port | --external-port | --protocol | --description)
 			((i++))
 			;;

@@ -467,15 +467,27 @@ static int read_file(struct loader *ld, config_t *lc, struct config *cfg)
 
 	f = fopen(ld->path, "re");
 	if (f == NULL) {
+		/* No line and no key exist yet: the words name the file and the system's reason. */
 		r = -errno;
-		fail(ld, 0, "-", "cannot open: %s", strerror(errno));
+		if (asprintf(ld->error, "cannot open %s: %s", ld->path, strerror(errno)) < 0)
+			*ld->error = NULL;
 		return r;
 	}
 	r = config_read(lc, f);
 	fclose(f);
-	if (r != CONFIG_TRUE)
-		return fail(
-		        ld, config_error_line(lc), "-", "syntax error: %s", config_error_text(lc));
+	if (r != CONFIG_TRUE) {
+		/*
+		 * A syntax error has a line but no key: libconfig's own words say
+		 * what it met, unless they only repeat "syntax error".
+		 */
+		const char *what = config_error_text(lc);
+		bool plain = what == NULL || strcmp(what, "syntax error") == 0;
+
+		if (asprintf(ld->error, "%s:%d: syntax error%s%s", ld->path, config_error_line(lc),
+		            plain ? "" : ": ", plain ? "" : what) < 0)
+			*ld->error = NULL;
+		return -EINVAL;
+	}
 	/* config_read() replaces the root: take it only now. */
 	root = config_root_setting(lc);
 	group = config_setting_get_member(root, "praas");

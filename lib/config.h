@@ -58,7 +58,9 @@ int config_defaults(struct config *cfg);
 
 /*
  * Loads path over the defaults. Returns 0, or a negative errno with *error
- * set to an allocated "FILE:LINE: KEY: why" line the caller frees. Warnings
+ * set to an allocated line the caller frees: "FILE:LINE: KEY: why" for a bad
+ * value, "FILE:LINE: syntax error: libconfig's words" for bad syntax, "cannot
+ * open FILE: strerror" for a file that cannot be read. Warnings
  * (unknown keys) are passed to warn, one line each, when warn is not NULL.
  */
 int config_load(const char *path, struct config *cfg, char **error,
@@ -68,7 +70,7 @@ void config_free(struct config *cfg);
 
 /*
  * For a program's main(): loads path over the defaults, warnings to the log.
- * On an error prints "PROG: FILE:LINE: KEY: why" and exits 1; with
+ * On an error prints "PROG: " and that line and exits 1; with
  * check_only prints "configuration OK" and exits 0.
  */
 void config_load_or_exit(const char *prog, const char *path, bool check_only, struct config *cfg);

@@ -21,10 +21,13 @@
 #include "osclient.h"
 #include "praas-build.h"
 
-static void usage(void)
+/* --help: the text on stdout, exit 0; a usage error: the same on stderr, exit 2. */
+__attribute__((noreturn)) static void usage(FILE *out, int status)
 {
-	fprintf(stderr, "usage: praas-monitor-agent [--config PATH] [--check-config] [--debug]\n");
-	exit(2);
+	fprintf(out,
+	        "usage: praas-monitor-agent [--config PATH] [--check-config] [--debug] "
+	        "[--version] [--help]\n");
+	exit(status);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -85,12 +88,14 @@ int main(int argc, char **argv)
 		case 'V':
 			printf("praas-monitor-agent %s\n", PRAAS_VERSION);
 			return 0;
+		case 'h':
+			usage(stdout, 0);
 		default:
-			usage();
+			usage(stderr, 2);
 		}
 	}
 	if (optind != argc)
-		usage();
+		usage(stderr, 2);
 	config_load_or_exit("praas-monitor-agent", path, check_only, &m.cfg);
 	log_init("praas-monitor-agent", debug ? LOG_LEVEL_DEBUG : m.cfg.log_level);
 

@@ -225,12 +225,23 @@ static int add_mapping(struct found *fd, const struct forwarding *f, uint16_t ex
 	return 0;
 }
 
-/* Every forwarded TCP port, one mapping each (a range gives one per port). */
+/*
+ * Every forwarded TCP port, one mapping each: a range gives one per port.
+ * The listings are JSON objects keyed by the server's port, which can hold
+ * one router port each: a v1 forwarding of one server port from several
+ * router ports (an external range onto one internal port) would repeat a key
+ * and a parser would keep one of its values. Such a forwarding is left out of
+ * the legacy view (documented in api.md); v1 lists it. No other key repeats:
+ * a server address and port belong to one forwarding (engine.c refuses a
+ * second).
+ */
 static int collect(const struct forwarding *f, void *arg)
 {
 	int r = 0;
 
 	if (f->protocol != IPPROTO_TCP)
+		return 0;
+	if (port_range_len(&f->internal) == 1 && port_range_len(&f->external) > 1)
 		return 0;
 	for (unsigned int p = f->external.lo; r == 0 && p <= f->external.hi; p++)
 		r = add_mapping(arg, f, (uint16_t)p);

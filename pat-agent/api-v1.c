@@ -63,13 +63,30 @@ static void fail_with(struct v1 *v, int status, const char *code, const char *de
 	fail(v, &err);
 }
 
+/*
+ * Appends f as a client sees it: with the operator's masquerade = true every
+ * forwarding is source-NATed (one table-wide rule), so each shows
+ * "masquerade": true whatever it asked for. The stored value is kept: it
+ * applies again if the operator turns the global one off.
+ */
+static int write_shown(struct evbuffer *out, const struct forwarding *f, bool masquerade_all)
+{
+	struct forwarding shown;
+
+	if (!masquerade_all || f->masquerade)
+		return fwd_json_write(out, f);
+	shown = *f;
+	shown.masquerade = true;
+	return fwd_json_write(out, &shown);
+}
+
 /* Answers {"port_forwarding": f} with status. */
 static void reply_one(struct v1 *v, int status, const struct forwarding *f)
 {
 	struct evbuffer *b = evbuffer_new();
 
 	if (b == NULL || evbuffer_add_printf(b, "{\"port_forwarding\":") < 0 ||
-	        fwd_json_write(b, f) < 0 || evbuffer_add(b, "}", 1) < 0) {
+	        write_shown(b, f, v->a->cfg.masquerade) < 0 || evbuffer_add(b, "}", 1) < 0) {
 		if (b)
 			evbuffer_free(b);
 		fail_with(v, 503, "praas.out_of_memory", "out of memory");
@@ -150,6 +167,7 @@ static void authenticate(struct v1 *v)
 
 struct listing {
 	struct store *store;
+	bool masquerade_all; /* the operator's masquerade = true: see write_shown() */
 	struct list_filter query;
 	bool by_router; /* the store read is of router_id only */
 	char router_id[FWD_NAME_MAX + 1];
@@ -200,7 +218,8 @@ static int on_row(const struct forwarding *f, void *arg)
 		l->more = true;
 		return 1;
 	}
-	if ((l->n > 0 && evbuffer_add(l->out, ",", 1) < 0) || fwd_json_write(l->out, f) < 0)
+	if ((l->n > 0 && evbuffer_add(l->out, ",", 1) < 0) ||
+	        write_shown(l->out, f, l->masquerade_all) < 0)
 		return -ENOMEM;
 	if (l->n++ == 0)
 		snprintf(l->first, sizeof(l->first), "%s", f->id);
@@ -417,6 +436,7 @@ static void list(struct v1 *v, struct listing *l)
 	int r;
 
 	l->store = v->a->store;
+	l->masquerade_all = v->a->cfg.masquerade;
 	l->limit =
 	        l->query.page.limit == 0 || l->query.page.limit > max ? max : l->query.page.limit;
 	l->desc = l->query.page.descending;

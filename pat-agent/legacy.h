@@ -85,7 +85,7 @@ struct legacy_mapping {
 
 /* router_pat: {"<ip>:<port>": "<router_port>", ...} (IPv6 as "[ip]:port"). */
 int legacy_write_router_pat(struct evbuffer *out, const struct legacy_mapping *m, size_t n);
-/* router_server_pat: {"<server_port>": "<router_port>", ...}. Keys should be unique. */
+/* router_server_pat: {"<server_port>": "<router_port>", ...}. The caller passes unique keys. */
 int legacy_write_router_server_pat(struct evbuffer *out, const struct legacy_mapping *m, size_t n);
 
 #endif

@@ -11,6 +11,7 @@
  * node's routers) and the database is known to be the one that wrote the
  * tables there.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <getopt.h>
@@ -37,12 +38,29 @@
 #include "routes.h"
 #include "store.h"
 
-static void usage(void)
+/* --help: the text on stdout, exit 0; a usage error: the same on stderr, exit 2. */
+__attribute__((noreturn)) static void usage(FILE *out, int status)
 {
-	fprintf(stderr,
+	fprintf(out,
 	        "usage: praas-pat-agent [--config PATH] [--check-config] [--debug] "
-	        "[--log-file PATH] [--allow-empty-database]\n");
-	exit(2);
+	        "[--log-file PATH] [--allow-empty-database] [--version] [--help]\n");
+	exit(status);
+}
+
+/*
+ * Whether the REST listen address is a loopback one (127.0.0.0/8, ::1): only
+ * then does auth = "none" (every caller an admin) stay on this host.
+ */
+static bool listen_is_loopback(const char *listen)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (inet_pton(AF_INET, listen, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, listen, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6);
+	return false;
 }
 
 static void on_stop(evutil_socket_t sig, short what, void *arg)
@@ -268,12 +286,14 @@ int main(int argc, char **argv)
 		case 'V':
 			printf("praas-pat-agent %s\n", PRAAS_VERSION);
 			return 0;
+		case 'h':
+			usage(stdout, 0);
 		default:
-			usage();
+			usage(stderr, 2);
 		}
 	}
 	if (optind != argc)
-		usage();
+		usage(stderr, 2);
 	config_load_or_exit("praas-pat-agent", path, false, &a.cfg);
 	if ((r = config_check_database_dir(&a.cfg, &cause)) < 0) {
 		fprintf(stderr, "praas-pat-agent: %s\n", cause ? cause : strerror(-r));
@@ -319,6 +339,10 @@ int main(int argc, char **argv)
 	open_listeners(&a);
 	log_info("Started %s: %s on %s port %d, %s", PRAAS_VERSION, a.cfg.database, a.cfg.listen,
 	        a.cfg.port_app, a.os ? "with OpenStack" : "standalone");
+	if (a.cfg.auth == CONFIG_AUTH_NONE && !listen_is_loopback(a.cfg.listen))
+		log_warnx("auth = \"none\" with listen = \"%s\": every caller that reaches port "
+		          "%d is an admin; listen on 127.0.0.1 or use auth = \"keystone\"",
+		        a.cfg.listen, a.cfg.port_app);
 
 	if (event_base_dispatch(a.base) < 0)
 		fatalx("The event loop failed");

@@ -138,6 +138,27 @@ api GET "/v1/routers/$R/port_forwardings"
 n=$(python3 -c 'import json,sys; print(len(json.loads(sys.argv[1])["port_forwardings"]))' "$API_BODY")
 assert_eq "v1 sees the legacy forwardings" 2 "$n"
 
+# v1 ranges in the legacy listings: every key once (a JSON parser keeps one
+# value of a repeated key). A one-to-one range is one key per port; ten
+# router ports onto one server port are not in the legacy view (v1 lists it).
+topo_serve_tcp -t vm2-8080 vm2 any 8080 || topo_fail "serve vm2:8080"
+api POST "/v1/routers/$R/port_forwardings" \
+	"{\"port_forwarding\":{\"internal_ip_address\":\"$VM2\",\"internal_port\":8080,\"external_port_range\":\"4050:4059\"}}"
+assert_eq "v1: ten router ports onto vm2:8080" 201 "$API_STATUS"
+assert_eq "the many-to-one range carries traffic" "$CLIENT vm2-8080" "$(topo_tcp_query client "$GW" 4057)"
+api POST "/v1/routers/$R/port_forwardings" \
+	"{\"port_forwarding\":{\"internal_ip_address\":\"$VM2\",\"internal_port_range\":\"9000:9002\",\"external_port_range\":\"4060:4062\"}}"
+assert_eq "v1: a one-to-one range onto vm2:9000-9002" 201 "$API_STATUS"
+# pairs: the object's keys as sent, repeats included (json.loads would hide them)
+pairs() { python3 -c 'import json,sys; json.loads(sys.argv[1], object_pairs_hook=lambda p: print(" ".join(f"{k}={v}" for k, v in p)))' "$API_BODY"; }
+api GET "/router_pat?router_id=qrouter-$R"
+assert_eq "router_pat with ranges: each key once, the one-to-one range port by port" \
+	"$(printf '%s\n' "$VM1:80=$P80" "$VM2:22=$PV2" "$VM2:9000=4060" "$VM2:9001=4061" "$VM2:9002=4062" | sort)" \
+	"$(pairs | tr ' ' '\n' | sort)"
+api GET "/router_server_pat?router_id=qrouter-$R&server_ip=$VM2"
+assert_eq "router_server_pat with ranges: each key once" \
+	"$(printf '%s\n' "22=$PV2" "9000=4060" "9001=4061" "9002=4062" | sort)" "$(pairs | tr ' ' '\n' | sort)"
+
 # legacy_api = false turns the routes off
 agent_stop
 agent_config 'legacy_api=false'

@@ -12,16 +12,28 @@
   exactly the documented fields, of the documented types.
 - Every error code the agent's sources can answer (praas.*) is listed in
   docs/api.md and in the document.
+- Every documented status of every operation is produced here and its answer
+  checked (closed schemas: a field the document does not name fails), except
+  those listed in NOT_HERE with the reason (401/403 need Keystone: this agent
+  runs with auth = "none"). The HTTP layer's answers on any path (malformed,
+  405, 408, 411, 413, 415, 417, 431, 501) are checked against the document's
+  x-any-path-responses. The last part breaks the database (DB_PATH) and
+  checks the 503s: run it last.
+
+    openapi-check.py SOURCE_ROOT AGENT_URL ROUTER_ID VM_IP DB_PATH
 
 Python's standard library only. Prints TAP; exits 1 on any failure.
 """
 import json
 import re
+import socket
 import sys
+import time
+import urllib.parse
 import urllib.error
 import urllib.request
 
-SRC, URL, ROUTER, VM = sys.argv[1:5]
+SRC, URL, ROUTER, VM, DB_PATH = sys.argv[1:6]
 DOC = json.load(open(SRC + "/docs/openapi.json"))
 API_MD = open(SRC + "/docs/api.md").read()
 results = []
@@ -66,6 +78,8 @@ def validate(value, schema, path="$"):
     if t == "string":
         if "maxLength" in schema and len(value) > schema["maxLength"]:
             errs.append("%s: longer than %d" % (path, schema["maxLength"]))
+        if "x-maxBytes" in schema and len(value.encode()) > schema["x-maxBytes"]:
+            errs.append("%s: more than %d bytes" % (path, schema["x-maxBytes"]))
         if "pattern" in schema and not re.search(schema["pattern"], value):
             errs.append("%s: %r does not match %s" % (path, value, schema["pattern"]))
         fmt = schema.get("format")
@@ -94,11 +108,14 @@ def validate(value, schema, path="$"):
     return errs
 
 
-def call(method, path, body=None):
-    data = json.dumps(body).encode() if body is not None else None
+def call(method, path, body=None, content_type="application/json"):
+    if isinstance(body, bytes):
+        data = body
+    else:
+        data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(URL + path, data=data, method=method)
     if data is not None:
-        req.add_header("Content-Type", "application/json")
+        req.add_header("Content-Type", content_type)
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
             return r.status, dict(r.headers), r.read().decode()
@@ -122,8 +139,13 @@ def answer_schema(path, method, status):
     return next(iter(content.values()))["schema"]
 
 
+EXERCISED = set()
+
+
 def conforms(desc, path, method, status, body, want_status):
     schema = answer_schema(path, method, status)
+    if schema != "undocumented" and status == want_status:
+        EXERCISED.add((path, method, status))
     check("%s: status %d" % (desc, want_status), status == want_status, body)
     if schema == "undocumented":
         check("%s: status %d is documented" % (desc, status), False)
@@ -190,6 +212,8 @@ conforms("GET /healthz", "/healthz", "get", status, text, 200)
 status, headers, text = call("GET", "/metrics")
 check("GET /metrics is Prometheus text", status == 200 and "praas_forwardings" in text
       and headers.get("Content-Type", "").startswith("text/plain"))
+if status == 200:
+    EXERCISED.add(("/metrics", "get", 200))
 
 status, _, text = call("POST", rbase, {"port_forwarding": {
     "internal_ip_address": VM, "internal_port": 22, "external_port": 4022,
@@ -237,6 +261,173 @@ status, _, text = call("POST", "/pat/create?server_ip=%s&router_id=qrouter-%s&cr
 conforms("legacy create", "/pat/create", "post", status, text, 200)
 status, _, text = call("GET", "/router_pat?router_id=" + ROUTER)
 conforms("legacy router_pat", "/router_pat", "get", status, text, 200)
+
+# ---- every documented status: the rest of the v1 errors
+other = "11111111-1111-4111-8111-111111111111"
+status, _, text = call("GET", "/v1/routers/%s/port_forwardings" % other)
+conforms("list of an unknown router", base, "get", status, text, 404)
+status, _, text = call("GET", rbase + "?limit=abc")
+conforms("list with a bad limit", base, "get", status, text, 400)
+status, _, text = call("GET", "/v1/port_forwardings?limit=abc")
+conforms("list all with a bad limit", "/v1/port_forwardings", "get", status, text, 400)
+status, _, text = call("POST", "/v1/routers/%s/port_forwardings" % other,
+                       {"port_forwarding": {"internal_ip_address": VM, "internal_port": 22}})
+conforms("create on an unknown router", base, "post", status, text, 404)
+status, _, text = call("POST", rbase, b"internal_port=22", "text/plain")
+conforms("create with a text/plain body", base, "post", status, text, 415)
+status, _, text = call("POST", rbase, {"port_forwarding": {
+    "internal_ip_address": VM, "internal_port": 25, "external_port": 4025}})
+f2 = conforms("create another", base, "post", status, text, 201)
+f2id = f2["port_forwarding"]["id"] if f2 else FAKE_ID
+status, _, text = call("PUT", rbase + "/" + f2id, {"port_forwarding": {"internal_port": 0}})
+conforms("update with a bad field", one, "put", status, text, 400)
+status, _, text = call("PUT", rbase + "/" + FAKE_ID, {"port_forwarding": {"description": "x"}})
+conforms("update of an unknown id", one, "put", status, text, 404)
+status, _, text = call("PUT", rbase + "/" + f2id, {"port_forwarding": {"external_port": 7080, "protocol": "udp"}})
+conforms("update onto a port in use", one, "put", status, text, 409)
+status, _, text = call("PUT", rbase + "/" + f2id, {"port_forwarding": {"description": "x" * 70000}})
+conforms("update with a body too large", one, "put", status, text, 413)
+status, _, text = call("PUT", rbase + "/" + f2id, b"description=x", "application/x-www-form-urlencoded")
+conforms("update with a form body", one, "put", status, text, 415)
+status, _, text = call("DELETE", rbase + "/" + FAKE_ID)
+conforms("delete of an unknown id", one, "delete", status, text, 404)
+
+# description: the server counts bytes, the document says so (x-maxBytes)
+status, _, text = call("POST", rbase, {"port_forwarding": {
+    "internal_ip_address": VM, "internal_port": 26, "description": "\u00e9" * 128}})
+conforms("128 two-byte characters (256 bytes) are refused", base, "post", status, text, 400)
+schema = resolve("#/components/schemas/PortForwardingCreate")["properties"]["description"]
+check("the document says description is 255 bytes (x-maxBytes)",
+      schema.get("x-maxBytes") == 255 and "bytes" in schema.get("description", ""))
+check("and its schema refuses those 256 bytes too", validate("\u00e9" * 128, schema))
+status, _, text = call("POST", rbase, {"port_forwarding": {
+    "internal_ip_address": VM, "internal_port": 26, "description": "\u00e9" * 127}})
+conforms("127 two-byte characters (254 bytes) are taken", base, "post", status, text, 201)
+
+# legacy: each call answers 200 in its documented form
+gw = created["port_forwarding"]["external_ip_address"] if created else ""
+q = "server_ip=%s&router_id=qrouter-%s&gateway=%s" % (VM, ROUTER, gw)
+status, _, text = call("POST", "/pat/modify?%s&modify_server_port=8080&modify_router_port=4999" % q)
+conforms("legacy modify", "/pat/modify", "post", status, text, 200)
+status, _, text = call("GET", "/router_server_pat?router_id=qrouter-%s&server_ip=%s" % (ROUTER, VM))
+conforms("legacy router_server_pat", "/router_server_pat", "get", status, text, 200)
+status, _, text = call("POST", "/pat/remove?%s&remove_server_port=8080" % q)
+conforms("legacy remove", "/pat/remove", "post", status, text, 200)
+status, _, text = call("POST", "/pat/remove?router_id=qrouter-%s" % ROUTER)
+value = conforms("a legacy failure", "/pat/remove", "post", status, text, 200)
+check("a legacy failure is status ERROR", value and value["status"] == "ERROR", text)
+
+
+# ---- the HTTP layer's answers on any path (x-any-path-responses)
+def any_path(desc, status, body, want):
+    check("%s: status %d" % (desc, want), status == want, body)
+    ref = DOC.get("x-any-path-responses", {}).get(str(want))
+    check("%s: status %d is in x-any-path-responses" % (desc, want), ref is not None)
+    if ref is None:
+        return
+    resp = resolve(ref["$ref"])
+    errs = validate(json.loads(body) if body else None, next(iter(resp["content"].values()))["schema"])
+    check("%s: the answer is as documented" % desc, not errs, "\n".join(errs) + "\n" + body)
+
+
+u = urllib.parse.urlsplit(URL)
+
+
+def raw(data, wait=None):
+    """Sends bytes (in pieces, wait seconds apart, when data is a list); returns (status, body)."""
+    with socket.create_connection((u.hostname, u.port), timeout=10) as s:
+        for i, piece in enumerate(data if isinstance(data, list) else [data]):
+            if i and wait:
+                time.sleep(wait)
+            s.sendall(piece)
+        got = b""
+        while True:
+            try:
+                b = s.recv(65536)
+            except OSError:
+                break
+            if not b:
+                break
+            got += b
+    head, _, body = got.partition(b"\r\n\r\n")
+    m = re.match(rb"HTTP/1\.[01] (\d+)", head)
+    return (int(m.group(1)) if m else 0), body.decode(errors="replace")
+
+
+status, _, text = call("GET", "/pat/create?" + q + "&create_server_port=22")
+any_path("GET /pat/create (a legacy path with another method)", status, text, 405)
+status, _, text = call("POST", "/pat/create?" + q + "&create_server_port=22", b"x", "text/plain")
+any_path("a legacy POST with a text/plain body", status, text, 415)
+status, _, text = call("GET", "/v2/nothing")
+any_path("a path that is not served", status, text, 404)
+status, _, text = call("PUT", "/healthz", {"x": 1})
+any_path("PUT /healthz", status, text, 405)
+status, text = raw(b"GET / HTTP/1.1\r\nHost: x\r\nbad header line\r\n\r\n")
+any_path("a malformed header", status, text, 400)
+status, text = raw(b"BREW / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+any_path("an unknown method", status, text, 501)
+status, text = raw(b"POST " + rbase.encode() + b" HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                   b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n2\r\n{}\r\n0\r\n\r\n")
+any_path("a chunked body", status, text, 411)
+status, text = raw(b"POST " + rbase.encode() + b" HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                   b"Expect: tea\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}")
+any_path("an Expect other than 100-continue", status, text, 417)
+status, text = raw(b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 17000 + b"\r\nConnection: close\r\n\r\n")
+any_path("a head over 16 KiB", status, text, 431)
+status, text = raw([b"GET / HTTP/1.1\r\nHost: x\r\n", b"X-Slow: 1\r\n"], wait=2.5)
+any_path("a request slower than request_timeout", status, text, 408)
+
+# ---- the database broken: the 503s (last: the agent cannot serve after it)
+# The file's first pages become junk, the WAL is emptied and the shared
+# WAL index's header zeroed: SQLite's next read finds the index stale, rebuilds
+# it from the (empty) WAL and reads the junk (SQLITE_NOTADB), as after a disk
+# that lost the file.
+with open(DB_PATH, "r+b") as f:
+    f.write(b"\xde\xad" * 8192)
+open(DB_PATH + "-wal", "r+b").truncate(0)
+with open(DB_PATH + "-shm", "r+b") as f:
+    f.write(b"\0" * 136)
+status, _, text = call("GET", "/healthz")
+value = conforms("healthz on a broken database", "/healthz", "get", status, text, 503)
+check("healthz says why (database_error or write_error)",
+      value and ("database_error" in value or "write_error" in value), text)
+status, _, text = call("GET", "/metrics")
+conforms("metrics on a broken database", "/metrics", "get", status, text, 503)
+status, _, text = call("GET", rbase)
+conforms("list on a broken database", base, "get", status, text, 503)
+status, _, text = call("GET", "/v1/port_forwardings")
+conforms("list all on a broken database", "/v1/port_forwardings", "get", status, text, 503)
+status, _, text = call("GET", rbase + "/" + f2id)
+conforms("show on a broken database", one, "get", status, text, 503)
+status, _, text = call("POST", rbase, {"port_forwarding": {"internal_ip_address": VM, "internal_port": 28}})
+conforms("create on a broken database", base, "post", status, text, 503)
+status, _, text = call("PUT", rbase + "/" + f2id, {"port_forwarding": {"description": "y"}})
+conforms("update on a broken database", one, "put", status, text, 503)
+status, _, text = call("DELETE", rbase + "/" + f2id)
+conforms("delete on a broken database", one, "delete", status, text, 503)
+
+# ---- coverage: every documented status of every operation was produced
+NOT_HERE = {
+    401: "needs auth = \"keystone\" (agent-keystone.sh and keystone-flood.sh ask those)",
+    403: "needs auth = \"keystone\" and a member token (agent-keystone.sh)",
+}
+documented_statuses = not_here = 0
+for p, item in sorted(DOC["paths"].items()):
+    for m, op in sorted(item.items()):
+        if not isinstance(op, dict) or "responses" not in op:
+            continue
+        for st in sorted(op["responses"]):
+            documented_statuses += 1
+            if int(st) in NOT_HERE:
+                not_here += 1
+                print("# %s %s %s: not produced here: %s" % (m.upper(), p, st, NOT_HERE[int(st)]))
+                continue
+            check("documented %s %s %s was produced and checked" % (m.upper(), p, st),
+                  (p, m, int(st)) in EXERCISED)
+print("figure: openapi_documented_statuses %d statuses" % documented_statuses)
+print("figure: openapi_statuses_checked %d statuses" % len(EXERCISED))
+print("figure: openapi_statuses_not_here %d statuses" % not_here)
+print("figure: openapi_any_path_statuses %d statuses" % len(DOC.get("x-any-path-responses", {})))
 
 # ---- error codes: the sources against the docs
 codes = set()

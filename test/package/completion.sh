@@ -71,7 +71,7 @@ for cmd in $want; do
 	usage=$("$build/cli/praas" forwarding "$cmd" --help 2>&1 | head -n 1)
 	bad=()
 	for o in $opts; do
-		case $o in --url | --os-cloud | --format | --timeout | --help | --version) continue ;; esac
+		case $o in --url | --config | --os-cloud | --format | --timeout | --help | --version) continue ;; esac
 		grep -qE -- "$o([^a-z-]|\$)" <<<"$usage" || bad+=("$o")
 	done
 	((${#bad[@]} == 0)) && ok "$cmd: each completed option is in its usage" ||
