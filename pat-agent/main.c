@@ -63,6 +63,7 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 		log_warnx("Failed to reopen %s: %s", a->log_file, strerror(-r));
 	else
 		log_info("Logs reopened");
+	routes_reload(a);
 }
 
 static void setup_signals(struct agent *a)
@@ -199,7 +200,7 @@ static void open_listeners(struct agent *a)
 	int r;
 
 	if ((r = routes_open(a, &cause)) < 0)
-		fatalx("Failed to listen on %s port %d: %s", a->cfg.listen, a->cfg.port_app,
+		fatalx("Cannot serve the REST API on %s port %d: %s", a->cfg.listen, a->cfg.port_app,
 		        cause ? cause : strerror(-r));
 	/* With Neutron the monitor reports gateway moves; standalone, the agent looks itself. */
 	if (a->os == NULL && (r = gateways_new(a, &a->gateways)) < 0)
