@@ -3,7 +3,8 @@
 # curl verifies a self-signed certificate made here (for IP 127.0.0.1) and
 # gets API answers over TLS; a plain HTTP request on the TLS port gets a
 # plain 400 saying so and is closed; a guard refusal (an oversized head)
-# still arrives whole in API-SIG form through the TLS session; after a new
+# still arrives whole in API-SIG form through the TLS session, and so does
+# the 408 of a TLS client that stalls mid-head (request_timeout); after a new
 # certificate is written and SIGHUP sent, new connections are served the
 # new one (fingerprints compared) while a bad pair on SIGHUP is refused
 # and the old one keeps serving. A key that does not match its
@@ -51,7 +52,7 @@ out=$("$AGENT_BIN" --config "$AGENT_CONF" --check-config 2>&1) && rc=0 || rc=$?
 assert_eq "tls_certificate without tls_key: --check-config fails" 1 "$rc"
 assert_match "...saying they go together" 'tls_certificate and tls_key go together' "$out"
 
-agent_config "tls_certificate=\"$D/server.crt\"" "tls_key=\"$D/server.key\""
+agent_config "tls_certificate=\"$D/server.crt\"" "tls_key=\"$D/server.key\"" request_timeout=2
 AGENT_URL=https://127.0.0.1:$AGENT_PORT
 # Every curl of agent.sh (its readiness probe too) verifies against the test's certificate.
 export CURL_CA_BUNDLE=$D/one.crt
@@ -96,6 +97,35 @@ assert_match "...in API-SIG form" '"errors"' "$out"
 n=$(curl -s -m 10 -o /dev/null -w '%{num_connects}\n' "$AGENT_URL/healthz" "$AGENT_URL/healthz" \
 	"$AGENT_URL/" | awk '{ s += $1 } END { print s }')
 assert_eq "three requests over TLS share one connection" 1 "$n"
+
+# --- the request deadline holds over TLS: half a head, then silence
+slow=$(python3 - "$AGENT_PORT" "$D/one.crt" <<'PY'
+import socket, ssl, sys, time
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1]))),
+                    server_hostname="127.0.0.1")
+s.settimeout(10)
+t0 = time.monotonic()
+s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+data = b""
+try:
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+except (ssl.SSLError, OSError):
+    pass
+head = data.split(b"\r\n", 1)[0].decode("latin-1", "replace")
+print("%s|%.1f|%d" % (head, time.monotonic() - t0, b'"praas.request_timeout"' in data))
+PY
+)
+assert_match "a TLS client stalling mid-head gets a 408" '^HTTP/1.1 408 ' "$slow"
+assert_match "...in API-SIG form (praas.request_timeout)" '\|1$' "$slow"
+secs=$(cut -d'|' -f2 <<<"$slow")
+echo "figure: tls_stalled_head_closed_after_s $secs s"
+assert_ok "...within request_timeout (2 s) and one check" \
+	python3 -c "import sys; sys.exit(0 if 1.5 <= float(sys.argv[1]) <= 3.5 else 1)" "$secs"
 
 # --- many handshakes: the cost of TLS per new connection
 t0=$(date +%s%N)
