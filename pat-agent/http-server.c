@@ -982,15 +982,16 @@ static int parse_node(const char *p, size_t len, struct addr *out)
 }
 
 /*
- * The list of hops in a forwarding header, nearest last: n nodes into
- * hops (at most max). X-Forwarded-For is "a, b, c"; Forwarded is
- * "for=a;proto=https, for=b", and elements without for= are skipped.
+ * Appends the hops of one forwarding header line to hops[*n], nearest
+ * last; beyond max the farthest are dropped (the nearest decide).
+ * X-Forwarded-For is "a, b, c"; Forwarded is "for=a;proto=https, for=b",
+ * and elements without for= are skipped. -EINVAL for a node that does
+ * not parse.
  */
 static int parse_hops(const char *value, bool forwarded, struct addr *hops, size_t max, size_t *n)
 {
 	const char *p = value;
 
-	*n = 0;
 	while (*p != '\0') {
 		const char *end = strchr(p, ',');
 		size_t len = end ? (size_t)(end - p) : strlen(p);
@@ -1013,23 +1014,52 @@ static int parse_hops(const char *value, bool forwarded, struct addr *hops, size
 			}
 		}
 		if (node != NULL) {
-			if (*n == max || parse_node(node, nlen, &hops[*n]) < 0)
+			if (*n == max) {
+				memmove(hops, hops + 1, (max - 1) * sizeof(*hops));
+				(*n)--;
+			}
+			if (parse_node(node, nlen, &hops[*n]) < 0)
 				return -EINVAL;
 			(*n)++;
 		}
 		p = end ? end + 1 : p + len;
 	}
-	return *n > 0 ? 0 : -EINVAL;
+	return 0;
 }
 
 #define HOPS_MAX 16
 
+/*
+ * Every line of header name, in order: a proxy may append a line of its
+ * own (HAProxy's option forwardfor) rather than extend the client's, and
+ * the client's would come first. 0 (none), or the hops found, or -EINVAL.
+ */
+static int header_hops(
+        const struct httpd_req *r, const char *name, bool forwarded, struct addr *hops, size_t *n)
+{
+	struct evkeyvalq *h = evhttp_request_get_input_headers(r->ev);
+	struct evkeyval *kv;
+	bool seen = false;
+
+	*n = 0;
+	TAILQ_FOREACH(kv, h, next)
+	{
+		if (strcasecmp(kv->key, name) != 0)
+			continue;
+		seen = true;
+		if (parse_hops(kv->value, forwarded, hops, HOPS_MAX, n) < 0)
+			return -EINVAL;
+	}
+	if (seen && *n == 0)
+		return -EINVAL; /* present, but names nobody */
+	return 0;
+}
+
 int httpd_req_peer(const struct httpd_req *r, struct addr *out)
 {
 	struct evhttp_connection *c = r->ev ? evhttp_request_get_connection(r->ev) : NULL;
-	const char *xff, *fwd;
 	struct addr hops[HOPS_MAX];
-	size_t n;
+	size_t n = 0;
 	int err;
 
 	if ((err = from_sockaddr(c ? evhttp_connection_get_addr(c) : NULL, out)) < 0)
@@ -1041,14 +1071,14 @@ int httpd_req_peer(const struct httpd_req *r, struct addr *out)
 	 * before it and may be forged. Walk back from the nearest hop past
 	 * the trusted proxies: the first one not trusted is the client.
 	 */
-	xff = httpd_req_header(r, "X-Forwarded-For");
-	fwd = httpd_req_header(r, "Forwarded");
-	if (xff == NULL && fwd == NULL)
-		return 0; /* the proxy's own request (or a local client of it) */
-	if (parse_hops(xff != NULL ? xff : fwd, xff == NULL, hops, HOPS_MAX, &n) < 0) {
+	if ((err = header_hops(r, "X-Forwarded-For", false, hops, &n)) == 0 && n == 0)
+		err = header_hops(r, "Forwarded", true, hops, &n);
+	if (err < 0) {
 		memset(out, 0, sizeof(*out));
 		return -EINVAL;
 	}
+	if (n == 0)
+		return 0; /* the proxy's own request (or a local client of it) */
 	for (size_t i = n; i-- > 0;)
 		if (i == 0 || !is_trusted_proxy(r->srv, &hops[i])) {
 			*out = hops[i];

@@ -28,10 +28,11 @@
  * - httpd_req_peer() is the TCP peer, unless the peer is one of
  *   trusted_proxies: then it is the client that proxy names, from the
  *   last X-Forwarded-For entry not itself a trusted proxy (or Forwarded's
- *   "for=" likewise, when there is no X-Forwarded-For). A trusted proxy's
- *   request whose header does not parse has no peer (-EINVAL): whatever
- *   the peer would grant is refused. Without trusted_proxies the headers
- *   are ignored.
+ *   "for=" likewise, when there is no X-Forwarded-For). Several lines of
+ *   the header are read in order as one list; of a list longer than 16
+ *   hops the nearest 16 count. A trusted proxy's request whose header does
+ *   not parse has no peer (-EINVAL): whatever the peer would grant is
+ *   refused. Without trusted_proxies the headers are ignored.
  * - httpd_shutdown() stops accepting, lets answers still owed be given
  *   (new requests on open connections get 503 and "Connection: close"),
  *   and calls back once nothing is in flight or the grace time is over.

@@ -33,14 +33,18 @@ agent_start || {
 	topo_fail "the agent starts"
 	topo_finish
 }
-for mode in xff fwd; do
+for mode in xff fwd sep; do
+	flag=
+	[[ $mode == fwd ]] && flag=--forwarded
+	[[ $mode == sep ]] && flag=--separate
 	topo_spawn "proxy-$mode" python3 "$here/xff-proxy.py" 127.0.0.1 "$AGENT_PORT" \
-		"$TOPO_DIR/proxy-$mode.port" $([[ $mode == fwd ]] && echo --forwarded) ||
+		"$TOPO_DIR/proxy-$mode.port" $flag ||
 		topo_fail "the $mode proxy starts"
 	topo_wait 10 test -s "$TOPO_DIR/proxy-$mode.port" || topo_fail "the $mode proxy listens"
 done
 PXFF=$(<"$TOPO_DIR/proxy-xff.port")
 PFWD=$(<"$TOPO_DIR/proxy-fwd.port")
+PSEP=$(<"$TOPO_DIR/proxy-sep.port")
 LEGACY="/router_pat?router_id=qrouter-00000000-0000-0000-0000-0000000000aa"
 
 # legacy FROM PORT [CURL ARGS]: "refused" (the legacy API's own error for a
@@ -85,6 +89,12 @@ r=$(legacy 127.0.0.2 "$PFWD")
 assert_eq "Forwarded: for=127.0.0.2 via a trusted proxy: refused" refused "$r"
 r=$(legacy 127.0.0.3 "$PFWD")
 assert_eq "Forwarded: for=127.0.0.3 via a trusted proxy: accepted" accepted "$r"
+
+# --- a proxy that adds a header line of its own (HAProxy): the client's line comes first
+r=$(legacy 127.0.0.2 "$PSEP" -H 'X-Forwarded-For: 127.0.0.3')
+assert_eq "forged X-Forwarded-For line, the proxy's own line after it: refused" refused "$r"
+r=$(legacy 127.0.0.3 "$PSEP")
+assert_eq "...and the trusted client through that proxy: accepted" accepted "$r"
 
 # --- a trusted proxy's header that does not parse names no client
 r=$(legacy 127.0.0.1 "$AGENT_PORT" -H 'X-Forwarded-For: not-an-address')

@@ -2,11 +2,13 @@
 """A reverse proxy as an operator would put one in front of the agent on the
 same host: it listens on LISTEN_ADDR:LISTEN_PORT, connects to the agent at
 UPSTREAM_PORT on 127.0.0.1 from 127.0.0.1, and appends the address of its own
-client to X-Forwarded-For (or, with --forwarded, adds a Forwarded: for=).
+client to X-Forwarded-For (with --forwarded, adds a Forwarded: for=; with
+--separate, adds an X-Forwarded-For line of its own after the client's, as
+HAProxy's "option forwardfor" does).
 One request per connection (it asks the agent to close). Writes its port to
 PORT_FILE once listening.
 
-usage: xff-proxy.py LISTEN_ADDR UPSTREAM_PORT PORT_FILE [--forwarded]
+usage: xff-proxy.py LISTEN_ADDR UPSTREAM_PORT PORT_FILE [--forwarded | --separate]
 """
 import socket
 import sys
@@ -24,7 +26,7 @@ def read_head(sock):
     return head.decode("latin-1"), rest
 
 
-def serve(client, peer, upstream_port, forwarded):
+def serve(client, peer, upstream_port, forwarded, separate):
     try:
         head, rest = read_head(client)
         if head is None:
@@ -38,7 +40,7 @@ def serve(client, peer, upstream_port, forwarded):
                 continue
             if lname == "content-length":
                 length = int(value.strip())
-            if lname == "x-forwarded-for" and not forwarded:
+            if lname == "x-forwarded-for" and not forwarded and not separate:
                 line = "%s: %s, %s" % (name, value.strip(), peer)
                 seen = True
             out.append(line)
@@ -70,6 +72,7 @@ def serve(client, peer, upstream_port, forwarded):
 def main():
     addr, upstream, port_file = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     forwarded = "--forwarded" in sys.argv[4:]
+    separate = "--separate" in sys.argv[4:]
     srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     srv.bind((addr, 0))
@@ -80,7 +83,7 @@ def main():
     os.rename(port_file + ".tmp", port_file)
     while True:
         client, (peer, _) = srv.accept()
-        threading.Thread(target=serve, args=(client, peer, upstream, forwarded),
+        threading.Thread(target=serve, args=(client, peer, upstream, forwarded, separate),
                          daemon=True).start()
 
 
