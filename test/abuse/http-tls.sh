@@ -4,7 +4,9 @@
 # gets API answers over TLS; a plain HTTP request on the TLS port gets a
 # plain 400 saying so and is closed; a guard refusal (an oversized head)
 # still arrives whole in API-SIG form through the TLS session, and so does
-# the 408 of a TLS client that stalls mid-head (request_timeout); after a new
+# the 408 of a TLS client that stalls mid-head (request_timeout), and every
+# refusal http-contract checks; connections that never start a handshake are
+# idle ones the connection cap closes to make room; after a new
 # certificate is written and SIGHUP sent, new connections are served the
 # new one (fingerprints compared) while a bad pair on SIGHUP is refused
 # and the old one keeps serving. A key that does not match its
@@ -52,7 +54,8 @@ out=$("$AGENT_BIN" --config "$AGENT_CONF" --check-config 2>&1) && rc=0 || rc=$?
 assert_eq "tls_certificate without tls_key: --check-config fails" 1 "$rc"
 assert_match "...saying they go together" 'tls_certificate and tls_key go together' "$out"
 
-agent_config "tls_certificate=\"$D/server.crt\"" "tls_key=\"$D/server.key\"" request_timeout=2
+agent_config "tls_certificate=\"$D/server.crt\"" "tls_key=\"$D/server.key\"" request_timeout=2 \
+	max_connections=20
 AGENT_URL=https://127.0.0.1:$AGENT_PORT
 # Every curl of agent.sh (its readiness probe too) verifies against the test's certificate.
 export CURL_CA_BUNDLE=$D/one.crt
@@ -93,6 +96,15 @@ big=$(python3 -c 'print("a" * 20000)')
 out=$(curl -s -m 5 -w '\n%{http_code}' -H "X-Big: $big" "$AGENT_URL/healthz")
 assert_eq "an oversized head over TLS: 431 from the guard" 431 "${out##*$'\n'}"
 assert_match "...in API-SIG form" '"errors"' "$out"
+# Every refusal of http-contract, sent through a TLS session: the same answers.
+for kind in trace:405 connect:405 unknown:501 garbage:400 version:400 nocolon:400 \
+	baduri:400 noslash:400 blank:400 expect:417 bighead:431 bigbody:413 chunked:411; do
+	out=$(PROBE_TLS_CA=$D/one.crt python3 "$here/http-clients.py" probe 127.0.0.1 "$AGENT_PORT" \
+		"${kind%%:*}")
+	got=$(awk '{printf "%s=%s ", $1, $2}' <<<"$out")
+	assert_eq "over TLS, ${kind%%:*}: ${kind#*:} in API-SIG JSON with a request id" \
+		"status=${kind#*:} json=yes request_id=yes content_type=application/json " "$got"
+done
 # Keep-alive over TLS: several requests on one connection.
 n=$(curl -s -m 10 -o /dev/null -w '%{num_connects}\n' "$AGENT_URL/healthz" "$AGENT_URL/healthz" \
 	"$AGENT_URL/" | awk '{ s += $1 } END { print s }')
@@ -126,6 +138,20 @@ secs=$(cut -d'|' -f2 <<<"$slow")
 echo "figure: tls_stalled_head_closed_after_s $secs s"
 assert_ok "...within request_timeout (2 s) and one check" \
 	python3 -c "import sys; sys.exit(0 if 1.5 <= float(sys.argv[1]) <= 3.5 else 1)" "$secs"
+
+# --- connections that never shake hands are idle: at the cap they make room
+python3 "$here/http-clients.py" flood 127.0.0.1 "$AGENT_PORT" 60 4 "$TOPO_DIR/flood.ready" \
+	>"$TOPO_DIR/flood.out" &
+flood_pid=$!
+topo_wait 10 test -e "$TOPO_DIR/flood.ready" || topo_fail "the flood connects"
+st=$(curl -s -o /dev/null -m 5 -w '%{http_code}' "$AGENT_URL/healthz")
+assert_eq "60 silent TCP connections on a TLS port capped at 20: a TLS client still gets 200" \
+	200 "$st"
+wait "$flood_pid"
+closed=$(awk '$1 == "closed_by_server" { print $2 }' "$TOPO_DIR/flood.out")
+echo "figure: tls_silent_connections_closed_at_cap ${closed:-0} connections"
+assert_match "...the agent closed silent ones to make room (at least 40 of 60)" \
+	'^([4-5][0-9]|60)$' "${closed:-0}"
 
 # --- many handshakes: the cost of TLS per new connection
 t0=$(date +%s%N)
