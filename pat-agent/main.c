@@ -25,6 +25,7 @@
 #include "agent.h"
 #include "control.h"
 #include "gateways.h"
+#include "http-tls.h"
 #include "kernel.h"
 #include "log.h"
 #include "netns.h"
@@ -43,6 +44,25 @@ static void usage(void)
 	        "usage: praas-pat-agent [--config PATH] [--check-config] [--debug] "
 	        "[--log-file PATH] [--allow-empty-database]\n");
 	exit(2);
+}
+
+/*
+ * The TLS pair loads, or the start (and --check-config) fails here, before
+ * anything is restored, with the file and OpenSSL's reason.
+ */
+static int check_tls(const struct config *cfg)
+{
+	struct tls *t = NULL;
+	char *cause = NULL;
+	int r;
+
+	if (cfg->tls_certificate == NULL)
+		return 0;
+	if ((r = tls_new(cfg->tls_certificate, cfg->tls_key, &t, &cause)) < 0)
+		fprintf(stderr, "praas-pat-agent: %s\n", cause ? cause : strerror(-r));
+	free(cause);
+	tls_free(t);
+	return r;
 }
 
 static void on_stop(evutil_socket_t sig, short what, void *arg)
@@ -200,8 +220,8 @@ static void open_listeners(struct agent *a)
 	int r;
 
 	if ((r = routes_open(a, &cause)) < 0)
-		fatalx("Cannot serve the REST API on %s port %d: %s", a->cfg.listen, a->cfg.port_app,
-		        cause ? cause : strerror(-r));
+		fatalx("Cannot serve the REST API on %s port %d: %s", a->cfg.listen,
+		        a->cfg.port_app, cause ? cause : strerror(-r));
 	/* With Neutron the monitor reports gateway moves; standalone, the agent looks itself. */
 	if (a->os == NULL && (r = gateways_new(a, &a->gateways)) < 0)
 		fatalx("Failed to start following gateway addresses: %s", strerror(-r));
@@ -286,6 +306,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "praas-pat-agent: %s\n", cause);
 	free(cause);
 	cause = NULL;
+	if (check_tls(&a.cfg) < 0) {
+		config_free(&a.cfg);
+		return 1;
+	}
 	if (check_only) {
 		printf("configuration OK\n");
 		config_free(&a.cfg);

@@ -48,6 +48,9 @@ agent_config "tls_certificate=\"$D/server.crt\"" "tls_key=\"$D/other.key\""
 out=$(timeout 10 "$AGENT_BIN" --config "$AGENT_CONF" 2>&1) && rc=0 || rc=$?
 assert_eq "a key that does not match: the agent exits 1" 1 "$rc"
 assert_match "...naming the key and why" "tls_key $D/other.key: .*key values mismatch" "$out"
+out=$("$AGENT_BIN" --config "$AGENT_CONF" --check-config 2>&1) && rc=0 || rc=$?
+assert_eq "...and --check-config fails on it too" 1 "$rc"
+assert_match "...with the same words" "tls_key $D/other.key: .*key values mismatch" "$out"
 # Only one of the two keys: --check-config refuses the file.
 agent_config "tls_certificate=\"$D/server.crt\""
 out=$("$AGENT_BIN" --config "$AGENT_CONF" --check-config 2>&1) && rc=0 || rc=$?
