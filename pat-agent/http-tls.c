@@ -44,6 +44,10 @@ static void on_info(const SSL *ssl, int where, int ret)
 
 	if (!(where & SSL_CB_EXIT) || ret > 0 || !SSL_is_server((SSL *)ssl))
 		return;
+	/*
+	 * The queue is the thread's, but no stale entry is left in it: libevent
+	 * empties it after every failed handshake (and ssl_why() after ours).
+	 */
 	e = ERR_peek_last_error();
 	if (ERR_GET_LIB(e) != ERR_LIB_SSL || ERR_GET_REASON(e) != SSL_R_HTTP_REQUEST)
 		return;
