@@ -38,6 +38,10 @@ static const char *const known_keys[] = {
         "keystone_validation_queue",
         "max_connections",
         "request_timeout",
+        "tls_certificate",
+        "tls_key",
+        "trusted_proxies",
+        "metrics_listen",
         NULL,
 };
 
@@ -47,6 +51,7 @@ static const char *const default_trusted[] = {"127.0.0.0/8", "::1/128"};
 struct loader {
 	const char *path;
 	int auth_line; /* where auth was set, for the check across keys */
+	int tls_line;  /* where tls_certificate or tls_key was set, likewise */
 	char **error;
 	void (*warn)(const char *line, void *arg);
 	void *warn_arg;
@@ -86,7 +91,8 @@ int config_defaults(struct config *cfg)
 	        set_string(&cfg->database, CONFIG_STATE_DIR "/praas.db") < 0 ||
 	        set_string(&cfg->control_socket, "/run/praas/pat-agent.sock") < 0 ||
 	        set_string(&cfg->netns_dir, "/run/netns") < 0 ||
-	        set_string(&cfg->namespace_prefix, "qrouter-") < 0)
+	        set_string(&cfg->namespace_prefix, "qrouter-") < 0 ||
+	        set_string(&cfg->metrics_listen, "") < 0)
 		goto nomem;
 	cfg->legacy_trusted = calloc(n, sizeof(*cfg->legacy_trusted));
 	if (cfg->legacy_trusted == NULL)
@@ -112,6 +118,11 @@ void config_free(struct config *cfg)
 	free(cfg->netns_dir);
 	free(cfg->namespace_prefix);
 	free(cfg->legacy_trusted);
+	free(cfg->trusted_proxies);
+	free(cfg->tls_certificate);
+	free(cfg->tls_key);
+	free(cfg->metrics_listen);
+	free(cfg->metrics_address);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -179,6 +190,18 @@ static int read_path(struct loader *ld, const config_setting_t *s, char **slot)
 		return fail(ld, setting_line(s), config_setting_name(s),
 		        "must be an absolute path, not \"%s\"", *slot);
 	return r;
+}
+
+/* An absolute path, or "" for none (*slot NULL): the shipped file's default. */
+static int read_optional_path(struct loader *ld, const config_setting_t *s, char **slot)
+{
+	if (config_setting_type(s) == CONFIG_TYPE_STRING &&
+	        config_setting_get_string(s)[0] == '\0') {
+		free(*slot);
+		*slot = NULL;
+		return 0;
+	}
+	return read_path(ld, s, slot);
 }
 
 /* A Unix socket's path must fit sockaddr_un, or bind() fails at start. */
@@ -312,13 +335,15 @@ static int read_prefix(struct loader *ld, const config_setting_t *s, struct conf
 	return r;
 }
 
-static int read_trusted(struct loader *ld, const config_setting_t *s, struct config *cfg)
+/* A list of networks, "a/n" each (legacy_trusted, trusted_proxies). */
+static int read_nets(struct loader *ld, const config_setting_t *s, struct cidr **slot, size_t *len)
 {
+	const char *key = config_setting_name(s);
 	int type = config_setting_type(s), n;
 	struct cidr *nets;
 
 	if (type != CONFIG_TYPE_ARRAY && type != CONFIG_TYPE_LIST)
-		return fail(ld, setting_line(s), "legacy_trusted",
+		return fail(ld, setting_line(s), key,
 		        "must be a list of networks [ \"a/n\", ... ], not %s", type_name(type));
 	n = config_setting_length(s);
 	nets = calloc(n > 0 ? (size_t)n : 1, sizeof(*nets));
@@ -330,13 +355,60 @@ static int read_trusted(struct loader *ld, const config_setting_t *s, struct con
 
 		if (text == NULL || cidr_parse(text, &nets[i]) < 0) {
 			free(nets);
-			return fail(ld, setting_line(e), "legacy_trusted",
+			return fail(ld, setting_line(e), key,
 			        "element %d is not a network like \"192.0.2.0/24\"", i + 1);
 		}
 	}
-	free(cfg->legacy_trusted);
-	cfg->legacy_trusted = nets;
-	cfg->legacy_trusted_len = (size_t)n;
+	free(*slot);
+	*slot = nets;
+	*len = (size_t)n;
+	return 0;
+}
+
+/*
+ * "ADDRESS:PORT", "[IPv6]:PORT", or "" (none). The address is kept apart,
+ * as httpd_bind() takes it.
+ */
+static int read_metrics_listen(struct loader *ld, const config_setting_t *s, struct config *cfg)
+{
+	const char *text, *colon;
+	char *address = NULL, *end;
+	struct addr a;
+	long port;
+	int r = read_string(ld, s, &cfg->metrics_listen);
+
+	if (r < 0)
+		return r;
+	text = cfg->metrics_listen;
+	free(cfg->metrics_address);
+	cfg->metrics_address = NULL;
+	cfg->metrics_port = 0;
+	if (text[0] == '\0')
+		return 0;
+	colon = strrchr(text, ':');
+	if (colon == NULL)
+		return fail(ld, setting_line(s), "metrics_listen",
+		        "\"%s\" is not ADDRESS:PORT (\"127.0.0.1:9102\", \"[::1]:9102\")", text);
+	if (text[0] == '[' && colon > text && colon[-1] == ']')
+		address = strndup(text + 1, (size_t)(colon - text - 2));
+	else
+		address = strndup(text, (size_t)(colon - text));
+	if (address == NULL)
+		return -ENOMEM;
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (addr_parse(address, &a) < 0 || (text[0] != '[' && a.family == AF_INET6)) {
+		free(address);
+		return fail(ld, setting_line(s), "metrics_listen",
+		        "\"%s\": the address is not IPv4, or IPv6 in brackets ([::1]:9102)", text);
+	}
+	if (colon[1] == '\0' || *end != '\0' || errno != 0 || port < 1 || port > 65535) {
+		free(address);
+		return fail(ld, setting_line(s), "metrics_listen",
+		        "\"%s\": the port is not 1-65535", text);
+	}
+	cfg->metrics_address = address;
+	cfg->metrics_port = (int)port;
 	return 0;
 }
 
@@ -389,7 +461,19 @@ static int read_key(struct loader *ld, const config_setting_t *s, struct config 
 	if (strcmp(key, "legacy_api") == 0)
 		return read_bool(ld, s, &cfg->legacy_api);
 	if (strcmp(key, "legacy_trusted") == 0)
-		return read_trusted(ld, s, cfg);
+		return read_nets(ld, s, &cfg->legacy_trusted, &cfg->legacy_trusted_len);
+	if (strcmp(key, "trusted_proxies") == 0)
+		return read_nets(ld, s, &cfg->trusted_proxies, &cfg->trusted_proxies_len);
+	if (strcmp(key, "tls_certificate") == 0) {
+		ld->tls_line = setting_line(s);
+		return read_optional_path(ld, s, &cfg->tls_certificate);
+	}
+	if (strcmp(key, "tls_key") == 0) {
+		ld->tls_line = setting_line(s);
+		return read_optional_path(ld, s, &cfg->tls_key);
+	}
+	if (strcmp(key, "metrics_listen") == 0)
+		return read_metrics_listen(ld, s, cfg);
 	if (strcmp(key, "log_level") == 0)
 		return read_log_level(ld, s, cfg);
 	/* A refusal remembered longer than a few minutes outlives its use. */
@@ -456,6 +540,11 @@ static int read_group(struct loader *ld, const config_setting_t *group, struct c
 		return fail(ld, ld->auth_line ? ld->auth_line : setting_line(group), "auth",
 		        "\"keystone\" needs a cloud (cloud is \"\"); use auth = \"none\" "
 		        "standalone");
+	/* A certificate without its key (or the reverse) cannot serve TLS. */
+	if ((cfg->tls_certificate == NULL) != (cfg->tls_key == NULL))
+		return fail(ld, ld->tls_line, cfg->tls_key == NULL ? "tls_key" : "tls_certificate",
+		        "tls_certificate and tls_key go together: set both, or neither for plain "
+		        "HTTP");
 	return 0;
 }
 

@@ -51,6 +51,16 @@ struct config {
 	int keystone_validation_queue; /* validations waiting for one of those */
 	int max_connections;           /* REST connections open at once */
 	double request_timeout;        /* seconds to read one request's head and body */
+	/* TLS on the REST port: both set, or neither (plain HTTP). Read again on SIGHUP. */
+	char *tls_certificate; /* PEM chain, leaf first; NULL: none */
+	char *tls_key;         /* PEM private key; NULL: none */
+	/* Peers whose X-Forwarded-For / Forwarded names the client. */
+	struct cidr *trusted_proxies;
+	size_t trusted_proxies_len;
+	/* /metrics and /healthz on their own listener; "" (default): on the REST port. */
+	char *metrics_listen;  /* as written */
+	char *metrics_address; /* its address; NULL when "" */
+	int metrics_port;
 };
 
 /* Fills cfg with the defaults. 0 or -ENOMEM. */

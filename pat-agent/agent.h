@@ -40,6 +40,7 @@ struct agent {
 	struct gateways *gateways; /* standalone mode only */
 	struct stats *stats;
 	struct httpd *httpd;
+	struct httpd *httpd_ops; /* metrics_listen: /metrics and /healthz; NULL: on httpd */
 	struct control *control;
 	struct event *sig_term, *sig_int, *sig_hup;
 	int netns_lock;            /* flock on netns_dir: one agent per node's routers */

@@ -3,6 +3,9 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/listener.h>
@@ -17,6 +20,7 @@
 #include <time.h>
 
 #include "api-error.h"
+#include "http-tls.h"
 #include "log.h"
 #include "metrics.h"
 #include "nofile.h"
@@ -147,7 +151,9 @@ static void shut(struct guard *g, struct conn *c)
  * Answers a request evhttp never saw whole, straight on the socket: the
  * connection has nothing else queued (while an answer is still owed on it,
  * nothing is written: see below), and the answer is far smaller than a
- * socket buffer. Then FIN; the client's remaining bytes are read
+ * socket buffer. Over TLS it goes through the connection's session, whose
+ * handshake is done (we read its plaintext); nothing is pending in it, as
+ * the connection owes no answer. Then FIN; the client's remaining bytes are read
  * and dropped for LINGER seconds, so that closing does not reset the
  * connection before the client has read the answer.
  */
@@ -182,9 +188,18 @@ static void refuse(struct guard *g, struct conn *c, int status, const char *fmt,
 	        evbuffer_add_buffer(all, body) == 0) {
 		size_t len = evbuffer_get_length(all);
 		unsigned char *p = evbuffer_pullup(all, -1);
+		SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
 		/* Best effort: a client that stopped reading loses the answer, not us. */
-		if (p != NULL && send(fd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		if (p != NULL && ssl == NULL && send(fd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
 			log_debug("http: cannot send a %d: %s", status, strerror(errno));
+		/* Before its handshake a TLS client cannot be answered: closed only. */
+		if (p != NULL && ssl != NULL && SSL_is_init_finished(ssl)) {
+			if (SSL_write(ssl, p, (int)len) <= 0)
+				log_debug("http: cannot send a %d over TLS", status);
+			else
+				(void)SSL_shutdown(ssl); /* close_notify: the answer is whole */
+			ERR_clear_error();
+		}
 	}
 	if (fd >= 0)
 		(void)shutdown(fd, SHUT_WR);
@@ -564,8 +579,24 @@ static struct bufferevent *on_new_conn(struct event_base *base, void *arg)
 	/* NULL lets evhttp make its own: served, but not counted (out of memory only). */
 	if (c == NULL)
 		return NULL;
-	if ((bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE)) == NULL ||
-	        evbuffer_add_cb(bufferevent_get_input(bev), on_input, c) == NULL) {
+	if (g->cfg.tls != NULL) {
+		/*
+		 * evhttp sets the descriptor once it returns; the session
+		 * shakes hands then. Its input buffer holds plaintext, which
+		 * on_input() reads like a plain connection's.
+		 */
+		SSL *ssl = tls_ssl_new(g->cfg.tls);
+		if (ssl != NULL &&
+		        (bev = bufferevent_openssl_socket_new(base, -1, ssl,
+		                 BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE)) == NULL)
+			SSL_free(ssl);
+		/* A client gone without close_notify is a close, not an error. */
+		if (bev != NULL)
+			bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	} else {
+		bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	}
+	if (bev == NULL || evbuffer_add_cb(bufferevent_get_input(bev), on_input, c) == NULL) {
 		if (bev != NULL)
 			bufferevent_free(bev);
 		free(c);

@@ -27,6 +27,10 @@
  * - With a metrics registry: praas_http_connections (open now),
  *   praas_http_connections_closed_total{reason} (what the guard closed and
  *   why) and praas_http_accept_paused_total.
+ * - With TLS (cfg.tls), each connection is an OpenSSL bufferevent and the
+ *   checks above read the decrypted stream: a refusal is written through
+ *   the connection's TLS session. A TLS client over the cap, which has not
+ *   finished its handshake, is closed without an answer.
  * - Pipelined requests are read as they arrive. A refusal on a connection
  *   that still owes an answer writes nothing into it: the rest of its input
  *   is dropped and it is closed once the answer is out.
@@ -43,9 +47,11 @@ struct evhttp_request;
 struct evconnlistener;
 struct guard;
 struct metrics;
+struct tls;
 
 struct guard_config {
 	struct metrics *metrics; /* NULL: none */
+	struct tls *tls;         /* NULL: plain HTTP; kept by pointer, may be reloaded */
 	unsigned int max_conns;
 	double request_timeout; /* seconds */
 	size_t head_max;        /* bytes of request line and headers */

@@ -24,6 +24,7 @@
 
 #include "api-error.h"
 #include "http-guard.h"
+#include "http-tls.h"
 #include "cause.h"
 #include "log.h"
 #include "metrics.h"
@@ -80,6 +81,7 @@ struct httpd {
 	struct evhttp *http;
 	struct httpd_config cfg;
 	struct guard *guard; /* the connections, before evhttp parses them */
+	struct tls *tls;     /* NULL: plain HTTP */
 	struct route *routes;
 	struct evhttp_bound_socket *socks[SOCKS_MAX];
 	size_t nsocks;
@@ -713,8 +715,14 @@ int httpd_new(
 	s->cfg = *cfg;
 	TAILQ_INIT(&s->live);
 	LIST_INIT(&s->streams);
+	if (cfg->tls_certificate != NULL && cfg->tls_key != NULL &&
+	        (r = tls_new(cfg->tls_certificate, cfg->tls_key, &s->tls, cause)) < 0) {
+		httpd_free(s);
+		return r;
+	}
 	struct guard_config gc = {
 	        .metrics = cfg->metrics,
+	        .tls = s->tls,
 	        .max_conns = cfg->max_conns ? cfg->max_conns : HTTPD_CONNS_MAX,
 	        .request_timeout = cfg->request_timeout > 0 ? cfg->request_timeout : 10,
 	        .head_max = HTTPD_HEAD_MAX,
@@ -775,6 +783,17 @@ int httpd_bind(struct httpd *s, const char *address, uint16_t port, char **cause
 	return 0;
 }
 
+int httpd_reload_tls(struct httpd *s, char **cause)
+{
+	*cause = NULL;
+	return s->tls != NULL ? tls_reload(s->tls, cause) : 0;
+}
+
+const char *httpd_tls_fingerprint(const struct httpd *s)
+{
+	return s->tls != NULL ? tls_fingerprint(s->tls) : NULL;
+}
+
 uint16_t httpd_port(const struct httpd *s)
 {
 	return s->port;
@@ -826,6 +845,7 @@ void httpd_free(struct httpd *s)
 	if (s->http != NULL)
 		evhttp_free(s->http);
 	guard_free(s->guard);
+	tls_free(s->tls);
 	if (s->grace != NULL)
 		event_free(s->grace);
 	if (s->check != NULL)
@@ -883,11 +903,15 @@ size_t httpd_req_route(const struct httpd_req *r)
 	return r->route;
 }
 
-int httpd_req_peer(const struct httpd_req *r, struct addr *out)
+const struct httpd_route *httpd_req_route_entry(const struct httpd_req *r)
+{
+	return r->srv != NULL ? &r->srv->cfg.routes[r->route] : NULL;
+}
+
+/* An address of the socket API as ours, IPv4-mapped IPv6 unmapped. */
+static int from_sockaddr(const struct sockaddr *sa, struct addr *out)
 {
 	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-	struct evhttp_connection *c = r->ev ? evhttp_request_get_connection(r->ev) : NULL;
-	const struct sockaddr *sa = c ? evhttp_connection_get_addr(c) : NULL;
 
 	memset(out, 0, sizeof(*out));
 	if (sa == NULL)
@@ -907,5 +931,158 @@ int httpd_req_peer(const struct httpd_req *r, struct addr *out)
 	} else {
 		return -ENOTCONN;
 	}
+	return 0;
+}
+
+static bool is_trusted_proxy(const struct httpd *s, const struct addr *a)
+{
+	for (size_t i = 0; i < s->cfg.trusted_proxies_len; i++)
+		if (cidr_contains(&s->cfg.trusted_proxies[i], a))
+			return true;
+	return false;
+}
+
+/*
+ * One node of X-Forwarded-For ("192.0.2.1", "2001:db8::1") or of
+ * Forwarded's for= ("192.0.2.1", "\"[2001:db8::1]:4711\"", "192.0.2.1:4711").
+ * An obfuscated or "unknown" node does not parse: -EINVAL.
+ */
+static int parse_node(const char *p, size_t len, struct addr *out)
+{
+	char buf[INET6_ADDRSTRLEN + 16];
+	const char *colon;
+
+	while (len > 0 && (*p == ' ' || *p == '\t')) {
+		p++;
+		len--;
+	}
+	while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+		len--;
+	if (len >= 2 && p[0] == '"' && p[len - 1] == '"') {
+		p++;
+		len -= 2;
+	}
+	if (len == 0 || len >= sizeof(buf))
+		return -EINVAL;
+	if (p[0] == '[') {
+		const char *close = memchr(p, ']', len);
+		if (close == NULL)
+			return -EINVAL;
+		len = (size_t)(close - p - 1);
+		p++;
+	} else if ((colon = memchr(p, ':', len)) != NULL &&
+	        memchr(colon + 1, ':', len - (size_t)(colon + 1 - p)) == NULL) {
+		len = (size_t)(colon - p); /* IPv4 with a port */
+	}
+	if (len == 0 || len >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, p, len);
+	buf[len] = '\0';
+	return addr_parse(buf, out) < 0 ? -EINVAL : 0;
+}
+
+/*
+ * Appends the hops of one forwarding header line to hops[*n], nearest
+ * last; beyond max the farthest are dropped (the nearest decide).
+ * X-Forwarded-For is "a, b, c"; Forwarded is "for=a;proto=https, for=b",
+ * and elements without for= are skipped. -EINVAL for a node that does
+ * not parse.
+ */
+static int parse_hops(const char *value, bool forwarded, struct addr *hops, size_t max, size_t *n)
+{
+	const char *p = value;
+
+	while (*p != '\0') {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		const char *node = p;
+		size_t nlen = len;
+
+		if (forwarded) {
+			const char *q = p, *qend = p + len;
+			node = NULL;
+			while (q < qend) {
+				const char *semi = memchr(q, ';', (size_t)(qend - q));
+				const char *pend = semi ? semi : qend;
+				while (q < pend && (*q == ' ' || *q == '\t'))
+					q++;
+				if (pend - q > 4 && strncasecmp(q, "for=", 4) == 0) {
+					node = q + 4;
+					nlen = (size_t)(pend - q - 4);
+				}
+				q = semi ? semi + 1 : qend;
+			}
+		}
+		if (node != NULL) {
+			if (*n == max) {
+				memmove(hops, hops + 1, (max - 1) * sizeof(*hops));
+				(*n)--;
+			}
+			if (parse_node(node, nlen, &hops[*n]) < 0)
+				return -EINVAL;
+			(*n)++;
+		}
+		p = end ? end + 1 : p + len;
+	}
+	return 0;
+}
+
+#define HOPS_MAX 16
+
+/*
+ * Every line of header name, in order: a proxy may append a line of its
+ * own (HAProxy's option forwardfor) rather than extend the client's, and
+ * the client's would come first. 0 (none), or the hops found, or -EINVAL.
+ */
+static int header_hops(
+        const struct httpd_req *r, const char *name, bool forwarded, struct addr *hops, size_t *n)
+{
+	struct evkeyvalq *h = evhttp_request_get_input_headers(r->ev);
+	struct evkeyval *kv;
+	bool seen = false;
+
+	*n = 0;
+	TAILQ_FOREACH(kv, h, next)
+	{
+		if (strcasecmp(kv->key, name) != 0)
+			continue;
+		seen = true;
+		if (parse_hops(kv->value, forwarded, hops, HOPS_MAX, n) < 0)
+			return -EINVAL;
+	}
+	if (seen && *n == 0)
+		return -EINVAL; /* present, but names nobody */
+	return 0;
+}
+
+int httpd_req_peer(const struct httpd_req *r, struct addr *out)
+{
+	struct evhttp_connection *c = r->ev ? evhttp_request_get_connection(r->ev) : NULL;
+	struct addr hops[HOPS_MAX];
+	size_t n = 0;
+	int err;
+
+	if ((err = from_sockaddr(c ? evhttp_connection_get_addr(c) : NULL, out)) < 0)
+		return err;
+	if (r->srv == NULL || !is_trusted_proxy(r->srv, out))
+		return 0;
+	/*
+	 * The proxy appends the address it saw; what the client sent comes
+	 * before it and may be forged. Walk back from the nearest hop past
+	 * the trusted proxies: the first one not trusted is the client.
+	 */
+	if ((err = header_hops(r, "X-Forwarded-For", false, hops, &n)) == 0 && n == 0)
+		err = header_hops(r, "Forwarded", true, hops, &n);
+	if (err < 0) {
+		memset(out, 0, sizeof(*out));
+		return -EINVAL;
+	}
+	if (n == 0)
+		return 0; /* the proxy's own request (or a local client of it) */
+	for (size_t i = n; i-- > 0;)
+		if (i == 0 || !is_trusted_proxy(r->srv, &hops[i])) {
+			*out = hops[i];
+			return 0;
+		}
 	return 0;
 }

@@ -23,6 +23,16 @@
  *   the request handle stays valid until then (libevent stops reading the
  *   connection while a request is being handled, so it is not freed under
  *   the handler).
+ * - With tls_certificate and tls_key, every connection speaks TLS (see
+ *   http-tls.h); httpd_reload_tls() reads them again for new connections.
+ * - httpd_req_peer() is the TCP peer, unless the peer is one of
+ *   trusted_proxies: then it is the client that proxy names, from the
+ *   last X-Forwarded-For entry not itself a trusted proxy (or Forwarded's
+ *   "for=" likewise, when there is no X-Forwarded-For). Several lines of
+ *   the header are read in order as one list; of a list longer than 16
+ *   hops the nearest 16 count. A trusted proxy's request whose header does
+ *   not parse has no peer (-EINVAL): whatever the peer would grant is
+ *   refused. Without trusted_proxies the headers are ignored.
  * - httpd_shutdown() stops accepting, lets answers still owed be given
  *   (new requests on open connections get 503 and "Connection: close"),
  *   and calls back once nothing is in flight or the grace time is over.
@@ -63,15 +73,19 @@ struct httpd_route {
 struct httpd_config {
 	const struct httpd_route *routes; /* kept by pointer: must outlive the server */
 	size_t nroutes;
-	void *arg;               /* passed to every handler */
-	struct metrics *metrics; /* NULL: no metrics */
-	size_t body_max;         /* 0: HTTPD_BODY_MAX */
-	int idle_timeout;        /* seconds; 0: 30 */
-	double shutdown_grace;   /* seconds; 0: 10 */
-	unsigned int max_conns;  /* open at once; 0: HTTPD_CONNS_MAX */
-	double request_timeout;  /* seconds to read a head and body; 0: 10 */
-	size_t form_first;       /* routes from this index on also take a form or an
-	                            untyped body (the legacy API); 0: none */
+	void *arg;                   /* passed to every handler */
+	struct metrics *metrics;     /* NULL: no metrics */
+	size_t body_max;             /* 0: HTTPD_BODY_MAX */
+	int idle_timeout;            /* seconds; 0: 30 */
+	double shutdown_grace;       /* seconds; 0: 10 */
+	unsigned int max_conns;      /* open at once; 0: HTTPD_CONNS_MAX */
+	double request_timeout;      /* seconds to read a head and body; 0: 10 */
+	size_t form_first;           /* routes from this index on also take a form or an
+	                                untyped body (the legacy API); 0: none */
+	const char *tls_certificate; /* both or neither; NULL: plain HTTP */
+	const char *tls_key;
+	const struct cidr *trusted_proxies; /* kept by pointer: must outlive the server */
+	size_t trusted_proxies_len;
 };
 
 /* 0, or a negative errno with *cause allocated (a bad pattern, no memory). */
@@ -83,6 +97,14 @@ int httpd_new(
  * *cause allocated.
  */
 int httpd_bind(struct httpd *s, const char *address, uint16_t port, char **cause);
+/*
+ * Reads tls_certificate and tls_key again, for connections accepted from
+ * now on. 0 (also without TLS), or -errno with *cause allocated: the
+ * certificate in use stays.
+ */
+int httpd_reload_tls(struct httpd *s, char **cause);
+/* The SHA-256 fingerprint of the certificate served, or NULL without TLS. */
+const char *httpd_tls_fingerprint(const struct httpd *s);
 /* The port of the first bound socket. */
 uint16_t httpd_port(const struct httpd *s);
 /* Requests handed to handlers and not yet answered. */
@@ -107,10 +129,16 @@ const char *httpd_req_header(const struct httpd_req *r, const char *name);
 /* The body, NUL-terminated (len excludes the NUL); "" when none. */
 const char *httpd_req_body(const struct httpd_req *r, size_t *len);
 const char *httpd_req_id(const struct httpd_req *r);
-/* The peer's address (IPv4-mapped IPv6 unmapped). 0 or -ENOTCONN. */
+/*
+ * The client's address (IPv4-mapped IPv6 unmapped): the peer, or whom a
+ * trusted proxy names (see above). 0, -ENOTCONN, or -EINVAL (a trusted
+ * proxy's forwarding header that does not parse).
+ */
 int httpd_req_peer(const struct httpd_req *r, struct addr *out);
 /* The route's index in the table. */
 size_t httpd_req_route(const struct httpd_req *r);
+/* The route matched: an element of cfg.routes. */
+const struct httpd_route *httpd_req_route_entry(const struct httpd_req *r);
 
 /* ---- answers: each ends the request and frees r ---- */
 

@@ -26,6 +26,7 @@
 #include "agent.h"
 #include "control.h"
 #include "gateways.h"
+#include "http-tls.h"
 #include "kernel.h"
 #include "log.h"
 #include "netns.h"
@@ -63,6 +64,25 @@ static bool listen_is_loopback(const char *listen)
 	return false;
 }
 
+/*
+ * The TLS pair loads, or the start (and --check-config) fails here, before
+ * anything is restored, with the file and OpenSSL's reason.
+ */
+static int check_tls(const struct config *cfg)
+{
+	struct tls *t = NULL;
+	char *cause = NULL;
+	int r;
+
+	if (cfg->tls_certificate == NULL)
+		return 0;
+	if ((r = tls_new(cfg->tls_certificate, cfg->tls_key, &t, &cause)) < 0)
+		fprintf(stderr, "praas-pat-agent: %s\n", cause ? cause : strerror(-r));
+	free(cause);
+	tls_free(t);
+	return r;
+}
+
 static void on_stop(evutil_socket_t sig, short what, void *arg)
 {
 	struct agent *a = arg;
@@ -81,6 +101,7 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 		log_warnx("Failed to reopen %s: %s", a->log_file, strerror(-r));
 	else
 		log_info("Logs reopened");
+	routes_reload(a);
 }
 
 static void setup_signals(struct agent *a)
@@ -217,8 +238,8 @@ static void open_listeners(struct agent *a)
 	int r;
 
 	if ((r = routes_open(a, &cause)) < 0)
-		fatalx("Failed to listen on %s port %d: %s", a->cfg.listen, a->cfg.port_app,
-		        cause ? cause : strerror(-r));
+		fatalx("Cannot serve the REST API on %s port %d: %s", a->cfg.listen,
+		        a->cfg.port_app, cause ? cause : strerror(-r));
 	/* With Neutron the monitor reports gateway moves; standalone, the agent looks itself. */
 	if (a->os == NULL && (r = gateways_new(a, &a->gateways)) < 0)
 		fatalx("Failed to start following gateway addresses: %s", strerror(-r));
@@ -305,6 +326,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "praas-pat-agent: %s\n", cause);
 	free(cause);
 	cause = NULL;
+	if (check_tls(&a.cfg) < 0) {
+		config_free(&a.cfg);
+		return 1;
+	}
 	if (check_only) {
 		printf("configuration OK\n");
 		config_free(&a.cfg);

@@ -11,6 +11,7 @@
 #include "api-ops.h"
 #include "api-v1.h"
 #include "call.h"
+#include "cause.h"
 #include "http-server.h"
 #include "kernel.h"
 #include "log.h"
@@ -54,6 +55,8 @@ typedef void route_fn(struct call *c);
 #define V1_ROUTER "/v1/routers/{router_id}/port_forwardings"
 
 static route_fn *const handlers[] = {
+        api_healthz,
+        api_metrics,
         api_version,
         api_v1_list,
         api_v1_create,
@@ -61,8 +64,6 @@ static route_fn *const handlers[] = {
         api_v1_update,
         api_v1_delete,
         api_v1_list_all,
-        api_healthz,
-        api_metrics,
         legacy_create,
         legacy_remove,
         legacy_modify,
@@ -72,8 +73,15 @@ static route_fn *const handlers[] = {
 
 static void on_request(struct httpd_req *r, void *arg);
 
-/* The legacy routes come last, so that legacy_api = false serves only the first ones. */
+/*
+ * The operations' routes come first, so that with metrics_listen the REST
+ * port serves the table without them (and the management port only
+ * them); the legacy routes come last, so that legacy_api = false serves
+ * only the ones before.
+ */
 static const struct httpd_route routes[] = {
+        {"healthz", EVHTTP_REQ_GET, "/healthz", on_request},
+        {"metrics", EVHTTP_REQ_GET, "/metrics", on_request},
         {"version", EVHTTP_REQ_GET, "/", on_request},
         {"v1_list", EVHTTP_REQ_GET, V1_ROUTER, on_request},
         {"v1_create", EVHTTP_REQ_POST, V1_ROUTER, on_request},
@@ -81,8 +89,6 @@ static const struct httpd_route routes[] = {
         {"v1_update", EVHTTP_REQ_PUT, V1_ROUTER "/{id}", on_request},
         {"v1_delete", EVHTTP_REQ_DELETE, V1_ROUTER "/{id}", on_request},
         {"v1_list_all", EVHTTP_REQ_GET, "/v1/port_forwardings", on_request},
-        {"healthz", EVHTTP_REQ_GET, "/healthz", on_request},
-        {"metrics", EVHTTP_REQ_GET, "/metrics", on_request},
         {"legacy_create", EVHTTP_REQ_POST, "/pat/create", on_request},
         {"legacy_remove", EVHTTP_REQ_POST, "/pat/remove", on_request},
         {"legacy_modify", EVHTTP_REQ_POST, "/pat/modify", on_request},
@@ -91,6 +97,7 @@ static const struct httpd_route routes[] = {
 };
 #define NROUTES        (sizeof(routes) / sizeof(routes[0]))
 #define NLEGACY_ROUTES 5
+#define NOPS_ROUTES    2
 
 static void on_request(struct httpd_req *r, void *arg)
 {
@@ -102,7 +109,8 @@ static void on_request(struct httpd_req *r, void *arg)
 	}
 	c->agent = arg;
 	c->req = r;
-	handlers[httpd_req_route(r)](c);
+	/* By entry, not index: the REST port's table may start after the operations'. */
+	handlers[httpd_req_route_entry(r) - routes](c);
 }
 
 /* Every answer goes through here: the call ends with it. */
@@ -208,16 +216,50 @@ static void on_openstack_error(const char *url, const struct http_error *err, vo
 	        auth_url && strncmp(url, auth_url, strlen(auth_url)) == 0 ? "keystone" : "neutron");
 }
 
-int routes_open(struct agent *a, char **cause)
+/*
+ * metrics_listen: /metrics and /healthz on a listener of their own, plain
+ * HTTP and without a token, for a management address. Its connections are
+ * not in the REST metrics (one registry holds one set of those names).
+ */
+static int open_ops(struct agent *a, char **cause)
 {
 	struct httpd_config cfg = {
 	        .routes = routes,
-	        .nroutes = a->cfg.legacy_api ? NROUTES : NROUTES - NLEGACY_ROUTES,
+	        .nroutes = NOPS_ROUTES,
+	        .arg = a,
+	        .max_conns = 64, /* scrapers and probes, not clients */
+	        .request_timeout = a->cfg.request_timeout,
+	};
+	int r;
+
+	if ((r = httpd_new(a->base, &cfg, &a->httpd_ops, cause)) < 0)
+		return r;
+	if ((r = httpd_bind(a->httpd_ops, a->cfg.metrics_address, (uint16_t)a->cfg.metrics_port,
+	             cause)) < 0) {
+		char *why = *cause;
+		*cause = NULL;
+		cause_set(cause, r, "metrics_listen %s: %s", a->cfg.metrics_listen,
+		        why ? why : strerror(-r));
+		free(why);
+	}
+	return r;
+}
+
+int routes_open(struct agent *a, char **cause)
+{
+	size_t skip = a->cfg.metrics_address != NULL ? NOPS_ROUTES : 0;
+	struct httpd_config cfg = {
+	        .routes = routes + skip,
+	        .nroutes = (a->cfg.legacy_api ? NROUTES : NROUTES - NLEGACY_ROUTES) - skip,
 	        .arg = a,
 	        .max_conns = (unsigned int)a->cfg.max_connections,
 	        .request_timeout = a->cfg.request_timeout,
 	        /* The legacy calls carry their parameters in the query; a body is ignored. */
-	        .form_first = NROUTES - NLEGACY_ROUTES,
+	        .form_first = NROUTES - NLEGACY_ROUTES - skip,
+	        .tls_certificate = a->cfg.tls_certificate,
+	        .tls_key = a->cfg.tls_key,
+	        .trusted_proxies = a->cfg.trusted_proxies,
+	        .trusted_proxies_len = a->cfg.trusted_proxies_len,
 	};
 	int r;
 
@@ -230,7 +272,32 @@ int routes_open(struct agent *a, char **cause)
 		http_client_set_error_observer(a->os->http, on_openstack_error, a);
 	if ((r = httpd_new(a->base, &cfg, &a->httpd, cause)) < 0)
 		return r;
-	return httpd_bind(a->httpd, a->cfg.listen, (uint16_t)a->cfg.port_app, cause);
+	if ((r = httpd_bind(a->httpd, a->cfg.listen, (uint16_t)a->cfg.port_app, cause)) < 0)
+		return r;
+	if (httpd_tls_fingerprint(a->httpd) != NULL)
+		log_info("TLS on port %d: certificate %s, SHA-256 %s", a->cfg.port_app,
+		        a->cfg.tls_certificate, httpd_tls_fingerprint(a->httpd));
+	if (skip > 0 && (r = open_ops(a, cause)) < 0)
+		return r;
+	if (skip > 0)
+		log_info("/metrics and /healthz on %s only", a->cfg.metrics_listen);
+	return 0;
+}
+
+void routes_reload(struct agent *a)
+{
+	char *cause = NULL;
+	int r;
+
+	if (a->httpd == NULL || httpd_tls_fingerprint(a->httpd) == NULL)
+		return;
+	if ((r = httpd_reload_tls(a->httpd, &cause)) < 0)
+		log_warnx("TLS certificate not reloaded, the old one still serves: %s",
+		        cause ? cause : strerror(-r));
+	else
+		log_info("TLS certificate reloaded: %s, SHA-256 %s", a->cfg.tls_certificate,
+		        httpd_tls_fingerprint(a->httpd));
+	free(cause);
 }
 
 static void drained(void *arg)
@@ -246,10 +313,16 @@ void routes_stop(struct agent *a)
 		event_base_loopexit(a->base, NULL);
 	else
 		httpd_shutdown(a->httpd, drained, a);
+	/* Scrapes and probes need no draining: their port just closes. */
+	if (a->httpd_ops != NULL)
+		httpd_shutdown(a->httpd_ops, NULL, NULL);
 }
 
 void routes_close(struct agent *a)
 {
+	if (a->httpd_ops != NULL)
+		httpd_free(a->httpd_ops);
+	a->httpd_ops = NULL;
 	if (a->httpd != NULL)
 		httpd_free(a->httpd);
 	a->httpd = NULL;

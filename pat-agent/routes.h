@@ -15,5 +15,10 @@ int routes_open(struct agent *a, char **cause);
  */
 void routes_stop(struct agent *a);
 void routes_close(struct agent *a);
+/*
+ * SIGHUP: reads tls_certificate and tls_key again for new connections; a
+ * pair that does not load is logged and the old one keeps serving.
+ */
+void routes_reload(struct agent *a);
 
 #endif

@@ -17,6 +17,7 @@
 """
 import errno
 import json
+import os
 import resource
 import selectors
 import socket
@@ -165,6 +166,11 @@ PROBES = {
 
 def probe(host, port, kind):
     s = socket.create_connection((host, port), timeout=5)
+    ca = os.environ.get("PROBE_TLS_CA")
+    if ca:
+        # The same bytes through a TLS session (http-tls.sh): the guard reads plaintext.
+        import ssl
+        s = ssl.create_default_context(cafile=ca).wrap_socket(s, server_hostname=host)
     try:
         s.sendall(PROBES[kind])
     except OSError:

@@ -243,6 +243,19 @@ static const struct bad_value {
          "aaaaaaaaaaaa.sock\";\n};\n",
                 3, "control_socket", "socket path holds at most 107"},
         {"praas:\n{\n  namespace_prefix = \"\";\n};\n", 3, "namespace_prefix", "non-empty"},
+        {"praas:\n{\n  trusted_proxies = [ \"127.0.0.1\", \"x\" ];\n};\n", 3, "trusted_proxies",
+                "element 2"},
+        {"praas:\n{\n  metrics_listen = \"127.0.0.1\";\n};\n", 3, "metrics_listen",
+                "not ADDRESS:PORT"},
+        {"praas:\n{\n  metrics_listen = \"127.0.0.1:0\";\n};\n", 3, "metrics_listen",
+                "port is not 1-65535"},
+        {"praas:\n{\n  metrics_listen = \"::1:9102\";\n};\n", 3, "metrics_listen",
+                "IPv6 in brackets"},
+        {"praas:\n{\n  metrics_listen = \"localhost:9102\";\n};\n", 3, "metrics_listen",
+                "address is not IPv4"},
+        {"praas:\n{\n  tls_key = \"key.pem\";\n};\n", 3, "tls_key", "absolute path"},
+        {"praas:\n{\n\n  tls_certificate = \"/c.pem\";\n};\n", 4, "tls_key",
+                "tls_certificate and tls_key go together"},
         {"praas = 3;\n", 1, "praas", "must be a group"},
         {"other: { a = 1; };\n", 1, "praas", "missing"},
 };
@@ -259,6 +272,38 @@ static void test_bad_values(void **state)
 		if (strstr(fx->error, b->why) == NULL)
 			fail_msg("case %zu: error \"%s\" lacks \"%s\"", i, fx->error, b->why);
 	}
+}
+
+/* TLS, proxies, the management port: defaults and values. */
+static void test_tls_proxy_keys(void **state)
+{
+	struct fixture *fx = *state;
+
+	assert_null(fx->cfg.tls_certificate);
+	assert_int_equal(fx->cfg.trusted_proxies_len, 0);
+	assert_null(fx->cfg.metrics_address);
+	assert_int_equal(load_text(fx,
+	                         "praas: { tls_certificate = \"/a.pem\"; "
+	                         "tls_key = \"/b.pem\"; trusted_proxies = [ "
+	                         "\"127.0.0.1/32\", \"2001:db8::/32\" ]; "
+	                         "metrics_listen = \"[::1]:9102\"; };\n"),
+	        0);
+	assert_string_equal(fx->cfg.tls_certificate, "/a.pem");
+	assert_string_equal(fx->cfg.tls_key, "/b.pem");
+	assert_int_equal(fx->cfg.trusted_proxies_len, 2);
+	assert_string_equal(fx->cfg.metrics_address, "::1");
+	assert_int_equal(fx->cfg.metrics_port, 9102);
+	/* The shipped file's defaults, uncommented, mean "none". */
+	assert_int_equal(load_text(fx,
+	                         "praas: { tls_certificate = \"\"; tls_key = \"\"; "
+	                         "metrics_listen = \"\"; };\n"),
+	        0);
+	assert_null(fx->cfg.tls_certificate);
+	assert_null(fx->cfg.tls_key);
+	assert_null(fx->cfg.metrics_address);
+	assert_int_equal(load_text(fx, "praas: { metrics_listen = \"192.0.2.1:1\"; };\n"), 0);
+	assert_string_equal(fx->cfg.metrics_address, "192.0.2.1");
+	assert_int_equal(fx->cfg.metrics_port, 1);
 }
 
 /* The keys of Keystone validation: defaults, values, ranges. */
@@ -391,6 +436,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_database_dir, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_shipped_file, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_keystone_keys, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_tls_proxy_keys, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
