@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "audit.h"
 #include "call.h"
 #include "fwd-json.h"
 #include "kernel.h"
@@ -67,16 +68,17 @@ static void fail_with(struct v1 *v, int status, const char *code, const char *de
  * Appends f as a client sees it: with the operator's masquerade = true every
  * forwarding is source-NATed (one table-wide rule), so each shows
  * "masquerade": true whatever it asked for. The stored value is kept: it
- * applies again if the operator turns the global one off.
+ * applies again if the operator turns the global one off. status_reason
+ * is worked out now (kernel_explain), so it is never stale.
  */
-static int write_shown(struct evbuffer *out, const struct forwarding *f, bool masquerade_all)
+static int write_shown(
+        struct evbuffer *out, const struct forwarding *f, bool masquerade_all, struct kernel *k)
 {
-	struct forwarding shown;
+	struct forwarding shown = *f;
 
-	if (!masquerade_all || f->masquerade)
-		return fwd_json_write(out, f);
-	shown = *f;
-	shown.masquerade = true;
+	if (masquerade_all)
+		shown.masquerade = true;
+	kernel_explain(k, &shown);
 	return fwd_json_write(out, &shown);
 }
 
@@ -86,7 +88,8 @@ static void reply_one(struct v1 *v, int status, const struct forwarding *f)
 	struct evbuffer *b = evbuffer_new();
 
 	if (b == NULL || evbuffer_add_printf(b, "{\"port_forwarding\":") < 0 ||
-	        write_shown(b, f, v->a->cfg.masquerade) < 0 || evbuffer_add(b, "}", 1) < 0) {
+	        write_shown(b, f, v->a->cfg.masquerade, v->a->kernel) < 0 ||
+	        evbuffer_add(b, "}", 1) < 0) {
 		if (b)
 			evbuffer_free(b);
 		fail_with(v, 503, "praas.out_of_memory", "out of memory");
@@ -167,7 +170,8 @@ static void authenticate(struct v1 *v)
 
 struct listing {
 	struct store *store;
-	bool masquerade_all; /* the operator's masquerade = true: see write_shown() */
+	bool masquerade_all;   /* the operator's masquerade = true: see write_shown() */
+	struct kernel *kernel; /* for status_reason: see write_shown() */
 	struct list_filter query;
 	bool by_router; /* the store read is of router_id only */
 	char router_id[FWD_NAME_MAX + 1];
@@ -219,7 +223,7 @@ static int on_row(const struct forwarding *f, void *arg)
 		return 1;
 	}
 	if ((l->n > 0 && evbuffer_add(l->out, ",", 1) < 0) ||
-	        write_shown(l->out, f, l->masquerade_all) < 0)
+	        write_shown(l->out, f, l->masquerade_all, l->kernel) < 0)
 		return -ENOMEM;
 	if (l->n++ == 0)
 		snprintf(l->first, sizeof(l->first), "%s", f->id);
@@ -437,6 +441,7 @@ static void list(struct v1 *v, struct listing *l)
 
 	l->store = v->a->store;
 	l->masquerade_all = v->a->cfg.masquerade;
+	l->kernel = v->a->kernel;
 	l->limit =
 	        l->query.page.limit == 0 || l->query.page.limit > max ? max : l->query.page.limit;
 	l->desc = l->query.page.descending;
@@ -560,14 +565,16 @@ static void do_show(struct v1 *v)
 
 static void do_delete(struct v1 *v)
 {
+	struct forwarding old;
 	struct apierr err;
 
 	if (load(v) < 0)
 		return;
-	if (engine_delete(&v->a->engine, v->id, NULL, &err) < 0) {
+	if (engine_delete(&v->a->engine, v->id, &old, &err) < 0) {
 		fail(v, &err);
 		return;
 	}
+	audit_log("delete", call_request_id(v->call), &v->caller, &old, NULL);
 	call_reply(v->call, 204, NULL);
 	finish(v);
 }
@@ -777,6 +784,7 @@ static void after_router(struct v1 *v)
 static void after_target(struct v1 *v)
 {
 	const struct addr *gw = router_gateway(&v->router, v->f.internal_addr.family);
+	struct forwarding old;
 	struct apierr err;
 	const char *why;
 
@@ -798,14 +806,18 @@ static void after_target(struct v1 *v)
 	if (v->op == V1_CREATE) {
 		if (engine_create(&v->a->engine, &v->f, !(v->given & FWD_JSON_EXTERNAL), &err) < 0)
 			fail(v, &err);
-		else
+		else {
+			audit_log("create", call_request_id(v->call), &v->caller, &v->f, NULL);
 			reply_one(v, 201, &v->f);
+		}
 		return;
 	}
-	if (engine_update(&v->a->engine, &v->f, NULL, &err) < 0)
+	if (engine_update(&v->a->engine, &v->f, &old, &err) < 0)
 		fail(v, &err);
-	else
+	else {
+		audit_log("update", call_request_id(v->call), &v->caller, &v->f, &old);
 		reply_one(v, 200, &v->f);
+	}
 }
 
 /* ---- entry points ---- */

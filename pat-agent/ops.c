@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "audit.h"
 #include "kernel.h"
 #include "log.h"
 #include "nft.h"
@@ -58,8 +59,10 @@ static int move_all(struct agent *a, struct fwd_list *l, const struct addr *addr
 			next.external_addr = *addr;
 		else
 			next.internal_addr = *addr;
-		if ((r = engine_update(&a->engine, &next, NULL, err)) == 0)
+		if ((r = engine_update(&a->engine, &next, NULL, err)) == 0) {
+			audit_log("monitor-retarget", "control", NULL, &next, &l->v[i]);
 			(*count)++;
+		}
 	}
 	engine_bulk_end(&a->engine);
 	return r;
@@ -79,9 +82,11 @@ int ops_port_deleted(struct agent *a, const char *port_id, unsigned int *count, 
 	engine_bulk_begin(&a->engine, &cuts);
 	for (size_t i = 0; r == 0 && i < l.n; i++) {
 		/* One already gone (deleted meanwhile) is what was asked for. */
-		if (engine_delete(&a->engine, l.v[i].id, NULL, err) < 0 && err->status != 404)
+		if (engine_delete(&a->engine, l.v[i].id, NULL, err) == 0)
+			audit_log("monitor-delete", "control", NULL, &l.v[i], NULL);
+		else if (err->status != 404)
 			r = -1;
-		else
+		if (r == 0)
 			(*count)++;
 	}
 	engine_bulk_end(&a->engine);
@@ -112,8 +117,22 @@ int ops_port_address_changed(struct agent *a, const char *port_id, const struct 
 int ops_router_deleted(
         struct agent *a, const char *router_id, unsigned int *count, struct apierr *err)
 {
+	struct fwd_list l = {0};
+	char *cause = NULL;
+	int r;
+
 	routers_forget(a->routers, router_id);
-	return engine_delete_router(&a->engine, router_id, count, err);
+	/* Read first for the audit trail: the deletion is one transaction. */
+	if ((r = store_foreach_router(a->store, router_id, fwd_list_add, &l, &cause)) < 0) {
+		fwd_list_free(&l);
+		*count = 0;
+		return read_error(err, r, cause);
+	}
+	if ((r = engine_delete_router(&a->engine, router_id, count, err)) == 0)
+		for (size_t i = 0; i < l.n; i++)
+			audit_log("monitor-delete", "control", NULL, &l.v[i], NULL);
+	fwd_list_free(&l);
+	return r;
 }
 
 int ops_gateway_changed(struct agent *a, const char *router_id, const struct addr *new_ip,
