@@ -4,6 +4,9 @@
 #  - a router namespace vanishes: its forwardings go DOWN with status_reason
 #    "namespace_absent"; ?status=DOWN lists exactly those, ?status=ACTIVE the
 #    others (status_reason null); a bad status is a 400 naming it;
+#  - a table the kernel will not let the agent write (another process owns
+#    it) leaves the router's forwardings DOWN with "kernel_refused" after a
+#    restart, with the kernel's words in the log, until a resync;
 #  - /metrics counts them in praas_forwardings_by_reason;
 #  - `praas forwarding show` prints the reason;
 #  - the audit line (docs/design.md "Audit") for a v1 create, update and
@@ -22,6 +25,10 @@ topo_router r1
 topo_vm vm1 r1
 topo_router -x 198.51.100 -X 2001:db8:5 r2
 topo_vm vm2 r2
+topo_router r3
+topo_vm vm3 r3
+R3=${TOPO[r3.uuid]}
+VM3=${TOPO[vm3.ip4]}
 R1=${TOPO[r1.uuid]}
 R2=${TOPO[r2.uuid]}
 GW1=${TOPO[r1.gw4]}
@@ -177,10 +184,55 @@ assert_match "audit: legacy remove" \
 api POST "/v1/routers/$R1/port_forwardings" \
 	"{\"port_forwarding\":{\"internal_ip_address\":\"$VM1\",\"internal_port\":80,\"external_port\":4080}}"
 F4=$(api_field port_forwarding.id 2>/dev/null)
+api POST "/v1/routers/$R3/port_forwardings" \
+	"{\"port_forwarding\":{\"internal_ip_address\":\"$VM3\",\"internal_port\":22,\"external_port\":4022}}"
+F5=$(api_field port_forwarding.id 2>/dev/null)
+assert_eq "r3's forwarding is ACTIVE" ACTIVE "$(api_field port_forwarding.status 2>/dev/null)"
 agent_stop || topo_fail "the agent stops to have a port id seeded"
 sqlite3 "$AGENT_DIR/praas.db" "UPDATE forwardings SET internal_port_id = 'port-vm1' WHERE id = '$F4'" ||
 	topo_fail "seed the port id"
+
+# --- kernel_refused: while the agent is stopped, another process takes
+# r3's table with the owner flag (Linux 5.12+: only the owning netlink
+# socket may change it), so the kernel refuses the agent's restore (EPERM).
+mkfifo "$TOPO_DIR/owner.fifo"
+# ip netns exec execs nft, so $! is nft's own pid (to end it by that id).
+ip netns exec "${TOPO[r3.ns]}" nft -i <"$TOPO_DIR/owner.fifo" >"$TOPO_DIR/owner.out" 2>&1 &
+OWNER_PID=$!
+topo_on_exit "kill $OWNER_PID 2>/dev/null || true"
+exec 7>"$TOPO_DIR/owner.fifo"
+echo 'delete table inet praas' >&7
+echo 'add table inet praas { flags owner; }' >&7
+owned() { topo_exec r3 nft list table inet praas 2>/dev/null | grep -q 'flags owner'; }
+topo_wait 5 owned || topo_fail "r3's table is owned by another process: $(cat "$TOPO_DIR/owner.out")"
 agent_start || topo_fail "the agent starts again"
+api GET "/v1/routers/$R3/port_forwardings/$F5"
+assert_eq "restore refused by the kernel: DOWN, kernel_refused" "DOWN kernel_refused" \
+	"$(api_field port_forwarding.status) $(api_field port_forwarding.status_reason)"
+assert_match "the log has the kernel's words for it" \
+	"Failed to restore router $R3: .*(not permitted|EPERM)" "$(cat "$LOG")"
+api GET "/v1/port_forwardings?status=DOWN"
+assert_eq "?status=DOWN lists exactly r3's" "$F5:kernel_refused" \
+	"$(python3 -c '
+import json, sys
+print(" ".join("%s:%s" % (f["id"], f["status_reason"]) for f in json.loads(sys.argv[1])["port_forwardings"]))' "$API_BODY")"
+metrics=$(curl -s -m 10 "$AGENT_URL/metrics")
+assert_match "/metrics: one DOWN, kernel_refused" \
+	'praas_forwardings_by_reason\{reason="kernel_refused"\} 1' "$metrics"
+assert_match "/metrics: none namespace_absent now" \
+	'praas_forwardings_by_reason\{reason="namespace_absent"\} 0' "$metrics"
+echo "figure: forwardings_down_kernel_refused $(sed -n 's/^praas_forwardings_by_reason{reason="kernel_refused"} //p' <<<"$metrics") forwardings"
+# The owner exits (its table goes with its socket); a resync writes it.
+exec 7>&-
+kill "$OWNER_PID" 2>/dev/null
+wait "$OWNER_PID" 2>/dev/null
+unowned() { ! owned; }
+topo_wait 5 unowned || topo_fail "r3's owned table went with its owner"
+ans=$(ctl "{\"id\":3,\"op\":\"resync\",\"router_id\":\"$R3\"}")
+assert_match "resync of r3 once the owner is gone" '"ok": *true' "$ans"
+api GET "/v1/routers/$R3/port_forwardings/$F5"
+assert_eq "after the resync: ACTIVE, status_reason null" "ACTIVE None" \
+	"$(api_field port_forwarding.status) $(api_field port_forwarding.status_reason)"
 NEW1=${VM1%.*}.99
 ans=$(ctl "{\"id\":2,\"op\":\"port_address_changed\",\"port_id\":\"port-vm1\",\"old_ip\":\"$VM1\",\"new_ip\":\"$NEW1\"}")
 assert_match "port_address_changed is done" '"ok": *true' "$ans"
