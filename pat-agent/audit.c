@@ -11,7 +11,7 @@ static const char *endpoint(const struct addr *a, const struct port_range *r, ch
 {
 	char ip[64], ports[16];
 
-	addr_format(a, ip, sizeof(ip));
+	addr_format(a, ip, sizeof(ip)); /* cannot fail: "-" for what it cannot print */
 	/* One port as one number, the way the API shows external_port. */
 	if (r->lo == r->hi)
 		snprintf(ports, sizeof(ports), "%u", r->lo);
