@@ -196,11 +196,6 @@ void session_close(struct session *s)
 	free(s);
 }
 
-bool session_has_cloud(const struct session *s)
-{
-	return s->has_cloud;
-}
-
 /* The API-SIG detail of an error answer, else its status line. */
 static char *service_error(const struct http_result *res)
 {

@@ -310,8 +310,3 @@ out:
 	free(buf);
 	return r;
 }
-
-int conntrack_flush_forwarding(struct conntrack *ct, const struct forwarding *f, char **cause)
-{
-	return conntrack_flush_forwardings(ct, f, 1, cause);
-}

@@ -396,11 +396,6 @@ struct event_base *http_client_base(const struct http_client *c)
 	return c->base;
 }
 
-const struct http_options *http_client_options(const struct http_client *c)
-{
-	return &c->opts;
-}
-
 unsigned int http_client_pending(const struct http_client *c)
 {
 	return c->pending;
@@ -1014,21 +1009,13 @@ void http_result_free(struct http_result *res)
 
 char *http_escape(const char *text)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	size_t n = strlen(text);
-	char *s = malloc(3 * n + 1), *p = s;
+	/* libcurl's escaping keeps exactly the unreserved characters (RFC 3986);
+	 * copied so the caller frees with free() whatever curl's allocator is. */
+	char *esc = curl_easy_escape(NULL, text, 0), *copy;
 
-	if (s == NULL)
+	if (esc == NULL)
 		return NULL;
-	for (const unsigned char *q = (const unsigned char *)text; *q; q++) {
-		if (isalnum(*q) || *q == '-' || *q == '.' || *q == '_' || *q == '~') {
-			*p++ = (char)*q;
-		} else {
-			*p++ = '%';
-			*p++ = hex[*q >> 4];
-			*p++ = hex[*q & 15];
-		}
-	}
-	*p = '\0';
-	return s;
+	copy = strdup(esc);
+	curl_free(esc);
+	return copy;
 }

@@ -94,7 +94,6 @@ int http_client_new(
 /* Cancels every pending request (no callbacks) and frees the client. */
 void http_client_free(struct http_client *client);
 struct event_base *http_client_base(const struct http_client *client);
-const struct http_options *http_client_options(const struct http_client *client);
 /* Requests started and not yet ended (for tests and shutdown). */
 unsigned int http_client_pending(const struct http_client *client);
 

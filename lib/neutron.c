@@ -1039,16 +1039,6 @@ static void qb_raw(struct qbuf *q, const char *text)
 	q->len = (size_t)r;
 }
 
-/* The length of s once escaped as a query value: 3 for a byte that is not unreserved. */
-static size_t escaped_len(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s; s++)
-		n += (isalnum((unsigned char)*s) || strchr("-._~", *s)) ? 1 : 3;
-	return n;
-}
-
 /* Splits the ids over queries "/v2.0/<coll>?<base>&id=..." no longer than
  * max_url (with room for the endpoint and a marker). */
 static int nc_queries(
@@ -1074,8 +1064,15 @@ static int nc_queries(
 		for (size_t k = 0; i < ids_len && q.err == 0; k++, i++) {
 			/* The exact length: a worst case (3 bytes a character) fit 33 UUIDs a
 			 * query. */
-			size_t add = 4 + escaped_len(ids[i]);
+			char *esc = http_escape(ids[i]);
+			size_t add;
 
+			if (esc == NULL) {
+				free(q.s);
+				return -ENOMEM;
+			}
+			add = 4 + strlen(esc);
+			free(esc);
 			if (k > 0 && q.len + add > budget)
 				break;
 			qb_add(&q, "id", ids[i]);
