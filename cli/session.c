@@ -10,6 +10,7 @@
 
 #include "clouds.h"
 #include "fwd.h"
+#include "http-sync.h"
 #include "http.h"
 #include "keystone.h"
 #include "neutron.h"

@@ -23,6 +23,7 @@
 #include <json-c/json.h>
 
 #include "clouds.h"
+#include "http-sync.h"
 #include "http.h"
 #include "keystone.h"
 #include "neutron.h"

@@ -17,6 +17,7 @@
 #include <stddef.h>
 
 #include "clouds.h"
+#include "http-sync.h"
 #include "http.h"
 #include "keystone.h"
 #include "neutron.h"
