@@ -16,7 +16,6 @@
  */
 #include "keystone.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,9 +30,6 @@
 #include "refused.h"
 
 #define KEYSTONE_CACHE_BUCKET 256
-
-#define STR_(x) #x
-#define STR(x)  STR_(x)
 
 enum kc_kind {
 	KC_AUTH,
@@ -121,179 +117,6 @@ struct keystone {
 static void kc_send(struct keystone_call *call);
 static void kc_destroy(struct keystone_call *call);
 static void ks_destroy(struct keystone *ks);
-
-/* ---- token bodies ---------------------------------------------------- */
-
-void keystone_token_info_clear(struct keystone_token_info *info)
-{
-	free(info->user_id);
-	free(info->user_name);
-	free(info->project_id);
-	free(info->project_name);
-	for (size_t i = 0; i < info->roles_len; i++)
-		free(info->roles[i]);
-	free(info->roles);
-	memset(info, 0, sizeof(*info));
-}
-
-static int token_info_copy(const struct keystone_token_info *src, struct keystone_token_info *dst)
-{
-	memset(dst, 0, sizeof(*dst));
-	dst->expires_at = src->expires_at;
-	dst->issued_at = src->issued_at;
-#define DUP(f)                                                                                     \
-	if (src->f != NULL && (dst->f = strdup(src->f)) == NULL)                                   \
-		goto nomem;
-	DUP(user_id)
-	DUP(user_name)
-	DUP(project_id)
-	DUP(project_name)
-#undef DUP
-	if (src->roles_len > 0) {
-		dst->roles = calloc(src->roles_len, sizeof(char *));
-		if (dst->roles == NULL)
-			goto nomem;
-		for (; dst->roles_len < src->roles_len; dst->roles_len++)
-			if ((dst->roles[dst->roles_len] = strdup(src->roles[dst->roles_len])) ==
-			        NULL)
-				goto nomem;
-	}
-	return 0;
-nomem:
-	keystone_token_info_clear(dst);
-	return -ENOMEM;
-}
-
-/* "2024-05-01T12:00:00.000000Z" (or +00:00) as seconds since the epoch. */
-static int keystone_parse_time(const char *s, time_t *out)
-{
-	struct tm tm = {0};
-	const char *end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-
-	if (end == NULL)
-		return -EINVAL;
-	if (*end == '.')
-		while (isdigit((unsigned char)*++end))
-			;
-	if (*end != '\0' && *end != 'Z' && strcmp(end, "+00:00") != 0)
-		return -EINVAL;
-	*out = timegm(&tm);
-	return 0;
-}
-
-static const char *json_str(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
-	        !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
-static int dup_opt(char **slot, const char *s)
-{
-	if (s == NULL)
-		return 0;
-	*slot = strdup(s);
-	return *slot == NULL ? -ENOMEM : 0;
-}
-
-static int token_info_from_json(
-        struct json_object *tok, struct keystone_token_info *info, char **cause)
-{
-	struct json_object *user = NULL, *project = NULL, *roles = NULL;
-	const char *s;
-
-	memset(info, 0, sizeof(*info));
-	json_object_object_get_ex(tok, "user", &user);
-	json_object_object_get_ex(tok, "project", &project);
-	if ((s = json_str(tok, "expires_at")) == NULL ||
-	        keystone_parse_time(s, &info->expires_at) < 0) {
-		if (cause != NULL)
-			*cause = strdup("token has no valid expires_at");
-		return -EPROTO;
-	}
-	if ((s = json_str(tok, "issued_at")) != NULL)
-		(void)keystone_parse_time(s, &info->issued_at);
-	if (dup_opt(&info->user_id, json_str(user, "id")) < 0 ||
-	        dup_opt(&info->user_name, json_str(user, "name")) < 0 ||
-	        dup_opt(&info->project_id, json_str(project, "id")) < 0 ||
-	        dup_opt(&info->project_name, json_str(project, "name")) < 0)
-		goto nomem;
-	if (info->user_id == NULL) {
-		keystone_token_info_clear(info);
-		if (cause != NULL)
-			*cause = strdup("token has no user id");
-		return -EPROTO;
-	}
-	if (json_object_object_get_ex(tok, "roles", &roles) &&
-	        json_object_is_type(roles, json_type_array)) {
-		size_t n = json_object_array_length(roles);
-
-		info->roles = calloc(n ? n : 1, sizeof(char *));
-		if (info->roles == NULL)
-			goto nomem;
-		for (size_t i = 0; i < n; i++) {
-			s = json_str(json_object_array_get_idx(roles, i), "name");
-			if (s != NULL && (info->roles[info->roles_len++] = strdup(s)) == NULL)
-				goto nomem;
-		}
-	}
-	return 0;
-nomem:
-	keystone_token_info_clear(info);
-	return -ENOMEM;
-}
-
-/* Parses body; *token_obj (borrowed from *root, which the caller puts) is "token". */
-static int token_body_parse(const char *body, size_t len, struct json_object **root,
-        struct json_object **token_obj, char **cause)
-{
-	struct json_tokener *tk = json_tokener_new();
-
-	*root = NULL;
-	if (tk == NULL)
-		return -ENOMEM;
-	if (len <= INT32_MAX)
-		*root = json_tokener_parse_ex(tk, body, (int)len);
-	if (*root != NULL && json_tokener_get_error(tk) != json_tokener_success) {
-		json_object_put(*root);
-		*root = NULL;
-	}
-	json_tokener_free(tk);
-	if (*root == NULL || !json_object_object_get_ex(*root, "token", token_obj) ||
-	        !json_object_is_type(*token_obj, json_type_object)) {
-		json_object_put(*root);
-		*root = NULL;
-		if (cause != NULL)
-			*cause = strdup("answer is not a JSON token document");
-		return -EPROTO;
-	}
-	return 0;
-}
-
-int keystone_token_info_parse(
-        const char *body, size_t len, struct keystone_token_info *info, char **cause)
-{
-	struct json_object *root, *tok;
-	int r;
-
-	memset(info, 0, sizeof(*info));
-	if ((r = token_body_parse(body, len, &root, &tok, cause)) < 0)
-		return r;
-	r = token_info_from_json(tok, info, cause);
-	json_object_put(root);
-	return r;
-}
-
-bool keystone_token_has_role(const struct keystone_token_info *info, const char *role)
-{
-	for (size_t i = 0; i < info->roles_len; i++)
-		if (strcmp(info->roles[i], role) == 0)
-			return true;
-	return false;
-}
 
 /* ---- the client ------------------------------------------------------ */
 
@@ -487,61 +310,17 @@ const struct keystone_token_info *keystone_token_info(const struct keystone *ks)
 	return keystone_token(ks) != NULL ? &ks->info : NULL;
 }
 
-/* ---- catalog --------------------------------------------------------- */
-
-static bool endpoint_matches(struct json_object *ep, const char *interface, const char *region)
-{
-	const char *s = json_str(ep, "interface"), *r1, *r2;
-
-	if (s == NULL || strcmp(s, interface) != 0 || json_str(ep, "url") == NULL)
-		return false;
-	if (region == NULL)
-		return true;
-	r1 = json_str(ep, "region_id");
-	r2 = json_str(ep, "region");
-	return (r1 != NULL && strcmp(r1, region) == 0) || (r2 != NULL && strcmp(r2, region) == 0);
-}
-
 int keystone_endpoint(const struct keystone *ks, const char *service_type, char **url, char **cause)
 {
-	const char *interface = ks->cloud.interface ? ks->cloud.interface : "public";
-	const char *region = ks->cloud.region_name;
-	size_t n = ks->catalog ? json_object_array_length(ks->catalog) : 0;
-
 	*url = NULL;
 	if (ks->catalog == NULL) {
 		if (cause != NULL)
 			*cause = strdup("no token held, so no catalog");
 		return -ENOTCONN;
 	}
-	for (size_t i = 0; i < n; i++) {
-		struct json_object *svc = json_object_array_get_idx(ks->catalog, i), *eps;
-		const char *type = json_str(svc, "type");
-
-		if (type == NULL || strcmp(type, service_type) != 0 ||
-		        !json_object_object_get_ex(svc, "endpoints", &eps) ||
-		        !json_object_is_type(eps, json_type_array))
-			continue;
-		for (size_t j = 0; j < json_object_array_length(eps); j++) {
-			struct json_object *ep = json_object_array_get_idx(eps, j);
-			const char *u;
-			size_t len;
-
-			if (!endpoint_matches(ep, interface, region))
-				continue;
-			u = json_str(ep, "url");
-			len = strlen(u);
-			while (len > 0 && u[len - 1] == '/')
-				len--;
-			*url = strndup(u, len);
-			return *url == NULL ? -ENOMEM : 0;
-		}
-	}
-	if (cause != NULL &&
-	        asprintf(cause, "the catalog has no %s endpoint of type \"%s\"%s%s", interface,
-	                service_type, region ? " in region " : "", region ? region : "") < 0)
-		*cause = NULL;
-	return -ENOENT;
+	return keystone_catalog_endpoint(ks->catalog, service_type,
+	        ks->cloud.interface ? ks->cloud.interface : "public", ks->cloud.region_name, url,
+	        cause);
 }
 
 /* ---- calls ----------------------------------------------------------- */
@@ -792,7 +571,7 @@ static void ks_wake(struct keystone *ks, const struct http_error *err)
 /* Takes the token from a successful answer. 0, or -EPROTO with *words. */
 static int ks_take_token(struct keystone *ks, const struct http_response *resp, char **words)
 {
-	struct json_object *root, *tok, *catalog;
+	struct json_object *catalog;
 	struct keystone_token_info info;
 	int r;
 
@@ -800,22 +579,14 @@ static int ks_take_token(struct keystone *ks, const struct http_response *resp, 
 		*words = strdup("answer has no X-Subject-Token header");
 		return -EPROTO;
 	}
-	if ((r = token_body_parse(resp->body, resp->body_len, &root, &tok, words)) < 0)
+	r = keystone_token_parse(resp->body, resp->body_len, &info, &catalog, words);
+	if (r < 0)
 		return r;
-	if ((r = token_info_from_json(tok, &info, words)) < 0) {
-		json_object_put(root);
-		return r;
-	}
 	ks_drop_token(ks);
 	ks->info = info;
+	ks->catalog = catalog;
 	ks->token = strdup(resp->subject_token);
-	if (json_object_object_get_ex(tok, "catalog", &catalog) &&
-	        json_object_is_type(catalog, json_type_array))
-		ks->catalog = json_object_get(catalog);
-	else
-		ks->catalog = json_object_new_array();
-	json_object_put(root);
-	if (ks->token == NULL || ks->catalog == NULL) {
+	if (ks->token == NULL) {
 		ks_drop_token(ks);
 		return -ENOMEM;
 	}
@@ -1131,7 +902,7 @@ static void cache_put(
 	e = calloc(1, sizeof(*e));
 	if (e == NULL)
 		return; /* a cache is an optimisation: skip it */
-	if ((e->token = strdup(token)) == NULL || token_info_copy(info, &e->info) < 0) {
+	if ((e->token = strdup(token)) == NULL || keystone_token_info_copy(info, &e->info) < 0) {
 		free(e->token);
 		free(e);
 		return;
@@ -1160,34 +931,6 @@ static const struct cache_entry *cache_get(struct keystone *ks, const char *toke
 		return NULL;
 	}
 	return NULL;
-}
-
-int keystone_token_check(const char *token, const char **why)
-{
-	size_t n = 0;
-
-	if (why != NULL)
-		*why = NULL;
-	for (; token[n] != '\0' && n <= KEYSTONE_TOKEN_MAX; n++) {
-		char c = token[n];
-
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		            c == '_' || c == '-' || c == '=' || c == '.' || c == '+' || c == '/')) {
-			if (why != NULL)
-				*why = "it holds a character no Keystone token has "
-				       "(tokens are [A-Za-z0-9_=.+/-])";
-			return -EINVAL;
-		}
-	}
-	if (n < KEYSTONE_TOKEN_MIN || n > KEYSTONE_TOKEN_MAX) {
-		if (why != NULL)
-			*why = n < KEYSTONE_TOKEN_MIN ? "it is shorter than any Keystone token "
-			                                "(" STR(KEYSTONE_TOKEN_MIN) " characters)"
-			                              : "it is longer than any Keystone token "
-			                                "(" STR(KEYSTONE_TOKEN_MAX) " characters)";
-		return -EINVAL;
-	}
-	return 0;
 }
 
 /* ---- sharing, slots and the queue ------------------------------------ */
@@ -1323,7 +1066,7 @@ static void kc_share(struct keystone_call *leader, const struct http_error *err,
 			continue;
 		}
 		if (err == NULL) {
-			if (token_info_copy(info, &c->info) < 0) {
+			if (keystone_token_info_copy(info, &c->info) < 0) {
 				c->state = KC_NEW;
 				c->follower = false;
 				kc_admit(c);
@@ -1357,7 +1100,7 @@ int keystone_validate(struct keystone *ks, const char *subject_token, keystone_v
 		*handle = call;
 	if ((hit = cache_get(ks, subject_token)) != NULL) {
 		ks->stats.cache_hits++;
-		if (token_info_copy(&hit->info, &call->info) == 0) {
+		if (keystone_token_info_copy(&hit->info, &call->info) == 0) {
 			call->has_info = true;
 			kc_defer(call, NULL);
 			return 0;

@@ -36,6 +36,7 @@
 
 #include "clouds.h"
 #include "http.h"
+#include "keystone-token.h"
 
 #define KEYSTONE_TOKEN_MARGIN     60  /* seconds before expiry to renew */
 #define KEYSTONE_CACHE_MAX_AGE    300 /* seconds */
@@ -45,29 +46,8 @@
 #define KEYSTONE_MAX_VALIDATIONS  32   /* validation calls in progress at once */
 #define KEYSTONE_VALIDATION_QUEUE 256  /* validations waiting for a slot */
 #define KEYSTONE_QUEUE_WAIT       10   /* seconds a validation waits for a slot */
-/*
- * The shape of a Keystone token: Fernet and UUID tokens are URL-safe
- * base64 or hex (UUID: 32 characters, Fernet about 180-250), JWS tokens add
- * '.', the retired PKI tokens '+' and '/'. The bounds are loose on purpose:
- * they only keep out what no Keystone ever issued.
- */
-#define KEYSTONE_TOKEN_MIN 16
-#define KEYSTONE_TOKEN_MAX 8192
-
 struct keystone;
 struct keystone_call;
-
-/* What a token says about its holder. */
-struct keystone_token_info {
-	char *user_id;
-	char *user_name;
-	char *project_id;
-	char *project_name;
-	char **roles; /* role names */
-	size_t roles_len;
-	time_t expires_at;
-	time_t issued_at;
-};
 
 struct keystone_stats {
 	unsigned int tokens_issued;   /* successful POST /v3/auth/tokens */
@@ -158,13 +138,6 @@ typedef void (*keystone_validate_cb)(
         const struct keystone_token_info *info, const struct http_error *err, void *arg);
 
 /*
- * 0 when token has the shape of a Keystone token (KEYSTONE_TOKEN_MIN to
- * KEYSTONE_TOKEN_MAX characters of [A-Za-z0-9_=.+/-]); else -EINVAL with
- * *why (static words, may be NULL) saying what is wrong.
- */
-int keystone_token_check(const char *token, const char **why);
-
-/*
  * Validates a caller's token: GET /v3/auth/tokens with X-Auth-Token = ours
  * and X-Subject-Token = theirs, answered from the caches when it can be.
  * 0 or -errno (-EINVAL for a token that fails keystone_token_check,
@@ -176,17 +149,8 @@ int keystone_validate(struct keystone *ks, const char *subject_token, keystone_v
 /* Stops a pending call; its callback will not be called. */
 void keystone_call_cancel(struct keystone_call *call);
 
-bool keystone_token_has_role(const struct keystone_token_info *info, const char *role);
 const struct keystone_stats *keystone_stats(const struct keystone *ks);
 /* Calls started and not yet ended. */
 unsigned int keystone_pending(const struct keystone *ks);
-
-/*
- * Decodes a token body ({"token": {...}}) into *info (allocated strings;
- * free with keystone_token_info_clear). 0, or -EPROTO with *cause.
- */
-int keystone_token_info_parse(
-        const char *body, size_t len, struct keystone_token_info *info, char **cause);
-void keystone_token_info_clear(struct keystone_token_info *info);
 
 #endif
