@@ -28,8 +28,7 @@
 
 #include "log.h"
 #include "refused.h"
-
-#define KEYSTONE_CACHE_BUCKET 256
+#include "token-cache.h"
 
 enum kc_kind {
 	KC_AUTH,
@@ -79,13 +78,6 @@ struct keystone_call {
 
 TAILQ_HEAD(keystone_call_list, keystone_call);
 
-struct cache_entry {
-	struct cache_entry *next;
-	char *token;
-	struct keystone_token_info info;
-	time_t until;
-};
-
 struct keystone {
 	struct http_client *http;
 	struct event_base *base;
@@ -98,10 +90,7 @@ struct keystone {
 	struct keystone_call_list calls;
 	unsigned int pending;
 	int margin;
-	int cache_max_age;
-	size_t cache_max;
-	size_t cache_len;
-	struct cache_entry *cache[KEYSTONE_CACHE_BUCKET];
+	struct token_cache cache; /* validated callers' tokens */
 	struct keystone_stats stats;
 	struct refused *refused; /* tokens Keystone refused lately */
 	int negative_ttl;
@@ -162,8 +151,7 @@ int keystone_new(
 	ks->http = http;
 	ks->base = http_client_base(http);
 	ks->margin = KEYSTONE_TOKEN_MARGIN;
-	ks->cache_max_age = KEYSTONE_CACHE_MAX_AGE;
-	ks->cache_max = KEYSTONE_CACHE_MAX_TOKENS;
+	token_cache_set_limits(&ks->cache, KEYSTONE_CACHE_MAX_AGE, KEYSTONE_CACHE_MAX_TOKENS);
 	ks->negative_ttl = KEYSTONE_NEGATIVE_TTL;
 	ks->max_validations = KEYSTONE_MAX_VALIDATIONS;
 	ks->max_queued = KEYSTONE_VALIDATION_QUEUE;
@@ -195,18 +183,7 @@ static void ks_drop_token(struct keystone *ks)
 
 void keystone_cache_clear(struct keystone *ks)
 {
-	for (size_t b = 0; b < KEYSTONE_CACHE_BUCKET; b++) {
-		struct cache_entry *e, *next;
-
-		for (e = ks->cache[b]; e != NULL; e = next) {
-			next = e->next;
-			free(e->token);
-			keystone_token_info_clear(&e->info);
-			free(e);
-		}
-		ks->cache[b] = NULL;
-	}
-	ks->cache_len = 0;
+	token_cache_clear(&ks->cache);
 	if (ks->refused != NULL)
 		refused_clear(ks->refused);
 }
@@ -255,8 +232,7 @@ void keystone_set_token_margin(struct keystone *ks, int seconds)
 
 void keystone_set_cache_limits(struct keystone *ks, int max_age_seconds, size_t max_tokens)
 {
-	ks->cache_max_age = max_age_seconds;
-	ks->cache_max = max_tokens;
+	token_cache_set_limits(&ks->cache, max_age_seconds, max_tokens);
 }
 
 void keystone_set_negative_ttl(struct keystone *ks, int seconds)
@@ -743,9 +719,6 @@ static void kc_reauth(struct keystone_call *call)
 	kc_start(call);
 }
 
-static void cache_put(
-        struct keystone *ks, const char *token, const struct keystone_token_info *info);
-
 static void kc_validated(
         struct keystone_call *call, const struct http_response *resp, const struct http_error *err)
 {
@@ -776,7 +749,7 @@ static void kc_validated(
 		http_error_free(mine);
 		return;
 	}
-	cache_put(call->ks, call->subject, &info);
+	call->ks->stats.cache_evictions += token_cache_put(&call->ks->cache, call->subject, &info);
 	kc_deliver(call, NULL, NULL, &info);
 	keystone_token_info_clear(&info);
 }
@@ -833,104 +806,6 @@ int keystone_request(struct keystone *ks, const char *service_type, const char *
 		*handle = call;
 	kc_start(call);
 	return 0;
-}
-
-/* ---- validation cache ------------------------------------------------ */
-
-static unsigned int cache_hash(const char *s)
-{
-	unsigned int h = 2166136261u; /* FNV-1a */
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h % KEYSTONE_CACHE_BUCKET;
-}
-
-static void cache_entry_free(struct cache_entry *e)
-{
-	explicit_bzero(e->token, strlen(e->token));
-	free(e->token);
-	keystone_token_info_clear(&e->info);
-	free(e);
-}
-
-/* Removes expired entries, and the soonest-to-expire one if still full. */
-static void cache_make_room(struct keystone *ks, time_t now)
-{
-	struct cache_entry **victim = NULL;
-
-	for (size_t b = 0; b < KEYSTONE_CACHE_BUCKET; b++) {
-		for (struct cache_entry **pp = &ks->cache[b]; *pp != NULL;) {
-			struct cache_entry *e = *pp;
-
-			if (e->until <= now) {
-				*pp = e->next;
-				cache_entry_free(e);
-				ks->cache_len--;
-				continue;
-			}
-			if (victim == NULL || e->until < (*victim)->until)
-				victim = pp;
-			pp = &e->next;
-		}
-	}
-	if (ks->cache_len >= ks->cache_max && victim != NULL) {
-		struct cache_entry *e = *victim;
-
-		*victim = e->next;
-		cache_entry_free(e);
-		ks->cache_len--;
-		ks->stats.cache_evictions++;
-	}
-}
-
-static void cache_put(
-        struct keystone *ks, const char *token, const struct keystone_token_info *info)
-{
-	time_t now = time(NULL), until = info->expires_at;
-	struct cache_entry *e;
-	unsigned int b = cache_hash(token);
-
-	if (ks->cache_max == 0 || ks->cache_max_age <= 0)
-		return;
-	if (until > now + ks->cache_max_age)
-		until = now + ks->cache_max_age;
-	if (until <= now)
-		return;
-	if (ks->cache_len >= ks->cache_max)
-		cache_make_room(ks, now);
-	e = calloc(1, sizeof(*e));
-	if (e == NULL)
-		return; /* a cache is an optimisation: skip it */
-	if ((e->token = strdup(token)) == NULL || keystone_token_info_copy(info, &e->info) < 0) {
-		free(e->token);
-		free(e);
-		return;
-	}
-	e->until = until;
-	e->next = ks->cache[b];
-	ks->cache[b] = e;
-	ks->cache_len++;
-}
-
-static const struct cache_entry *cache_get(struct keystone *ks, const char *token)
-{
-	time_t now = time(NULL);
-	unsigned int b = cache_hash(token);
-
-	for (struct cache_entry **pp = &ks->cache[b]; *pp != NULL; pp = &(*pp)->next) {
-		struct cache_entry *e = *pp;
-
-		if (strcmp(e->token, token) != 0)
-			continue;
-		if (e->until > now)
-			return e;
-		*pp = e->next;
-		cache_entry_free(e);
-		ks->cache_len--;
-		return NULL;
-	}
-	return NULL;
 }
 
 /* ---- sharing, slots and the queue ------------------------------------ */
@@ -1081,7 +956,7 @@ static void kc_share(struct keystone_call *leader, const struct http_error *err,
 int keystone_validate(struct keystone *ks, const char *subject_token, keystone_validate_cb cb,
         void *arg, struct keystone_call **handle)
 {
-	const struct cache_entry *hit;
+	const struct keystone_token_info *hit;
 	struct keystone_call *call;
 
 	if (cb == NULL || ks->dead || subject_token == NULL ||
@@ -1098,9 +973,9 @@ int keystone_validate(struct keystone *ks, const char *subject_token, keystone_v
 	}
 	if (handle != NULL)
 		*handle = call;
-	if ((hit = cache_get(ks, subject_token)) != NULL) {
+	if ((hit = token_cache_get(&ks->cache, subject_token)) != NULL) {
 		ks->stats.cache_hits++;
-		if (keystone_token_info_copy(&hit->info, &call->info) == 0) {
+		if (keystone_token_info_copy(hit, &call->info) == 0) {
 			call->has_info = true;
 			kc_defer(call, NULL);
 			return 0;
