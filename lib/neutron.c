@@ -7,7 +7,6 @@
  */
 #include "neutron.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,291 +18,6 @@
 #include <json-c/json.h>
 
 #include "log.h"
-
-/* ---- decoding -------------------------------------------------------- */
-
-/* A string member: 0 with *out allocated or NULL (absent or null);
- * -EPROTO when it is there but not a string. */
-static int take_str(struct json_object *o, const char *key, char **out)
-{
-	struct json_object *v;
-
-	*out = NULL;
-	if (!json_object_object_get_ex(o, key, &v) || v == NULL)
-		return 0;
-	if (!json_object_is_type(v, json_type_string))
-		return -EPROTO;
-	*out = strdup(json_object_get_string(v));
-	return *out == NULL ? -ENOMEM : 0;
-}
-
-static int take_bool(struct json_object *o, const char *key, bool *out)
-{
-	struct json_object *v;
-
-	*out = false;
-	if (!json_object_object_get_ex(o, key, &v) || v == NULL)
-		return 0;
-	if (!json_object_is_type(v, json_type_boolean))
-		return -EPROTO;
-	*out = json_object_get_boolean(v);
-	return 0;
-}
-
-/* id is the one member every object must have. */
-static int take_id(struct json_object *o, char **out)
-{
-	int r = take_str(o, "id", out);
-
-	if (r == 0 && *out == NULL)
-		return -EPROTO;
-	return r;
-}
-
-/* project_id, or tenant_id from servers that predate it. */
-static int take_project(struct json_object *o, char **out)
-{
-	int r = take_str(o, "project_id", out);
-
-	if (r == 0 && *out == NULL)
-		r = take_str(o, "tenant_id", out);
-	return r;
-}
-
-static void fixed_ips_clear(struct neutron_fixed_ip *ips, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		free(ips[i].subnet_id);
-		free(ips[i].ip_address);
-	}
-	free(ips);
-}
-
-static int take_fixed_ips(
-        struct json_object *o, const char *key, struct neutron_fixed_ip **out, size_t *len)
-{
-	struct json_object *arr;
-	size_t n;
-	int r = 0;
-
-	*out = NULL;
-	*len = 0;
-	if (!json_object_object_get_ex(o, key, &arr) || arr == NULL)
-		return 0;
-	if (!json_object_is_type(arr, json_type_array))
-		return -EPROTO;
-	n = json_object_array_length(arr);
-	if (n == 0)
-		return 0;
-	*out = calloc(n, sizeof(**out));
-	if (*out == NULL)
-		return -ENOMEM;
-	for (size_t i = 0; r == 0 && i < n; i++) {
-		struct json_object *ip = json_object_array_get_idx(arr, i);
-		struct neutron_fixed_ip *f = &(*out)[i];
-
-		if (!json_object_is_type(ip, json_type_object)) {
-			r = -EPROTO;
-			break;
-		}
-		(*len)++;
-		if ((r = take_str(ip, "subnet_id", &f->subnet_id)) == 0 &&
-		        (r = take_str(ip, "ip_address", &f->ip_address)) == 0 &&
-		        f->ip_address != NULL && addr_parse(f->ip_address, &f->addr) < 0)
-			f->addr.family = 0;
-	}
-	if (r < 0) {
-		fixed_ips_clear(*out, *len);
-		*out = NULL;
-		*len = 0;
-	}
-	return r;
-}
-
-static int decode_check(struct json_object *obj)
-{
-	return obj != NULL && json_object_is_type(obj, json_type_object) ? 0 : -EPROTO;
-}
-
-void neutron_router_clear(struct neutron_router *r)
-{
-	free(r->id);
-	free(r->name);
-	free(r->project_id);
-	free(r->status);
-	free(r->gateway_network_id);
-	fixed_ips_clear(r->gateway_ips, r->gateway_ips_len);
-	memset(r, 0, sizeof(*r));
-}
-
-int neutron_router_decode(struct json_object *obj, struct neutron_router *out)
-{
-	struct json_object *gw;
-	int r;
-
-	memset(out, 0, sizeof(*out));
-	if ((r = decode_check(obj)) < 0)
-		return r;
-	if ((r = take_id(obj, &out->id)) == 0 && (r = take_str(obj, "name", &out->name)) == 0 &&
-	        (r = take_project(obj, &out->project_id)) == 0 &&
-	        (r = take_str(obj, "status", &out->status)) == 0 &&
-	        json_object_object_get_ex(obj, "external_gateway_info", &gw) && gw != NULL) {
-		if (!json_object_is_type(gw, json_type_object)) {
-			r = -EPROTO;
-		} else {
-			out->has_gateway = true;
-			if ((r = take_str(gw, "network_id", &out->gateway_network_id)) == 0)
-				r = take_fixed_ips(gw, "external_fixed_ips", &out->gateway_ips,
-				        &out->gateway_ips_len);
-		}
-	}
-	if (r < 0)
-		neutron_router_clear(out);
-	return r;
-}
-
-void neutron_port_clear(struct neutron_port *p)
-{
-	free(p->id);
-	free(p->name);
-	free(p->device_id);
-	free(p->device_owner);
-	free(p->network_id);
-	free(p->project_id);
-	free(p->mac_address);
-	free(p->status);
-	fixed_ips_clear(p->fixed_ips, p->fixed_ips_len);
-	memset(p, 0, sizeof(*p));
-}
-
-int neutron_port_decode(struct json_object *obj, struct neutron_port *out)
-{
-	int r;
-
-	memset(out, 0, sizeof(*out));
-	if ((r = decode_check(obj)) < 0)
-		return r;
-	if ((r = take_id(obj, &out->id)) < 0 || (r = take_str(obj, "name", &out->name)) < 0 ||
-	        (r = take_str(obj, "device_id", &out->device_id)) < 0 ||
-	        (r = take_str(obj, "device_owner", &out->device_owner)) < 0 ||
-	        (r = take_str(obj, "network_id", &out->network_id)) < 0 ||
-	        (r = take_project(obj, &out->project_id)) < 0 ||
-	        (r = take_str(obj, "mac_address", &out->mac_address)) < 0 ||
-	        (r = take_str(obj, "status", &out->status)) < 0 ||
-	        (r = take_fixed_ips(obj, "fixed_ips", &out->fixed_ips, &out->fixed_ips_len)) < 0)
-		neutron_port_clear(out);
-	return r;
-}
-
-void neutron_subnet_clear(struct neutron_subnet *s)
-{
-	free(s->id);
-	free(s->name);
-	free(s->network_id);
-	free(s->project_id);
-	free(s->cidr_text);
-	free(s->gateway_ip);
-	memset(s, 0, sizeof(*s));
-}
-
-int neutron_subnet_decode(struct json_object *obj, struct neutron_subnet *out)
-{
-	struct json_object *v;
-	int r;
-
-	memset(out, 0, sizeof(*out));
-	if ((r = decode_check(obj)) < 0)
-		return r;
-	if ((r = take_id(obj, &out->id)) < 0 || (r = take_str(obj, "name", &out->name)) < 0 ||
-	        (r = take_str(obj, "network_id", &out->network_id)) < 0 ||
-	        (r = take_project(obj, &out->project_id)) < 0 ||
-	        (r = take_str(obj, "cidr", &out->cidr_text)) < 0 ||
-	        (r = take_str(obj, "gateway_ip", &out->gateway_ip)) < 0)
-		goto fail;
-	if (json_object_object_get_ex(obj, "ip_version", &v) && v != NULL) {
-		if (!json_object_is_type(v, json_type_int)) {
-			r = -EPROTO;
-			goto fail;
-		}
-		out->ip_version = json_object_get_int(v);
-	}
-	if (out->cidr_text != NULL && cidr_parse(out->cidr_text, &out->cidr) < 0)
-		memset(&out->cidr, 0, sizeof(out->cidr));
-	return 0;
-fail:
-	neutron_subnet_clear(out);
-	return r;
-}
-
-void neutron_network_clear(struct neutron_network *n)
-{
-	free(n->id);
-	free(n->name);
-	free(n->project_id);
-	free(n->status);
-	memset(n, 0, sizeof(*n));
-}
-
-int neutron_network_decode(struct json_object *obj, struct neutron_network *out)
-{
-	int r;
-
-	memset(out, 0, sizeof(*out));
-	if ((r = decode_check(obj)) < 0)
-		return r;
-	if ((r = take_id(obj, &out->id)) < 0 || (r = take_str(obj, "name", &out->name)) < 0 ||
-	        (r = take_project(obj, &out->project_id)) < 0 ||
-	        (r = take_str(obj, "status", &out->status)) < 0 ||
-	        (r = take_bool(obj, "router:external", &out->router_external)) < 0 ||
-	        (r = take_bool(obj, "shared", &out->shared)) < 0)
-		neutron_network_clear(out);
-	return r;
-}
-
-/* The free functions of each type, written once. */
-#define NEUTRON_FREES(type, list)                                                                  \
-	void neutron_##type##_free(struct neutron_##type *x)                                       \
-	{                                                                                          \
-		if (x == NULL)                                                                     \
-			return;                                                                    \
-		neutron_##type##_clear(x);                                                         \
-		free(x);                                                                           \
-	}                                                                                          \
-	void neutron_##list##_free(struct neutron_##list *l)                                       \
-	{                                                                                          \
-		if (l == NULL)                                                                     \
-			return;                                                                    \
-		for (size_t i = 0; i < l->len; i++)                                                \
-			neutron_##type##_clear(&l->v[i]);                                          \
-		free(l->v);                                                                        \
-		free(l);                                                                           \
-	}
-NEUTRON_FREES(router, routers)
-NEUTRON_FREES(port, ports)
-NEUTRON_FREES(subnet, subnets)
-NEUTRON_FREES(network, networks)
-#undef NEUTRON_FREES
-
-void neutron_router_interfaces_free(struct neutron_router_interfaces *ifs)
-{
-	if (ifs == NULL)
-		return;
-	for (size_t i = 0; i < ifs->ports.len; i++)
-		neutron_port_clear(&ifs->ports.v[i]);
-	free(ifs->ports.v);
-	for (size_t i = 0; i < ifs->subnets.len; i++)
-		neutron_subnet_clear(&ifs->subnets.v[i]);
-	free(ifs->subnets.v);
-	free(ifs);
-}
-
-bool neutron_is_router_interface(const char *owner)
-{
-	return owner != NULL &&
-	        (strcmp(owner, "network:router_interface") == 0 ||
-	                strcmp(owner, "network:router_interface_distributed") == 0 ||
-	                strcmp(owner, "network:ha_router_replicated_interface") == 0);
-}
 
 /* ---- resource descriptions ------------------------------------------- */
 
@@ -346,7 +60,6 @@ enum nc_kind {
 	NC_ONE,  /* one object under res->single */
 	NC_LIST, /* a listing of res */
 	NC_DONE, /* no payload */
-	NC_JSON, /* raw JSON */
 	NC_IFS,  /* a router's interfaces, then their subnets */
 };
 
@@ -563,9 +276,6 @@ static void nc_call_error(struct neutron_call *call, void *ctx)
 	case NC_DONE:
 		((neutron_done_cb)call->cb)(err, call->arg);
 		break;
-	case NC_JSON:
-		((neutron_json_cb)call->cb)(NULL, err, call->arg);
-		break;
 	default:
 		/* Every other callback takes (result, err, arg). */
 		((void (*)(void *, const struct http_error *, void *))call->cb)(
@@ -764,11 +474,6 @@ static void nc_one(struct neutron_call *call, struct json_object *root)
 		return;
 	}
 	nc_end(call, nc_call_one, &c); /* the object is the callback's now */
-}
-
-static void nc_call_json(struct neutron_call *call, void *ctx)
-{
-	((neutron_json_cb)call->cb)(ctx, NULL, call->arg);
 }
 
 static void nc_call_done(struct neutron_call *call, void *ctx)
@@ -976,18 +681,12 @@ static void nc_on_response(
 		nc_end(call, nc_call_done, NULL);
 		return;
 	}
-	if (call->kind == NC_JSON && resp->body_len == 0) {
-		nc_end(call, nc_call_json, NULL);
-		return;
-	}
 	if ((root = nc_parse(resp, &why)) == NULL) {
 		nc_fail(call, -EPROTO, resp->status, "malformed JSON in the answer: %s", why);
 		return;
 	}
 	if (call->kind == NC_ONE)
 		nc_one(call, root);
-	else if (call->kind == NC_JSON)
-		nc_end(call, nc_call_json, root);
 	else
 		nc_page(call, root);
 	json_object_put(root);
@@ -1166,24 +865,6 @@ int neutron_ports_list(struct neutron *n, const struct neutron_port_filter *f, n
 	return r;
 }
 
-int neutron_subnets_list(struct neutron *n, const struct neutron_subnet_filter *f,
-        neutron_subnets_cb cb, void *arg, struct neutron_call **handle)
-{
-	struct qbuf q = {0};
-	int r;
-
-	if (cb == NULL || n->dead)
-		return -EINVAL;
-	if (f != NULL) {
-		qb_add(&q, "network_id", f->network_id);
-		qb_add(&q, "project_id", f->project_id);
-	}
-	r = nc_list_start(n, &res_subnets, &q, f ? f->ids : NULL, f ? f->ids_len : 0,
-	        (void (*)(void))cb, arg, handle);
-	free(q.s);
-	return r;
-}
-
 int neutron_networks_list(struct neutron *n, const struct neutron_network_filter *f,
         neutron_networks_cb cb, void *arg, struct neutron_call **handle)
 {
@@ -1276,12 +957,6 @@ int neutron_port_get(struct neutron *n, const char *id, neutron_port_cb cb, void
         struct neutron_call **handle)
 {
 	return nc_get(n, &res_ports, id, (void (*)(void))cb, arg, handle);
-}
-
-int neutron_subnet_get(struct neutron *n, const char *id, neutron_subnet_cb cb, void *arg,
-        struct neutron_call **handle)
-{
-	return nc_get(n, &res_subnets, id, (void (*)(void))cb, arg, handle);
 }
 
 int neutron_network_get(struct neutron *n, const char *id, neutron_network_cb cb, void *arg,
@@ -1494,22 +1169,6 @@ int neutron_router_create(struct neutron *n, const struct neutron_router_spec *s
 	        wrap("router", o), (void (*)(void))cb, arg, handle);
 }
 
-int neutron_router_set_gateway(struct neutron *n, const char *router_id,
-        const char *external_network_id, const char *external_ip_address, neutron_router_cb cb,
-        void *arg, struct neutron_call **handle)
-{
-	struct json_object *o;
-
-	if (cb == NULL || !id_ok(router_id) || n->dead)
-		return -EINVAL;
-	o = json_object_new_object();
-	json_object_object_add(o, "external_gateway_info",
-	        external_network_id ? gateway_json(external_network_id, external_ip_address)
-	                            : json_object_new_object());
-	return nc_simple(n, NC_ONE, &res_routers, "PUT", nc_obj_path("routers", router_id, ""),
-	        wrap("router", o), (void (*)(void))cb, arg, handle);
-}
-
 static int router_interface(struct neutron *n, const char *action, const char *router_id,
         const char *subnet_id, const char *port_id, neutron_done_cb cb, void *arg,
         struct neutron_call **handle)
@@ -1603,17 +1262,4 @@ int neutron_delete(struct neutron *n, const char *resource, const char *id, neut
 			        nc_obj_path(resource, id, ""), NULL, (void (*)(void))cb, arg,
 			        handle);
 	return -EINVAL;
-}
-
-int neutron_request_json(struct neutron *n, const char *method, const char *path, const char *body,
-        neutron_json_cb cb, void *arg, struct neutron_call **handle)
-{
-	struct json_object *o = NULL;
-
-	if (cb == NULL || method == NULL || path == NULL || path[0] != '/' || n->dead)
-		return -EINVAL;
-	if (body != NULL && (o = json_tokener_parse(body)) == NULL)
-		return -EINVAL;
-	return nc_simple(
-	        n, NC_JSON, &res_ports, method, strdup(path), o, (void (*)(void))cb, arg, handle);
 }
