@@ -18,17 +18,9 @@
 #include <json-c/json.h>
 
 #include "log.h"
+#include "neutron-int.h"
 
 /* ---- resource descriptions ------------------------------------------- */
-
-struct nres {
-	const char *collection; /* "ports" */
-	const char *single;     /* "port" */
-	const char *fields;     /* the fields= parameters the decoder uses */
-	size_t size;
-	int (*decode)(struct json_object *, void *);
-	void (*clear)(void *);
-};
 
 #define NRES(name, coll, single, fields)                                                           \
 	static int name##_dec(struct json_object *o, void *out)                                    \
@@ -39,7 +31,7 @@ struct nres {
 	{                                                                                          \
 		neutron_##single##_clear(x);                                                       \
 	}                                                                                          \
-	static const struct nres name = {                                                          \
+	const struct nres neutron_##name = {                                                       \
 	        #coll, #single, fields, sizeof(struct neutron_##single), name##_dec, name##_clr};
 NRES(res_routers, routers, router,
         "fields=id&fields=name&fields=project_id&fields=status&fields=external_gateway_info")
@@ -55,13 +47,6 @@ NRES(res_networks, networks, network,
 #undef NRES
 
 /* ---- the client ------------------------------------------------------ */
-
-enum nc_kind {
-	NC_ONE,  /* one object under res->single */
-	NC_LIST, /* a listing of res */
-	NC_DONE, /* no payload */
-	NC_IFS,  /* a router's interfaces, then their subnets */
-};
 
 struct neutron_call {
 	TAILQ_ENTRY(neutron_call) entry;
@@ -822,7 +807,7 @@ int neutron_routers_list(struct neutron *n, const struct neutron_router_filter *
 		qb_add(&q, "name", f->name);
 		qb_add(&q, "project_id", f->project_id);
 	}
-	r = nc_list_start(n, &res_routers, &q, f ? f->ids : NULL, f ? f->ids_len : 0,
+	r = nc_list_start(n, &neutron_res_routers, &q, f ? f->ids : NULL, f ? f->ids_len : 0,
 	        (void (*)(void))cb, arg, handle);
 	free(q.s);
 	return r;
@@ -859,7 +844,7 @@ int neutron_ports_list(struct neutron *n, const struct neutron_port_filter *f, n
 		qb_add(&q, "network_id", f->network_id);
 		qb_add(&q, "project_id", f->project_id);
 	}
-	r = nc_list_start(n, &res_ports, &q, f ? f->ids : NULL, f ? f->ids_len : 0,
+	r = nc_list_start(n, &neutron_res_ports, &q, f ? f->ids : NULL, f ? f->ids_len : 0,
 	        (void (*)(void))cb, arg, handle);
 	free(q.s);
 	return r;
@@ -879,28 +864,28 @@ int neutron_networks_list(struct neutron *n, const struct neutron_network_filter
 		if (f->router_external >= 0)
 			qb_add(&q, "router:external", f->router_external ? "True" : "False");
 	}
-	r = nc_list_start(n, &res_networks, &q, NULL, 0, (void (*)(void))cb, arg, handle);
+	r = nc_list_start(n, &neutron_res_networks, &q, NULL, 0, (void (*)(void))cb, arg, handle);
 	free(q.s);
 	return r;
 }
 
 /* ---- single requests ------------------------------------------------- */
 
-static bool id_ok(const char *id)
+bool neutron_id_ok(const char *id)
 {
 	return id != NULL && id[0] != '\0' && strlen(id) <= 255;
 }
 
-/* Starts a one-request call on path (built from fmt; ids escaped by the caller). */
-static int nc_simple(struct neutron *n, enum nc_kind kind, const struct nres *res,
+int neutron_call_start(struct neutron *n, enum nc_kind kind, const struct nres *res,
         const char *method, char *path, struct json_object *body, void (*cb)(void), void *arg,
         struct neutron_call **handle)
 {
 	struct neutron_call *call;
 
-	if (path == NULL) {
+	if (path == NULL || n->dead) {
+		free(path);
 		json_object_put(body);
-		return -ENOMEM;
+		return path == NULL ? -ENOMEM : -EINVAL;
 	}
 	if ((call = nc_new(n, kind, res, cb, arg)) == NULL) {
 		free(path);
@@ -922,8 +907,7 @@ static int nc_simple(struct neutron *n, enum nc_kind kind, const struct nres *re
 	return 0;
 }
 
-/* "/v2.0/<coll>/<id><suffix>" with the id escaped; NULL on ENOMEM. */
-static char *nc_obj_path(const char *coll, const char *id, const char *suffix)
+char *neutron_obj_path(const char *coll, const char *id, const char *suffix)
 {
 	char *esc = http_escape(id), *s;
 	int r;
@@ -940,29 +924,29 @@ static int nc_get(struct neutron *n, const struct nres *res, const char *id, voi
 {
 	char suffix[512];
 
-	if (cb == NULL || !id_ok(id) || n->dead)
+	if (cb == NULL || !neutron_id_ok(id) || n->dead)
 		return -EINVAL;
 	snprintf(suffix, sizeof(suffix), "?%s", res->fields);
-	return nc_simple(n, NC_ONE, res, "GET", nc_obj_path(res->collection, id, suffix), NULL, cb,
-	        arg, handle);
+	return neutron_call_start(n, NC_ONE, res, "GET",
+	        neutron_obj_path(res->collection, id, suffix), NULL, cb, arg, handle);
 }
 
 int neutron_router_get(struct neutron *n, const char *id, neutron_router_cb cb, void *arg,
         struct neutron_call **handle)
 {
-	return nc_get(n, &res_routers, id, (void (*)(void))cb, arg, handle);
+	return nc_get(n, &neutron_res_routers, id, (void (*)(void))cb, arg, handle);
 }
 
 int neutron_port_get(struct neutron *n, const char *id, neutron_port_cb cb, void *arg,
         struct neutron_call **handle)
 {
-	return nc_get(n, &res_ports, id, (void (*)(void))cb, arg, handle);
+	return nc_get(n, &neutron_res_ports, id, (void (*)(void))cb, arg, handle);
 }
 
 int neutron_network_get(struct neutron *n, const char *id, neutron_network_cb cb, void *arg,
         struct neutron_call **handle)
 {
-	return nc_get(n, &res_networks, id, (void (*)(void))cb, arg, handle);
+	return nc_get(n, &neutron_res_networks, id, (void (*)(void))cb, arg, handle);
 }
 
 /* ---- router interfaces ----------------------------------------------- */
@@ -1034,7 +1018,7 @@ static void ifs_ports_done(struct neutron_call *call)
 	free(call->queries);
 	call->queries = NULL;
 	call->queries_len = call->qi = 0;
-	call->res = &res_subnets;
+	call->res = &neutron_res_subnets;
 	call->list_done = ifs_subnets_done;
 	r = nc_queries(call, "", ids, n);
 	free(ids);
@@ -1052,7 +1036,7 @@ int neutron_router_interfaces(struct neutron *n, const char *router_id, neutron_
 	struct qbuf q = {0};
 	int r;
 
-	if (cb == NULL || !id_ok(router_id) || n->dead)
+	if (cb == NULL || !neutron_id_ok(router_id) || n->dead)
 		return -EINVAL;
 	qb_add(&q, "device_id", router_id);
 	qb_add(&q, "device_owner", "network:router_interface");
@@ -1060,7 +1044,7 @@ int neutron_router_interfaces(struct neutron *n, const char *router_id, neutron_
 	qb_add(&q, "device_owner", "network:ha_router_replicated_interface");
 	if (q.err != 0)
 		return q.err;
-	if ((call = nc_new(n, NC_IFS, &res_ports, (void (*)(void))cb, arg)) == NULL) {
+	if ((call = nc_new(n, NC_IFS, &neutron_res_ports, (void (*)(void))cb, arg)) == NULL) {
 		free(q.s);
 		return -ENOMEM;
 	}
@@ -1077,189 +1061,4 @@ int neutron_router_interfaces(struct neutron *n, const char *router_id, neutron_
 		*handle = call;
 	nc_send(call);
 	return 0;
-}
-
-/* ---- writes ---------------------------------------------------------- */
-
-static void jadd_str(struct json_object *o, const char *key, const char *value)
-{
-	if (value != NULL)
-		json_object_object_add(o, key, json_object_new_string(value));
-}
-
-/* {"<single>": inner} */
-static struct json_object *wrap(const char *single, struct json_object *inner)
-{
-	struct json_object *o = json_object_new_object();
-
-	json_object_object_add(o, single, inner);
-	return o;
-}
-
-int neutron_network_create(struct neutron *n, const struct neutron_network_spec *spec,
-        neutron_network_cb cb, void *arg, struct neutron_call **handle)
-{
-	struct json_object *o;
-
-	if (cb == NULL || spec == NULL || n->dead)
-		return -EINVAL;
-	o = json_object_new_object();
-	jadd_str(o, "name", spec->name);
-	jadd_str(o, "project_id", spec->project_id);
-	json_object_object_add(
-	        o, "router:external", json_object_new_boolean(spec->router_external));
-	json_object_object_add(o, "shared", json_object_new_boolean(spec->shared));
-	jadd_str(o, "provider:network_type", spec->provider_network_type);
-	jadd_str(o, "provider:physical_network", spec->provider_physical_network);
-	return nc_simple(n, NC_ONE, &res_networks, "POST", strdup("/v2.0/networks"),
-	        wrap("network", o), (void (*)(void))cb, arg, handle);
-}
-
-int neutron_subnet_create(struct neutron *n, const struct neutron_subnet_spec *spec,
-        neutron_subnet_cb cb, void *arg, struct neutron_call **handle)
-{
-	struct json_object *o;
-
-	if (cb == NULL || spec == NULL || !id_ok(spec->network_id) || spec->cidr == NULL || n->dead)
-		return -EINVAL;
-	o = json_object_new_object();
-	jadd_str(o, "name", spec->name);
-	jadd_str(o, "network_id", spec->network_id);
-	jadd_str(o, "project_id", spec->project_id);
-	jadd_str(o, "cidr", spec->cidr);
-	json_object_object_add(
-	        o, "ip_version", json_object_new_int(spec->ip_version ? spec->ip_version : 4));
-	if (spec->gateway_ip != NULL)
-		json_object_object_add(o, "gateway_ip",
-		        spec->gateway_ip[0] ? json_object_new_string(spec->gateway_ip) : NULL);
-	json_object_object_add(o, "enable_dhcp", json_object_new_boolean(spec->enable_dhcp));
-	return nc_simple(n, NC_ONE, &res_subnets, "POST", strdup("/v2.0/subnets"),
-	        wrap("subnet", o), (void (*)(void))cb, arg, handle);
-}
-
-static struct json_object *gateway_json(const char *network_id, const char *ip)
-{
-	struct json_object *gw = json_object_new_object();
-
-	jadd_str(gw, "network_id", network_id);
-	if (ip != NULL) {
-		struct json_object *ips = json_object_new_array(), *one = json_object_new_object();
-
-		jadd_str(one, "ip_address", ip);
-		json_object_array_add(ips, one);
-		json_object_object_add(gw, "external_fixed_ips", ips);
-	}
-	return gw;
-}
-
-int neutron_router_create(struct neutron *n, const struct neutron_router_spec *spec,
-        neutron_router_cb cb, void *arg, struct neutron_call **handle)
-{
-	struct json_object *o;
-
-	if (cb == NULL || spec == NULL || n->dead)
-		return -EINVAL;
-	o = json_object_new_object();
-	jadd_str(o, "name", spec->name);
-	jadd_str(o, "project_id", spec->project_id);
-	if (spec->external_network_id != NULL)
-		json_object_object_add(o, "external_gateway_info",
-		        gateway_json(spec->external_network_id, spec->external_ip_address));
-	return nc_simple(n, NC_ONE, &res_routers, "POST", strdup("/v2.0/routers"),
-	        wrap("router", o), (void (*)(void))cb, arg, handle);
-}
-
-static int router_interface(struct neutron *n, const char *action, const char *router_id,
-        const char *subnet_id, const char *port_id, neutron_done_cb cb, void *arg,
-        struct neutron_call **handle)
-{
-	struct json_object *o;
-	char suffix[64];
-
-	if (cb == NULL || !id_ok(router_id) || (subnet_id == NULL) == (port_id == NULL) || n->dead)
-		return -EINVAL;
-	o = json_object_new_object();
-	jadd_str(o, "subnet_id", subnet_id);
-	jadd_str(o, "port_id", port_id);
-	snprintf(suffix, sizeof(suffix), "/%s", action);
-	return nc_simple(n, NC_DONE, &res_routers, "PUT", nc_obj_path("routers", router_id, suffix),
-	        o, (void (*)(void))cb, arg, handle);
-}
-
-int neutron_router_add_interface(struct neutron *n, const char *router_id, const char *subnet_id,
-        const char *port_id, neutron_done_cb cb, void *arg, struct neutron_call **handle)
-{
-	return router_interface(
-	        n, "add_router_interface", router_id, subnet_id, port_id, cb, arg, handle);
-}
-
-int neutron_router_remove_interface(struct neutron *n, const char *router_id, const char *subnet_id,
-        const char *port_id, neutron_done_cb cb, void *arg, struct neutron_call **handle)
-{
-	return router_interface(
-	        n, "remove_router_interface", router_id, subnet_id, port_id, cb, arg, handle);
-}
-
-static struct json_object *fixed_ips_json(const struct neutron_fixed_ip_spec *ips, size_t n)
-{
-	struct json_object *arr = json_object_new_array();
-
-	for (size_t i = 0; i < n; i++) {
-		struct json_object *one = json_object_new_object();
-
-		jadd_str(one, "subnet_id", ips[i].subnet_id);
-		jadd_str(one, "ip_address", ips[i].ip_address);
-		json_object_array_add(arr, one);
-	}
-	return arr;
-}
-
-int neutron_port_create(struct neutron *n, const struct neutron_port_spec *spec, neutron_port_cb cb,
-        void *arg, struct neutron_call **handle)
-{
-	struct json_object *o;
-
-	if (cb == NULL || spec == NULL || !id_ok(spec->network_id) || n->dead)
-		return -EINVAL;
-	o = json_object_new_object();
-	jadd_str(o, "name", spec->name);
-	jadd_str(o, "network_id", spec->network_id);
-	jadd_str(o, "project_id", spec->project_id);
-	jadd_str(o, "device_id", spec->device_id);
-	jadd_str(o, "device_owner", spec->device_owner);
-	if (spec->fixed_ips_len > 0)
-		json_object_object_add(
-		        o, "fixed_ips", fixed_ips_json(spec->fixed_ips, spec->fixed_ips_len));
-	return nc_simple(n, NC_ONE, &res_ports, "POST", strdup("/v2.0/ports"), wrap("port", o),
-	        (void (*)(void))cb, arg, handle);
-}
-
-int neutron_port_update_fixed_ips(struct neutron *n, const char *port_id,
-        const struct neutron_fixed_ip_spec *fixed_ips, size_t fixed_ips_len, neutron_port_cb cb,
-        void *arg, struct neutron_call **handle)
-{
-	struct json_object *o;
-
-	if (cb == NULL || !id_ok(port_id) || n->dead)
-		return -EINVAL;
-	o = json_object_new_object();
-	json_object_object_add(o, "fixed_ips", fixed_ips_json(fixed_ips, fixed_ips_len));
-	return nc_simple(n, NC_ONE, &res_ports, "PUT", nc_obj_path("ports", port_id, ""),
-	        wrap("port", o), (void (*)(void))cb, arg, handle);
-}
-
-int neutron_delete(struct neutron *n, const char *resource, const char *id, neutron_done_cb cb,
-        void *arg, struct neutron_call **handle)
-{
-	static const struct nres *const all[] = {
-	        &res_ports, &res_routers, &res_networks, &res_subnets};
-
-	if (cb == NULL || !id_ok(id) || resource == NULL || n->dead)
-		return -EINVAL;
-	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
-		if (strcmp(resource, all[i]->collection) == 0)
-			return nc_simple(n, NC_DONE, all[i], "DELETE",
-			        nc_obj_path(resource, id, ""), NULL, (void (*)(void))cb, arg,
-			        handle);
-	return -EINVAL;
 }

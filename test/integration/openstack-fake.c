@@ -26,6 +26,7 @@
 #include "http-sync.h"
 #include "http.h"
 #include "keystone.h"
+#include "neutron-write.h"
 #include "neutron.h"
 
 /* ---- plumbing -------------------------------------------------------- */

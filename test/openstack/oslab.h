@@ -20,6 +20,7 @@
 #include "http-sync.h"
 #include "http.h"
 #include "keystone.h"
+#include "neutron-write.h"
 #include "neutron.h"
 
 /* Exit status meaning "skipped" for meson. */
