@@ -19,6 +19,8 @@
 
 #include "log.h"
 #include "neutron-int.h"
+#include "neutron-page.h"
+#include "neutron-query.h"
 
 /* ---- resource descriptions ------------------------------------------- */
 
@@ -468,67 +470,6 @@ static void nc_call_done(struct neutron_call *call, void *ctx)
 
 /* ---- listings -------------------------------------------------------- */
 
-/* The marker of a "next" link's href (allocated), or NULL. */
-static char *link_marker(const char *href)
-{
-	const char *p = strchr(href, '?');
-	char *out, *o;
-
-	while (p != NULL) {
-		p++;
-		if (strncmp(p, "marker=", 7) == 0) {
-			const char *v = p + 7, *end = strchrnul(v, '&');
-
-			if ((out = malloc((size_t)(end - v) + 1)) == NULL)
-				return NULL;
-			for (o = out; v < end; v++) {
-				unsigned int x;
-
-				if (*v == '%' && end - v >= 3 && sscanf(v + 1, "%2x", &x) == 1) {
-					*o++ = (char)x;
-					v += 2;
-				} else {
-					*o++ = *v == '+' ? ' ' : *v;
-				}
-			}
-			*o = '\0';
-			return out;
-		}
-		p = strchr(p, '&');
-	}
-	return NULL;
-}
-
-/* The next link's marker of a page, or NULL when there is none. *bad is
- * set when a link is there but unusable. */
-static char *page_next(struct json_object *root, const char *collection, bool *bad)
-{
-	char key[64];
-	struct json_object *links;
-
-	*bad = false;
-	snprintf(key, sizeof(key), "%s_links", collection);
-	if (!json_object_object_get_ex(root, key, &links) || links == NULL ||
-	        !json_object_is_type(links, json_type_array))
-		return NULL;
-	for (size_t i = 0; i < json_object_array_length(links); i++) {
-		struct json_object *l = json_object_array_get_idx(links, i), *rel, *href;
-		char *m;
-
-		if (!json_object_object_get_ex(l, "rel", &rel) ||
-		        strcmp(json_object_get_string(rel), "next") != 0)
-			continue;
-		if (!json_object_object_get_ex(l, "href", &href) ||
-		        !json_object_is_type(href, json_type_string) ||
-		        (m = link_marker(json_object_get_string(href))) == NULL) {
-			*bad = true;
-			return NULL;
-		}
-		return m;
-	}
-	return NULL;
-}
-
 static int nc_items_add(struct neutron_call *call, const struct nres *res, struct json_object *arr)
 {
 	size_t n = json_object_array_length(arr);
@@ -583,7 +524,7 @@ static void nc_page(struct neutron_call *call, struct json_object *root)
 		        r == -ENOMEM ? "out of memory" : "unexpected shape");
 		return;
 	}
-	next = page_next(root, res->collection, &bad);
+	next = neutron_page_next(root, res->collection, &bad);
 	if (bad) {
 		nc_fail(call, -EPROTO, 200, "unusable \"next\" link in %s_links", res->collection);
 		return;
@@ -679,102 +620,17 @@ static void nc_on_response(
 
 /* ---- building queries ------------------------------------------------ */
 
-struct qbuf {
-	char *s;
-	size_t len;
-	int err;
-};
-
-static void qb_add(struct qbuf *q, const char *key, const char *value)
-{
-	char *ek, *ev, *s;
-	int r;
-
-	if (q->err != 0 || value == NULL)
-		return;
-	ek = http_escape(key);
-	ev = http_escape(value);
-	r = ek && ev ? asprintf(&s, "%s%s%s=%s", q->s ? q->s : "", q->s ? "&" : "", ek, ev) : -1;
-	free(ek);
-	free(ev);
-	if (r < 0) {
-		q->err = -ENOMEM;
-		return;
-	}
-	free(q->s);
-	q->s = s;
-	q->len = (size_t)r;
-}
-
-static void qb_raw(struct qbuf *q, const char *text)
-{
-	char *s;
-	int r;
-
-	if (q->err != 0)
-		return;
-	r = asprintf(&s, "%s%s%s", q->s ? q->s : "", q->s ? "&" : "", text);
-	if (r < 0) {
-		q->err = -ENOMEM;
-		return;
-	}
-	free(q->s);
-	q->s = s;
-	q->len = (size_t)r;
-}
-
-/* Splits the ids over queries "/v2.0/<coll>?<base>&id=..." no longer than
- * max_url (with room for the endpoint and a marker). */
+/* Splits ids over the call's queries (see neutron_query_split). */
 static int nc_queries(
-        struct neutron_call *call, const char *base, const char *const *ids, size_t ids_len)
+        struct neutron_call *call, const char *filters, const char *const *ids, size_t ids_len)
 {
-	const struct nres *res = call->res;
-	size_t budget = call->n->max_url > 300 ? call->n->max_url - 200 : 100, i = 0;
-	char limit[32];
-
-	snprintf(limit, sizeof(limit), "limit=%u", call->n->page_size);
-	do {
-		struct qbuf q = {0};
-		char **qs;
-
-		if (asprintf(&q.s, "/v2.0/%s?%s", res->collection, res->fields) < 0)
-			return -ENOMEM;
-		q.len = strlen(q.s);
-		if (base[0] != '\0')
-			qb_raw(&q, base);
-		if (call->n->page_size > 0)
-			qb_raw(&q, limit);
-		/* At least one id per query, however long. */
-		for (size_t k = 0; i < ids_len && q.err == 0; k++, i++) {
-			/* The exact length: a worst case (3 bytes a character) fit 33 UUIDs a
-			 * query. */
-			char *esc = http_escape(ids[i]);
-			size_t add;
-
-			if (esc == NULL) {
-				free(q.s);
-				return -ENOMEM;
-			}
-			add = 4 + strlen(esc);
-			free(esc);
-			if (k > 0 && q.len + add > budget)
-				break;
-			qb_add(&q, "id", ids[i]);
-		}
-		qs = reallocarray(call->queries, call->queries_len + 1, sizeof(*qs));
-		if (q.err != 0 || qs == NULL) {
-			free(q.s);
-			return -ENOMEM;
-		}
-		call->queries = qs;
-		call->queries[call->queries_len++] = q.s;
-	} while (i < ids_len);
-	return 0;
+	return neutron_query_split(call->res->collection, call->res->fields, filters, ids, ids_len,
+	        call->n->page_size, call->n->max_url, &call->queries, &call->queries_len);
 }
 
-static int nc_list_start(struct neutron *n, const struct nres *res, const struct qbuf *filters,
-        const char *const *ids, size_t ids_len, void (*cb)(void), void *arg,
-        struct neutron_call **handle)
+static int nc_list_start(struct neutron *n, const struct nres *res,
+        const struct neutron_query *filters, const char *const *ids, size_t ids_len,
+        void (*cb)(void), void *arg, struct neutron_call **handle)
 {
 	struct neutron_call *call;
 	int r;
@@ -798,14 +654,14 @@ static int nc_list_start(struct neutron *n, const struct nres *res, const struct
 int neutron_routers_list(struct neutron *n, const struct neutron_router_filter *f,
         neutron_routers_cb cb, void *arg, struct neutron_call **handle)
 {
-	struct qbuf q = {0};
+	struct neutron_query q = {0};
 	int r;
 
 	if (cb == NULL || n->dead)
 		return -EINVAL;
 	if (f != NULL) {
-		qb_add(&q, "name", f->name);
-		qb_add(&q, "project_id", f->project_id);
+		neutron_query_add(&q, "name", f->name);
+		neutron_query_add(&q, "project_id", f->project_id);
 	}
 	r = nc_list_start(n, &neutron_res_routers, &q, f ? f->ids : NULL, f ? f->ids_len : 0,
 	        (void (*)(void))cb, arg, handle);
@@ -813,36 +669,21 @@ int neutron_routers_list(struct neutron *n, const struct neutron_router_filter *
 	return r;
 }
 
-/* fixed_ips=ip_address=X is one parameter whose value holds an '='. */
-static void qb_fixed_ip(struct qbuf *q, const char *key, const char *value)
-{
-	char *v;
-
-	if (value == NULL)
-		return;
-	if (asprintf(&v, "%s=%s", key, value) < 0) {
-		q->err = -ENOMEM;
-		return;
-	}
-	qb_add(q, "fixed_ips", v);
-	free(v);
-}
-
 int neutron_ports_list(struct neutron *n, const struct neutron_port_filter *f, neutron_ports_cb cb,
         void *arg, struct neutron_call **handle)
 {
-	struct qbuf q = {0};
+	struct neutron_query q = {0};
 	int r;
 
 	if (cb == NULL || n->dead)
 		return -EINVAL;
 	if (f != NULL) {
-		qb_fixed_ip(&q, "ip_address", f->ip_address);
-		qb_fixed_ip(&q, "subnet_id", f->subnet_id);
-		qb_add(&q, "device_id", f->device_id);
-		qb_add(&q, "device_owner", f->device_owner);
-		qb_add(&q, "network_id", f->network_id);
-		qb_add(&q, "project_id", f->project_id);
+		neutron_query_fixed_ip(&q, "ip_address", f->ip_address);
+		neutron_query_fixed_ip(&q, "subnet_id", f->subnet_id);
+		neutron_query_add(&q, "device_id", f->device_id);
+		neutron_query_add(&q, "device_owner", f->device_owner);
+		neutron_query_add(&q, "network_id", f->network_id);
+		neutron_query_add(&q, "project_id", f->project_id);
 	}
 	r = nc_list_start(n, &neutron_res_ports, &q, f ? f->ids : NULL, f ? f->ids_len : 0,
 	        (void (*)(void))cb, arg, handle);
@@ -853,16 +694,17 @@ int neutron_ports_list(struct neutron *n, const struct neutron_port_filter *f, n
 int neutron_networks_list(struct neutron *n, const struct neutron_network_filter *f,
         neutron_networks_cb cb, void *arg, struct neutron_call **handle)
 {
-	struct qbuf q = {0};
+	struct neutron_query q = {0};
 	int r;
 
 	if (cb == NULL || n->dead)
 		return -EINVAL;
 	if (f != NULL) {
-		qb_add(&q, "name", f->name);
-		qb_add(&q, "project_id", f->project_id);
+		neutron_query_add(&q, "name", f->name);
+		neutron_query_add(&q, "project_id", f->project_id);
 		if (f->router_external >= 0)
-			qb_add(&q, "router:external", f->router_external ? "True" : "False");
+			neutron_query_add(
+			        &q, "router:external", f->router_external ? "True" : "False");
 	}
 	r = nc_list_start(n, &neutron_res_networks, &q, NULL, 0, (void (*)(void))cb, arg, handle);
 	free(q.s);
@@ -1033,15 +875,15 @@ int neutron_router_interfaces(struct neutron *n, const char *router_id, neutron_
         void *arg, struct neutron_call **handle)
 {
 	struct neutron_call *call;
-	struct qbuf q = {0};
+	struct neutron_query q = {0};
 	int r;
 
 	if (cb == NULL || !neutron_id_ok(router_id) || n->dead)
 		return -EINVAL;
-	qb_add(&q, "device_id", router_id);
-	qb_add(&q, "device_owner", "network:router_interface");
-	qb_add(&q, "device_owner", "network:router_interface_distributed");
-	qb_add(&q, "device_owner", "network:ha_router_replicated_interface");
+	neutron_query_add(&q, "device_id", router_id);
+	neutron_query_add(&q, "device_owner", "network:router_interface");
+	neutron_query_add(&q, "device_owner", "network:router_interface_distributed");
+	neutron_query_add(&q, "device_owner", "network:ha_router_replicated_interface");
 	if (q.err != 0)
 		return q.err;
 	if ((call = nc_new(n, NC_IFS, &neutron_res_ports, (void (*)(void))cb, arg)) == NULL) {
