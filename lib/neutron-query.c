@@ -13,23 +13,20 @@
 
 void neutron_query_add(struct neutron_query *q, const char *key, const char *value)
 {
-	char *ek, *ev, *s;
-	int r;
+	char *ek, *ev, *kv = NULL;
 
 	if (q->err != 0 || value == NULL)
 		return;
 	ek = http_escape(key);
 	ev = http_escape(value);
-	r = ek && ev ? asprintf(&s, "%s%s%s=%s", q->s ? q->s : "", q->s ? "&" : "", ek, ev) : -1;
+	if (ek == NULL || ev == NULL || asprintf(&kv, "%s=%s", ek, ev) < 0) {
+		kv = NULL;
+		q->err = -ENOMEM;
+	}
+	neutron_query_raw(q, kv);
 	free(ek);
 	free(ev);
-	if (r < 0) {
-		q->err = -ENOMEM;
-		return;
-	}
-	free(q->s);
-	q->s = s;
-	q->len = (size_t)r;
+	free(kv);
 }
 
 void neutron_query_raw(struct neutron_query *q, const char *text)
