@@ -17,6 +17,7 @@
 #include <curl/curl.h>
 #include <event2/event.h>
 
+#include "cb-guard.h"
 #include "log.h"
 #include "praas-build.h"
 
@@ -60,8 +61,7 @@ struct http_client {
 	struct http_options opts;
 	struct http_request_list requests;
 	unsigned int pending;
-	int depth; /* > 0 while dispatching: frees wait until it ends */
-	bool dead;
+	struct cb_guard guard; /* frees from a callback wait for the dispatch to end */
 	http_error_observer observer;
 	void *observer_arg;
 };
@@ -98,7 +98,7 @@ static void http_on_socket(evutil_socket_t fd, short what, void *arg)
 		flags |= CURL_CSELECT_IN;
 	if (what & EV_WRITE)
 		flags |= CURL_CSELECT_OUT;
-	c->depth++;
+	guard_enter(&c->guard);
 	curl_multi_socket_action(c->multi, fd, flags, &running);
 	http_dispatch(c);
 }
@@ -108,7 +108,7 @@ static void http_on_timer(evutil_socket_t fd, short what, void *arg)
 	struct http_client *c = arg;
 	int running;
 
-	c->depth++;
+	guard_enter(&c->guard);
 	curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
 	http_dispatch(c);
 }
@@ -234,15 +234,14 @@ void http_client_free(struct http_client *c)
 
 	if (c == NULL)
 		return;
-	if (c->depth > 0) {
-		/* Called from a callback: drop the requests now, the client
-		 * when the dispatch that called us unwinds. */
-		while ((req = TAILQ_FIRST(&c->requests)) != NULL)
-			http_request_destroy(req);
-		c->dead = true;
+	if (guard_free(&c->guard)) {
+		http_client_destroy(c);
 		return;
 	}
-	http_client_destroy(c);
+	/* Called from a callback: drop the requests now, the client
+	 * when the dispatch that called us unwinds. */
+	while ((req = TAILQ_FIRST(&c->requests)) != NULL)
+		http_request_destroy(req);
 }
 
 struct event_base *http_client_base(const struct http_client *c)
@@ -476,7 +475,8 @@ int http_request(struct http_client *c, const char *method, const char *url,
 	struct http_request *req;
 	int r;
 
-	if (c->dead || method == NULL || url == NULL || cb == NULL || !http_method_valid(method) ||
+	if (c->guard.dead || method == NULL || url == NULL || cb == NULL ||
+	        !http_method_valid(method) ||
 	        (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0))
 		return -EINVAL;
 	req = calloc(1, sizeof(*req));
@@ -582,7 +582,7 @@ static void http_on_retry(evutil_socket_t fd, short what, void *arg)
 	struct http_client *c = req->client;
 	int r;
 
-	c->depth++;
+	guard_enter(&c->guard);
 	if ((r = http_easy_setup(req)) < 0) {
 		struct http_error *err =
 		        http_error_new(r, 0, req->call, "cannot retry: %s", strerror(-r));
@@ -592,8 +592,7 @@ static void http_on_retry(evutil_socket_t fd, short what, void *arg)
 		else
 			http_oom_deliver(req);
 	}
-	c->depth--;
-	if (c->dead && c->depth == 0)
+	if (guard_leave(&c->guard))
 		http_client_destroy(c);
 }
 
@@ -708,13 +707,13 @@ static void http_finish(struct http_request *req, CURLcode rc)
 	http_deliver(req, answered ? &resp : NULL, err);
 }
 
-/* Collects finished transfers; entered with c->depth raised by one. */
+/* Collects finished transfers; entered with guard_enter() done for it. */
 static void http_dispatch(struct http_client *c)
 {
 	CURLMsg *msg;
 	int left;
 
-	while (!c->dead && (msg = curl_multi_info_read(c->multi, &left)) != NULL) {
+	while (!c->guard.dead && (msg = curl_multi_info_read(c->multi, &left)) != NULL) {
 		struct http_request *req = NULL;
 
 		if (msg->msg != CURLMSG_DONE)
@@ -723,8 +722,7 @@ static void http_dispatch(struct http_client *c)
 		if (req != NULL)
 			http_finish(req, msg->data.result);
 	}
-	c->depth--;
-	if (c->dead && c->depth == 0)
+	if (guard_leave(&c->guard))
 		http_client_destroy(c);
 }
 

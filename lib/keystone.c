@@ -26,6 +26,7 @@
 #include <event2/event.h>
 #include <json-c/json.h>
 
+#include "cb-guard.h"
 #include "log.h"
 #include "refused.h"
 #include "token-cache.h"
@@ -98,8 +99,7 @@ struct keystone {
 	unsigned int max_queued;
 	unsigned int validating; /* validations holding a slot */
 	unsigned int queued;     /* validations in KC_QUEUED */
-	int depth;               /* > 0 while a callback runs: frees wait */
-	bool dead;
+	struct cb_guard guard;
 	bool tearing; /* every call is being destroyed: start nothing */
 };
 
@@ -211,18 +211,17 @@ void keystone_free(struct keystone *ks)
 
 	if (ks == NULL)
 		return;
-	if (ks->depth > 0) {
-		/* From inside a callback: stop everything now, free on unwind. */
-		ks->tearing = true;
-		while ((call = TAILQ_FIRST(&ks->calls)) != NULL)
-			kc_destroy(call);
-		if (ks->issuing != NULL)
-			http_request_cancel(ks->issuing);
-		ks->issuing = NULL;
-		ks->dead = true;
+	if (guard_free(&ks->guard)) {
+		ks_destroy(ks);
 		return;
 	}
-	ks_destroy(ks);
+	/* From inside a callback: stop everything now, free on unwind. */
+	ks->tearing = true;
+	while ((call = TAILQ_FIRST(&ks->calls)) != NULL)
+		kc_destroy(call);
+	if (ks->issuing != NULL)
+		http_request_cancel(ks->issuing);
+	ks->issuing = NULL;
 }
 
 void keystone_set_token_margin(struct keystone *ks, int seconds)
@@ -375,7 +374,7 @@ static void kc_deliver(struct keystone_call *call, const struct http_response *r
 			kc_share(call, err, info);
 	}
 	call->state = KC_DONE;
-	ks->depth++;
+	guard_enter(&ks->guard);
 	call->in_cb = true;
 	switch (call->kind) {
 	case KC_AUTH:
@@ -390,8 +389,7 @@ static void kc_deliver(struct keystone_call *call, const struct http_response *r
 	}
 	call->in_cb = false;
 	kc_destroy(call);
-	ks->depth--;
-	if (ks->dead && ks->depth == 0)
+	if (guard_leave(&ks->guard))
 		ks_destroy(ks);
 }
 
@@ -775,7 +773,7 @@ int keystone_authenticate(
 {
 	struct keystone_call *call;
 
-	if (cb == NULL || ks->dead)
+	if (cb == NULL || ks->guard.dead)
 		return -EINVAL;
 	if ((call = kc_new(ks, KC_AUTH, arg)) == NULL)
 		return -ENOMEM;
@@ -791,7 +789,7 @@ int keystone_request(struct keystone *ks, const char *service_type, const char *
 {
 	struct keystone_call *call;
 
-	if (cb == NULL || method == NULL || path == NULL || ks->dead)
+	if (cb == NULL || method == NULL || path == NULL || ks->guard.dead)
 		return -EINVAL;
 	if ((call = kc_new(ks, KC_REQUEST, arg)) == NULL)
 		return -ENOMEM;
@@ -959,7 +957,7 @@ int keystone_validate(struct keystone *ks, const char *subject_token, keystone_v
 	const struct keystone_token_info *hit;
 	struct keystone_call *call;
 
-	if (cb == NULL || ks->dead || subject_token == NULL ||
+	if (cb == NULL || ks->guard.dead || subject_token == NULL ||
 	        keystone_token_check(subject_token, NULL) < 0)
 		return -EINVAL;
 	if ((call = kc_new(ks, KC_VALIDATE, arg)) == NULL)

@@ -17,6 +17,7 @@
 #include <event2/event.h>
 #include <json-c/json.h>
 
+#include "cb-guard.h"
 #include "log.h"
 #include "neutron-int.h"
 #include "neutron-page.h"
@@ -92,8 +93,7 @@ struct neutron {
 	size_t max_url;
 	struct neutron_call_list calls;
 	struct neutron_stats stats;
-	int depth;
-	bool dead;
+	struct cb_guard guard;
 };
 
 static void nc_destroy(struct neutron_call *call);
@@ -129,13 +129,12 @@ void neutron_free(struct neutron *n)
 
 	if (n == NULL)
 		return;
-	if (n->depth > 0) {
-		while ((call = TAILQ_FIRST(&n->calls)) != NULL)
-			nc_destroy(call);
-		n->dead = true;
+	if (guard_free(&n->guard)) {
+		neutron_destroy(n);
 		return;
 	}
-	neutron_destroy(n);
+	while ((call = TAILQ_FIRST(&n->calls)) != NULL)
+		nc_destroy(call);
 }
 
 int neutron_set_endpoint(struct neutron *n, const char *url)
@@ -244,13 +243,12 @@ static void nc_end(struct neutron_call *call, void (*fn)(struct neutron_call *, 
 {
 	struct neutron *n = call->n;
 
-	n->depth++;
+	guard_enter(&n->guard);
 	call->in_cb = true;
 	fn(call, ctx);
 	call->in_cb = false;
 	nc_destroy(call);
-	n->depth--;
-	if (n->dead && n->depth == 0)
+	if (guard_leave(&n->guard))
 		neutron_destroy(n);
 }
 
@@ -657,7 +655,7 @@ int neutron_routers_list(struct neutron *n, const struct neutron_router_filter *
 	struct neutron_query q = {0};
 	int r;
 
-	if (cb == NULL || n->dead)
+	if (cb == NULL || n->guard.dead)
 		return -EINVAL;
 	if (f != NULL) {
 		neutron_query_add(&q, "name", f->name);
@@ -675,7 +673,7 @@ int neutron_ports_list(struct neutron *n, const struct neutron_port_filter *f, n
 	struct neutron_query q = {0};
 	int r;
 
-	if (cb == NULL || n->dead)
+	if (cb == NULL || n->guard.dead)
 		return -EINVAL;
 	if (f != NULL) {
 		neutron_query_fixed_ip(&q, "ip_address", f->ip_address);
@@ -697,7 +695,7 @@ int neutron_networks_list(struct neutron *n, const struct neutron_network_filter
 	struct neutron_query q = {0};
 	int r;
 
-	if (cb == NULL || n->dead)
+	if (cb == NULL || n->guard.dead)
 		return -EINVAL;
 	if (f != NULL) {
 		neutron_query_add(&q, "name", f->name);
@@ -724,7 +722,7 @@ int neutron_call_start(struct neutron *n, enum nc_kind kind, const struct nres *
 {
 	struct neutron_call *call;
 
-	if (path == NULL || n->dead) {
+	if (path == NULL || n->guard.dead) {
 		free(path);
 		json_object_put(body);
 		return path == NULL ? -ENOMEM : -EINVAL;
@@ -766,7 +764,7 @@ static int nc_get(struct neutron *n, const struct nres *res, const char *id, voi
 {
 	char suffix[512];
 
-	if (cb == NULL || !neutron_id_ok(id) || n->dead)
+	if (cb == NULL || !neutron_id_ok(id) || n->guard.dead)
 		return -EINVAL;
 	snprintf(suffix, sizeof(suffix), "?%s", res->fields);
 	return neutron_call_start(n, NC_ONE, res, "GET",
@@ -878,7 +876,7 @@ int neutron_router_interfaces(struct neutron *n, const char *router_id, neutron_
 	struct neutron_query q = {0};
 	int r;
 
-	if (cb == NULL || !neutron_id_ok(router_id) || n->dead)
+	if (cb == NULL || !neutron_id_ok(router_id) || n->guard.dead)
 		return -EINVAL;
 	neutron_query_add(&q, "device_id", router_id);
 	neutron_query_add(&q, "device_owner", "network:router_interface");
