@@ -4,15 +4,9 @@
  * request is in flight, and is sent when it ends. Results produced without
  * an HTTP answer in hand (cache hits, errors found before sending) are
  * delivered through a zero-delay timer, so no callback ever runs inside
- * the function that started its call.
- *
- * Validations hold a slot (ks->validating) from the time they are started
- * until they end; without a free slot they wait in state KC_QUEUED, in the
- * order they came, with the same timer armed for KEYSTONE_QUEUE_WAIT. A
- * validation of a token another one is already asking about waits in
- * KC_JOINED and is handed that one's answer (kc_share), so one bad token
- * repeated by a flood costs one call, and then none while it is remembered
- * as refused.
+ * the function that started its call. Validations ride on the same calls
+ * (kind KC_VALIDATE); their cache, sharing and slots are in
+ * keystone-validate.c.
  */
 #include "keystone.h"
 
@@ -26,86 +20,11 @@
 #include <event2/event.h>
 #include <json-c/json.h>
 
-#include "cb-guard.h"
 #include "log.h"
+#include "keystone-int.h"
 #include "refused.h"
-#include "token-cache.h"
-
-enum kc_kind {
-	KC_AUTH,
-	KC_REQUEST,
-	KC_VALIDATE,
-};
-
-enum kc_state {
-	KC_NEW,
-	KC_WAIT_TOKEN,
-	KC_IN_FLIGHT,
-	KC_DEFERRED,
-	KC_QUEUED, /* a validation waiting for a slot */
-	KC_JOINED, /* a validation waiting for another one's answer */
-	KC_DONE,   /* delivered */
-};
-
-struct keystone_call {
-	TAILQ_ENTRY(keystone_call) entry;
-	struct keystone *ks;
-	enum kc_kind kind;
-	enum kc_state state;
-	struct http_request *http;
-	struct event *defer;
-	char *service_type;
-	char *method;
-	char *path;
-	char *body;
-	char *subject;
-	char *token_used; /* the token the last attempt carried */
-	bool retried;     /* re-sent once after a 401 already */
-	bool slot;        /* a validation counted in ks->validating */
-	bool follower;    /* a validation that joined another (KC_JOINED) */
-	bool in_cb;
-	bool unlinked;
-	union {
-		keystone_auth_cb auth;
-		http_cb request;
-		keystone_validate_cb validate;
-	} cb;
-	void *arg;
-	/* What a deferred delivery hands over. */
-	struct http_error *err;
-	struct keystone_token_info info;
-	bool has_info;
-};
-
-TAILQ_HEAD(keystone_call_list, keystone_call);
-
-struct keystone {
-	struct http_client *http;
-	struct event_base *base;
-	struct cloud cloud;
-	char *identity_url; /* auth_url ending in /v3 */
-	char *token;
-	struct keystone_token_info info;
-	struct json_object *catalog;
-	struct http_request *issuing;
-	struct keystone_call_list calls;
-	unsigned int pending;
-	int margin;
-	struct token_cache cache; /* validated callers' tokens */
-	struct keystone_stats stats;
-	struct refused *refused; /* tokens Keystone refused lately */
-	int negative_ttl;
-	unsigned int max_validations; /* 0: no cap */
-	unsigned int max_queued;
-	unsigned int validating; /* validations holding a slot */
-	unsigned int queued;     /* validations in KC_QUEUED */
-	struct cb_guard guard;
-	bool tearing; /* every call is being destroyed: start nothing */
-};
 
 static void kc_send(struct keystone_call *call);
-static void kc_destroy(struct keystone_call *call);
-static void ks_destroy(struct keystone *ks);
 
 /* ---- the client ------------------------------------------------------ */
 
@@ -181,14 +100,7 @@ static void ks_drop_token(struct keystone *ks)
 	ks->catalog = NULL;
 }
 
-void keystone_cache_clear(struct keystone *ks)
-{
-	token_cache_clear(&ks->cache);
-	if (ks->refused != NULL)
-		refused_clear(ks->refused);
-}
-
-static void ks_destroy(struct keystone *ks)
+void ks_destroy(struct keystone *ks)
 {
 	struct keystone_call *call;
 
@@ -227,23 +139,6 @@ void keystone_free(struct keystone *ks)
 void keystone_set_token_margin(struct keystone *ks, int seconds)
 {
 	ks->margin = seconds;
-}
-
-void keystone_set_cache_limits(struct keystone *ks, int max_age_seconds, size_t max_tokens)
-{
-	token_cache_set_limits(&ks->cache, max_age_seconds, max_tokens);
-}
-
-void keystone_set_negative_ttl(struct keystone *ks, int seconds)
-{
-	ks->negative_ttl = seconds;
-}
-
-void keystone_set_validation_limits(
-        struct keystone *ks, unsigned int max_in_flight, unsigned int max_queued)
-{
-	ks->max_validations = max_in_flight;
-	ks->max_queued = max_queued;
 }
 
 void keystone_forget_token(struct keystone *ks)
@@ -300,7 +195,7 @@ int keystone_endpoint(const struct keystone *ks, const char *service_type, char 
 
 /* ---- calls ----------------------------------------------------------- */
 
-static struct keystone_call *kc_new(struct keystone *ks, enum kc_kind kind, void *arg)
+struct keystone_call *kc_new(struct keystone *ks, enum kc_kind kind, void *arg)
 {
 	struct keystone_call *call = calloc(1, sizeof(*call));
 
@@ -314,9 +209,7 @@ static struct keystone_call *kc_new(struct keystone *ks, enum kc_kind kind, void
 	return call;
 }
 
-static void kc_validation_end(struct keystone_call *call);
-
-static void kc_destroy(struct keystone_call *call)
+void kc_destroy(struct keystone_call *call)
 {
 	struct keystone *ks = call->ks;
 
@@ -353,14 +246,11 @@ void keystone_call_cancel(struct keystone_call *call)
 		kc_destroy(call);
 }
 
-static void kc_share(struct keystone_call *leader, const struct http_error *err,
-        const struct keystone_token_info *info);
-
 /* Hands the result to the caller (and, for a validation, to the calls
  * that joined it) and ends the call. resp is only for KC_REQUEST; info
  * only for KC_VALIDATE. */
 
-static void kc_deliver(struct keystone_call *call, const struct http_response *resp,
+void kc_deliver(struct keystone_call *call, const struct http_response *resp,
         const struct http_error *err, const struct keystone_token_info *info)
 {
 	static const struct http_error oom = {-ENOMEM, 0, (char *)"", (char *)"out of memory"};
@@ -393,9 +283,7 @@ static void kc_deliver(struct keystone_call *call, const struct http_response *r
 		ks_destroy(ks);
 }
 
-static void kc_fail(struct keystone_call *call, int code, const char *words);
-
-static void kc_on_defer(evutil_socket_t fd, short what, void *arg)
+void kc_on_defer(evutil_socket_t fd, short what, void *arg)
 {
 	struct keystone_call *call = arg;
 	char words[128];
@@ -415,7 +303,7 @@ static void kc_on_defer(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Delivers err (taken; NULL for success) from the loop, not from here. */
-static void kc_defer(struct keystone_call *call, struct http_error *err)
+void kc_defer(struct keystone_call *call, struct http_error *err)
 {
 	static const struct timeval zero = {0, 0};
 
@@ -431,7 +319,7 @@ static void kc_defer(struct keystone_call *call, struct http_error *err)
 }
 
 /* Fails the call with our own words, naming it "METHOD path". */
-static void kc_fail(struct keystone_call *call, int code, const char *words)
+void kc_fail(struct keystone_call *call, int code, const char *words)
 {
 	struct http_error *err;
 
@@ -621,7 +509,7 @@ static int ks_issue(struct keystone *ks)
 }
 
 /* Sends the call now if a fresh token is held, else queues it behind one. */
-static void kc_start(struct keystone_call *call)
+void kc_start(struct keystone_call *call)
 {
 	struct keystone *ks = call->ks;
 	int r;
@@ -717,41 +605,6 @@ static void kc_reauth(struct keystone_call *call)
 	kc_start(call);
 }
 
-static void kc_validated(
-        struct keystone_call *call, const struct http_response *resp, const struct http_error *err)
-{
-	struct keystone_token_info info;
-	struct http_error *mine = NULL;
-	char *words = NULL;
-	int r;
-
-	if (err != NULL && err->status == 404) {
-		if (call->ks->negative_ttl > 0)
-			refused_put(call->ks->refused, call->subject,
-			        time(NULL) + call->ks->negative_ttl);
-		mine = http_error_new(-EKEYREJECTED, err->status, err->call, "%s", err->message);
-		kc_deliver(call, NULL, mine, NULL);
-		http_error_free(mine);
-		return;
-	}
-	if (err != NULL) {
-		kc_deliver(call, NULL, err, NULL);
-		return;
-	}
-	r = keystone_token_info_parse(resp->body, resp->body_len, &info, &words);
-	if (r < 0) {
-		mine = http_error_new(r, resp->status, "GET /v3/auth/tokens", "%s",
-		        words ? words : "out of memory");
-		free(words);
-		kc_deliver(call, NULL, mine, NULL);
-		http_error_free(mine);
-		return;
-	}
-	call->ks->stats.cache_evictions += token_cache_put(&call->ks->cache, call->subject, &info);
-	kc_deliver(call, NULL, NULL, &info);
-	keystone_token_info_clear(&info);
-}
-
 static void kc_on_response(
         const struct http_response *resp, const struct http_error *err, void *arg)
 {
@@ -803,198 +656,5 @@ int keystone_request(struct keystone *ks, const char *service_type, const char *
 	if (handle != NULL)
 		*handle = call;
 	kc_start(call);
-	return 0;
-}
-
-/* ---- sharing, slots and the queue ------------------------------------ */
-
-/* A validation that is asking Keystone (or about to): others may join it. */
-static bool kc_leading(const struct keystone_call *call)
-{
-	return call->kind == KC_VALIDATE &&
-	        (call->state == KC_QUEUED || call->state == KC_WAIT_TOKEN ||
-	                call->state == KC_IN_FLIGHT);
-}
-
-/* The validation in progress for subject, other than self, or NULL. */
-static struct keystone_call *kc_find(
-        struct keystone *ks, const struct keystone_call *self, const char *subject, bool leading)
-{
-	struct keystone_call *c;
-
-	TAILQ_FOREACH(c, &ks->calls, entry)
-	{
-		if (c == self || c->kind != KC_VALIDATE ||
-		        (leading ? !kc_leading(c) : c->state != KC_JOINED))
-			continue;
-		if (strcmp(c->subject, subject) == 0)
-			return c;
-	}
-	return NULL;
-}
-
-static void kc_start(struct keystone_call *call);
-
-/* Starts a validation in a free slot, queues it, or fails it -EBUSY. */
-static void kc_admit(struct keystone_call *call)
-{
-	struct keystone *ks = call->ks;
-	static const struct timeval wait = {KEYSTONE_QUEUE_WAIT, 0};
-	char words[160];
-
-	if (ks->max_validations == 0 || ks->validating < ks->max_validations) {
-		call->slot = true;
-		ks->validating++;
-		kc_start(call);
-		return;
-	}
-	if (ks->queued >= ks->max_queued) {
-		ks->stats.busy++;
-		snprintf(words, sizeof(words),
-		        "%u validations in progress and %u waiting (Keystone is slow)",
-		        ks->validating, ks->queued);
-		kc_fail(call, -EBUSY, words);
-		return;
-	}
-	if (call->defer == NULL)
-		call->defer = evtimer_new(ks->base, kc_on_defer, call);
-	if (call->defer == NULL || evtimer_add(call->defer, &wait) < 0) {
-		kc_fail(call, -ENOMEM, "cannot arm the queue timer");
-		return;
-	}
-	call->state = KC_QUEUED;
-	ks->queued++;
-	ks->stats.queued++;
-}
-
-/* Starts queued validations, oldest first, while slots are free. */
-static void ks_pump(struct keystone *ks)
-{
-	struct keystone_call *call, *next;
-
-	for (call = TAILQ_FIRST(&ks->calls); call != NULL && ks->queued > 0; call = next) {
-		next = TAILQ_NEXT(call, entry);
-		if (ks->max_validations != 0 && ks->validating >= ks->max_validations)
-			break;
-		if (call->state != KC_QUEUED)
-			continue;
-		ks->queued--;
-		/* Fails only for an event never added, which a queued one was. */
-		if (evtimer_del(call->defer) < 0)
-			log_debug("keystone: cannot disarm a queue timer");
-		call->state = KC_NEW;
-		call->slot = true;
-		ks->validating++;
-		kc_start(call);
-	}
-}
-
-/*
- * A validation leaves (delivered or cancelled): its slot or its place in
- * the queue frees. A leader cancelled before its answer was shared (even
- * with one already deferred) hands the asking over to the first call that
- * joined it, or that one would wait forever.
- */
-static void kc_validation_end(struct keystone_call *call)
-{
-	struct keystone *ks = call->ks;
-	struct keystone_call *heir = NULL;
-	bool orphans = !call->follower && call->state != KC_DONE;
-
-	if (call->state == KC_QUEUED)
-		ks->queued--;
-	if (call->slot) {
-		call->slot = false;
-		ks->validating--;
-	}
-	call->state = KC_DONE;
-	if (ks->tearing)
-		return;
-	if (orphans && (heir = kc_find(ks, call, call->subject, false)) != NULL) {
-		heir->state = KC_NEW;
-		heir->follower = false;
-		kc_admit(heir);
-	}
-	ks_pump(ks);
-}
-
-/* Hands a leader's answer to every call that joined it. */
-static void kc_share(struct keystone_call *leader, const struct http_error *err,
-        const struct keystone_token_info *info)
-{
-	struct keystone_call *c;
-
-	TAILQ_FOREACH(c, &leader->ks->calls, entry)
-	{
-		struct http_error *copy = NULL;
-
-		if (c == leader || c->kind != KC_VALIDATE || c->state != KC_JOINED ||
-		        strcmp(c->subject, leader->subject) != 0)
-			continue;
-		if (err != NULL && (copy = http_error_copy(err)) == NULL) {
-			/* Cannot hand it over: let it ask on its own. */
-			c->state = KC_NEW;
-			c->follower = false;
-			kc_admit(c);
-			continue;
-		}
-		if (err == NULL) {
-			if (keystone_token_info_copy(info, &c->info) < 0) {
-				c->state = KC_NEW;
-				c->follower = false;
-				kc_admit(c);
-				continue;
-			}
-			c->has_info = true;
-		}
-		kc_defer(c, copy);
-	}
-}
-
-int keystone_validate(struct keystone *ks, const char *subject_token, keystone_validate_cb cb,
-        void *arg, struct keystone_call **handle)
-{
-	const struct keystone_token_info *hit;
-	struct keystone_call *call;
-
-	if (cb == NULL || ks->guard.dead || subject_token == NULL ||
-	        keystone_token_check(subject_token, NULL) < 0)
-		return -EINVAL;
-	if ((call = kc_new(ks, KC_VALIDATE, arg)) == NULL)
-		return -ENOMEM;
-	call->cb.validate = cb;
-	if ((call->method = strdup("GET")) == NULL ||
-	        (call->path = strdup("/v3/auth/tokens")) == NULL ||
-	        (call->subject = strdup(subject_token)) == NULL) {
-		kc_destroy(call);
-		return -ENOMEM;
-	}
-	if (handle != NULL)
-		*handle = call;
-	if ((hit = token_cache_get(&ks->cache, subject_token)) != NULL) {
-		ks->stats.cache_hits++;
-		if (keystone_token_info_copy(hit, &call->info) == 0) {
-			call->has_info = true;
-			kc_defer(call, NULL);
-			return 0;
-		}
-	}
-	if (ks->negative_ttl > 0 && refused_has(ks->refused, subject_token, time(NULL))) {
-		ks->stats.negative_hits++;
-		/* NULL under memory pressure: kc_deliver words that. */
-		kc_defer(call,
-		        http_error_new(-EKEYREJECTED, 404, "GET /v3/auth/tokens",
-		                "Keystone refused this token less than %d s ago",
-		                ks->negative_ttl));
-		return 0;
-	}
-	if (kc_find(ks, call, subject_token, true) != NULL) {
-		/* kc_share answers it when the one asking gets its answer. */
-		call->state = KC_JOINED;
-		call->follower = true;
-		ks->stats.coalesced++;
-		return 0;
-	}
-	kc_admit(call);
 	return 0;
 }

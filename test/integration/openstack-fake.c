@@ -25,6 +25,7 @@
 #include "clouds.h"
 #include "http-sync.h"
 #include "http.h"
+#include "keystone-validate.h"
 #include "keystone.h"
 #include "neutron-write.h"
 #include "neutron.h"
