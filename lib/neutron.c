@@ -2,8 +2,9 @@
  * Neutron v2.0. A call is a struct neutron_call: one request (get, create,
  * update, delete) or a listing that walks queries (one per chunk of ids)
  * and, within each, pages (limit/marker, following the "next" link's
- * marker). Each resource type is described once (struct nres: its names,
- * the fields asked for, its decoder) so the engine is written once.
+ * marker). Each resource type is described once (struct nres, in
+ * neutron-int.h: its names, the fields asked for, its decoder) so the
+ * machinery is written once; neutron-write.c uses it too.
  */
 #include "neutron.h"
 

@@ -1,12 +1,15 @@
 /*
- * Neutron v2.0 over Keystone's authenticated requests, decoded with json-c.
+ * Neutron v2.0 reads over Keystone's authenticated requests: routers,
+ * ports and networks, one by id or listed by filter, and a router's
+ * interfaces. The objects and their decoding are neutron-decode.h's; the
+ * writes (tests only) neutron-write.h's.
  *
  * Promises:
  * - Listings follow pagination (limit, marker, <resource>_links "next")
  *   until the end, and fail with -ELOOP when a next link repeats a marker
  *   already seen or the page count passes a bound; a listing is complete
  *   or an error, never partial.
- * - Listings ask only for the fields decoded below (fields=...).
+ * - Listings ask only for the fields neutron-decode.c reads (fields=...).
  * - A filter with many ids is sent as repeated id= parameters, split into
  *   several calls so that no URL exceeds the bound (default 4000 bytes);
  *   the results are merged.
