@@ -21,6 +21,9 @@
 #include "fwd.h"
 
 struct config;
+struct engine_req;
+struct event;
+struct event_base;
 struct kernel;
 struct portalloc;
 struct store;
@@ -35,6 +38,14 @@ struct engine {
 	/* The last write to the database failed (and why); see engine_write_check(). */
 	bool write_failing;
 	char write_error[256];
+	/* The group commit: changes submitted, waiting for the end of the loop turn. */
+	struct event *flush_ev; /* NULL: each submitted change runs at once */
+	struct engine_req **queue;
+	size_t queued, queue_cap;
+	unsigned long batches, batched; /* flushes and the changes they carried */
+	size_t gather;     /* changes a flush waits for, at most ENGINE_GATHER_US; see submit() */
+	unsigned int hold; /* flushes left before gather probes one higher again */
+	bool flush_now;    /* the flush was activated, not timed out */
 };
 
 /*
@@ -71,6 +82,41 @@ int engine_update(
 
 /* Removes a forwarding; its sessions are cut. old, when not NULL, gets it. */
 int engine_delete(struct engine *e, const char *id, struct forwarding *old, struct apierr *err);
+
+/*
+ * The group commit. A change submitted here is queued; at the end of the
+ * loop turn (a libevent event activated by the submit, run after every
+ * request already read in that turn) all queued changes are carried out
+ * together: one store transaction (one fsync) and, per router, one nft
+ * batch. When the last flush carried several changes, their clients are
+ * likely to come back together: the flush then waits up to
+ * ENGINE_GATHER_US for as many changes as last time (a lone client never
+ * waits), since one more fsync costs more than the wait. Each change is answered by done() only
+ * after both, in the order submitted, with its own verdict:
+ * - a conflict, a missing forwarding, an exhausted range refuse that
+ *   change alone (nothing of it is written; later ones see the earlier);
+ * - a kernel refusal of a router's batch takes that router's changes back
+ *   out (a savepoint) and retries them one by one, so only the change the
+ *   kernel refuses fails;
+ * - a failed commit (the fsync) fails every change of the batch with the
+ *   store's error, and the kernel changes made are undone: nothing half
+ *   applied.
+ * The semantics of each change are those of engine_create/update/delete;
+ * f/next must stay valid until done() and hold what was stored after it.
+ */
+typedef void (*engine_done_cb)(const struct apierr *err, void *arg);
+
+/* Changes are flushed from base's loop from now on. 0 or -ENOMEM. */
+int engine_batch_start(struct engine *e, struct event_base *base);
+/* Carries out what is queued, and runs each change at once from now on. */
+void engine_batch_stop(struct engine *e);
+void engine_submit_create(
+        struct engine *e, struct forwarding *f, bool allocate, engine_done_cb done, void *arg);
+void engine_submit_update(
+        struct engine *e, struct forwarding *next, engine_done_cb done, void *arg);
+void engine_submit_delete(struct engine *e, const char *id, engine_done_cb done, void *arg);
+/* Carries out every queued change now (the event does; tests call it). */
+void engine_flush(struct engine *e);
 
 /* Rewrites a router's whole table from the database and marks it ACTIVE. */
 int engine_sync_router(struct engine *e, const char *router_id, struct apierr *err);
