@@ -624,7 +624,7 @@ static int run_group(
 			return store_error(e, fatal, r2, "roll back to savepoint", c2);
 		}
 		if (batched && n > 1) {
-			log_debug("The kernel refused a batch of %zu changes in router %s (%s); "
+			log_warnx("The kernel refused a batch of %zu changes in router %s (%s); "
 			          "retrying them one by one",
 			        nc, router_id, cause ? cause : "?");
 			free(cause);
@@ -733,6 +733,8 @@ static void run_batch(struct engine *e, struct engine_req **reqs, size_t n)
 	write_ok(e);
 	e->batches++;
 	e->batched += n;
+	if (e->on_commit != NULL)
+		e->on_commit(n, e->on_commit_arg);
 	for (start = end = gi = 0; next_group(order, m, &start, &end); gi++) {
 		if (rebuilt[gi]) {
 			e->resync_router = true;

@@ -43,6 +43,9 @@ struct engine {
 	struct engine_req **queue;
 	size_t queued, queue_cap;
 	unsigned long batches, batched; /* flushes and the changes they carried */
+	/* Told of each committed flush and how many changes it carried (metrics); may be NULL. */
+	void (*on_commit)(size_t changes, void *arg);
+	void *on_commit_arg;
 	size_t gather;     /* changes a flush waits for, at most ENGINE_GATHER_US; see submit() */
 	unsigned int hold; /* flushes left before gather probes one higher again */
 	bool flush_now;    /* the flush was activated, not timed out */
