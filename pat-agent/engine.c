@@ -809,6 +809,9 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
 	/* Activated before its timeout: the timeout must not fire again later. */
 	if (event_del(e->flush_ev) < 0)
 		log_warnx("Failed to remove the group commit's timer");
+	/* Already carried out (by a flush that ran on while answering): nothing to learn. */
+	if (e->queued == 0)
+		return;
 	adapt_gather(e, e->queued < ENGINE_BATCH_MAX ? e->queued : ENGINE_BATCH_MAX, !e->flush_now);
 	e->flush_now = false;
 	engine_flush(e);

@@ -233,6 +233,7 @@ secs=$(sed -n 's/^seconds //p' "$TOPO_DIR/verdict")
 echo "figure: group_commit_changes_per_transaction $per_tx changes"
 echo "figure: group_commit_transactions $tx transactions"
 echo "figure: kernel_refused_batches_retried_one_by_one $retries batches"
-echo "figure: concurrent_changes_per_s $(python3 -c "print(round(${changes:-0} / $secs))") 1/s"
+asked=$(sed -n 1p "$TOPO_DIR/verdict" | awk '{ print $2 + $4 + $6 + $8 }')
+echo "figure: concurrent_changes_per_s $(python3 -c "print(round($asked / $secs))") 1/s"
 agent_stop || topo_fail "agent stops"
 topo_finish
