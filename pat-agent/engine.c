@@ -96,32 +96,6 @@ static void rollback(struct engine *e)
 	}
 }
 
-/*
- * Applies a change to the kernel inside the open transaction. A namespace
- * that is not there is no error: the forwarding is stored DOWN and written
- * when the namespace appears.
- */
-static int apply(struct engine *e, const char *router_id, const struct forwarding *del,
-        const struct forwarding *add, bool *applied, struct apierr *err)
-{
-	char *cause = NULL;
-	int r;
-
-	*applied = false;
-	r = kernel_change(e->kernel, router_id, del, add, &cause);
-	if (r == -ENOENT) {
-		free(cause);
-		return 0;
-	}
-	if (r < 0)
-		return kernel_error(err, router_id, r, cause);
-	*applied = true;
-	/* The table had been flushed: it now holds only this change. */
-	if (r == NFT_REBUILT)
-		e->resync_router = true;
-	return 0;
-}
-
 /* After a commit that found the table flushed, rewrite it whole. */
 static void resync_if_needed(struct engine *e, const char *router_id)
 {
@@ -133,26 +107,6 @@ static void resync_if_needed(struct engine *e, const char *router_id)
 	log_warnx("The table of router %s had been flushed; rewriting it", router_id);
 	if (engine_sync_router(e, router_id, &err) < 0)
 		log_warnx("Failed to rewrite the table of router %s: %s", router_id, err.detail);
-}
-
-/* Commits; if that fails, puts the kernel back as it was (undo_del out, undo_add in). */
-static int commit(struct engine *e, const char *router_id, bool applied,
-        const struct forwarding *undo_del, const struct forwarding *undo_add, struct apierr *err)
-{
-	char *cause = NULL, *kcause = NULL;
-	int r;
-
-	r = store_commit(e->store, &cause);
-	if (r == 0) {
-		write_ok(e);
-		return 0;
-	}
-	if (applied && kernel_change(e->kernel, router_id, undo_del, undo_add, &kcause) < 0) {
-		log_warnx("Failed to undo a kernel change in router %s after a failed commit: %s",
-		        router_id, kcause ? kcause : "?");
-		free(kcause);
-	}
-	return store_error(e, err, r, "commit", cause);
 }
 
 /* f[0..n) are of one router. In a bulk change they wait for engine_bulk_end(). */
@@ -245,32 +199,6 @@ static int allocate(struct engine *e, struct forwarding *f, struct apierr *err)
 	return 0;
 }
 
-int engine_create(struct engine *e, struct forwarding *f, bool allocate_port, struct apierr *err)
-{
-	char *cause = NULL;
-	bool applied = false;
-	int r;
-
-	f->status = kernel_router_present(e->kernel, f->router_id) ? FWD_STATUS_ACTIVE
-	                                                           : FWD_STATUS_DOWN;
-	if ((r = store_begin(e->store, &cause)) < 0)
-		return store_error(e, err, r, "begin", cause);
-	if (allocate_port && allocate(e, f, err) < 0)
-		goto fail;
-	if (write_row(e, f, true, err) < 0)
-		goto fail;
-	if (f->status == FWD_STATUS_ACTIVE && apply(e, f->router_id, NULL, f, &applied, err) < 0)
-		goto fail;
-	if (commit(e, f->router_id, applied, f, NULL, err) < 0)
-		return -1;
-	resync_if_needed(e, f->router_id);
-	return 0;
-fail:
-	e->resync_router = false;
-	rollback(e);
-	return -1;
-}
-
 /* Whether a change of f leaves sessions that must be cut. */
 static bool retargeted(const struct forwarding *old, const struct forwarding *next)
 {
@@ -279,70 +207,6 @@ static bool retargeted(const struct forwarding *old, const struct forwarding *ne
 	        old->external.lo != next->external.lo || old->external.hi != next->external.hi ||
 	        !addr_equal(&old->external_addr, &next->external_addr) ||
 	        old->protocol != next->protocol || old->masquerade != next->masquerade;
-}
-
-int engine_update(
-        struct engine *e, struct forwarding *next, struct forwarding *old, struct apierr *err)
-{
-	struct forwarding prev;
-	char *cause = NULL;
-	bool applied = false;
-	int r;
-
-	if ((r = store_begin(e->store, &cause)) < 0)
-		return store_error(e, err, r, "begin", cause);
-	if ((r = store_get(e->store, next->id, &prev, &cause)) < 0) {
-		store_error(e, err, r, "update", cause);
-		goto fail;
-	}
-	next->status = prev.status;
-	if (write_row(e, next, false, err) < 0)
-		goto fail;
-	if (prev.status == FWD_STATUS_ACTIVE && retargeted(&prev, next) &&
-	        apply(e, next->router_id, &prev, next, &applied, err) < 0)
-		goto fail;
-	if (commit(e, next->router_id, applied, next, &prev, err) < 0)
-		return -1;
-	resync_if_needed(e, next->router_id);
-	if (applied)
-		cut_sessions(e, &prev, 1);
-	if (old != NULL)
-		*old = prev;
-	return 0;
-fail:
-	e->resync_router = false;
-	rollback(e);
-	return -1;
-}
-
-int engine_delete(struct engine *e, const char *id, struct forwarding *old, struct apierr *err)
-{
-	struct forwarding prev;
-	char *cause = NULL;
-	bool applied = false;
-	int r;
-
-	if ((r = store_begin(e->store, &cause)) < 0)
-		return store_error(e, err, r, "begin", cause);
-	if ((r = store_delete(e->store, id, &prev, &cause)) < 0) {
-		store_error(e, err, r, "delete", cause);
-		goto fail;
-	}
-	if (prev.status == FWD_STATUS_ACTIVE &&
-	        apply(e, prev.router_id, &prev, NULL, &applied, err) < 0)
-		goto fail;
-	if (commit(e, prev.router_id, applied, NULL, &prev, err) < 0)
-		return -1;
-	resync_if_needed(e, prev.router_id);
-	if (applied)
-		cut_sessions(e, &prev, 1);
-	if (old != NULL)
-		*old = prev;
-	return 0;
-fail:
-	e->resync_router = false;
-	rollback(e);
-	return -1;
 }
 
 static int sync_router(struct engine *e, const char *router_id, bool repair, struct apierr *err)
@@ -485,6 +349,7 @@ struct engine_req {
 	char id[FWD_ID_LEN + 1]; /* delete */
 	char router_id[FWD_NAME_MAX + 1];
 	struct forwarding prev;   /* update, delete: what was stored */
+	struct forwarding *old;   /* engine_update/delete's: gets prev on success */
 	struct nft_change change; /* what it asks of the kernel, once written */
 	bool applied;             /* the kernel took change */
 	bool failed;
@@ -767,6 +632,8 @@ static void flush_some(struct engine *e)
 	run_batch(e, reqs, n);
 	/* done() may submit again: that goes to the next batch. */
 	for (size_t i = 0; i < n; i++) {
+		if (!reqs[i]->failed && reqs[i]->old != NULL)
+			*reqs[i]->old = reqs[i]->prev;
 		reqs[i]->done(reqs[i]->failed ? &reqs[i]->err : NULL, reqs[i]->arg);
 		free(reqs[i]);
 	}
@@ -881,39 +748,80 @@ static void submit(struct engine *e, struct engine_req *q, engine_done_cb done, 
 	}
 }
 
-void engine_submit_create(
-        struct engine *e, struct forwarding *f, bool allocate_port, engine_done_cb done, void *arg)
+/* A change to submit; NULL when out of memory (submit() answers that). */
+static struct engine_req *new_req(enum req_op op, struct forwarding *f, bool allocate_port,
+        const char *id, struct forwarding *old)
 {
 	struct engine_req *q = calloc(1, sizeof(*q));
 
-	if (q != NULL) {
-		q->op = REQ_CREATE;
-		q->f = f;
-		q->allocate = allocate_port;
+	if (q == NULL)
+		return NULL;
+	q->op = op;
+	q->f = f;
+	q->allocate = allocate_port;
+	q->old = old;
+	if (id != NULL)
+		snprintf(q->id, sizeof(q->id), "%s", id);
+	if (f != NULL)
 		snprintf(q->router_id, sizeof(q->router_id), "%s", f->router_id);
-	}
-	submit(e, q, done, arg);
+	return q;
+}
+
+void engine_submit_create(
+        struct engine *e, struct forwarding *f, bool allocate_port, engine_done_cb done, void *arg)
+{
+	submit(e, new_req(REQ_CREATE, f, allocate_port, NULL, NULL), done, arg);
 }
 
 void engine_submit_update(struct engine *e, struct forwarding *next, engine_done_cb done, void *arg)
 {
-	struct engine_req *q = calloc(1, sizeof(*q));
-
-	if (q != NULL) {
-		q->op = REQ_UPDATE;
-		q->f = next;
-		snprintf(q->router_id, sizeof(q->router_id), "%s", next->router_id);
-	}
-	submit(e, q, done, arg);
+	submit(e, new_req(REQ_UPDATE, next, false, NULL, NULL), done, arg);
 }
 
 void engine_submit_delete(struct engine *e, const char *id, engine_done_cb done, void *arg)
 {
-	struct engine_req *q = calloc(1, sizeof(*q));
+	submit(e, new_req(REQ_DELETE, NULL, false, id, NULL), done, arg);
+}
 
-	if (q != NULL) {
-		q->op = REQ_DELETE;
-		snprintf(q->id, sizeof(q->id), "%s", id);
+/* ---- one change, answered before returning ---- */
+
+struct sync_answer {
+	bool failed;
+	struct apierr *err;
+};
+
+static void on_sync_done(const struct apierr *err, void *arg)
+{
+	struct sync_answer *sa = arg;
+
+	if (err != NULL) {
+		sa->failed = true;
+		*sa->err = *err;
 	}
-	submit(e, q, done, arg);
+}
+
+/* q is carried out now, with whatever else is queued: the group commit, flushed early. */
+static int run_now(struct engine *e, struct engine_req *q, struct apierr *err)
+{
+	struct sync_answer sa = {.err = err};
+
+	submit(e, q, on_sync_done, &sa);
+	engine_flush(e);
+	return sa.failed ? -1 : 0;
+}
+
+int engine_create(struct engine *e, struct forwarding *f, bool allocate_port, struct apierr *err)
+{
+	return run_now(e, new_req(REQ_CREATE, f, allocate_port, NULL, NULL), err);
+}
+
+int engine_update(
+        struct engine *e, struct forwarding *next, struct forwarding *old, struct apierr *err)
+{
+	return run_now(e, new_req(REQ_UPDATE, next, false, NULL, old), err);
+}
+
+int engine_delete(struct engine *e, const char *id, struct forwarding *old, struct apierr *err)
+{
+	return run_now(e, new_req(REQ_DELETE, NULL, false, id, old), err);
 }

@@ -1,7 +1,8 @@
 /*
  * The one place forwardings change: the database and the kernel together.
  *
- * Every operation is one store transaction around one nft batch. The
+ * Every operation is one store transaction around one nft batch (the
+ * group commit below puts the changes of one loop turn in one). The
  * kernel change is made inside the transaction; the transaction commits
  * only if the kernel took the change, and if the commit then fails the
  * kernel change is undone. So an acknowledged change is on disk and, when
@@ -68,6 +69,11 @@ void engine_bulk_begin(struct engine *e, struct fwd_list *bulk);
 void engine_bulk_end(struct engine *e);
 
 /*
+ * engine_create, engine_update and engine_delete carry out one change
+ * before returning: it is submitted to the group commit below and flushed
+ * at once, with whatever else was queued (the legacy API, the monitor's
+ * ops). 0, or -1 with err filled.
+ *
  * Stores f and writes it to the kernel. With allocate, the external range
  * is picked from router_port_range (as long as the internal range). On
  * success f holds what was stored (id, status, timestamps). 0, or -1 with

@@ -214,8 +214,8 @@ static void test_failed_commit_fails_all(void **state)
 	struct ctx *c = *state;
 	struct forwarding upd = fwd(1200, "10.0.0.5", 80), del = fwd(1201, "10.0.0.6", 80);
 	struct forwarding next, mk = fwd(1202, "10.0.0.7", 80), poison = fwd(1203, "10.0.0.8", 80);
-	struct forwarding alloc = fwd(1, "10.0.0.9", 80), got;
-	struct answer a[5] = {{0}};
+	struct forwarding alloc = fwd(1, "10.0.0.9", 80), got, rest[11];
+	struct answer a[5] = {{0}}, ra[11] = {{0}};
 	sqlite3 *db;
 
 	stored(c, &upd);
@@ -271,9 +271,6 @@ static void test_failed_commit_fails_all(void **state)
 	assert_false(c->e.write_failing);
 	assert_int_equal(count(c), 3);
 	/* No port leaked by the rolled-back allocation: the other 10 of the range, then none. */
-	struct forwarding rest[11];
-	struct answer ra[11] = {{0}};
-
 	for (int i = 0; i < 11; i++) {
 		rest[i] = fwd(1, "10.0.1.1", (uint16_t)(1000 + i));
 		engine_submit_create(&c->e, &rest[i], true, on_done, &ra[i]);
@@ -300,6 +297,29 @@ static void test_unbatched_runs_at_once(void **state)
 	assert_int_equal(engine_batch_start(&c->e, c->base), 0);
 }
 
+/* engine_create/update/delete: one change carried out and answered before returning. */
+static void test_sync_calls(void **state)
+{
+	struct ctx *c = *state;
+	struct forwarding f = fwd(1400, "10.0.0.5", 22), clash = fwd(1400, "10.0.0.6", 22);
+	struct forwarding next, old;
+	struct apierr err;
+
+	assert_int_equal(engine_create(&c->e, &f, false, &err), 0);
+	assert_int_equal(engine_create(&c->e, &clash, false, &err), -1);
+	assert_int_equal(err.status, 409);
+	assert_string_equal(err.code, "praas.port_in_use");
+	next = f;
+	next.internal.lo = next.internal.hi = 2222;
+	assert_int_equal(engine_update(&c->e, &next, &old, &err), 0);
+	assert_int_equal(old.internal.lo, 22); /* what was replaced */
+	assert_int_equal(engine_delete(&c->e, f.id, &old, &err), 0);
+	assert_int_equal(old.internal.lo, 2222); /* what was removed */
+	assert_int_equal(engine_delete(&c->e, f.id, NULL, &err), -1);
+	assert_int_equal(err.status, 404);
+	assert_int_equal(count(c), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -307,6 +327,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_mixed_batch, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_failed_commit_fails_all, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_unbatched_runs_at_once, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_sync_calls, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
