@@ -442,12 +442,15 @@ static void undo_kernel(struct engine *e, struct engine_req **g, size_t n)
  * The changes g[0..n) of one router, under one savepoint, then one nft
  * batch. When the kernel refuses the batch of several, they are taken
  * back out and retried one by one (batched false), so the kernel's "no"
- * reaches only the change it was about. Returns 1 when the router's table
- * had been flushed (rewrite it after the commit), 0, or -1 when the
+ * reaches only the change it was about. Alone (the batch's only change,
+ * n 1) it needs no savepoint: a refusal returns ENGINE_ROLL_BACK and the
+ * batch's rollback takes it out. Returns 1 when the router's table had
+ * been flushed (rewrite it after the commit), 0, or -1 when the
  * transaction is lost (fatal filled): the whole batch must fail.
  */
-static int run_group(
-        struct engine *e, struct engine_req **g, size_t n, bool batched, struct apierr *fatal)
+#define ENGINE_ROLL_BACK 2
+static int run_group(struct engine *e, struct engine_req **g, size_t n, bool batched, bool alone,
+        struct apierr *fatal)
 {
 	const char *router_id = g[0]->router_id;
 	bool present = kernel_router_present(e->kernel, router_id);
@@ -457,7 +460,7 @@ static int run_group(
 	size_t nc = 0;
 	int r, rebuilt = 0;
 
-	if ((r = store_savepoint(e->store, &cause)) < 0)
+	if (!alone && (r = store_savepoint(e->store, &cause)) < 0)
 		return store_error(e, fatal, r, "savepoint", cause);
 	for (size_t i = 0; i < n; i++) {
 		if (req_write(e, g[i], present) < 0) {
@@ -479,6 +482,12 @@ static int run_group(
 		r = 0;
 		nc = 0;
 	}
+	if (r < 0 && alone) {
+		kernel_error(&g[0]->err, router_id, r, cause);
+		g[0]->failed = true;
+		g[0]->change = (struct nft_change){0};
+		return ENGINE_ROLL_BACK;
+	}
 	if (r < 0) {
 		char *c2 = NULL;
 		int r2;
@@ -495,7 +504,7 @@ static int run_group(
 			free(cause);
 			for (size_t i = 0; i < n; i++) {
 				req_reset(g[i]);
-				if ((r = run_group(e, &g[i], 1, false, fatal)) < 0)
+				if ((r = run_group(e, &g[i], 1, false, false, fatal)) < 0)
 					return -1;
 				rebuilt |= r;
 			}
@@ -511,7 +520,7 @@ static int run_group(
 		who[i]->applied = true;
 	rebuilt = r == NFT_REBUILT;
 	/* On failure the batch's undo puts this router's table back with the others. */
-	if ((r = store_release(e->store, &cause)) < 0)
+	if (!alone && (r = store_release(e->store, &cause)) < 0)
 		return store_error(e, fatal, r, "release savepoint", cause);
 	return rebuilt;
 }
@@ -587,8 +596,13 @@ static void run_batch(struct engine *e, struct engine_req **reqs, size_t n)
 	}
 	qsort(order, m, sizeof(*order), by_router_seq);
 	while (next_group(order, m, &start, &end)) {
-		if ((r = run_group(e, order + start, end - start, true, &fatal)) < 0)
+		/* A lone change (one client at a time) spares the savepoint's two statements. */
+		if ((r = run_group(e, order + start, end - start, true, m == 1, &fatal)) < 0)
 			goto undo;
+		if (r == ENGINE_ROLL_BACK) { /* the lone change was refused by the kernel */
+			rollback(e);
+			return;
+		}
 		rebuilt[gi++] = r == 1;
 	}
 	if ((r = store_commit(e->store, &cause)) < 0) {

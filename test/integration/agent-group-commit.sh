@@ -227,6 +227,14 @@ assert_eq "the refused create is not stored" 0 \
 	"$(sqlite3 "$AGENT_DIR/praas.db" "SELECT count(*) FROM forwardings WHERE external_port_lo = 33999")"
 assert_ok "the 7 beside it are in the kernel" sh -c \
 	"[ \$(ip netns exec $(topo__ns r1) nft list table inet praas | grep -c 'tcp . 3400[0-7] :') = 7 ]"
+# Alone (one client at a time) the same refusal is the change's too, and it is not stored.
+api POST "$base" "{\"port_forwarding\":{\"internal_ip_address\":\"$VM1\",\"internal_port\":2100,\"external_port\":33999}}"
+assert_eq "a lone create the kernel refuses is 503" 503 "$API_STATUS"
+assert_match "...praas.kernel_refused" '"code": *"praas.kernel_refused"' "$API_BODY"
+assert_eq "...and not stored" 0 \
+	"$(sqlite3 "$AGENT_DIR/praas.db" "SELECT count(*) FROM forwardings WHERE external_port_lo = 33999")"
+api POST "$base" "{\"port_forwarding\":{\"internal_ip_address\":\"$VM1\",\"internal_port\":2101,\"external_port\":33998}}"
+assert_eq "the next lone create goes through" 201 "$API_STATUS"
 retries=$(grep -c "retrying them one by one" "$AGENT_DIR/pat-agent.log")
 
 secs=$(sed -n 's/^seconds //p' "$TOPO_DIR/verdict")
