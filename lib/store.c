@@ -106,6 +106,9 @@ enum stmt_id {
 	ST_BEGIN,
 	ST_COMMIT,
 	ST_ROLLBACK,
+	ST_SAVEPOINT,
+	ST_RELEASE,
+	ST_ROLLBACK_TO,
 	ST_INSERT,
 	ST_UPDATE,
 	ST_DELETE,
@@ -142,6 +145,9 @@ static const char *const stmt_sql[ST_COUNT_] = {
         [ST_BEGIN] = "BEGIN IMMEDIATE",
         [ST_COMMIT] = "COMMIT",
         [ST_ROLLBACK] = "ROLLBACK",
+        [ST_SAVEPOINT] = "SAVEPOINT store_group",
+        [ST_RELEASE] = "RELEASE store_group",
+        [ST_ROLLBACK_TO] = "ROLLBACK TO store_group",
         [ST_INSERT] = "INSERT INTO forwardings (" COLS ") VALUES"
                       " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
         [ST_UPDATE] = "UPDATE forwardings SET router_id = ?2, project_id = ?3,"
@@ -753,6 +759,47 @@ int store_commit(struct store *s, char **cause)
 	}
 	s->in_txn = false;
 	s->txn_dirty = false;
+	return 0;
+}
+
+/* Savepoints exist only inside store_begin()'s transaction: outside, SAVEPOINT would open one. */
+static int need_txn(struct store *s, char **cause, const char *what)
+{
+	if (s->in_txn)
+		return 0;
+	set_cause(cause, "%s: %s outside a transaction", s->path, what);
+	return -EINVAL;
+}
+
+int store_savepoint(struct store *s, char **cause)
+{
+	int r;
+
+	if ((r = need_txn(s, cause, "savepoint")) < 0)
+		return r;
+	return stmt_exec(s, ST_SAVEPOINT, cause, "savepoint");
+}
+
+int store_release(struct store *s, char **cause)
+{
+	int r;
+
+	if ((r = need_txn(s, cause, "release savepoint")) < 0)
+		return r;
+	return stmt_exec(s, ST_RELEASE, cause, "release savepoint");
+}
+
+int store_rollback_to(struct store *s, char **cause)
+{
+	int r;
+
+	if ((r = need_txn(s, cause, "roll back to savepoint")) < 0)
+		return r;
+	if ((r = stmt_exec(s, ST_ROLLBACK_TO, cause, "roll back to savepoint")) < 0)
+		return r;
+	/* The hooks' followers cannot undo part of a transaction: they start over. */
+	if (s->txn_dirty && s->hooks.rolled_back)
+		s->hooks.rolled_back(s->hooks_arg);
 	return 0;
 }
 

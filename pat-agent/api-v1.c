@@ -558,18 +558,25 @@ static void do_show(struct v1 *v)
 		reply_one(v, 200, &v->f);
 }
 
-static void do_delete(struct v1 *v)
+static void on_deleted(const struct apierr *err, void *arg)
 {
-	struct apierr err;
+	struct v1 *v = arg;
 
-	if (load(v) < 0)
-		return;
-	if (engine_delete(&v->a->engine, v->id, NULL, &err) < 0) {
-		fail(v, &err);
+	if (err != NULL) {
+		fail(v, err);
 		return;
 	}
 	call_reply(v->call, 204, NULL);
 	finish(v);
+}
+
+static void do_delete(struct v1 *v)
+{
+
+	if (load(v) < 0)
+		return;
+	/* Answered after the group commit at the end of this loop turn. */
+	engine_submit_delete(&v->a->engine, v->id, on_deleted, v);
 }
 
 static int parse_body(struct v1 *v, enum fwd_json_op op, struct forwarding *into)
@@ -773,6 +780,16 @@ static void after_router(struct v1 *v)
 	}
 }
 
+static void on_changed(const struct apierr *err, void *arg)
+{
+	struct v1 *v = arg;
+
+	if (err != NULL)
+		fail(v, err);
+	else
+		reply_one(v, v->op == V1_CREATE ? 201 : 200, &v->f);
+}
+
 /* Everything is known: pick the gateway address, validate, and change. */
 static void after_target(struct v1 *v)
 {
@@ -795,17 +812,12 @@ static void after_target(struct v1 *v)
 		fail_with(v, 400, "praas.bad_request", why);
 		return;
 	}
-	if (v->op == V1_CREATE) {
-		if (engine_create(&v->a->engine, &v->f, !(v->given & FWD_JSON_EXTERNAL), &err) < 0)
-			fail(v, &err);
-		else
-			reply_one(v, 201, &v->f);
-		return;
-	}
-	if (engine_update(&v->a->engine, &v->f, NULL, &err) < 0)
-		fail(v, &err);
+	/* Answered after the group commit at the end of this loop turn. */
+	if (v->op == V1_CREATE)
+		engine_submit_create(
+		        &v->a->engine, &v->f, !(v->given & FWD_JSON_EXTERNAL), on_changed, v);
 	else
-		reply_one(v, 200, &v->f);
+		engine_submit_update(&v->a->engine, &v->f, on_changed, v);
 }
 
 /* ---- entry points ---- */

@@ -19,6 +19,7 @@ static const struct metric_label status_label = {"status", status_names, 2};
 struct stats {
 	struct metrics *reg;
 	struct metric *nft, *os_errors, *forwardings;
+	struct metric *commits, *committed; /* the group commit's transactions and changes */
 };
 
 int stats_new(struct stats **out)
@@ -34,7 +35,11 @@ int stats_new(struct stats **out)
 	        "OpenStack calls that failed", &service_label, 1, NULL, 0);
 	s->forwardings = metrics_add(s->reg, METRIC_GAUGE, "praas_forwardings",
 	        "Port forwardings in the database, by status", &status_label, 1, NULL, 0);
-	if (!s->nft || !s->os_errors || !s->forwardings)
+	s->commits = metrics_add(s->reg, METRIC_COUNTER, "praas_group_commit_transactions_total",
+	        "Store transactions (one fsync each) of the group commit", NULL, 0, NULL, 0);
+	s->committed = metrics_add(s->reg, METRIC_COUNTER, "praas_group_commit_changes_total",
+	        "Creates, updates and deletes carried by those transactions", NULL, 0, NULL, 0);
+	if (!s->nft || !s->os_errors || !s->forwardings || !s->commits || !s->committed)
 		goto nomem;
 	*out = s;
 	return 0;
@@ -62,6 +67,12 @@ void stats_nft_batch(struct stats *s, double seconds, bool ok)
 	unsigned int idx = ok ? 0 : 1;
 
 	metric_observe(s->nft, &idx, seconds);
+}
+
+void stats_group_commit(struct stats *s, size_t changes)
+{
+	metric_inc(s->commits, NULL);
+	metric_add(s->committed, NULL, (double)changes);
 }
 
 void stats_openstack_error(struct stats *s, const char *service)

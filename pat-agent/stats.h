@@ -1,13 +1,14 @@
 /*
  * The pat-agent's own metrics, declared once: nft batch latency, OpenStack
- * call errors, and the forwardings by status (read from the store when
- * scraped). The HTTP server adds its request counters and latencies to the
- * same registry.
+ * call errors, the group commit's transactions and changes, and the forwardings by status (read
+ * from the store when scraped). The HTTP server adds its request counters and latencies to the same
+ * registry.
  */
 #ifndef PRAAS_STATS_H
 #define PRAAS_STATS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct evbuffer;
 struct metrics;
@@ -21,6 +22,8 @@ void stats_free(struct stats *s);
 /* The registry, for the HTTP server to declare its request metrics in. */
 struct metrics *stats_registry(struct stats *s);
 void stats_nft_batch(struct stats *s, double seconds, bool ok);
+/* One transaction of the group commit, carrying changes creates, updates and deletes. */
+void stats_group_commit(struct stats *s, size_t changes);
 void stats_openstack_error(struct stats *s, const char *service);
 
 /* Renders every metric, with the forwardings counted from store now. 0 or -errno. */
