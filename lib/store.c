@@ -767,8 +767,7 @@ static int need_txn(struct store *s, char **cause, const char *what)
 {
 	if (s->in_txn)
 		return 0;
-	set_cause(cause, "%s: %s outside a transaction", s->path, what);
-	return -EINVAL;
+	return cause_set(cause, -EINVAL, "%s: %s outside a transaction", s->path, what);
 }
 
 int store_savepoint(struct store *s, char **cause)
