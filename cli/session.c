@@ -12,6 +12,7 @@
 #include "clouds.h"
 #include "config.h"
 #include "fwd.h"
+#include "http-sync.h"
 #include "http.h"
 #include "keystone.h"
 #include "neutron.h"
@@ -242,11 +243,6 @@ void session_close(struct session *s)
 		event_base_free(s->base);
 	free(s->url);
 	free(s);
-}
-
-bool session_has_cloud(const struct session *s)
-{
-	return s->has_cloud;
 }
 
 /* The API-SIG detail of an error answer, else its status line. */

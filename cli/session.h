@@ -27,9 +27,6 @@ struct session_options {
 int session_open(const struct session_options *opts, struct session **out, char **error);
 void session_close(struct session *s);
 
-/* Whether OpenStack credentials are in use (router names can be resolved). */
-bool session_has_cloud(const struct session *s);
-
 /*
  * Sends method path (relative to the service URL) with an optional JSON
  * body. On a 2xx: returns 0 with *answer the parsed body (NULL for 204),

@@ -780,8 +780,3 @@ int cloud_copy(const struct cloud *src, struct cloud *dst)
 #undef COPY
 	return 0;
 }
-
-const char *cloud_auth_type_name(enum cloud_auth_type t)
-{
-	return t == CLOUD_AUTH_APPLICATION_CREDENTIAL ? "v3applicationcredential" : "password";
-}

@@ -99,6 +99,4 @@ int cloud_copy(const struct cloud *src, struct cloud *dst);
 /* Frees the strings and zeroes the struct; safe on a zeroed struct. */
 void cloud_free(struct cloud *c);
 
-const char *cloud_auth_type_name(enum cloud_auth_type t);
-
 #endif

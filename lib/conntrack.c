@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "array-grow.h"
 #include "cause.h"
 #include "log.h"
 #include "netns.h"
@@ -119,7 +120,7 @@ static bool ct_matches(const struct nf_conntrack *c, const struct ct_match *m)
 static int ct_dump_cb(const struct nlmsghdr *nlh, void *arg)
 {
 	struct ct_match *m = arg;
-	struct nf_conntrack *c = nfct_new();
+	struct nf_conntrack *c = nfct_new(), **v;
 
 	if (c == NULL) {
 		m->err = -ENOMEM;
@@ -130,18 +131,13 @@ static int ct_dump_cb(const struct nlmsghdr *nlh, void *arg)
 		nfct_destroy(c);
 		return MNL_CB_OK;
 	}
-	if (m->n == m->cap) {
-		size_t cap = m->cap ? m->cap * 2 : 16;
-		struct nf_conntrack **n = realloc(m->v, cap * sizeof(*n));
-		if (n == NULL) {
-			nfct_destroy(c);
-			m->err = -ENOMEM;
-			errno = ENOMEM;
-			return MNL_CB_ERROR;
-		}
-		m->v = n;
-		m->cap = cap;
+	if ((v = array_grow(m->v, &m->cap, m->n, sizeof(*v), 16)) == NULL) {
+		nfct_destroy(c);
+		m->err = -ENOMEM;
+		errno = ENOMEM;
+		return MNL_CB_ERROR;
 	}
+	m->v = v;
 	m->v[m->n++] = c;
 	return MNL_CB_OK;
 }
@@ -309,9 +305,4 @@ out:
 	free(keys);
 	free(buf);
 	return r;
-}
-
-int conntrack_flush_forwarding(struct conntrack *ct, const struct forwarding *f, char **cause)
-{
-	return conntrack_flush_forwardings(ct, f, 1, cause);
 }

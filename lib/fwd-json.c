@@ -49,31 +49,12 @@ static void put_uint(struct wbuf *w, unsigned long v)
 	put_raw(w, tmp + n, sizeof(tmp) - n);
 }
 
-/* A JSON string literal: the escapes json_text_write_string() uses. */
+/* A JSON string literal (json_text_escape); too long marks the buffer full. */
 static void put_string(struct wbuf *w, const char *s)
 {
-	static const char hex[] = "0123456789abcdef";
-	const char *run = s;
+	size_t room = (size_t)(w->end - w->p), n = json_text_escape(w->p, room, s);
 
-	put_raw(w, "\"", 1);
-	for (const char *p = s;; p++) {
-		unsigned char c = (unsigned char)*p;
-		char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-
-		if (c != '\0' && c != '"' && c != '\\' && c >= 0x20)
-			continue;
-		put_raw(w, run, (size_t)(p - run));
-		if (c == '\0')
-			break;
-		run = p + 1;
-		if (c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t') {
-			esc[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : c == '\t' ? 't' : (char)c;
-			put_raw(w, esc, 2);
-		} else {
-			put_raw(w, esc, 6);
-		}
-	}
-	put_raw(w, "\"", 1);
+	w->p = n <= room ? w->p + n : w->end; /* truncation is caught as in put_raw */
 }
 
 /* "2026-11-26T06:38:40Z": fwd.c owns the calendar; its text needs no escaping. */

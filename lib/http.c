@@ -9,23 +9,19 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/queue.h>
 
 #include <curl/curl.h>
 #include <event2/event.h>
-#include <json-c/json.h>
 
+#include "cb-guard.h"
 #include "log.h"
 #include "praas-build.h"
 
-#define HTTP_CALL_MAX    160  /* characters of "METHOD path" kept in errors */
-#define HTTP_HEADER_MAX  8192 /* longest header value we keep */
-#define HTTP_EXCERPT_MAX 120  /* characters of a non-JSON error body quoted */
+#define HTTP_HEADER_MAX 8192 /* longest header value we keep */
 
 struct http_request {
 	TAILQ_ENTRY(http_request) entry;
@@ -65,8 +61,7 @@ struct http_client {
 	struct http_options opts;
 	struct http_request_list requests;
 	unsigned int pending;
-	int depth; /* > 0 while dispatching: frees wait until it ends */
-	bool dead;
+	struct cb_guard guard; /* frees from a callback wait for the dispatch to end */
 	http_error_observer observer;
 	void *observer_arg;
 };
@@ -92,147 +87,6 @@ void http_options_default(struct http_options *opts)
 	opts->verify = true;
 }
 
-int http_status_errno(long status)
-{
-	if (status >= 200 && status < 300)
-		return 0;
-	switch (status) {
-	case 400:
-		return -EINVAL;
-	case 401:
-		return -EACCES;
-	case 403:
-		return -EPERM;
-	case 404:
-		return -ENOENT;
-	case 409:
-		return -EEXIST;
-	case 413:
-		return -E2BIG;
-	default:
-		return -EIO;
-	}
-}
-
-/* ---- errors ---------------------------------------------------------- */
-
-void http_error_free(struct http_error *err)
-{
-	if (err == NULL)
-		return;
-	free(err->call);
-	free(err->message);
-	free(err);
-}
-
-static struct http_error *http_error_vnew(int code, long status, const char *call, const char *fmt,
-        va_list ap) __attribute__((format(printf, 4, 0)));
-
-static struct http_error *http_error_vnew(
-        int code, long status, const char *call, const char *fmt, va_list ap)
-{
-	struct http_error *err = calloc(1, sizeof(*err));
-
-	if (err == NULL)
-		return NULL;
-	err->code = code;
-	err->status = status;
-	err->call = strdup(call != NULL ? call : "");
-	if (err->call == NULL || vasprintf(&err->message, fmt, ap) < 0) {
-		err->message = NULL;
-		http_error_free(err);
-		return NULL;
-	}
-	return err;
-}
-
-struct http_error *http_error_new(int code, long status, const char *call, const char *fmt, ...)
-{
-	struct http_error *err;
-	va_list ap;
-
-	va_start(ap, fmt);
-	err = http_error_vnew(code, status, call, fmt, ap);
-	va_end(ap);
-	return err;
-}
-
-struct http_error *http_error_copy(const struct http_error *err)
-{
-	return http_error_new(err->code, err->status, err->call, "%s", err->message);
-}
-
-char *http_error_string(const struct http_error *err)
-{
-	char *s;
-	int r;
-
-	if (err->status != 0)
-		r = asprintf(&s, "%s: HTTP %ld: %s", err->call, err->status, err->message);
-	else
-		r = asprintf(&s, "%s: %s", err->call, err->message);
-	return r < 0 ? NULL : s;
-}
-
-/* OpenStack's words from an error body: NeutronError.message,
- * error.message (Keystone), errors[0].detail (API-SIG), or the message of
- * the only member ({"itemNotFound": {"message": ...}}). Allocated or NULL. */
-static char *http_openstack_message(const char *body, size_t len)
-{
-	struct json_tokener *tok;
-	struct json_object *root, *v = NULL, *m;
-	char *out = NULL;
-
-	if (len == 0 || len > INT32_MAX)
-		return NULL;
-	tok = json_tokener_new();
-	if (tok == NULL)
-		return NULL;
-	root = json_tokener_parse_ex(tok, body, (int)len);
-	json_tokener_free(tok);
-	if (root == NULL || !json_object_is_type(root, json_type_object))
-		goto out;
-	if (json_object_object_get_ex(root, "errors", &v) &&
-	        json_object_is_type(v, json_type_array) && json_object_array_length(v) > 0) {
-		v = json_object_array_get_idx(v, 0);
-		if (json_object_object_get_ex(v, "detail", &m) &&
-		        json_object_is_type(m, json_type_string))
-			out = strdup(json_object_get_string(m));
-		goto out;
-	}
-	if (json_object_object_length(root) == 1) {
-		json_object_object_foreach(root, key, val)
-		{
-			(void)key;
-			v = val;
-		}
-	}
-	if (v != NULL && json_object_is_type(v, json_type_object) &&
-	        json_object_object_get_ex(v, "message", &m) &&
-	        json_object_is_type(m, json_type_string))
-		out = strdup(json_object_get_string(m));
-	else if (json_object_object_get_ex(root, "message", &m) &&
-	        json_object_is_type(m, json_type_string))
-		out = strdup(json_object_get_string(m));
-out:
-	json_object_put(root);
-	return out;
-}
-
-/* A printable excerpt of a body that is not OpenStack JSON. */
-static char *http_excerpt(const char *body, size_t len)
-{
-	size_t n = len < HTTP_EXCERPT_MAX ? len : HTTP_EXCERPT_MAX;
-	char *s = malloc(n + 4);
-
-	if (s == NULL)
-		return NULL;
-	for (size_t i = 0; i < n; i++)
-		s[i] = isprint((unsigned char)body[i]) ? body[i] : ' ';
-	strcpy(s + n, n < len ? "..." : "");
-	return s;
-}
-
 /* ---- sockets and timers ---------------------------------------------- */
 
 static void http_on_socket(evutil_socket_t fd, short what, void *arg)
@@ -244,7 +98,7 @@ static void http_on_socket(evutil_socket_t fd, short what, void *arg)
 		flags |= CURL_CSELECT_IN;
 	if (what & EV_WRITE)
 		flags |= CURL_CSELECT_OUT;
-	c->depth++;
+	guard_enter(&c->guard);
 	curl_multi_socket_action(c->multi, fd, flags, &running);
 	http_dispatch(c);
 }
@@ -254,7 +108,7 @@ static void http_on_timer(evutil_socket_t fd, short what, void *arg)
 	struct http_client *c = arg;
 	int running;
 
-	c->depth++;
+	guard_enter(&c->guard);
 	curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
 	http_dispatch(c);
 }
@@ -380,25 +234,19 @@ void http_client_free(struct http_client *c)
 
 	if (c == NULL)
 		return;
-	if (c->depth > 0) {
-		/* Called from a callback: drop the requests now, the client
-		 * when the dispatch that called us unwinds. */
-		while ((req = TAILQ_FIRST(&c->requests)) != NULL)
-			http_request_destroy(req);
-		c->dead = true;
+	if (guard_free(&c->guard)) {
+		http_client_destroy(c);
 		return;
 	}
-	http_client_destroy(c);
+	/* Called from a callback: drop the requests now, the client
+	 * when the dispatch that called us unwinds. */
+	while ((req = TAILQ_FIRST(&c->requests)) != NULL)
+		http_request_destroy(req);
 }
 
 struct event_base *http_client_base(const struct http_client *c)
 {
 	return c->base;
-}
-
-const struct http_options *http_client_options(const struct http_client *c)
-{
-	return &c->opts;
 }
 
 unsigned int http_client_pending(const struct http_client *c)
@@ -488,64 +336,38 @@ static size_t http_on_body(char *data, size_t size, size_t nmemb, void *ud)
 	return n;
 }
 
-/* Keeps value (trimmed) in *slot; false on ENOMEM. */
-static bool http_keep_header(char **slot, const char *value, size_t len)
+/*
+ * Keeps a copy of the answer's header name in *slot (NULL when absent): the
+ * last one of that name, of the final response (not a 1xx before it), as
+ * libcurl parsed it (value trimmed). false on ENOMEM.
+ */
+static bool http_keep_header(CURL *e, const char *name, char **slot)
 {
-	while (len > 0 &&
-	        (value[len - 1] == '\r' || value[len - 1] == '\n' || value[len - 1] == ' ' ||
-	                value[len - 1] == '\t'))
-		len--;
-	if (len > HTTP_HEADER_MAX)
-		len = HTTP_HEADER_MAX;
+	struct curl_header *h;
+
 	free(*slot);
-	*slot = strndup(value, len);
+	*slot = NULL;
+	if (curl_easy_header(e, name, 0, CURLH_HEADER, -1, &h) != CURLHE_OK)
+		return true;
+	if (h->amount > 1 &&
+	        curl_easy_header(e, name, h->amount - 1, CURLH_HEADER, -1, &h) != CURLHE_OK)
+		return true;
+	*slot = strndup(h->value, HTTP_HEADER_MAX);
 	return *slot != NULL;
 }
 
-static size_t http_on_header(char *data, size_t size, size_t nmemb, void *ud)
+/* The headers an answer is read for; false on ENOMEM. */
+static bool http_read_headers(struct http_request *req)
 {
-	struct http_request *req = ud;
-	size_t n = size * nmemb, namelen;
-	const char *colon, *value;
-	char **slot = NULL;
+	curl_off_t retry_after = -1;
 
-	if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
-		/* A new response (after 100 Continue): forget the last one's headers. */
-		http_response_reset(req);
-		return n;
-	}
-	colon = memchr(data, ':', n);
-	if (colon == NULL)
-		return n;
-	namelen = (size_t)(colon - data);
-	value = colon + 1;
-	while (value < data + n && (*value == ' ' || *value == '\t'))
-		value++;
-#define IS(name) (namelen == strlen(name) && strncasecmp(data, name, namelen) == 0)
-	if (IS("X-Subject-Token"))
-		slot = &req->subject_token;
-	else if (IS("X-Openstack-Request-Id"))
-		slot = &req->request_id;
-	else if (IS("Content-Type"))
-		slot = &req->content_type;
-	else if (IS("Location"))
-		slot = &req->location;
-	else if (IS("Retry-After")) {
-		req->retry_after = strtol(value, NULL, 10);
-		return n;
-	} else if (IS("Content-Length")) {
-		unsigned long long cl = strtoull(value, NULL, 10);
-
-		if (cl > req->client->opts.max_body) {
-			req->too_large = true;
-			return 0; /* refuse before reading a byte of it */
-		}
-		return n;
-	}
-#undef IS
-	if (slot != NULL && !http_keep_header(slot, value, (size_t)(data + n - value)))
-		return 0;
-	return n;
+	if (curl_easy_getinfo(req->easy, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
+	        retry_after > 0)
+		req->retry_after = (long)retry_after;
+	return http_keep_header(req->easy, "X-Subject-Token", &req->subject_token) &&
+	        http_keep_header(req->easy, "X-Openstack-Request-Id", &req->request_id) &&
+	        http_keep_header(req->easy, "Content-Type", &req->content_type) &&
+	        http_keep_header(req->easy, "Location", &req->location);
 }
 
 static bool http_method_idempotent(const char *m)
@@ -581,8 +403,8 @@ static int http_easy_setup(struct http_request *req)
 	SET(CURLOPT_HTTPHEADER, req->headers);
 	SET(CURLOPT_WRITEFUNCTION, http_on_body);
 	SET(CURLOPT_WRITEDATA, req);
-	SET(CURLOPT_HEADERFUNCTION, http_on_header);
-	SET(CURLOPT_HEADERDATA, req);
+	/* A Content-Length over max_body is refused before a byte of the body. */
+	SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)o->max_body);
 	SET(CURLOPT_ERRORBUFFER, req->errbuf);
 	SET(CURLOPT_PRIVATE, req);
 	if (strcmp(req->method, "HEAD") == 0)
@@ -607,43 +429,6 @@ static int http_easy_setup(struct http_request *req)
 	req->easy = e;
 	req->attempts++;
 	return 0;
-}
-
-/*
- * "GET /v2.0/ports?device_id=…": the URL without scheme and host, without
- * fields= parameters (long and the same on every call of a kind), and
- * shortened.
- */
-char *http_call_name(const char *method, const char *url)
-{
-	const char *p = strstr(url, "://"), *q;
-	char *path, *o, *s;
-	int r;
-
-	if (p == NULL)
-		p = url[0] == '/' ? url : "/";
-	else if ((p = strchr(p + 3, '/')) == NULL)
-		p = "/";
-	if ((path = malloc(strlen(p) + 1)) == NULL)
-		return NULL;
-	q = strchrnul(p, '?');
-	memcpy(path, p, (size_t)(q - p));
-	o = path + (q - p);
-	for (bool first = true; *q != '\0'; q = strchrnul(q + 1, '&')) {
-		size_t n = (size_t)(strchrnul(q + 1, '&') - (q + 1));
-
-		if (strncmp(q + 1, "fields=", 7) == 0)
-			continue;
-		*o++ = first ? '?' : '&';
-		memcpy(o, q + 1, n);
-		o += n;
-		first = false;
-	}
-	*o = '\0';
-	r = asprintf(&s, "%s %.*s%s", method, HTTP_CALL_MAX, path,
-	        strlen(path) > HTTP_CALL_MAX ? "..." : "");
-	free(path);
-	return r < 0 ? NULL : s;
 }
 
 static int http_headers_build(struct http_request *req, const char *const *headers)
@@ -690,7 +475,8 @@ int http_request(struct http_client *c, const char *method, const char *url,
 	struct http_request *req;
 	int r;
 
-	if (c->dead || method == NULL || url == NULL || cb == NULL || !http_method_valid(method) ||
+	if (c->guard.dead || method == NULL || url == NULL || cb == NULL ||
+	        !http_method_valid(method) ||
 	        (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0))
 		return -EINVAL;
 	req = calloc(1, sizeof(*req));
@@ -796,7 +582,7 @@ static void http_on_retry(evutil_socket_t fd, short what, void *arg)
 	struct http_client *c = req->client;
 	int r;
 
-	c->depth++;
+	guard_enter(&c->guard);
 	if ((r = http_easy_setup(req)) < 0) {
 		struct http_error *err =
 		        http_error_new(r, 0, req->call, "cannot retry: %s", strerror(-r));
@@ -806,8 +592,7 @@ static void http_on_retry(evutil_socket_t fd, short what, void *arg)
 		else
 			http_oom_deliver(req);
 	}
-	c->depth--;
-	if (c->dead && c->depth == 0)
+	if (guard_leave(&c->guard))
 		http_client_destroy(c);
 }
 
@@ -866,6 +651,10 @@ static void http_finish(struct http_request *req, CURLcode rc)
 	int code = 0;
 
 	curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &status);
+	if (rc == CURLE_FILESIZE_EXCEEDED)
+		req->too_large = true;
+	else if (rc == CURLE_OK && !http_read_headers(req))
+		rc = CURLE_OUT_OF_MEMORY;
 	if (req->too_large) {
 		code = -EMSGSIZE;
 		if (asprintf(&words, "response body larger than the %zu bytes allowed; rejected",
@@ -885,10 +674,7 @@ static void http_finish(struct http_request *req, CURLcode rc)
 		code = http_status_errno(status);
 		retry = status == 502 || status == 503 || status == 504;
 		if (code != 0) {
-			words = http_openstack_message(req->buf, req->len);
-			if (words == NULL)
-				words = req->len ? http_excerpt(req->buf, req->len)
-				                 : strdup("no message");
+			words = http_error_words(req->buf, req->len);
 		}
 	}
 	if (code == -EMSGSIZE)
@@ -921,13 +707,13 @@ static void http_finish(struct http_request *req, CURLcode rc)
 	http_deliver(req, answered ? &resp : NULL, err);
 }
 
-/* Collects finished transfers; entered with c->depth raised by one. */
+/* Collects finished transfers; entered with guard_enter() done for it. */
 static void http_dispatch(struct http_client *c)
 {
 	CURLMsg *msg;
 	int left;
 
-	while (!c->dead && (msg = curl_multi_info_read(c->multi, &left)) != NULL) {
+	while (!c->guard.dead && (msg = curl_multi_info_read(c->multi, &left)) != NULL) {
 		struct http_request *req = NULL;
 
 		if (msg->msg != CURLMSG_DONE)
@@ -936,99 +722,19 @@ static void http_dispatch(struct http_client *c)
 		if (req != NULL)
 			http_finish(req, msg->data.result);
 	}
-	c->depth--;
-	if (c->dead && c->depth == 0)
+	if (guard_leave(&c->guard))
 		http_client_destroy(c);
-}
-
-/* ---- blocking helpers ------------------------------------------------ */
-
-int http_wait(struct event_base *base, const bool *done)
-{
-	while (!*done) {
-		int r = event_base_loop(base, EVLOOP_ONCE);
-
-		if (r != 0 && !*done)
-			return -EIO;
-	}
-	return 0;
-}
-
-struct http_sync {
-	struct http_result *out;
-	bool done;
-	int r;
-};
-
-static void http_sync_cb(const struct http_response *resp, const struct http_error *err, void *arg)
-{
-	struct http_sync *s = arg;
-
-	s->done = true;
-	if (resp != NULL) {
-		s->out->status = resp->status;
-		s->out->body = malloc(resp->body_len + 1);
-		if (s->out->body == NULL) {
-			s->r = -ENOMEM;
-			return;
-		}
-		memcpy(s->out->body, resp->body, resp->body_len + 1);
-		s->out->body_len = resp->body_len;
-		if (resp->subject_token != NULL &&
-		        (s->out->subject_token = strdup(resp->subject_token)) == NULL)
-			s->r = -ENOMEM;
-	}
-	if (err != NULL && (s->out->error = http_error_copy(err)) == NULL)
-		s->r = -ENOMEM;
-}
-
-int http_request_sync(struct http_client *c, const char *method, const char *url,
-        const char *const *headers, const char *body, struct http_result *out)
-{
-	struct http_sync s = {.out = out};
-	struct http_request *req;
-	int r;
-
-	memset(out, 0, sizeof(*out));
-	r = http_request(c, method, url, headers, body, http_sync_cb, &s, &req);
-	if (r < 0)
-		return r;
-	if ((r = http_wait(c->base, &s.done)) < 0) {
-		http_request_cancel(req);
-		return r;
-	}
-	if (s.r < 0) {
-		http_result_free(out);
-		return s.r;
-	}
-	return 0;
-}
-
-void http_result_free(struct http_result *res)
-{
-	free(res->body);
-	free(res->subject_token);
-	http_error_free(res->error);
-	memset(res, 0, sizeof(*res));
 }
 
 char *http_escape(const char *text)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	size_t n = strlen(text);
-	char *s = malloc(3 * n + 1), *p = s;
+	/* libcurl's escaping keeps exactly the unreserved characters (RFC 3986);
+	 * copied so the caller frees with free() whatever curl's allocator is. */
+	char *esc = curl_easy_escape(NULL, text, 0), *copy;
 
-	if (s == NULL)
+	if (esc == NULL)
 		return NULL;
-	for (const unsigned char *q = (const unsigned char *)text; *q; q++) {
-		if (isalnum(*q) || *q == '-' || *q == '.' || *q == '_' || *q == '~') {
-			*p++ = (char)*q;
-		} else {
-			*p++ = '%';
-			*p++ = hex[*q >> 4];
-			*p++ = hex[*q & 15];
-		}
-	}
-	*p = '\0';
-	return s;
+	copy = strdup(esc);
+	curl_free(esc);
+	return copy;
 }

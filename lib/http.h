@@ -23,6 +23,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "http-error.h"
+
 struct event_base;
 struct http_client;
 struct http_request;
@@ -40,27 +42,6 @@ struct http_options {
 };
 
 #define HTTP_DEFAULT_MAX_BODY (16u * 1024 * 1024)
-
-/*
- * What went wrong with a call, at any layer (HTTP, Keystone, Neutron).
- * code is a negative errno:
- *   from an HTTP status: 400 -EINVAL, 401 -EACCES, 403 -EPERM, 404 -ENOENT,
- *     409 -EEXIST, 413 -E2BIG, any other non-2xx -EIO;
- *   without one: -ETIMEDOUT, -ECONNREFUSED, -ECONNRESET, -EHOSTUNREACH
- *     (name resolution or route), -EMSGSIZE (body over max_body),
- *     -EPROTO (redirect, malformed HTTP or JSON, TLS failure),
- *     -ELOOP (pagination that loops), -ENOMEM.
- * status is the HTTP status, 0 when no answer came. call is the method and
- * path that failed ("GET /v2.0/ports?device_id=…", query shortened).
- * message is OpenStack's own words (NeutronError.message, error.message)
- * when it gave some, else ours.
- */
-struct http_error {
-	int code;
-	long status;
-	char *call;
-	char *message;
-};
 
 /*
  * One answer. Valid only during the callback. body is NUL-terminated
@@ -94,7 +75,6 @@ int http_client_new(
 /* Cancels every pending request (no callbacks) and frees the client. */
 void http_client_free(struct http_client *client);
 struct event_base *http_client_base(const struct http_client *client);
-const struct http_options *http_client_options(const struct http_client *client);
 /* Requests started and not yet ended (for tests and shutdown). */
 unsigned int http_client_pending(const struct http_client *client);
 
@@ -120,50 +100,6 @@ int http_request(struct http_client *client, const char *method, const char *url
 
 /* Stops a pending request; its callback will not be called. */
 void http_request_cancel(struct http_request *req);
-
-/*
- * Runs the loop until *done is true. 0, or -EIO when the loop fails or has
- * nothing left to wait for while *done is still false. For the CLI and tests.
- */
-int http_wait(struct event_base *base, const bool *done);
-
-/* The result of a blocking request, owned by the caller. */
-struct http_result {
-	long status;
-	char *body;
-	size_t body_len;
-	char *subject_token;
-	struct http_error *error; /* NULL on 2xx */
-};
-
-/*
- * Blocking convenience for the CLI: starts the request and runs the loop
- * until it ends. Returns 0 with *out filled (check out->error), or -errno
- * when it could not start.
- */
-int http_request_sync(struct http_client *client, const char *method, const char *url,
-        const char *const *headers, const char *body, struct http_result *out);
-void http_result_free(struct http_result *res);
-
-/* Allocates a copy (NULL on -ENOMEM). */
-struct http_error *http_error_copy(const struct http_error *err);
-/*
- * Builds an error; fmt words the message. NULL on -ENOMEM. For layers above
- * (Keystone, Neutron) that find their own faults.
- */
-struct http_error *http_error_new(int code, long status, const char *call, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
-void http_error_free(struct http_error *err);
-/* "GET /v2.0/ports/x: HTTP 404: Port x could not be found." (allocated, or NULL). */
-char *http_error_string(const struct http_error *err);
-/* The errno for an HTTP status as listed above (0 for 2xx). */
-int http_status_errno(long status);
-
-/*
- * "METHOD /path?query" for errors, from a URL or a path: no scheme or host,
- * no fields= parameters, at most ~160 characters. Allocated, or NULL.
- */
-char *http_call_name(const char *method, const char *url_or_path);
 
 /* Percent-encodes text for a URL query or path segment (allocated, or NULL). */
 char *http_escape(const char *text);

@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "array-grow.h"
+
 /* Interface names by index, filled from an RTM_GETLINK dump. */
 struct links {
 	struct {
@@ -25,35 +27,21 @@ struct addrs {
 	int error;
 };
 
-static int grow(void **v, size_t *cap, size_t n, size_t size)
-{
-	size_t ncap;
-	void *nv;
-
-	if (n < *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 16;
-	nv = reallocarray(*v, ncap, size);
-	if (nv == NULL)
-		return -ENOMEM;
-	*v = nv;
-	*cap = ncap;
-	return 0;
-}
-
 static int link_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct links *l = data;
 	struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
 	struct nlattr *attr;
+	void *v;
 
 	mnl_attr_for_each(attr, nlh, sizeof(*ifi))
 	{
 		if (mnl_attr_get_type(attr) != IFLA_IFNAME ||
 		        mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) < 0)
 			continue;
-		if (grow((void **)&l->v, &l->cap, l->n, sizeof(*l->v)) < 0)
+		if ((v = array_grow(l->v, &l->cap, l->n, sizeof(*l->v), 16)) == NULL)
 			return MNL_CB_ERROR;
+		l->v = v;
 		l->v[l->n].index = ifi->ifi_index;
 		strncpy(l->v[l->n].name, mnl_attr_get_str(attr), IF_NAMESIZE - 1);
 		l->v[l->n].name[IF_NAMESIZE - 1] = '\0';
@@ -77,7 +65,7 @@ static int addr_cb(const struct nlmsghdr *nlh, void *data)
 	const void *raw = NULL;
 	struct nlattr *attr;
 	const char *name;
-	struct iface_addr *e;
+	struct iface_addr *e, *v;
 
 	if (ifa->ifa_scope != RT_SCOPE_UNIVERSE ||
 	        (ifa->ifa_family != AF_INET && ifa->ifa_family != AF_INET6))
@@ -92,10 +80,11 @@ static int addr_cb(const struct nlmsghdr *nlh, void *data)
 	name = link_name(a->links, (int)ifa->ifa_index);
 	if (raw == NULL || name == NULL)
 		return MNL_CB_OK;
-	if (grow((void **)&a->v, &a->cap, a->n, sizeof(*a->v)) < 0) {
+	if ((v = array_grow(a->v, &a->cap, a->n, sizeof(*v), 16)) == NULL) {
 		a->error = -ENOMEM;
 		return MNL_CB_ERROR;
 	}
+	a->v = v;
 	e = &a->v[a->n++];
 	memset(e, 0, sizeof(*e));
 	strcpy(e->ifname, name);

@@ -69,50 +69,51 @@ out:
 	return r;
 }
 
-int json_text_write_string(struct evbuffer *out, const char *s)
+/* Copies what fits of src[0..len) at dst + *n and counts all of it. */
+static void put(char *dst, size_t cap, size_t *n, const char *src, size_t len)
+{
+	if (*n < cap)
+		memcpy(dst + *n, src, len < cap - *n ? len : cap - *n);
+	*n += len;
+}
+
+size_t json_text_escape(char *dst, size_t cap, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
 	const char *run = s;
-	char esc[7];
-	size_t esclen;
+	size_t n = 0;
 
-	if (evbuffer_add(out, "\"", 1) < 0)
-		return -ENOMEM;
+	put(dst, cap, &n, "\"", 1);
 	for (const char *p = s;; p++) {
 		unsigned char c = (unsigned char)*p;
+		char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
 
 		if (c != '\0' && c != '"' && c != '\\' && c >= 0x20)
 			continue;
-		/* Flush the plain run before p, then the escape of *p. */
-		if (p > run && evbuffer_add(out, run, (size_t)(p - run)) < 0)
-			return -ENOMEM;
+		/* The plain run before p in one copy, then the escape of *p. */
+		put(dst, cap, &n, run, (size_t)(p - run));
 		if (c == '\0')
 			break;
-		esclen = 2;
-		esc[0] = '\\';
-		switch (c) {
-		case '"':
-		case '\\':
-			esc[1] = (char)c;
-			break;
-		case '\n':
-			esc[1] = 'n';
-			break;
-		case '\r':
-			esc[1] = 'r';
-			break;
-		case '\t':
-			esc[1] = 't';
-			break;
-		default:
-			memcpy(esc + 1, "u00", 3);
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 15];
-			esclen = 6;
-		}
-		if (evbuffer_add(out, esc, esclen) < 0)
-			return -ENOMEM;
 		run = p + 1;
+		if (c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t') {
+			esc[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : c == '\t' ? 't' : (char)c;
+			put(dst, cap, &n, esc, 2);
+		} else {
+			put(dst, cap, &n, esc, 6);
+		}
 	}
-	return evbuffer_add(out, "\"", 1) < 0 ? -ENOMEM : 0;
+	put(dst, cap, &n, "\"", 1);
+	return n;
+}
+
+int json_text_write_string(struct evbuffer *out, const char *s)
+{
+	size_t n = json_text_escape(NULL, 0, s);
+	struct evbuffer_iovec v;
+
+	if (evbuffer_reserve_space(out, (ev_ssize_t)n, &v, 1) != 1 || v.iov_len < n)
+		return -ENOMEM;
+	json_text_escape(v.iov_base, n, s);
+	v.iov_len = n;
+	return evbuffer_commit_space(out, &v, 1) < 0 ? -ENOMEM : 0;
 }

@@ -23,7 +23,16 @@ struct json_object;
 int json_text_parse(
         const char *text, size_t len, struct json_object **out, char *why, size_t whylen);
 
-/* Appends s as a JSON string literal, quotes included. 0 or -ENOMEM. */
+/*
+ * Writes s as a JSON string literal, quotes included, into dst[0..cap)
+ * (not NUL-terminated; dst may be NULL when cap is 0) and returns its
+ * whole length, like snprintf: a result over cap means it did not fit.
+ * '"', '\\', \n, \r and \t get their short escapes, other control
+ * characters \u00XX; every other byte is copied (the text is UTF-8).
+ */
+size_t json_text_escape(char *dst, size_t cap, const char *s);
+
+/* Appends s as a JSON string literal (json_text_escape). 0 or -ENOMEM. */
 int json_text_write_string(struct evbuffer *out, const char *s);
 
 #endif

@@ -4,19 +4,12 @@
  * request is in flight, and is sent when it ends. Results produced without
  * an HTTP answer in hand (cache hits, errors found before sending) are
  * delivered through a zero-delay timer, so no callback ever runs inside
- * the function that started its call.
- *
- * Validations hold a slot (ks->validating) from the time they are started
- * until they end; without a free slot they wait in state KC_QUEUED, in the
- * order they came, with the same timer armed for KEYSTONE_QUEUE_WAIT. A
- * validation of a token another one is already asking about waits in
- * KC_JOINED and is handed that one's answer (kc_share), so one bad token
- * repeated by a flood costs one call, and then none while it is remembered
- * as refused.
+ * the function that started its call. Validations ride on the same calls
+ * (kind KC_VALIDATE); their cache, sharing and slots are in
+ * keystone-validate.c.
  */
 #include "keystone.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,272 +21,10 @@
 #include <json-c/json.h>
 
 #include "log.h"
+#include "keystone-int.h"
 #include "refused.h"
 
-#define KEYSTONE_CACHE_BUCKET 256
-
-#define STR_(x) #x
-#define STR(x)  STR_(x)
-
-enum kc_kind {
-	KC_AUTH,
-	KC_REQUEST,
-	KC_VALIDATE,
-};
-
-enum kc_state {
-	KC_NEW,
-	KC_WAIT_TOKEN,
-	KC_IN_FLIGHT,
-	KC_DEFERRED,
-	KC_QUEUED, /* a validation waiting for a slot */
-	KC_JOINED, /* a validation waiting for another one's answer */
-	KC_DONE,   /* delivered */
-};
-
-struct keystone_call {
-	TAILQ_ENTRY(keystone_call) entry;
-	struct keystone *ks;
-	enum kc_kind kind;
-	enum kc_state state;
-	struct http_request *http;
-	struct event *defer;
-	char *service_type;
-	char *method;
-	char *path;
-	char *body;
-	char *subject;
-	char *token_used; /* the token the last attempt carried */
-	bool retried;     /* re-sent once after a 401 already */
-	bool slot;        /* a validation counted in ks->validating */
-	bool follower;    /* a validation that joined another (KC_JOINED) */
-	bool in_cb;
-	bool unlinked;
-	union {
-		keystone_auth_cb auth;
-		http_cb request;
-		keystone_validate_cb validate;
-	} cb;
-	void *arg;
-	/* What a deferred delivery hands over. */
-	struct http_error *err;
-	struct keystone_token_info info;
-	bool has_info;
-};
-
-TAILQ_HEAD(keystone_call_list, keystone_call);
-
-struct cache_entry {
-	struct cache_entry *next;
-	char *token;
-	struct keystone_token_info info;
-	time_t until;
-};
-
-struct keystone {
-	struct http_client *http;
-	struct event_base *base;
-	struct cloud cloud;
-	char *identity_url; /* auth_url ending in /v3 */
-	char *token;
-	struct keystone_token_info info;
-	struct json_object *catalog;
-	struct http_request *issuing;
-	struct keystone_call_list calls;
-	unsigned int pending;
-	int margin;
-	int cache_max_age;
-	size_t cache_max;
-	size_t cache_len;
-	struct cache_entry *cache[KEYSTONE_CACHE_BUCKET];
-	struct keystone_stats stats;
-	struct refused *refused; /* tokens Keystone refused lately */
-	int negative_ttl;
-	unsigned int max_validations; /* 0: no cap */
-	unsigned int max_queued;
-	unsigned int validating; /* validations holding a slot */
-	unsigned int queued;     /* validations in KC_QUEUED */
-	int depth;               /* > 0 while a callback runs: frees wait */
-	bool dead;
-	bool tearing; /* every call is being destroyed: start nothing */
-};
-
 static void kc_send(struct keystone_call *call);
-static void kc_destroy(struct keystone_call *call);
-static void ks_destroy(struct keystone *ks);
-
-/* ---- token bodies ---------------------------------------------------- */
-
-void keystone_token_info_clear(struct keystone_token_info *info)
-{
-	free(info->user_id);
-	free(info->user_name);
-	free(info->project_id);
-	free(info->project_name);
-	for (size_t i = 0; i < info->roles_len; i++)
-		free(info->roles[i]);
-	free(info->roles);
-	memset(info, 0, sizeof(*info));
-}
-
-static int token_info_copy(const struct keystone_token_info *src, struct keystone_token_info *dst)
-{
-	memset(dst, 0, sizeof(*dst));
-	dst->expires_at = src->expires_at;
-	dst->issued_at = src->issued_at;
-#define DUP(f)                                                                                     \
-	if (src->f != NULL && (dst->f = strdup(src->f)) == NULL)                                   \
-		goto nomem;
-	DUP(user_id)
-	DUP(user_name)
-	DUP(project_id)
-	DUP(project_name)
-#undef DUP
-	if (src->roles_len > 0) {
-		dst->roles = calloc(src->roles_len, sizeof(char *));
-		if (dst->roles == NULL)
-			goto nomem;
-		for (; dst->roles_len < src->roles_len; dst->roles_len++)
-			if ((dst->roles[dst->roles_len] = strdup(src->roles[dst->roles_len])) ==
-			        NULL)
-				goto nomem;
-	}
-	return 0;
-nomem:
-	keystone_token_info_clear(dst);
-	return -ENOMEM;
-}
-
-/* "2024-05-01T12:00:00.000000Z" (or +00:00) as seconds since the epoch. */
-static int keystone_parse_time(const char *s, time_t *out)
-{
-	struct tm tm = {0};
-	const char *end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-
-	if (end == NULL)
-		return -EINVAL;
-	if (*end == '.')
-		while (isdigit((unsigned char)*++end))
-			;
-	if (*end != '\0' && *end != 'Z' && strcmp(end, "+00:00") != 0)
-		return -EINVAL;
-	*out = timegm(&tm);
-	return 0;
-}
-
-static const char *json_str(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
-	        !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
-static int dup_opt(char **slot, const char *s)
-{
-	if (s == NULL)
-		return 0;
-	*slot = strdup(s);
-	return *slot == NULL ? -ENOMEM : 0;
-}
-
-static int token_info_from_json(
-        struct json_object *tok, struct keystone_token_info *info, char **cause)
-{
-	struct json_object *user = NULL, *project = NULL, *roles = NULL;
-	const char *s;
-
-	memset(info, 0, sizeof(*info));
-	json_object_object_get_ex(tok, "user", &user);
-	json_object_object_get_ex(tok, "project", &project);
-	if ((s = json_str(tok, "expires_at")) == NULL ||
-	        keystone_parse_time(s, &info->expires_at) < 0) {
-		if (cause != NULL)
-			*cause = strdup("token has no valid expires_at");
-		return -EPROTO;
-	}
-	if ((s = json_str(tok, "issued_at")) != NULL)
-		(void)keystone_parse_time(s, &info->issued_at);
-	if (dup_opt(&info->user_id, json_str(user, "id")) < 0 ||
-	        dup_opt(&info->user_name, json_str(user, "name")) < 0 ||
-	        dup_opt(&info->project_id, json_str(project, "id")) < 0 ||
-	        dup_opt(&info->project_name, json_str(project, "name")) < 0)
-		goto nomem;
-	if (info->user_id == NULL) {
-		keystone_token_info_clear(info);
-		if (cause != NULL)
-			*cause = strdup("token has no user id");
-		return -EPROTO;
-	}
-	if (json_object_object_get_ex(tok, "roles", &roles) &&
-	        json_object_is_type(roles, json_type_array)) {
-		size_t n = json_object_array_length(roles);
-
-		info->roles = calloc(n ? n : 1, sizeof(char *));
-		if (info->roles == NULL)
-			goto nomem;
-		for (size_t i = 0; i < n; i++) {
-			s = json_str(json_object_array_get_idx(roles, i), "name");
-			if (s != NULL && (info->roles[info->roles_len++] = strdup(s)) == NULL)
-				goto nomem;
-		}
-	}
-	return 0;
-nomem:
-	keystone_token_info_clear(info);
-	return -ENOMEM;
-}
-
-/* Parses body; *token_obj (borrowed from *root, which the caller puts) is "token". */
-static int token_body_parse(const char *body, size_t len, struct json_object **root,
-        struct json_object **token_obj, char **cause)
-{
-	struct json_tokener *tk = json_tokener_new();
-
-	*root = NULL;
-	if (tk == NULL)
-		return -ENOMEM;
-	if (len <= INT32_MAX)
-		*root = json_tokener_parse_ex(tk, body, (int)len);
-	if (*root != NULL && json_tokener_get_error(tk) != json_tokener_success) {
-		json_object_put(*root);
-		*root = NULL;
-	}
-	json_tokener_free(tk);
-	if (*root == NULL || !json_object_object_get_ex(*root, "token", token_obj) ||
-	        !json_object_is_type(*token_obj, json_type_object)) {
-		json_object_put(*root);
-		*root = NULL;
-		if (cause != NULL)
-			*cause = strdup("answer is not a JSON token document");
-		return -EPROTO;
-	}
-	return 0;
-}
-
-int keystone_token_info_parse(
-        const char *body, size_t len, struct keystone_token_info *info, char **cause)
-{
-	struct json_object *root, *tok;
-	int r;
-
-	memset(info, 0, sizeof(*info));
-	if ((r = token_body_parse(body, len, &root, &tok, cause)) < 0)
-		return r;
-	r = token_info_from_json(tok, info, cause);
-	json_object_put(root);
-	return r;
-}
-
-bool keystone_token_has_role(const struct keystone_token_info *info, const char *role)
-{
-	for (size_t i = 0; i < info->roles_len; i++)
-		if (strcmp(info->roles[i], role) == 0)
-			return true;
-	return false;
-}
 
 /* ---- the client ------------------------------------------------------ */
 
@@ -339,8 +70,7 @@ int keystone_new(
 	ks->http = http;
 	ks->base = http_client_base(http);
 	ks->margin = KEYSTONE_TOKEN_MARGIN;
-	ks->cache_max_age = KEYSTONE_CACHE_MAX_AGE;
-	ks->cache_max = KEYSTONE_CACHE_MAX_TOKENS;
+	token_cache_set_limits(&ks->cache, KEYSTONE_CACHE_MAX_AGE, KEYSTONE_CACHE_MAX_TOKENS);
 	ks->negative_ttl = KEYSTONE_NEGATIVE_TTL;
 	ks->max_validations = KEYSTONE_MAX_VALIDATIONS;
 	ks->max_queued = KEYSTONE_VALIDATION_QUEUE;
@@ -370,25 +100,7 @@ static void ks_drop_token(struct keystone *ks)
 	ks->catalog = NULL;
 }
 
-void keystone_cache_clear(struct keystone *ks)
-{
-	for (size_t b = 0; b < KEYSTONE_CACHE_BUCKET; b++) {
-		struct cache_entry *e, *next;
-
-		for (e = ks->cache[b]; e != NULL; e = next) {
-			next = e->next;
-			free(e->token);
-			keystone_token_info_clear(&e->info);
-			free(e);
-		}
-		ks->cache[b] = NULL;
-	}
-	ks->cache_len = 0;
-	if (ks->refused != NULL)
-		refused_clear(ks->refused);
-}
-
-static void ks_destroy(struct keystone *ks)
+void ks_destroy(struct keystone *ks)
 {
 	struct keystone_call *call;
 
@@ -411,41 +123,22 @@ void keystone_free(struct keystone *ks)
 
 	if (ks == NULL)
 		return;
-	if (ks->depth > 0) {
-		/* From inside a callback: stop everything now, free on unwind. */
-		ks->tearing = true;
-		while ((call = TAILQ_FIRST(&ks->calls)) != NULL)
-			kc_destroy(call);
-		if (ks->issuing != NULL)
-			http_request_cancel(ks->issuing);
-		ks->issuing = NULL;
-		ks->dead = true;
+	if (guard_free(&ks->guard)) {
+		ks_destroy(ks);
 		return;
 	}
-	ks_destroy(ks);
+	/* From inside a callback: stop everything now, free on unwind. */
+	ks->tearing = true;
+	while ((call = TAILQ_FIRST(&ks->calls)) != NULL)
+		kc_destroy(call);
+	if (ks->issuing != NULL)
+		http_request_cancel(ks->issuing);
+	ks->issuing = NULL;
 }
 
 void keystone_set_token_margin(struct keystone *ks, int seconds)
 {
 	ks->margin = seconds;
-}
-
-void keystone_set_cache_limits(struct keystone *ks, int max_age_seconds, size_t max_tokens)
-{
-	ks->cache_max_age = max_age_seconds;
-	ks->cache_max = max_tokens;
-}
-
-void keystone_set_negative_ttl(struct keystone *ks, int seconds)
-{
-	ks->negative_ttl = seconds;
-}
-
-void keystone_set_validation_limits(
-        struct keystone *ks, unsigned int max_in_flight, unsigned int max_queued)
-{
-	ks->max_validations = max_in_flight;
-	ks->max_queued = max_queued;
 }
 
 void keystone_forget_token(struct keystone *ks)
@@ -487,66 +180,22 @@ const struct keystone_token_info *keystone_token_info(const struct keystone *ks)
 	return keystone_token(ks) != NULL ? &ks->info : NULL;
 }
 
-/* ---- catalog --------------------------------------------------------- */
-
-static bool endpoint_matches(struct json_object *ep, const char *interface, const char *region)
-{
-	const char *s = json_str(ep, "interface"), *r1, *r2;
-
-	if (s == NULL || strcmp(s, interface) != 0 || json_str(ep, "url") == NULL)
-		return false;
-	if (region == NULL)
-		return true;
-	r1 = json_str(ep, "region_id");
-	r2 = json_str(ep, "region");
-	return (r1 != NULL && strcmp(r1, region) == 0) || (r2 != NULL && strcmp(r2, region) == 0);
-}
-
 int keystone_endpoint(const struct keystone *ks, const char *service_type, char **url, char **cause)
 {
-	const char *interface = ks->cloud.interface ? ks->cloud.interface : "public";
-	const char *region = ks->cloud.region_name;
-	size_t n = ks->catalog ? json_object_array_length(ks->catalog) : 0;
-
 	*url = NULL;
 	if (ks->catalog == NULL) {
 		if (cause != NULL)
 			*cause = strdup("no token held, so no catalog");
 		return -ENOTCONN;
 	}
-	for (size_t i = 0; i < n; i++) {
-		struct json_object *svc = json_object_array_get_idx(ks->catalog, i), *eps;
-		const char *type = json_str(svc, "type");
-
-		if (type == NULL || strcmp(type, service_type) != 0 ||
-		        !json_object_object_get_ex(svc, "endpoints", &eps) ||
-		        !json_object_is_type(eps, json_type_array))
-			continue;
-		for (size_t j = 0; j < json_object_array_length(eps); j++) {
-			struct json_object *ep = json_object_array_get_idx(eps, j);
-			const char *u;
-			size_t len;
-
-			if (!endpoint_matches(ep, interface, region))
-				continue;
-			u = json_str(ep, "url");
-			len = strlen(u);
-			while (len > 0 && u[len - 1] == '/')
-				len--;
-			*url = strndup(u, len);
-			return *url == NULL ? -ENOMEM : 0;
-		}
-	}
-	if (cause != NULL &&
-	        asprintf(cause, "the catalog has no %s endpoint of type \"%s\"%s%s", interface,
-	                service_type, region ? " in region " : "", region ? region : "") < 0)
-		*cause = NULL;
-	return -ENOENT;
+	return keystone_catalog_endpoint(ks->catalog, service_type,
+	        ks->cloud.interface ? ks->cloud.interface : "public", ks->cloud.region_name, url,
+	        cause);
 }
 
 /* ---- calls ----------------------------------------------------------- */
 
-static struct keystone_call *kc_new(struct keystone *ks, enum kc_kind kind, void *arg)
+struct keystone_call *kc_new(struct keystone *ks, enum kc_kind kind, void *arg)
 {
 	struct keystone_call *call = calloc(1, sizeof(*call));
 
@@ -560,9 +209,7 @@ static struct keystone_call *kc_new(struct keystone *ks, enum kc_kind kind, void
 	return call;
 }
 
-static void kc_validation_end(struct keystone_call *call);
-
-static void kc_destroy(struct keystone_call *call)
+void kc_destroy(struct keystone_call *call)
 {
 	struct keystone *ks = call->ks;
 
@@ -599,14 +246,11 @@ void keystone_call_cancel(struct keystone_call *call)
 		kc_destroy(call);
 }
 
-static void kc_share(struct keystone_call *leader, const struct http_error *err,
-        const struct keystone_token_info *info);
-
 /* Hands the result to the caller (and, for a validation, to the calls
  * that joined it) and ends the call. resp is only for KC_REQUEST; info
  * only for KC_VALIDATE. */
 
-static void kc_deliver(struct keystone_call *call, const struct http_response *resp,
+void kc_deliver(struct keystone_call *call, const struct http_response *resp,
         const struct http_error *err, const struct keystone_token_info *info)
 {
 	static const struct http_error oom = {-ENOMEM, 0, (char *)"", (char *)"out of memory"};
@@ -620,7 +264,7 @@ static void kc_deliver(struct keystone_call *call, const struct http_response *r
 			kc_share(call, err, info);
 	}
 	call->state = KC_DONE;
-	ks->depth++;
+	guard_enter(&ks->guard);
 	call->in_cb = true;
 	switch (call->kind) {
 	case KC_AUTH:
@@ -635,14 +279,11 @@ static void kc_deliver(struct keystone_call *call, const struct http_response *r
 	}
 	call->in_cb = false;
 	kc_destroy(call);
-	ks->depth--;
-	if (ks->dead && ks->depth == 0)
+	if (guard_leave(&ks->guard))
 		ks_destroy(ks);
 }
 
-static void kc_fail(struct keystone_call *call, int code, const char *words);
-
-static void kc_on_defer(evutil_socket_t fd, short what, void *arg)
+void kc_on_defer(evutil_socket_t fd, short what, void *arg)
 {
 	struct keystone_call *call = arg;
 	char words[128];
@@ -662,7 +303,7 @@ static void kc_on_defer(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Delivers err (taken; NULL for success) from the loop, not from here. */
-static void kc_defer(struct keystone_call *call, struct http_error *err)
+void kc_defer(struct keystone_call *call, struct http_error *err)
 {
 	static const struct timeval zero = {0, 0};
 
@@ -678,7 +319,7 @@ static void kc_defer(struct keystone_call *call, struct http_error *err)
 }
 
 /* Fails the call with our own words, naming it "METHOD path". */
-static void kc_fail(struct keystone_call *call, int code, const char *words)
+void kc_fail(struct keystone_call *call, int code, const char *words)
 {
 	struct http_error *err;
 
@@ -792,7 +433,7 @@ static void ks_wake(struct keystone *ks, const struct http_error *err)
 /* Takes the token from a successful answer. 0, or -EPROTO with *words. */
 static int ks_take_token(struct keystone *ks, const struct http_response *resp, char **words)
 {
-	struct json_object *root, *tok, *catalog;
+	struct json_object *catalog;
 	struct keystone_token_info info;
 	int r;
 
@@ -800,22 +441,14 @@ static int ks_take_token(struct keystone *ks, const struct http_response *resp, 
 		*words = strdup("answer has no X-Subject-Token header");
 		return -EPROTO;
 	}
-	if ((r = token_body_parse(resp->body, resp->body_len, &root, &tok, words)) < 0)
+	r = keystone_token_parse(resp->body, resp->body_len, &info, &catalog, words);
+	if (r < 0)
 		return r;
-	if ((r = token_info_from_json(tok, &info, words)) < 0) {
-		json_object_put(root);
-		return r;
-	}
 	ks_drop_token(ks);
 	ks->info = info;
+	ks->catalog = catalog;
 	ks->token = strdup(resp->subject_token);
-	if (json_object_object_get_ex(tok, "catalog", &catalog) &&
-	        json_object_is_type(catalog, json_type_array))
-		ks->catalog = json_object_get(catalog);
-	else
-		ks->catalog = json_object_new_array();
-	json_object_put(root);
-	if (ks->token == NULL || ks->catalog == NULL) {
+	if (ks->token == NULL) {
 		ks_drop_token(ks);
 		return -ENOMEM;
 	}
@@ -876,7 +509,7 @@ static int ks_issue(struct keystone *ks)
 }
 
 /* Sends the call now if a fresh token is held, else queues it behind one. */
-static void kc_start(struct keystone_call *call)
+void kc_start(struct keystone_call *call)
 {
 	struct keystone *ks = call->ks;
 	int r;
@@ -972,44 +605,6 @@ static void kc_reauth(struct keystone_call *call)
 	kc_start(call);
 }
 
-static void cache_put(
-        struct keystone *ks, const char *token, const struct keystone_token_info *info);
-
-static void kc_validated(
-        struct keystone_call *call, const struct http_response *resp, const struct http_error *err)
-{
-	struct keystone_token_info info;
-	struct http_error *mine = NULL;
-	char *words = NULL;
-	int r;
-
-	if (err != NULL && err->status == 404) {
-		if (call->ks->negative_ttl > 0)
-			refused_put(call->ks->refused, call->subject,
-			        time(NULL) + call->ks->negative_ttl);
-		mine = http_error_new(-EKEYREJECTED, err->status, err->call, "%s", err->message);
-		kc_deliver(call, NULL, mine, NULL);
-		http_error_free(mine);
-		return;
-	}
-	if (err != NULL) {
-		kc_deliver(call, NULL, err, NULL);
-		return;
-	}
-	r = keystone_token_info_parse(resp->body, resp->body_len, &info, &words);
-	if (r < 0) {
-		mine = http_error_new(r, resp->status, "GET /v3/auth/tokens", "%s",
-		        words ? words : "out of memory");
-		free(words);
-		kc_deliver(call, NULL, mine, NULL);
-		http_error_free(mine);
-		return;
-	}
-	cache_put(call->ks, call->subject, &info);
-	kc_deliver(call, NULL, NULL, &info);
-	keystone_token_info_clear(&info);
-}
-
 static void kc_on_response(
         const struct http_response *resp, const struct http_error *err, void *arg)
 {
@@ -1031,7 +626,7 @@ int keystone_authenticate(
 {
 	struct keystone_call *call;
 
-	if (cb == NULL || ks->dead)
+	if (cb == NULL || ks->guard.dead)
 		return -EINVAL;
 	if ((call = kc_new(ks, KC_AUTH, arg)) == NULL)
 		return -ENOMEM;
@@ -1047,7 +642,7 @@ int keystone_request(struct keystone *ks, const char *service_type, const char *
 {
 	struct keystone_call *call;
 
-	if (cb == NULL || method == NULL || path == NULL || ks->dead)
+	if (cb == NULL || method == NULL || path == NULL || ks->guard.dead)
 		return -EINVAL;
 	if ((call = kc_new(ks, KC_REQUEST, arg)) == NULL)
 		return -ENOMEM;
@@ -1061,324 +656,5 @@ int keystone_request(struct keystone *ks, const char *service_type, const char *
 	if (handle != NULL)
 		*handle = call;
 	kc_start(call);
-	return 0;
-}
-
-/* ---- validation cache ------------------------------------------------ */
-
-static unsigned int cache_hash(const char *s)
-{
-	unsigned int h = 2166136261u; /* FNV-1a */
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h % KEYSTONE_CACHE_BUCKET;
-}
-
-static void cache_entry_free(struct cache_entry *e)
-{
-	explicit_bzero(e->token, strlen(e->token));
-	free(e->token);
-	keystone_token_info_clear(&e->info);
-	free(e);
-}
-
-/* Removes expired entries, and the soonest-to-expire one if still full. */
-static void cache_make_room(struct keystone *ks, time_t now)
-{
-	struct cache_entry **victim = NULL;
-
-	for (size_t b = 0; b < KEYSTONE_CACHE_BUCKET; b++) {
-		for (struct cache_entry **pp = &ks->cache[b]; *pp != NULL;) {
-			struct cache_entry *e = *pp;
-
-			if (e->until <= now) {
-				*pp = e->next;
-				cache_entry_free(e);
-				ks->cache_len--;
-				continue;
-			}
-			if (victim == NULL || e->until < (*victim)->until)
-				victim = pp;
-			pp = &e->next;
-		}
-	}
-	if (ks->cache_len >= ks->cache_max && victim != NULL) {
-		struct cache_entry *e = *victim;
-
-		*victim = e->next;
-		cache_entry_free(e);
-		ks->cache_len--;
-		ks->stats.cache_evictions++;
-	}
-}
-
-static void cache_put(
-        struct keystone *ks, const char *token, const struct keystone_token_info *info)
-{
-	time_t now = time(NULL), until = info->expires_at;
-	struct cache_entry *e;
-	unsigned int b = cache_hash(token);
-
-	if (ks->cache_max == 0 || ks->cache_max_age <= 0)
-		return;
-	if (until > now + ks->cache_max_age)
-		until = now + ks->cache_max_age;
-	if (until <= now)
-		return;
-	if (ks->cache_len >= ks->cache_max)
-		cache_make_room(ks, now);
-	e = calloc(1, sizeof(*e));
-	if (e == NULL)
-		return; /* a cache is an optimisation: skip it */
-	if ((e->token = strdup(token)) == NULL || token_info_copy(info, &e->info) < 0) {
-		free(e->token);
-		free(e);
-		return;
-	}
-	e->until = until;
-	e->next = ks->cache[b];
-	ks->cache[b] = e;
-	ks->cache_len++;
-}
-
-static const struct cache_entry *cache_get(struct keystone *ks, const char *token)
-{
-	time_t now = time(NULL);
-	unsigned int b = cache_hash(token);
-
-	for (struct cache_entry **pp = &ks->cache[b]; *pp != NULL; pp = &(*pp)->next) {
-		struct cache_entry *e = *pp;
-
-		if (strcmp(e->token, token) != 0)
-			continue;
-		if (e->until > now)
-			return e;
-		*pp = e->next;
-		cache_entry_free(e);
-		ks->cache_len--;
-		return NULL;
-	}
-	return NULL;
-}
-
-int keystone_token_check(const char *token, const char **why)
-{
-	size_t n = 0;
-
-	if (why != NULL)
-		*why = NULL;
-	for (; token[n] != '\0' && n <= KEYSTONE_TOKEN_MAX; n++) {
-		char c = token[n];
-
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		            c == '_' || c == '-' || c == '=' || c == '.' || c == '+' || c == '/')) {
-			if (why != NULL)
-				*why = "it holds a character no Keystone token has "
-				       "(tokens are [A-Za-z0-9_=.+/-])";
-			return -EINVAL;
-		}
-	}
-	if (n < KEYSTONE_TOKEN_MIN || n > KEYSTONE_TOKEN_MAX) {
-		if (why != NULL)
-			*why = n < KEYSTONE_TOKEN_MIN ? "it is shorter than any Keystone token "
-			                                "(" STR(KEYSTONE_TOKEN_MIN) " characters)"
-			                              : "it is longer than any Keystone token "
-			                                "(" STR(KEYSTONE_TOKEN_MAX) " characters)";
-		return -EINVAL;
-	}
-	return 0;
-}
-
-/* ---- sharing, slots and the queue ------------------------------------ */
-
-/* A validation that is asking Keystone (or about to): others may join it. */
-static bool kc_leading(const struct keystone_call *call)
-{
-	return call->kind == KC_VALIDATE &&
-	        (call->state == KC_QUEUED || call->state == KC_WAIT_TOKEN ||
-	                call->state == KC_IN_FLIGHT);
-}
-
-/* The validation in progress for subject, other than self, or NULL. */
-static struct keystone_call *kc_find(
-        struct keystone *ks, const struct keystone_call *self, const char *subject, bool leading)
-{
-	struct keystone_call *c;
-
-	TAILQ_FOREACH(c, &ks->calls, entry)
-	{
-		if (c == self || c->kind != KC_VALIDATE ||
-		        (leading ? !kc_leading(c) : c->state != KC_JOINED))
-			continue;
-		if (strcmp(c->subject, subject) == 0)
-			return c;
-	}
-	return NULL;
-}
-
-static void kc_start(struct keystone_call *call);
-
-/* Starts a validation in a free slot, queues it, or fails it -EBUSY. */
-static void kc_admit(struct keystone_call *call)
-{
-	struct keystone *ks = call->ks;
-	static const struct timeval wait = {KEYSTONE_QUEUE_WAIT, 0};
-	char words[160];
-
-	if (ks->max_validations == 0 || ks->validating < ks->max_validations) {
-		call->slot = true;
-		ks->validating++;
-		kc_start(call);
-		return;
-	}
-	if (ks->queued >= ks->max_queued) {
-		ks->stats.busy++;
-		snprintf(words, sizeof(words),
-		        "%u validations in progress and %u waiting (Keystone is slow)",
-		        ks->validating, ks->queued);
-		kc_fail(call, -EBUSY, words);
-		return;
-	}
-	if (call->defer == NULL)
-		call->defer = evtimer_new(ks->base, kc_on_defer, call);
-	if (call->defer == NULL || evtimer_add(call->defer, &wait) < 0) {
-		kc_fail(call, -ENOMEM, "cannot arm the queue timer");
-		return;
-	}
-	call->state = KC_QUEUED;
-	ks->queued++;
-	ks->stats.queued++;
-}
-
-/* Starts queued validations, oldest first, while slots are free. */
-static void ks_pump(struct keystone *ks)
-{
-	struct keystone_call *call, *next;
-
-	for (call = TAILQ_FIRST(&ks->calls); call != NULL && ks->queued > 0; call = next) {
-		next = TAILQ_NEXT(call, entry);
-		if (ks->max_validations != 0 && ks->validating >= ks->max_validations)
-			break;
-		if (call->state != KC_QUEUED)
-			continue;
-		ks->queued--;
-		/* Fails only for an event never added, which a queued one was. */
-		if (evtimer_del(call->defer) < 0)
-			log_debug("keystone: cannot disarm a queue timer");
-		call->state = KC_NEW;
-		call->slot = true;
-		ks->validating++;
-		kc_start(call);
-	}
-}
-
-/*
- * A validation leaves (delivered or cancelled): its slot or its place in
- * the queue frees. A leader cancelled before its answer was shared (even
- * with one already deferred) hands the asking over to the first call that
- * joined it, or that one would wait forever.
- */
-static void kc_validation_end(struct keystone_call *call)
-{
-	struct keystone *ks = call->ks;
-	struct keystone_call *heir = NULL;
-	bool orphans = !call->follower && call->state != KC_DONE;
-
-	if (call->state == KC_QUEUED)
-		ks->queued--;
-	if (call->slot) {
-		call->slot = false;
-		ks->validating--;
-	}
-	call->state = KC_DONE;
-	if (ks->tearing)
-		return;
-	if (orphans && (heir = kc_find(ks, call, call->subject, false)) != NULL) {
-		heir->state = KC_NEW;
-		heir->follower = false;
-		kc_admit(heir);
-	}
-	ks_pump(ks);
-}
-
-/* Hands a leader's answer to every call that joined it. */
-static void kc_share(struct keystone_call *leader, const struct http_error *err,
-        const struct keystone_token_info *info)
-{
-	struct keystone_call *c;
-
-	TAILQ_FOREACH(c, &leader->ks->calls, entry)
-	{
-		struct http_error *copy = NULL;
-
-		if (c == leader || c->kind != KC_VALIDATE || c->state != KC_JOINED ||
-		        strcmp(c->subject, leader->subject) != 0)
-			continue;
-		if (err != NULL && (copy = http_error_copy(err)) == NULL) {
-			/* Cannot hand it over: let it ask on its own. */
-			c->state = KC_NEW;
-			c->follower = false;
-			kc_admit(c);
-			continue;
-		}
-		if (err == NULL) {
-			if (token_info_copy(info, &c->info) < 0) {
-				c->state = KC_NEW;
-				c->follower = false;
-				kc_admit(c);
-				continue;
-			}
-			c->has_info = true;
-		}
-		kc_defer(c, copy);
-	}
-}
-
-int keystone_validate(struct keystone *ks, const char *subject_token, keystone_validate_cb cb,
-        void *arg, struct keystone_call **handle)
-{
-	const struct cache_entry *hit;
-	struct keystone_call *call;
-
-	if (cb == NULL || ks->dead || subject_token == NULL ||
-	        keystone_token_check(subject_token, NULL) < 0)
-		return -EINVAL;
-	if ((call = kc_new(ks, KC_VALIDATE, arg)) == NULL)
-		return -ENOMEM;
-	call->cb.validate = cb;
-	if ((call->method = strdup("GET")) == NULL ||
-	        (call->path = strdup("/v3/auth/tokens")) == NULL ||
-	        (call->subject = strdup(subject_token)) == NULL) {
-		kc_destroy(call);
-		return -ENOMEM;
-	}
-	if (handle != NULL)
-		*handle = call;
-	if ((hit = cache_get(ks, subject_token)) != NULL) {
-		ks->stats.cache_hits++;
-		if (token_info_copy(&hit->info, &call->info) == 0) {
-			call->has_info = true;
-			kc_defer(call, NULL);
-			return 0;
-		}
-	}
-	if (ks->negative_ttl > 0 && refused_has(ks->refused, subject_token, time(NULL))) {
-		ks->stats.negative_hits++;
-		/* NULL under memory pressure: kc_deliver words that. */
-		kc_defer(call,
-		        http_error_new(-EKEYREJECTED, 404, "GET /v3/auth/tokens",
-		                "Keystone refused this token less than %d s ago",
-		                ks->negative_ttl));
-		return 0;
-	}
-	if (kc_find(ks, call, subject_token, true) != NULL) {
-		/* kc_share answers it when the one asking gets its answer. */
-		call->state = KC_JOINED;
-		call->follower = true;
-		ks->stats.coalesced++;
-		return 0;
-	}
-	kc_admit(call);
 	return 0;
 }

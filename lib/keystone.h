@@ -1,7 +1,8 @@
 /*
  * Keystone v3 on the caller's loop: our own project-scoped token, the
- * service catalog, authenticated requests to other services, and
- * validation of callers' tokens.
+ * service catalog's endpoints, and authenticated requests to other
+ * services. Validating callers' tokens is keystone-validate.h's; what a
+ * token document says is keystone-token.h's.
  *
  * Promises:
  * - One token request at a time; calls that need a token wait for it.
@@ -9,21 +10,6 @@
  *   before its expires_at, then re-issued before the next call.
  * - An authenticated call answered 401 re-issues the token once and is
  *   retried once; a second 401 is the caller's error.
- * - Validated caller tokens are cached until their expiry and at most
- *   keystone_cache max_age (default 300 s), in a cache of bounded size
- *   (default 1024; the entry closest to expiry is dropped when full).
- * - A token Keystone refused (404) is refused again without asking for
- *   keystone_negative_ttl seconds (default 5; 0: never), remembered by a
- *   keyed hash in a fixed table (lib/refused.h). Errors (no answer, 5xx)
- *   are never cached.
- * - A token that cannot be a Keystone token (keystone_token_check) is
- *   refused without a call.
- * - Validations of the same token in progress at the same time share one
- *   call: the first asks, the others get its answer.
- * - At most max_validations validation calls are in progress (waiting for
- *   our token or on the wire); up to max_queued more wait for a slot, each
- *   at most KEYSTONE_QUEUE_WAIT seconds; beyond that, or after that wait,
- *   a validation fails with -EBUSY at once.
  * - Callbacks are called from the loop, never from inside the function that
  *   started the call (a cache hit too), and not at all once cancelled.
  */
@@ -36,6 +22,7 @@
 
 #include "clouds.h"
 #include "http.h"
+#include "keystone-token.h"
 
 #define KEYSTONE_TOKEN_MARGIN     60  /* seconds before expiry to renew */
 #define KEYSTONE_CACHE_MAX_AGE    300 /* seconds */
@@ -45,29 +32,8 @@
 #define KEYSTONE_MAX_VALIDATIONS  32   /* validation calls in progress at once */
 #define KEYSTONE_VALIDATION_QUEUE 256  /* validations waiting for a slot */
 #define KEYSTONE_QUEUE_WAIT       10   /* seconds a validation waits for a slot */
-/*
- * The shape of a Keystone token: Fernet and UUID tokens are URL-safe
- * base64 or hex (UUID: 32 characters, Fernet about 180-250), JWS tokens add
- * '.', the retired PKI tokens '+' and '/'. The bounds are loose on purpose:
- * they only keep out what no Keystone ever issued.
- */
-#define KEYSTONE_TOKEN_MIN 16
-#define KEYSTONE_TOKEN_MAX 8192
-
 struct keystone;
 struct keystone_call;
-
-/* What a token says about its holder. */
-struct keystone_token_info {
-	char *user_id;
-	char *user_name;
-	char *project_id;
-	char *project_name;
-	char **roles; /* role names */
-	size_t roles_len;
-	time_t expires_at;
-	time_t issued_at;
-};
 
 struct keystone_stats {
 	unsigned int tokens_issued;   /* successful POST /v3/auth/tokens */
@@ -99,17 +65,8 @@ int keystone_new(
 void keystone_free(struct keystone *ks);
 
 void keystone_set_token_margin(struct keystone *ks, int seconds);
-void keystone_set_cache_limits(struct keystone *ks, int max_age_seconds, size_t max_tokens);
-/* Seconds a token Keystone refused is refused without asking; 0: never. */
-void keystone_set_negative_ttl(struct keystone *ks, int seconds);
-/* max_in_flight 0: no cap (then nothing is queued). */
-void keystone_set_validation_limits(
-        struct keystone *ks, unsigned int max_in_flight, unsigned int max_queued);
 /* Drops the token we hold, so the next call issues a new one. */
 void keystone_forget_token(struct keystone *ks);
-/* Drops every cached validation, and the refused tokens. */
-void keystone_cache_clear(struct keystone *ks);
-
 /* err is NULL on success; the token and catalog are then held. */
 typedef void (*keystone_auth_cb)(const struct http_error *err, void *arg);
 
@@ -146,47 +103,11 @@ int keystone_endpoint(
 int keystone_request(struct keystone *ks, const char *service_type, const char *method,
         const char *path, const char *body, http_cb cb, void *arg, struct keystone_call **call);
 
-/*
- * info is valid only during the callback (the cache owns it). A token
- * Keystone does not know, or that expired or was revoked, gives
- * err->code == -EKEYREJECTED (Keystone said 404 for it, now or less than
- * keystone_negative_ttl seconds ago); -EBUSY means too many validations
- * were in progress (try again in a second); any other error means
- * Keystone could not be asked or refused us (a 503 for the caller).
- */
-typedef void (*keystone_validate_cb)(
-        const struct keystone_token_info *info, const struct http_error *err, void *arg);
-
-/*
- * 0 when token has the shape of a Keystone token (KEYSTONE_TOKEN_MIN to
- * KEYSTONE_TOKEN_MAX characters of [A-Za-z0-9_=.+/-]); else -EINVAL with
- * *why (static words, may be NULL) saying what is wrong.
- */
-int keystone_token_check(const char *token, const char **why);
-
-/*
- * Validates a caller's token: GET /v3/auth/tokens with X-Auth-Token = ours
- * and X-Subject-Token = theirs, answered from the caches when it can be.
- * 0 or -errno (-EINVAL for a token that fails keystone_token_check,
- * -ENOMEM).
- */
-int keystone_validate(struct keystone *ks, const char *subject_token, keystone_validate_cb cb,
-        void *arg, struct keystone_call **call);
-
 /* Stops a pending call; its callback will not be called. */
 void keystone_call_cancel(struct keystone_call *call);
 
-bool keystone_token_has_role(const struct keystone_token_info *info, const char *role);
 const struct keystone_stats *keystone_stats(const struct keystone *ks);
 /* Calls started and not yet ended. */
 unsigned int keystone_pending(const struct keystone *ks);
-
-/*
- * Decodes a token body ({"token": {...}}) into *info (allocated strings;
- * free with keystone_token_info_clear). 0, or -EPROTO with *cause.
- */
-int keystone_token_info_parse(
-        const char *body, size_t len, struct keystone_token_info *info, char **cause);
-void keystone_token_info_clear(struct keystone_token_info *info);
 
 #endif

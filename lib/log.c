@@ -32,16 +32,6 @@ void log_init(const char *progname, int level)
 	log_level = level;
 }
 
-void log_set_level(int level)
-{
-	log_level = level;
-}
-
-int log_get_level(void)
-{
-	return log_level;
-}
-
 int log_reopen(const char *path)
 {
 	int fd;

@@ -21,8 +21,6 @@ enum log_level {
 /* Parses "error", "warn", "info" or "debug"; -1 if none of them. */
 int log_level_parse(const char *name);
 void log_init(const char *progname, int level);
-void log_set_level(int level);
-int log_get_level(void);
 /* Reopens stderr on the file named by log_init's caller, if any (SIGHUP). */
 int log_reopen(const char *path);
 

@@ -2,12 +2,12 @@
  * Neutron v2.0. A call is a struct neutron_call: one request (get, create,
  * update, delete) or a listing that walks queries (one per chunk of ids)
  * and, within each, pages (limit/marker, following the "next" link's
- * marker). Each resource type is described once (struct nres: its names,
- * the fields asked for, its decoder) so the engine is written once.
+ * marker). Each resource type is described once (struct nres, in
+ * neutron-int.h: its names, the fields asked for, its decoder) so the
+ * machinery is written once; neutron-write.c uses it too.
  */
 #include "neutron.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,303 +18,13 @@
 #include <event2/event.h>
 #include <json-c/json.h>
 
+#include "cb-guard.h"
 #include "log.h"
-
-/* ---- decoding -------------------------------------------------------- */
-
-/* A string member: 0 with *out allocated or NULL (absent or null);
- * -EPROTO when it is there but not a string. */
-static int take_str(struct json_object *o, const char *key, char **out)
-{
-	struct json_object *v;
-
-	*out = NULL;
-	if (!json_object_object_get_ex(o, key, &v) || v == NULL)
-		return 0;
-	if (!json_object_is_type(v, json_type_string))
-		return -EPROTO;
-	*out = strdup(json_object_get_string(v));
-	return *out == NULL ? -ENOMEM : 0;
-}
-
-static int take_bool(struct json_object *o, const char *key, bool *out)
-{
-	struct json_object *v;
-
-	*out = false;
-	if (!json_object_object_get_ex(o, key, &v) || v == NULL)
-		return 0;
-	if (!json_object_is_type(v, json_type_boolean))
-		return -EPROTO;
-	*out = json_object_get_boolean(v);
-	return 0;
-}
-
-/* id is the one member every object must have. */
-static int take_id(struct json_object *o, char **out)
-{
-	int r = take_str(o, "id", out);
-
-	if (r == 0 && *out == NULL)
-		return -EPROTO;
-	return r;
-}
-
-/* project_id, or tenant_id from servers that predate it. */
-static int take_project(struct json_object *o, char **out)
-{
-	int r = take_str(o, "project_id", out);
-
-	if (r == 0 && *out == NULL)
-		r = take_str(o, "tenant_id", out);
-	return r;
-}
-
-static void fixed_ips_clear(struct neutron_fixed_ip *ips, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		free(ips[i].subnet_id);
-		free(ips[i].ip_address);
-	}
-	free(ips);
-}
-
-static int take_fixed_ips(
-        struct json_object *o, const char *key, struct neutron_fixed_ip **out, size_t *len)
-{
-	struct json_object *arr;
-	size_t n;
-	int r = 0;
-
-	*out = NULL;
-	*len = 0;
-	if (!json_object_object_get_ex(o, key, &arr) || arr == NULL)
-		return 0;
-	if (!json_object_is_type(arr, json_type_array))
-		return -EPROTO;
-	n = json_object_array_length(arr);
-	if (n == 0)
-		return 0;
-	*out = calloc(n, sizeof(**out));
-	if (*out == NULL)
-		return -ENOMEM;
-	for (size_t i = 0; r == 0 && i < n; i++) {
-		struct json_object *ip = json_object_array_get_idx(arr, i);
-		struct neutron_fixed_ip *f = &(*out)[i];
-
-		if (!json_object_is_type(ip, json_type_object)) {
-			r = -EPROTO;
-			break;
-		}
-		(*len)++;
-		if ((r = take_str(ip, "subnet_id", &f->subnet_id)) == 0 &&
-		        (r = take_str(ip, "ip_address", &f->ip_address)) == 0 &&
-		        f->ip_address != NULL && addr_parse(f->ip_address, &f->addr) < 0)
-			f->addr.family = 0;
-	}
-	if (r < 0) {
-		fixed_ips_clear(*out, *len);
-		*out = NULL;
-		*len = 0;
-	}
-	return r;
-}
-
-static int decode_check(struct json_object *obj)
-{
-	return obj != NULL && json_object_is_type(obj, json_type_object) ? 0 : -EPROTO;
-}
-
-void neutron_router_clear(struct neutron_router *r)
-{
-	free(r->id);
-	free(r->name);
-	free(r->project_id);
-	free(r->status);
-	free(r->gateway_network_id);
-	fixed_ips_clear(r->gateway_ips, r->gateway_ips_len);
-	memset(r, 0, sizeof(*r));
-}
-
-int neutron_router_decode(struct json_object *obj, struct neutron_router *out)
-{
-	struct json_object *gw;
-	int r;
-
-	memset(out, 0, sizeof(*out));
-	if ((r = decode_check(obj)) < 0)
-		return r;
-	if ((r = take_id(obj, &out->id)) == 0 && (r = take_str(obj, "name", &out->name)) == 0 &&
-	        (r = take_project(obj, &out->project_id)) == 0 &&
-	        (r = take_str(obj, "status", &out->status)) == 0 &&
-	        json_object_object_get_ex(obj, "external_gateway_info", &gw) && gw != NULL) {
-		if (!json_object_is_type(gw, json_type_object)) {
-			r = -EPROTO;
-		} else {
-			out->has_gateway = true;
-			if ((r = take_str(gw, "network_id", &out->gateway_network_id)) == 0)
-				r = take_fixed_ips(gw, "external_fixed_ips", &out->gateway_ips,
-				        &out->gateway_ips_len);
-		}
-	}
-	if (r < 0)
-		neutron_router_clear(out);
-	return r;
-}
-
-void neutron_port_clear(struct neutron_port *p)
-{
-	free(p->id);
-	free(p->name);
-	free(p->device_id);
-	free(p->device_owner);
-	free(p->network_id);
-	free(p->project_id);
-	free(p->mac_address);
-	free(p->status);
-	fixed_ips_clear(p->fixed_ips, p->fixed_ips_len);
-	memset(p, 0, sizeof(*p));
-}
-
-int neutron_port_decode(struct json_object *obj, struct neutron_port *out)
-{
-	int r;
-
-	memset(out, 0, sizeof(*out));
-	if ((r = decode_check(obj)) < 0)
-		return r;
-	if ((r = take_id(obj, &out->id)) < 0 || (r = take_str(obj, "name", &out->name)) < 0 ||
-	        (r = take_str(obj, "device_id", &out->device_id)) < 0 ||
-	        (r = take_str(obj, "device_owner", &out->device_owner)) < 0 ||
-	        (r = take_str(obj, "network_id", &out->network_id)) < 0 ||
-	        (r = take_project(obj, &out->project_id)) < 0 ||
-	        (r = take_str(obj, "mac_address", &out->mac_address)) < 0 ||
-	        (r = take_str(obj, "status", &out->status)) < 0 ||
-	        (r = take_fixed_ips(obj, "fixed_ips", &out->fixed_ips, &out->fixed_ips_len)) < 0)
-		neutron_port_clear(out);
-	return r;
-}
-
-void neutron_subnet_clear(struct neutron_subnet *s)
-{
-	free(s->id);
-	free(s->name);
-	free(s->network_id);
-	free(s->project_id);
-	free(s->cidr_text);
-	free(s->gateway_ip);
-	memset(s, 0, sizeof(*s));
-}
-
-int neutron_subnet_decode(struct json_object *obj, struct neutron_subnet *out)
-{
-	struct json_object *v;
-	int r;
-
-	memset(out, 0, sizeof(*out));
-	if ((r = decode_check(obj)) < 0)
-		return r;
-	if ((r = take_id(obj, &out->id)) < 0 || (r = take_str(obj, "name", &out->name)) < 0 ||
-	        (r = take_str(obj, "network_id", &out->network_id)) < 0 ||
-	        (r = take_project(obj, &out->project_id)) < 0 ||
-	        (r = take_str(obj, "cidr", &out->cidr_text)) < 0 ||
-	        (r = take_str(obj, "gateway_ip", &out->gateway_ip)) < 0)
-		goto fail;
-	if (json_object_object_get_ex(obj, "ip_version", &v) && v != NULL) {
-		if (!json_object_is_type(v, json_type_int)) {
-			r = -EPROTO;
-			goto fail;
-		}
-		out->ip_version = json_object_get_int(v);
-	}
-	if (out->cidr_text != NULL && cidr_parse(out->cidr_text, &out->cidr) < 0)
-		memset(&out->cidr, 0, sizeof(out->cidr));
-	return 0;
-fail:
-	neutron_subnet_clear(out);
-	return r;
-}
-
-void neutron_network_clear(struct neutron_network *n)
-{
-	free(n->id);
-	free(n->name);
-	free(n->project_id);
-	free(n->status);
-	memset(n, 0, sizeof(*n));
-}
-
-int neutron_network_decode(struct json_object *obj, struct neutron_network *out)
-{
-	int r;
-
-	memset(out, 0, sizeof(*out));
-	if ((r = decode_check(obj)) < 0)
-		return r;
-	if ((r = take_id(obj, &out->id)) < 0 || (r = take_str(obj, "name", &out->name)) < 0 ||
-	        (r = take_project(obj, &out->project_id)) < 0 ||
-	        (r = take_str(obj, "status", &out->status)) < 0 ||
-	        (r = take_bool(obj, "router:external", &out->router_external)) < 0 ||
-	        (r = take_bool(obj, "shared", &out->shared)) < 0)
-		neutron_network_clear(out);
-	return r;
-}
-
-/* The free functions of each type, written once. */
-#define NEUTRON_FREES(type, list)                                                                  \
-	void neutron_##type##_free(struct neutron_##type *x)                                       \
-	{                                                                                          \
-		if (x == NULL)                                                                     \
-			return;                                                                    \
-		neutron_##type##_clear(x);                                                         \
-		free(x);                                                                           \
-	}                                                                                          \
-	void neutron_##list##_free(struct neutron_##list *l)                                       \
-	{                                                                                          \
-		if (l == NULL)                                                                     \
-			return;                                                                    \
-		for (size_t i = 0; i < l->len; i++)                                                \
-			neutron_##type##_clear(&l->v[i]);                                          \
-		free(l->v);                                                                        \
-		free(l);                                                                           \
-	}
-NEUTRON_FREES(router, routers)
-NEUTRON_FREES(port, ports)
-NEUTRON_FREES(subnet, subnets)
-NEUTRON_FREES(network, networks)
-#undef NEUTRON_FREES
-
-void neutron_router_interfaces_free(struct neutron_router_interfaces *ifs)
-{
-	if (ifs == NULL)
-		return;
-	for (size_t i = 0; i < ifs->ports.len; i++)
-		neutron_port_clear(&ifs->ports.v[i]);
-	free(ifs->ports.v);
-	for (size_t i = 0; i < ifs->subnets.len; i++)
-		neutron_subnet_clear(&ifs->subnets.v[i]);
-	free(ifs->subnets.v);
-	free(ifs);
-}
-
-bool neutron_is_router_interface(const char *owner)
-{
-	return owner != NULL &&
-	        (strcmp(owner, "network:router_interface") == 0 ||
-	                strcmp(owner, "network:router_interface_distributed") == 0 ||
-	                strcmp(owner, "network:ha_router_replicated_interface") == 0);
-}
+#include "neutron-int.h"
+#include "neutron-page.h"
+#include "neutron-query.h"
 
 /* ---- resource descriptions ------------------------------------------- */
-
-struct nres {
-	const char *collection; /* "ports" */
-	const char *single;     /* "port" */
-	const char *fields;     /* the fields= parameters the decoder uses */
-	size_t size;
-	int (*decode)(struct json_object *, void *);
-	void (*clear)(void *);
-};
 
 #define NRES(name, coll, single, fields)                                                           \
 	static int name##_dec(struct json_object *o, void *out)                                    \
@@ -325,7 +35,7 @@ struct nres {
 	{                                                                                          \
 		neutron_##single##_clear(x);                                                       \
 	}                                                                                          \
-	static const struct nres name = {                                                          \
+	const struct nres neutron_##name = {                                                       \
 	        #coll, #single, fields, sizeof(struct neutron_##single), name##_dec, name##_clr};
 NRES(res_routers, routers, router,
         "fields=id&fields=name&fields=project_id&fields=status&fields=external_gateway_info")
@@ -341,14 +51,6 @@ NRES(res_networks, networks, network,
 #undef NRES
 
 /* ---- the client ------------------------------------------------------ */
-
-enum nc_kind {
-	NC_ONE,  /* one object under res->single */
-	NC_LIST, /* a listing of res */
-	NC_DONE, /* no payload */
-	NC_JSON, /* raw JSON */
-	NC_IFS,  /* a router's interfaces, then their subnets */
-};
 
 struct neutron_call {
 	TAILQ_ENTRY(neutron_call) entry;
@@ -392,8 +94,7 @@ struct neutron {
 	size_t max_url;
 	struct neutron_call_list calls;
 	struct neutron_stats stats;
-	int depth;
-	bool dead;
+	struct cb_guard guard;
 };
 
 static void nc_destroy(struct neutron_call *call);
@@ -429,13 +130,12 @@ void neutron_free(struct neutron *n)
 
 	if (n == NULL)
 		return;
-	if (n->depth > 0) {
-		while ((call = TAILQ_FIRST(&n->calls)) != NULL)
-			nc_destroy(call);
-		n->dead = true;
+	if (guard_free(&n->guard)) {
+		neutron_destroy(n);
 		return;
 	}
-	neutron_destroy(n);
+	while ((call = TAILQ_FIRST(&n->calls)) != NULL)
+		nc_destroy(call);
 }
 
 int neutron_set_endpoint(struct neutron *n, const char *url)
@@ -544,13 +244,12 @@ static void nc_end(struct neutron_call *call, void (*fn)(struct neutron_call *, 
 {
 	struct neutron *n = call->n;
 
-	n->depth++;
+	guard_enter(&n->guard);
 	call->in_cb = true;
 	fn(call, ctx);
 	call->in_cb = false;
 	nc_destroy(call);
-	n->depth--;
-	if (n->dead && n->depth == 0)
+	if (guard_leave(&n->guard))
 		neutron_destroy(n);
 }
 
@@ -562,9 +261,6 @@ static void nc_call_error(struct neutron_call *call, void *ctx)
 	switch (call->kind) {
 	case NC_DONE:
 		((neutron_done_cb)call->cb)(err, call->arg);
-		break;
-	case NC_JSON:
-		((neutron_json_cb)call->cb)(NULL, err, call->arg);
 		break;
 	default:
 		/* Every other callback takes (result, err, arg). */
@@ -766,78 +462,12 @@ static void nc_one(struct neutron_call *call, struct json_object *root)
 	nc_end(call, nc_call_one, &c); /* the object is the callback's now */
 }
 
-static void nc_call_json(struct neutron_call *call, void *ctx)
-{
-	((neutron_json_cb)call->cb)(ctx, NULL, call->arg);
-}
-
 static void nc_call_done(struct neutron_call *call, void *ctx)
 {
 	((neutron_done_cb)call->cb)(NULL, call->arg);
 }
 
 /* ---- listings -------------------------------------------------------- */
-
-/* The marker of a "next" link's href (allocated), or NULL. */
-static char *link_marker(const char *href)
-{
-	const char *p = strchr(href, '?');
-	char *out, *o;
-
-	while (p != NULL) {
-		p++;
-		if (strncmp(p, "marker=", 7) == 0) {
-			const char *v = p + 7, *end = strchrnul(v, '&');
-
-			if ((out = malloc((size_t)(end - v) + 1)) == NULL)
-				return NULL;
-			for (o = out; v < end; v++) {
-				unsigned int x;
-
-				if (*v == '%' && end - v >= 3 && sscanf(v + 1, "%2x", &x) == 1) {
-					*o++ = (char)x;
-					v += 2;
-				} else {
-					*o++ = *v == '+' ? ' ' : *v;
-				}
-			}
-			*o = '\0';
-			return out;
-		}
-		p = strchr(p, '&');
-	}
-	return NULL;
-}
-
-/* The next link's marker of a page, or NULL when there is none. *bad is
- * set when a link is there but unusable. */
-static char *page_next(struct json_object *root, const char *collection, bool *bad)
-{
-	char key[64];
-	struct json_object *links;
-
-	*bad = false;
-	snprintf(key, sizeof(key), "%s_links", collection);
-	if (!json_object_object_get_ex(root, key, &links) || links == NULL ||
-	        !json_object_is_type(links, json_type_array))
-		return NULL;
-	for (size_t i = 0; i < json_object_array_length(links); i++) {
-		struct json_object *l = json_object_array_get_idx(links, i), *rel, *href;
-		char *m;
-
-		if (!json_object_object_get_ex(l, "rel", &rel) ||
-		        strcmp(json_object_get_string(rel), "next") != 0)
-			continue;
-		if (!json_object_object_get_ex(l, "href", &href) ||
-		        !json_object_is_type(href, json_type_string) ||
-		        (m = link_marker(json_object_get_string(href))) == NULL) {
-			*bad = true;
-			return NULL;
-		}
-		return m;
-	}
-	return NULL;
-}
 
 static int nc_items_add(struct neutron_call *call, const struct nres *res, struct json_object *arr)
 {
@@ -893,7 +523,7 @@ static void nc_page(struct neutron_call *call, struct json_object *root)
 		        r == -ENOMEM ? "out of memory" : "unexpected shape");
 		return;
 	}
-	next = page_next(root, res->collection, &bad);
+	next = neutron_page_next(root, res->collection, &bad);
 	if (bad) {
 		nc_fail(call, -EPROTO, 200, "unusable \"next\" link in %s_links", res->collection);
 		return;
@@ -976,18 +606,12 @@ static void nc_on_response(
 		nc_end(call, nc_call_done, NULL);
 		return;
 	}
-	if (call->kind == NC_JSON && resp->body_len == 0) {
-		nc_end(call, nc_call_json, NULL);
-		return;
-	}
 	if ((root = nc_parse(resp, &why)) == NULL) {
 		nc_fail(call, -EPROTO, resp->status, "malformed JSON in the answer: %s", why);
 		return;
 	}
 	if (call->kind == NC_ONE)
 		nc_one(call, root);
-	else if (call->kind == NC_JSON)
-		nc_end(call, nc_call_json, root);
 	else
 		nc_page(call, root);
 	json_object_put(root);
@@ -995,105 +619,17 @@ static void nc_on_response(
 
 /* ---- building queries ------------------------------------------------ */
 
-struct qbuf {
-	char *s;
-	size_t len;
-	int err;
-};
-
-static void qb_add(struct qbuf *q, const char *key, const char *value)
-{
-	char *ek, *ev, *s;
-	int r;
-
-	if (q->err != 0 || value == NULL)
-		return;
-	ek = http_escape(key);
-	ev = http_escape(value);
-	r = ek && ev ? asprintf(&s, "%s%s%s=%s", q->s ? q->s : "", q->s ? "&" : "", ek, ev) : -1;
-	free(ek);
-	free(ev);
-	if (r < 0) {
-		q->err = -ENOMEM;
-		return;
-	}
-	free(q->s);
-	q->s = s;
-	q->len = (size_t)r;
-}
-
-static void qb_raw(struct qbuf *q, const char *text)
-{
-	char *s;
-	int r;
-
-	if (q->err != 0)
-		return;
-	r = asprintf(&s, "%s%s%s", q->s ? q->s : "", q->s ? "&" : "", text);
-	if (r < 0) {
-		q->err = -ENOMEM;
-		return;
-	}
-	free(q->s);
-	q->s = s;
-	q->len = (size_t)r;
-}
-
-/* The length of s once escaped as a query value: 3 for a byte that is not unreserved. */
-static size_t escaped_len(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s; s++)
-		n += (isalnum((unsigned char)*s) || strchr("-._~", *s)) ? 1 : 3;
-	return n;
-}
-
-/* Splits the ids over queries "/v2.0/<coll>?<base>&id=..." no longer than
- * max_url (with room for the endpoint and a marker). */
+/* Splits ids over the call's queries (see neutron_query_split). */
 static int nc_queries(
-        struct neutron_call *call, const char *base, const char *const *ids, size_t ids_len)
+        struct neutron_call *call, const char *filters, const char *const *ids, size_t ids_len)
 {
-	const struct nres *res = call->res;
-	size_t budget = call->n->max_url > 300 ? call->n->max_url - 200 : 100, i = 0;
-	char limit[32];
-
-	snprintf(limit, sizeof(limit), "limit=%u", call->n->page_size);
-	do {
-		struct qbuf q = {0};
-		char **qs;
-
-		if (asprintf(&q.s, "/v2.0/%s?%s", res->collection, res->fields) < 0)
-			return -ENOMEM;
-		q.len = strlen(q.s);
-		if (base[0] != '\0')
-			qb_raw(&q, base);
-		if (call->n->page_size > 0)
-			qb_raw(&q, limit);
-		/* At least one id per query, however long. */
-		for (size_t k = 0; i < ids_len && q.err == 0; k++, i++) {
-			/* The exact length: a worst case (3 bytes a character) fit 33 UUIDs a
-			 * query. */
-			size_t add = 4 + escaped_len(ids[i]);
-
-			if (k > 0 && q.len + add > budget)
-				break;
-			qb_add(&q, "id", ids[i]);
-		}
-		qs = reallocarray(call->queries, call->queries_len + 1, sizeof(*qs));
-		if (q.err != 0 || qs == NULL) {
-			free(q.s);
-			return -ENOMEM;
-		}
-		call->queries = qs;
-		call->queries[call->queries_len++] = q.s;
-	} while (i < ids_len);
-	return 0;
+	return neutron_query_split(call->res->collection, call->res->fields, filters, ids, ids_len,
+	        call->n->page_size, call->n->max_url, &call->queries, &call->queries_len);
 }
 
-static int nc_list_start(struct neutron *n, const struct nres *res, const struct qbuf *filters,
-        const char *const *ids, size_t ids_len, void (*cb)(void), void *arg,
-        struct neutron_call **handle)
+static int nc_list_start(struct neutron *n, const struct nres *res,
+        const struct neutron_query *filters, const char *const *ids, size_t ids_len,
+        void (*cb)(void), void *arg, struct neutron_call **handle)
 {
 	struct neutron_call *call;
 	int r;
@@ -1117,71 +653,38 @@ static int nc_list_start(struct neutron *n, const struct nres *res, const struct
 int neutron_routers_list(struct neutron *n, const struct neutron_router_filter *f,
         neutron_routers_cb cb, void *arg, struct neutron_call **handle)
 {
-	struct qbuf q = {0};
+	struct neutron_query q = {0};
 	int r;
 
-	if (cb == NULL || n->dead)
+	if (cb == NULL || n->guard.dead)
 		return -EINVAL;
 	if (f != NULL) {
-		qb_add(&q, "name", f->name);
-		qb_add(&q, "project_id", f->project_id);
+		neutron_query_add(&q, "name", f->name);
+		neutron_query_add(&q, "project_id", f->project_id);
 	}
-	r = nc_list_start(n, &res_routers, &q, f ? f->ids : NULL, f ? f->ids_len : 0,
+	r = nc_list_start(n, &neutron_res_routers, &q, f ? f->ids : NULL, f ? f->ids_len : 0,
 	        (void (*)(void))cb, arg, handle);
 	free(q.s);
 	return r;
-}
-
-/* fixed_ips=ip_address=X is one parameter whose value holds an '='. */
-static void qb_fixed_ip(struct qbuf *q, const char *key, const char *value)
-{
-	char *v;
-
-	if (value == NULL)
-		return;
-	if (asprintf(&v, "%s=%s", key, value) < 0) {
-		q->err = -ENOMEM;
-		return;
-	}
-	qb_add(q, "fixed_ips", v);
-	free(v);
 }
 
 int neutron_ports_list(struct neutron *n, const struct neutron_port_filter *f, neutron_ports_cb cb,
         void *arg, struct neutron_call **handle)
 {
-	struct qbuf q = {0};
+	struct neutron_query q = {0};
 	int r;
 
-	if (cb == NULL || n->dead)
+	if (cb == NULL || n->guard.dead)
 		return -EINVAL;
 	if (f != NULL) {
-		qb_fixed_ip(&q, "ip_address", f->ip_address);
-		qb_fixed_ip(&q, "subnet_id", f->subnet_id);
-		qb_add(&q, "device_id", f->device_id);
-		qb_add(&q, "device_owner", f->device_owner);
-		qb_add(&q, "network_id", f->network_id);
-		qb_add(&q, "project_id", f->project_id);
+		neutron_query_fixed_ip(&q, "ip_address", f->ip_address);
+		neutron_query_fixed_ip(&q, "subnet_id", f->subnet_id);
+		neutron_query_add(&q, "device_id", f->device_id);
+		neutron_query_add(&q, "device_owner", f->device_owner);
+		neutron_query_add(&q, "network_id", f->network_id);
+		neutron_query_add(&q, "project_id", f->project_id);
 	}
-	r = nc_list_start(n, &res_ports, &q, f ? f->ids : NULL, f ? f->ids_len : 0,
-	        (void (*)(void))cb, arg, handle);
-	free(q.s);
-	return r;
-}
-
-int neutron_subnets_list(struct neutron *n, const struct neutron_subnet_filter *f,
-        neutron_subnets_cb cb, void *arg, struct neutron_call **handle)
-{
-	struct qbuf q = {0};
-	int r;
-
-	if (cb == NULL || n->dead)
-		return -EINVAL;
-	if (f != NULL) {
-		qb_add(&q, "network_id", f->network_id);
-		qb_add(&q, "project_id", f->project_id);
-	}
-	r = nc_list_start(n, &res_subnets, &q, f ? f->ids : NULL, f ? f->ids_len : 0,
+	r = nc_list_start(n, &neutron_res_ports, &q, f ? f->ids : NULL, f ? f->ids_len : 0,
 	        (void (*)(void))cb, arg, handle);
 	free(q.s);
 	return r;
@@ -1190,39 +693,40 @@ int neutron_subnets_list(struct neutron *n, const struct neutron_subnet_filter *
 int neutron_networks_list(struct neutron *n, const struct neutron_network_filter *f,
         neutron_networks_cb cb, void *arg, struct neutron_call **handle)
 {
-	struct qbuf q = {0};
+	struct neutron_query q = {0};
 	int r;
 
-	if (cb == NULL || n->dead)
+	if (cb == NULL || n->guard.dead)
 		return -EINVAL;
 	if (f != NULL) {
-		qb_add(&q, "name", f->name);
-		qb_add(&q, "project_id", f->project_id);
+		neutron_query_add(&q, "name", f->name);
+		neutron_query_add(&q, "project_id", f->project_id);
 		if (f->router_external >= 0)
-			qb_add(&q, "router:external", f->router_external ? "True" : "False");
+			neutron_query_add(
+			        &q, "router:external", f->router_external ? "True" : "False");
 	}
-	r = nc_list_start(n, &res_networks, &q, NULL, 0, (void (*)(void))cb, arg, handle);
+	r = nc_list_start(n, &neutron_res_networks, &q, NULL, 0, (void (*)(void))cb, arg, handle);
 	free(q.s);
 	return r;
 }
 
 /* ---- single requests ------------------------------------------------- */
 
-static bool id_ok(const char *id)
+bool neutron_id_ok(const char *id)
 {
 	return id != NULL && id[0] != '\0' && strlen(id) <= 255;
 }
 
-/* Starts a one-request call on path (built from fmt; ids escaped by the caller). */
-static int nc_simple(struct neutron *n, enum nc_kind kind, const struct nres *res,
+int neutron_call_start(struct neutron *n, enum nc_kind kind, const struct nres *res,
         const char *method, char *path, struct json_object *body, void (*cb)(void), void *arg,
         struct neutron_call **handle)
 {
 	struct neutron_call *call;
 
-	if (path == NULL) {
+	if (path == NULL || n->guard.dead) {
+		free(path);
 		json_object_put(body);
-		return -ENOMEM;
+		return path == NULL ? -ENOMEM : -EINVAL;
 	}
 	if ((call = nc_new(n, kind, res, cb, arg)) == NULL) {
 		free(path);
@@ -1244,8 +748,7 @@ static int nc_simple(struct neutron *n, enum nc_kind kind, const struct nres *re
 	return 0;
 }
 
-/* "/v2.0/<coll>/<id><suffix>" with the id escaped; NULL on ENOMEM. */
-static char *nc_obj_path(const char *coll, const char *id, const char *suffix)
+char *neutron_obj_path(const char *coll, const char *id, const char *suffix)
 {
 	char *esc = http_escape(id), *s;
 	int r;
@@ -1262,35 +765,29 @@ static int nc_get(struct neutron *n, const struct nres *res, const char *id, voi
 {
 	char suffix[512];
 
-	if (cb == NULL || !id_ok(id) || n->dead)
+	if (cb == NULL || !neutron_id_ok(id) || n->guard.dead)
 		return -EINVAL;
 	snprintf(suffix, sizeof(suffix), "?%s", res->fields);
-	return nc_simple(n, NC_ONE, res, "GET", nc_obj_path(res->collection, id, suffix), NULL, cb,
-	        arg, handle);
+	return neutron_call_start(n, NC_ONE, res, "GET",
+	        neutron_obj_path(res->collection, id, suffix), NULL, cb, arg, handle);
 }
 
 int neutron_router_get(struct neutron *n, const char *id, neutron_router_cb cb, void *arg,
         struct neutron_call **handle)
 {
-	return nc_get(n, &res_routers, id, (void (*)(void))cb, arg, handle);
+	return nc_get(n, &neutron_res_routers, id, (void (*)(void))cb, arg, handle);
 }
 
 int neutron_port_get(struct neutron *n, const char *id, neutron_port_cb cb, void *arg,
         struct neutron_call **handle)
 {
-	return nc_get(n, &res_ports, id, (void (*)(void))cb, arg, handle);
-}
-
-int neutron_subnet_get(struct neutron *n, const char *id, neutron_subnet_cb cb, void *arg,
-        struct neutron_call **handle)
-{
-	return nc_get(n, &res_subnets, id, (void (*)(void))cb, arg, handle);
+	return nc_get(n, &neutron_res_ports, id, (void (*)(void))cb, arg, handle);
 }
 
 int neutron_network_get(struct neutron *n, const char *id, neutron_network_cb cb, void *arg,
         struct neutron_call **handle)
 {
-	return nc_get(n, &res_networks, id, (void (*)(void))cb, arg, handle);
+	return nc_get(n, &neutron_res_networks, id, (void (*)(void))cb, arg, handle);
 }
 
 /* ---- router interfaces ----------------------------------------------- */
@@ -1362,7 +859,7 @@ static void ifs_ports_done(struct neutron_call *call)
 	free(call->queries);
 	call->queries = NULL;
 	call->queries_len = call->qi = 0;
-	call->res = &res_subnets;
+	call->res = &neutron_res_subnets;
 	call->list_done = ifs_subnets_done;
 	r = nc_queries(call, "", ids, n);
 	free(ids);
@@ -1377,18 +874,18 @@ int neutron_router_interfaces(struct neutron *n, const char *router_id, neutron_
         void *arg, struct neutron_call **handle)
 {
 	struct neutron_call *call;
-	struct qbuf q = {0};
+	struct neutron_query q = {0};
 	int r;
 
-	if (cb == NULL || !id_ok(router_id) || n->dead)
+	if (cb == NULL || !neutron_id_ok(router_id) || n->guard.dead)
 		return -EINVAL;
-	qb_add(&q, "device_id", router_id);
-	qb_add(&q, "device_owner", "network:router_interface");
-	qb_add(&q, "device_owner", "network:router_interface_distributed");
-	qb_add(&q, "device_owner", "network:ha_router_replicated_interface");
+	neutron_query_add(&q, "device_id", router_id);
+	neutron_query_add(&q, "device_owner", "network:router_interface");
+	neutron_query_add(&q, "device_owner", "network:router_interface_distributed");
+	neutron_query_add(&q, "device_owner", "network:ha_router_replicated_interface");
 	if (q.err != 0)
 		return q.err;
-	if ((call = nc_new(n, NC_IFS, &res_ports, (void (*)(void))cb, arg)) == NULL) {
+	if ((call = nc_new(n, NC_IFS, &neutron_res_ports, (void (*)(void))cb, arg)) == NULL) {
 		free(q.s);
 		return -ENOMEM;
 	}
@@ -1405,218 +902,4 @@ int neutron_router_interfaces(struct neutron *n, const char *router_id, neutron_
 		*handle = call;
 	nc_send(call);
 	return 0;
-}
-
-/* ---- writes ---------------------------------------------------------- */
-
-static void jadd_str(struct json_object *o, const char *key, const char *value)
-{
-	if (value != NULL)
-		json_object_object_add(o, key, json_object_new_string(value));
-}
-
-/* {"<single>": inner} */
-static struct json_object *wrap(const char *single, struct json_object *inner)
-{
-	struct json_object *o = json_object_new_object();
-
-	json_object_object_add(o, single, inner);
-	return o;
-}
-
-int neutron_network_create(struct neutron *n, const struct neutron_network_spec *spec,
-        neutron_network_cb cb, void *arg, struct neutron_call **handle)
-{
-	struct json_object *o;
-
-	if (cb == NULL || spec == NULL || n->dead)
-		return -EINVAL;
-	o = json_object_new_object();
-	jadd_str(o, "name", spec->name);
-	jadd_str(o, "project_id", spec->project_id);
-	json_object_object_add(
-	        o, "router:external", json_object_new_boolean(spec->router_external));
-	json_object_object_add(o, "shared", json_object_new_boolean(spec->shared));
-	jadd_str(o, "provider:network_type", spec->provider_network_type);
-	jadd_str(o, "provider:physical_network", spec->provider_physical_network);
-	return nc_simple(n, NC_ONE, &res_networks, "POST", strdup("/v2.0/networks"),
-	        wrap("network", o), (void (*)(void))cb, arg, handle);
-}
-
-int neutron_subnet_create(struct neutron *n, const struct neutron_subnet_spec *spec,
-        neutron_subnet_cb cb, void *arg, struct neutron_call **handle)
-{
-	struct json_object *o;
-
-	if (cb == NULL || spec == NULL || !id_ok(spec->network_id) || spec->cidr == NULL || n->dead)
-		return -EINVAL;
-	o = json_object_new_object();
-	jadd_str(o, "name", spec->name);
-	jadd_str(o, "network_id", spec->network_id);
-	jadd_str(o, "project_id", spec->project_id);
-	jadd_str(o, "cidr", spec->cidr);
-	json_object_object_add(
-	        o, "ip_version", json_object_new_int(spec->ip_version ? spec->ip_version : 4));
-	if (spec->gateway_ip != NULL)
-		json_object_object_add(o, "gateway_ip",
-		        spec->gateway_ip[0] ? json_object_new_string(spec->gateway_ip) : NULL);
-	json_object_object_add(o, "enable_dhcp", json_object_new_boolean(spec->enable_dhcp));
-	return nc_simple(n, NC_ONE, &res_subnets, "POST", strdup("/v2.0/subnets"),
-	        wrap("subnet", o), (void (*)(void))cb, arg, handle);
-}
-
-static struct json_object *gateway_json(const char *network_id, const char *ip)
-{
-	struct json_object *gw = json_object_new_object();
-
-	jadd_str(gw, "network_id", network_id);
-	if (ip != NULL) {
-		struct json_object *ips = json_object_new_array(), *one = json_object_new_object();
-
-		jadd_str(one, "ip_address", ip);
-		json_object_array_add(ips, one);
-		json_object_object_add(gw, "external_fixed_ips", ips);
-	}
-	return gw;
-}
-
-int neutron_router_create(struct neutron *n, const struct neutron_router_spec *spec,
-        neutron_router_cb cb, void *arg, struct neutron_call **handle)
-{
-	struct json_object *o;
-
-	if (cb == NULL || spec == NULL || n->dead)
-		return -EINVAL;
-	o = json_object_new_object();
-	jadd_str(o, "name", spec->name);
-	jadd_str(o, "project_id", spec->project_id);
-	if (spec->external_network_id != NULL)
-		json_object_object_add(o, "external_gateway_info",
-		        gateway_json(spec->external_network_id, spec->external_ip_address));
-	return nc_simple(n, NC_ONE, &res_routers, "POST", strdup("/v2.0/routers"),
-	        wrap("router", o), (void (*)(void))cb, arg, handle);
-}
-
-int neutron_router_set_gateway(struct neutron *n, const char *router_id,
-        const char *external_network_id, const char *external_ip_address, neutron_router_cb cb,
-        void *arg, struct neutron_call **handle)
-{
-	struct json_object *o;
-
-	if (cb == NULL || !id_ok(router_id) || n->dead)
-		return -EINVAL;
-	o = json_object_new_object();
-	json_object_object_add(o, "external_gateway_info",
-	        external_network_id ? gateway_json(external_network_id, external_ip_address)
-	                            : json_object_new_object());
-	return nc_simple(n, NC_ONE, &res_routers, "PUT", nc_obj_path("routers", router_id, ""),
-	        wrap("router", o), (void (*)(void))cb, arg, handle);
-}
-
-static int router_interface(struct neutron *n, const char *action, const char *router_id,
-        const char *subnet_id, const char *port_id, neutron_done_cb cb, void *arg,
-        struct neutron_call **handle)
-{
-	struct json_object *o;
-	char suffix[64];
-
-	if (cb == NULL || !id_ok(router_id) || (subnet_id == NULL) == (port_id == NULL) || n->dead)
-		return -EINVAL;
-	o = json_object_new_object();
-	jadd_str(o, "subnet_id", subnet_id);
-	jadd_str(o, "port_id", port_id);
-	snprintf(suffix, sizeof(suffix), "/%s", action);
-	return nc_simple(n, NC_DONE, &res_routers, "PUT", nc_obj_path("routers", router_id, suffix),
-	        o, (void (*)(void))cb, arg, handle);
-}
-
-int neutron_router_add_interface(struct neutron *n, const char *router_id, const char *subnet_id,
-        const char *port_id, neutron_done_cb cb, void *arg, struct neutron_call **handle)
-{
-	return router_interface(
-	        n, "add_router_interface", router_id, subnet_id, port_id, cb, arg, handle);
-}
-
-int neutron_router_remove_interface(struct neutron *n, const char *router_id, const char *subnet_id,
-        const char *port_id, neutron_done_cb cb, void *arg, struct neutron_call **handle)
-{
-	return router_interface(
-	        n, "remove_router_interface", router_id, subnet_id, port_id, cb, arg, handle);
-}
-
-static struct json_object *fixed_ips_json(const struct neutron_fixed_ip_spec *ips, size_t n)
-{
-	struct json_object *arr = json_object_new_array();
-
-	for (size_t i = 0; i < n; i++) {
-		struct json_object *one = json_object_new_object();
-
-		jadd_str(one, "subnet_id", ips[i].subnet_id);
-		jadd_str(one, "ip_address", ips[i].ip_address);
-		json_object_array_add(arr, one);
-	}
-	return arr;
-}
-
-int neutron_port_create(struct neutron *n, const struct neutron_port_spec *spec, neutron_port_cb cb,
-        void *arg, struct neutron_call **handle)
-{
-	struct json_object *o;
-
-	if (cb == NULL || spec == NULL || !id_ok(spec->network_id) || n->dead)
-		return -EINVAL;
-	o = json_object_new_object();
-	jadd_str(o, "name", spec->name);
-	jadd_str(o, "network_id", spec->network_id);
-	jadd_str(o, "project_id", spec->project_id);
-	jadd_str(o, "device_id", spec->device_id);
-	jadd_str(o, "device_owner", spec->device_owner);
-	if (spec->fixed_ips_len > 0)
-		json_object_object_add(
-		        o, "fixed_ips", fixed_ips_json(spec->fixed_ips, spec->fixed_ips_len));
-	return nc_simple(n, NC_ONE, &res_ports, "POST", strdup("/v2.0/ports"), wrap("port", o),
-	        (void (*)(void))cb, arg, handle);
-}
-
-int neutron_port_update_fixed_ips(struct neutron *n, const char *port_id,
-        const struct neutron_fixed_ip_spec *fixed_ips, size_t fixed_ips_len, neutron_port_cb cb,
-        void *arg, struct neutron_call **handle)
-{
-	struct json_object *o;
-
-	if (cb == NULL || !id_ok(port_id) || n->dead)
-		return -EINVAL;
-	o = json_object_new_object();
-	json_object_object_add(o, "fixed_ips", fixed_ips_json(fixed_ips, fixed_ips_len));
-	return nc_simple(n, NC_ONE, &res_ports, "PUT", nc_obj_path("ports", port_id, ""),
-	        wrap("port", o), (void (*)(void))cb, arg, handle);
-}
-
-int neutron_delete(struct neutron *n, const char *resource, const char *id, neutron_done_cb cb,
-        void *arg, struct neutron_call **handle)
-{
-	static const struct nres *const all[] = {
-	        &res_ports, &res_routers, &res_networks, &res_subnets};
-
-	if (cb == NULL || !id_ok(id) || resource == NULL || n->dead)
-		return -EINVAL;
-	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
-		if (strcmp(resource, all[i]->collection) == 0)
-			return nc_simple(n, NC_DONE, all[i], "DELETE",
-			        nc_obj_path(resource, id, ""), NULL, (void (*)(void))cb, arg,
-			        handle);
-	return -EINVAL;
-}
-
-int neutron_request_json(struct neutron *n, const char *method, const char *path, const char *body,
-        neutron_json_cb cb, void *arg, struct neutron_call **handle)
-{
-	struct json_object *o = NULL;
-
-	if (cb == NULL || method == NULL || path == NULL || path[0] != '/' || n->dead)
-		return -EINVAL;
-	if (body != NULL && (o = json_tokener_parse(body)) == NULL)
-		return -EINVAL;
-	return nc_simple(
-	        n, NC_JSON, &res_ports, method, strdup(path), o, (void (*)(void))cb, arg, handle);
 }

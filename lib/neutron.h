@@ -1,12 +1,15 @@
 /*
- * Neutron v2.0 over Keystone's authenticated requests, decoded with json-c.
+ * Neutron v2.0 reads over Keystone's authenticated requests: routers,
+ * ports and networks, one by id or listed by filter, and a router's
+ * interfaces. The objects and their decoding are neutron-decode.h's; the
+ * writes (tests only) neutron-write.h's.
  *
  * Promises:
  * - Listings follow pagination (limit, marker, <resource>_links "next")
  *   until the end, and fail with -ELOOP when a next link repeats a marker
  *   already seen or the page count passes a bound; a listing is complete
  *   or an error, never partial.
- * - Listings ask only for the fields decoded below (fields=...).
+ * - Listings ask only for the fields neutron-decode.c reads (fields=...).
  * - A filter with many ids is sent as repeated id= parameters, split into
  *   several calls so that no URL exceeds the bound (default 4000 bytes);
  *   the results are merged.
@@ -24,6 +27,7 @@
 #include "addr.h"
 #include "http.h"
 #include "keystone.h"
+#include "neutron-decode.h"
 
 #define NEUTRON_DEFAULT_PAGE_SIZE 500
 #define NEUTRON_DEFAULT_MAX_URL   4000
@@ -31,81 +35,6 @@
 
 struct neutron;
 struct neutron_call;
-struct json_object;
-
-struct neutron_fixed_ip {
-	char *subnet_id;
-	char *ip_address; /* as Neutron wrote it */
-	struct addr addr; /* parsed; family 0 if it did not parse */
-};
-
-struct neutron_router {
-	char *id;
-	char *name;
-	char *project_id; /* project_id, or tenant_id on old servers */
-	char *status;
-	bool has_gateway; /* external_gateway_info is not null */
-	char *gateway_network_id;
-	struct neutron_fixed_ip *gateway_ips; /* external_fixed_ips */
-	size_t gateway_ips_len;
-};
-
-struct neutron_port {
-	char *id;
-	char *name;
-	char *device_id;
-	char *device_owner;
-	char *network_id;
-	char *project_id;
-	char *mac_address;
-	char *status;
-	struct neutron_fixed_ip *fixed_ips;
-	size_t fixed_ips_len;
-};
-
-struct neutron_subnet {
-	char *id;
-	char *name;
-	char *network_id;
-	char *project_id;
-	char *cidr_text;
-	struct cidr cidr; /* parsed; addr.family 0 if it did not parse */
-	int ip_version;   /* 4 or 6 */
-	char *gateway_ip; /* NULL when the subnet has none */
-};
-
-struct neutron_network {
-	char *id;
-	char *name;
-	char *project_id;
-	char *status;
-	bool router_external;
-	bool shared;
-};
-
-/* Lists own their elements. */
-struct neutron_routers {
-	struct neutron_router *v;
-	size_t len;
-};
-struct neutron_ports {
-	struct neutron_port *v;
-	size_t len;
-};
-struct neutron_subnets {
-	struct neutron_subnet *v;
-	size_t len;
-};
-struct neutron_networks {
-	struct neutron_network *v;
-	size_t len;
-};
-
-/* A router's interfaces and the subnets they sit on. */
-struct neutron_router_interfaces {
-	struct neutron_ports ports;     /* device_owner network:router_interface* */
-	struct neutron_subnets subnets; /* every subnet named in their fixed_ips */
-};
 
 /*
  * Filters: a NULL field is not filtered on. ids, when ids_len > 0, keeps
@@ -124,13 +53,6 @@ struct neutron_port_filter {
 
 struct neutron_router_filter {
 	const char *name;
-	const char *project_id;
-	const char *const *ids;
-	size_t ids_len;
-};
-
-struct neutron_subnet_filter {
-	const char *network_id;
 	const char *project_id;
 	const char *const *ids;
 	size_t ids_len;
@@ -158,8 +80,6 @@ typedef void (*neutron_port_cb)(struct neutron_port *p, const struct http_error 
 typedef void (*neutron_ports_cb)(struct neutron_ports *l, const struct http_error *err, void *arg);
 typedef void (*neutron_subnet_cb)(
         struct neutron_subnet *s, const struct http_error *err, void *arg);
-typedef void (*neutron_subnets_cb)(
-        struct neutron_subnets *l, const struct http_error *err, void *arg);
 typedef void (*neutron_network_cb)(
         struct neutron_network *n, const struct http_error *err, void *arg);
 typedef void (*neutron_networks_cb)(
@@ -168,8 +88,6 @@ typedef void (*neutron_interfaces_cb)(
         struct neutron_router_interfaces *ifs, const struct http_error *err, void *arg);
 /* For delete and interface add/remove: err NULL on success. */
 typedef void (*neutron_done_cb)(const struct http_error *err, void *arg);
-/* Raw JSON answer (borrowed: valid during the callback), NULL on error or 204. */
-typedef void (*neutron_json_cb)(struct json_object *obj, const struct http_error *err, void *arg);
 
 /*
  * A Neutron client over ks (borrowed; it must outlive the neutron). The
@@ -200,10 +118,6 @@ int neutron_port_get(struct neutron *n, const char *id, neutron_port_cb cb, void
         struct neutron_call **call);
 int neutron_ports_list(struct neutron *n, const struct neutron_port_filter *f, neutron_ports_cb cb,
         void *arg, struct neutron_call **call);
-int neutron_subnet_get(struct neutron *n, const char *id, neutron_subnet_cb cb, void *arg,
-        struct neutron_call **call);
-int neutron_subnets_list(struct neutron *n, const struct neutron_subnet_filter *f,
-        neutron_subnets_cb cb, void *arg, struct neutron_call **call);
 int neutron_network_get(struct neutron *n, const char *id, neutron_network_cb cb, void *arg,
         struct neutron_call **call);
 int neutron_networks_list(struct neutron *n, const struct neutron_network_filter *f,
@@ -216,102 +130,5 @@ int neutron_networks_list(struct neutron *n, const struct neutron_network_filter
  */
 int neutron_router_interfaces(struct neutron *n, const char *router_id, neutron_interfaces_cb cb,
         void *arg, struct neutron_call **call);
-
-/*
- * Writes, for tests and tools (PRaaS itself never changes Neutron).
- * project_id NULL means the token's project (admin may name another).
- */
-struct neutron_network_spec {
-	const char *name;
-	const char *project_id;
-	bool router_external;
-	bool shared;
-	const char *provider_network_type;     /* e.g. "flat", or NULL */
-	const char *provider_physical_network; /* e.g. "public", or NULL */
-};
-struct neutron_subnet_spec {
-	const char *name;
-	const char *network_id;
-	const char *project_id;
-	const char *cidr;
-	int ip_version;         /* 4 or 6 */
-	const char *gateway_ip; /* NULL: Neutron picks; "" : no gateway */
-	bool enable_dhcp;
-};
-struct neutron_router_spec {
-	const char *name;
-	const char *project_id;
-	const char *external_network_id; /* NULL: no gateway */
-	const char *external_ip_address; /* NULL: Neutron picks */
-};
-struct neutron_fixed_ip_spec {
-	const char *subnet_id;  /* NULL: any on the network */
-	const char *ip_address; /* NULL: Neutron picks */
-};
-struct neutron_port_spec {
-	const char *name;
-	const char *network_id;
-	const char *project_id;
-	const char *device_id;
-	const char *device_owner; /* e.g. "compute:nova" */
-	const struct neutron_fixed_ip_spec *fixed_ips;
-	size_t fixed_ips_len; /* 0: Neutron picks */
-};
-
-int neutron_network_create(struct neutron *n, const struct neutron_network_spec *spec,
-        neutron_network_cb cb, void *arg, struct neutron_call **call);
-int neutron_subnet_create(struct neutron *n, const struct neutron_subnet_spec *spec,
-        neutron_subnet_cb cb, void *arg, struct neutron_call **call);
-int neutron_router_create(struct neutron *n, const struct neutron_router_spec *spec,
-        neutron_router_cb cb, void *arg, struct neutron_call **call);
-/* Sets (external_network_id non-NULL) or clears the router's gateway. */
-int neutron_router_set_gateway(struct neutron *n, const char *router_id,
-        const char *external_network_id, const char *external_ip_address, neutron_router_cb cb,
-        void *arg, struct neutron_call **call);
-/* Exactly one of subnet_id and port_id. */
-int neutron_router_add_interface(struct neutron *n, const char *router_id, const char *subnet_id,
-        const char *port_id, neutron_done_cb cb, void *arg, struct neutron_call **call);
-int neutron_router_remove_interface(struct neutron *n, const char *router_id, const char *subnet_id,
-        const char *port_id, neutron_done_cb cb, void *arg, struct neutron_call **call);
-int neutron_port_create(struct neutron *n, const struct neutron_port_spec *spec, neutron_port_cb cb,
-        void *arg, struct neutron_call **call);
-/* Replaces the port's fixed_ips. */
-int neutron_port_update_fixed_ips(struct neutron *n, const char *port_id,
-        const struct neutron_fixed_ip_spec *fixed_ips, size_t fixed_ips_len, neutron_port_cb cb,
-        void *arg, struct neutron_call **call);
-/* resource: "ports", "routers", "networks", "subnets". A 404 is an error. */
-int neutron_delete(struct neutron *n, const char *resource, const char *id, neutron_done_cb cb,
-        void *arg, struct neutron_call **call);
-/* Any call: path below the endpoint ("/v2.0/..."), body NULL or JSON. */
-int neutron_request_json(struct neutron *n, const char *method, const char *path, const char *body,
-        neutron_json_cb cb, void *arg, struct neutron_call **call);
-
-/*
- * Decoding of one object: obj is the inner object (what is under "port").
- * 0, -EPROTO on a bad shape (*out then cleared), -ENOMEM.
- */
-int neutron_router_decode(struct json_object *obj, struct neutron_router *out);
-int neutron_port_decode(struct json_object *obj, struct neutron_port *out);
-int neutron_subnet_decode(struct json_object *obj, struct neutron_subnet *out);
-int neutron_network_decode(struct json_object *obj, struct neutron_network *out);
-
-/* Frees the element's strings (not the element itself). */
-void neutron_router_clear(struct neutron_router *r);
-void neutron_port_clear(struct neutron_port *p);
-void neutron_subnet_clear(struct neutron_subnet *s);
-void neutron_network_clear(struct neutron_network *n);
-/* Free a heap result handed to a callback. NULL is fine. */
-void neutron_router_free(struct neutron_router *r);
-void neutron_port_free(struct neutron_port *p);
-void neutron_subnet_free(struct neutron_subnet *s);
-void neutron_network_free(struct neutron_network *n);
-void neutron_routers_free(struct neutron_routers *l);
-void neutron_ports_free(struct neutron_ports *l);
-void neutron_subnets_free(struct neutron_subnets *l);
-void neutron_networks_free(struct neutron_networks *l);
-void neutron_router_interfaces_free(struct neutron_router_interfaces *ifs);
-
-/* The device_owner values of router interfaces. */
-bool neutron_is_router_interface(const char *device_owner);
 
 #endif

@@ -120,17 +120,6 @@ struct nlmsghdr *nft_batch_msg(
 	return nlh;
 }
 
-size_t nft_batch_count(const struct nft_batch *b)
-{
-	return b->nops;
-}
-
-size_t nft_batch_size(const struct nft_batch *b)
-{
-	return b->last == SIZE_MAX ? b->len
-	                           : b->last + ((struct nlmsghdr *)(b->buf + b->last))->nlmsg_len;
-}
-
 /* Makes sure the socket buffers can take the whole batch and its answers. */
 static void nft_batch_size_buffers(int fd, size_t len, size_t nops)
 {

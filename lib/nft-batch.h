@@ -32,11 +32,6 @@ void nft_batch_free(struct nft_batch *b);
 struct nlmsghdr *nft_batch_msg(struct nft_batch *b, uint16_t type, uint16_t family, uint16_t flags,
         const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-/* Number of messages (not counting begin and end). */
-size_t nft_batch_count(const struct nft_batch *b);
-/* Bytes so far. */
-size_t nft_batch_size(const struct nft_batch *b);
-
 /*
  * Ends the batch, sends it on nl and reads every answer. Returns 0 when
  * the kernel applied it, else the first error (-errno) with *cause set to

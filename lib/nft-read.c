@@ -5,6 +5,7 @@
  * flowtables, rules in our chains, our objects defined otherwise, the
  * table's flags. A read is one consistent look at the ruleset.
  */
+#include "array-grow.h"
 #include "nft.h"
 
 #include <errno.h>
@@ -407,16 +408,13 @@ static int elem_cb(struct nftnl_set_elem *e, void *data)
 	const void *key, *val = NULL;
 	uint32_t klen = 0, dlen = 0;
 
-	if (x->n == x->cap) {
-		size_t cap = x->cap ? x->cap * 2 : 256;
-		struct nft_elem *n = realloc(x->elems, cap * sizeof(*n));
-		if (n == NULL) {
-			x->err = -ENOMEM;
-			return -1;
-		}
-		x->elems = n;
-		x->cap = cap;
+	struct nft_elem *v = array_grow(x->elems, &x->cap, x->n, sizeof(*v), 256);
+
+	if (v == NULL) {
+		x->err = -ENOMEM;
+		return -1;
 	}
+	x->elems = v;
 	key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &klen);
 	if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_DATA))
 		val = nftnl_set_elem_get(e, NFTNL_SET_ELEM_DATA, &dlen);

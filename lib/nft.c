@@ -471,23 +471,41 @@ int nft_sync(struct nft_conn *c, const struct nft_opts *o, const struct forwardi
 	return r;
 }
 
+/* A change's elements, expanded. */
+struct expanded {
+	struct nft_elem *dv, *av;
+	size_t dn, an;
+};
+
+static void expanded_free(struct expanded *x, size_t n)
+{
+	for (size_t i = 0; x != NULL && i < n; i++) {
+		free(x[i].dv);
+		free(x[i].av);
+	}
+	free(x);
+}
+
 /*
  * Deleting is "add element; delete element" (nft's idiom for a delete
  * that does not fail on a missing element): the add is a no-op when the
- * element is there with the same target.
+ * element is there with the same target. Changes are built in order, so
+ * one transaction applies them as one after the other would.
  */
-static int apply_once(struct nft_conn *c, const char *t, int gen, const struct nft_elem *dv,
-        size_t dn, const struct nft_elem *av, size_t an, char **cause)
+static int apply_once(struct nft_conn *c, const char *t, int gen, const struct expanded *x,
+        size_t n, char **cause)
 {
 	struct nft_batch *b = nft_batch_new(&c->seq);
 	int e = 0;
 
 	if (b == NULL)
 		return cause_errno(cause, -ENOMEM, "allocate batch");
-	if (dn > 0 && (e = nft_build_elems(b, t, gen, dv, dn, false)) == 0)
-		e = nft_build_elems(b, t, gen, dv, dn, true);
-	if (e == 0 && an > 0)
-		e = nft_build_elems(b, t, gen, av, an, false);
+	for (size_t i = 0; e == 0 && i < n; i++) {
+		if (x[i].dn > 0 && (e = nft_build_elems(b, t, gen, x[i].dv, x[i].dn, false)) == 0)
+			e = nft_build_elems(b, t, gen, x[i].dv, x[i].dn, true);
+		if (e == 0 && x[i].an > 0)
+			e = nft_build_elems(b, t, gen, x[i].av, x[i].an, false);
+	}
 	return send_batch(c, b, e, cause);
 }
 
@@ -509,15 +527,15 @@ static int discover_or_rebuild(
 	return 0;
 }
 
-static int apply_elems(struct nft_conn *c, const struct nft_opts *o, const struct nft_elem *dv,
-        size_t dn, const struct nft_elem *av, size_t an, char **cause)
+static int apply_elems(struct nft_conn *c, const struct nft_opts *o, const struct expanded *x,
+        size_t n, char **cause)
 {
 	const char *t = nft_table(o);
 	int gen, r, rebuilt = 0;
 
 	if ((r = discover_or_rebuild(c, o, &gen, &rebuilt, cause)) < 0)
 		return r;
-	r = apply_once(c, t, gen, dv, dn, av, an, cause);
+	r = apply_once(c, t, gen, x, n, cause);
 	if (r != -ENOENT || rebuilt)
 		return r < 0 ? r : rebuilt;
 	/*
@@ -532,37 +550,47 @@ static int apply_elems(struct nft_conn *c, const struct nft_opts *o, const struc
 		*cause = NULL;
 	if ((r = discover_or_rebuild(c, o, &gen, &rebuilt, cause)) < 0)
 		return r;
-	r = apply_once(c, t, gen, dv, dn, av, an, cause);
+	r = apply_once(c, t, gen, x, n, cause);
 	return r < 0 ? r : rebuilt;
 }
 
-int nft_apply(struct nft_conn *c, const struct nft_opts *o, const struct forwarding *del,
-        const struct forwarding *add, char **cause)
+int nft_apply_many(struct nft_conn *c, const struct nft_opts *o, const struct nft_change *v,
+        size_t n, char **cause)
 {
-	struct nft_elem *dv = NULL, *av = NULL;
-	size_t dn = 0, an = 0;
+	struct expanded *x;
 	int r;
 
 	if (cause)
 		*cause = NULL;
 	if ((r = nft_check_opts(o, cause)) < 0)
 		return r;
-	if ((del && (r = nft_expand(del, 1, &dv, &dn, cause)) < 0) ||
-	        (add && (r = nft_expand(add, 1, &av, &an, cause)) < 0)) {
-		free(dv);
-		return r;
-	}
-	r = apply_elems(c, o, dv, dn, av, an, cause);
+	if ((x = calloc(n > 0 ? n : 1, sizeof(*x))) == NULL)
+		return cause_errno(cause, -ENOMEM, "allocate %zu changes", n);
+	for (size_t i = 0; r == 0 && i < n; i++)
+		if ((v[i].del && (r = nft_expand(v[i].del, 1, &x[i].dv, &x[i].dn, cause)) < 0) ||
+		        (v[i].add && (r = nft_expand(v[i].add, 1, &x[i].av, &x[i].an, cause)) < 0))
+			break;
+	if (r == 0)
+		r = apply_elems(c, o, x, n, cause);
 	if (r < 0) {
 		c->gen = -1;
 		nft_wrap(cause, r,
-		        del && add    ? "replace forwarding"
-		                : del ? "remove forwarding"
-		                      : "add forwarding");
+		        n > 1                          ? "apply a batch of changes"
+		                : n == 0               ? "apply nothing"
+		                : v[0].del && v[0].add ? "replace forwarding"
+		                : v[0].del             ? "remove forwarding"
+		                                       : "add forwarding");
 	}
-	free(dv);
-	free(av);
+	expanded_free(x, n);
 	return r;
+}
+
+int nft_apply(struct nft_conn *c, const struct nft_opts *o, const struct forwarding *del,
+        const struct forwarding *add, char **cause)
+{
+	struct nft_change one = {.del = del, .add = add};
+
+	return nft_apply_many(c, o, &one, 1, cause);
 }
 
 int nft_drop(struct nft_conn *c, const struct nft_opts *o, char **cause)

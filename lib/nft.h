@@ -146,6 +146,20 @@ int nft_sync(struct nft_conn *c, const struct nft_opts *o, const struct forwardi
 int nft_apply(struct nft_conn *c, const struct nft_opts *o, const struct forwarding *del,
         const struct forwarding *add, char **cause);
 
+/* One change of a batch: del's elements out, add's in (either may be NULL). */
+struct nft_change {
+	const struct forwarding *del;
+	const struct forwarding *add;
+};
+
+/*
+ * nft_apply() of v[0..n) in order, in one transaction: all of them or none.
+ * A later change sees the earlier ones (a forwarding changed twice ends as
+ * the second change left it). The group commit's kernel half.
+ */
+int nft_apply_many(struct nft_conn *c, const struct nft_opts *o, const struct nft_change *v,
+        size_t n, char **cause);
+
 /* Removes the table. Not an error if it is not there. */
 int nft_drop(struct nft_conn *c, const struct nft_opts *o, char **cause);
 

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "array-grow.h"
 #include "log.h"
 #include "netns.h"
 
@@ -64,14 +65,11 @@ static int list_add(struct nswatch_list *l, const char *name, int64_t deadline)
 {
 	if (list_find(l, name) >= 0)
 		return 0;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 8;
-		struct nswatch_name *n = realloc(l->v, cap * sizeof(*n));
-		if (n == NULL)
-			return -ENOMEM;
-		l->v = n;
-		l->cap = cap;
-	}
+	struct nswatch_name *v = array_grow(l->v, &l->cap, l->n, sizeof(*v), 8);
+
+	if (v == NULL)
+		return -ENOMEM;
+	l->v = v;
 	if ((l->v[l->n].name = strdup(name)) == NULL)
 		return -ENOMEM;
 	l->v[l->n++].deadline = deadline;

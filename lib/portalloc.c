@@ -2,12 +2,12 @@
 
 #include <errno.h>
 #include <search.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cause.h"
 #include "log.h"
 
 /* 64^3 bits cover any range of 16-bit ports. */
@@ -42,20 +42,6 @@ struct portalloc {
 	void *keys; /* tsearch tree of struct pa_key */
 	unsigned long steps;
 };
-
-static void set_cause(char **cause, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void set_cause(char **cause, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (cause == NULL)
-		return;
-	va_start(ap, fmt);
-	if (vasprintf(cause, fmt, ap) < 0)
-		*cause = NULL;
-	va_end(ap);
-}
 
 static struct bits *bits_new(unsigned int nbits, unsigned long *steps)
 {
@@ -297,10 +283,8 @@ static int key_build(struct portalloc *pa, struct pa_key *k, char **cause)
 	struct build bd = {.pa = pa, .key = k};
 	int r;
 
-	if ((k->bits = bits_new(port_range_len(&pa->range), &pa->steps)) == NULL) {
-		set_cause(cause, "port allocator: out of memory");
-		return -ENOMEM;
-	}
+	if ((k->bits = bits_new(port_range_len(&pa->range), &pa->steps)) == NULL)
+		return cause_set(cause, -ENOMEM, "port allocator: out of memory");
 	r = store_foreach_external(
 	        pa->store, k->router_id, &k->ext, k->protocol, build_cb, &bd, cause);
 	if (r < 0) {
@@ -334,7 +318,8 @@ static int key_get(struct portalloc *pa, const char *router_id, const struct add
 	*out = k;
 	return k->bits ? 0 : key_build(pa, k, cause);
 nomem:
-	set_cause(cause, "port allocator: out of memory");
+	/* A constant return: the compiler then knows *out is set on success. */
+	cause_set(cause, -ENOMEM, "port allocator: out of memory");
 	return -ENOMEM;
 }
 
@@ -347,10 +332,8 @@ int portalloc_find(struct portalloc *pa, const char *router_id, const struct add
 	long p;
 	int r;
 
-	if (count == 0 || strlen(router_id) > FWD_NAME_MAX) {
-		set_cause(cause, "port allocator: invalid request");
-		return -EINVAL;
-	}
+	if (count == 0 || strlen(router_id) > FWD_NAME_MAX)
+		return cause_invalid(cause, "port allocator: invalid request");
 	if (count > len)
 		goto exhausted;
 	if ((r = key_get(pa, router_id, ext, protocol, &k, cause)) < 0)
@@ -367,10 +350,10 @@ int portalloc_find(struct portalloc *pa, const char *router_id, const struct add
 	k->cursor = (unsigned int)p + count < len ? (unsigned int)p + count : 0;
 	return 0;
 exhausted:
-	set_cause(cause, "no %u free consecutive %s port%s left in router_port_range %s", count,
+	return cause_set(cause, -ENOSPC,
+	        "no %u free consecutive %s port%s left in router_port_range %s", count,
 	        fwd_protocol_name(protocol), count == 1 ? "" : "s",
 	        port_range_format(&pa->range, buf, sizeof(buf)));
-	return -ENOSPC;
 }
 
 int portalloc_new(struct store *s, const struct port_range *range, struct portalloc **out)

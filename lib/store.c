@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <sqlite3.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cause.h"
 #include "log.h"
 
 /* How long a write waits for another process holding the lock. */
@@ -106,6 +106,9 @@ enum stmt_id {
 	ST_BEGIN,
 	ST_COMMIT,
 	ST_ROLLBACK,
+	ST_SAVEPOINT,
+	ST_RELEASE,
+	ST_ROLLBACK_TO,
 	ST_INSERT,
 	ST_UPDATE,
 	ST_DELETE,
@@ -142,6 +145,9 @@ static const char *const stmt_sql[ST_COUNT_] = {
         [ST_BEGIN] = "BEGIN IMMEDIATE",
         [ST_COMMIT] = "COMMIT",
         [ST_ROLLBACK] = "ROLLBACK",
+        [ST_SAVEPOINT] = "SAVEPOINT store_group",
+        [ST_RELEASE] = "RELEASE store_group",
+        [ST_ROLLBACK_TO] = "ROLLBACK TO store_group",
         [ST_INSERT] = "INSERT INTO forwardings (" COLS ") VALUES"
                       " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
         [ST_UPDATE] = "UPDATE forwardings SET router_id = ?2, project_id = ?3,"
@@ -224,20 +230,6 @@ struct store {
 	void *hooks_arg;
 };
 
-static void set_cause(char **cause, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void set_cause(char **cause, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (cause == NULL)
-		return;
-	va_start(ap, fmt);
-	if (vasprintf(cause, fmt, ap) < 0)
-		*cause = NULL;
-	va_end(ap);
-}
-
 /* SQLite result codes to -errno; see the header for what each means. */
 static int sqlite_to_errno(sqlite3 *db, int rc)
 {
@@ -288,7 +280,7 @@ static int fail(struct store *s, int rc, char **cause, const char *what)
 {
 	int r = sqlite_to_errno(s->db, rc);
 
-	set_cause(cause, "%s: %s: %s", s->path, what,
+	cause_set(cause, r, "%s: %s: %s", s->path, what,
 	        s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
 	log_debug("store: %s: %s (%d)", what, s->db ? sqlite3_errmsg(s->db) : "", rc);
 	if (s->db)
@@ -300,8 +292,8 @@ static int fail(struct store *s, int rc, char **cause, const char *what)
 static int stmt_take(struct store *s, enum stmt_id id, sqlite3_stmt **out, char **cause)
 {
 	if (s->stmt_busy[id]) {
-		set_cause(
-		        cause, "%s: a store iteration was started from its own callback", s->path);
+		cause_set(cause, -EBUSY, "%s: a store iteration was started from its own callback",
+		        s->path);
 		return -EBUSY;
 	}
 	s->stmt_busy[id] = true;
@@ -410,8 +402,9 @@ static int row_fail(struct store *s, sqlite3_stmt *st, char **cause)
 {
 	const unsigned char *id = sqlite3_column_text(st, C_ID);
 
-	set_cause(cause, "%s: forwarding %s holds a value no PRaaS writes; the database is damaged",
-	        s->path, id ? (const char *)id : "?");
+	cause_set(cause, -EIO,
+	        "%s: forwarding %s holds a value no PRaaS writes; the database is damaged", s->path,
+	        id ? (const char *)id : "?");
 	return -EIO;
 }
 
@@ -522,7 +515,7 @@ static int validate(const struct forwarding *f, char **cause)
 		(void)fwd_validate(f, &why);
 	if (why == NULL)
 		return 0;
-	set_cause(cause, "invalid forwarding: %s", why);
+	cause_set(cause, -EINVAL, "invalid forwarding: %s", why);
 	return -EINVAL;
 }
 
@@ -547,7 +540,7 @@ int store_get(struct store *s, const char *id, struct forwarding *out, char **ca
 	int r = get_row(s, id, out, cause);
 
 	if (r == 0) {
-		set_cause(cause, "no forwarding %s", id);
+		cause_set(cause, -ENOENT, "no forwarding %s", id);
 		return -ENOENT;
 	}
 	return r < 0 ? r : 0;
@@ -591,9 +584,9 @@ static int conflict_found(const struct forwarding *f, struct store_conflict *con
 	bool ext = kind == STORE_CONFLICT_EXTERNAL;
 
 	if (kind == STORE_CONFLICT_ID)
-		set_cause(cause, "forwarding %s exists", f->id);
+		cause_set(cause, -EEXIST, "forwarding %s exists", f->id);
 	else
-		set_cause(cause, "%s port %s/%s on %s is used by forwarding %s",
+		cause_set(cause, -EEXIST, "%s port %s/%s on %s is used by forwarding %s",
 		        ext ? "external" : "internal",
 		        port_range_format(
 		                ext ? &with->external : &with->internal, buf, sizeof(buf)),
@@ -660,7 +653,7 @@ static int insert_locked(
 	int r;
 
 	if (f->id[0] == '\0' && (r = fwd_uuid_generate(f->id)) < 0) {
-		set_cause(cause, "generate a forwarding id: %s", strerror(-r));
+		cause_set(cause, r, "generate a forwarding id: %s", strerror(-r));
 		return r;
 	}
 	if ((r = get_row(s, f->id, &with, cause)) > 0)
@@ -723,7 +716,7 @@ int store_begin(struct store *s, char **cause)
 	int r;
 
 	if (s->in_txn) {
-		set_cause(cause, "%s: a transaction is already open", s->path);
+		cause_set(cause, -EALREADY, "%s: a transaction is already open", s->path);
 		return -EALREADY;
 	}
 	if ((r = stmt_exec(s, ST_BEGIN, cause, "begin transaction")) < 0)
@@ -756,7 +749,7 @@ int store_commit(struct store *s, char **cause)
 	int r;
 
 	if (!s->in_txn) {
-		set_cause(cause, "%s: no transaction to commit", s->path);
+		cause_set(cause, -EINVAL, "%s: no transaction to commit", s->path);
 		return -EINVAL;
 	}
 	if ((r = stmt_exec(s, ST_COMMIT, cause, "commit")) < 0) {
@@ -766,6 +759,46 @@ int store_commit(struct store *s, char **cause)
 	}
 	s->in_txn = false;
 	s->txn_dirty = false;
+	return 0;
+}
+
+/* Savepoints exist only inside store_begin()'s transaction: outside, SAVEPOINT would open one. */
+static int need_txn(struct store *s, char **cause, const char *what)
+{
+	if (s->in_txn)
+		return 0;
+	return cause_set(cause, -EINVAL, "%s: %s outside a transaction", s->path, what);
+}
+
+int store_savepoint(struct store *s, char **cause)
+{
+	int r;
+
+	if ((r = need_txn(s, cause, "savepoint")) < 0)
+		return r;
+	return stmt_exec(s, ST_SAVEPOINT, cause, "savepoint");
+}
+
+int store_release(struct store *s, char **cause)
+{
+	int r;
+
+	if ((r = need_txn(s, cause, "release savepoint")) < 0)
+		return r;
+	return stmt_exec(s, ST_RELEASE, cause, "release savepoint");
+}
+
+int store_rollback_to(struct store *s, char **cause)
+{
+	int r;
+
+	if ((r = need_txn(s, cause, "roll back to savepoint")) < 0)
+		return r;
+	if ((r = stmt_exec(s, ST_ROLLBACK_TO, cause, "roll back to savepoint")) < 0)
+		return r;
+	/* The hooks' followers cannot undo part of a transaction: they start over. */
+	if (s->txn_dirty && s->hooks.rolled_back)
+		s->hooks.rolled_back(s->hooks_arg);
 	return 0;
 }
 
@@ -807,7 +840,7 @@ int store_update(
 	if ((r = validate(f, cause)) < 0)
 		return r;
 	if (f->id[0] == '\0') {
-		set_cause(cause, "invalid forwarding: id: missing");
+		cause_set(cause, -EINVAL, "invalid forwarding: id: missing");
 		return -EINVAL;
 	}
 	if (own && (r = store_begin(s, cause)) < 0)
@@ -1030,7 +1063,7 @@ static int exec_sql(struct store *s, const char *sql, char **cause, const char *
 	rc = sqlite3_exec(s->db, sql, NULL, NULL, &err);
 	if (rc == SQLITE_OK)
 		return 0;
-	set_cause(cause, "%s: %s: %s", s->path, what, err ? err : sqlite3_errstr(rc));
+	cause_set(cause, -EIO, "%s: %s: %s", s->path, what, err ? err : sqlite3_errstr(rc));
 	sqlite3_free(err);
 	return sqlite_to_errno(s->db, rc);
 }
@@ -1054,7 +1087,7 @@ int store_next_external(struct store *s, const char *after_router, const char *a
 		r = 1;
 		if (col_text(st, 0, router_id, FWD_NAME_MAX + 1) < 0 ||
 		        col_text(st, 1, ext, ADDR_STRLEN) < 0) {
-			set_cause(cause, "%s: a router id or address too long", s->path);
+			cause_set(cause, -EIO, "%s: a router id or address too long", s->path);
 			r = -EIO;
 		}
 	} else {
@@ -1107,7 +1140,7 @@ static int user_version(struct store *s, int *out, char **cause)
 
 static int refuse_newer(struct store *s, int version, char **cause)
 {
-	set_cause(cause,
+	cause_set(cause, -ENOTSUP,
 	        "%s: schema version %d was written by a newer PRaaS; this one knows up to %d "
 	        "(upgrade PRaaS, or restore a backup)",
 	        s->path, version, STORE_SCHEMA_VERSION);
@@ -1158,7 +1191,8 @@ static int set_pragmas(struct store *s, char **cause)
 	if ((r = pragma_text(s, "PRAGMA journal_mode = WAL", mode, sizeof(mode), cause)) < 0)
 		return r;
 	if (strcmp(mode, "wal") != 0) {
-		set_cause(cause, "%s: cannot use WAL journal mode (got \"%s\")", s->path, mode);
+		cause_set(cause, -ENOTSUP, "%s: cannot use WAL journal mode (got \"%s\")", s->path,
+		        mode);
 		return -ENOTSUP;
 	}
 	/* FULL: WAL is fsynced at every commit, so a commit survives power loss. */
@@ -1191,7 +1225,7 @@ static int sync_parent(struct store *s, char **cause)
 	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0 || fsync(fd) < 0) {
 		r = -errno;
-		set_cause(cause, "%s: sync directory: %s", s->path, strerror(errno));
+		cause_set(cause, r, "%s: sync directory: %s", s->path, strerror(errno));
 	}
 	if (fd >= 0)
 		close(fd);
@@ -1208,7 +1242,7 @@ int store_open(const char *path, struct store **out, char **cause)
 
 	if ((s = calloc(1, sizeof(*s))) == NULL || (s->path = strdup(path)) == NULL) {
 		free(s);
-		set_cause(cause, "%s: out of memory", path);
+		cause_set(cause, -ENOMEM, "%s: out of memory", path);
 		return -ENOMEM;
 	}
 	created = stat(path, &sb) < 0 && errno == ENOENT;

@@ -93,6 +93,18 @@ int store_commit(struct store *s, char **cause);
 /* Rolls back the open transaction; without one it does nothing. */
 int store_rollback(struct store *s, char **cause);
 int store_in_transaction(const struct store *s);
+/*
+ * One savepoint inside the open transaction (-EINVAL without one): the
+ * group commit writes each router's changes under it, so a router whose
+ * kernel refused them can be taken back out while the others stay.
+ * store_rollback_to() undoes everything since store_savepoint() (and calls
+ * the rolled_back hook: followers rebuild) and keeps the savepoint;
+ * store_release() ends it, keeping the changes in the transaction. Not
+ * nested: one savepoint at a time.
+ */
+int store_savepoint(struct store *s, char **cause);
+int store_release(struct store *s, char **cause);
+int store_rollback_to(struct store *s, char **cause);
 
 /*
  * Inserts f after fwd_validate(). An empty f->id gets a fresh UUID; zero

@@ -37,6 +37,12 @@ struct v1 {
 	struct caller caller;
 	struct router_info router;
 	struct forwarding f; /* create: parsed; update: the stored one, then the next */
+	/*
+	 * update, delete: the stored one as loaded, for the audit line (a change
+	 * to it in between is refused or seen by the group commit; the line
+	 * says what this request replaced as it saw it).
+	 */
+	struct forwarding prev;
 	struct forwarding given_fields;
 	unsigned int given;
 };
@@ -563,20 +569,26 @@ static void do_show(struct v1 *v)
 		reply_one(v, 200, &v->f);
 }
 
-static void do_delete(struct v1 *v)
+static void on_deleted(const struct apierr *err, void *arg)
 {
-	struct forwarding old;
-	struct apierr err;
+	struct v1 *v = arg;
 
-	if (load(v) < 0)
-		return;
-	if (engine_delete(&v->a->engine, v->id, &old, &err) < 0) {
-		fail(v, &err);
+	if (err != NULL) {
+		fail(v, err);
 		return;
 	}
-	audit_log("delete", call_request_id(v->call), &v->caller, &old, NULL);
+	audit_log("delete", call_request_id(v->call), &v->caller, &v->prev, NULL);
 	call_reply(v->call, 204, NULL);
 	finish(v);
+}
+
+static void do_delete(struct v1 *v)
+{
+	if (load(v) < 0)
+		return;
+	v->prev = v->f; /* for the audit line */
+	/* Answered after the group commit at the end of this loop turn. */
+	engine_submit_delete(&v->a->engine, v->id, on_deleted, v);
 }
 
 static int parse_body(struct v1 *v, enum fwd_json_op op, struct forwarding *into)
@@ -765,6 +777,7 @@ static void after_router(struct v1 *v)
 	case V1_UPDATE:
 		if (load(v) < 0)
 			return;
+		v->prev = v->f; /* for the audit line */
 		fwd_json_apply(&v->f, &v->given_fields, v->given);
 		/* A new target is checked as on create; an unchanged one was checked then. */
 		if (v->given & (FWD_JSON_INTERNAL_IP_ADDRESS | FWD_JSON_INTERNAL_PORT_ID)) {
@@ -780,11 +793,23 @@ static void after_router(struct v1 *v)
 	}
 }
 
+static void on_changed(const struct apierr *err, void *arg)
+{
+	struct v1 *v = arg;
+
+	if (err != NULL) {
+		fail(v, err);
+		return;
+	}
+	audit_log(v->op == V1_CREATE ? "create" : "update", call_request_id(v->call), &v->caller,
+	        &v->f, v->op == V1_CREATE ? NULL : &v->prev);
+	reply_one(v, v->op == V1_CREATE ? 201 : 200, &v->f);
+}
+
 /* Everything is known: pick the gateway address, validate, and change. */
 static void after_target(struct v1 *v)
 {
 	const struct addr *gw = router_gateway(&v->router, v->f.internal_addr.family);
-	struct forwarding old;
 	struct apierr err;
 	const char *why;
 
@@ -803,21 +828,12 @@ static void after_target(struct v1 *v)
 		fail_with(v, 400, "praas.bad_request", why);
 		return;
 	}
-	if (v->op == V1_CREATE) {
-		if (engine_create(&v->a->engine, &v->f, !(v->given & FWD_JSON_EXTERNAL), &err) < 0)
-			fail(v, &err);
-		else {
-			audit_log("create", call_request_id(v->call), &v->caller, &v->f, NULL);
-			reply_one(v, 201, &v->f);
-		}
-		return;
-	}
-	if (engine_update(&v->a->engine, &v->f, &old, &err) < 0)
-		fail(v, &err);
-	else {
-		audit_log("update", call_request_id(v->call), &v->caller, &v->f, &old);
-		reply_one(v, 200, &v->f);
-	}
+	/* Answered after the group commit at the end of this loop turn. */
+	if (v->op == V1_CREATE)
+		engine_submit_create(
+		        &v->a->engine, &v->f, !(v->given & FWD_JSON_EXTERNAL), on_changed, v);
+	else
+		engine_submit_update(&v->a->engine, &v->f, on_changed, v);
 }
 
 /* ---- entry points ---- */

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "keystone-validate.h"
 #include "keystone.h"
 #include "log.h"
 

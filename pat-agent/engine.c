@@ -1,6 +1,7 @@
 #include "engine.h"
 
 #include <errno.h>
+#include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,32 +96,6 @@ static void rollback(struct engine *e)
 	}
 }
 
-/*
- * Applies a change to the kernel inside the open transaction. A namespace
- * that is not there is no error: the forwarding is stored DOWN and written
- * when the namespace appears.
- */
-static int apply(struct engine *e, const char *router_id, const struct forwarding *del,
-        const struct forwarding *add, bool *applied, struct apierr *err)
-{
-	char *cause = NULL;
-	int r;
-
-	*applied = false;
-	r = kernel_change(e->kernel, router_id, del, add, &cause);
-	if (r == -ENOENT) {
-		free(cause);
-		return 0;
-	}
-	if (r < 0)
-		return kernel_error(err, router_id, r, cause);
-	*applied = true;
-	/* The table had been flushed: it now holds only this change. */
-	if (r == NFT_REBUILT)
-		e->resync_router = true;
-	return 0;
-}
-
 /* After a commit that found the table flushed, rewrite it whole. */
 static void resync_if_needed(struct engine *e, const char *router_id)
 {
@@ -132,26 +107,6 @@ static void resync_if_needed(struct engine *e, const char *router_id)
 	log_warnx("The table of router %s had been flushed; rewriting it", router_id);
 	if (engine_sync_router(e, router_id, &err) < 0)
 		log_warnx("Failed to rewrite the table of router %s: %s", router_id, err.detail);
-}
-
-/* Commits; if that fails, puts the kernel back as it was (undo_del out, undo_add in). */
-static int commit(struct engine *e, const char *router_id, bool applied,
-        const struct forwarding *undo_del, const struct forwarding *undo_add, struct apierr *err)
-{
-	char *cause = NULL, *kcause = NULL;
-	int r;
-
-	r = store_commit(e->store, &cause);
-	if (r == 0) {
-		write_ok(e);
-		return 0;
-	}
-	if (applied && kernel_change(e->kernel, router_id, undo_del, undo_add, &kcause) < 0) {
-		log_warnx("Failed to undo a kernel change in router %s after a failed commit: %s",
-		        router_id, kcause ? kcause : "?");
-		free(kcause);
-	}
-	return store_error(e, err, r, "commit", cause);
 }
 
 /* f[0..n) are of one router. In a bulk change they wait for engine_bulk_end(). */
@@ -244,32 +199,6 @@ static int allocate(struct engine *e, struct forwarding *f, struct apierr *err)
 	return 0;
 }
 
-int engine_create(struct engine *e, struct forwarding *f, bool allocate_port, struct apierr *err)
-{
-	char *cause = NULL;
-	bool applied = false;
-	int r;
-
-	f->status = kernel_router_present(e->kernel, f->router_id) ? FWD_STATUS_ACTIVE
-	                                                           : FWD_STATUS_DOWN;
-	if ((r = store_begin(e->store, &cause)) < 0)
-		return store_error(e, err, r, "begin", cause);
-	if (allocate_port && allocate(e, f, err) < 0)
-		goto fail;
-	if (write_row(e, f, true, err) < 0)
-		goto fail;
-	if (f->status == FWD_STATUS_ACTIVE && apply(e, f->router_id, NULL, f, &applied, err) < 0)
-		goto fail;
-	if (commit(e, f->router_id, applied, f, NULL, err) < 0)
-		return -1;
-	resync_if_needed(e, f->router_id);
-	return 0;
-fail:
-	e->resync_router = false;
-	rollback(e);
-	return -1;
-}
-
 /* Whether a change of f leaves sessions that must be cut. */
 static bool retargeted(const struct forwarding *old, const struct forwarding *next)
 {
@@ -278,70 +207,6 @@ static bool retargeted(const struct forwarding *old, const struct forwarding *ne
 	        old->external.lo != next->external.lo || old->external.hi != next->external.hi ||
 	        !addr_equal(&old->external_addr, &next->external_addr) ||
 	        old->protocol != next->protocol || old->masquerade != next->masquerade;
-}
-
-int engine_update(
-        struct engine *e, struct forwarding *next, struct forwarding *old, struct apierr *err)
-{
-	struct forwarding prev;
-	char *cause = NULL;
-	bool applied = false;
-	int r;
-
-	if ((r = store_begin(e->store, &cause)) < 0)
-		return store_error(e, err, r, "begin", cause);
-	if ((r = store_get(e->store, next->id, &prev, &cause)) < 0) {
-		store_error(e, err, r, "update", cause);
-		goto fail;
-	}
-	next->status = prev.status;
-	if (write_row(e, next, false, err) < 0)
-		goto fail;
-	if (prev.status == FWD_STATUS_ACTIVE && retargeted(&prev, next) &&
-	        apply(e, next->router_id, &prev, next, &applied, err) < 0)
-		goto fail;
-	if (commit(e, next->router_id, applied, next, &prev, err) < 0)
-		return -1;
-	resync_if_needed(e, next->router_id);
-	if (applied)
-		cut_sessions(e, &prev, 1);
-	if (old != NULL)
-		*old = prev;
-	return 0;
-fail:
-	e->resync_router = false;
-	rollback(e);
-	return -1;
-}
-
-int engine_delete(struct engine *e, const char *id, struct forwarding *old, struct apierr *err)
-{
-	struct forwarding prev;
-	char *cause = NULL;
-	bool applied = false;
-	int r;
-
-	if ((r = store_begin(e->store, &cause)) < 0)
-		return store_error(e, err, r, "begin", cause);
-	if ((r = store_delete(e->store, id, &prev, &cause)) < 0) {
-		store_error(e, err, r, "delete", cause);
-		goto fail;
-	}
-	if (prev.status == FWD_STATUS_ACTIVE &&
-	        apply(e, prev.router_id, &prev, NULL, &applied, err) < 0)
-		goto fail;
-	if (commit(e, prev.router_id, applied, NULL, &prev, err) < 0)
-		return -1;
-	resync_if_needed(e, prev.router_id);
-	if (applied)
-		cut_sessions(e, &prev, 1);
-	if (old != NULL)
-		*old = prev;
-	return 0;
-fail:
-	e->resync_router = false;
-	rollback(e);
-	return -1;
 }
 
 static int sync_router(struct engine *e, const char *router_id, bool repair, struct apierr *err)
@@ -457,4 +322,520 @@ bool engine_write_check(struct engine *e)
 	        cause ? cause : strerror(-r));
 	free(cause);
 	return false;
+}
+
+/* ---- the group commit ---- */
+
+/* Most changes one flush carries: the transaction and each nft batch stay small. */
+#define ENGINE_BATCH_MAX 256
+/* Longest a flush waits for more changes (µs): well under one fsync. */
+#define ENGINE_GATHER_US 500
+/* Flushes after a timed-out wait before gather probes one higher. */
+#define ENGINE_GATHER_HOLD 16
+
+enum req_op {
+	REQ_CREATE,
+	REQ_UPDATE,
+	REQ_DELETE,
+};
+
+/* One submitted change, from submit to its answer. */
+struct engine_req {
+	enum req_op op;
+	size_t seq;              /* submission order within its batch */
+	struct forwarding *f;    /* create, update: the caller's, filled when stored */
+	struct forwarding orig;  /* *f as submitted: a retry starts from it */
+	bool allocate;           /* create: pick the external range */
+	char id[FWD_ID_LEN + 1]; /* delete */
+	char router_id[FWD_NAME_MAX + 1];
+	struct forwarding prev;   /* update, delete: what was stored */
+	struct forwarding *old;   /* engine_update/delete's: gets prev on success */
+	struct nft_change change; /* what it asks of the kernel, once written */
+	bool applied;             /* the kernel took change */
+	bool failed;
+	struct apierr err;
+	engine_done_cb done;
+	void *arg;
+};
+
+static void req_fail(struct engine_req *q, const struct apierr *err)
+{
+	q->failed = true;
+	q->err = *err;
+}
+
+/* Back to as submitted: a retry, or a new batch, starts clean. */
+static void req_reset(struct engine_req *q)
+{
+	if (q->f != NULL)
+		*q->f = q->orig;
+	memset(&q->prev, 0, sizeof(q->prev));
+	q->change = (struct nft_change){0};
+	q->applied = false;
+	q->failed = false;
+}
+
+/*
+ * Writes q's row inside the open transaction and works out its kernel
+ * change; the same steps as engine_create/update/delete. A refusal
+ * (conflict, not found, range exhausted) writes nothing. -1 when q failed.
+ */
+static int req_write(struct engine *e, struct engine_req *q, bool present)
+{
+	char *cause = NULL;
+	int r;
+
+	switch (q->op) {
+	case REQ_CREATE:
+		q->f->status = present ? FWD_STATUS_ACTIVE : FWD_STATUS_DOWN;
+		if (q->allocate && allocate(e, q->f, &q->err) < 0)
+			break;
+		if (write_row(e, q->f, true, &q->err) < 0)
+			break;
+		if (q->f->status == FWD_STATUS_ACTIVE)
+			q->change.add = q->f;
+		return 0;
+	case REQ_UPDATE:
+		if ((r = store_get(e->store, q->f->id, &q->prev, &cause)) < 0) {
+			store_error(e, &q->err, r, "update", cause);
+			break;
+		}
+		q->f->status = q->prev.status;
+		if (write_row(e, q->f, false, &q->err) < 0)
+			break;
+		if (q->prev.status == FWD_STATUS_ACTIVE && retargeted(&q->prev, q->f))
+			q->change = (struct nft_change){.del = &q->prev, .add = q->f};
+		return 0;
+	case REQ_DELETE:
+		if ((r = store_delete(e->store, q->id, &q->prev, &cause)) < 0) {
+			store_error(e, &q->err, r, "delete", cause);
+			break;
+		}
+		if (q->prev.status == FWD_STATUS_ACTIVE)
+			q->change.del = &q->prev;
+		return 0;
+	}
+	q->failed = true;
+	return -1;
+}
+
+/* Puts the kernel back: the inverse of g's applied changes, last first. */
+static void undo_kernel(struct engine *e, struct engine_req **g, size_t n)
+{
+	struct nft_change inv[ENGINE_BATCH_MAX];
+	char *cause = NULL;
+	size_t k = 0;
+
+	for (size_t i = n; i-- > 0;)
+		if (g[i]->applied)
+			inv[k++] = (struct nft_change){
+			        .del = g[i]->change.add, .add = g[i]->change.del};
+	if (k > 0 && kernel_change_many(e->kernel, g[0]->router_id, inv, k, &cause) < 0) {
+		log_warnx("Failed to undo %zu kernel change%s in router %s after a failed commit: "
+		          "%s",
+		        k, k == 1 ? "" : "s", g[0]->router_id, cause ? cause : "?");
+		free(cause);
+	}
+}
+
+/*
+ * The changes g[0..n) of one router, under one savepoint, then one nft
+ * batch. When the kernel refuses the batch of several, they are taken
+ * back out and retried one by one (batched false), so the kernel's "no"
+ * reaches only the change it was about. Alone (the batch's only change,
+ * n 1) it needs no savepoint: a refusal returns ENGINE_ROLL_BACK and the
+ * batch's rollback takes it out. Returns 1 when the router's table had
+ * been flushed (rewrite it after the commit), 0, or -1 when the
+ * transaction is lost (fatal filled): the whole batch must fail.
+ */
+#define ENGINE_ROLL_BACK 2
+static int run_group(struct engine *e, struct engine_req **g, size_t n, bool batched, bool alone,
+        struct apierr *fatal)
+{
+	const char *router_id = g[0]->router_id;
+	bool present = kernel_router_present(e->kernel, router_id);
+	struct nft_change ch[ENGINE_BATCH_MAX];
+	struct engine_req *who[ENGINE_BATCH_MAX];
+	char *cause = NULL;
+	size_t nc = 0;
+	int r, rebuilt = 0;
+
+	if (!alone && (r = store_savepoint(e->store, &cause)) < 0)
+		return store_error(e, fatal, r, "savepoint", cause);
+	for (size_t i = 0; i < n; i++) {
+		if (req_write(e, g[i], present) < 0) {
+			/* An I/O error may have ended the transaction: nothing more is safe. */
+			if (!store_in_transaction(e->store)) {
+				*fatal = g[i]->err;
+				return -1;
+			}
+			continue;
+		}
+		if (g[i]->change.del != NULL || g[i]->change.add != NULL) {
+			ch[nc] = g[i]->change;
+			who[nc++] = g[i];
+		}
+	}
+	r = nc > 0 ? kernel_change_many(e->kernel, router_id, ch, nc, &cause) : 0;
+	if (r == -ENOENT) { /* the namespace went away: stored, written when it is back */
+		free(cause);
+		r = 0;
+		nc = 0;
+	}
+	if (r < 0 && alone) {
+		kernel_error(&g[0]->err, router_id, r, cause);
+		g[0]->failed = true;
+		g[0]->change = (struct nft_change){0};
+		return ENGINE_ROLL_BACK;
+	}
+	if (r < 0) {
+		char *c2 = NULL;
+		int r2;
+
+		if ((r2 = store_rollback_to(e->store, &c2)) < 0 ||
+		        (r2 = store_release(e->store, &c2)) < 0) {
+			free(cause);
+			return store_error(e, fatal, r2, "roll back to savepoint", c2);
+		}
+		if (batched && n > 1) {
+			log_warnx("The kernel refused a batch of %zu changes in router %s (%s); "
+			          "retrying them one by one",
+			        nc, router_id, cause ? cause : "?");
+			free(cause);
+			for (size_t i = 0; i < n; i++) {
+				req_reset(g[i]);
+				if ((r = run_group(e, &g[i], 1, false, false, fatal)) < 0)
+					return -1;
+				rebuilt |= r;
+			}
+			return rebuilt;
+		}
+		/* One change, and the kernel refused it: its row went back out above. */
+		kernel_error(&g[0]->err, router_id, r, cause);
+		g[0]->failed = true;
+		g[0]->change = (struct nft_change){0};
+		return 0;
+	}
+	for (size_t i = 0; i < nc; i++)
+		who[i]->applied = true;
+	rebuilt = r == NFT_REBUILT;
+	/* On failure the batch's undo puts this router's table back with the others. */
+	if (!alone && (r = store_release(e->store, &cause)) < 0)
+		return store_error(e, fatal, r, "release savepoint", cause);
+	return rebuilt;
+}
+
+static int by_router_seq(const void *a, const void *b)
+{
+	const struct engine_req *x = *(struct engine_req *const *)a;
+	const struct engine_req *y = *(struct engine_req *const *)b;
+	int c = strcmp(x->router_id, y->router_id);
+
+	return c != 0 ? c : (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* [*start, *end) becomes the next run of one router in v[0..n), from *end. */
+static bool next_group(struct engine_req **v, size_t n, size_t *start, size_t *end)
+{
+	if (*end >= n)
+		return false;
+	*start = *end;
+	for (*end = *start + 1; *end < n && strcmp(v[*end]->router_id, v[*start]->router_id) == 0;
+	        (*end)++)
+		;
+	return true;
+}
+
+/* After the commit: sessions to the old targets are cut, one dump per router. */
+static void cut_group(struct engine *e, struct engine_req **g, size_t n)
+{
+	struct forwarding *v = calloc(n, sizeof(*v));
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!g[i]->applied || g[i]->change.del == NULL)
+			continue;
+		if (v == NULL)
+			cut_sessions(e, g[i]->change.del, 1); /* out of memory: one by one */
+		else
+			v[k++] = *g[i]->change.del;
+	}
+	if (v != NULL)
+		cut_sessions(e, v, k);
+	free(v);
+}
+
+/* One transaction over reqs[0..n): see engine.h for what each gets. */
+static void run_batch(struct engine *e, struct engine_req **reqs, size_t n)
+{
+	struct engine_req *order[ENGINE_BATCH_MAX];
+	bool rebuilt[ENGINE_BATCH_MAX] = {false};
+	size_t m = 0, start = 0, end = 0, gi = 0;
+	struct apierr fatal;
+	char *cause = NULL;
+	int r;
+
+	for (size_t i = 0; i < n; i++)
+		req_reset(reqs[i]);
+	if ((r = store_begin(e->store, &cause)) < 0) {
+		store_error(e, &fatal, r, "begin", cause);
+		goto fail_all;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct engine_req *q = reqs[i];
+
+		if (q->op == REQ_DELETE) { /* its router is known once read */
+			if ((r = store_get(e->store, q->id, &q->prev, &cause)) < 0) {
+				store_error(e, &q->err, r, "delete", cause);
+				q->failed = true;
+				continue;
+			}
+			snprintf(q->router_id, sizeof(q->router_id), "%s", q->prev.router_id);
+		}
+		order[m++] = q;
+	}
+	qsort(order, m, sizeof(*order), by_router_seq);
+	while (next_group(order, m, &start, &end)) {
+		/* A lone change (one client at a time) spares the savepoint's two statements. */
+		if ((r = run_group(e, order + start, end - start, true, m == 1, &fatal)) < 0)
+			goto undo;
+		if (r == ENGINE_ROLL_BACK) { /* the lone change was refused by the kernel */
+			rollback(e);
+			return;
+		}
+		rebuilt[gi++] = r == 1;
+	}
+	if ((r = store_commit(e->store, &cause)) < 0) {
+		store_error(e, &fatal, r, "commit", cause);
+		goto undo;
+	}
+	write_ok(e);
+	e->batches++;
+	e->batched += n;
+	if (e->on_commit != NULL)
+		e->on_commit(n, e->on_commit_arg);
+	for (start = end = gi = 0; next_group(order, m, &start, &end); gi++) {
+		if (rebuilt[gi]) {
+			e->resync_router = true;
+			resync_if_needed(e, order[start]->router_id);
+		}
+		cut_group(e, order + start, end - start);
+	}
+	return;
+undo:
+	for (start = end = 0; next_group(order, m, &start, &end);)
+		undo_kernel(e, order + start, end - start);
+	rollback(e);
+fail_all:
+	/* Nothing of the batch stays: every change gets the batch's error. */
+	for (size_t i = 0; i < n; i++)
+		req_fail(reqs[i], &fatal);
+}
+
+/* Takes up to ENGINE_BATCH_MAX queued changes, carries them out, answers them. */
+static void flush_some(struct engine *e)
+{
+	struct engine_req *reqs[ENGINE_BATCH_MAX];
+	size_t n = e->queued < ENGINE_BATCH_MAX ? e->queued : ENGINE_BATCH_MAX;
+
+	memcpy(reqs, e->queue, n * sizeof(*reqs));
+	memmove(e->queue, e->queue + n, (e->queued - n) * sizeof(*e->queue));
+	e->queued -= n;
+	for (size_t i = 0; i < n; i++)
+		reqs[i]->seq = i;
+	run_batch(e, reqs, n);
+	/* done() may submit again: that goes to the next batch. */
+	for (size_t i = 0; i < n; i++) {
+		if (!reqs[i]->failed && reqs[i]->old != NULL)
+			*reqs[i]->old = reqs[i]->prev;
+		reqs[i]->done(reqs[i]->failed ? &reqs[i]->err : NULL, reqs[i]->arg);
+		free(reqs[i]);
+	}
+}
+
+void engine_flush(struct engine *e)
+{
+	while (e->queued > 0)
+		flush_some(e);
+}
+
+/*
+ * Adapts how many changes the next flush waits for to the n this one
+ * carries. Concurrent clients answered together come back together, but
+ * not within one loop turn on a busy machine: waiting for as many as last
+ * time costs less than another fsync. A flush that had to time out sets
+ * the mark to what came; every ENGINE_GATHER_HOLD flushes it probes one
+ * higher, so it finds its way back up when more clients arrive. A lone
+ * client (n 1) resets it to 1: it never waits.
+ */
+static void adapt_gather(struct engine *e, size_t n, bool timed_out)
+{
+	if (n <= 1 || timed_out) {
+		e->gather = n > 0 ? n : 1;
+		e->hold = timed_out && n > 1 ? ENGINE_GATHER_HOLD : 0;
+	} else if (e->hold > 0) {
+		e->hold--;
+		e->gather = n;
+	} else {
+		e->gather = n + 1;
+	}
+}
+
+static void on_flush(evutil_socket_t fd, short what, void *arg)
+{
+	struct engine *e = arg;
+
+	(void)fd;
+	(void)what;
+	/* Activated before its timeout: the timeout must not fire again later. */
+	if (event_del(e->flush_ev) < 0)
+		log_warnx("Failed to remove the group commit's timer");
+	/* Already carried out (by a flush that ran on while answering): nothing to learn. */
+	if (e->queued == 0)
+		return;
+	adapt_gather(e, e->queued < ENGINE_BATCH_MAX ? e->queued : ENGINE_BATCH_MAX, !e->flush_now);
+	e->flush_now = false;
+	engine_flush(e);
+}
+
+int engine_batch_start(struct engine *e, struct event_base *base)
+{
+	if ((e->flush_ev = event_new(base, -1, 0, on_flush, e)) == NULL)
+		return -ENOMEM;
+	return 0;
+}
+
+void engine_batch_stop(struct engine *e)
+{
+	engine_flush(e);
+	if (e->batches > 0)
+		log_info("Group commit: %lu changes in %lu transactions (%.2f each)", e->batched,
+		        e->batches, (double)e->batched / (double)e->batches);
+	if (e->flush_ev != NULL)
+		event_free(e->flush_ev);
+	e->flush_ev = NULL;
+	free(e->queue);
+	e->queue = NULL;
+	e->queue_cap = 0;
+}
+
+/* Queues q; the first of a turn activates the flush, which runs after what is already ready. */
+static void submit(struct engine *e, struct engine_req *q, engine_done_cb done, void *arg)
+{
+	struct apierr err;
+
+	if (q == NULL) {
+		apierr_set(&err, 503, "praas.out_of_memory", "out of memory");
+		done(&err, arg);
+		return;
+	}
+	q->done = done;
+	q->arg = arg;
+	if (q->f != NULL)
+		q->orig = *q->f;
+	if (e->queued == e->queue_cap) {
+		size_t cap = e->queue_cap ? 2 * e->queue_cap : 64;
+		struct engine_req **v = realloc(e->queue, cap * sizeof(*v));
+
+		if (v == NULL) {
+			free(q);
+			apierr_set(&err, 503, "praas.out_of_memory", "out of memory");
+			done(&err, arg);
+			return;
+		}
+		e->queue = v;
+		e->queue_cap = cap;
+	}
+	e->queue[e->queued++] = q;
+	if (e->flush_ev == NULL) {
+		engine_flush(e);
+	} else if (e->queued >= e->gather || e->queued >= ENGINE_BATCH_MAX) {
+		e->flush_now = true;
+		event_active(e->flush_ev, EV_TIMEOUT, 0);
+	} else if (!event_pending(e->flush_ev, EV_TIMEOUT, NULL)) {
+		const struct timeval wait = {0, ENGINE_GATHER_US};
+
+		if (event_add(e->flush_ev, &wait) < 0) { /* cannot wait: flush at once */
+			e->flush_now = true;
+			event_active(e->flush_ev, EV_TIMEOUT, 0);
+		}
+	}
+}
+
+/* A change to submit; NULL when out of memory (submit() answers that). */
+static struct engine_req *new_req(enum req_op op, struct forwarding *f, bool allocate_port,
+        const char *id, struct forwarding *old)
+{
+	struct engine_req *q = calloc(1, sizeof(*q));
+
+	if (q == NULL)
+		return NULL;
+	q->op = op;
+	q->f = f;
+	q->allocate = allocate_port;
+	q->old = old;
+	if (id != NULL)
+		snprintf(q->id, sizeof(q->id), "%s", id);
+	if (f != NULL)
+		snprintf(q->router_id, sizeof(q->router_id), "%s", f->router_id);
+	return q;
+}
+
+void engine_submit_create(
+        struct engine *e, struct forwarding *f, bool allocate_port, engine_done_cb done, void *arg)
+{
+	submit(e, new_req(REQ_CREATE, f, allocate_port, NULL, NULL), done, arg);
+}
+
+void engine_submit_update(struct engine *e, struct forwarding *next, engine_done_cb done, void *arg)
+{
+	submit(e, new_req(REQ_UPDATE, next, false, NULL, NULL), done, arg);
+}
+
+void engine_submit_delete(struct engine *e, const char *id, engine_done_cb done, void *arg)
+{
+	submit(e, new_req(REQ_DELETE, NULL, false, id, NULL), done, arg);
+}
+
+/* ---- one change, answered before returning ---- */
+
+struct sync_answer {
+	bool failed;
+	struct apierr *err;
+};
+
+static void on_sync_done(const struct apierr *err, void *arg)
+{
+	struct sync_answer *sa = arg;
+
+	if (err != NULL) {
+		sa->failed = true;
+		*sa->err = *err;
+	}
+}
+
+/* q is carried out now, with whatever else is queued: the group commit, flushed early. */
+static int run_now(struct engine *e, struct engine_req *q, struct apierr *err)
+{
+	struct sync_answer sa = {.err = err};
+
+	submit(e, q, on_sync_done, &sa);
+	engine_flush(e);
+	return sa.failed ? -1 : 0;
+}
+
+int engine_create(struct engine *e, struct forwarding *f, bool allocate_port, struct apierr *err)
+{
+	return run_now(e, new_req(REQ_CREATE, f, allocate_port, NULL, NULL), err);
+}
+
+int engine_update(
+        struct engine *e, struct forwarding *next, struct forwarding *old, struct apierr *err)
+{
+	return run_now(e, new_req(REQ_UPDATE, next, false, NULL, old), err);
+}
+
+int engine_delete(struct engine *e, const char *id, struct forwarding *old, struct apierr *err)
+{
+	return run_now(e, new_req(REQ_DELETE, NULL, false, id, old), err);
 }

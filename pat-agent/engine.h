@@ -1,7 +1,8 @@
 /*
  * The one place forwardings change: the database and the kernel together.
  *
- * Every operation is one store transaction around one nft batch. The
+ * Every operation is one store transaction around one nft batch (the
+ * group commit below puts the changes of one loop turn in one). The
  * kernel change is made inside the transaction; the transaction commits
  * only if the kernel took the change, and if the commit then fails the
  * kernel change is undone. So an acknowledged change is on disk and, when
@@ -21,6 +22,9 @@
 #include "fwd.h"
 
 struct config;
+struct engine_req;
+struct event;
+struct event_base;
 struct kernel;
 struct portalloc;
 struct store;
@@ -35,6 +39,17 @@ struct engine {
 	/* The last write to the database failed (and why); see engine_write_check(). */
 	bool write_failing;
 	char write_error[256];
+	/* The group commit: changes submitted, waiting for the end of the loop turn. */
+	struct event *flush_ev; /* NULL: each submitted change runs at once */
+	struct engine_req **queue;
+	size_t queued, queue_cap;
+	unsigned long batches, batched; /* flushes and the changes they carried */
+	/* Told of each committed flush and how many changes it carried (metrics); may be NULL. */
+	void (*on_commit)(size_t changes, void *arg);
+	void *on_commit_arg;
+	size_t gather;     /* changes a flush waits for, at most ENGINE_GATHER_US; see submit() */
+	unsigned int hold; /* flushes left before gather probes one higher again */
+	bool flush_now;    /* the flush was activated, not timed out */
 };
 
 /*
@@ -54,6 +69,11 @@ void engine_bulk_begin(struct engine *e, struct fwd_list *bulk);
 void engine_bulk_end(struct engine *e);
 
 /*
+ * engine_create, engine_update and engine_delete carry out one change
+ * before returning: it is submitted to the group commit below and flushed
+ * at once, with whatever else was queued (the legacy API, the monitor's
+ * ops). 0, or -1 with err filled.
+ *
  * Stores f and writes it to the kernel. With allocate, the external range
  * is picked from router_port_range (as long as the internal range). On
  * success f holds what was stored (id, status, timestamps). 0, or -1 with
@@ -71,6 +91,41 @@ int engine_update(
 
 /* Removes a forwarding; its sessions are cut. old, when not NULL, gets it. */
 int engine_delete(struct engine *e, const char *id, struct forwarding *old, struct apierr *err);
+
+/*
+ * The group commit. A change submitted here is queued; at the end of the
+ * loop turn (a libevent event activated by the submit, run after every
+ * request already read in that turn) all queued changes are carried out
+ * together: one store transaction (one fsync) and, per router, one nft
+ * batch. When the last flush carried several changes, their clients are
+ * likely to come back together: the flush then waits up to
+ * ENGINE_GATHER_US for as many changes as last time (a lone client never
+ * waits), since one more fsync costs more than the wait. Each change is answered by done() only
+ * after both, in the order submitted, with its own verdict:
+ * - a conflict, a missing forwarding, an exhausted range refuse that
+ *   change alone (nothing of it is written; later ones see the earlier);
+ * - a kernel refusal of a router's batch takes that router's changes back
+ *   out (a savepoint) and retries them one by one, so only the change the
+ *   kernel refuses fails;
+ * - a failed commit (the fsync) fails every change of the batch with the
+ *   store's error, and the kernel changes made are undone: nothing half
+ *   applied.
+ * The semantics of each change are those of engine_create/update/delete;
+ * f/next must stay valid until done() and hold what was stored after it.
+ */
+typedef void (*engine_done_cb)(const struct apierr *err, void *arg);
+
+/* Changes are flushed from base's loop from now on. 0 or -ENOMEM. */
+int engine_batch_start(struct engine *e, struct event_base *base);
+/* Carries out what is queued, and runs each change at once from now on. */
+void engine_batch_stop(struct engine *e);
+void engine_submit_create(
+        struct engine *e, struct forwarding *f, bool allocate, engine_done_cb done, void *arg);
+void engine_submit_update(
+        struct engine *e, struct forwarding *next, engine_done_cb done, void *arg);
+void engine_submit_delete(struct engine *e, const char *id, engine_done_cb done, void *arg);
+/* Carries out every queued change now (the event does; tests call it). */
+void engine_flush(struct engine *e);
 
 /* Rewrites a router's whole table from the database and marks it ACTIVE. */
 int engine_sync_router(struct engine *e, const char *router_id, struct apierr *err);

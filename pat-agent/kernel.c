@@ -268,6 +268,19 @@ int kernel_change(struct kernel *k, const char *router_id, const struct forwardi
 	return settle(k, router_id, r, started);
 }
 
+int kernel_change_many(
+        struct kernel *k, const char *router_id, const struct nft_change *v, size_t n, char **cause)
+{
+	struct conn *c;
+	double started = now();
+	int r;
+
+	if ((r = conn_get(k, router_id, &c, cause)) < 0)
+		return r;
+	r = nft_apply_many(c->nft, &k->opts, v, n, cause);
+	return settle(k, router_id, r, started);
+}
+
 static int sync_with(struct kernel *k, const char *router_id, const struct forwarding *v, size_t n,
         bool remove_foreign, char **cause)
 {

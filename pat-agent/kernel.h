@@ -44,6 +44,10 @@ bool kernel_router_present(struct kernel *k, const char *router_id);
  */
 int kernel_change(struct kernel *k, const char *router_id, const struct forwarding *del,
         const struct forwarding *add, char **cause);
+/* v[0..n) in order, in one batch (nft_apply_many): all or none. Same errors. */
+struct nft_change;
+int kernel_change_many(struct kernel *k, const char *router_id, const struct nft_change *v,
+        size_t n, char **cause);
 
 /*
  * Replaces the router's whole table with v[0..n). Same errors. With

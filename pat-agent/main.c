@@ -195,6 +195,8 @@ static void open_state(struct agent *a)
 		fatalx("Failed to set up port allocation: %s", strerror(-r));
 	a->engine = (struct engine){
 	        .store = a->store, .alloc = a->alloc, .kernel = a->kernel, .cfg = &a->cfg};
+	if (engine_batch_start(&a->engine, a->base) < 0)
+		fatalx("Failed to set up the group commit: out of memory");
 }
 
 static void open_openstack(struct agent *a)
@@ -247,6 +249,8 @@ static void open_listeners(struct agent *a)
 
 static void close_all(struct agent *a)
 {
+	/* Changes still queued are carried out and answered before their calls go. */
+	engine_batch_stop(&a->engine);
 	routes_close(a);
 	if (a->control)
 		control_close(a->control);

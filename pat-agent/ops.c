@@ -44,33 +44,88 @@ static int read_error(struct apierr *err, int r, char *cause)
 	return -1;
 }
 
-/* Re-points every collected forwarding at addr (its target, or its external side). */
+/* One change of an op, as the group commit answered it. */
+struct op_result {
+	bool failed;
+	struct apierr err;
+};
+
+static void on_done(const struct apierr *err, void *arg)
+{
+	struct op_result *res = arg;
+
+	res->failed = err != NULL;
+	if (err != NULL)
+		res->err = *err;
+}
+
+/*
+ * Counts the changes that went through into *count; the first refusal
+ * (in order) is the op's error, unless ignore (0: none) is its status.
+ */
+static int tally(
+        const struct op_result *res, size_t n, int ignore, unsigned int *count, struct apierr *err)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!res[i].failed || res[i].err.status == ignore) {
+			(*count)++;
+		} else if (r == 0) {
+			*err = res[i].err;
+			r = -1;
+		}
+	}
+	return r;
+}
+
+static int no_memory(struct apierr *err)
+{
+	return apierr_set(err, 503, "praas.out_of_memory", "out of memory");
+}
+
+/*
+ * Re-points every collected forwarding at addr (its target, or its
+ * external side): all submitted at once, so the group commit carries them
+ * in as few transactions as it can (one fsync, one nft batch per 256).
+ */
 static int move_all(struct agent *a, struct fwd_list *l, const struct addr *addr, bool external,
         unsigned int *count, struct apierr *err)
 {
+	struct forwarding *next = calloc(l->n ? l->n : 1, sizeof(*next));
+	struct op_result *res = calloc(l->n ? l->n : 1, sizeof(*res));
 	struct fwd_list cuts;
-	int r = 0;
+	int r;
 
-	engine_bulk_begin(&a->engine, &cuts);
-	for (size_t i = 0; r == 0 && i < l->n; i++) {
-		struct forwarding next = l->v[i];
-
-		if (external)
-			next.external_addr = *addr;
-		else
-			next.internal_addr = *addr;
-		if ((r = engine_update(&a->engine, &next, NULL, err)) == 0) {
-			audit_log("monitor-retarget", "control", NULL, &next, &l->v[i]);
-			(*count)++;
-		}
+	if (next == NULL || res == NULL) {
+		free(next);
+		free(res);
+		return no_memory(err);
 	}
+	engine_bulk_begin(&a->engine, &cuts);
+	for (size_t i = 0; i < l->n; i++) {
+		next[i] = l->v[i];
+		if (external)
+			next[i].external_addr = *addr;
+		else
+			next[i].internal_addr = *addr;
+		engine_submit_update(&a->engine, &next[i], on_done, &res[i]);
+	}
+	engine_flush(&a->engine);
 	engine_bulk_end(&a->engine);
+	for (size_t i = 0; i < l->n; i++)
+		if (!res[i].failed)
+			audit_log("monitor-retarget", "control", NULL, &next[i], &l->v[i]);
+	r = tally(res, l->n, 0, count, err);
+	free(next);
+	free(res);
 	return r;
 }
 
 int ops_port_deleted(struct agent *a, const char *port_id, unsigned int *count, struct apierr *err)
 {
 	struct fwd_list l = {0}, cuts;
+	struct op_result *res;
 	char *cause = NULL;
 	int r;
 
@@ -79,17 +134,21 @@ int ops_port_deleted(struct agent *a, const char *port_id, unsigned int *count, 
 		fwd_list_free(&l);
 		return read_error(err, r, cause);
 	}
-	engine_bulk_begin(&a->engine, &cuts);
-	for (size_t i = 0; r == 0 && i < l.n; i++) {
-		/* One already gone (deleted meanwhile) is what was asked for. */
-		if (engine_delete(&a->engine, l.v[i].id, NULL, err) == 0)
-			audit_log("monitor-delete", "control", NULL, &l.v[i], NULL);
-		else if (err->status != 404)
-			r = -1;
-		if (r == 0)
-			(*count)++;
+	if ((res = calloc(l.n ? l.n : 1, sizeof(*res))) == NULL) {
+		fwd_list_free(&l);
+		return no_memory(err);
 	}
+	engine_bulk_begin(&a->engine, &cuts);
+	for (size_t i = 0; i < l.n; i++)
+		engine_submit_delete(&a->engine, l.v[i].id, on_done, &res[i]);
+	engine_flush(&a->engine);
 	engine_bulk_end(&a->engine);
+	for (size_t i = 0; i < l.n; i++)
+		if (!res[i].failed)
+			audit_log("monitor-delete", "control", NULL, &l.v[i], NULL);
+	/* One already gone (deleted meanwhile) is what was asked for. */
+	r = tally(res, l.n, 404, count, err);
+	free(res);
 	fwd_list_free(&l);
 	return r;
 }

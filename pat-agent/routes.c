@@ -205,6 +205,11 @@ static void on_batch(double seconds, bool ok, void *arg)
 	stats_nft_batch(arg, seconds, ok);
 }
 
+static void on_group_commit(size_t changes, void *arg)
+{
+	stats_group_commit(arg, changes);
+}
+
 /*
  * A failed OpenStack call, counted when OpenStack failed us: no answer, a
  * 5xx, or our own credentials refused. A 404 or 400 is an answer about the
@@ -273,6 +278,8 @@ int routes_open(struct agent *a, char **cause)
 		return r;
 	cfg.metrics = stats_registry(a->stats);
 	kernel_set_batch_cb(a->kernel, on_batch, a->stats);
+	a->engine.on_commit = on_group_commit;
+	a->engine.on_commit_arg = a->stats;
 	if (a->os != NULL)
 		http_client_set_error_observer(a->os->http, on_openstack_error, a);
 	if ((r = httpd_new(a->base, &cfg, &a->httpd, cause)) < 0)

@@ -24,6 +24,7 @@ static const struct metric_label reason_label = {"reason", reason_names, 2};
 struct stats {
 	struct metrics *reg;
 	struct metric *nft, *os_errors, *forwardings, *by_reason;
+	struct metric *commits, *committed; /* the group commit's transactions and changes */
 };
 
 int stats_new(struct stats **out)
@@ -41,7 +42,12 @@ int stats_new(struct stats **out)
 	        "Port forwardings in the database, by status", &status_label, 1, NULL, 0);
 	s->by_reason = metrics_add(s->reg, METRIC_GAUGE, "praas_forwardings_by_reason",
 	        "DOWN port forwardings, by status_reason", &reason_label, 1, NULL, 0);
-	if (!s->nft || !s->os_errors || !s->forwardings || !s->by_reason)
+	s->commits = metrics_add(s->reg, METRIC_COUNTER, "praas_group_commit_transactions_total",
+	        "Store transactions (one fsync each) of the group commit", NULL, 0, NULL, 0);
+	s->committed = metrics_add(s->reg, METRIC_COUNTER, "praas_group_commit_changes_total",
+	        "Creates, updates and deletes carried by those transactions", NULL, 0, NULL, 0);
+	if (!s->nft || !s->os_errors || !s->forwardings || !s->by_reason || !s->commits ||
+	        !s->committed)
 		goto nomem;
 	*out = s;
 	return 0;
@@ -69,6 +75,12 @@ void stats_nft_batch(struct stats *s, double seconds, bool ok)
 	unsigned int idx = ok ? 0 : 1;
 
 	metric_observe(s->nft, &idx, seconds);
+}
+
+void stats_group_commit(struct stats *s, size_t changes)
+{
+	metric_inc(s->commits, NULL);
+	metric_add(s->committed, NULL, (double)changes);
 }
 
 void stats_openstack_error(struct stats *s, const char *service)

@@ -1,13 +1,14 @@
 /*
  * The pat-agent's own metrics, declared once: nft batch latency, OpenStack
- * call errors, the forwardings by status and the DOWN ones by
- * status_reason (read from the store when scraped). The HTTP server adds its request counters and
- * latencies to the same registry.
+ * call errors, the group commit's transactions and changes, the forwardings by status and the
+ * DOWN ones by status_reason (read from the store when scraped). The HTTP server adds its request
+ * counters and latencies to the same registry.
  */
 #ifndef PRAAS_STATS_H
 #define PRAAS_STATS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct evbuffer;
 struct kernel;
@@ -22,6 +23,8 @@ void stats_free(struct stats *s);
 /* The registry, for the HTTP server to declare its request metrics in. */
 struct metrics *stats_registry(struct stats *s);
 void stats_nft_batch(struct stats *s, double seconds, bool ok);
+/* One transaction of the group commit, carrying changes creates, updates and deletes. */
+void stats_group_commit(struct stats *s, size_t changes);
 void stats_openstack_error(struct stats *s, const char *service);
 
 /*

@@ -59,20 +59,7 @@ assert_le() { # DESC MAX ACTUAL
 
 figure() { echo "figure: $1 $2 $3"; }
 
-agent_config # for AGENT_DIR and AGENT_PORT; the config is rewritten below
-cat >"$AGENT_CONF" <<EOF2
-praas:
-{
-  port_app = $AGENT_PORT;
-  listen = "127.0.0.1";
-  auth = "keystone";
-  cloud = "fake";
-  clouds_file = "$FAKE_CLOUDS";
-  database = "$AGENT_DIR/praas.db";
-  control_socket = "$AGENT_DIR/pat-agent.sock";
-  netns_dir = "$TOPO_NETNS_DIR";
-};
-EOF2
+agent_config auth='"keystone"' cloud='"fake"' clouds_file="\"$FAKE_CLOUDS\""
 agent_start || {
 	topo_fail "the agent starts in keystone mode"
 	topo_finish

@@ -23,8 +23,11 @@
 #include <json-c/json.h>
 
 #include "clouds.h"
+#include "http-sync.h"
 #include "http.h"
+#include "keystone-validate.h"
 #include "keystone.h"
+#include "neutron-write.h"
 #include "neutron.h"
 
 /* ---- plumbing -------------------------------------------------------- */

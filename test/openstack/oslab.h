@@ -17,8 +17,11 @@
 #include <stddef.h>
 
 #include "clouds.h"
+#include "http-sync.h"
 #include "http.h"
+#include "keystone-validate.h"
 #include "keystone.h"
+#include "neutron-write.h"
 #include "neutron.h"
 
 /* Exit status meaning "skipped" for meson. */
