@@ -25,6 +25,7 @@ static const struct column show_columns[] = {
         {"masquerade", "Masquerade"},
         {"description", "Description"},
         {"status", "Status"},
+        {"status_reason", "Status Reason"},
         {"created_at", "Created At"},
         {"updated_at", "Updated At"},
 };

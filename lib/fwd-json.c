@@ -140,6 +140,11 @@ static size_t render(char *buf, size_t size, const struct forwarding *f)
 	put_string(&w, f->description);
 	PUT_LIT(&w, ",\"status\":");
 	put_string(&w, fwd_status_name(f->status));
+	PUT_LIT(&w, ",\"status_reason\":");
+	if (fwd_reason_name(f->status_reason) != NULL)
+		put_string(&w, fwd_reason_name(f->status_reason));
+	else
+		PUT_LIT(&w, "null");
 	PUT_LIT(&w, ",\"created_at\":");
 	put_time(&w, f->created_at);
 	PUT_LIT(&w, ",\"updated_at\":");
@@ -210,6 +215,7 @@ static const struct field_rule {
         {"project_id", 0, KIND_READ_ONLY, false},
         {"external_ip_address", 0, KIND_READ_ONLY, false},
         {"status", 0, KIND_READ_ONLY, false},
+        {"status_reason", 0, KIND_READ_ONLY, false},
         {"created_at", 0, KIND_READ_ONLY, false},
         {"updated_at", 0, KIND_READ_ONLY, false},
 };
@@ -536,6 +542,9 @@ int fwd_json_decode(struct json_object *obj, struct forwarding *f, char **why)
 		f->masquerade = json_object_get_boolean(v);
 	s = member_string(obj, "status");
 	f->status = s != NULL && strcmp(s, "ACTIVE") == 0 ? FWD_STATUS_ACTIVE : FWD_STATUS_DOWN;
+	/* An agent before status_reason, or a reason this client does not know: none. */
+	proto = fwd_reason_parse(member_string(obj, "status_reason"));
+	f->status_reason = proto < 0 ? FWD_REASON_NONE : (enum fwd_reason)proto;
 	if (parse_time(member_string(obj, "created_at"), &f->created_at) < 0 ||
 	        parse_time(member_string(obj, "updated_at"), &f->updated_at) < 0)
 		return cause_invalid(why, "created_at: missing or not a timestamp");

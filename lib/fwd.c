@@ -36,6 +36,27 @@ const char *fwd_status_name(enum fwd_status status)
 	return status == FWD_STATUS_ACTIVE ? "ACTIVE" : "DOWN";
 }
 
+const char *fwd_reason_name(enum fwd_reason reason)
+{
+	switch (reason) {
+	case FWD_REASON_NAMESPACE_ABSENT:
+		return "namespace_absent";
+	case FWD_REASON_KERNEL_REFUSED:
+		return "kernel_refused";
+	default:
+		return NULL;
+	}
+}
+
+int fwd_reason_parse(const char *name)
+{
+	if (name != NULL && strcmp(name, "namespace_absent") == 0)
+		return FWD_REASON_NAMESPACE_ABSENT;
+	if (name != NULL && strcmp(name, "kernel_refused") == 0)
+		return FWD_REASON_KERNEL_REFUSED;
+	return -EINVAL;
+}
+
 /* Reads a decimal port: digits only, 1..65535, no sign, no leading junk. */
 static int parse_port(const char *s, const char *end, uint16_t *out)
 {

@@ -25,6 +25,18 @@ enum fwd_status {
 	FWD_STATUS_DOWN,
 };
 
+/*
+ * Why a forwarding is DOWN. Not stored: the agent works it out when it
+ * answers (pat-agent kernel_explain), from the status and whether the
+ * router's namespace is on the node now. A stable, small set; the names
+ * are the API's "status_reason" values and the /metrics reason label.
+ */
+enum fwd_reason {
+	FWD_REASON_NONE,             /* ACTIVE, or not worked out (null) */
+	FWD_REASON_NAMESPACE_ABSENT, /* the router's namespace is not on this node */
+	FWD_REASON_KERNEL_REFUSED,   /* the namespace is there; writing its table failed */
+};
+
 struct port_range {
 	uint16_t lo, hi;
 };
@@ -42,7 +54,8 @@ struct forwarding {
 	bool masquerade;
 	char description[FWD_DESCRIPTION_MAX + 1];
 	enum fwd_status status;
-	int64_t created_at; /* seconds since the epoch, UTC */
+	enum fwd_reason status_reason; /* not stored; see enum fwd_reason */
+	int64_t created_at;            /* seconds since the epoch, UTC */
 	int64_t updated_at;
 };
 
@@ -51,6 +64,10 @@ int fwd_protocol_parse(const char *name);
 /* "tcp", "udp", or "?" */
 const char *fwd_protocol_name(uint8_t protocol);
 const char *fwd_status_name(enum fwd_status status);
+/* "namespace_absent", "kernel_refused", or NULL for FWD_REASON_NONE. */
+const char *fwd_reason_name(enum fwd_reason reason);
+/* The reverse; -EINVAL for an unknown name. */
+int fwd_reason_parse(const char *name);
 
 /*
  * Parses "N" or "N:M" with 1 <= N <= M <= 65535. Returns 0, or -EINVAL

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "audit.h"
 #include "call.h"
 #include "log.h"
 #include "routers.h"
@@ -291,6 +292,7 @@ static int do_create(struct legacy *l, struct evbuffer *b, struct found *fd)
 	f.internal = (struct port_range){l->req.server_port, l->req.server_port};
 	if (engine_create(&l->a->engine, &f, true, &err) < 0)
 		return legacy_write_error(b, err.detail);
+	audit_log("create", call_request_id(l->call), &l->caller, &f, NULL);
 	return legacy_write_created(b, &l->req, f.external.lo);
 }
 
@@ -311,6 +313,7 @@ static int do_remove(struct legacy *l, struct evbuffer *b, struct found *fd)
 		        "forwarding: remove it with the v1 API");
 	if (engine_delete(&l->a->engine, fd->f.id, NULL, &err) < 0)
 		return legacy_write_error(b, err.detail);
+	audit_log("delete", call_request_id(l->call), &l->caller, &fd->f, NULL);
 	return legacy_write_removed(b, &l->req, fd->f.external.lo);
 }
 
@@ -338,6 +341,7 @@ static int do_modify(struct legacy *l, struct evbuffer *b, struct found *fd)
 			return legacy_write_used(b, &l->req, old);
 		return legacy_write_error(b, err.detail);
 	}
+	audit_log("update", call_request_id(l->call), &l->caller, &next, &fd->f);
 	return legacy_write_modified(b, &l->req, old);
 }
 

@@ -84,7 +84,7 @@ void api_metrics(struct call *c)
 
 	if (b == NULL)
 		return;
-	if (stats_render(a->stats, a->store, b) < 0) {
+	if (stats_render(a->stats, a->store, a->kernel, b) < 0) {
 		evbuffer_free(b);
 		apierr_set(&err, 503, "praas.db_unavailable", "cannot count forwardings");
 		call_reply_error(c, &err);

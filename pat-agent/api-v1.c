@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "audit.h"
 #include "call.h"
 #include "fwd-json.h"
 #include "kernel.h"
@@ -36,6 +37,12 @@ struct v1 {
 	struct caller caller;
 	struct router_info router;
 	struct forwarding f; /* create: parsed; update: the stored one, then the next */
+	/*
+	 * update, delete: the stored one as loaded, for the audit line (a change
+	 * to it in between is refused or seen by the group commit; the line
+	 * says what this request replaced as it saw it).
+	 */
+	struct forwarding prev;
 	struct forwarding given_fields;
 	unsigned int given;
 };
@@ -67,16 +74,17 @@ static void fail_with(struct v1 *v, int status, const char *code, const char *de
  * Appends f as a client sees it: with the operator's masquerade = true every
  * forwarding is source-NATed (one table-wide rule), so each shows
  * "masquerade": true whatever it asked for. The stored value is kept: it
- * applies again if the operator turns the global one off.
+ * applies again if the operator turns the global one off. status_reason
+ * is worked out now (kernel_explain), so it is never stale.
  */
-static int write_shown(struct evbuffer *out, const struct forwarding *f, bool masquerade_all)
+static int write_shown(
+        struct evbuffer *out, const struct forwarding *f, bool masquerade_all, struct kernel *k)
 {
-	struct forwarding shown;
+	struct forwarding shown = *f;
 
-	if (!masquerade_all || f->masquerade)
-		return fwd_json_write(out, f);
-	shown = *f;
-	shown.masquerade = true;
+	if (masquerade_all)
+		shown.masquerade = true;
+	kernel_explain(k, &shown);
 	return fwd_json_write(out, &shown);
 }
 
@@ -86,7 +94,8 @@ static void reply_one(struct v1 *v, int status, const struct forwarding *f)
 	struct evbuffer *b = evbuffer_new();
 
 	if (b == NULL || evbuffer_add_printf(b, "{\"port_forwarding\":") < 0 ||
-	        write_shown(b, f, v->a->cfg.masquerade) < 0 || evbuffer_add(b, "}", 1) < 0) {
+	        write_shown(b, f, v->a->cfg.masquerade, v->a->kernel) < 0 ||
+	        evbuffer_add(b, "}", 1) < 0) {
 		if (b)
 			evbuffer_free(b);
 		fail_with(v, 503, "praas.out_of_memory", "out of memory");
@@ -167,7 +176,8 @@ static void authenticate(struct v1 *v)
 
 struct listing {
 	struct store *store;
-	bool masquerade_all; /* the operator's masquerade = true: see write_shown() */
+	bool masquerade_all;   /* the operator's masquerade = true: see write_shown() */
+	struct kernel *kernel; /* for status_reason: see write_shown() */
 	struct list_filter query;
 	bool by_router; /* the store read is of router_id only */
 	char router_id[FWD_NAME_MAX + 1];
@@ -219,7 +229,7 @@ static int on_row(const struct forwarding *f, void *arg)
 		return 1;
 	}
 	if ((l->n > 0 && evbuffer_add(l->out, ",", 1) < 0) ||
-	        write_shown(l->out, f, l->masquerade_all) < 0)
+	        write_shown(l->out, f, l->masquerade_all, l->kernel) < 0)
 		return -ENOMEM;
 	if (l->n++ == 0)
 		snprintf(l->first, sizeof(l->first), "%s", f->id);
@@ -437,6 +447,7 @@ static void list(struct v1 *v, struct listing *l)
 
 	l->store = v->a->store;
 	l->masquerade_all = v->a->cfg.masquerade;
+	l->kernel = v->a->kernel;
 	l->limit =
 	        l->query.page.limit == 0 || l->query.page.limit > max ? max : l->query.page.limit;
 	l->desc = l->query.page.descending;
@@ -566,15 +577,16 @@ static void on_deleted(const struct apierr *err, void *arg)
 		fail(v, err);
 		return;
 	}
+	audit_log("delete", call_request_id(v->call), &v->caller, &v->prev, NULL);
 	call_reply(v->call, 204, NULL);
 	finish(v);
 }
 
 static void do_delete(struct v1 *v)
 {
-
 	if (load(v) < 0)
 		return;
+	v->prev = v->f; /* for the audit line */
 	/* Answered after the group commit at the end of this loop turn. */
 	engine_submit_delete(&v->a->engine, v->id, on_deleted, v);
 }
@@ -765,6 +777,7 @@ static void after_router(struct v1 *v)
 	case V1_UPDATE:
 		if (load(v) < 0)
 			return;
+		v->prev = v->f; /* for the audit line */
 		fwd_json_apply(&v->f, &v->given_fields, v->given);
 		/* A new target is checked as on create; an unchanged one was checked then. */
 		if (v->given & (FWD_JSON_INTERNAL_IP_ADDRESS | FWD_JSON_INTERNAL_PORT_ID)) {
@@ -784,10 +797,13 @@ static void on_changed(const struct apierr *err, void *arg)
 {
 	struct v1 *v = arg;
 
-	if (err != NULL)
+	if (err != NULL) {
 		fail(v, err);
-	else
-		reply_one(v, v->op == V1_CREATE ? 201 : 200, &v->f);
+		return;
+	}
+	audit_log(v->op == V1_CREATE ? "create" : "update", call_request_id(v->call), &v->caller,
+	        &v->f, v->op == V1_CREATE ? NULL : &v->prev);
+	reply_one(v, v->op == V1_CREATE ? 201 : 200, &v->f);
 }
 
 /* Everything is known: pick the gateway address, validate, and change. */

@@ -24,6 +24,8 @@ const char *call_header(struct call *c, const char *name);
 /* The raw query string (after '?'), or NULL. */
 const char *call_query_string(struct call *c);
 const char *call_body(struct call *c, size_t *len);
+/* The request id the client gets in X-Openstack-Request-Id. */
+const char *call_request_id(struct call *c);
 /* The client's address into buf, or NULL when unknown. */
 const struct addr *call_peer(struct call *c, struct addr *buf);
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "kernel.h"
 #include "control.h"
 #include "json-text.h"
 #include "log.h"
@@ -47,6 +48,9 @@ static void on_list(struct control_reply *rep, const struct ipc_request *req, vo
 			l.n = limit;
 			next = l.v[limit - 1].id;
 		}
+		/* The same status_reason as the REST API shows (a stat per DOWN one). */
+		for (size_t i = 0; i < l.n; i++)
+			kernel_explain(a->kernel, &l.v[i]);
 		control_reply_list(rep, l.v, l.n, next);
 	}
 	free(cause);

@@ -125,6 +125,16 @@ bool kernel_router_present(struct kernel *k, const char *router_id)
 	        netns_check(k->cfg->netns_dir, name) == 1;
 }
 
+void kernel_explain(struct kernel *k, struct forwarding *f)
+{
+	if (f->status == FWD_STATUS_ACTIVE)
+		f->status_reason = FWD_REASON_NONE;
+	else
+		f->status_reason = kernel_router_present(k, f->router_id)
+		        ? FWD_REASON_KERNEL_REFUSED
+		        : FWD_REASON_NAMESPACE_ABSENT;
+}
+
 static void lru_unlink(struct kernel *k, struct conn *c)
 {
 	if (c->lru_prev)

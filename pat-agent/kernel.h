@@ -76,6 +76,14 @@ const struct nft_opts *kernel_nft_opts(const struct kernel *k);
 void kernel_forget(struct kernel *k, const char *router_id);
 
 /*
+ * Sets f->status_reason: none when ACTIVE; for DOWN, namespace_absent when
+ * the router's namespace is not on this node now, kernel_refused when it
+ * is (so the last rewrite of its table failed: the log has the kernel's
+ * words). Worked out at each answer, never stored: it cannot go stale.
+ */
+void kernel_explain(struct kernel *k, struct forwarding *f);
+
+/*
  * The addresses of the router namespace's interfaces (lib/ifaddr.h): in
  * standalone mode, the gateway is on "qg-" and the tenant subnets on "qr-".
  * *out is allocated, the caller frees it. -ENOENT when the namespace is absent.

@@ -35,6 +35,7 @@ static const struct {
         {"internal_port_id", LIST_FILTER_INTERNAL_PORT_ID},
         {"external_port", LIST_FILTER_EXTERNAL_PORT},
         {"router_id", LIST_FILTER_ROUTER_ID},
+        {"status", LIST_FILTER_STATUS},
 };
 
 struct state {
@@ -55,6 +56,12 @@ static int set_filter(
 		if ((proto = fwd_protocol_parse(v)) < 0)
 			return cause_invalid(why, "protocol: must be tcp or udp");
 		f->protocol = (uint8_t)proto;
+		return 0;
+	case LIST_FILTER_STATUS:
+		/* Upper case as shown; Neutron's own filters compare exactly too. */
+		if (strcmp(v, "ACTIVE") != 0 && strcmp(v, "DOWN") != 0)
+			return cause_invalid(why, "status: must be ACTIVE or DOWN, not '%.32s'", v);
+		f->status = strcmp(v, "ACTIVE") == 0 ? FWD_STATUS_ACTIVE : FWD_STATUS_DOWN;
 		return 0;
 	case LIST_FILTER_INTERNAL_IP_ADDRESS:
 		if (addr_parse(v, &f->internal_ip_address) < 0)
@@ -167,9 +174,9 @@ static int on_pair(const struct query_pair *p, void *arg)
 		        "page_reverse, sort_key, sort_dir)",
 		        p->key_ok ? p->key : "(undecodable)",
 		        st->allow_router_id ? "router_id, protocol, internal_ip_address, "
-		                              "internal_port_id, external_port"
+		                              "internal_port_id, external_port, status"
 		                            : "protocol, internal_ip_address, internal_port_id, "
-		                              "external_port");
+		                              "external_port, status");
 	if (!p->value_ok)
 		return cause_invalid(st->why, "%s: has a bad %%-escape or a NUL", p->key);
 	if (st->f->given & filters[i].bit)
@@ -204,6 +211,8 @@ bool list_filter_match(const struct list_filter *f, const struct forwarding *fw)
 	        (f->external_port < fw->external.lo || f->external_port > fw->external.hi))
 		return false;
 	if ((f->given & LIST_FILTER_ROUTER_ID) && strcmp(fw->router_id, f->router_id) != 0)
+		return false;
+	if ((f->given & LIST_FILTER_STATUS) && fw->status != f->status)
 		return false;
 	return true;
 }

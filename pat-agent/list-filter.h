@@ -1,7 +1,7 @@
 /*
  * The filters of the v1 listings, from their query strings:
  *   GET /v1/routers/{router_id}/port_forwardings?protocol=&internal_ip_address=
- *       &internal_port_id=&external_port=
+ *       &internal_port_id=&external_port=&status=ACTIVE|DOWN
  *   GET /v1/port_forwardings?router_id=   (and the same filters)
  * and Neutron's paging parameters on both:
  *   limit=N (0: the server's maximum), marker=ID (a forwarding id: the page
@@ -28,6 +28,7 @@ enum list_filter_field {
 	LIST_FILTER_INTERNAL_PORT_ID = 1u << 2,
 	LIST_FILTER_EXTERNAL_PORT = 1u << 3,
 	LIST_FILTER_ROUTER_ID = 1u << 4,
+	LIST_FILTER_STATUS = 1u << 5,
 };
 
 /* Which paging parameters were given. */
@@ -55,6 +56,7 @@ struct list_filter {
 	char internal_port_id[FWD_NAME_MAX + 1];
 	uint16_t external_port;
 	char router_id[FWD_NAME_MAX + 1];
+	enum fwd_status status;
 };
 
 /*

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "audit.h"
 #include "kernel.h"
 #include "log.h"
 #include "nft.h"
@@ -112,6 +113,9 @@ static int move_all(struct agent *a, struct fwd_list *l, const struct addr *addr
 	}
 	engine_flush(&a->engine);
 	engine_bulk_end(&a->engine);
+	for (size_t i = 0; i < l->n; i++)
+		if (!res[i].failed)
+			audit_log("monitor-retarget", "control", NULL, &next[i], &l->v[i]);
 	r = tally(res, l->n, 0, count, err);
 	free(next);
 	free(res);
@@ -139,6 +143,9 @@ int ops_port_deleted(struct agent *a, const char *port_id, unsigned int *count, 
 		engine_submit_delete(&a->engine, l.v[i].id, on_done, &res[i]);
 	engine_flush(&a->engine);
 	engine_bulk_end(&a->engine);
+	for (size_t i = 0; i < l.n; i++)
+		if (!res[i].failed)
+			audit_log("monitor-delete", "control", NULL, &l.v[i], NULL);
 	/* One already gone (deleted meanwhile) is what was asked for. */
 	r = tally(res, l.n, 404, count, err);
 	free(res);
@@ -169,8 +176,22 @@ int ops_port_address_changed(struct agent *a, const char *port_id, const struct 
 int ops_router_deleted(
         struct agent *a, const char *router_id, unsigned int *count, struct apierr *err)
 {
+	struct fwd_list l = {0};
+	char *cause = NULL;
+	int r;
+
 	routers_forget(a->routers, router_id);
-	return engine_delete_router(&a->engine, router_id, count, err);
+	/* Read first for the audit trail: the deletion is one transaction. */
+	if ((r = store_foreach_router(a->store, router_id, fwd_list_add, &l, &cause)) < 0) {
+		fwd_list_free(&l);
+		*count = 0;
+		return read_error(err, r, cause);
+	}
+	if ((r = engine_delete_router(&a->engine, router_id, count, err)) == 0)
+		for (size_t i = 0; i < l.n; i++)
+			audit_log("monitor-delete", "control", NULL, &l.v[i], NULL);
+	fwd_list_free(&l);
+	return r;
 }
 
 int ops_gateway_changed(struct agent *a, const char *router_id, const struct addr *new_ip,

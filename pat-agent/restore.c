@@ -51,9 +51,20 @@ static int collect_router(const struct forwarding *f, void *arg)
 static void sync_router(struct agent *a, const char *router_id)
 {
 	struct apierr err;
+	char *cause = NULL;
 
-	if (engine_sync_router(&a->engine, router_id, &err) < 0)
-		log_warnx("Failed to restore router %s: %s", router_id, err.detail);
+	if (engine_sync_router(&a->engine, router_id, &err) == 0)
+		return;
+	log_warnx("Failed to restore router %s: %s", router_id, err.detail);
+	/*
+	 * Its forwardings are not in the kernel: say so (DOWN, and with the
+	 * namespace present, status_reason kernel_refused) rather than keep
+	 * the ACTIVE of before. A resync that works marks them ACTIVE again.
+	 */
+	if (store_set_router_status(a->store, router_id, FWD_STATUS_DOWN, &cause) < 0) {
+		log_warnx("Failed to mark router %s DOWN: %s", router_id, cause ? cause : "?");
+		free(cause);
+	}
 }
 
 /* The router id a namespace name stands for, or NULL if it is not a router's. */

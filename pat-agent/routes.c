@@ -144,6 +144,11 @@ const char *call_body(struct call *c, size_t *len)
 	return httpd_req_body(c->req, len);
 }
 
+const char *call_request_id(struct call *c)
+{
+	return httpd_req_id(c->req);
+}
+
 const struct addr *call_peer(struct call *c, struct addr *buf)
 {
 	return httpd_req_peer(c->req, buf) == 0 ? buf : NULL;

@@ -1,24 +1,29 @@
 #include "stats.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fwd.h"
+#include "kernel.h"
 #include "metrics.h"
 #include "store.h"
 
 static const char *const result_names[] = {"ok", "error"};
 static const char *const service_names[] = {"keystone", "neutron"};
 static const char *const status_names[] = {"ACTIVE", "DOWN"};
+/* In enum fwd_reason's order, from FWD_REASON_NAMESPACE_ABSENT. */
+static const char *const reason_names[] = {"namespace_absent", "kernel_refused"};
 
 static const struct metric_label result_label = {"result", result_names, 2};
 static const struct metric_label service_label = {"service", service_names, 2};
 static const struct metric_label status_label = {"status", status_names, 2};
+static const struct metric_label reason_label = {"reason", reason_names, 2};
 
 struct stats {
 	struct metrics *reg;
-	struct metric *nft, *os_errors, *forwardings;
+	struct metric *nft, *os_errors, *forwardings, *by_reason;
 	struct metric *commits, *committed; /* the group commit's transactions and changes */
 };
 
@@ -35,11 +40,14 @@ int stats_new(struct stats **out)
 	        "OpenStack calls that failed", &service_label, 1, NULL, 0);
 	s->forwardings = metrics_add(s->reg, METRIC_GAUGE, "praas_forwardings",
 	        "Port forwardings in the database, by status", &status_label, 1, NULL, 0);
+	s->by_reason = metrics_add(s->reg, METRIC_GAUGE, "praas_forwardings_by_reason",
+	        "DOWN port forwardings, by status_reason", &reason_label, 1, NULL, 0);
 	s->commits = metrics_add(s->reg, METRIC_COUNTER, "praas_group_commit_transactions_total",
 	        "Store transactions (one fsync each) of the group commit", NULL, 0, NULL, 0);
 	s->committed = metrics_add(s->reg, METRIC_COUNTER, "praas_group_commit_changes_total",
 	        "Creates, updates and deletes carried by those transactions", NULL, 0, NULL, 0);
-	if (!s->nft || !s->os_errors || !s->forwardings || !s->commits || !s->committed)
+	if (!s->nft || !s->os_errors || !s->forwardings || !s->by_reason || !s->commits ||
+	        !s->committed)
 		goto nomem;
 	*out = s;
 	return 0;
@@ -82,8 +90,34 @@ void stats_openstack_error(struct stats *s, const char *service)
 	metric_inc(s->os_errors, &idx);
 }
 
-int stats_render(struct stats *s, struct store *store, struct evbuffer *out)
+/* Counts the DOWN forwardings by reason; one namespace check per run of a router. */
+struct reasons {
+	struct kernel *kernel;
+	char router[FWD_NAME_MAX + 1];
+	enum fwd_reason last;
+	size_t n[2];
+};
+
+static int count_reason(const struct forwarding *f, void *arg)
 {
+	struct reasons *c = arg;
+	struct forwarding shown;
+
+	if (f->status != FWD_STATUS_DOWN)
+		return 0;
+	if (strcmp(c->router, f->router_id) != 0) {
+		shown = *f;
+		kernel_explain(c->kernel, &shown);
+		c->last = shown.status_reason;
+		snprintf(c->router, sizeof(c->router), "%s", f->router_id);
+	}
+	c->n[c->last == FWD_REASON_KERNEL_REFUSED]++;
+	return 0;
+}
+
+int stats_render(struct stats *s, struct store *store, struct kernel *kernel, struct evbuffer *out)
+{
+	struct reasons reasons = {.kernel = kernel};
 	size_t all, down;
 	unsigned int idx;
 	int r;
@@ -100,5 +134,13 @@ int stats_render(struct stats *s, struct store *store, struct evbuffer *out)
 	metric_set(s->forwardings, &idx, (double)(all - down));
 	idx = 1;
 	metric_set(s->forwardings, &idx, (double)down);
+	/*
+	 * The reasons need each DOWN one's router: a read of every forwarding,
+	 * done only while some are DOWN (none, in a healthy node).
+	 */
+	if (down > 0 && (r = store_foreach_all(store, count_reason, &reasons, NULL)) < 0)
+		return r;
+	for (idx = 0; idx < 2; idx++)
+		metric_set(s->by_reason, &idx, (double)reasons.n[idx]);
 	return metrics_render(s->reg, out);
 }

@@ -1,8 +1,8 @@
 /*
  * The pat-agent's own metrics, declared once: nft batch latency, OpenStack
- * call errors, the group commit's transactions and changes, and the forwardings by status (read
- * from the store when scraped). The HTTP server adds its request counters and latencies to the same
- * registry.
+ * call errors, the group commit's transactions and changes, the forwardings by status and the
+ * DOWN ones by status_reason (read from the store when scraped). The HTTP server adds its request
+ * counters and latencies to the same registry.
  */
 #ifndef PRAAS_STATS_H
 #define PRAAS_STATS_H
@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 struct evbuffer;
+struct kernel;
 struct metrics;
 struct store;
 
@@ -26,7 +27,10 @@ void stats_nft_batch(struct stats *s, double seconds, bool ok);
 void stats_group_commit(struct stats *s, size_t changes);
 void stats_openstack_error(struct stats *s, const char *service);
 
-/* Renders every metric, with the forwardings counted from store now. 0 or -errno. */
-int stats_render(struct stats *s, struct store *store, struct evbuffer *out);
+/*
+ * Renders every metric, with the forwardings counted from store now and
+ * the DOWN ones explained by kernel (kernel_explain). 0 or -errno.
+ */
+int stats_render(struct stats *s, struct store *store, struct kernel *kernel, struct evbuffer *out);
 
 #endif

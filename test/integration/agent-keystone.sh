@@ -62,6 +62,9 @@ F=$(api_field port_forwarding.id)
 assert_eq "external address is Neutron's gateway address" "$GW" "$(api_field port_forwarding.external_ip_address)"
 assert_eq "internal_port_id looked up from the address" "${OS[vmport.port]}" "$(api_field port_forwarding.internal_port_id)"
 assert_eq "project_id is the router's" "$DEMO_PROJECT" "$(api_field port_forwarding.project_id)"
+assert_match "audit: the create names the token's project and user" \
+	"audit: op=create req=req-[^ ]+ project=$DEMO_PROJECT user=[0-9a-f]{32} router=[^ ]+ id=$F protocol=tcp external=$GW:4022 internal=" \
+	"$(grep "audit: op=create .* id=$F " "$AGENT_DIR/pat-agent.log")"
 assert_eq "traffic: the client reaches the VM, which sees the client" "$CLIENT vm" "$(topo_tcp_query client "$GW" 4022)"
 api GET "$base/$F" "" -H "X-Auth-Token: $DEMO"
 assert_eq "demo shows it: 200" 200 "$API_STATUS"

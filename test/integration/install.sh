@@ -80,6 +80,9 @@ check "the state directory is 0700" test "$(stat -c %a "$dest/var/lib/praas")" =
 for d in README.md operator-guide.md tenant-guide.md api.md openapi.json; do
 	check "doc $d is installed" test -s "$dest$docdir/$d"
 done
+check "the log-file drop-in example is installed, ExecStart= at the installed agent" \
+	grep -q "^ExecStart=$bindir/praas-pat-agent .*--log-file /var/log/praas/" \
+	"$dest$docdir/examples/log-file.conf.example"
 check "the units' Documentation= names an installed file" \
 	test -f "$dest$(sed -n 's|^Documentation=file://||p' "$dest$unitdir/praas-pat-agent.service")"
 

@@ -91,4 +91,33 @@ else
 	not_ok "praas-pat-agent.service exposure $score <= 5.0 (systemd-analyze security)"
 fi
 
+# The log-file drop-in example (units/praas-pat-agent.service.d/): systemd
+# reads it over the unit without a word (SYSTEMD_UNIT_PATH makes verify find
+# the .d directory), it is what makes /var/log/praas writable under
+# ProtectSystem=strict, and a misspelt key in it would be reported.
+dropin=$build/units/log-file.conf.example
+if [[ -f $dropin ]]; then
+	mkdir -p "$tmp/units/praas-pat-agent.service.d" "$tmp/bad/praas-pat-agent.service.d"
+	exec_path=$(sed -n 's/^ExecStart=\([^ ]\+\).*/\1/p' "$dropin")
+	sed "s|^ExecStart=${exec_path%/*}/|ExecStart=$tmp/bin/|" "$dropin" \
+		>"$tmp/units/praas-pat-agent.service.d/log-file.conf"
+	out=$(cd "$tmp/units" && SYSTEMD_UNIT_PATH="$tmp/units:" systemd-analyze verify praas-pat-agent.service 2>&1)
+	rc=$?
+	[[ $rc == 0 && -z $(grep -i praas <<<"$out") ]] &&
+		ok "the log-file drop-in verifies silently over the unit" ||
+		not_ok "the log-file drop-in verifies silently over the unit" "exit $rc: $out"
+	grep -qxF 'LogsDirectory=praas' "$dropin" &&
+		grep -q '^ExecStart=.*--log-file /var/log/praas/' "$dropin" &&
+		ok "the drop-in logs under its LogsDirectory= (/var/log/praas)" ||
+		not_ok "the drop-in logs under its LogsDirectory= (/var/log/praas)"
+	cp "$tmp/units/praas-pat-agent.service" "$tmp/bad/"
+	sed 's/^LogsDirectory=/LogsDirectry=/' "$tmp/units/praas-pat-agent.service.d/log-file.conf" \
+		>"$tmp/bad/praas-pat-agent.service.d/log-file.conf"
+	out=$(cd "$tmp/bad" && SYSTEMD_UNIT_PATH="$tmp/bad:" systemd-analyze verify praas-pat-agent.service 2>&1)
+	grep -q "LogsDirectry" <<<"$out" && ok "a misspelt key in the drop-in would be reported" ||
+		not_ok "a misspelt key in the drop-in would be reported" "$out"
+else
+	not_ok "the build made units/log-file.conf.example"
+fi
+
 tap_finish

@@ -138,7 +138,7 @@ want=(
 	/usr/share/man/man1/praas.1.gz /usr/share/man/man8/praas-pat-agent.8.gz
 	/usr/share/man/man8/praas-monitor-agent.8.gz /usr/share/man/man5/praas.conf.5.gz
 	/usr/share/bash-completion/completions/praas
-	/usr/share/doc/praas/copyright
+	/usr/share/doc/praas/copyright /usr/share/doc/praas/examples/log-file.conf.example
 )
 missing=()
 for p in "${want[@]}"; do

@@ -74,7 +74,7 @@ static void test_render_single(void **state)
 	static const char *const keys[] = {"id", "router_id", "project_id", "external_ip_address",
 	        "external_port", "external_port_range", "protocol", "internal_ip_address",
 	        "internal_port", "internal_port_range", "internal_port_id", "masquerade",
-	        "description", "status", "created_at", "updated_at"};
+	        "description", "status", "status_reason", "created_at", "updated_at"};
 
 	assert_int_equal(json_object_object_length(o), sizeof(keys) / sizeof(keys[0]));
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
@@ -91,6 +91,26 @@ static void test_render_single(void **state)
 	assert_string_equal(json_object_get_string(member(o, "description")), f.description);
 	assert_true(json_object_is_type(member(o, "masquerade"), json_type_boolean));
 	assert_string_equal(json_object_get_string(member(o, "status")), "ACTIVE");
+	assert_true(json_object_is_type(member(o, "status_reason"), json_type_null));
+	json_object_put(o);
+	/* DOWN with a reason: the reason's stable name, and it decodes back. */
+	f.status = FWD_STATUS_DOWN;
+	f.status_reason = FWD_REASON_NAMESPACE_ABSENT;
+	o = render(&f);
+	assert_string_equal(json_object_get_string(member(o, "status_reason")), "namespace_absent");
+	json_object_put(o);
+	f.status_reason = FWD_REASON_KERNEL_REFUSED;
+	o = render(&f);
+	assert_string_equal(json_object_get_string(member(o, "status_reason")), "kernel_refused");
+	{
+		struct forwarding back;
+		char *why = NULL;
+
+		memset(&back, 0, sizeof(back));
+		assert_int_equal(fwd_json_decode(o, &back, &why), 0);
+		assert_int_equal(back.status, FWD_STATUS_DOWN);
+		assert_int_equal(back.status_reason, FWD_REASON_KERNEL_REFUSED);
+	}
 	assert_string_equal(
 	        json_object_get_string(member(o, "created_at")), "2026-11-26T06:38:40Z");
 	assert_string_equal(

@@ -56,6 +56,21 @@ static void test_parse_and_match(void **state)
 	assert_int_equal(list_filter_parse("router_id=r2", true, &f, &why), 0);
 	assert_false(list_filter_match(&f, &a));
 	assert_true(list_filter_match(&f, &b));
+	/* status, on both listings; as shown (upper case) only. */
+	b.status = FWD_STATUS_DOWN;
+	assert_int_equal(list_filter_parse("status=DOWN", false, &f, &why), 0);
+	assert_int_equal(f.given, LIST_FILTER_STATUS);
+	assert_false(list_filter_match(&f, &a));
+	assert_true(list_filter_match(&f, &b));
+	assert_int_equal(list_filter_parse("status=ACTIVE&router_id=r1", true, &f, &why), 0);
+	assert_true(list_filter_match(&f, &a));
+	assert_false(list_filter_match(&f, &b));
+	assert_int_equal(list_filter_parse("status=down", false, &f, &why), -EINVAL);
+	assert_non_null(strstr(why, "status: must be ACTIVE or DOWN"));
+	free(why);
+	why = NULL;
+	assert_int_equal(list_filter_parse("status=ERROR", true, &f, &why), -EINVAL);
+	free(why);
 }
 
 static void test_paging(void **state)
