@@ -49,10 +49,10 @@ static void reply_error(struct legacy *l, const char *message)
 	struct evbuffer *b = evbuffer_new();
 
 	if (b == NULL || legacy_write_error(b, message) < 0) {
-		struct apierr err;
+		struct fault err;
 		if (b)
 			evbuffer_free(b);
-		apierr_set(&err, 503, "praas.out_of_memory", "out of memory");
+		fault_no_memory(&err);
 		call_reply_error(l->call, &err);
 		free(l);
 		return;
@@ -60,7 +60,7 @@ static void reply_error(struct legacy *l, const char *message)
 	reply(l, b);
 }
 
-static void on_router(const struct router_info *info, const struct apierr *err, void *arg)
+static void on_router(const struct router_info *info, const struct fault *err, void *arg)
 {
 	struct legacy *l = arg;
 
@@ -74,7 +74,7 @@ static void on_router(const struct router_info *info, const struct apierr *err, 
 
 static void after_auth(struct legacy *l)
 {
-	struct apierr err;
+	struct fault err;
 	int r = routers_get(l->a->routers, l->req.router_id, &l->router, &err, on_router, l);
 
 	if (r < 0)
@@ -83,7 +83,7 @@ static void after_auth(struct legacy *l)
 		after_router(l);
 }
 
-static void on_auth(const struct caller *caller, const struct apierr *err, void *arg)
+static void on_auth(const struct caller *caller, const struct fault *err, void *arg)
 {
 	struct legacy *l = arg;
 
@@ -99,12 +99,12 @@ void api_legacy(struct call *c, enum legacy_op op)
 {
 	struct legacy *l = calloc(1, sizeof(*l));
 	struct addr peer;
-	struct apierr err;
+	struct fault err;
 	char *error = NULL;
 	int r;
 
 	if (l == NULL) {
-		apierr_set(&err, 503, "praas.out_of_memory", "out of memory");
+		fault_no_memory(&err);
 		call_reply_error(c, &err);
 		return;
 	}
@@ -123,11 +123,11 @@ void api_legacy(struct call *c, enum legacy_op op)
 		after_auth(l);
 }
 
-static void on_target(const struct target_port *port, const struct apierr *err, void *arg)
+static void on_target(const struct target_port *port, const struct fault *err, void *arg)
 {
 	struct legacy *l = arg;
 	char text[ADDR_STRLEN + 64], a[ADDR_STRLEN];
-	struct apierr e;
+	struct fault e;
 
 	if (err != NULL) {
 		reply_error(l, err->detail);
@@ -153,7 +153,7 @@ static void after_router(struct legacy *l)
 	const struct legacy_request *q = &l->req;
 	char a[ADDR_STRLEN], b[ADDR_STRLEN], msg[256];
 	const struct addr *gw;
-	struct apierr err;
+	struct fault err;
 
 	if (!auth_may(&l->caller, l->router.project_id)) {
 		snprintf(msg, sizeof(msg), "router %s belongs to another project", q->router_id);
@@ -277,7 +277,7 @@ static uint16_t router_port_of(const struct found *fd)
 static int do_create(struct legacy *l, struct evbuffer *b, struct found *fd)
 {
 	struct forwarding f;
-	struct apierr err;
+	struct fault err;
 
 	if (fd->hit)
 		return legacy_write_already(b, &l->req, router_port_of(fd));
@@ -303,7 +303,7 @@ static bool whole(const struct found *fd)
 
 static int do_remove(struct legacy *l, struct evbuffer *b, struct found *fd)
 {
-	struct apierr err;
+	struct fault err;
 
 	if (!fd->hit)
 		return legacy_write_not_created(b, &l->req);
@@ -320,7 +320,7 @@ static int do_remove(struct legacy *l, struct evbuffer *b, struct found *fd)
 static int do_modify(struct legacy *l, struct evbuffer *b, struct found *fd)
 {
 	struct forwarding next;
-	struct apierr err;
+	struct fault err;
 	uint16_t old;
 
 	if (!fd->hit)
@@ -336,11 +336,8 @@ static int do_modify(struct legacy *l, struct evbuffer *b, struct found *fd)
 		return legacy_write_used(b, &l->req, old);
 	next = fd->f;
 	next.external = (struct port_range){l->req.router_port, l->req.router_port};
-	if (engine_update(&l->a->engine, &next, NULL, &err) < 0) {
-		if (err.status == 409 && strcmp(err.code, "praas.port_in_use") == 0)
-			return legacy_write_used(b, &l->req, old);
-		return legacy_write_error(b, err.detail);
-	}
+	if (engine_update(&l->a->engine, &next, NULL, &err) < 0)
+		return legacy_write_fault(b, &l->req, &err, old);
 	audit_log("update", call_request_id(l->call), &l->caller, &next, &fd->f);
 	return legacy_write_modified(b, &l->req, old);
 }

@@ -56,17 +56,17 @@ static void finish(struct v1 *v)
 	free(v);
 }
 
-static void fail(struct v1 *v, const struct apierr *err)
+static void fail(struct v1 *v, const struct fault *err)
 {
 	call_reply_error(v->call, err);
 	finish(v);
 }
 
-static void fail_with(struct v1 *v, int status, const char *code, const char *detail)
+static void fail_with(struct v1 *v, int e, enum fault_cause cause, const char *detail)
 {
-	struct apierr err;
+	struct fault err;
 
-	apierr_set(&err, status, code, "%s", detail);
+	fault_set(&err, e, cause, "%s", detail);
 	fail(v, &err);
 }
 
@@ -98,7 +98,7 @@ static void reply_one(struct v1 *v, int status, const struct forwarding *f)
 	        evbuffer_add(b, "}", 1) < 0) {
 		if (b)
 			evbuffer_free(b);
-		fail_with(v, 503, "praas.out_of_memory", "out of memory");
+		fail_with(v, -ENOMEM, FAULT_MEMORY, "out of memory");
 		return;
 	}
 	call_reply(v->call, status, b);
@@ -110,10 +110,10 @@ static struct v1 *start(struct call *c, enum v1_op op, bool with_router, bool wi
 {
 	struct v1 *v = calloc(1, sizeof(*v));
 	const char *router, *id;
-	struct apierr err;
+	struct fault err;
 
 	if (v == NULL) {
-		apierr_set(&err, 503, "praas.out_of_memory", "out of memory");
+		fault_no_memory(&err);
 		call_reply_error(c, &err);
 		return NULL;
 	}
@@ -123,12 +123,12 @@ static struct v1 *start(struct call *c, enum v1_op op, bool with_router, bool wi
 	router = with_router ? call_capture(c, "router_id") : NULL;
 	id = with_id ? call_capture(c, "id") : NULL;
 	if (router && !fwd_json_name_valid(router)) {
-		fail_with(v, 404, "praas.router_not_found",
+		fail_with(v, -ENOENT, FAULT_ROUTER,
 		        "no such router: a router id is 1-64 characters of [A-Za-z0-9._-]");
 		return NULL;
 	}
 	if (id && !fwd_uuid_valid(id)) {
-		fail_with(v, 404, "praas.not_found", "no such port forwarding: ids are UUIDs");
+		fail_with(v, -ENOENT, FAULT_FORWARDING, "no such port forwarding: ids are UUIDs");
 		return NULL;
 	}
 	snprintf(v->router_id, sizeof(v->router_id), "%s", router ? router : "");
@@ -136,7 +136,7 @@ static struct v1 *start(struct call *c, enum v1_op op, bool with_router, bool wi
 	return v;
 }
 
-static void on_auth(const struct caller *caller, const struct apierr *err, void *arg)
+static void on_auth(const struct caller *caller, const struct fault *err, void *arg)
 {
 	struct v1 *v = arg;
 
@@ -150,7 +150,7 @@ static void on_auth(const struct caller *caller, const struct apierr *err, void 
 
 static void authenticate(struct v1 *v)
 {
-	struct apierr err;
+	struct fault err;
 	struct addr peer;
 	int r = auth_check(v->a->auth, call_header(v->call, "X-Auth-Token"),
 	        call_peer(v->call, &peer), false, &v->caller, &err, on_auth, v);
@@ -416,14 +416,13 @@ static int list_more(struct evbuffer *out, void *arg)
 /* router_id filters only the listing of everything; the other routes name the router. */
 static int parse_filter(struct v1 *v, struct list_filter *query, bool allow_router_id)
 {
-	struct apierr err;
+	struct fault err;
 	char *why = NULL;
 	int r;
 
 	r = list_filter_parse(call_query_string(v->call), allow_router_id, query, &why);
 	if (r < 0) {
-		apierr_set(&err, r == -ENOMEM ? 503 : 400,
-		        r == -ENOMEM ? "praas.out_of_memory" : "praas.bad_request", "%s",
+		fault_set(&err, r, r == -ENOMEM ? FAULT_MEMORY : FAULT_REQUEST, "%s",
 		        why ? why : "out of memory");
 		free(why);
 		fail(v, &err);
@@ -441,7 +440,7 @@ static void list(struct v1 *v, struct listing *l)
 	static const char head[] = "{\"port_forwardings\":[";
 	struct evbuffer *first = NULL;
 	unsigned int max = (unsigned int)v->a->cfg.pagination_max_limit;
-	struct apierr err;
+	struct fault err;
 	char *cause = NULL;
 	int r;
 
@@ -465,9 +464,9 @@ static void list(struct v1 *v, struct listing *l)
 		r = -ENOMEM;
 	if (r < 0) {
 		if (r == -ENOMEM)
-			apierr_set(&err, 503, "praas.out_of_memory", "out of memory");
+			fault_no_memory(&err);
 		else
-			apierr_set(&err, 503, "praas.db_unavailable", "cannot read forwardings: %s",
+			fault_set(&err, r, FAULT_STORE, "cannot read forwardings: %s",
 			        cause ? cause : strerror(-r));
 		free(cause);
 		if (first)
@@ -491,7 +490,7 @@ static struct listing *list_new(struct v1 *v, bool allow_router_id)
 	struct listing *l = calloc(1, sizeof(*l));
 
 	if (l == NULL) {
-		fail_with(v, 503, "praas.out_of_memory", "out of memory");
+		fail_with(v, -ENOMEM, FAULT_MEMORY, "out of memory");
 		return NULL;
 	}
 	if (parse_filter(v, &l->query, allow_router_id) < 0) {
@@ -544,19 +543,19 @@ static void do_list_all(struct v1 *v)
 /* Reads v->id into v->f; it must belong to the router of the path. */
 static int load(struct v1 *v)
 {
-	struct apierr err;
+	struct fault err;
 	char *cause = NULL;
 	int r = store_get(v->a->store, v->id, &v->f, &cause);
 
 	if (r == -ENOENT || (r == 0 && strcmp(v->f.router_id, v->router_id) != 0)) {
 		free(cause);
-		apierr_set(&err, 404, "praas.not_found", "no port forwarding %s on router %s",
+		fault_set(&err, -ENOENT, FAULT_FORWARDING, "no port forwarding %s on router %s",
 		        v->id, v->router_id);
 		return fail(v, &err), -1;
 	}
 	if (r < 0) {
-		apierr_set(&err, 503, "praas.db_unavailable", "cannot read port forwarding %s: %s",
-		        v->id, cause ? cause : strerror(-r));
+		fault_set(&err, r, FAULT_STORE, "cannot read port forwarding %s: %s", v->id,
+		        cause ? cause : strerror(-r));
 		free(cause);
 		return fail(v, &err), -1;
 	}
@@ -569,7 +568,7 @@ static void do_show(struct v1 *v)
 		reply_one(v, 200, &v->f);
 }
 
-static void on_deleted(const struct apierr *err, void *arg)
+static void on_deleted(const struct fault *err, void *arg)
 {
 	struct v1 *v = arg;
 
@@ -593,7 +592,7 @@ static void do_delete(struct v1 *v)
 
 static int parse_body(struct v1 *v, enum fwd_json_op op, struct forwarding *into)
 {
-	struct apierr err;
+	struct fault err;
 	const char *body;
 	char *why = NULL;
 	size_t len;
@@ -602,8 +601,7 @@ static int parse_body(struct v1 *v, enum fwd_json_op op, struct forwarding *into
 	body = call_body(v->call, &len);
 	r = fwd_json_parse_request(body ? body : "", body ? len : 0, op, into, &v->given, &why);
 	if (r < 0) {
-		apierr_set(&err, r == -ENOMEM ? 503 : 400,
-		        r == -ENOMEM ? "praas.out_of_memory" : "praas.bad_request", "%s",
+		fault_set(&err, r, r == -ENOMEM ? FAULT_MEMORY : FAULT_REQUEST, "%s",
 		        why ? why : "out of memory");
 		free(why);
 		return fail(v, &err), -1;
@@ -613,7 +611,7 @@ static int parse_body(struct v1 *v, enum fwd_json_op op, struct forwarding *into
 
 /* ---- the common path: auth, router, target ---- */
 
-static void on_router(const struct router_info *info, const struct apierr *err, void *arg)
+static void on_router(const struct router_info *info, const struct fault *err, void *arg)
 {
 	struct v1 *v = arg;
 
@@ -632,7 +630,7 @@ static void on_router(const struct router_info *info, const struct apierr *err, 
  */
 static bool standalone_unknown(struct v1 *v)
 {
-	struct apierr err;
+	struct fault err;
 	char *cause = NULL;
 	size_t n = 0;
 	int r;
@@ -640,7 +638,7 @@ static bool standalone_unknown(struct v1 *v)
 	if (kernel_router_present(v->a->kernel, v->router_id))
 		return false;
 	if ((r = store_count(v->a->store, v->router_id, &n, &cause)) < 0) {
-		apierr_set(&err, 503, "praas.db_unavailable", "cannot read forwardings: %s",
+		fault_set(&err, r, FAULT_STORE, "cannot read forwardings: %s",
 		        cause ? cause : strerror(-r));
 		free(cause);
 		fail(v, &err);
@@ -648,7 +646,7 @@ static bool standalone_unknown(struct v1 *v)
 	}
 	if (n > 0)
 		return false;
-	apierr_set(&err, 404, "praas.router_not_found",
+	fault_set(&err, -ENOENT, FAULT_ROUTER,
 	        "router %s: its namespace is not on this node and it has no forwardings",
 	        v->router_id);
 	fail(v, &err);
@@ -657,7 +655,7 @@ static bool standalone_unknown(struct v1 *v)
 
 static void after_auth(struct v1 *v)
 {
-	struct apierr err;
+	struct fault err;
 	int r;
 
 	switch (v->op) {
@@ -693,18 +691,18 @@ static void after_auth(struct v1 *v)
 		after_router(v);
 }
 
-static void on_target(const struct target_port *port, const struct apierr *err, void *arg)
+static void on_target(const struct target_port *port, const struct fault *err, void *arg)
 {
 	struct v1 *v = arg;
 	char a[ADDR_STRLEN];
-	struct apierr e;
+	struct fault e;
 
 	if (err != NULL) {
 		fail(v, err);
 		return;
 	}
 	if (!auth_may(&v->caller, port->project_id)) {
-		apierr_set(&e, 403, "praas.forbidden", "%s belongs to port %s of another project",
+		fault_set(&e, -EPERM, FAULT_PROJECT, "%s belongs to port %s of another project",
 		        addr_format(&port->addr, a, sizeof(a)), port->id);
 		fail(v, &e);
 		return;
@@ -727,7 +725,7 @@ static void check_target(struct v1 *v)
 {
 	const char *port_id = v->f.internal_port_id[0] ? v->f.internal_port_id : NULL;
 	const struct addr *a = v->f.internal_addr.family ? &v->f.internal_addr : NULL;
-	struct apierr err;
+	struct fault err;
 
 	if (v->a->os != NULL) {
 		if (routers_find_target(v->a->routers, &v->router, a, port_id, &err, on_target, v) <
@@ -737,7 +735,7 @@ static void check_target(struct v1 *v)
 	}
 	/* Stored, it would name a port nobody checked: refused even beside an address. */
 	if (port_id != NULL) {
-		fail_with(v, 400, "praas.bad_request",
+		fail_with(v, -EINVAL, FAULT_REQUEST,
 		        "internal_port_id: standalone mode has no Neutron ports; give "
 		        "internal_ip_address only");
 		return;
@@ -751,10 +749,10 @@ static void check_target(struct v1 *v)
 
 static void after_router(struct v1 *v)
 {
-	struct apierr err;
+	struct fault err;
 
 	if (!auth_may(&v->caller, v->router.project_id)) {
-		apierr_set(&err, 403, "praas.forbidden", "router %s belongs to another project",
+		fault_set(&err, -EPERM, FAULT_PROJECT, "router %s belongs to another project",
 		        v->router_id);
 		fail(v, &err);
 		return;
@@ -793,7 +791,7 @@ static void after_router(struct v1 *v)
 	}
 }
 
-static void on_changed(const struct apierr *err, void *arg)
+static void on_changed(const struct fault *err, void *arg)
 {
 	struct v1 *v = arg;
 
@@ -810,11 +808,11 @@ static void on_changed(const struct apierr *err, void *arg)
 static void after_target(struct v1 *v)
 {
 	const struct addr *gw = router_gateway(&v->router, v->f.internal_addr.family);
-	struct apierr err;
+	struct fault err;
 	const char *why;
 
 	if (gw == NULL) {
-		apierr_set(&err, 400, "praas.bad_request",
+		fault_set(&err, -EINVAL, FAULT_REQUEST,
 		        "internal_ip_address: router %s has no IPv%c gateway address", v->router_id,
 		        v->f.internal_addr.family == AF_INET6 ? '6' : '4');
 		fail(v, &err);
@@ -825,7 +823,7 @@ static void after_target(struct v1 *v)
 	if (v->op == V1_CREATE && !(v->given & FWD_JSON_EXTERNAL))
 		v->f.external = (struct port_range){1, (uint16_t)port_range_len(&v->f.internal)};
 	if (fwd_validate(&v->f, &why) < 0) {
-		fail_with(v, 400, "praas.bad_request", why);
+		fail_with(v, -EINVAL, FAULT_REQUEST, why);
 		return;
 	}
 	/* Answered after the group commit at the end of this loop turn. */

@@ -11,7 +11,7 @@
 #include <stddef.h>
 
 #include "addr.h"
-#include "apierr.h"
+#include "fault.h"
 
 struct agent;
 struct call;
@@ -42,8 +42,8 @@ void call_reply_stream(struct call *c, int status, struct evbuffer *first,
         void *arg);
 /* Answers plain text (Prometheus exposition format). */
 void call_reply_text(struct call *c, int status, struct evbuffer *body);
-/* Answers in the API-SIG error format. */
-void call_reply_error(struct call *c, const struct apierr *err);
+/* Answers a fault in the API-SIG error format, worded by api_error_of(). */
+void call_reply_error(struct call *c, const struct fault *err);
 /* Answers a legacy call: always 200, the body as given. */
 void call_reply_legacy(struct call *c, struct evbuffer *body);
 

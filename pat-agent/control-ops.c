@@ -59,7 +59,7 @@ static void on_list(struct control_reply *rep, const struct ipc_request *req, vo
 
 /* Answers {"ok":true,"changed":N} or the error, and logs what the peer asked. */
 static void answer(struct control_reply *rep, const char *op, int r, unsigned int count,
-        const struct apierr *err)
+        const struct fault *err)
 {
 	char members[64];
 
@@ -76,7 +76,7 @@ static void answer(struct control_reply *rep, const char *op, int r, unsigned in
 
 static void on_port_deleted(struct control_reply *rep, const struct ipc_request *req, void *arg)
 {
-	struct apierr err;
+	struct fault err;
 	unsigned int n;
 	int r = ops_port_deleted(arg, req->port_id, &n, &err);
 
@@ -86,7 +86,7 @@ static void on_port_deleted(struct control_reply *rep, const struct ipc_request 
 static void on_port_address_changed(
         struct control_reply *rep, const struct ipc_request *req, void *arg)
 {
-	struct apierr err;
+	struct fault err;
 	unsigned int n;
 	int r = ops_port_address_changed(arg, req->port_id, &req->old_ip, &req->new_ip, &n, &err);
 
@@ -95,7 +95,7 @@ static void on_port_address_changed(
 
 static void on_router_deleted(struct control_reply *rep, const struct ipc_request *req, void *arg)
 {
-	struct apierr err;
+	struct fault err;
 	unsigned int n;
 	int r = ops_router_deleted(arg, req->router_id, &n, &err);
 
@@ -104,7 +104,7 @@ static void on_router_deleted(struct control_reply *rep, const struct ipc_reques
 
 static void on_gateway_changed(struct control_reply *rep, const struct ipc_request *req, void *arg)
 {
-	struct apierr err;
+	struct fault err;
 	unsigned int n;
 	int r = ops_gateway_changed(arg, req->router_id, &req->new_ip, &n, &err);
 
@@ -114,7 +114,7 @@ static void on_gateway_changed(struct control_reply *rep, const struct ipc_reque
 static void on_resync(struct control_reply *rep, const struct ipc_request *req, void *arg)
 {
 	const char *router = (req->fields & IPC_FIELD_ROUTER_ID) ? req->router_id : NULL;
-	struct apierr err;
+	struct fault err;
 	unsigned int n;
 	int r = ops_resync(arg, router, &n, &err);
 
@@ -128,7 +128,7 @@ static void on_resync(struct control_reply *rep, const struct ipc_request *req, 
 static void on_verify(struct control_reply *rep, const struct ipc_request *req, void *arg)
 {
 	struct evbuffer *members;
-	struct apierr err;
+	struct fault err;
 	char *drift = NULL;
 	unsigned int n = 0;
 	size_t len;

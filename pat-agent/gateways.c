@@ -70,7 +70,7 @@ static void check_pair(struct gateways *g, struct seen *s, const char *router_id
 {
 	char from[ADDR_STRLEN], to[ADDR_STRLEN];
 	const struct iface_addr *gw;
-	struct apierr err;
+	struct fault err;
 	unsigned int count = 0;
 	struct addr old;
 

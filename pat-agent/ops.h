@@ -8,20 +8,20 @@
 #define PRAAS_OPS_H
 
 #include "addr.h"
-#include "apierr.h"
+#include "fault.h"
 
 struct agent;
 
 /* Each returns 0 with *count the forwardings changed, or -1 with err. */
-int ops_port_deleted(struct agent *a, const char *port_id, unsigned int *count, struct apierr *err);
+int ops_port_deleted(struct agent *a, const char *port_id, unsigned int *count, struct fault *err);
 int ops_port_address_changed(struct agent *a, const char *port_id, const struct addr *old_ip,
-        const struct addr *new_ip, unsigned int *count, struct apierr *err);
+        const struct addr *new_ip, unsigned int *count, struct fault *err);
 int ops_router_deleted(
-        struct agent *a, const char *router_id, unsigned int *count, struct apierr *err);
+        struct agent *a, const char *router_id, unsigned int *count, struct fault *err);
 int ops_gateway_changed(struct agent *a, const char *router_id, const struct addr *new_ip,
-        unsigned int *count, struct apierr *err);
+        unsigned int *count, struct fault *err);
 /* router_id NULL: every router. *count: the forwardings written to the kernel. */
-int ops_resync(struct agent *a, const char *router_id, unsigned int *count, struct apierr *err);
+int ops_resync(struct agent *a, const char *router_id, unsigned int *count, struct fault *err);
 /*
  * Compares the router's table with its forwardings in the store, here on
  * the agent's loop, where no change can come between the two reads (the
@@ -30,6 +30,6 @@ int ops_resync(struct agent *a, const char *router_id, unsigned int *count, stru
  * otherwise *drift is NULL and *count 0.
  */
 int ops_verify(struct agent *a, const char *router_id, char **drift, unsigned int *count,
-        struct apierr *err);
+        struct fault *err);
 
 #endif

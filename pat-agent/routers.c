@@ -34,7 +34,7 @@ struct lookup {
 	void *arg;
 	struct router_info info;
 	int pending;
-	struct apierr err;
+	struct fault err;
 	bool failed;
 };
 
@@ -103,7 +103,7 @@ static bool host_bits_all(const struct cidr *net, const struct addr *a, int bit)
 }
 
 int router_check_address(
-        const struct router_info *info, const struct addr *a, const char *field, struct apierr *err)
+        const struct router_info *info, const struct addr *a, const char *field, struct fault *err)
 {
 	char text[ADDR_STRLEN], net[ADDR_STRLEN + 8]; /* "address/prefixlen" */
 	const struct cidr *s;
@@ -113,11 +113,11 @@ int router_check_address(
 
 	addr_format(a, text, sizeof(text));
 	if (i < 0)
-		return apierr_set(err, 400, "praas.bad_request",
+		return fault_set(err, -EINVAL, FAULT_REQUEST,
 		        "%s: %s is not on a subnet attached to router %s", field, text, info->id);
 	for (size_t k = 0; k < info->own_len; k++)
 		if (addr_equal(&info->own[k], a))
-			return apierr_set(err, 400, "praas.bad_target",
+			return fault_set(err, -EINVAL, FAULT_TARGET,
 			        "%s: %s is an address of router %s itself; forwardings may target "
 			        "VMs only",
 			        field, text, info->id);
@@ -130,20 +130,20 @@ int router_check_address(
 	addr_format(a, text, sizeof(text));
 	/* /31 and /32 (IPv4, RFC 3021) and /127, /128 have no such addresses. */
 	if (hostbits >= 2 && host_bits_all(s, a, 0))
-		return apierr_set(err, 400, "praas.bad_target",
+		return fault_set(err, -EINVAL, FAULT_TARGET,
 		        "%s: %s is the network address of subnet %s (%s); forwardings may target "
 		        "VMs only",
 		        field, text, net,
 		        a->family == AF_INET6 ? "Subnet-Router anycast" : "no host");
 	if (a->family == AF_INET && hostbits >= 2 && host_bits_all(s, a, 1))
-		return apierr_set(err, 400, "praas.bad_target",
+		return fault_set(err, -EINVAL, FAULT_TARGET,
 		        "%s: %s is the broadcast address of subnet %s; forwardings may target VMs "
 		        "only",
 		        field, text, net);
 	return 0;
 }
 
-int router_check_port(const struct target_port *port, bool admin, struct apierr *err)
+int router_check_port(const struct target_port *port, bool admin, struct fault *err)
 {
 	char text[ADDR_STRLEN];
 
@@ -153,12 +153,12 @@ int router_check_port(const struct target_port *port, bool admin, struct apierr 
 	if (port->device_owner[0] == '\0') {
 		if (admin)
 			return 0;
-		return apierr_set(err, 400, "praas.bad_target",
+		return fault_set(err, -EINVAL, FAULT_TARGET,
 		        "port %s (%s) has no device_owner: only an admin may forward to a port "
 		        "without an owner; forwardings may target VM ports (compute:*)",
 		        port->id, text);
 	}
-	return apierr_set(err, 400, "praas.bad_target",
+	return fault_set(err, -EINVAL, FAULT_TARGET,
 	        "port %s (%s) is a %s port; forwardings may target VM ports (compute:*) only",
 	        port->id, text, port->device_owner);
 }
@@ -198,7 +198,7 @@ void routers_forget(struct routers *rs, const char *router_id)
 
 /* Standalone: the namespace's own interfaces say it all. */
 static int get_standalone(
-        struct routers *rs, const char *router_id, struct router_info *info, struct apierr *err)
+        struct routers *rs, const char *router_id, struct router_info *info, struct fault *err)
 {
 	struct iface_addr *ifs = NULL;
 	const struct iface_addr *gw;
@@ -209,11 +209,11 @@ static int get_standalone(
 	snprintf(info->id, sizeof(info->id), "%s", router_id);
 	r = kernel_interfaces(rs->kernel, router_id, &ifs, &n);
 	if (r == -ENOENT)
-		return apierr_set(err, 404, "praas.router_not_found",
+		return fault_set(err, -ENOENT, FAULT_ROUTER,
 		        "router %s: its namespace is not on this node", router_id);
 	if (r < 0)
-		return apierr_set(err, 503, "praas.kernel_unavailable",
-		        "router %s: cannot read its interfaces: %s", router_id, strerror(-r));
+		return fault_set(err, r, FAULT_TABLE, "router %s: cannot read its interfaces: %s",
+		        router_id, strerror(-r));
 	if ((gw = ifaddr_find(ifs, n, "qg-", AF_INET)) != NULL)
 		info->gateway4 = gw->net.addr;
 	if ((gw = ifaddr_find(ifs, n, "qg-", AF_INET6)) != NULL)
@@ -232,12 +232,12 @@ static int get_standalone(
 	 * bad request, it is not ready. Retry in a moment.
 	 */
 	if (info->gateway4.family == 0 && info->gateway6.family == 0)
-		return apierr_set(err, 503, "praas.router_not_ready",
+		return fault_set(err, -EAGAIN, FAULT_ROUTER,
 		        "router %s has no gateway address yet (no address on a qg- interface); "
 		        "retry when its namespace is configured",
 		        router_id);
 	if (info->subnets_len == 0)
-		return apierr_set(err, 503, "praas.router_not_ready",
+		return fault_set(err, -EAGAIN, FAULT_ROUTER,
 		        "router %s has no subnet yet (no address on a qr- interface); retry when "
 		        "its namespace is configured",
 		        router_id);
@@ -249,12 +249,12 @@ static void copy_id(char *dst, const char *src)
 	snprintf(dst, FWD_NAME_MAX + 1, "%s", src ? src : "");
 }
 
-static void neutron_failure(struct apierr *err, const struct http_error *herr, const char *what)
+static void neutron_failure(struct fault *err, const struct http_error *herr, const char *what)
 {
 	if (herr->code == -ENOENT)
-		apierr_set(err, 404, "praas.router_not_found", "%s: not found in Neutron", what);
+		fault_set(err, -ENOENT, FAULT_ROUTER, "%s: not found in Neutron", what);
 	else
-		apierr_set(err, 503, "praas.neutron_unavailable", "%s: Neutron: %s", what,
+		fault_set(err, herr->code, FAULT_NEUTRON, "%s: Neutron: %s", what,
 		        herr->message ? herr->message : strerror(-herr->code));
 }
 
@@ -265,7 +265,7 @@ static void lookup_done(struct lookup *lk)
 	if (lk->failed) {
 		lk->cb(NULL, &lk->err, lk->arg);
 	} else if (lk->info.gateway4.family == 0 && lk->info.gateway6.family == 0) {
-		apierr_set(&lk->err, 409, "praas.no_gateway",
+		fault_set(&lk->err, -EADDRNOTAVAIL, FAULT_GATEWAY,
 		        "router %s has no external gateway address", lk->info.id);
 		lk->cb(NULL, &lk->err, lk->arg);
 	} else {
@@ -324,7 +324,7 @@ static void on_interfaces(
 }
 
 int routers_get(struct routers *rs, const char *router_id, struct router_info *info,
-        struct apierr *err, routers_cb cb, void *arg)
+        struct fault *err, routers_cb cb, void *arg)
 {
 	struct cache_entry *hit;
 	struct lookup *lk;
@@ -338,7 +338,7 @@ int routers_get(struct routers *rs, const char *router_id, struct router_info *i
 	}
 	lk = calloc(1, sizeof(*lk));
 	if (lk == NULL)
-		return apierr_set(err, 503, "praas.out_of_memory", "out of memory");
+		return fault_no_memory(err);
 	lk->rs = rs;
 	lk->cb = cb;
 	lk->arg = arg;
@@ -346,13 +346,13 @@ int routers_get(struct routers *rs, const char *router_id, struct router_info *i
 	copy_id(lk->info.id, router_id);
 	if (neutron_router_get(rs->neutron, router_id, on_router, lk, NULL) < 0) {
 		free(lk);
-		return apierr_set(err, 503, "praas.neutron_unavailable", "cannot ask Neutron");
+		return fault_set(err, -EIO, FAULT_NEUTRON, "cannot ask Neutron");
 	}
 	if (neutron_router_interfaces(rs->neutron, router_id, on_interfaces, lk, NULL) < 0) {
 		/* on_router will still come; make it the last one. */
 		lk->pending--;
 		lk->failed = true;
-		apierr_set(&lk->err, 503, "praas.neutron_unavailable", "cannot ask Neutron");
+		fault_set(&lk->err, -EIO, FAULT_NEUTRON, "cannot ask Neutron");
 	}
 	return 0;
 }
@@ -394,22 +394,22 @@ static void target_found(
 static void target_missing(struct target_lookup *tl, const struct http_error *herr)
 {
 	char a[ADDR_STRLEN];
-	struct apierr err;
+	struct fault err;
 
 	if (herr != NULL && herr->code != -ENOENT)
-		apierr_set(&err, 503, "praas.neutron_unavailable", "port lookup: Neutron: %s",
+		fault_set(&err, herr->code, FAULT_NEUTRON, "port lookup: Neutron: %s",
 		        herr->message ? herr->message : strerror(-herr->code));
 	else if (tl->port_id[0] && herr != NULL)
-		apierr_set(&err, 400, "praas.bad_request", "internal_port_id: no Neutron port %s",
+		fault_set(&err, -EINVAL, FAULT_REQUEST, "internal_port_id: no Neutron port %s",
 		        tl->port_id);
 	else if (tl->port_id[0])
-		apierr_set(&err, 400, "praas.bad_request",
+		fault_set(&err, -EINVAL, FAULT_REQUEST,
 		        "internal_port_id: port %s has no address %s on a subnet attached to "
 		        "router %s",
 		        tl->port_id, tl->want.family ? addr_format(&tl->want, a, sizeof(a)) : "",
 		        tl->info.id);
 	else
-		apierr_set(&err, 400, "praas.bad_request",
+		fault_set(&err, -EINVAL, FAULT_REQUEST,
 		        "internal_ip_address: no Neutron port holds %s on a subnet attached to "
 		        "router %s",
 		        addr_format(&tl->want, a, sizeof(a)), tl->info.id);
@@ -447,14 +447,14 @@ static void on_ports(struct neutron_ports *l, const struct http_error *herr, voi
 }
 
 int routers_find_target(struct routers *rs, const struct router_info *info, const struct addr *a,
-        const char *port_id, struct apierr *err, target_cb cb, void *arg)
+        const char *port_id, struct fault *err, target_cb cb, void *arg)
 {
 	struct target_lookup *tl = calloc(1, sizeof(*tl));
 	char text[ADDR_STRLEN];
 	int r;
 
 	if (tl == NULL)
-		return apierr_set(err, 503, "praas.out_of_memory", "out of memory");
+		return fault_no_memory(err);
 	tl->info = *info;
 	tl->cb = cb;
 	tl->arg = arg;
@@ -469,8 +469,7 @@ int routers_find_target(struct routers *rs, const struct router_info *info, cons
 	}
 	if (r < 0) {
 		free(tl);
-		return apierr_set(err, 503, "praas.neutron_unavailable", "cannot ask Neutron: %s",
-		        strerror(-r));
+		return fault_set(err, r, FAULT_NEUTRON, "cannot ask Neutron: %s", strerror(-r));
 	}
 	return 0;
 }

@@ -10,6 +10,7 @@
 #include "api-legacy.h"
 #include "api-ops.h"
 #include "api-v1.h"
+#include "api-error.h"
 #include "call.h"
 #include "cause.h"
 #include "http-server.h"
@@ -183,20 +184,21 @@ void call_reply_legacy(struct call *c, struct evbuffer *body)
 	done(c);
 }
 
-void call_reply_error(struct call *c, const struct apierr *err)
+void call_reply_error(struct call *c, const struct fault *err)
 {
+	struct api_error_answer ans = api_error_of(err);
 	char secs[16];
 
 	/* An answer with Retry-After is load shedding, logged where it is decided
 	 * (at a bounded rate), not once per refused request. */
-	if (err->status >= 500 && err->retry_after == 0)
-		log_warnx("%s: %d %s", httpd_req_id(c->req), err->status, err->detail);
+	if (ans.status >= 500 && ans.retry_after == 0)
+		log_warnx("%s: %d %s", httpd_req_id(c->req), ans.status, err->detail);
 	/* Without the header the answer still stands: it is only advice. */
-	if (err->retry_after > 0) {
-		snprintf(secs, sizeof(secs), "%d", err->retry_after);
+	if (ans.retry_after > 0) {
+		snprintf(secs, sizeof(secs), "%d", ans.retry_after);
 		(void)httpd_req_add_header(c->req, "Retry-After", secs);
 	}
-	httpd_reply_error(c->req, err->status, err->code, "%s", err->detail);
+	httpd_reply_error(c->req, ans.status, ans.code, "%s", err->detail);
 	done(c);
 }
 
