@@ -8,7 +8,7 @@
 #ifndef PRAAS_API_LEGACY_H
 #define PRAAS_API_LEGACY_H
 
-#include "legacy.h"
+#include "legacy-wire.h"
 
 struct call;
 

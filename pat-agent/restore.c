@@ -2,6 +2,8 @@
  * Bringing the kernel in line with the database: at start for every router
  * namespace present, and whenever one appears or goes away.
  */
+#include "restore.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

@@ -15,8 +15,8 @@
  * original did. Answers keep the original's keys, status strings and
  * messages; ports are JSON strings.
  */
-#ifndef PRAAS_LEGACY_H
-#define PRAAS_LEGACY_H
+#ifndef PRAAS_LEGACY_WIRE_H
+#define PRAAS_LEGACY_WIRE_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,4 +1,4 @@
-#include "ops.h"
+#include "reports.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "restore.h"
 #include "audit.h"
 #include "kernel.h"
 #include "log.h"
@@ -125,7 +126,8 @@ static int move_all(struct agent *a, struct fwd_list *l, const struct addr *addr
 	return r;
 }
 
-int ops_port_deleted(struct agent *a, const char *port_id, unsigned int *count, struct fault *err)
+int reports_port_deleted(
+        struct agent *a, const char *port_id, unsigned int *count, struct fault *err)
 {
 	struct fwd_list l = {0}, cuts;
 	struct op_result *res;
@@ -156,7 +158,7 @@ int ops_port_deleted(struct agent *a, const char *port_id, unsigned int *count, 
 	return r;
 }
 
-int ops_port_address_changed(struct agent *a, const char *port_id, const struct addr *old_ip,
+int reports_port_address_changed(struct agent *a, const char *port_id, const struct addr *old_ip,
         const struct addr *new_ip, unsigned int *count, struct fault *err)
 {
 	struct matches m = {.internal = old_ip};
@@ -176,7 +178,7 @@ int ops_port_address_changed(struct agent *a, const char *port_id, const struct 
 	return r;
 }
 
-int ops_router_deleted(
+int reports_router_deleted(
         struct agent *a, const char *router_id, unsigned int *count, struct fault *err)
 {
 	struct fwd_list l = {0};
@@ -197,7 +199,7 @@ int ops_router_deleted(
 	return r;
 }
 
-int ops_gateway_changed(struct agent *a, const char *router_id, const struct addr *new_ip,
+int reports_gateway_changed(struct agent *a, const char *router_id, const struct addr *new_ip,
         unsigned int *count, struct fault *err)
 {
 	struct matches m = {.gateway = new_ip};
@@ -229,7 +231,7 @@ static int count_all(const struct forwarding *f, void *arg)
 	return 0;
 }
 
-int ops_resync(struct agent *a, const char *router_id, unsigned int *count, struct fault *err)
+int reports_resync(struct agent *a, const char *router_id, unsigned int *count, struct fault *err)
 {
 	unsigned int n = 0;
 	char *cause = NULL;
@@ -283,7 +285,7 @@ static int compare_router(struct agent *a, const char *router_id, const struct f
 	return r;
 }
 
-int ops_verify(struct agent *a, const char *router_id, char **drift, unsigned int *count,
+int reports_verify(struct agent *a, const char *router_id, char **drift, unsigned int *count,
         struct fault *err)
 {
 	struct fwd_list l = {0};

@@ -1,4 +1,4 @@
-#include "legacy.h"
+#include "legacy-wire.h"
 
 #include <errno.h>
 #include <event2/buffer.h>

@@ -4,8 +4,8 @@
  * monitor saw (the old address, the port id), so a forwarding created or
  * changed since its look is left alone.
  */
-#ifndef PRAAS_OPS_H
-#define PRAAS_OPS_H
+#ifndef PRAAS_REPORTS_H
+#define PRAAS_REPORTS_H
 
 #include "addr.h"
 #include "fault.h"
@@ -13,15 +13,16 @@
 struct agent;
 
 /* Each returns 0 with *count the forwardings changed, or -1 with err. */
-int ops_port_deleted(struct agent *a, const char *port_id, unsigned int *count, struct fault *err);
-int ops_port_address_changed(struct agent *a, const char *port_id, const struct addr *old_ip,
+int reports_port_deleted(
+        struct agent *a, const char *port_id, unsigned int *count, struct fault *err);
+int reports_port_address_changed(struct agent *a, const char *port_id, const struct addr *old_ip,
         const struct addr *new_ip, unsigned int *count, struct fault *err);
-int ops_router_deleted(
+int reports_router_deleted(
         struct agent *a, const char *router_id, unsigned int *count, struct fault *err);
-int ops_gateway_changed(struct agent *a, const char *router_id, const struct addr *new_ip,
+int reports_gateway_changed(struct agent *a, const char *router_id, const struct addr *new_ip,
         unsigned int *count, struct fault *err);
 /* router_id NULL: every router. *count: the forwardings written to the kernel. */
-int ops_resync(struct agent *a, const char *router_id, unsigned int *count, struct fault *err);
+int reports_resync(struct agent *a, const char *router_id, unsigned int *count, struct fault *err);
 /*
  * Compares the router's table with its forwardings in the store, here on
  * the agent's loop, where no change can come between the two reads (the
@@ -29,7 +30,7 @@ int ops_resync(struct agent *a, const char *router_id, unsigned int *count, stru
  * (*count forwardings) and *drift (allocated, the caller frees) says how;
  * otherwise *drift is NULL and *count 0.
  */
-int ops_verify(struct agent *a, const char *router_id, char **drift, unsigned int *count,
+int reports_verify(struct agent *a, const char *router_id, char **drift, unsigned int *count,
         struct fault *err);
 
 #endif

@@ -1,4 +1,4 @@
-#include "api-ops.h"
+#include "api-operator.h"
 
 #include <errno.h>
 #include <event2/buffer.h>
