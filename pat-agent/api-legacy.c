@@ -106,19 +106,14 @@ static void on_finish(struct runner *r, const struct fault *fault)
 
 /* ---- the ops: their steps, in order ---- */
 
-#define STEP(fn)                                                                                   \
-	{                                                                                          \
-#fn, fn                                                                            \
-	}
-#define STEPS(t) t, sizeof(t) / sizeof(t[0])
-
-static const struct runner_step create_steps[] = {STEP(pipeline_authenticate),
-        STEP(pipeline_resolve_router), STEP(pipeline_may_act), STEP(step_check),
-        STEP(pipeline_resolve_target), STEP(step_act)};
-static const struct runner_step change_steps[] = {STEP(pipeline_authenticate),
-        STEP(pipeline_resolve_router), STEP(pipeline_may_act), STEP(step_check), STEP(step_act)};
-static const struct runner_step router_pat_steps[] = {STEP(pipeline_authenticate),
-        STEP(pipeline_resolve_router), STEP(pipeline_may_act), STEP(step_act)};
+static const struct runner_step create_steps[] = {RUNNER_STEP(pipeline_authenticate),
+        RUNNER_STEP(pipeline_resolve_router), RUNNER_STEP(pipeline_may_act),
+        RUNNER_STEP(step_check), RUNNER_STEP(pipeline_resolve_target), RUNNER_STEP(step_act)};
+static const struct runner_step change_steps[] = {RUNNER_STEP(pipeline_authenticate),
+        RUNNER_STEP(pipeline_resolve_router), RUNNER_STEP(pipeline_may_act),
+        RUNNER_STEP(step_check), RUNNER_STEP(step_act)};
+static const struct runner_step router_pat_steps[] = {RUNNER_STEP(pipeline_authenticate),
+        RUNNER_STEP(pipeline_resolve_router), RUNNER_STEP(pipeline_may_act), RUNNER_STEP(step_act)};
 
 void api_legacy(struct call *c, enum legacy_op op)
 {
@@ -147,11 +142,11 @@ void api_legacy(struct call *c, enum legacy_op op)
 	l->req.target_addr = l->q.server_ip;
 	l->req.target_field = "server_ip";
 	if (op == LEGACY_CREATE)
-		runner_start(&l->req.run, STEPS(create_steps), on_finish);
+		runner_start(&l->req.run, RUNNER_STEPS(create_steps), on_finish);
 	else if (op == LEGACY_ROUTER_PAT)
-		runner_start(&l->req.run, STEPS(router_pat_steps), on_finish);
+		runner_start(&l->req.run, RUNNER_STEPS(router_pat_steps), on_finish);
 	else
-		runner_start(&l->req.run, STEPS(change_steps), on_finish);
+		runner_start(&l->req.run, RUNNER_STEPS(change_steps), on_finish);
 }
 
 /* ---- finding what the Proxy CLI names ---- */

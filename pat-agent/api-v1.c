@@ -736,26 +736,22 @@ static void on_finish(struct runner *r, const struct fault *fault)
 
 /* ---- the ops: their steps, in order ---- */
 
-#define STEP(fn)                                                                                   \
-	{                                                                                          \
-#fn, fn                                                                            \
-	}
-#define STEPS(t) t, sizeof(t) / sizeof(t[0])
-
-static const struct runner_step list_steps[] = {
-        STEP(pipeline_authenticate), STEP(step_router), STEP(pipeline_may_act), STEP(step_list)};
+static const struct runner_step list_steps[] = {RUNNER_STEP(pipeline_authenticate),
+        RUNNER_STEP(step_router), RUNNER_STEP(pipeline_may_act), RUNNER_STEP(step_list)};
 static const struct runner_step list_all_steps[] = {
-        STEP(pipeline_authenticate), STEP(step_list_all)};
-static const struct runner_step show_steps[] = {
-        STEP(pipeline_authenticate), STEP(step_router), STEP(pipeline_may_act), STEP(step_load)};
-static const struct runner_step delete_steps[] = {STEP(pipeline_authenticate), STEP(step_router),
-        STEP(pipeline_may_act), STEP(step_load), STEP(step_commit)};
-static const struct runner_step create_steps[] = {STEP(pipeline_authenticate), STEP(step_parse),
-        STEP(step_router), STEP(pipeline_may_act), STEP(step_target), STEP(step_validate),
-        STEP(step_commit)};
-static const struct runner_step update_steps[] = {STEP(pipeline_authenticate), STEP(step_parse),
-        STEP(step_router), STEP(pipeline_may_act), STEP(step_load), STEP(step_target),
-        STEP(step_validate), STEP(step_commit)};
+        RUNNER_STEP(pipeline_authenticate), RUNNER_STEP(step_list_all)};
+static const struct runner_step show_steps[] = {RUNNER_STEP(pipeline_authenticate),
+        RUNNER_STEP(step_router), RUNNER_STEP(pipeline_may_act), RUNNER_STEP(step_load)};
+static const struct runner_step delete_steps[] = {RUNNER_STEP(pipeline_authenticate),
+        RUNNER_STEP(step_router), RUNNER_STEP(pipeline_may_act), RUNNER_STEP(step_load),
+        RUNNER_STEP(step_commit)};
+static const struct runner_step create_steps[] = {RUNNER_STEP(pipeline_authenticate),
+        RUNNER_STEP(step_parse), RUNNER_STEP(step_router), RUNNER_STEP(pipeline_may_act),
+        RUNNER_STEP(step_target), RUNNER_STEP(step_validate), RUNNER_STEP(step_commit)};
+static const struct runner_step update_steps[] = {RUNNER_STEP(pipeline_authenticate),
+        RUNNER_STEP(step_parse), RUNNER_STEP(step_router), RUNNER_STEP(pipeline_may_act),
+        RUNNER_STEP(step_load), RUNNER_STEP(step_target), RUNNER_STEP(step_validate),
+        RUNNER_STEP(step_commit)};
 
 static void run(struct call *c, enum v1_op op, bool with_router, bool with_id,
         const struct runner_step *steps, size_t n)
@@ -768,30 +764,30 @@ static void run(struct call *c, enum v1_op op, bool with_router, bool with_id,
 
 void api_v1_list(struct call *c)
 {
-	run(c, V1_LIST, true, false, STEPS(list_steps));
+	run(c, V1_LIST, true, false, RUNNER_STEPS(list_steps));
 }
 
 void api_v1_list_all(struct call *c)
 {
-	run(c, V1_LIST_ALL, false, false, STEPS(list_all_steps));
+	run(c, V1_LIST_ALL, false, false, RUNNER_STEPS(list_all_steps));
 }
 
 void api_v1_create(struct call *c)
 {
-	run(c, V1_CREATE, true, false, STEPS(create_steps));
+	run(c, V1_CREATE, true, false, RUNNER_STEPS(create_steps));
 }
 
 void api_v1_show(struct call *c)
 {
-	run(c, V1_SHOW, true, true, STEPS(show_steps));
+	run(c, V1_SHOW, true, true, RUNNER_STEPS(show_steps));
 }
 
 void api_v1_update(struct call *c)
 {
-	run(c, V1_UPDATE, true, true, STEPS(update_steps));
+	run(c, V1_UPDATE, true, true, RUNNER_STEPS(update_steps));
 }
 
 void api_v1_delete(struct call *c)
 {
-	run(c, V1_DELETE, true, true, STEPS(delete_steps));
+	run(c, V1_DELETE, true, true, RUNNER_STEPS(delete_steps));
 }

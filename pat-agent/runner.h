@@ -49,6 +49,12 @@ struct runner {
 	int state;          /* private */
 };
 
+/* A table line for step function fn, named after it; a table's steps and length. */
+/* clang-format off */
+#define RUNNER_STEP(fn) {#fn, fn}
+#define RUNNER_STEPS(t) t, sizeof(t) / sizeof((t)[0])
+/* clang-format on */
+
 /* Runs steps[0..n) on r, then finish. r is embedded in the request it carries. */
 void runner_start(
         struct runner *r, const struct runner_step *steps, size_t n, runner_finish_fn *finish);
