@@ -115,11 +115,25 @@ static const struct runner_step change_steps[] = {RUNNER_STEP(pipeline_authentic
 static const struct runner_step router_pat_steps[] = {RUNNER_STEP(pipeline_authenticate),
         RUNNER_STEP(pipeline_resolve_router), RUNNER_STEP(pipeline_may_act), RUNNER_STEP(step_act)};
 
+/* Each op's steps. */
+static const struct {
+	const struct runner_step *steps;
+	size_t n;
+} ops[] = {
+        [LEGACY_CREATE] = {RUNNER_STEPS(create_steps)},
+        [LEGACY_REMOVE] = {RUNNER_STEPS(change_steps)},
+        [LEGACY_MODIFY] = {RUNNER_STEPS(change_steps)},
+        [LEGACY_ROUTER_PAT] = {RUNNER_STEPS(router_pat_steps)},
+        /* step_check looks at server_ip only for this one */
+        [LEGACY_ROUTER_SERVER_PAT] = {RUNNER_STEPS(change_steps)},
+};
+
 void api_legacy(struct call *c, enum legacy_op op)
 {
 	struct legacy *l = calloc(1, sizeof(*l));
 	struct fault err;
 	char *error = NULL;
+	int r;
 
 	if (l == NULL) {
 		fault_no_memory(&err);
@@ -132,8 +146,11 @@ void api_legacy(struct call *c, enum legacy_op op)
 	l->req.token = call_header(c, "X-Auth-Token");
 	if (call_peer(c, &l->req.peer) == NULL)
 		memset(&l->req.peer, 0, sizeof(l->req.peer));
-	if (legacy_parse(op, call_query_string(c), &l->q, &error) < 0) {
-		fault_set(&err, -EINVAL, FAULT_REQUEST, "%s", error ? error : "out of memory");
+	if ((r = legacy_parse(op, call_query_string(c), &l->q, &error)) < 0) {
+		if (r == -ENOMEM || error == NULL)
+			fault_no_memory(&err);
+		else
+			fault_set(&err, r, FAULT_REQUEST, "%s", error);
 		free(error);
 		reply_fault(l, &err);
 		return;
@@ -141,12 +158,7 @@ void api_legacy(struct call *c, enum legacy_op op)
 	snprintf(l->req.router_id, sizeof(l->req.router_id), "%s", l->q.router_id);
 	l->req.target_addr = l->q.server_ip;
 	l->req.target_field = "server_ip";
-	if (op == LEGACY_CREATE)
-		runner_start(&l->req.run, RUNNER_STEPS(create_steps), on_finish);
-	else if (op == LEGACY_ROUTER_PAT)
-		runner_start(&l->req.run, RUNNER_STEPS(router_pat_steps), on_finish);
-	else
-		runner_start(&l->req.run, RUNNER_STEPS(change_steps), on_finish);
+	runner_start(&l->req.run, ops[op].steps, ops[op].n, on_finish);
 }
 
 /* ---- finding what the Proxy CLI names ---- */
