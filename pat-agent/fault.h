@@ -1,5 +1,5 @@
 /*
- * Why a request was refused, as the core (auth, routers, engine, ops) says
+ * Why a request was refused, as the core (auth, routers, engine, reports) says
  * it: a negative errno, the thing at fault (the cause), a sentence that
  * says what and why, and for a conflict the forwarding in the way.
  *
