@@ -357,3 +357,35 @@ int kernel_interfaces(struct kernel *k, const char *router_id, struct iface_addr
 	mnl_socket_close(nl);
 	return r;
 }
+
+static int open_watch(void *arg)
+{
+	int *fd = arg;
+
+	*fd = ifaddr_watch_open();
+	return *fd < 0 ? *fd : 0;
+}
+
+int kernel_watch_addresses(struct kernel *k, const char *router_id)
+{
+	char name[256];
+	int fd = -1, r;
+
+	if ((r = ns_name(k, router_id, name, sizeof(name))) < 0)
+		return r;
+	if (netns_check(k->cfg->netns_dir, name) != 1)
+		return -ENOENT;
+	if ((r = netns_run_in(k->cfg->netns_dir, name, open_watch, &fd, NULL)) < 0)
+		return r;
+	return fd;
+}
+
+int kernel_router_identity(struct kernel *k, const char *router_id, uint64_t *dev, uint64_t *ino)
+{
+	char name[256];
+	int r;
+
+	if ((r = ns_name(k, router_id, name, sizeof(name))) < 0)
+		return r;
+	return netns_identity(k->cfg->netns_dir, name, dev, ino);
+}
