@@ -11,8 +11,9 @@
  * no netlink round trip, and a changed gateway or a removed subnet is
  * seen by the very next request, as without the cache. The namespace
  * watch (restore.c) and the gateway follow (gateways.c, through ops.c)
- * also forget a router. The cache holds at most CACHE_MAX routers, one
- * descriptor each; only complete answers are kept.
+ * also forget a router. The cache holds at most CACHE_MAX routers (fewer
+ * under a low descriptor limit: half kernel_conn_budget()), one descriptor
+ * each; only complete answers are kept.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@
 #include "router-cache.h"
 #include "routers-backend.h"
 
+#define CACHE_MIN 8
 #define CACHE_MAX 256
 
 struct routers_local {
@@ -35,13 +37,24 @@ struct routers_local {
 	struct router_cache *cache;
 };
 
+/*
+ * Half as many routers as the kernel keeps sockets for (kernel_conn_budget:
+ * an eighth of the descriptor limit), one watch each: a sixteenth more.
+ */
+static size_t cache_budget(void)
+{
+	size_t n = kernel_conn_budget() / 2;
+
+	return n < CACHE_MIN ? CACHE_MIN : n > CACHE_MAX ? CACHE_MAX : n;
+}
+
 int routers_local_new(struct kernel *kernel, void **out)
 {
 	struct routers_local *rs = calloc(1, sizeof(*rs));
 
 	if (rs == NULL)
 		return -ENOMEM;
-	if (router_cache_new(CACHE_MAX, &rs->cache) < 0) {
+	if (router_cache_new(cache_budget(), &rs->cache) < 0) {
 		free(rs);
 		return -ENOMEM;
 	}
