@@ -13,8 +13,8 @@ struct router_cache {
 	struct router_cache_entry *slots; /* capacity of them; info.id "" when free */
 	struct router_cache_entry **buckets;
 	size_t capacity, nbuckets, len;
-	struct router_cache_entry *lru_head, *lru_tail; /* head: most recently used */
-	struct router_cache_entry *free_list;           /* linked by next */
+	struct lru lru;                       /* the entries, most recently used first */
+	struct router_cache_entry *free_list; /* linked by next */
 	uint8_t key[SIPHASH_KEY_LEN];
 };
 
@@ -61,39 +61,14 @@ static struct router_cache_entry **bucket(struct router_cache *c, const char *id
 	return &c->buckets[siphash24(c->key, id, strlen(id)) & (c->nbuckets - 1)];
 }
 
-static void lru_unlink(struct router_cache *c, struct router_cache_entry *e)
-{
-	if (e->lru_prev)
-		e->lru_prev->lru_next = e->lru_next;
-	else
-		c->lru_head = e->lru_next;
-	if (e->lru_next)
-		e->lru_next->lru_prev = e->lru_prev;
-	else
-		c->lru_tail = e->lru_prev;
-	e->lru_prev = e->lru_next = NULL;
-}
-
-static void lru_push(struct router_cache *c, struct router_cache_entry *e)
-{
-	e->lru_next = c->lru_head;
-	if (c->lru_head)
-		c->lru_head->lru_prev = e;
-	else
-		c->lru_tail = e;
-	c->lru_head = e;
-}
-
 struct router_cache_entry *router_cache_find(struct router_cache *c, const char *id)
 {
 	struct router_cache_entry *e = *bucket(c, id);
 
 	while (e != NULL && strcmp(e->info.id, id) != 0)
 		e = e->next;
-	if (e != NULL && e != c->lru_head) {
-		lru_unlink(c, e);
-		lru_push(c, e);
-	}
+	if (e != NULL)
+		lru_touch(&c->lru, &e->lru);
 	return e;
 }
 
@@ -105,7 +80,7 @@ static void drop(struct router_cache *c, struct router_cache_entry *e)
 	while (*p != e)
 		p = &(*p)->next;
 	*p = e->next;
-	lru_unlink(c, e);
+	lru_unlink(&c->lru, &e->lru);
 	if (e->watch_fd >= 0 && close(e->watch_fd) < 0)
 		log_warn("close");
 	memset(e, 0, sizeof(*e));
@@ -129,7 +104,7 @@ static struct router_cache_entry *free_slot(struct router_cache *c)
 	struct router_cache_entry *e;
 
 	if (c->free_list == NULL)
-		drop(c, c->lru_tail);
+		drop(c, LRU_ITEM(c->lru.tail, struct router_cache_entry, lru));
 	e = c->free_list;
 	c->free_list = e->next;
 	e->next = NULL;
@@ -151,7 +126,7 @@ struct router_cache_entry *router_cache_put(struct router_cache *c, const struct
 	b = bucket(c, info->id);
 	e->next = *b;
 	*b = e;
-	lru_push(c, e);
+	lru_push(&c->lru, &e->lru);
 	c->len++;
 	return e;
 }

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lru.h"
 #include "routers.h"
 
 struct router_cache;
@@ -22,7 +23,8 @@ struct router_cache_entry {
 	int watch_fd;            /* owned; -1: none */
 	uint64_t ns_dev, ns_ino; /* the namespace file read (standalone); 0: none */
 	/* The cache's own links. */
-	struct router_cache_entry *next, *lru_prev, *lru_next;
+	struct router_cache_entry *next;
+	struct lru_node lru;
 };
 
 /* 0 or -ENOMEM. capacity > 0. */

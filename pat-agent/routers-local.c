@@ -32,54 +32,19 @@
 #define CACHE_MIN 8
 #define CACHE_MAX 256
 
-struct routers_local {
-	struct kernel *kernel;
-	struct router_cache *cache;
-};
-
 /*
  * Half as many routers as the kernel keeps sockets for (kernel_conn_budget:
  * an eighth of the descriptor limit), one watch each: a sixteenth more.
  */
-static size_t cache_budget(void)
+static size_t cache_capacity(void)
 {
 	size_t n = kernel_conn_budget() / 2;
 
 	return n < CACHE_MIN ? CACHE_MIN : n > CACHE_MAX ? CACHE_MAX : n;
 }
 
-int routers_local_new(struct kernel *kernel, void **out)
-{
-	struct routers_local *rs = calloc(1, sizeof(*rs));
-
-	if (rs == NULL)
-		return -ENOMEM;
-	if (router_cache_new(cache_budget(), &rs->cache) < 0) {
-		free(rs);
-		return -ENOMEM;
-	}
-	rs->kernel = kernel;
-	*out = rs;
-	return 0;
-}
-
-static void free_state(void *st)
-{
-	struct routers_local *rs = st;
-
-	router_cache_free(rs->cache);
-	free(rs);
-}
-
-static void forget(void *st, const char *router_id)
-{
-	struct routers_local *rs = st;
-
-	router_cache_forget(rs->cache, router_id);
-}
-
 /* Reads the namespace's interfaces: 1 with info filled, or -1 with err. */
-static int read_facts(struct routers_local *rs, const char *router_id, struct router_info *info,
+static int read_facts(struct routers_state *rs, const char *router_id, struct router_info *info,
         struct apierr *err)
 {
 	struct iface_addr *ifs = NULL;
@@ -127,7 +92,7 @@ static int read_facts(struct routers_local *rs, const char *router_id, struct ro
 }
 
 /* Whether e still says what the namespace holds: nothing changed there, and it is the same one. */
-static bool still_true(struct routers_local *rs, const struct router_cache_entry *e)
+static bool still_true(struct routers_state *rs, const struct router_cache_entry *e)
 {
 	uint64_t dev, ino;
 
@@ -143,7 +108,7 @@ static bool still_true(struct routers_local *rs, const struct router_cache_entry
  * one before and after. Without a watch (descriptors short) the answer is
  * still given, only not kept.
  */
-static int read_and_keep(struct routers_local *rs, const char *router_id, struct router_info *info,
+static int read_and_keep(struct routers_state *rs, const char *router_id, struct router_info *info,
         struct apierr *err)
 {
 	uint64_t dev0 = 0, ino0 = 0, dev1 = 0, ino1 = 0;
@@ -166,10 +131,9 @@ static int read_and_keep(struct routers_local *rs, const char *router_id, struct
 }
 
 /* Always synchronous: 1 with info, or -1 with err. */
-static int get(void *st, const char *router_id, struct router_info *info, struct apierr *err,
-        routers_cb cb, void *arg)
+static int get(struct routers_state *rs, const char *router_id, struct router_info *info,
+        struct apierr *err, routers_cb cb, void *arg)
 {
-	struct routers_local *rs = st;
 	struct router_cache_entry *e = router_cache_find(rs->cache, router_id);
 
 	(void)cb;
@@ -188,8 +152,7 @@ const struct routers_backend routers_local_backend = {
         .has_ports = false,
         .has_owners = false,
         .follows_gateways = true,
+        .cache_capacity = cache_capacity,
         .get = get,
-        .forget = forget,
         .find_target = NULL,
-        .free = free_state,
 };

@@ -20,14 +20,9 @@
 #define CACHE_SECONDS 10
 #define CACHE_MAX     256
 
-struct routers_neutron {
-	struct neutron *neutron;
-	struct router_cache *cache;
-};
-
 /* One router lookup in flight: the router and its interfaces, fetched together. */
 struct lookup {
-	struct routers_neutron *rs;
+	struct routers_state *rs;
 	routers_cb cb;
 	void *arg;
 	struct router_info info;
@@ -52,34 +47,9 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-int routers_neutron_new(struct neutron *neutron, void **out)
+static size_t cache_capacity(void)
 {
-	struct routers_neutron *rs = calloc(1, sizeof(*rs));
-
-	if (rs == NULL)
-		return -ENOMEM;
-	if (router_cache_new(CACHE_MAX, &rs->cache) < 0) {
-		free(rs);
-		return -ENOMEM;
-	}
-	rs->neutron = neutron;
-	*out = rs;
-	return 0;
-}
-
-static void free_state(void *st)
-{
-	struct routers_neutron *rs = st;
-
-	router_cache_free(rs->cache);
-	free(rs);
-}
-
-static void forget(void *st, const char *router_id)
-{
-	struct routers_neutron *rs = st;
-
-	router_cache_forget(rs->cache, router_id);
+	return CACHE_MAX;
 }
 
 static void copy_id(char *dst, const char *src)
@@ -161,10 +131,9 @@ static void on_interfaces(
 	lookup_done(lk);
 }
 
-static int get(void *st, const char *router_id, struct router_info *info, struct apierr *err,
-        routers_cb cb, void *arg)
+static int get(struct routers_state *rs, const char *router_id, struct router_info *info,
+        struct apierr *err, routers_cb cb, void *arg)
 {
-	struct routers_neutron *rs = st;
 	struct router_cache_entry *hit = router_cache_find(rs->cache, router_id);
 	struct lookup *lk;
 
@@ -282,10 +251,9 @@ static void on_ports(struct neutron_ports *l, const struct http_error *herr, voi
 	free(tl);
 }
 
-static int find_target(void *st, const struct router_info *info, const struct addr *a,
-        const char *port_id, struct apierr *err, target_cb cb, void *arg)
+static int find_target(struct routers_state *rs, const struct router_info *info,
+        const struct addr *a, const char *port_id, struct apierr *err, target_cb cb, void *arg)
 {
-	struct routers_neutron *rs = st;
 	struct target_lookup *tl = calloc(1, sizeof(*tl));
 	char text[ADDR_STRLEN];
 	int r;
@@ -317,8 +285,7 @@ const struct routers_backend routers_neutron_backend = {
         .has_ports = true,
         .has_owners = true,
         .follows_gateways = false,
+        .cache_capacity = cache_capacity,
         .get = get,
-        .forget = forget,
         .find_target = find_target,
-        .free = free_state,
 };

@@ -6,11 +6,12 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "router-cache.h"
 #include "routers-backend.h"
 
 struct routers {
 	const struct routers_backend *be;
-	void *st;
+	struct routers_state st;
 };
 
 int routers_new(struct kernel *kernel, struct neutron *neutron, struct routers **out)
@@ -21,9 +22,9 @@ int routers_new(struct kernel *kernel, struct neutron *neutron, struct routers *
 	if (rs == NULL)
 		return -ENOMEM;
 	rs->be = neutron != NULL ? &routers_neutron_backend : &routers_local_backend;
-	r = neutron != NULL ? routers_neutron_new(neutron, &rs->st)
-	                    : routers_local_new(kernel, &rs->st);
-	if (r < 0) {
+	rs->st.neutron = neutron;
+	rs->st.kernel = kernel;
+	if ((r = router_cache_new(rs->be->cache_capacity(), &rs->st.cache)) < 0) {
 		free(rs);
 		return r;
 	}
@@ -35,7 +36,7 @@ void routers_free(struct routers *rs)
 {
 	if (rs == NULL)
 		return;
-	rs->be->free(rs->st);
+	router_cache_free(rs->st.cache);
 	free(rs);
 }
 
@@ -62,12 +63,12 @@ bool routers_follow_gateways(const struct routers *rs)
 int routers_get(struct routers *rs, const char *router_id, struct router_info *info,
         struct apierr *err, routers_cb cb, void *arg)
 {
-	return rs->be->get(rs->st, router_id, info, err, cb, arg);
+	return rs->be->get(&rs->st, router_id, info, err, cb, arg);
 }
 
 void routers_forget(struct routers *rs, const char *router_id)
 {
-	rs->be->forget(rs->st, router_id);
+	router_cache_forget(rs->st.cache, router_id);
 }
 
 int routers_find_target(struct routers *rs, const struct router_info *info, const struct addr *a,
@@ -76,7 +77,7 @@ int routers_find_target(struct routers *rs, const struct router_info *info, cons
 	if (rs->be->find_target == NULL)
 		return apierr_set(err, 400, "praas.bad_request",
 		        "router %s: the %s backend has no ports", info->id, rs->be->name);
-	return rs->be->find_target(rs->st, info, a, port_id, err, cb, arg);
+	return rs->be->find_target(&rs->st, info, a, port_id, err, cb, arg);
 }
 
 const struct addr *router_gateway(const struct router_info *info, int family)
