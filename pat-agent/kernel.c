@@ -15,7 +15,7 @@
 #include "log.h"
 #include "lru.h"
 #include "netns.h"
-#include "nft.h"
+#include "nft-read.h"
 
 #define BUCKETS 4096
 /*

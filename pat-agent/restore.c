@@ -11,7 +11,7 @@
 #include "kernel.h"
 #include "log.h"
 #include "netns.h"
-#include "nft.h"
+#include "nft-read.h"
 #include "routers.h"
 #include "store.h"
 
