@@ -596,7 +596,7 @@ static enum runner_verdict step_router(struct runner *r)
 {
 	struct v1 *v = v1_of(r);
 
-	if (v->req.a->os == NULL && v->op != V1_CREATE && v->op != V1_UPDATE) {
+	if (!routers_have_owners(v->req.a->routers) && v->op != V1_CREATE && v->op != V1_UPDATE) {
 		snprintf(v->req.router.id, sizeof(v->req.router.id), "%s", v->req.router_id);
 		return v->op == V1_LIST ? standalone_known(v, &r->fault) : RUNNER_NEXT;
 	}
@@ -660,7 +660,7 @@ static enum runner_verdict step_validate(struct runner *r)
 		snprintf(v->f.router_id, sizeof(v->f.router_id), "%s", v->req.router_id);
 		snprintf(v->f.project_id, sizeof(v->f.project_id), "%s", v->req.router.project_id);
 	}
-	if (v->target_resolved && v->req.a->os != NULL) {
+	if (v->target_resolved && routers_have_ports(v->req.a->routers)) {
 		snprintf(v->f.internal_port_id, sizeof(v->f.internal_port_id), "%s",
 		        v->req.target.id);
 		v->f.internal_addr = v->req.target.addr;

@@ -95,7 +95,7 @@ enum runner_verdict pipeline_resolve_target(struct runner *r)
 	const char *port_id = req->target_port_id[0] ? req->target_port_id : NULL;
 	const struct addr *a = req->target_addr.family ? &req->target_addr : NULL;
 
-	if (req->a->os != NULL)
+	if (routers_have_ports(req->a->routers))
 		return routers_find_target(req->a->routers, &req->router, a, port_id, &r->fault,
 		               on_target, req) < 0
 		        ? RUNNER_REFUSED

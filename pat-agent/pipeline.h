@@ -51,7 +51,7 @@ enum runner_verdict pipeline_may_act(struct runner *r);
  * Resolves target_addr and/or target_port_id into req->target. OpenStack:
  * the Neutron port holding it on the router's subnets, of a project the
  * caller may use and a VM's (router_check_port); may wait for Neutron.
- * Standalone: no port may be named; the address must be one a forwarding
+ * Without ports (standalone): none may be named; the address must be one a forwarding
  * may target (router_check_address).
  */
 enum runner_verdict pipeline_resolve_target(struct runner *r);
