@@ -20,7 +20,11 @@ struct legacy {
 	struct pipeline_request req; /* router_id, caller, router, target */
 	struct call *call;
 	struct legacy_request q;
-	struct evbuffer *answer; /* step_act's, sent by on_finish */
+	struct evbuffer *answer; /* step_decide's, sent by on_finish */
+	/* The change step_decide chose, carried out by step_commit. */
+	enum { CHANGE_NONE, CHANGE_CREATE, CHANGE_DELETE, CHANGE_UPDATE } change;
+	struct forwarding f;    /* create: the new one; modify: the next */
+	struct forwarding prev; /* remove, modify: the one found */
 };
 
 /* Forwardings found for a (router, server ip, tcp, server port). */
@@ -51,7 +55,7 @@ static void reply_fault(struct legacy *l, const struct fault *fault)
 	struct evbuffer *b = evbuffer_new();
 	struct fault err;
 
-	if (b == NULL || legacy_write_fault(b, &l->q, fault, 0) < 0) {
+	if (b == NULL || legacy_write_fault(b, &l->q, fault, l->prev.external.lo) < 0) {
 		if (b)
 			evbuffer_free(b);
 		fault_no_memory(&err);
@@ -89,12 +93,38 @@ static enum runner_verdict step_check(struct runner *r)
 	return RUNNER_NEXT;
 }
 
-static enum runner_verdict step_act(struct runner *r);
+static enum runner_verdict step_decide(struct runner *r);
+static enum runner_verdict step_commit(struct runner *r);
+
+/* The answer to a change the group commit carried out, with its audit line. */
+static int write_changed(struct legacy *l)
+{
+	const char *rid = call_request_id(l->call);
+
+	switch (l->change) {
+	case CHANGE_CREATE:
+		audit_log("create", rid, &l->req.caller, &l->f, NULL);
+		return legacy_write_created(l->answer, &l->q, l->f.external.lo);
+	case CHANGE_DELETE:
+		audit_log("delete", rid, &l->req.caller, &l->prev, NULL);
+		return legacy_write_removed(l->answer, &l->q, l->prev.external.lo);
+	case CHANGE_UPDATE:
+		audit_log("update", rid, &l->req.caller, &l->f, &l->prev);
+		return legacy_write_modified(l->answer, &l->q, l->prev.external.lo);
+	default:
+		return 0; /* step_decide answered */
+	}
+}
 
 static void on_finish(struct runner *r, const struct fault *fault)
 {
 	struct legacy *l = legacy_of(r);
+	struct fault oom;
 
+	if (fault == NULL && write_changed(l) < 0) {
+		fault_no_memory(&oom);
+		fault = &oom;
+	}
 	if (fault != NULL) {
 		if (l->answer != NULL)
 			evbuffer_free(l->answer);
@@ -108,12 +138,14 @@ static void on_finish(struct runner *r, const struct fault *fault)
 
 static const struct runner_step create_steps[] = {RUNNER_STEP(pipeline_authenticate),
         RUNNER_STEP(pipeline_resolve_router), RUNNER_STEP(pipeline_may_act),
-        RUNNER_STEP(step_check), RUNNER_STEP(pipeline_resolve_target), RUNNER_STEP(step_act)};
+        RUNNER_STEP(step_check), RUNNER_STEP(pipeline_resolve_target), RUNNER_STEP(step_decide),
+        RUNNER_STEP(step_commit)};
 static const struct runner_step change_steps[] = {RUNNER_STEP(pipeline_authenticate),
         RUNNER_STEP(pipeline_resolve_router), RUNNER_STEP(pipeline_may_act),
-        RUNNER_STEP(step_check), RUNNER_STEP(step_act)};
+        RUNNER_STEP(step_check), RUNNER_STEP(step_decide), RUNNER_STEP(step_commit)};
 static const struct runner_step router_pat_steps[] = {RUNNER_STEP(pipeline_authenticate),
-        RUNNER_STEP(pipeline_resolve_router), RUNNER_STEP(pipeline_may_act), RUNNER_STEP(step_act)};
+        RUNNER_STEP(pipeline_resolve_router), RUNNER_STEP(pipeline_may_act),
+        RUNNER_STEP(step_decide), RUNNER_STEP(step_commit)};
 
 /* Each op's steps. */
 static const struct {
@@ -241,24 +273,21 @@ static uint16_t router_port_of(const struct found *fd)
 
 static int do_create(struct legacy *l, struct evbuffer *b, struct found *fd)
 {
-	struct forwarding f;
-	struct fault err;
+	struct forwarding *f = &l->f;
 
 	if (fd->hit)
 		return legacy_write_already(b, &l->q, router_port_of(fd));
-	memset(&f, 0, sizeof(f));
-	snprintf(f.router_id, sizeof(f.router_id), "%s", l->req.router_id);
-	snprintf(f.project_id, sizeof(f.project_id), "%s", l->req.router.project_id);
-	snprintf(f.internal_port_id, sizeof(f.internal_port_id), "%s", l->req.target.id);
-	snprintf(f.description, sizeof(f.description), "legacy /pat/create");
-	f.protocol = IPPROTO_TCP;
-	f.external_addr = l->q.gateway;
-	f.internal_addr = l->q.server_ip;
-	f.internal = (struct port_range){l->q.server_port, l->q.server_port};
-	if (engine_create(&l->req.a->engine, &f, true, &err) < 0)
-		return legacy_write_error(b, err.detail);
-	audit_log("create", call_request_id(l->call), &l->req.caller, &f, NULL);
-	return legacy_write_created(b, &l->q, f.external.lo);
+	memset(f, 0, sizeof(*f));
+	snprintf(f->router_id, sizeof(f->router_id), "%s", l->req.router_id);
+	snprintf(f->project_id, sizeof(f->project_id), "%s", l->req.router.project_id);
+	snprintf(f->internal_port_id, sizeof(f->internal_port_id), "%s", l->req.target.id);
+	snprintf(f->description, sizeof(f->description), "legacy /pat/create");
+	f->protocol = IPPROTO_TCP;
+	f->external_addr = l->q.gateway;
+	f->internal_addr = l->q.server_ip;
+	f->internal = (struct port_range){l->q.server_port, l->q.server_port};
+	l->change = CHANGE_CREATE;
+	return 0;
 }
 
 static bool whole(const struct found *fd)
@@ -268,24 +297,19 @@ static bool whole(const struct found *fd)
 
 static int do_remove(struct legacy *l, struct evbuffer *b, struct found *fd)
 {
-	struct fault err;
-
 	if (!fd->hit)
 		return legacy_write_not_created(b, &l->q);
 	if (!whole(fd))
 		return legacy_write_error(b,
 		        "that server port is part of a port range "
 		        "forwarding: remove it with the v1 API");
-	if (engine_delete(&l->req.a->engine, fd->f.id, NULL, &err) < 0)
-		return legacy_write_error(b, err.detail);
-	audit_log("delete", call_request_id(l->call), &l->req.caller, &fd->f, NULL);
-	return legacy_write_removed(b, &l->q, fd->f.external.lo);
+	l->prev = fd->f;
+	l->change = CHANGE_DELETE;
+	return 0;
 }
 
 static int do_modify(struct legacy *l, struct evbuffer *b, struct found *fd)
 {
-	struct forwarding next;
-	struct fault err;
 	uint16_t old;
 
 	if (!fd->hit)
@@ -299,12 +323,11 @@ static int do_modify(struct legacy *l, struct evbuffer *b, struct found *fd)
 	 * the forwarding's own included, and changes nothing. */
 	if (old == l->q.router_port)
 		return legacy_write_used(b, &l->q, old);
-	next = fd->f;
-	next.external = (struct port_range){l->q.router_port, l->q.router_port};
-	if (engine_update(&l->req.a->engine, &next, NULL, &err) < 0)
-		return legacy_write_fault(b, &l->q, &err, old);
-	audit_log("update", call_request_id(l->call), &l->req.caller, &next, &fd->f);
-	return legacy_write_modified(b, &l->q, old);
+	l->prev = fd->f;
+	l->f = fd->f;
+	l->f.external = (struct port_range){l->q.router_port, l->q.router_port};
+	l->change = CHANGE_UPDATE;
+	return 0;
 }
 
 static int do_listing(struct legacy *l, struct evbuffer *b, struct found *fd)
@@ -330,8 +353,11 @@ static int do_listing(struct legacy *l, struct evbuffer *b, struct found *fd)
 	return r;
 }
 
-/* Carries the op out; its answer waits in l->answer for on_finish(). */
-static enum runner_verdict step_act(struct runner *r)
+/*
+ * Reads what the op names and decides: an answer now (a listing, CREATED,
+ * NO CREATED, USED...) into l->answer, or a change for step_commit.
+ */
+static enum runner_verdict step_decide(struct runner *r)
 {
 	struct legacy *l = legacy_of(r);
 	struct evbuffer *b = evbuffer_new();
@@ -357,4 +383,35 @@ static enum runner_verdict step_act(struct runner *r)
 	}
 	l->answer = b;
 	return RUNNER_NEXT;
+}
+
+static void on_committed(const struct fault *err, void *arg)
+{
+	struct legacy *l = arg;
+
+	if (err != NULL)
+		runner_refuse(&l->req.run, err);
+	else
+		runner_resume(&l->req.run);
+}
+
+/* The change, if any: answered after the group commit at the end of this loop turn. */
+static enum runner_verdict step_commit(struct runner *r)
+{
+	struct legacy *l = legacy_of(r);
+	struct engine *e = &l->req.a->engine;
+
+	switch (l->change) {
+	case CHANGE_CREATE:
+		engine_submit_create(e, &l->f, true, on_committed, l);
+		return RUNNER_WAIT;
+	case CHANGE_DELETE:
+		engine_submit_delete(e, l->prev.id, on_committed, l);
+		return RUNNER_WAIT;
+	case CHANGE_UPDATE:
+		engine_submit_update(e, &l->f, on_committed, l);
+		return RUNNER_WAIT;
+	default:
+		return RUNNER_NEXT;
+	}
 }
