@@ -71,8 +71,10 @@ void engine_bulk_end(struct engine *e);
 /*
  * engine_create, engine_update and engine_delete carry out one change
  * before returning: it is submitted to the group commit below and flushed
- * at once, with whatever else was queued (the legacy API, the monitor's
- * ops). 0, or -1 with err filled.
+ * at once, with whatever else was queued. The front doors do not use them
+ * (their commit step submits and waits for the loop turn's flush); they
+ * are for a caller that needs the verdict before it goes on (the engine's
+ * tests). 0, or -1 with err filled.
  *
  * Stores f and writes it to the kernel. With allocate, the external range
  * is picked from router_port_range (as long as the internal range). On
