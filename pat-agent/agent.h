@@ -48,18 +48,4 @@ struct agent {
 	bool stopping;
 };
 
-/* Opens the control socket with the handlers of control-ops.c. */
-int control_ops_open(struct agent *a, char **cause);
-
-/* Rebuilds every present namespace from the database; the rest become DOWN. */
-int restore_all(struct agent *a);
-/*
- * How many router namespaces hold a table with forwarded ports, and how
- * many ports in all (a table that cannot be read counts as a router): what
- * a restore from an empty database would wipe. 0 or -errno.
- */
-int restore_count_kernel_state(struct agent *a, size_t *routers, size_t *elems);
-/* A namespace appeared (or reappeared) or went away. */
-void restore_namespace(struct agent *a, const char *name, bool present);
-
 #endif

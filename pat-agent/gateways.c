@@ -10,7 +10,7 @@
 #include "ifaddr.h"
 #include "kernel.h"
 #include "log.h"
-#include "ops.h"
+#include "reports.h"
 #include "store.h"
 
 struct gateways {
@@ -70,7 +70,7 @@ static void check_pair(struct gateways *g, struct seen *s, const char *router_id
 {
 	char from[ADDR_STRLEN], to[ADDR_STRLEN];
 	const struct iface_addr *gw;
-	struct apierr err;
+	struct fault err;
 	unsigned int count = 0;
 	struct addr old;
 
@@ -84,7 +84,7 @@ static void check_pair(struct gateways *g, struct seen *s, const char *router_id
 		return;
 	addr_format(&old, from, sizeof(from));
 	addr_format(&gw->net.addr, to, sizeof(to));
-	if (ops_gateway_changed(g->a, router_id, &gw->net.addr, &count, &err) < 0) {
+	if (reports_gateway_changed(g->a, router_id, &gw->net.addr, &count, &err) < 0) {
 		log_warnx("Router %s's gateway moved from %s to %s; re-keying failed: %s",
 		        router_id, from, to, err.detail);
 		return;

@@ -24,6 +24,8 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "control-handlers.h"
+#include "restore.h"
 #include "control.h"
 #include "gateways.h"
 #include "http-tls.h"
@@ -226,7 +228,7 @@ static void open_control(struct agent *a)
 	char *cause = NULL;
 	int r;
 
-	if ((r = control_ops_open(a, &cause)) < 0)
+	if ((r = control_handlers_open(a, &cause)) < 0)
 		fatalx("Failed to open the control socket %s: %s", a->cfg.control_socket,
 		        cause ? cause : strerror(-r));
 	if ((r = nswatch_new(a->base, a->cfg.netns_dir, a->cfg.namespace_prefix, false,

@@ -2,6 +2,8 @@
  * Bringing the kernel in line with the database: at start for every router
  * namespace present, and whenever one appears or goes away.
  */
+#include "restore.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,7 +53,7 @@ static int collect_router(const struct forwarding *f, void *arg)
 
 static void sync_router(struct agent *a, const char *router_id)
 {
-	struct apierr err;
+	struct fault err;
 	char *cause = NULL;
 
 	if (engine_sync_router(&a->engine, router_id, &err) == 0)
@@ -81,7 +83,7 @@ static const char *router_of(const struct agent *a, const char *name)
 int restore_all(struct agent *a)
 {
 	struct router_ids ids = {0};
-	struct apierr err;
+	struct fault err;
 	char *cause = NULL, **names = NULL;
 	size_t n = 0;
 	double started = now();
@@ -159,7 +161,7 @@ int restore_count_kernel_state(struct agent *a, size_t *routers, size_t *elems)
 void restore_namespace(struct agent *a, const char *name, bool present)
 {
 	const char *router_id = router_of(a, name);
-	struct apierr err;
+	struct fault err;
 
 	if (router_id == NULL)
 		return;

@@ -45,7 +45,7 @@ static size_t cache_capacity(void)
 
 /* Reads the namespace's interfaces: 1 with info filled, or -1 with err. */
 static int read_facts(struct routers_state *rs, const char *router_id, struct router_info *info,
-        struct apierr *err)
+        struct fault *err)
 {
 	struct iface_addr *ifs = NULL;
 	const struct iface_addr *gw;
@@ -56,11 +56,11 @@ static int read_facts(struct routers_state *rs, const char *router_id, struct ro
 	snprintf(info->id, sizeof(info->id), "%s", router_id);
 	r = kernel_interfaces(rs->kernel, router_id, &ifs, &n);
 	if (r == -ENOENT)
-		return apierr_set(err, 404, "praas.router_not_found",
+		return fault_set(err, -ENOENT, FAULT_ROUTER,
 		        "router %s: its namespace is not on this node", router_id);
 	if (r < 0)
-		return apierr_set(err, 503, "praas.kernel_unavailable",
-		        "router %s: cannot read its interfaces: %s", router_id, strerror(-r));
+		return fault_set(err, r, FAULT_TABLE, "router %s: cannot read its interfaces: %s",
+		        router_id, strerror(-r));
 	if ((gw = ifaddr_find(ifs, n, "qg-", AF_INET)) != NULL)
 		info->gateway4 = gw->net.addr;
 	if ((gw = ifaddr_find(ifs, n, "qg-", AF_INET6)) != NULL)
@@ -79,12 +79,12 @@ static int read_facts(struct routers_state *rs, const char *router_id, struct ro
 	 * bad request, it is not ready. Retry in a moment.
 	 */
 	if (info->gateway4.family == 0 && info->gateway6.family == 0)
-		return apierr_set(err, 503, "praas.router_not_ready",
+		return fault_set(err, -EAGAIN, FAULT_ROUTER,
 		        "router %s has no gateway address yet (no address on a qg- interface); "
 		        "retry when its namespace is configured",
 		        router_id);
 	if (info->subnets_len == 0)
-		return apierr_set(err, 503, "praas.router_not_ready",
+		return fault_set(err, -EAGAIN, FAULT_ROUTER,
 		        "router %s has no subnet yet (no address on a qr- interface); retry when "
 		        "its namespace is configured",
 		        router_id);
@@ -109,7 +109,7 @@ static bool still_true(struct routers_state *rs, const struct router_cache_entry
  * still given, only not kept.
  */
 static int read_and_keep(struct routers_state *rs, const char *router_id, struct router_info *info,
-        struct apierr *err)
+        struct fault *err)
 {
 	uint64_t dev0 = 0, ino0 = 0, dev1 = 0, ino1 = 0;
 	bool same = kernel_router_identity(rs->kernel, router_id, &dev0, &ino0) == 0;
@@ -132,7 +132,7 @@ static int read_and_keep(struct routers_state *rs, const char *router_id, struct
 
 /* Always synchronous: 1 with info, or -1 with err. */
 static int get(struct routers_state *rs, const char *router_id, struct router_info *info,
-        struct apierr *err, routers_cb cb, void *arg)
+        struct fault *err, routers_cb cb, void *arg)
 {
 	struct router_cache_entry *e = router_cache_find(rs->cache, router_id);
 
