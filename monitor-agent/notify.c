@@ -74,6 +74,10 @@ static void job_free(struct job *j)
 
 static void job_done(struct job *j)
 {
+	/* Most of a cloud's notifications are about ports PRaaS does not forward to. */
+	if (j->nfwds > 0)
+		log_info("Notification %s for %s: handled (%zu forwarding%s checked)", j->ev.type,
+		        j->ev.id, j->nfwds, j->nfwds == 1 ? "" : "s");
 	bus_ack(j->n->bus, j->d);
 	j->n->stats.acked++;
 	job_free(j);
