@@ -20,7 +20,7 @@ rabbit_env() { # DIR NODE PORT: sets RABBIT_ENV, what rabbitmq-server and rabbit
 		ERL_EPMD_ADDRESS=127.0.0.1
 		RABBITMQ_MNESIA_BASE="$1/mnesia" RABBITMQ_LOG_BASE="$1/log"
 		RABBITMQ_CONFIG_FILE="$1/rabbitmq" RABBITMQ_ENABLED_PLUGINS_FILE="$1/enabled_plugins"
-		RABBITMQ_PID_FILE="$1/pid" RUNNING_UNDER_SYSTEMD=1
+		RABBITMQ_PID_FILE="$1/pid" RUNNING_UNDER_SYSTEMD=1 ERL_CRASH_DUMP="$1/log/erl_crash.dump"
 		"RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS=-kernel inet_dist_use_interface {127,0,0,1}")
 }
 

@@ -4,8 +4,10 @@
 #   bus_check_shared          skip (77) unless the loopback OpenStack runs its
 #                             RabbitMQ; sets PRAAS_OS_RABBIT_URL (user praas)
 #                             and PRAAS_OS_RABBIT_ADMIN_URL (Neutron's)
-#   bus_private_start NAME    a broker of this test's own on a free port, under
-#                             $TOPO_DIR, stopped at exit; sets BUS_URL, BUS_PORT
+#   bus_private_start NAME    a broker of this test's own on BUS_PORT (or a
+#                             free port), its data in a /tmp directory, both
+#                             gone at exit; sets BUS_URL, BUS_PORT. Again
+#                             after a stop: the same broker, data kept
 #   bus_private_stop / bus_private_restart
 #   bus_ctl ARGS...           rabbitmqctl on the shared broker, or the private
 #                             one once started
@@ -42,7 +44,7 @@ bus_on_exit_delete_queue() {
 bus__free_port() {
 	local p
 	for _ in $(seq 50); do
-		p=$((33000 + RANDOM % 20000))
+		p=$((13000 + RANDOM % 6000)) # below the ephemeral ports, apart from the agents'
 		[[ -z $(ss -Hltn "sport = :$p or sport = :$((p + 1)) or sport = :$((p + 2))") ]] &&
 			echo "$p" && return 0
 	done
@@ -50,8 +52,15 @@ bus__free_port() {
 }
 
 bus_private_start() { # NAME
-	BUS_DIR=$TOPO_DIR/rabbit BUS_NODE=praas-test-$1-$$
-	[[ -n $BUS_PIDS ]] || BUS_PORT=$(bus__free_port) || return 1
+	BUS_NODE=praas-test-$1-$$
+	if [[ -z $BUS_PIDS ]]; then
+		# Not under $TOPO_DIR (root's, 0700): the broker runs as rabbitmq.
+		BUS_DIR=$(mktemp -d /tmp/praas-test-rabbit.XXXXXX) || return 1
+		chmod 755 "$BUS_DIR"
+		topo_on_exit "rm -rf '$BUS_DIR'"
+		[[ -n ${BUS_PORT:-} && $BUS_PORT != "$PRAAS_OS_RABBIT_PORT" ]] ||
+			BUS_PORT=$(bus__free_port) || return 1
+	fi
 	BUS_PIDS=$(rabbit_start "$BUS_DIR" "$BUS_NODE" "$BUS_PORT" praas praas-secret) || return 1
 	BUS_URL=rabbit://praas:praas-secret@127.0.0.1:$BUS_PORT/
 	topo_on_exit "rabbit_stop '$BUS_DIR' '$BUS_NODE' '$BUS_PORT' $BUS_PIDS"
