@@ -88,8 +88,10 @@ static int parse_hostport(const char *s, size_t n, struct transport_host *h, cha
 	if (hlen == 0)
 		return cause_invalid(cause, "transport_url: a host is empty");
 	for (size_t i = 0; i < hlen; i++)
-		if (host[i] == '%' || host[i] == '@' || host[i] == '/' || (unsigned char)host[i] <= ' ')
-			return cause_invalid(cause, "transport_url: a host name holds a bad character");
+		if (host[i] == '%' || host[i] == '@' || host[i] == '/' ||
+		        (unsigned char)host[i] <= ' ')
+			return cause_invalid(
+			        cause, "transport_url: a host name holds a bad character");
 	if (colon != NULL && parse_port(colon + 1, (size_t)(end - colon - 1), &h->port) < 0)
 		return cause_invalid(cause, "transport_url: a port is not 1-65535");
 	if ((h->host = strndup(host, hlen)) == NULL)
@@ -111,7 +113,8 @@ static int parse_host(const char *s, size_t n, const struct transport_host *prev
 		}
 	if (at == NULL) {
 		if (prev == NULL)
-			return cause_invalid(cause, "transport_url: the first host has no USER:PASS@");
+			return cause_invalid(
+			        cause, "transport_url: the first host has no USER:PASS@");
 		if ((h->user = strdup(prev->user)) == NULL ||
 		        (h->password = strdup(prev->password)) == NULL)
 			return -ENOMEM;
@@ -122,8 +125,9 @@ static int parse_host(const char *s, size_t n, const struct transport_host *prev
 		return cause_invalid(cause, "transport_url: credentials are not USER:PASS");
 	if ((r = decode(s, (size_t)(colon - s), &h->user)) < 0 ||
 	        (r = decode(colon + 1, (size_t)(at - colon - 1), &h->password)) < 0)
-		return r == -ENOMEM ? r
-		                    : cause_invalid(cause, "transport_url: a bad %%-escape in credentials");
+		return r == -ENOMEM
+		        ? r
+		        : cause_invalid(cause, "transport_url: a bad %%-escape in credentials");
 	return parse_hostport(at + 1, (size_t)(s + n - at - 1), h, cause);
 }
 
@@ -138,8 +142,8 @@ static int parse_hosts(const char *s, size_t n, struct transport_url *u, char **
 		if (i < n && s[i] != ',')
 			continue;
 		if (u->n == TRANSPORT_URL_MAX_HOSTS)
-			return cause_invalid(
-			        cause, "transport_url: more than %d hosts", TRANSPORT_URL_MAX_HOSTS);
+			return cause_invalid(cause, "transport_url: more than %d hosts",
+			        TRANSPORT_URL_MAX_HOSTS);
 		r = parse_host(s + start, i - start, u->n ? &u->hosts[u->n - 1] : NULL,
 		        &u->hosts[u->n], cause);
 		u->n++; /* counted even when half filled: transport_url_free frees it */
@@ -162,7 +166,8 @@ int transport_url_parse(const char *text, struct transport_url *out, char **caus
 	else if (strncmp(text, "amqp://", 7) == 0)
 		rest = text + 7;
 	else
-		return cause_invalid(cause, "transport_url: not rabbit://USER:PASS@HOST:PORT/VHOST");
+		return cause_invalid(
+		        cause, "transport_url: not rabbit://USER:PASS@HOST:PORT/VHOST");
 	slash = strchr(rest, '/');
 	query = strchr(rest, '?');
 	if (slash == NULL || (query != NULL && query < slash))

@@ -16,7 +16,7 @@
 
 #include <stddef.h>
 
-#define TRANSPORT_URL_MAX_HOSTS 16
+#define TRANSPORT_URL_MAX_HOSTS    16
 #define TRANSPORT_URL_DEFAULT_PORT 5672
 
 struct transport_host {

@@ -51,8 +51,9 @@ static const char *reply_text(amqp_rpc_reply_t r, char *buf, size_t len)
 	case AMQP_RESPONSE_SERVER_EXCEPTION:
 		if (r.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
 			amqp_connection_close_t *c = r.reply.decoded;
-			snprintf(buf, len, "the broker closed the connection: %u %.*s", c->reply_code,
-			        (int)c->reply_text.len, (const char *)c->reply_text.bytes);
+			snprintf(buf, len, "the broker closed the connection: %u %.*s",
+			        c->reply_code, (int)c->reply_text.len,
+			        (const char *)c->reply_text.bytes);
 		} else if (r.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
 			amqp_channel_close_t *c = r.reply.decoded;
 			snprintf(buf, len, "the broker closed the channel: %u %.*s", c->reply_code,
@@ -138,8 +139,8 @@ static bool setup_channel(struct bus *b)
 	amqp_channel_open(b->conn, CHANNEL);
 	if (!rpc_ok(b, "opening a channel"))
 		return false;
-	amqp_exchange_declare(b->conn, CHANNEL, bytes(p->exchange), bytes("topic"), 1, 0, 0, 0,
-	        amqp_empty_table);
+	amqp_exchange_declare(
+	        b->conn, CHANNEL, bytes(p->exchange), bytes("topic"), 1, 0, 0, 0, amqp_empty_table);
 	if (!rpc_ok(b, "finding the exchange (has Neutron sent a notification yet?)"))
 		return false;
 	amqp_queue_declare(b->conn, CHANNEL, bytes(p->queue), 0, 1, 0, 0, amqp_empty_table);
@@ -152,8 +153,8 @@ static bool setup_channel(struct bus *b)
 	amqp_basic_qos(b->conn, CHANNEL, 0, BUS_PREFETCH, 0);
 	if (!rpc_ok(b, "setting the prefetch"))
 		return false;
-	amqp_basic_consume(b->conn, CHANNEL, bytes(p->queue), amqp_empty_bytes, 0, 0, 0,
-	        amqp_empty_table);
+	amqp_basic_consume(
+	        b->conn, CHANNEL, bytes(p->queue), amqp_empty_bytes, 0, 0, 0, amqp_empty_table);
 	return rpc_ok(b, "starting to consume");
 }
 
@@ -186,8 +187,8 @@ static void connect_host(struct bus *b, const struct transport_host *h)
 	}
 	if (!setup_channel(b))
 		return;
-	b->readable = event_new(
-	        b->base, amqp_get_sockfd(b->conn), EV_READ | EV_PERSIST, on_readable, b);
+	b->readable =
+	        event_new(b->base, amqp_get_sockfd(b->conn), EV_READ | EV_PERSIST, on_readable, b);
 	if (b->readable == NULL || event_add(b->readable, NULL) < 0 ||
 	        evtimer_add(b->tick, &beat) < 0) {
 		fail(b, "watching the connection", "out of memory");
@@ -197,8 +198,8 @@ static void connect_host(struct bus *b, const struct transport_host *h)
 	b->stats.connects++;
 	b->stats.consuming = true;
 	b->backoff = 1;
-	log_info("Notifications: consuming queue %s (exchange %s, key %s) from %s:%d",
-	        b->p->queue, b->p->exchange, b->p->routing_key, h->host, h->port);
+	log_info("Notifications: consuming queue %s (exchange %s, key %s) from %s:%d", b->p->queue,
+	        b->p->exchange, b->p->routing_key, h->host, h->port);
 	/* Frames may have come with the last setup reply. */
 	on_readable(-1, EV_READ, b);
 }

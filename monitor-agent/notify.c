@@ -133,8 +133,8 @@ static void on_report(bool ok, void *arg)
 }
 
 /* Neutron answered about the port or router (gone: 404). */
-static void conclude(struct job *j, struct neutron_ports *ports, struct neutron_routers *routers,
-        bool gone)
+static void conclude(
+        struct job *j, struct neutron_ports *ports, struct neutron_routers *routers, bool gone)
 {
 	unsigned int scope = j->ev.kind == OSLO_EVENT_PORT ? DECIDE_PORTS : DECIDE_ROUTERS;
 	struct actions acts;
@@ -262,8 +262,8 @@ static void log_dropped(struct notify *n, const char *why)
 		log_warnx("Notifications: dropped a malformed message (%s; %lu so far)", why, k);
 }
 
-static void on_message(struct bus_delivery d, const char *body, size_t len, bool oversized,
-        void *arg)
+static void on_message(
+        struct bus_delivery d, const char *body, size_t len, bool oversized, void *arg)
 {
 	struct notify *n = arg;
 	struct oslo_event ev;

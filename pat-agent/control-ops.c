@@ -33,7 +33,7 @@ static void on_list(struct control_reply *rep, const struct ipc_request *req, vo
 	char *cause = NULL;
 	int r;
 
-	/* A port has a few forwardings: no paging; the monitor asks when Neutron says it changed. */
+	/* A port has a few forwardings, unpaged: the monitor asks when Neutron says it changed. */
 	if ((req->fields & IPC_FIELD_PORT_ID) && (paged || router)) {
 		control_reply_error(rep, "port_id: not with router_id, marker or limit");
 		return;

@@ -21,8 +21,10 @@ static void check_event(const uint8_t *data, size_t size)
 	int r = oslo_notify_parse((const char *)data, size, &ev, &cause);
 
 	if (r == 0 && ev.kind != OSLO_EVENT_OTHER &&
-	        (ev.id[0] == '\0' || strspn(ev.id, "0123456789abcdefghijklmnopqrstuvwxyz"
-	                                           "ABCDEFGHIJKLMNOPQRSTUVWXYZ-_") != strlen(ev.id)))
+	        (ev.id[0] == '\0' ||
+	                strspn(ev.id,
+	                        "0123456789abcdefghijklmnopqrstuvwxyz"
+	                        "ABCDEFGHIJKLMNOPQRSTUVWXYZ-_") != strlen(ev.id)))
 		abort();
 	if (r == -EINVAL && cause == NULL)
 		abort();
@@ -42,7 +44,8 @@ static void check_url(const uint8_t *data, size_t size)
 		if (u.n == 0 || u.n > TRANSPORT_URL_MAX_HOSTS || u.vhost == NULL)
 			abort();
 		for (size_t i = 0; i < u.n; i++)
-			if (u.hosts[i].host[0] == '\0' || u.hosts[i].port < 1 || u.hosts[i].port > 65535)
+			if (u.hosts[i].host[0] == '\0' || u.hosts[i].port < 1 ||
+			        u.hosts[i].port > 65535)
 				abort();
 		transport_url_free(&u);
 	}

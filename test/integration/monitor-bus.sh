@@ -2,7 +2,7 @@
 # praas-monitor-agent's consumer against a RabbitMQ of this test's own
 # (Debian's rabbitmq-server, private node, port and directory, stopped at
 # exit) and the real loopback Neutron, with the poll as the safety net
-# (second_monitoring = 3):
+# (second_monitoring = 8):
 #  - the broker down at start: the monitor logs, retries, keeps polling;
 #  - the broker up: the consumer connects by itself;
 #  - a flood of 10,000 notifications (not ours, and garbage): all
@@ -36,7 +36,7 @@ topo_router_set_gw r1 "$GW"
 
 BUS_PORT=$(bus__free_port)
 agent_config 'auth="keystone"' 'cloud="praas-admin"' "clouds_file=\"$CLOUDS\"" \
-	'router_port_range="30000:30100"' second_monitoring=3 \
+	'router_port_range="30000:30100"' second_monitoring=8 \
 	"transport_url=\"rabbit://praas:praas-secret@127.0.0.1:$BUS_PORT/\"" \
 	'notification_queue="praas-test-monitor"'
 agent_start || {
@@ -108,7 +108,7 @@ wait "$pub"
 down=$(ms)
 os_req "$DT" DELETE "/ports/${P[2]}"
 assert_eq "Neutron: vm2's port deleted while the broker is down" 204 "$OS_STATUS"
-if topo_wait 8 eval '! in_kernel 4022'; then
+if topo_wait 12 eval '! in_kernel 4022'; then
 	topo_pass "the poll removes vm2's forwarding ($(($(ms) - down)) ms)"
 else
 	topo_fail "the poll removes vm2's forwarding" "$(tail -3 "$AGENT_DIR/monitor.log")"
@@ -122,6 +122,9 @@ bus_publish "$BUS_URL" neutron notifications.info "$TOPO_DIR/one"
 topo_wait 40 sh -c "[ \$(grep -c 'Notifications: consuming queue' '$AGENT_DIR/monitor.log') -ge 2 ]" ||
 	topo_fail "the consumer comes back" "$(tail -3 "$AGENT_DIR/monitor.log")"
 echo "# the consumer was back $(($(ms) - down)) ms after the broker died"
+# Right after a poll, so that the next one (8 s away) cannot be what removes it.
+cycles=$(logged 'reconcile:')
+topo_wait 12 eval '[ "$(logged reconcile:)" -gt "$cycles" ]' || topo_fail "the poll runs"
 os_req "$DT" DELETE "/ports/${P[3]}"
 assert_eq "Neutron: vm3's port deleted" 204 "$OS_STATUS"
 jq -cn --arg id "${P[3]}" '{"oslo.version": "2.0", "oslo.message": ({event_type: "port.delete.end", payload: {port: {id: $id}}} | tojson)}' >"$TOPO_DIR/del3"

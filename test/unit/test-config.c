@@ -260,8 +260,7 @@ static const struct bad_value {
                 "no USER:PASS@"},
         {"praas:\n{\n  transport_url = \"rabbit://u:p@h:99999/\";\n};\n", 3, "transport_url",
                 "not 1-65535"},
-        {"praas:\n{\n  notification_queue = \"\";\n};\n", 3, "notification_queue",
-                "1-255 bytes"},
+        {"praas:\n{\n  notification_queue = \"\";\n};\n", 3, "notification_queue", "1-255 bytes"},
         {"praas:\n{\n  notification_tls = 1;\n};\n", 3, "notification_tls", "true or false"},
         {"praas:\n{\n  notification_tls_ca = \"ca.pem\";\n};\n", 3, "notification_tls_ca",
                 "absolute path"},
@@ -355,13 +354,14 @@ static void test_notification_keys(void **state)
 	assert_string_equal(fx->cfg.notification_queue, "praas-monitor");
 	assert_false(fx->cfg.notification_tls);
 	assert_null(fx->cfg.notification_tls_ca);
-	assert_int_equal(load_text(fx,
-	                         "praas:\n{\n  transport_url = \"rabbit://u:p@a:5672,u:p@b:5672/\";\n"
-	                         "  notification_exchange = \"nova\";\n"
-	                         "  notification_routing_key = \"versioned_notifications.info\";\n"
-	                         "  notification_queue = \"praas-monitor-2\";\n"
-	                         "  notification_tls = true;\n"
-	                         "  notification_tls_ca = \"/etc/ssl/certs/ca.pem\";\n};\n"),
+	assert_int_equal(
+	        load_text(fx,
+	                "praas:\n{\n  transport_url = \"rabbit://u:p@a:5672,u:p@b:5672/\";\n"
+	                "  notification_exchange = \"nova\";\n"
+	                "  notification_routing_key = \"versioned_notifications.info\";\n"
+	                "  notification_queue = \"praas-monitor-2\";\n"
+	                "  notification_tls = true;\n"
+	                "  notification_tls_ca = \"/etc/ssl/certs/ca.pem\";\n};\n"),
 	        0);
 	assert_string_equal(fx->warnings, "");
 	assert_string_equal(fx->cfg.transport_url, "rabbit://u:p@a:5672,u:p@b:5672/");

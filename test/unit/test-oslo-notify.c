@@ -61,14 +61,16 @@ static void test_envelope(void **state)
 
 static void test_followed(void **state)
 {
-	expect_event("{\"event_type\": \"port.update.end\", \"payload\": {\"port\": {\"id\": \"" PORT
-	             "\", \"fixed_ips\": []}}}",
+	expect_event(
+	        "{\"event_type\": \"port.update.end\", \"payload\": {\"port\": {\"id\": \"" PORT
+	        "\", \"fixed_ips\": []}}}",
 	        OSLO_EVENT_PORT, PORT);
 	expect_event("{\"event_type\": \"router.update.end\", \"payload\": {\"router\": {\"id\": "
 	             "\"" ROUTER "\", \"external_gateway_info\": null}}}",
 	        OSLO_EVENT_ROUTER, ROUTER);
-	expect_event("{\"event_type\": \"router.delete.end\", \"payload\": {\"router_id\": \"" ROUTER
-	             "\"}}",
+	expect_event(
+	        "{\"event_type\": \"router.delete.end\", \"payload\": {\"router_id\": \"" ROUTER
+	        "\"}}",
 	        OSLO_EVENT_ROUTER, ROUTER);
 	expect_event("{\"event_type\": \"router.interface.delete\", \"payload\": "
 	             "{\"router_interface\": {\"id\": \"" ROUTER "\", \"port_id\": \"" PORT "\"}}}",
@@ -82,7 +84,8 @@ static void test_unfollowed(void **state)
 {
 	struct oslo_event ev;
 
-	assert_int_equal(parse("{\"event_type\": \"port.create.end\", \"payload\": {}}", &ev, NULL), 0);
+	assert_int_equal(
+	        parse("{\"event_type\": \"port.create.end\", \"payload\": {}}", &ev, NULL), 0);
 	assert_int_equal(ev.kind, OSLO_EVENT_OTHER);
 	assert_string_equal(ev.type, "port.create.end");
 	/* A .start says nothing has happened yet. */
@@ -105,13 +108,15 @@ static void test_malformed(void **state)
 	expect_invalid("{\"oslo.message\": 42}", "oslo.message is not a string");
 	expect_invalid("{\"oslo.message\": \"{\\\"event_type\\\": 7\"}", "oslo.message");
 	expect_invalid("{\"payload\": {}}", "no event_type");
-	expect_invalid("{\"event_type\": \"port.delete.end\", \"payload\": []}", "no payload object");
+	expect_invalid(
+	        "{\"event_type\": \"port.delete.end\", \"payload\": []}", "no payload object");
 	expect_invalid("{\"event_type\": \"port.delete.end\", \"payload\": {\"port\": {}}}",
 	        "names no id");
 	expect_invalid("{\"event_type\": \"port.delete.end\", \"payload\": {\"port_id\": "
 	               "\"../../x\"}}",
 	        "the id is not");
-	expect_invalid("{\"event_type\": \"router.delete.end\", \"payload\": {\"router_id\": \"\"}}",
+	expect_invalid(
+	        "{\"event_type\": \"router.delete.end\", \"payload\": {\"router_id\": \"\"}}",
 	        "the id is not");
 	expect_invalid("{\"event_type\": \"port.delete.end\", \"payload\": {\"port_id\": "
 	               "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}}",
