@@ -32,8 +32,15 @@ rabbit_ctl() { # DIR NODE PORT args...
 		env "${RABBIT_ENV[@]}" /usr/lib/rabbitmq/bin/rabbitmqctl -n "$n@localhost" "$@")
 }
 
+# The epmd the broker on PORT started (it listens on PORT+2 only), or 0.
+rabbit_epmd() { # PORT
+	local e
+	e=$(ss -Hltnp "sport = :$(($1 + 2))" | grep -o 'pid=[0-9]*' | head -n 1 | cut -d= -f2)
+	echo "${e:-0}"
+}
+
 rabbit_start() { # DIR NODE PORT USER PASSWORD
-	local d=$1 n=$2 p=$3 u=$4 pw=$5 pid i epmd
+	local d=$1 n=$2 p=$3 u=$4 pw=$5 pid i
 	install -d -o rabbitmq -g rabbitmq -m 700 "$d" "$d/mnesia" "$d/log"
 	cat >"$d/rabbitmq.conf" <<CONF
 listeners.tcp.default = 127.0.0.1:$p
@@ -53,14 +60,17 @@ CONF
 		rabbit_ctl "$d" "$n" "$p" await_startup -t 1 >/dev/null 2>&1 && break
 		kill -0 "$pid" 2>/dev/null || {
 			tail -n 20 "$d/log/stdout.log" >&2
+			rabbit_stop "$d" "$n" "$p" "$pid" "$(rabbit_epmd "$p")"
 			return 1
 		}
 		sleep 0.5
 	done
-	[ "$i" -lt 120 ] || return 1
+	if [ "$i" -ge 120 ]; then
+		rabbit_stop "$d" "$n" "$p" "$pid" "$(rabbit_epmd "$p")"
+		return 1
+	fi
 	rabbit_user "$d" "$n" "$p" "$u" "$pw" '.*' '.*' '.*'
-	epmd=$(ss -Hltnp "sport = :$((p + 2))" | grep -o 'pid=[0-9]*' | head -n 1 | cut -d= -f2)
-	echo "$pid ${epmd:-0}"
+	echo "$pid $(rabbit_epmd "$p")"
 }
 
 rabbit_user() { # DIR NODE PORT USER PASSWORD CONFIGURE WRITE READ: created or updated, vhost /
