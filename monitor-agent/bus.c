@@ -316,8 +316,8 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 	int st;
 
 	while (b->conn != NULL && b->connection == conn) {
-		if (b->msg.stage == WAIT_DELIVER)
-			amqp_maybe_release_buffers(b->conn);
+		/* Each frame is copied out at once: its memory can go, mid-message too. */
+		amqp_maybe_release_buffers(b->conn);
 		st = amqp_simple_wait_frame_noblock(b->conn, &f, &zero);
 		if (st == AMQP_STATUS_TIMEOUT)
 			return;
