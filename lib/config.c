@@ -11,6 +11,7 @@
 #include <sys/un.h>
 
 #include "log.h"
+#include "transport-url.h"
 
 /* Beside praas.conf, wherever the build put it (see CONFIG_DEFAULT_PATH). */
 #define PRAAS_DEFAULT_CLOUDS_FILE PRAAS_CONFDIR "/clouds.yaml"
@@ -42,6 +43,12 @@ static const char *const known_keys[] = {
         "tls_key",
         "trusted_proxies",
         "metrics_listen",
+        "transport_url",
+        "notification_exchange",
+        "notification_routing_key",
+        "notification_queue",
+        "notification_tls",
+        "notification_tls_ca",
         NULL,
 };
 
@@ -92,7 +99,11 @@ int config_defaults(struct config *cfg)
 	        set_string(&cfg->control_socket, "/run/praas/pat-agent.sock") < 0 ||
 	        set_string(&cfg->netns_dir, "/run/netns") < 0 ||
 	        set_string(&cfg->namespace_prefix, "qrouter-") < 0 ||
-	        set_string(&cfg->metrics_listen, "") < 0)
+	        set_string(&cfg->metrics_listen, "") < 0 ||
+	        set_string(&cfg->transport_url, "") < 0 ||
+	        set_string(&cfg->notification_exchange, "neutron") < 0 ||
+	        set_string(&cfg->notification_routing_key, "notifications.info") < 0 ||
+	        set_string(&cfg->notification_queue, "praas-monitor") < 0)
 		goto nomem;
 	cfg->legacy_trusted = calloc(n, sizeof(*cfg->legacy_trusted));
 	if (cfg->legacy_trusted == NULL)
@@ -123,6 +134,11 @@ void config_free(struct config *cfg)
 	free(cfg->tls_key);
 	free(cfg->metrics_listen);
 	free(cfg->metrics_address);
+	free(cfg->transport_url);
+	free(cfg->notification_exchange);
+	free(cfg->notification_routing_key);
+	free(cfg->notification_queue);
+	free(cfg->notification_tls_ca);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -412,6 +428,39 @@ static int read_metrics_listen(struct loader *ld, const config_setting_t *s, str
 	return 0;
 }
 
+/* Checked here, so that a typo stops the monitor at start rather than at its first connection. */
+static int read_transport_url(struct loader *ld, const config_setting_t *s, struct config *cfg)
+{
+	struct transport_url u;
+	char *cause = NULL;
+	int r = read_string(ld, s, &cfg->transport_url);
+
+	if (r < 0 || cfg->transport_url[0] == '\0')
+		return r;
+	r = transport_url_parse(cfg->transport_url, &u, &cause);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0) {
+		r = fail(ld, setting_line(s), "transport_url", "%s",
+		        cause ? cause + strlen("transport_url: ") : "invalid");
+		free(cause);
+		return r;
+	}
+	transport_url_free(&u);
+	return 0;
+}
+
+/* An AMQP name: a short string, 1-255 bytes. */
+static int read_amqp_name(struct loader *ld, const config_setting_t *s, char **slot)
+{
+	int r = read_string(ld, s, slot);
+
+	if (r == 0 && (strlen(*slot) == 0 || strlen(*slot) > 255))
+		return fail(ld, setting_line(s), config_setting_name(s),
+		        "must be 1-255 bytes (an AMQP name), not %zu", strlen(*slot));
+	return r;
+}
+
 static int read_log_level(struct loader *ld, const config_setting_t *s, struct config *cfg)
 {
 	char *name = NULL;
@@ -476,6 +525,18 @@ static int read_key(struct loader *ld, const config_setting_t *s, struct config 
 		return read_metrics_listen(ld, s, cfg);
 	if (strcmp(key, "log_level") == 0)
 		return read_log_level(ld, s, cfg);
+	if (strcmp(key, "transport_url") == 0)
+		return read_transport_url(ld, s, cfg);
+	if (strcmp(key, "notification_exchange") == 0)
+		return read_amqp_name(ld, s, &cfg->notification_exchange);
+	if (strcmp(key, "notification_routing_key") == 0)
+		return read_amqp_name(ld, s, &cfg->notification_routing_key);
+	if (strcmp(key, "notification_queue") == 0)
+		return read_amqp_name(ld, s, &cfg->notification_queue);
+	if (strcmp(key, "notification_tls") == 0)
+		return read_bool(ld, s, &cfg->notification_tls);
+	if (strcmp(key, "notification_tls_ca") == 0)
+		return read_optional_path(ld, s, &cfg->notification_tls_ca);
 	/* A refusal remembered longer than a few minutes outlives its use. */
 	if (strcmp(key, "keystone_negative_ttl") == 0)
 		return read_int_range(ld, s, 0, 300, &cfg->keystone_negative_ttl);

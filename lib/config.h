@@ -61,6 +61,13 @@ struct config {
 	char *metrics_listen;  /* as written */
 	char *metrics_address; /* its address; NULL when "" */
 	int metrics_port;
+	/* Neutron's notifications (monitor): transport_url "" (default) is off. */
+	char *transport_url; /* oslo's rabbit://USER:PASS@HOST:PORT[,...]/VHOST */
+	char *notification_exchange;
+	char *notification_routing_key;
+	char *notification_queue; /* the monitor's own durable queue */
+	bool notification_tls;
+	char *notification_tls_ca; /* PEM CA bundle; NULL: the system's */
 };
 
 /* Fills cfg with the defaults. 0 or -ENOMEM. */

@@ -20,6 +20,7 @@
 #include "neutron.h"
 #include "nft-read.h"
 #include "osclient.h"
+#include "report.h"
 
 #define BACKOFF_CAP 300.0 /* seconds */
 /*
@@ -146,71 +147,10 @@ static void cycle_end(struct cycle *c, bool openstack_failed)
 	schedule(m, elapsed);
 }
 
-static void on_reported(const struct ipc_answer *ans, const char *error, void *arg)
+static void report(struct cycle *c, const struct action *a, bool confirmed_gone)
 {
-	const char *op = arg;
-
-	if (ans == NULL)
-		log_warnx("Failed to report %s to the pat-agent: %s", op, error);
-	else if (!ans->ok)
-		log_warnx("The pat-agent refused %s: %s", op, ans->error ? ans->error : "?");
-}
-
-static void report(struct cycle *c, struct ipc_request *req)
-{
-	const char *op = ipc_ops[req->op].name;
-	int r = ipc_client_request(c->m->ipc, req, on_reported, (void *)op);
-
-	if (r < 0)
-		log_warnx("Failed to report %s to the pat-agent: %s", op, strerror(-r));
-	else
+	if (report_action(c->m, a, confirmed_gone, NULL, NULL) == 1)
 		c->reported++;
-}
-
-static void report_action(struct cycle *c, const struct action *a, bool confirmed_gone)
-{
-	struct ipc_request req;
-	char old[ADDR_STRLEN], new[ADDR_STRLEN];
-
-	memset(&req, 0, sizeof(req));
-	switch (a->kind) {
-	case ACTION_PORT_SUSPECT:
-		if (!confirmed_gone)
-			return;
-		req.op = IPC_OP_PORT_DELETED;
-		req.fields = IPC_FIELD_PORT_ID;
-		strcpy(req.port_id, a->id);
-		log_info("Port %s was deleted: removing its forwardings", a->id);
-		break;
-	case ACTION_ROUTER_SUSPECT:
-		if (!confirmed_gone)
-			return;
-		req.op = IPC_OP_ROUTER_DELETED;
-		req.fields = IPC_FIELD_ROUTER_ID;
-		strcpy(req.router_id, a->id);
-		log_info("Router %s was deleted: removing its forwardings", a->id);
-		break;
-	case ACTION_PORT_MOVED:
-		req.op = IPC_OP_PORT_ADDRESS_CHANGED;
-		req.fields = IPC_FIELD_PORT_ID | IPC_FIELD_OLD_IP | IPC_FIELD_NEW_IP;
-		strcpy(req.port_id, a->id);
-		req.old_ip = a->old_ip;
-		req.new_ip = a->new_ip;
-		log_info("Port %s moved from %s to %s: its forwardings follow", a->id,
-		        addr_format(&a->old_ip, old, sizeof(old)),
-		        addr_format(&a->new_ip, new, sizeof(new)));
-		break;
-	case ACTION_GATEWAY_CHANGED:
-		req.op = IPC_OP_GATEWAY_CHANGED;
-		req.fields = IPC_FIELD_ROUTER_ID | IPC_FIELD_NEW_IP;
-		strcpy(req.router_id, a->id);
-		req.new_ip = a->new_ip;
-		log_info("Router %s's gateway moved from %s to %s: re-keying", a->id,
-		        addr_format(&a->old_ip, old, sizeof(old)),
-		        addr_format(&a->new_ip, new, sizeof(new)));
-		break;
-	}
-	report(c, &req);
 }
 
 static void confirm_done(struct confirm *cf, const struct http_error *err)
@@ -223,7 +163,7 @@ static void confirm_done(struct confirm *cf, const struct http_error *err)
 	 * changes nothing.
 	 */
 	if (err != NULL && err->code == -ENOENT && err->status == 404) {
-		report_action(c, &cf->act, true);
+		report(c, &cf->act, true);
 	} else if (err != NULL) {
 		/* Neutron is unwell: back off as after a failed listing. */
 		log_warnx("Could not confirm that %s is gone (%s): nothing will be changed for it",
@@ -294,7 +234,7 @@ static void act(struct cycle *c)
 		        actions.v[i].kind == ACTION_ROUTER_SUSPECT)
 			confirm(c, &actions.v[i]);
 		else
-			report_action(c, &actions.v[i], false);
+			report(c, &actions.v[i], false);
 	}
 	actions_free(&actions);
 	if (--c->pending == 0)

@@ -35,7 +35,14 @@ static void on_list(struct control_reply *rep, const struct ipc_request *req, vo
 	char *cause = NULL;
 	int r;
 
-	if (paged)
+	/* A port has a few forwardings, unpaged: the monitor asks when Neutron says it changed. */
+	if ((req->fields & IPC_FIELD_PORT_ID) && (paged || router)) {
+		control_reply_error(rep, "port_id: not with router_id, marker or limit");
+		return;
+	}
+	if (req->fields & IPC_FIELD_PORT_ID)
+		r = store_foreach_port_id(a->store, req->port_id, fwd_list_add, &l, &cause);
+	else if (paged)
 		r = store_foreach_page(
 		        a->store, router, req->marker, limit + 1, fwd_list_add, &l, &cause);
 	else if (router)

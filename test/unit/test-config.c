@@ -256,6 +256,14 @@ static const struct bad_value {
         {"praas:\n{\n  tls_key = \"key.pem\";\n};\n", 3, "tls_key", "absolute path"},
         {"praas:\n{\n\n  tls_certificate = \"/c.pem\";\n};\n", 4, "tls_key",
                 "tls_certificate and tls_key go together"},
+        {"praas:\n{\n  transport_url = \"rabbit://h:5672/\";\n};\n", 3, "transport_url",
+                "no USER:PASS@"},
+        {"praas:\n{\n  transport_url = \"rabbit://u:p@h:99999/\";\n};\n", 3, "transport_url",
+                "not 1-65535"},
+        {"praas:\n{\n  notification_queue = \"\";\n};\n", 3, "notification_queue", "1-255 bytes"},
+        {"praas:\n{\n  notification_tls = 1;\n};\n", 3, "notification_tls", "true or false"},
+        {"praas:\n{\n  notification_tls_ca = \"ca.pem\";\n};\n", 3, "notification_tls_ca",
+                "absolute path"},
         {"praas = 3;\n", 1, "praas", "must be a group"},
         {"other: { a = 1; };\n", 1, "praas", "missing"},
 };
@@ -333,6 +341,35 @@ static void test_keystone_keys(void **state)
 	        load_text(fx, "praas:\n{\n  keystone_validation_queue = \"8\";\n};\n"), -EINVAL);
 	assert_error(fx, 3, "keystone_validation_queue");
 	assert_non_null(strstr(fx->error, "must be an integer"));
+}
+
+/* Neutron's notifications (issue 14): off by default, oslo's defaults otherwise. */
+static void test_notification_keys(void **state)
+{
+	struct fixture *fx = *state;
+
+	assert_string_equal(fx->cfg.transport_url, "");
+	assert_string_equal(fx->cfg.notification_exchange, "neutron");
+	assert_string_equal(fx->cfg.notification_routing_key, "notifications.info");
+	assert_string_equal(fx->cfg.notification_queue, "praas-monitor");
+	assert_false(fx->cfg.notification_tls);
+	assert_null(fx->cfg.notification_tls_ca);
+	assert_int_equal(
+	        load_text(fx,
+	                "praas:\n{\n  transport_url = \"rabbit://u:p@a:5672,u:p@b:5672/\";\n"
+	                "  notification_exchange = \"nova\";\n"
+	                "  notification_routing_key = \"versioned_notifications.info\";\n"
+	                "  notification_queue = \"praas-monitor-2\";\n"
+	                "  notification_tls = true;\n"
+	                "  notification_tls_ca = \"/etc/ssl/certs/ca.pem\";\n};\n"),
+	        0);
+	assert_string_equal(fx->warnings, "");
+	assert_string_equal(fx->cfg.transport_url, "rabbit://u:p@a:5672,u:p@b:5672/");
+	assert_string_equal(fx->cfg.notification_exchange, "nova");
+	assert_string_equal(fx->cfg.notification_routing_key, "versioned_notifications.info");
+	assert_string_equal(fx->cfg.notification_queue, "praas-monitor-2");
+	assert_true(fx->cfg.notification_tls);
+	assert_string_equal(fx->cfg.notification_tls_ca, "/etc/ssl/certs/ca.pem");
 }
 
 /* A failed load must leave the previous configuration as it was. */
@@ -435,6 +472,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_unknown_key_warns, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_database_dir, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_shipped_file, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_notification_keys, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_keystone_keys, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_tls_proxy_keys, setup, teardown),
 	};
