@@ -136,16 +136,6 @@ void keystone_free(struct keystone *ks)
 	ks->issuing = NULL;
 }
 
-void keystone_set_token_margin(struct keystone *ks, int seconds)
-{
-	ks->margin = seconds;
-}
-
-void keystone_forget_token(struct keystone *ks)
-{
-	ks_drop_token(ks);
-}
-
 const struct keystone_stats *keystone_stats(const struct keystone *ks)
 {
 	return &ks->stats;

@@ -481,15 +481,6 @@ int control_write_fault(struct evbuffer *out, bool has_id, int64_t id, const str
 	return ipc_answer_error(out, has_id, id, f->detail);
 }
 
-void control_reply_fault(struct control_reply *r, const struct fault *f)
-{
-	struct evbuffer *out = reply_out(r);
-
-	if (out != NULL && control_write_fault(out, r->has_id, r->id, f) < 0)
-		conn_close_after_write(r->conn);
-	reply_done(r);
-}
-
 static int write_ok(struct evbuffer *out, bool has_id, int64_t id, const struct control_outcome *o)
 {
 	if (o->shape == CONTROL_LISTED)

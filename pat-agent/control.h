@@ -93,7 +93,6 @@ void control_reply_error(struct control_reply *r, const char *fmt, ...)
  * schedule). control_write_fault appends that line: 0 or -ENOMEM.
  */
 int control_write_fault(struct evbuffer *out, bool has_id, int64_t id, const struct fault *f);
-void control_reply_fault(struct control_reply *r, const struct fault *f);
 /*
  * What an op of the control door came to, when it passed: the shape of its
  * "ok" answer and what goes in it.

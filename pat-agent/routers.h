@@ -62,8 +62,6 @@ typedef void (*target_cb)(const struct target_port *port, const struct fault *er
 int routers_new(struct kernel *kernel, struct neutron *neutron, struct routers **out);
 void routers_free(struct routers *rs);
 
-/* "neutron" or "local". */
-const char *routers_backend_name(const struct routers *rs);
 /*
  * Whether a forwarding's target is a Neutron port (routers_find_target);
  * otherwise it is an address checked with router_check_address().
