@@ -114,28 +114,30 @@ int neutron_new(struct keystone *ks, struct neutron **out)
 	return 0;
 }
 
-static void neutron_destroy(struct neutron *n)
+/* Drops every call (no callbacks): what a free does at once, even from a callback. */
+static void neutron_stop(struct neutron *n)
 {
 	struct neutron_call *call;
 
 	while ((call = TAILQ_FIRST(&n->calls)) != NULL)
 		nc_destroy(call);
+}
+
+static void neutron_destroy(struct neutron *n)
+{
+	neutron_stop(n);
 	free(n->endpoint);
 	free(n);
 }
 
 void neutron_free(struct neutron *n)
 {
-	struct neutron_call *call;
-
 	if (n == NULL)
 		return;
-	if (guard_free(&n->guard)) {
+	/* From a callback: the calls go now, the client when the dispatch unwinds. */
+	neutron_stop(n);
+	if (guard_free(&n->guard))
 		neutron_destroy(n);
-		return;
-	}
-	while ((call = TAILQ_FIRST(&n->calls)) != NULL)
-		nc_destroy(call);
 }
 
 int neutron_set_endpoint(struct neutron *n, const char *url)

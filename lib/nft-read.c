@@ -129,24 +129,51 @@ static uint32_t set_u32(const struct nftnl_set *s, uint16_t attr)
 }
 
 /*
+ * The start every dump callback below shares: the message parsed into a
+ * fresh libnftnl object, or NULL with errno ENOMEM or EPROTO (the callback
+ * then returns MNL_CB_ERROR). One parser per kind of message.
+ */
+#define DUMP_PARSER(fn, kind, parse)                                                               \
+	static struct nftnl_##kind *fn(const struct nlmsghdr *nlh)                                 \
+	{                                                                                          \
+		struct nftnl_##kind *o = nftnl_##kind##_alloc();                                   \
+                                                                                                   \
+		if (o == NULL) {                                                                   \
+			errno = ENOMEM;                                                            \
+			return NULL;                                                               \
+		}                                                                                  \
+		if (parse(nlh, o) < 0) {                                                           \
+			nftnl_##kind##_free(o);                                                    \
+			errno = EPROTO;                                                            \
+			return NULL;                                                               \
+		}                                                                                  \
+		return o;                                                                          \
+	}
+DUMP_PARSER(parse_table, table, nftnl_table_nlmsg_parse)
+DUMP_PARSER(parse_chain, chain, nftnl_chain_nlmsg_parse)
+DUMP_PARSER(parse_set, set, nftnl_set_nlmsg_parse)
+DUMP_PARSER(parse_elems, set, nftnl_set_elems_nlmsg_parse)
+DUMP_PARSER(parse_rule, rule, nftnl_rule_nlmsg_parse)
+DUMP_PARSER(parse_obj, obj, nftnl_obj_nlmsg_parse)
+DUMP_PARSER(parse_flowtable, flowtable, nftnl_flowtable_nlmsg_parse)
+DUMP_PARSER(parse_gen, gen, nftnl_gen_nlmsg_parse)
+
+/*
  * Our sets by name, checked against their definition; any other is
  * foreign. An anonymous set belongs to a (foreign) rule and goes with it.
  */
 static int set_cb(const struct nlmsghdr *nlh, void *arg)
 {
 	struct nft_read_ctx *x = arg;
-	struct nftnl_set *s = nftnl_set_alloc();
+	struct nftnl_set *s = parse_set(nlh);
 	struct nft_set_def d;
 	enum nft_set_kind kind;
 	const char *name;
 	uint32_t flags;
 	int gen;
 
-	if (s == NULL || nftnl_set_nlmsg_parse(nlh, s) < 0) {
-		nftnl_set_free(s);
-		errno = s ? EPROTO : ENOMEM;
+	if (s == NULL)
 		return MNL_CB_ERROR;
-	}
 	if (!same_table(nftnl_set_get_str(s, NFTNL_SET_TABLE), x))
 		goto out;
 	name = nftnl_set_get_str(s, NFTNL_SET_NAME);
@@ -174,17 +201,14 @@ out:
 static int chain_cb(const struct nlmsghdr *nlh, void *arg)
 {
 	struct nft_read_ctx *x = arg;
-	struct nftnl_chain *c = nftnl_chain_alloc();
+	struct nftnl_chain *c = parse_chain(nlh);
 	const char *name, *type;
 	uint32_t hook;
 	int32_t prio;
 	int k;
 
-	if (c == NULL || nftnl_chain_nlmsg_parse(nlh, c) < 0) {
-		nftnl_chain_free(c);
-		errno = c ? EPROTO : ENOMEM;
+	if (c == NULL)
 		return MNL_CB_ERROR;
-	}
 	if (!same_table(nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE), x))
 		goto out;
 	name = nftnl_chain_get_str(c, NFTNL_CHAIN_NAME);
@@ -210,13 +234,10 @@ out:
 static int table_cb(const struct nlmsghdr *nlh, void *arg)
 {
 	struct nft_read_ctx *x = arg;
-	struct nftnl_table *t = nftnl_table_alloc();
+	struct nftnl_table *t = parse_table(nlh);
 
-	if (t == NULL || nftnl_table_nlmsg_parse(nlh, t) < 0) {
-		nftnl_table_free(t);
-		errno = t ? EPROTO : ENOMEM;
+	if (t == NULL)
 		return MNL_CB_ERROR;
-	}
 	if (same_table(nftnl_table_get_str(t, NFTNL_TABLE_NAME), x) &&
 	        nftnl_table_is_set(t, NFTNL_TABLE_FLAGS))
 		x->st->table_flags = nftnl_table_get_u32(t, NFTNL_TABLE_FLAGS);
@@ -228,13 +249,10 @@ static int table_cb(const struct nlmsghdr *nlh, void *arg)
 static int obj_cb(const struct nlmsghdr *nlh, void *arg)
 {
 	struct nft_read_ctx *x = arg;
-	struct nftnl_obj *o = nftnl_obj_alloc();
+	struct nftnl_obj *o = parse_obj(nlh);
 
-	if (o == NULL || nftnl_obj_nlmsg_parse(nlh, o) < 0) {
-		nftnl_obj_free(o);
-		errno = o ? EPROTO : ENOMEM;
+	if (o == NULL)
 		return MNL_CB_ERROR;
-	}
 	if (same_table(nftnl_obj_get_str(o, NFTNL_OBJ_TABLE), x))
 		note_foreign(x, NFT_FOREIGN_OBJECT, nftnl_obj_get_u32(o, NFTNL_OBJ_TYPE),
 		        nftnl_obj_get_str(o, NFTNL_OBJ_NAME));
@@ -246,13 +264,10 @@ static int obj_cb(const struct nlmsghdr *nlh, void *arg)
 static int flowtable_cb(const struct nlmsghdr *nlh, void *arg)
 {
 	struct nft_read_ctx *x = arg;
-	struct nftnl_flowtable *f = nftnl_flowtable_alloc();
+	struct nftnl_flowtable *f = parse_flowtable(nlh);
 
-	if (f == NULL || nftnl_flowtable_nlmsg_parse(nlh, f) < 0) {
-		nftnl_flowtable_free(f);
-		errno = f ? EPROTO : ENOMEM;
+	if (f == NULL)
 		return MNL_CB_ERROR;
-	}
 	if (same_table(nftnl_flowtable_get_str(f, NFTNL_FLOWTABLE_TABLE), x))
 		note_foreign(x, NFT_FOREIGN_FLOWTABLE, 0,
 		        nftnl_flowtable_get_str(f, NFTNL_FLOWTABLE_NAME));
@@ -373,15 +388,12 @@ static int keep_rule(struct nft_state *st, int chain, const struct nftnl_rule *r
 static int rule_cb(const struct nlmsghdr *nlh, void *arg)
 {
 	struct nft_read_ctx *x = arg;
-	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct nftnl_rule *r = parse_rule(nlh);
 	const char *chain;
 	int kind, ck;
 
-	if (r == NULL || nftnl_rule_nlmsg_parse(nlh, r) < 0) {
-		nftnl_rule_free(r);
-		errno = r ? EPROTO : ENOMEM;
+	if (r == NULL)
 		return MNL_CB_ERROR;
-	}
 	chain = nftnl_rule_get_str(r, NFTNL_RULE_CHAIN);
 	if (!same_table(nftnl_rule_get_str(r, NFTNL_RULE_TABLE), x) || chain == NULL ||
 	        (ck = nft_chain_parse(chain)) < 0)
@@ -429,14 +441,11 @@ static int elem_cb(struct nftnl_set_elem *e, void *data)
 static int elems_cb(const struct nlmsghdr *nlh, void *arg)
 {
 	struct nft_read_ctx *x = arg;
-	struct nftnl_set *s = nftnl_set_alloc();
+	struct nftnl_set *s = parse_elems(nlh);
 	int r = MNL_CB_OK;
 
-	if (s == NULL || nftnl_set_elems_nlmsg_parse(nlh, s) < 0) {
-		nftnl_set_free(s);
-		errno = s ? EPROTO : ENOMEM;
+	if (s == NULL)
 		return MNL_CB_ERROR;
-	}
 	if (nftnl_set_elem_foreach(s, elem_cb, x) < 0) {
 		errno = -x->err;
 		r = MNL_CB_ERROR;
@@ -527,13 +536,10 @@ static void merge_masq(struct nft_read_ctx *x, size_t nmap)
 
 static int gen_cb(const struct nlmsghdr *nlh, void *arg)
 {
-	struct nftnl_gen *g = nftnl_gen_alloc();
+	struct nftnl_gen *g = parse_gen(nlh);
 
-	if (g == NULL || nftnl_gen_nlmsg_parse(nlh, g) < 0) {
-		nftnl_gen_free(g);
-		errno = g ? EPROTO : ENOMEM;
+	if (g == NULL)
 		return MNL_CB_ERROR;
-	}
 	*(uint32_t *)arg = nftnl_gen_get_u32(g, NFTNL_GEN_ID);
 	nftnl_gen_free(g);
 	return MNL_CB_OK;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array-grow.h"
 #include "config.h"
 #include "kernel.h"
 #include "log.h"
@@ -723,30 +724,21 @@ void engine_batch_stop(struct engine *e)
 /* Queues q; the first of a turn activates the flush, which runs after what is already ready. */
 static void submit(struct engine *e, struct engine_req *q, engine_done_cb done, void *arg)
 {
+	struct engine_req **v = NULL;
 	struct fault err;
 
-	if (q == NULL) {
+	if (q == NULL ||
+	        (v = array_grow(e->queue, &e->queue_cap, e->queued, sizeof(*v), 64)) == NULL) {
+		free(q);
 		fault_no_memory(&err);
 		done(&err, arg);
 		return;
 	}
+	e->queue = v;
 	q->done = done;
 	q->arg = arg;
 	if (q->f != NULL)
 		q->orig = *q->f;
-	if (e->queued == e->queue_cap) {
-		size_t cap = e->queue_cap ? 2 * e->queue_cap : 64;
-		struct engine_req **v = realloc(e->queue, cap * sizeof(*v));
-
-		if (v == NULL) {
-			free(q);
-			fault_no_memory(&err);
-			done(&err, arg);
-			return;
-		}
-		e->queue = v;
-		e->queue_cap = cap;
-	}
 	e->queue[e->queued++] = q;
 	if (e->flush_ev == NULL) {
 		engine_flush(e);
