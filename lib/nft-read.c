@@ -231,49 +231,47 @@ out:
 	return MNL_CB_OK;
 }
 
-static int table_cb(const struct nlmsghdr *nlh, void *arg)
-{
-	struct nft_read_ctx *x = arg;
-	struct nftnl_table *t = parse_table(nlh);
+/*
+ * A dump callback for a kind of which only what is in our table counts:
+ * the message parsed, then seen(x, object) when the object is in it.
+ */
+#define OURS_CB(cb, kind, table_attr, seen)                                                        \
+	static int cb(const struct nlmsghdr *nlh, void *arg)                                       \
+	{                                                                                          \
+		struct nft_read_ctx *x = arg;                                                      \
+		struct nftnl_##kind *o = parse_##kind(nlh);                                        \
+                                                                                                   \
+		if (o == NULL)                                                                     \
+			return MNL_CB_ERROR;                                                       \
+		if (same_table(nftnl_##kind##_get_str(o, table_attr), x))                          \
+			seen(x, o);                                                                \
+		nftnl_##kind##_free(o);                                                            \
+		return MNL_CB_OK;                                                                  \
+	}
 
-	if (t == NULL)
-		return MNL_CB_ERROR;
-	if (same_table(nftnl_table_get_str(t, NFTNL_TABLE_NAME), x) &&
-	        nftnl_table_is_set(t, NFTNL_TABLE_FLAGS))
+static void table_seen(struct nft_read_ctx *x, const struct nftnl_table *t)
+{
+	if (nftnl_table_is_set(t, NFTNL_TABLE_FLAGS))
 		x->st->table_flags = nftnl_table_get_u32(t, NFTNL_TABLE_FLAGS);
-	nftnl_table_free(t);
-	return MNL_CB_OK;
 }
 
-/* PRaaS writes no stateful objects: every one in the table is foreign. */
-static int obj_cb(const struct nlmsghdr *nlh, void *arg)
+/* PRaaS writes no stateful objects: every one in the table is foreign (libnftnl's obj getters take
+ * no const). */
+static void obj_seen(struct nft_read_ctx *x, struct nftnl_obj *o)
 {
-	struct nft_read_ctx *x = arg;
-	struct nftnl_obj *o = parse_obj(nlh);
-
-	if (o == NULL)
-		return MNL_CB_ERROR;
-	if (same_table(nftnl_obj_get_str(o, NFTNL_OBJ_TABLE), x))
-		note_foreign(x, NFT_FOREIGN_OBJECT, nftnl_obj_get_u32(o, NFTNL_OBJ_TYPE),
-		        nftnl_obj_get_str(o, NFTNL_OBJ_NAME));
-	nftnl_obj_free(o);
-	return MNL_CB_OK;
+	note_foreign(x, NFT_FOREIGN_OBJECT, nftnl_obj_get_u32(o, NFTNL_OBJ_TYPE),
+	        nftnl_obj_get_str(o, NFTNL_OBJ_NAME));
 }
 
 /* Nor flowtables. */
-static int flowtable_cb(const struct nlmsghdr *nlh, void *arg)
+static void flowtable_seen(struct nft_read_ctx *x, const struct nftnl_flowtable *f)
 {
-	struct nft_read_ctx *x = arg;
-	struct nftnl_flowtable *f = parse_flowtable(nlh);
-
-	if (f == NULL)
-		return MNL_CB_ERROR;
-	if (same_table(nftnl_flowtable_get_str(f, NFTNL_FLOWTABLE_TABLE), x))
-		note_foreign(x, NFT_FOREIGN_FLOWTABLE, 0,
-		        nftnl_flowtable_get_str(f, NFTNL_FLOWTABLE_NAME));
-	nftnl_flowtable_free(f);
-	return MNL_CB_OK;
+	note_foreign(x, NFT_FOREIGN_FLOWTABLE, 0, nftnl_flowtable_get_str(f, NFTNL_FLOWTABLE_NAME));
 }
+
+OURS_CB(table_cb, table, NFTNL_TABLE_NAME, table_seen)
+OURS_CB(obj_cb, obj, NFTNL_OBJ_TABLE, obj_seen)
+OURS_CB(flowtable_cb, flowtable, NFTNL_FLOWTABLE_TABLE, flowtable_seen)
 
 static int udata_cb(const struct nftnl_udata *attr, void *data)
 {
