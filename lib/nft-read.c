@@ -88,35 +88,27 @@ static void note_foreign(
 	snprintf(f->name, sizeof(f->name), "%s", name ? name : "");
 }
 
-/* A sets dump names the table (and fails with ENOENT if it is not there). */
-static void fill_set_table(struct nlmsghdr *nlh, void *arg)
-{
-	struct nft_read_ctx *x = arg;
-	struct nftnl_set *s = nftnl_set_alloc();
-
-	if (s == NULL) {
-		x->err = -ENOMEM;
-		return;
+/*
+ * A dump's request payload naming our table: a sets dump then fails with
+ * ENOENT if it is not there; a rules dump is limited to it (the kernel
+ * filters; so do we).
+ */
+#define TABLE_FILTER(fn, kind, table_attr)                                                         \
+	static void fn(struct nlmsghdr *nlh, void *arg)                                            \
+	{                                                                                          \
+		struct nft_read_ctx *x = arg;                                                      \
+		struct nftnl_##kind *o = nftnl_##kind##_alloc();                                   \
+                                                                                                   \
+		if (o == NULL) {                                                                   \
+			x->err = -ENOMEM;                                                          \
+			return;                                                                    \
+		}                                                                                  \
+		nftnl_##kind##_set_str(o, table_attr, x->table);                                   \
+		nftnl_##kind##_nlmsg_build_payload(nlh, o);                                        \
+		nftnl_##kind##_free(o);                                                            \
 	}
-	nftnl_set_set_str(s, NFTNL_SET_TABLE, x->table);
-	nftnl_set_nlmsg_build_payload(nlh, s);
-	nftnl_set_free(s);
-}
-
-/* A rules dump limited to the table (the kernel filters; so do we). */
-static void fill_rule_table(struct nlmsghdr *nlh, void *arg)
-{
-	struct nft_read_ctx *x = arg;
-	struct nftnl_rule *r = nftnl_rule_alloc();
-
-	if (r == NULL) {
-		x->err = -ENOMEM;
-		return;
-	}
-	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, x->table);
-	nftnl_rule_nlmsg_build_payload(nlh, r);
-	nftnl_rule_free(r);
-}
+TABLE_FILTER(fill_set_table, set, NFTNL_SET_TABLE)
+TABLE_FILTER(fill_rule_table, rule, NFTNL_RULE_TABLE)
 
 static bool same_table(const char *t, const struct nft_read_ctx *x)
 {
