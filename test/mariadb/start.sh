@@ -8,7 +8,7 @@
 #   galera2  mysql://praas:PASSWORD@127.0.0.1:$PRAAS_GALERA_PORT2/ (23308)
 #
 # User praas may create and drop databases named praas_*; each test makes
-# its own. Writes /run/praas-mariadb/env (PRAAS_TEST_MARIADB_URL,
+# its own, connected to the empty praas_admin meanwhile. Writes /run/praas-mariadb/env (PRAAS_TEST_MARIADB_URL,
 # PRAAS_TEST_GALERA_URL1, PRAAS_TEST_GALERA_URL2) for the tests to source.
 # Idempotent: run again while up, it only checks; after stop.sh it starts
 # again with the same data. stop.sh stops exactly what this started.
@@ -148,7 +148,8 @@ start_node() {
 create_users() {
 	local name=$1 extra=${2:-}
 	sql "$name" "CREATE USER IF NOT EXISTS '$PRAAS_DB_USER'@'$DB_HOST' IDENTIFIED BY '$PRAAS_DB_PASSWORD';
-		GRANT ALL PRIVILEGES ON \`praas%\`.* TO '$PRAAS_DB_USER'@'$DB_HOST'; $extra"
+		GRANT ALL PRIVILEGES ON \`praas%\`.* TO '$PRAAS_DB_USER'@'$DB_HOST';
+		CREATE DATABASE IF NOT EXISTS praas_admin; $extra"
 }
 
 wait_synced() {
