@@ -8,9 +8,9 @@
  * that first takes a row lock (the store's router revision) then reads the
  * rows committed before the lock was granted, not a snapshot from before.
  *
- * A lost connection is taken again on the next statement outside a
- * transaction; inside one, the transaction is reported gone (-ENOTCONN)
- * and the server has rolled it back.
+ * A lost connection is taken again, and the statement run once more, when
+ * no transaction was open; inside one, the transaction is reported gone
+ * (-ENOTCONN) and the server has rolled it back.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -276,6 +276,7 @@ static char *substitute(struct my_stmt *s)
 static int my_run(struct my_stmt *s)
 {
 	struct my *m = my(s->base.db);
+	bool outside;
 	char *q;
 	int r;
 
@@ -283,7 +284,15 @@ static int my_run(struct my_stmt *s)
 		return r;
 	if ((q = substitute(s)) == NULL)
 		return -ENOMEM;
+	outside = !server_in_txn(m);
 	r = mysql_real_query(m->conn, q, (unsigned long)strlen(q)) ? my_fail(m) : 0;
+	/*
+	 * Outside a transaction nothing is lost with the connection: take it
+	 * again and run the statement once more (the store's statements run
+	 * outside one are reads, or writes that may run twice).
+	 */
+	if (r == -ENOTCONN && outside && (r = my_connect(m)) == 0)
+		r = mysql_real_query(m->conn, q, (unsigned long)strlen(q)) ? my_fail(m) : 0;
 	free(q);
 	if (r < 0)
 		return r;
