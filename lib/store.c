@@ -316,6 +316,13 @@ struct store {
 	bool stmt_busy[ST_COUNT_]; /* in use by an iteration */
 	bool in_txn;
 	bool txn_dirty; /* hooks saw a change in this transaction */
+	/*
+	 * The engine ended the caller's transaction on its own: the -errno
+	 * why. Until the caller ends it (commit gives this error, rollback 0),
+	 * every write and savepoint fails with it, so none runs on its own
+	 * outside the transaction the caller believes open.
+	 */
+	int txn_lost;
 	struct store_hooks hooks;
 	void *hooks_arg;
 };
@@ -325,14 +332,24 @@ struct store {
  * after an I/O error; MariaDB after a deadlock, a certification failure or
  * a lost connection).
  */
-static void txn_check_lost(struct store *s)
+static void txn_check_lost(struct store *s, int r)
 {
-	if (!s->in_txn || sqldb_in_txn(s->db))
+	if (!s->in_txn || s->txn_lost || sqldb_in_txn(s->db))
 		return;
-	s->in_txn = false;
+	s->txn_lost = r;
 	if (s->txn_dirty && s->hooks.rolled_back)
 		s->hooks.rolled_back(s->hooks_arg);
 	s->txn_dirty = false;
+}
+
+/* The caller's transaction is gone (see txn_lost): words for it. */
+static int lost_error(struct store *s, char **cause)
+{
+	return cause_set(cause, s->txn_lost,
+	        "%s: the database rolled the transaction back (%s); nothing of it was applied",
+	        s->path,
+	        s->txn_lost == -EAGAIN ? "it lost to a concurrent one: run it again"
+	                               : strerror(-s->txn_lost));
 }
 
 /* Words a failed database call once; returns its -errno (r). */
@@ -340,7 +357,7 @@ static int fail(struct store *s, int r, char **cause, const char *what)
 {
 	cause_set(cause, r, "%s: %s: %s", s->path, what, sqldb_errmsg(s->db));
 	log_debug("store: %s: %s (%d)", what, sqldb_errmsg(s->db), r);
-	txn_check_lost(s);
+	txn_check_lost(s, r);
 	return r;
 }
 
@@ -812,6 +829,12 @@ int store_rollback(struct store *s, char **cause)
 
 	if (!s->in_txn)
 		return 0;
+	if (s->txn_lost) { /* rolled back already, hooks told */
+		s->in_txn = false;
+		s->txn_lost = 0;
+		s->txn_dirty = false;
+		return 0;
+	}
 	if (sqldb_in_txn(s->db))
 		r = stmt_exec(s, ST_ROLLBACK, cause, "roll back");
 	/* Even if ROLLBACK failed the connection may have ended it; re-check. */
@@ -832,6 +855,11 @@ int store_commit(struct store *s, char **cause)
 		cause_set(cause, -EINVAL, "%s: no transaction to commit", s->path);
 		return -EINVAL;
 	}
+	if (s->txn_lost) {
+		r = lost_error(s, cause);
+		(void)store_rollback(s, NULL);
+		return r;
+	}
 	if ((r = stmt_exec(s, ST_COMMIT, cause, "commit")) < 0) {
 		/* The promise is all or nothing: a failed commit is undone. */
 		(void)store_rollback(s, NULL);
@@ -845,6 +873,8 @@ int store_commit(struct store *s, char **cause)
 /* Savepoints exist only inside store_begin()'s transaction: outside, SAVEPOINT would open one. */
 static int need_txn(struct store *s, char **cause, const char *what)
 {
+	if (s->in_txn && s->txn_lost)
+		return lost_error(s, cause);
 	if (s->in_txn)
 		return 0;
 	return cause_set(cause, -EINVAL, "%s: %s outside a transaction", s->path, what);
@@ -920,6 +950,8 @@ static int write_run(struct store *s, const struct write *w, char **cause)
 	bool committing;
 	int r;
 
+	if (s->in_txn && s->txn_lost)
+		return lost_error(s, cause);
 	if (s->in_txn)
 		return write_locked(s, w, cause);
 	for (int attempt = 1;; attempt++) {

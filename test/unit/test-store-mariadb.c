@@ -219,6 +219,7 @@ static void test_connection_lost(void **state)
 {
 	struct ctx *c = *state;
 	struct forwarding f = fwd(4022, "10.0.0.5", 22), g = fwd(4023, "10.0.0.6", 22), out;
+	struct forwarding h = fwd(4024, "10.0.0.7", 22), k = fwd(4025, "10.0.0.8", 22);
 	char *cause = NULL;
 	size_t n;
 	int r;
@@ -227,6 +228,15 @@ static void test_connection_lost(void **state)
 	assert_int_equal(store_begin(c->a, NULL), 0);
 	assert_int_equal(store_insert(c->a, &f, NULL, NULL), 0);
 	kill_connections(c);
+	assert_int_equal(store_insert(c->a, &h, NULL, NULL), -ENOTCONN);
+	/* The next write must not run on its own, outside the transaction the caller believes open.
+	 */
+	assert_true(store_in_transaction(c->a));
+	assert_int_equal(store_insert(c->a, &k, NULL, &cause), -ENOTCONN);
+	print_message("a write after that: %s\n", cause);
+	free(cause);
+	cause = NULL;
+	assert_int_equal(store_savepoint(c->a, NULL), -ENOTCONN);
 	r = store_commit(c->a, &cause);
 	print_message("commit after the connection was killed: %d %s\n", r, cause ? cause : "");
 	assert_int_equal(r, -ENOTCONN);
@@ -234,7 +244,7 @@ static void test_connection_lost(void **state)
 	assert_false(store_in_transaction(c->a));
 	assert_int_equal(store_get(c->a, f.id, &out, NULL), -ENOENT); /* connects again */
 	assert_int_equal(store_count(c->b, NULL, &n, NULL), 0);
-	assert_int_equal(n, 0);
+	assert_int_equal(n, 0); /* none of f, h, k */
 
 	/* Lost while idle: the next write of its own connects again and is applied. */
 	kill_connections(c);
