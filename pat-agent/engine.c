@@ -565,8 +565,19 @@ static void cut_group(struct engine *e, struct engine_req **g, size_t n)
 	free(v);
 }
 
-/* One transaction over reqs[0..n): see engine.h for what each gets. */
-static void run_batch(struct engine *e, struct engine_req **reqs, size_t n)
+/*
+ * Times a batch runs when its commit loses to another node's transaction
+ * (MariaDB/Galera: -EAGAIN, nothing of it applied); the next run reads
+ * the winner's rows and answers 409 where they conflict.
+ */
+#define ENGINE_ATTEMPTS 5
+
+/*
+ * One transaction over reqs[0..n): see engine.h for what each gets.
+ * Returns -EAGAIN, with nothing answered and nothing kept, when the
+ * commit lost a race and may_retry; else 0.
+ */
+static int run_batch(struct engine *e, struct engine_req **reqs, size_t n, bool may_retry)
 {
 	struct engine_req *order[ENGINE_BATCH_MAX];
 	bool rebuilt[ENGINE_BATCH_MAX] = {false};
@@ -601,11 +612,19 @@ static void run_batch(struct engine *e, struct engine_req **reqs, size_t n)
 			goto undo;
 		if (r == ENGINE_ROLL_BACK) { /* the lone change was refused by the kernel */
 			rollback(e);
-			return;
+			return 0;
 		}
 		rebuilt[gi++] = r == 1;
 	}
 	if ((r = store_commit(e->store, &cause)) < 0) {
+		if (r == -EAGAIN && may_retry) {
+			log_debug("engine: the batch lost to a concurrent transaction: again");
+			free(cause);
+			for (start = end = 0; next_group(order, m, &start, &end);)
+				undo_kernel(e, order + start, end - start);
+			rollback(e);
+			return -EAGAIN;
+		}
 		store_error(e, &fatal, r, "commit", cause);
 		goto undo;
 	}
@@ -621,7 +640,7 @@ static void run_batch(struct engine *e, struct engine_req **reqs, size_t n)
 		}
 		cut_group(e, order + start, end - start);
 	}
-	return;
+	return 0;
 undo:
 	for (start = end = 0; next_group(order, m, &start, &end);)
 		undo_kernel(e, order + start, end - start);
@@ -630,6 +649,7 @@ fail_all:
 	/* Nothing of the batch stays: every change gets the batch's error. */
 	for (size_t i = 0; i < n; i++)
 		req_fail(reqs[i], &fatal);
+	return 0;
 }
 
 /* Takes up to ENGINE_BATCH_MAX queued changes, carries them out, answers them. */
@@ -643,7 +663,8 @@ static void flush_some(struct engine *e)
 	e->queued -= n;
 	for (size_t i = 0; i < n; i++)
 		reqs[i]->seq = i;
-	run_batch(e, reqs, n);
+	for (int attempt = 1; run_batch(e, reqs, n, attempt < ENGINE_ATTEMPTS) == -EAGAIN; attempt++)
+		;
 	/* done() may submit again: that goes to the next batch. */
 	for (size_t i = 0; i < n; i++) {
 		if (!reqs[i]->failed && reqs[i]->old != NULL)
