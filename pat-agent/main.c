@@ -156,18 +156,19 @@ static void guard_new_database(struct agent *a)
 	size_t routers, elems;
 	int r;
 
-	if (!database_is_new(a->cfg.database))
+	/* MariaDB: the database must exist (the store refuses an unknown one); no file of ours. */
+	if (config_database_is_url(&a->cfg) || !database_is_new(a->cfg.database))
 		return;
 	if ((r = restore_count_kernel_state(a, &routers, &elems)) < 0)
 		fatalx("Cannot start: the database %s is new and the router tables under %s cannot "
 		       "be checked: %s",
-		        a->cfg.database, a->cfg.netns_dir, strerror(-r));
+		        config_database_name(&a->cfg), a->cfg.netns_dir, strerror(-r));
 	if (routers == 0)
 		return;
 	if (a->allow_empty_database) {
 		log_warnx("The database %s is new: --allow-empty-database empties %zu router "
 		          "table%s (%zu forwarded port%s)",
-		        a->cfg.database, routers, routers == 1 ? "" : "s", elems,
+		        config_database_name(&a->cfg), routers, routers == 1 ? "" : "s", elems,
 		        elems == 1 ? "" : "s");
 		return;
 	}
@@ -175,8 +176,43 @@ static void guard_new_database(struct agent *a)
 	       "table%s under %s hold %zu forwarded port%s that a start would delete. Check "
 	       "`database` and that its directory is mounted, or restore the file from a backup; "
 	       "to start empty and delete them, run once with --allow-empty-database",
-	        a->cfg.database, routers, routers == 1 ? "" : "s", a->cfg.netns_dir, elems,
-	        elems == 1 ? "" : "s");
+	        config_database_name(&a->cfg), routers, routers == 1 ? "" : "s", a->cfg.netns_dir,
+	        elems, elems == 1 ? "" : "s");
+}
+
+/*
+ * The password of database_password_file: its first line. Read at start
+ * only, kept no longer than the connection needs it.
+ */
+static void read_db_password(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "re");
+	bool ok;
+
+	if (f == NULL)
+		fatalx("Cannot start: database_password_file %s: %s", path, strerror(errno));
+	ok = fgets(buf, (int)len, f) != NULL;
+	fclose(f);
+	if (!ok)
+		fatalx("Cannot start: database_password_file %s: empty", path);
+	if (strlen(buf) == len - 1 && buf[len - 2] != '\n')
+		fatalx("Cannot start: database_password_file %s: the first line is longer than %zu "
+		       "bytes",
+		        path, len - 2);
+	buf[strcspn(buf, "\r\n")] = '\0';
+}
+
+static int open_store(struct agent *a, char **cause)
+{
+	char password[512];
+	int r;
+
+	if (a->cfg.database_password_file == NULL)
+		return store_open(a->cfg.database, &a->store, cause);
+	read_db_password(a->cfg.database_password_file, password, sizeof(password));
+	r = store_open_auth(a->cfg.database, password, &a->store, cause);
+	explicit_bzero(password, sizeof(password));
+	return r;
 }
 
 /* The database, the allocator and the kernel: the agent's own state. */
@@ -188,8 +224,8 @@ static void open_state(struct agent *a)
 	if ((r = kernel_new(&a->cfg, &a->kernel)) < 0)
 		fatalx("Failed to set up the kernel state: %s", strerror(-r));
 	guard_new_database(a);
-	if ((r = store_open(a->cfg.database, &a->store, &cause)) < 0)
-		fatalx("Failed to open the database %s: %s", a->cfg.database,
+	if ((r = open_store(a, &cause)) < 0)
+		fatalx("Failed to open the database %s: %s", config_database_name(&a->cfg),
 		        cause ? cause : strerror(-r));
 	if ((r = portalloc_new(a->store, &a->cfg.router_port_range, &a->alloc)) < 0)
 		fatalx("Failed to set up port allocation: %s", strerror(-r));
@@ -366,8 +402,8 @@ int main(int argc, char **argv)
 	open_control(&a);
 	restore_all(&a);
 	open_listeners(&a);
-	log_info("Started %s: %s on %s port %d, %s", PRAAS_VERSION, a.cfg.database, a.cfg.listen,
-	        a.cfg.port_app, a.os ? "with OpenStack" : "standalone");
+	log_info("Started %s: %s on %s port %d, %s", PRAAS_VERSION, config_database_name(&a.cfg),
+	        a.cfg.listen, a.cfg.port_app, a.os ? "with OpenStack" : "standalone");
 	if (a.cfg.auth == CONFIG_AUTH_NONE && !listen_is_loopback(a.cfg.listen))
 		log_warnx("auth = \"none\" with listen = \"%s\": every caller that reaches port "
 		          "%d is an admin; listen on 127.0.0.1 or use auth = \"keystone\"",
