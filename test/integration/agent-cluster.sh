@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# Two network nodes (issue 12, items 2 and 7), simulated: one pat-agent per
+# node, each on its own node of the loopback Galera cluster, each with its
+# own netns_dir holding its replica of the same router (two namespaces,
+# bound under the two directories with the router's one name), its own
+# REST port and control socket.
+#   - a create through node A reaches the VM through A's replica; node B's
+#     agent, started again, programs its replica from the database alone;
+#   - two clients create overlapping forwardings of that router at the same
+#     instant, one through each agent: one 201 and one 409, every round;
+#   - kill -9 of agent A in a stream of creates through both: every
+#     acknowledged forwarding is stored, none is half applied, B keeps
+#     answering 201.
+# Skipped (77) without the loopback Galera cluster (sudo test/mariadb/start.sh).
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib/topo.sh"
+. "$here/lib/agent.sh"
+
+env_file=/run/praas-mariadb/env
+g1=${PRAAS_TEST_GALERA_URL1:-$(sed -n 's/^PRAAS_TEST_GALERA_URL1=//p' "$env_file" 2>/dev/null)}
+g2=${PRAAS_TEST_GALERA_URL2:-$(sed -n 's/^PRAAS_TEST_GALERA_URL2=//p' "$env_file" 2>/dev/null)}
+[[ -n $g1 && -n $g2 ]] || topo_skip "the loopback Galera cluster is not running (sudo test/mariadb/start.sh)"
+topo_require mariadb curl python3 nft
+rest=${g1#mysql://}
+db_user=${rest%%:*}
+db_pass=${rest#*:}
+db_pass=${db_pass%@*}
+hostport=${rest##*@}
+hostport=${hostport%/}
+db_name=praas_c$$_$RANDOM
+
+topo_init aclu
+sql() {
+	MYSQL_PWD=$db_pass mariadb --no-defaults -h "${hostport%:*}" -P "${hostport##*:}" \
+		-u "$db_user" -N -B "$@"
+}
+sql praas_admin -e "CREATE DATABASE $db_name" || topo_fail "create database $db_name"
+topo_on_exit "MYSQL_PWD='$db_pass' mariadb --no-defaults -h ${hostport%:*} -P ${hostport##*:} -u $db_user praas_admin -e 'DROP DATABASE IF EXISTS $db_name' || true"
+
+# Node A's replica and node B's: the same addresses, separate wires.
+topo_router r1
+topo_outside ca r1
+topo_vm vma r1
+topo_router r1b
+topo_outside cb r1b
+topo_vm vmb r1b
+U=${TOPO[r1.uuid]}
+GW=${TOPO[r1.gw4]}
+VM=${TOPO[vma.ip4]}
+assert_eq "the replicas share the gateway and VM addresses" "$GW $VM" "${TOPO[r1b.gw4]} ${TOPO[vmb.ip4]}"
+topo_serve_tcp -t vma vma any 22 || topo_fail "serve vma"
+topo_serve_tcp -t vmb vmb any 22 || topo_fail "serve vmb"
+for n in a b; do
+	mkdir -p "$TOPO_DIR/node-$n/netns"
+	: >"$TOPO_DIR/node-$n/netns/qrouter-$U"
+done
+mount --bind "/run/netns/${TOPO[r1.ns]}" "$TOPO_DIR/node-a/netns/qrouter-$U" || topo_fail "bind A"
+topo_on_exit "umount $TOPO_DIR/node-a/netns/qrouter-$U 2>/dev/null || true"
+mount --bind "/run/netns/${TOPO[r1b.ns]}" "$TOPO_DIR/node-b/netns/qrouter-$U" || topo_fail "bind B"
+topo_on_exit "umount $TOPO_DIR/node-b/netns/qrouter-$U 2>/dev/null || true"
+
+declare -A PORT PID
+node_start() { # node galera-url
+	local n=$1 dir=$TOPO_DIR/node-$1
+	[[ -n ${PORT[$n]:-} ]] || PORT[$n]=$(agent__free_port)
+	cat >"$dir/praas.conf" <<CONF
+praas: {
+  port_app = ${PORT[$n]}; listen = "127.0.0.1"; auth = "none"; cloud = "";
+  database = "$2$db_name"; control_socket = "$dir/pat-agent.sock";
+  netns_dir = "$dir/netns"; second_monitoring = 0.5;
+};
+CONF
+	setsid "$AGENT_BIN" --config "$dir/praas.conf" </dev/null >>"$dir/pat-agent.log" 2>&1 &
+	PID[$n]=$!
+	topo_on_exit "kill -9 ${PID[$n]} 2>/dev/null || true"
+	topo_wait 30 curl -s -o /dev/null -m 1 "http://127.0.0.1:${PORT[$n]}/healthz" || {
+		tail -n 20 "$dir/pat-agent.log" >&2
+		return 1
+	}
+}
+on() { # node: api talks to it
+	AGENT_URL=http://127.0.0.1:${PORT[$1]}
+}
+base=/v1/routers/$U/port_forwardings
+
+node_start a "$g1" || { topo_fail "agent A starts on Galera node 1"; topo_finish; }
+node_start b "$g2" || { topo_fail "agent B starts on Galera node 2"; topo_finish; }
+
+# A create through A: A's replica forwards at once.
+on a
+api POST "$base" "{\"port_forwarding\":{\"internal_ip_address\":\"$VM\",\"internal_port\":22,\"external_port\":4022}}"
+assert_eq "a create through agent A" 201 "$API_STATUS"
+assert_eq "through node A's replica to its VM" "${TOPO[ca.ip4]} vma" "$(topo_tcp_query ca "$GW" 4022)"
+# B learns it from the database (here at its start: propagation while
+# running is not built yet) and forwards through its own replica.
+kill -TERM "${PID[b]}" && wait "${PID[b]}"
+node_start b "$g2" || { topo_fail "agent B starts again"; topo_finish; }
+assert_eq "through node B's replica to its VM, from the database" "${TOPO[cb.ip4]} vmb" \
+	"$(topo_tcp_query cb "$GW" 4022)"
+
+# Conflicting creates at the same instant, one through each agent.
+python3 - "${PORT[a]}" "${PORT[b]}" "$base" "$VM" >"$TOPO_DIR/race" <<'PY'
+import http.client, json, sys, threading
+pa, pb, base, vm = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+rounds, wrong = 30, []
+def post(port, body, out, i):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    c.request("POST", base, json.dumps({"port_forwarding": body}), {"Content-Type": "application/json"})
+    r = c.getresponse()
+    out[i] = (r.status, json.loads(r.read() or b"null"))
+for k in range(rounds):
+    e = 20000 + 10 * k
+    # overlapping external ranges that start apart (even), or internal ones (odd)
+    a = {"internal_ip_address": vm, "internal_port_range": "%d:%d" % (e, e + 1),
+         "external_port_range": "%d:%d" % (e, e + 1)}
+    b = {"internal_ip_address": vm, "internal_port_range": "%d:%d" % (e + 5, e + 6),
+         "external_port_range": "%d:%d" % (e + 1, e + 2)}
+    if k % 2:
+        b = {"internal_ip_address": vm, "internal_port_range": "%d:%d" % (e + 1, e + 2),
+             "external_port_range": "%d:%d" % (e + 5, e + 6)}
+    out = [None, None]
+    t = [threading.Thread(target=post, args=(pa, a, out, 0)),
+         threading.Thread(target=post, args=(pb, b, out, 1))]
+    for x in t: x.start()
+    for x in t: x.join()
+    st = sorted(o[0] for o in out)
+    if st != [201, 409]:
+        wrong.append("round %d: %s" % (k, [o for o in out]))
+print("rounds %d wrong %d" % (rounds, len(wrong)))
+for w in wrong[:5]:
+    print(w)
+PY
+cat "$TOPO_DIR/race" >&2
+assert_eq "overlapping creates through both agents at once: one 201, one 409, every round" \
+	"rounds 30 wrong 0" "$(head -n1 "$TOPO_DIR/race")"
+assert_eq "the database holds one per round (and the first)" 31 \
+	"$(sql "$db_name" -e "SELECT count(*) FROM forwardings")"
+
+# kill -9 of A in a stream of creates through both.
+python3 - "${PORT[a]}" "${PORT[b]}" "$base" "$VM" "$TOPO_DIR/acked" "${PID[a]}" >"$TOPO_DIR/stream" <<'PY'
+import http.client, json, os, signal, sys, threading, time
+pa, pb, base, vm, acked, pid_a = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], int(sys.argv[6])
+lock, ids, after_kill, killed = threading.Lock(), [], {"b201": 0, "bother": 0}, threading.Event()
+def stream(port, first, node):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    for i in range(150):
+        body = {"internal_ip_address": vm, "internal_port": 40000 + first + i,
+                "external_port": 40000 + first + i}
+        try:
+            c.request("POST", base, json.dumps({"port_forwarding": body}), {"Content-Type": "application/json"})
+            r = c.getresponse()
+            data = json.loads(r.read() or b"null")
+        except Exception:
+            if node == "a":
+                return
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            continue
+        with lock:
+            if r.status == 201:
+                ids.append(data["port_forwarding"]["id"])
+            if node == "b" and killed.is_set():
+                after_kill["b201" if r.status == 201 else "bother"] += 1
+        if node == "a" and i == 60:
+            os.kill(pid_a, signal.SIGKILL)
+            killed.set()
+ta = threading.Thread(target=stream, args=(pa, 0, "a"))
+tb = threading.Thread(target=stream, args=(pb, 1000, "b"))
+ta.start(); tb.start(); ta.join(); tb.join()
+open(acked, "w").write("\n".join(ids) + "\n")
+print("acked %d b_after_kill_201 %d b_after_kill_other %d" % (len(ids), after_kill["b201"], after_kill["bother"]))
+PY
+cat "$TOPO_DIR/stream" >&2
+wait "${PID[a]}" 2>/dev/null
+read -r _ acked _ b_ok _ b_other <"$TOPO_DIR/stream"
+sql "$db_name" -e "SELECT id FROM forwardings" | sort >"$TOPO_DIR/db-ids"
+missing=$(sort "$TOPO_DIR/acked" | comm -23 - "$TOPO_DIR/db-ids" | grep -c .)
+assert_eq "every acknowledged create is in the database" 0 "$missing"
+assert_ok "agent B kept answering 201 after A was killed ($b_ok, $b_other other)" \
+	test "$b_ok" -gt 0 -a "$b_other" = 0
+rows=$(sql "$db_name" -e "SELECT count(*) FROM forwardings WHERE external_port_lo >= 40000")
+assert_ok "none half applied: stored rows ($rows) are the acknowledged ($acked) plus at most A's last batch" \
+	test "$rows" -ge "$acked" -a "$rows" -le $((acked + 64))
+bad=$(sql "$db_name" -e "SELECT count(*) FROM forwardings WHERE internal_port_lo != external_port_lo AND external_port_lo >= 40000")
+assert_eq "every stored row is whole (internal port = external port, as sent)" 0 "$bad"
+on b
+api GET "$base?limit=1000"
+assert_eq "the survivor lists them all" "$(sql "$db_name" -e "SELECT count(*) FROM forwardings")" \
+	"$(python3 -c 'import json,sys; print(len(json.loads(sys.argv[1])["port_forwardings"]))' "$API_BODY")"
+kill -TERM "${PID[b]}" && wait "${PID[b]}"
+assert_eq "agent B stops cleanly" 0 "$?"
+topo_finish
