@@ -235,11 +235,11 @@ static const char *const stmt_sql[ST_COUNT_] = {
 /* MariaDB's text where it differs from SQLite's (NULL: the same). */
 static const char *const mariadb_sql[ST_COUNT_] = {
         [ST_BEGIN] = "START TRANSACTION",
-        /* No rowid: creation order, then id. */
+        /* No rowid: seq, an AUTO_INCREMENT, is the insertion order. */
         [ST_PORT_ID] = "SELECT " COLS " FROM forwardings WHERE internal_port_id = ?1"
-                       " ORDER BY created_at, id",
+                       " ORDER BY seq",
         [ST_INT_ADDR] = "SELECT " COLS " FROM forwardings WHERE internal_address = ?1"
-                        " ORDER BY created_at, id",
+                        " ORDER BY seq",
         /* The router's ranges of that protocol starting at or below the port (index prefix). */
         [ST_EXT_PORT] = "SELECT " COLS " FROM forwardings WHERE router_id = ?1 AND protocol = ?2"
                         " AND external_port_lo <= ?3 AND external_port_hi >= ?3"
@@ -251,54 +251,49 @@ static const char mariadb_schema_table[] =
         "CREATE TABLE IF NOT EXISTS store_schema ("
         " id TINYINT UNSIGNED NOT NULL PRIMARY KEY, version INT NOT NULL) ENGINE=InnoDB";
 
-#define MY_TABLE   " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
-#define MY_PORT(c) " " c " SMALLINT UNSIGNED NOT NULL CHECK (" c " BETWEEN 1 AND 65535),"
-
+#define MY_TABLE " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
 /*
  * The same schema versions on MariaDB (Galera: a primary key on every
  * table). Each step may run twice (IF NOT EXISTS): MariaDB's DDL is not
  * transactional. Never edit a published step.
  */
 static const char *const mariadb_migrations[] = {
-        /* 1: the forwardings (as SQLite's 1) and the routers' revisions. */
-        "CREATE TABLE IF NOT EXISTS forwardings ("
-        " id CHAR(36) NOT NULL PRIMARY KEY CHECK (char_length(id) = 36),"
-        " router_id VARCHAR(64) NOT NULL CHECK (char_length(router_id) >= 1),"
-        " project_id VARCHAR(64) NOT NULL DEFAULT '',"
-        " external_address VARCHAR(46) NOT NULL DEFAULT '',"
-        " protocol TINYINT UNSIGNED NOT NULL CHECK (protocol IN (6, 17))," MY_PORT(
-                "external_port_lo") " external_port_hi SMALLINT UNSIGNED NOT NULL"
-                                    "  CHECK (external_port_hi BETWEEN external_port_lo AND 65535),"
-                                    " internal_address VARCHAR(46) NOT NULL," MY_PORT(
-                                            "internal_port_lo") " internal_port_hi SMALLINT "
-                                                                "UNSIGNED NOT NULL"
-                                                                "  CHECK (internal_port_hi BETWEEN "
-                                                                "internal_port_lo AND 65535),"
-                                                                " internal_port_id VARCHAR(64) NOT "
-                                                                "NULL DEFAULT '',"
-                                                                " masquerade TINYINT UNSIGNED NOT "
-                                                                "NULL DEFAULT 0 CHECK (masquerade "
-                                                                "IN (0, 1)),"
-                                                                " description VARCHAR(255) NOT "
-                                                                "NULL DEFAULT '',"
-                                                                " status VARCHAR(8) NOT NULL "
-                                                                "DEFAULT 'DOWN' CHECK (status IN "
-                                                                "('ACTIVE', 'DOWN')),"
-                                                                " created_at BIGINT NOT NULL,"
-                                                                " updated_at BIGINT NOT NULL,"
-                                                                " UNIQUE KEY forwardings_external "
-                                                                "(router_id, external_address, "
-                                                                "protocol, external_port_lo),"
-                                                                " UNIQUE KEY forwardings_internal "
-                                                                "(router_id, internal_address, "
-                                                                "protocol, internal_port_lo)"
-                                                                ")" MY_TABLE ";"
-                                                                "CREATE TABLE IF NOT EXISTS "
-                                                                "routers ("
-                                                                " router_id VARCHAR(64) NOT NULL "
-                                                                "PRIMARY KEY,"
-                                                                " revision BIGINT UNSIGNED NOT "
-                                                                "NULL)" MY_TABLE,
+        /*
+         * 1: the forwardings (as SQLite's 1, and seq: the insertion order,
+         * SQLite's rowid) and the routers' revisions.
+         */
+        ("CREATE TABLE IF NOT EXISTS forwardings ("
+         " id CHAR(36) NOT NULL PRIMARY KEY CHECK (char_length(id) = 36),"
+         " router_id VARCHAR(64) NOT NULL CHECK (char_length(router_id) >= 1),"
+         " project_id VARCHAR(64) NOT NULL DEFAULT '',"
+         " external_address VARCHAR(46) NOT NULL DEFAULT '',"
+         " protocol TINYINT UNSIGNED NOT NULL CHECK (protocol IN (6, 17)),"
+         " external_port_lo SMALLINT UNSIGNED NOT NULL"
+         "  CHECK (external_port_lo BETWEEN 1 AND 65535),"
+         " external_port_hi SMALLINT UNSIGNED NOT NULL"
+         "  CHECK (external_port_hi BETWEEN external_port_lo AND 65535),"
+         " internal_address VARCHAR(46) NOT NULL,"
+         " internal_port_lo SMALLINT UNSIGNED NOT NULL"
+         "  CHECK (internal_port_lo BETWEEN 1 AND 65535),"
+         " internal_port_hi SMALLINT UNSIGNED NOT NULL"
+         "  CHECK (internal_port_hi BETWEEN internal_port_lo AND 65535),"
+         " internal_port_id VARCHAR(64) NOT NULL DEFAULT '',"
+         " masquerade TINYINT UNSIGNED NOT NULL DEFAULT 0 CHECK (masquerade IN (0, 1)),"
+         " description VARCHAR(255) NOT NULL DEFAULT '',"
+         " status VARCHAR(8) NOT NULL DEFAULT 'DOWN' CHECK (status IN ('ACTIVE', 'DOWN')),"
+         " created_at BIGINT NOT NULL,"
+         " updated_at BIGINT NOT NULL,"
+         " seq BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,"
+         " UNIQUE KEY forwardings_seq (seq),"
+         " UNIQUE KEY forwardings_external"
+         "  (router_id, external_address, protocol, external_port_lo),"
+         " UNIQUE KEY forwardings_internal"
+         "  (router_id, internal_address, protocol, internal_port_lo)"
+         ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;"
+         "CREATE TABLE IF NOT EXISTS routers ("
+         " router_id VARCHAR(64) NOT NULL PRIMARY KEY,"
+         " revision BIGINT UNSIGNED NOT NULL"
+         ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"),
         /* 2-4: the indexes of SQLite's 2-4, for the same questions. */
         ("CREATE INDEX IF NOT EXISTS forwardings_port_id ON forwardings (internal_port_id);"
          "CREATE INDEX IF NOT EXISTS forwardings_internal_address"

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "config.h"
 #include "kernel.h"
@@ -160,8 +161,12 @@ void engine_bulk_end(struct engine *e)
 	fwd_list_free(l);
 }
 
-/* Inserts or updates f inside the open transaction; a conflict is a 409 naming the other. */
-static int write_row(struct engine *e, struct forwarding *f, bool insert, struct apierr *err)
+/*
+ * Inserts or updates f inside the open transaction; a conflict is a 409
+ * naming the other (and sets *external when it is on the external side).
+ */
+static int write_row(
+        struct engine *e, struct forwarding *f, bool insert, struct apierr *err, bool *external)
 {
 	struct store_conflict conflict;
 	char *cause = NULL;
@@ -171,6 +176,8 @@ static int write_row(struct engine *e, struct forwarding *f, bool insert, struct
 	           : store_update(e->store, f, &conflict, &cause);
 	if (r == -EEXIST) {
 		free(cause); /* the conflict says it better */
+		if (external)
+			*external = conflict.kind == STORE_CONFLICT_EXTERNAL;
 		return conflict_error(err, &conflict);
 	}
 	if (r < 0)
@@ -376,6 +383,31 @@ static void req_reset(struct engine_req *q)
 }
 
 /*
+ * With many agents on one database, a port this agent's allocator found
+ * free may have been taken by another agent's commit since the allocator
+ * read the store. On such a conflict the allocator reads the store again
+ * and the port is chosen anew, a few times, before the 409.
+ */
+#define ENGINE_ALLOC_ATTEMPTS 4
+
+static int create_row(struct engine *e, struct engine_req *q)
+{
+	bool external = false;
+
+	for (int attempt = 1;; attempt++) {
+		if (q->allocate && allocate(e, q->f, &q->err) < 0)
+			return -1;
+		if (write_row(e, q->f, true, &q->err, &external) == 0)
+			return 0;
+		if (!q->allocate || !external || attempt == ENGINE_ALLOC_ATTEMPTS)
+			return -1;
+		log_debug("engine: allocated port %u taken meanwhile: allocating again",
+		        q->f->external.lo);
+		portalloc_reset(e->alloc);
+	}
+}
+
+/*
  * Writes q's row inside the open transaction and works out its kernel
  * change; the same steps as engine_create/update/delete. A refusal
  * (conflict, not found, range exhausted) writes nothing. -1 when q failed.
@@ -388,9 +420,7 @@ static int req_write(struct engine *e, struct engine_req *q, bool present)
 	switch (q->op) {
 	case REQ_CREATE:
 		q->f->status = present ? FWD_STATUS_ACTIVE : FWD_STATUS_DOWN;
-		if (q->allocate && allocate(e, q->f, &q->err) < 0)
-			break;
-		if (write_row(e, q->f, true, &q->err) < 0)
+		if (create_row(e, q) < 0)
 			break;
 		if (q->f->status == FWD_STATUS_ACTIVE)
 			q->change.add = q->f;
@@ -401,7 +431,7 @@ static int req_write(struct engine *e, struct engine_req *q, bool present)
 			break;
 		}
 		q->f->status = q->prev.status;
-		if (write_row(e, q->f, false, &q->err) < 0)
+		if (write_row(e, q->f, false, &q->err, NULL) < 0)
 			break;
 		if (q->prev.status == FWD_STATUS_ACTIVE && retargeted(&q->prev, q->f))
 			q->change = (struct nft_change){.del = &q->prev, .add = q->f};
@@ -568,9 +598,19 @@ static void cut_group(struct engine *e, struct engine_req **g, size_t n)
 /*
  * Times a batch runs when its commit loses to another node's transaction
  * (MariaDB/Galera: -EAGAIN, nothing of it applied); the next run reads
- * the winner's rows and answers 409 where they conflict.
+ * the winner's rows and answers 409 where they conflict. Two agents
+ * streaming creates into one router lose to each other often; a short
+ * random pause before each new run (up to 2 ms times the attempt) lets
+ * the other's commit land instead of meeting it again.
  */
-#define ENGINE_ATTEMPTS 5
+#define ENGINE_ATTEMPTS 10
+
+static void lost_race_pause(int attempt)
+{
+	struct timespec ts = {0, (random() % 2000000L) * attempt};
+
+	(void)nanosleep(&ts, NULL);
+}
 
 /*
  * One transaction over reqs[0..n): see engine.h for what each gets.
@@ -663,8 +703,9 @@ static void flush_some(struct engine *e)
 	e->queued -= n;
 	for (size_t i = 0; i < n; i++)
 		reqs[i]->seq = i;
-	for (int attempt = 1; run_batch(e, reqs, n, attempt < ENGINE_ATTEMPTS) == -EAGAIN; attempt++)
-		;
+	for (int attempt = 1; run_batch(e, reqs, n, attempt < ENGINE_ATTEMPTS) == -EAGAIN;
+	        attempt++)
+		lost_race_pause(attempt);
 	/* done() may submit again: that goes to the next batch. */
 	for (size_t i = 0; i < n; i++) {
 		if (!reqs[i]->failed && reqs[i]->old != NULL)

@@ -8,6 +8,7 @@
 #     agent, started again, programs its replica from the database alone;
 #   - two clients create overlapping forwardings of that router at the same
 #     instant, one through each agent: one 201 and one 409, every round;
+#     two ask for a free port at once: two 201s, never the same port;
 #   - kill -9 of agent A in a stream of creates through both: every
 #     acknowledged forwarding is stored, none is half applied, B keeps
 #     answering 201.
@@ -137,6 +138,36 @@ assert_eq "overlapping creates through both agents at once: one 201, one 409, ev
 assert_eq "the database holds one per round (and the first)" 31 \
 	"$(sql "$db_name" -e "SELECT count(*) FROM forwardings")"
 
+# Free ports allocated through both agents at once: never the same one.
+# Each agent's allocator has read the router's ports once already (the
+# creates above), so each round the two start from stale knowledge.
+python3 - "${PORT[a]}" "${PORT[b]}" "$base" "$VM" >"$TOPO_DIR/alloc" <<'PY'
+import http.client, json, sys, threading
+pa, pb, base, vm = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+rounds, ports, wrong = 30, [], []
+def post(port, k, out, i):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    body = {"internal_ip_address": vm, "internal_port": 30000 + 2 * k + i}
+    c.request("POST", base, json.dumps({"port_forwarding": body}), {"Content-Type": "application/json"})
+    r = c.getresponse()
+    out[i] = (r.status, json.loads(r.read() or b"null"))
+for k in range(rounds):
+    out = [None, None]
+    t = [threading.Thread(target=post, args=(p, k, out, i)) for i, p in enumerate((pa, pb))]
+    for x in t: x.start()
+    for x in t: x.join()
+    if [o[0] for o in out] != [201, 201]:
+        wrong.append("round %d: %s" % (k, out))
+        continue
+    ports += [o[1]["port_forwarding"]["external_port"] for o in out]
+print("rounds %d wrong %d duplicates %d" % (rounds, len(wrong), len(ports) - len(set(ports))))
+for w in wrong[:5]:
+    print(w)
+PY
+cat "$TOPO_DIR/alloc" >&2
+assert_eq "free ports allocated through both agents at once: both 201, never the same port" \
+	"rounds 30 wrong 0 duplicates 0" "$(head -n1 "$TOPO_DIR/alloc")"
+
 # kill -9 of A in a stream of creates through both.
 python3 - "${PORT[a]}" "${PORT[b]}" "$base" "$VM" "$TOPO_DIR/acked" "${PID[a]}" >"$TOPO_DIR/stream" <<'PY'
 import http.client, json, os, signal, sys, threading, time
@@ -144,7 +175,9 @@ pa, pb, base, vm, acked, pid_a = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 lock, ids, after_kill, killed = threading.Lock(), [], {"b201": 0, "bother": 0}, threading.Event()
 def stream(port, first, node):
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    for i in range(150):
+    for i in range(900):
+        if node == "b" and after_kill["b201"] + after_kill["bother"] >= 40:
+            return
         body = {"internal_ip_address": vm, "internal_port": 40000 + first + i,
                 "external_port": 40000 + first + i}
         try:
@@ -161,7 +194,9 @@ def stream(port, first, node):
                 ids.append(data["port_forwarding"]["id"])
             if node == "b" and killed.is_set():
                 after_kill["b201" if r.status == 201 else "bother"] += 1
-        if node == "a" and i == 60:
+                if r.status != 201:
+                    print("# B answered %d after the kill: %s" % (r.status, data), file=sys.stderr)
+        if node == "a" and i == 40:
             os.kill(pid_a, signal.SIGKILL)
             killed.set()
 ta = threading.Thread(target=stream, args=(pa, 0, "a"))
@@ -186,7 +221,7 @@ assert_eq "every stored row is whole (internal port = external port, as sent)" 0
 on b
 api GET "$base?limit=1000"
 assert_eq "the survivor lists them all" "$(sql "$db_name" -e "SELECT count(*) FROM forwardings")" \
-	"$(python3 -c 'import json,sys; print(len(json.loads(sys.argv[1])["port_forwardings"]))' "$API_BODY")"
+	"$(python3 -c 'import json,sys; print(len(json.load(sys.stdin)["port_forwardings"]))' <<<"$API_BODY")"
 kill -TERM "${PID[b]}" && wait "${PID[b]}"
 assert_eq "agent B stops cleanly" 0 "$?"
 topo_finish
