@@ -209,6 +209,13 @@ int store_next_external(struct store *s, const char *after_router, const char *a
  */
 int store_probe_write(struct store *s, char **cause);
 
+/*
+ * Copies every forwarding of from into to (store-copy.c), as it is: ids,
+ * timestamps and status kept, in one transaction of to, all or nothing.
+ * to must hold no forwardings (-EEXIST). *copied gets the count.
+ */
+int store_copy(struct store *from, struct store *to, size_t *copied, char **cause);
+
 /* The SQLite connection, for tests and diagnostics only: no writes. NULL on MariaDB. */
 struct sqlite3 *store_handle(struct store *s);
 

@@ -3,7 +3,7 @@
  * database and of the kernel state in router namespaces.
  *
  *   praas-pat-agent [--config PATH] [--check-config] [--debug] [--log-file PATH]
- *                   [--allow-empty-database]
+ *                   [--allow-empty-database] [--copy-database-from PATH]
  *
  * Start-up reads like OpenSMTPD's process entries: arguments, config,
  * open what needs privileges, signals as events, then the loop. Nothing
@@ -44,7 +44,8 @@ __attribute__((noreturn)) static void usage(FILE *out, int status)
 {
 	fprintf(out,
 	        "usage: praas-pat-agent [--config PATH] [--check-config] [--debug] "
-	        "[--log-file PATH] [--allow-empty-database] [--version] [--help]\n");
+	        "[--log-file PATH] [--allow-empty-database] [--copy-database-from PATH] "
+	        "[--version] [--help]\n");
 	exit(status);
 }
 
@@ -215,6 +216,42 @@ static int open_store(struct agent *a, char **cause)
 	return r;
 }
 
+/*
+ * --copy-database-from PATH: the SQLite database of one node copied into
+ * the database praas.conf names (a MariaDB for many nodes), then exit.
+ * Run with the agents stopped; the target must hold no forwardings.
+ */
+static int copy_database(struct agent *a, const char *from_path)
+{
+	struct store *from = NULL;
+	char *cause = NULL;
+	struct stat st;
+	size_t n = 0;
+	int r;
+
+	/* store_open() would make a missing file: a typo must not copy "nothing". */
+	if (stat(from_path, &st) < 0) {
+		fprintf(stderr, "praas-pat-agent: %s: %s\n", from_path, strerror(errno));
+		return 1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		fprintf(stderr, "praas-pat-agent: %s: not a regular file\n", from_path);
+		return 1;
+	}
+	if ((r = store_open(from_path, &from, &cause)) < 0 || (r = open_store(a, &cause)) < 0 ||
+	        (r = store_copy(from, a->store, &n, &cause)) < 0) {
+		fprintf(stderr, "praas-pat-agent: copy %s to %s: %s\n", from_path,
+		        config_database_name(&a->cfg), cause ? cause : strerror(-r));
+		free(cause);
+		store_close(from);
+		return 1;
+	}
+	printf("copied %zu forwardings from %s to %s\n", n, from_path,
+	        config_database_name(&a->cfg));
+	store_close(from);
+	return 0;
+}
+
 /* The database, the allocator and the kernel: the agent's own state. */
 static void open_state(struct agent *a)
 {
@@ -315,11 +352,12 @@ int main(int argc, char **argv)
 	        {"debug", no_argument, NULL, 'd'},
 	        {"log-file", required_argument, NULL, 'l'},
 	        {"allow-empty-database", no_argument, NULL, 'E'},
+	        {"copy-database-from", required_argument, NULL, 'C'},
 	        {"version", no_argument, NULL, 'V'},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
-	const char *path = CONFIG_DEFAULT_PATH;
+	const char *path = CONFIG_DEFAULT_PATH, *copy_from = NULL;
 	bool check_only = false, debug = false;
 	char *cause = NULL;
 	struct agent a;
@@ -343,6 +381,9 @@ int main(int argc, char **argv)
 			break;
 		case 'E':
 			a.allow_empty_database = true;
+			break;
+		case 'C':
+			copy_from = optarg;
 			break;
 		case 'V':
 			printf("praas-pat-agent %s\n", PRAAS_VERSION);
@@ -374,6 +415,12 @@ int main(int argc, char **argv)
 		printf("configuration OK\n");
 		config_free(&a.cfg);
 		return 0;
+	}
+	if (copy_from != NULL) {
+		r = copy_database(&a, copy_from);
+		store_close(a.store);
+		config_free(&a.cfg);
+		return r;
 	}
 	log_init("praas-pat-agent", debug ? LOG_LEVEL_DEBUG : a.cfg.log_level);
 	if (a.log_file != NULL && (r = log_reopen(a.log_file)) < 0)

@@ -336,6 +336,86 @@ static void test_race_galera(void **state)
 	race_rounds(*state, true);
 }
 
+struct rows {
+	struct forwarding v[64];
+	int n;
+};
+
+static int collect(const struct forwarding *f, void *arg)
+{
+	struct rows *r = arg;
+
+	if (r->n == 64)
+		return -E2BIG;
+	r->v[r->n++] = *f;
+	return 0;
+}
+
+static void same_forwarding(const struct forwarding *a, const struct forwarding *b)
+{
+	assert_string_equal(a->id, b->id);
+	assert_string_equal(a->router_id, b->router_id);
+	assert_string_equal(a->project_id, b->project_id);
+	assert_true(addr_equal(&a->external_addr, &b->external_addr));
+	assert_true(addr_equal(&a->internal_addr, &b->internal_addr));
+	assert_int_equal(a->protocol, b->protocol);
+	assert_int_equal(a->external.lo, b->external.lo);
+	assert_int_equal(a->external.hi, b->external.hi);
+	assert_int_equal(a->internal.lo, b->internal.lo);
+	assert_int_equal(a->internal.hi, b->internal.hi);
+	assert_string_equal(a->internal_port_id, b->internal_port_id);
+	assert_int_equal(a->masquerade, b->masquerade);
+	assert_string_equal(a->description, b->description);
+	assert_int_equal(a->status, b->status);
+	assert_int_equal(a->created_at, b->created_at);
+	assert_int_equal(a->updated_at, b->updated_at);
+}
+
+/* Item 6: a node's SQLite moved into MariaDB keeps every forwarding as it was. */
+static void test_copy(void **state)
+{
+	struct ctx *c = *state;
+	struct rows before = {0}, after = {0};
+	struct store *lite;
+	struct tmpdb t;
+	char *cause = NULL;
+	size_t n;
+
+	assert_int_equal(tmpdb_make(&t), 0);
+	assert_int_equal(store_open(t.path, &lite, NULL), 0);
+	for (int i = 0; i < 40; i++) {
+		struct forwarding f = i % 3 == 0
+		        ? fwd_make(R1, "2001:db8::1", IPPROTO_UDP, (uint16_t)(6000 + i),
+		                  (uint16_t)(6000 + i), "2001:db8:1::5", (uint16_t)(2000 + i),
+		                  (uint16_t)(2000 + i))
+		        : fwd2((uint16_t)(7000 + 4 * i), "10.0.0.5", (uint16_t)(100 + 4 * i));
+		snprintf(f.description, sizeof(f.description), "forwarding %d: \"quoted\" 'and' \\",
+		        i);
+		snprintf(f.internal_port_id, sizeof(f.internal_port_id), "port-%d", i % 5);
+		snprintf(f.project_id, sizeof(f.project_id), "project-%d", i % 2);
+		f.masquerade = i % 2;
+		f.status = i % 4 ? FWD_STATUS_ACTIVE : FWD_STATUS_DOWN;
+		f.created_at = 1700000000 + i;
+		f.updated_at = 1700000500 + i;
+		assert_int_equal(store_insert(lite, &f, NULL, NULL), 0);
+	}
+	assert_int_equal(store_copy(lite, c->a, &n, &cause), 0);
+	assert_int_equal(n, 40);
+	assert_int_equal(store_foreach_all(lite, collect, &before, NULL), 0);
+	assert_int_equal(store_foreach_all(c->b, collect, &after, NULL), 0);
+	assert_int_equal(after.n, 40);
+	for (int i = 0; i < 40; i++)
+		same_forwarding(&before.v[i], &after.v[i]);
+	/* Never into a database that holds forwardings: nothing more is written. */
+	assert_int_equal(store_copy(lite, c->a, &n, &cause), -EEXIST);
+	print_message("%s\n", cause);
+	free(cause);
+	assert_int_equal(store_count(c->b, NULL, &n, NULL), 0);
+	assert_int_equal(n, 40);
+	store_close(lite);
+	tmpdb_remove(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -344,6 +424,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_connection_lost, setup_single, teardown),
 	        cmocka_unit_test_setup_teardown(test_race_one_server, setup_single, teardown),
 	        cmocka_unit_test_setup_teardown(test_race_galera, setup_galera, teardown),
+	        cmocka_unit_test_setup_teardown(test_copy, setup_single, teardown),
 	};
 
 	if (mdb_base("PRAAS_TEST_MARIADB_URL", base_single, sizeof(base_single)) < 0) {
