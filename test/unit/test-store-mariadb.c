@@ -74,7 +74,7 @@ static int setup_single(void **state)
 static int setup_galera(void **state)
 {
 	if (base_g1[0] == '\0' || base_g2[0] == '\0') {
-		print_message("the loopback Galera cluster is not running\n");
+		print_message("# the loopback Galera cluster is not running\n");
 		skip();
 	}
 	return setup_on(state, base_g1, base_g2);
@@ -147,7 +147,7 @@ static void open_refused(const char *target, const char *password, int err, cons
 	assert_non_null(cause);
 	if (strstr(cause, secret))
 		fail_msg("the password is in the message: %s", cause);
-	print_message("%s\n", cause);
+	print_message("# %s\n", cause);
 	free(cause);
 }
 
@@ -233,12 +233,12 @@ static void test_connection_lost(void **state)
 	 */
 	assert_true(store_in_transaction(c->a));
 	assert_int_equal(store_insert(c->a, &k, NULL, &cause), -ENOTCONN);
-	print_message("a write after that: %s\n", cause);
+	print_message("# a write after that: %s\n", cause);
 	free(cause);
 	cause = NULL;
 	assert_int_equal(store_savepoint(c->a, NULL), -ENOTCONN);
 	r = store_commit(c->a, &cause);
-	print_message("commit after the connection was killed: %d %s\n", r, cause ? cause : "");
+	print_message("# commit after the connection was killed: %d %s\n", r, cause ? cause : "");
 	assert_int_equal(r, -ENOTCONN);
 	free(cause);
 	assert_false(store_in_transaction(c->a));
@@ -319,7 +319,7 @@ static void race_rounds(struct ctx *c, bool galera)
 	assert_int_equal(n, ROUNDS);
 	assert_int_equal(store_count(c->b, NULL, &n, NULL), 0);
 	assert_int_equal(n, ROUNDS);
-	print_message("%d rounds: %d created, %d refused (409)", ROUNDS, created, refused);
+	print_message("# %d rounds: %d created, %d refused (409)", ROUNDS, created, refused);
 	if (galera)
 		print_message(", %lld lost certification or were aborted and ran again",
 		        galera_losses(base_g1) + galera_losses(base_g2) - lost);
@@ -408,7 +408,7 @@ static void test_copy(void **state)
 		same_forwarding(&before.v[i], &after.v[i]);
 	/* Never into a database that holds forwardings: nothing more is written. */
 	assert_int_equal(store_copy(lite, c->a, &n, &cause), -EEXIST);
-	print_message("%s\n", cause);
+	print_message("# %s\n", cause);
 	free(cause);
 	assert_int_equal(store_count(c->b, NULL, &n, NULL), 0);
 	assert_int_equal(n, 40);
