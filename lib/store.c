@@ -132,6 +132,8 @@ enum stmt_id {
 	ST_SET_STATUS,
 	ST_NEXT_EXTERNAL,
 	ST_BUMP_ROUTER,
+	ST_CHANGED_ROUTERS,
+	ST_CLOCK,
 	ST_COUNT_, /* number of statements */
 };
 
@@ -228,8 +230,14 @@ static const char *const stmt_sql[ST_COUNT_] = {
          * runs again, then sees the first's rows). SQLite needs none: BEGIN
          * IMMEDIATE already serialises every writer.
          */
-        [ST_BUMP_ROUTER] = "INSERT INTO routers (router_id, revision) VALUES (?1, 1)"
-                           " ON DUPLICATE KEY UPDATE revision = revision + 1",
+        [ST_BUMP_ROUTER] = "INSERT INTO routers (router_id, revision, changed)"
+                           " VALUES (?1, 1, UNIX_TIMESTAMP(NOW(6)) * 1000000)"
+                           " ON DUPLICATE KEY UPDATE revision = revision + 1,"
+                           " changed = VALUES(changed)",
+        /* MariaDB only: what the agents follow (index routers_changed). */
+        [ST_CHANGED_ROUTERS] = "SELECT router_id, revision, changed FROM routers"
+                               " WHERE changed >= ?1 ORDER BY changed LIMIT 1000",
+        [ST_CLOCK] = "SELECT CAST(UNIX_TIMESTAMP(NOW(6)) * 1000000 AS SIGNED)",
 };
 
 /* MariaDB's text where it differs from SQLite's (NULL: the same). */
@@ -292,7 +300,9 @@ static const char *const mariadb_migrations[] = {
          ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;"
          "CREATE TABLE IF NOT EXISTS routers ("
          " router_id VARCHAR(64) NOT NULL PRIMARY KEY,"
-         " revision BIGINT UNSIGNED NOT NULL"
+         " revision BIGINT UNSIGNED NOT NULL,"
+         " changed BIGINT NOT NULL," /* the database's clock at the bump, microseconds */
+         " KEY routers_changed (changed)"
          ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"),
         /* 2-4: the indexes of SQLite's 2-4, for the same questions. */
         ("CREATE INDEX IF NOT EXISTS forwardings_port_id ON forwardings (internal_port_id);"
@@ -1181,6 +1191,54 @@ int store_set_router_status(
 	return r;
 }
 
+/* -ENOTSUP where the dialect has no such statement (SQLite: one agent, nothing to follow). */
+static int take_shared(struct store *s, enum stmt_id id, struct sqldb_stmt **st, char **cause)
+{
+	if (s->stmt[id] == NULL)
+		return cause_set(cause, -ENOTSUP, "%s: not a database agents share", s->path);
+	return stmt_take(s, id, st, cause);
+}
+
+int store_changed_routers(
+        struct store *s, int64_t since_us, store_router_cb cb, void *arg, char **cause)
+{
+	struct sqldb_stmt *st = NULL;
+	char router_id[FWD_NAME_MAX + 1];
+	int r, rc;
+
+	if ((r = take_shared(s, ST_CHANGED_ROUTERS, &st, cause)) < 0)
+		return r;
+	if ((rc = sqldb_bind_int64(st, 1, since_us)) < 0)
+		r = fail(s, rc, cause, "bind query");
+	while (r == 0 && (rc = sqldb_step(st)) == 1) {
+		if (col_text(st, 0, router_id, sizeof(router_id)) < 0) {
+			r = cause_set(cause, -EIO, "%s: a router id too long", s->path);
+			break;
+		}
+		r = cb(router_id, (uint64_t)sqldb_column_int64(st, 1), sqldb_column_int64(st, 2),
+		        arg);
+	}
+	if (r == 0 && rc < 0)
+		r = fail(s, rc, cause, "read the routers' revisions");
+	stmt_put(s, ST_CHANGED_ROUTERS);
+	return r;
+}
+
+int store_clock(struct store *s, int64_t *now_us, char **cause)
+{
+	struct sqldb_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = take_shared(s, ST_CLOCK, &st, cause)) < 0)
+		return r;
+	if ((rc = sqldb_step(st)) == 1)
+		*now_us = sqldb_column_int64(st, 0);
+	else
+		r = fail(s, rc < 0 ? rc : -EIO, cause, "read the database's clock");
+	stmt_put(s, ST_CLOCK);
+	return r;
+}
+
 void store_set_hooks(struct store *s, const struct store_hooks *hooks, void *arg)
 {
 	if (hooks)
@@ -1386,7 +1444,7 @@ static const char *stmt_text(enum sqldb_dialect d, int i)
 {
 	if (d == SQLDB_MARIADB && mariadb_sql[i])
 		return mariadb_sql[i];
-	if (d == SQLDB_SQLITE && i == ST_BUMP_ROUTER)
+	if (d == SQLDB_SQLITE && (i == ST_BUMP_ROUTER || i == ST_CHANGED_ROUTERS || i == ST_CLOCK))
 		return NULL;
 	return stmt_sql[i];
 }

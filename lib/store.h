@@ -209,6 +209,20 @@ int store_next_external(struct store *s, const char *after_router, const char *a
  */
 int store_probe_write(struct store *s, char **cause);
 
+/* Returns non-zero to stop; that value is returned. */
+typedef int (*store_router_cb)(
+        const char *router_id, uint64_t revision, int64_t changed_us, void *arg);
+/*
+ * MariaDB (agents sharing one database): the routers whose revision was
+ * bumped at or after since_us (the database's clock, microseconds since
+ * the epoch), oldest first, at most 1,000: one indexed read that costs the
+ * routers changed, not the forwardings. -ENOTSUP on SQLite.
+ */
+int store_changed_routers(
+        struct store *s, int64_t since_us, store_router_cb cb, void *arg, char **cause);
+/* MariaDB: the database's clock, microseconds since the epoch. -ENOTSUP on SQLite. */
+int store_clock(struct store *s, int64_t *now_us, char **cause);
+
 /*
  * Copies every forwarding of from into to (store-copy.c), as it is: ids,
  * timestamps and status kept, in one transaction of to, all or nothing.

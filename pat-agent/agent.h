@@ -42,6 +42,7 @@ struct agent {
 	struct httpd *httpd;
 	struct httpd *httpd_ops; /* metrics_listen: /metrics and /healthz; NULL: on httpd */
 	struct control *control;
+	struct follow *follow; /* MariaDB: the other agents' changes; NULL on SQLite */
 	struct event *sig_term, *sig_int, *sig_hup;
 	int netns_lock;            /* flock on netns_dir: one agent per node's routers */
 	bool allow_empty_database; /* --allow-empty-database */
@@ -59,6 +60,8 @@ int restore_all(struct agent *a);
  * a restore from an empty database would wipe. 0 or -errno.
  */
 int restore_count_kernel_state(struct agent *a, size_t *routers, size_t *elems);
+/* Rebuilds one router's table from the database (its namespace is present). */
+void restore_router(struct agent *a, const char *router_id);
 /* A namespace appeared (or reappeared) or went away. */
 void restore_namespace(struct agent *a, const char *name, bool present);
 

@@ -25,6 +25,7 @@
 
 #include "agent.h"
 #include "control.h"
+#include "follow.h"
 #include "gateways.h"
 #include "http-tls.h"
 #include "kernel.h"
@@ -324,6 +325,7 @@ static void close_all(struct agent *a)
 {
 	/* Changes still queued are carried out and answered before their calls go. */
 	engine_batch_stop(&a->engine);
+	follow_free(a->follow);
 	routes_close(a);
 	if (a->control)
 		control_close(a->control);
@@ -448,6 +450,8 @@ int main(int argc, char **argv)
 	setup_signals(&a);
 	open_control(&a);
 	restore_all(&a);
+	if ((r = follow_start(&a, &a.follow)) < 0)
+		fatalx("Failed to follow the other agents: %s", strerror(-r));
 	open_listeners(&a);
 	log_info("Started %s: %s on %s port %d, %s", PRAAS_VERSION, config_database_name(&a.cfg),
 	        a.cfg.listen, a.cfg.port_app, a.os ? "with OpenStack" : "standalone");

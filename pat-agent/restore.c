@@ -67,6 +67,11 @@ static void sync_router(struct agent *a, const char *router_id)
 	}
 }
 
+void restore_router(struct agent *a, const char *router_id)
+{
+	sync_router(a, router_id);
+}
+
 /* The router id a namespace name stands for, or NULL if it is not a router's. */
 static const char *router_of(const struct agent *a, const char *name)
 {
