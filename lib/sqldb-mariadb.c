@@ -414,66 +414,10 @@ static const struct sqldb_engine my_engine = {
         .close = my_close,
 };
 
-static bool name_ok(const char *s, size_t n, const char *extra)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-		            (s[i] >= '0' && s[i] <= '9') || strchr(extra, s[i])))
-			return false;
-	return n > 0;
-}
-
-/*
- * Splits mysql://USER[:PASSWORD]@HOST[:PORT]/DB. The password may hold
- * any character but none of the other parts may: the last '@' ends it.
- */
-static int parse_url(struct my *m, const char *url, const char **why)
-{
-	const char *rest = url + strlen("mysql://"), *at = strrchr(rest, '@'), *colon, *slash;
-	const char *host, *port_end;
-	char *end;
-	long port = MY_DEFAULT_PORT;
-
-	if (at == NULL)
-		return *why = "no USER@ (mysql://USER:PASSWORD@HOST[:PORT]/DB)", -EINVAL;
-	colon = memchr(rest, ':', (size_t)(at - rest));
-	if (!name_ok(rest, (size_t)((colon ? colon : at) - rest), "_-.$"))
-		return *why = "USER: letters, digits, '_', '-', '.' or '$'", -EINVAL;
-	m->user = strndup(rest, (size_t)((colon ? colon : at) - rest));
-	if (colon)
-		m->password = strndup(colon + 1, (size_t)(at - colon - 1));
-	host = at + 1;
-	if ((slash = strchr(host, '/')) == NULL)
-		return *why = "no /DB after the host", -EINVAL;
-	if (*host == '[') {
-		if ((port_end = memchr(host, ']', (size_t)(slash - host))) == NULL)
-			return *why = "HOST: '[' without ']'", -EINVAL;
-		m->host = strndup(host + 1, (size_t)(port_end - host - 1));
-		colon = port_end + 1 < slash && port_end[1] == ':' ? port_end + 1 : NULL;
-	} else {
-		colon = memchr(host, ':', (size_t)(slash - host));
-		if (!name_ok(host, (size_t)((colon ? colon : slash) - host), "-."))
-			return *why = "HOST: a name or an address", -EINVAL;
-		m->host = strndup(host, (size_t)((colon ? colon : slash) - host));
-	}
-	if (colon) {
-		errno = 0;
-		port = strtol(colon + 1, &end, 10);
-		if (end != slash || port < 1 || port > 65535)
-			return *why = "PORT: 1 to 65535", -EINVAL;
-	}
-	m->port = (unsigned int)port;
-	if (!name_ok(slash + 1, strlen(slash + 1), "_$"))
-		return *why = "DB: letters, digits, '_' or '$'", -EINVAL;
-	m->dbname = strdup(slash + 1);
-	if (m->user == NULL || m->host == NULL || m->dbname == NULL || (colon && !m->host))
-		return *why = "out of memory", -ENOMEM;
-	return 0;
-}
-
 int sqldb_mariadb_open(const char *url, const char *password, struct sqldb **out, char **cause)
 {
 	struct my *m = calloc(1, sizeof(*m));
+	struct sqldb_url u;
 	const char *why = NULL;
 	int r;
 
@@ -481,13 +425,19 @@ int sqldb_mariadb_open(const char *url, const char *password, struct sqldb **out
 		return cause_set(cause, -ENOMEM, "database: out of memory");
 	m->base.engine = &my_engine;
 	m->base.dialect = SQLDB_MARIADB;
-	if ((r = parse_url(m, url, &why)) < 0) {
+	if ((r = sqldb_url_parse(url, &u, &why)) < 0) {
 		/* The URL holds the password: never repeat it. */
 		cause_set(cause, r, "database: not a mysql://USER:PASSWORD@HOST[:PORT]/DB URL: %s",
 		        why);
 		my_close(&m->base);
 		return r;
 	}
+	/* The connection owns the parts from here. */
+	m->user = u.user;
+	m->password = u.password;
+	m->host = u.host;
+	m->dbname = u.dbname;
+	m->port = u.port;
 	if (password) {
 		free(m->password);
 		if ((m->password = strdup(password)) == NULL) {

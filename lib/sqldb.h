@@ -36,6 +36,20 @@ struct sqldb;
 struct sqldb_stmt;
 struct sqlite3;
 
+/* The parts of a mysql:// URL; password NULL when the URL has none. */
+struct sqldb_url {
+	char *user, *password, *host, *dbname;
+	unsigned int port; /* 3306 when the URL names none */
+};
+
+/*
+ * Splits mysql://USER[:PASSWORD]@HOST[:PORT]/DB (HOST may be [IPv6]). 0, or
+ * -EINVAL with *why a static reason that never quotes the URL (it holds the
+ * password), or -ENOMEM. Free the parts with sqldb_url_free().
+ */
+int sqldb_url_parse(const char *url, struct sqldb_url *out, const char **why);
+void sqldb_url_free(struct sqldb_url *u);
+
 /* Whether target names a MariaDB (mysql://...) rather than a SQLite path. */
 bool sqldb_is_url(const char *target);
 
