@@ -922,6 +922,11 @@ int store_in_transaction(const struct store *s)
 	return s->in_txn;
 }
 
+int store_txn_lost(const struct store *s)
+{
+	return s->in_txn ? s->txn_lost : 0;
+}
+
 /* One write, as the caller asked for it, to run (again) in a transaction. */
 struct write {
 	enum { W_INSERT, W_UPDATE, W_DELETE } kind;

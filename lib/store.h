@@ -111,6 +111,11 @@ int store_commit(struct store *s, char **cause);
 int store_rollback(struct store *s, char **cause);
 int store_in_transaction(const struct store *s);
 /*
+ * Why the database ended the open transaction on its own (-EAGAIN: it lost
+ * to a concurrent one, run it again), or 0 while it stands.
+ */
+int store_txn_lost(const struct store *s);
+/*
  * One savepoint inside the open transaction (-EINVAL without one): the
  * group commit writes each router's changes under it, so a router whose
  * kernel refused them can be taken back out while the others stay.

@@ -599,15 +599,18 @@ static void cut_group(struct engine *e, struct engine_req **g, size_t n)
  * Times a batch runs when its commit loses to another node's transaction
  * (MariaDB/Galera: -EAGAIN, nothing of it applied); the next run reads
  * the winner's rows and answers 409 where they conflict. Two agents
- * streaming creates into one router lose to each other often; a short
- * random pause before each new run (up to 2 ms times the attempt) lets
- * the other's commit land instead of meeting it again.
+ * streaming changes into one router lose to each other often (Galera
+ * certifies optimistically: the later commit of two that wrote the
+ * router's revision loses); a random pause before each new run, up to 5 ms
+ * times the attempt (at most 100 ms), lets the other's commit land instead
+ * of meeting it again.
  */
-#define ENGINE_ATTEMPTS 10
+#define ENGINE_ATTEMPTS 20
 
 static void lost_race_pause(int attempt)
 {
-	struct timespec ts = {0, (random() % 2000000L) * attempt};
+	long ns = (random() % 5000000L) * attempt;
+	struct timespec ts = {0, ns < 100000000L ? ns : 100000000L};
 
 	(void)nanosleep(&ts, NULL);
 }
@@ -658,12 +661,8 @@ static int run_batch(struct engine *e, struct engine_req **reqs, size_t n, bool 
 	}
 	if ((r = store_commit(e->store, &cause)) < 0) {
 		if (r == -EAGAIN && may_retry) {
-			log_debug("engine: the batch lost to a concurrent transaction: again");
 			free(cause);
-			for (start = end = 0; next_group(order, m, &start, &end);)
-				undo_kernel(e, order + start, end - start);
-			rollback(e);
-			return -EAGAIN;
+			goto again;
 		}
 		store_error(e, &fatal, r, "commit", cause);
 		goto undo;
@@ -682,9 +681,19 @@ static int run_batch(struct engine *e, struct engine_req **reqs, size_t n, bool 
 	}
 	return 0;
 undo:
+	/* Lost to another node's transaction before the commit (a savepoint, a write). */
+	if (may_retry && store_txn_lost(e->store) == -EAGAIN)
+		goto again;
 	for (start = end = 0; next_group(order, m, &start, &end);)
 		undo_kernel(e, order + start, end - start);
 	rollback(e);
+	goto fail_all;
+again:
+	log_debug("engine: the batch lost to a concurrent transaction: again");
+	for (start = end = 0; next_group(order, m, &start, &end);)
+		undo_kernel(e, order + start, end - start);
+	rollback(e);
+	return -EAGAIN;
 fail_all:
 	/* Nothing of the batch stays: every change gets the batch's error. */
 	for (size_t i = 0; i < n; i++)

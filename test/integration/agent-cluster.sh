@@ -20,75 +20,14 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib/topo.sh"
 . "$here/lib/agent.sh"
 
-env_file=/run/praas-mariadb/env
-g1=${PRAAS_TEST_GALERA_URL1:-$(sed -n 's/^PRAAS_TEST_GALERA_URL1=//p' "$env_file" 2>/dev/null)}
-g2=${PRAAS_TEST_GALERA_URL2:-$(sed -n 's/^PRAAS_TEST_GALERA_URL2=//p' "$env_file" 2>/dev/null)}
-[[ -n $g1 && -n $g2 ]] || topo_skip "the loopback Galera cluster is not running (sudo test/mariadb/start.sh)"
-topo_require mariadb curl python3 nft
-rest=${g1#mysql://}
-db_user=${rest%%:*}
-db_pass=${rest#*:}
-db_pass=${db_pass%@*}
-hostport=${rest##*@}
-hostport=${hostport%/}
-db_name=praas_c$$_$RANDOM
+. "$here/lib/nodes.sh"
 
-topo_init aclu
-sql() {
-	MYSQL_PWD=$db_pass mariadb --no-defaults -h "${hostport%:*}" -P "${hostport##*:}" \
-		-u "$db_user" -N -B "$@"
-}
-sql praas_admin -e "CREATE DATABASE $db_name" || topo_fail "create database $db_name"
-topo_on_exit "MYSQL_PWD='$db_pass' mariadb --no-defaults -h ${hostport%:*} -P ${hostport##*:} -u $db_user praas_admin -e 'DROP DATABASE IF EXISTS $db_name' || true"
-
-# Node A's replica and node B's: the same addresses, separate wires.
-topo_router r1
-topo_outside ca r1
-topo_vm vma r1
-topo_router r1b
-topo_outside cb r1b
-topo_vm vmb r1b
-U=${TOPO[r1.uuid]}
-GW=${TOPO[r1.gw4]}
-VM=${TOPO[vma.ip4]}
+nodes_db aclu
+nodes_router_pair
 assert_eq "the replicas share the gateway and VM addresses" "$GW $VM" "${TOPO[r1b.gw4]} ${TOPO[vmb.ip4]}"
-topo_serve_tcp -t vma vma any 22 || topo_fail "serve vma"
-topo_serve_tcp -t vmb vmb any 22 || topo_fail "serve vmb"
-for n in a b; do
-	mkdir -p "$TOPO_DIR/node-$n/netns"
-	: >"$TOPO_DIR/node-$n/netns/qrouter-$U"
-done
-mount --bind "/run/netns/${TOPO[r1.ns]}" "$TOPO_DIR/node-a/netns/qrouter-$U" || topo_fail "bind A"
-topo_on_exit "umount $TOPO_DIR/node-a/netns/qrouter-$U 2>/dev/null || true"
-mount --bind "/run/netns/${TOPO[r1b.ns]}" "$TOPO_DIR/node-b/netns/qrouter-$U" || topo_fail "bind B"
-topo_on_exit "umount $TOPO_DIR/node-b/netns/qrouter-$U 2>/dev/null || true"
 
-declare -A PORT PID
-node_start() { # node galera-url
-	local n=$1 dir=$TOPO_DIR/node-$1
-	[[ -n ${PORT[$n]:-} ]] || PORT[$n]=$(agent__free_port)
-	cat >"$dir/praas.conf" <<CONF
-praas: {
-  port_app = ${PORT[$n]}; listen = "127.0.0.1"; auth = "none"; cloud = "";
-  database = "$2$db_name"; control_socket = "$dir/pat-agent.sock";
-  netns_dir = "$dir/netns"; second_monitoring = 0.5;
-};
-CONF
-	setsid "$AGENT_BIN" --config "$dir/praas.conf" </dev/null >>"$dir/pat-agent.log" 2>&1 &
-	PID[$n]=$!
-	topo_on_exit "kill -9 ${PID[$n]} 2>/dev/null || true"
-	topo_wait 30 curl -s -o /dev/null -m 1 "http://127.0.0.1:${PORT[$n]}/healthz" || {
-		tail -n 20 "$dir/pat-agent.log" >&2
-		return 1
-	}
-}
-on() { # node: api talks to it
-	AGENT_URL=http://127.0.0.1:${PORT[$1]}
-}
-base=/v1/routers/$U/port_forwardings
-
-node_start a "$g1" || { topo_fail "agent A starts on Galera node 1"; topo_finish; }
-node_start b "$g2" || { topo_fail "agent B starts on Galera node 2"; topo_finish; }
+node_start a "$G1" || { topo_fail "agent A starts on Galera node 1"; topo_finish; }
+node_start b "$G2" || { topo_fail "agent B starts on Galera node 2"; topo_finish; }
 
 # A create through A: A's replica forwards at once.
 on a
@@ -101,69 +40,18 @@ assert_eq "through node B's replica to its VM, learnt from the database" "${TOPO
 	"$(topo_tcp_query cb "$GW" 4022)"
 
 # Propagation: from A's 201 (or 204) to the element in B's replica's table.
-python3 - "${PORT[a]}" "$base" "$VM" "${TOPO[r1b.ns]}" >"$TOPO_DIR/propagation" <<'PY'
-import http.client, json, subprocess, sys, time
-port, base, vm, ns = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
-def ports_in_b():
-    out = subprocess.run(["ip", "netns", "exec", ns, "nft", "-j", "list", "table", "inet", "praas"],
-                         capture_output=True, text=True).stdout
-    got = set()
-    for o in json.loads(out or '{"nftables": []}')["nftables"]:
-        m = o.get("map")
-        if m and m["name"].startswith("dnat4"):
-            for key, _ in m.get("elem", []):
-                got.add(key["concat"][-1])
-    return got
-c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-def call(method, path, body=None):
-    c.request(method, path, json.dumps(body) if body else None, {"Content-Type": "application/json"})
-    r = c.getresponse()
-    data = r.read()
-    return r.status, json.loads(data) if data else None
-delays, ids = [], []
-for k in range(20):
-    p = 4200 + k
-    st, body = call("POST", base, {"port_forwarding": {"internal_ip_address": vm,
-                                   "internal_port": 100 + k, "external_port": p}})
-    t0 = time.monotonic()
-    assert st == 201, (st, body)
-    ids.append(body["port_forwarding"]["id"])
-    while p not in ports_in_b():
-        if time.monotonic() - t0 > 5:
-            break
-        time.sleep(0.005)
-    delays.append(time.monotonic() - t0)
-for k, fid in enumerate(ids):
-    st, _ = call("DELETE", base + "/" + fid)
-    t0 = time.monotonic()
-    assert st == 204, st
-    while 4200 + k in ports_in_b():
-        if time.monotonic() - t0 > 5:
-            break
-        time.sleep(0.005)
-    delays.append(time.monotonic() - t0)
-delays.sort()
-p50, p99 = delays[len(delays) // 2], delays[min(len(delays) - 1, int(len(delays) * 0.99))]
-print("samples %d p50_ms %.0f p99_ms %.0f max_ms %.0f" % (len(delays), p50 * 1000, p99 * 1000, delays[-1] * 1000))
-PY
+python3 "$here/lib/propagation.py" "${PORT[a]}" "$base" "$VM" "${TOPO[r1b.ns]}" >"$TOPO_DIR/propagation"
 cat "$TOPO_DIR/propagation" >&2
-read -r _ samples _ p50 _ p99 _ <"$TOPO_DIR/propagation"
+samples=$(sed -n 's/^samples //p' "$TOPO_DIR/propagation")
+p50=$(sed -n 's/^p50_ms //p' "$TOPO_DIR/propagation")
+p99=$(sed -n 's/^p99_ms //p' "$TOPO_DIR/propagation")
 echo "# figure: propagation_a_to_b_kernel_p50_ms $p50"
 echo "# figure: propagation_a_to_b_kernel_p99_ms $p99 ($samples creates and deletes)"
 assert_ok "propagation from A's answer to B's kernel: p99 $p99 ms <= 1000 ms (p50 $p50 ms)" \
 	test "${p99:-99999}" -le 1000 -a "${samples:-0}" = 40
 
 # An idle agent's database cost: B alone talks to Galera node 2.
-questions() {
-	MYSQL_PWD=$db_pass mariadb --no-defaults -h "${hostport%:*}" -P "${g2_port}" \
-		-u "$db_user" -N -B praas_admin -e "SHOW GLOBAL STATUS LIKE 'Questions'" | cut -f2
-}
-g2_port=${g2##*:}
-g2_port=${g2_port%/}
-q0=$(questions)
-sleep 5
-q1=$(questions)
-idle=$(python3 -c "print(round(($q1 - $q0 - 1) / 5.0, 1))")
+idle=$(nodes_idle_queries "$G2")
 echo "# figure: idle_agent_queries_per_s $idle"
 assert_ok "an idle agent asks the database at most 5 times a second ($idle)" \
 	python3 -c "import sys; sys.exit(0 if $idle <= 5 else 1)"
@@ -204,7 +92,7 @@ cat "$TOPO_DIR/race" >&2
 assert_eq "overlapping creates through both agents at once: one 201, one 409, every round" \
 	"rounds 30 wrong 0" "$(head -n1 "$TOPO_DIR/race")"
 assert_eq "the database holds one per round (and the first)" 31 \
-	"$(sql "$db_name" -e "SELECT count(*) FROM forwardings")"
+	"$(sql "$DB_NAME" -e "SELECT count(*) FROM forwardings")"
 
 # Free ports allocated through both agents at once: never the same one.
 # Each agent's allocator has read the router's ports once already (the
@@ -276,19 +164,19 @@ PY
 cat "$TOPO_DIR/stream" >&2
 wait "${PID[a]}" 2>/dev/null
 read -r _ acked _ b_ok _ b_other <"$TOPO_DIR/stream"
-sql "$db_name" -e "SELECT id FROM forwardings" | sort >"$TOPO_DIR/db-ids"
+sql "$DB_NAME" -e "SELECT id FROM forwardings" | sort >"$TOPO_DIR/db-ids"
 missing=$(sort "$TOPO_DIR/acked" | comm -23 - "$TOPO_DIR/db-ids" | grep -c .)
 assert_eq "every acknowledged create is in the database" 0 "$missing"
 assert_ok "agent B kept answering 201 after A was killed ($b_ok, $b_other other)" \
 	test "$b_ok" -gt 0 -a "$b_other" = 0
-rows=$(sql "$db_name" -e "SELECT count(*) FROM forwardings WHERE external_port_lo >= 40000")
+rows=$(sql "$DB_NAME" -e "SELECT count(*) FROM forwardings WHERE external_port_lo BETWEEN 40000 AND 49999")
 assert_ok "none half applied: stored rows ($rows) are the acknowledged ($acked) plus at most A's last batch" \
 	test "$rows" -ge "$acked" -a "$rows" -le $((acked + 64))
-bad=$(sql "$db_name" -e "SELECT count(*) FROM forwardings WHERE internal_port_lo != external_port_lo AND external_port_lo >= 40000")
+bad=$(sql "$DB_NAME" -e "SELECT count(*) FROM forwardings WHERE internal_port_lo != external_port_lo AND external_port_lo BETWEEN 40000 AND 49999")
 assert_eq "every stored row is whole (internal port = external port, as sent)" 0 "$bad"
 on b
 api GET "$base?limit=1000"
-assert_eq "the survivor lists them all" "$(sql "$db_name" -e "SELECT count(*) FROM forwardings")" \
+assert_eq "the survivor lists them all" "$(sql "$DB_NAME" -e "SELECT count(*) FROM forwardings")" \
 	"$(python3 -c 'import json,sys; print(len(json.load(sys.stdin)["port_forwardings"]))' <<<"$API_BODY")"
 kill -TERM "${PID[b]}" && wait "${PID[b]}"
 assert_eq "agent B stops cleanly" 0 "$?"
