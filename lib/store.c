@@ -1229,6 +1229,11 @@ int store_changed_routers(
 	return r;
 }
 
+bool store_is_shared(const struct store *s)
+{
+	return sqldb_dialect(s->db) == SQLDB_MARIADB;
+}
+
 int store_clock(struct store *s, int64_t *now_us, char **cause)
 {
 	struct sqldb_stmt *st = NULL;

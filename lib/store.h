@@ -225,6 +225,8 @@ typedef int (*store_router_cb)(
  */
 int store_changed_routers(
         struct store *s, int64_t since_us, store_router_cb cb, void *arg, char **cause);
+/* Whether agents of other nodes share this database (MariaDB). */
+bool store_is_shared(const struct store *s);
 /* MariaDB: the database's clock, microseconds since the epoch. -ENOTSUP on SQLite. */
 int store_clock(struct store *s, int64_t *now_us, char **cause);
 

@@ -56,6 +56,27 @@ echo "# figure: idle_agent_queries_per_s $idle"
 assert_ok "an idle agent asks the database at most 5 times a second ($idle)" \
 	python3 -c "import sys; sys.exit(0 if $idle <= 5 else 1)"
 
+# A router on node A only: B starting (and not hosting it) leaves its
+# forwardings' status alone (before, B marked them DOWN in the shared database).
+topo_router r2
+topo_vm vm2 r2
+U2=${TOPO[r2.uuid]}
+: >"$TOPO_DIR/node-a/netns/qrouter-$U2"
+mount --bind "/run/netns/${TOPO[r2.ns]}" "$TOPO_DIR/node-a/netns/qrouter-$U2" || topo_fail "bind r2 on A"
+topo_on_exit "umount $TOPO_DIR/node-a/netns/qrouter-$U2 2>/dev/null || true"
+on a
+topo_wait 5 curl -sf -o /dev/null -X POST -H 'Content-Type: application/json' \
+	--data-binary "{\"port_forwarding\":{\"internal_ip_address\":\"${TOPO[vm2.ip4]}\",\"internal_port\":22,\"external_port\":4022}}" \
+	"$AGENT_URL/v1/routers/$U2/port_forwardings"
+kill -TERM "${PID[b]}" && wait "${PID[b]}"
+node_start b "$G2" || { topo_fail "agent B starts again"; topo_finish; }
+on b
+api GET "/v1/routers/$U2/port_forwardings"
+assert_eq "a router hosted on A only stays ACTIVE when B starts" "1 ACTIVE" "$(python3 -c '
+import json, sys
+v = json.load(sys.stdin)["port_forwardings"]
+print(len(v), " ".join(f["status"] for f in v))' <<<"$API_BODY")"
+
 # Conflicting creates at the same instant, one through each agent.
 python3 - "${PORT[a]}" "${PORT[b]}" "$base" "$VM" >"$TOPO_DIR/race" <<'PY'
 import http.client, json, sys, threading
@@ -91,7 +112,7 @@ PY
 cat "$TOPO_DIR/race" >&2
 assert_eq "overlapping creates through both agents at once: one 201, one 409, every round" \
 	"rounds 30 wrong 0" "$(head -n1 "$TOPO_DIR/race")"
-assert_eq "the database holds one per round (and the first)" 31 \
+assert_eq "the database holds one per round (and the first two)" 32 \
 	"$(sql "$DB_NAME" -e "SELECT count(*) FROM forwardings")"
 
 # Free ports allocated through both agents at once: never the same one.
@@ -176,7 +197,7 @@ bad=$(sql "$DB_NAME" -e "SELECT count(*) FROM forwardings WHERE internal_port_lo
 assert_eq "every stored row is whole (internal port = external port, as sent)" 0 "$bad"
 on b
 api GET "$base?limit=1000"
-assert_eq "the survivor lists them all" "$(sql "$DB_NAME" -e "SELECT count(*) FROM forwardings")" \
+assert_eq "the survivor lists them all" "$(sql "$DB_NAME" -e "SELECT count(*) FROM forwardings WHERE router_id = '$U'")" \
 	"$(python3 -c 'import json,sys; print(len(json.load(sys.stdin)["port_forwardings"]))' <<<"$API_BODY")"
 kill -TERM "${PID[b]}" && wait "${PID[b]}"
 assert_eq "agent B stops cleanly" 0 "$?"
