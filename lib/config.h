@@ -39,6 +39,9 @@ struct config {
 	char *control_socket;
 	char *netns_dir;
 	char *namespace_prefix;
+	/* Standalone HA routers: <ha_confs_path>/<router_id>/keepalived.conf (Neutron's). */
+	char *ha_confs_path;
+	char *host; /* this node's name in answers ("hosts"); "": gethostname() */
 	bool masquerade;
 	bool legacy_api;
 	int pagination_max_limit; /* most forwardings in one v1 list answer */
@@ -62,6 +65,8 @@ struct config {
 	char *metrics_address; /* its address; NULL when "" */
 	int metrics_port;
 };
+
+#define CONFIG_HOST_MAX 64
 
 /* Fills cfg with the defaults. 0 or -ENOMEM. */
 int config_defaults(struct config *cfg);

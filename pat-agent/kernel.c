@@ -8,9 +8,11 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "conntrack.h"
+#include "gateway-ns.h"
 #include "ifaddr.h"
 #include "log.h"
 #include "netns.h"
@@ -43,6 +45,7 @@ struct kernel {
 	size_t nconns, max_conns;
 	kernel_batch_cb batch_cb;
 	void *batch_arg;
+	char host[FWD_HOST_MAX + 1]; /* this node's name in answers */
 };
 
 static unsigned int hash(const char *s)
@@ -64,6 +67,11 @@ int kernel_new(const struct config *cfg, struct kernel **out)
 	k->opts.table = getenv("PRAAS_NFT_TABLE"); /* tests may use their own; NULL: praas */
 	k->opts.masquerade = cfg->masquerade;
 	k->max_conns = kernel_conn_budget();
+	if (cfg->host != NULL && cfg->host[0] != '\0')
+		snprintf(k->host, sizeof(k->host), "%s", cfg->host);
+	else if (gethostname(k->host, sizeof(k->host)) < 0)
+		snprintf(k->host, sizeof(k->host), "localhost"); /* ENAMETOOLONG: a name anyway */
+	k->host[sizeof(k->host) - 1] = '\0'; /* gethostname need not terminate a cut name */
 	*out = k;
 	return 0;
 }
@@ -107,22 +115,26 @@ void kernel_set_batch_cb(struct kernel *k, kernel_batch_cb cb, void *arg)
 	k->batch_arg = arg;
 }
 
-/* The namespace name of a router, or -EINVAL if it cannot be one. */
+/* The name of the namespace holding a router's gateway (lib/gateway-ns.h), or -EINVAL. */
 static int ns_name(const struct kernel *k, const char *router_id, char *buf, size_t len)
 {
-	int n = snprintf(buf, len, "%s%s", k->cfg->namespace_prefix, router_id);
-
-	if (n < 0 || (size_t)n >= len || netns_name_valid(buf) < 0)
-		return -EINVAL;
-	return 0;
+	return gateway_ns_name(k->cfg->netns_dir, k->cfg->namespace_prefix, router_id, buf, len);
 }
 
 bool kernel_router_present(struct kernel *k, const char *router_id)
 {
 	char name[256];
 
-	return ns_name(k, router_id, name, sizeof(name)) == 0 &&
-	        netns_check(k->cfg->netns_dir, name) == 1;
+	return kernel_namespace(k, router_id, name, sizeof(name)) == 0;
+}
+
+int kernel_namespace(struct kernel *k, const char *router_id, char *buf, size_t len)
+{
+	int r = ns_name(k, router_id, buf, len);
+
+	if (r < 0)
+		return r;
+	return netns_check(k->cfg->netns_dir, buf) == 1 ? 0 : -ENOENT;
 }
 
 void kernel_explain(struct kernel *k, struct forwarding *f)
@@ -133,6 +145,18 @@ void kernel_explain(struct kernel *k, struct forwarding *f)
 		f->status_reason = kernel_router_present(k, f->router_id)
 		        ? FWD_REASON_KERNEL_REFUSED
 		        : FWD_REASON_NAMESPACE_ABSENT;
+}
+
+void kernel_hosts(struct kernel *k, struct forwarding *f)
+{
+	f->host[0] = f->host_namespace[0] = '\0';
+	if (f->status != FWD_STATUS_ACTIVE ||
+	        kernel_namespace(k, f->router_id, f->host_namespace, sizeof(f->host_namespace)) <
+	                0) {
+		f->host_namespace[0] = '\0';
+		return;
+	}
+	snprintf(f->host, sizeof(f->host), "%s", k->host);
 }
 
 static void lru_unlink(struct kernel *k, struct conn *c)

@@ -11,6 +11,7 @@
 #include "kernel.h"
 #include "log.h"
 #include "neutron.h"
+#include "router-addrs.h"
 
 #define CACHE_SECONDS 10
 #define CACHE_MAX     256
@@ -24,6 +25,7 @@ struct routers {
 	struct event_base *base;
 	struct kernel *kernel;
 	struct neutron *neutron;
+	const char *ha_confs_path; /* borrowed; standalone HA routers' keepalived.conf */
 	struct cache_entry *cache; /* CACHE_MAX slots, id "" when free */
 };
 
@@ -61,8 +63,14 @@ int routers_new(struct event_base *base, struct kernel *kernel, struct neutron *
 	rs->base = base;
 	rs->kernel = kernel;
 	rs->neutron = neutron;
+	rs->ha_confs_path = "/var/lib/neutron/ha_confs";
 	*out = rs;
 	return 0;
+}
+
+void routers_set_ha_confs_path(struct routers *rs, const char *path)
+{
+	rs->ha_confs_path = path;
 }
 
 void routers_free(struct routers *rs)
@@ -202,12 +210,18 @@ static int get_standalone(
 {
 	struct iface_addr *ifs = NULL;
 	const struct iface_addr *gw;
+	char *warning = NULL;
 	size_t n = 0;
 	int r;
 
 	memset(info, 0, sizeof(*info));
 	snprintf(info->id, sizeof(info->id), "%s", router_id);
-	r = kernel_interfaces(rs->kernel, router_id, &ifs, &n);
+	/* An HA standby's gateway and subnets are in its keepalived.conf (router-addrs.h). */
+	r = router_addrs_read(rs->kernel, rs->ha_confs_path, router_id, &ifs, &n, &warning);
+	if (warning != NULL) {
+		log_warnx("Router %s: %s", router_id, warning);
+		free(warning);
+	}
 	if (r == -ENOENT)
 		return apierr_set(err, 404, "praas.router_not_found",
 		        "router %s: its namespace is not on this node", router_id);

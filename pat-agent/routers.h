@@ -57,6 +57,11 @@ typedef void (*target_cb)(const struct target_port *port, const struct apierr *e
 int routers_new(struct event_base *base, struct kernel *kernel, struct neutron *neutron,
         struct routers **out);
 void routers_free(struct routers *rs);
+/*
+ * Standalone: where HA routers' keepalived.conf files are (config
+ * ha_confs_path; borrowed, must outlive rs). Default /var/lib/neutron/ha_confs.
+ */
+void routers_set_ha_confs_path(struct routers *rs, const char *path);
 
 /*
  * Looks a router up. In standalone mode the answer comes at once: the
