@@ -35,13 +35,3 @@ const char *gateway_ns_router(const char *prefix, const char *name)
 		return name + dlen;
 	return NULL;
 }
-
-int gateway_ns_is_gateway(const char *netns_dir, const char *prefix, const char *name)
-{
-	const char *router_id = gateway_ns_router(prefix, name);
-	char gw[256];
-
-	if (router_id == NULL || gateway_ns_name(netns_dir, prefix, router_id, gw, sizeof(gw)) < 0)
-		return 0;
-	return strcmp(gw, name) == 0;
-}

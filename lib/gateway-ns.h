@@ -32,10 +32,4 @@ int gateway_ns_name(
  */
 const char *gateway_ns_router(const char *prefix, const char *name);
 
-/*
- * Whether name is its router's gateway namespace now: a snat- one, or a
- * prefix one with no snat- beside it. 1 or 0.
- */
-int gateway_ns_is_gateway(const char *netns_dir, const char *prefix, const char *name);
-
 #endif

@@ -37,8 +37,15 @@ struct conn {
 	struct conn *lru_prev, *lru_next; /* most recently used first */
 };
 
+/* A router seen with a snat- namespace here: DVR, whatever comes and goes after. */
+struct dvr {
+	char *router_id;
+	struct dvr *next;
+};
+
 struct kernel {
 	const struct config *cfg;
+	struct dvr *dvr[BUCKETS];
 	struct nft_opts opts;
 	struct conn *buckets[BUCKETS];
 	struct conn *lru_head, *lru_tail;
@@ -100,12 +107,19 @@ void kernel_free(struct kernel *k)
 {
 	if (k == NULL)
 		return;
-	for (size_t i = 0; i < BUCKETS; i++)
+	for (size_t i = 0; i < BUCKETS; i++) {
 		while (k->buckets[i]) {
 			struct conn *c = k->buckets[i];
 			k->buckets[i] = c->next;
 			conn_free(c);
 		}
+		while (k->dvr[i]) {
+			struct dvr *d = k->dvr[i];
+			k->dvr[i] = d->next;
+			free(d->router_id);
+			free(d);
+		}
+	}
 	free(k);
 }
 
@@ -115,10 +129,44 @@ void kernel_set_batch_cb(struct kernel *k, kernel_batch_cb cb, void *arg)
 	k->batch_arg = arg;
 }
 
-/* The name of the namespace holding a router's gateway (lib/gateway-ns.h), or -EINVAL. */
+static bool is_dvr(const struct kernel *k, const char *router_id)
+{
+	for (const struct dvr *d = k->dvr[hash(router_id)]; d; d = d->next)
+		if (strcmp(d->router_id, router_id) == 0)
+			return true;
+	return false;
+}
+
+int kernel_mark_dvr(struct kernel *k, const char *router_id)
+{
+	unsigned int h = hash(router_id);
+	struct dvr *d;
+
+	if (is_dvr(k, router_id))
+		return 0;
+	if ((d = calloc(1, sizeof(*d))) == NULL || (d->router_id = strdup(router_id)) == NULL) {
+		free(d);
+		return -ENOMEM;
+	}
+	d->next = k->dvr[h];
+	k->dvr[h] = d;
+	return 0;
+}
+
+/*
+ * The name of the namespace holding a router's gateway (lib/gateway-ns.h),
+ * or -EINVAL. A router known as DVR here keeps snat- even when it is gone:
+ * its qrouter- namespace is never the one to program.
+ */
 static int ns_name(const struct kernel *k, const char *router_id, char *buf, size_t len)
 {
-	return gateway_ns_name(k->cfg->netns_dir, k->cfg->namespace_prefix, router_id, buf, len);
+	int n;
+
+	if (!is_dvr(k, router_id))
+		return gateway_ns_name(
+		        k->cfg->netns_dir, k->cfg->namespace_prefix, router_id, buf, len);
+	n = snprintf(buf, len, "%s%s", GATEWAY_NS_DVR_PREFIX, router_id);
+	return n < 0 || (size_t)n >= len || netns_name_valid(buf) < 0 ? -EINVAL : 0;
 }
 
 bool kernel_router_present(struct kernel *k, const char *router_id)

@@ -38,6 +38,12 @@ void kernel_set_batch_cb(struct kernel *k, kernel_batch_cb cb, void *arg);
 
 /* The router's gateway namespace exists on this node. */
 bool kernel_router_present(struct kernel *k, const char *router_id);
+/*
+ * Remembers that the router is DVR on this node (its snat- namespace was
+ * seen): from then on only snat- is its namespace, even while snat- is
+ * away, so its qrouter- namespace never gets its forwardings. 0 or -ENOMEM.
+ */
+int kernel_mark_dvr(struct kernel *k, const char *router_id);
 /* Its name into buf (256 bytes will do) when it exists: 0, -ENOENT, or -EINVAL. */
 int kernel_namespace(struct kernel *k, const char *router_id, char *buf, size_t len);
 
@@ -97,7 +103,8 @@ void kernel_hosts(struct kernel *k, struct forwarding *f);
 
 /*
  * The addresses of the router namespace's interfaces (lib/ifaddr.h): in
- * standalone mode, the gateway is on "qg-" and the tenant subnets on "qr-".
+ * standalone mode, the gateway is on "qg-" and the tenant subnets on "qr-"
+ * ("sg-" in a DVR router's snat- namespace).
  * *out is allocated, the caller frees it. -ENOENT when the namespace is absent.
  */
 struct iface_addr;

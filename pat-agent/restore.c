@@ -74,6 +74,31 @@ static const char *router_of(const struct agent *a, const char *name)
 	return gateway_ns_router(a->cfg.namespace_prefix, name);
 }
 
+static bool is_snat(const char *name)
+{
+	return strncmp(name, GATEWAY_NS_DVR_PREFIX, strlen(GATEWAY_NS_DVR_PREFIX)) == 0;
+}
+
+/* A snat- namespace makes its router DVR on this node for the agent's life. */
+static int mark_dvr(struct agent *a, const char *name)
+{
+	const char *router_id = router_of(a, name);
+
+	return router_id != NULL && is_snat(name) ? kernel_mark_dvr(a->kernel, router_id) : 0;
+}
+
+/* Whether name is its router's gateway namespace, as the kernel module writes it. */
+static bool is_gateway(struct agent *a, const char *name)
+{
+	const char *router_id = router_of(a, name);
+	char gw[256];
+
+	/* -ENOENT still names it: a DVR router's snat- while it is away. */
+	return router_id != NULL &&
+	        kernel_namespace(a->kernel, router_id, gw, sizeof(gw)) != -EINVAL &&
+	        strcmp(gw, name) == 0;
+}
+
 /*
  * The namespaces under netns_dir that hold a router's gateway: every
  * qrouter- one without a snat- beside it, and every snat- one (DVR), so
@@ -104,8 +129,15 @@ static int list_gateways(struct agent *a, char ***names, size_t *n)
 		netns_list_free(v, nv);
 		return r;
 	}
+	/* Every snat- one first: its router's qrouter- one is then not a gateway. */
+	for (size_t i = 0; i < nv && r == 0; i++)
+		r = mark_dvr(a, v[i]);
+	if (r < 0) {
+		netns_list_free(v, nv);
+		return r;
+	}
 	for (size_t i = keep = 0; i < nv; i++)
-		if (gateway_ns_is_gateway(a->cfg.netns_dir, a->cfg.namespace_prefix, v[i]))
+		if (is_gateway(a, v[i]))
 			v[keep++] = v[i];
 		else
 			free(v[i]);
@@ -199,7 +231,9 @@ void restore_namespace(struct agent *a, const char *name, bool present)
 
 	if (router_id == NULL)
 		return;
-	if (present && !gateway_ns_is_gateway(a->cfg.netns_dir, a->cfg.namespace_prefix, name)) {
+	if (present && mark_dvr(a, name) < 0)
+		log_warnx("Router %s: out of memory", router_id);
+	if (present && !is_gateway(a, name)) {
 		log_info("Namespace %s appeared beside %s%s: router %s is DVR here, its gateway "
 		         "namespace is programmed, not this one",
 		        name, GATEWAY_NS_DVR_PREFIX, router_id, router_id);
@@ -210,8 +244,7 @@ void restore_namespace(struct agent *a, const char *name, bool present)
 		/* A re-created namespace is a new one: never reuse the old socket. */
 		kernel_forget(a->kernel, router_id);
 		sync_router(a, router_id);
-	} else if (strncmp(name, GATEWAY_NS_DVR_PREFIX, strlen(GATEWAY_NS_DVR_PREFIX)) != 0 &&
-	        kernel_router_present(a->kernel, router_id)) {
+	} else if (!is_snat(name) && kernel_router_present(a->kernel, router_id)) {
 		/* A qrouter- namespace went from beside the snat- one that is programmed. */
 		log_info("Namespace %s went away; router %s's %s%s namespace stays", name,
 		        router_id, GATEWAY_NS_DVR_PREFIX, router_id);
@@ -219,7 +252,7 @@ void restore_namespace(struct agent *a, const char *name, bool present)
 		/*
 		 * A snat- namespace that goes takes the router's gateway off this
 		 * node (DVR's SNAT moved): DOWN, even with its qrouter- namespace
-		 * still here, which is not rewritten for it.
+		 * still here, which is never written for it (kernel_mark_dvr).
 		 */
 		log_info("Namespace %s went away: router %s is DOWN", name, router_id);
 		if (engine_router_gone(&a->engine, router_id, &err) < 0)

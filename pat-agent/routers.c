@@ -233,7 +233,9 @@ static int get_standalone(
 	if ((gw = ifaddr_find(ifs, n, "qg-", AF_INET6)) != NULL)
 		info->gateway6 = gw->net.addr;
 	for (size_t i = 0; i < n; i++) {
-		if (strncmp(ifs[i].ifname, "qr-", 3) == 0 &&
+		/* A DVR router's snat- namespace is on its subnets through sg- ports. */
+		if ((strncmp(ifs[i].ifname, "qr-", 3) == 0 ||
+		            strncmp(ifs[i].ifname, "sg-", 3) == 0) &&
 		        info->subnets_len < ROUTERS_MAX_SUBNETS)
 			info->subnets[info->subnets_len++] = ifs[i].net;
 		if (info->own_len < ROUTERS_MAX_OWN)
@@ -252,7 +254,8 @@ static int get_standalone(
 		        router_id);
 	if (info->subnets_len == 0)
 		return apierr_set(err, 503, "praas.router_not_ready",
-		        "router %s has no subnet yet (no address on a qr- interface); retry when "
+		        "router %s has no subnet yet (no address on a qr- or sg- interface); retry "
+		        "when "
 		        "its namespace is configured",
 		        router_id);
 	return 1;
