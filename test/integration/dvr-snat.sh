@@ -89,6 +89,20 @@ assert_fails "qrouter- has no praas table" has_table "$QROUTER"
 assert_eq "traffic: client -> snat- -> VM and back (through qrouter-)" "$CLIENT vm1" \
 	"$(topo_tcp_query client "$GW" 4022)"
 
+# --- the monitor checks snat-'s table, not qrouter-'s: drift there is repaired
+monitor_start
+ip netns exec "${TOPO[$SNAT.ns]}" nft add chain inet praas foreign
+topo_wait 5 sh -c "grep -q 'drifted' '$AGENT_DIR/monitor.log'"
+assert_eq "the monitor finds drift in snat-'s table" 0 $?
+topo_wait 2 sh -c "! ip netns exec '${TOPO[$SNAT.ns]}' nft list chain inet praas foreign >/dev/null 2>&1"
+assert_eq "and the pat-agent repairs it" 0 $?
+assert_fails "the monitor's checks wrote nothing into qrouter-" has_table "$QROUTER"
+# qrouter- is not looked at: no false suspect each period (nothing changes here).
+sleep 2
+assert_match "no suspects cleared by the pat-agent in 4 periods" ', 0 suspects cleared' \
+	"$(grep 'reconcile:' "$AGENT_DIR/monitor.log" | tail -n1)"
+monitor_stop
+
 # --- snat- goes (SNAT moved away): DOWN; qrouter- still untouched
 unbind_ns "$SNAT" || topo_fail "snat- deleted"
 topo_wait 1 status_is DOWN
