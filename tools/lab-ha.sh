@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2154 # top, state, port and TOPO are tools/lab's and topo.sh's
 # tools/lab up --ha (sourced by tools/lab): the lab's router as an HA router
 # with replicas on two simulated nodes (test/integration/lib/topo-ha.sh),
 # keepalived in each as Neutron runs it, one pat-agent and monitor per node;
@@ -12,7 +12,7 @@ labha_build() {
 	# shellcheck source=../test/integration/lib/topo-ha.sh
 	. "$top/test/integration/lib/topo-ha.sh"
 	say "building an HA router: replicas of one qrouter- namespace on nodes a and b"
-	topo_ha_router -a 1 && topo_ha_replica a 1 && topo_ha_replica b 2 ||
+	topo_ha_router 1 && topo_ha_replica a 1 && topo_ha_replica b 2 ||
 		die "cannot build the router's replicas"
 	TOPO[r1.gw4]=${TOPO[ha.gw4]} # what prove() forwards from
 	if ! topo_outside client ha-ext || ! topo_vm vm1 ha-lan || ! topo_vm vm2 ha-lan; then

@@ -24,8 +24,8 @@ GW=203.0.113.1
 
 topo__segment dvr-ext 203.0.113 2001:db8:1 10 || topo_fail "ext segment"
 topo__segment dvr-lan 10.0.0 2001:db8:2 11 || topo_fail "lan segment"
-TOPO[dvr-ext.gw4]=$GW TOPO[dvr-ext.gw6]=2001:db8:1::1
-TOPO[dvr-lan.gw4]=10.0.0.1 TOPO[dvr-lan.gw6]=2001:db8:2::1
+TOPO["dvr-ext.gw4"]=$GW TOPO["dvr-ext.gw6"]=2001:db8:1::1
+TOPO["dvr-lan.gw4"]=10.0.0.1 TOPO["dvr-lan.gw6"]=2001:db8:2::1
 
 # bound NAME: namespace $TOPO__PFX-NAME, bound into the agent's netns_dir as NAME.
 bound_ns() {

@@ -30,7 +30,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 topo_init ha
 topo_require keepalived conntrack nft
-topo_ha_router -a "${PRAAS_TEST_ADVERT_INT:-1}" || topo_fail "the router's segments"
+topo_ha_router "${PRAAS_TEST_ADVERT_INT:-1}" || topo_fail "the router's segments"
 ADVERT_INT=${TOPO[ha.advert_int]}
 UUID=${TOPO[ha.uuid]}
 NS_ROUTER=${TOPO[ha.ns]}

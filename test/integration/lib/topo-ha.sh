@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2154 # TOPO and its keys are topo.sh's
 # topo-ha.sh: an HA router's replicas on simulated nodes, with Debian's
 # keepalived in each as Neutron's L3 agent runs it (issue 13). Source after
 # topo.sh and topo_init; used by test/integration/ha-failover.sh and
@@ -16,8 +16,8 @@
 # VIPs on the master, as on a Neutron network node. topo_cleanup unmounts the
 # nodes' bindings with everything else under $TOPO_DIR.
 #
-#   topo_ha_router [-a ADVERT_INT] [UUID]
-#                         the three segments; TOPO[ha.uuid], TOPO[ha.ns] (the
+#   topo_ha_router [ADVERT_INT]
+#                         a router with a random UUID and its three segments; TOPO[ha.uuid], TOPO[ha.ns] (the
 #                         namespace name on every node), TOPO[ha.gw4] (the
 #                         VIP), TOPO[ha.qg] TOPO[ha.qr] TOPO[ha.ha] (devices,
 #                         the same on every replica, as Neutron names them),
@@ -38,22 +38,15 @@
 #                         left) and runs keepalived again as NAME.
 
 topo_ha_router() {
-	local OPTIND opt advert=1
-	while getopts a: opt; do
-		case $opt in
-		a) advert=$OPTARG ;;
-		*) return 2 ;;
-		esac
-	done
-	shift $((OPTIND - 1))
-	local uuid=${1:-$(</proc/sys/kernel/random/uuid)}
+	local advert=${1:-1} uuid
+	uuid=$(</proc/sys/kernel/random/uuid)
 	TOPO[ha.uuid]=$uuid TOPO[ha.ns]=qrouter-$uuid TOPO[ha.gw4]=203.0.113.1
 	TOPO[ha.qg]=qg-${uuid:0:11} TOPO[ha.qr]=qr-${uuid:24:11} TOPO[ha.ha]=ha-${uuid:9:11}
 	TOPO[ha.advert_int]=$advert
 	topo__segment ha-ext 203.0.113 2001:db8:1 10 && topo__segment ha-lan 10.0.0 2001:db8:2 11 &&
 		topo__segment ha-link 169.254.192 2001:db8:3 1 || return 1
-	TOPO[ha-ext.gw4]=203.0.113.1 TOPO[ha-ext.gw6]=2001:db8:1::1
-	TOPO[ha-lan.gw4]=10.0.0.1 TOPO[ha-lan.gw6]=2001:db8:2::1
+	TOPO["ha-ext.gw4"]=203.0.113.1 TOPO["ha-ext.gw6"]=2001:db8:1::1
+	TOPO["ha-lan.gw4"]=10.0.0.1 TOPO["ha-lan.gw6"]=2001:db8:2::1
 }
 
 # Neutron's keepalived.conf (neutron/agent/linux/keepalived.py, Zed), for every replica.
