@@ -234,9 +234,9 @@ void restore_namespace(struct agent *a, const char *name, bool present)
 	if (present && mark_dvr(a, name) < 0)
 		log_warnx("Router %s: out of memory", router_id);
 	if (present && !is_gateway(a, name)) {
-		log_info("Namespace %s appeared beside %s%s: router %s is DVR here, its gateway "
-		         "namespace is programmed, not this one",
-		        name, GATEWAY_NS_DVR_PREFIX, router_id, router_id);
+		log_info("Namespace %s appeared: router %s is DVR, only its %s%s namespace is "
+		         "programmed",
+		        name, router_id, GATEWAY_NS_DVR_PREFIX, router_id);
 		return;
 	}
 	if (present) {

@@ -14,47 +14,13 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib/topo.sh"
 . "$here/lib/agent.sh"
+. "$here/lib/topo-dvr.sh"
 
 topo_init dvr
 UUID=$(</proc/sys/kernel/random/uuid)
-SNAT=snat-$UUID QROUTER=qrouter-$UUID
-QG=qg-${UUID:0:11} SG=sg-${UUID:24:11} QR=qr-${UUID:9:11}
-MAC_QG=$(topo__mac) MAC_SG=$(topo__mac) MAC_QR=$(topo__mac)
 GW=203.0.113.1
-
-topo__segment dvr-ext 203.0.113 2001:db8:1 10 || topo_fail "ext segment"
-topo__segment dvr-lan 10.0.0 2001:db8:2 11 || topo_fail "lan segment"
-TOPO["dvr-ext.gw4"]=$GW TOPO["dvr-ext.gw6"]=2001:db8:1::1
-TOPO["dvr-lan.gw4"]=10.0.0.1 TOPO["dvr-lan.gw6"]=2001:db8:2::1
-
-# bound NAME: namespace $TOPO__PFX-NAME, bound into the agent's netns_dir as NAME.
-bound_ns() {
-	local ns=$TOPO__PFX-$1
-	topo__ns_add "$ns" net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 || return 1
-	: >"$TOPO_NETNS_DIR/$1"
-	mount --bind "/run/netns/$ns" "$TOPO_NETNS_DIR/$1" || return 1
-	TOPO[$1.ns]=$ns
-}
-
-unbind_ns() {
-	local ns=${TOPO[$1.ns]}
-	topo__kill_ns_procs "$ns"
-	umount "$TOPO_NETNS_DIR/$1" && rm -f "$TOPO_NETNS_DIR/$1" && ip netns del "$ns"
-}
-
-snat_build() {
-	bound_ns "$SNAT" || return 1
-	local ns=${TOPO[$SNAT.ns]}
-	topo__attach "$ns" "$QG" dvr-ext "$MAC_QG" && topo__attach "$ns" "$SG" dvr-lan "$MAC_SG" &&
-		ip -n "$ns" addr add "$GW/24" dev "$QG" && ip -n "$ns" addr add 10.0.0.5/24 dev "$SG"
-}
-
-qrouter_build() {
-	bound_ns "$QROUTER" || return 1
-	local ns=${TOPO[$QROUTER.ns]}
-	topo__attach "$ns" "$QR" dvr-lan "$MAC_QR" && ip -n "$ns" addr add 10.0.0.1/24 dev "$QR" &&
-		ip -n "$ns" route add default via 10.0.0.5
-}
+topo_dvr_router "$UUID" 203.0.113 10.0.0 "$GW" || topo_fail "the router's segments"
+SNAT=${TOPO[dvr.snat]} QROUTER=${TOPO[dvr.qrouter]}
 
 has_table() {
 	ip netns exec "${TOPO[$1.ns]}" nft list table inet praas >/dev/null 2>&1
@@ -69,12 +35,12 @@ topo_outside client dvr-ext || topo_fail "client"
 topo_vm vm1 dvr-lan || topo_fail "vm"
 topo_serve_tcp -t vm1 vm1 any 22 || topo_fail "serve vm1"
 CLIENT=${TOPO[client.ip4]}
-snat_build || topo_fail "snat- namespace"
+topo_dvr_snat || topo_fail "snat- namespace"
 
 agent_config 'host="network-1"'
 agent_start || topo_fail "agent starts"
 # The qrouter- namespace appears beside snat-: the agent leaves it alone.
-qrouter_build || topo_fail "qrouter- namespace"
+topo_dvr_qrouter || topo_fail "qrouter- namespace"
 
 api POST "/v1/routers/$UUID/port_forwardings" \
 	"{\"port_forwarding\":{\"internal_ip_address\":\"${TOPO[vm1.ip4]}\",\"internal_port\":22,\"external_port\":4022}}"
@@ -104,7 +70,7 @@ assert_match "no suspects cleared by the pat-agent in 4 periods" ', 0 suspects c
 monitor_stop
 
 # --- snat- goes (SNAT moved away): DOWN; qrouter- still untouched
-unbind_ns "$SNAT" || topo_fail "snat- deleted"
+topo_dvr_del "$SNAT" || topo_fail "snat- deleted"
 topo_wait 1 status_is DOWN
 assert_eq "snat- gone: DOWN within a second" 0 $?
 assert_eq "status_reason" namespace_absent "$(api_field port_forwarding.status_reason)"
@@ -114,7 +80,7 @@ api POST "/v1/routers/$UUID/port_forwardings" \
 assert_eq "a create while snat- is away: 404 (not written into qrouter-)" 404 "$API_STATUS"
 
 # --- snat- re-created: rebuilt by the namespace watch
-snat_build || topo_fail "snat- re-created"
+topo_dvr_snat || topo_fail "snat- re-created"
 topo_wait 1 status_is ACTIVE
 assert_eq "snat- back: ACTIVE within a second" 0 $?
 assert_eq "snat- rebuilt with the forwarding" 1 "$(praas_elements "$SNAT" dnat4)"
