@@ -6,6 +6,7 @@
 #include <linux/rtnetlink.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -159,4 +160,33 @@ bool ifaddr_subnet_contains(
 		        cidr_contains(&list[i].net, a))
 			return true;
 	return false;
+}
+
+int ifaddr_watch_open(void)
+{
+	struct sockaddr_nl sa = {
+	        .nl_family = AF_NETLINK,
+	        .nl_groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR,
+	};
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int r = -errno;
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+bool ifaddr_watch_fired(int fd)
+{
+	char buf[64];
+	ssize_t n;
+
+	do
+		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
+	while (n < 0 && errno == EINTR);
+	return !(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
 }

@@ -191,6 +191,22 @@ int netns_check(const char *netns_dir, const char *name)
 	return r;
 }
 
+int netns_identity(const char *netns_dir, const char *name, uint64_t *dev, uint64_t *ino)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (netns_name_valid(name) < 0)
+		return -EINVAL;
+	if (snprintf(path, sizeof(path), "%s/%s", netns_dir, name) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	if (stat(path, &st) < 0)
+		return -errno;
+	*dev = (uint64_t)st.st_dev;
+	*ino = (uint64_t)st.st_ino;
+	return 0;
+}
+
 static int netns_cmp(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);

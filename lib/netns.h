@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct mnl_socket;
 
@@ -49,6 +50,13 @@ int netns_run_in(
  * -errno for errors other than "not there".
  */
 int netns_check(const char *netns_dir, const char *name);
+
+/*
+ * What netns_dir/name is now, as a device and inode number: a namespace
+ * keeps its inode while it lives, so a different pair means the name was
+ * deleted, re-created or not yet mounted. One stat(). 0 or -errno.
+ */
+int netns_identity(const char *netns_dir, const char *name, uint64_t *dev, uint64_t *ino);
 
 /*
  * The names under netns_dir starting with prefix (NULL or "": all), sorted,

@@ -44,10 +44,19 @@ static int nft_batch_reserve(struct nft_batch *b, size_t need)
 		return 0;
 	while (cap < b->len + need)
 		cap *= 2;
-	if ((n = realloc(b->buf, cap)) == NULL)
-		return -ENOMEM;
-	/* Zeroed, so padding libnftnl skips never sends stale bytes. */
-	memset(n + b->cap, 0, cap - b->cap);
+	/*
+	 * Zeroed, so padding libnftnl skips never sends stale bytes. The first
+	 * buffer comes from calloc(): fresh pages are zero already and only those
+	 * a batch touches are ever faulted in, where a memset() would touch all.
+	 */
+	if (b->buf == NULL) {
+		if ((n = calloc(1, cap)) == NULL)
+			return -ENOMEM;
+	} else {
+		if ((n = realloc(b->buf, cap)) == NULL)
+			return -ENOMEM;
+		memset(n + b->cap, 0, cap - b->cap);
+	}
 	b->buf = n;
 	b->cap = cap;
 	return 0;

@@ -1,7 +1,9 @@
 /*
  * Builders for the objects of PRaaS's nf_tables table (see nft.h for the
  * ruleset they make): each adds its messages to a batch under the words
- * of the nft command it equals. Internal to lib/nft.c.
+ * of the nft command it equals. Internal to lib/nft.c, but for the names
+ * of the chains and rules (the bits of struct nft_state), which tools and
+ * tests print.
  */
 #ifndef PRAAS_NFT_BUILD_H
 #define PRAAS_NFT_BUILD_H
@@ -107,5 +109,11 @@ int nft_build_elems(struct nft_batch *b, const char *table, int gen, const struc
 /* Decodes a map element (key and data as the kernel holds them). */
 int nft_elem_decode(enum nft_set_kind kind, const void *key, uint32_t klen, const void *data,
         uint32_t dlen, struct nft_elem *out);
+
+/* Names for the bits of nft_state.chains and .rules; NULL past the end. */
+const char *nft_chain_name(unsigned int i);
+const char *nft_rule_name(unsigned int i);
+/* The rules bits opts call for. */
+uint32_t nft_rules_expected(const struct nft_opts *o);
 
 #endif

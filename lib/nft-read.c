@@ -1,12 +1,11 @@
 /*
  * Reading table inet praas back, whole, and comparing it with what
- * nft_sync() writes (see nft.h: nft_read, nft_compare). Anything in the
+ * nft_sync() writes (nft-read.h: nft_read, nft_compare). Anything in the
  * table PRaaS did not write is drift: foreign chains, sets, objects,
  * flowtables, rules in our chains, our objects defined otherwise, the
  * table's flags. A read is one consistent look at the ruleset.
  */
-#include "array-grow.h"
-#include "nft.h"
+#include "nft-read.h"
 
 #include <errno.h>
 #include <libmnl/libmnl.h>
@@ -28,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array-grow.h"
 #include "cause.h"
 #include "log.h"
 #include "nft-batch.h"

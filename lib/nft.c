@@ -17,6 +17,7 @@
 #include "nft-batch.h"
 #include "nft-build.h"
 #include "nft-int.h"
+#include "nft-read.h"
 
 int nft_drift(char **cause, const char *fmt, ...)
 {

@@ -19,9 +19,10 @@
  * One element per forwarded port (ranges are expanded), so a new
  * connection costs one hash lookup however many forwardings there are.
  * Every change is one netlink transaction. PRaaS never touches another
- * table. Functions return 0 or -errno and, on error, set *cause (may be
- * NULL) to an allocated message the caller frees, naming what was being
- * done and the kernel's answer.
+ * table. Reading a table back and comparing it is nft-read.h; the names
+ * of its chains and rules, nft-build.h. Functions return 0 or -errno
+ * and, on error, set *cause (may be NULL) to an allocated message the
+ * caller frees, naming what was being done and the kernel's answer.
  */
 #ifndef PRAAS_NFT_H
 #define PRAAS_NFT_H
@@ -164,38 +165,6 @@ int nft_apply_many(struct nft_conn *c, const struct nft_opts *o, const struct nf
 int nft_drop(struct nft_conn *c, const struct nft_opts *o, char **cause);
 
 /*
- * Reads the table back: everything in it, ours or not. A missing table is
- * st->table == false, not an error. The read is one consistent look: the
- * ruleset generation is read before and after, and a read the kernel
- * interrupted (NLM_F_DUMP_INTR, EINTR) or that another change overlapped
- * is redone, up to NFT_READ_TRIES times (then -EAGAIN).
- */
-int nft_read(struct nft_conn *c, const struct nft_opts *o, struct nft_state *st, char **cause);
-void nft_state_free(struct nft_state *st);
-
-/*
- * Fills st's table, chains, sets and rules as nft_sync() writes them for
- * opts with the maps of generation gen (elements untouched): what a sound
- * table reads back as. For tests, and for comparing.
- */
-int nft_state_expect(struct nft_state *st, const struct nft_opts *o, int gen);
-
-/* A rule's fingerprint (comment, then each expression): allocated, or NULL. */
-struct nftnl_rule;
-char *nft_rule_fingerprint(const struct nftnl_rule *r);
-
-/*
- * Compares what nft_read() found with what opts and fwds call for: the
- * table (flags), exactly our chains (type, hook, priority, policy), exactly
- * our sets (types, flags), in each chain exactly our rules in our order
- * (by fingerprint), nothing else (no chain, set, object or flowtable we
- * did not write), and exactly the elements of fwds.
- * Returns 0 when they match, 1 on drift (with *cause saying how), -errno.
- */
-int nft_compare(const struct nft_state *st, const struct nft_opts *o, const struct forwarding *fwds,
-        size_t n, char **cause);
-
-/*
  * Expands forwardings into sorted elements, one per external port.
  * -EINVAL (with *cause) for a forwarding that fwd_validate() refuses or
  * that has no external address.
@@ -205,11 +174,5 @@ int nft_expand(
 int nft_elem_cmp(const struct nft_elem *a, const struct nft_elem *b);
 /* "tcp 203.0.113.1 4022 -> 10.0.0.5 22 masquerade" */
 const char *nft_elem_format(const struct nft_elem *e, char *buf, size_t len);
-
-/* Names for the bits of nft_state.chains and .rules; NULL past the end. */
-const char *nft_chain_name(unsigned int i);
-const char *nft_rule_name(unsigned int i);
-/* The rules bits opts call for. */
-uint32_t nft_rules_expected(const struct nft_opts *o);
 
 #endif

@@ -19,6 +19,7 @@
 #include "monitor.h"
 #include "netns.h"
 #include "neutron.h"
+#include "nft-read.h"
 #include "osclient.h"
 
 #define BACKOFF_CAP 300.0 /* seconds */

@@ -182,12 +182,12 @@ static void after_router(struct legacy *l)
 		return;
 	}
 	/* Standalone: the namespace's own and subnet-edge addresses are no VMs. */
-	if (q->op == LEGACY_CREATE && l->a->os == NULL &&
+	if (q->op == LEGACY_CREATE && !routers_have_ports(l->a->routers) &&
 	        router_check_address(&l->router, &q->server_ip, "server_ip", &err) < 0) {
 		reply_error(l, err.detail);
 		return;
 	}
-	if (q->op == LEGACY_CREATE && l->a->os != NULL) {
+	if (q->op == LEGACY_CREATE && routers_have_ports(l->a->routers)) {
 		if (routers_find_target(
 		            l->a->routers, &l->router, &q->server_ip, NULL, &err, on_target, l) < 0)
 			reply_error(l, err.detail);

@@ -680,7 +680,7 @@ static void after_auth(struct v1 *v)
 	 * Standalone mode has no owners, and its routers are known only while their
 	 * namespace is here: reading or deleting DOWN forwardings must not need it.
 	 */
-	if (v->a->os == NULL && v->op != V1_CREATE && v->op != V1_UPDATE) {
+	if (!routers_have_owners(v->a->routers) && v->op != V1_CREATE && v->op != V1_UPDATE) {
 		snprintf(v->router.id, sizeof(v->router.id), "%s", v->router_id);
 		if (v->op == V1_LIST && standalone_unknown(v))
 			return;
@@ -730,7 +730,7 @@ static void check_target(struct v1 *v)
 	const struct addr *a = v->f.internal_addr.family ? &v->f.internal_addr : NULL;
 	struct apierr err;
 
-	if (v->a->os != NULL) {
+	if (routers_have_ports(v->a->routers)) {
 		if (routers_find_target(v->a->routers, &v->router, a, port_id, &err, on_target, v) <
 		        0)
 			fail(v, &err);

@@ -15,8 +15,9 @@
 #include "gateway-ns.h"
 #include "ifaddr.h"
 #include "log.h"
+#include "lru.h"
 #include "netns.h"
-#include "nft.h"
+#include "nft-read.h"
 
 #define BUCKETS 4096
 /*
@@ -32,9 +33,9 @@
 struct conn {
 	char *router_id;
 	struct nft_conn *nft;
-	struct conntrack *ct;             /* opened on first use: most changes cut nothing */
-	struct conn *next;                /* in its hash bucket */
-	struct conn *lru_prev, *lru_next; /* most recently used first */
+	struct conntrack *ct; /* opened on first use: most changes cut nothing */
+	struct conn *next;    /* in its hash bucket */
+	struct lru_node lru;
 };
 
 /* A router seen with a snat- namespace here: DVR, whatever comes and goes after. */
@@ -48,7 +49,7 @@ struct kernel {
 	struct dvr *dvr[BUCKETS];
 	struct nft_opts opts;
 	struct conn *buckets[BUCKETS];
-	struct conn *lru_head, *lru_tail;
+	struct lru lru; /* the connections, most recently used first */
 	size_t nconns, max_conns;
 	kernel_batch_cb batch_cb;
 	void *batch_arg;
@@ -169,20 +170,26 @@ static int ns_name(const struct kernel *k, const char *router_id, char *buf, siz
 	return n < 0 || (size_t)n >= len || netns_name_valid(buf) < 0 ? -EINVAL : 0;
 }
 
-bool kernel_router_present(struct kernel *k, const char *router_id)
-{
-	char name[256];
-
-	return kernel_namespace(k, router_id, name, sizeof(name)) == 0;
-}
-
-int kernel_namespace(struct kernel *k, const char *router_id, char *buf, size_t len)
+/* The router's namespace name, when that namespace is here: 0, -ENOENT or -EINVAL. */
+static int ns_present(const struct kernel *k, const char *router_id, char *buf, size_t len)
 {
 	int r = ns_name(k, router_id, buf, len);
 
 	if (r < 0)
 		return r;
 	return netns_check(k->cfg->netns_dir, buf) == 1 ? 0 : -ENOENT;
+}
+
+bool kernel_router_present(struct kernel *k, const char *router_id)
+{
+	char name[256];
+
+	return ns_present(k, router_id, name, sizeof(name)) == 0;
+}
+
+int kernel_namespace(struct kernel *k, const char *router_id, char *buf, size_t len)
+{
+	return ns_present(k, router_id, buf, len);
 }
 
 void kernel_explain(struct kernel *k, struct forwarding *f)
@@ -207,30 +214,6 @@ void kernel_hosts(struct kernel *k, struct forwarding *f)
 	snprintf(f->host, sizeof(f->host), "%s", k->host);
 }
 
-static void lru_unlink(struct kernel *k, struct conn *c)
-{
-	if (c->lru_prev)
-		c->lru_prev->lru_next = c->lru_next;
-	else
-		k->lru_head = c->lru_next;
-	if (c->lru_next)
-		c->lru_next->lru_prev = c->lru_prev;
-	else
-		k->lru_tail = c->lru_prev;
-	c->lru_prev = c->lru_next = NULL;
-}
-
-static void lru_push(struct kernel *k, struct conn *c)
-{
-	c->lru_prev = NULL;
-	c->lru_next = k->lru_head;
-	if (k->lru_head)
-		k->lru_head->lru_prev = c;
-	else
-		k->lru_tail = c;
-	k->lru_head = c;
-}
-
 /* Takes c out of the cache and closes it. */
 static void conn_drop(struct kernel *k, struct conn *c)
 {
@@ -239,7 +222,7 @@ static void conn_drop(struct kernel *k, struct conn *c)
 	while (*p != c)
 		p = &(*p)->next;
 	*p = c->next;
-	lru_unlink(k, c);
+	lru_unlink(&k->lru, &c->lru);
 	k->nconns--;
 	conn_free(c);
 }
@@ -259,24 +242,19 @@ static int conn_get(struct kernel *k, const char *router_id, struct conn **out, 
 
 	for (c = k->buckets[h]; c; c = c->next)
 		if (strcmp(c->router_id, router_id) == 0) {
-			if (c != k->lru_head) {
-				lru_unlink(k, c);
-				lru_push(k, c);
-			}
+			lru_touch(&k->lru, &c->lru);
 			*out = c;
 			return 0;
 		}
-	if ((r = ns_name(k, router_id, name, sizeof(name))) < 0)
+	if ((r = ns_present(k, router_id, name, sizeof(name))) < 0)
 		return r;
-	if (netns_check(k->cfg->netns_dir, name) != 1)
-		return -ENOENT;
 	c = calloc(1, sizeof(*c));
 	if (c == NULL || (c->router_id = strdup(router_id)) == NULL) {
 		free(c);
 		return -ENOMEM;
 	}
-	while (k->nconns >= k->max_conns && k->lru_tail != NULL)
-		conn_drop(k, k->lru_tail);
+	while (k->nconns >= k->max_conns && k->lru.tail != NULL)
+		conn_drop(k, LRU_ITEM(k->lru.tail, struct conn, lru));
 	if ((r = nft_open(k->cfg->netns_dir, name, &c->nft, cause)) < 0) {
 		free(c->router_id);
 		free(c);
@@ -284,7 +262,7 @@ static int conn_get(struct kernel *k, const char *router_id, struct conn **out, 
 	}
 	c->next = k->buckets[h];
 	k->buckets[h] = c;
-	lru_push(k, c);
+	lru_push(&k->lru, &c->lru);
 	k->nconns++;
 	*out = c;
 	return 0;
@@ -419,13 +397,41 @@ int kernel_interfaces(struct kernel *k, const char *router_id, struct iface_addr
 	char name[256];
 	int r;
 
-	if ((r = ns_name(k, router_id, name, sizeof(name))) < 0)
+	if ((r = ns_present(k, router_id, name, sizeof(name))) < 0)
 		return r;
-	if (netns_check(k->cfg->netns_dir, name) != 1)
-		return -ENOENT;
 	if ((r = netns_open_netlink(k->cfg->netns_dir, name, NETLINK_ROUTE, &nl, NULL)) < 0)
 		return r;
 	r = ifaddr_list(nl, out, n);
 	mnl_socket_close(nl);
 	return r;
+}
+
+static int open_watch(void *arg)
+{
+	int *fd = arg;
+
+	*fd = ifaddr_watch_open();
+	return *fd < 0 ? *fd : 0;
+}
+
+int kernel_watch_addresses(struct kernel *k, const char *router_id)
+{
+	char name[256];
+	int fd = -1, r;
+
+	if ((r = ns_present(k, router_id, name, sizeof(name))) < 0)
+		return r;
+	if ((r = netns_run_in(k->cfg->netns_dir, name, open_watch, &fd, NULL)) < 0)
+		return r;
+	return fd;
+}
+
+int kernel_router_identity(struct kernel *k, const char *router_id, uint64_t *dev, uint64_t *ino)
+{
+	char name[256];
+	int r;
+
+	if ((r = ns_name(k, router_id, name, sizeof(name))) < 0)
+		return r;
+	return netns_identity(k->cfg->netns_dir, name, dev, ino);
 }

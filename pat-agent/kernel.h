@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "fwd.h"
 
@@ -109,5 +110,15 @@ void kernel_hosts(struct kernel *k, struct forwarding *f);
  */
 struct iface_addr;
 int kernel_interfaces(struct kernel *k, const char *router_id, struct iface_addr **out, size_t *n);
+
+/*
+ * An address watch (ifaddr_watch_open) inside the router's namespace: it
+ * fires on any address or link change there. The descriptor, or -errno
+ * (-ENOENT when the namespace is absent).
+ */
+int kernel_watch_addresses(struct kernel *k, const char *router_id);
+
+/* The router namespace file's identity now (netns_identity). 0 or -errno. */
+int kernel_router_identity(struct kernel *k, const char *router_id, uint64_t *dev, uint64_t *ino);
 
 #endif

@@ -211,7 +211,7 @@ static void open_openstack(struct agent *a)
 			fatalx("Failed to set up OpenStack: %s", cause ? cause : strerror(-r));
 		ks = a->os->keystone;
 	}
-	if (routers_new(a->base, a->kernel, a->os ? a->os->neutron : NULL, &a->routers) < 0 ||
+	if (routers_new(a->kernel, a->os ? a->os->neutron : NULL, &a->routers) < 0 ||
 	        auth_new(&a->cfg, ks, &a->auth) < 0)
 		fatalx("out of memory");
 	routers_set_ha_confs_path(a->routers, a->cfg.ha_confs_path);
@@ -247,8 +247,8 @@ static void open_listeners(struct agent *a)
 	if ((r = routes_open(a, &cause)) < 0)
 		fatalx("Cannot serve the REST API on %s port %d: %s", a->cfg.listen,
 		        a->cfg.port_app, cause ? cause : strerror(-r));
-	/* With Neutron the monitor reports gateway moves; standalone, the agent looks itself. */
-	if (a->os == NULL && (r = gateways_new(a, &a->gateways)) < 0)
+	/* With Neutron the monitor reports gateway moves; without, the agent looks itself. */
+	if (routers_follow_gateways(a->routers) && (r = gateways_new(a, &a->gateways)) < 0)
 		fatalx("Failed to start following gateway addresses: %s", strerror(-r));
 }
 

@@ -9,7 +9,7 @@
 #include "audit.h"
 #include "kernel.h"
 #include "log.h"
-#include "nft.h"
+#include "nft-read.h"
 #include "routers.h"
 #include "store.h"
 

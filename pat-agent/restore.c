@@ -12,7 +12,8 @@
 #include "kernel.h"
 #include "log.h"
 #include "netns.h"
-#include "nft.h"
+#include "nft-read.h"
+#include "routers.h"
 #include "store.h"
 
 static double now(void)
@@ -243,6 +244,7 @@ void restore_namespace(struct agent *a, const char *name, bool present)
 		log_info("Namespace %s appeared: restoring router %s", name, router_id);
 		/* A re-created namespace is a new one: never reuse the old socket. */
 		kernel_forget(a->kernel, router_id);
+		routers_forget(a->routers, router_id);
 		sync_router(a, router_id);
 	} else if (!is_snat(name) && kernel_router_present(a->kernel, router_id)) {
 		/* A qrouter- namespace went from beside the snat- one that is programmed. */
@@ -255,6 +257,7 @@ void restore_namespace(struct agent *a, const char *name, bool present)
 		 * still here, which is never written for it (kernel_mark_dvr).
 		 */
 		log_info("Namespace %s went away: router %s is DOWN", name, router_id);
+		routers_forget(a->routers, router_id);
 		if (engine_router_gone(&a->engine, router_id, &err) < 0)
 			log_warnx("Failed to mark router %s DOWN: %s", router_id, err.detail);
 	}

@@ -1,12 +1,18 @@
 /*
- * What the pat-agent needs to know of a router: its project, its gateway
- * addresses and the subnets attached to it, and which Neutron port holds a
- * given address there. From Neutron, or in standalone mode from the
- * namespace's qg-/qr- interfaces.
+ * What the pat-agent knows of routers (the router facts): a router's
+ * project, its gateway addresses and the subnets attached to it, and
+ * which Neutron port holds a given address there. The one place that
+ * knows the agent's mode: routers_new() picks a backend once at start
+ * (routers-backend.h), Neutron in OpenStack mode (routers-neutron.c) or
+ * the namespace's qg-/qr- interfaces in standalone mode
+ * (routers-local.c), and the request flow asks it (routers_have_ports,
+ * routers_have_owners, routers_follow_gateways) instead of testing the
+ * mode.
  *
- * Neutron answers are cached for a few seconds per router, so a burst of
- * requests on one router costs one pair of calls; the monitor's
- * gateway_changed and router_deleted drop the entry at once.
+ * Both backends keep answers per router: Neutron's for a few seconds (the
+ * monitor's gateway_changed and router_deleted drop an entry at once), a
+ * namespace's while an address watch there has seen no change; either
+ * way a request on a known router costs O(1) work.
  */
 #ifndef PRAAS_ROUTERS_H
 #define PRAAS_ROUTERS_H
@@ -18,7 +24,6 @@
 #include "apierr.h"
 #include "fwd.h"
 
-struct event_base;
 struct kernel;
 struct neutron;
 struct routers;
@@ -53,9 +58,8 @@ struct target_port {
 typedef void (*routers_cb)(const struct router_info *info, const struct apierr *err, void *arg);
 typedef void (*target_cb)(const struct target_port *port, const struct apierr *err, void *arg);
 
-/* neutron NULL: standalone. kernel and neutron are borrowed. */
-int routers_new(struct event_base *base, struct kernel *kernel, struct neutron *neutron,
-        struct routers **out);
+/* neutron NULL: standalone. kernel and neutron are borrowed. 0 or -errno. */
+int routers_new(struct kernel *kernel, struct neutron *neutron, struct routers **out);
 void routers_free(struct routers *rs);
 /*
  * Standalone: where HA routers' keepalived.conf files are (config
@@ -63,11 +67,27 @@ void routers_free(struct routers *rs);
  */
 void routers_set_ha_confs_path(struct routers *rs, const char *path);
 
+/* "neutron" or "local". */
+const char *routers_backend_name(const struct routers *rs);
 /*
- * Looks a router up. In standalone mode the answer comes at once: the
- * return value is 1 and *info is filled (or err, returning -1). Otherwise
- * it returns 0 and cb is called later, once. router_id must be checked
- * (a UUID, or a namespace suffix in standalone mode) before.
+ * Whether a forwarding's target is a Neutron port (routers_find_target);
+ * otherwise it is an address checked with router_check_address().
+ */
+bool routers_have_ports(const struct routers *rs);
+/*
+ * Whether routers belong to projects, so that reading or deleting a
+ * router's forwardings needs the router looked up (its owner); otherwise
+ * they can be read and deleted while the router is absent.
+ */
+bool routers_have_owners(const struct routers *rs);
+/* Whether the agent itself follows gateway moves (gateways.c): no monitor reports them. */
+bool routers_follow_gateways(const struct routers *rs);
+
+/*
+ * Looks a router up. From the cache (and always in standalone mode) the
+ * answer comes at once: the return value is 1 and *info is filled (or
+ * err, returning -1). Otherwise it returns 0 and cb is called later, once. router_id must be
+ * checked (a UUID, or a namespace suffix in standalone mode) before.
  */
 int routers_get(struct routers *rs, const char *router_id, struct router_info *info,
         struct apierr *err, routers_cb cb, void *arg);
@@ -104,7 +124,7 @@ int router_check_port(const struct target_port *port, bool admin, struct apierr 
  * Finds the Neutron port that holds address a on one of the router's
  * subnets, or checks that port_id (when not NULL) holds a there; a NULL
  * address asks for port_id's address on those subnets. Always
- * asynchronous (standalone mode has no ports: do not call it there).
+ * asynchronous; without ports (routers_have_ports) it refuses with a 400.
  * Returns 0, or -1 with err filled when it could not start.
  */
 int routers_find_target(struct routers *rs, const struct router_info *info, const struct addr *a,

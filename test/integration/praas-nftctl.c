@@ -18,7 +18,8 @@
 #include "conntrack.h"
 #include "fwd.h"
 #include "log.h"
-#include "nft.h"
+#include "nft-build.h"
+#include "nft-read.h"
 
 struct ctl {
 	const char *netns_dir;

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -61,7 +62,39 @@ static int check_in_namespace(void)
 	return 0;
 }
 
-static void test_list_in_namespace(void **state)
+/*
+ * The address watch the standalone router facts rely on: quiet while
+ * nothing changes, fired by each kind of change they depend on (an address
+ * added or removed, a link renamed), each on a fresh watch.
+ */
+static int check_watch_in_namespace(void)
+{
+	static const char *const changes[] = {
+	        "ip addr add 10.0.0.1/24 dev qr-5678",
+	        "ip addr add 2001:db8:2::1/64 dev qr-5678 nodad",
+	        "ip addr del 10.0.0.1/24 dev qr-5678",
+	        "ip link set qr-5678 down && ip link set qr-5678 name qx-5678",
+	};
+	int fd;
+
+	if (system("ip link add qr-5678 type veth peer name peer-qr && ip link set qr-5678 up") !=
+	        0)
+		return 20;
+	for (size_t i = 0; i < sizeof(changes) / sizeof(changes[0]); i++) {
+		if ((fd = ifaddr_watch_open()) < 0)
+			return 21;
+		if (ifaddr_watch_fired(fd)) /* nothing happened yet */
+			return 22;
+		if (system(changes[i]) != 0)
+			return 23;
+		if (!ifaddr_watch_fired(fd))
+			return 30 + (int)i;
+		close(fd);
+	}
+	return 0;
+}
+
+static void run_in_namespace(int (*check)(void))
 {
 	int status;
 	pid_t pid;
@@ -71,16 +104,46 @@ static void test_list_in_namespace(void **state)
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0)
-		_exit(unshare(CLONE_NEWNET) < 0 ? 9 : check_in_namespace());
+		_exit(unshare(CLONE_NEWNET) < 0 ? 9 : check());
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void test_list_in_namespace(void **state)
+{
+	(void)state;
+	run_in_namespace(check_in_namespace);
+}
+
+static void test_watch_in_namespace(void **state)
+{
+	(void)state;
+	run_in_namespace(check_watch_in_namespace);
+}
+
+/* Any readable socket stands for the watch: pending data or a closed peer fires it. */
+static void test_watch_fired(void **state)
+{
+	int sv[2];
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
+	assert_false(ifaddr_watch_fired(sv[0]));
+	assert_int_equal(write(sv[1], "x", 1), 1);
+	assert_true(ifaddr_watch_fired(sv[0]));
+	close(sv[1]);
+	close(sv[0]);
+	/* A closed descriptor is an error: fired, never "unchanged". */
+	assert_true(ifaddr_watch_fired(sv[0]));
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_list_in_namespace),
+	        cmocka_unit_test(test_watch_in_namespace),
+	        cmocka_unit_test(test_watch_fired),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

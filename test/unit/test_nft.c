@@ -14,7 +14,7 @@
 #include <linux/netfilter/nf_tables.h>
 
 #include "nft-build.h"
-#include "nft.h"
+#include "nft-read.h"
 
 static struct forwarding fwd(const char *proto, const char *ext, uint16_t elo, uint16_t ehi,
         const char *in, uint16_t ilo, uint16_t ihi, bool masq)
