@@ -17,13 +17,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 topo_init dvros
 os_require
-DEMO=$(os_token demo)
-ADMIN=$(os_token admin)
 D="dvros-$TOPO_ID"
 os_tenant demo "$D" 10.74.$((RANDOM % 200)) || { topo_fail "demo tenant in Neutron"; topo_finish; }
-C3=${OS[$D.cidr3]}
-RID=${OS[$D.router]}
-GW=${OS[$D.gw4]}
+DEMO=$(os_token demo) ADMIN=$(os_token admin)
+RID=${OS[$D.router]} GW=${OS[$D.gw4]} C3=${OS[$D.cidr3]}
 os_vm_port demo vmport "$D" "$C3.11" || topo_fail "a VM port"
 # Legacy to DVR, as an admin migrates it: down, distributed, up.
 for body in '{"router":{"admin_state_up":false}}' '{"router":{"distributed":true}}' \
