@@ -49,6 +49,8 @@ static const char *const known_keys[] = {
         "notification_queue",
         "notification_tls",
         "notification_tls_ca",
+        "ha_confs_path",
+        "host",
         NULL,
 };
 
@@ -103,7 +105,9 @@ int config_defaults(struct config *cfg)
 	        set_string(&cfg->transport_url, "") < 0 ||
 	        set_string(&cfg->notification_exchange, "neutron") < 0 ||
 	        set_string(&cfg->notification_routing_key, "notifications.info") < 0 ||
-	        set_string(&cfg->notification_queue, "praas-monitor") < 0)
+	        set_string(&cfg->notification_queue, "praas-monitor") < 0 ||
+	        set_string(&cfg->ha_confs_path, "/var/lib/neutron/ha_confs") < 0 ||
+	        set_string(&cfg->host, "") < 0)
 		goto nomem;
 	cfg->legacy_trusted = calloc(n, sizeof(*cfg->legacy_trusted));
 	if (cfg->legacy_trusted == NULL)
@@ -139,6 +143,8 @@ void config_free(struct config *cfg)
 	free(cfg->notification_routing_key);
 	free(cfg->notification_queue);
 	free(cfg->notification_tls_ca);
+	free(cfg->ha_confs_path);
+	free(cfg->host);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -351,6 +357,22 @@ static int read_prefix(struct loader *ld, const config_setting_t *s, struct conf
 	return r;
 }
 
+/* The node's name as answers show it: a host name's characters, or "" for gethostname(). */
+static int read_host(struct loader *ld, const config_setting_t *s, struct config *cfg)
+{
+	int r = read_string(ld, s, &cfg->host);
+
+	if (r == 0 &&
+	        (strlen(cfg->host) > CONFIG_HOST_MAX ||
+	                strspn(cfg->host,
+	                        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	                        "0123456789.-_") != strlen(cfg->host)))
+		return fail(ld, setting_line(s), "host",
+		        "must be at most %d letters, digits, '.', '-' or '_' (\"\": the host name)",
+		        CONFIG_HOST_MAX);
+	return r;
+}
+
 /* A list of networks, "a/n" each (legacy_trusted, trusted_proxies). */
 static int read_nets(struct loader *ld, const config_setting_t *s, struct cidr **slot, size_t *len)
 {
@@ -507,6 +529,10 @@ static int read_key(struct loader *ld, const config_setting_t *s, struct config 
 		return read_prefix(ld, s, cfg);
 	if (strcmp(key, "masquerade") == 0)
 		return read_bool(ld, s, &cfg->masquerade);
+	if (strcmp(key, "ha_confs_path") == 0)
+		return read_path(ld, s, &cfg->ha_confs_path);
+	if (strcmp(key, "host") == 0)
+		return read_host(ld, s, cfg);
 	if (strcmp(key, "legacy_api") == 0)
 		return read_bool(ld, s, &cfg->legacy_api);
 	if (strcmp(key, "legacy_trusted") == 0)

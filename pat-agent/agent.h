@@ -36,7 +36,8 @@ struct agent {
 	struct osclient *os; /* NULL in standalone mode */
 	struct routers *routers;
 	struct auth *auth;
-	struct nswatch *watch;
+	struct nswatch *watch;     /* qrouter- namespaces */
+	struct nswatch *watch_dvr; /* snat- namespaces (DVR routers' gateways) */
 	struct gateways *gateways; /* standalone mode only */
 	struct stats *stats;
 	struct httpd *httpd;
