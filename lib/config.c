@@ -11,6 +11,7 @@
 #include <sys/un.h>
 
 #include "log.h"
+#include "transport-url.h"
 
 /* Beside praas.conf, wherever the build put it (see CONFIG_DEFAULT_PATH). */
 #define PRAAS_DEFAULT_CLOUDS_FILE PRAAS_CONFDIR "/clouds.yaml"
@@ -43,6 +44,14 @@ static const char *const known_keys[] = {
         "tls_key",
         "trusted_proxies",
         "metrics_listen",
+        "transport_url",
+        "notification_exchange",
+        "notification_routing_key",
+        "notification_queue",
+        "notification_tls",
+        "notification_tls_ca",
+        "ha_confs_path",
+        "host",
         NULL,
 };
 
@@ -93,7 +102,13 @@ int config_defaults(struct config *cfg)
 	        set_string(&cfg->control_socket, "/run/praas/pat-agent.sock") < 0 ||
 	        set_string(&cfg->netns_dir, "/run/netns") < 0 ||
 	        set_string(&cfg->namespace_prefix, "qrouter-") < 0 ||
-	        set_string(&cfg->metrics_listen, "") < 0)
+	        set_string(&cfg->metrics_listen, "") < 0 ||
+	        set_string(&cfg->transport_url, "") < 0 ||
+	        set_string(&cfg->notification_exchange, "neutron") < 0 ||
+	        set_string(&cfg->notification_routing_key, "notifications.info") < 0 ||
+	        set_string(&cfg->notification_queue, "praas-monitor") < 0 ||
+	        set_string(&cfg->ha_confs_path, "/var/lib/neutron/ha_confs") < 0 ||
+	        set_string(&cfg->host, "") < 0)
 		goto nomem;
 	cfg->legacy_trusted = calloc(n, sizeof(*cfg->legacy_trusted));
 	if (cfg->legacy_trusted == NULL)
@@ -126,6 +141,13 @@ void config_free(struct config *cfg)
 	free(cfg->tls_key);
 	free(cfg->metrics_listen);
 	free(cfg->metrics_address);
+	free(cfg->transport_url);
+	free(cfg->notification_exchange);
+	free(cfg->notification_routing_key);
+	free(cfg->notification_queue);
+	free(cfg->notification_tls_ca);
+	free(cfg->ha_confs_path);
+	free(cfg->host);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -379,6 +401,22 @@ static int read_prefix(struct loader *ld, const config_setting_t *s, struct conf
 	return r;
 }
 
+/* The node's name as answers show it: a host name's characters, or "" for gethostname(). */
+static int read_host(struct loader *ld, const config_setting_t *s, struct config *cfg)
+{
+	int r = read_string(ld, s, &cfg->host);
+
+	if (r == 0 &&
+	        (strlen(cfg->host) > CONFIG_HOST_MAX ||
+	                strspn(cfg->host,
+	                        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	                        "0123456789.-_") != strlen(cfg->host)))
+		return fail(ld, setting_line(s), "host",
+		        "must be at most %d letters, digits, '.', '-' or '_' (\"\": the host name)",
+		        CONFIG_HOST_MAX);
+	return r;
+}
+
 /* A list of networks, "a/n" each (legacy_trusted, trusted_proxies). */
 static int read_nets(struct loader *ld, const config_setting_t *s, struct cidr **slot, size_t *len)
 {
@@ -456,6 +494,39 @@ static int read_metrics_listen(struct loader *ld, const config_setting_t *s, str
 	return 0;
 }
 
+/* Checked here, so that a typo stops the monitor at start rather than at its first connection. */
+static int read_transport_url(struct loader *ld, const config_setting_t *s, struct config *cfg)
+{
+	struct transport_url u;
+	char *cause = NULL;
+	int r = read_string(ld, s, &cfg->transport_url);
+
+	if (r < 0 || cfg->transport_url[0] == '\0')
+		return r;
+	r = transport_url_parse(cfg->transport_url, &u, &cause);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0) {
+		r = fail(ld, setting_line(s), "transport_url", "%s",
+		        cause ? cause + strlen("transport_url: ") : "invalid");
+		free(cause);
+		return r;
+	}
+	transport_url_free(&u);
+	return 0;
+}
+
+/* An AMQP name: a short string, 1-255 bytes. */
+static int read_amqp_name(struct loader *ld, const config_setting_t *s, char **slot)
+{
+	int r = read_string(ld, s, slot);
+
+	if (r == 0 && (strlen(*slot) == 0 || strlen(*slot) > 255))
+		return fail(ld, setting_line(s), config_setting_name(s),
+		        "must be 1-255 bytes (an AMQP name), not %zu", strlen(*slot));
+	return r;
+}
+
 static int read_log_level(struct loader *ld, const config_setting_t *s, struct config *cfg)
 {
 	char *name = NULL;
@@ -504,6 +575,10 @@ static int read_key(struct loader *ld, const config_setting_t *s, struct config 
 		return read_prefix(ld, s, cfg);
 	if (strcmp(key, "masquerade") == 0)
 		return read_bool(ld, s, &cfg->masquerade);
+	if (strcmp(key, "ha_confs_path") == 0)
+		return read_path(ld, s, &cfg->ha_confs_path);
+	if (strcmp(key, "host") == 0)
+		return read_host(ld, s, cfg);
 	if (strcmp(key, "legacy_api") == 0)
 		return read_bool(ld, s, &cfg->legacy_api);
 	if (strcmp(key, "legacy_trusted") == 0)
@@ -522,6 +597,18 @@ static int read_key(struct loader *ld, const config_setting_t *s, struct config 
 		return read_metrics_listen(ld, s, cfg);
 	if (strcmp(key, "log_level") == 0)
 		return read_log_level(ld, s, cfg);
+	if (strcmp(key, "transport_url") == 0)
+		return read_transport_url(ld, s, cfg);
+	if (strcmp(key, "notification_exchange") == 0)
+		return read_amqp_name(ld, s, &cfg->notification_exchange);
+	if (strcmp(key, "notification_routing_key") == 0)
+		return read_amqp_name(ld, s, &cfg->notification_routing_key);
+	if (strcmp(key, "notification_queue") == 0)
+		return read_amqp_name(ld, s, &cfg->notification_queue);
+	if (strcmp(key, "notification_tls") == 0)
+		return read_bool(ld, s, &cfg->notification_tls);
+	if (strcmp(key, "notification_tls_ca") == 0)
+		return read_optional_path(ld, s, &cfg->notification_tls_ca);
 	/* A refusal remembered longer than a few minutes outlives its use. */
 	if (strcmp(key, "keystone_negative_ttl") == 0)
 		return read_int_range(ld, s, 0, 300, &cfg->keystone_negative_ttl);

@@ -41,6 +41,9 @@ struct config {
 	char *control_socket;
 	char *netns_dir;
 	char *namespace_prefix;
+	/* Standalone HA routers: <ha_confs_path>/<router_id>/keepalived.conf (Neutron's). */
+	char *ha_confs_path;
+	char *host; /* this node's name in answers ("hosts"); "": gethostname() */
 	bool masquerade;
 	bool legacy_api;
 	int pagination_max_limit; /* most forwardings in one v1 list answer */
@@ -63,7 +66,16 @@ struct config {
 	char *metrics_listen;  /* as written */
 	char *metrics_address; /* its address; NULL when "" */
 	int metrics_port;
+	/* Neutron's notifications (monitor): transport_url "" (default) is off. */
+	char *transport_url; /* oslo's rabbit://USER:PASS@HOST:PORT[,...]/VHOST */
+	char *notification_exchange;
+	char *notification_routing_key;
+	char *notification_queue; /* the monitor's own durable queue */
+	bool notification_tls;
+	char *notification_tls_ca; /* PEM CA bundle; NULL: the system's */
 };
+
+#define CONFIG_HOST_MAX 64
 
 /* Fills cfg with the defaults. 0 or -ENOMEM. */
 int config_defaults(struct config *cfg);

@@ -22,7 +22,8 @@
 
 const struct ipc_op_desc ipc_ops[IPC_OP_COUNT] = {
         [IPC_OP_PING] = {"ping", 0, 0},
-        [IPC_OP_LIST] = {"list", 0, IPC_FIELD_ROUTER_ID | IPC_FIELD_MARKER | IPC_FIELD_LIMIT},
+        [IPC_OP_LIST] = {"list", 0,
+                IPC_FIELD_ROUTER_ID | IPC_FIELD_PORT_ID | IPC_FIELD_MARKER | IPC_FIELD_LIMIT},
         [IPC_OP_PORT_DELETED] = {"port_deleted", IPC_FIELD_PORT_ID, 0},
         [IPC_OP_PORT_ADDRESS_CHANGED] = {"port_address_changed",
                 IPC_FIELD_PORT_ID | IPC_FIELD_OLD_IP | IPC_FIELD_NEW_IP, 0},

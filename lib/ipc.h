@@ -44,7 +44,8 @@ struct json_object;
 enum ipc_op {
 	IPC_OP_PING,                 /* -> "version", "agent" */
 	IPC_OP_LIST,                 /* [router_id] [marker] [limit] -> "forwardings": [...]
-	                              * [, "next_marker"]: see ipc_answer_list() */
+	                              * [, "next_marker"]: see ipc_answer_list(); or
+	                              * port_id alone: that port's forwardings */
 	IPC_OP_PORT_DELETED,         /* port_id: remove its forwardings */
 	IPC_OP_PORT_ADDRESS_CHANGED, /* port_id, old_ip, new_ip: follow the VM */
 	IPC_OP_ROUTER_DELETED,       /* router_id: remove its forwardings */

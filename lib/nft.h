@@ -1,5 +1,5 @@
 /*
- * The rule engine: PRaaS's own nf_tables table in a router namespace
+ * The nft messages of PRaaS's own nf_tables table in a router namespace
  * (libnftnl + libmnl over netlink, never the nft binary).
  *
  *   table inet praas {

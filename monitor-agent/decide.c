@@ -212,6 +212,12 @@ static int check_router(const struct forwarding *f, const struct entry *routers,
 int decide(const struct forwarding *fwds, size_t n, const struct neutron_ports *ports,
         const struct neutron_routers *routers, struct actions *out)
 {
+	return decide_scoped(fwds, n, ports, routers, DECIDE_ALL, out);
+}
+
+int decide_scoped(const struct forwarding *fwds, size_t n, const struct neutron_ports *ports,
+        const struct neutron_routers *routers, unsigned int scope, struct actions *out)
+{
 	size_t np = ports ? ports->len : 0, nr = routers ? routers->len : 0;
 	struct entry *pi, *ri;
 	int r = -ENOMEM;
@@ -225,9 +231,9 @@ int decide(const struct forwarding *fwds, size_t n, const struct neutron_ports *
 		goto out;
 	r = 0;
 	for (size_t i = 0; r == 0 && i < n; i++) {
-		if (fwds[i].internal_port_id[0] != '\0')
+		if ((scope & DECIDE_PORTS) && fwds[i].internal_port_id[0] != '\0')
 			r = check_port(&fwds[i], pi, np, out);
-		if (r == 0)
+		if (r == 0 && (scope & DECIDE_ROUTERS))
 			r = check_router(&fwds[i], ri, nr, out);
 	}
 out:

@@ -44,6 +44,22 @@ struct actions {
  */
 int decide(const struct forwarding *fwds, size_t n, const struct neutron_ports *ports,
         const struct neutron_routers *routers, struct actions *out);
+
+/* Which rules decide_scoped applies. */
+enum decide_scope {
+	DECIDE_PORTS = 1 << 0,   /* ports: suspect, moved */
+	DECIDE_ROUTERS = 1 << 1, /* routers: suspect, gateway changed */
+	DECIDE_ALL = DECIDE_PORTS | DECIDE_ROUTERS,
+};
+
+/*
+ * decide() restricted to some rules: a notification about a port brings
+ * the port's forwardings and Neutron's answer about that port alone (none
+ * about their routers, which are then not judged), and the same for a
+ * router. decide() is decide_scoped(..., DECIDE_ALL, out).
+ */
+int decide_scoped(const struct forwarding *fwds, size_t n, const struct neutron_ports *ports,
+        const struct neutron_routers *routers, unsigned int scope, struct actions *out);
 void actions_free(struct actions *a);
 
 /*

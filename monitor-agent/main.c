@@ -18,6 +18,7 @@
 #include "log.h"
 #include "nofile.h"
 #include "monitor.h"
+#include "notify.h"
 #include "osclient.h"
 #include "praas-build.h"
 
@@ -118,8 +119,16 @@ int main(int argc, char **argv)
 	setup_signals(&m);
 	if (monitor_start(&m) < 0)
 		fatalx("Failed to start the reconcile timer");
-	log_info("Started: every %g s, %s", m.cfg.second_monitoring,
-	        m.os ? "against Neutron and the kernel" : "standalone: kernel checks only");
+	if (notify_new(&m, &m.notify, &cause) < 0)
+		fatalx("Failed to set up notifications: %s", cause ? cause : "out of memory");
+	/*
+	 * One switch for the consumer: with the lease (issue 12) only the
+	 * acting monitor calls notify_start, and notify_stop when it loses it.
+	 */
+	notify_start(m.notify);
+	log_info("Started: every %g s, %s%s", m.cfg.second_monitoring,
+	        m.os ? "against Neutron and the kernel" : "standalone: kernel checks only",
+	        m.notify ? ", and on Neutron's notifications" : "");
 
 	if (event_base_dispatch(m.base) < 0)
 		fatalx("The event loop failed");
@@ -129,6 +138,7 @@ int main(int argc, char **argv)
 	 * then a cycle waiting for Neutron cancels its calls, then the client
 	 * they were made on goes.
 	 */
+	notify_free(m.notify); /* its jobs waiting on the pat-agent are freed by the next line */
 	ipc_client_free(m.ipc);
 	monitor_stop(&m);
 	osclient_close(m.os);

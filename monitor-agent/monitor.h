@@ -16,6 +16,7 @@ struct event_base;
 struct ipc_client;
 struct osclient;
 struct cycle;
+struct notify;
 
 struct monitor {
 	struct config cfg;
@@ -30,6 +31,7 @@ struct monitor {
 	unsigned long drifts;      /* confirmed by the pat-agent, and repaired */
 	unsigned long unconfirmed; /* our look differed, the pat-agent's did not */
 	struct event *sig_term, *sig_int;
+	struct notify *notify; /* NULL: notifications off (transport_url "") */
 };
 
 /* Starts the periodic reconcile: the first one at once. */

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "decide.h"
+#include "gateway-ns.h"
 #include "ipc.h"
 #include "log.h"
 #include "monitor.h"
@@ -20,6 +21,7 @@
 #include "neutron.h"
 #include "nft-read.h"
 #include "osclient.h"
+#include "report.h"
 
 #define BACKOFF_CAP 300.0 /* seconds */
 /*
@@ -146,71 +148,10 @@ static void cycle_end(struct cycle *c, bool openstack_failed)
 	schedule(m, elapsed);
 }
 
-static void on_reported(const struct ipc_answer *ans, const char *error, void *arg)
+static void report(struct cycle *c, const struct action *a, bool confirmed_gone)
 {
-	const char *op = arg;
-
-	if (ans == NULL)
-		log_warnx("Failed to report %s to the pat-agent: %s", op, error);
-	else if (!ans->ok)
-		log_warnx("The pat-agent refused %s: %s", op, ans->error ? ans->error : "?");
-}
-
-static void report(struct cycle *c, struct ipc_request *req)
-{
-	const char *op = ipc_ops[req->op].name;
-	int r = ipc_client_request(c->m->ipc, req, on_reported, (void *)op);
-
-	if (r < 0)
-		log_warnx("Failed to report %s to the pat-agent: %s", op, strerror(-r));
-	else
+	if (report_action(c->m, a, confirmed_gone, NULL, NULL) == 1)
 		c->reported++;
-}
-
-static void report_action(struct cycle *c, const struct action *a, bool confirmed_gone)
-{
-	struct ipc_request req;
-	char old[ADDR_STRLEN], new[ADDR_STRLEN];
-
-	memset(&req, 0, sizeof(req));
-	switch (a->kind) {
-	case ACTION_PORT_SUSPECT:
-		if (!confirmed_gone)
-			return;
-		req.op = IPC_OP_PORT_DELETED;
-		req.fields = IPC_FIELD_PORT_ID;
-		strcpy(req.port_id, a->id);
-		log_info("Port %s was deleted: removing its forwardings", a->id);
-		break;
-	case ACTION_ROUTER_SUSPECT:
-		if (!confirmed_gone)
-			return;
-		req.op = IPC_OP_ROUTER_DELETED;
-		req.fields = IPC_FIELD_ROUTER_ID;
-		strcpy(req.router_id, a->id);
-		log_info("Router %s was deleted: removing its forwardings", a->id);
-		break;
-	case ACTION_PORT_MOVED:
-		req.op = IPC_OP_PORT_ADDRESS_CHANGED;
-		req.fields = IPC_FIELD_PORT_ID | IPC_FIELD_OLD_IP | IPC_FIELD_NEW_IP;
-		strcpy(req.port_id, a->id);
-		req.old_ip = a->old_ip;
-		req.new_ip = a->new_ip;
-		log_info("Port %s moved from %s to %s: its forwardings follow", a->id,
-		        addr_format(&a->old_ip, old, sizeof(old)),
-		        addr_format(&a->new_ip, new, sizeof(new)));
-		break;
-	case ACTION_GATEWAY_CHANGED:
-		req.op = IPC_OP_GATEWAY_CHANGED;
-		req.fields = IPC_FIELD_ROUTER_ID | IPC_FIELD_NEW_IP;
-		strcpy(req.router_id, a->id);
-		req.new_ip = a->new_ip;
-		log_info("Router %s's gateway moved from %s to %s: re-keying", a->id,
-		        addr_format(&a->old_ip, old, sizeof(old)),
-		        addr_format(&a->new_ip, new, sizeof(new)));
-		break;
-	}
-	report(c, &req);
 }
 
 static void confirm_done(struct confirm *cf, const struct http_error *err)
@@ -223,7 +164,7 @@ static void confirm_done(struct confirm *cf, const struct http_error *err)
 	 * changes nothing.
 	 */
 	if (err != NULL && err->code == -ENOENT && err->status == 404) {
-		report_action(c, &cf->act, true);
+		report(c, &cf->act, true);
 	} else if (err != NULL) {
 		/* Neutron is unwell: back off as after a failed listing. */
 		log_warnx("Could not confirm that %s is gone (%s): nothing will be changed for it",
@@ -294,7 +235,7 @@ static void act(struct cycle *c)
 		        actions.v[i].kind == ACTION_ROUTER_SUSPECT)
 			confirm(c, &actions.v[i]);
 		else
-			report_action(c, &actions.v[i], false);
+			report(c, &actions.v[i], false);
 	}
 	actions_free(&actions);
 	if (--c->pending == 0)
@@ -428,8 +369,8 @@ static void on_verified(const struct ipc_answer *ans, const char *error, void *a
 		log_warnx("The pat-agent could not verify router %s: %s", s->router_id,
 		        ans->error ? ans->error : "?");
 	} else if ((drift = ipc_answer_drift(ans)) != NULL) {
-		log_info("The table of %s%s drifted (%s): the pat-agent rewrote it",
-		        s->m->cfg.namespace_prefix, s->router_id, drift);
+		log_info("The table of router %s drifted (%s): the pat-agent rewrote it",
+		        s->router_id, drift);
 		s->m->drifts++;
 	} else {
 		/* Our look met a change in flight (a create between list and read): not drift. */
@@ -472,10 +413,9 @@ static void ask_verify(struct cycle *c, const char *router_id, char *seen)
 	/* Not counted as a change reported: only the pat-agent knows if it is one. */
 }
 
-static void check_namespace(struct cycle *c, const char *name)
+static void check_namespace(struct cycle *c, const char *name, const char *router_id)
 {
 	struct monitor *m = c->m;
-	const char *router_id = name + strlen(m->cfg.namespace_prefix);
 	const struct forwarding *fwds;
 	struct nft_state st;
 	struct nft_conn *conn;
@@ -510,20 +450,35 @@ static void check_namespace(struct cycle *c, const char *name)
 	free(cause);
 }
 
+/*
+ * The namespaces the pat-agent writes (lib/gateway-ns.h): qrouter- ones
+ * and DVR routers' snat- ones, never a qrouter- one beside a snat- one.
+ */
 static void check_kernel(struct cycle *c)
 {
-	char **names = NULL;
+	const struct config *cfg = &c->m->cfg;
+	const char *prefixes[] = {cfg->namespace_prefix, GATEWAY_NS_DVR_PREFIX};
+	char **names = NULL, gw[256];
 	size_t n = 0;
 	int r;
 
-	r = netns_list(c->m->cfg.netns_dir, c->m->cfg.namespace_prefix, &names, &n);
-	if (r < 0) {
-		log_warnx("Failed to list %s: %s", c->m->cfg.netns_dir, strerror(-r));
-		return;
+	for (size_t p = 0; p < 2; p++) {
+		if ((r = netns_list(cfg->netns_dir, prefixes[p], &names, &n)) < 0) {
+			log_warnx("Failed to list %s: %s", cfg->netns_dir, strerror(-r));
+			return;
+		}
+		for (size_t i = 0; i < n; i++) {
+			const char *router_id = gateway_ns_router(cfg->namespace_prefix, names[i]);
+			if (router_id != NULL &&
+			        gateway_ns_name(cfg->netns_dir, cfg->namespace_prefix, router_id,
+			                gw, sizeof(gw)) == 0 &&
+			        strcmp(gw, names[i]) == 0)
+				check_namespace(c, names[i], router_id);
+		}
+		netns_list_free(names, n);
+		names = NULL;
+		n = 0;
 	}
-	for (size_t i = 0; i < n; i++)
-		check_namespace(c, names[i]);
-	netns_list_free(names, n);
 }
 
 static int request_page(struct cycle *c, const char *marker);

@@ -36,7 +36,8 @@ struct agent {
 	struct osclient *os; /* NULL in standalone mode */
 	struct routers *routers;
 	struct auth *auth;
-	struct nswatch *watch;
+	struct nswatch *watch;     /* qrouter- namespaces */
+	struct nswatch *watch_dvr; /* snat- namespaces (DVR routers' gateways) */
 	struct gateways *gateways; /* standalone mode only */
 	struct stats *stats;
 	struct httpd *httpd;
@@ -48,21 +49,5 @@ struct agent {
 	bool allow_empty_database; /* --allow-empty-database */
 	bool stopping;
 };
-
-/* Opens the control socket with the handlers of control-ops.c. */
-int control_ops_open(struct agent *a, char **cause);
-
-/* Rebuilds every present namespace from the database; the rest become DOWN. */
-int restore_all(struct agent *a);
-/*
- * How many router namespaces hold a table with forwarded ports, and how
- * many ports in all (a table that cannot be read counts as a router): what
- * a restore from an empty database would wipe. 0 or -errno.
- */
-int restore_count_kernel_state(struct agent *a, size_t *routers, size_t *elems);
-/* Rebuilds one router's table from the database (its namespace is present). */
-void restore_router(struct agent *a, const char *router_id);
-/* A namespace appeared (or reappeared) or went away. */
-void restore_namespace(struct agent *a, const char *name, bool present);
 
 #endif

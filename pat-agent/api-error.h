@@ -6,12 +6,13 @@
  *               "detail":"…","request_id":"req-…"}]}
  *
  * One table maps HTTP statuses to titles and default codes, one maps the
- * -errno values the library returns to statuses, so the wording of a
+ * faults of the core (fault.h) to statuses and codes, so the wording of a
  * failure is decided in one place.
  */
 #ifndef PRAAS_API_ERROR_H
 #define PRAAS_API_ERROR_H
 
+#include "fault.h"
 #include "fwd.h"
 
 struct evbuffer;
@@ -35,6 +36,21 @@ const char *api_error_code(int status);
  * anything else 500.
  */
 int api_error_status(int err, const char **code);
+
+/* How v1 answers a fault: an HTTP status, an API-SIG code and a Retry-After (0: none). */
+struct api_error_answer {
+	int status;
+	const char *code;
+	int retry_after;
+};
+
+/*
+ * The v1 answer to a fault, from one table (first match wins): the cause
+ * decides (the external port in use is 409 praas.port_in_use, a busy
+ * database 503 praas.db_busy; -ENOMEM, whoever ran short, 503
+ * praas.out_of_memory), then the errno alone (api_error_status).
+ */
+struct api_error_answer api_error_of(const struct fault *f);
 
 /*
  * Appends the API-SIG body. code NULL means api_error_code(status). 0 or

@@ -11,17 +11,20 @@
 #include "audit.h"
 #include "call.h"
 #include "log.h"
+#include "pipeline.h"
 #include "routers.h"
 #include "store.h"
 
 /* One legacy call in progress. */
 struct legacy {
+	struct pipeline_request req; /* router_id, caller, router, target */
 	struct call *call;
-	struct agent *a;
-	struct legacy_request req;
-	struct caller caller;
-	struct router_info router;
-	struct target_port target; /* OpenStack mode, create */
+	struct legacy_request q;
+	struct evbuffer *answer; /* step_decide's, sent by on_finish */
+	/* The change step_decide chose, carried out by step_commit. */
+	enum { CHANGE_NONE, CHANGE_CREATE, CHANGE_DELETE, CHANGE_UPDATE } change;
+	struct forwarding f;    /* create: the new one; modify: the next */
+	struct forwarding prev; /* remove, modify: the one found */
 };
 
 /* Forwardings found for a (router, server ip, tcp, server port). */
@@ -34,8 +37,10 @@ struct found {
 	size_t n, cap;
 };
 
-static void after_router(struct legacy *l);
-static void act(struct legacy *l);
+static struct legacy *legacy_of(struct runner *r)
+{
+	return runner_of(r, struct legacy, req.run);
+}
 
 static void reply(struct legacy *l, struct evbuffer *b)
 {
@@ -44,15 +49,16 @@ static void reply(struct legacy *l, struct evbuffer *b)
 	free(l);
 }
 
-static void reply_error(struct legacy *l, const char *message)
+/* {"status":"ERROR"...}, or USED: the legacy table's word for the fault. */
+static void reply_fault(struct legacy *l, const struct fault *fault)
 {
 	struct evbuffer *b = evbuffer_new();
+	struct fault err;
 
-	if (b == NULL || legacy_write_error(b, message) < 0) {
-		struct apierr err;
+	if (b == NULL || legacy_write_fault(b, &l->q, fault, l->prev.external.lo) < 0) {
 		if (b)
 			evbuffer_free(b);
-		apierr_set(&err, 503, "praas.out_of_memory", "out of memory");
+		fault_no_memory(&err);
 		call_reply_error(l->call, &err);
 		free(l);
 		return;
@@ -60,140 +66,131 @@ static void reply_error(struct legacy *l, const char *message)
 	reply(l, b);
 }
 
-static void on_router(const struct router_info *info, const struct apierr *err, void *arg)
+/* The router exists and is the caller's; gateway and server_ip must match it. */
+static enum runner_verdict step_check(struct runner *r)
 {
-	struct legacy *l = arg;
+	struct legacy *l = legacy_of(r);
+	const struct legacy_request *q = &l->q;
+	char a[ADDR_STRLEN], b[ADDR_STRLEN];
+	const struct addr *gw;
 
-	if (err != NULL) {
-		reply_error(l, err->detail);
+	if (q->op != LEGACY_ROUTER_SERVER_PAT) {
+		gw = router_gateway(&l->req.router, q->gateway.family);
+		if (gw == NULL || !addr_equal(gw, &q->gateway)) {
+			fault_set(&r->fault, -EINVAL, FAULT_REQUEST,
+			        "gateway %s is not the gateway address of router %s%s%s",
+			        addr_format(&q->gateway, a, sizeof(a)), q->router_id,
+			        gw ? ", which is " : "", gw ? addr_format(gw, b, sizeof(b)) : "");
+			return RUNNER_REFUSED;
+		}
+	}
+	if (router_subnet_of(&l->req.router, &q->server_ip) < 0) {
+		fault_set(&r->fault, -EINVAL, FAULT_REQUEST,
+		        "server_ip %s is not on a subnet attached to router %s",
+		        addr_format(&q->server_ip, a, sizeof(a)), q->router_id);
+		return RUNNER_REFUSED;
+	}
+	return RUNNER_NEXT;
+}
+
+static enum runner_verdict step_decide(struct runner *r);
+static enum runner_verdict step_commit(struct runner *r);
+
+/* The answer to a change the group commit carried out, with its audit line. */
+static int write_changed(struct legacy *l)
+{
+	const char *rid = call_request_id(l->call);
+
+	switch (l->change) {
+	case CHANGE_CREATE:
+		audit_log("create", rid, &l->req.caller, &l->f, NULL);
+		return legacy_write_created(l->answer, &l->q, l->f.external.lo);
+	case CHANGE_DELETE:
+		audit_log("delete", rid, &l->req.caller, &l->prev, NULL);
+		return legacy_write_removed(l->answer, &l->q, l->prev.external.lo);
+	case CHANGE_UPDATE:
+		audit_log("update", rid, &l->req.caller, &l->f, &l->prev);
+		return legacy_write_modified(l->answer, &l->q, l->prev.external.lo);
+	default:
+		return 0; /* step_decide answered */
+	}
+}
+
+static void on_finish(struct runner *r, const struct fault *fault)
+{
+	struct legacy *l = legacy_of(r);
+	struct fault oom;
+
+	if (fault == NULL && write_changed(l) < 0) {
+		fault_no_memory(&oom);
+		fault = &oom;
+	}
+	if (fault != NULL) {
+		if (l->answer != NULL)
+			evbuffer_free(l->answer);
+		reply_fault(l, fault);
 		return;
 	}
-	l->router = *info;
-	after_router(l);
+	reply(l, l->answer);
 }
 
-static void after_auth(struct legacy *l)
-{
-	struct apierr err;
-	int r = routers_get(l->a->routers, l->req.router_id, &l->router, &err, on_router, l);
+/* ---- the ops: their steps, in order ---- */
 
-	if (r < 0)
-		reply_error(l, err.detail);
-	else if (r == 1)
-		after_router(l);
-}
+static const struct runner_step create_steps[] = {RUNNER_STEP(pipeline_authenticate),
+        RUNNER_STEP(pipeline_resolve_router), RUNNER_STEP(pipeline_may_act),
+        RUNNER_STEP(step_check), RUNNER_STEP(pipeline_resolve_target), RUNNER_STEP(step_decide),
+        RUNNER_STEP(step_commit)};
+static const struct runner_step change_steps[] = {RUNNER_STEP(pipeline_authenticate),
+        RUNNER_STEP(pipeline_resolve_router), RUNNER_STEP(pipeline_may_act),
+        RUNNER_STEP(step_check), RUNNER_STEP(step_decide), RUNNER_STEP(step_commit)};
+static const struct runner_step router_pat_steps[] = {RUNNER_STEP(pipeline_authenticate),
+        RUNNER_STEP(pipeline_resolve_router), RUNNER_STEP(pipeline_may_act),
+        RUNNER_STEP(step_decide), RUNNER_STEP(step_commit)};
 
-static void on_auth(const struct caller *caller, const struct apierr *err, void *arg)
-{
-	struct legacy *l = arg;
-
-	if (err != NULL) {
-		reply_error(l, err->detail);
-		return;
-	}
-	l->caller = *caller;
-	after_auth(l);
-}
+/* Each op's steps. */
+static const struct {
+	const struct runner_step *steps;
+	size_t n;
+} ops[] = {
+        [LEGACY_CREATE] = {RUNNER_STEPS(create_steps)},
+        [LEGACY_REMOVE] = {RUNNER_STEPS(change_steps)},
+        [LEGACY_MODIFY] = {RUNNER_STEPS(change_steps)},
+        [LEGACY_ROUTER_PAT] = {RUNNER_STEPS(router_pat_steps)},
+        /* step_check looks at server_ip only for this one */
+        [LEGACY_ROUTER_SERVER_PAT] = {RUNNER_STEPS(change_steps)},
+};
 
 void api_legacy(struct call *c, enum legacy_op op)
 {
 	struct legacy *l = calloc(1, sizeof(*l));
-	struct addr peer;
-	struct apierr err;
+	struct fault err;
 	char *error = NULL;
 	int r;
 
 	if (l == NULL) {
-		apierr_set(&err, 503, "praas.out_of_memory", "out of memory");
+		fault_no_memory(&err);
 		call_reply_error(c, &err);
 		return;
 	}
 	l->call = c;
-	l->a = call_agent(c);
-	if (legacy_parse(op, call_query_string(c), &l->req, &error) < 0) {
-		reply_error(l, error ? error : "out of memory");
+	l->req.a = call_agent(c);
+	l->req.legacy = true;
+	l->req.token = call_header(c, "X-Auth-Token");
+	if (call_peer(c, &l->req.peer) == NULL)
+		memset(&l->req.peer, 0, sizeof(l->req.peer));
+	if ((r = legacy_parse(op, call_query_string(c), &l->q, &error)) < 0) {
+		if (r == -ENOMEM || error == NULL)
+			fault_no_memory(&err);
+		else
+			fault_set(&err, r, FAULT_REQUEST, "%s", error);
 		free(error);
+		reply_fault(l, &err);
 		return;
 	}
-	r = auth_check(l->a->auth, call_header(c, "X-Auth-Token"), call_peer(c, &peer), true,
-	        &l->caller, &err, on_auth, l);
-	if (r < 0)
-		reply_error(l, err.detail);
-	else if (r == 1)
-		after_auth(l);
-}
-
-static void on_target(const struct target_port *port, const struct apierr *err, void *arg)
-{
-	struct legacy *l = arg;
-	char text[ADDR_STRLEN + 64], a[ADDR_STRLEN];
-	struct apierr e;
-
-	if (err != NULL) {
-		reply_error(l, err->detail);
-		return;
-	}
-	if (!auth_may(&l->caller, port->project_id)) {
-		snprintf(text, sizeof(text), "server_ip %s belongs to another project's port",
-		        addr_format(&port->addr, a, sizeof(a)));
-		reply_error(l, text);
-		return;
-	}
-	if (router_check_port(port, l->caller.admin, &e) < 0) {
-		reply_error(l, e.detail);
-		return;
-	}
-	l->target = *port;
-	act(l);
-}
-
-/* The router exists and is the caller's; gateway and server_ip must match it. */
-static void after_router(struct legacy *l)
-{
-	const struct legacy_request *q = &l->req;
-	char a[ADDR_STRLEN], b[ADDR_STRLEN], msg[256];
-	const struct addr *gw;
-	struct apierr err;
-
-	if (!auth_may(&l->caller, l->router.project_id)) {
-		snprintf(msg, sizeof(msg), "router %s belongs to another project", q->router_id);
-		reply_error(l, msg);
-		return;
-	}
-	if (q->op == LEGACY_ROUTER_PAT) {
-		act(l);
-		return;
-	}
-	if (q->op != LEGACY_ROUTER_SERVER_PAT) {
-		gw = router_gateway(&l->router, q->gateway.family);
-		if (gw == NULL || !addr_equal(gw, &q->gateway)) {
-			snprintf(msg, sizeof(msg),
-			        "gateway %s is not the gateway address of router %s%s%s",
-			        addr_format(&q->gateway, a, sizeof(a)), q->router_id,
-			        gw ? ", which is " : "", gw ? addr_format(gw, b, sizeof(b)) : "");
-			reply_error(l, msg);
-			return;
-		}
-	}
-	if (router_subnet_of(&l->router, &q->server_ip) < 0) {
-		snprintf(msg, sizeof(msg), "server_ip %s is not on a subnet attached to router %s",
-		        addr_format(&q->server_ip, a, sizeof(a)), q->router_id);
-		reply_error(l, msg);
-		return;
-	}
-	/* Standalone: the namespace's own and subnet-edge addresses are no VMs. */
-	if (q->op == LEGACY_CREATE && !routers_have_ports(l->a->routers) &&
-	        router_check_address(&l->router, &q->server_ip, "server_ip", &err) < 0) {
-		reply_error(l, err.detail);
-		return;
-	}
-	if (q->op == LEGACY_CREATE && routers_have_ports(l->a->routers)) {
-		if (routers_find_target(
-		            l->a->routers, &l->router, &q->server_ip, NULL, &err, on_target, l) < 0)
-			reply_error(l, err.detail);
-		return;
-	}
-	act(l);
+	snprintf(l->req.router_id, sizeof(l->req.router_id), "%s", l->q.router_id);
+	l->req.target_addr = l->q.server_ip;
+	l->req.target_field = "server_ip";
+	runner_start(&l->req.run, ops[op].steps, ops[op].n, on_finish);
 }
 
 /* ---- finding what the Proxy CLI names ---- */
@@ -255,9 +252,9 @@ static int lookup(struct legacy *l, struct found *fd)
 	int r;
 
 	memset(fd, 0, sizeof(*fd));
-	fd->port = l->req.server_port;
+	fd->port = l->q.server_port;
 	r = store_foreach_internal_addr(
-	        l->a->store, l->req.router_id, &l->req.server_ip, find_port, fd, &cause);
+	        l->req.a->store, l->req.router_id, &l->q.server_ip, find_port, fd, &cause);
 	free(cause);
 	return r < 0 ? r : 0;
 }
@@ -276,24 +273,21 @@ static uint16_t router_port_of(const struct found *fd)
 
 static int do_create(struct legacy *l, struct evbuffer *b, struct found *fd)
 {
-	struct forwarding f;
-	struct apierr err;
+	struct forwarding *f = &l->f;
 
 	if (fd->hit)
-		return legacy_write_already(b, &l->req, router_port_of(fd));
-	memset(&f, 0, sizeof(f));
-	snprintf(f.router_id, sizeof(f.router_id), "%s", l->req.router_id);
-	snprintf(f.project_id, sizeof(f.project_id), "%s", l->router.project_id);
-	snprintf(f.internal_port_id, sizeof(f.internal_port_id), "%s", l->target.id);
-	snprintf(f.description, sizeof(f.description), "legacy /pat/create");
-	f.protocol = IPPROTO_TCP;
-	f.external_addr = l->req.gateway;
-	f.internal_addr = l->req.server_ip;
-	f.internal = (struct port_range){l->req.server_port, l->req.server_port};
-	if (engine_create(&l->a->engine, &f, true, &err) < 0)
-		return legacy_write_error(b, err.detail);
-	audit_log("create", call_request_id(l->call), &l->caller, &f, NULL);
-	return legacy_write_created(b, &l->req, f.external.lo);
+		return legacy_write_already(b, &l->q, router_port_of(fd));
+	memset(f, 0, sizeof(*f));
+	snprintf(f->router_id, sizeof(f->router_id), "%s", l->req.router_id);
+	snprintf(f->project_id, sizeof(f->project_id), "%s", l->req.router.project_id);
+	snprintf(f->internal_port_id, sizeof(f->internal_port_id), "%s", l->req.target.id);
+	snprintf(f->description, sizeof(f->description), "legacy /pat/create");
+	f->protocol = IPPROTO_TCP;
+	f->external_addr = l->q.gateway;
+	f->internal_addr = l->q.server_ip;
+	f->internal = (struct port_range){l->q.server_port, l->q.server_port};
+	l->change = CHANGE_CREATE;
+	return 0;
 }
 
 static bool whole(const struct found *fd)
@@ -303,28 +297,23 @@ static bool whole(const struct found *fd)
 
 static int do_remove(struct legacy *l, struct evbuffer *b, struct found *fd)
 {
-	struct apierr err;
-
 	if (!fd->hit)
-		return legacy_write_not_created(b, &l->req);
+		return legacy_write_not_created(b, &l->q);
 	if (!whole(fd))
 		return legacy_write_error(b,
 		        "that server port is part of a port range "
 		        "forwarding: remove it with the v1 API");
-	if (engine_delete(&l->a->engine, fd->f.id, NULL, &err) < 0)
-		return legacy_write_error(b, err.detail);
-	audit_log("delete", call_request_id(l->call), &l->caller, &fd->f, NULL);
-	return legacy_write_removed(b, &l->req, fd->f.external.lo);
+	l->prev = fd->f;
+	l->change = CHANGE_DELETE;
+	return 0;
 }
 
 static int do_modify(struct legacy *l, struct evbuffer *b, struct found *fd)
 {
-	struct forwarding next;
-	struct apierr err;
 	uint16_t old;
 
 	if (!fd->hit)
-		return legacy_write_not_created(b, &l->req);
+		return legacy_write_not_created(b, &l->q);
 	if (!whole(fd))
 		return legacy_write_error(b,
 		        "that server port is part of a port range "
@@ -332,17 +321,13 @@ static int do_modify(struct legacy *l, struct evbuffer *b, struct found *fd)
 	old = fd->f.external.lo;
 	/* The original answers USED for any router port already forwarded,
 	 * the forwarding's own included, and changes nothing. */
-	if (old == l->req.router_port)
-		return legacy_write_used(b, &l->req, old);
-	next = fd->f;
-	next.external = (struct port_range){l->req.router_port, l->req.router_port};
-	if (engine_update(&l->a->engine, &next, NULL, &err) < 0) {
-		if (err.status == 409 && strcmp(err.code, "praas.port_in_use") == 0)
-			return legacy_write_used(b, &l->req, old);
-		return legacy_write_error(b, err.detail);
-	}
-	audit_log("update", call_request_id(l->call), &l->caller, &next, &fd->f);
-	return legacy_write_modified(b, &l->req, old);
+	if (old == l->q.router_port)
+		return legacy_write_used(b, &l->q, old);
+	l->prev = fd->f;
+	l->f = fd->f;
+	l->f.external = (struct port_range){l->q.router_port, l->q.router_port};
+	l->change = CHANGE_UPDATE;
+	return 0;
 }
 
 static int do_listing(struct legacy *l, struct evbuffer *b, struct found *fd)
@@ -351,14 +336,14 @@ static int do_listing(struct legacy *l, struct evbuffer *b, struct found *fd)
 	int r;
 
 	memset(fd, 0, sizeof(*fd));
-	if (l->req.op == LEGACY_ROUTER_PAT)
-		r = store_foreach_router(l->a->store, l->req.router_id, collect, fd, &cause);
+	if (l->q.op == LEGACY_ROUTER_PAT)
+		r = store_foreach_router(l->req.a->store, l->req.router_id, collect, fd, &cause);
 	else
 		r = store_foreach_internal_addr(
-		        l->a->store, l->req.router_id, &l->req.server_ip, collect, fd, &cause);
+		        l->req.a->store, l->req.router_id, &l->q.server_ip, collect, fd, &cause);
 	if (r < 0) {
 		r = legacy_write_error(b, cause ? cause : "cannot read forwardings");
-	} else if (l->req.op == LEGACY_ROUTER_PAT) {
+	} else if (l->q.op == LEGACY_ROUTER_PAT) {
 		r = legacy_write_router_pat(b, fd->v, fd->n);
 	} else {
 		r = legacy_write_router_server_pat(b, fd->v, fd->n);
@@ -368,31 +353,65 @@ static int do_listing(struct legacy *l, struct evbuffer *b, struct found *fd)
 	return r;
 }
 
-static void act(struct legacy *l)
+/*
+ * Reads what the op names and decides: an answer now (a listing, CREATED,
+ * NO CREATED, USED...) into l->answer, or a change for step_commit.
+ */
+static enum runner_verdict step_decide(struct runner *r)
 {
+	struct legacy *l = legacy_of(r);
 	struct evbuffer *b = evbuffer_new();
 	struct found fd;
-	int r;
+	int e;
 
-	if (b == NULL) {
-		reply_error(l, "out of memory");
-		return;
-	}
-	if (l->req.op == LEGACY_ROUTER_PAT || l->req.op == LEGACY_ROUTER_SERVER_PAT) {
-		r = do_listing(l, b, &fd);
-	} else if ((r = lookup(l, &fd)) < 0) {
-		r = legacy_write_error(b, "cannot read forwardings");
-	} else if (l->req.op == LEGACY_CREATE) {
-		r = do_create(l, b, &fd);
-	} else if (l->req.op == LEGACY_REMOVE) {
-		r = do_remove(l, b, &fd);
+	if (b == NULL)
+		return fault_no_memory(&r->fault), RUNNER_REFUSED;
+	if (l->q.op == LEGACY_ROUTER_PAT || l->q.op == LEGACY_ROUTER_SERVER_PAT) {
+		e = do_listing(l, b, &fd);
+	} else if ((e = lookup(l, &fd)) < 0) {
+		e = legacy_write_error(b, "cannot read forwardings");
+	} else if (l->q.op == LEGACY_CREATE) {
+		e = do_create(l, b, &fd);
+	} else if (l->q.op == LEGACY_REMOVE) {
+		e = do_remove(l, b, &fd);
 	} else {
-		r = do_modify(l, b, &fd);
+		e = do_modify(l, b, &fd);
 	}
-	if (r < 0) {
+	if (e < 0) {
 		evbuffer_free(b);
-		reply_error(l, "out of memory");
-		return;
+		return fault_no_memory(&r->fault), RUNNER_REFUSED;
 	}
-	reply(l, b);
+	l->answer = b;
+	return RUNNER_NEXT;
+}
+
+static void on_committed(const struct fault *err, void *arg)
+{
+	struct legacy *l = arg;
+
+	if (err != NULL)
+		runner_refuse(&l->req.run, err);
+	else
+		runner_resume(&l->req.run);
+}
+
+/* The change, if any: answered after the group commit at the end of this loop turn. */
+static enum runner_verdict step_commit(struct runner *r)
+{
+	struct legacy *l = legacy_of(r);
+	struct engine *e = &l->req.a->engine;
+
+	switch (l->change) {
+	case CHANGE_CREATE:
+		engine_submit_create(e, &l->f, true, on_committed, l);
+		return RUNNER_WAIT;
+	case CHANGE_DELETE:
+		engine_submit_delete(e, l->prev.id, on_committed, l);
+		return RUNNER_WAIT;
+	case CHANGE_UPDATE:
+		engine_submit_update(e, &l->f, on_committed, l);
+		return RUNNER_WAIT;
+	default:
+		return RUNNER_NEXT;
+	}
 }

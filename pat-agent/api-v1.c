@@ -14,6 +14,7 @@
 #include "kernel.h"
 #include "list-filter.h"
 #include "log.h"
+#include "pipeline.h"
 #include "query.h"
 #include "routers.h"
 #include "store.h"
@@ -29,13 +30,10 @@ enum v1_op {
 
 /* One v1 request in progress: what it asked and what was learned so far. */
 struct v1 {
+	struct pipeline_request req; /* router_id, caller, router, target */
 	struct call *call;
-	struct agent *a;
 	enum v1_op op;
-	char router_id[FWD_NAME_MAX + 1];
 	char id[FWD_ID_LEN + 1];
-	struct caller caller;
-	struct router_info router;
 	struct forwarding f; /* create: parsed; update: the stored one, then the next */
 	/*
 	 * update, delete: the stored one as loaded, for the audit line (a change
@@ -45,28 +43,30 @@ struct v1 {
 	struct forwarding prev;
 	struct forwarding given_fields;
 	unsigned int given;
+	bool target_resolved; /* pipeline_resolve_target() ran: req.target is the target */
 };
 
-static void after_auth(struct v1 *v);
-static void after_router(struct v1 *v);
-static void after_target(struct v1 *v);
+static struct v1 *v1_of(struct runner *r)
+{
+	return runner_of(r, struct v1, req.run);
+}
 
 static void finish(struct v1 *v)
 {
 	free(v);
 }
 
-static void fail(struct v1 *v, const struct apierr *err)
+static void fail(struct v1 *v, const struct fault *err)
 {
 	call_reply_error(v->call, err);
 	finish(v);
 }
 
-static void fail_with(struct v1 *v, int status, const char *code, const char *detail)
+static void fail_with(struct v1 *v, int e, enum fault_cause cause, const char *detail)
 {
-	struct apierr err;
+	struct fault err;
 
-	apierr_set(&err, status, code, "%s", detail);
+	fault_set(&err, e, cause, "%s", detail);
 	fail(v, &err);
 }
 
@@ -85,6 +85,7 @@ static int write_shown(
 	if (masquerade_all)
 		shown.masquerade = true;
 	kernel_explain(k, &shown);
+	kernel_hosts(k, &shown);
 	return fwd_json_write(out, &shown);
 }
 
@@ -94,11 +95,11 @@ static void reply_one(struct v1 *v, int status, const struct forwarding *f)
 	struct evbuffer *b = evbuffer_new();
 
 	if (b == NULL || evbuffer_add_printf(b, "{\"port_forwarding\":") < 0 ||
-	        write_shown(b, f, v->a->cfg.masquerade, v->a->kernel) < 0 ||
+	        write_shown(b, f, v->req.a->cfg.masquerade, v->req.a->kernel) < 0 ||
 	        evbuffer_add(b, "}", 1) < 0) {
 		if (b)
 			evbuffer_free(b);
-		fail_with(v, 503, "praas.out_of_memory", "out of memory");
+		fail_with(v, -ENOMEM, FAULT_MEMORY, "out of memory");
 		return;
 	}
 	call_reply(v->call, status, b);
@@ -106,59 +107,39 @@ static void reply_one(struct v1 *v, int status, const struct forwarding *f)
 	finish(v);
 }
 
+/* The request of call c: its path's captures checked, its credentials noted. */
 static struct v1 *start(struct call *c, enum v1_op op, bool with_router, bool with_id)
 {
 	struct v1 *v = calloc(1, sizeof(*v));
 	const char *router, *id;
-	struct apierr err;
+	struct fault err;
 
 	if (v == NULL) {
-		apierr_set(&err, 503, "praas.out_of_memory", "out of memory");
+		fault_no_memory(&err);
 		call_reply_error(c, &err);
 		return NULL;
 	}
 	v->call = c;
-	v->a = call_agent(c);
+	v->req.a = call_agent(c);
+	v->req.token = call_header(c, "X-Auth-Token");
+	if (call_peer(c, &v->req.peer) == NULL)
+		memset(&v->req.peer, 0, sizeof(v->req.peer));
+	v->req.target_field = "internal_ip_address";
 	v->op = op;
 	router = with_router ? call_capture(c, "router_id") : NULL;
 	id = with_id ? call_capture(c, "id") : NULL;
 	if (router && !fwd_json_name_valid(router)) {
-		fail_with(v, 404, "praas.router_not_found",
+		fail_with(v, -ENOENT, FAULT_ROUTER,
 		        "no such router: a router id is 1-64 characters of [A-Za-z0-9._-]");
 		return NULL;
 	}
 	if (id && !fwd_uuid_valid(id)) {
-		fail_with(v, 404, "praas.not_found", "no such port forwarding: ids are UUIDs");
+		fail_with(v, -ENOENT, FAULT_FORWARDING, "no such port forwarding: ids are UUIDs");
 		return NULL;
 	}
-	snprintf(v->router_id, sizeof(v->router_id), "%s", router ? router : "");
+	snprintf(v->req.router_id, sizeof(v->req.router_id), "%s", router ? router : "");
 	snprintf(v->id, sizeof(v->id), "%s", id ? id : "");
 	return v;
-}
-
-static void on_auth(const struct caller *caller, const struct apierr *err, void *arg)
-{
-	struct v1 *v = arg;
-
-	if (err != NULL) {
-		fail(v, err);
-		return;
-	}
-	v->caller = *caller;
-	after_auth(v);
-}
-
-static void authenticate(struct v1 *v)
-{
-	struct apierr err;
-	struct addr peer;
-	int r = auth_check(v->a->auth, call_header(v->call, "X-Auth-Token"),
-	        call_peer(v->call, &peer), false, &v->caller, &err, on_auth, v);
-
-	if (r < 0)
-		fail(v, &err);
-	else if (r == 1)
-		after_auth(v);
 }
 
 /* ---- listing ---- */
@@ -416,14 +397,13 @@ static int list_more(struct evbuffer *out, void *arg)
 /* router_id filters only the listing of everything; the other routes name the router. */
 static int parse_filter(struct v1 *v, struct list_filter *query, bool allow_router_id)
 {
-	struct apierr err;
+	struct fault err;
 	char *why = NULL;
 	int r;
 
 	r = list_filter_parse(call_query_string(v->call), allow_router_id, query, &why);
 	if (r < 0) {
-		apierr_set(&err, r == -ENOMEM ? 503 : 400,
-		        r == -ENOMEM ? "praas.out_of_memory" : "praas.bad_request", "%s",
+		fault_set(&err, r, r == -ENOMEM ? FAULT_MEMORY : FAULT_REQUEST, "%s",
 		        why ? why : "out of memory");
 		free(why);
 		fail(v, &err);
@@ -440,14 +420,14 @@ static void list(struct v1 *v, struct listing *l)
 {
 	static const char head[] = "{\"port_forwardings\":[";
 	struct evbuffer *first = NULL;
-	unsigned int max = (unsigned int)v->a->cfg.pagination_max_limit;
-	struct apierr err;
+	unsigned int max = (unsigned int)v->req.a->cfg.pagination_max_limit;
+	struct fault err;
 	char *cause = NULL;
 	int r;
 
-	l->store = v->a->store;
-	l->masquerade_all = v->a->cfg.masquerade;
-	l->kernel = v->a->kernel;
+	l->store = v->req.a->store;
+	l->masquerade_all = v->req.a->cfg.masquerade;
+	l->kernel = v->req.a->kernel;
 	l->limit =
 	        l->query.page.limit == 0 || l->query.page.limit > max ? max : l->query.page.limit;
 	l->desc = l->query.page.descending;
@@ -465,9 +445,9 @@ static void list(struct v1 *v, struct listing *l)
 		r = -ENOMEM;
 	if (r < 0) {
 		if (r == -ENOMEM)
-			apierr_set(&err, 503, "praas.out_of_memory", "out of memory");
+			fault_no_memory(&err);
 		else
-			apierr_set(&err, 503, "praas.db_unavailable", "cannot read forwardings: %s",
+			fault_set(&err, r, FAULT_STORE, "cannot read forwardings: %s",
 			        cause ? cause : strerror(-r));
 		free(cause);
 		if (first)
@@ -491,7 +471,7 @@ static struct listing *list_new(struct v1 *v, bool allow_router_id)
 	struct listing *l = calloc(1, sizeof(*l));
 
 	if (l == NULL) {
-		fail_with(v, 503, "praas.out_of_memory", "out of memory");
+		fail_with(v, -ENOMEM, FAULT_MEMORY, "out of memory");
 		return NULL;
 	}
 	if (parse_filter(v, &l->query, allow_router_id) < 0) {
@@ -508,17 +488,9 @@ static void do_list(struct v1 *v)
 	if (l == NULL)
 		return;
 	l->by_router = true;
-	snprintf(l->router_id, sizeof(l->router_id), "%s", v->router_id);
-	snprintf(l->base, sizeof(l->base), "/v1/routers/%s/port_forwardings", v->router_id);
+	snprintf(l->router_id, sizeof(l->router_id), "%s", v->req.router_id);
+	snprintf(l->base, sizeof(l->base), "/v1/routers/%s/port_forwardings", v->req.router_id);
 	list(v, l);
-}
-
-void api_v1_list_all(struct call *c)
-{
-	struct v1 *v = start(c, V1_LIST_ALL, false, false);
-
-	if (v != NULL)
-		authenticate(v);
 }
 
 static void do_list_all(struct v1 *v)
@@ -527,9 +499,9 @@ static void do_list_all(struct v1 *v)
 
 	if (l == NULL)
 		return;
-	if (!v->caller.admin) {
+	if (!v->req.caller.admin) {
 		l->by_project = true;
-		snprintf(l->project_id, sizeof(l->project_id), "%s", v->caller.project_id);
+		snprintf(l->project_id, sizeof(l->project_id), "%s", v->req.caller.project_id);
 	}
 	if (l->query.given & LIST_FILTER_ROUTER_ID) {
 		l->by_router = true;
@@ -542,58 +514,27 @@ static void do_list_all(struct v1 *v)
 /* ---- one forwarding ---- */
 
 /* Reads v->id into v->f; it must belong to the router of the path. */
-static int load(struct v1 *v)
+static int load(struct v1 *v, struct fault *err)
 {
-	struct apierr err;
 	char *cause = NULL;
-	int r = store_get(v->a->store, v->id, &v->f, &cause);
+	int r = store_get(v->req.a->store, v->id, &v->f, &cause);
 
-	if (r == -ENOENT || (r == 0 && strcmp(v->f.router_id, v->router_id) != 0)) {
+	if (r == -ENOENT || (r == 0 && strcmp(v->f.router_id, v->req.router_id) != 0)) {
 		free(cause);
-		apierr_set(&err, 404, "praas.not_found", "no port forwarding %s on router %s",
-		        v->id, v->router_id);
-		return fail(v, &err), -1;
+		return fault_set(err, -ENOENT, FAULT_FORWARDING,
+		        "no port forwarding %s on router %s", v->id, v->req.router_id);
 	}
 	if (r < 0) {
-		apierr_set(&err, 503, "praas.db_unavailable", "cannot read port forwarding %s: %s",
-		        v->id, cause ? cause : strerror(-r));
+		fault_set(err, r, FAULT_STORE, "cannot read port forwarding %s: %s", v->id,
+		        cause ? cause : strerror(-r));
 		free(cause);
-		return fail(v, &err), -1;
+		return -1;
 	}
 	return 0;
 }
 
-static void do_show(struct v1 *v)
+static int parse_body(struct v1 *v, enum fwd_json_op op, struct forwarding *into, struct fault *err)
 {
-	if (load(v) == 0)
-		reply_one(v, 200, &v->f);
-}
-
-static void on_deleted(const struct apierr *err, void *arg)
-{
-	struct v1 *v = arg;
-
-	if (err != NULL) {
-		fail(v, err);
-		return;
-	}
-	audit_log("delete", call_request_id(v->call), &v->caller, &v->prev, NULL);
-	call_reply(v->call, 204, NULL);
-	finish(v);
-}
-
-static void do_delete(struct v1 *v)
-{
-	if (load(v) < 0)
-		return;
-	v->prev = v->f; /* for the audit line */
-	/* Answered after the group commit at the end of this loop turn. */
-	engine_submit_delete(&v->a->engine, v->id, on_deleted, v);
-}
-
-static int parse_body(struct v1 *v, enum fwd_json_op op, struct forwarding *into)
-{
-	struct apierr err;
 	const char *body;
 	char *why = NULL;
 	size_t len;
@@ -602,278 +543,252 @@ static int parse_body(struct v1 *v, enum fwd_json_op op, struct forwarding *into
 	body = call_body(v->call, &len);
 	r = fwd_json_parse_request(body ? body : "", body ? len : 0, op, into, &v->given, &why);
 	if (r < 0) {
-		apierr_set(&err, r == -ENOMEM ? 503 : 400,
-		        r == -ENOMEM ? "praas.out_of_memory" : "praas.bad_request", "%s",
+		fault_set(err, r, r == -ENOMEM ? FAULT_MEMORY : FAULT_REQUEST, "%s",
 		        why ? why : "out of memory");
 		free(why);
-		return fail(v, &err), -1;
+		return -1;
 	}
 	return 0;
-}
-
-/* ---- the common path: auth, router, target ---- */
-
-static void on_router(const struct router_info *info, const struct apierr *err, void *arg)
-{
-	struct v1 *v = arg;
-
-	if (err != NULL) {
-		fail(v, err);
-		return;
-	}
-	v->router = *info;
-	after_router(v);
 }
 
 /*
  * Standalone: a router is known while its namespace is here or while
  * forwardings of it are stored (DOWN ones stay listable). Neither: 404, as
- * with Neutron. Returns true when it answered.
+ * with Neutron.
  */
-static bool standalone_unknown(struct v1 *v)
+static enum runner_verdict standalone_known(struct v1 *v, struct fault *err)
 {
-	struct apierr err;
 	char *cause = NULL;
 	size_t n = 0;
 	int r;
 
-	if (kernel_router_present(v->a->kernel, v->router_id))
-		return false;
-	if ((r = store_count(v->a->store, v->router_id, &n, &cause)) < 0) {
-		apierr_set(&err, 503, "praas.db_unavailable", "cannot read forwardings: %s",
+	if (kernel_router_present(v->req.a->kernel, v->req.router_id))
+		return RUNNER_NEXT;
+	if ((r = store_count(v->req.a->store, v->req.router_id, &n, &cause)) < 0) {
+		fault_set(err, r, FAULT_STORE, "cannot read forwardings: %s",
 		        cause ? cause : strerror(-r));
 		free(cause);
-		fail(v, &err);
-		return true;
+		return RUNNER_REFUSED;
 	}
 	if (n > 0)
-		return false;
-	apierr_set(&err, 404, "praas.router_not_found",
+		return RUNNER_NEXT;
+	fault_set(err, -ENOENT, FAULT_ROUTER,
 	        "router %s: its namespace is not on this node and it has no forwardings",
-	        v->router_id);
-	fail(v, &err);
-	return true;
+	        v->req.router_id);
+	return RUNNER_REFUSED;
 }
 
-static void after_auth(struct v1 *v)
+/* ---- the steps ---- */
+
+static enum runner_verdict step_parse(struct runner *r)
 {
-	struct apierr err;
-	int r;
+	struct v1 *v = v1_of(r);
+	int e = v->op == V1_CREATE ? parse_body(v, FWD_JSON_CREATE, &v->f, &r->fault)
+	                           : parse_body(v, FWD_JSON_UPDATE, &v->given_fields, &r->fault);
 
-	switch (v->op) {
-	case V1_LIST_ALL:
-		do_list_all(v);
-		return;
-	case V1_CREATE:
-		if (parse_body(v, FWD_JSON_CREATE, &v->f) < 0)
-			return;
-		break;
-	case V1_UPDATE:
-		if (parse_body(v, FWD_JSON_UPDATE, &v->given_fields) < 0)
-			return;
-		break;
-	default:
-		break;
-	}
-	/*
-	 * Standalone mode has no owners, and its routers are known only while their
-	 * namespace is here: reading or deleting DOWN forwardings must not need it.
-	 */
-	if (!routers_have_owners(v->a->routers) && v->op != V1_CREATE && v->op != V1_UPDATE) {
-		snprintf(v->router.id, sizeof(v->router.id), "%s", v->router_id);
-		if (v->op == V1_LIST && standalone_unknown(v))
-			return;
-		after_router(v);
-		return;
-	}
-	r = routers_get(v->a->routers, v->router_id, &v->router, &err, on_router, v);
-	if (r < 0)
-		fail(v, &err);
-	else if (r == 1)
-		after_router(v);
-}
-
-static void on_target(const struct target_port *port, const struct apierr *err, void *arg)
-{
-	struct v1 *v = arg;
-	char a[ADDR_STRLEN];
-	struct apierr e;
-
-	if (err != NULL) {
-		fail(v, err);
-		return;
-	}
-	if (!auth_may(&v->caller, port->project_id)) {
-		apierr_set(&e, 403, "praas.forbidden", "%s belongs to port %s of another project",
-		        addr_format(&port->addr, a, sizeof(a)), port->id);
-		fail(v, &e);
-		return;
-	}
-	if (router_check_port(port, v->caller.admin, &e) < 0) {
-		fail(v, &e);
-		return;
-	}
-	snprintf(v->f.internal_port_id, sizeof(v->f.internal_port_id), "%s", port->id);
-	v->f.internal_addr = port->addr;
-	after_target(v);
+	return e < 0 ? RUNNER_REFUSED : RUNNER_NEXT;
 }
 
 /*
- * Checks (and in OpenStack mode, resolves) the forwarding's target: the
- * address must be on one of the router's subnets and, with Neutron, held
- * by a port the caller may use.
+ * Standalone mode has no owners, and its routers are known only while their
+ * namespace is here: reading or deleting DOWN forwardings must not need it.
  */
-static void check_target(struct v1 *v)
+static enum runner_verdict step_router(struct runner *r)
 {
-	const char *port_id = v->f.internal_port_id[0] ? v->f.internal_port_id : NULL;
-	const struct addr *a = v->f.internal_addr.family ? &v->f.internal_addr : NULL;
-	struct apierr err;
+	struct v1 *v = v1_of(r);
 
-	if (routers_have_ports(v->a->routers)) {
-		if (routers_find_target(v->a->routers, &v->router, a, port_id, &err, on_target, v) <
-		        0)
-			fail(v, &err);
-		return;
+	if (!routers_have_owners(v->req.a->routers) && v->op != V1_CREATE && v->op != V1_UPDATE) {
+		snprintf(v->req.router.id, sizeof(v->req.router.id), "%s", v->req.router_id);
+		return v->op == V1_LIST ? standalone_known(v, &r->fault) : RUNNER_NEXT;
 	}
-	/* Stored, it would name a port nobody checked: refused even beside an address. */
-	if (port_id != NULL) {
-		fail_with(v, 400, "praas.bad_request",
-		        "internal_port_id: standalone mode has no Neutron ports; give "
-		        "internal_ip_address only");
-		return;
-	}
-	if (router_check_address(&v->router, a, "internal_ip_address", &err) < 0) {
-		fail(v, &err);
-		return;
-	}
-	after_target(v);
+	return pipeline_resolve_router(r);
 }
 
-static void after_router(struct v1 *v)
+static enum runner_verdict step_list(struct runner *r)
 {
-	struct apierr err;
+	do_list(v1_of(r));
+	return RUNNER_ANSWERED;
+}
 
-	if (!auth_may(&v->caller, v->router.project_id)) {
-		apierr_set(&err, 403, "praas.forbidden", "router %s belongs to another project",
-		        v->router_id);
-		fail(v, &err);
-		return;
-	}
-	switch (v->op) {
-	case V1_LIST:
-		do_list(v);
-		return;
-	case V1_SHOW:
-		do_show(v);
-		return;
-	case V1_DELETE:
-		do_delete(v);
-		return;
-	case V1_CREATE:
-		snprintf(v->f.router_id, sizeof(v->f.router_id), "%s", v->router_id);
-		snprintf(v->f.project_id, sizeof(v->f.project_id), "%s", v->router.project_id);
-		check_target(v);
-		return;
-	case V1_UPDATE:
-		if (load(v) < 0)
-			return;
-		v->prev = v->f; /* for the audit line */
+static enum runner_verdict step_list_all(struct runner *r)
+{
+	do_list_all(v1_of(r));
+	return RUNNER_ANSWERED;
+}
+
+/* Update: the stored one merged with what was given; delete: the one removed. */
+static enum runner_verdict step_load(struct runner *r)
+{
+	struct v1 *v = v1_of(r);
+
+	if (load(v, &r->fault) < 0)
+		return RUNNER_REFUSED;
+	v->prev = v->f; /* for the audit line */
+	if (v->op == V1_UPDATE)
 		fwd_json_apply(&v->f, &v->given_fields, v->given);
-		/* A new target is checked as on create; an unchanged one was checked then. */
-		if (v->given & (FWD_JSON_INTERNAL_IP_ADDRESS | FWD_JSON_INTERNAL_PORT_ID)) {
-			if (!(v->given & FWD_JSON_INTERNAL_PORT_ID))
-				v->f.internal_port_id[0] = '\0';
-			check_target(v);
-		} else {
-			after_target(v);
-		}
-		return;
-	case V1_LIST_ALL:
-		break;
-	}
+	return RUNNER_NEXT;
 }
 
-static void on_changed(const struct apierr *err, void *arg)
+/*
+ * The forwarding's target: the address must be on one of the router's
+ * subnets and, with Neutron, held by a port the caller may use. A new
+ * target is checked as on create; an unchanged one was checked then.
+ */
+static enum runner_verdict step_target(struct runner *r)
 {
-	struct v1 *v = arg;
+	struct v1 *v = v1_of(r);
 
-	if (err != NULL) {
-		fail(v, err);
-		return;
+	if (v->op == V1_UPDATE) {
+		if (!(v->given & (FWD_JSON_INTERNAL_IP_ADDRESS | FWD_JSON_INTERNAL_PORT_ID)))
+			return RUNNER_NEXT;
+		if (!(v->given & FWD_JSON_INTERNAL_PORT_ID))
+			v->f.internal_port_id[0] = '\0';
 	}
-	audit_log(v->op == V1_CREATE ? "create" : "update", call_request_id(v->call), &v->caller,
-	        &v->f, v->op == V1_CREATE ? NULL : &v->prev);
-	reply_one(v, v->op == V1_CREATE ? 201 : 200, &v->f);
+	v->req.target_addr = v->f.internal_addr;
+	snprintf(v->req.target_port_id, sizeof(v->req.target_port_id), "%s", v->f.internal_port_id);
+	v->target_resolved = true;
+	return pipeline_resolve_target(r);
 }
 
-/* Everything is known: pick the gateway address, validate, and change. */
-static void after_target(struct v1 *v)
+/* Everything is known: take the target, pick the gateway address, validate. */
+static enum runner_verdict step_validate(struct runner *r)
 {
-	const struct addr *gw = router_gateway(&v->router, v->f.internal_addr.family);
-	struct apierr err;
+	struct v1 *v = v1_of(r);
+	const struct addr *gw;
 	const char *why;
 
-	if (gw == NULL) {
-		apierr_set(&err, 400, "praas.bad_request",
-		        "internal_ip_address: router %s has no IPv%c gateway address", v->router_id,
-		        v->f.internal_addr.family == AF_INET6 ? '6' : '4');
-		fail(v, &err);
-		return;
+	if (v->op == V1_CREATE) {
+		snprintf(v->f.router_id, sizeof(v->f.router_id), "%s", v->req.router_id);
+		snprintf(v->f.project_id, sizeof(v->f.project_id), "%s", v->req.router.project_id);
 	}
+	if (v->target_resolved && routers_have_ports(v->req.a->routers)) {
+		snprintf(v->f.internal_port_id, sizeof(v->f.internal_port_id), "%s",
+		        v->req.target.id);
+		v->f.internal_addr = v->req.target.addr;
+	}
+	if ((gw = router_gateway(&v->req.router, v->f.internal_addr.family)) == NULL)
+		return fault_set(&r->fault, -EINVAL, FAULT_REQUEST,
+		               "internal_ip_address: router %s has no IPv%c gateway address",
+		               v->req.router_id, v->f.internal_addr.family == AF_INET6 ? '6' : '4'),
+		       RUNNER_REFUSED;
 	v->f.external_addr = *gw;
 	/* An external range still to be allocated is checked as the one it will be. */
 	if (v->op == V1_CREATE && !(v->given & FWD_JSON_EXTERNAL))
 		v->f.external = (struct port_range){1, (uint16_t)port_range_len(&v->f.internal)};
-	if (fwd_validate(&v->f, &why) < 0) {
-		fail_with(v, 400, "praas.bad_request", why);
-		return;
-	}
-	/* Answered after the group commit at the end of this loop turn. */
-	if (v->op == V1_CREATE)
-		engine_submit_create(
-		        &v->a->engine, &v->f, !(v->given & FWD_JSON_EXTERNAL), on_changed, v);
-	else
-		engine_submit_update(&v->a->engine, &v->f, on_changed, v);
+	if (fwd_validate(&v->f, &why) < 0)
+		return fault_set(&r->fault, -EINVAL, FAULT_REQUEST, "%s", why), RUNNER_REFUSED;
+	return RUNNER_NEXT;
 }
 
-/* ---- entry points ---- */
+static void on_committed(const struct fault *err, void *arg)
+{
+	struct v1 *v = arg;
+
+	if (err != NULL)
+		runner_refuse(&v->req.run, err);
+	else
+		runner_resume(&v->req.run);
+}
+
+/* Answered after the group commit at the end of this loop turn. */
+static enum runner_verdict step_commit(struct runner *r)
+{
+	struct v1 *v = v1_of(r);
+	struct engine *e = &v->req.a->engine;
+
+	if (v->op == V1_CREATE)
+		engine_submit_create(e, &v->f, !(v->given & FWD_JSON_EXTERNAL), on_committed, v);
+	else if (v->op == V1_UPDATE)
+		engine_submit_update(e, &v->f, on_committed, v);
+	else
+		engine_submit_delete(e, v->id, on_committed, v);
+	return RUNNER_WAIT;
+}
+
+/* Renders the outcome: the API-SIG error, or what the op answers. */
+static void on_finish(struct runner *r, const struct fault *fault)
+{
+	struct v1 *v = v1_of(r);
+	const char *rid = call_request_id(v->call);
+
+	if (fault != NULL) {
+		fail(v, fault);
+		return;
+	}
+	switch (v->op) {
+	case V1_CREATE:
+		audit_log("create", rid, &v->req.caller, &v->f, NULL);
+		reply_one(v, 201, &v->f);
+		return;
+	case V1_UPDATE:
+		audit_log("update", rid, &v->req.caller, &v->f, &v->prev);
+		reply_one(v, 200, &v->f);
+		return;
+	case V1_DELETE:
+		audit_log("delete", rid, &v->req.caller, &v->prev, NULL);
+		call_reply(v->call, 204, NULL);
+		finish(v);
+		return;
+	default:
+		reply_one(v, 200, &v->f);
+		return;
+	}
+}
+
+/* ---- the ops: their steps, in order ---- */
+
+static const struct runner_step list_steps[] = {RUNNER_STEP(pipeline_authenticate),
+        RUNNER_STEP(step_router), RUNNER_STEP(pipeline_may_act), RUNNER_STEP(step_list)};
+static const struct runner_step list_all_steps[] = {
+        RUNNER_STEP(pipeline_authenticate), RUNNER_STEP(step_list_all)};
+static const struct runner_step show_steps[] = {RUNNER_STEP(pipeline_authenticate),
+        RUNNER_STEP(step_router), RUNNER_STEP(pipeline_may_act), RUNNER_STEP(step_load)};
+static const struct runner_step delete_steps[] = {RUNNER_STEP(pipeline_authenticate),
+        RUNNER_STEP(step_router), RUNNER_STEP(pipeline_may_act), RUNNER_STEP(step_load),
+        RUNNER_STEP(step_commit)};
+static const struct runner_step create_steps[] = {RUNNER_STEP(pipeline_authenticate),
+        RUNNER_STEP(step_parse), RUNNER_STEP(step_router), RUNNER_STEP(pipeline_may_act),
+        RUNNER_STEP(step_target), RUNNER_STEP(step_validate), RUNNER_STEP(step_commit)};
+static const struct runner_step update_steps[] = {RUNNER_STEP(pipeline_authenticate),
+        RUNNER_STEP(step_parse), RUNNER_STEP(step_router), RUNNER_STEP(pipeline_may_act),
+        RUNNER_STEP(step_load), RUNNER_STEP(step_target), RUNNER_STEP(step_validate),
+        RUNNER_STEP(step_commit)};
+
+static void run(struct call *c, enum v1_op op, bool with_router, bool with_id,
+        const struct runner_step *steps, size_t n)
+{
+	struct v1 *v = start(c, op, with_router, with_id);
+
+	if (v != NULL)
+		runner_start(&v->req.run, steps, n, on_finish);
+}
 
 void api_v1_list(struct call *c)
 {
-	struct v1 *v = start(c, V1_LIST, true, false);
+	run(c, V1_LIST, true, false, RUNNER_STEPS(list_steps));
+}
 
-	if (v != NULL)
-		authenticate(v);
+void api_v1_list_all(struct call *c)
+{
+	run(c, V1_LIST_ALL, false, false, RUNNER_STEPS(list_all_steps));
 }
 
 void api_v1_create(struct call *c)
 {
-	struct v1 *v = start(c, V1_CREATE, true, false);
-
-	if (v != NULL)
-		authenticate(v);
+	run(c, V1_CREATE, true, false, RUNNER_STEPS(create_steps));
 }
 
 void api_v1_show(struct call *c)
 {
-	struct v1 *v = start(c, V1_SHOW, true, true);
-
-	if (v != NULL)
-		authenticate(v);
+	run(c, V1_SHOW, true, true, RUNNER_STEPS(show_steps));
 }
 
 void api_v1_update(struct call *c)
 {
-	struct v1 *v = start(c, V1_UPDATE, true, true);
-
-	if (v != NULL)
-		authenticate(v);
+	run(c, V1_UPDATE, true, true, RUNNER_STEPS(update_steps));
 }
 
 void api_v1_delete(struct call *c)
 {
-	struct v1 *v = start(c, V1_DELETE, true, true);
-
-	if (v != NULL)
-		authenticate(v);
+	run(c, V1_DELETE, true, true, RUNNER_STEPS(delete_steps));
 }

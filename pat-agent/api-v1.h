@@ -8,9 +8,10 @@
  *   DELETE /v1/routers/{router_id}/port_forwardings/{id}
  *   GET    /v1/port_forwardings
  *
- * Each request goes: authenticate, parse, look the router up (ownership,
- * gateway, subnets), find the target's Neutron port, then one engine call.
- * The steps that ask OpenStack resume from their callbacks.
+ * The front door only: each op is a table of steps for the runner
+ * (runner.h) - authenticate, parse, look the router up (ownership,
+ * gateway, subnets), resolve the target, validate, commit to the engine -
+ * and a refusal is answered in the API-SIG format (api_error_of()).
  */
 #ifndef PRAAS_API_V1_H
 #define PRAAS_API_V1_H

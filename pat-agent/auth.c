@@ -96,21 +96,20 @@ static void on_validated(
 {
 	struct pending *p = arg;
 	struct caller caller;
-	struct apierr err;
+	struct fault err;
 
 	if (herr != NULL && herr->code == -EKEYREJECTED) {
-		apierr_set(&err, 401, "praas.unauthorized",
+		fault_set(&err, -EACCES, FAULT_TOKEN,
 		        "the X-Auth-Token is not valid (unknown, expired or revoked)");
 		p->cb(NULL, &err, p->arg);
 	} else if (herr != NULL && herr->code == -EBUSY) {
 		auth_log_busy(p->auth, herr);
-		apierr_set(&err, 503, "praas.keystone_busy",
+		fault_set(&err, -EBUSY, FAULT_KEYSTONE,
 		        "too many tokens are being validated at once: %s; try again shortly",
 		        herr->message ? herr->message : "all validation slots are taken");
-		err.retry_after = 1;
 		p->cb(NULL, &err, p->arg);
 	} else if (herr != NULL) {
-		apierr_set(&err, 503, "praas.keystone_unavailable",
+		fault_set(&err, herr->code, FAULT_KEYSTONE,
 		        "cannot validate the token: Keystone: %s",
 		        herr->message ? herr->message : strerror(-herr->code));
 		p->cb(NULL, &err, p->arg);
@@ -127,7 +126,7 @@ static void on_validated(
 }
 
 int auth_check(struct auth *a, const char *token, const struct addr *peer, bool legacy,
-        struct caller *caller, struct apierr *err, auth_cb cb, void *arg)
+        struct caller *caller, struct fault *err, auth_cb cb, void *arg)
 {
 	struct pending *p;
 	const char *why;
@@ -142,27 +141,27 @@ int auth_check(struct auth *a, const char *token, const struct addr *peer, bool 
 			everyone(caller);
 			return 1;
 		}
-		return apierr_set(err, 401, "praas.unauthorized",
+		return fault_set(err, -EACCES, FAULT_TOKEN,
 		        legacy ? "no X-Auth-Token, and the caller is not in legacy_trusted"
 		               : "no X-Auth-Token");
 	}
 	/* Not worth a Keystone call: no Keystone ever issued such a token. */
 	if (keystone_token_check(token, &why) < 0)
-		return apierr_set(
-		        err, 401, "praas.unauthorized", "the X-Auth-Token is malformed: %s", why);
+		return fault_set(
+		        err, -EACCES, FAULT_TOKEN, "the X-Auth-Token is malformed: %s", why);
 	if (a->ks == NULL)
-		return apierr_set(err, 503, "praas.keystone_unavailable",
-		        "auth is keystone but no cloud is configured");
+		return fault_set(
+		        err, -EIO, FAULT_KEYSTONE, "auth is keystone but no cloud is configured");
 	p = calloc(1, sizeof(*p));
 	if (p == NULL)
-		return apierr_set(err, 503, "praas.out_of_memory", "out of memory");
+		return fault_no_memory(err);
 	p->auth = a;
 	p->cb = cb;
 	p->arg = arg;
 	if ((r = keystone_validate(a->ks, token, on_validated, p, NULL)) < 0) {
 		free(p);
-		return apierr_set(err, 503, "praas.keystone_unavailable",
-		        "cannot validate the token: %s", strerror(-r));
+		return fault_set(
+		        err, r, FAULT_KEYSTONE, "cannot validate the token: %s", strerror(-r));
 	}
 	return 0;
 }

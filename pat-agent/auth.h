@@ -18,7 +18,7 @@
 #include <stdbool.h>
 
 #include "addr.h"
-#include "apierr.h"
+#include "fault.h"
 #include "caller.h"
 
 struct auth;
@@ -26,7 +26,7 @@ struct config;
 struct keystone;
 
 /* caller and err are valid during the call; exactly one is non-NULL. */
-typedef void (*auth_cb)(const struct caller *caller, const struct apierr *err, void *arg);
+typedef void (*auth_cb)(const struct caller *caller, const struct fault *err, void *arg);
 
 /* keystone NULL: only auth = "none" and trusted legacy callers can pass. */
 int auth_new(const struct config *cfg, struct keystone *ks, struct auth **out);
@@ -40,7 +40,7 @@ void auth_free(struct auth *a);
  * later (Keystone is being asked).
  */
 int auth_check(struct auth *a, const char *token, const struct addr *peer, bool legacy,
-        struct caller *caller, struct apierr *err, auth_cb cb, void *arg);
+        struct caller *caller, struct fault *err, auth_cb cb, void *arg);
 
 /* May caller act on a resource of project_id? */
 bool auth_may(const struct caller *caller, const char *project_id);

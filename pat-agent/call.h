@@ -1,5 +1,5 @@
 /*
- * One HTTP request being served, as the route handlers see it: its
+ * One HTTP request being served (call.c), as the route handlers see it: its
  * captures, headers, query and body, and exactly one answer. The answer
  * may come later, after OpenStack calls; a call whose client went away
  * must still be answered (that only frees it).
@@ -11,11 +11,18 @@
 #include <stddef.h>
 
 #include "addr.h"
-#include "apierr.h"
+#include "fault.h"
 
 struct agent;
 struct call;
 struct evbuffer;
+struct httpd_req;
+
+/* A route's handler: answers c exactly once, now or later. */
+typedef void call_fn(struct call *c);
+
+/* Serves the server's request r with fn (routes.c's dispatch). Out of memory: a 503. */
+void call_serve(struct agent *a, struct httpd_req *r, call_fn *fn);
 
 struct agent *call_agent(struct call *c);
 /* A {capture} of the route's path by name, decoded; NULL if the route has none. */
@@ -42,8 +49,8 @@ void call_reply_stream(struct call *c, int status, struct evbuffer *first,
         void *arg);
 /* Answers plain text (Prometheus exposition format). */
 void call_reply_text(struct call *c, int status, struct evbuffer *body);
-/* Answers in the API-SIG error format. */
-void call_reply_error(struct call *c, const struct apierr *err);
+/* Answers a fault in the API-SIG error format, worded by api_error_of(). */
+void call_reply_error(struct call *c, const struct fault *err);
 /* Answers a legacy call: always 200, the body as given. */
 void call_reply_legacy(struct call *c, struct evbuffer *body);
 

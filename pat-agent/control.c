@@ -146,24 +146,7 @@ static void answer_error(struct conn *k, bool has_id, int64_t id, const char *er
 
 static control_handler *handler_for(const struct control *c, enum ipc_op op)
 {
-	switch (op) {
-	case IPC_OP_LIST:
-		return c->handlers.list;
-	case IPC_OP_PORT_DELETED:
-		return c->handlers.port_deleted;
-	case IPC_OP_PORT_ADDRESS_CHANGED:
-		return c->handlers.port_address_changed;
-	case IPC_OP_ROUTER_DELETED:
-		return c->handlers.router_deleted;
-	case IPC_OP_GATEWAY_CHANGED:
-		return c->handlers.gateway_changed;
-	case IPC_OP_RESYNC:
-		return c->handlers.resync;
-	case IPC_OP_VERIFY:
-		return c->handlers.verify;
-	default:
-		return NULL;
-	}
+	return op < IPC_OP_COUNT ? c->handlers.by_op[op] : NULL;
 }
 
 static void dispatch(struct conn *k, const struct ipc_request *req)
@@ -489,6 +472,20 @@ void control_reply_error(struct control_reply *r, const char *fmt, ...)
 			conn_close_after_write(r->conn);
 		free(msg);
 	}
+	reply_done(r);
+}
+
+int control_write_fault(struct evbuffer *out, bool has_id, int64_t id, const struct fault *f)
+{
+	return ipc_answer_error(out, has_id, id, f->detail);
+}
+
+void control_reply_fault(struct control_reply *r, const struct fault *f)
+{
+	struct evbuffer *out = reply_out(r);
+
+	if (out != NULL && control_write_fault(out, r->has_id, r->id, f) < 0)
+		conn_close_after_write(r->conn);
 	reply_done(r);
 }
 

@@ -27,12 +27,14 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "fault.h"
 #include "fwd.h"
 #include "ipc.h"
 
 struct event_base;
 struct control;
 struct control_reply;
+struct evbuffer;
 
 #define CONTROL_MAX_CONNS 16
 #define CONTROL_MAX_BAD   5
@@ -47,13 +49,7 @@ struct control_reply;
 typedef void control_handler(struct control_reply *r, const struct ipc_request *req, void *arg);
 
 struct control_handlers {
-	control_handler *list;
-	control_handler *port_deleted;
-	control_handler *port_address_changed;
-	control_handler *router_deleted;
-	control_handler *gateway_changed;
-	control_handler *resync;
-	control_handler *verify;
+	control_handler *by_op[IPC_OP_COUNT]; /* IPC_OP_PING's is never called */
 	void *arg;
 };
 
@@ -90,6 +86,14 @@ void control_reply_list(
 /* {"id":N,"ok":false,"error":"..."} */
 void control_reply_error(struct control_reply *r, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
+/*
+ * The control socket's word for a refusal of the core: whatever the
+ * fault's errno and cause, {"id":N,"ok":false,"error":<its detail>} (a
+ * peer acts on ok and logs the sentence; the monitor retries on its own
+ * schedule). control_write_fault appends that line: 0 or -ENOMEM.
+ */
+int control_write_fault(struct evbuffer *out, bool has_id, int64_t id, const struct fault *f);
+void control_reply_fault(struct control_reply *r, const struct fault *f);
 /* True once the peer has gone: the answer would go nowhere. */
 bool control_reply_peer_gone(const struct control_reply *r);
 /* The peer's credentials, for logs. */

@@ -26,7 +26,7 @@ static void write_ok(struct engine *e)
 }
 
 /* A store failure in words. Busy and I/O errors are the database's, not the caller's. */
-static int store_error(struct engine *e, struct apierr *err, int r, const char *doing, char *cause)
+static int store_error(struct engine *e, struct fault *err, int r, const char *doing, char *cause)
 {
 	/* Not found and busy (locked by another writer, retried) say nothing of the disk. */
 	if (r != -ENOENT && r != -EBUSY && strcmp(doing, "read") != 0) {
@@ -35,13 +35,12 @@ static int store_error(struct engine *e, struct apierr *err, int r, const char *
 		        cause ? cause : strerror(-r));
 	}
 	if (r == -ENOENT)
-		apierr_set(err, 404, "praas.not_found", "%s: no such forwarding", doing);
+		fault_set(err, -ENOENT, FAULT_FORWARDING, "%s: no such forwarding", doing);
 	else if (r == -EBUSY)
-		apierr_set(err, 503, "praas.db_busy", "%s: the database is busy: %s", doing,
+		fault_set(err, r, FAULT_STORE, "%s: the database is busy: %s", doing,
 		        cause ? cause : strerror(-r));
 	else
-		apierr_set(err, 503, "praas.db_unavailable", "%s: %s", doing,
-		        cause ? cause : strerror(-r));
+		fault_set(err, r, FAULT_STORE, "%s: %s", doing, cause ? cause : strerror(-r));
 	free(cause);
 	return -1;
 }
@@ -57,30 +56,35 @@ static void describe(const struct forwarding *f, char *buf, size_t len)
 	        port_range_format(&f->internal, ir, sizeof(ir)));
 }
 
-static int conflict_error(struct apierr *err, const struct store_conflict *c)
+static int conflict_error(struct fault *err, const struct store_conflict *c)
 {
 	char other[160];
 
 	describe(&c->with, other, sizeof(other));
 	switch (c->kind) {
 	case STORE_CONFLICT_EXTERNAL:
-		return apierr_set(err, 409, "praas.port_in_use",
+		fault_set(err, -EADDRINUSE, FAULT_EXTERNAL_PORT,
 		        "the external port is already forwarded by port forwarding %s (%s)",
 		        c->with.id, other);
+		break;
 	case STORE_CONFLICT_INTERNAL:
-		return apierr_set(err, 409, "praas.internal_port_in_use",
+		fault_set(err, -EADDRINUSE, FAULT_INTERNAL_PORT,
 		        "the internal address and port are already the target of port forwarding "
 		        "%s (%s)",
 		        c->with.id, other);
+		break;
 	default:
-		return apierr_set(err, 409, "praas.id_in_use",
-		        "a port forwarding with id %s exists", c->with.id);
+		fault_set(err, -EEXIST, FAULT_FORWARDING, "a port forwarding with id %s exists",
+		        c->with.id);
 	}
+	err->has_other = true;
+	err->other = c->with;
+	return -1;
 }
 
-static int kernel_error(struct apierr *err, const char *router_id, int r, char *cause)
+static int kernel_error(struct fault *err, const char *router_id, int r, char *cause)
 {
-	apierr_set(err, 503, "praas.kernel_refused",
+	fault_set(err, r, FAULT_KERNEL,
 	        "the kernel refused the change in the namespace of router %s: %s", router_id,
 	        cause ? cause : strerror(-r));
 	free(cause);
@@ -100,7 +104,7 @@ static void rollback(struct engine *e)
 /* After a commit that found the table flushed, rewrite it whole. */
 static void resync_if_needed(struct engine *e, const char *router_id)
 {
-	struct apierr err;
+	struct fault err;
 
 	if (!e->resync_router)
 		return;
@@ -166,7 +170,7 @@ void engine_bulk_end(struct engine *e)
  * naming the other (and sets *external when it is on the external side).
  */
 static int write_row(
-        struct engine *e, struct forwarding *f, bool insert, struct apierr *err, bool *external)
+        struct engine *e, struct forwarding *f, bool insert, struct fault *err, bool *external)
 {
 	struct store_conflict conflict;
 	char *cause = NULL;
@@ -185,7 +189,7 @@ static int write_row(
 	return 0;
 }
 
-static int allocate(struct engine *e, struct forwarding *f, struct apierr *err)
+static int allocate(struct engine *e, struct forwarding *f, struct fault *err)
 {
 	unsigned int count = port_range_len(&f->internal);
 	char range[16], *cause = NULL;
@@ -195,14 +199,14 @@ static int allocate(struct engine *e, struct forwarding *f, struct apierr *err)
 	        &f->external, &cause);
 	free(cause);
 	if (r == -ENOSPC)
-		return apierr_set(err, 409, "praas.range_exhausted",
+		return fault_set(err, -ENOSPC, FAULT_RANGE,
 		        "no %u free %s port%s left in router_port_range %s on router %s", count,
 		        fwd_protocol_name(f->protocol), count > 1 ? "s" : "",
 		        port_range_format(&e->cfg->router_port_range, range, sizeof(range)),
 		        f->router_id);
 	if (r < 0)
-		return apierr_set(err, 503, "praas.db_unavailable",
-		        "cannot allocate an external port: %s", strerror(-r));
+		return fault_set(
+		        err, r, FAULT_STORE, "cannot allocate an external port: %s", strerror(-r));
 	return 0;
 }
 
@@ -216,7 +220,7 @@ static bool retargeted(const struct forwarding *old, const struct forwarding *ne
 	        old->protocol != next->protocol || old->masquerade != next->masquerade;
 }
 
-static int sync_router(struct engine *e, const char *router_id, bool repair, struct apierr *err)
+static int sync_router(struct engine *e, const char *router_id, bool repair, struct fault *err)
 {
 	struct fwd_list l = {0};
 	char *cause = NULL;
@@ -243,17 +247,17 @@ static int sync_router(struct engine *e, const char *router_id, bool repair, str
 	return 0;
 }
 
-int engine_sync_router(struct engine *e, const char *router_id, struct apierr *err)
+int engine_sync_router(struct engine *e, const char *router_id, struct fault *err)
 {
 	return sync_router(e, router_id, false, err);
 }
 
-int engine_repair_router(struct engine *e, const char *router_id, struct apierr *err)
+int engine_repair_router(struct engine *e, const char *router_id, struct fault *err)
 {
 	return sync_router(e, router_id, true, err);
 }
 
-int engine_router_gone(struct engine *e, const char *router_id, struct apierr *err)
+int engine_router_gone(struct engine *e, const char *router_id, struct fault *err)
 {
 	char *cause = NULL;
 	int r;
@@ -266,7 +270,7 @@ int engine_router_gone(struct engine *e, const char *router_id, struct apierr *e
 }
 
 int engine_delete_router(
-        struct engine *e, const char *router_id, unsigned int *count, struct apierr *err)
+        struct engine *e, const char *router_id, unsigned int *count, struct fault *err)
 {
 	struct fwd_list l = {0};
 	char *cause = NULL;
@@ -360,12 +364,12 @@ struct engine_req {
 	struct nft_change change; /* what it asks of the kernel, once written */
 	bool applied;             /* the kernel took change */
 	bool failed;
-	struct apierr err;
+	struct fault err;
 	engine_done_cb done;
 	void *arg;
 };
 
-static void req_fail(struct engine_req *q, const struct apierr *err)
+static void req_fail(struct engine_req *q, const struct fault *err)
 {
 	q->failed = true;
 	q->err = *err;
@@ -480,7 +484,7 @@ static void undo_kernel(struct engine *e, struct engine_req **g, size_t n)
  */
 #define ENGINE_ROLL_BACK 2
 static int run_group(struct engine *e, struct engine_req **g, size_t n, bool batched, bool alone,
-        struct apierr *fatal)
+        struct fault *fatal)
 {
 	const char *router_id = g[0]->router_id;
 	bool present = kernel_router_present(e->kernel, router_id);
@@ -625,7 +629,7 @@ static int run_batch(struct engine *e, struct engine_req **reqs, size_t n, bool 
 	struct engine_req *order[ENGINE_BATCH_MAX];
 	bool rebuilt[ENGINE_BATCH_MAX] = {false};
 	size_t m = 0, start = 0, end = 0, gi = 0;
-	struct apierr fatal;
+	struct fault fatal;
 	char *cause = NULL;
 	int r;
 
@@ -793,10 +797,10 @@ void engine_batch_stop(struct engine *e)
 /* Queues q; the first of a turn activates the flush, which runs after what is already ready. */
 static void submit(struct engine *e, struct engine_req *q, engine_done_cb done, void *arg)
 {
-	struct apierr err;
+	struct fault err;
 
 	if (q == NULL) {
-		apierr_set(&err, 503, "praas.out_of_memory", "out of memory");
+		fault_no_memory(&err);
 		done(&err, arg);
 		return;
 	}
@@ -810,7 +814,7 @@ static void submit(struct engine *e, struct engine_req *q, engine_done_cb done, 
 
 		if (v == NULL) {
 			free(q);
-			apierr_set(&err, 503, "praas.out_of_memory", "out of memory");
+			fault_no_memory(&err);
 			done(&err, arg);
 			return;
 		}
@@ -872,10 +876,10 @@ void engine_submit_delete(struct engine *e, const char *id, engine_done_cb done,
 
 struct sync_answer {
 	bool failed;
-	struct apierr *err;
+	struct fault *err;
 };
 
-static void on_sync_done(const struct apierr *err, void *arg)
+static void on_sync_done(const struct fault *err, void *arg)
 {
 	struct sync_answer *sa = arg;
 
@@ -886,7 +890,7 @@ static void on_sync_done(const struct apierr *err, void *arg)
 }
 
 /* q is carried out now, with whatever else is queued: the group commit, flushed early. */
-static int run_now(struct engine *e, struct engine_req *q, struct apierr *err)
+static int run_now(struct engine *e, struct engine_req *q, struct fault *err)
 {
 	struct sync_answer sa = {.err = err};
 
@@ -895,18 +899,18 @@ static int run_now(struct engine *e, struct engine_req *q, struct apierr *err)
 	return sa.failed ? -1 : 0;
 }
 
-int engine_create(struct engine *e, struct forwarding *f, bool allocate_port, struct apierr *err)
+int engine_create(struct engine *e, struct forwarding *f, bool allocate_port, struct fault *err)
 {
 	return run_now(e, new_req(REQ_CREATE, f, allocate_port, NULL, NULL), err);
 }
 
 int engine_update(
-        struct engine *e, struct forwarding *next, struct forwarding *old, struct apierr *err)
+        struct engine *e, struct forwarding *next, struct forwarding *old, struct fault *err)
 {
 	return run_now(e, new_req(REQ_UPDATE, next, false, NULL, old), err);
 }
 
-int engine_delete(struct engine *e, const char *id, struct forwarding *old, struct apierr *err)
+int engine_delete(struct engine *e, const char *id, struct forwarding *old, struct fault *err)
 {
 	return run_now(e, new_req(REQ_DELETE, NULL, false, id, old), err);
 }

@@ -18,7 +18,7 @@
 
 #include <stdbool.h>
 
-#include "apierr.h"
+#include "fault.h"
 #include "fwd.h"
 
 struct config;
@@ -71,15 +71,17 @@ void engine_bulk_end(struct engine *e);
 /*
  * engine_create, engine_update and engine_delete carry out one change
  * before returning: it is submitted to the group commit below and flushed
- * at once, with whatever else was queued (the legacy API, the monitor's
- * ops). 0, or -1 with err filled.
+ * at once, with whatever else was queued. The front doors do not use them
+ * (their commit step submits and waits for the loop turn's flush); they
+ * are for a caller that needs the verdict before it goes on (the engine's
+ * tests). 0, or -1 with err filled.
  *
  * Stores f and writes it to the kernel. With allocate, the external range
  * is picked from router_port_range (as long as the internal range). On
  * success f holds what was stored (id, status, timestamps). 0, or -1 with
  * err filled.
  */
-int engine_create(struct engine *e, struct forwarding *f, bool allocate, struct apierr *err);
+int engine_create(struct engine *e, struct forwarding *f, bool allocate, struct fault *err);
 
 /*
  * Replaces the forwarding next->id by next (every field already merged by
@@ -87,10 +89,10 @@ int engine_create(struct engine *e, struct forwarding *f, bool allocate, struct 
  * next holds what was stored and old, when not NULL, what was replaced.
  */
 int engine_update(
-        struct engine *e, struct forwarding *next, struct forwarding *old, struct apierr *err);
+        struct engine *e, struct forwarding *next, struct forwarding *old, struct fault *err);
 
 /* Removes a forwarding; its sessions are cut. old, when not NULL, gets it. */
-int engine_delete(struct engine *e, const char *id, struct forwarding *old, struct apierr *err);
+int engine_delete(struct engine *e, const char *id, struct forwarding *old, struct fault *err);
 
 /*
  * The group commit. A change submitted here is queued; at the end of the
@@ -113,7 +115,7 @@ int engine_delete(struct engine *e, const char *id, struct forwarding *old, stru
  * The semantics of each change are those of engine_create/update/delete;
  * f/next must stay valid until done() and hold what was stored after it.
  */
-typedef void (*engine_done_cb)(const struct apierr *err, void *arg);
+typedef void (*engine_done_cb)(const struct fault *err, void *arg);
 
 /* Changes are flushed from base's loop from now on. 0 or -ENOMEM. */
 int engine_batch_start(struct engine *e, struct event_base *base);
@@ -128,15 +130,15 @@ void engine_submit_delete(struct engine *e, const char *id, engine_done_cb done,
 void engine_flush(struct engine *e);
 
 /* Rewrites a router's whole table from the database and marks it ACTIVE. */
-int engine_sync_router(struct engine *e, const char *router_id, struct apierr *err);
+int engine_sync_router(struct engine *e, const char *router_id, struct fault *err);
 /* The same, removing whatever PRaaS did not write in the table: a repair of drift. */
-int engine_repair_router(struct engine *e, const char *router_id, struct apierr *err);
+int engine_repair_router(struct engine *e, const char *router_id, struct fault *err);
 
 /* The router's namespace went away: its forwardings become DOWN. */
-int engine_router_gone(struct engine *e, const char *router_id, struct apierr *err);
+int engine_router_gone(struct engine *e, const char *router_id, struct fault *err);
 
 /* Removes every forwarding of a router (it was deleted in Neutron). *count gets how many. */
 int engine_delete_router(
-        struct engine *e, const char *router_id, unsigned int *count, struct apierr *err);
+        struct engine *e, const char *router_id, unsigned int *count, struct fault *err);
 
 #endif

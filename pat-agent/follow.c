@@ -24,6 +24,7 @@
 #include "agent.h"
 #include "kernel.h"
 #include "log.h"
+#include "restore.h"
 #include "store.h"
 
 #define FOLLOW_PERIOD_MS 400

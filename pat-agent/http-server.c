@@ -144,26 +144,11 @@ static int compile(const char *pattern, struct route *out)
 /* Percent-decodes one segment into out; -EINVAL for bad escapes, '/', NUL or length. */
 static int decode_segment(const char *s, size_t len, char *out, size_t size)
 {
-	size_t o = 0;
+	int r = query_decode(s, len, false, out, size);
 
-	for (size_t i = 0; i < len; i++) {
-		char c = s[i];
-
-		if (c == '%') {
-			if (i + 2 >= len)
-				return -EINVAL;
-			int hi = query_hexval(s[i + 1]), lo = query_hexval(s[i + 2]);
-			if (hi < 0 || lo < 0)
-				return -EINVAL;
-			c = (char)(hi << 4 | lo);
-			i += 2;
-		}
-		if (c == '\0' || c == '/' || o + 1 >= size)
-			return -EINVAL;
-		out[o++] = c;
-	}
-	out[o] = '\0';
-	return o > 0 ? 0 : -EINVAL;
+	if (r == 0 && (out[0] == '\0' || strchr(out, '/') != NULL))
+		r = -EINVAL;
+	return r;
 }
 
 /* Matches path against a route, filling the captures of r. */
@@ -856,16 +841,6 @@ void httpd_free(struct httpd *s)
 }
 
 /* ---- request accessors ---- */
-
-enum evhttp_cmd_type httpd_req_method(const struct httpd_req *r)
-{
-	return r->ev ? evhttp_request_get_command(r->ev) : EVHTTP_REQ_GET;
-}
-
-const char *httpd_req_path(const struct httpd_req *r)
-{
-	return r->path;
-}
 
 const char *httpd_req_capture(const struct httpd_req *r, const char *name)
 {

@@ -68,6 +68,7 @@ struct httpd_route {
 	enum evhttp_cmd_type method;
 	const char *pattern; /* "/v1/routers/{router_id}/port_forwardings/{id}" */
 	httpd_handler *fn;
+	const void *data; /* the route's own, for fn: httpd_req_route_entry(r)->data */
 };
 
 struct httpd_config {
@@ -119,8 +120,6 @@ void httpd_free(struct httpd *s);
 
 /* ---- the request ---- */
 
-enum evhttp_cmd_type httpd_req_method(const struct httpd_req *r);
-const char *httpd_req_path(const struct httpd_req *r);
 /* The value of {name} in the matched pattern, or NULL. */
 const char *httpd_req_capture(const struct httpd_req *r, const char *name);
 /* The raw query string (after '?'), or NULL. */

@@ -24,6 +24,8 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "control-handlers.h"
+#include "restore.h"
 #include "control.h"
 #include "follow.h"
 #include "gateways.h"
@@ -32,6 +34,7 @@
 #include "log.h"
 #include "netns.h"
 #include "nofile.h"
+#include "gateway-ns.h"
 #include "nswatch.h"
 #include "osclient.h"
 #include "portalloc.h"
@@ -287,6 +290,7 @@ static void open_openstack(struct agent *a)
 	if (routers_new(a->kernel, a->os ? a->os->neutron : NULL, &a->routers) < 0 ||
 	        auth_new(&a->cfg, ks, &a->auth) < 0)
 		fatalx("out of memory");
+	routers_set_ha_confs_path(a->routers, a->cfg.ha_confs_path);
 }
 
 /*
@@ -300,11 +304,14 @@ static void open_control(struct agent *a)
 	char *cause = NULL;
 	int r;
 
-	if ((r = control_ops_open(a, &cause)) < 0)
+	if ((r = control_handlers_open(a, &cause)) < 0)
 		fatalx("Failed to open the control socket %s: %s", a->cfg.control_socket,
 		        cause ? cause : strerror(-r));
+	/* qrouter- (legacy and HA routers) and DVR's snat- (lib/gateway-ns.h). */
 	if ((r = nswatch_new(a->base, a->cfg.netns_dir, a->cfg.namespace_prefix, false,
-	             on_namespace, a, &a->watch, &cause)) < 0)
+	             on_namespace, a, &a->watch, &cause)) < 0 ||
+	        (r = nswatch_new(a->base, a->cfg.netns_dir, GATEWAY_NS_DVR_PREFIX, false,
+	                 on_namespace, a, &a->watch_dvr, &cause)) < 0)
 		fatalx("Failed to watch %s: %s", a->cfg.netns_dir, cause ? cause : strerror(-r));
 }
 
@@ -331,6 +338,7 @@ static void close_all(struct agent *a)
 		control_close(a->control);
 	gateways_free(a->gateways);
 	nswatch_free(a->watch);
+	nswatch_free(a->watch_dvr);
 	auth_free(a->auth);
 	routers_free(a->routers);
 	osclient_close(a->os);

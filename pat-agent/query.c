@@ -1,45 +1,33 @@
 #include "query.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <event2/http.h>
 #include <stdlib.h>
 #include <string.h>
 
-int query_hexval(char c)
+int query_decode(const char *s, size_t len, bool plus, char *out, size_t size)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+	char *raw = strndup(s, len), *dec = NULL;
+	size_t n = 0;
+	int r = 0;
 
-/* Decodes s[0..len) ('+' is a space, %XX a byte) into out of size bytes. */
-static bool decode(const char *s, size_t len, char *out, size_t size)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		char c = s[i];
-
-		if (c == '+') {
-			c = ' ';
-		} else if (c == '%') {
-			int hi, lo;
-
-			if (i + 2 >= len || (hi = query_hexval(s[i + 1])) < 0 ||
-			        (lo = query_hexval(s[i + 2])) < 0)
-				return false;
-			c = (char)(hi << 4 | lo);
-			i += 2;
-		}
-		if (c == '\0' || o + 1 >= size)
-			return false;
-		out[o++] = c;
-	}
-	out[o] = '\0';
-	return true;
+	if (raw == NULL)
+		return -ENOMEM;
+	/* libevent passes a bad escape through as it is; here it is an error. */
+	for (const char *p = raw; r == 0 && (p = strchr(p, '%')) != NULL; p++)
+		if (!isxdigit((unsigned char)p[1]) || !isxdigit((unsigned char)p[2]))
+			r = -EINVAL;
+	if (r == 0 && (dec = evhttp_uridecode(raw, plus, &n)) == NULL)
+		r = -ENOMEM;
+	/* A NUL would cut the value short where the client did not. */
+	if (r == 0 && (strlen(dec) != n || n + 1 > size))
+		r = -EINVAL;
+	if (r == 0)
+		memcpy(out, dec, n + 1);
+	free(dec);
+	free(raw);
+	return r;
 }
 
 int query_foreach(const char *query, query_fn *fn, void *arg)
@@ -55,19 +43,27 @@ int query_foreach(const char *query, query_fn *fn, void *arg)
 	if ((p = malloc(sizeof(*p))) == NULL)
 		return -ENOMEM;
 	for (s = query; *s != '\0' && r >= 0; s = *amp ? amp + 1 : amp) {
+		int kr, vr = 0;
+
 		amp = strchr(s, '&');
 		if (amp == NULL)
 			amp = s + strlen(s);
 		if (amp == s)
 			continue;
 		eq = memchr(s, '=', (size_t)(amp - s));
-		p->key_ok = decode(s, (size_t)((eq ? eq : amp) - s), p->key, sizeof(p->key));
+		kr = query_decode(s, (size_t)((eq ? eq : amp) - s), true, p->key, sizeof(p->key));
+		if (eq != NULL)
+			vr = query_decode(
+			        eq + 1, (size_t)(amp - eq - 1), true, p->value, sizeof(p->value));
+		if (kr == -ENOMEM || vr == -ENOMEM) {
+			r = -ENOMEM;
+			break;
+		}
+		p->key_ok = kr == 0;
 		if (!p->key_ok)
 			p->key[0] = '\0';
 		p->has_value = eq != NULL;
-		p->value_ok = eq
-		        ? decode(eq + 1, (size_t)(amp - eq - 1), p->value, sizeof(p->value))
-		        : true;
+		p->value_ok = vr == 0;
 		if (!eq || !p->value_ok)
 			p->value[0] = '\0';
 		r = fn(p, arg);

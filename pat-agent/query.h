@@ -24,10 +24,14 @@ struct query_pair {
 /* Called per non-empty pair; a negative return stops the walk and is returned. */
 typedef int query_fn(const struct query_pair *p, void *arg);
 
-/* 0, the first negative return of fn, or -E2BIG for a query over QUERY_MAX. */
+/* 0, the first negative return of fn, -E2BIG for a query over QUERY_MAX, or -ENOMEM. */
 int query_foreach(const char *query, query_fn *fn, void *arg);
 
-/* The value of a hex digit, or -1. */
-int query_hexval(char c);
+/*
+ * Decodes s[0..len) into out (size bytes) with libevent's
+ * evhttp_uridecode(), '+' as a space when plus. 0, or -EINVAL for a bad
+ * %-escape, a NUL or a result that does not fit, or -ENOMEM.
+ */
+int query_decode(const char *s, size_t len, bool plus, char *out, size_t size);
 
 #endif

@@ -24,6 +24,7 @@ struct router_cache;
 struct routers_state {
 	struct neutron *neutron;
 	struct kernel *kernel;
+	const char *ha_confs_path; /* standalone HA routers' keepalived.conf (borrowed) */
 	struct router_cache *cache;
 };
 
@@ -34,10 +35,10 @@ struct routers_backend {
 	bool follows_gateways; /* no monitor: the agent follows gateway moves itself */
 	size_t (*cache_capacity)(void);
 	int (*get)(struct routers_state *st, const char *router_id, struct router_info *info,
-	        struct apierr *err, routers_cb cb, void *arg);
+	        struct fault *err, routers_cb cb, void *arg);
 	/* NULL when !has_ports. */
 	int (*find_target)(struct routers_state *st, const struct router_info *info,
-	        const struct addr *a, const char *port_id, struct apierr *err, target_cb cb,
+	        const struct addr *a, const char *port_id, struct fault *err, target_cb cb,
 	        void *arg);
 };
 

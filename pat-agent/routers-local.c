@@ -26,6 +26,7 @@
 #include "ifaddr.h"
 #include "kernel.h"
 #include "log.h"
+#include "router-addrs.h"
 #include "router-cache.h"
 #include "routers-backend.h"
 
@@ -45,28 +46,36 @@ static size_t cache_capacity(void)
 
 /* Reads the namespace's interfaces: 1 with info filled, or -1 with err. */
 static int read_facts(struct routers_state *rs, const char *router_id, struct router_info *info,
-        struct apierr *err)
+        struct fault *err)
 {
 	struct iface_addr *ifs = NULL;
 	const struct iface_addr *gw;
+	char *warning = NULL;
 	size_t n = 0;
 	int r;
 
 	memset(info, 0, sizeof(*info));
 	snprintf(info->id, sizeof(info->id), "%s", router_id);
-	r = kernel_interfaces(rs->kernel, router_id, &ifs, &n);
+	/* An HA standby's gateway and subnets are in its keepalived.conf (router-addrs.h). */
+	r = router_addrs_read(rs->kernel, rs->ha_confs_path, router_id, &ifs, &n, &warning);
+	if (warning != NULL) {
+		log_warnx("Router %s: %s", router_id, warning);
+		free(warning);
+	}
 	if (r == -ENOENT)
-		return apierr_set(err, 404, "praas.router_not_found",
+		return fault_set(err, -ENOENT, FAULT_ROUTER,
 		        "router %s: its namespace is not on this node", router_id);
 	if (r < 0)
-		return apierr_set(err, 503, "praas.kernel_unavailable",
-		        "router %s: cannot read its interfaces: %s", router_id, strerror(-r));
+		return fault_set(err, r, FAULT_TABLE, "router %s: cannot read its interfaces: %s",
+		        router_id, strerror(-r));
 	if ((gw = ifaddr_find(ifs, n, "qg-", AF_INET)) != NULL)
 		info->gateway4 = gw->net.addr;
 	if ((gw = ifaddr_find(ifs, n, "qg-", AF_INET6)) != NULL)
 		info->gateway6 = gw->net.addr;
 	for (size_t i = 0; i < n; i++) {
-		if (strncmp(ifs[i].ifname, "qr-", 3) == 0 &&
+		/* A DVR router's snat- namespace is on its subnets through sg- ports. */
+		if ((strncmp(ifs[i].ifname, "qr-", 3) == 0 ||
+		            strncmp(ifs[i].ifname, "sg-", 3) == 0) &&
 		        info->subnets_len < ROUTERS_MAX_SUBNETS)
 			info->subnets[info->subnets_len++] = ifs[i].net;
 		if (info->own_len < ROUTERS_MAX_OWN)
@@ -79,13 +88,14 @@ static int read_facts(struct routers_state *rs, const char *router_id, struct ro
 	 * bad request, it is not ready. Retry in a moment.
 	 */
 	if (info->gateway4.family == 0 && info->gateway6.family == 0)
-		return apierr_set(err, 503, "praas.router_not_ready",
+		return fault_set(err, -EAGAIN, FAULT_ROUTER,
 		        "router %s has no gateway address yet (no address on a qg- interface); "
 		        "retry when its namespace is configured",
 		        router_id);
 	if (info->subnets_len == 0)
-		return apierr_set(err, 503, "praas.router_not_ready",
-		        "router %s has no subnet yet (no address on a qr- interface); retry when "
+		return fault_set(err, -EAGAIN, FAULT_ROUTER,
+		        "router %s has no subnet yet (no address on a qr- or sg- interface); retry "
+		        "when "
 		        "its namespace is configured",
 		        router_id);
 	return 1;
@@ -109,7 +119,7 @@ static bool still_true(struct routers_state *rs, const struct router_cache_entry
  * still given, only not kept.
  */
 static int read_and_keep(struct routers_state *rs, const char *router_id, struct router_info *info,
-        struct apierr *err)
+        struct fault *err)
 {
 	uint64_t dev0 = 0, ino0 = 0, dev1 = 0, ino1 = 0;
 	bool same = kernel_router_identity(rs->kernel, router_id, &dev0, &ino0) == 0;
@@ -132,7 +142,7 @@ static int read_and_keep(struct routers_state *rs, const char *router_id, struct
 
 /* Always synchronous: 1 with info, or -1 with err. */
 static int get(struct routers_state *rs, const char *router_id, struct router_info *info,
-        struct apierr *err, routers_cb cb, void *arg)
+        struct fault *err, routers_cb cb, void *arg)
 {
 	struct router_cache_entry *e = router_cache_find(rs->cache, router_id);
 

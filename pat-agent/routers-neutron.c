@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "kernel.h"
 #include "log.h"
 #include "neutron.h"
 #include "router-cache.h"
@@ -27,7 +28,7 @@ struct lookup {
 	void *arg;
 	struct router_info info;
 	int pending;
-	struct apierr err;
+	struct fault err;
 	bool failed;
 };
 
@@ -57,12 +58,12 @@ static void copy_id(char *dst, const char *src)
 	snprintf(dst, FWD_NAME_MAX + 1, "%s", src ? src : "");
 }
 
-static void neutron_failure(struct apierr *err, const struct http_error *herr, const char *what)
+static void neutron_failure(struct fault *err, const struct http_error *herr, const char *what)
 {
 	if (herr->code == -ENOENT)
-		apierr_set(err, 404, "praas.router_not_found", "%s: not found in Neutron", what);
+		fault_set(err, -ENOENT, FAULT_ROUTER, "%s: not found in Neutron", what);
 	else
-		apierr_set(err, 503, "praas.neutron_unavailable", "%s: Neutron: %s", what,
+		fault_set(err, herr->code, FAULT_NEUTRON, "%s: Neutron: %s", what,
 		        herr->message ? herr->message : strerror(-herr->code));
 }
 
@@ -73,7 +74,7 @@ static void lookup_done(struct lookup *lk)
 	if (lk->failed) {
 		lk->cb(NULL, &lk->err, lk->arg);
 	} else if (lk->info.gateway4.family == 0 && lk->info.gateway6.family == 0) {
-		apierr_set(&lk->err, 409, "praas.no_gateway",
+		fault_set(&lk->err, -EADDRNOTAVAIL, FAULT_GATEWAY,
 		        "router %s has no external gateway address", lk->info.id);
 		lk->cb(NULL, &lk->err, lk->arg);
 	} else {
@@ -96,6 +97,13 @@ static void on_router(struct neutron_router *r, const struct http_error *herr, v
 	}
 	if (r != NULL) {
 		copy_id(lk->info.project_id, r->project_id);
+		/*
+		 * Neutron says DVR: only its snat- namespace is ever written here,
+		 * even while it is away (kernel_mark_dvr); an HA router needs
+		 * nothing, every replica being a qrouter- one.
+		 */
+		if (r->distributed && kernel_mark_dvr(lk->rs->kernel, lk->info.id) < 0)
+			log_warnx("Router %s: out of memory", lk->info.id);
 		for (size_t i = 0; i < r->gateway_ips_len; i++) {
 			const struct addr *a = &r->gateway_ips[i].addr;
 			struct addr *slot =
@@ -132,7 +140,7 @@ static void on_interfaces(
 }
 
 static int get(struct routers_state *rs, const char *router_id, struct router_info *info,
-        struct apierr *err, routers_cb cb, void *arg)
+        struct fault *err, routers_cb cb, void *arg)
 {
 	struct router_cache_entry *hit = router_cache_find(rs->cache, router_id);
 	struct lookup *lk;
@@ -143,7 +151,7 @@ static int get(struct routers_state *rs, const char *router_id, struct router_in
 	}
 	lk = calloc(1, sizeof(*lk));
 	if (lk == NULL)
-		return apierr_set(err, 503, "praas.out_of_memory", "out of memory");
+		return fault_no_memory(err);
 	lk->rs = rs;
 	lk->cb = cb;
 	lk->arg = arg;
@@ -151,13 +159,13 @@ static int get(struct routers_state *rs, const char *router_id, struct router_in
 	copy_id(lk->info.id, router_id);
 	if (neutron_router_get(rs->neutron, router_id, on_router, lk, NULL) < 0) {
 		free(lk);
-		return apierr_set(err, 503, "praas.neutron_unavailable", "cannot ask Neutron");
+		return fault_set(err, -EIO, FAULT_NEUTRON, "cannot ask Neutron");
 	}
 	if (neutron_router_interfaces(rs->neutron, router_id, on_interfaces, lk, NULL) < 0) {
 		/* on_router will still come; make it the last one. */
 		lk->pending--;
 		lk->failed = true;
-		apierr_set(&lk->err, 503, "praas.neutron_unavailable", "cannot ask Neutron");
+		fault_set(&lk->err, -EIO, FAULT_NEUTRON, "cannot ask Neutron");
 	}
 	return 0;
 }
@@ -199,22 +207,22 @@ static void target_found(
 static void target_missing(struct target_lookup *tl, const struct http_error *herr)
 {
 	char a[ADDR_STRLEN];
-	struct apierr err;
+	struct fault err;
 
 	if (herr != NULL && herr->code != -ENOENT)
-		apierr_set(&err, 503, "praas.neutron_unavailable", "port lookup: Neutron: %s",
+		fault_set(&err, herr->code, FAULT_NEUTRON, "port lookup: Neutron: %s",
 		        herr->message ? herr->message : strerror(-herr->code));
 	else if (tl->port_id[0] && herr != NULL)
-		apierr_set(&err, 400, "praas.bad_request", "internal_port_id: no Neutron port %s",
+		fault_set(&err, -EINVAL, FAULT_REQUEST, "internal_port_id: no Neutron port %s",
 		        tl->port_id);
 	else if (tl->port_id[0])
-		apierr_set(&err, 400, "praas.bad_request",
+		fault_set(&err, -EINVAL, FAULT_REQUEST,
 		        "internal_port_id: port %s has no address %s on a subnet attached to "
 		        "router %s",
 		        tl->port_id, tl->want.family ? addr_format(&tl->want, a, sizeof(a)) : "",
 		        tl->info.id);
 	else
-		apierr_set(&err, 400, "praas.bad_request",
+		fault_set(&err, -EINVAL, FAULT_REQUEST,
 		        "internal_ip_address: no Neutron port holds %s on a subnet attached to "
 		        "router %s",
 		        addr_format(&tl->want, a, sizeof(a)), tl->info.id);
@@ -252,14 +260,14 @@ static void on_ports(struct neutron_ports *l, const struct http_error *herr, voi
 }
 
 static int find_target(struct routers_state *rs, const struct router_info *info,
-        const struct addr *a, const char *port_id, struct apierr *err, target_cb cb, void *arg)
+        const struct addr *a, const char *port_id, struct fault *err, target_cb cb, void *arg)
 {
 	struct target_lookup *tl = calloc(1, sizeof(*tl));
 	char text[ADDR_STRLEN];
 	int r;
 
 	if (tl == NULL)
-		return apierr_set(err, 503, "praas.out_of_memory", "out of memory");
+		return fault_no_memory(err);
 	tl->info = *info;
 	tl->cb = cb;
 	tl->arg = arg;
@@ -274,8 +282,7 @@ static int find_target(struct routers_state *rs, const struct router_info *info,
 	}
 	if (r < 0) {
 		free(tl);
-		return apierr_set(err, 503, "praas.neutron_unavailable", "cannot ask Neutron: %s",
-		        strerror(-r));
+		return fault_set(err, r, FAULT_NEUTRON, "cannot ask Neutron: %s", strerror(-r));
 	}
 	return 0;
 }

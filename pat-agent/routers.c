@@ -24,12 +24,18 @@ int routers_new(struct kernel *kernel, struct neutron *neutron, struct routers *
 	rs->be = neutron != NULL ? &routers_neutron_backend : &routers_local_backend;
 	rs->st.neutron = neutron;
 	rs->st.kernel = kernel;
+	rs->st.ha_confs_path = "/var/lib/neutron/ha_confs";
 	if ((r = router_cache_new(rs->be->cache_capacity(), &rs->st.cache)) < 0) {
 		free(rs);
 		return r;
 	}
 	*out = rs;
 	return 0;
+}
+
+void routers_set_ha_confs_path(struct routers *rs, const char *path)
+{
+	rs->st.ha_confs_path = path;
 }
 
 void routers_free(struct routers *rs)
@@ -61,7 +67,7 @@ bool routers_follow_gateways(const struct routers *rs)
 }
 
 int routers_get(struct routers *rs, const char *router_id, struct router_info *info,
-        struct apierr *err, routers_cb cb, void *arg)
+        struct fault *err, routers_cb cb, void *arg)
 {
 	return rs->be->get(&rs->st, router_id, info, err, cb, arg);
 }
@@ -72,10 +78,10 @@ void routers_forget(struct routers *rs, const char *router_id)
 }
 
 int routers_find_target(struct routers *rs, const struct router_info *info, const struct addr *a,
-        const char *port_id, struct apierr *err, target_cb cb, void *arg)
+        const char *port_id, struct fault *err, target_cb cb, void *arg)
 {
 	if (rs->be->find_target == NULL)
-		return apierr_set(err, 400, "praas.bad_request",
+		return fault_set(err, -EINVAL, FAULT_REQUEST,
 		        "router %s: the %s backend has no ports", info->id, rs->be->name);
 	return rs->be->find_target(&rs->st, info, a, port_id, err, cb, arg);
 }
@@ -110,7 +116,7 @@ static bool host_bits_all(const struct cidr *net, const struct addr *a, int bit)
 }
 
 int router_check_address(
-        const struct router_info *info, const struct addr *a, const char *field, struct apierr *err)
+        const struct router_info *info, const struct addr *a, const char *field, struct fault *err)
 {
 	char text[ADDR_STRLEN], net[ADDR_STRLEN + 8]; /* "address/prefixlen" */
 	const struct cidr *s;
@@ -120,11 +126,11 @@ int router_check_address(
 
 	addr_format(a, text, sizeof(text));
 	if (i < 0)
-		return apierr_set(err, 400, "praas.bad_request",
+		return fault_set(err, -EINVAL, FAULT_REQUEST,
 		        "%s: %s is not on a subnet attached to router %s", field, text, info->id);
 	for (size_t k = 0; k < info->own_len; k++)
 		if (addr_equal(&info->own[k], a))
-			return apierr_set(err, 400, "praas.bad_target",
+			return fault_set(err, -EINVAL, FAULT_TARGET,
 			        "%s: %s is an address of router %s itself; forwardings may target "
 			        "VMs only",
 			        field, text, info->id);
@@ -137,20 +143,20 @@ int router_check_address(
 	addr_format(a, text, sizeof(text));
 	/* /31 and /32 (IPv4, RFC 3021) and /127, /128 have no such addresses. */
 	if (hostbits >= 2 && host_bits_all(s, a, 0))
-		return apierr_set(err, 400, "praas.bad_target",
+		return fault_set(err, -EINVAL, FAULT_TARGET,
 		        "%s: %s is the network address of subnet %s (%s); forwardings may target "
 		        "VMs only",
 		        field, text, net,
 		        a->family == AF_INET6 ? "Subnet-Router anycast" : "no host");
 	if (a->family == AF_INET && hostbits >= 2 && host_bits_all(s, a, 1))
-		return apierr_set(err, 400, "praas.bad_target",
+		return fault_set(err, -EINVAL, FAULT_TARGET,
 		        "%s: %s is the broadcast address of subnet %s; forwardings may target VMs "
 		        "only",
 		        field, text, net);
 	return 0;
 }
 
-int router_check_port(const struct target_port *port, bool admin, struct apierr *err)
+int router_check_port(const struct target_port *port, bool admin, struct fault *err)
 {
 	char text[ADDR_STRLEN];
 
@@ -160,12 +166,12 @@ int router_check_port(const struct target_port *port, bool admin, struct apierr 
 	if (port->device_owner[0] == '\0') {
 		if (admin)
 			return 0;
-		return apierr_set(err, 400, "praas.bad_target",
+		return fault_set(err, -EINVAL, FAULT_TARGET,
 		        "port %s (%s) has no device_owner: only an admin may forward to a port "
 		        "without an owner; forwardings may target VM ports (compute:*)",
 		        port->id, text);
 	}
-	return apierr_set(err, 400, "praas.bad_target",
+	return fault_set(err, -EINVAL, FAULT_TARGET,
 	        "port %s (%s) is a %s port; forwardings may target VM ports (compute:*) only",
 	        port->id, text, port->device_owner);
 }

@@ -21,7 +21,7 @@
 #include <stddef.h>
 
 #include "addr.h"
-#include "apierr.h"
+#include "fault.h"
 #include "fwd.h"
 
 struct kernel;
@@ -55,12 +55,17 @@ struct target_port {
 };
 
 /* info and err are valid during the call; exactly one is non-NULL. */
-typedef void (*routers_cb)(const struct router_info *info, const struct apierr *err, void *arg);
-typedef void (*target_cb)(const struct target_port *port, const struct apierr *err, void *arg);
+typedef void (*routers_cb)(const struct router_info *info, const struct fault *err, void *arg);
+typedef void (*target_cb)(const struct target_port *port, const struct fault *err, void *arg);
 
 /* neutron NULL: standalone. kernel and neutron are borrowed. 0 or -errno. */
 int routers_new(struct kernel *kernel, struct neutron *neutron, struct routers **out);
 void routers_free(struct routers *rs);
+/*
+ * Standalone: where HA routers' keepalived.conf files are (config
+ * ha_confs_path; borrowed, must outlive rs). Default /var/lib/neutron/ha_confs.
+ */
+void routers_set_ha_confs_path(struct routers *rs, const char *path);
 
 /* "neutron" or "local". */
 const char *routers_backend_name(const struct routers *rs);
@@ -85,7 +90,7 @@ bool routers_follow_gateways(const struct routers *rs);
  * checked (a UUID, or a namespace suffix in standalone mode) before.
  */
 int routers_get(struct routers *rs, const char *router_id, struct router_info *info,
-        struct apierr *err, routers_cb cb, void *arg);
+        struct fault *err, routers_cb cb, void *arg);
 
 /* Forgets what is cached of a router (its gateway changed, it was deleted). */
 void routers_forget(struct routers *rs, const char *router_id);
@@ -102,8 +107,8 @@ int router_subnet_of(const struct router_info *info, const struct addr *a);
  * address) or IPv4 broadcast address. field names the request's field in
  * the message. 0, or -1 with a 400 in err saying which rule refused it.
  */
-int router_check_address(const struct router_info *info, const struct addr *a, const char *field,
-        struct apierr *err);
+int router_check_address(
+        const struct router_info *info, const struct addr *a, const char *field, struct fault *err);
 
 /*
  * OpenStack mode: whether a Neutron port may be a forwarding's target.
@@ -113,7 +118,7 @@ int router_check_address(const struct router_info *info, const struct addr *a, c
  * network:router_interface, network:router_gateway, network:floatingip,
  * a load balancer's port...) is infrastructure. 0, or -1 with a 400.
  */
-int router_check_port(const struct target_port *port, bool admin, struct apierr *err);
+int router_check_port(const struct target_port *port, bool admin, struct fault *err);
 
 /*
  * Finds the Neutron port that holds address a on one of the router's
@@ -123,6 +128,6 @@ int router_check_port(const struct target_port *port, bool admin, struct apierr 
  * Returns 0, or -1 with err filled when it could not start.
  */
 int routers_find_target(struct routers *rs, const struct router_info *info, const struct addr *a,
-        const char *port_id, struct apierr *err, target_cb cb, void *arg);
+        const char *port_id, struct fault *err, target_cb cb, void *arg);
 
 #endif

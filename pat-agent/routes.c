@@ -8,7 +8,7 @@
 
 #include "agent.h"
 #include "api-legacy.h"
-#include "api-ops.h"
+#include "api-operator.h"
 #include "api-v1.h"
 #include "call.h"
 #include "cause.h"
@@ -17,12 +17,6 @@
 #include "log.h"
 #include "osclient.h"
 #include "stats.h"
-
-/* A handler's view of one request: the agent and the server's handle. */
-struct call {
-	struct agent *agent;
-	struct httpd_req *req;
-};
 
 static void legacy_create(struct call *c)
 {
@@ -49,51 +43,39 @@ static void legacy_router_server_pat(struct call *c)
 	api_legacy(c, LEGACY_ROUTER_SERVER_PAT);
 }
 
-/* The handlers, indexed like the route tables below. */
-typedef void route_fn(struct call *c);
-
 #define V1_ROUTER "/v1/routers/{router_id}/port_forwardings"
-
-static route_fn *const handlers[] = {
-        api_healthz,
-        api_metrics,
-        api_version,
-        api_v1_list,
-        api_v1_create,
-        api_v1_show,
-        api_v1_update,
-        api_v1_delete,
-        api_v1_list_all,
-        legacy_create,
-        legacy_remove,
-        legacy_modify,
-        legacy_router_pat,
-        legacy_router_server_pat,
-};
 
 static void on_request(struct httpd_req *r, void *arg);
 
+/* A route's handler, carried by its line of the table (httpd_route.data). */
+struct route_target {
+	call_fn *fn;
+};
+#define TO(handler) (&(const struct route_target){handler})
+
 /*
- * The operations' routes come first, so that with metrics_listen the REST
+ * One line per route: adding one is a line here and its handler. The
+ * operations' routes come first, so that with metrics_listen the REST
  * port serves the table without them (and the management port only
  * them); the legacy routes come last, so that legacy_api = false serves
  * only the ones before.
  */
 static const struct httpd_route routes[] = {
-        {"healthz", EVHTTP_REQ_GET, "/healthz", on_request},
-        {"metrics", EVHTTP_REQ_GET, "/metrics", on_request},
-        {"version", EVHTTP_REQ_GET, "/", on_request},
-        {"v1_list", EVHTTP_REQ_GET, V1_ROUTER, on_request},
-        {"v1_create", EVHTTP_REQ_POST, V1_ROUTER, on_request},
-        {"v1_show", EVHTTP_REQ_GET, V1_ROUTER "/{id}", on_request},
-        {"v1_update", EVHTTP_REQ_PUT, V1_ROUTER "/{id}", on_request},
-        {"v1_delete", EVHTTP_REQ_DELETE, V1_ROUTER "/{id}", on_request},
-        {"v1_list_all", EVHTTP_REQ_GET, "/v1/port_forwardings", on_request},
-        {"legacy_create", EVHTTP_REQ_POST, "/pat/create", on_request},
-        {"legacy_remove", EVHTTP_REQ_POST, "/pat/remove", on_request},
-        {"legacy_modify", EVHTTP_REQ_POST, "/pat/modify", on_request},
-        {"legacy_router_pat", EVHTTP_REQ_GET, "/router_pat", on_request},
-        {"legacy_router_server_pat", EVHTTP_REQ_GET, "/router_server_pat", on_request},
+        {"healthz", EVHTTP_REQ_GET, "/healthz", on_request, TO(api_healthz)},
+        {"metrics", EVHTTP_REQ_GET, "/metrics", on_request, TO(api_metrics)},
+        {"version", EVHTTP_REQ_GET, "/", on_request, TO(api_version)},
+        {"v1_list", EVHTTP_REQ_GET, V1_ROUTER, on_request, TO(api_v1_list)},
+        {"v1_create", EVHTTP_REQ_POST, V1_ROUTER, on_request, TO(api_v1_create)},
+        {"v1_show", EVHTTP_REQ_GET, V1_ROUTER "/{id}", on_request, TO(api_v1_show)},
+        {"v1_update", EVHTTP_REQ_PUT, V1_ROUTER "/{id}", on_request, TO(api_v1_update)},
+        {"v1_delete", EVHTTP_REQ_DELETE, V1_ROUTER "/{id}", on_request, TO(api_v1_delete)},
+        {"v1_list_all", EVHTTP_REQ_GET, "/v1/port_forwardings", on_request, TO(api_v1_list_all)},
+        {"legacy_create", EVHTTP_REQ_POST, "/pat/create", on_request, TO(legacy_create)},
+        {"legacy_remove", EVHTTP_REQ_POST, "/pat/remove", on_request, TO(legacy_remove)},
+        {"legacy_modify", EVHTTP_REQ_POST, "/pat/modify", on_request, TO(legacy_modify)},
+        {"legacy_router_pat", EVHTTP_REQ_GET, "/router_pat", on_request, TO(legacy_router_pat)},
+        {"legacy_router_server_pat", EVHTTP_REQ_GET, "/router_server_pat", on_request,
+                TO(legacy_router_server_pat)},
 };
 #define NROUTES        (sizeof(routes) / sizeof(routes[0]))
 #define NLEGACY_ROUTES 5
@@ -101,103 +83,9 @@ static const struct httpd_route routes[] = {
 
 static void on_request(struct httpd_req *r, void *arg)
 {
-	struct call *c = malloc(sizeof(*c));
+	const struct route_target *t = httpd_req_route_entry(r)->data;
 
-	if (c == NULL) {
-		httpd_reply_error(r, 503, "praas.out_of_memory", "out of memory");
-		return;
-	}
-	c->agent = arg;
-	c->req = r;
-	/* By entry, not index: the REST port's table may start after the operations'. */
-	handlers[httpd_req_route_entry(r) - routes](c);
-}
-
-/* Every answer goes through here: the call ends with it. */
-static void done(struct call *c)
-{
-	free(c);
-}
-
-struct agent *call_agent(struct call *c)
-{
-	return c->agent;
-}
-
-const char *call_capture(struct call *c, const char *name)
-{
-	return httpd_req_capture(c->req, name);
-}
-
-const char *call_header(struct call *c, const char *name)
-{
-	return httpd_req_header(c->req, name);
-}
-
-const char *call_query_string(struct call *c)
-{
-	return httpd_req_query(c->req);
-}
-
-const char *call_body(struct call *c, size_t *len)
-{
-	return httpd_req_body(c->req, len);
-}
-
-const char *call_request_id(struct call *c)
-{
-	return httpd_req_id(c->req);
-}
-
-const struct addr *call_peer(struct call *c, struct addr *buf)
-{
-	return httpd_req_peer(c->req, buf) == 0 ? buf : NULL;
-}
-
-void call_reply(struct call *c, int status, struct evbuffer *body)
-{
-	if (status == 204 || body == NULL)
-		httpd_reply_empty(c->req, status);
-	else
-		httpd_reply_json(c->req, status, body);
-	done(c);
-}
-
-void call_reply_stream(struct call *c, int status, struct evbuffer *first,
-        int (*more)(struct evbuffer *out, void *arg), void (*fin)(void *arg, bool complete),
-        void *arg)
-{
-	httpd_reply_stream(c->req, status, first, more, fin, arg);
-	done(c);
-}
-
-void call_reply_text(struct call *c, int status, struct evbuffer *body)
-{
-	httpd_reply_typed(c->req, status, "text/plain; version=0.0.4; charset=utf-8", body);
-	done(c);
-}
-
-void call_reply_legacy(struct call *c, struct evbuffer *body)
-{
-	httpd_reply_json(c->req, 200, body);
-	done(c);
-}
-
-void call_reply_error(struct call *c, const struct apierr *err)
-{
-	char secs[16];
-
-	/* An answer with Retry-After is load shedding, logged where it is decided
-	 * (at a bounded rate), not once per refused request. */
-	if (err->status >= 500 && err->retry_after == 0)
-		log_warnx("%s: %d %s", httpd_req_id(c->req), err->status, err->detail);
-	/* Without the header the answer still stands: it is only advice. */
-	if (err->retry_after > 0) {
-		snprintf(secs, sizeof(secs), "%d", err->retry_after);
-		(void)httpd_req_add_header(c->req, "Retry-After", secs);
-	}
-	httpd_reply_error(c->req, err->status, err->code, "%s", err->detail);
-	done(c);
+	call_serve(arg, r, t->fn);
 }
 
 static void on_batch(double seconds, bool ok, void *arg)

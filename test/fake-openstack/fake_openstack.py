@@ -112,7 +112,9 @@ def seed(args):
          "p-demo")
     for i in range(args.ports):
         port("extra%d" % i, priv, "compute:nova", new_id(),
-             [(privsub, "10.0.%d.%d" % (1 + i // 250, 1 + i % 250))], "p-demo")
+             # 10.0.x.y for the first 62,500, then 10.1.x.y: 100,000 stay addresses
+             [(privsub, "10.%d.%d.%d" % (i // 62500, 1 + (i // 250) % 250, 1 + i % 250))],
+             "p-demo")
     return {"networks": nets, "subnets": subnets, "routers": routers, "ports": ports}
 
 

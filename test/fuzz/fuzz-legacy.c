@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "json-text.h"
-#include "legacy.h"
+#include "legacy-wire.h"
 #include "list-filter.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -172,5 +172,15 @@ while [ -n "$url" ] && [ "$pages" -lt 10 ]; do
 done
 check "7 ports listed with limit=3 in 3 pages (got $seen in $pages)" test "$seen" = 7 -a "$pages" = 3
 
+# Neutron's RPC on the real broker: its server queues have consumers
+# shellcheck source=rabbit.sh
+. "$HERE/rabbit.sh"
+consumers=$(rabbit_ctl "$OS_RABBIT_DIR" "$OS_RABBIT_NODE" "$PRAAS_OS_RABBIT_PORT" list_queues -q name consumers 2>/dev/null |
+	awk '$1 == "q-plugin" || $1 == "q-l3-plugin" { n += ($2 > 0) } END { print n + 0 }')
+check "RabbitMQ: Neutron's RPC queues q-plugin and q-l3-plugin have consumers" test "$consumers" = 2
+exchange=$(rabbit_ctl "$OS_RABBIT_DIR" "$OS_RABBIT_NODE" "$PRAAS_OS_RABBIT_PORT" list_exchanges -q name type 2>/dev/null |
+	awk '$1 == "neutron" { print $2 }')
+check "RabbitMQ: Neutron's notifications exchange \"neutron\" (topic)" test "$exchange" = topic
+
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]

@@ -1,23 +1,27 @@
 #!/usr/bin/env bash
 # start.sh - install (if needed), configure and start PRaaS's loopback
 # OpenStack for integration tests: Debian 12's own Keystone (Zed, under
-# uwsgi) and Neutron (neutron-server, ML2, router plugin, fake:/ messaging,
-# no agents), on 127.0.0.1 only, backed by a private PostgreSQL cluster that
-# listens on a unix socket only.
+# uwsgi) and Neutron (neutron-server, ML2, router plugin, no agents) with
+# its RPC and notifications (messagingv2) on a private RabbitMQ, on
+# 127.0.0.1 only, backed by a private PostgreSQL cluster that listens on a
+# unix socket only.
 #
 #   Keystone v3   http://127.0.0.1:$PRAAS_OS_KEYSTONE_PORT/v3   (default 25000)
 #   Neutron v2.0  http://127.0.0.1:$PRAAS_OS_NEUTRON_PORT/v2.0  (default 29696)
+#   RabbitMQ      amqp://127.0.0.1:$PRAAS_OS_RABBIT_PORT (default 25680; +1, +2 taken)
 #
 # Writes /etc/praas-openstack/{clouds.yaml,admin-openrc,demo-openrc,
-# alt_demo-openrc}; clouds praas-admin, praas-demo, praas-alt.
+# alt_demo-openrc,rabbit.env}; clouds praas-admin, praas-demo, praas-alt.
 # Idempotent: run again while up, it only checks; after stop.sh it restarts
-# with the same data. stop.sh stops exactly what this started.
+# with the same data. Up without RabbitMQ (started by an older start.sh): it
+# starts RabbitMQ and restarts neutron-server alone, once. stop.sh stops exactly what this started.
 #
 # Options:
 #   --fresh         stop it if running, wipe its data and config, start empty
 #   --install-only  only install the Debian packages (preseeded, no daemons)
 #   --no-install    never call apt-get; fail if a package is missing
 # Environment: PRAAS_OS_KEYSTONE_PORT, PRAAS_OS_NEUTRON_PORT, PRAAS_OS_REGION,
+#   PRAAS_OS_RABBIT_PORT,
 #   PRAAS_OS_{ADMIN,DEMO,ALT}_PASSWORD, PRAAS_OS_KEEP_ON_FAILURE=1 (leave
 #   what a failed start started running, for debugging).
 set -euo pipefail
@@ -25,10 +29,13 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=common.sh
 . "$HERE/common.sh"
+# shellcheck source=rabbit.sh
+. "$HERE/rabbit.sh"
 
 # keystone, neutron-common: the services; uwsgi-plugin-python3 runs Keystone;
-# postgresql + python3-psycopg2: their database; jq, curl: this script.
-PACKAGES="keystone neutron-common uwsgi-plugin-python3 postgresql python3-psycopg2 jq curl"
+# postgresql + python3-psycopg2: their database; rabbitmq-server: Neutron's
+# message bus; jq, curl: this script.
+PACKAGES="keystone neutron-common uwsgi-plugin-python3 postgresql python3-psycopg2 rabbitmq-server jq curl"
 export LC_ALL=C.UTF-8
 # The OpenStack tools are /usr/bin/python3 scripts: keep a standard PATH so
 # that no virtualenv python on the caller's PATH is picked up.
@@ -41,7 +48,7 @@ for a in "$@"; do
 	--install-only) INSTALL_ONLY=1 ;;
 	--no-install) NO_INSTALL=1 ;;
 	-h | --help)
-		sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+		sed -n '2,27p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*)
@@ -231,6 +238,7 @@ print_summary() {
 PRaaS loopback OpenStack is up (127.0.0.1 only):
   Keystone v3   $OS_KS_URL
   Neutron v2.0  $OS_NEUTRON_URL/v2.0
+  RabbitMQ      amqp://$OS_HOST:$PRAAS_OS_RABBIT_PORT (node $OS_RABBIT_NODE@localhost; URLs in $OS_RABBIT_ENV)
   clouds.yaml   $OS_CLOUDS_YAML  (clouds praas-admin, praas-demo, praas-alt)
   openrc        $OS_CONF_DIR/{admin,demo,alt_demo}-openrc
   external net  public, subnet public-subnet 172.24.4.0/24 (in Neutron's database only)
@@ -337,6 +345,7 @@ for c in keystone-manage neutron-server neutron-db-manage uwsgi-core jq curl set
 	command -v "$c" >/dev/null || die "$c not found"
 done
 [ -e /usr/lib/uwsgi/plugins/python3_plugin.so ] || die "uwsgi python3 plugin missing"
+[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || die "rabbitmq-server not found"
 
 # ------------------------------------------------------------ 2. state
 if os_all_recorded_alive &&
@@ -347,14 +356,27 @@ if os_all_recorded_alive &&
 	print_summary
 	exit 0
 fi
-if os_any_recorded_alive; then
+# Up, but started before RabbitMQ was part of it: keep PostgreSQL and
+# Keystone (others' tests use them), add RabbitMQ, restart Neutron once.
+UPGRADE=0
+if os_recorded_alive postgresql && os_recorded_alive keystone &&
+	os_recorded_alive neutron-server && ! grep -q '^epmd \|^rabbitmq ' "$OS_PID_FILE" &&
+	[ "$(http_code "$OS_KS_URL")" = 200 ] && [ "$(http_code "$OS_NEUTRON_URL/")" = 200 ]; then
+	log "up without RabbitMQ: starting it, then restarting neutron-server once"
+	UPGRADE=1
+elif os_any_recorded_alive; then
 	log "partly running: stopping what is left before a clean start"
 	bash "$HERE/stop.sh"
 fi
-rm -f "$OS_PID_FILE"
+[ "$UPGRADE" -eq 1 ] || rm -f "$OS_PID_FILE"
 
-check_port_free "$PRAAS_OS_KEYSTONE_PORT" keystone
-check_port_free "$PRAAS_OS_NEUTRON_PORT" neutron
+if [ "$UPGRADE" -eq 0 ]; then
+	check_port_free "$PRAAS_OS_KEYSTONE_PORT" keystone
+	check_port_free "$PRAAS_OS_NEUTRON_PORT" neutron
+fi
+for p in "$PRAAS_OS_RABBIT_PORT" $((PRAAS_OS_RABBIT_PORT + 1)) $((PRAAS_OS_RABBIT_PORT + 2)); do
+	check_port_free "$p" rabbit
+done
 
 # ----------------------------------------------------------- 3. config
 mkdir -p "$OS_CONF_DIR" "$OS_STATE_DIR/neutron/lock" "$OS_STATE_DIR/keystone" \
@@ -362,6 +384,9 @@ mkdir -p "$OS_CONF_DIR" "$OS_STATE_DIR/neutron/lock" "$OS_STATE_DIR/keystone" \
 chmod 755 "$OS_CONF_DIR"
 DB_PW=$(secret db)
 NEUTRON_SVC_PW=$(secret neutron-service)
+RABBIT_PW=$(secret rabbit-openstack)
+RABBIT_PRAAS_PW=$(secret rabbit-praas)
+RABBIT_URL=rabbit://openstack:$RABBIT_PW@$OS_HOST:$PRAAS_OS_RABBIT_PORT/
 # psycopg2 over the private unix socket (host= names its directory)
 db_url() { echo "postgresql+psycopg2://openstack:$DB_PW@/$1?host=$OS_PGSOCK&port=$OS_PG_PORT"; }
 
@@ -408,8 +433,8 @@ api_paste_config = /usr/share/neutron-common/api-paste.ini
 api_workers = 0
 rpc_workers = 1
 rpc_state_report_workers = 0
-# in-memory messaging: no RabbitMQ, no agents
-transport_url = fake:/
+# RPC and notifications on our private RabbitMQ (no agent listens)
+transport_url = $RABBIT_URL
 dhcp_agent_notification = false
 notify_nova_on_port_status_changes = false
 notify_nova_on_port_data_changes = false
@@ -431,7 +456,8 @@ region_name = $PRAAS_OS_REGION
 [oslo_concurrency]
 lock_path = $OS_STATE_DIR/neutron/lock
 [oslo_messaging_notifications]
-driver = noop
+# exchange neutron, routing key notifications.info: what praas-monitor-agent consumes
+driver = messagingv2
 [quotas]
 # unlimited: a test run that leaks must not make the next one hit a quota
 quota_network = -1
@@ -480,13 +506,13 @@ EOF
 	chown postgres:postgres "$OS_PGDATA/pg_hba.conf"
 fi
 # listen_addresses='': no TCP at all. Durability traded for speed (tests).
-(cd / && as_postgres "$PGBIN/pg_ctl" -D "$OS_PGDATA" -l "$OS_LOG_DIR/postgresql.log" -w -t 60 \
+os_recorded_alive postgresql || (cd / && as_postgres "$PGBIN/pg_ctl" -D "$OS_PGDATA" -l "$OS_LOG_DIR/postgresql.log" -w -t 60 \
 	-o "-c listen_addresses='' -c port=$OS_PG_PORT -c unix_socket_directories=$OS_PGSOCK -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
 	start) >/dev/null 9>&- || {
 	tail -n 20 "$OS_LOG_DIR/postgresql.log" >&2
 	die "PostgreSQL did not start"
 }
-record_pid postgresql "$(head -n 1 "$OS_PGDATA/postmaster.pid")"
+os_recorded_alive postgresql || record_pid postgresql "$(head -n 1 "$OS_PGDATA/postmaster.pid")"
 psql_admin -tAc "SELECT 1 FROM pg_roles WHERE rolname = 'openstack'" | grep -q 1 ||
 	psql_admin -c "CREATE ROLE openstack LOGIN"
 psql_admin -c "ALTER ROLE openstack PASSWORD '$DB_PW'"
@@ -550,25 +576,52 @@ T_SCHEMA=$(secs "$T0" "$(now)")
 # ---------------------------------------------------------- 6. services
 T0=$(now)
 cd /
+# RabbitMQ first: neutron-server connects at start. Its epmd is recorded
+# before it, so that stop.sh (reverse order) stops the broker, then epmd.
+# Queues nobody reads in tests (notifications.info: no Telemetry here) are
+# capped; test queues left behind by a killed run expire.
+T_RMQ=$(now)
+RMQ_PIDS=$(rabbit_start "$OS_RABBIT_DIR" "$OS_RABBIT_NODE" "$PRAAS_OS_RABBIT_PORT" openstack "$RABBIT_PW") ||
+	die "RabbitMQ did not start; see $OS_RABBIT_DIR/log"
+record_pid epmd "${RMQ_PIDS#* }"
+record_pid rabbitmq "${RMQ_PIDS%% *}"
+rabbit_ctl "$OS_RABBIT_DIR" "$OS_RABBIT_NODE" "$PRAAS_OS_RABBIT_PORT" set_policy --apply-to queues \
+	praas-test-caps '^(notifications|praas-test-)' '{"max-length":10000,"expires":3600000}' >/dev/null
+rabbit_user "$OS_RABBIT_DIR" "$OS_RABBIT_NODE" "$PRAAS_OS_RABBIT_PORT" praas "$RABBIT_PRAAS_PW" \
+	'^praas-.*' '^praas-.*' '^(neutron|praas-.*)$'
+write_conf "$OS_RABBIT_ENV" <<EOF
+PRAAS_OS_RABBIT_URL=rabbit://praas:$RABBIT_PRAAS_PW@$OS_HOST:$PRAAS_OS_RABBIT_PORT/
+PRAAS_OS_RABBIT_ADMIN_URL=$RABBIT_URL
+EOF
+T_RMQ=$(secs "$T_RMQ" "$(now)")
+if [ "$UPGRADE" -eq 1 ]; then
+	while read -r name pid st; do
+		[ "$name" != neutron-server ] || stop_one "$name" "$pid" "$st" TERM
+	done <"$OS_PID_FILE"
+	grep -v '^neutron-server ' "$OS_PID_FILE" >"$OS_PID_FILE.tmp" || true
+	mv "$OS_PID_FILE.tmp" "$OS_PID_FILE"
+fi
 # setsid: the services leave this shell's session and outlive it; with no
 # job control, setsid execs in place, so $! is the service itself. Output
 # goes to files, so a caller reading this script through a pipe won't hang.
-setsid env OS_KEYSTONE_CONFIG_DIR="$OS_CONF_DIR" OS_KEYSTONE_CONFIG_FILES=keystone.conf \
-	uwsgi-core --plugins python3 --http-socket "$OS_HOST:$PRAAS_OS_KEYSTONE_PORT" \
-	--wsgi-file /usr/bin/keystone-wsgi-public --master --processes 1 --threads 8 \
-	--enable-threads --die-on-term --no-orphans --need-app --buffer-size 65535 \
-	--procname-prefix-spaced praas-keystone: \
-	</dev/null >>"$OS_LOG_DIR/keystone.log" 2>&1 9>&- &
-KPID=$!
+if [ "$UPGRADE" -eq 0 ]; then
+	setsid env OS_KEYSTONE_CONFIG_DIR="$OS_CONF_DIR" OS_KEYSTONE_CONFIG_FILES=keystone.conf \
+		uwsgi-core --plugins python3 --http-socket "$OS_HOST:$PRAAS_OS_KEYSTONE_PORT" \
+		--wsgi-file /usr/bin/keystone-wsgi-public --master --processes 1 --threads 8 \
+		--enable-threads --die-on-term --no-orphans --need-app --buffer-size 65535 \
+		--procname-prefix-spaced praas-keystone: \
+		</dev/null >>"$OS_LOG_DIR/keystone.log" 2>&1 9>&- &
+	KPID=$!
+fi
 setsid neutron-server --config-file "$OS_CONF_DIR/neutron.conf" \
 	--config-file "$OS_CONF_DIR/ml2_conf.ini" \
 	</dev/null >>"$OS_LOG_DIR/neutron-server.log" 2>&1 9>&- &
 NPID=$!
 sleep 0.2
-record_pid keystone "$KPID"
+[ "$UPGRADE" -eq 1 ] || record_pid keystone "$KPID"
 record_pid neutron-server "$NPID"
 
-wait_http keystone "$OS_KS_URL" 120 "$KPID" "$OS_LOG_DIR/keystone.log"
+[ "$UPGRADE" -eq 1 ] || wait_http keystone "$OS_KS_URL" 120 "$KPID" "$OS_LOG_DIR/keystone.log"
 T_KS_UP=$(secs "$T0" "$(now)")
 wait_http neutron-server "$OS_NEUTRON_URL/" 180 "$NPID" "$OS_LOG_DIR/neutron-server.log"
 T_NE_UP=$(secs "$T0" "$(now)")
@@ -615,6 +668,6 @@ write_clouds_yaml
 T_DATA=$(secs "$T1" "$(now)")
 
 log "timings: packages ${T_INSTALL}s, postgresql ${T_PG}s, schemas ${T_SCHEMA}s," \
-	"keystone up ${T_KS_UP}s / neutron up ${T_NE_UP}s after launch," \
+	"rabbitmq ${T_RMQ}s, keystone up ${T_KS_UP}s / neutron up ${T_NE_UP}s after launch," \
 	"users+endpoints+public net ${T_DATA}s, total $(secs "$T_BEGIN" "$(now)")s"
 print_summary

@@ -30,48 +30,6 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 1
 fi
 
-wait_gone() { # pid starttime seconds
-	local i=0 n=$(($3 * 10))
-	while proc_alive "$1" "$2"; do
-		i=$((i + 1))
-		[ "$i" -lt "$n" ] || return 1
-		sleep 0.1
-	done
-}
-
-children_of() { # pid -> "pid starttime" lines
-	local c st
-	for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do
-		if st=$(proc_start "$c"); then echo "$c $st"; fi
-	done
-}
-
-stop_one() { # name pid starttime signal
-	local name=$1 pid=$2 st=$3 sig=$4 kids c cst
-	if ! proc_alive "$pid" "$st"; then
-		echo "  $name (pid $pid): not running"
-		return 0
-	fi
-	kids=$(children_of "$pid")
-	echo "  $name (pid $pid): SIG$sig"
-	kill -s "$sig" "$pid" 2>/dev/null || true
-	if ! wait_gone "$pid" "$st" 30; then
-		echo "  $name (pid $pid): still running after 30 s, SIGKILL"
-		kill -s KILL "$pid" 2>/dev/null || true
-		wait_gone "$pid" "$st" 10 || echo "  $name (pid $pid): could not be killed" >&2
-	fi
-	# children normally leave with their parent; end those that did not
-	while read -r c cst; do
-		[ -n "${c:-}" ] || continue
-		wait_gone "$c" "$cst" 10 && continue
-		echo "  $name child (pid $c): still running, SIGTERM"
-		kill -s TERM "$c" 2>/dev/null || true
-		wait_gone "$c" "$cst" 10 && continue
-		kill -s KILL "$c" 2>/dev/null || true
-		wait_gone "$c" "$cst" 5 || echo "  $name child (pid $c): could not be killed" >&2
-	done <<<"$kids"
-}
-
 os_lock
 if [ ! -s "$OS_PID_FILE" ]; then
 	echo "stop.sh: no pid file ($OS_PID_FILE): nothing to stop"
@@ -79,7 +37,8 @@ if [ ! -s "$OS_PID_FILE" ]; then
 fi
 
 echo "Stopping PRaaS loopback OpenStack:"
-# reverse start order: neutron-server, keystone, then the database
+# reverse start order: neutron-server, keystone, RabbitMQ (SIGTERM is its
+# orderly shutdown), the epmd it started, then the database
 # (PostgreSQL: SIGINT is its "fast" shutdown)
 tac "$OS_PID_FILE" | while read -r name pid st; do
 	[ -n "${pid:-}" ] || continue

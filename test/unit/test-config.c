@@ -96,6 +96,8 @@ static void test_defaults(void **state)
 	assert_string_equal(fx->cfg.control_socket, "/run/praas/pat-agent.sock");
 	assert_string_equal(fx->cfg.netns_dir, "/run/netns");
 	assert_string_equal(fx->cfg.namespace_prefix, "qrouter-");
+	assert_string_equal(fx->cfg.ha_confs_path, "/var/lib/neutron/ha_confs");
+	assert_string_equal(fx->cfg.host, "");
 	assert_false(fx->cfg.masquerade);
 	assert_true(fx->cfg.legacy_api);
 	assert_int_equal(fx->cfg.legacy_trusted_len, 2);
@@ -122,6 +124,8 @@ static void test_every_key(void **state)
 	                         "  control_socket = \"/tmp/p.sock\";\n"
 	                         "  netns_dir = \"/tmp/netns\";\n"
 	                         "  namespace_prefix = \"qr-test-\";\n"
+	                         "  ha_confs_path = \"/tmp/ha_confs\";\n"
+	                         "  host = \"network-1.example\";\n"
 	                         "  masquerade = true;\n"
 	                         "  legacy_api = false;\n"
 	                         "  legacy_trusted = [ \"10.0.0.0/8\" ];\n"
@@ -144,6 +148,8 @@ static void test_every_key(void **state)
 	assert_string_equal(fx->cfg.control_socket, "/tmp/p.sock");
 	assert_string_equal(fx->cfg.netns_dir, "/tmp/netns");
 	assert_string_equal(fx->cfg.namespace_prefix, "qr-test-");
+	assert_string_equal(fx->cfg.ha_confs_path, "/tmp/ha_confs");
+	assert_string_equal(fx->cfg.host, "network-1.example");
 	assert_true(fx->cfg.masquerade);
 	assert_false(fx->cfg.legacy_api);
 	assert_int_equal(fx->cfg.legacy_trusted_len, 1);
@@ -243,6 +249,11 @@ static const struct bad_value {
          "aaaaaaaaaaaa.sock\";\n};\n",
                 3, "control_socket", "socket path holds at most 107"},
         {"praas:\n{\n  namespace_prefix = \"\";\n};\n", 3, "namespace_prefix", "non-empty"},
+        {"praas:\n{\n  ha_confs_path = \"ha\";\n};\n", 3, "ha_confs_path", "absolute path"},
+        {"praas:\n{\n  host = \"node a\";\n};\n", 3, "host", "at most 64 letters"},
+        {"praas:\n{\n  host = "
+         "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\";\n};\n",
+                3, "host", "at most 64 letters"},
         {"praas:\n{\n  trusted_proxies = [ \"127.0.0.1\", \"x\" ];\n};\n", 3, "trusted_proxies",
                 "element 2"},
         {"praas:\n{\n  metrics_listen = \"127.0.0.1\";\n};\n", 3, "metrics_listen",
@@ -256,6 +267,14 @@ static const struct bad_value {
         {"praas:\n{\n  tls_key = \"key.pem\";\n};\n", 3, "tls_key", "absolute path"},
         {"praas:\n{\n\n  tls_certificate = \"/c.pem\";\n};\n", 4, "tls_key",
                 "tls_certificate and tls_key go together"},
+        {"praas:\n{\n  transport_url = \"rabbit://h:5672/\";\n};\n", 3, "transport_url",
+                "no USER:PASS@"},
+        {"praas:\n{\n  transport_url = \"rabbit://u:p@h:99999/\";\n};\n", 3, "transport_url",
+                "not 1-65535"},
+        {"praas:\n{\n  notification_queue = \"\";\n};\n", 3, "notification_queue", "1-255 bytes"},
+        {"praas:\n{\n  notification_tls = 1;\n};\n", 3, "notification_tls", "true or false"},
+        {"praas:\n{\n  notification_tls_ca = \"ca.pem\";\n};\n", 3, "notification_tls_ca",
+                "absolute path"},
         {"praas = 3;\n", 1, "praas", "must be a group"},
         {"other: { a = 1; };\n", 1, "praas", "missing"},
 };
@@ -333,6 +352,35 @@ static void test_keystone_keys(void **state)
 	        load_text(fx, "praas:\n{\n  keystone_validation_queue = \"8\";\n};\n"), -EINVAL);
 	assert_error(fx, 3, "keystone_validation_queue");
 	assert_non_null(strstr(fx->error, "must be an integer"));
+}
+
+/* Neutron's notifications (issue 14): off by default, oslo's defaults otherwise. */
+static void test_notification_keys(void **state)
+{
+	struct fixture *fx = *state;
+
+	assert_string_equal(fx->cfg.transport_url, "");
+	assert_string_equal(fx->cfg.notification_exchange, "neutron");
+	assert_string_equal(fx->cfg.notification_routing_key, "notifications.info");
+	assert_string_equal(fx->cfg.notification_queue, "praas-monitor");
+	assert_false(fx->cfg.notification_tls);
+	assert_null(fx->cfg.notification_tls_ca);
+	assert_int_equal(
+	        load_text(fx,
+	                "praas:\n{\n  transport_url = \"rabbit://u:p@a:5672,u:p@b:5672/\";\n"
+	                "  notification_exchange = \"nova\";\n"
+	                "  notification_routing_key = \"versioned_notifications.info\";\n"
+	                "  notification_queue = \"praas-monitor-2\";\n"
+	                "  notification_tls = true;\n"
+	                "  notification_tls_ca = \"/etc/ssl/certs/ca.pem\";\n};\n"),
+	        0);
+	assert_string_equal(fx->warnings, "");
+	assert_string_equal(fx->cfg.transport_url, "rabbit://u:p@a:5672,u:p@b:5672/");
+	assert_string_equal(fx->cfg.notification_exchange, "nova");
+	assert_string_equal(fx->cfg.notification_routing_key, "versioned_notifications.info");
+	assert_string_equal(fx->cfg.notification_queue, "praas-monitor-2");
+	assert_true(fx->cfg.notification_tls);
+	assert_string_equal(fx->cfg.notification_tls_ca, "/etc/ssl/certs/ca.pem");
 }
 
 /* A failed load must leave the previous configuration as it was. */
@@ -467,6 +515,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_database_dir, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_database_url, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_shipped_file, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_notification_keys, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_keystone_keys, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_tls_proxy_keys, setup, teardown),
 	};

@@ -80,11 +80,11 @@ static void h_verify(struct control_reply *r, const struct ipc_request *req, voi
 }
 
 static const struct control_handlers handlers = {
-        .list = h_list,
-        .port_deleted = h_port_deleted,
-        .router_deleted = h_router_deleted,
-        .gateway_changed = h_gateway_changed,
-        .verify = h_verify,
+        .by_op[IPC_OP_LIST] = h_list,
+        .by_op[IPC_OP_PORT_DELETED] = h_port_deleted,
+        .by_op[IPC_OP_ROUTER_DELETED] = h_router_deleted,
+        .by_op[IPC_OP_GATEWAY_CHANGED] = h_gateway_changed,
+        .by_op[IPC_OP_VERIFY] = h_verify,
 };
 
 static int setup(void **state)

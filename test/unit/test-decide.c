@@ -196,6 +196,45 @@ static void test_port_lost_family(void **state)
 	actions_free(&out);
 }
 
+/*
+ * A notification brings one port (or router) and Neutron's answer about
+ * it alone: the rules of the other kind must not run on a listing that
+ * was never made (every router would look deleted).
+ */
+static void test_scoped(void **state)
+{
+	struct neutron_fixed_ip a_ips[] = {fixed("10.0.0.77")}, gw[] = {fixed("203.0.113.9")};
+	struct neutron_port p[] = {port(PORT_A, a_ips, 1)};
+	struct neutron_router r[] = {router(ROUTER_1, gw, 1)};
+	struct neutron_ports ports = {p, 1};
+	struct neutron_routers routers = {r, 1};
+	struct forwarding f[] = {fwd(ROUTER_1, "203.0.113.1", PORT_A, "10.0.0.5", 4022)};
+	struct actions out;
+
+	assert_int_equal(decide_scoped(f, 1, &ports, NULL, DECIDE_PORTS, &out), 0);
+	assert_int_equal(out.n, 1);
+	assert_int_equal(out.v[0].kind, ACTION_PORT_MOVED);
+	actions_free(&out);
+	/* The port gone (404: no listing): a suspect, and nothing about its router. */
+	assert_int_equal(decide_scoped(f, 1, NULL, NULL, DECIDE_PORTS, &out), 0);
+	assert_int_equal(out.n, 1);
+	assert_int_equal(out.v[0].kind, ACTION_PORT_SUSPECT);
+	actions_free(&out);
+	assert_int_equal(decide_scoped(f, 1, NULL, &routers, DECIDE_ROUTERS, &out), 0);
+	assert_int_equal(out.n, 1);
+	assert_int_equal(out.v[0].kind, ACTION_GATEWAY_CHANGED);
+	addr_eq(&out.v[0].new_ip, "203.0.113.9");
+	actions_free(&out);
+	assert_int_equal(decide_scoped(f, 1, NULL, NULL, DECIDE_ROUTERS, &out), 0);
+	assert_int_equal(out.n, 1);
+	assert_int_equal(out.v[0].kind, ACTION_ROUTER_SUSPECT);
+	actions_free(&out);
+	/* DECIDE_ALL is decide(). */
+	assert_int_equal(decide_scoped(f, 1, &ports, &routers, DECIDE_ALL, &out), 0);
+	assert_int_equal(out.n, 2);
+	actions_free(&out);
+}
+
 static void test_router_missing(void **state)
 {
 	struct neutron_fixed_ip a_ips[] = {fixed("10.0.0.5")}, gw[] = {fixed("203.0.113.1")};
@@ -478,6 +517,7 @@ int main(void)
 	        cmocka_unit_test(test_all_match),
 	        cmocka_unit_test(test_port_missing),
 	        cmocka_unit_test(test_port_moved),
+	        cmocka_unit_test(test_scoped),
 	        cmocka_unit_test(test_port_lost_family),
 	        cmocka_unit_test(test_router_missing),
 	        cmocka_unit_test(test_gateway_changed),

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "api-error.h"
 #include "config.h"
 #include "engine.h"
 #include "kernel.h"
@@ -48,7 +49,7 @@ struct answer {
 
 static unsigned int answers_seen;
 
-static void on_done(const struct apierr *err, void *arg)
+static void on_done(const struct fault *err, void *arg)
 {
 	struct answer *a = arg;
 
@@ -56,8 +57,10 @@ static void on_done(const struct apierr *err, void *arg)
 	a->called = true;
 	a->order = answers_seen++;
 	if (err != NULL) {
-		a->status = err->status;
-		snprintf(a->code, sizeof(a->code), "%s", err->code);
+		struct api_error_answer ans = api_error_of(err);
+
+		a->status = ans.status;
+		snprintf(a->code, sizeof(a->code), "%s", ans.code);
 		snprintf(a->detail, sizeof(a->detail), "%s", err->detail);
 	}
 }
@@ -303,12 +306,12 @@ static void test_sync_calls(void **state)
 	struct ctx *c = *state;
 	struct forwarding f = fwd(1400, "10.0.0.5", 22), clash = fwd(1400, "10.0.0.6", 22);
 	struct forwarding next, old;
-	struct apierr err;
+	struct fault err;
 
 	assert_int_equal(engine_create(&c->e, &f, false, &err), 0);
 	assert_int_equal(engine_create(&c->e, &clash, false, &err), -1);
-	assert_int_equal(err.status, 409);
-	assert_string_equal(err.code, "praas.port_in_use");
+	assert_int_equal(api_error_of(&err).status, 409);
+	assert_string_equal(api_error_of(&err).code, "praas.port_in_use");
 	next = f;
 	next.internal.lo = next.internal.hi = 2222;
 	assert_int_equal(engine_update(&c->e, &next, &old, &err), 0);
@@ -316,7 +319,7 @@ static void test_sync_calls(void **state)
 	assert_int_equal(engine_delete(&c->e, f.id, &old, &err), 0);
 	assert_int_equal(old.internal.lo, 2222); /* what was removed */
 	assert_int_equal(engine_delete(&c->e, f.id, NULL, &err), -1);
-	assert_int_equal(err.status, 404);
+	assert_int_equal(api_error_of(&err).status, 404);
 	assert_int_equal(count(c), 0);
 }
 

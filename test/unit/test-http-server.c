@@ -322,15 +322,17 @@ static void h_stream(struct httpd_req *r, void *arg)
 }
 
 static const struct httpd_route routes[] = {
-        {"stream", EVHTTP_REQ_GET, "/stream", h_stream},
-        {"root", EVHTTP_REQ_GET, "/", h_root},
-        {"v1_list", EVHTTP_REQ_GET, "/v1/routers/{router_id}/port_forwardings", h_list},
-        {"v1_create", EVHTTP_REQ_POST, "/v1/routers/{router_id}/port_forwardings", h_create},
-        {"v1_show", EVHTTP_REQ_GET, "/v1/routers/{router_id}/port_forwardings/{id}", h_show},
-        {"v1_update", EVHTTP_REQ_PUT, "/v1/routers/{router_id}/port_forwardings/{id}", h_update},
-        {"v1_delete", EVHTTP_REQ_DELETE, "/v1/routers/{router_id}/port_forwardings/{id}", h_delete},
-        {"metrics", EVHTTP_REQ_GET, "/metrics", h_metrics},
-        {"slow", EVHTTP_REQ_GET, "/slow", h_slow},
+        {"stream", EVHTTP_REQ_GET, "/stream", h_stream, NULL},
+        {"root", EVHTTP_REQ_GET, "/", h_root, NULL},
+        {"v1_list", EVHTTP_REQ_GET, "/v1/routers/{router_id}/port_forwardings", h_list, NULL},
+        {"v1_create", EVHTTP_REQ_POST, "/v1/routers/{router_id}/port_forwardings", h_create, NULL},
+        {"v1_show", EVHTTP_REQ_GET, "/v1/routers/{router_id}/port_forwardings/{id}", h_show, NULL},
+        {"v1_update", EVHTTP_REQ_PUT, "/v1/routers/{router_id}/port_forwardings/{id}", h_update,
+                NULL},
+        {"v1_delete", EVHTTP_REQ_DELETE, "/v1/routers/{router_id}/port_forwardings/{id}", h_delete,
+                NULL},
+        {"metrics", EVHTTP_REQ_GET, "/metrics", h_metrics, NULL},
+        {"slow", EVHTTP_REQ_GET, "/slow", h_slow, NULL},
 };
 
 static int setup(void **state)
@@ -583,8 +585,8 @@ static void test_bad_config(void **state)
 	struct event_base *base = event_base_new();
 	struct httpd *srv;
 	char *cause = NULL;
-	const struct httpd_route bad[] = {{"x", EVHTTP_REQ_GET, "no-slash", h_root}};
-	const struct httpd_route empty_seg[] = {{"x", EVHTTP_REQ_GET, "/a//b", h_root}};
+	const struct httpd_route bad[] = {{"x", EVHTTP_REQ_GET, "no-slash", h_root, NULL}};
+	const struct httpd_route empty_seg[] = {{"x", EVHTTP_REQ_GET, "/a//b", h_root, NULL}};
 	struct httpd_config cfg = {.routes = bad, .nroutes = 1};
 
 	assert_int_equal(httpd_new(base, &cfg, &srv, &cause), -EINVAL);

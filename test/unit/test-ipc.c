@@ -77,6 +77,11 @@ static void test_parse_good(void **state)
 	        parse("{\"op\":\"list\",\"limit\":10000,\"router_id\":\"r1\"}", &req, &error), 0);
 	assert_int_equal(req.limit, IPC_LIST_LIMIT_MAX);
 	assert_null(error);
+	/* One port's forwardings: what the monitor asks on a notification (issue 14). */
+	assert_int_equal(parse("{\"op\":\"list\",\"port_id\":\"p1\"}", &req, &error), 0);
+	assert_int_equal(req.fields, IPC_FIELD_PORT_ID);
+	assert_string_equal(req.port_id, "p1");
+	assert_null(error);
 }
 
 static const struct {

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "legacy.h"
+#include "legacy-wire.h"
 #include "query.h"
 
 static char *text(struct evbuffer *b)

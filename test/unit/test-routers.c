@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "api-error.h"
 #include "routers.h"
 
 static void add_subnet(struct router_info *info, const char *addr, unsigned int prefixlen)
@@ -41,7 +42,7 @@ static struct router_info standalone(void)
 static int check(
         const struct router_info *info, const char *text, const char *code, const char *words)
 {
-	struct apierr err;
+	struct fault err;
 	struct addr a;
 	int r;
 
@@ -51,11 +52,11 @@ static int check(
 	if (r == 0)
 		return 0;
 	if (code != NULL)
-		assert_string_equal(err.code, code);
+		assert_string_equal(api_error_of(&err).code, code);
 	if (words != NULL && strstr(err.detail, words) == NULL)
 		fail_msg("'%s' not in '%s'", words, err.detail);
 	assert_non_null(strstr(err.detail, "internal_ip_address: "));
-	return err.status;
+	return api_error_of(&err).status;
 }
 
 static void test_standalone_addresses(void **state)
@@ -87,7 +88,7 @@ static void test_standalone_addresses(void **state)
 static int port(const char *owner, bool admin, const char *words)
 {
 	struct target_port p;
-	struct apierr err;
+	struct fault err;
 
 	memset(&p, 0, sizeof(p));
 	strcpy(p.id, "port-1");
@@ -96,10 +97,10 @@ static int port(const char *owner, bool admin, const char *words)
 	memset(&err, 0, sizeof(err));
 	if (router_check_port(&p, admin, &err) == 0)
 		return 0;
-	assert_string_equal(err.code, "praas.bad_target");
+	assert_string_equal(api_error_of(&err).code, "praas.bad_target");
 	if (words != NULL && strstr(err.detail, words) == NULL)
 		fail_msg("'%s' not in '%s'", words, err.detail);
-	return err.status;
+	return api_error_of(&err).status;
 }
 
 static void test_port_owners(void **state)

@@ -17,6 +17,11 @@
 #   praas_elements NS [PREFIX]     elements in NS's table inet praas maps (those
 #                                  named PREFIX*, e.g. dnat4: both generations);
 #                                  0 without the table
+#   agent_node NAME                simulated nodes (SCALE.md): switch every
+#                                  function above to node NAME's agents, with
+#                                  their own state in $TOPO_DIR/agent-NAME,
+#                                  port and socket (the first call keeps the
+#                                  agents started before as node "")
 #
 # PRAAS_VALGRIND=1 runs both agents under valgrind (memcheck, definite leaks
 # count): an error makes the agent exit 99, so agent_stop/monitor_stop fail
@@ -43,8 +48,22 @@ agent__free_port() {
 	return 1
 }
 
+AGENT__NODE=
+declare -gA AGENT__NODES=()
+
+agent_node() {
+	local v
+	for v in AGENT_DIR AGENT_CONF AGENT_PORT AGENT_URL AGENT_PID MONITOR_PID; do
+		AGENT__NODES[$AGENT__NODE.$v]=${!v}
+	done
+	AGENT__NODE=${1?agent_node: NAME missing}
+	for v in AGENT_DIR AGENT_CONF AGENT_PORT AGENT_URL AGENT_PID MONITOR_PID; do
+		printf -v "$v" '%s' "${AGENT__NODES[$AGENT__NODE.$v]:-}"
+	done
+}
+
 agent_config() {
-	AGENT_DIR=$TOPO_DIR/agent
+	AGENT_DIR=$TOPO_DIR/agent${AGENT__NODE:+-$AGENT__NODE}
 	mkdir -p "$AGENT_DIR"
 	AGENT_CONF=$AGENT_DIR/praas.conf
 	[[ -n $AGENT_PORT ]] || AGENT_PORT=$(agent__free_port)

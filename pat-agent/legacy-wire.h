@@ -15,13 +15,14 @@
  * original did. Answers keep the original's keys, status strings and
  * messages; ports are JSON strings.
  */
-#ifndef PRAAS_LEGACY_H
-#define PRAAS_LEGACY_H
+#ifndef PRAAS_LEGACY_WIRE_H
+#define PRAAS_LEGACY_WIRE_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include "addr.h"
+#include "fault.h"
 #include "fwd.h"
 
 struct evbuffer;
@@ -75,6 +76,18 @@ int legacy_write_used(
         struct evbuffer *out, const struct legacy_request *req, uint16_t old_router_port);
 /* {"status":"ERROR","message":...} */
 int legacy_write_error(struct evbuffer *out, const char *message);
+
+/* The status word a refused op answers with. */
+enum legacy_word {
+	LEGACY_WORD_ERROR, /* {"status":"ERROR","message":<the fault's detail>} */
+	LEGACY_WORD_USED,  /* legacy_write_used() */
+};
+
+/* The word for a fault, from one table: USED for a modify to a router port in use, else ERROR. */
+enum legacy_word legacy_word_of(enum legacy_op op, const struct fault *f);
+/* Appends the answer legacy_word_of() picks; old_router_port for USED. 0 or -ENOMEM. */
+int legacy_write_fault(struct evbuffer *out, const struct legacy_request *req,
+        const struct fault *f, uint16_t old_router_port);
 
 /* One forwarded TCP port as the listings show it. */
 struct legacy_mapping {

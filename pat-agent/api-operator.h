@@ -2,8 +2,8 @@
  * The operator's routes: GET / (the version document), GET /healthz
  * (liveness and dependencies) and GET /metrics (Prometheus text).
  */
-#ifndef PRAAS_API_OPS_H
-#define PRAAS_API_OPS_H
+#ifndef PRAAS_API_OPERATOR_H
+#define PRAAS_API_OPERATOR_H
 
 struct call;
 

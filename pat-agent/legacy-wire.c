@@ -1,4 +1,4 @@
-#include "legacy.h"
+#include "legacy-wire.h"
 
 #include <errno.h>
 #include <event2/buffer.h>
@@ -304,6 +304,34 @@ int legacy_write_error(struct evbuffer *out, const char *message)
 	        {"message", message ? message : "error"},
 	};
 	return write_object(out, kv, N(kv));
+}
+
+/* The first row matching the op, cause and errno decides; an err of 0 matches any. */
+static const struct {
+	enum legacy_op op;
+	enum fault_cause cause;
+	int err;
+	enum legacy_word word;
+} words[] = {
+        /* The original answers USED for a router port another forwarding holds. */
+        {LEGACY_MODIFY, FAULT_EXTERNAL_PORT, -EADDRINUSE, LEGACY_WORD_USED},
+};
+
+enum legacy_word legacy_word_of(enum legacy_op op, const struct fault *f)
+{
+	for (size_t i = 0; i < N(words); i++)
+		if (words[i].op == op && words[i].cause == f->cause &&
+		        (words[i].err == 0 || words[i].err == f->err))
+			return words[i].word;
+	return LEGACY_WORD_ERROR;
+}
+
+int legacy_write_fault(struct evbuffer *out, const struct legacy_request *req,
+        const struct fault *f, uint16_t old_router_port)
+{
+	if (legacy_word_of(req->op, f) == LEGACY_WORD_USED)
+		return legacy_write_used(out, req, old_router_port);
+	return legacy_write_error(out, f->detail);
 }
 
 static int write_map(struct evbuffer *out, const struct legacy_mapping *m, size_t n, bool with_ip)

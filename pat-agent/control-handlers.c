@@ -1,7 +1,9 @@
 /*
  * The control socket's handlers: each op of lib/ipc.h carried out on the
- * agent (ops.c) and answered on the socket.
+ * agent (reports.c) and answered on the socket.
  */
+#include "control-handlers.h"
+
 #include <errno.h>
 #include <event2/buffer.h>
 #include <stdio.h>
@@ -13,7 +15,7 @@
 #include "control.h"
 #include "json-text.h"
 #include "log.h"
-#include "ops.h"
+#include "reports.h"
 #include "praas-build.h"
 #include "store.h"
 
@@ -33,7 +35,14 @@ static void on_list(struct control_reply *rep, const struct ipc_request *req, vo
 	char *cause = NULL;
 	int r;
 
-	if (paged)
+	/* A port has a few forwardings, unpaged: the monitor asks when Neutron says it changed. */
+	if ((req->fields & IPC_FIELD_PORT_ID) && (paged || router)) {
+		control_reply_error(rep, "port_id: not with router_id, marker or limit");
+		return;
+	}
+	if (req->fields & IPC_FIELD_PORT_ID)
+		r = store_foreach_port_id(a->store, req->port_id, fwd_list_add, &l, &cause);
+	else if (paged)
 		r = store_foreach_page(
 		        a->store, router, req->marker, limit + 1, fwd_list_add, &l, &cause);
 	else if (router)
@@ -59,13 +68,13 @@ static void on_list(struct control_reply *rep, const struct ipc_request *req, vo
 
 /* Answers {"ok":true,"changed":N} or the error, and logs what the peer asked. */
 static void answer(struct control_reply *rep, const char *op, int r, unsigned int count,
-        const struct apierr *err)
+        const struct fault *err)
 {
 	char members[64];
 
 	if (r < 0) {
 		log_warnx("Control %s failed: %s", op, err->detail);
-		control_reply_error(rep, "%s", err->detail);
+		control_reply_fault(rep, err);
 		return;
 	}
 	if (count > 0)
@@ -76,9 +85,9 @@ static void answer(struct control_reply *rep, const char *op, int r, unsigned in
 
 static void on_port_deleted(struct control_reply *rep, const struct ipc_request *req, void *arg)
 {
-	struct apierr err;
+	struct fault err;
 	unsigned int n;
-	int r = ops_port_deleted(arg, req->port_id, &n, &err);
+	int r = reports_port_deleted(arg, req->port_id, &n, &err);
 
 	answer(rep, "port_deleted", r, n, &err);
 }
@@ -86,27 +95,28 @@ static void on_port_deleted(struct control_reply *rep, const struct ipc_request 
 static void on_port_address_changed(
         struct control_reply *rep, const struct ipc_request *req, void *arg)
 {
-	struct apierr err;
+	struct fault err;
 	unsigned int n;
-	int r = ops_port_address_changed(arg, req->port_id, &req->old_ip, &req->new_ip, &n, &err);
+	int r = reports_port_address_changed(
+	        arg, req->port_id, &req->old_ip, &req->new_ip, &n, &err);
 
 	answer(rep, "port_address_changed", r, n, &err);
 }
 
 static void on_router_deleted(struct control_reply *rep, const struct ipc_request *req, void *arg)
 {
-	struct apierr err;
+	struct fault err;
 	unsigned int n;
-	int r = ops_router_deleted(arg, req->router_id, &n, &err);
+	int r = reports_router_deleted(arg, req->router_id, &n, &err);
 
 	answer(rep, "router_deleted", r, n, &err);
 }
 
 static void on_gateway_changed(struct control_reply *rep, const struct ipc_request *req, void *arg)
 {
-	struct apierr err;
+	struct fault err;
 	unsigned int n;
-	int r = ops_gateway_changed(arg, req->router_id, &req->new_ip, &n, &err);
+	int r = reports_gateway_changed(arg, req->router_id, &req->new_ip, &n, &err);
 
 	answer(rep, "gateway_changed", r, n, &err);
 }
@@ -114,9 +124,9 @@ static void on_gateway_changed(struct control_reply *rep, const struct ipc_reque
 static void on_resync(struct control_reply *rep, const struct ipc_request *req, void *arg)
 {
 	const char *router = (req->fields & IPC_FIELD_ROUTER_ID) ? req->router_id : NULL;
-	struct apierr err;
+	struct fault err;
 	unsigned int n;
-	int r = ops_resync(arg, router, &n, &err);
+	int r = reports_resync(arg, router, &n, &err);
 
 	answer(rep, "resync", r, n, &err);
 }
@@ -128,11 +138,11 @@ static void on_resync(struct control_reply *rep, const struct ipc_request *req, 
 static void on_verify(struct control_reply *rep, const struct ipc_request *req, void *arg)
 {
 	struct evbuffer *members;
-	struct apierr err;
+	struct fault err;
 	char *drift = NULL;
 	unsigned int n = 0;
 	size_t len;
-	int r = ops_verify(arg, req->router_id, &drift, &n, &err);
+	int r = reports_verify(arg, req->router_id, &drift, &n, &err);
 
 	if (drift != NULL)
 		log_info("Control verify: the table of router %s drifted (%s): %s", req->router_id,
@@ -157,16 +167,20 @@ static void on_verify(struct control_reply *rep, const struct ipc_request *req, 
 	free(drift);
 }
 
-int control_ops_open(struct agent *a, char **cause)
+int control_handlers_open(struct agent *a, char **cause)
 {
+	/* One line per op of lib/ipc.h; an op without one answers "not supported". */
 	const struct control_handlers handlers = {
-	        .list = on_list,
-	        .port_deleted = on_port_deleted,
-	        .port_address_changed = on_port_address_changed,
-	        .router_deleted = on_router_deleted,
-	        .gateway_changed = on_gateway_changed,
-	        .resync = on_resync,
-	        .verify = on_verify,
+	        .by_op =
+	                {
+	                        [IPC_OP_LIST] = on_list,
+	                        [IPC_OP_PORT_DELETED] = on_port_deleted,
+	                        [IPC_OP_PORT_ADDRESS_CHANGED] = on_port_address_changed,
+	                        [IPC_OP_ROUTER_DELETED] = on_router_deleted,
+	                        [IPC_OP_GATEWAY_CHANGED] = on_gateway_changed,
+	                        [IPC_OP_RESYNC] = on_resync,
+	                        [IPC_OP_VERIFY] = on_verify,
+	                },
 	        .arg = a,
 	};
 

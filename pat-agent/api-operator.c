@@ -1,5 +1,6 @@
-#include "api-ops.h"
+#include "api-operator.h"
 
+#include <errno.h>
 #include <event2/buffer.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,13 +81,13 @@ void api_metrics(struct call *c)
 {
 	struct agent *a = call_agent(c);
 	struct evbuffer *b = evbuffer_new();
-	struct apierr err;
+	struct fault err;
 
 	if (b == NULL)
 		return;
 	if (stats_render(a->stats, a->store, a->kernel, b) < 0) {
 		evbuffer_free(b);
-		apierr_set(&err, 503, "praas.db_unavailable", "cannot count forwardings");
+		fault_set(&err, -EIO, FAULT_STORE, "cannot count forwardings");
 		call_reply_error(c, &err);
 		return;
 	}

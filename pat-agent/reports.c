@@ -1,4 +1,4 @@
-#include "ops.h"
+#include "reports.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "restore.h"
 #include "audit.h"
 #include "kernel.h"
 #include "log.h"
@@ -36,10 +37,9 @@ static int keep(const struct forwarding *f, void *arg)
 	return fwd_list_add(f, &m->list);
 }
 
-static int read_error(struct apierr *err, int r, char *cause)
+static int read_error(struct fault *err, int r, char *cause)
 {
-	apierr_set(err, 503, "praas.db_unavailable", "cannot read forwardings: %s",
-	        cause ? cause : strerror(-r));
+	fault_set(err, r, FAULT_STORE, "cannot read forwardings: %s", cause ? cause : strerror(-r));
 	free(cause);
 	return -1;
 }
@@ -47,10 +47,10 @@ static int read_error(struct apierr *err, int r, char *cause)
 /* One change of an op, as the group commit answered it. */
 struct op_result {
 	bool failed;
-	struct apierr err;
+	struct fault err;
 };
 
-static void on_done(const struct apierr *err, void *arg)
+static void on_done(const struct fault *err, void *arg)
 {
 	struct op_result *res = arg;
 
@@ -61,15 +61,19 @@ static void on_done(const struct apierr *err, void *arg)
 
 /*
  * Counts the changes that went through into *count; the first refusal
- * (in order) is the op's error, unless ignore (0: none) is its status.
+ * (in order) is the op's error. With gone_is_done, a forwarding already
+ * gone (deleted meanwhile) counts as done.
  */
-static int tally(
-        const struct op_result *res, size_t n, int ignore, unsigned int *count, struct apierr *err)
+static int tally(const struct op_result *res, size_t n, bool gone_is_done, unsigned int *count,
+        struct fault *err)
 {
 	int r = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		if (!res[i].failed || res[i].err.status == ignore) {
+		bool gone = res[i].failed && res[i].err.err == -ENOENT &&
+		        res[i].err.cause == FAULT_FORWARDING;
+
+		if (!res[i].failed || (gone_is_done && gone)) {
 			(*count)++;
 		} else if (r == 0) {
 			*err = res[i].err;
@@ -79,9 +83,9 @@ static int tally(
 	return r;
 }
 
-static int no_memory(struct apierr *err)
+static int no_memory(struct fault *err)
 {
-	return apierr_set(err, 503, "praas.out_of_memory", "out of memory");
+	return fault_no_memory(err);
 }
 
 /*
@@ -90,7 +94,7 @@ static int no_memory(struct apierr *err)
  * in as few transactions as it can (one fsync, one nft batch per 256).
  */
 static int move_all(struct agent *a, struct fwd_list *l, const struct addr *addr, bool external,
-        unsigned int *count, struct apierr *err)
+        unsigned int *count, struct fault *err)
 {
 	struct forwarding *next = calloc(l->n ? l->n : 1, sizeof(*next));
 	struct op_result *res = calloc(l->n ? l->n : 1, sizeof(*res));
@@ -116,13 +120,14 @@ static int move_all(struct agent *a, struct fwd_list *l, const struct addr *addr
 	for (size_t i = 0; i < l->n; i++)
 		if (!res[i].failed)
 			audit_log("monitor-retarget", "control", NULL, &next[i], &l->v[i]);
-	r = tally(res, l->n, 0, count, err);
+	r = tally(res, l->n, false, count, err);
 	free(next);
 	free(res);
 	return r;
 }
 
-int ops_port_deleted(struct agent *a, const char *port_id, unsigned int *count, struct apierr *err)
+int reports_port_deleted(
+        struct agent *a, const char *port_id, unsigned int *count, struct fault *err)
 {
 	struct fwd_list l = {0}, cuts;
 	struct op_result *res;
@@ -147,14 +152,14 @@ int ops_port_deleted(struct agent *a, const char *port_id, unsigned int *count, 
 		if (!res[i].failed)
 			audit_log("monitor-delete", "control", NULL, &l.v[i], NULL);
 	/* One already gone (deleted meanwhile) is what was asked for. */
-	r = tally(res, l.n, 404, count, err);
+	r = tally(res, l.n, true, count, err);
 	free(res);
 	fwd_list_free(&l);
 	return r;
 }
 
-int ops_port_address_changed(struct agent *a, const char *port_id, const struct addr *old_ip,
-        const struct addr *new_ip, unsigned int *count, struct apierr *err)
+int reports_port_address_changed(struct agent *a, const char *port_id, const struct addr *old_ip,
+        const struct addr *new_ip, unsigned int *count, struct fault *err)
 {
 	struct matches m = {.internal = old_ip};
 	char *cause = NULL;
@@ -162,8 +167,8 @@ int ops_port_address_changed(struct agent *a, const char *port_id, const struct 
 
 	*count = 0;
 	if (old_ip->family != new_ip->family)
-		return apierr_set(err, 400, "praas.bad_request",
-		        "old_ip and new_ip are of different families");
+		return fault_set(
+		        err, -EINVAL, FAULT_REQUEST, "old_ip and new_ip are of different families");
 	if ((r = store_foreach_port_id(a->store, port_id, keep, &m, &cause)) < 0) {
 		fwd_list_free(&m.list);
 		return read_error(err, r, cause);
@@ -173,8 +178,8 @@ int ops_port_address_changed(struct agent *a, const char *port_id, const struct 
 	return r;
 }
 
-int ops_router_deleted(
-        struct agent *a, const char *router_id, unsigned int *count, struct apierr *err)
+int reports_router_deleted(
+        struct agent *a, const char *router_id, unsigned int *count, struct fault *err)
 {
 	struct fwd_list l = {0};
 	char *cause = NULL;
@@ -194,8 +199,8 @@ int ops_router_deleted(
 	return r;
 }
 
-int ops_gateway_changed(struct agent *a, const char *router_id, const struct addr *new_ip,
-        unsigned int *count, struct apierr *err)
+int reports_gateway_changed(struct agent *a, const char *router_id, const struct addr *new_ip,
+        unsigned int *count, struct fault *err)
 {
 	struct matches m = {.gateway = new_ip};
 	char *cause = NULL;
@@ -226,7 +231,7 @@ static int count_all(const struct forwarding *f, void *arg)
 	return 0;
 }
 
-int ops_resync(struct agent *a, const char *router_id, unsigned int *count, struct apierr *err)
+int reports_resync(struct agent *a, const char *router_id, unsigned int *count, struct fault *err)
 {
 	unsigned int n = 0;
 	char *cause = NULL;
@@ -235,7 +240,7 @@ int ops_resync(struct agent *a, const char *router_id, unsigned int *count, stru
 	*count = 0;
 	if (router_id == NULL) {
 		if (restore_all(a) < 0)
-			return apierr_set(err, 503, "praas.resync_failed",
+			return fault_set(err, -EIO, FAULT_RESYNC,
 			        "the resync of every router failed: see the agent's log");
 		/* Those now in a kernel table: what the resync wrote. */
 		if ((r = store_foreach_all(a->store, count_active, count, &cause)) < 0)
@@ -243,7 +248,7 @@ int ops_resync(struct agent *a, const char *router_id, unsigned int *count, stru
 		return 0;
 	}
 	if (!kernel_router_present(a->kernel, router_id))
-		return apierr_set(err, 404, "praas.router_not_found",
+		return fault_set(err, -ENOENT, FAULT_ROUTER,
 		        "router %s has no namespace on this node", router_id);
 	if ((r = store_foreach_router(a->store, router_id, count_all, &n, &cause)) < 0)
 		return read_error(err, r, cause);
@@ -256,15 +261,13 @@ int ops_resync(struct agent *a, const char *router_id, unsigned int *count, stru
 
 /* Reads the router's table and compares it with l: 0 same, 1 drift (*cause how), -1 err. */
 static int compare_router(struct agent *a, const char *router_id, const struct fwd_list *l,
-        char **cause, struct apierr *err)
+        char **cause, struct fault *err)
 {
 	struct nft_state st;
 	int r;
 
 	if ((r = kernel_read(a->kernel, router_id, &st, cause)) < 0) {
-		apierr_set(err, r == -ENOENT ? 404 : 503,
-		        r == -ENOENT ? "praas.router_not_found" : "praas.kernel_unavailable",
-		        "cannot read the table of router %s: %s", router_id,
+		fault_set(err, r, FAULT_TABLE, "cannot read the table of router %s: %s", router_id,
 		        *cause ? *cause : strerror(-r));
 		free(*cause);
 		*cause = NULL;
@@ -273,9 +276,8 @@ static int compare_router(struct agent *a, const char *router_id, const struct f
 	r = nft_compare(&st, kernel_nft_opts(a->kernel), l->v, l->n, cause);
 	nft_state_free(&st);
 	if (r < 0) {
-		apierr_set(err, 503, "praas.kernel_unavailable",
-		        "cannot compare the table of router %s: %s", router_id,
-		        *cause ? *cause : strerror(-r));
+		fault_set(err, r, FAULT_TABLE, "cannot compare the table of router %s: %s",
+		        router_id, *cause ? *cause : strerror(-r));
 		free(*cause);
 		*cause = NULL;
 		return -1;
@@ -283,8 +285,8 @@ static int compare_router(struct agent *a, const char *router_id, const struct f
 	return r;
 }
 
-int ops_verify(struct agent *a, const char *router_id, char **drift, unsigned int *count,
-        struct apierr *err)
+int reports_verify(struct agent *a, const char *router_id, char **drift, unsigned int *count,
+        struct fault *err)
 {
 	struct fwd_list l = {0};
 	char *cause = NULL;
@@ -293,7 +295,7 @@ int ops_verify(struct agent *a, const char *router_id, char **drift, unsigned in
 	*drift = NULL;
 	*count = 0;
 	if (!kernel_router_present(a->kernel, router_id))
-		return apierr_set(err, 404, "praas.router_not_found",
+		return fault_set(err, -ENOENT, FAULT_ROUTER,
 		        "router %s has no namespace on this node", router_id);
 	if ((r = store_foreach_router(a->store, router_id, fwd_list_add, &l, &cause)) < 0) {
 		fwd_list_free(&l);
