@@ -71,6 +71,11 @@ static void sync_router(struct agent *a, const char *router_id)
 	}
 }
 
+void restore_router(struct agent *a, const char *router_id)
+{
+	sync_router(a, router_id);
+}
+
 /* The router id a namespace name stands for, or NULL if it is not a router's. */
 static const char *router_of(const struct agent *a, const char *name)
 {
@@ -164,8 +169,11 @@ int restore_all(struct agent *a)
 		free(cause);
 		goto out;
 	}
-	/* Routers with forwardings but no namespace here are DOWN... */
-	for (size_t i = 0; i < ids.n; i++)
+	/*
+	 * Routers with forwardings but no namespace here are DOWN... unless
+	 * other nodes' agents share the database: the router may be theirs.
+	 */
+	for (size_t i = 0; !store_is_shared(a->store) && i < ids.n; i++)
 		if (!kernel_router_present(a->kernel, ids.v[i]) &&
 		        engine_router_gone(&a->engine, ids.v[i], &err) < 0)
 			log_warnx("Failed to mark router %s DOWN: %s", ids.v[i], err.detail);
@@ -252,6 +260,10 @@ void restore_namespace(struct agent *a, const char *name, bool present)
 		/* A qrouter- namespace went from beside the snat- one that is programmed. */
 		log_info("Namespace %s went away; router %s's %s%s namespace stays", name,
 		        router_id, GATEWAY_NS_DVR_PREFIX, router_id);
+	} else if (store_is_shared(a->store)) {
+		/* Another node may host a replica: its status is not this node's to say. */
+		log_info("Namespace %s went away from this node", name);
+		routers_forget(a->routers, router_id);
 	} else {
 		/*
 		 * A snat- namespace that goes takes the router's gateway off this
