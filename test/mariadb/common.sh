@@ -31,17 +31,8 @@ db_lock() {
 
 db_sock() { echo "$DB_RUN_DIR/$1.sock"; }
 
-# Start time (field 22 of /proc/PID/stat): a pid plus its start time names
-# one process for good, a recycled pid has another.
-proc_start() {
-	local s rest
-	s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-	rest=${s##*) }
-	# shellcheck disable=SC2086
-	set -- $rest
-	[ "$1" != Z ] || return 1
-	echo "${20}"
-}
+# proc_start PID: its start time (test/lib/proc.sh).
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/proc.sh"
 
 # The recorded pid of node $1 if that process still runs.
 db_node_pid() {
