@@ -26,6 +26,7 @@ static const struct column show_columns[] = {
         {"description", "Description"},
         {"status", "Status"},
         {"status_reason", "Status Reason"},
+        {"hosts", "Hosts"},
         {"created_at", "Created At"},
         {"updated_at", "Updated At"},
 };

@@ -35,10 +35,15 @@ struct config {
 	enum config_auth auth;
 	char *cloud; /* "" for standalone */
 	char *clouds_file;
-	char *database;
+	char *database;               /* a SQLite path or a mysql:// URL (may hold a password) */
+	char *database_shown;         /* database for logs: the URL without its password */
+	char *database_password_file; /* NULL: the URL's password, if any */
 	char *control_socket;
 	char *netns_dir;
 	char *namespace_prefix;
+	/* Standalone HA routers: <ha_confs_path>/<router_id>/keepalived.conf (Neutron's). */
+	char *ha_confs_path;
+	char *host; /* this node's name in answers ("hosts"); "": gethostname() */
 	bool masquerade;
 	bool legacy_api;
 	int pagination_max_limit; /* most forwardings in one v1 list answer */
@@ -69,6 +74,8 @@ struct config {
 	bool notification_tls;
 	char *notification_tls_ca; /* PEM CA bundle; NULL: the system's */
 };
+
+#define CONFIG_HOST_MAX 64
 
 /* Fills cfg with the defaults. 0 or -ENOMEM. */
 int config_defaults(struct config *cfg);
@@ -103,6 +110,10 @@ void config_load_or_exit(const char *prog, const char *path, bool check_only, st
  * note saying who makes it (systemd, at the unit's start).
  */
 int config_check_database_dir(const struct config *cfg, char **error);
+/* Whether `database` is a MariaDB URL (mysql://) rather than a SQLite path. */
+bool config_database_is_url(const struct config *cfg);
+/* `database` as logs and messages may show it: never the URL's password. */
+const char *config_database_name(const struct config *cfg);
 
 /* True when the agents run without OpenStack (cloud = ""). */
 bool config_standalone(const struct config *cfg);

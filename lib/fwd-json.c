@@ -145,6 +145,16 @@ static size_t render(char *buf, size_t size, const struct forwarding *f)
 		put_string(&w, fwd_reason_name(f->status_reason));
 	else
 		PUT_LIT(&w, "null");
+	/* One replica per agent: this node's, when its namespace holds the forwarding. */
+	PUT_LIT(&w, ",\"hosts\":[");
+	if (f->host_namespace[0]) {
+		PUT_LIT(&w, "{\"host\":");
+		put_string(&w, f->host);
+		PUT_LIT(&w, ",\"namespace\":");
+		put_string(&w, f->host_namespace);
+		PUT_LIT(&w, "}");
+	}
+	PUT_LIT(&w, "]");
 	PUT_LIT(&w, ",\"created_at\":");
 	put_time(&w, f->created_at);
 	PUT_LIT(&w, ",\"updated_at\":");
@@ -216,6 +226,7 @@ static const struct field_rule {
         {"external_ip_address", 0, KIND_READ_ONLY, false},
         {"status", 0, KIND_READ_ONLY, false},
         {"status_reason", 0, KIND_READ_ONLY, false},
+        {"hosts", 0, KIND_READ_ONLY, false},
         {"created_at", 0, KIND_READ_ONLY, false},
         {"updated_at", 0, KIND_READ_ONLY, false},
 };

@@ -19,6 +19,7 @@
 #define FWD_ID_LEN          36 /* canonical UUID text */
 #define FWD_NAME_MAX        64 /* router, project and Neutron port ids */
 #define FWD_DESCRIPTION_MAX 255
+#define FWD_HOST_MAX        64 /* a node's name (config host) */
 
 enum fwd_status {
 	FWD_STATUS_ACTIVE,
@@ -55,7 +56,13 @@ struct forwarding {
 	char description[FWD_DESCRIPTION_MAX + 1];
 	enum fwd_status status;
 	enum fwd_reason status_reason; /* not stored; see enum fwd_reason */
-	int64_t created_at;            /* seconds since the epoch, UTC */
+	/*
+	 * Not stored either: the node and namespace that hold it, filled by the
+	 * agent when it answers (pat-agent kernel_hosts); "" when none.
+	 */
+	char host[FWD_HOST_MAX + 1];
+	char host_namespace[FWD_NAME_MAX + 16];
+	int64_t created_at; /* seconds since the epoch, UTC */
 	int64_t updated_at;
 };
 

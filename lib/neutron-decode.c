@@ -136,6 +136,8 @@ int neutron_router_decode(struct json_object *obj, struct neutron_router *out)
 	if ((r = take_id(obj, &out->id)) == 0 && (r = take_str(obj, "name", &out->name)) == 0 &&
 	        (r = take_project(obj, &out->project_id)) == 0 &&
 	        (r = take_str(obj, "status", &out->status)) == 0 &&
+	        (r = take_bool(obj, "distributed", &out->distributed)) == 0 &&
+	        (r = take_bool(obj, "ha", &out->ha)) == 0 &&
 	        json_object_object_get_ex(obj, "external_gateway_info", &gw) && gw != NULL) {
 		if (!json_object_is_type(gw, json_type_object)) {
 			r = -EPROTO;

@@ -31,6 +31,9 @@ struct neutron_router {
 	char *project_id; /* project_id, or tenant_id on old servers */
 	char *status;
 	bool has_gateway; /* external_gateway_info is not null */
+	/* The kind (admin-only attributes; false when not shown): issue 13. */
+	bool distributed; /* DVR: its gateway lives in snat-<id> */
+	bool ha;          /* keepalived replicas of qrouter-<id> */
 	char *gateway_network_id;
 	struct neutron_fixed_ip *gateway_ips; /* external_fixed_ips */
 	size_t gateway_ips_len;

@@ -38,7 +38,8 @@
 	const struct nres neutron_##name = {                                                       \
 	        #coll, #single, fields, sizeof(struct neutron_##single), name##_dec, name##_clr};
 NRES(res_routers, routers, router,
-        "fields=id&fields=name&fields=project_id&fields=status&fields=external_gateway_info")
+        "fields=id&fields=name&fields=project_id&fields=status&fields=external_gateway_info"
+        "&fields=distributed&fields=ha")
 NRES(res_ports, ports, port,
         "fields=id&fields=name&fields=device_id&fields=device_owner&fields=network_id"
         "&fields=project_id&fields=mac_address&fields=status&fields=fixed_ips")

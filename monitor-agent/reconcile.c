@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "decide.h"
+#include "gateway-ns.h"
 #include "ipc.h"
 #include "log.h"
 #include "monitor.h"
@@ -368,8 +369,8 @@ static void on_verified(const struct ipc_answer *ans, const char *error, void *a
 		log_warnx("The pat-agent could not verify router %s: %s", s->router_id,
 		        ans->error ? ans->error : "?");
 	} else if ((drift = ipc_answer_drift(ans)) != NULL) {
-		log_info("The table of %s%s drifted (%s): the pat-agent rewrote it",
-		        s->m->cfg.namespace_prefix, s->router_id, drift);
+		log_info("The table of router %s drifted (%s): the pat-agent rewrote it",
+		        s->router_id, drift);
 		s->m->drifts++;
 	} else {
 		/* Our look met a change in flight (a create between list and read): not drift. */
@@ -412,10 +413,9 @@ static void ask_verify(struct cycle *c, const char *router_id, char *seen)
 	/* Not counted as a change reported: only the pat-agent knows if it is one. */
 }
 
-static void check_namespace(struct cycle *c, const char *name)
+static void check_namespace(struct cycle *c, const char *name, const char *router_id)
 {
 	struct monitor *m = c->m;
-	const char *router_id = name + strlen(m->cfg.namespace_prefix);
 	const struct forwarding *fwds;
 	struct nft_state st;
 	struct nft_conn *conn;
@@ -450,20 +450,35 @@ static void check_namespace(struct cycle *c, const char *name)
 	free(cause);
 }
 
+/*
+ * The namespaces the pat-agent writes (lib/gateway-ns.h): qrouter- ones
+ * and DVR routers' snat- ones, never a qrouter- one beside a snat- one.
+ */
 static void check_kernel(struct cycle *c)
 {
-	char **names = NULL;
+	const struct config *cfg = &c->m->cfg;
+	const char *prefixes[] = {cfg->namespace_prefix, GATEWAY_NS_DVR_PREFIX};
+	char **names = NULL, gw[256];
 	size_t n = 0;
 	int r;
 
-	r = netns_list(c->m->cfg.netns_dir, c->m->cfg.namespace_prefix, &names, &n);
-	if (r < 0) {
-		log_warnx("Failed to list %s: %s", c->m->cfg.netns_dir, strerror(-r));
-		return;
+	for (size_t p = 0; p < 2; p++) {
+		if ((r = netns_list(cfg->netns_dir, prefixes[p], &names, &n)) < 0) {
+			log_warnx("Failed to list %s: %s", cfg->netns_dir, strerror(-r));
+			return;
+		}
+		for (size_t i = 0; i < n; i++) {
+			const char *router_id = gateway_ns_router(cfg->namespace_prefix, names[i]);
+			if (router_id != NULL &&
+			        gateway_ns_name(cfg->netns_dir, cfg->namespace_prefix, router_id,
+			                gw, sizeof(gw)) == 0 &&
+			        strcmp(gw, names[i]) == 0)
+				check_namespace(c, names[i], router_id);
+		}
+		netns_list_free(names, n);
+		names = NULL;
+		n = 0;
 	}
-	for (size_t i = 0; i < n; i++)
-		check_namespace(c, names[i]);
-	netns_list_free(names, n);
 }
 
 static int request_page(struct cycle *c, const char *marker);

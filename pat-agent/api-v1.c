@@ -85,6 +85,7 @@ static int write_shown(
 	if (masquerade_all)
 		shown.masquerade = true;
 	kernel_explain(k, &shown);
+	kernel_hosts(k, &shown);
 	return fwd_json_write(out, &shown);
 }
 

@@ -11,6 +11,7 @@
 #include "kernel.h"
 #include "log.h"
 #include "reports.h"
+#include "router-addrs.h"
 #include "store.h"
 
 struct gateways {
@@ -49,6 +50,8 @@ static bool on_gateway(const struct seen *s, const struct addr *ext)
 
 static void read_router(struct gateways *g, struct seen *s, const char *router_id)
 {
+	char *warning = NULL;
+
 	if (strcmp(s->router_id, router_id) == 0)
 		return;
 	free(s->ifs);
@@ -59,7 +62,13 @@ static void read_router(struct gateways *g, struct seen *s, const char *router_i
 		s->error = -ENOENT;
 		return;
 	}
-	s->error = kernel_interfaces(g->a->kernel, router_id, &s->ifs, &s->n);
+	/* An HA standby keeps its forwardings: its gateway is a VIP held elsewhere now. */
+	s->error = router_addrs_read(
+	        g->a->kernel, g->a->cfg.ha_confs_path, router_id, &s->ifs, &s->n, &warning);
+	if (warning != NULL) {
+		log_debug("Gateway check: router %s: %s", router_id, warning);
+		free(warning);
+	}
 	if (s->error < 0 && s->error != -ENOENT)
 		log_debug("Gateway check: cannot read the addresses of router %s: %s", router_id,
 		        strerror(-s->error));

@@ -8,9 +8,11 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "conntrack.h"
+#include "gateway-ns.h"
 #include "ifaddr.h"
 #include "log.h"
 #include "lru.h"
@@ -36,14 +38,22 @@ struct conn {
 	struct lru_node lru;
 };
 
+/* A router seen with a snat- namespace here: DVR, whatever comes and goes after. */
+struct dvr {
+	char *router_id;
+	struct dvr *next;
+};
+
 struct kernel {
 	const struct config *cfg;
+	struct dvr *dvr[BUCKETS];
 	struct nft_opts opts;
 	struct conn *buckets[BUCKETS];
 	struct lru lru; /* the connections, most recently used first */
 	size_t nconns, max_conns;
 	kernel_batch_cb batch_cb;
 	void *batch_arg;
+	char host[FWD_HOST_MAX + 1]; /* this node's name in answers */
 };
 
 static unsigned int hash(const char *s)
@@ -65,6 +75,11 @@ int kernel_new(const struct config *cfg, struct kernel **out)
 	k->opts.table = getenv("PRAAS_NFT_TABLE"); /* tests may use their own; NULL: praas */
 	k->opts.masquerade = cfg->masquerade;
 	k->max_conns = kernel_conn_budget();
+	if (cfg->host != NULL && cfg->host[0] != '\0')
+		snprintf(k->host, sizeof(k->host), "%s", cfg->host);
+	else if (gethostname(k->host, sizeof(k->host)) < 0)
+		snprintf(k->host, sizeof(k->host), "localhost"); /* ENAMETOOLONG: a name anyway */
+	k->host[sizeof(k->host) - 1] = '\0'; /* gethostname need not terminate a cut name */
 	*out = k;
 	return 0;
 }
@@ -93,12 +108,19 @@ void kernel_free(struct kernel *k)
 {
 	if (k == NULL)
 		return;
-	for (size_t i = 0; i < BUCKETS; i++)
+	for (size_t i = 0; i < BUCKETS; i++) {
 		while (k->buckets[i]) {
 			struct conn *c = k->buckets[i];
 			k->buckets[i] = c->next;
 			conn_free(c);
 		}
+		while (k->dvr[i]) {
+			struct dvr *d = k->dvr[i];
+			k->dvr[i] = d->next;
+			free(d->router_id);
+			free(d);
+		}
+	}
 	free(k);
 }
 
@@ -108,14 +130,44 @@ void kernel_set_batch_cb(struct kernel *k, kernel_batch_cb cb, void *arg)
 	k->batch_arg = arg;
 }
 
-/* The namespace name of a router, or -EINVAL if it cannot be one. */
+static bool is_dvr(const struct kernel *k, const char *router_id)
+{
+	for (const struct dvr *d = k->dvr[hash(router_id)]; d; d = d->next)
+		if (strcmp(d->router_id, router_id) == 0)
+			return true;
+	return false;
+}
+
+int kernel_mark_dvr(struct kernel *k, const char *router_id)
+{
+	unsigned int h = hash(router_id);
+	struct dvr *d;
+
+	if (is_dvr(k, router_id))
+		return 0;
+	if ((d = calloc(1, sizeof(*d))) == NULL || (d->router_id = strdup(router_id)) == NULL) {
+		free(d);
+		return -ENOMEM;
+	}
+	d->next = k->dvr[h];
+	k->dvr[h] = d;
+	return 0;
+}
+
+/*
+ * The name of the namespace holding a router's gateway (lib/gateway-ns.h),
+ * or -EINVAL. A router known as DVR here keeps snat- even when it is gone:
+ * its qrouter- namespace is never the one to program.
+ */
 static int ns_name(const struct kernel *k, const char *router_id, char *buf, size_t len)
 {
-	int n = snprintf(buf, len, "%s%s", k->cfg->namespace_prefix, router_id);
+	int n;
 
-	if (n < 0 || (size_t)n >= len || netns_name_valid(buf) < 0)
-		return -EINVAL;
-	return 0;
+	if (!is_dvr(k, router_id))
+		return gateway_ns_name(
+		        k->cfg->netns_dir, k->cfg->namespace_prefix, router_id, buf, len);
+	n = snprintf(buf, len, "%s%s", GATEWAY_NS_DVR_PREFIX, router_id);
+	return n < 0 || (size_t)n >= len || netns_name_valid(buf) < 0 ? -EINVAL : 0;
 }
 
 /* The router's namespace name, when that namespace is here: 0, -ENOENT or -EINVAL. */
@@ -135,6 +187,11 @@ bool kernel_router_present(struct kernel *k, const char *router_id)
 	return ns_present(k, router_id, name, sizeof(name)) == 0;
 }
 
+int kernel_namespace(struct kernel *k, const char *router_id, char *buf, size_t len)
+{
+	return ns_present(k, router_id, buf, len);
+}
+
 void kernel_explain(struct kernel *k, struct forwarding *f)
 {
 	if (f->status == FWD_STATUS_ACTIVE)
@@ -143,6 +200,18 @@ void kernel_explain(struct kernel *k, struct forwarding *f)
 		f->status_reason = kernel_router_present(k, f->router_id)
 		        ? FWD_REASON_KERNEL_REFUSED
 		        : FWD_REASON_NAMESPACE_ABSENT;
+}
+
+void kernel_hosts(struct kernel *k, struct forwarding *f)
+{
+	f->host[0] = f->host_namespace[0] = '\0';
+	if (f->status != FWD_STATUS_ACTIVE ||
+	        kernel_namespace(k, f->router_id, f->host_namespace, sizeof(f->host_namespace)) <
+	                0) {
+		f->host_namespace[0] = '\0';
+		return;
+	}
+	snprintf(f->host, sizeof(f->host), "%s", k->host);
 }
 
 /* Takes c out of the cache and closes it. */

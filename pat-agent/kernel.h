@@ -7,7 +7,9 @@
  * deletions there. The cache is bounded (kernel_conn_budget()): the least
  * recently used connection is closed to open another, so the agent's
  * descriptors do not grow with the number of routers on the node.
- * A router's namespace is namespace_prefix + router_id under netns_dir.
+ * A router's namespace is the one holding its gateway under netns_dir
+ * (lib/gateway-ns.h): snat-<router_id> for a DVR router, else
+ * namespace_prefix + router_id.
  */
 #ifndef PRAAS_KERNEL_H
 #define PRAAS_KERNEL_H
@@ -35,8 +37,16 @@ size_t kernel_conn_budget(void);
 void kernel_free(struct kernel *k);
 void kernel_set_batch_cb(struct kernel *k, kernel_batch_cb cb, void *arg);
 
-/* The router's namespace exists on this node. */
+/* The router's gateway namespace exists on this node. */
 bool kernel_router_present(struct kernel *k, const char *router_id);
+/*
+ * Remembers that the router is DVR on this node (its snat- namespace was
+ * seen): from then on only snat- is its namespace, even while snat- is
+ * away, so its qrouter- namespace never gets its forwardings. 0 or -ENOMEM.
+ */
+int kernel_mark_dvr(struct kernel *k, const char *router_id);
+/* Its name into buf (256 bytes will do) when it exists: 0, -ENOENT, or -EINVAL. */
+int kernel_namespace(struct kernel *k, const char *router_id, char *buf, size_t len);
 
 /*
  * v[0..n) in order, in one batch in the router's namespace
@@ -82,8 +92,17 @@ void kernel_forget(struct kernel *k, const char *router_id);
 void kernel_explain(struct kernel *k, struct forwarding *f);
 
 /*
+ * Sets f->host and f->host_namespace: this node (config host, else the
+ * host name) and the router's gateway namespace here, when f is ACTIVE
+ * (programmed there); "" otherwise. Each agent answers for its own node:
+ * one replica of an HA router per node. A stat or two, at each answer.
+ */
+void kernel_hosts(struct kernel *k, struct forwarding *f);
+
+/*
  * The addresses of the router namespace's interfaces (lib/ifaddr.h): in
- * standalone mode, the gateway is on "qg-" and the tenant subnets on "qr-".
+ * standalone mode, the gateway is on "qg-" and the tenant subnets on "qr-"
+ * ("sg-" in a DVR router's snat- namespace).
  * *out is allocated, the caller frees it. -ENOENT when the namespace is absent.
  */
 struct iface_addr;

@@ -24,6 +24,7 @@ struct router_cache;
 struct routers_state {
 	struct neutron *neutron;
 	struct kernel *kernel;
+	const char *ha_confs_path; /* standalone HA routers' keepalived.conf (borrowed) */
 	struct router_cache *cache;
 };
 

@@ -26,6 +26,7 @@
 #include "ifaddr.h"
 #include "kernel.h"
 #include "log.h"
+#include "router-addrs.h"
 #include "router-cache.h"
 #include "routers-backend.h"
 
@@ -49,12 +50,18 @@ static int read_facts(struct routers_state *rs, const char *router_id, struct ro
 {
 	struct iface_addr *ifs = NULL;
 	const struct iface_addr *gw;
+	char *warning = NULL;
 	size_t n = 0;
 	int r;
 
 	memset(info, 0, sizeof(*info));
 	snprintf(info->id, sizeof(info->id), "%s", router_id);
-	r = kernel_interfaces(rs->kernel, router_id, &ifs, &n);
+	/* An HA standby's gateway and subnets are in its keepalived.conf (router-addrs.h). */
+	r = router_addrs_read(rs->kernel, rs->ha_confs_path, router_id, &ifs, &n, &warning);
+	if (warning != NULL) {
+		log_warnx("Router %s: %s", router_id, warning);
+		free(warning);
+	}
 	if (r == -ENOENT)
 		return fault_set(err, -ENOENT, FAULT_ROUTER,
 		        "router %s: its namespace is not on this node", router_id);
@@ -66,7 +73,9 @@ static int read_facts(struct routers_state *rs, const char *router_id, struct ro
 	if ((gw = ifaddr_find(ifs, n, "qg-", AF_INET6)) != NULL)
 		info->gateway6 = gw->net.addr;
 	for (size_t i = 0; i < n; i++) {
-		if (strncmp(ifs[i].ifname, "qr-", 3) == 0 &&
+		/* A DVR router's snat- namespace is on its subnets through sg- ports. */
+		if ((strncmp(ifs[i].ifname, "qr-", 3) == 0 ||
+		            strncmp(ifs[i].ifname, "sg-", 3) == 0) &&
 		        info->subnets_len < ROUTERS_MAX_SUBNETS)
 			info->subnets[info->subnets_len++] = ifs[i].net;
 		if (info->own_len < ROUTERS_MAX_OWN)
@@ -85,7 +94,8 @@ static int read_facts(struct routers_state *rs, const char *router_id, struct ro
 		        router_id);
 	if (info->subnets_len == 0)
 		return fault_set(err, -EAGAIN, FAULT_ROUTER,
-		        "router %s has no subnet yet (no address on a qr- interface); retry when "
+		        "router %s has no subnet yet (no address on a qr- or sg- interface); retry "
+		        "when "
 		        "its namespace is configured",
 		        router_id);
 	return 1;

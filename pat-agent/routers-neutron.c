@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "kernel.h"
 #include "log.h"
 #include "neutron.h"
 #include "router-cache.h"
@@ -96,6 +97,13 @@ static void on_router(struct neutron_router *r, const struct http_error *herr, v
 	}
 	if (r != NULL) {
 		copy_id(lk->info.project_id, r->project_id);
+		/*
+		 * Neutron says DVR: only its snat- namespace is ever written here,
+		 * even while it is away (kernel_mark_dvr); an HA router needs
+		 * nothing, every replica being a qrouter- one.
+		 */
+		if (r->distributed && kernel_mark_dvr(lk->rs->kernel, lk->info.id) < 0)
+			log_warnx("Router %s: out of memory", lk->info.id);
 		for (size_t i = 0; i < r->gateway_ips_len; i++) {
 			const struct addr *a = &r->gateway_ips[i].addr;
 			struct addr *slot =

@@ -24,12 +24,18 @@ int routers_new(struct kernel *kernel, struct neutron *neutron, struct routers *
 	rs->be = neutron != NULL ? &routers_neutron_backend : &routers_local_backend;
 	rs->st.neutron = neutron;
 	rs->st.kernel = kernel;
+	rs->st.ha_confs_path = "/var/lib/neutron/ha_confs";
 	if ((r = router_cache_new(rs->be->cache_capacity(), &rs->st.cache)) < 0) {
 		free(rs);
 		return r;
 	}
 	*out = rs;
 	return 0;
+}
+
+void routers_set_ha_confs_path(struct routers *rs, const char *path)
+{
+	rs->st.ha_confs_path = path;
 }
 
 void routers_free(struct routers *rs)

@@ -61,6 +61,11 @@ typedef void (*target_cb)(const struct target_port *port, const struct fault *er
 /* neutron NULL: standalone. kernel and neutron are borrowed. 0 or -errno. */
 int routers_new(struct kernel *kernel, struct neutron *neutron, struct routers **out);
 void routers_free(struct routers *rs);
+/*
+ * Standalone: where HA routers' keepalived.conf files are (config
+ * ha_confs_path; borrowed, must outlive rs). Default /var/lib/neutron/ha_confs.
+ */
+void routers_set_ha_confs_path(struct routers *rs, const char *path);
 
 /*
  * Whether a forwarding's target is a Neutron port (routers_find_target);

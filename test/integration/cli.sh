@@ -166,7 +166,7 @@ praas forwarding create --router "$R1" --internal-ip "$VM2" --internal-port 22 -
 assert_eq "create without --external-port exits 0" 0 "$RC"
 F2=$(sed -n 1p <<<"$OUT")
 assert_match "-f value: the first line is the id" '^[0-9a-f-]{36}$' "$F2"
-assert_eq "-f value: one value a line, one line per field" 17 "$(wc -l <<<"$OUT")"
+assert_eq "-f value: one value a line, one line per field" 18 "$(wc -l <<<"$OUT")"
 P2=$(sed -n 6p <<<"$OUT")
 assert_match "-f value: external_port allocated from router_port_range" '^400[0-3]$' "$P2"
 assert_eq "the allocated port reaches vm2" "$CLIENT4 vm2" "$(topo_tcp_query client "$GW4" "$P2")"
@@ -226,7 +226,7 @@ praas -f json forwarding show --router "$R1" "$F1"
 assert_eq "show exits 0" 0 "$RC"
 assert_eq "show -f json: the id" "$F1" "$(json 'j["id"]')"
 assert_eq "show -f json: every field of the API" \
-	"created_at description external_ip_address external_port external_port_range id internal_ip_address internal_port internal_port_id internal_port_range masquerade project_id protocol router_id status status_reason updated_at" \
+	"created_at description external_ip_address external_port external_port_range hosts id internal_ip_address internal_port internal_port_id internal_port_range masquerade project_id protocol router_id status status_reason updated_at" \
 	"$(json '" ".join(sorted(j))')"
 praas forwarding show "$F1" --router "$R1"
 assert_eq "show with the id before --router exits 0" 0 "$RC"

@@ -3,7 +3,8 @@
 # `status`, `down`, and nothing left behind (namespaces, processes, .lab),
 # also after an `up` that failed (its port taken) and one killed with
 # SIGKILL half-way. With --openstack, the same against the loopback
-# OpenStack, and down also removes the Neutron resources the lab made.
+# OpenStack, and down also removes the Neutron resources the lab made. With
+# --ha, the HA lab: two replicas, keepalived, the failover's proof.
 #
 # The copy has its own build dir and .lab, and the lab listens on a port
 # other than 3000 (PRAAS_LAB_PORT), so a lab someone has up is not touched.
@@ -20,6 +21,7 @@ skip() {
 for c in ip socat ss curl python3 tar; do
 	command -v "$c" >/dev/null || skip "$c is not installed"
 done
+[[ $mode != --ha ]] || command -v keepalived >/dev/null || skip "keepalived is not installed"
 if [[ $mode == --openstack ]]; then
 	. "$src/test/openstack/common.sh"
 	[[ $(http_code "$OS_KS_URL") == 200 && $(http_code "$OS_NEUTRON_URL/") == 200 ]] ||
@@ -142,12 +144,21 @@ lab up ${mode:+"$mode"}
 check "up exits 0" test "$RC" = 0
 [[ $RC == 0 ]] || printf '#   %s\n' "${OUT//$'\n'/$'\n'#   }"
 match "up prints the proof" 'PROOF: the outside client reached vm1 and vm2' "$OUT"
-caddr=$(sed -n 's/.*client \([0-9.]*\) connects to [0-9.]*:4022;.*/\1/p' <<<"$OUT")
+caddr=$(sed -n 's/.*client \([0-9.]*\) connects to [0-9.]*:4022;.*/\1/p' <<<"$OUT" | head -n1)
 match "the VM saw the client's own address" "answers: \"${caddr:-none} vm1\"" "$OUT"
 snapshot
-check "up made a qrouter- namespace" grep -q '^qrouter-' <<<"$NSS"
+if [[ $mode == --ha ]]; then
+	check "up made the replicas of nodes a and b" bash -c "grep -q -- '-a\$' <<<'$NSS' && grep -q -- '-b\$' <<<'$NSS'"
+	match "up prints the failover's proof" 'PROOF \(HA\): the client reached vm1 through node b [0-9.]+ s after node a died' "$OUT"
+	match "it printed the gap beside advert_int" 'first after: [0-9.]+ s'$'\n''lab: \(keepalived.s failover time: about 3 x advert_int \(1 s\)' "$OUT"
+	match "the tables did not change during the failover" "neither replica's table changed" "$OUT"
+	curl -s -o /dev/null -m 2 "http://127.0.0.1:$((port + 1))/healthz"
+	check "node b's agent answers on PRAAS_LAB_PORT + 1" test $? = 0
+else
+	check "up made a qrouter- namespace" grep -q '^qrouter-' <<<"$NSS"
+fi
 client=$(grep -- '-client$' <<<"$NSS")
-gw=$(sed -n 's/.*connects to \([0-9.]*\):4022;.*/\1/p' <<<"$OUT")
+gw=$(sed -n 's/.*connects to \([0-9.]*\):4022;.*/\1/p' <<<"$OUT" | head -n1)
 ans=$(ip netns exec "$client" timeout 5 socat -T 3 - "TCP:$gw:4022" </dev/null 2>&1)
 match "the forwarding keeps working after up returned" " vm1$" "$ans"
 if [[ $mode == --openstack ]]; then
@@ -159,7 +170,12 @@ lab status
 check "status exits 0" test "$RC" = 0
 match "status: the pat-agent runs" 'pat-agent running \(pid [0-9]+\)' "$OUT"
 match "status: the monitor-agent runs" 'monitor-agent running \(pid [0-9]+\)' "$OUT"
-match "status: the router namespace" $'\n  qrouter-[0-9a-f-]{36}\n' "$OUT"
+if [[ $mode == --ha ]]; then
+	match "status: HA mode" 'mode: HA router' "$OUT"
+	match "status: node b's pat-agent runs" 'pat-agent-b running \(pid [0-9]+\)' "$OUT"
+else
+	match "status: the router namespace" $'\n  qrouter-[0-9a-f-]{36}\n' "$OUT"
+fi
 match "status: the forwardings" '\| lab: ssh to vm1 +\|' "$OUT"
 check "status: nothing MISSING" test "${OUT/MISSING/}" = "$OUT"
 curl -s -o /dev/null -m 2 "http://127.0.0.1:$port/healthz"
@@ -187,7 +203,7 @@ lab status
 match "status when down says so" 'not up' "$OUT"
 
 # --- an up killed with SIGKILL half-way: down still removes everything
-if [[ $mode != --openstack ]]; then
+if [[ -z $mode ]]; then
 	setsid "$copy/tools/lab" up >"$work/killed.out" 2>&1 &
 	upid=$!
 	for _ in $(seq 200); do

@@ -96,6 +96,8 @@ static void test_defaults(void **state)
 	assert_string_equal(fx->cfg.control_socket, "/run/praas/pat-agent.sock");
 	assert_string_equal(fx->cfg.netns_dir, "/run/netns");
 	assert_string_equal(fx->cfg.namespace_prefix, "qrouter-");
+	assert_string_equal(fx->cfg.ha_confs_path, "/var/lib/neutron/ha_confs");
+	assert_string_equal(fx->cfg.host, "");
 	assert_false(fx->cfg.masquerade);
 	assert_true(fx->cfg.legacy_api);
 	assert_int_equal(fx->cfg.legacy_trusted_len, 2);
@@ -122,6 +124,8 @@ static void test_every_key(void **state)
 	                         "  control_socket = \"/tmp/p.sock\";\n"
 	                         "  netns_dir = \"/tmp/netns\";\n"
 	                         "  namespace_prefix = \"qr-test-\";\n"
+	                         "  ha_confs_path = \"/tmp/ha_confs\";\n"
+	                         "  host = \"network-1.example\";\n"
 	                         "  masquerade = true;\n"
 	                         "  legacy_api = false;\n"
 	                         "  legacy_trusted = [ \"10.0.0.0/8\" ];\n"
@@ -144,6 +148,8 @@ static void test_every_key(void **state)
 	assert_string_equal(fx->cfg.control_socket, "/tmp/p.sock");
 	assert_string_equal(fx->cfg.netns_dir, "/tmp/netns");
 	assert_string_equal(fx->cfg.namespace_prefix, "qr-test-");
+	assert_string_equal(fx->cfg.ha_confs_path, "/tmp/ha_confs");
+	assert_string_equal(fx->cfg.host, "network-1.example");
 	assert_true(fx->cfg.masquerade);
 	assert_false(fx->cfg.legacy_api);
 	assert_int_equal(fx->cfg.legacy_trusted_len, 1);
@@ -243,6 +249,11 @@ static const struct bad_value {
          "aaaaaaaaaaaa.sock\";\n};\n",
                 3, "control_socket", "socket path holds at most 107"},
         {"praas:\n{\n  namespace_prefix = \"\";\n};\n", 3, "namespace_prefix", "non-empty"},
+        {"praas:\n{\n  ha_confs_path = \"ha\";\n};\n", 3, "ha_confs_path", "absolute path"},
+        {"praas:\n{\n  host = \"node a\";\n};\n", 3, "host", "at most 64 letters"},
+        {"praas:\n{\n  host = "
+         "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\";\n};\n",
+                3, "host", "at most 64 letters"},
         {"praas:\n{\n  trusted_proxies = [ \"127.0.0.1\", \"x\" ];\n};\n", 3, "trusted_proxies",
                 "element 2"},
         {"praas:\n{\n  metrics_listen = \"127.0.0.1\";\n};\n", 3, "metrics_listen",
@@ -438,6 +449,37 @@ static void test_database_dir(void **state)
 	}
 }
 
+/* MariaDB: a URL, shown without its password; a password file; no directory to check. */
+static void test_database_url(void **state)
+{
+	struct fixture *fx = *state;
+
+	assert_int_equal(load_text(fx,
+	                         "praas: { database = \"mysql://praas:s3cret@db.example:3306/"
+	                         "praas\"; database_password_file = \"/etc/praas/db\"; };\n"),
+	        0);
+	assert_true(config_database_is_url(&fx->cfg));
+	assert_string_equal(fx->cfg.database, "mysql://praas:s3cret@db.example:3306/praas");
+	assert_string_equal(config_database_name(&fx->cfg), "mysql://praas@db.example:3306/praas");
+	assert_string_equal(fx->cfg.database_password_file, "/etc/praas/db");
+	assert_int_equal(config_check_database_dir(&fx->cfg, &fx->error), 0);
+	assert_null(fx->error);
+
+	assert_int_equal(
+	        load_text(fx, "praas: { database = \"mysql://db.example/praas\"; };\n"), -EINVAL);
+	assert_non_null(strstr(fx->error, "needs a user"));
+	free(fx->error);
+	fx->error = NULL;
+	assert_int_equal(load_text(fx, "praas: { database = \"praas.db\"; };\n"), -EINVAL);
+	assert_non_null(strstr(fx->error, "absolute path"));
+	free(fx->error);
+	fx->error = NULL;
+	assert_int_equal(load_text(fx, "praas: { database = \"/p.db\"; };\n"), 0);
+	assert_false(config_database_is_url(&fx->cfg));
+	assert_string_equal(config_database_name(&fx->cfg), "/p.db");
+	assert_null(fx->cfg.database_password_file);
+}
+
 /* The shipped conf/praas.conf must load and equal the defaults. */
 static void test_shipped_file(void **state)
 {
@@ -471,6 +513,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_failed_load_changes_nothing, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_unknown_key_warns, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_database_dir, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_database_url, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_shipped_file, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_notification_keys, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_keystone_keys, setup, teardown),

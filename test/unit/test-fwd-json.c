@@ -74,7 +74,7 @@ static void test_render_single(void **state)
 	static const char *const keys[] = {"id", "router_id", "project_id", "external_ip_address",
 	        "external_port", "external_port_range", "protocol", "internal_ip_address",
 	        "internal_port", "internal_port_range", "internal_port_id", "masquerade",
-	        "description", "status", "status_reason", "created_at", "updated_at"};
+	        "description", "status", "status_reason", "hosts", "created_at", "updated_at"};
 
 	assert_int_equal(json_object_object_length(o), sizeof(keys) / sizeof(keys[0]));
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
@@ -92,7 +92,23 @@ static void test_render_single(void **state)
 	assert_true(json_object_is_type(member(o, "masquerade"), json_type_boolean));
 	assert_string_equal(json_object_get_string(member(o, "status")), "ACTIVE");
 	assert_true(json_object_is_type(member(o, "status_reason"), json_type_null));
+	/* Not held by this node's namespace: no host. */
+	assert_int_equal(json_object_array_length(member(o, "hosts")), 0);
 	json_object_put(o);
+	/* Held: one host, its node and namespace. */
+	snprintf(f.host, sizeof(f.host), "network-1");
+	snprintf(f.host_namespace, sizeof(f.host_namespace), "snat-%s", f.router_id);
+	o = render(&f);
+	{
+		struct json_object *h = json_object_array_get_idx(member(o, "hosts"), 0);
+
+		assert_int_equal(json_object_array_length(member(o, "hosts")), 1);
+		assert_string_equal(json_object_get_string(member(h, "host")), "network-1");
+		assert_string_equal(
+		        json_object_get_string(member(h, "namespace")), f.host_namespace);
+	}
+	json_object_put(o);
+	f.host[0] = f.host_namespace[0] = '\0';
 	/* DOWN with a reason: the reason's stable name, and it decodes back. */
 	f.status = FWD_STATUS_DOWN;
 	f.status_reason = FWD_REASON_NAMESPACE_ABSENT;

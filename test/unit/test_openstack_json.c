@@ -72,7 +72,21 @@ static void test_router(void **state)
 	assert_string_equal(r.gateway_network_id, "pub");
 	assert_int_equal(r.gateway_ips_len, 1);
 	assert_string_equal(r.gateway_ips[0].ip_address, "203.0.113.10");
+	assert_false(r.distributed); /* not shown (not admin): not DVR */
+	assert_false(r.ha);
 	neutron_router_clear(&r);
+	json_object_put(o);
+
+	/* The kind, as an admin sees it (issue 13); a non-boolean is refused. */
+	o = parse(
+	        "{\"id\":\"r3\",\"distributed\":true,\"ha\":false,\"external_gateway_info\":null}");
+	assert_int_equal(neutron_router_decode(o, &r), 0);
+	assert_true(r.distributed);
+	assert_false(r.ha);
+	neutron_router_clear(&r);
+	json_object_put(o);
+	o = parse("{\"id\":\"r4\",\"ha\":\"yes\"}");
+	assert_int_equal(neutron_router_decode(o, &r), -EPROTO);
 	json_object_put(o);
 
 	o = parse("{\"id\":\"r2\",\"external_gateway_info\":null}");

@@ -11,12 +11,19 @@
 #   agent_stop                     SIGTERM, wait; non-zero if it did not exit 0
 #   agent_kill9                    SIGKILL
 #   monitor_start / monitor_stop   the same for praas-monitor-agent
+#   agents_finish                  stop both, each must exit 0 with no
+#                                  sanitizer report in its log; topo_finish
 #   api METHOD PATH [BODY]         curl the REST API: sets API_STATUS, API_BODY
 #   api_field JSONPATH             read a field of API_BODY (python3 json)
 #   ctl JSON                       one control-socket request, prints the answer
 #   praas_elements NS [PREFIX]     elements in NS's table inet praas maps (those
 #                                  named PREFIX*, e.g. dnat4: both generations);
 #                                  0 without the table
+#   agent_node NAME                simulated nodes (SCALE.md): switch every
+#                                  function above to node NAME's agents, with
+#                                  their own state in $TOPO_DIR/agent-NAME,
+#                                  port and socket (the first call keeps the
+#                                  agents started before as node "")
 #
 # PRAAS_VALGRIND=1 runs both agents under valgrind (memcheck, definite leaks
 # count): an error makes the agent exit 99, so agent_stop/monitor_stop fail
@@ -43,8 +50,22 @@ agent__free_port() {
 	return 1
 }
 
+AGENT__NODE=
+declare -gA AGENT__NODES=()
+
+agent_node() {
+	local v
+	for v in AGENT_DIR AGENT_CONF AGENT_PORT AGENT_URL AGENT_PID MONITOR_PID; do
+		AGENT__NODES[$AGENT__NODE.$v]=${!v}
+	done
+	AGENT__NODE=${1?agent_node: NAME missing}
+	for v in AGENT_DIR AGENT_CONF AGENT_PORT AGENT_URL AGENT_PID MONITOR_PID; do
+		printf -v "$v" '%s' "${AGENT__NODES[$AGENT__NODE.$v]:-}"
+	done
+}
+
 agent_config() {
-	AGENT_DIR=$TOPO_DIR/agent
+	AGENT_DIR=$TOPO_DIR/agent${AGENT__NODE:+-$AGENT__NODE}
 	mkdir -p "$AGENT_DIR"
 	AGENT_CONF=$AGENT_DIR/praas.conf
 	[[ -n $AGENT_PORT ]] || AGENT_PORT=$(agent__free_port)
@@ -134,6 +155,17 @@ monitor_stop() {
 	wait "$MONITOR_PID" || rc=$?
 	MONITOR_PID=
 	return "$rc"
+}
+
+# The end of a test that ran both agents: a clean exit is part of the result.
+agents_finish() {
+	monitor_stop
+	assert_eq "SIGTERM: the monitor exits 0" 0 "$?"
+	agent_stop || topo_fail "the pat-agent exits 0"
+	if grep -q 'ERROR: [A-Za-z]*Sanitizer\|runtime error:' "$AGENT_DIR"/*.log; then
+		topo_fail "no sanitizer report in the agents' logs"
+	fi
+	topo_finish
 }
 
 # api METHOD PATH [BODY] [CURL ARGS...]

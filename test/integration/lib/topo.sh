@@ -64,7 +64,8 @@
 #                              trap, once topo_init ran.
 #   topo_cleanup               kill every process started through the library
 #                              and every process left in its namespaces, delete
-#                              the namespaces, mounts and $TOPO_DIR. Idempotent.
+#                              the namespaces, mounts (any under $TOPO_DIR) and
+#                              $TOPO_DIR. Idempotent.
 #                              It reads only files in $TOPO_DIR, so after a
 #                              kill -9, `TOPO_DIR=dir; topo_cleanup` still works.
 #   topo_skip REASON           print the reason, exit 77 (meson: skipped).
@@ -397,6 +398,10 @@ topo_cleanup() {
 	for ns in "$TOPO_DIR"/netns/*; do
 		[[ -e $ns ]] && topo__umount_private "${ns##*/}"
 	done
+	# And anywhere under the run's directory (simulated nodes' netns_dirs).
+	local m
+	awk -v d="$TOPO_DIR/" 'index($2, d) == 1 { print $2 }' /proc/self/mounts | sort -r |
+		while read -r m; do umount -l "$m" 2>/dev/null; done
 	rm -rf "$TOPO_DIR" || topo__log "cleanup: cannot remove $TOPO_DIR"
 	TOPO_DIR=
 }
