@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "array-grow.h"
 #include "config.h"
 #include "kernel.h"
 #include "log.h"
@@ -360,7 +361,6 @@ struct engine_req {
 	char id[FWD_ID_LEN + 1]; /* delete */
 	char router_id[FWD_NAME_MAX + 1];
 	struct forwarding prev;   /* update, delete: what was stored */
-	struct forwarding *old;   /* engine_update/delete's: gets prev on success */
 	struct nft_change change; /* what it asks of the kernel, once written */
 	bool applied;             /* the kernel took change */
 	bool failed;
@@ -413,7 +413,7 @@ static int create_row(struct engine *e, struct engine_req *q)
 
 /*
  * Writes q's row inside the open transaction and works out its kernel
- * change; the same steps as engine_create/update/delete. A refusal
+ * change. A refusal
  * (conflict, not found, range exhausted) writes nothing. -1 when q failed.
  */
 static int req_write(struct engine *e, struct engine_req *q, bool present)
@@ -721,8 +721,6 @@ static void flush_some(struct engine *e)
 		lost_race_pause(attempt);
 	/* done() may submit again: that goes to the next batch. */
 	for (size_t i = 0; i < n; i++) {
-		if (!reqs[i]->failed && reqs[i]->old != NULL)
-			*reqs[i]->old = reqs[i]->prev;
 		reqs[i]->done(reqs[i]->failed ? &reqs[i]->err : NULL, reqs[i]->arg);
 		free(reqs[i]);
 	}
@@ -797,30 +795,21 @@ void engine_batch_stop(struct engine *e)
 /* Queues q; the first of a turn activates the flush, which runs after what is already ready. */
 static void submit(struct engine *e, struct engine_req *q, engine_done_cb done, void *arg)
 {
+	struct engine_req **v = NULL;
 	struct fault err;
 
-	if (q == NULL) {
+	if (q == NULL ||
+	        (v = array_grow(e->queue, &e->queue_cap, e->queued, sizeof(*v), 64)) == NULL) {
+		free(q);
 		fault_no_memory(&err);
 		done(&err, arg);
 		return;
 	}
+	e->queue = v;
 	q->done = done;
 	q->arg = arg;
 	if (q->f != NULL)
 		q->orig = *q->f;
-	if (e->queued == e->queue_cap) {
-		size_t cap = e->queue_cap ? 2 * e->queue_cap : 64;
-		struct engine_req **v = realloc(e->queue, cap * sizeof(*v));
-
-		if (v == NULL) {
-			free(q);
-			fault_no_memory(&err);
-			done(&err, arg);
-			return;
-		}
-		e->queue = v;
-		e->queue_cap = cap;
-	}
 	e->queue[e->queued++] = q;
 	if (e->flush_ev == NULL) {
 		engine_flush(e);
@@ -838,8 +827,8 @@ static void submit(struct engine *e, struct engine_req *q, engine_done_cb done, 
 }
 
 /* A change to submit; NULL when out of memory (submit() answers that). */
-static struct engine_req *new_req(enum req_op op, struct forwarding *f, bool allocate_port,
-        const char *id, struct forwarding *old)
+static struct engine_req *new_req(
+        enum req_op op, struct forwarding *f, bool allocate_port, const char *id)
 {
 	struct engine_req *q = calloc(1, sizeof(*q));
 
@@ -848,7 +837,6 @@ static struct engine_req *new_req(enum req_op op, struct forwarding *f, bool all
 	q->op = op;
 	q->f = f;
 	q->allocate = allocate_port;
-	q->old = old;
 	if (id != NULL)
 		snprintf(q->id, sizeof(q->id), "%s", id);
 	if (f != NULL)
@@ -859,58 +847,15 @@ static struct engine_req *new_req(enum req_op op, struct forwarding *f, bool all
 void engine_submit_create(
         struct engine *e, struct forwarding *f, bool allocate_port, engine_done_cb done, void *arg)
 {
-	submit(e, new_req(REQ_CREATE, f, allocate_port, NULL, NULL), done, arg);
+	submit(e, new_req(REQ_CREATE, f, allocate_port, NULL), done, arg);
 }
 
 void engine_submit_update(struct engine *e, struct forwarding *next, engine_done_cb done, void *arg)
 {
-	submit(e, new_req(REQ_UPDATE, next, false, NULL, NULL), done, arg);
+	submit(e, new_req(REQ_UPDATE, next, false, NULL), done, arg);
 }
 
 void engine_submit_delete(struct engine *e, const char *id, engine_done_cb done, void *arg)
 {
-	submit(e, new_req(REQ_DELETE, NULL, false, id, NULL), done, arg);
-}
-
-/* ---- one change, answered before returning ---- */
-
-struct sync_answer {
-	bool failed;
-	struct fault *err;
-};
-
-static void on_sync_done(const struct fault *err, void *arg)
-{
-	struct sync_answer *sa = arg;
-
-	if (err != NULL) {
-		sa->failed = true;
-		*sa->err = *err;
-	}
-}
-
-/* q is carried out now, with whatever else is queued: the group commit, flushed early. */
-static int run_now(struct engine *e, struct engine_req *q, struct fault *err)
-{
-	struct sync_answer sa = {.err = err};
-
-	submit(e, q, on_sync_done, &sa);
-	engine_flush(e);
-	return sa.failed ? -1 : 0;
-}
-
-int engine_create(struct engine *e, struct forwarding *f, bool allocate_port, struct fault *err)
-{
-	return run_now(e, new_req(REQ_CREATE, f, allocate_port, NULL, NULL), err);
-}
-
-int engine_update(
-        struct engine *e, struct forwarding *next, struct forwarding *old, struct fault *err)
-{
-	return run_now(e, new_req(REQ_UPDATE, next, false, NULL, old), err);
-}
-
-int engine_delete(struct engine *e, const char *id, struct forwarding *old, struct fault *err)
-{
-	return run_now(e, new_req(REQ_DELETE, NULL, false, id, old), err);
+	submit(e, new_req(REQ_DELETE, NULL, false, id), done, arg);
 }

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "agent.h"
+#include "array-grow.h"
 #include "gateway-ns.h"
 #include "kernel.h"
 #include "log.h"
@@ -35,17 +36,13 @@ struct router_ids {
 static int collect_router(const struct forwarding *f, void *arg)
 {
 	struct router_ids *ids = arg;
+	char **v;
 
 	if (ids->n > 0 && strcmp(ids->v[ids->n - 1], f->router_id) == 0)
 		return 0;
-	if (ids->n == ids->cap) {
-		size_t cap = ids->cap ? ids->cap * 2 : 64;
-		char **v = reallocarray(ids->v, cap, sizeof(*v));
-		if (v == NULL)
-			return -ENOMEM;
-		ids->v = v;
-		ids->cap = cap;
-	}
+	if ((v = array_grow(ids->v, &ids->cap, ids->n, sizeof(*v), 64)) == NULL)
+		return -ENOMEM;
+	ids->v = v;
 	if ((ids->v[ids->n] = strdup(f->router_id)) == NULL)
 		return -ENOMEM;
 	ids->n++;
