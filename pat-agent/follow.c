@@ -37,6 +37,7 @@
 #include "log.h"
 #include "nft.h"
 #include "restore.h"
+#include "stats.h"
 #include "store.h"
 
 #define FOLLOW_PERIOD_MS   400
@@ -135,6 +136,7 @@ static void rebuild(struct follow *fl, struct seen *sn)
 	        (unsigned long long)sn->revision);
 	restore_router(fl->a, sn->router_id);
 	fl->rebuilt++;
+	stats_follow(fl->a->stats, true, 0);
 }
 
 static int keep_change(const struct store_change *c, void *arg)
@@ -201,6 +203,7 @@ static bool apply(struct follow *fl, struct seen *sn)
 	if (p->n > 0)
 		sn->anchor = p->v[p->n - 1].revision;
 	fl->applied += n;
+	stats_follow(a->stats, false, n);
 	return true;
 }
 
