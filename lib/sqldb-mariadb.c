@@ -25,7 +25,7 @@
 #include "sqldb-int.h"
 
 #define MY_DEFAULT_PORT 3306
-#define MY_MAX_PARAMS   16
+#define MY_MAX_PARAMS   20
 /* Seconds: a dead server is noticed, a slow one is not given up on too early. */
 #define MY_CONNECT_TIMEOUT 5
 #define MY_IO_TIMEOUT      30

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -73,9 +74,16 @@ static const char *const migrations[] = {
          * version 3 walked every router's ids in order to find one router's.
          */
         "CREATE INDEX forwardings_router_page ON forwardings (router_id, id);",
+
+        /* 5: MariaDB's change log (router_changes); one agent on SQLite follows no one. */
+        "-- nothing on SQLite",
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION,
         "one migration per schema version");
+
+/* The change log keeps this many revisions per router; trimmed every STORE_PRUNE_EVERY writes. */
+#define STORE_CHANGES_KEPT 4096
+#define STORE_PRUNE_EVERY  64
 
 #define COLS                                                                                       \
 	"id, router_id, project_id, external_address, protocol, external_port_lo,"                 \
@@ -134,6 +142,10 @@ enum stmt_id {
 	ST_BUMP_ROUTER,
 	ST_CHANGED_ROUTERS,
 	ST_CLOCK,
+	ST_LOG_CHANGE,
+	ST_PRUNE_CHANGES,
+	ST_ROUTER_CHANGES,
+	ST_LAST_CHANGE,
 	ST_COUNT_, /* number of statements */
 };
 
@@ -238,6 +250,24 @@ static const char *const stmt_sql[ST_COUNT_] = {
         [ST_CHANGED_ROUTERS] = "SELECT router_id, revision, changed FROM routers"
                                " WHERE changed >= ?1 ORDER BY changed LIMIT 1000",
         [ST_CLOCK] = "SELECT CAST(UNIX_TIMESTAMP(NOW(6)) * 1000000 AS SIGNED)",
+        /*
+         * MariaDB only: every write also logs the rows it removed and added
+         * under the router's revision it just bumped (same transaction), so
+         * the other agents apply what changed instead of the whole table.
+         * ?17: 1 added, 0 removed; ?18: the writing store's origin.
+         */
+        [ST_LOG_CHANGE] = "INSERT INTO router_changes (revision, step, origin, " COLS ")"
+                          " SELECT revision, ?17, ?18, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
+                          " ?10, ?11, ?12, ?13, ?14, ?15, ?16 FROM routers WHERE router_id = ?2",
+        /* Keeps the last STORE_CHANGES_KEPT revisions of a router (a prefix goes). */
+        [ST_PRUNE_CHANGES] = "DELETE FROM router_changes WHERE router_id = ?1 AND revision <"
+                             " (SELECT CAST(revision AS SIGNED) - ?2 FROM routers"
+                             " WHERE router_id = ?1)",
+        [ST_ROUTER_CHANGES] = "SELECT " COLS ", revision, step, origin = ?3 FROM router_changes"
+                              " WHERE router_id = ?1 AND revision >= ?2"
+                              " ORDER BY revision, step LIMIT ?4",
+        [ST_LAST_CHANGE] = "SELECT revision FROM router_changes WHERE router_id = ?1"
+                           " ORDER BY revision DESC LIMIT 1",
 };
 
 /* MariaDB's text where it differs from SQLite's (NULL: the same). */
@@ -310,6 +340,31 @@ static const char *const mariadb_migrations[] = {
          " ON forwardings (internal_address)"),
         "CREATE INDEX IF NOT EXISTS forwardings_status ON forwardings (status)",
         "CREATE INDEX IF NOT EXISTS forwardings_router_page ON forwardings (router_id, id)",
+        /*
+         * 5: the change log the agents follow (ST_LOG_CHANGE): per router
+         * and revision, the rows removed (step 0) then added (step 1).
+         */
+        ("CREATE TABLE IF NOT EXISTS router_changes ("
+         " router_id VARCHAR(64) NOT NULL,"
+         " revision BIGINT UNSIGNED NOT NULL,"
+         " step TINYINT UNSIGNED NOT NULL,"
+         " origin BIGINT NOT NULL," /* the writing store (store_open's random number) */
+         " id CHAR(36) NOT NULL,"
+         " project_id VARCHAR(64) NOT NULL,"
+         " external_address VARCHAR(46) NOT NULL,"
+         " protocol TINYINT UNSIGNED NOT NULL,"
+         " external_port_lo SMALLINT UNSIGNED NOT NULL,"
+         " external_port_hi SMALLINT UNSIGNED NOT NULL,"
+         " internal_address VARCHAR(46) NOT NULL,"
+         " internal_port_lo SMALLINT UNSIGNED NOT NULL,"
+         " internal_port_hi SMALLINT UNSIGNED NOT NULL,"
+         " internal_port_id VARCHAR(64) NOT NULL,"
+         " masquerade TINYINT UNSIGNED NOT NULL,"
+         " description VARCHAR(255) NOT NULL,"
+         " status VARCHAR(8) NOT NULL,"
+         " created_at BIGINT NOT NULL,"
+         " updated_at BIGINT NOT NULL,"
+         " PRIMARY KEY (router_id, revision, step))" MY_TABLE),
 };
 _Static_assert(sizeof(mariadb_migrations) / sizeof(mariadb_migrations[0]) == STORE_SCHEMA_VERSION,
         "one MariaDB migration per schema version");
@@ -330,6 +385,8 @@ struct store {
 	int txn_lost;
 	struct store_hooks hooks;
 	void *hooks_arg;
+	int64_t origin;  /* marks this store's rows in router_changes */
+	uint64_t logged; /* changes logged: every STORE_PRUNE_EVERY-th prunes */
 };
 
 /*
@@ -727,6 +784,42 @@ static int bump_router(struct store *s, const char *router_id, char **cause)
 	return r;
 }
 
+/* Every STORE_PRUNE_EVERY-th logged change trims its router's log. */
+static int prune_changes(struct store *s, const char *router_id, char **cause)
+{
+	struct sqldb_stmt *st;
+	int r, rc;
+
+	if (s->logged++ % STORE_PRUNE_EVERY != 0)
+		return 0;
+	if ((r = stmt_take(s, ST_PRUNE_CHANGES, &st, cause)) < 0)
+		return r;
+	if ((rc = sqldb_bind_text(st, 1, router_id)) == 0 &&
+	        (rc = sqldb_bind_int64(st, 2, STORE_CHANGES_KEPT)) == 0)
+		rc = sqldb_step(st);
+	r = rc >= 0 ? 0 : fail(s, rc, cause, "trim the router's change log");
+	stmt_put(s, ST_PRUNE_CHANGES);
+	return r;
+}
+
+/* Logs f as added or removed under its router's revision (MariaDB; see ST_LOG_CHANGE). */
+static int log_change(struct store *s, const struct forwarding *f, bool added, char **cause)
+{
+	struct sqldb_stmt *st;
+	int r, rc;
+
+	if (s->stmt[ST_LOG_CHANGE] == NULL)
+		return 0;
+	if ((r = stmt_take(s, ST_LOG_CHANGE, &st, cause)) < 0)
+		return r;
+	if ((rc = bind_fwd(st, f)) == 0 && (rc = sqldb_bind_int64(st, 17, added)) == 0 &&
+	        (rc = sqldb_bind_int64(st, 18, s->origin)) == 0)
+		rc = sqldb_step(st);
+	r = rc >= 0 ? 0 : fail(s, rc, cause, "log the router's change");
+	stmt_put(s, ST_LOG_CHANGE);
+	return r < 0 ? r : prune_changes(s, f->router_id, cause);
+}
+
 static void hook_added(struct store *s, const struct forwarding *f)
 {
 	s->txn_dirty = true;
@@ -763,7 +856,7 @@ static int insert_locked(
 		return r;
 	if (f->updated_at == 0)
 		f->updated_at = f->created_at;
-	if ((r = write_row(s, ST_INSERT, f, cause)) < 0)
+	if ((r = write_row(s, ST_INSERT, f, cause)) < 0 || (r = log_change(s, f, true, cause)) < 0)
 		return r;
 	hook_added(s, f);
 	return 0;
@@ -786,7 +879,9 @@ static int update_locked(
 	f->created_at = old.created_at;
 	if ((r = now(&f->updated_at)) < 0)
 		return r;
-	if ((r = write_row(s, ST_UPDATE, f, cause)) < 0)
+	if ((r = write_row(s, ST_UPDATE, f, cause)) < 0 ||
+	        (r = log_change(s, &old, false, cause)) < 0 ||
+	        (r = log_change(s, f, true, cause)) < 0)
 		return r;
 	hook_removed(s, &old);
 	hook_added(s, f);
@@ -808,6 +903,8 @@ static int delete_locked(struct store *s, const char *id, struct forwarding *old
 		rc = sqldb_step(st);
 	r = rc >= 0 ? 0 : fail(s, rc, cause, "delete forwarding");
 	stmt_put(s, ST_DELETE);
+	if (r == 0)
+		r = log_change(s, old, false, cause);
 	if (r == 0)
 		hook_removed(s, old);
 	return r;
@@ -1229,6 +1326,61 @@ int store_changed_routers(
 	return r;
 }
 
+/* Decodes the current row of ST_ROUTER_CHANGES into c; -EIO if damaged. */
+static int change_read(struct sqldb_stmt *st, struct store_change *c)
+{
+	if (row_read(st, &c->f) < 0)
+		return -EIO;
+	c->revision = (uint64_t)sqldb_column_int64(st, C_UPDATED + 1);
+	c->added = sqldb_column_int64(st, C_UPDATED + 2) != 0;
+	c->mine = sqldb_column_int64(st, C_UPDATED + 3) != 0;
+	return 0;
+}
+
+int store_router_changes(struct store *s, const char *router_id, uint64_t from, unsigned int limit,
+        store_change_cb cb, void *arg, char **cause)
+{
+	struct sqldb_stmt *st = NULL;
+	struct store_change c;
+	int r, rc;
+
+	if ((r = take_shared(s, ST_ROUTER_CHANGES, &st, cause)) < 0)
+		return r;
+	if ((rc = sqldb_bind_text(st, 1, router_id)) < 0 ||
+	        (rc = sqldb_bind_int64(st, 2, (int64_t)from)) < 0 ||
+	        (rc = sqldb_bind_int64(st, 3, s->origin)) < 0 ||
+	        (rc = sqldb_bind_int64(st, 4, limit)) < 0)
+		r = fail(s, rc, cause, "bind query");
+	while (r == 0 && (rc = sqldb_step(st)) == 1) {
+		if (change_read(st, &c) < 0) {
+			r = row_fail(s, st, cause);
+			break;
+		}
+		r = cb(&c, arg);
+	}
+	if (r == 0 && rc < 0)
+		r = fail(s, rc, cause, "read the router's changes");
+	stmt_put(s, ST_ROUTER_CHANGES);
+	return r;
+}
+
+int store_router_last_change(
+        struct store *s, const char *router_id, uint64_t *revision, char **cause)
+{
+	struct sqldb_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = take_shared(s, ST_LAST_CHANGE, &st, cause)) < 0)
+		return r;
+	*revision = 0;
+	if ((rc = sqldb_bind_text(st, 1, router_id)) == 0 && (rc = sqldb_step(st)) == 1)
+		*revision = (uint64_t)sqldb_column_int64(st, 0);
+	if (rc < 0)
+		r = fail(s, rc, cause, "read the router's last change");
+	stmt_put(s, ST_LAST_CHANGE);
+	return r;
+}
+
 bool store_is_shared(const struct store *s)
 {
 	return sqldb_dialect(s->db) == SQLDB_MARIADB;
@@ -1462,8 +1614,8 @@ static const char *stmt_text(enum sqldb_dialect d, int i)
 {
 	if (d == SQLDB_MARIADB && mariadb_sql[i])
 		return mariadb_sql[i];
-	if (d == SQLDB_SQLITE && (i == ST_BUMP_ROUTER || i == ST_CHANGED_ROUTERS || i == ST_CLOCK))
-		return NULL;
+	if (d == SQLDB_SQLITE && i >= ST_BUMP_ROUTER)
+		return NULL; /* following other agents: MariaDB only */
 	return stmt_sql[i];
 }
 
@@ -1509,6 +1661,12 @@ int store_open_auth(const char *target, const char *password, struct store **out
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return cause_set(cause, -ENOMEM, "database: out of memory");
+	/* Only told apart from the other stores': a collision costs a missed change. */
+	if (getrandom(&s->origin, sizeof(s->origin), 0) != sizeof(s->origin)) {
+		free(s);
+		return cause_set(cause, -errno, "database: getrandom: %s", strerror(errno));
+	}
+	s->origin &= INT64_MAX;
 	if (lite)
 		created = stat(target, &sb) < 0 && errno == ENOENT;
 	if ((r = sqldb_open(target, password, &s->db, cause)) < 0) {

@@ -57,7 +57,7 @@
 #include "fwd.h"
 
 /* The schema version this code writes; store_open() migrates up to it. */
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 
 struct store;
 struct sqlite3;
@@ -225,6 +225,30 @@ typedef int (*store_router_cb)(
  */
 int store_changed_routers(
         struct store *s, int64_t since_us, store_router_cb cb, void *arg, char **cause);
+/*
+ * One row of a router's change log (MariaDB): every write logs, under the
+ * router's revision it bumped, the forwarding it removed and the one it
+ * added (an update: both, removal first). The log keeps a router's last
+ * 4,096 revisions; older ones are trimmed, oldest first.
+ */
+struct store_change {
+	uint64_t revision;
+	bool added; /* false: removed */
+	bool mine;  /* written through this store (this agent) */
+	struct forwarding f;
+};
+/* Returns non-zero to stop; that value is returned. */
+typedef int (*store_change_cb)(const struct store_change *c, void *arg);
+/*
+ * At most limit of router_id's logged changes at revision >= from, by
+ * revision then removal before addition: one index range read, the cost
+ * of the changes, not of the router's forwardings. -ENOTSUP on SQLite.
+ */
+int store_router_changes(struct store *s, const char *router_id, uint64_t from, unsigned int limit,
+        store_change_cb cb, void *arg, char **cause);
+/* The newest logged revision of router_id (0: none). -ENOTSUP on SQLite. */
+int store_router_last_change(
+        struct store *s, const char *router_id, uint64_t *revision, char **cause);
 /* Whether agents of other nodes share this database (MariaDB). */
 bool store_is_shared(const struct store *s);
 /* MariaDB: the database's clock, microseconds since the epoch. -ENOTSUP on SQLite. */

@@ -1,11 +1,21 @@
 /*
  * Every FOLLOW_PERIOD_MS the agent reads the routers whose revision
  * changed lately (store_changed_routers: one indexed query; an idle agent
- * reads nothing else, however many forwardings there are) and rebuilds
- * the table of each router that is on this node and whose revision it has
- * not seen yet. Its own changes come back too, and are applied again: the
- * rebuild writes the router's whole table from the database, so doing it
- * twice changes nothing.
+ * reads nothing else, however many forwardings there are). For each
+ * router on this node whose revision it has not seen yet, it reads the
+ * router's change log from the last change it applied (its anchor) and
+ * applies the other agents' changes as element deletes and adds in one nft
+ * batch: the cost of the changes, not of the table. Its own changes it
+ * skips: it applied them before answering.
+ *
+ * The whole table is rebuilt from the database instead when the agent
+ * has no anchor for the router (the first change after the start, or
+ * after a rebuild), when its anchor was trimmed from the log (a gap),
+ * when more than FOLLOW_CHANGES_MAX changes wait (too far behind), or
+ * when the kernel refuses the batch. The anchor for a rebuild is read
+ * before it, so a change that lands during the rebuild is applied again
+ * afterwards (an add changes nothing twice; a delete of what is already
+ * gone fails, and rebuilds).
  *
  * A bump is visible only once its transaction commits, a moment after its
  * clock reading: each read looks back FOLLOW_MARGIN_US before the newest
@@ -22,18 +32,33 @@
 #include <string.h>
 
 #include "agent.h"
+#include "array-grow.h"
 #include "kernel.h"
 #include "log.h"
+#include "nft.h"
 #include "restore.h"
+#include "stats.h"
 #include "store.h"
 
-#define FOLLOW_PERIOD_MS 400
-#define FOLLOW_MARGIN_US 5000000
-#define FOLLOW_BATCH     1000 /* store_changed_routers' most per read */
+#define FOLLOW_PERIOD_MS   400
+#define FOLLOW_MARGIN_US   5000000
+#define FOLLOW_BATCH       1000 /* store_changed_routers' most per read */
+#define FOLLOW_CHANGES_MAX 2048 /* more waiting for one router: rebuild it */
 
 struct seen {
 	uint64_t revision;
+	uint64_t anchor;  /* revision of the last logged change applied; 0: none */
 	char router_id[]; /* the tree's key */
+};
+
+/* One router's changes read from its log, and the batch they make. */
+struct pending {
+	uint64_t anchor;
+	bool anchored; /* the anchor's own row was there: nothing trimmed */
+	struct store_change *v;
+	size_t n, cap;
+	struct nft_change *batch;
+	size_t batch_cap;
 };
 
 struct changed {
@@ -48,7 +73,8 @@ struct follow {
 	int64_t newest_us;
 	struct changed batch[FOLLOW_BATCH];
 	size_t n;
-	uint64_t polls, rebuilt;
+	struct pending p;
+	uint64_t polls, rebuilt, applied;
 	bool failing; /* the last read failed: said once, not every period */
 };
 
@@ -70,27 +96,141 @@ static int collect(const char *router_id, uint64_t revision, int64_t changed_us,
 	return 0;
 }
 
-/* Whether revision is new for router_id; records it. -ENOMEM if it cannot. */
-static int is_new(struct follow *fl, const struct changed *c)
+/*
+ * The router's entry when revision is new for it (recorded), NULL when it
+ * was seen or memory ran out (a missed revision: the next one catches up).
+ */
+static struct seen *is_new(struct follow *fl, const struct changed *c)
 {
 	size_t len = strlen(c->router_id) + 1;
-	struct seen *key = malloc(sizeof(*key) + len), **found;
+	struct seen *key = calloc(1, sizeof(*key) + len), **found;
 
 	if (key == NULL)
-		return -ENOMEM;
+		return NULL;
 	memcpy(key->router_id, c->router_id, len);
 	key->revision = c->revision;
 	if ((found = tsearch(key, &fl->seen, by_router)) == NULL) {
 		free(key);
-		return -ENOMEM;
+		return NULL;
 	}
 	if (*found == key)
-		return 1;
+		return key;
 	free(key);
 	if ((*found)->revision == c->revision)
-		return 0;
+		return NULL;
 	(*found)->revision = c->revision;
-	return 1;
+	return *found;
+}
+
+/* Rebuilds the router's table, anchored at the log's newest change read first. */
+static void rebuild(struct follow *fl, struct seen *sn)
+{
+	char *cause = NULL;
+
+	if (store_router_last_change(fl->a->store, sn->router_id, &sn->anchor, &cause) < 0) {
+		log_warnx("follow: router %s: %s", sn->router_id, cause ? cause : "?");
+		free(cause);
+		sn->anchor = 0;
+	}
+	log_debug("follow: router %s at revision %llu: rebuilding", sn->router_id,
+	        (unsigned long long)sn->revision);
+	restore_router(fl->a, sn->router_id);
+	fl->rebuilt++;
+	stats_follow(fl->a->stats, true, 0);
+}
+
+static int keep_change(const struct store_change *c, void *arg)
+{
+	struct pending *p = arg;
+	struct store_change *v;
+
+	if (c->revision == p->anchor) {
+		p->anchored = true;
+		return 0;
+	}
+	if ((v = array_grow(p->v, &p->cap, p->n, sizeof(*v), 64)) == NULL)
+		return -ENOMEM;
+	p->v = v;
+	p->v[p->n++] = *c;
+	return 0;
+}
+
+/* The other agents' changes in p as one batch; whether one was added DOWN. */
+static int batch_build(struct pending *p, size_t *n, bool *down)
+{
+	struct nft_change *b;
+
+	*n = 0;
+	*down = false;
+	for (size_t i = 0; i < p->n; i++) {
+		if (p->v[i].mine)
+			continue;
+		if ((b = array_grow(p->batch, &p->batch_cap, *n, sizeof(*b), 64)) == NULL)
+			return -ENOMEM;
+		p->batch = b;
+		b[*n].del = p->v[i].added ? NULL : &p->v[i].f;
+		b[*n].add = p->v[i].added ? &p->v[i].f : NULL;
+		*down |= p->v[i].added && p->v[i].f.status != FWD_STATUS_ACTIVE;
+		(*n)++;
+	}
+	return 0;
+}
+
+/* Applies p's batch to the router; false when only a rebuild will do. */
+static bool apply(struct follow *fl, struct seen *sn)
+{
+	struct agent *a = fl->a;
+	struct pending *p = &fl->p;
+	char *cause = NULL;
+	size_t n;
+	bool down;
+	int r;
+
+	if ((r = batch_build(p, &n, &down)) < 0)
+		return false;
+	if (n > 0 && (r = kernel_change_many(a->kernel, sn->router_id, p->batch, n, &cause)) < 0) {
+		log_info("follow: router %s: the kernel refused %zu change%s (%s): rebuilding",
+		        sn->router_id, n, n == 1 ? "" : "s", cause ? cause : strerror(-r));
+		free(cause);
+		return false;
+	}
+	/* Added by an agent whose node does not host it: programmed here, so ACTIVE. */
+	if (down &&
+	        store_set_router_status(a->store, sn->router_id, FWD_STATUS_ACTIVE, &cause) < 0) {
+		log_warnx("follow: router %s: %s", sn->router_id, cause ? cause : "?");
+		free(cause);
+	}
+	if (p->n > 0)
+		sn->anchor = p->v[p->n - 1].revision;
+	fl->applied += n;
+	stats_follow(a->stats, false, n);
+	return true;
+}
+
+/* Brings one changed router of this node up to date: its log, else a rebuild. */
+static void follow_router(struct follow *fl, struct seen *sn)
+{
+	struct pending *p = &fl->p;
+	char *cause = NULL;
+	int r;
+
+	if (sn->anchor == 0) {
+		rebuild(fl, sn);
+		return;
+	}
+	p->anchor = sn->anchor;
+	p->anchored = false;
+	p->n = 0;
+	r = store_router_changes(fl->a->store, sn->router_id, sn->anchor, FOLLOW_CHANGES_MAX + 1,
+	        keep_change, p, &cause);
+	if (r < 0) {
+		log_warnx("follow: router %s: %s", sn->router_id, cause ? cause : strerror(-r));
+		free(cause);
+		sn->revision = 0; /* seen again next time */
+		return;
+	}
+	if (!p->anchored || p->n >= FOLLOW_CHANGES_MAX || !apply(fl, sn))
+		rebuild(fl, sn);
 }
 
 static void tick(evutil_socket_t fd, short what, void *arg)
@@ -119,14 +259,15 @@ static void tick(evutil_socket_t fd, short what, void *arg)
 		log_info("The routers' revisions are read again");
 	fl->failing = false;
 	for (size_t i = 0; i < fl->n; i++) {
-		if ((r = is_new(fl, &fl->batch[i])) <= 0)
+		struct seen *sn = is_new(fl, &fl->batch[i]);
+
+		if (sn == NULL)
 			continue;
-		if (!kernel_router_present(a->kernel, fl->batch[i].router_id))
+		if (!kernel_router_present(a->kernel, sn->router_id)) {
+			sn->anchor = 0; /* its namespace's arrival rebuilds it */
 			continue;
-		log_debug("follow: router %s at revision %llu: rebuilding", fl->batch[i].router_id,
-		        (unsigned long long)fl->batch[i].revision);
-		restore_router(a, fl->batch[i].router_id);
-		fl->rebuilt++;
+		}
+		follow_router(fl, sn);
 	}
 }
 
@@ -168,6 +309,8 @@ void follow_free(struct follow *fl)
 	if (fl->timer)
 		event_free(fl->timer);
 	tdestroy(fl->seen, free);
+	free(fl->p.v);
+	free(fl->p.batch);
 	free(fl);
 }
 
@@ -179,4 +322,9 @@ uint64_t follow_polls(const struct follow *fl)
 uint64_t follow_rebuilt(const struct follow *fl)
 {
 	return fl ? fl->rebuilt : 0;
+}
+
+uint64_t follow_applied(const struct follow *fl)
+{
+	return fl ? fl->applied : 0;
 }

@@ -1,7 +1,8 @@
 /*
  * Following the other agents (many network nodes, one MariaDB): changes
  * made through another agent reach this node's routers from the database
- * alone, within a period (FOLLOW_PERIOD_MS) and a rebuild.
+ * alone, within a period (FOLLOW_PERIOD_MS) and one nft batch of what
+ * changed (a rebuild of the router's table when the log cannot tell).
  */
 #ifndef PRAAS_FOLLOW_H
 #define PRAAS_FOLLOW_H
@@ -21,5 +22,7 @@ void follow_free(struct follow *fl);
 /* Database reads made, and router tables rebuilt, since the start. */
 uint64_t follow_polls(const struct follow *fl);
 uint64_t follow_rebuilt(const struct follow *fl);
+/* Other agents' changes applied one by one (without a rebuild) since the start. */
+uint64_t follow_applied(const struct follow *fl);
 
 #endif

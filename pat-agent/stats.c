@@ -25,6 +25,7 @@ struct stats {
 	struct metrics *reg;
 	struct metric *nft, *os_errors, *forwardings, *by_reason;
 	struct metric *commits, *committed; /* the group commit's transactions and changes */
+	struct metric *rebuilds, *followed; /* follow.c: whole tables, and single changes */
 };
 
 int stats_new(struct stats **out)
@@ -46,8 +47,14 @@ int stats_new(struct stats **out)
 	        "Store transactions (one fsync each) of the group commit", NULL, 0, NULL, 0);
 	s->committed = metrics_add(s->reg, METRIC_COUNTER, "praas_group_commit_changes_total",
 	        "Creates, updates and deletes carried by those transactions", NULL, 0, NULL, 0);
+	s->rebuilds = metrics_add(s->reg, METRIC_COUNTER, "praas_follow_rebuilds_total",
+	        "Router tables rebuilt whole from the shared database after another agent's change",
+	        NULL, 0, NULL, 0);
+	s->followed = metrics_add(s->reg, METRIC_COUNTER, "praas_follow_changes_applied_total",
+	        "Other agents' changes applied one by one from the shared database's change log",
+	        NULL, 0, NULL, 0);
 	if (!s->nft || !s->os_errors || !s->forwardings || !s->by_reason || !s->commits ||
-	        !s->committed)
+	        !s->committed || !s->rebuilds || !s->followed)
 		goto nomem;
 	*out = s;
 	return 0;
@@ -75,6 +82,14 @@ void stats_nft_batch(struct stats *s, double seconds, bool ok)
 	unsigned int idx = ok ? 0 : 1;
 
 	metric_observe(s->nft, &idx, seconds);
+}
+
+void stats_follow(struct stats *s, bool rebuilt, size_t applied)
+{
+	if (rebuilt)
+		metric_inc(s->rebuilds, NULL);
+	if (applied > 0)
+		metric_add(s->followed, NULL, (double)applied);
 }
 
 void stats_group_commit(struct stats *s, size_t changes)

@@ -1,6 +1,7 @@
 /*
  * The pat-agent's own metrics, declared once: nft batch latency, OpenStack
- * call errors, the group commit's transactions and changes, the forwardings by status and the
+ * call errors, the group commit's transactions and changes, the other agents' changes followed
+ * (tables rebuilt, changes applied), the forwardings by status and the
  * DOWN ones by status_reason (read from the store when scraped). The HTTP server adds its request
  * counters and latencies to the same registry.
  */
@@ -26,6 +27,8 @@ void stats_nft_batch(struct stats *s, double seconds, bool ok);
 /* One transaction of the group commit, carrying changes creates, updates and deletes. */
 void stats_group_commit(struct stats *s, size_t changes);
 void stats_openstack_error(struct stats *s, const char *service);
+/* follow.c brought a router up to date: rebuilt whole, or applied changes one by one. */
+void stats_follow(struct stats *s, bool rebuilt, size_t applied);
 
 /*
  * Renders every metric, with the forwardings counted from store now and

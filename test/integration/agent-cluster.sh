@@ -7,7 +7,8 @@
 #   - a create through node A reaches the VM through A's replica; node B's
 #     agent, running, programs its replica from the database alone: the
 #     delay from A's answer to B's kernel is measured (p50, p99 <= 1 s),
-#     and an idle agent's queries per second (<= 5);
+#     and an idle agent's queries per second (<= 5); B applies the changes
+#     one by one (/metrics), A skips its own;
 #   - two clients create overlapping forwardings of that router at the same
 #     instant, one through each agent: one 201 and one 409, every round;
 #     two ask for a free port at once: two 201s, never the same port;
@@ -49,6 +50,20 @@ echo "# figure: propagation_a_to_b_kernel_p50_ms $p50"
 echo "# figure: propagation_a_to_b_kernel_p99_ms $p99 ($samples creates and deletes)"
 assert_ok "propagation from A's answer to B's kernel: p99 $p99 ms <= 1000 ms (p50 $p50 ms)" \
 	test "${p99:-99999}" -le 1000 -a "${samples:-0}" = 40
+
+# How: B applied A's changes one by one from the router's change log (its
+# first change after the start rebuilt the table once); A applied none of
+# its own again (it did before answering).
+follow_metric() { # NODE NAME
+	curl -s -m 10 "http://127.0.0.1:${PORT[$1]}/metrics" | sed -n "s/^$2 //p"
+}
+b_applied=$(follow_metric b praas_follow_changes_applied_total)
+b_rebuilt=$(follow_metric b praas_follow_rebuilds_total)
+a_applied=$(follow_metric a praas_follow_changes_applied_total)
+echo "# figure: follow: B applied $b_applied changes, rebuilt $b_rebuilt tables; A applied $a_applied"
+assert_ok "B applied A's 40 changes one by one, rebuilt at most once ($b_applied, $b_rebuilt)" \
+	test "${b_applied:-0}" -ge 40 -a "${b_rebuilt:-9}" -le 1
+assert_eq "A applies none of its own changes again" 0 "${a_applied:-none}"
 
 # An idle agent's database cost: B alone talks to Galera node 2.
 idle=$(nodes_idle_queries "$G2")

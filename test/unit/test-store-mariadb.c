@@ -5,7 +5,10 @@
  * inside a transaction (nothing applied, the next write connects again);
  * and two stores writing one router at the same instant, on one server and
  * on two Galera nodes: of two conflicting creates exactly one is stored,
- * the other is refused (-EEXIST), never both. Skipped (TAP plan 1..0) without the
+ * the other is refused (-EEXIST), never both. The change log the agents
+ * follow: every write's removed and added rows under the router's
+ * revision, marked as this store's or another's, trimmed to the last
+ * revisions. Skipped (TAP plan 1..0) without the
  * loopback MariaDB.
  */
 #include <errno.h>
@@ -416,6 +419,105 @@ static void test_copy(void **state)
 	tmpdb_remove(&t);
 }
 
+struct changes {
+	struct store_change v[8];
+	int n;
+};
+
+static int collect_change(const struct store_change *ch, void *arg)
+{
+	struct changes *c = arg;
+
+	if (c->n == 8)
+		return -E2BIG;
+	c->v[c->n++] = *ch;
+	return 0;
+}
+
+static void expect_change(const struct store_change *ch, uint64_t revision, bool added, bool mine,
+        const struct forwarding *f)
+{
+	assert_int_equal(ch->revision, revision);
+	assert_int_equal(ch->added, added);
+	assert_int_equal(ch->mine, mine);
+	same_forwarding(&ch->f, f);
+}
+
+/* Item 3: what an agent reads to apply another's changes without a rebuild. */
+static void test_change_log(void **state)
+{
+	struct ctx *c = *state;
+	struct forwarding x = fwd(5000, "10.0.0.5", 80), y = fwd(5001, "10.0.0.6", 80), x2, old;
+	struct changes got = {0};
+	uint64_t last;
+
+	assert_int_equal(store_insert(c->a, &x, NULL, NULL), 0);
+	assert_int_equal(store_insert(c->b, &y, NULL, NULL), 0);
+	x2 = x;
+	x2.internal.lo = x2.internal.hi = 8080;
+	assert_int_equal(store_update(c->a, &x2, NULL, NULL), 0);
+	assert_int_equal(store_delete(c->b, y.id, &old, NULL), 0);
+	assert_int_equal(store_router_changes(c->a, R1, 0, 100, collect_change, &got, NULL), 0);
+	assert_int_equal(got.n, 5);
+	expect_change(&got.v[0], 1, true, true, &x);
+	expect_change(&got.v[1], 2, true, false, &y);
+	expect_change(&got.v[2], 3, false, true, &x);
+	expect_change(&got.v[3], 3, true, true, &x2);
+	expect_change(&got.v[4], 4, false, false, &y);
+	/* The other store's view: the same rows, the other way round. */
+	got.n = 0;
+	assert_int_equal(store_router_changes(c->b, R1, 3, 2, collect_change, &got, NULL), 0);
+	assert_int_equal(got.n, 2);
+	expect_change(&got.v[0], 3, false, false, &x);
+	expect_change(&got.v[1], 3, true, false, &x2);
+	assert_int_equal(store_router_last_change(c->b, R1, &last, NULL), 0);
+	assert_int_equal(last, 4);
+	assert_int_equal(store_router_last_change(c->b, "no-such-router", &last, NULL), 0);
+	assert_int_equal(last, 0);
+}
+
+/* Runs sql on the test's database. */
+static void exec_ok(const char *url, const char *sql)
+{
+	struct sqldb *db;
+
+	assert_int_equal(sqldb_open(url, NULL, &db, NULL), 0);
+	if (sqldb_exec(db, sql) < 0)
+		fail_msg("%s: %s", sql, sqldb_errmsg(db));
+	sqldb_close(db);
+}
+
+/*
+ * The log keeps a router's last 4,096 revisions: older ones go, oldest
+ * first, and only that router's. 4,400 revisions logged by SQL (a store
+ * would take half a minute), then one write through the store trims.
+ */
+static void test_change_log_trimmed(void **state)
+{
+	struct ctx *c = *state;
+	struct forwarding f = fwd(6000, "10.0.0.7", 80);
+
+	exec_ok(c->mdb.url,
+	        "INSERT INTO routers (router_id, revision, changed) VALUES"
+	        " ('" R1 "', 4400, 0), ('other', 10000, 0)");
+	exec_ok(c->mdb.url,
+	        "INSERT INTO router_changes SELECT r.router_id, seq, 1, 0, 'x', '', '', 6,"
+	        " 1, 1, '', 1, 1, '', 0, '', 'DOWN', 0, 0 FROM seq_1_to_4400,"
+	        " (SELECT '" R1 "' AS router_id UNION SELECT 'other') r");
+	assert_int_equal(store_insert(c->a, &f, NULL, NULL), 0);
+	assert_int_equal(query_num(c->mdb.url,
+	                         "SELECT min(revision) FROM router_changes"
+	                         " WHERE router_id = '" R1 "'"),
+	        4401 - 4096);
+	assert_int_equal(query_num(c->mdb.url,
+	                         "SELECT max(revision) FROM router_changes"
+	                         " WHERE router_id = '" R1 "'"),
+	        4401);
+	assert_int_equal(query_num(c->mdb.url,
+	                         "SELECT count(*) FROM router_changes WHERE router_id = 'other'"),
+	        4400);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -425,6 +527,8 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_race_one_server, setup_single, teardown),
 	        cmocka_unit_test_setup_teardown(test_race_galera, setup_galera, teardown),
 	        cmocka_unit_test_setup_teardown(test_copy, setup_single, teardown),
+	        cmocka_unit_test_setup_teardown(test_change_log, setup_single, teardown),
+	        cmocka_unit_test_setup_teardown(test_change_log_trimmed, setup_single, teardown),
 	};
 
 	if (mdb_base("PRAAS_TEST_MARIADB_URL", base_single, sizeof(base_single)) < 0) {
