@@ -27,7 +27,8 @@ struct sqldb_engine {
 struct sqldb {
 	const struct sqldb_engine *engine;
 	enum sqldb_dialect dialect;
-	char *name; /* path or URL without password */
+	char *name;          /* path or URL without password */
+	uint64_t statements; /* sent to the engine: what an operator's DBA sees */
 };
 
 /* The first member of every engine's statement. */

@@ -127,6 +127,13 @@ static bool server_in_txn(struct my *m)
 	return (status & SERVER_STATUS_IN_TRANS) != 0;
 }
 
+/* Every statement goes through here, so the count matches what the server sees. */
+static int my_query(struct my *m, const char *q)
+{
+	m->base.statements++;
+	return mysql_real_query(m->conn, q, (unsigned long)strlen(q));
+}
+
 static int my_connect(struct my *m)
 {
 	unsigned int connect_to = MY_CONNECT_TIMEOUT, io_to = MY_IO_TIMEOUT;
@@ -149,7 +156,7 @@ static int my_connect(struct my *m)
 	if (mysql_real_connect(m->conn, m->host, m->user, m->password, m->dbname, m->port, NULL,
 	            CLIENT_FOUND_ROWS | CLIENT_MULTI_STATEMENTS) == NULL)
 		return my_fail(m);
-	if (mysql_query(m->conn, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"))
+	if (my_query(m, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"))
 		return my_fail(m);
 	m->broken = false;
 	m->txn_lost = false;
@@ -285,14 +292,14 @@ static int my_run(struct my_stmt *s)
 	if ((q = substitute(s)) == NULL)
 		return -ENOMEM;
 	outside = !server_in_txn(m);
-	r = mysql_real_query(m->conn, q, (unsigned long)strlen(q)) ? my_fail(m) : 0;
+	r = my_query(m, q) ? my_fail(m) : 0;
 	/*
 	 * Outside a transaction nothing is lost with the connection: take it
 	 * again and run the statement once more (the store's statements run
 	 * outside one are reads, or writes that may run twice).
 	 */
 	if (r == -ENOTCONN && outside && (r = my_connect(m)) == 0)
-		r = mysql_real_query(m->conn, q, (unsigned long)strlen(q)) ? my_fail(m) : 0;
+		r = my_query(m, q) ? my_fail(m) : 0;
 	free(q);
 	if (r < 0)
 		return r;
@@ -350,7 +357,7 @@ static int my_exec(struct sqldb *db, const char *sql)
 
 	if ((r = my_ready(m)) < 0)
 		return r;
-	if (mysql_real_query(m->conn, sql, (unsigned long)strlen(sql)))
+	if (my_query(m, sql))
 		return my_fail(m);
 	/* Several statements: every result must be read before the next query. */
 	do {

@@ -108,7 +108,11 @@ static int lite_bind_int64(struct sqldb_stmt *st, int n, int64_t v)
 
 static int lite_step(struct sqldb_stmt *st)
 {
-	int rc = sqlite3_step(raw(st));
+	int rc;
+
+	if (!sqlite3_stmt_busy(raw(st)))
+		st->db->statements++;
+	rc = sqlite3_step(raw(st));
 
 	if (rc == SQLITE_ROW)
 		return 1;
@@ -140,7 +144,10 @@ static void lite_reset(struct sqldb_stmt *st)
 
 static int lite_exec(struct sqldb *db, const char *sql)
 {
-	int rc = sqlite3_exec(lite(db)->db, sql, NULL, NULL, NULL);
+	int rc;
+
+	db->statements++;
+	rc = sqlite3_exec(lite(db)->db, sql, NULL, NULL, NULL);
 
 	return rc == SQLITE_OK ? 0 : to_errno(lite(db), rc);
 }

@@ -94,3 +94,8 @@ bool sqldb_in_txn(struct sqldb *db)
 {
 	return db->engine->in_txn(db);
 }
+
+uint64_t sqldb_statements(const struct sqldb *db)
+{
+	return db->statements;
+}

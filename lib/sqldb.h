@@ -85,6 +85,8 @@ int sqldb_exec(struct sqldb *db, const char *sql);
 int64_t sqldb_changes(struct sqldb *db);
 /* Whether the engine holds an open transaction (false after it rolled one back itself). */
 bool sqldb_in_txn(struct sqldb *db);
+/* Statements sent to the engine since open (each execution, BEGIN and COMMIT included). */
+uint64_t sqldb_statements(const struct sqldb *db);
 
 /* The SQLite connection (tests and diagnostics), NULL on MariaDB. */
 struct sqlite3 *sqldb_sqlite_handle(struct sqldb *db);

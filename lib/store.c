@@ -1410,6 +1410,11 @@ void store_set_hooks(struct store *s, const struct store_hooks *hooks, void *arg
 	s->hooks_arg = arg;
 }
 
+uint64_t store_statements(const struct store *s)
+{
+	return sqldb_statements(s->db);
+}
+
 struct sqlite3 *store_handle(struct store *s)
 {
 	return sqldb_sqlite_handle(s->db);

@@ -261,6 +261,9 @@ int store_clock(struct store *s, int64_t *now_us, char **cause);
  */
 int store_copy(struct store *from, struct store *to, size_t *copied, char **cause);
 
+/* Statements sent to the database since open (praas_db_statements_total). */
+uint64_t store_statements(const struct store *s);
+
 /* The SQLite connection, for tests and diagnostics only: no writes. NULL on MariaDB. */
 struct sqlite3 *store_handle(struct store *s);
 

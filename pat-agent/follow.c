@@ -40,7 +40,7 @@
 #include "stats.h"
 #include "store.h"
 
-#define FOLLOW_PERIOD_MS   400
+#define FOLLOW_PERIOD_MS   500
 #define FOLLOW_MARGIN_US   5000000
 #define FOLLOW_BATCH       1000 /* store_changed_routers' most per read */
 #define FOLLOW_CHANGES_MAX 2048 /* more waiting for one router: rebuild it */

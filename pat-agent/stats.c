@@ -26,6 +26,8 @@ struct stats {
 	struct metric *nft, *os_errors, *forwardings, *by_reason;
 	struct metric *commits, *committed; /* the group commit's transactions and changes */
 	struct metric *rebuilds, *followed; /* follow.c: whole tables, and single changes */
+	struct metric *statements;          /* sent to the database */
+	uint64_t statements_seen;           /* the store's count at the last scrape */
 };
 
 int stats_new(struct stats **out)
@@ -53,8 +55,11 @@ int stats_new(struct stats **out)
 	s->followed = metrics_add(s->reg, METRIC_COUNTER, "praas_follow_changes_applied_total",
 	        "Other agents' changes applied one by one from the shared database's change log",
 	        NULL, 0, NULL, 0);
+	s->statements = metrics_add(s->reg, METRIC_COUNTER, "praas_db_statements_total",
+	        "Statements sent to the database, transactions' BEGIN and COMMIT included", NULL, 0,
+	        NULL, 0);
 	if (!s->nft || !s->os_errors || !s->forwardings || !s->by_reason || !s->commits ||
-	        !s->committed || !s->rebuilds || !s->followed)
+	        !s->committed || !s->rebuilds || !s->followed || !s->statements)
 		goto nomem;
 	*out = s;
 	return 0;
@@ -134,9 +139,13 @@ int stats_render(struct stats *s, struct store *store, struct kernel *kernel, st
 {
 	struct reasons reasons = {.kernel = kernel};
 	size_t all, down;
+	uint64_t statements = store_statements(store);
 	unsigned int idx;
 	int r;
 
+	/* Read first, so a scrape's own counts below are not in its answer. */
+	metric_add(s->statements, NULL, (double)(statements - s->statements_seen));
+	s->statements_seen = statements;
 	/*
 	 * A scrape is rare next to requests: counting here keeps the request
 	 * path free. Two counts, not a read of every forwarding (80 ms of a

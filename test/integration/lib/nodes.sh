@@ -14,8 +14,9 @@
 #   node_start N URL          start node N's agent (a or b) on Galera URL
 #   on N                      api (agent.sh) talks to node N's agent
 #   sql ARGS...               the mariadb client on Galera node 1
-#   nodes_idle_queries URL    statements per second the server of URL ran
-#                             in 5 s (with only one idle agent on it)
+#   nodes_idle_queries NODE   statements per second node NODE's agent sent
+#                             to its database in 5 s (its own count, in
+#                             /metrics: praas_db_statements_total)
 
 nodes_db() {
 	local env_file=/run/praas-mariadb/env rest
@@ -95,16 +96,14 @@ on() {
 }
 
 nodes_idle_queries() {
-	local url=${1#mysql://} port q0 q1
-	port=${url##*:}
-	port=${port%/}
-	questions() {
-		MYSQL_PWD=$DB_PASS mariadb --no-defaults -h "${DB_HOSTPORT%:*}" -P "$port" \
-			-u "$DB_USER" -N -B praas_admin -e "SHOW GLOBAL STATUS LIKE 'Questions'" | cut -f2
+	local port=${PORT[$1]} v0 v1 v2
+	statements() {
+		curl -s -m 10 "http://127.0.0.1:$port/metrics" | sed -n 's/^praas_db_statements_total //p'
 	}
-	q0=$(questions)
+	# A scrape's own counts show in the next one: two back to back measure them.
+	v0=$(statements)
+	v1=$(statements)
 	sleep 5
-	q1=$(questions)
-	# The second SHOW is one of them.
-	python3 -c "print(round(($q1 - $q0 - 1) / 5.0, 1))"
+	v2=$(statements)
+	python3 -c "print(round((($v2 - $v1) - ($v1 - $v0)) / 5.0, 1))"
 }
