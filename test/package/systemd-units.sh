@@ -73,6 +73,9 @@ now_ms() { date +%s%3N; }
 # router namespaces are at /run/praas-test/netns.
 SD=$TOPO_DIR/sd
 IN=/run/praas-test
+# The build, bound under /run too: a checkout under /tmp would be hidden by
+# the fresh /tmp below and by the units' PrivateTmp=.
+BIN=/run/praas-build
 mkdir -p "$SD/units"
 AGENT_PORT=$(agent__free_port) || topo_fail "a free port"
 AGENT_URL=http://127.0.0.1:$AGENT_PORT
@@ -102,7 +105,7 @@ for u in pat-agent monitor-agent; do
 # This build's program and the test's praas.conf; the rest of the unit as shipped.
 [Service]
 ExecStart=
-ExecStart=$build/$u/praas-$u --config $IN/sd/praas.conf
+ExecStart=$BIN/$u/praas-$u --config $IN/sd/praas.conf
 EOF
 done
 cat >"$SD/units/praas-test.target" <<'EOF'
@@ -118,6 +121,8 @@ set -e
 mount -t tmpfs -o mode=0755 praas-test-run /run
 mkdir -p $IN /run/systemd/system
 mount --rbind "$TOPO_DIR" $IN
+mkdir -p $BIN
+mount --rbind "$build" $BIN
 for d in /tmp /var/tmp /var/lib /var/log/journal; do
 	[ -d "\$d" ] && mount -t tmpfs -o mode=0755 praas-test "\$d"
 done
@@ -233,7 +238,7 @@ fi
 for u in pat-agent monitor-agent; do
 	state=$(sctl show -p LoadState --value "praas-$u.service")
 	assert_eq "praas-$u.service is loaded" loaded "$state"
-	assert_match "its drop-in points at this build" "$build/$u/praas-$u" \
+	assert_match "its drop-in points at this build" "$BIN/$u/praas-$u" \
 		"$(sctl show -p ExecStart --value "praas-$u.service")"
 done
 
@@ -386,7 +391,7 @@ done
 # can be held in flight: the fake delays the token's validation by 2 s.
 out=$(sctl stop praas-monitor-agent.service 2>&1)
 assert_eq "systemctl stop praas-monitor-agent exits 0" "0 " "$? $out"
-sdin sh -c "printf '[Service]\nExecStart=\nExecStart=$build/pat-agent/praas-pat-agent --config $IN/sd/praas-keystone.conf\n' \
+sdin sh -c "printf '[Service]\nExecStart=\nExecStart=$BIN/pat-agent/praas-pat-agent --config $IN/sd/praas-keystone.conf\n' \
 	>/run/systemd/system/praas-pat-agent.service.d/zz-keystone.conf"
 sctl daemon-reload
 out=$(sctl restart praas-pat-agent.service 2>&1)
