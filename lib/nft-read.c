@@ -857,21 +857,14 @@ static int compare_rules(const struct nft_state *st, const struct nft_opts *o, c
 	return compare_rule_lists(st, o, cause);
 }
 
-int nft_compare(const struct nft_state *st, const struct nft_opts *o, const struct forwarding *fwds,
-        size_t n, char **cause)
+/* The elements: a merge of two sorted lists. */
+static int compare_elems(
+        const struct nft_state *st, const struct nft_elem *want, size_t nwant, char **cause)
 {
-	struct nft_elem *want;
-	size_t nwant, i = 0, j = 0;
+	size_t i = 0, j = 0;
 	char buf[160];
-	int r;
+	int r = 0;
 
-	if (cause)
-		*cause = NULL;
-	if ((r = compare_rules(st, o, cause)) != 0)
-		return r;
-	if ((r = nft_expand(fwds, n, &want, &nwant, cause)) < 0)
-		return r;
-	r = 0;
 	while (r == 0 && (i < nwant || j < st->n)) {
 		int d = i == nwant ? 1 : j == st->n ? -1 : nft_elem_cmp(&want[i], &st->elems[j]);
 		if (d != 0 && i < nwant && j < st->n &&
@@ -889,6 +882,35 @@ int nft_compare(const struct nft_state *st, const struct nft_opts *o, const stru
 		i += d <= 0;
 		j += d >= 0;
 	}
-	free(want);
 	return r ? 1 : 0;
+}
+
+int nft_compare_elems(const struct nft_state *st, const struct nft_opts *o,
+        const struct nft_elem *want, size_t nwant, char **cause)
+{
+	int r;
+
+	if (cause)
+		*cause = NULL;
+	if ((r = compare_rules(st, o, cause)) != 0)
+		return r;
+	return compare_elems(st, want, nwant, cause);
+}
+
+int nft_compare(const struct nft_state *st, const struct nft_opts *o, const struct forwarding *fwds,
+        size_t n, char **cause)
+{
+	struct nft_elem *want;
+	size_t nwant;
+	int r;
+
+	if (cause)
+		*cause = NULL;
+	if ((r = compare_rules(st, o, cause)) != 0)
+		return r;
+	if ((r = nft_expand(fwds, n, &want, &nwant, cause)) < 0)
+		return r;
+	r = compare_elems(st, want, nwant, cause);
+	free(want);
+	return r;
 }

@@ -41,5 +41,12 @@ char *nft_rule_fingerprint(const struct nftnl_rule *r);
  */
 int nft_compare(const struct nft_state *st, const struct nft_opts *o, const struct forwarding *fwds,
         size_t n, char **cause);
+/*
+ * nft_compare() with the elements already expanded and sorted (by
+ * nft_expand_one() and nft_elems_sort()): a caller holding forwardings in
+ * a form of its own need not build struct forwarding arrays.
+ */
+int nft_compare_elems(const struct nft_state *st, const struct nft_opts *o,
+        const struct nft_elem *want, size_t nwant, char **cause);
 
 #endif
