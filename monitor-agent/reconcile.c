@@ -6,6 +6,7 @@
  * any error ends the cycle with no change and backs off.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <event2/event.h>
 #include <math.h>
 #include <stdlib.h>
@@ -142,6 +143,8 @@ static void cycle_end(struct cycle *c, bool openstack_failed)
 	m->cycle = NULL;
 	elapsed = now() - c->started;
 	cycle_free(c);
+	/* What the cycle freed inside the heap goes back to the kernel too. */
+	malloc_trim(0);
 	schedule(m, elapsed);
 }
 
