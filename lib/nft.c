@@ -187,7 +187,8 @@ int nft_expand_one(const struct forwarding *f, struct nft_elem *v, char **cause)
 	return 0;
 }
 
-int nft_elems_sort(struct nft_elem *v, size_t n, char **cause)
+/* Sorts v and refuses a port forwarded twice. */
+static int elems_sort(struct nft_elem *v, size_t n, char **cause)
 {
 	if (n > 1)
 		qsort(v, n, sizeof(*v), nft_elem_qsort_cmp);
@@ -222,7 +223,7 @@ int nft_expand(
 		nft_expand_one(&fwds[i], v + k, NULL); /* checked above */
 		k += port_range_len(&fwds[i].external);
 	}
-	if ((r = nft_elems_sort(v, total, cause)) < 0) {
+	if ((r = elems_sort(v, total, cause)) < 0) {
 		free(v);
 		return r;
 	}

@@ -168,8 +168,9 @@ int fwdset_add(struct fwdset *s, const struct forwarding *f)
 		return -ENOMEM;
 	if (s->ports.n > nports) /* a new port: not listed by Neutron yet */
 		memset(&s->port_state[nports], 0, sizeof(*s->port_state));
-	memcpy(r.ext, f->external_addr.u.bytes, sizeof(r.ext));
-	memcpy(r.in, f->internal_addr.u.bytes, sizeof(r.in));
+	/* Only the address's own bytes: records sort by them (fwdset_sort). */
+	memcpy(r.ext, f->external_addr.u.bytes, addr_len(&f->external_addr));
+	memcpy(r.in, f->internal_addr.u.bytes, addr_len(&f->internal_addr));
 	r.ext_family = (uint8_t)f->external_addr.family;
 	r.in_family = (uint8_t)f->internal_addr.family;
 	r.protocol = f->protocol;
@@ -228,18 +229,29 @@ const char *fwdset_port_id(const struct fwdset *s, const struct fwdset_rec *r)
 	return r->port == FWDSET_NONE ? "" : fwdset_name(&s->ports, r->port);
 }
 
-static int cmp_router(const void *a, const void *b)
-{
-	uint32_t x = ((const struct fwdset_rec *)a)->router;
-	uint32_t y = ((const struct fwdset_rec *)b)->router;
+#define CMP(x, y) ((x) < (y) ? -1 : (x) > (y))
 
-	return x < y ? -1 : x > y;
+/* Router, then the order of their table's elements (nft_elem_key_cmp). */
+static int cmp_rec(const void *pa, const void *pb)
+{
+	const struct fwdset_rec *a = pa, *b = pb;
+	int r;
+
+	if (a->router != b->router)
+		return CMP(a->router, b->router);
+	if (a->ext_family != b->ext_family)
+		return CMP(a->ext_family, b->ext_family);
+	if ((r = memcmp(a->ext, b->ext, sizeof(a->ext))) != 0)
+		return r;
+	if (a->protocol != b->protocol)
+		return CMP(a->protocol, b->protocol);
+	return CMP(a->external.lo, b->external.lo);
 }
 
-void fwdset_sort_by_router(struct fwdset *s)
+void fwdset_sort(struct fwdset *s)
 {
 	if (s->n > 1)
-		qsort(s->v, s->n, sizeof(*s->v), cmp_router);
+		qsort(s->v, s->n, sizeof(*s->v), cmp_rec);
 }
 
 const struct fwdset_rec *fwdset_router_run(const struct fwdset *s, uint32_t router, size_t *len)

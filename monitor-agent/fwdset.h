@@ -81,9 +81,13 @@ struct addr fwdset_addr(uint8_t family, const uint8_t bytes[16]);
 /* The index of a name, or FWDSET_NONE. */
 uint32_t fwdset_find(const struct fwdset *s, const struct fwdset_names *t, const char *name);
 const char *fwdset_name(const struct fwdset_names *t, uint32_t i);
-/* Sorts the records by router, so each router's are a run. */
-void fwdset_sort_by_router(struct fwdset *s);
-/* The run of router index router in a set sorted by router: *len records. */
+/*
+ * Sorts the records by router, so each router's are a run, and within a
+ * run in the order of the table elements they expand to (by external
+ * address, protocol, first external port).
+ */
+void fwdset_sort(struct fwdset *s);
+/* The run of router index router in a sorted set: *len records. */
 const struct fwdset_rec *fwdset_router_run(const struct fwdset *s, uint32_t router, size_t *len);
 
 /*

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cause.h"
 #include "decide.h"
 #include "fwdset.h"
 #include "gateway-ns.h"
@@ -334,40 +335,62 @@ static void ask_neutron(struct cycle *c)
 }
 
 /*
- * The elements the n records at v call for, sorted: expanded one record
- * at a time, so no struct forwarding array is built. 0 or -errno (with
- * *cause).
+ * The elements a router's records call for, one record expanded at a
+ * time (the set keeps them in element order), so 100,000 forwardings
+ * never become 100,000 elements at once.
  */
-static int expand_run(const struct fwdset *s, const struct fwdset_rec *v, size_t n,
-        struct nft_elem **out, size_t *nout, char **cause)
-{
-	struct nft_elem *e;
-	struct forwarding f;
-	size_t total = 0, k = 0;
-	int r = 0;
+struct want {
+	const struct fwdset *s;
+	const struct fwdset_rec *v;
+	size_t n, i;
+	struct nft_elem *buf; /* the current record's elements */
+	size_t cap, len, k;
+	struct nft_elem prev;
+	bool started;
+};
 
-	*out = NULL;
-	*nout = 0;
-	for (size_t i = 0; i < n; i++)
-		total += port_range_len(&v[i].external);
-	if (total == 0)
-		return 0;
-	if ((e = calloc(total, sizeof(*e))) == NULL)
-		return -ENOMEM;
-	for (size_t i = 0; r == 0 && i < n; i++) {
-		fwdset_get(s, (size_t)(v + i - s->v), &f);
-		if ((r = nft_expand_one(&f, e + k, cause)) == 0)
-			k += port_range_len(&f.external);
+static int want_expand(struct want *w, char **cause)
+{
+	struct forwarding f;
+	size_t len = port_range_len(&w->v[w->i].external);
+	int r;
+
+	if (len > w->cap) {
+		struct nft_elem *b = reallocarray(w->buf, len, sizeof(*b));
+		if (b == NULL)
+			return cause_errno(cause, -ENOMEM, "expand %zu forwarded ports", len);
+		w->buf = b;
+		w->cap = len;
 	}
-	if (r == 0)
-		r = nft_elems_sort(e, total, cause);
-	if (r < 0) {
-		free(e);
+	fwdset_get(w->s, (size_t)(w->v + w->i - w->s->v), &f);
+	if ((r = nft_expand_one(&f, w->buf, cause)) < 0)
 		return r;
-	}
-	*out = e;
-	*nout = total;
+	w->len = len;
+	w->k = 0;
+	w->i++;
 	return 0;
+}
+
+static int want_next(void *arg, const struct nft_elem **e, char **cause)
+{
+	struct want *w = arg;
+	char buf[160];
+	int r;
+
+	while (w->k == w->len) {
+		if (w->i == w->n)
+			return 0;
+		if ((r = want_expand(w, cause)) < 0)
+			return r;
+	}
+	*e = &w->buf[w->k++];
+	/* In order unless two records' ranges overlap: a port forwarded twice. */
+	if (w->started && nft_elem_key_cmp(&w->prev, *e) >= 0)
+		return cause_errno(cause, -EEXIST, "port forwarded twice (%s)",
+		        nft_elem_format(*e, buf, sizeof(buf)));
+	w->prev = **e;
+	w->started = true;
+	return 1;
 }
 
 /* A suspected drift on its way to the pat-agent, who decides. */
@@ -442,19 +465,18 @@ static void ask_verify(struct cycle *c, const char *router_id, char *seen)
 static void check_namespace(struct cycle *c, const char *name, const char *router_id)
 {
 	struct monitor *m = c->m;
-	const struct fwdset_rec *run;
-	struct nft_elem *want = NULL;
+	struct want w = {.s = &c->set};
 	struct nft_state st;
 	struct nft_conn *conn;
 	char *cause = NULL;
-	size_t n = 0, nwant = 0;
 	uint32_t router;
 	int r;
 
 	if (*router_id == '\0' || netns_check(m->cfg.netns_dir, name) != 1)
 		return;
 	router = fwdset_find(&c->set, &c->set.routers, router_id);
-	run = router == FWDSET_NONE ? c->set.v : fwdset_router_run(&c->set, router, &n);
+	if (router != FWDSET_NONE)
+		w.v = fwdset_router_run(&c->set, router, &w.n);
 	r = nft_open(m->cfg.netns_dir, name, &conn, &cause);
 	if (r == 0) {
 		r = nft_read(conn, &m->nft, &st, &cause);
@@ -465,9 +487,8 @@ static void check_namespace(struct cycle *c, const char *name, const char *route
 		free(cause);
 		return;
 	}
-	if ((r = expand_run(&c->set, run, n, &want, &nwant, &cause)) == 0)
-		r = nft_compare_elems(&st, &m->nft, want, nwant, &cause);
-	free(want);
+	r = nft_compare_stream(&st, &m->nft, want_next, &w, &cause);
+	free(w.buf);
 	nft_state_free(&st);
 	if (r == 1) {
 		log_debug("The table of %s differs from the listing (%s): asking the pat-agent",
@@ -555,7 +576,7 @@ static void on_list(const struct ipc_answer *ans, const char *error, void *arg)
 		}
 		return;
 	}
-	fwdset_sort_by_router(&c->set);
+	fwdset_sort(&c->set);
 	check_kernel(c);
 	if (c->m->os == NULL)
 		cycle_end(c, false);
