@@ -21,6 +21,8 @@
 
 #include <yaml.h>
 
+#include "array-grow.h"
+
 #define YAML_MAX_DEPTH   64
 #define YAML_MAX_NODES   100000
 #define YAML_MAX_ALIASES 1000
@@ -113,15 +115,11 @@ static struct ynode *ynode_new(
 
 static int ynode_push(struct ynode *parent, struct ynode *kid)
 {
-	if (parent->len == parent->cap) {
-		size_t cap = parent->cap ? parent->cap * 2 : 8;
-		struct ynode **k = reallocarray(parent->kids, cap, sizeof(*k));
+	struct ynode **k = array_grow(parent->kids, &parent->cap, parent->len, sizeof(*k), 8);
 
-		if (k == NULL)
-			return -ENOMEM;
-		parent->kids = k;
-		parent->cap = cap;
-	}
+	if (k == NULL)
+		return -ENOMEM;
+	parent->kids = k;
 	parent->kids[parent->len++] = kid;
 	return 0;
 }

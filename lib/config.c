@@ -26,6 +26,7 @@ static const char *const known_keys[] = {
         "cloud",
         "clouds_file",
         "database",
+        "database_password_file",
         "control_socket",
         "netns_dir",
         "namespace_prefix",
@@ -129,6 +130,8 @@ void config_free(struct config *cfg)
 	free(cfg->cloud);
 	free(cfg->clouds_file);
 	free(cfg->database);
+	free(cfg->database_shown);
+	free(cfg->database_password_file);
 	free(cfg->control_socket);
 	free(cfg->netns_dir);
 	free(cfg->namespace_prefix);
@@ -224,6 +227,47 @@ static int read_optional_path(struct loader *ld, const config_setting_t *s, char
 		return 0;
 	}
 	return read_path(ld, s, slot);
+}
+
+#define DATABASE_URL_SCHEME "mysql://"
+
+bool config_database_is_url(const struct config *cfg)
+{
+	return strncmp(cfg->database, DATABASE_URL_SCHEME, strlen(DATABASE_URL_SCHEME)) == 0;
+}
+
+const char *config_database_name(const struct config *cfg)
+{
+	return cfg->database_shown ? cfg->database_shown : cfg->database;
+}
+
+/*
+ * An absolute SQLite path, or mysql://USER[:PASSWORD]@HOST[:PORT]/DB (the
+ * store checks the rest at open). database_shown drops the password, for
+ * every log line and message that names the database.
+ */
+static int read_database(struct loader *ld, const config_setting_t *s, struct config *cfg)
+{
+	const char *url, *at, *colon;
+	int r;
+
+	free(cfg->database_shown);
+	cfg->database_shown = NULL;
+	if ((r = read_string(ld, s, &cfg->database)) < 0)
+		return r;
+	if (!config_database_is_url(cfg))
+		return read_path(ld, s, &cfg->database);
+	url = cfg->database + strlen(DATABASE_URL_SCHEME);
+	if ((at = strrchr(url, '@')) == NULL)
+		return fail(ld, setting_line(s), config_setting_name(s),
+		        "a MariaDB URL needs a user: mysql://USER[:PASSWORD]@HOST[:PORT]/DB");
+	colon = memchr(url, ':', (size_t)(at - url));
+	if (asprintf(&cfg->database_shown, "%.*s%s", (int)((colon ? colon : at) - cfg->database),
+	            cfg->database, at) < 0) {
+		cfg->database_shown = NULL;
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 /* A Unix socket's path must fit sockaddr_un, or bind() fails at start. */
@@ -520,7 +564,9 @@ static int read_key(struct loader *ld, const config_setting_t *s, struct config 
 	if (strcmp(key, "clouds_file") == 0)
 		return read_path(ld, s, &cfg->clouds_file);
 	if (strcmp(key, "database") == 0)
-		return read_path(ld, s, &cfg->database);
+		return read_database(ld, s, cfg);
+	if (strcmp(key, "database_password_file") == 0)
+		return read_optional_path(ld, s, &cfg->database_password_file);
 	if (strcmp(key, "control_socket") == 0)
 		return read_socket_path(ld, s, &cfg->control_socket);
 	if (strcmp(key, "netns_dir") == 0)
@@ -716,6 +762,8 @@ int config_check_database_dir(const struct config *cfg, char **error)
 	int r = 0;
 
 	*error = NULL;
+	if (config_database_is_url(cfg)) /* MariaDB: no directory of ours */
+		return 0;
 	/* read_path() made it absolute: there is a slash, maybe the first. */
 	dir = strndup(cfg->database,
 	        slash && slash != cfg->database ? (size_t)(slash - cfg->database) : 1);

@@ -35,7 +35,9 @@ struct config {
 	enum config_auth auth;
 	char *cloud; /* "" for standalone */
 	char *clouds_file;
-	char *database;
+	char *database;               /* a SQLite path or a mysql:// URL (may hold a password) */
+	char *database_shown;         /* database for logs: the URL without its password */
+	char *database_password_file; /* NULL: the URL's password, if any */
 	char *control_socket;
 	char *netns_dir;
 	char *namespace_prefix;
@@ -108,6 +110,10 @@ void config_load_or_exit(const char *prog, const char *path, bool check_only, st
  * note saying who makes it (systemd, at the unit's start).
  */
 int config_check_database_dir(const struct config *cfg, char **error);
+/* Whether `database` is a MariaDB URL (mysql://) rather than a SQLite path. */
+bool config_database_is_url(const struct config *cfg);
+/* `database` as logs and messages may show it: never the URL's password. */
+const char *config_database_name(const struct config *cfg);
 
 /* True when the agents run without OpenStack (cloud = ""). */
 bool config_standalone(const struct config *cfg);

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "array-grow.h"
+
 int fwd_protocol_parse(const char *name)
 {
 	if (name == NULL)
@@ -274,15 +276,11 @@ const char *fwd_time_format(int64_t t, char *buf, size_t len)
 int fwd_list_add(const struct forwarding *f, void *list)
 {
 	struct fwd_list *l = list;
+	struct forwarding *v = array_grow(l->v, &l->cap, l->n, sizeof(*v), 64);
 
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		struct forwarding *v = reallocarray(l->v, cap, sizeof(*v));
-		if (v == NULL)
-			return -ENOMEM;
-		l->v = v;
-		l->cap = cap;
-	}
+	if (v == NULL)
+		return -ENOMEM;
+	l->v = v;
 	l->v[l->n++] = *f;
 	return 0;
 }

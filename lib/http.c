@@ -213,12 +213,18 @@ nomem:
 
 static void http_request_destroy(struct http_request *req);
 
-static void http_client_destroy(struct http_client *c)
+/* Drops every request (no callbacks): what a free does at once, even from a callback. */
+static void http_client_stop(struct http_client *c)
 {
 	struct http_request *req;
 
 	while ((req = TAILQ_FIRST(&c->requests)) != NULL)
 		http_request_destroy(req);
+}
+
+static void http_client_destroy(struct http_client *c)
+{
+	http_client_stop(c);
 	if (c->multi != NULL)
 		curl_multi_cleanup(c->multi);
 	if (c->timer != NULL)
@@ -230,18 +236,12 @@ static void http_client_destroy(struct http_client *c)
 
 void http_client_free(struct http_client *c)
 {
-	struct http_request *req;
-
 	if (c == NULL)
 		return;
-	if (guard_free(&c->guard)) {
+	/* From a callback: the requests go now, the client when the dispatch unwinds. */
+	http_client_stop(c);
+	if (guard_free(&c->guard))
 		http_client_destroy(c);
-		return;
-	}
-	/* Called from a callback: drop the requests now, the client
-	 * when the dispatch that called us unwinds. */
-	while ((req = TAILQ_FIRST(&c->requests)) != NULL)
-		http_request_destroy(req);
 }
 
 struct event_base *http_client_base(const struct http_client *c)

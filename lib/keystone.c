@@ -100,7 +100,8 @@ static void ks_drop_token(struct keystone *ks)
 	ks->catalog = NULL;
 }
 
-void ks_destroy(struct keystone *ks)
+/* Cancels every call and the token being issued (no callbacks); starts nothing new. */
+static void ks_stop(struct keystone *ks)
 {
 	struct keystone_call *call;
 
@@ -109,6 +110,12 @@ void ks_destroy(struct keystone *ks)
 		kc_destroy(call);
 	if (ks->issuing != NULL)
 		http_request_cancel(ks->issuing);
+	ks->issuing = NULL;
+}
+
+void ks_destroy(struct keystone *ks)
+{
+	ks_stop(ks);
 	ks_drop_token(ks);
 	keystone_cache_clear(ks);
 	refused_free(ks->refused);
@@ -119,31 +126,12 @@ void ks_destroy(struct keystone *ks)
 
 void keystone_free(struct keystone *ks)
 {
-	struct keystone_call *call;
-
 	if (ks == NULL)
 		return;
-	if (guard_free(&ks->guard)) {
+	/* From a callback: everything stops now, the client is freed on unwind. */
+	ks_stop(ks);
+	if (guard_free(&ks->guard))
 		ks_destroy(ks);
-		return;
-	}
-	/* From inside a callback: stop everything now, free on unwind. */
-	ks->tearing = true;
-	while ((call = TAILQ_FIRST(&ks->calls)) != NULL)
-		kc_destroy(call);
-	if (ks->issuing != NULL)
-		http_request_cancel(ks->issuing);
-	ks->issuing = NULL;
-}
-
-void keystone_set_token_margin(struct keystone *ks, int seconds)
-{
-	ks->margin = seconds;
-}
-
-void keystone_forget_token(struct keystone *ks)
-{
-	ks_drop_token(ks);
 }
 
 const struct keystone_stats *keystone_stats(const struct keystone *ks)

@@ -64,9 +64,6 @@ int keystone_new(
 /* Cancels every pending call (no callbacks) and frees. */
 void keystone_free(struct keystone *ks);
 
-void keystone_set_token_margin(struct keystone *ks, int seconds);
-/* Drops the token we hold, so the next call issues a new one. */
-void keystone_forget_token(struct keystone *ks);
 /* err is NULL on success; the token and catalog are then held. */
 typedef void (*keystone_auth_cb)(const struct http_error *err, void *arg);
 

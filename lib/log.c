@@ -89,7 +89,6 @@ __attribute__((format(printf, 3, 0))) static void log_vwrite(
 
 LOG_FUNC(log_warn, LOG_LEVEL_WARN, 1)
 LOG_FUNC(log_warnx, LOG_LEVEL_WARN, 0)
-LOG_FUNC(log_error, LOG_LEVEL_ERROR, 0)
 LOG_FUNC(log_info, LOG_LEVEL_INFO, 0)
 LOG_FUNC(log_debug, LOG_LEVEL_DEBUG, 0)
 

@@ -14,6 +14,7 @@
 #include <json-c/json.h>
 
 #include "neutron-int.h"
+#include "neutron-query.h"
 
 static void jadd_str(struct json_object *o, const char *key, const char *value)
 {
@@ -197,4 +198,33 @@ int neutron_delete(struct neutron *n, const char *resource, const char *id, neut
 			        neutron_obj_path(resource, id, ""), NULL, (void (*)(void))cb, arg,
 			        handle);
 	return -EINVAL;
+}
+
+/* ---- network reads, for the test lab ---- */
+
+int neutron_network_get(struct neutron *n, const char *id, neutron_network_cb cb, void *arg,
+        struct neutron_call **handle)
+{
+	return neutron_get_start(n, &neutron_res_networks, id, (void (*)(void))cb, arg, handle);
+}
+
+int neutron_networks_list(struct neutron *n, const struct neutron_network_filter *f,
+        neutron_networks_cb cb, void *arg, struct neutron_call **handle)
+{
+	struct neutron_query q = {0};
+	int r;
+
+	if (cb == NULL)
+		return -EINVAL;
+	if (f != NULL) {
+		neutron_query_add(&q, "name", f->name);
+		neutron_query_add(&q, "project_id", f->project_id);
+		if (f->router_external >= 0)
+			neutron_query_add(
+			        &q, "router:external", f->router_external ? "True" : "False");
+	}
+	r = neutron_list_start(
+	        n, &neutron_res_networks, &q, NULL, 0, NULL, (void (*)(void))cb, arg, handle);
+	free(q.s);
+	return r;
 }

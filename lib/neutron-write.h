@@ -1,6 +1,7 @@
 /*
- * Neutron writes, for tests and test tools only: PRaaS itself never
- * changes Neutron (its agents only read routers, ports and subnets).
+ * Neutron writes, and network reads, for tests and test tools only:
+ * PRaaS itself never changes Neutron (its agents only read routers, ports
+ * and subnets, neutron.h).
  *
  * Promises: the same as neutron.h's for every call (one callback from the
  * loop unless cancelled; errors carry the call and OpenStack's words), and
@@ -75,5 +76,20 @@ int neutron_port_update_fixed_ips(struct neutron *n, const char *port_id,
 /* resource: "ports", "routers", "networks", "subnets". A 404 is an error. */
 int neutron_delete(struct neutron *n, const char *resource, const char *id, neutron_done_cb cb,
         void *arg, struct neutron_call **call);
+
+/*
+ * Network reads: the test lab finds and sweeps its networks; PRaaS itself
+ * reads only routers, ports and subnets (neutron.h). Same returns as
+ * neutron.h's reads.
+ */
+struct neutron_network_filter {
+	const char *name;
+	const char *project_id;
+	int router_external; /* -1 any, 0 or 1 */
+};
+int neutron_network_get(struct neutron *n, const char *id, neutron_network_cb cb, void *arg,
+        struct neutron_call **call);
+int neutron_networks_list(struct neutron *n, const struct neutron_network_filter *f,
+        neutron_networks_cb cb, void *arg, struct neutron_call **call);
 
 #endif

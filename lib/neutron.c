@@ -117,28 +117,30 @@ int neutron_new(struct keystone *ks, struct neutron **out)
 	return 0;
 }
 
-static void neutron_destroy(struct neutron *n)
+/* Drops every call (no callbacks): what a free does at once, even from a callback. */
+static void neutron_stop(struct neutron *n)
 {
 	struct neutron_call *call;
 
 	while ((call = TAILQ_FIRST(&n->calls)) != NULL)
 		nc_destroy(call);
+}
+
+static void neutron_destroy(struct neutron *n)
+{
+	neutron_stop(n);
 	free(n->endpoint);
 	free(n);
 }
 
 void neutron_free(struct neutron *n)
 {
-	struct neutron_call *call;
-
 	if (n == NULL)
 		return;
-	if (guard_free(&n->guard)) {
+	/* From a callback: the calls go now, the client when the dispatch unwinds. */
+	neutron_stop(n);
+	if (guard_free(&n->guard))
 		neutron_destroy(n);
-		return;
-	}
-	while ((call = TAILQ_FIRST(&n->calls)) != NULL)
-		nc_destroy(call);
 }
 
 int neutron_set_endpoint(struct neutron *n, const char *url)
@@ -647,7 +649,7 @@ static int nc_queries(
 	        call->n->page_size, call->n->max_url, &call->queries, &call->queries_len);
 }
 
-static int nc_list_start(struct neutron *n, const struct nres *res,
+int neutron_list_start(struct neutron *n, const struct nres *res,
         const struct neutron_query *filters, const char *const *ids, size_t ids_len,
         int (*page)(const void *, void *), void (*cb)(void), void *arg,
         struct neutron_call **handle)
@@ -655,6 +657,8 @@ static int nc_list_start(struct neutron *n, const struct nres *res,
 	struct neutron_call *call;
 	int r;
 
+	if (n->guard.dead)
+		return -EINVAL;
 	if (filters->err != 0)
 		return filters->err;
 	if ((call = nc_new(n, NC_LIST, res, cb, arg)) == NULL)
@@ -684,8 +688,8 @@ int neutron_routers_list(struct neutron *n, const struct neutron_router_filter *
 		neutron_query_add(&q, "name", f->name);
 		neutron_query_add(&q, "project_id", f->project_id);
 	}
-	r = nc_list_start(n, &neutron_res_routers, &q, f ? f->ids : NULL, f ? f->ids_len : 0, NULL,
-	        (void (*)(void))cb, arg, handle);
+	r = neutron_list_start(n, &neutron_res_routers, &q, f ? f->ids : NULL, f ? f->ids_len : 0,
+	        NULL, (void (*)(void))cb, arg, handle);
 	free(q.s);
 	return r;
 }
@@ -706,7 +710,7 @@ static int ports_list(struct neutron *n, const struct neutron_port_filter *f,
 		neutron_query_add(&q, "network_id", f->network_id);
 		neutron_query_add(&q, "project_id", f->project_id);
 	}
-	r = nc_list_start(n, &neutron_res_ports, &q, f ? f->ids : NULL, f ? f->ids_len : 0,
+	r = neutron_list_start(n, &neutron_res_ports, &q, f ? f->ids : NULL, f ? f->ids_len : 0,
 	        (int (*)(const void *, void *))page, (void (*)(void))cb, arg, handle);
 	free(q.s);
 	return r;
@@ -724,27 +728,6 @@ int neutron_ports_each(struct neutron *n, const struct neutron_port_filter *f,
 	if (page == NULL)
 		return -EINVAL;
 	return ports_list(n, f, page, cb, arg, handle);
-}
-
-int neutron_networks_list(struct neutron *n, const struct neutron_network_filter *f,
-        neutron_networks_cb cb, void *arg, struct neutron_call **handle)
-{
-	struct neutron_query q = {0};
-	int r;
-
-	if (cb == NULL || n->guard.dead)
-		return -EINVAL;
-	if (f != NULL) {
-		neutron_query_add(&q, "name", f->name);
-		neutron_query_add(&q, "project_id", f->project_id);
-		if (f->router_external >= 0)
-			neutron_query_add(
-			        &q, "router:external", f->router_external ? "True" : "False");
-	}
-	r = nc_list_start(
-	        n, &neutron_res_networks, &q, NULL, 0, NULL, (void (*)(void))cb, arg, handle);
-	free(q.s);
-	return r;
 }
 
 /* ---- single requests ------------------------------------------------- */
@@ -797,7 +780,7 @@ char *neutron_obj_path(const char *coll, const char *id, const char *suffix)
 	return r < 0 ? NULL : s;
 }
 
-static int nc_get(struct neutron *n, const struct nres *res, const char *id, void (*cb)(void),
+int neutron_get_start(struct neutron *n, const struct nres *res, const char *id, void (*cb)(void),
         void *arg, struct neutron_call **handle)
 {
 	char suffix[512];
@@ -812,19 +795,13 @@ static int nc_get(struct neutron *n, const struct nres *res, const char *id, voi
 int neutron_router_get(struct neutron *n, const char *id, neutron_router_cb cb, void *arg,
         struct neutron_call **handle)
 {
-	return nc_get(n, &neutron_res_routers, id, (void (*)(void))cb, arg, handle);
+	return neutron_get_start(n, &neutron_res_routers, id, (void (*)(void))cb, arg, handle);
 }
 
 int neutron_port_get(struct neutron *n, const char *id, neutron_port_cb cb, void *arg,
         struct neutron_call **handle)
 {
-	return nc_get(n, &neutron_res_ports, id, (void (*)(void))cb, arg, handle);
-}
-
-int neutron_network_get(struct neutron *n, const char *id, neutron_network_cb cb, void *arg,
-        struct neutron_call **handle)
-{
-	return nc_get(n, &neutron_res_networks, id, (void (*)(void))cb, arg, handle);
+	return neutron_get_start(n, &neutron_res_ports, id, (void (*)(void))cb, arg, handle);
 }
 
 /* ---- router interfaces ----------------------------------------------- */

@@ -1,8 +1,8 @@
 /*
- * Neutron v2.0 reads over Keystone's authenticated requests: routers,
- * ports and networks, one by id or listed by filter, and a router's
- * interfaces. The objects and their decoding are neutron-decode.h's; the
- * writes (tests only) neutron-write.h's.
+ * Neutron v2.0 reads over Keystone's authenticated requests: routers and
+ * ports, one by id or listed by filter, and a router's interfaces (with
+ * their subnets). The objects and their decoding are neutron-decode.h's;
+ * the writes and network reads (tests only) neutron-write.h's.
  *
  * Promises:
  * - Listings follow pagination (limit, marker, <resource>_links "next")
@@ -56,12 +56,6 @@ struct neutron_router_filter {
 	const char *project_id;
 	const char *const *ids;
 	size_t ids_len;
-};
-
-struct neutron_network_filter {
-	const char *name;
-	const char *project_id;
-	int router_external; /* -1 any, 0 or 1 */
 };
 
 struct neutron_stats {
@@ -127,10 +121,6 @@ int neutron_ports_list(struct neutron *n, const struct neutron_port_filter *f, n
 typedef int (*neutron_ports_page_cb)(const struct neutron_ports *page, void *arg);
 int neutron_ports_each(struct neutron *n, const struct neutron_port_filter *f,
         neutron_ports_page_cb page, neutron_ports_cb cb, void *arg, struct neutron_call **call);
-int neutron_network_get(struct neutron *n, const char *id, neutron_network_cb cb, void *arg,
-        struct neutron_call **call);
-int neutron_networks_list(struct neutron *n, const struct neutron_network_filter *f,
-        neutron_networks_cb cb, void *arg, struct neutron_call **call);
 /*
  * The router's interface ports (device_id = router_id, device_owner
  * network:router_interface, network:router_interface_distributed,

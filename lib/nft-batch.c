@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "array-grow.h"
 #include "log.h"
 
 #define NFT_BATCH_WHAT_MAX 160
@@ -111,14 +112,9 @@ struct nlmsghdr *nft_batch_msg(
 	nft_batch_close_last(b);
 	if (nft_batch_reserve(b, NFT_BATCH_MSG_MAX) < 0)
 		return NULL;
-	if (b->nops == b->capops) {
-		size_t cap = b->capops ? b->capops * 2 : 32;
-		struct nft_batch_op *n = realloc(b->ops, cap * sizeof(*n));
-		if (n == NULL)
-			return NULL;
-		b->ops = n;
-		b->capops = cap;
-	}
+	if ((op = array_grow(b->ops, &b->capops, b->nops, sizeof(*op), 32)) == NULL)
+		return NULL;
+	b->ops = op;
 	op = &b->ops[b->nops++];
 	op->seq = (*b->seq)++;
 	va_start(ap, fmt);

@@ -88,35 +88,27 @@ static void note_foreign(
 	snprintf(f->name, sizeof(f->name), "%s", name ? name : "");
 }
 
-/* A sets dump names the table (and fails with ENOENT if it is not there). */
-static void fill_set_table(struct nlmsghdr *nlh, void *arg)
-{
-	struct nft_read_ctx *x = arg;
-	struct nftnl_set *s = nftnl_set_alloc();
-
-	if (s == NULL) {
-		x->err = -ENOMEM;
-		return;
+/*
+ * A dump's request payload naming our table: a sets dump then fails with
+ * ENOENT if it is not there; a rules dump is limited to it (the kernel
+ * filters; so do we).
+ */
+#define TABLE_FILTER(fn, kind, table_attr)                                                         \
+	static void fn(struct nlmsghdr *nlh, void *arg)                                            \
+	{                                                                                          \
+		struct nft_read_ctx *x = arg;                                                      \
+		struct nftnl_##kind *o = nftnl_##kind##_alloc();                                   \
+                                                                                                   \
+		if (o == NULL) {                                                                   \
+			x->err = -ENOMEM;                                                          \
+			return;                                                                    \
+		}                                                                                  \
+		nftnl_##kind##_set_str(o, table_attr, x->table);                                   \
+		nftnl_##kind##_nlmsg_build_payload(nlh, o);                                        \
+		nftnl_##kind##_free(o);                                                            \
 	}
-	nftnl_set_set_str(s, NFTNL_SET_TABLE, x->table);
-	nftnl_set_nlmsg_build_payload(nlh, s);
-	nftnl_set_free(s);
-}
-
-/* A rules dump limited to the table (the kernel filters; so do we). */
-static void fill_rule_table(struct nlmsghdr *nlh, void *arg)
-{
-	struct nft_read_ctx *x = arg;
-	struct nftnl_rule *r = nftnl_rule_alloc();
-
-	if (r == NULL) {
-		x->err = -ENOMEM;
-		return;
-	}
-	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, x->table);
-	nftnl_rule_nlmsg_build_payload(nlh, r);
-	nftnl_rule_free(r);
-}
+TABLE_FILTER(fill_set_table, set, NFTNL_SET_TABLE)
+TABLE_FILTER(fill_rule_table, rule, NFTNL_RULE_TABLE)
 
 static bool same_table(const char *t, const struct nft_read_ctx *x)
 {
@@ -129,24 +121,51 @@ static uint32_t set_u32(const struct nftnl_set *s, uint16_t attr)
 }
 
 /*
+ * The start every dump callback below shares: the message parsed into a
+ * fresh libnftnl object, or NULL with errno ENOMEM or EPROTO (the callback
+ * then returns MNL_CB_ERROR). One parser per kind of message.
+ */
+#define DUMP_PARSER(fn, kind, parse)                                                               \
+	static struct nftnl_##kind *fn(const struct nlmsghdr *nlh)                                 \
+	{                                                                                          \
+		struct nftnl_##kind *o = nftnl_##kind##_alloc();                                   \
+                                                                                                   \
+		if (o == NULL) {                                                                   \
+			errno = ENOMEM;                                                            \
+			return NULL;                                                               \
+		}                                                                                  \
+		if (parse(nlh, o) < 0) {                                                           \
+			nftnl_##kind##_free(o);                                                    \
+			errno = EPROTO;                                                            \
+			return NULL;                                                               \
+		}                                                                                  \
+		return o;                                                                          \
+	}
+DUMP_PARSER(parse_table, table, nftnl_table_nlmsg_parse)
+DUMP_PARSER(parse_chain, chain, nftnl_chain_nlmsg_parse)
+DUMP_PARSER(parse_set, set, nftnl_set_nlmsg_parse)
+DUMP_PARSER(parse_elems, set, nftnl_set_elems_nlmsg_parse)
+DUMP_PARSER(parse_rule, rule, nftnl_rule_nlmsg_parse)
+DUMP_PARSER(parse_obj, obj, nftnl_obj_nlmsg_parse)
+DUMP_PARSER(parse_flowtable, flowtable, nftnl_flowtable_nlmsg_parse)
+DUMP_PARSER(parse_gen, gen, nftnl_gen_nlmsg_parse)
+
+/*
  * Our sets by name, checked against their definition; any other is
  * foreign. An anonymous set belongs to a (foreign) rule and goes with it.
  */
 static int set_cb(const struct nlmsghdr *nlh, void *arg)
 {
 	struct nft_read_ctx *x = arg;
-	struct nftnl_set *s = nftnl_set_alloc();
+	struct nftnl_set *s = parse_set(nlh);
 	struct nft_set_def d;
 	enum nft_set_kind kind;
 	const char *name;
 	uint32_t flags;
 	int gen;
 
-	if (s == NULL || nftnl_set_nlmsg_parse(nlh, s) < 0) {
-		nftnl_set_free(s);
-		errno = s ? EPROTO : ENOMEM;
+	if (s == NULL)
 		return MNL_CB_ERROR;
-	}
 	if (!same_table(nftnl_set_get_str(s, NFTNL_SET_TABLE), x))
 		goto out;
 	name = nftnl_set_get_str(s, NFTNL_SET_NAME);
@@ -174,17 +193,14 @@ out:
 static int chain_cb(const struct nlmsghdr *nlh, void *arg)
 {
 	struct nft_read_ctx *x = arg;
-	struct nftnl_chain *c = nftnl_chain_alloc();
+	struct nftnl_chain *c = parse_chain(nlh);
 	const char *name, *type;
 	uint32_t hook;
 	int32_t prio;
 	int k;
 
-	if (c == NULL || nftnl_chain_nlmsg_parse(nlh, c) < 0) {
-		nftnl_chain_free(c);
-		errno = c ? EPROTO : ENOMEM;
+	if (c == NULL)
 		return MNL_CB_ERROR;
-	}
 	if (!same_table(nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE), x))
 		goto out;
 	name = nftnl_chain_get_str(c, NFTNL_CHAIN_NAME);
@@ -207,58 +223,47 @@ out:
 	return MNL_CB_OK;
 }
 
-static int table_cb(const struct nlmsghdr *nlh, void *arg)
-{
-	struct nft_read_ctx *x = arg;
-	struct nftnl_table *t = nftnl_table_alloc();
-
-	if (t == NULL || nftnl_table_nlmsg_parse(nlh, t) < 0) {
-		nftnl_table_free(t);
-		errno = t ? EPROTO : ENOMEM;
-		return MNL_CB_ERROR;
+/*
+ * A dump callback for a kind of which only what is in our table counts:
+ * the message parsed, then seen(x, object) when the object is in it.
+ */
+#define OURS_CB(cb, kind, table_attr, seen)                                                        \
+	static int cb(const struct nlmsghdr *nlh, void *arg)                                       \
+	{                                                                                          \
+		struct nft_read_ctx *x = arg;                                                      \
+		struct nftnl_##kind *o = parse_##kind(nlh);                                        \
+                                                                                                   \
+		if (o == NULL)                                                                     \
+			return MNL_CB_ERROR;                                                       \
+		if (same_table(nftnl_##kind##_get_str(o, table_attr), x))                          \
+			seen(x, o);                                                                \
+		nftnl_##kind##_free(o);                                                            \
+		return MNL_CB_OK;                                                                  \
 	}
-	if (same_table(nftnl_table_get_str(t, NFTNL_TABLE_NAME), x) &&
-	        nftnl_table_is_set(t, NFTNL_TABLE_FLAGS))
+
+static void table_seen(struct nft_read_ctx *x, const struct nftnl_table *t)
+{
+	if (nftnl_table_is_set(t, NFTNL_TABLE_FLAGS))
 		x->st->table_flags = nftnl_table_get_u32(t, NFTNL_TABLE_FLAGS);
-	nftnl_table_free(t);
-	return MNL_CB_OK;
 }
 
-/* PRaaS writes no stateful objects: every one in the table is foreign. */
-static int obj_cb(const struct nlmsghdr *nlh, void *arg)
+/* PRaaS writes no stateful objects: every one in the table is foreign (libnftnl's obj getters take
+ * no const). */
+static void obj_seen(struct nft_read_ctx *x, struct nftnl_obj *o)
 {
-	struct nft_read_ctx *x = arg;
-	struct nftnl_obj *o = nftnl_obj_alloc();
-
-	if (o == NULL || nftnl_obj_nlmsg_parse(nlh, o) < 0) {
-		nftnl_obj_free(o);
-		errno = o ? EPROTO : ENOMEM;
-		return MNL_CB_ERROR;
-	}
-	if (same_table(nftnl_obj_get_str(o, NFTNL_OBJ_TABLE), x))
-		note_foreign(x, NFT_FOREIGN_OBJECT, nftnl_obj_get_u32(o, NFTNL_OBJ_TYPE),
-		        nftnl_obj_get_str(o, NFTNL_OBJ_NAME));
-	nftnl_obj_free(o);
-	return MNL_CB_OK;
+	note_foreign(x, NFT_FOREIGN_OBJECT, nftnl_obj_get_u32(o, NFTNL_OBJ_TYPE),
+	        nftnl_obj_get_str(o, NFTNL_OBJ_NAME));
 }
 
 /* Nor flowtables. */
-static int flowtable_cb(const struct nlmsghdr *nlh, void *arg)
+static void flowtable_seen(struct nft_read_ctx *x, const struct nftnl_flowtable *f)
 {
-	struct nft_read_ctx *x = arg;
-	struct nftnl_flowtable *f = nftnl_flowtable_alloc();
-
-	if (f == NULL || nftnl_flowtable_nlmsg_parse(nlh, f) < 0) {
-		nftnl_flowtable_free(f);
-		errno = f ? EPROTO : ENOMEM;
-		return MNL_CB_ERROR;
-	}
-	if (same_table(nftnl_flowtable_get_str(f, NFTNL_FLOWTABLE_TABLE), x))
-		note_foreign(x, NFT_FOREIGN_FLOWTABLE, 0,
-		        nftnl_flowtable_get_str(f, NFTNL_FLOWTABLE_NAME));
-	nftnl_flowtable_free(f);
-	return MNL_CB_OK;
+	note_foreign(x, NFT_FOREIGN_FLOWTABLE, 0, nftnl_flowtable_get_str(f, NFTNL_FLOWTABLE_NAME));
 }
+
+OURS_CB(table_cb, table, NFTNL_TABLE_NAME, table_seen)
+OURS_CB(obj_cb, obj, NFTNL_OBJ_TABLE, obj_seen)
+OURS_CB(flowtable_cb, flowtable, NFTNL_FLOWTABLE_TABLE, flowtable_seen)
 
 static int udata_cb(const struct nftnl_udata *attr, void *data)
 {
@@ -373,15 +378,12 @@ static int keep_rule(struct nft_state *st, int chain, const struct nftnl_rule *r
 static int rule_cb(const struct nlmsghdr *nlh, void *arg)
 {
 	struct nft_read_ctx *x = arg;
-	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct nftnl_rule *r = parse_rule(nlh);
 	const char *chain;
 	int kind, ck;
 
-	if (r == NULL || nftnl_rule_nlmsg_parse(nlh, r) < 0) {
-		nftnl_rule_free(r);
-		errno = r ? EPROTO : ENOMEM;
+	if (r == NULL)
 		return MNL_CB_ERROR;
-	}
 	chain = nftnl_rule_get_str(r, NFTNL_RULE_CHAIN);
 	if (!same_table(nftnl_rule_get_str(r, NFTNL_RULE_TABLE), x) || chain == NULL ||
 	        (ck = nft_chain_parse(chain)) < 0)
@@ -429,14 +431,11 @@ static int elem_cb(struct nftnl_set_elem *e, void *data)
 static int elems_cb(const struct nlmsghdr *nlh, void *arg)
 {
 	struct nft_read_ctx *x = arg;
-	struct nftnl_set *s = nftnl_set_alloc();
+	struct nftnl_set *s = parse_elems(nlh);
 	int r = MNL_CB_OK;
 
-	if (s == NULL || nftnl_set_elems_nlmsg_parse(nlh, s) < 0) {
-		nftnl_set_free(s);
-		errno = s ? EPROTO : ENOMEM;
+	if (s == NULL)
 		return MNL_CB_ERROR;
-	}
 	if (nftnl_set_elem_foreach(s, elem_cb, x) < 0) {
 		errno = -x->err;
 		r = MNL_CB_ERROR;
@@ -527,13 +526,10 @@ static void merge_masq(struct nft_read_ctx *x, size_t nmap)
 
 static int gen_cb(const struct nlmsghdr *nlh, void *arg)
 {
-	struct nftnl_gen *g = nftnl_gen_alloc();
+	struct nftnl_gen *g = parse_gen(nlh);
 
-	if (g == NULL || nftnl_gen_nlmsg_parse(nlh, g) < 0) {
-		nftnl_gen_free(g);
-		errno = g ? EPROTO : ENOMEM;
+	if (g == NULL)
 		return MNL_CB_ERROR;
-	}
 	*(uint32_t *)arg = nftnl_gen_get_u32(g, NFTNL_GEN_ID);
 	nftnl_gen_free(g);
 	return MNL_CB_OK;

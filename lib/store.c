@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,9 +12,10 @@
 
 #include "cause.h"
 #include "log.h"
+#include "sqldb.h"
 
-/* How long a write waits for another process holding the lock. */
-#define STORE_BUSY_TIMEOUT_MS 5000
+/* Times a write of its own transaction is tried when it loses to a concurrent one. */
+#define STORE_ATTEMPTS 5
 
 /*
  * Schema migrations, applied in order inside one transaction by
@@ -131,6 +131,9 @@ enum stmt_id {
 	ST_COUNT_STATUS,
 	ST_SET_STATUS,
 	ST_NEXT_EXTERNAL,
+	ST_BUMP_ROUTER,
+	ST_CHANGED_ROUTERS,
+	ST_CLOCK,
 	ST_COUNT_, /* number of statements */
 };
 
@@ -146,8 +149,8 @@ static const char *const stmt_sql[ST_COUNT_] = {
         [ST_COMMIT] = "COMMIT",
         [ST_ROLLBACK] = "ROLLBACK",
         [ST_SAVEPOINT] = "SAVEPOINT store_group",
-        [ST_RELEASE] = "RELEASE store_group",
-        [ST_ROLLBACK_TO] = "ROLLBACK TO store_group",
+        [ST_RELEASE] = "RELEASE SAVEPOINT store_group",
+        [ST_ROLLBACK_TO] = "ROLLBACK TO SAVEPOINT store_group",
         [ST_INSERT] = "INSERT INTO forwardings (" COLS ") VALUES"
                       " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
         [ST_UPDATE] = "UPDATE forwardings SET router_id = ?2, project_id = ?3,"
@@ -202,8 +205,8 @@ static const char *const stmt_sql[ST_COUNT_] = {
         [ST_PAGE_ROUTER] = "SELECT " COLS " FROM forwardings WHERE id > ?1 AND router_id = ?2"
                            " ORDER BY id LIMIT ?3",
         /*
-         * The same walked backwards. From the last: ?1 is an empty BLOB, and
-         * SQLite orders every TEXT value before every BLOB.
+         * The same walked backwards. From the last: ?1 is "~", which sorts
+         * after every id (hex digits and '-').
          */
         [ST_PAGE_DESC] = "SELECT " COLS " FROM forwardings WHERE id < ?1 ORDER BY id DESC LIMIT ?3",
         [ST_PAGE_ROUTER_DESC] = "SELECT " COLS " FROM forwardings WHERE id < ?1 AND router_id = ?2"
@@ -217,79 +220,154 @@ static const char *const stmt_sql[ST_COUNT_] = {
         [ST_NEXT_EXTERNAL] = ("SELECT router_id, external_address FROM forwardings"
                               " WHERE (router_id, external_address) > (?1, ?2)"
                               " ORDER BY router_id, external_address LIMIT 1"),
+        /*
+         * MariaDB only: every write to a router's forwardings first bumps
+         * the router's revision, in the same transaction. On one server the
+         * row lock queues the router's writers, so each one's conflict check
+         * (READ COMMITTED) sees the rows of those before it; on Galera, two
+         * nodes writing one router at once write the same row, and
+         * certification lets only the first commit (the other gets 1213 and
+         * runs again, then sees the first's rows). SQLite needs none: BEGIN
+         * IMMEDIATE already serialises every writer.
+         */
+        [ST_BUMP_ROUTER] = "INSERT INTO routers (router_id, revision, changed)"
+                           " VALUES (?1, 1, UNIX_TIMESTAMP(NOW(6)) * 1000000)"
+                           " ON DUPLICATE KEY UPDATE revision = revision + 1,"
+                           " changed = VALUES(changed)",
+        /* MariaDB only: what the agents follow (index routers_changed). */
+        [ST_CHANGED_ROUTERS] = "SELECT router_id, revision, changed FROM routers"
+                               " WHERE changed >= ?1 ORDER BY changed LIMIT 1000",
+        [ST_CLOCK] = "SELECT CAST(UNIX_TIMESTAMP(NOW(6)) * 1000000 AS SIGNED)",
 };
 
+/* MariaDB's text where it differs from SQLite's (NULL: the same). */
+static const char *const mariadb_sql[ST_COUNT_] = {
+        [ST_BEGIN] = "START TRANSACTION",
+        /* No rowid: seq, an AUTO_INCREMENT, is the insertion order. */
+        [ST_PORT_ID] = "SELECT " COLS " FROM forwardings WHERE internal_port_id = ?1"
+                       " ORDER BY seq",
+        [ST_INT_ADDR] = "SELECT " COLS " FROM forwardings WHERE internal_address = ?1"
+                        " ORDER BY seq",
+        /* The router's ranges of that protocol starting at or below the port (index prefix). */
+        [ST_EXT_PORT] = "SELECT " COLS " FROM forwardings WHERE router_id = ?1 AND protocol = ?2"
+                        " AND external_port_lo <= ?3 AND external_port_hi >= ?3"
+                        " ORDER BY external_address",
+};
+
+/* MariaDB keeps its schema version in a table (SQLite: PRAGMA user_version). */
+static const char mariadb_schema_table[] =
+        "CREATE TABLE IF NOT EXISTS store_schema ("
+        " id TINYINT UNSIGNED NOT NULL PRIMARY KEY, version INT NOT NULL) ENGINE=InnoDB";
+
+#define MY_TABLE " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
+/*
+ * The same schema versions on MariaDB (Galera: a primary key on every
+ * table). Each step may run twice (IF NOT EXISTS): MariaDB's DDL is not
+ * transactional. Never edit a published step.
+ */
+static const char *const mariadb_migrations[] = {
+        /*
+         * 1: the forwardings (as SQLite's 1, and seq: the insertion order,
+         * SQLite's rowid) and the routers' revisions.
+         */
+        ("CREATE TABLE IF NOT EXISTS forwardings ("
+         " id CHAR(36) NOT NULL PRIMARY KEY CHECK (char_length(id) = 36),"
+         " router_id VARCHAR(64) NOT NULL CHECK (char_length(router_id) >= 1),"
+         " project_id VARCHAR(64) NOT NULL DEFAULT '',"
+         " external_address VARCHAR(46) NOT NULL DEFAULT '',"
+         " protocol TINYINT UNSIGNED NOT NULL CHECK (protocol IN (6, 17)),"
+         " external_port_lo SMALLINT UNSIGNED NOT NULL"
+         "  CHECK (external_port_lo BETWEEN 1 AND 65535),"
+         " external_port_hi SMALLINT UNSIGNED NOT NULL"
+         "  CHECK (external_port_hi BETWEEN external_port_lo AND 65535),"
+         " internal_address VARCHAR(46) NOT NULL,"
+         " internal_port_lo SMALLINT UNSIGNED NOT NULL"
+         "  CHECK (internal_port_lo BETWEEN 1 AND 65535),"
+         " internal_port_hi SMALLINT UNSIGNED NOT NULL"
+         "  CHECK (internal_port_hi BETWEEN internal_port_lo AND 65535),"
+         " internal_port_id VARCHAR(64) NOT NULL DEFAULT '',"
+         " masquerade TINYINT UNSIGNED NOT NULL DEFAULT 0 CHECK (masquerade IN (0, 1)),"
+         " description VARCHAR(255) NOT NULL DEFAULT '',"
+         " status VARCHAR(8) NOT NULL DEFAULT 'DOWN' CHECK (status IN ('ACTIVE', 'DOWN')),"
+         " created_at BIGINT NOT NULL,"
+         " updated_at BIGINT NOT NULL,"
+         " seq BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,"
+         " UNIQUE KEY forwardings_seq (seq),"
+         " UNIQUE KEY forwardings_external"
+         "  (router_id, external_address, protocol, external_port_lo),"
+         " UNIQUE KEY forwardings_internal"
+         "  (router_id, internal_address, protocol, internal_port_lo)"
+         ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;"
+         "CREATE TABLE IF NOT EXISTS routers ("
+         " router_id VARCHAR(64) NOT NULL PRIMARY KEY,"
+         " revision BIGINT UNSIGNED NOT NULL,"
+         " changed BIGINT NOT NULL," /* the database's clock at the bump, microseconds */
+         " KEY routers_changed (changed)"
+         ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"),
+        /* 2-4: the indexes of SQLite's 2-4, for the same questions. */
+        ("CREATE INDEX IF NOT EXISTS forwardings_port_id ON forwardings (internal_port_id);"
+         "CREATE INDEX IF NOT EXISTS forwardings_internal_address"
+         " ON forwardings (internal_address)"),
+        "CREATE INDEX IF NOT EXISTS forwardings_status ON forwardings (status)",
+        "CREATE INDEX IF NOT EXISTS forwardings_router_page ON forwardings (router_id, id)",
+};
+_Static_assert(sizeof(mariadb_migrations) / sizeof(mariadb_migrations[0]) == STORE_SCHEMA_VERSION,
+        "one MariaDB migration per schema version");
+
 struct store {
-	sqlite3 *db;
-	char *path;
-	sqlite3_stmt *stmt[ST_COUNT_];
+	struct sqldb *db;
+	char *path; /* sqldb_name(): never the password */
+	struct sqldb_stmt *stmt[ST_COUNT_];
 	bool stmt_busy[ST_COUNT_]; /* in use by an iteration */
 	bool in_txn;
 	bool txn_dirty; /* hooks saw a change in this transaction */
+	/*
+	 * The engine ended the caller's transaction on its own: the -errno
+	 * why. Until the caller ends it (commit gives this error, rollback 0),
+	 * every write and savepoint fails with it, so none runs on its own
+	 * outside the transaction the caller believes open.
+	 */
+	int txn_lost;
 	struct store_hooks hooks;
 	void *hooks_arg;
 };
 
-/* SQLite result codes to -errno; see the header for what each means. */
-static int sqlite_to_errno(sqlite3 *db, int rc)
+/*
+ * Fires rolled_back if the engine ended our transaction on its own (SQLite
+ * after an I/O error; MariaDB after a deadlock, a certification failure or
+ * a lost connection).
+ */
+static void txn_check_lost(struct store *s, int r)
 {
-	int e;
-
-	switch (rc) {
-	case SQLITE_CONSTRAINT_PRIMARYKEY:
-	case SQLITE_CONSTRAINT_UNIQUE:
-		return -EEXIST;
-	}
-	switch (rc & 0xff) {
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		return -EBUSY;
-	case SQLITE_NOMEM:
-		return -ENOMEM;
-	case SQLITE_CONSTRAINT:
-	case SQLITE_MISMATCH:
-	case SQLITE_RANGE:
-	case SQLITE_TOOBIG:
-		return -EINVAL;
-	case SQLITE_READONLY:
-		return -EROFS;
-	case SQLITE_PERM:
-	case SQLITE_AUTH:
-		return -EACCES;
-	case SQLITE_CANTOPEN:
-		e = db ? sqlite3_system_errno(db) : 0;
-		return e > 0 ? -e : -EACCES;
-	default:
-		return -EIO;
-	}
-}
-
-/* Fires rolled_back if SQLite ended our transaction on its own (I/O error). */
-static void txn_check_lost(struct store *s)
-{
-	if (!s->in_txn || !sqlite3_get_autocommit(s->db))
+	if (!s->in_txn || s->txn_lost || sqldb_in_txn(s->db))
 		return;
-	s->in_txn = false;
+	s->txn_lost = r;
 	if (s->txn_dirty && s->hooks.rolled_back)
 		s->hooks.rolled_back(s->hooks_arg);
 	s->txn_dirty = false;
 }
 
-/* Words a failed SQLite call once; returns its -errno. */
-static int fail(struct store *s, int rc, char **cause, const char *what)
+/* The caller's transaction is gone (see txn_lost): words for it. */
+static int lost_error(struct store *s, char **cause)
 {
-	int r = sqlite_to_errno(s->db, rc);
+	return cause_set(cause, s->txn_lost,
+	        "%s: the database rolled the transaction back (%s); nothing of it was applied",
+	        s->path,
+	        s->txn_lost == -EAGAIN ? "it lost to a concurrent one: run it again"
+	                               : strerror(-s->txn_lost));
+}
 
-	cause_set(cause, r, "%s: %s: %s", s->path, what,
-	        s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
-	log_debug("store: %s: %s (%d)", what, s->db ? sqlite3_errmsg(s->db) : "", rc);
-	if (s->db)
-		txn_check_lost(s);
+/* Words a failed database call once; returns its -errno (r). */
+static int fail(struct store *s, int r, char **cause, const char *what)
+{
+	cause_set(cause, r, "%s: %s: %s", s->path, what, sqldb_errmsg(s->db));
+	log_debug("store: %s: %s (%d)", what, sqldb_errmsg(s->db), r);
+	txn_check_lost(s, r);
 	return r;
 }
 
 /* Takes a cached statement; -EBUSY if an iteration is still stepping it. */
-static int stmt_take(struct store *s, enum stmt_id id, sqlite3_stmt **out, char **cause)
+static int stmt_take(struct store *s, enum stmt_id id, struct sqldb_stmt **out, char **cause)
 {
 	if (s->stmt_busy[id]) {
 		cause_set(cause, -EBUSY, "%s: a store iteration was started from its own callback",
@@ -303,22 +381,20 @@ static int stmt_take(struct store *s, enum stmt_id id, sqlite3_stmt **out, char 
 
 static void stmt_put(struct store *s, enum stmt_id id)
 {
-	/* Errors were seen by sqlite3_step already; reset only repeats them. */
-	(void)sqlite3_reset(s->stmt[id]);
-	(void)sqlite3_clear_bindings(s->stmt[id]);
+	sqldb_reset(s->stmt[id]);
 	s->stmt_busy[id] = false;
 }
 
 /* Runs a statement that returns no rows. */
 static int stmt_exec(struct store *s, enum stmt_id id, char **cause, const char *what)
 {
-	sqlite3_stmt *st;
+	struct sqldb_stmt *st;
 	int r, rc;
 
 	if ((r = stmt_take(s, id, &st, cause)) < 0)
 		return r;
-	rc = sqlite3_step(st);
-	r = rc == SQLITE_DONE ? 0 : fail(s, rc, cause, what);
+	rc = sqldb_step(st);
+	r = rc >= 0 ? 0 : fail(s, rc, cause, what);
 	stmt_put(s, id);
 	return r;
 }
@@ -333,21 +409,21 @@ static const char *addr_text(const struct addr *a, char *buf, size_t len)
 }
 
 /* Copies a text column into a fixed buffer; -EIO if it does not fit. */
-static int col_text(sqlite3_stmt *st, int col, char *buf, size_t len)
+static int col_text(struct sqldb_stmt *st, int col, char *buf, size_t len)
 {
-	const unsigned char *t = sqlite3_column_text(st, col);
-	int n = sqlite3_column_bytes(st, col);
+	size_t n;
+	const char *t = sqldb_column_text(st, col, &n);
 
-	if (t == NULL || n < 0 || (size_t)n >= len)
+	if (t == NULL || n >= len)
 		return -EIO;
-	memcpy(buf, t, (size_t)n);
+	memcpy(buf, t, n);
 	buf[n] = '\0';
 	return 0;
 }
 
-static int col_port(sqlite3_stmt *st, int col, uint16_t *out)
+static int col_port(struct sqldb_stmt *st, int col, uint16_t *out)
 {
-	sqlite3_int64 v = sqlite3_column_int64(st, col);
+	int64_t v = sqldb_column_int64(st, col);
 
 	if (v < 1 || v > 65535)
 		return -EIO;
@@ -355,7 +431,7 @@ static int col_port(sqlite3_stmt *st, int col, uint16_t *out)
 	return 0;
 }
 
-static int col_addr(sqlite3_stmt *st, int col, struct addr *out)
+static int col_addr(struct sqldb_stmt *st, int col, struct addr *out)
 {
 	char buf[ADDR_STRLEN];
 	int r;
@@ -370,7 +446,7 @@ static int col_addr(sqlite3_stmt *st, int col, struct addr *out)
 }
 
 /* Decodes the current row (COLS); -EIO for a value no write could store. */
-static int row_read(sqlite3_stmt *st, struct forwarding *f)
+static int row_read(struct sqldb_stmt *st, struct forwarding *f)
 {
 	char status[8];
 	int r = 0;
@@ -390,54 +466,53 @@ static int row_read(sqlite3_stmt *st, struct forwarding *f)
 	        (r = col_text(st, C_DESCR, f->description, sizeof(f->description))) < 0 ||
 	        (r = col_text(st, C_STATUS, status, sizeof(status))) < 0)
 		return r;
-	f->protocol = (uint8_t)sqlite3_column_int(st, C_PROTO);
-	f->masquerade = sqlite3_column_int(st, C_MASQ) != 0;
+	f->protocol = (uint8_t)sqldb_column_int64(st, C_PROTO);
+	f->masquerade = sqldb_column_int64(st, C_MASQ) != 0;
 	f->status = strcmp(status, "ACTIVE") == 0 ? FWD_STATUS_ACTIVE : FWD_STATUS_DOWN;
-	f->created_at = sqlite3_column_int64(st, C_CREATED);
-	f->updated_at = sqlite3_column_int64(st, C_UPDATED);
+	f->created_at = sqldb_column_int64(st, C_CREATED);
+	f->updated_at = sqldb_column_int64(st, C_UPDATED);
 	return 0;
 }
 
-static int row_fail(struct store *s, sqlite3_stmt *st, char **cause)
+static int row_fail(struct store *s, struct sqldb_stmt *st, char **cause)
 {
-	const unsigned char *id = sqlite3_column_text(st, C_ID);
+	size_t n;
+	const char *id = sqldb_column_text(st, C_ID, &n);
 
 	cause_set(cause, -EIO,
 	        "%s: forwarding %s holds a value no PRaaS writes; the database is damaged", s->path,
-	        id ? (const char *)id : "?");
+	        id ? id : "?");
 	return -EIO;
 }
 
 #define BIND(call)                                                                                 \
 	do {                                                                                       \
-		if (rc == SQLITE_OK)                                                               \
+		if (rc == 0)                                                                       \
 			rc = (call);                                                               \
 	} while (0)
 
 /* Binds every column of f as parameters ?1..?16, in COLS order. */
-static int bind_fwd(sqlite3_stmt *st, const struct forwarding *f)
+static int bind_fwd(struct sqldb_stmt *st, const struct forwarding *f)
 {
 	char ext[ADDR_STRLEN], in[ADDR_STRLEN];
-	int rc = SQLITE_OK;
+	int rc = 0;
 
-	BIND(sqlite3_bind_text(st, C_ID + 1, f->id, -1, SQLITE_TRANSIENT));
-	BIND(sqlite3_bind_text(st, C_ROUTER + 1, f->router_id, -1, SQLITE_TRANSIENT));
-	BIND(sqlite3_bind_text(st, C_PROJECT + 1, f->project_id, -1, SQLITE_TRANSIENT));
-	BIND(sqlite3_bind_text(st, C_EXT_ADDR + 1, addr_text(&f->external_addr, ext, sizeof(ext)),
-	        -1, SQLITE_TRANSIENT));
-	BIND(sqlite3_bind_int(st, C_PROTO + 1, f->protocol));
-	BIND(sqlite3_bind_int(st, C_EXT_LO + 1, f->external.lo));
-	BIND(sqlite3_bind_int(st, C_EXT_HI + 1, f->external.hi));
-	BIND(sqlite3_bind_text(st, C_INT_ADDR + 1, addr_text(&f->internal_addr, in, sizeof(in)), -1,
-	        SQLITE_TRANSIENT));
-	BIND(sqlite3_bind_int(st, C_INT_LO + 1, f->internal.lo));
-	BIND(sqlite3_bind_int(st, C_INT_HI + 1, f->internal.hi));
-	BIND(sqlite3_bind_text(st, C_PORT_ID + 1, f->internal_port_id, -1, SQLITE_TRANSIENT));
-	BIND(sqlite3_bind_int(st, C_MASQ + 1, f->masquerade ? 1 : 0));
-	BIND(sqlite3_bind_text(st, C_DESCR + 1, f->description, -1, SQLITE_TRANSIENT));
-	BIND(sqlite3_bind_text(st, C_STATUS + 1, fwd_status_name(f->status), -1, SQLITE_STATIC));
-	BIND(sqlite3_bind_int64(st, C_CREATED + 1, f->created_at));
-	BIND(sqlite3_bind_int64(st, C_UPDATED + 1, f->updated_at));
+	BIND(sqldb_bind_text(st, C_ID + 1, f->id));
+	BIND(sqldb_bind_text(st, C_ROUTER + 1, f->router_id));
+	BIND(sqldb_bind_text(st, C_PROJECT + 1, f->project_id));
+	BIND(sqldb_bind_text(st, C_EXT_ADDR + 1, addr_text(&f->external_addr, ext, sizeof(ext))));
+	BIND(sqldb_bind_int64(st, C_PROTO + 1, f->protocol));
+	BIND(sqldb_bind_int64(st, C_EXT_LO + 1, f->external.lo));
+	BIND(sqldb_bind_int64(st, C_EXT_HI + 1, f->external.hi));
+	BIND(sqldb_bind_text(st, C_INT_ADDR + 1, addr_text(&f->internal_addr, in, sizeof(in))));
+	BIND(sqldb_bind_int64(st, C_INT_LO + 1, f->internal.lo));
+	BIND(sqldb_bind_int64(st, C_INT_HI + 1, f->internal.hi));
+	BIND(sqldb_bind_text(st, C_PORT_ID + 1, f->internal_port_id));
+	BIND(sqldb_bind_int64(st, C_MASQ + 1, f->masquerade ? 1 : 0));
+	BIND(sqldb_bind_text(st, C_DESCR + 1, f->description));
+	BIND(sqldb_bind_text(st, C_STATUS + 1, fwd_status_name(f->status)));
+	BIND(sqldb_bind_int64(st, C_CREATED + 1, f->created_at));
+	BIND(sqldb_bind_int64(st, C_UPDATED + 1, f->updated_at));
 	return rc;
 }
 
@@ -445,14 +520,14 @@ static int bind_fwd(sqlite3_stmt *st, const struct forwarding *f)
  * Steps a statement expected to give at most one row. Returns 1 with
  * *out filled, 0 for no row, or -errno.
  */
-static int step_one(
-        struct store *s, sqlite3_stmt *st, struct forwarding *out, char **cause, const char *what)
+static int step_one(struct store *s, struct sqldb_stmt *st, struct forwarding *out, char **cause,
+        const char *what)
 {
-	int rc = sqlite3_step(st);
+	int rc = sqldb_step(st);
 
-	if (rc == SQLITE_DONE)
+	if (rc == 0)
 		return 0;
-	if (rc != SQLITE_ROW)
+	if (rc < 0)
 		return fail(s, rc, cause, what);
 	if (row_read(st, out) < 0)
 		return row_fail(s, st, cause);
@@ -460,17 +535,17 @@ static int step_one(
 }
 
 /* Steps a query and calls cb for each row. */
-static int step_each(
-        struct store *s, sqlite3_stmt *st, store_cb cb, void *arg, char **cause, const char *what)
+static int step_each(struct store *s, struct sqldb_stmt *st, store_cb cb, void *arg, char **cause,
+        const char *what)
 {
 	struct forwarding f;
 	int r, rc;
 
 	for (;;) {
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_DONE)
+		rc = sqldb_step(st);
+		if (rc == 0)
 			return 0;
-		if (rc != SQLITE_ROW)
+		if (rc < 0)
 			return fail(s, rc, cause, what);
 		if (row_read(st, &f) < 0)
 			return row_fail(s, st, cause);
@@ -478,6 +553,9 @@ static int step_each(
 			return r;
 	}
 }
+
+static int schema_version_set(struct store *s, int version, char **cause);
+static int exec_sql(struct store *s, const char *sql, char **cause, const char *what);
 
 static int now(int64_t *out)
 {
@@ -522,12 +600,12 @@ static int validate(const struct forwarding *f, char **cause)
 /* Reads forwarding id: 1 found, 0 not there, or -errno. */
 static int get_row(struct store *s, const char *id, struct forwarding *out, char **cause)
 {
-	sqlite3_stmt *st;
+	struct sqldb_stmt *st;
 	int r, rc;
 
 	if ((r = stmt_take(s, ST_GET, &st, cause)) < 0)
 		return r;
-	if ((rc = sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT)) != SQLITE_OK)
+	if ((rc = sqldb_bind_text(st, 1, id)) < 0)
 		r = fail(s, rc, cause, "bind id");
 	else
 		r = step_one(s, st, out, cause, "read forwarding");
@@ -554,17 +632,17 @@ static int probe(struct store *s, enum stmt_id id, const struct forwarding *f, c
         const struct port_range *pr, struct forwarding *with, char **cause)
 {
 	char text[ADDR_STRLEN];
-	sqlite3_stmt *st;
-	int r, rc = SQLITE_OK;
+	struct sqldb_stmt *st;
+	int r, rc = 0;
 
 	if ((r = stmt_take(s, id, &st, cause)) < 0)
 		return r;
-	BIND(sqlite3_bind_text(st, 1, f->router_id, -1, SQLITE_TRANSIENT));
-	BIND(sqlite3_bind_text(st, 2, addr_text(a, text, sizeof(text)), -1, SQLITE_TRANSIENT));
-	BIND(sqlite3_bind_int(st, 3, f->protocol));
-	BIND(sqlite3_bind_int(st, 4, pr->hi));
-	BIND(sqlite3_bind_text(st, 5, f->id, -1, SQLITE_TRANSIENT));
-	if (rc != SQLITE_OK)
+	BIND(sqldb_bind_text(st, 1, f->router_id));
+	BIND(sqldb_bind_text(st, 2, addr_text(a, text, sizeof(text))));
+	BIND(sqldb_bind_int64(st, 3, f->protocol));
+	BIND(sqldb_bind_int64(st, 4, pr->hi));
+	BIND(sqldb_bind_text(st, 5, f->id));
+	if (rc < 0)
 		r = fail(s, rc, cause, "bind conflict query");
 	else
 		r = step_one(s, st, with, cause, "check conflicts");
@@ -620,15 +698,32 @@ static int check_conflicts(
 /* Runs an INSERT or UPDATE of every column of f. */
 static int write_row(struct store *s, enum stmt_id id, const struct forwarding *f, char **cause)
 {
-	sqlite3_stmt *st;
+	struct sqldb_stmt *st;
 	int r, rc;
 
 	if ((r = stmt_take(s, id, &st, cause)) < 0)
 		return r;
-	if ((rc = bind_fwd(st, f)) == SQLITE_OK)
-		rc = sqlite3_step(st);
-	r = rc == SQLITE_DONE ? 0 : fail(s, rc, cause, "write forwarding");
+	if ((rc = bind_fwd(st, f)) == 0)
+		rc = sqldb_step(st);
+	r = rc >= 0 ? 0 : fail(s, rc, cause, "write forwarding");
 	stmt_put(s, id);
+	return r;
+}
+
+/* Bumps router_id's revision (MariaDB; see ST_BUMP_ROUTER). */
+static int bump_router(struct store *s, const char *router_id, char **cause)
+{
+	struct sqldb_stmt *st;
+	int r, rc;
+
+	if (s->stmt[ST_BUMP_ROUTER] == NULL)
+		return 0;
+	if ((r = stmt_take(s, ST_BUMP_ROUTER, &st, cause)) < 0)
+		return r;
+	if ((rc = sqldb_bind_text(st, 1, router_id)) == 0)
+		rc = sqldb_step(st);
+	r = rc >= 0 ? 0 : fail(s, rc, cause, "bump the router's revision");
+	stmt_put(s, ST_BUMP_ROUTER);
 	return r;
 }
 
@@ -656,6 +751,8 @@ static int insert_locked(
 		cause_set(cause, r, "generate a forwarding id: %s", strerror(-r));
 		return r;
 	}
+	if ((r = bump_router(s, f->router_id, cause)) < 0)
+		return r;
 	if ((r = get_row(s, f->id, &with, cause)) > 0)
 		return conflict_found(f, conflict, &with, STORE_CONFLICT_ID, cause);
 	if (r < 0)
@@ -678,7 +775,11 @@ static int update_locked(
 	struct forwarding old;
 	int r;
 
-	if ((r = store_get(s, f->id, &old, cause)) < 0)
+	if ((r = bump_router(s, f->router_id, cause)) < 0 ||
+	        (r = store_get(s, f->id, &old, cause)) < 0)
+		return r;
+	if (strcmp(old.router_id, f->router_id) != 0 &&
+	        (r = bump_router(s, old.router_id, cause)) < 0)
 		return r;
 	if ((r = check_conflicts(s, f, conflict, cause)) < 0)
 		return r;
@@ -694,17 +795,18 @@ static int update_locked(
 
 static int delete_locked(struct store *s, const char *id, struct forwarding *old, char **cause)
 {
-	sqlite3_stmt *st;
+	struct sqldb_stmt *st;
 	int r, rc;
 
-	if ((r = store_get(s, id, old, cause)) < 0)
+	if ((r = store_get(s, id, old, cause)) < 0 ||
+	        (r = bump_router(s, old->router_id, cause)) < 0)
 		return r;
 	if ((r = stmt_take(s, ST_DELETE, &st, cause)) < 0)
 		return r;
-	rc = sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	r = rc == SQLITE_DONE ? 0 : fail(s, rc, cause, "delete forwarding");
+	rc = sqldb_bind_text(st, 1, id);
+	if (rc == 0)
+		rc = sqldb_step(st);
+	r = rc >= 0 ? 0 : fail(s, rc, cause, "delete forwarding");
 	stmt_put(s, ST_DELETE);
 	if (r == 0)
 		hook_removed(s, old);
@@ -732,10 +834,16 @@ int store_rollback(struct store *s, char **cause)
 
 	if (!s->in_txn)
 		return 0;
-	if (!sqlite3_get_autocommit(s->db))
+	if (s->txn_lost) { /* rolled back already, hooks told */
+		s->in_txn = false;
+		s->txn_lost = 0;
+		s->txn_dirty = false;
+		return 0;
+	}
+	if (sqldb_in_txn(s->db))
 		r = stmt_exec(s, ST_ROLLBACK, cause, "roll back");
 	/* Even if ROLLBACK failed the connection may have ended it; re-check. */
-	if (r == 0 || sqlite3_get_autocommit(s->db)) {
+	if (r == 0 || !sqldb_in_txn(s->db)) {
 		s->in_txn = false;
 		if (s->txn_dirty && s->hooks.rolled_back)
 			s->hooks.rolled_back(s->hooks_arg);
@@ -752,6 +860,11 @@ int store_commit(struct store *s, char **cause)
 		cause_set(cause, -EINVAL, "%s: no transaction to commit", s->path);
 		return -EINVAL;
 	}
+	if (s->txn_lost) {
+		r = lost_error(s, cause);
+		(void)store_rollback(s, NULL);
+		return r;
+	}
 	if ((r = stmt_exec(s, ST_COMMIT, cause, "commit")) < 0) {
 		/* The promise is all or nothing: a failed commit is undone. */
 		(void)store_rollback(s, NULL);
@@ -765,6 +878,8 @@ int store_commit(struct store *s, char **cause)
 /* Savepoints exist only inside store_begin()'s transaction: outside, SAVEPOINT would open one. */
 static int need_txn(struct store *s, char **cause, const char *what)
 {
+	if (s->in_txn && s->txn_lost)
+		return lost_error(s, cause);
 	if (s->in_txn)
 		return 0;
 	return cause_set(cause, -EINVAL, "%s: %s outside a transaction", s->path, what);
@@ -807,34 +922,83 @@ int store_in_transaction(const struct store *s)
 	return s->in_txn;
 }
 
-/* Ends the transaction a write opened for itself: commit on success. */
-static int own_txn_end(struct store *s, int r, char **cause)
+int store_txn_lost(const struct store *s)
 {
-	if (r < 0) {
-		(void)store_rollback(s, NULL);
-		return r;
+	return s->in_txn ? s->txn_lost : 0;
+}
+
+/* One write, as the caller asked for it, to run (again) in a transaction. */
+struct write {
+	enum { W_INSERT, W_UPDATE, W_DELETE } kind;
+	struct forwarding *f;            /* insert, update */
+	struct store_conflict *conflict; /* insert, update */
+	const char *id;                  /* delete */
+	struct forwarding *old;          /* delete */
+};
+
+static int write_locked(struct store *s, const struct write *w, char **cause)
+{
+	switch (w->kind) {
+	case W_INSERT:
+		return insert_locked(s, w->f, w->conflict, cause);
+	case W_UPDATE:
+		return update_locked(s, w->f, w->conflict, cause);
+	default:
+		return delete_locked(s, w->id, w->old, cause);
 	}
-	return store_commit(s, cause);
+}
+
+/*
+ * Runs w inside the caller's transaction, or in one of its own. Its own
+ * runs again when it lost to a concurrent transaction (MariaDB: deadlock,
+ * Galera certification; nothing of it stayed) or when the connection was
+ * lost before COMMIT was sent; a connection lost during COMMIT is reported,
+ * since whether the server committed is unknown.
+ */
+static int write_run(struct store *s, const struct write *w, char **cause)
+{
+	bool committing;
+	int r;
+
+	if (s->in_txn && s->txn_lost)
+		return lost_error(s, cause);
+	if (s->in_txn)
+		return write_locked(s, w, cause);
+	for (int attempt = 1;; attempt++) {
+		committing = false;
+		if ((r = store_begin(s, cause)) == 0) {
+			if ((r = write_locked(s, w, cause)) < 0) {
+				(void)store_rollback(s, NULL);
+			} else {
+				committing = true;
+				r = store_commit(s, cause);
+			}
+		}
+		if (attempt == STORE_ATTEMPTS || !(r == -EAGAIN || (r == -ENOTCONN && !committing)))
+			return r;
+		log_debug("store: %s: attempt %d lost (%s); again", s->path, attempt, strerror(-r));
+		if (cause) {
+			free(*cause);
+			*cause = NULL;
+		}
+	}
 }
 
 int store_insert(
         struct store *s, struct forwarding *f, struct store_conflict *conflict, char **cause)
 {
-	bool own = !s->in_txn;
+	struct write w = {.kind = W_INSERT, .f = f, .conflict = conflict};
 	int r;
 
 	if ((r = validate(f, cause)) < 0)
 		return r;
-	if (own && (r = store_begin(s, cause)) < 0)
-		return r;
-	r = insert_locked(s, f, conflict, cause);
-	return own ? own_txn_end(s, r, cause) : r;
+	return write_run(s, &w, cause);
 }
 
 int store_update(
         struct store *s, struct forwarding *f, struct store_conflict *conflict, char **cause)
 {
-	bool own = !s->in_txn;
+	struct write w = {.kind = W_UPDATE, .f = f, .conflict = conflict};
 	int r;
 
 	if ((r = validate(f, cause)) < 0)
@@ -843,41 +1007,33 @@ int store_update(
 		cause_set(cause, -EINVAL, "invalid forwarding: id: missing");
 		return -EINVAL;
 	}
-	if (own && (r = store_begin(s, cause)) < 0)
-		return r;
-	r = update_locked(s, f, conflict, cause);
-	return own ? own_txn_end(s, r, cause) : r;
+	return write_run(s, &w, cause);
 }
 
 int store_delete(struct store *s, const char *id, struct forwarding *old, char **cause)
 {
 	struct forwarding scratch;
-	bool own = !s->in_txn;
-	int r;
+	struct write w = {.kind = W_DELETE, .id = id, .old = old ? old : &scratch};
 
-	if (own && (r = store_begin(s, cause)) < 0)
-		return r;
-	r = delete_locked(s, id, old ? old : &scratch, cause);
-	return own ? own_txn_end(s, r, cause) : r;
+	return write_run(s, &w, cause);
 }
 
-/* Binds up to three text parameters (NULL ends) and runs an iteration. */
 /* Runs a listing with text parameters ?1 and ?2 and, when limit > 0, ?3. */
 static int foreach_text(struct store *s, enum stmt_id id, const char *a, const char *b,
         int64_t limit, store_cb cb, void *arg, char **cause)
 {
-	sqlite3_stmt *st;
-	int r, rc = SQLITE_OK;
+	struct sqldb_stmt *st;
+	int r, rc = 0;
 
 	if ((r = stmt_take(s, id, &st, cause)) < 0)
 		return r;
 	if (a)
-		BIND(sqlite3_bind_text(st, 1, a, -1, SQLITE_TRANSIENT));
+		BIND(sqldb_bind_text(st, 1, a));
 	if (b)
-		BIND(sqlite3_bind_text(st, 2, b, -1, SQLITE_TRANSIENT));
+		BIND(sqldb_bind_text(st, 2, b));
 	if (limit > 0)
-		BIND(sqlite3_bind_int64(st, 3, limit));
-	if (rc != SQLITE_OK)
+		BIND(sqldb_bind_int64(st, 3, limit));
+	if (rc < 0)
 		r = fail(s, rc, cause, "bind query");
 	else
 		r = step_each(s, st, cb, arg, cause, "list forwardings");
@@ -903,8 +1059,8 @@ int store_foreach_page_dir(struct store *s, const char *router_id, const char *a
         bool descending, unsigned int limit, store_cb cb, void *arg, char **cause)
 {
 	enum stmt_id id = router_id ? ST_PAGE_ROUTER_DESC : ST_PAGE_DESC;
-	sqlite3_stmt *st;
-	int r, rc = SQLITE_OK;
+	struct sqldb_stmt *st;
+	int r, rc = 0;
 
 	if (!descending)
 		return store_foreach_page(s, router_id, after, limit, cb, arg, cause);
@@ -913,13 +1069,13 @@ int store_foreach_page_dir(struct store *s, const char *router_id, const char *a
 	if ((r = stmt_take(s, id, &st, cause)) < 0)
 		return r;
 	if (after && *after)
-		BIND(sqlite3_bind_text(st, 1, after, -1, SQLITE_TRANSIENT));
+		BIND(sqldb_bind_text(st, 1, after));
 	else
-		BIND(sqlite3_bind_zeroblob(st, 1, 0));
+		BIND(sqldb_bind_text(st, 1, "~"));
 	if (router_id)
-		BIND(sqlite3_bind_text(st, 2, router_id, -1, SQLITE_TRANSIENT));
-	BIND(sqlite3_bind_int64(st, 3, limit));
-	if (rc != SQLITE_OK)
+		BIND(sqldb_bind_text(st, 2, router_id));
+	BIND(sqldb_bind_int64(st, 3, limit));
+	if (rc < 0)
 		r = fail(s, rc, cause, "bind query");
 	else
 		r = step_each(s, st, cb, arg, cause, "list forwardings");
@@ -954,20 +1110,20 @@ int store_foreach_internal_addr(struct store *s, const char *router_id, const st
 static int foreach_key(struct store *s, enum stmt_id id, const char *router_id, const char *a,
         uint8_t protocol, int port, store_cb cb, void *arg, char **cause)
 {
-	sqlite3_stmt *st;
-	int r, rc = SQLITE_OK;
+	struct sqldb_stmt *st;
+	int r, rc = 0;
 
 	if ((r = stmt_take(s, id, &st, cause)) < 0)
 		return r;
-	BIND(sqlite3_bind_text(st, 1, router_id, -1, SQLITE_TRANSIENT));
+	BIND(sqldb_bind_text(st, 1, router_id));
 	if (a) {
-		BIND(sqlite3_bind_text(st, 2, a, -1, SQLITE_TRANSIENT));
-		BIND(sqlite3_bind_int(st, 3, protocol));
+		BIND(sqldb_bind_text(st, 2, a));
+		BIND(sqldb_bind_int64(st, 3, protocol));
 	} else {
-		BIND(sqlite3_bind_int(st, 2, protocol));
-		BIND(sqlite3_bind_int(st, 3, port));
+		BIND(sqldb_bind_int64(st, 2, protocol));
+		BIND(sqldb_bind_int64(st, 3, port));
 	}
-	if (rc != SQLITE_OK)
+	if (rc < 0)
 		r = fail(s, rc, cause, "bind query");
 	else
 		r = step_each(s, st, cb, arg, cause, "list forwardings");
@@ -994,17 +1150,17 @@ int store_foreach_external_port(struct store *s, const char *router_id, uint8_t 
 static int count_text(
         struct store *s, enum stmt_id id, const char *text, size_t *count, char **cause)
 {
-	sqlite3_stmt *st;
-	int r, rc = SQLITE_OK;
+	struct sqldb_stmt *st;
+	int r, rc = 0;
 
 	if ((r = stmt_take(s, id, &st, cause)) < 0)
 		return r;
 	if (text)
-		rc = sqlite3_bind_text(st, 1, text, -1, SQLITE_TRANSIENT);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*count = (size_t)sqlite3_column_int64(st, 0);
+		rc = sqldb_bind_text(st, 1, text);
+	if (rc == 0)
+		rc = sqldb_step(st);
+	if (rc == 1) {
+		*count = (size_t)sqldb_column_int64(st, 0);
 		r = 0;
 	} else {
 		r = fail(s, rc, cause, "count forwardings");
@@ -1026,17 +1182,70 @@ int store_count_status(struct store *s, enum fwd_status status, size_t *count, c
 int store_set_router_status(
         struct store *s, const char *router_id, enum fwd_status status, char **cause)
 {
-	sqlite3_stmt *st;
-	int r, rc = SQLITE_OK;
+	struct sqldb_stmt *st;
+	int r, rc = 0;
 
 	if ((r = stmt_take(s, ST_SET_STATUS, &st, cause)) < 0)
 		return r;
-	BIND(sqlite3_bind_text(st, 1, router_id, -1, SQLITE_TRANSIENT));
-	BIND(sqlite3_bind_text(st, 2, fwd_status_name(status), -1, SQLITE_STATIC));
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	r = rc == SQLITE_DONE ? sqlite3_changes(s->db) : fail(s, rc, cause, "set status");
+	BIND(sqldb_bind_text(st, 1, router_id));
+	BIND(sqldb_bind_text(st, 2, fwd_status_name(status)));
+	if (rc == 0)
+		rc = sqldb_step(st);
+	r = rc >= 0 ? (int)sqldb_changes(s->db) : fail(s, rc, cause, "set status");
 	stmt_put(s, ST_SET_STATUS);
+	return r;
+}
+
+/* -ENOTSUP where the dialect has no such statement (SQLite: one agent, nothing to follow). */
+static int take_shared(struct store *s, enum stmt_id id, struct sqldb_stmt **st, char **cause)
+{
+	if (s->stmt[id] == NULL)
+		return cause_set(cause, -ENOTSUP, "%s: not a database agents share", s->path);
+	return stmt_take(s, id, st, cause);
+}
+
+int store_changed_routers(
+        struct store *s, int64_t since_us, store_router_cb cb, void *arg, char **cause)
+{
+	struct sqldb_stmt *st = NULL;
+	char router_id[FWD_NAME_MAX + 1];
+	int r, rc;
+
+	if ((r = take_shared(s, ST_CHANGED_ROUTERS, &st, cause)) < 0)
+		return r;
+	if ((rc = sqldb_bind_int64(st, 1, since_us)) < 0)
+		r = fail(s, rc, cause, "bind query");
+	while (r == 0 && (rc = sqldb_step(st)) == 1) {
+		if (col_text(st, 0, router_id, sizeof(router_id)) < 0) {
+			r = cause_set(cause, -EIO, "%s: a router id too long", s->path);
+			break;
+		}
+		r = cb(router_id, (uint64_t)sqldb_column_int64(st, 1), sqldb_column_int64(st, 2),
+		        arg);
+	}
+	if (r == 0 && rc < 0)
+		r = fail(s, rc, cause, "read the routers' revisions");
+	stmt_put(s, ST_CHANGED_ROUTERS);
+	return r;
+}
+
+bool store_is_shared(const struct store *s)
+{
+	return sqldb_dialect(s->db) == SQLDB_MARIADB;
+}
+
+int store_clock(struct store *s, int64_t *now_us, char **cause)
+{
+	struct sqldb_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = take_shared(s, ST_CLOCK, &st, cause)) < 0)
+		return r;
+	if ((rc = sqldb_step(st)) == 1)
+		*now_us = sqldb_column_int64(st, 0);
+	else
+		r = fail(s, rc < 0 ? rc : -EIO, cause, "read the database's clock");
+	stmt_put(s, ST_CLOCK);
 	return r;
 }
 
@@ -1051,39 +1260,36 @@ void store_set_hooks(struct store *s, const struct store_hooks *hooks, void *arg
 
 struct sqlite3 *store_handle(struct store *s)
 {
-	return s->db;
+	return sqldb_sqlite_handle(s->db);
 }
 
 /* Runs one statement of setup SQL (possibly several statements). */
 static int exec_sql(struct store *s, const char *sql, char **cause, const char *what)
 {
-	char *err = NULL;
-	int rc;
+	int r = sqldb_exec(s->db, sql);
 
-	rc = sqlite3_exec(s->db, sql, NULL, NULL, &err);
-	if (rc == SQLITE_OK)
+	if (r == 0)
 		return 0;
-	cause_set(cause, -EIO, "%s: %s: %s", s->path, what, err ? err : sqlite3_errstr(rc));
-	sqlite3_free(err);
-	return sqlite_to_errno(s->db, rc);
+	cause_set(cause, -EIO, "%s: %s: %s", s->path, what, sqldb_errmsg(s->db));
+	return r;
 }
 
 int store_next_external(struct store *s, const char *after_router, const char *after_ext,
         char *router_id, char *ext, char **cause)
 {
-	sqlite3_stmt *st;
+	struct sqldb_stmt *st;
 	int r, rc;
 
 	if ((r = stmt_take(s, ST_NEXT_EXTERNAL, &st, cause)) < 0)
 		return r;
-	rc = sqlite3_bind_text(st, 1, after_router, -1, SQLITE_TRANSIENT);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(st, 2, after_ext, -1, SQLITE_TRANSIENT);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
+	rc = sqldb_bind_text(st, 1, after_router);
+	if (rc == 0)
+		rc = sqldb_bind_text(st, 2, after_ext);
+	if (rc == 0)
+		rc = sqldb_step(st);
+	if (rc == 0) {
 		r = 0;
-	} else if (rc == SQLITE_ROW) {
+	} else if (rc == 1) {
 		r = 1;
 		if (col_text(st, 0, router_id, FWD_NAME_MAX + 1) < 0 ||
 		        col_text(st, 1, ext, ADDR_STRLEN) < 0) {
@@ -1099,43 +1305,60 @@ int store_next_external(struct store *s, const char *after_router, const char *a
 
 int store_probe_write(struct store *s, char **cause)
 {
-	char sql[64];
-
 	if (s->in_txn)
 		return -EBUSY;
-	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);
-	return exec_sql(s, sql, cause, "write probe");
+	return schema_version_set(s, STORE_SCHEMA_VERSION, cause);
 }
 
-/* Runs a PRAGMA and copies its one text answer into buf. */
-static int pragma_text(struct store *s, const char *sql, char *buf, size_t len, char **cause)
+/* Runs a query and copies the first column of its one row into buf ("" for none). */
+static int query_text(struct store *s, const char *sql, char *buf, size_t len, char **cause)
 {
-	sqlite3_stmt *st = NULL;
-	const unsigned char *t;
-	int r = 0, rc;
+	struct sqldb_stmt *st = NULL;
+	const char *t;
+	size_t n;
+	int r;
 
-	rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && (t = sqlite3_column_text(st, 0)) != NULL)
-		snprintf(buf, len, "%s", (const char *)t);
-	else if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+	if ((r = sqldb_prepare(s->db, sql, &st)) == 0)
+		r = sqldb_step(st);
+	if (r == 1 && (t = sqldb_column_text(st, 0, &n)) != NULL)
+		snprintf(buf, len, "%.*s", (int)n, t);
+	else if (r >= 0)
 		buf[0] = '\0';
 	else
-		r = fail(s, rc, cause, sql);
-	sqlite3_finalize(st);
-	return r;
+		fail(s, r, cause, sql);
+	sqldb_finalize(st);
+	return r < 0 ? r : 0;
 }
 
-static int user_version(struct store *s, int *out, char **cause)
+static int schema_version_get(struct store *s, int *out, char **cause)
 {
 	char buf[32];
 	int r;
 
-	if ((r = pragma_text(s, "PRAGMA user_version", buf, sizeof(buf), cause)) < 0)
+	if (sqldb_dialect(s->db) == SQLDB_SQLITE)
+		r = query_text(s, "PRAGMA user_version", buf, sizeof(buf), cause);
+	else if ((r = exec_sql(s, mariadb_schema_table, cause, "create the schema table")) == 0)
+		r = query_text(s, "SELECT version FROM store_schema WHERE id = 1", buf, sizeof(buf),
+		        cause);
+	if (r < 0)
 		return r;
 	*out = atoi(buf);
 	return 0;
+}
+
+/* Written as a change (never a no-op skipped by the engine): the write probe relies on it. */
+static int schema_version_set(struct store *s, int version, char **cause)
+{
+	char sql[128];
+
+	if (sqldb_dialect(s->db) == SQLDB_SQLITE)
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", version);
+	else
+		snprintf(sql, sizeof(sql),
+		        "INSERT INTO store_schema (id, version) VALUES (1, %d)"
+		        " ON DUPLICATE KEY UPDATE version = GREATEST(version, %d)",
+		        version, version);
+	return exec_sql(s, sql, cause, "set schema version");
 }
 
 static int refuse_newer(struct store *s, int version, char **cause)
@@ -1147,22 +1370,33 @@ static int refuse_newer(struct store *s, int version, char **cause)
 	return -ENOTSUP;
 }
 
-/* Applies every migration above the file's version, in one transaction. */
-static int migrate(struct store *s, char **cause)
+/*
+ * MariaDB: its DDL commits on its own, so each step is written to be run
+ * again (IF NOT EXISTS) and two agents starting at once both succeed; the
+ * version only grows (GREATEST).
+ */
+static int migrate_mariadb(struct store *s, int v, char **cause)
 {
-	char sql[64];
+	int r;
+
+	for (; v < STORE_SCHEMA_VERSION; v++) {
+		log_debug("store: %s: migrating schema %d -> %d", s->path, v, v + 1);
+		if ((r = exec_sql(s, mariadb_migrations[v], cause, "migrate schema")) < 0 ||
+		        (r = schema_version_set(s, v + 1, cause)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* SQLite: every migration above the file's version, in one transaction. */
+static int migrate_sqlite(struct store *s, char **cause)
+{
 	int r, v;
 
-	if ((r = user_version(s, &v, cause)) < 0)
-		return r;
-	if (v > STORE_SCHEMA_VERSION)
-		return refuse_newer(s, v, cause);
-	if (v == STORE_SCHEMA_VERSION)
-		return 0;
 	if ((r = exec_sql(s, "BEGIN IMMEDIATE", cause, "begin migration")) < 0)
 		return r;
 	/* Another process may have migrated while we waited for the lock. */
-	if ((r = user_version(s, &v, cause)) < 0)
+	if ((r = schema_version_get(s, &v, cause)) < 0)
 		goto out;
 	if (v > STORE_SCHEMA_VERSION) {
 		r = refuse_newer(s, v, cause);
@@ -1173,14 +1407,28 @@ static int migrate(struct store *s, char **cause)
 		if ((r = exec_sql(s, migrations[v], cause, "migrate schema")) < 0)
 			goto out;
 	}
-	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);
-	if ((r = exec_sql(s, sql, cause, "set schema version")) < 0)
+	if ((r = schema_version_set(s, STORE_SCHEMA_VERSION, cause)) < 0)
 		goto out;
 	r = exec_sql(s, "COMMIT", cause, "commit migration");
 out:
-	if (r < 0 && !sqlite3_get_autocommit(s->db))
+	if (r < 0 && sqldb_in_txn(s->db))
 		(void)exec_sql(s, "ROLLBACK", NULL, "roll back migration");
 	return r;
+}
+
+static int migrate(struct store *s, char **cause)
+{
+	int r, v;
+
+	if ((r = schema_version_get(s, &v, cause)) < 0)
+		return r;
+	if (v > STORE_SCHEMA_VERSION)
+		return refuse_newer(s, v, cause);
+	if (v == STORE_SCHEMA_VERSION)
+		return 0;
+	if (sqldb_dialect(s->db) == SQLDB_MARIADB)
+		return migrate_mariadb(s, v, cause);
+	return migrate_sqlite(s, cause);
 }
 
 static int set_pragmas(struct store *s, char **cause)
@@ -1188,7 +1436,7 @@ static int set_pragmas(struct store *s, char **cause)
 	char mode[16];
 	int r;
 
-	if ((r = pragma_text(s, "PRAGMA journal_mode = WAL", mode, sizeof(mode), cause)) < 0)
+	if ((r = query_text(s, "PRAGMA journal_mode = WAL", mode, sizeof(mode), cause)) < 0)
 		return r;
 	if (strcmp(mode, "wal") != 0) {
 		cause_set(cause, -ENOTSUP, "%s: cannot use WAL journal mode (got \"%s\")", s->path,
@@ -1209,15 +1457,26 @@ static int set_pragmas(struct store *s, char **cause)
 	return exec_sql(s, "PRAGMA foreign_keys = ON", cause, "enable foreign keys");
 }
 
+/* The dialect's text of statement i; NULL when the dialect has no such statement. */
+static const char *stmt_text(enum sqldb_dialect d, int i)
+{
+	if (d == SQLDB_MARIADB && mariadb_sql[i])
+		return mariadb_sql[i];
+	if (d == SQLDB_SQLITE && (i == ST_BUMP_ROUTER || i == ST_CHANGED_ROUTERS || i == ST_CLOCK))
+		return NULL;
+	return stmt_sql[i];
+}
+
 static int prepare_all(struct store *s, char **cause)
 {
-	int rc;
+	const char *sql;
+	int r;
 
 	for (int i = 0; i < ST_COUNT_; i++) {
-		rc = sqlite3_prepare_v3(
-		        s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i], NULL);
-		if (rc != SQLITE_OK)
-			return fail(s, rc, cause, "prepare statement");
+		if ((sql = stmt_text(sqldb_dialect(s->db), i)) == NULL)
+			continue;
+		if ((r = sqldb_prepare(s->db, sql, &s->stmt[i])) < 0)
+			return fail(s, r, cause, "prepare statement");
 	}
 	return 0;
 }
@@ -1241,32 +1500,26 @@ static int sync_parent(struct store *s, char **cause)
 	return r;
 }
 
-int store_open(const char *path, struct store **out, char **cause)
+int store_open_auth(const char *target, const char *password, struct store **out, char **cause)
 {
+	bool lite = !sqldb_is_url(target), created = false;
 	struct store *s;
 	struct stat sb;
-	bool created;
-	int r, rc;
+	int r;
 
-	if ((s = calloc(1, sizeof(*s))) == NULL || (s->path = strdup(path)) == NULL) {
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return cause_set(cause, -ENOMEM, "database: out of memory");
+	if (lite)
+		created = stat(target, &sb) < 0 && errno == ENOENT;
+	if ((r = sqldb_open(target, password, &s->db, cause)) < 0) {
 		free(s);
-		cause_set(cause, -ENOMEM, "%s: out of memory", path);
-		return -ENOMEM;
+		return r;
 	}
-	created = stat(path, &sb) < 0 && errno == ENOENT;
-	/*
-	 * A store is used from one thread (the agent's loop): SQLite's own
-	 * mutex around every call is pure cost, ~5% of a large listing.
-	 */
-	rc = sqlite3_open_v2(path, &s->db,
-	        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc != SQLITE_OK) {
-		r = fail(s, rc, cause, "open");
+	if ((s->path = strdup(sqldb_name(s->db))) == NULL) {
+		r = cause_set(cause, -ENOMEM, "database: out of memory");
 		goto fail;
 	}
-	(void)sqlite3_extended_result_codes(s->db, 1);
-	(void)sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
-	if ((r = set_pragmas(s, cause)) < 0 || (r = migrate(s, cause)) < 0 ||
+	if ((lite && (r = set_pragmas(s, cause)) < 0) || (r = migrate(s, cause)) < 0 ||
 	        (r = prepare_all(s, cause)) < 0 || (created && (r = sync_parent(s, cause)) < 0))
 		goto fail;
 	*out = s;
@@ -1276,18 +1529,21 @@ fail:
 	return r;
 }
 
+int store_open(const char *target, struct store **out, char **cause)
+{
+	return store_open_auth(target, NULL, out, cause);
+}
+
 void store_close(struct store *s)
 {
 	if (s == NULL)
 		return;
 	memset(&s->hooks, 0, sizeof(s->hooks));
-	if (s->db && !sqlite3_get_autocommit(s->db))
+	if (s->db && sqldb_in_txn(s->db))
 		(void)exec_sql(s, "ROLLBACK", NULL, "roll back");
 	for (int i = 0; i < ST_COUNT_; i++)
-		sqlite3_finalize(s->stmt[i]);
-	/* close_v2: if something still held the handle it closes when that ends. */
-	if (sqlite3_close_v2(s->db) != SQLITE_OK)
-		log_debug("store: %s: close failed", s->path);
+		sqldb_finalize(s->stmt[i]);
+	sqldb_close(s->db);
 	free(s->path);
 	free(s);
 }

@@ -1,18 +1,26 @@
 /*
- * The SQLite store of forwardings: the source of truth of the pat-agent.
+ * The store of forwardings: the source of truth of the pat-agent. One API
+ * over two engines (lib/sqldb), chosen once by store_open()'s target: a
+ * path is SQLite (one node), a mysql:// URL is MariaDB or Galera (many
+ * nodes sharing one store). The logic below is the same on both.
  *
  * Promises:
- * - Durable commits. The database runs in WAL mode with synchronous=FULL,
- *   so once store_commit() (or a store_insert/update/delete outside a
- *   transaction) returns 0, the change survives kill -9 and power loss.
- * - The schema is versioned with PRAGMA user_version and migrated forward
- *   inside one transaction by store_open(); a database written by a newer
- *   PRaaS is refused (-ENOTSUP) rather than guessed at.
+ * - Durable commits. SQLite runs in WAL mode with synchronous=FULL, so
+ *   once store_commit() (or a store_insert/update/delete outside a
+ *   transaction) returns 0, the change survives kill -9 and power loss;
+ *   MariaDB's InnoDB (and Galera's replication) give the same.
+ * - The schema is versioned (SQLite: PRAGMA user_version; MariaDB: table
+ *   store_schema) and migrated forward by store_open(); a database written
+ *   by a newer PRaaS is refused (-ENOTSUP) rather than guessed at.
  * - No two forwardings share (router, external address, protocol, any
  *   external port) nor (router, internal address, protocol, any internal
  *   port). Both are checked inside the writing transaction with indexed
  *   queries, O(log N): since stored ranges of one key never overlap, the
  *   only candidate is the range with the greatest start <= the new end.
+ *   On MariaDB, every write first bumps its router's row in table routers
+ *   (a revision), so writers of one router are serialised on one server
+ *   and conflict at commit across Galera nodes: two nodes never both
+ *   commit overlapping forwardings.
  * - Lookups other than "all" use an index (test-store checks every cached
  *   statement's query plan).
  *
@@ -20,12 +28,18 @@
  * -ENOENT no such forwarding, -EEXIST conflict, -EINVAL invalid forwarding,
  * -EBUSY database locked by another process past the busy timeout,
  * -ENOTSUP schema too new or WAL unavailable, -EIO disk or corruption,
- * -ENOMEM. The store never returns -ENOSPC (that is the allocator's
+ * -ENOMEM; MariaDB adds -EAGAIN (lost to a concurrent transaction again
+ * and again, or, inside the caller's transaction, once: the transaction
+ * was rolled back, run it again) and -ENOTCONN (the database cannot be
+ * reached; an open transaction is gone, nothing of it applied; from a
+ * commit: whether it was applied is unknown). A write outside a
+ * transaction is tried up to 5 times when it loses to a concurrent one.
+ * The store never returns -ENOSPC (that is the allocator's
  * "exhausted"); a full disk is -EIO. Where cause is not NULL, a failure
  * also sets *cause to an allocated message (with SQLite's words) that the
  * caller frees; on success *cause is left alone.
  *
- * Transactions: store_begin() starts one (BEGIN IMMEDIATE, so the write
+ * Transactions: store_begin() starts one (SQLite: BEGIN IMMEDIATE, so the write
  * lock is taken up front and a conflict check cannot be invalidated before
  * the write); store_commit() or store_rollback() ends it. A write outside a
  * transaction runs in its own. If a commit fails, the transaction is rolled
@@ -77,11 +91,14 @@ struct store_hooks {
 typedef int (*store_cb)(const struct forwarding *f, void *arg);
 
 /*
- * Opens (creating if missing) the database at path, sets WAL,
- * synchronous=FULL, foreign_keys=ON and a busy timeout, and migrates the
- * schema. On success *out owns the store; free it with store_close().
+ * Opens target: a SQLite path (created if missing; WAL, synchronous=FULL,
+ * foreign_keys=ON, a busy timeout) or mysql://USER[:PASSWORD]@HOST[:PORT]/DB
+ * (the database must exist), and migrates the schema. On success *out owns
+ * the store; free it with store_close(). Messages never hold the password.
  */
-int store_open(const char *path, struct store **out, char **cause);
+int store_open(const char *target, struct store **out, char **cause);
+/* As store_open(); password, when not NULL, replaces the URL's (a password file's). */
+int store_open_auth(const char *target, const char *password, struct store **out, char **cause);
 /* Rolls back an open transaction and closes. NULL is fine. */
 void store_close(struct store *s);
 
@@ -93,6 +110,11 @@ int store_commit(struct store *s, char **cause);
 /* Rolls back the open transaction; without one it does nothing. */
 int store_rollback(struct store *s, char **cause);
 int store_in_transaction(const struct store *s);
+/*
+ * Why the database ended the open transaction on its own (-EAGAIN: it lost
+ * to a concurrent one, run it again), or 0 while it stands.
+ */
+int store_txn_lost(const struct store *s);
 /*
  * One savepoint inside the open transaction (-EINVAL without one): the
  * group commit writes each router's changes under it, so a router whose
@@ -192,7 +214,30 @@ int store_next_external(struct store *s, const char *after_router, const char *a
  */
 int store_probe_write(struct store *s, char **cause);
 
-/* The SQLite connection, for tests and diagnostics only: no writes. */
+/* Returns non-zero to stop; that value is returned. */
+typedef int (*store_router_cb)(
+        const char *router_id, uint64_t revision, int64_t changed_us, void *arg);
+/*
+ * MariaDB (agents sharing one database): the routers whose revision was
+ * bumped at or after since_us (the database's clock, microseconds since
+ * the epoch), oldest first, at most 1,000: one indexed read that costs the
+ * routers changed, not the forwardings. -ENOTSUP on SQLite.
+ */
+int store_changed_routers(
+        struct store *s, int64_t since_us, store_router_cb cb, void *arg, char **cause);
+/* Whether agents of other nodes share this database (MariaDB). */
+bool store_is_shared(const struct store *s);
+/* MariaDB: the database's clock, microseconds since the epoch. -ENOTSUP on SQLite. */
+int store_clock(struct store *s, int64_t *now_us, char **cause);
+
+/*
+ * Copies every forwarding of from into to (store-copy.c), as it is: ids,
+ * timestamps and status kept, in one transaction of to, all or nothing.
+ * to must hold no forwardings (-EEXIST). *copied gets the count.
+ */
+int store_copy(struct store *from, struct store *to, size_t *copied, char **cause);
+
+/* The SQLite connection, for tests and diagnostics only: no writes. NULL on MariaDB. */
 struct sqlite3 *store_handle(struct store *s);
 
 #endif

@@ -6,19 +6,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array-grow.h"
 #include "neutron.h"
 
 /* Appends; duplicates are dropped once, at the end (actions_dedup), not here. */
 static int push(struct actions *a, const struct action *act)
 {
-	if (a->n == a->cap) {
-		size_t cap = a->cap ? a->cap * 2 : 16;
-		struct action *v = reallocarray(a->v, cap, sizeof(*v));
-		if (v == NULL)
-			return -ENOMEM;
-		a->v = v;
-		a->cap = cap;
-	}
+	struct action *v = array_grow(a->v, &a->cap, a->n, sizeof(*v), 16);
+
+	if (v == NULL)
+		return -ENOMEM;
+	a->v = v;
 	a->v[a->n++] = *act;
 	return 0;
 }

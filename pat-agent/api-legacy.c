@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "array-grow.h"
 #include "audit.h"
 #include "call.h"
 #include "log.h"
@@ -208,14 +209,11 @@ static int find_port(const struct forwarding *f, void *arg)
 
 static int add_mapping(struct found *fd, const struct forwarding *f, uint16_t ext)
 {
-	if (fd->n == fd->cap) {
-		size_t cap = fd->cap ? fd->cap * 2 : 64;
-		struct legacy_mapping *v = reallocarray(fd->v, cap, sizeof(*v));
-		if (v == NULL)
-			return -ENOMEM;
-		fd->v = v;
-		fd->cap = cap;
-	}
+	struct legacy_mapping *v = array_grow(fd->v, &fd->cap, fd->n, sizeof(*v), 64);
+
+	if (v == NULL)
+		return -ENOMEM;
+	fd->v = v;
 	fd->v[fd->n].server_ip = f->internal_addr;
 	fd->v[fd->n].server_port = fwd_internal_port_for(f, ext);
 	fd->v[fd->n].router_port = ext;

@@ -1,6 +1,5 @@
 #include "api-v1.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <event2/buffer.h>
 #include <stdio.h>
@@ -11,6 +10,7 @@
 #include "audit.h"
 #include "call.h"
 #include "fwd-json.h"
+#include "http.h"
 #include "kernel.h"
 #include "list-filter.h"
 #include "log.h"
@@ -279,17 +279,14 @@ static int find_reverse_start(struct listing *l, char **cause)
 	return 0;
 }
 
-/* Appends a query key or value, percent-encoding all but unreserved characters. */
+/* Appends a query key or value, percent-encoding all but unreserved characters (libcurl's). */
 static int add_encoded(struct evbuffer *b, const char *s)
 {
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		int r = (isalnum(c) || strchr("-._~", c)) ? evbuffer_add(b, s, 1)
-		                                          : evbuffer_add_printf(b, "%%%02X", c);
-		if (r < 0)
-			return -ENOMEM;
-	}
-	return 0;
+	char *esc = http_escape(s);
+	int r = esc != NULL && evbuffer_add(b, esc, strlen(esc)) == 0 ? 0 : -ENOMEM;
+
+	free(esc);
+	return r;
 }
 
 static int keep_for_links(const struct query_pair *p, void *arg)

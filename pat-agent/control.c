@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cause.h"
+#include "json-text.h"
 #include "log.h"
 
 struct conn;
@@ -480,11 +481,33 @@ int control_write_fault(struct evbuffer *out, bool has_id, int64_t id, const str
 	return ipc_answer_error(out, has_id, id, f->detail);
 }
 
-void control_reply_fault(struct control_reply *r, const struct fault *f)
+static int write_ok(struct evbuffer *out, bool has_id, int64_t id, const struct control_outcome *o)
+{
+	if (o->shape == CONTROL_LISTED)
+		return ipc_answer_list(out, has_id, id, o->list, o->n, o->next_marker);
+	if (ipc_answer_begin(out, has_id, id) < 0 ||
+	        evbuffer_add_printf(out, ",\"changed\":%u", o->changed) < 0)
+		return -ENOMEM;
+	if (o->shape == CONTROL_VERIFIED &&
+	        (evbuffer_add(out, ",\"drift\":", 9) < 0 ||
+	                (o->drift ? json_text_write_string(out, o->drift)
+	                          : evbuffer_add(out, "null", 4)) < 0))
+		return -ENOMEM;
+	return ipc_answer_end(out);
+}
+
+int control_write_outcome(struct evbuffer *out, bool has_id, int64_t id,
+        const struct control_outcome *o, const struct fault *f)
+{
+	return f != NULL ? control_write_fault(out, has_id, id, f) : write_ok(out, has_id, id, o);
+}
+
+void control_reply_outcome(
+        struct control_reply *r, const struct control_outcome *o, const struct fault *f)
 {
 	struct evbuffer *out = reply_out(r);
 
-	if (out != NULL && control_write_fault(out, r->has_id, r->id, f) < 0)
+	if (out != NULL && control_write_outcome(out, r->has_id, r->id, o, f) < 0)
 		conn_close_after_write(r->conn);
 	reply_done(r);
 }

@@ -93,7 +93,34 @@ void control_reply_error(struct control_reply *r, const char *fmt, ...)
  * schedule). control_write_fault appends that line: 0 or -ENOMEM.
  */
 int control_write_fault(struct evbuffer *out, bool has_id, int64_t id, const struct fault *f);
-void control_reply_fault(struct control_reply *r, const struct fault *f);
+/*
+ * What an op of the control door came to, when it passed: the shape of its
+ * "ok" answer and what goes in it.
+ */
+enum control_shape {
+	CONTROL_CHANGED,  /* {"ok":true,"changed":N} */
+	CONTROL_VERIFIED, /* {"ok":true,"changed":N,"drift":null|"how"} */
+	CONTROL_LISTED,   /* {"ok":true,"forwardings":[...][,"next_marker":ID]} */
+};
+
+struct control_outcome {
+	enum control_shape shape;
+	unsigned int changed;
+	const char *drift; /* NULL: none */
+	const struct forwarding *list;
+	size_t n;
+	const char *next_marker; /* NULL: the last page */
+};
+
+/*
+ * The control door's one table from a request's end to its line: with f
+ * (a refusal) control_write_fault's error line, else o's "ok" line.
+ * 0 or -ENOMEM. control_reply_outcome writes it to r's peer and frees r.
+ */
+int control_write_outcome(struct evbuffer *out, bool has_id, int64_t id,
+        const struct control_outcome *o, const struct fault *f);
+void control_reply_outcome(
+        struct control_reply *r, const struct control_outcome *o, const struct fault *f);
 /* True once the peer has gone: the answer would go nowhere. */
 bool control_reply_peer_gone(const struct control_reply *r);
 /* The peer's credentials, for logs. */

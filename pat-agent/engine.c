@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "array-grow.h"
 #include "config.h"
 #include "kernel.h"
 #include "log.h"
@@ -164,8 +166,12 @@ void engine_bulk_end(struct engine *e)
 	fwd_list_free(l);
 }
 
-/* Inserts or updates f inside the open transaction; a conflict is a 409 naming the other. */
-static int write_row(struct engine *e, struct forwarding *f, bool insert, struct fault *err)
+/*
+ * Inserts or updates f inside the open transaction; a conflict is a 409
+ * naming the other (and sets *external when it is on the external side).
+ */
+static int write_row(
+        struct engine *e, struct forwarding *f, bool insert, struct fault *err, bool *external)
 {
 	struct store_conflict conflict;
 	char *cause = NULL;
@@ -175,6 +181,8 @@ static int write_row(struct engine *e, struct forwarding *f, bool insert, struct
 	           : store_update(e->store, f, &conflict, &cause);
 	if (r == -EEXIST) {
 		free(cause); /* the conflict says it better */
+		if (external)
+			*external = conflict.kind == STORE_CONFLICT_EXTERNAL;
 		return conflict_error(err, &conflict);
 	}
 	if (r < 0)
@@ -353,7 +361,6 @@ struct engine_req {
 	char id[FWD_ID_LEN + 1]; /* delete */
 	char router_id[FWD_NAME_MAX + 1];
 	struct forwarding prev;   /* update, delete: what was stored */
-	struct forwarding *old;   /* engine_update/delete's: gets prev on success */
 	struct nft_change change; /* what it asks of the kernel, once written */
 	bool applied;             /* the kernel took change */
 	bool failed;
@@ -380,8 +387,33 @@ static void req_reset(struct engine_req *q)
 }
 
 /*
+ * With many agents on one database, a port this agent's allocator found
+ * free may have been taken by another agent's commit since the allocator
+ * read the store. On such a conflict the allocator reads the store again
+ * and the port is chosen anew, a few times, before the 409.
+ */
+#define ENGINE_ALLOC_ATTEMPTS 4
+
+static int create_row(struct engine *e, struct engine_req *q)
+{
+	bool external = false;
+
+	for (int attempt = 1;; attempt++) {
+		if (q->allocate && allocate(e, q->f, &q->err) < 0)
+			return -1;
+		if (write_row(e, q->f, true, &q->err, &external) == 0)
+			return 0;
+		if (!q->allocate || !external || attempt == ENGINE_ALLOC_ATTEMPTS)
+			return -1;
+		log_debug("engine: allocated port %u taken meanwhile: allocating again",
+		        q->f->external.lo);
+		portalloc_reset(e->alloc);
+	}
+}
+
+/*
  * Writes q's row inside the open transaction and works out its kernel
- * change; the same steps as engine_create/update/delete. A refusal
+ * change. A refusal
  * (conflict, not found, range exhausted) writes nothing. -1 when q failed.
  */
 static int req_write(struct engine *e, struct engine_req *q, bool present)
@@ -392,9 +424,7 @@ static int req_write(struct engine *e, struct engine_req *q, bool present)
 	switch (q->op) {
 	case REQ_CREATE:
 		q->f->status = present ? FWD_STATUS_ACTIVE : FWD_STATUS_DOWN;
-		if (q->allocate && allocate(e, q->f, &q->err) < 0)
-			break;
-		if (write_row(e, q->f, true, &q->err) < 0)
+		if (create_row(e, q) < 0)
 			break;
 		if (q->f->status == FWD_STATUS_ACTIVE)
 			q->change.add = q->f;
@@ -405,7 +435,7 @@ static int req_write(struct engine *e, struct engine_req *q, bool present)
 			break;
 		}
 		q->f->status = q->prev.status;
-		if (write_row(e, q->f, false, &q->err) < 0)
+		if (write_row(e, q->f, false, &q->err, NULL) < 0)
 			break;
 		if (q->prev.status == FWD_STATUS_ACTIVE && retargeted(&q->prev, q->f))
 			q->change = (struct nft_change){.del = &q->prev, .add = q->f};
@@ -569,8 +599,32 @@ static void cut_group(struct engine *e, struct engine_req **g, size_t n)
 	free(v);
 }
 
-/* One transaction over reqs[0..n): see engine.h for what each gets. */
-static void run_batch(struct engine *e, struct engine_req **reqs, size_t n)
+/*
+ * Times a batch runs when its commit loses to another node's transaction
+ * (MariaDB/Galera: -EAGAIN, nothing of it applied); the next run reads
+ * the winner's rows and answers 409 where they conflict. Two agents
+ * streaming changes into one router lose to each other often (Galera
+ * certifies optimistically: the later commit of two that wrote the
+ * router's revision loses); a random pause before each new run, up to 5 ms
+ * times the attempt (at most 100 ms), lets the other's commit land instead
+ * of meeting it again.
+ */
+#define ENGINE_ATTEMPTS 20
+
+static void lost_race_pause(int attempt)
+{
+	long ns = (random() % 5000000L) * attempt;
+	struct timespec ts = {0, ns < 100000000L ? ns : 100000000L};
+
+	(void)nanosleep(&ts, NULL);
+}
+
+/*
+ * One transaction over reqs[0..n): see engine.h for what each gets.
+ * Returns -EAGAIN, with nothing answered and nothing kept, when the
+ * commit lost a race and may_retry; else 0.
+ */
+static int run_batch(struct engine *e, struct engine_req **reqs, size_t n, bool may_retry)
 {
 	struct engine_req *order[ENGINE_BATCH_MAX];
 	bool rebuilt[ENGINE_BATCH_MAX] = {false};
@@ -605,11 +659,15 @@ static void run_batch(struct engine *e, struct engine_req **reqs, size_t n)
 			goto undo;
 		if (r == ENGINE_ROLL_BACK) { /* the lone change was refused by the kernel */
 			rollback(e);
-			return;
+			return 0;
 		}
 		rebuilt[gi++] = r == 1;
 	}
 	if ((r = store_commit(e->store, &cause)) < 0) {
+		if (r == -EAGAIN && may_retry) {
+			free(cause);
+			goto again;
+		}
 		store_error(e, &fatal, r, "commit", cause);
 		goto undo;
 	}
@@ -625,15 +683,26 @@ static void run_batch(struct engine *e, struct engine_req **reqs, size_t n)
 		}
 		cut_group(e, order + start, end - start);
 	}
-	return;
+	return 0;
 undo:
+	/* Lost to another node's transaction before the commit (a savepoint, a write). */
+	if (may_retry && store_txn_lost(e->store) == -EAGAIN)
+		goto again;
 	for (start = end = 0; next_group(order, m, &start, &end);)
 		undo_kernel(e, order + start, end - start);
 	rollback(e);
+	goto fail_all;
+again:
+	log_debug("engine: the batch lost to a concurrent transaction: again");
+	for (start = end = 0; next_group(order, m, &start, &end);)
+		undo_kernel(e, order + start, end - start);
+	rollback(e);
+	return -EAGAIN;
 fail_all:
 	/* Nothing of the batch stays: every change gets the batch's error. */
 	for (size_t i = 0; i < n; i++)
 		req_fail(reqs[i], &fatal);
+	return 0;
 }
 
 /* Takes up to ENGINE_BATCH_MAX queued changes, carries them out, answers them. */
@@ -647,11 +716,11 @@ static void flush_some(struct engine *e)
 	e->queued -= n;
 	for (size_t i = 0; i < n; i++)
 		reqs[i]->seq = i;
-	run_batch(e, reqs, n);
+	for (int attempt = 1; run_batch(e, reqs, n, attempt < ENGINE_ATTEMPTS) == -EAGAIN;
+	        attempt++)
+		lost_race_pause(attempt);
 	/* done() may submit again: that goes to the next batch. */
 	for (size_t i = 0; i < n; i++) {
-		if (!reqs[i]->failed && reqs[i]->old != NULL)
-			*reqs[i]->old = reqs[i]->prev;
 		reqs[i]->done(reqs[i]->failed ? &reqs[i]->err : NULL, reqs[i]->arg);
 		free(reqs[i]);
 	}
@@ -726,30 +795,21 @@ void engine_batch_stop(struct engine *e)
 /* Queues q; the first of a turn activates the flush, which runs after what is already ready. */
 static void submit(struct engine *e, struct engine_req *q, engine_done_cb done, void *arg)
 {
+	struct engine_req **v = NULL;
 	struct fault err;
 
-	if (q == NULL) {
+	if (q == NULL ||
+	        (v = array_grow(e->queue, &e->queue_cap, e->queued, sizeof(*v), 64)) == NULL) {
+		free(q);
 		fault_no_memory(&err);
 		done(&err, arg);
 		return;
 	}
+	e->queue = v;
 	q->done = done;
 	q->arg = arg;
 	if (q->f != NULL)
 		q->orig = *q->f;
-	if (e->queued == e->queue_cap) {
-		size_t cap = e->queue_cap ? 2 * e->queue_cap : 64;
-		struct engine_req **v = realloc(e->queue, cap * sizeof(*v));
-
-		if (v == NULL) {
-			free(q);
-			fault_no_memory(&err);
-			done(&err, arg);
-			return;
-		}
-		e->queue = v;
-		e->queue_cap = cap;
-	}
 	e->queue[e->queued++] = q;
 	if (e->flush_ev == NULL) {
 		engine_flush(e);
@@ -767,8 +827,8 @@ static void submit(struct engine *e, struct engine_req *q, engine_done_cb done, 
 }
 
 /* A change to submit; NULL when out of memory (submit() answers that). */
-static struct engine_req *new_req(enum req_op op, struct forwarding *f, bool allocate_port,
-        const char *id, struct forwarding *old)
+static struct engine_req *new_req(
+        enum req_op op, struct forwarding *f, bool allocate_port, const char *id)
 {
 	struct engine_req *q = calloc(1, sizeof(*q));
 
@@ -777,7 +837,6 @@ static struct engine_req *new_req(enum req_op op, struct forwarding *f, bool all
 	q->op = op;
 	q->f = f;
 	q->allocate = allocate_port;
-	q->old = old;
 	if (id != NULL)
 		snprintf(q->id, sizeof(q->id), "%s", id);
 	if (f != NULL)
@@ -788,58 +847,15 @@ static struct engine_req *new_req(enum req_op op, struct forwarding *f, bool all
 void engine_submit_create(
         struct engine *e, struct forwarding *f, bool allocate_port, engine_done_cb done, void *arg)
 {
-	submit(e, new_req(REQ_CREATE, f, allocate_port, NULL, NULL), done, arg);
+	submit(e, new_req(REQ_CREATE, f, allocate_port, NULL), done, arg);
 }
 
 void engine_submit_update(struct engine *e, struct forwarding *next, engine_done_cb done, void *arg)
 {
-	submit(e, new_req(REQ_UPDATE, next, false, NULL, NULL), done, arg);
+	submit(e, new_req(REQ_UPDATE, next, false, NULL), done, arg);
 }
 
 void engine_submit_delete(struct engine *e, const char *id, engine_done_cb done, void *arg)
 {
-	submit(e, new_req(REQ_DELETE, NULL, false, id, NULL), done, arg);
-}
-
-/* ---- one change, answered before returning ---- */
-
-struct sync_answer {
-	bool failed;
-	struct fault *err;
-};
-
-static void on_sync_done(const struct fault *err, void *arg)
-{
-	struct sync_answer *sa = arg;
-
-	if (err != NULL) {
-		sa->failed = true;
-		*sa->err = *err;
-	}
-}
-
-/* q is carried out now, with whatever else is queued: the group commit, flushed early. */
-static int run_now(struct engine *e, struct engine_req *q, struct fault *err)
-{
-	struct sync_answer sa = {.err = err};
-
-	submit(e, q, on_sync_done, &sa);
-	engine_flush(e);
-	return sa.failed ? -1 : 0;
-}
-
-int engine_create(struct engine *e, struct forwarding *f, bool allocate_port, struct fault *err)
-{
-	return run_now(e, new_req(REQ_CREATE, f, allocate_port, NULL, NULL), err);
-}
-
-int engine_update(
-        struct engine *e, struct forwarding *next, struct forwarding *old, struct fault *err)
-{
-	return run_now(e, new_req(REQ_UPDATE, next, false, NULL, old), err);
-}
-
-int engine_delete(struct engine *e, const char *id, struct forwarding *old, struct fault *err)
-{
-	return run_now(e, new_req(REQ_DELETE, NULL, false, id, old), err);
+	submit(e, new_req(REQ_DELETE, NULL, false, id), done, arg);
 }

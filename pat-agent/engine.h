@@ -69,32 +69,6 @@ void engine_bulk_begin(struct engine *e, struct fwd_list *bulk);
 void engine_bulk_end(struct engine *e);
 
 /*
- * engine_create, engine_update and engine_delete carry out one change
- * before returning: it is submitted to the group commit below and flushed
- * at once, with whatever else was queued. The front doors do not use them
- * (their commit step submits and waits for the loop turn's flush); they
- * are for a caller that needs the verdict before it goes on (the engine's
- * tests). 0, or -1 with err filled.
- *
- * Stores f and writes it to the kernel. With allocate, the external range
- * is picked from router_port_range (as long as the internal range). On
- * success f holds what was stored (id, status, timestamps). 0, or -1 with
- * err filled.
- */
-int engine_create(struct engine *e, struct forwarding *f, bool allocate, struct fault *err);
-
-/*
- * Replaces the forwarding next->id by next (every field already merged by
- * the caller). Old sessions to the previous target are cut. On success
- * next holds what was stored and old, when not NULL, what was replaced.
- */
-int engine_update(
-        struct engine *e, struct forwarding *next, struct forwarding *old, struct fault *err);
-
-/* Removes a forwarding; its sessions are cut. old, when not NULL, gets it. */
-int engine_delete(struct engine *e, const char *id, struct forwarding *old, struct fault *err);
-
-/*
  * The group commit. A change submitted here is queued; at the end of the
  * loop turn (a libevent event activated by the submit, run after every
  * request already read in that turn) all queued changes are carried out
@@ -112,8 +86,15 @@ int engine_delete(struct engine *e, const char *id, struct forwarding *old, stru
  * - a failed commit (the fsync) fails every change of the batch with the
  *   store's error, and the kernel changes made are undone: nothing half
  *   applied.
- * The semantics of each change are those of engine_create/update/delete;
- * f/next must stay valid until done() and hold what was stored after it.
+ * Each change:
+ * - create stores f and writes it to the kernel; with allocate, the
+ *   external range is picked from router_port_range (as long as the
+ *   internal range);
+ * - update replaces the forwarding next->id by next (every field already
+ *   merged by the caller); old sessions to the previous target are cut;
+ * - delete removes a forwarding; its sessions are cut.
+ * f/next must stay valid until done() and hold what was stored after it
+ * (id, status, timestamps).
  */
 typedef void (*engine_done_cb)(const struct fault *err, void *arg);
 

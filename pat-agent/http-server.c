@@ -873,11 +873,6 @@ const char *httpd_req_id(const struct httpd_req *r)
 	return r->id;
 }
 
-size_t httpd_req_route(const struct httpd_req *r)
-{
-	return r->route;
-}
-
 const struct httpd_route *httpd_req_route_entry(const struct httpd_req *r)
 {
 	return r->srv != NULL ? &r->srv->cfg.routes[r->route] : NULL;

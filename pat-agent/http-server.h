@@ -134,8 +134,6 @@ const char *httpd_req_id(const struct httpd_req *r);
  * proxy's forwarding header that does not parse).
  */
 int httpd_req_peer(const struct httpd_req *r, struct addr *out);
-/* The route's index in the table. */
-size_t httpd_req_route(const struct httpd_req *r);
 /* The route matched: an element of cfg.routes. */
 const struct httpd_route *httpd_req_route_entry(const struct httpd_req *r);
 

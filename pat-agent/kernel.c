@@ -305,19 +305,6 @@ static int settle(struct kernel *k, const char *router_id, int r, double started
 	return r;
 }
 
-int kernel_change(struct kernel *k, const char *router_id, const struct forwarding *del,
-        const struct forwarding *add, char **cause)
-{
-	struct conn *c;
-	double started = now();
-	int r;
-
-	if ((r = conn_get(k, router_id, &c, cause)) < 0)
-		return r;
-	r = nft_apply(c->nft, &k->opts, del, add, cause);
-	return settle(k, router_id, r, started);
-}
-
 int kernel_change_many(
         struct kernel *k, const char *router_id, const struct nft_change *v, size_t n, char **cause)
 {

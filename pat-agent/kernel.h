@@ -49,13 +49,10 @@ int kernel_mark_dvr(struct kernel *k, const char *router_id);
 int kernel_namespace(struct kernel *k, const char *router_id, char *buf, size_t len);
 
 /*
- * One batch in the router's namespace: delete del's elements and add add's
- * (either may be NULL). -ENOENT when the namespace is not there; other
- * -errno with *cause (allocated) when the kernel refused.
+ * v[0..n) in order, in one batch in the router's namespace
+ * (nft_apply_many): all or none. -ENOENT when the namespace is not there;
+ * other -errno with *cause (allocated) when the kernel refused.
  */
-int kernel_change(struct kernel *k, const char *router_id, const struct forwarding *del,
-        const struct forwarding *add, char **cause);
-/* v[0..n) in order, in one batch (nft_apply_many): all or none. Same errors. */
 struct nft_change;
 int kernel_change_many(struct kernel *k, const char *router_id, const struct nft_change *v,
         size_t n, char **cause);

@@ -3,7 +3,7 @@
  * database and of the kernel state in router namespaces.
  *
  *   praas-pat-agent [--config PATH] [--check-config] [--debug] [--log-file PATH]
- *                   [--allow-empty-database]
+ *                   [--allow-empty-database] [--copy-database-from PATH]
  *
  * Start-up reads like OpenSMTPD's process entries: arguments, config,
  * open what needs privileges, signals as events, then the loop. Nothing
@@ -27,6 +27,7 @@
 #include "control-handlers.h"
 #include "restore.h"
 #include "control.h"
+#include "follow.h"
 #include "gateways.h"
 #include "http-tls.h"
 #include "kernel.h"
@@ -47,7 +48,8 @@ __attribute__((noreturn)) static void usage(FILE *out, int status)
 {
 	fprintf(out,
 	        "usage: praas-pat-agent [--config PATH] [--check-config] [--debug] "
-	        "[--log-file PATH] [--allow-empty-database] [--version] [--help]\n");
+	        "[--log-file PATH] [--allow-empty-database] [--copy-database-from PATH] "
+	        "[--version] [--help]\n");
 	exit(status);
 }
 
@@ -159,18 +161,19 @@ static void guard_new_database(struct agent *a)
 	size_t routers, elems;
 	int r;
 
-	if (!database_is_new(a->cfg.database))
+	/* MariaDB: the database must exist (the store refuses an unknown one); no file of ours. */
+	if (config_database_is_url(&a->cfg) || !database_is_new(a->cfg.database))
 		return;
 	if ((r = restore_count_kernel_state(a, &routers, &elems)) < 0)
 		fatalx("Cannot start: the database %s is new and the router tables under %s cannot "
 		       "be checked: %s",
-		        a->cfg.database, a->cfg.netns_dir, strerror(-r));
+		        config_database_name(&a->cfg), a->cfg.netns_dir, strerror(-r));
 	if (routers == 0)
 		return;
 	if (a->allow_empty_database) {
 		log_warnx("The database %s is new: --allow-empty-database empties %zu router "
 		          "table%s (%zu forwarded port%s)",
-		        a->cfg.database, routers, routers == 1 ? "" : "s", elems,
+		        config_database_name(&a->cfg), routers, routers == 1 ? "" : "s", elems,
 		        elems == 1 ? "" : "s");
 		return;
 	}
@@ -178,8 +181,79 @@ static void guard_new_database(struct agent *a)
 	       "table%s under %s hold %zu forwarded port%s that a start would delete. Check "
 	       "`database` and that its directory is mounted, or restore the file from a backup; "
 	       "to start empty and delete them, run once with --allow-empty-database",
-	        a->cfg.database, routers, routers == 1 ? "" : "s", a->cfg.netns_dir, elems,
-	        elems == 1 ? "" : "s");
+	        config_database_name(&a->cfg), routers, routers == 1 ? "" : "s", a->cfg.netns_dir,
+	        elems, elems == 1 ? "" : "s");
+}
+
+/*
+ * The password of database_password_file: its first line. Read at start
+ * only, kept no longer than the connection needs it.
+ */
+static void read_db_password(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "re");
+	bool ok;
+
+	if (f == NULL)
+		fatalx("Cannot start: database_password_file %s: %s", path, strerror(errno));
+	ok = fgets(buf, (int)len, f) != NULL;
+	fclose(f);
+	if (!ok)
+		fatalx("Cannot start: database_password_file %s: empty", path);
+	if (strlen(buf) == len - 1 && buf[len - 2] != '\n')
+		fatalx("Cannot start: database_password_file %s: the first line is longer than %zu "
+		       "bytes",
+		        path, len - 2);
+	buf[strcspn(buf, "\r\n")] = '\0';
+}
+
+static int open_store(struct agent *a, char **cause)
+{
+	char password[512];
+	int r;
+
+	if (a->cfg.database_password_file == NULL)
+		return store_open(a->cfg.database, &a->store, cause);
+	read_db_password(a->cfg.database_password_file, password, sizeof(password));
+	r = store_open_auth(a->cfg.database, password, &a->store, cause);
+	explicit_bzero(password, sizeof(password));
+	return r;
+}
+
+/*
+ * --copy-database-from PATH: the SQLite database of one node copied into
+ * the database praas.conf names (a MariaDB for many nodes), then exit.
+ * Run with the agents stopped; the target must hold no forwardings.
+ */
+static int copy_database(struct agent *a, const char *from_path)
+{
+	struct store *from = NULL;
+	char *cause = NULL;
+	struct stat st;
+	size_t n = 0;
+	int r;
+
+	/* store_open() would make a missing file: a typo must not copy "nothing". */
+	if (stat(from_path, &st) < 0) {
+		fprintf(stderr, "praas-pat-agent: %s: %s\n", from_path, strerror(errno));
+		return 1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		fprintf(stderr, "praas-pat-agent: %s: not a regular file\n", from_path);
+		return 1;
+	}
+	if ((r = store_open(from_path, &from, &cause)) < 0 || (r = open_store(a, &cause)) < 0 ||
+	        (r = store_copy(from, a->store, &n, &cause)) < 0) {
+		fprintf(stderr, "praas-pat-agent: copy %s to %s: %s\n", from_path,
+		        config_database_name(&a->cfg), cause ? cause : strerror(-r));
+		free(cause);
+		store_close(from);
+		return 1;
+	}
+	printf("copied %zu forwardings from %s to %s\n", n, from_path,
+	        config_database_name(&a->cfg));
+	store_close(from);
+	return 0;
 }
 
 /* The database, the allocator and the kernel: the agent's own state. */
@@ -191,8 +265,8 @@ static void open_state(struct agent *a)
 	if ((r = kernel_new(&a->cfg, &a->kernel)) < 0)
 		fatalx("Failed to set up the kernel state: %s", strerror(-r));
 	guard_new_database(a);
-	if ((r = store_open(a->cfg.database, &a->store, &cause)) < 0)
-		fatalx("Failed to open the database %s: %s", a->cfg.database,
+	if ((r = open_store(a, &cause)) < 0)
+		fatalx("Failed to open the database %s: %s", config_database_name(&a->cfg),
 		        cause ? cause : strerror(-r));
 	if ((r = portalloc_new(a->store, &a->cfg.router_port_range, &a->alloc)) < 0)
 		fatalx("Failed to set up port allocation: %s", strerror(-r));
@@ -258,6 +332,7 @@ static void close_all(struct agent *a)
 {
 	/* Changes still queued are carried out and answered before their calls go. */
 	engine_batch_stop(&a->engine);
+	follow_free(a->follow);
 	routes_close(a);
 	if (a->control)
 		control_close(a->control);
@@ -287,11 +362,12 @@ int main(int argc, char **argv)
 	        {"debug", no_argument, NULL, 'd'},
 	        {"log-file", required_argument, NULL, 'l'},
 	        {"allow-empty-database", no_argument, NULL, 'E'},
+	        {"copy-database-from", required_argument, NULL, 'C'},
 	        {"version", no_argument, NULL, 'V'},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
-	const char *path = CONFIG_DEFAULT_PATH;
+	const char *path = CONFIG_DEFAULT_PATH, *copy_from = NULL;
 	bool check_only = false, debug = false;
 	char *cause = NULL;
 	struct agent a;
@@ -315,6 +391,9 @@ int main(int argc, char **argv)
 			break;
 		case 'E':
 			a.allow_empty_database = true;
+			break;
+		case 'C':
+			copy_from = optarg;
 			break;
 		case 'V':
 			printf("praas-pat-agent %s\n", PRAAS_VERSION);
@@ -347,6 +426,12 @@ int main(int argc, char **argv)
 		config_free(&a.cfg);
 		return 0;
 	}
+	if (copy_from != NULL) {
+		r = copy_database(&a, copy_from);
+		store_close(a.store);
+		config_free(&a.cfg);
+		return r;
+	}
 	log_init("praas-pat-agent", debug ? LOG_LEVEL_DEBUG : a.cfg.log_level);
 	if (a.log_file != NULL && (r = log_reopen(a.log_file)) < 0)
 		fatalx("Failed to open %s: %s", a.log_file, strerror(-r));
@@ -373,9 +458,11 @@ int main(int argc, char **argv)
 	setup_signals(&a);
 	open_control(&a);
 	restore_all(&a);
+	if ((r = follow_start(&a, &a.follow)) < 0)
+		fatalx("Failed to follow the other agents: %s", strerror(-r));
 	open_listeners(&a);
-	log_info("Started %s: %s on %s port %d, %s", PRAAS_VERSION, a.cfg.database, a.cfg.listen,
-	        a.cfg.port_app, a.os ? "with OpenStack" : "standalone");
+	log_info("Started %s: %s on %s port %d, %s", PRAAS_VERSION, config_database_name(&a.cfg),
+	        a.cfg.listen, a.cfg.port_app, a.os ? "with OpenStack" : "standalone");
 	if (a.cfg.auth == CONFIG_AUTH_NONE && !listen_is_loopback(a.cfg.listen))
 		log_warnx("auth = \"none\" with listen = \"%s\": every caller that reaches port "
 		          "%d is an admin; listen on 127.0.0.1 or use auth = \"keystone\"",

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "agent.h"
+#include "array-grow.h"
 #include "gateway-ns.h"
 #include "kernel.h"
 #include "log.h"
@@ -35,17 +36,13 @@ struct router_ids {
 static int collect_router(const struct forwarding *f, void *arg)
 {
 	struct router_ids *ids = arg;
+	char **v;
 
 	if (ids->n > 0 && strcmp(ids->v[ids->n - 1], f->router_id) == 0)
 		return 0;
-	if (ids->n == ids->cap) {
-		size_t cap = ids->cap ? ids->cap * 2 : 64;
-		char **v = reallocarray(ids->v, cap, sizeof(*v));
-		if (v == NULL)
-			return -ENOMEM;
-		ids->v = v;
-		ids->cap = cap;
-	}
+	if ((v = array_grow(ids->v, &ids->cap, ids->n, sizeof(*v), 64)) == NULL)
+		return -ENOMEM;
+	ids->v = v;
 	if ((ids->v[ids->n] = strdup(f->router_id)) == NULL)
 		return -ENOMEM;
 	ids->n++;
@@ -69,6 +66,11 @@ static void sync_router(struct agent *a, const char *router_id)
 		log_warnx("Failed to mark router %s DOWN: %s", router_id, cause ? cause : "?");
 		free(cause);
 	}
+}
+
+void restore_router(struct agent *a, const char *router_id)
+{
+	sync_router(a, router_id);
 }
 
 /* The router id a namespace name stands for, or NULL if it is not a router's. */
@@ -164,8 +166,11 @@ int restore_all(struct agent *a)
 		free(cause);
 		goto out;
 	}
-	/* Routers with forwardings but no namespace here are DOWN... */
-	for (size_t i = 0; i < ids.n; i++)
+	/*
+	 * Routers with forwardings but no namespace here are DOWN... unless
+	 * other nodes' agents share the database: the router may be theirs.
+	 */
+	for (size_t i = 0; !store_is_shared(a->store) && i < ids.n; i++)
 		if (!kernel_router_present(a->kernel, ids.v[i]) &&
 		        engine_router_gone(&a->engine, ids.v[i], &err) < 0)
 			log_warnx("Failed to mark router %s DOWN: %s", ids.v[i], err.detail);
@@ -252,6 +257,10 @@ void restore_namespace(struct agent *a, const char *name, bool present)
 		/* A qrouter- namespace went from beside the snat- one that is programmed. */
 		log_info("Namespace %s went away; router %s's %s%s namespace stays", name,
 		        router_id, GATEWAY_NS_DVR_PREFIX, router_id);
+	} else if (store_is_shared(a->store)) {
+		/* Another node may host a replica: its status is not this node's to say. */
+		log_info("Namespace %s went away from this node", name);
+		routers_forget(a->routers, router_id);
 	} else {
 		/*
 		 * A snat- namespace that goes takes the router's gateway off this

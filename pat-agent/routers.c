@@ -46,11 +46,6 @@ void routers_free(struct routers *rs)
 	free(rs);
 }
 
-const char *routers_backend_name(const struct routers *rs)
-{
-	return rs->be->name;
-}
-
 bool routers_have_ports(const struct routers *rs)
 {
 	return rs->be->has_ports;

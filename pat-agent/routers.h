@@ -67,8 +67,6 @@ void routers_free(struct routers *rs);
  */
 void routers_set_ha_confs_path(struct routers *rs, const char *path);
 
-/* "neutron" or "local". */
-const char *routers_backend_name(const struct routers *rs);
 /*
  * Whether a forwarding's target is a Neutron port (routers_find_target);
  * otherwise it is an address checked with router_check_address().

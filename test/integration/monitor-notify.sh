@@ -23,24 +23,7 @@ os_lab_check
 bus_check_shared
 topo_init mnt
 topo_require python3 curl nft socat
-os_lab_build mnt
-VM1=$L4.11
-VM2=$L4.12
-PORT1=$(new_port vm1 "$VM1") && os_cleanup "$DT" DELETE "/ports/$PORT1"
-PORT2=$(new_port vm2 "$VM2") && os_cleanup "$DT" DELETE "/ports/$PORT2"
-assert_match "Neutron: a port for vm1" '^[0-9a-f-]{36}$' "$PORT1"
-assert_match "Neutron: a port for vm2" '^[0-9a-f-]{36}$' "$PORT2"
-[[ $TOPO_FAILED == 0 ]] || topo_finish
-
-topo_router -x 172.24.4 -l "$L4" r1 "$R"
-topo_router_set_gw r1 "$GW"
-[[ ${GW##*.} -ge 10 && ${GW##*.} -le 11 ]] && TOPO['r1-ext.host']=12
-topo_outside client r1
-topo_vm vm1 r1
-topo_vm vm2 r1
-CLIENT=${TOPO[client.ip4]}
-topo_serve_tcp -t vm1 vm1 any 22 || topo_fail "serve vm1"
-topo_serve_tcp -t vm2 vm2 any 22 || topo_fail "serve vm2"
+os_lab_two_vms mnt
 
 QUEUE=praas-test-$SFX
 bus_on_exit_delete_queue "$QUEUE"
@@ -154,10 +137,4 @@ assert_eq "and from the store" "" "$(ctl '{"op":"list"}' | jq -r '.forwardings[]
 assert_match "the monitor says why" "Router $R was deleted" "$(cat "$AGENT_DIR/monitor.log")"
 assert_eq "the poll did none of it (only its first cycle ran)" 1 "$(grep -c 'reconcile:' "$AGENT_DIR/monitor.log")"
 
-monitor_stop
-assert_eq "SIGTERM: the monitor exits 0" 0 "$?"
-agent_stop || topo_fail "the pat-agent exits 0"
-if grep -q 'ERROR: [A-Za-z]*Sanitizer\|runtime error:' "$AGENT_DIR"/*.log; then
-	topo_fail "no sanitizer report in the agents' logs"
-fi
-topo_finish
+agents_finish

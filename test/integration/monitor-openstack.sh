@@ -21,29 +21,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 os_lab_check
 topo_init mos
 topo_require python3 curl nft
-os_lab_build mos
-VM1=$L4.11
-VM2=$L4.12
-PORT1=$(new_port vm1 "$VM1") && os_cleanup "$DT" DELETE "/ports/$PORT1"
-PORT2=$(new_port vm2 "$VM2") && os_cleanup "$DT" DELETE "/ports/$PORT2"
-assert_match "Neutron: a router with a gateway on public" '^172\.24\.4\.[0-9]+$' "$GW"
-assert_match "Neutron: a port for vm1 at $VM1" '^[0-9a-f-]{36}$' "$PORT1"
-assert_match "Neutron: a port for vm2 at $VM2" '^[0-9a-f-]{36}$' "$PORT2"
-[[ $TOPO_FAILED == 0 ]] || topo_finish
-
-# ---- the namespaces, as Neutron's L3 agent and Nova would have made them
-topo_router -x 172.24.4 -l "$L4" r1 "$R"
-topo_router_set_gw r1 "$GW"
-# The outside client takes hosts from .10 up: never the gateway's address.
-[[ ${GW##*.} -ge 10 && ${GW##*.} -le 11 ]] && TOPO['r1-ext.host']=12
-topo_outside client r1
-topo_vm vm1 r1
-topo_vm vm2 r1
-assert_eq "vm1's namespace holds its port's address" "$VM1" "${TOPO[vm1.ip4]}"
-assert_eq "vm2's namespace holds its port's address" "$VM2" "${TOPO[vm2.ip4]}"
-CLIENT=${TOPO[client.ip4]}
-topo_serve_tcp -t vm1 vm1 any 22 || topo_fail "serve vm1"
-topo_serve_tcp -t vm2 vm2 any 22 || topo_fail "serve vm2"
+os_lab_two_vms mos
 topo_serve_tcp -t vm1-80 vm1 any 80 || topo_fail "serve vm1:80"
 
 agent_config 'auth="keystone"' 'cloud="praas-admin"' "clouds_file=\"$CLOUDS\"" \
@@ -160,10 +138,4 @@ assert_match "the monitor says why" "Router $R was deleted" "$(cat "$AGENT_DIR/m
 assert_eq "nothing is left in the router's table" "" \
 	"$(topo_exec r1 nft list table inet praas | grep -o 'tcp \. 40[0-9][0-9]' || true)"
 
-monitor_stop
-assert_eq "SIGTERM: the monitor exits 0" 0 "$?"
-agent_stop || topo_fail "the pat-agent exits 0"
-if grep -q 'ERROR: [A-Za-z]*Sanitizer\|runtime error:' "$AGENT_DIR"/*.log; then
-	topo_fail "no sanitizer report in the agents' logs"
-fi
-topo_finish
+agents_finish

@@ -44,18 +44,8 @@ OS_LOCK=/run/lock/praas-openstack.lock
 OS_USERS_LOCK=/run/lock/praas-openstack.users
 OS_STARTED_MARK=/run/lock/praas-openstack.started-by-run-tests
 
-# Start time (clock ticks since boot, field 22 of /proc/PID/stat) of a pid;
-# fails if the process is gone or a zombie. A pid plus its start time names
-# one process for good: a recycled pid has another start time.
-proc_start() {
-	local s rest
-	s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-	rest=${s##*) }
-	# shellcheck disable=SC2086
-	set -- $rest
-	[ "$1" != Z ] || return 1
-	echo "${20}"
-}
+# proc_start PID: its start time (test/lib/proc.sh).
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/proc.sh"
 
 proc_alive() { # pid starttime
 	local st

@@ -449,6 +449,37 @@ static void test_database_dir(void **state)
 	}
 }
 
+/* MariaDB: a URL, shown without its password; a password file; no directory to check. */
+static void test_database_url(void **state)
+{
+	struct fixture *fx = *state;
+
+	assert_int_equal(load_text(fx,
+	                         "praas: { database = \"mysql://praas:s3cret@db.example:3306/"
+	                         "praas\"; database_password_file = \"/etc/praas/db\"; };\n"),
+	        0);
+	assert_true(config_database_is_url(&fx->cfg));
+	assert_string_equal(fx->cfg.database, "mysql://praas:s3cret@db.example:3306/praas");
+	assert_string_equal(config_database_name(&fx->cfg), "mysql://praas@db.example:3306/praas");
+	assert_string_equal(fx->cfg.database_password_file, "/etc/praas/db");
+	assert_int_equal(config_check_database_dir(&fx->cfg, &fx->error), 0);
+	assert_null(fx->error);
+
+	assert_int_equal(
+	        load_text(fx, "praas: { database = \"mysql://db.example/praas\"; };\n"), -EINVAL);
+	assert_non_null(strstr(fx->error, "needs a user"));
+	free(fx->error);
+	fx->error = NULL;
+	assert_int_equal(load_text(fx, "praas: { database = \"praas.db\"; };\n"), -EINVAL);
+	assert_non_null(strstr(fx->error, "absolute path"));
+	free(fx->error);
+	fx->error = NULL;
+	assert_int_equal(load_text(fx, "praas: { database = \"/p.db\"; };\n"), 0);
+	assert_false(config_database_is_url(&fx->cfg));
+	assert_string_equal(config_database_name(&fx->cfg), "/p.db");
+	assert_null(fx->cfg.database_password_file);
+}
+
 /* The shipped conf/praas.conf must load and equal the defaults. */
 static void test_shipped_file(void **state)
 {
@@ -482,6 +513,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_failed_load_changes_nothing, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_unknown_key_warns, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_database_dir, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_database_url, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_shipped_file, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_notification_keys, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_keystone_keys, setup, teardown),

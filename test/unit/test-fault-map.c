@@ -154,6 +154,42 @@ static void test_control(void **state)
 	}
 }
 
+/* What each op's end becomes on the control socket: ok with its shape, or the fault's error. */
+static void expect_outcome(const struct control_outcome *o, const struct fault *f, const char *want)
+{
+	struct evbuffer *b = evbuffer_new();
+
+	assert_non_null(b);
+	assert_int_equal(control_write_outcome(b, true, 9, o, f), 0);
+	evbuffer_add(b, "", 1);
+	assert_string_equal((char *)evbuffer_pullup(b, -1), want);
+	evbuffer_free(b);
+}
+
+static void test_control_outcome(void **state)
+{
+	struct control_outcome changed = {.shape = CONTROL_CHANGED, .changed = 3};
+	struct control_outcome clean = {.shape = CONTROL_VERIFIED};
+	struct control_outcome drifted = {
+	        .shape = CONTROL_VERIFIED, .changed = 2, .drift = "rule \"x\" foreign"};
+	struct control_outcome empty = {.shape = CONTROL_LISTED, .next_marker = NULL};
+	struct fault f;
+
+	expect_outcome(&changed, NULL, "{\"id\":9,\"ok\":true,\"changed\":3}\n");
+	expect_outcome(&clean, NULL, "{\"id\":9,\"ok\":true,\"changed\":0,\"drift\":null}\n");
+	expect_outcome(&drifted, NULL,
+	        "{\"id\":9,\"ok\":true,\"changed\":2,\"drift\":\"rule \\\"x\\\" foreign\"}\n");
+	expect_outcome(&empty, NULL, "{\"id\":9,\"ok\":true,\"forwardings\":[]}\n");
+	/* A refusal wins over whatever the outcome holds, for every shape. */
+	fault_set(&f, -EIO, FAULT_STORE, "cannot read forwardings: disk gone");
+	expect_outcome(&changed, &f,
+	        "{\"id\":9,\"ok\":false,\"error\":\"cannot read forwardings: disk gone\"}\n");
+	expect_outcome(&empty, &f,
+	        "{\"id\":9,\"ok\":false,\"error\":\"cannot read forwardings: disk gone\"}\n");
+	expect_outcome(NULL, &f,
+	        "{\"id\":9,\"ok\":false,\"error\":\"cannot read forwardings: disk gone\"}\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -161,6 +197,7 @@ int main(void)
 	        cmocka_unit_test(test_v1),
 	        cmocka_unit_test(test_legacy),
 	        cmocka_unit_test(test_control),
+	        cmocka_unit_test(test_control_outcome),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

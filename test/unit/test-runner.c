@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "control-handlers.h"
 #include "runner.h"
 
 /* A request as a front door would hold one: the runner embedded, not first. */
@@ -176,6 +177,28 @@ static void test_answered_by_step(void **state)
 	assert_int_equal(q.finished, 0);
 }
 
+/* The control door: every op but ping runs through the runner, each by its own table line. */
+static void test_control_plans(void **state)
+{
+	for (int op = 0; op < IPC_OP_COUNT; op++) {
+		const struct control_plan *p = control_handlers_plan(op);
+
+		if (op == IPC_OP_PING) {
+			assert_null(p);
+			continue;
+		}
+		assert_non_null(p);
+		assert_true(p->nsteps > 0);
+		/* The last step carries the op out: step_<op>. */
+		assert_string_equal(p->steps[p->nsteps - 1].name + strlen("step_"), p->name);
+		for (size_t i = 0; i < p->nsteps; i++)
+			assert_non_null(p->steps[i].run);
+	}
+	/* A list checks its fields before it reads the store. */
+	assert_string_equal(control_handlers_plan(IPC_OP_LIST)->steps[0].name, "step_check_list");
+	assert_null(control_handlers_plan(IPC_OP_COUNT));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -184,6 +207,7 @@ int main(void)
 	        cmocka_unit_test(test_answer_before_return),
 	        cmocka_unit_test(test_refused_stops),
 	        cmocka_unit_test(test_answered_by_step),
+	        cmocka_unit_test(test_control_plans),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

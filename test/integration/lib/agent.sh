@@ -11,6 +11,8 @@
 #   agent_stop                     SIGTERM, wait; non-zero if it did not exit 0
 #   agent_kill9                    SIGKILL
 #   monitor_start / monitor_stop   the same for praas-monitor-agent
+#   agents_finish                  stop both, each must exit 0 with no
+#                                  sanitizer report in its log; topo_finish
 #   api METHOD PATH [BODY]         curl the REST API: sets API_STATUS, API_BODY
 #   api_field JSONPATH             read a field of API_BODY (python3 json)
 #   ctl JSON                       one control-socket request, prints the answer
@@ -153,6 +155,17 @@ monitor_stop() {
 	wait "$MONITOR_PID" || rc=$?
 	MONITOR_PID=
 	return "$rc"
+}
+
+# The end of a test that ran both agents: a clean exit is part of the result.
+agents_finish() {
+	monitor_stop
+	assert_eq "SIGTERM: the monitor exits 0" 0 "$?"
+	agent_stop || topo_fail "the pat-agent exits 0"
+	if grep -q 'ERROR: [A-Za-z]*Sanitizer\|runtime error:' "$AGENT_DIR"/*.log; then
+		topo_fail "no sanitizer report in the agents' logs"
+	fi
+	topo_finish
 }
 
 # api METHOD PATH [BODY] [CURL ARGS...]

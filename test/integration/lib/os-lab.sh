@@ -7,6 +7,10 @@
 #   os_lab_build PREFIX   as demo: a network, a subnet 10.X.Y.0/24 ($L4), a
 #                         router ($R) with a gateway ($GW) on public and an
 #                         interface on the subnet; all deleted at exit
+#   os_lab_two_vms PREFIX os_lab_build, then ports for vm1 and vm2 ($VM1,
+#                         $VM2: PORT1, PORT2), the router's namespace r1 with
+#                         its gateway, the outside client ($CLIENT), both VMs
+#                         serving TCP 22
 #   new_port NAME IP      a compute:nova port at IP: prints its id
 #   os_req TOKEN METHOD PATH [JSON]   sets OS_STATUS, OS_BODY
 #   os_body JQ            reads OS_BODY
@@ -86,4 +90,30 @@ os_lab_build() { # PREFIX
 	os_req "$DT" PUT "/routers/$R/add_router_interface" "{\"subnet_id\":\"$SUB\"}"
 	[[ $OS_STATUS == 200 ]] && os_cleanup "$DT" PUT "/routers/$R/remove_router_interface" "{\"subnet_id\":\"$SUB\"}"
 	return 0
+}
+
+os_lab_two_vms() { # PREFIX
+	os_lab_build "$1"
+	VM1=$L4.11
+	VM2=$L4.12
+	PORT1=$(new_port vm1 "$VM1") && os_cleanup "$DT" DELETE "/ports/$PORT1"
+	PORT2=$(new_port vm2 "$VM2") && os_cleanup "$DT" DELETE "/ports/$PORT2"
+	assert_match "Neutron: a router with a gateway on public" '^172\.24\.4\.[0-9]+$' "$GW"
+	assert_match "Neutron: a port for vm1 at $VM1" '^[0-9a-f-]{36}$' "$PORT1"
+	assert_match "Neutron: a port for vm2 at $VM2" '^[0-9a-f-]{36}$' "$PORT2"
+	[[ $TOPO_FAILED == 0 ]] || topo_finish
+
+	# The namespaces, as Neutron's L3 agent and Nova would have made them.
+	topo_router -x 172.24.4 -l "$L4" r1 "$R"
+	topo_router_set_gw r1 "$GW"
+	# The outside client takes hosts from .10 up: never the gateway's address.
+	[[ ${GW##*.} -ge 10 && ${GW##*.} -le 11 ]] && TOPO['r1-ext.host']=12
+	topo_outside client r1
+	topo_vm vm1 r1
+	topo_vm vm2 r1
+	assert_eq "vm1's namespace holds its port's address" "$VM1" "${TOPO[vm1.ip4]}"
+	assert_eq "vm2's namespace holds its port's address" "$VM2" "${TOPO[vm2.ip4]}"
+	CLIENT=${TOPO[client.ip4]}
+	topo_serve_tcp -t vm1 vm1 any 22 || topo_fail "serve vm1"
+	topo_serve_tcp -t vm2 vm2 any 22 || topo_fail "serve vm2"
 }

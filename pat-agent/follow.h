@@ -1,0 +1,25 @@
+/*
+ * Following the other agents (many network nodes, one MariaDB): changes
+ * made through another agent reach this node's routers from the database
+ * alone, within a period (FOLLOW_PERIOD_MS) and a rebuild.
+ */
+#ifndef PRAAS_FOLLOW_H
+#define PRAAS_FOLLOW_H
+
+#include <stdint.h>
+
+struct agent;
+struct follow;
+
+/*
+ * Starts following on a's loop when a's store is shared (MariaDB); on
+ * SQLite *out is NULL and nothing runs. 0 or -errno.
+ */
+int follow_start(struct agent *a, struct follow **out);
+/* NULL is fine. */
+void follow_free(struct follow *fl);
+/* Database reads made, and router tables rebuilt, since the start. */
+uint64_t follow_polls(const struct follow *fl);
+uint64_t follow_rebuilt(const struct follow *fl);
+
+#endif

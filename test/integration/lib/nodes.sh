@@ -1,0 +1,110 @@
+# shellcheck shell=bash
+# nodes.sh: two simulated network nodes on the loopback Galera cluster
+# (test/mariadb), for tests and benches of many nodes. Source after topo.sh
+# and agent.sh, before topo_init.
+#
+#   nodes_db PREFIX           the Galera URLs (skips the caller when there
+#                             are none), topo_init PREFIX, and a database of
+#                             this run's own, dropped at exit: $DB_NAME, sql
+#   nodes_router_pair         router r1 (node A's replica) and r1b (node B's):
+#                             the same gateway and VM addresses on separate
+#                             wires, a client (ca, cb) and a VM (vma, vmb)
+#                             each, bound under node-a/netns and node-b/netns
+#                             with the router's one name; sets U, GW, VM, base
+#   node_start N URL          start node N's agent (a or b) on Galera URL
+#   on N                      api (agent.sh) talks to node N's agent
+#   sql ARGS...               the mariadb client on Galera node 1
+#   nodes_idle_queries URL    statements per second the server of URL ran
+#                             in 5 s (with only one idle agent on it)
+
+nodes_db() {
+	local env_file=/run/praas-mariadb/env rest
+	G1=${PRAAS_TEST_GALERA_URL1:-$(sed -n 's/^PRAAS_TEST_GALERA_URL1=//p' "$env_file" 2>/dev/null)}
+	G2=${PRAAS_TEST_GALERA_URL2:-$(sed -n 's/^PRAAS_TEST_GALERA_URL2=//p' "$env_file" 2>/dev/null)}
+	[[ -n $G1 && -n $G2 ]] ||
+		topo_skip "the loopback Galera cluster is not running (sudo test/mariadb/start.sh)"
+	topo_require mariadb curl python3 nft
+	rest=${G1#mysql://}
+	DB_USER=${rest%%:*}
+	DB_PASS=${rest#*:}
+	DB_PASS=${DB_PASS%@*}
+	DB_HOSTPORT=${rest##*@}
+	DB_HOSTPORT=${DB_HOSTPORT%/}
+	DB_NAME=praas_c$$_$RANDOM
+	topo_init "$1"
+	sql praas_admin -e "CREATE DATABASE $DB_NAME" || topo_fail "create database $DB_NAME"
+	topo_on_exit "MYSQL_PWD='$DB_PASS' mariadb --no-defaults -h ${DB_HOSTPORT%:*} -P ${DB_HOSTPORT##*:} -u $DB_USER praas_admin -e 'DROP DATABASE IF EXISTS $DB_NAME' || true"
+}
+
+sql() {
+	MYSQL_PWD=$DB_PASS mariadb --no-defaults -h "${DB_HOSTPORT%:*}" -P "${DB_HOSTPORT##*:}" \
+		-u "$DB_USER" -N -B "$@"
+}
+
+nodes_router_pair() {
+	local n
+	topo_router r1
+	topo_outside ca r1
+	topo_vm vma r1
+	topo_router r1b
+	topo_outside cb r1b
+	topo_vm vmb r1b
+	U=${TOPO[r1.uuid]}
+	GW=${TOPO[r1.gw4]}
+	VM=${TOPO[vma.ip4]}
+	base=/v1/routers/$U/port_forwardings
+	[[ "$GW $VM" == "${TOPO[r1b.gw4]} ${TOPO[vmb.ip4]}" ]] ||
+		topo_fail "the replicas share the gateway and VM addresses"
+	topo_serve_tcp -t vma vma any 22 || topo_fail "serve vma"
+	topo_serve_tcp -t vmb vmb any 22 || topo_fail "serve vmb"
+	for n in a b; do
+		mkdir -p "$TOPO_DIR/node-$n/netns"
+		: >"$TOPO_DIR/node-$n/netns/qrouter-$U"
+	done
+	mount --bind "/run/netns/${TOPO[r1.ns]}" "$TOPO_DIR/node-a/netns/qrouter-$U" ||
+		topo_fail "bind A"
+	topo_on_exit "umount $TOPO_DIR/node-a/netns/qrouter-$U 2>/dev/null || true"
+	mount --bind "/run/netns/${TOPO[r1b.ns]}" "$TOPO_DIR/node-b/netns/qrouter-$U" ||
+		topo_fail "bind B"
+	topo_on_exit "umount $TOPO_DIR/node-b/netns/qrouter-$U 2>/dev/null || true"
+}
+
+declare -A PORT PID
+node_start() { # node galera-url
+	local n=$1 dir=$TOPO_DIR/node-$1
+	[[ -n ${PORT[$n]:-} ]] || PORT[$n]=$(agent__free_port)
+	cat >"$dir/praas.conf" <<CONF
+praas: {
+  port_app = ${PORT[$n]}; listen = "127.0.0.1"; auth = "none"; cloud = "";
+  database = "$2$DB_NAME"; control_socket = "$dir/pat-agent.sock";
+  netns_dir = "$dir/netns"; second_monitoring = 0.5;
+  router_port_range = "60000:60100"; pagination_max_limit = 10000;
+};
+CONF
+	setsid "$AGENT_BIN" --config "$dir/praas.conf" </dev/null >>"$dir/pat-agent.log" 2>&1 &
+	PID[$n]=$!
+	topo_on_exit "kill -9 ${PID[$n]} 2>/dev/null || true"
+	topo_wait 30 curl -s -o /dev/null -m 1 "http://127.0.0.1:${PORT[$n]}/healthz" || {
+		tail -n 20 "$dir/pat-agent.log" >&2
+		return 1
+	}
+}
+
+on() {
+	AGENT_URL=http://127.0.0.1:${PORT[$1]}
+}
+
+nodes_idle_queries() {
+	local url=${1#mysql://} port q0 q1
+	port=${url##*:}
+	port=${port%/}
+	questions() {
+		MYSQL_PWD=$DB_PASS mariadb --no-defaults -h "${DB_HOSTPORT%:*}" -P "$port" \
+			-u "$DB_USER" -N -B praas_admin -e "SHOW GLOBAL STATUS LIKE 'Questions'" | cut -f2
+	}
+	q0=$(questions)
+	sleep 5
+	q1=$(questions)
+	# The second SHOW is one of them.
+	python3 -c "print(round(($q1 - $q0 - 1) / 5.0, 1))"
+}
