@@ -51,12 +51,16 @@ int neutron_call_start(struct neutron *n, enum nc_kind kind, const struct nres *
 
 /*
  * Starts a listing of res filtered by filters (and ids, chunked), paged.
- * 0 (cb will be called once) or -errno as neutron_call_start (a filter's
- * own error, -EINVAL once the client is being freed).
+ * page NULL: cb gets every item at the end; else each page's items are
+ * lent to page, then freed, and cb gets an empty list (a page's -errno
+ * ends the listing). 0 (cb will be called once) or -errno as
+ * neutron_call_start (a filter's own error, -EINVAL once the client is
+ * being freed).
  */
 int neutron_list_start(struct neutron *n, const struct nres *res,
         const struct neutron_query *filters, const char *const *ids, size_t ids_len,
-        void (*cb)(void), void *arg, struct neutron_call **handle);
+        int (*page)(const void *, void *), void (*cb)(void), void *arg,
+        struct neutron_call **handle);
 /* Starts a GET of one res by id (its fields=). 0 or -errno (-EINVAL: bad id). */
 int neutron_get_start(struct neutron *n, const struct nres *res, const char *id, void (*cb)(void),
         void *arg, struct neutron_call **handle);

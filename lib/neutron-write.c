@@ -224,7 +224,7 @@ int neutron_networks_list(struct neutron *n, const struct neutron_network_filter
 			        &q, "router:external", f->router_external ? "True" : "False");
 	}
 	r = neutron_list_start(
-	        n, &neutron_res_networks, &q, NULL, 0, (void (*)(void))cb, arg, handle);
+	        n, &neutron_res_networks, &q, NULL, 0, NULL, (void (*)(void))cb, arg, handle);
 	free(q.s);
 	return r;
 }

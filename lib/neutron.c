@@ -81,6 +81,8 @@ struct neutron_call {
 	size_t len;
 	size_t cap;
 	void (*list_done)(struct neutron_call *call);
+	/* Listings a page at a time: each page's items go here, then are freed. */
+	int (*page)(const void *list, void *arg);
 
 	/* NC_IFS */
 	struct neutron_router_interfaces *ifs;
@@ -506,6 +508,19 @@ static bool nc_marker_seen(struct neutron_call *call, const char *m)
 	return false;
 }
 
+/* Hands a page's items to the caller's page callback, then frees them. */
+static int nc_page_out(struct neutron_call *call)
+{
+	struct {
+		void *v;
+		size_t len;
+	} l = {call->items, call->len};
+	int r = call->page(&l, call->arg);
+
+	nc_items_clear(call, call->res);
+	return r;
+}
+
 /* One page in: keep its items, then ask for the next page, the next
  * chunk, or end the listing. */
 static void nc_page(struct neutron_call *call, struct json_object *root)
@@ -524,6 +539,10 @@ static void nc_page(struct neutron_call *call, struct json_object *root)
 	if ((r = nc_items_add(call, res, arr)) < 0) {
 		nc_fail(call, r, 200, "cannot decode the %s: %s", res->collection,
 		        r == -ENOMEM ? "out of memory" : "unexpected shape");
+		return;
+	}
+	if (call->page != NULL && (r = nc_page_out(call)) < 0) {
+		nc_fail(call, r, 0, "the %s page was refused: %s", res->collection, strerror(-r));
 		return;
 	}
 	next = neutron_page_next(root, res->collection, &bad);
@@ -632,7 +651,8 @@ static int nc_queries(
 
 int neutron_list_start(struct neutron *n, const struct nres *res,
         const struct neutron_query *filters, const char *const *ids, size_t ids_len,
-        void (*cb)(void), void *arg, struct neutron_call **handle)
+        int (*page)(const void *, void *), void (*cb)(void), void *arg,
+        struct neutron_call **handle)
 {
 	struct neutron_call *call;
 	int r;
@@ -644,6 +664,7 @@ int neutron_list_start(struct neutron *n, const struct nres *res,
 	if ((call = nc_new(n, NC_LIST, res, cb, arg)) == NULL)
 		return -ENOMEM;
 	call->list_done = nc_list_deliver;
+	call->page = page;
 	if ((call->method = strdup("GET")) == NULL ||
 	        (r = nc_queries(call, filters->s ? filters->s : "", ids, ids_len)) < 0) {
 		nc_destroy(call);
@@ -668,13 +689,13 @@ int neutron_routers_list(struct neutron *n, const struct neutron_router_filter *
 		neutron_query_add(&q, "project_id", f->project_id);
 	}
 	r = neutron_list_start(n, &neutron_res_routers, &q, f ? f->ids : NULL, f ? f->ids_len : 0,
-	        (void (*)(void))cb, arg, handle);
+	        NULL, (void (*)(void))cb, arg, handle);
 	free(q.s);
 	return r;
 }
 
-int neutron_ports_list(struct neutron *n, const struct neutron_port_filter *f, neutron_ports_cb cb,
-        void *arg, struct neutron_call **handle)
+static int ports_list(struct neutron *n, const struct neutron_port_filter *f,
+        neutron_ports_page_cb page, neutron_ports_cb cb, void *arg, struct neutron_call **handle)
 {
 	struct neutron_query q = {0};
 	int r;
@@ -690,9 +711,23 @@ int neutron_ports_list(struct neutron *n, const struct neutron_port_filter *f, n
 		neutron_query_add(&q, "project_id", f->project_id);
 	}
 	r = neutron_list_start(n, &neutron_res_ports, &q, f ? f->ids : NULL, f ? f->ids_len : 0,
-	        (void (*)(void))cb, arg, handle);
+	        (int (*)(const void *, void *))page, (void (*)(void))cb, arg, handle);
 	free(q.s);
 	return r;
+}
+
+int neutron_ports_list(struct neutron *n, const struct neutron_port_filter *f, neutron_ports_cb cb,
+        void *arg, struct neutron_call **handle)
+{
+	return ports_list(n, f, NULL, cb, arg, handle);
+}
+
+int neutron_ports_each(struct neutron *n, const struct neutron_port_filter *f,
+        neutron_ports_page_cb page, neutron_ports_cb cb, void *arg, struct neutron_call **handle)
+{
+	if (page == NULL)
+		return -EINVAL;
+	return ports_list(n, f, page, cb, arg, handle);
 }
 
 /* ---- single requests ------------------------------------------------- */

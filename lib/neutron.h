@@ -113,6 +113,15 @@ int neutron_port_get(struct neutron *n, const char *id, neutron_port_cb cb, void
 int neutron_ports_list(struct neutron *n, const struct neutron_port_filter *f, neutron_ports_cb cb,
         void *arg, struct neutron_call **call);
 /*
+ * neutron_ports_list() a page at a time, for listings too large to hold:
+ * each page's ports are lent to page (freed when it returns; it must not
+ * cancel the call) and not kept, and cb gets an empty list at the end.
+ * page returning -errno ends the listing: cb gets that error.
+ */
+typedef int (*neutron_ports_page_cb)(const struct neutron_ports *page, void *arg);
+int neutron_ports_each(struct neutron *n, const struct neutron_port_filter *f,
+        neutron_ports_page_cb page, neutron_ports_cb cb, void *arg, struct neutron_call **call);
+/*
  * The router's interface ports (device_id = router_id, device_owner
  * network:router_interface, network:router_interface_distributed,
  * network:ha_router_replicated_interface) and the subnets of their fixed

@@ -24,8 +24,6 @@ const char *nft_table(const struct nft_opts *o);
 int nft_check_opts(const struct nft_opts *o, char **cause);
 /* Sets *cause to the words of a drift and returns 1. */
 int nft_drift(char **cause, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Orders elements by key alone (address, protocol, port). */
-int nft_elem_key_cmp(const struct nft_elem *a, const struct nft_elem *b);
 /* nft_elem_cmp() for qsort(). */
 int nft_elem_qsort_cmp(const void *a, const void *b);
 

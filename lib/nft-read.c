@@ -853,12 +853,69 @@ static int compare_rules(const struct nft_state *st, const struct nft_opts *o, c
 	return compare_rule_lists(st, o, cause);
 }
 
+/* The elements: a merge of two sorted lists, the wanted one from a source. */
+static int compare_elems(const struct nft_state *st, nft_elem_next next, void *arg, char **cause)
+{
+	const struct nft_elem *w = NULL;
+	size_t j = 0;
+	char buf[160];
+	int r = 0, got;
+
+	if ((got = next(arg, &w, cause)) < 0)
+		return got;
+	while (r == 0 && (got > 0 || j < st->n)) {
+		int d = got == 0 ? 1 : j == st->n ? -1 : nft_elem_cmp(w, &st->elems[j]);
+		if (d != 0 && got > 0 && j < st->n && nft_elem_key_cmp(w, &st->elems[j]) == 0) {
+			char buf2[160];
+			r = nft_drift(cause, "element %s should be %s",
+			        nft_elem_format(&st->elems[j], buf, sizeof(buf)),
+			        nft_elem_format(w, buf2, sizeof(buf2)));
+		} else if (d < 0)
+			r = nft_drift(
+			        cause, "missing element %s", nft_elem_format(w, buf, sizeof(buf)));
+		else if (d > 0)
+			r = nft_drift(cause, "unexpected element %s",
+			        nft_elem_format(&st->elems[j], buf, sizeof(buf)));
+		if (r == 0 && d <= 0 && (got = next(arg, &w, cause)) < 0)
+			return got;
+		j += d >= 0;
+	}
+	return r ? 1 : 0;
+}
+
+/* An array as a source. */
+struct elem_array {
+	const struct nft_elem *v;
+	size_t n, i;
+};
+
+static int array_next(void *arg, const struct nft_elem **e, char **cause)
+{
+	struct elem_array *a = arg;
+
+	if (a->i == a->n)
+		return 0;
+	*e = &a->v[a->i++];
+	return 1;
+}
+
+int nft_compare_stream(const struct nft_state *st, const struct nft_opts *o, nft_elem_next next,
+        void *arg, char **cause)
+{
+	int r;
+
+	if (cause)
+		*cause = NULL;
+	if ((r = compare_rules(st, o, cause)) != 0)
+		return r;
+	return compare_elems(st, next, arg, cause);
+}
+
 int nft_compare(const struct nft_state *st, const struct nft_opts *o, const struct forwarding *fwds,
         size_t n, char **cause)
 {
 	struct nft_elem *want;
-	size_t nwant, i = 0, j = 0;
-	char buf[160];
+	size_t nwant;
 	int r;
 
 	if (cause)
@@ -867,24 +924,7 @@ int nft_compare(const struct nft_state *st, const struct nft_opts *o, const stru
 		return r;
 	if ((r = nft_expand(fwds, n, &want, &nwant, cause)) < 0)
 		return r;
-	r = 0;
-	while (r == 0 && (i < nwant || j < st->n)) {
-		int d = i == nwant ? 1 : j == st->n ? -1 : nft_elem_cmp(&want[i], &st->elems[j]);
-		if (d != 0 && i < nwant && j < st->n &&
-		        nft_elem_key_cmp(&want[i], &st->elems[j]) == 0) {
-			char buf2[160];
-			r = nft_drift(cause, "element %s should be %s",
-			        nft_elem_format(&st->elems[j], buf, sizeof(buf)),
-			        nft_elem_format(&want[i], buf2, sizeof(buf2)));
-		} else if (d < 0)
-			r = nft_drift(cause, "missing element %s",
-			        nft_elem_format(&want[i], buf, sizeof(buf)));
-		else if (d > 0)
-			r = nft_drift(cause, "unexpected element %s",
-			        nft_elem_format(&st->elems[j], buf, sizeof(buf)));
-		i += d <= 0;
-		j += d >= 0;
-	}
+	r = compare_elems(st, array_next, &(struct elem_array){want, nwant, 0}, cause);
 	free(want);
-	return r ? 1 : 0;
+	return r;
 }

@@ -41,5 +41,18 @@ char *nft_rule_fingerprint(const struct nftnl_rule *r);
  */
 int nft_compare(const struct nft_state *st, const struct nft_opts *o, const struct forwarding *fwds,
         size_t n, char **cause);
+/*
+ * A source of the wanted elements, in nft_elem_cmp() order, one at a
+ * time: 1 with *e set (valid until the next call), 0 at the end, or
+ * -errno with *cause.
+ */
+typedef int (*nft_elem_next)(void *arg, const struct nft_elem **e, char **cause);
+/*
+ * nft_compare() with the elements from a source: a caller holding many
+ * forwardings in a form of its own need not expand them all at once.
+ * The source's error is returned as is.
+ */
+int nft_compare_stream(const struct nft_state *st, const struct nft_opts *o, nft_elem_next next,
+        void *arg, char **cause);
 
 #endif

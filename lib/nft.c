@@ -169,6 +169,38 @@ static int fwd_check(const struct forwarding *f, char **cause)
 	return 0;
 }
 
+int nft_expand_one(const struct forwarding *f, struct nft_elem *v, char **cause)
+{
+	int r;
+
+	if ((r = fwd_check(f, cause)) < 0)
+		return r;
+	for (unsigned int p = f->external.lo; p <= f->external.hi; p++) {
+		struct nft_elem *e = v++;
+		e->protocol = f->protocol;
+		e->ext = f->external_addr;
+		e->ext_port = (uint16_t)p;
+		e->in = f->internal_addr;
+		e->in_port = fwd_internal_port_for(f, (uint16_t)p);
+		e->masquerade = f->masquerade;
+	}
+	return 0;
+}
+
+/* Sorts v and refuses a port forwarded twice. */
+static int elems_sort(struct nft_elem *v, size_t n, char **cause)
+{
+	if (n > 1)
+		qsort(v, n, sizeof(*v), nft_elem_qsort_cmp);
+	for (size_t i = 1; i < n; i++)
+		if (nft_elem_key_cmp(&v[i - 1], &v[i]) == 0) {
+			char buf[160];
+			nft_elem_format(&v[i], buf, sizeof(buf));
+			return cause_errno(cause, -EEXIST, "port forwarded twice (%s)", buf);
+		}
+	return 0;
+}
+
 int nft_expand(
         const struct forwarding *fwds, size_t n, struct nft_elem **out, size_t *nout, char **cause)
 {
@@ -188,25 +220,13 @@ int nft_expand(
 	if ((v = calloc(total, sizeof(*v))) == NULL)
 		return cause_errno(cause, -ENOMEM, "expand %zu forwarded ports", total);
 	for (size_t i = 0; i < n; i++) {
-		const struct forwarding *f = &fwds[i];
-		for (unsigned int p = f->external.lo; p <= f->external.hi; p++) {
-			struct nft_elem *e = &v[k++];
-			e->protocol = f->protocol;
-			e->ext = f->external_addr;
-			e->ext_port = (uint16_t)p;
-			e->in = f->internal_addr;
-			e->in_port = fwd_internal_port_for(f, (uint16_t)p);
-			e->masquerade = f->masquerade;
-		}
+		nft_expand_one(&fwds[i], v + k, NULL); /* checked above */
+		k += port_range_len(&fwds[i].external);
 	}
-	qsort(v, total, sizeof(*v), nft_elem_qsort_cmp);
-	for (size_t i = 1; i < total; i++)
-		if (nft_elem_key_cmp(&v[i - 1], &v[i]) == 0) {
-			char buf[160];
-			nft_elem_format(&v[i], buf, sizeof(buf));
-			free(v);
-			return cause_errno(cause, -EEXIST, "port forwarded twice (%s)", buf);
-		}
+	if ((r = elems_sort(v, total, cause)) < 0) {
+		free(v);
+		return r;
+	}
 	*out = v;
 	*nout = total;
 	return 0;

@@ -171,6 +171,13 @@ int nft_drop(struct nft_conn *c, const struct nft_opts *o, char **cause);
  */
 int nft_expand(
         const struct forwarding *fwds, size_t n, struct nft_elem **out, size_t *nout, char **cause);
+/*
+ * The port_range_len(&f->external) elements of f, in order, written at v;
+ * -EINVAL as nft_expand(). For a caller expanding one forwarding at a time.
+ */
+int nft_expand_one(const struct forwarding *f, struct nft_elem *v, char **cause);
+/* Orders elements by key alone (address, protocol, port). */
+int nft_elem_key_cmp(const struct nft_elem *a, const struct nft_elem *b);
 int nft_elem_cmp(const struct nft_elem *a, const struct nft_elem *b);
 /* "tcp 203.0.113.1 4022 -> 10.0.0.5 22 masquerade" */
 const char *nft_elem_format(const struct nft_elem *e, char *buf, size_t len);

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,10 +77,11 @@ static size_t uniq(const char **v, size_t n)
 	return out;
 }
 
-int decide_ids(const struct forwarding *fwds, size_t n, const char ***port_ids, size_t *nports,
+int decide_ids(const struct fwdset *s, const char ***port_ids, size_t *nports,
         const char ***router_ids, size_t *nrouters)
 {
-	const char **p = calloc(n + 1, sizeof(*p)), **r = calloc(n + 1, sizeof(*r));
+	const char **p = calloc(s->ports.n + 1, sizeof(*p));
+	const char **r = calloc(s->routers.n + 1, sizeof(*r));
 	size_t np = 0, nr = 0;
 
 	if (p == NULL || r == NULL) {
@@ -87,12 +89,12 @@ int decide_ids(const struct forwarding *fwds, size_t n, const char ***port_ids, 
 		free(r);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < n; i++) {
-		if (fwds[i].internal_port_id[0] != '\0')
-			p[np++] = fwds[i].internal_port_id;
-		if (fwds[i].router_id[0] != '\0')
-			r[nr++] = fwds[i].router_id;
-	}
+	/* The tables hold each name once: only sorting is left. */
+	for (uint32_t i = 0; i < s->ports.n; i++)
+		p[np++] = fwdset_name(&s->ports, i);
+	for (uint32_t i = 0; i < s->routers.n; i++)
+		if (*fwdset_name(&s->routers, i) != '\0')
+			r[nr++] = fwdset_name(&s->routers, i);
 	*port_ids = p;
 	*nports = uniq(p, np);
 	*router_ids = r;
@@ -139,103 +141,120 @@ static const void *index_find(const struct entry *e, size_t len, const char *id)
 	return hit ? hit->ptr : NULL;
 }
 
-/* The first address of a family among fixed IPs, or NULL. */
-static const struct addr *first_of(const struct neutron_fixed_ip *ips, size_t n, int family)
+/*
+ * Addresses at a stride: a port's (struct addr, back to back in the set)
+ * and a router's (in struct neutron_fixed_ip) are searched by one code.
+ */
+struct addrs {
+	const char *base;
+	size_t n, stride;
+};
+
+static const struct addr *addrs_at(const struct addrs *v, size_t i)
 {
-	for (size_t i = 0; i < n; i++)
-		if (ips[i].addr.family == family)
-			return &ips[i].addr;
+	return (const struct addr *)(v->base + i * v->stride);
+}
+
+/* The first address of a family, or NULL. */
+static const struct addr *first_of(const struct addrs *v, int family)
+{
+	for (size_t i = 0; i < v->n; i++)
+		if (addrs_at(v, i)->family == family)
+			return addrs_at(v, i);
 	return NULL;
 }
 
-static bool holds(const struct neutron_fixed_ip *ips, size_t n, const struct addr *a)
+static bool holds(const struct addrs *v, const struct addr *a)
 {
-	for (size_t i = 0; i < n; i++)
-		if (addr_equal(&ips[i].addr, a))
+	for (size_t i = 0; i < v->n; i++)
+		if (addr_equal(addrs_at(v, i), a))
 			return true;
 	return false;
 }
 
-static int check_port(
-        const struct forwarding *f, const struct entry *ports, size_t nports, struct actions *out)
+/* The forwarding has moved, or not, from old to the first of v of its family. */
+static int check_moved(enum action_kind kind, const char *id, const struct addr *old,
+        const struct addrs *v, struct actions *out)
 {
-	const struct neutron_port *p = index_find(ports, nports, f->internal_port_id);
 	const struct addr *now;
 	struct action act;
 
+	if (holds(v, old) || (now = first_of(v, old->family)) == NULL)
+		return 0;
 	memset(&act, 0, sizeof(act));
-	strcpy(act.id, f->internal_port_id);
-	if (p == NULL) {
-		act.kind = ACTION_PORT_SUSPECT;
-		return push(out, &act);
-	}
-	if (holds(p->fixed_ips, p->fixed_ips_len, &f->internal_addr))
-		return 0;
-	/* The VM moved: follow it to its address of the same family, if it has one. */
-	now = first_of(p->fixed_ips, p->fixed_ips_len, f->internal_addr.family);
-	if (now == NULL)
-		return 0;
-	act.kind = ACTION_PORT_MOVED;
-	act.old_ip = f->internal_addr;
+	act.kind = kind;
+	snprintf(act.id, sizeof(act.id), "%s", id);
+	act.old_ip = *old;
 	act.new_ip = *now;
 	return push(out, &act);
 }
 
-static int check_router(const struct forwarding *f, const struct entry *routers, size_t nrouters,
-        struct actions *out)
+static int suspect(enum action_kind kind, const char *id, struct actions *out)
 {
-	const struct neutron_router *r = index_find(routers, nrouters, f->router_id);
-	const struct addr *now;
 	struct action act;
 
 	memset(&act, 0, sizeof(act));
-	strcpy(act.id, f->router_id);
-	if (r == NULL) {
-		act.kind = ACTION_ROUTER_SUSPECT;
-		return push(out, &act);
-	}
-	if (f->external_addr.family == 0 ||
-	        holds(r->gateway_ips, r->gateway_ips_len, &f->external_addr))
+	act.kind = kind;
+	snprintf(act.id, sizeof(act.id), "%s", id);
+	return push(out, &act);
+}
+
+static int check_port(const struct fwdset *s, const struct fwdset_rec *f, struct actions *out)
+{
+	const struct fwdset_port *p = fwdset_port_state(s, f->port);
+	struct addr in = fwdset_addr(f->in_family, f->in);
+	struct addrs v = {p->naddr ? (const char *)(s->addrs + p->addr_off) : NULL, p->naddr,
+	        sizeof(struct addr)};
+
+	if (!p->listed)
+		return suspect(ACTION_PORT_SUSPECT, fwdset_port_id(s, f), out);
+	/* The VM moved: follow it to its address of the same family, if it has one. */
+	return check_moved(ACTION_PORT_MOVED, fwdset_port_id(s, f), &in, &v, out);
+}
+
+static int check_router(const struct fwdset *s, const struct fwdset_rec *f,
+        const struct entry *routers, size_t nrouters, struct actions *out)
+{
+	const char *id = fwdset_router_id(s, f);
+	const struct neutron_router *r = index_find(routers, nrouters, id);
+	struct addr ext = fwdset_addr(f->ext_family, f->ext);
+	struct addrs v;
+
+	if (r == NULL)
+		return suspect(ACTION_ROUTER_SUSPECT, id, out);
+	if (ext.family == 0 || r->gateway_ips_len == 0)
 		return 0;
 	/* A router without a gateway keeps its forwardings: they come back with it. */
-	now = first_of(r->gateway_ips, r->gateway_ips_len, f->external_addr.family);
-	if (now == NULL)
-		return 0;
-	act.kind = ACTION_GATEWAY_CHANGED;
-	act.old_ip = f->external_addr;
-	act.new_ip = *now;
-	return push(out, &act);
+	v = (struct addrs){(const char *)&r->gateway_ips[0].addr, r->gateway_ips_len,
+	        sizeof(struct neutron_fixed_ip)};
+	return check_moved(ACTION_GATEWAY_CHANGED, id, &ext, &v, out);
 }
 
-int decide(const struct forwarding *fwds, size_t n, const struct neutron_ports *ports,
-        const struct neutron_routers *routers, struct actions *out)
+int decide(const struct fwdset *s, const struct neutron_routers *routers, struct actions *out)
 {
-	return decide_scoped(fwds, n, ports, routers, DECIDE_ALL, out);
+	return decide_scoped(s, routers, DECIDE_ALL, out);
 }
 
-int decide_scoped(const struct forwarding *fwds, size_t n, const struct neutron_ports *ports,
-        const struct neutron_routers *routers, unsigned int scope, struct actions *out)
+int decide_scoped(const struct fwdset *s, const struct neutron_routers *routers, unsigned int scope,
+        struct actions *out)
 {
-	size_t np = ports ? ports->len : 0, nr = routers ? routers->len : 0;
-	struct entry *pi, *ri;
+	size_t nr = routers ? routers->len : 0;
+	struct entry *ri;
 	int r = -ENOMEM;
 
 	memset(out, 0, sizeof(*out));
-	pi = index_build(ports ? ports->v : NULL, np, sizeof(struct neutron_port),
-	        offsetof(struct neutron_port, id));
 	ri = index_build(routers ? routers->v : NULL, nr, sizeof(struct neutron_router),
 	        offsetof(struct neutron_router, id));
-	if (pi == NULL || ri == NULL)
+	if (ri == NULL)
 		goto out;
 	r = 0;
-	for (size_t i = 0; r == 0 && i < n; i++) {
-		if ((scope & DECIDE_PORTS) && fwds[i].internal_port_id[0] != '\0')
-			r = check_port(&fwds[i], pi, np, out);
+	for (size_t i = 0; r == 0 && i < s->n; i++) {
+		if ((scope & DECIDE_PORTS) && s->v[i].port != FWDSET_NONE)
+			r = check_port(s, &s->v[i], out);
 		if (r == 0 && (scope & DECIDE_ROUTERS))
-			r = check_router(&fwds[i], ri, nr, out);
+			r = check_router(s, &s->v[i], ri, nr, out);
 	}
 out:
-	free(pi);
 	free(ri);
 	if (r < 0)
 		actions_free(out);

@@ -1,7 +1,8 @@
 /*
  * What the monitor concludes from one look at Neutron: given the
- * forwardings the pat-agent listed and what Neutron says of the ports and
- * routers they reference, the changes to report. Pure: no I/O, so every
+ * forwardings the pat-agent listed (held compactly, fwdset.h) and what
+ * Neutron says of the ports and routers they reference, the changes to
+ * report. Pure: no I/O, so every
  * rule is unit-tested.
  *
  * A port or router missing from a listing is only a suspect: the monitor
@@ -14,8 +15,8 @@
 
 #include "addr.h"
 #include "fwd.h"
+#include "fwdset.h"
 
-struct neutron_ports;
 struct neutron_routers;
 
 enum action_kind {
@@ -37,13 +38,14 @@ struct actions {
 };
 
 /*
- * Compares fwds[0..n) with ports (listed by the ids the forwardings name)
- * and routers (likewise). Each conclusion appears once however many
- * forwardings lead to it; out is sorted by kind, then id. O(N log N) in
- * the forwardings and the listings. 0 or -ENOMEM (out is then empty).
+ * Compares the forwardings of s with what Neutron said: of their ports,
+ * as noted in s (fwdset_note_port; a port never noted is not listed), and
+ * of their routers (routers, listed by the ids the forwardings name).
+ * Each conclusion appears once however many forwardings lead to it; out
+ * is sorted by kind, then id. O(N log N) in the forwardings and the
+ * listings. 0 or -ENOMEM (out is then empty).
  */
-int decide(const struct forwarding *fwds, size_t n, const struct neutron_ports *ports,
-        const struct neutron_routers *routers, struct actions *out);
+int decide(const struct fwdset *s, const struct neutron_routers *routers, struct actions *out);
 
 /* Which rules decide_scoped applies. */
 enum decide_scope {
@@ -58,15 +60,15 @@ enum decide_scope {
  * about their routers, which are then not judged), and the same for a
  * router. decide() is decide_scoped(..., DECIDE_ALL, out).
  */
-int decide_scoped(const struct forwarding *fwds, size_t n, const struct neutron_ports *ports,
-        const struct neutron_routers *routers, unsigned int scope, struct actions *out);
+int decide_scoped(const struct fwdset *s, const struct neutron_routers *routers, unsigned int scope,
+        struct actions *out);
 void actions_free(struct actions *a);
 
 /*
- * The distinct non-empty internal_port_ids and router_ids of fwds, as
- * arrays of pointers into fwds (valid while fwds is). 0 or -ENOMEM.
+ * The distinct non-empty port and router ids of s, sorted, as arrays of
+ * pointers into s (valid while s is unchanged). 0 or -ENOMEM.
  */
-int decide_ids(const struct forwarding *fwds, size_t n, const char ***port_ids, size_t *nports,
+int decide_ids(const struct fwdset *s, const char ***port_ids, size_t *nports,
         const char ***router_ids, size_t *nrouters);
 
 #endif

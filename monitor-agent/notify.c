@@ -7,6 +7,7 @@
 
 #include "bus.h"
 #include "decide.h"
+#include "fwdset.h"
 #include "ipc.h"
 #include "log.h"
 #include "monitor.h"
@@ -138,10 +139,18 @@ static void conclude(
 {
 	unsigned int scope = j->ev.kind == OSLO_EVENT_PORT ? DECIDE_PORTS : DECIDE_ROUTERS;
 	struct actions acts;
+	struct fwdset set;
 	int r;
 
-	if (decide_scoped(j->fwds, j->nfwds, ports, routers, scope, &acts) < 0) {
-		job_retry(j, "out of memory");
+	fwdset_init(&set);
+	r = fwdset_add_all(&set, j->fwds, j->nfwds);
+	for (size_t i = 0; r == 0 && ports != NULL && i < ports->len; i++)
+		r = fwdset_note_port(&set, &ports->v[i]);
+	if (r == 0)
+		r = decide_scoped(&set, routers, scope, &acts);
+	fwdset_free(&set);
+	if (r < 0) {
+		job_retry(j, r == -ENOMEM ? "out of memory" : "a forwarding id is not a UUID");
 		return;
 	}
 	j->reports = 1; /* held until every report is sent */

@@ -6,13 +6,16 @@
  * any error ends the cycle with no change and backs off.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <event2/event.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "cause.h"
 #include "decide.h"
+#include "fwdset.h"
 #include "gateway-ns.h"
 #include "ipc.h"
 #include "log.h"
@@ -62,11 +65,9 @@ struct cycle {
 	struct monitor *m;
 	double started;
 	unsigned int requests_before;
-	struct forwarding *fwds; /* sorted by router id */
-	size_t n;
+	struct fwdset set; /* the forwardings listed, sorted by router once all came */
 	const char **port_ids, **router_ids;
 	size_t nports, nrouters;
-	struct neutron_ports *ports;
 	struct neutron_routers *routers;
 	struct neutron_call *ports_call, *routers_call; /* listings in flight */
 	struct confirm *confirms[CONFIRMS_MAX];         /* confirmations in flight */
@@ -118,11 +119,9 @@ static void cycle_free(struct cycle *c)
 	}
 	if (c->deadline != NULL)
 		event_free(c->deadline);
-	free(c->fwds);
 	free(c->port_ids);
 	free(c->router_ids);
-	if (c->ports)
-		neutron_ports_free(c->ports);
+	fwdset_free(&c->set);
 	if (c->routers)
 		neutron_routers_free(c->routers);
 	free(c);
@@ -138,13 +137,15 @@ static void cycle_end(struct cycle *c, bool openstack_failed)
 	/* The verify answers come after the cycle: the totals so far. */
 	log_info("reconcile: %zu forwardings, %u Neutron requests, %.1f ms, %u change%s "
 	         "reported%s; tables: %lu drifts repaired, %lu suspects cleared by the pat-agent",
-	        c->n, neutron_requests(m) - c->requests_before, (now() - c->started) * 1000,
+	        c->set.n, neutron_requests(m) - c->requests_before, (now() - c->started) * 1000,
 	        c->reported, c->reported == 1 ? "" : "s",
 	        openstack_failed ? ", OpenStack failed: backing off" : "", m->drifts,
 	        m->unconfirmed);
 	m->cycle = NULL;
 	elapsed = now() - c->started;
 	cycle_free(c);
+	/* What the cycle freed inside the heap goes back to the kernel too. */
+	malloc_trim(0);
 	schedule(m, elapsed);
 }
 
@@ -224,7 +225,7 @@ static void act(struct cycle *c)
 {
 	struct actions actions;
 
-	if (decide(c->fwds, c->n, c->ports, c->routers, &actions) < 0) {
+	if (decide(&c->set, c->routers, &actions) < 0) {
 		log_warnx("Failed to compare with Neutron: out of memory");
 		cycle_end(c, false);
 		return;
@@ -258,12 +259,27 @@ static void listing_done(struct cycle *c, const struct http_error *err, const ch
 		act(c);
 }
 
+/*
+ * Only what the decisions need is kept of the listing, a page at a time:
+ * the ports' addresses (100,000 decoded ports would take ~56 MB).
+ */
+static int on_ports_page(const struct neutron_ports *page, void *arg)
+{
+	struct cycle *c = arg;
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < page->len; i++)
+		r = fwdset_note_port(&c->set, &page->v[i]);
+	return r;
+}
+
 static void on_ports(struct neutron_ports *l, const struct http_error *err, void *arg)
 {
 	struct cycle *c = arg;
 
 	c->ports_call = NULL; /* ended: the handle is no longer ours to cancel */
-	c->ports = l;
+	if (l != NULL)
+		neutron_ports_free(l); /* empty: the pages went to on_ports_page */
 	listing_done(c, err, "port listing");
 }
 
@@ -291,7 +307,7 @@ static void ask_neutron(struct cycle *c)
 	double d = monitor_deadline(c->m->cfg.second_monitoring);
 	struct timeval tv = {.tv_sec = (time_t)d, .tv_usec = (suseconds_t)((d - floor(d)) * 1e6)};
 
-	if (decide_ids(c->fwds, c->n, &c->port_ids, &c->nports, &c->router_ids, &c->nrouters) < 0) {
+	if (decide_ids(&c->set, &c->port_ids, &c->nports, &c->router_ids, &c->nrouters) < 0) {
 		cycle_end(c, false);
 		return;
 	}
@@ -308,7 +324,7 @@ static void ask_neutron(struct cycle *c)
 	c->pending = 2;
 	if (c->nports > 0) {
 		struct neutron_port_filter pf = {.ids = c->port_ids, .ids_len = c->nports};
-		if (neutron_ports_list(n, &pf, on_ports, c, &c->ports_call) < 0)
+		if (neutron_ports_each(n, &pf, on_ports_page, on_ports, c, &c->ports_call) < 0)
 			listing_done(c, &(struct http_error){.code = -ENOMEM}, "port listing");
 	} else {
 		c->pending--;
@@ -318,30 +334,63 @@ static void ask_neutron(struct cycle *c)
 		listing_done(c, &(struct http_error){.code = -ENOMEM}, "router listing");
 }
 
-static int cmp_router(const void *a, const void *b)
+/*
+ * The elements a router's records call for, one record expanded at a
+ * time (the set keeps them in element order), so 100,000 forwardings
+ * never become 100,000 elements at once.
+ */
+struct want {
+	const struct fwdset *s;
+	const struct fwdset_rec *v;
+	size_t n, i;
+	struct nft_elem *buf; /* the current record's elements */
+	size_t cap, len, k;
+	struct nft_elem prev;
+	bool started;
+};
+
+static int want_expand(struct want *w, char **cause)
 {
-	return strcmp(((const struct forwarding *)a)->router_id,
-	        ((const struct forwarding *)b)->router_id);
+	struct forwarding f;
+	size_t len = port_range_len(&w->v[w->i].external);
+	int r;
+
+	if (len > w->cap) {
+		struct nft_elem *b = reallocarray(w->buf, len, sizeof(*b));
+		if (b == NULL)
+			return cause_errno(cause, -ENOMEM, "expand %zu forwarded ports", len);
+		w->buf = b;
+		w->cap = len;
+	}
+	fwdset_get(w->s, (size_t)(w->v + w->i - w->s->v), &f);
+	if ((r = nft_expand_one(&f, w->buf, cause)) < 0)
+		return r;
+	w->len = len;
+	w->k = 0;
+	w->i++;
+	return 0;
 }
 
-/* The forwardings of one router: a run in the sorted array. */
-static const struct forwarding *router_run(
-        const struct cycle *c, const char *router_id, size_t *len)
+static int want_next(void *arg, const struct nft_elem **e, char **cause)
 {
-	size_t lo = 0, hi = c->n, first;
+	struct want *w = arg;
+	char buf[160];
+	int r;
 
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (strcmp(c->fwds[mid].router_id, router_id) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
+	while (w->k == w->len) {
+		if (w->i == w->n)
+			return 0;
+		if ((r = want_expand(w, cause)) < 0)
+			return r;
 	}
-	first = lo;
-	while (lo < c->n && strcmp(c->fwds[lo].router_id, router_id) == 0)
-		lo++;
-	*len = lo - first;
-	return c->fwds + first;
+	*e = &w->buf[w->k++];
+	/* In order unless two records' ranges overlap: a port forwarded twice. */
+	if (w->started && nft_elem_key_cmp(&w->prev, *e) >= 0)
+		return cause_errno(cause, -EEXIST, "port forwarded twice (%s)",
+		        nft_elem_format(*e, buf, sizeof(buf)));
+	w->prev = **e;
+	w->started = true;
+	return 1;
 }
 
 /* A suspected drift on its way to the pat-agent, who decides. */
@@ -416,16 +465,18 @@ static void ask_verify(struct cycle *c, const char *router_id, char *seen)
 static void check_namespace(struct cycle *c, const char *name, const char *router_id)
 {
 	struct monitor *m = c->m;
-	const struct forwarding *fwds;
+	struct want w = {.s = &c->set};
 	struct nft_state st;
 	struct nft_conn *conn;
 	char *cause = NULL;
-	size_t n;
+	uint32_t router;
 	int r;
 
 	if (*router_id == '\0' || netns_check(m->cfg.netns_dir, name) != 1)
 		return;
-	fwds = router_run(c, router_id, &n);
+	router = fwdset_find(&c->set, &c->set.routers, router_id);
+	if (router != FWDSET_NONE)
+		w.v = fwdset_router_run(&c->set, router, &w.n);
 	r = nft_open(m->cfg.netns_dir, name, &conn, &cause);
 	if (r == 0) {
 		r = nft_read(conn, &m->nft, &st, &cause);
@@ -436,7 +487,8 @@ static void check_namespace(struct cycle *c, const char *name, const char *route
 		free(cause);
 		return;
 	}
-	r = nft_compare(&st, &m->nft, fwds, n, &cause);
+	r = nft_compare_stream(&st, &m->nft, want_next, &w, &cause);
+	free(w.buf);
 	nft_state_free(&st);
 	if (r == 1) {
 		log_debug("The table of %s differs from the listing (%s): asking the pat-agent",
@@ -483,27 +535,19 @@ static void check_kernel(struct cycle *c)
 
 static int request_page(struct cycle *c, const char *marker);
 
-/* Appends one page's forwardings to the cycle's. */
+/* Adds one page's forwardings to the cycle's, compactly. */
 static int add_page(struct cycle *c, const struct ipc_answer *ans, char **why)
 {
-	struct forwarding *page, *all;
+	struct forwarding *page;
 	size_t n;
 	int r;
 
 	if ((r = ipc_answer_forwardings(ans, &page, &n, why)) < 0)
 		return r;
-	if (n > 0) {
-		all = reallocarray(c->fwds, c->n + n, sizeof(*all));
-		if (all == NULL) {
-			free(page);
-			return -ENOMEM;
-		}
-		memcpy(all + c->n, page, n * sizeof(*page));
-		c->fwds = all;
-		c->n += n;
-	}
+	if ((r = fwdset_add_all(&c->set, page, n)) == -EINVAL)
+		*why = strdup("a forwarding id is not a UUID");
 	free(page);
-	return 0;
+	return r;
 }
 
 static void on_list(const struct ipc_answer *ans, const char *error, void *arg)
@@ -532,8 +576,7 @@ static void on_list(const struct ipc_answer *ans, const char *error, void *arg)
 		}
 		return;
 	}
-	if (c->n > 1)
-		qsort(c->fwds, c->n, sizeof(*c->fwds), cmp_router);
+	fwdset_sort(&c->set);
 	check_kernel(c);
 	if (c->m->os == NULL)
 		cycle_end(c, false);
@@ -577,6 +620,7 @@ static void cycle_start(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	c->m = m;
+	fwdset_init(&c->set);
 	c->started = now();
 	c->requests_before = neutron_requests(m);
 	if (request_page(c, NULL) < 0) {

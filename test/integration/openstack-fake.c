@@ -629,6 +629,66 @@ static void case_pagination_loop(void)
 	env_close(&e);
 }
 
+/* A listing taken a page at a time (neutron_ports_each). */
+struct paged {
+	struct result r; /* first: on_ports takes it */
+	unsigned int pages, refuse_at;
+	size_t ports, biggest;
+	char last[64];
+	bool ordered;
+};
+
+static int on_page(const struct neutron_ports *page, void *arg)
+{
+	struct paged *p = arg;
+
+	if (++p->pages == p->refuse_at)
+		return -ECANCELED;
+	p->ports += page->len;
+	p->biggest = page->len > p->biggest ? page->len : p->biggest;
+	for (size_t i = 0; i < page->len; i++) {
+		if (strcmp(p->last, page->v[i].id) >= 0)
+			p->ordered = false;
+		snprintf(p->last, sizeof(p->last), "%s", page->v[i].id);
+	}
+	return 0;
+}
+
+/*
+ * Pages handed over one by one, none kept: every port once, in order, no
+ * page larger than the limit, an empty list at the end; a page refused
+ * ends the listing with that error.
+ */
+static void case_pages(void)
+{
+	const char *args[] = {"--ports", "10", NULL};
+	struct paged p = {.ordered = true};
+	struct neutron_ports *l;
+	struct env e = {0};
+
+	fake_start(args);
+	env_open(&e, NULL);
+	neutron_set_page_size(e.nt, 4);
+	CHECK(neutron_ports_each(e.nt, NULL, NULL, on_ports, &p, NULL) == -EINVAL, "no page cb");
+	CHECK(neutron_ports_each(e.nt, NULL, on_page, on_ports, &p, NULL) == 0, "each");
+	CHECK(run(&e, &p.r.done, 10), "did not end");
+	expect_ok(&p.r);
+	l = p.r.obj;
+	printf("  %u pages, %zu ports, at most %zu a page\n", p.pages, p.ports, p.biggest);
+	CHECK(l != NULL && l->len == 0, "the end should bring an empty list");
+	CHECK(p.ports == 15 && p.pages == 4 && p.biggest == 4, "%zu ports in %u pages", p.ports,
+	        p.pages);
+	CHECK(p.ordered, "pages overlap or repeat");
+	neutron_ports_free(l);
+	p = (struct paged){.refuse_at = 2};
+	CHECK(neutron_ports_each(e.nt, NULL, on_page, on_ports, &p, NULL) == 0, "each");
+	CHECK(run(&e, &p.r.done, 10), "did not end");
+	expect_error(&p.r, -ECANCELED, 0, "refused");
+	CHECK(p.pages == 2, "%u pages after a refusal", p.pages);
+	result_clear(&p.r);
+	env_close(&e);
+}
+
 /* Filters, ids in chunks, fields=, interfaces and subnets. */
 static void case_queries(void)
 {
@@ -1022,6 +1082,7 @@ static const struct {
         {"huge", case_huge},
         {"redirect", case_redirect},
         {"pagination-loop", case_pagination_loop},
+        {"pages", case_pages},
         {"queries", case_queries},
         {"validate", case_validate},
         {"validate-limits", case_validate_limits},

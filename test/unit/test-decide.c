@@ -102,6 +102,32 @@ static struct neutron_router router(const char *id, struct neutron_fixed_ip *gws
 	return r;
 }
 
+/*
+ * decide() on the monitor's compact set, built from f[0..n) and with
+ * Neutron's word on the ports noted, as the poll and the consumer do.
+ */
+static int decide_scoped_fwds(const struct forwarding *f, size_t n,
+        const struct neutron_ports *ports, const struct neutron_routers *routers,
+        unsigned int scope, struct actions *out)
+{
+	struct fwdset set;
+	int r;
+
+	fwdset_init(&set);
+	assert_int_equal(fwdset_add_all(&set, f, n), 0);
+	for (size_t i = 0; ports != NULL && i < ports->len; i++)
+		assert_int_equal(fwdset_note_port(&set, &ports->v[i]), 0);
+	r = decide_scoped(&set, routers, scope, out);
+	fwdset_free(&set);
+	return r;
+}
+
+static int decide_fwds(const struct forwarding *f, size_t n, const struct neutron_ports *ports,
+        const struct neutron_routers *routers, struct actions *out)
+{
+	return decide_scoped_fwds(f, n, ports, routers, DECIDE_ALL, out);
+}
+
 static void addr_eq(const struct addr *a, const char *want)
 {
 	char buf[ADDR_STRLEN];
@@ -125,11 +151,11 @@ static void test_all_match(void **state)
 	};
 	struct actions out;
 
-	assert_int_equal(decide(f, 3, &ports, &routers, &out), 0);
+	assert_int_equal(decide_fwds(f, 3, &ports, &routers, &out), 0);
 	assert_int_equal(out.n, 0);
 	actions_free(&out);
 	/* Nothing at all is nothing to do. */
-	assert_int_equal(decide(NULL, 0, NULL, NULL, &out), 0);
+	assert_int_equal(decide_fwds(NULL, 0, NULL, NULL, &out), 0);
 	assert_int_equal(out.n, 0);
 	actions_free(&out);
 }
@@ -143,14 +169,14 @@ static void test_port_missing(void **state)
 	struct forwarding f[] = {fwd(ROUTER_1, "203.0.113.1", PORT_A, "10.0.0.5", 4022)};
 	struct actions out;
 
-	assert_int_equal(decide(f, 1, &ports, &routers, &out), 0);
+	assert_int_equal(decide_fwds(f, 1, &ports, &routers, &out), 0);
 	assert_int_equal(out.n, 1);
 	/* Only a suspect: the reconcile confirms it with a 404 before port_deleted. */
 	assert_int_equal(out.v[0].kind, ACTION_PORT_SUSPECT);
 	assert_string_equal(out.v[0].id, PORT_A);
 	actions_free(&out);
 	/* A NULL listing reads as an empty one. */
-	assert_int_equal(decide(f, 1, NULL, &routers, &out), 0);
+	assert_int_equal(decide_fwds(f, 1, NULL, &routers, &out), 0);
 	assert_int_equal(out.n, 1);
 	assert_int_equal(out.v[0].kind, ACTION_PORT_SUSPECT);
 	actions_free(&out);
@@ -167,7 +193,7 @@ static void test_port_moved(void **state)
 	struct forwarding f[] = {fwd(ROUTER_1, "203.0.113.1", PORT_A, "10.0.0.5", 4022)};
 	struct actions out;
 
-	assert_int_equal(decide(f, 1, &ports, &routers, &out), 0);
+	assert_int_equal(decide_fwds(f, 1, &ports, &routers, &out), 0);
 	assert_int_equal(out.n, 1);
 	assert_int_equal(out.v[0].kind, ACTION_PORT_MOVED);
 	assert_string_equal(out.v[0].id, PORT_A);
@@ -191,7 +217,7 @@ static void test_port_lost_family(void **state)
 	};
 	struct actions out;
 
-	assert_int_equal(decide(f, 2, &ports, &routers, &out), 0);
+	assert_int_equal(decide_fwds(f, 2, &ports, &routers, &out), 0);
 	assert_int_equal(out.n, 0);
 	actions_free(&out);
 }
@@ -211,26 +237,26 @@ static void test_scoped(void **state)
 	struct forwarding f[] = {fwd(ROUTER_1, "203.0.113.1", PORT_A, "10.0.0.5", 4022)};
 	struct actions out;
 
-	assert_int_equal(decide_scoped(f, 1, &ports, NULL, DECIDE_PORTS, &out), 0);
+	assert_int_equal(decide_scoped_fwds(f, 1, &ports, NULL, DECIDE_PORTS, &out), 0);
 	assert_int_equal(out.n, 1);
 	assert_int_equal(out.v[0].kind, ACTION_PORT_MOVED);
 	actions_free(&out);
 	/* The port gone (404: no listing): a suspect, and nothing about its router. */
-	assert_int_equal(decide_scoped(f, 1, NULL, NULL, DECIDE_PORTS, &out), 0);
+	assert_int_equal(decide_scoped_fwds(f, 1, NULL, NULL, DECIDE_PORTS, &out), 0);
 	assert_int_equal(out.n, 1);
 	assert_int_equal(out.v[0].kind, ACTION_PORT_SUSPECT);
 	actions_free(&out);
-	assert_int_equal(decide_scoped(f, 1, NULL, &routers, DECIDE_ROUTERS, &out), 0);
+	assert_int_equal(decide_scoped_fwds(f, 1, NULL, &routers, DECIDE_ROUTERS, &out), 0);
 	assert_int_equal(out.n, 1);
 	assert_int_equal(out.v[0].kind, ACTION_GATEWAY_CHANGED);
 	addr_eq(&out.v[0].new_ip, "203.0.113.9");
 	actions_free(&out);
-	assert_int_equal(decide_scoped(f, 1, NULL, NULL, DECIDE_ROUTERS, &out), 0);
+	assert_int_equal(decide_scoped_fwds(f, 1, NULL, NULL, DECIDE_ROUTERS, &out), 0);
 	assert_int_equal(out.n, 1);
 	assert_int_equal(out.v[0].kind, ACTION_ROUTER_SUSPECT);
 	actions_free(&out);
 	/* DECIDE_ALL is decide(). */
-	assert_int_equal(decide_scoped(f, 1, &ports, &routers, DECIDE_ALL, &out), 0);
+	assert_int_equal(decide_scoped_fwds(f, 1, &ports, &routers, DECIDE_ALL, &out), 0);
 	assert_int_equal(out.n, 2);
 	actions_free(&out);
 }
@@ -249,12 +275,12 @@ static void test_router_missing(void **state)
 	};
 	struct actions out;
 
-	assert_int_equal(decide(f, 3, &ports, &routers, &out), 0);
+	assert_int_equal(decide_fwds(f, 3, &ports, &routers, &out), 0);
 	assert_int_equal(out.n, 1);
 	assert_int_equal(out.v[0].kind, ACTION_ROUTER_SUSPECT);
 	assert_string_equal(out.v[0].id, ROUTER_1);
 	actions_free(&out);
-	assert_int_equal(decide(f, 3, &ports, NULL, &out), 0);
+	assert_int_equal(decide_fwds(f, 3, &ports, NULL, &out), 0);
 	assert_int_equal(out.n, 2);
 	assert_int_equal(out.v[0].kind, ACTION_ROUTER_SUSPECT);
 	assert_int_equal(out.v[1].kind, ACTION_ROUTER_SUSPECT);
@@ -277,7 +303,7 @@ static void test_gateway_changed(void **state)
 	};
 	struct actions out;
 
-	assert_int_equal(decide(f, 2, &ports, &routers, &out), 0);
+	assert_int_equal(decide_fwds(f, 2, &ports, &routers, &out), 0);
 	/* Only the IPv4 gateway moved. */
 	assert_int_equal(out.n, 1);
 	assert_int_equal(out.v[0].kind, ACTION_GATEWAY_CHANGED);
@@ -298,7 +324,7 @@ static void test_gateway_removed(void **state)
 	struct forwarding f[] = {fwd(ROUTER_1, "203.0.113.1", PORT_A, "10.0.0.5", 4022)};
 	struct actions out;
 
-	assert_int_equal(decide(f, 1, &ports, &routers, &out), 0);
+	assert_int_equal(decide_fwds(f, 1, &ports, &routers, &out), 0);
 	assert_int_equal(out.n, 0);
 	actions_free(&out);
 }
@@ -323,7 +349,7 @@ static void test_dedup(void **state)
 		f[n++] = fwd(ROUTER_1, "203.0.113.1", PORT_B, "10.0.0.6", 6000 + i);
 		f[n++] = fwd(ROUTER_2, "203.0.113.1", "gone-port", "10.0.0.7", 7000 + i);
 	}
-	assert_int_equal(decide(f, n, &ports, &routers, &out), 0);
+	assert_int_equal(decide_fwds(f, n, &ports, &routers, &out), 0);
 	/* A moved twice (v4, v6), B once, one suspect port, two gateway families, one router. */
 	assert_int_equal(out.n, 7);
 	assert_int_equal(out.v[0].kind, ACTION_PORT_SUSPECT);
@@ -357,9 +383,12 @@ static void test_ids(void **state)
 	        fwd(ROUTER_1, "203.0.113.1", PORT_B, "10.0.0.5", 4),
 	};
 	const char **ports, **routers;
+	struct fwdset set;
 	size_t np, nr;
 
-	assert_int_equal(decide_ids(f, 4, &ports, &np, &routers, &nr), 0);
+	fwdset_init(&set);
+	assert_int_equal(fwdset_add_all(&set, f, 4), 0);
+	assert_int_equal(decide_ids(&set, &ports, &np, &routers, &nr), 0);
 	assert_int_equal(np, 2);
 	assert_string_equal(ports[0], PORT_A);
 	assert_string_equal(ports[1], PORT_B);
@@ -368,7 +397,8 @@ static void test_ids(void **state)
 	assert_string_equal(routers[1], ROUTER_2);
 	free(ports);
 	free(routers);
-	assert_int_equal(decide_ids(NULL, 0, &ports, &np, &routers, &nr), 0);
+	fwdset_free(&set);
+	assert_int_equal(decide_ids(&set, &ports, &np, &routers, &nr), 0);
 	assert_int_equal(np, 0);
 	assert_int_equal(nr, 0);
 	free(ports);
@@ -455,7 +485,7 @@ static void big_run(bool moved)
 	big_make(&b, moved);
 	strcmp_calls = 0;
 	t = now();
-	assert_int_equal(decide(b.f, BIG, &b.ports, &b.routers, &out), 0);
+	assert_int_equal(decide_fwds(b.f, BIG, &b.ports, &b.routers, &out), 0);
 	t = now() - t;
 	assert_int_equal(out.n, moved ? BIG : 0);
 	if (moved)

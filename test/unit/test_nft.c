@@ -169,6 +169,71 @@ static void test_compare(void **state)
 	nft_state_free(&st);
 }
 
+/* A source of elements for nft_compare_stream: an array, failing at fail_at. */
+struct source {
+	const struct nft_elem *v;
+	size_t n, i, fail_at;
+	unsigned int calls;
+};
+
+static int source_next(void *arg, const struct nft_elem **e, char **cause)
+{
+	struct source *s = arg;
+
+	s->calls++;
+	if (s->fail_at > 0 && s->i + 1 == s->fail_at) {
+		*cause = strdup("the source failed");
+		return -EEXIST;
+	}
+	if (s->i == s->n)
+		return 0;
+	*e = &s->v[s->i++];
+	return 1;
+}
+
+/* Elements from a source judge as nft_compare does; a source's error comes back as is. */
+static void test_compare_stream(void **state)
+{
+	struct forwarding f[2] = {
+	        fwd("tcp", "203.0.113.1", 4022, 4022, "10.0.0.5", 22, 22, false),
+	        fwd("udp", "203.0.113.1", 53, 54, "10.0.0.5", 53, 53, true),
+	};
+	struct nft_opts o = {0};
+	struct nft_state st = good_state(f, 2, &o);
+	struct nft_elem *v;
+	size_t n;
+	char *cause = NULL;
+
+	assert_int_equal(nft_expand(f, 2, &v, &n, NULL), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(
+	        nft_compare_stream(&st, &o, source_next, &(struct source){.v = v, .n = n}, &cause),
+	        0);
+	assert_null(cause);
+	/* one element fewer: unexpected, as from nft_compare */
+	assert_int_equal(nft_compare_stream(&st, &o, source_next,
+	                         &(struct source){.v = v, .n = n - 1}, &cause),
+	        1);
+	assert_non_null(strstr(cause, "unexpected element"));
+	free(cause);
+	/* a changed target */
+	v[0].in_port = 23;
+	assert_int_equal(
+	        nft_compare_stream(&st, &o, source_next, &(struct source){.v = v, .n = n}, &cause),
+	        1);
+	assert_non_null(strstr(cause, "should be"));
+	free(cause);
+	v[0].in_port = 22;
+	/* the source fails on its second element: that error, nothing judged after */
+	struct source bad = {.v = v, .n = n, .fail_at = 2};
+	assert_int_equal(nft_compare_stream(&st, &o, source_next, &bad, &cause), -EEXIST);
+	assert_string_equal(cause, "the source failed");
+	assert_int_equal(bad.calls, 2);
+	free(cause);
+	free(v);
+	nft_state_free(&st);
+}
+
 /* One more rule in a chain, or ours in another order or changed: drift. */
 static void test_compare_foreign_rules(void **state)
 {
@@ -339,6 +404,7 @@ int main(void)
 	        cmocka_unit_test(test_expand_ranges),
 	        cmocka_unit_test(test_expand_rejects),
 	        cmocka_unit_test(test_compare),
+	        cmocka_unit_test(test_compare_stream),
 	        cmocka_unit_test(test_compare_foreign_rules),
 	        cmocka_unit_test(test_compare_foreign_objects),
 	        cmocka_unit_test(test_fingerprint_registers),

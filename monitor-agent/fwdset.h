@@ -1,0 +1,101 @@
+/*
+ * The monitor's forwardings, held compactly: a record of ~70 bytes each
+ * (the id as 16 bytes, addresses as 16, router and port ids interned in
+ * tables of their own) where a struct forwarding takes ~650, so 100,000
+ * forwardings fit in a few megabytes. Beside each interned port, what
+ * Neutron's listing said of it (listed, and its addresses), so the
+ * listing itself need not be kept.
+ *
+ * Promises: fwdset_get() gives back what fwdset_add() took, for the
+ * fields the monitor uses (no project, description, status, times or
+ * host); interning is O(1) expected per id (SipHash, random key); every
+ * allocation failure is -ENOMEM with the records unchanged.
+ */
+#ifndef PRAAS_MONITOR_FWDSET_H
+#define PRAAS_MONITOR_FWDSET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "fwd.h"
+
+struct neutron_port;
+
+#define FWDSET_NONE UINT32_MAX /* no port */
+
+struct fwdset_rec {
+	uint8_t id[16];  /* the UUID, binary */
+	uint32_t router; /* index in the router names */
+	uint32_t port;   /* index in the port names, or FWDSET_NONE */
+	uint8_t ext[16], in[16];
+	uint8_t ext_family, in_family; /* AF_INET, AF_INET6, 0 */
+	uint8_t protocol;
+	bool masquerade;
+	struct port_range external, internal;
+};
+
+/* Interned strings: index -> text, text -> index. */
+struct fwdset_names {
+	char *text; /* NUL-terminated strings, back to back */
+	size_t used, text_cap;
+	uint32_t *off; /* where name i starts in text */
+	size_t n, cap;
+	uint32_t *slots; /* open addressing: index + 1, 0 when free */
+	size_t nslots;
+};
+
+/* What Neutron's listing said of one port. */
+struct fwdset_port {
+	uint32_t addr_off; /* its addresses: addrs[addr_off .. addr_off + naddr) */
+	uint16_t naddr;
+	bool listed;
+};
+
+struct fwdset {
+	struct fwdset_rec *v;
+	size_t n, cap;
+	struct fwdset_names routers, ports;
+	struct fwdset_port *port_state; /* one per port name */
+	size_t port_state_cap;
+	struct addr *addrs;
+	size_t naddrs, addrs_cap;
+	uint8_t key[16];
+};
+
+/* An empty set (zeroed memory is one too, with a fixed hash key). */
+void fwdset_init(struct fwdset *s);
+void fwdset_free(struct fwdset *s);
+/* A compact copy of f. 0, -EINVAL (id not a UUID, name too long) or -ENOMEM. */
+int fwdset_add(struct fwdset *s, const struct forwarding *f);
+/* fwdset_add() of v[0..n), stopping at the first error. */
+int fwdset_add_all(struct fwdset *s, const struct forwarding *v, size_t n);
+/* Record i in full (fields the set does not hold are zero). */
+void fwdset_get(const struct fwdset *s, size_t i, struct forwarding *out);
+const char *fwdset_router_id(const struct fwdset *s, const struct fwdset_rec *r);
+/* "" when the record has no port. */
+const char *fwdset_port_id(const struct fwdset *s, const struct fwdset_rec *r);
+/* An address from a record's family and bytes. */
+struct addr fwdset_addr(uint8_t family, const uint8_t bytes[16]);
+/* The index of a name, or FWDSET_NONE. */
+uint32_t fwdset_find(const struct fwdset *s, const struct fwdset_names *t, const char *name);
+const char *fwdset_name(const struct fwdset_names *t, uint32_t i);
+/*
+ * Sorts the records by router, so each router's are a run, and within a
+ * run in the order of the table elements they expand to (by external
+ * address, protocol, first external port).
+ */
+void fwdset_sort(struct fwdset *s);
+/* The run of router index router in a sorted set: *len records. */
+const struct fwdset_rec *fwdset_router_run(const struct fwdset *s, uint32_t router, size_t *len);
+
+/*
+ * Neutron listed port p: its addresses are kept if the set forwards to
+ * it (other ports cost nothing). 0 or -ENOMEM.
+ */
+int fwdset_note_port(struct fwdset *s, const struct neutron_port *p);
+/* What was noted of port index i (listed false when never noted). */
+const struct fwdset_port *fwdset_port_state(const struct fwdset *s, uint32_t i);
+
+#endif
