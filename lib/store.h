@@ -57,7 +57,7 @@
 #include "fwd.h"
 
 /* The schema version this code writes; store_open() migrates up to it. */
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 
 struct store;
 struct sqlite3;
@@ -229,6 +229,24 @@ int store_changed_routers(
 bool store_is_shared(const struct store *s);
 /* MariaDB: the database's clock, microseconds since the epoch. -ENOTSUP on SQLite. */
 int store_clock(struct store *s, int64_t *now_us, char **cause);
+
+/* One agent's heartbeat (table agents). Times: the database's clock, microseconds. */
+struct store_agent {
+	char host[FWD_NAME_MAX + 1];
+	char version[64];
+	int64_t started_us;
+	int64_t seen_us;    /* the last heartbeat (store_agent_beat sets it) */
+	int64_t age_us;     /* how long ago seen_us was, by the database's clock */
+	uint32_t routers;   /* router namespaces on its node */
+	int64_t applied_us; /* the newest router change it has applied; 0: none to follow */
+};
+typedef int (*store_agent_cb)(const struct store_agent *ag, void *arg);
+/* Writes ag's row (one statement, outside any transaction); last seen is now. */
+int store_agent_beat(struct store *s, const struct store_agent *ag, char **cause);
+/* Every agent's row, by host. */
+int store_foreach_agent(struct store *s, store_agent_cb cb, void *arg, char **cause);
+/* The newest router change (MariaDB: index routers_changed's last entry); 0 on SQLite. */
+int store_newest_change(struct store *s, int64_t *us, char **cause);
 
 /*
  * Copies every forwarding of from into to (store-copy.c), as it is: ids,

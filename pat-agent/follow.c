@@ -180,3 +180,8 @@ uint64_t follow_rebuilt(const struct follow *fl)
 {
 	return fl ? fl->rebuilt : 0;
 }
+
+int64_t follow_applied_us(const struct follow *fl)
+{
+	return fl ? fl->newest_us : 0;
+}

@@ -21,5 +21,7 @@ void follow_free(struct follow *fl);
 /* Database reads made, and router tables rebuilt, since the start. */
 uint64_t follow_polls(const struct follow *fl);
 uint64_t follow_rebuilt(const struct follow *fl);
+/* The newest router change seen and applied (the database's clock, us); 0 without following. */
+int64_t follow_applied_us(const struct follow *fl);
 
 #endif
