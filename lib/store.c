@@ -17,6 +17,18 @@
 /* Times a write of its own transaction is tried when it loses to a concurrent one. */
 #define STORE_ATTEMPTS 5
 
+/*
+ * The monitor's lease: one row (id 1), taken and renewed by one UPDATE
+ * (store_lease_take), so Galera certifies two takers like two writers of
+ * one row: one wins. Migration 5, in either dialect.
+ */
+#define LEASE_TABLE(text, int64, tail, insert)                                                     \
+	"CREATE TABLE IF NOT EXISTS monitor_lease ("                                               \
+	" id" int64 " NOT NULL PRIMARY KEY,"                                                       \
+	" holder" text " NOT NULL,"                                                                \
+	" expires" int64 " NOT NULL)" tail ";" insert " INTO monitor_lease (id, holder, expires)"  \
+	" VALUES (1, '', 0)"
+
 /* The agents table, in either dialect's column types (migration 5). */
 #define AGENTS_TABLE(text, int64, tail)                                                            \
 	"CREATE TABLE IF NOT EXISTS agents ("                                                      \
@@ -85,12 +97,12 @@ static const char *const migrations[] = {
         "CREATE INDEX forwardings_router_page ON forwardings (router_id, id);",
 
         /*
-         * 5: the agents' heartbeats (GET /v1/agents). Times are microseconds
-         * of the database's clock, so agents of nodes whose clocks differ
-         * still compare alike. One row per host: a restarted agent takes
-         * its row back.
+         * 5: the agents' heartbeats (GET /v1/agents) and the monitor's lease. Times are
+         * microseconds of the database's clock, so agents of nodes whose clocks differ still
+         * compare alike. One row per host: a restarted agent takes its row back.
          */
-        AGENTS_TABLE(" TEXT", " INTEGER", "") ";",
+        AGENTS_TABLE(" TEXT", " INTEGER", "") ";" LEASE_TABLE(
+                " TEXT", " INTEGER", "", "INSERT OR IGNORE") ";",
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION,
         "one migration per schema version");
@@ -155,6 +167,7 @@ enum stmt_id {
 	ST_AGENT_BEAT,
 	ST_AGENTS,
 	ST_NEWEST_CHANGE,
+	ST_LEASE_TAKE,
 	ST_COUNT_, /* number of statements */
 };
 
@@ -271,6 +284,9 @@ static const char *const stmt_sql[ST_COUNT_] = {
                           " routers = excluded.routers, applied = excluded.applied",
         [ST_AGENTS] = "SELECT host, version, started, last_seen, routers, applied, " SQLITE_NOW_US
                       " FROM agents ORDER BY host",
+        /* Taken when free (expired) or renewed by its holder: one row, one statement. */
+        [ST_LEASE_TAKE] = "UPDATE monitor_lease SET holder = ?1, expires = " SQLITE_NOW_US " + ?2"
+                          " WHERE id = 1 AND (holder = ?1 OR expires < " SQLITE_NOW_US ")",
 };
 
 /* MariaDB's text where it differs from SQLite's (NULL: the same). */
@@ -282,6 +298,8 @@ static const char *const mariadb_sql[ST_COUNT_] = {
                           " routers = VALUES(routers), applied = VALUES(applied)",
         [ST_AGENTS] = "SELECT host, version, started, last_seen, routers, applied, " MARIADB_NOW_US
                       " FROM agents ORDER BY host",
+        [ST_LEASE_TAKE] = "UPDATE monitor_lease SET holder = ?1, expires = " MARIADB_NOW_US " + ?2"
+                          " WHERE id = 1 AND (holder = ?1 OR expires < " MARIADB_NOW_US ")",
         /* The newest bump: the last entry of index routers_changed. */
         [ST_NEWEST_CHANGE] = "SELECT COALESCE(MAX(changed), 0) FROM routers",
         [ST_BEGIN] = "START TRANSACTION",
@@ -353,7 +371,8 @@ static const char *const mariadb_migrations[] = {
         "CREATE INDEX IF NOT EXISTS forwardings_status ON forwardings (status)",
         "CREATE INDEX IF NOT EXISTS forwardings_router_page ON forwardings (router_id, id)",
         /* 5: as SQLite's 5. */
-        AGENTS_TABLE(" VARCHAR(64)", " BIGINT", MY_TABLE),
+        (AGENTS_TABLE(" VARCHAR(64)", " BIGINT", MY_TABLE) ";" LEASE_TABLE(
+                " VARCHAR(64)", " BIGINT", MY_TABLE, "INSERT IGNORE")),
 };
 _Static_assert(sizeof(mariadb_migrations) / sizeof(mariadb_migrations[0]) == STORE_SCHEMA_VERSION,
         "one MariaDB migration per schema version");
@@ -1362,6 +1381,25 @@ int store_newest_change(struct store *s, int64_t *us, char **cause)
 	else
 		r = fail(s, rc < 0 ? rc : -EIO, cause, "read the newest router change");
 	stmt_put(s, ST_NEWEST_CHANGE);
+	return r;
+}
+
+int store_lease_take(struct store *s, const char *holder, int64_t ttl_us, bool *held, char **cause)
+{
+	struct sqldb_stmt *st = NULL;
+	int r, rc = 0;
+
+	*held = false;
+	if ((r = stmt_take(s, ST_LEASE_TAKE, &st, cause)) < 0)
+		return r;
+	BIND(sqldb_bind_text(st, 1, holder));
+	BIND(sqldb_bind_int64(st, 2, ttl_us));
+	if (rc == 0)
+		rc = sqldb_step(st);
+	if (rc >= 0)
+		*held = sqldb_changes(s->db) == 1;
+	r = rc >= 0 ? 0 : fail(s, rc, cause, "take the monitor's lease");
+	stmt_put(s, ST_LEASE_TAKE);
 	return r;
 }
 

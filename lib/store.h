@@ -249,6 +249,15 @@ int store_foreach_agent(struct store *s, store_agent_cb cb, void *arg, char **ca
 int store_newest_change(struct store *s, int64_t *us, char **cause);
 
 /*
+ * The monitor's lease (one row): holder takes it if it is free (expired)
+ * or renews it if it holds it, until ttl_us from now by the database's
+ * clock, in one UPDATE outside any transaction. *held says whether holder
+ * has it now. A concurrent taker on another Galera node loses at commit
+ * (-EAGAIN, *held false): never two holders.
+ */
+int store_lease_take(struct store *s, const char *holder, int64_t ttl_us, bool *held, char **cause);
+
+/*
  * Copies every forwarding of from into to (store-copy.c), as it is: ids,
  * timestamps and status kept, in one transaction of to, all or nothing.
  * to must hold no forwardings (-EEXIST). *copied gets the count.

@@ -167,6 +167,28 @@ static void on_verify(struct control_reply *rep, const struct ipc_request *req, 
 	free(drift);
 }
 
+/*
+ * {"ok":true,"held":true|false}: the monitor asking for the lease (one
+ * UPDATE of the shared database: the monitors of every node share it).
+ */
+static void on_lease(struct control_reply *rep, const struct ipc_request *req, void *arg)
+{
+	struct agent *a = arg;
+	char *cause = NULL;
+	bool held = false;
+	int r = store_lease_take(a->store, req->holder, (int64_t)req->ttl_ms * 1000, &held, &cause);
+
+	if (r < 0 && r != -EAGAIN) {
+		log_warnx("Control lease for %s failed: %s", req->holder,
+		        cause ? cause : strerror(-r));
+		control_reply_error(rep, "%s", cause ? cause : strerror(-r));
+	} else {
+		/* -EAGAIN: another node's monitor took it at the same instant, and won. */
+		control_reply_ok_members(rep, held ? ",\"held\":true" : ",\"held\":false");
+	}
+	free(cause);
+}
+
 int control_handlers_open(struct agent *a, char **cause)
 {
 	/* One line per op of lib/ipc.h; an op without one answers "not supported". */
@@ -180,6 +202,7 @@ int control_handlers_open(struct agent *a, char **cause)
 	                        [IPC_OP_GATEWAY_CHANGED] = on_gateway_changed,
 	                        [IPC_OP_RESYNC] = on_resync,
 	                        [IPC_OP_VERIFY] = on_verify,
+	                        [IPC_OP_LEASE] = on_lease,
 	                },
 	        .arg = a,
 	};

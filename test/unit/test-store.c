@@ -1131,6 +1131,27 @@ static void test_agents(void **state)
 	assert_true(newest >= 0);
 }
 
+/* The lease: one holder at a time; renewed by its holder; free once expired. */
+static void test_lease(void **state)
+{
+	struct ctx *c = *state;
+	bool held;
+
+	assert_int_equal(store_lease_take(c->s, "mon-a", 60000000, &held, NULL), 0);
+	assert_true(held);
+	assert_int_equal(store_lease_take(c->s, "mon-b", 60000000, &held, NULL), 0);
+	assert_false(held);
+	assert_int_equal(store_lease_take(c->s, "mon-a", 60000000, &held, NULL), 0);
+	assert_true(held);
+	/* mon-a renews with a lease already over: mon-b may take it, and then mon-a may not. */
+	assert_int_equal(store_lease_take(c->s, "mon-a", -1000000, &held, NULL), 0);
+	assert_true(held);
+	assert_int_equal(store_lease_take(c->s, "mon-b", 60000000, &held, NULL), 0);
+	assert_true(held);
+	assert_int_equal(store_lease_take(c->s, "mon-a", 60000000, &held, NULL), 0);
+	assert_false(held);
+}
+
 /* The tests that hold for any engine, against MariaDB. */
 static int run_mariadb(void)
 {
@@ -1149,6 +1170,7 @@ static int run_mariadb(void)
 	        MY_TEST(test_transactions),
 	        MY_TEST(test_paging),
 	        MY_TEST(test_agents),
+	        MY_TEST(test_lease),
 	};
 #undef MY_TEST
 
@@ -1169,6 +1191,7 @@ int main(int argc, char **argv)
 	        cmocka_unit_test_setup_teardown(test_open_settings, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_crud, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_agents, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_lease, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_ipv6_and_no_address, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_invalid, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_conflict_external, setup, teardown),
