@@ -18,7 +18,7 @@ struct cli {
 };
 
 struct cli_command {
-	const char *group; /* "forwarding" */
+	const char *group; /* "forwarding", "agent" */
 	const char *name;  /* "create" */
 	const char *usage; /* the arguments after "praas forwarding create" */
 	const char *help;  /* one line */
@@ -26,6 +26,7 @@ struct cli_command {
 };
 
 extern const struct cli_command cli_forwarding_commands[];
+extern const struct cli_command cli_agent_commands[];
 
 /* Codes of the global options a command also accepts (besides 'f'). */
 enum {
@@ -34,6 +35,16 @@ enum {
 	CLI_OPT_TIMEOUT,
 	CLI_OPT_CONFIG,
 };
+
+/* The global options in a command's getopt_long table (they may follow the command). */
+#define CLI_GLOBAL_OPTIONS                                                                         \
+	{"url", required_argument, NULL, CLI_OPT_URL},                                             \
+	        {"os-cloud", required_argument, NULL, CLI_OPT_OS_CLOUD},                           \
+	        {"config", required_argument, NULL, CLI_OPT_CONFIG},                               \
+	        {"format", required_argument, NULL, 'f'},                                          \
+	{                                                                                          \
+		"timeout", required_argument, NULL, CLI_OPT_TIMEOUT                                \
+	}
 
 /*
  * Applies global option opt (its argument arg). 0 when taken, EXIT_USAGE

@@ -75,12 +75,7 @@ static const struct option all_options[] = {
         {"masquerade", no_argument, NULL, OPT_MASQUERADE},
         {"description", required_argument, NULL, OPT_DESCRIPTION},
         {"help", no_argument, NULL, 'h'},
-        /* the global options, also accepted after the command */
-        {"url", required_argument, NULL, CLI_OPT_URL},
-        {"os-cloud", required_argument, NULL, CLI_OPT_OS_CLOUD},
-        {"config", required_argument, NULL, CLI_OPT_CONFIG},
-        {"format", required_argument, NULL, 'f'},
-        {"timeout", required_argument, NULL, CLI_OPT_TIMEOUT},
+        CLI_GLOBAL_OPTIONS,
         {NULL, 0, NULL, 0},
 };
 

@@ -2,7 +2,7 @@
  * praas: the command-line client for PRaaS port forwardings.
  *
  *   praas [--url URL | --config PATH] [--os-cloud NAME] [-f table|json|value]
- *         forwarding COMMAND ...
+ *         (forwarding | agent) COMMAND ...
  *
  * The global options may also follow the command, as with the openstack
  * CLI ("praas forwarding list -f json").
@@ -21,13 +21,19 @@
 
 #define GLOBAL_USAGE                                                                               \
 	"praas [--url URL | --config PATH] [--os-cloud NAME] [-f table|json|value] "               \
-	"[--timeout SECONDS] forwarding COMMAND [ARGS]"
+	"[--timeout SECONDS] (forwarding | agent) COMMAND [ARGS]"
+
+/* The command groups: the word after praas, and its commands. */
+static const struct cli_command *const groups[] = {cli_forwarding_commands, cli_agent_commands};
+#define NGROUPS (sizeof(groups) / sizeof(groups[0]))
 
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: " GLOBAL_USAGE "\n\ncommands:\n");
-	for (const struct cli_command *c = cli_forwarding_commands; c->name; c++)
-		fprintf(out, "  praas %s %s %s\n      %s\n", c->group, c->name, c->usage, c->help);
+	for (size_t g = 0; g < NGROUPS; g++)
+		for (const struct cli_command *c = groups[g]; c->name; c++)
+			fprintf(out, "  praas %s %s %s\n      %s\n", c->group, c->name, c->usage,
+			        c->help);
 	fprintf(out,
 	        "\noptions (before or after the command):\n"
 	        "  --url URL          the PRaaS service (else PRAAS_URL, else the Keystone\n"
@@ -155,12 +161,11 @@ static int parse_global(struct cli *cli, int argc, char **argv)
 }
 
 /* "praas forwarding", "praas forwarding --help": the commands of the group. */
-static int group_help(const char *word)
+static int group_help(const char *group, const char *word)
 {
 	if (word == NULL)
-		return cli_usage_error(NULL,
-		        "which forwarding command? (create, list, show, set, "
-		        "delete)");
+		return cli_usage_error(NULL, "which %s command? (%s)", group,
+		        strcmp(group, "agent") == 0 ? "list" : "create, list, show, set, delete");
 	if (strcmp(word, "--help") == 0 || strcmp(word, "-h") == 0 || strcmp(word, "help") == 0) {
 		usage(stdout);
 		exit(0);
@@ -172,6 +177,7 @@ int main(int argc, char **argv)
 {
 	struct cli cli = {.format = OUTPUT_TABLE};
 	const struct cli_command *cmd;
+	size_t g;
 	int r;
 
 	if ((r = parse_global(&cli, argc, argv)) != 0)
@@ -184,11 +190,13 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	if (strcmp(argv[0], "forwarding") != 0)
+	for (g = 0; g < NGROUPS && strcmp(argv[0], groups[g]->group) != 0; g++)
+		;
+	if (g == NGROUPS)
 		return cli_usage_error(NULL, "unknown command \"%s\" (see praas --help)", argv[0]);
-	if ((r = group_help(argc > 1 ? argv[1] : NULL)) >= 0)
+	if ((r = group_help(argv[0], argc > 1 ? argv[1] : NULL)) >= 0)
 		return r;
-	for (cmd = cli_forwarding_commands; cmd->name; cmd++)
+	for (cmd = groups[g]; cmd->name; cmd++)
 		if (strcmp(argv[1], cmd->name) == 0)
 			break;
 	if (cmd->name == NULL)

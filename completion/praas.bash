@@ -1,6 +1,6 @@
 # bash completion for praas(1), the PRaaS CLI.
 # Installed as share/bash-completion/completions/praas (loaded on demand).
-# The commands and their options follow cli/cmd-forwarding.c and
+# The commands and their options follow cli/cmd-forwarding.c, cli/cmd-agent.c and
 # cli/praas.c; test/package/completion.sh checks them against `praas --help`.
 
 _praas()
@@ -17,6 +17,7 @@ _praas()
 
 	local global_opts='--url --config --os-cloud -f --format --timeout -h --help --version'
 	local commands='create list show set delete'
+	local agent_commands='list'
 
 	# An option's value: formats are known, the rest is free text.
 	case $prev in
@@ -63,13 +64,15 @@ _praas()
 		if [[ $cur == -* ]]; then
 			COMPREPLY=($(compgen -W "$global_opts" -- "$cur"))
 		else
-			COMPREPLY=($(compgen -W 'forwarding' -- "$cur"))
+			COMPREPLY=($(compgen -W 'forwarding agent' -- "$cur"))
 		fi
 		return
 	fi
-	if [[ $group != forwarding ]]; then
-		return
-	fi
+	case $group in
+	forwarding) ;;
+	agent) commands=$agent_commands ;;
+	*) return ;;
+	esac
 	if [[ -z $cmd ]]; then
 		if [[ $cur == -* ]]; then
 			COMPREPLY=($(compgen -W "$global_opts" -- "$cur"))
@@ -80,7 +83,11 @@ _praas()
 	fi
 
 	local opts
-	case $cmd in
+	case $group:$cmd in
+	agent:list) opts='' ;;
+	agent:*) return ;;
+	esac
+	[[ $group == agent ]] || case $cmd in
 	create)
 		opts='--router --internal-ip --port --internal-port --external-port --protocol --masquerade --description'
 		;;

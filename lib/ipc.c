@@ -32,6 +32,7 @@ const struct ipc_op_desc ipc_ops[IPC_OP_COUNT] = {
                 IPC_FIELD_OLD_IP},
         [IPC_OP_RESYNC] = {"resync", 0, IPC_FIELD_ROUTER_ID},
         [IPC_OP_VERIFY] = {"verify", IPC_FIELD_ROUTER_ID, 0},
+        [IPC_OP_LEASE] = {"lease", IPC_FIELD_HOLDER | IPC_FIELD_TTL_MS, 0},
 };
 
 static const struct {
@@ -44,6 +45,8 @@ static const struct {
         {"new_ip", IPC_FIELD_NEW_IP},
         {"marker", IPC_FIELD_MARKER},
         {"limit", IPC_FIELD_LIMIT},
+        {"holder", IPC_FIELD_HOLDER},
+        {"ttl_ms", IPC_FIELD_TTL_MS},
 };
 #define N_FIELDS (sizeof(ipc_fields) / sizeof(ipc_fields[0]))
 
@@ -95,11 +98,13 @@ static int read_field(unsigned int bit, const char *name, struct json_object *v,
 	struct addr *a;
 	int64_t n;
 
-	if (bit == IPC_FIELD_LIMIT) {
-		if (get_int64(v, &n) < 0 || n < 1 || n > IPC_LIST_LIMIT_MAX)
-			return cause_invalid(error, "%s: must be an integer from 1 to %d", name,
-			        IPC_LIST_LIMIT_MAX);
-		req->limit = (unsigned int)n;
+	if (bit == IPC_FIELD_LIMIT || bit == IPC_FIELD_TTL_MS) {
+		int max = bit == IPC_FIELD_LIMIT ? IPC_LIST_LIMIT_MAX : IPC_LEASE_TTL_MAX_MS;
+
+		if (get_int64(v, &n) < 0 || n < 1 || n > max)
+			return cause_invalid(
+			        error, "%s: must be an integer from 1 to %d", name, max);
+		*(bit == IPC_FIELD_LIMIT ? &req->limit : &req->ttl_ms) = (unsigned int)n;
 		return 0;
 	}
 	if (!json_object_is_type(v, json_type_string))
@@ -107,12 +112,15 @@ static int read_field(unsigned int bit, const char *name, struct json_object *v,
 	s = json_object_get_string(v);
 	if (strlen(s) != (size_t)json_object_get_string_len(v))
 		return cause_invalid(error, "%s: contains a NUL character", name);
-	if (bit == IPC_FIELD_PORT_ID || bit == IPC_FIELD_ROUTER_ID) {
+	if (bit == IPC_FIELD_PORT_ID || bit == IPC_FIELD_ROUTER_ID || bit == IPC_FIELD_HOLDER) {
 		if (!fwd_json_name_valid(s))
 			return cause_invalid(error,
 			        "%s: must be 1 to %d characters of [A-Za-z0-9._-]", name,
 			        FWD_NAME_MAX);
-		strcpy(bit == IPC_FIELD_PORT_ID ? req->port_id : req->router_id, s);
+		strcpy(bit == IPC_FIELD_PORT_ID           ? req->port_id
+		                : bit == IPC_FIELD_HOLDER ? req->holder
+		                                          : req->router_id,
+		        s);
 		return 0;
 	}
 	if (bit == IPC_FIELD_MARKER) {
@@ -206,13 +214,16 @@ int ipc_request_format(struct evbuffer *out, const struct ipc_request *req)
 
 		if (!(req->fields & bit))
 			continue;
-		if (bit == IPC_FIELD_LIMIT) {
-			if (evbuffer_add_printf(out, ",\"limit\":%u", req->limit) < 0)
+		if (bit == IPC_FIELD_LIMIT || bit == IPC_FIELD_TTL_MS) {
+			if (evbuffer_add_printf(out, ",\"%s\":%u", ipc_fields[i].name,
+			            bit == IPC_FIELD_LIMIT ? req->limit : req->ttl_ms) < 0)
 				return -ENOMEM;
 			continue;
 		}
 		if (bit == IPC_FIELD_MARKER)
 			value = req->marker;
+		else if (bit == IPC_FIELD_HOLDER)
+			value = req->holder;
 		else if (bit == IPC_FIELD_PORT_ID || bit == IPC_FIELD_ROUTER_ID)
 			value = bit == IPC_FIELD_PORT_ID ? req->port_id : req->router_id;
 		else
@@ -330,6 +341,14 @@ const char *ipc_answer_drift(const struct ipc_answer *ans)
 	        !json_object_is_type(v, json_type_string))
 		return NULL;
 	return json_object_get_string(v);
+}
+
+bool ipc_answer_held(const struct ipc_answer *ans)
+{
+	struct json_object *v;
+
+	return ans->root != NULL && json_object_object_get_ex(ans->root, "held", &v) &&
+	        json_object_is_type(v, json_type_boolean) && json_object_get_boolean(v);
 }
 
 const char *ipc_answer_next_marker(const struct ipc_answer *ans)

@@ -33,11 +33,13 @@ struct evbuffer;
 struct event_base;
 struct json_object;
 
-#define IPC_PROTOCOL_VERSION 3
+#define IPC_PROTOCOL_VERSION 4
 /* Longest request line (without its newline). */
 #define IPC_LINE_MAX (64 * 1024)
 /* Most forwardings one paged list answer holds (and its default limit). */
 #define IPC_LIST_LIMIT_MAX 10000
+/* Longest lease one request takes (ms). */
+#define IPC_LEASE_TTL_MAX_MS 600000
 /* Longest answer line a client reads: an unpaged list of 100,000 forwardings fits. */
 #define IPC_ANSWER_MAX (256 * 1024 * 1024)
 
@@ -54,6 +56,8 @@ enum ipc_op {
 	IPC_OP_VERIFY,               /* router_id: compare its table with the store, on the
 	                              * agent's loop (no change can interleave), and
 	                              * resync it on drift -> "drift": "how" or null */
+	IPC_OP_LEASE,                /* holder, ttl_ms: take or renew the monitor's lease
+	                              * -> "held": true|false */
 	IPC_OP_COUNT,
 };
 
@@ -64,6 +68,8 @@ enum ipc_field {
 	IPC_FIELD_NEW_IP = 1u << 3,
 	IPC_FIELD_MARKER = 1u << 4, /* list: only forwardings whose id sorts after it */
 	IPC_FIELD_LIMIT = 1u << 5,  /* list: at most this many, 1..IPC_LIST_LIMIT_MAX */
+	IPC_FIELD_HOLDER = 1u << 6, /* lease: who takes it, a name as router_id */
+	IPC_FIELD_TTL_MS = 1u << 7, /* lease: for how long, 1..IPC_LEASE_TTL_MAX_MS */
 };
 
 struct ipc_op_desc {
@@ -85,6 +91,8 @@ struct ipc_request {
 	struct addr old_ip, new_ip;
 	char marker[FWD_ID_LEN + 1];
 	unsigned int limit;
+	char holder[FWD_NAME_MAX + 1];
+	unsigned int ttl_ms;
 };
 
 /*
@@ -131,6 +139,8 @@ int ipc_answer_parse(const char *line, size_t len, struct ipc_answer *ans, char 
 void ipc_answer_clear(struct ipc_answer *ans);
 /* The "drift" of a verify answer: how the table differed (it was repaired); NULL: it did not. */
 const char *ipc_answer_drift(const struct ipc_answer *ans);
+/* The "held" of a lease answer (false when absent). */
+bool ipc_answer_held(const struct ipc_answer *ans);
 /* The "next_marker" of a list answer; NULL on the last page. */
 const char *ipc_answer_next_marker(const struct ipc_answer *ans);
 /* The "forwardings" of a list answer, as an allocated array the caller frees. */

@@ -19,6 +19,28 @@
 #define STORE_ATTEMPTS 5
 
 /*
+ * The monitor's lease: one row (id 1), taken and renewed by one UPDATE
+ * (store_lease_take), so Galera certifies two takers like two writers of
+ * one row: one wins. Migration 5, in either dialect.
+ */
+#define LEASE_TABLE(text, int64, tail, insert)                                                     \
+	"CREATE TABLE IF NOT EXISTS monitor_lease ("                                               \
+	" id" int64 " NOT NULL PRIMARY KEY,"                                                       \
+	" holder" text " NOT NULL,"                                                                \
+	" expires" int64 " NOT NULL)" tail ";" insert " INTO monitor_lease (id, holder, expires)"  \
+	" VALUES (1, '', 0)"
+
+/* The agents table, in either dialect's column types (migration 5). */
+#define AGENTS_TABLE(text, int64, tail)                                                            \
+	"CREATE TABLE IF NOT EXISTS agents ("                                                      \
+	" host" text " NOT NULL PRIMARY KEY,"                                                      \
+	" version" text " NOT NULL,"                                                               \
+	" started" int64 " NOT NULL,"                                                              \
+	" last_seen" int64 " NOT NULL,"                                                            \
+	" routers" int64 " NOT NULL,"                                                              \
+	" applied" int64 " NOT NULL)" tail
+
+/*
  * Schema migrations, applied in order inside one transaction by
  * store_open(). Never edit a published step: add a new one and bump
  * STORE_SCHEMA_VERSION.
@@ -77,6 +99,13 @@ static const char *const migrations[] = {
 
         /* 5: MariaDB's change log (router_changes); one agent on SQLite follows no one. */
         "-- nothing on SQLite",
+        /*
+         * 6: the agents' heartbeats (GET /v1/agents) and the monitor's lease. Times are
+         * microseconds of the database's clock, so agents of nodes whose clocks differ still
+         * compare alike. One row per host: a restarted agent takes its row back.
+         */
+        AGENTS_TABLE(" TEXT", " INTEGER", "") ";" LEASE_TABLE(
+                " TEXT", " INTEGER", "", "INSERT OR IGNORE") ";",
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION,
         "one migration per schema version");
@@ -146,6 +175,10 @@ enum stmt_id {
 	ST_PRUNE_CHANGES,
 	ST_ROUTER_CHANGES,
 	ST_LAST_CHANGE,
+	ST_AGENT_BEAT,
+	ST_AGENTS,
+	ST_NEWEST_CHANGE,
+	ST_LEASE_TAKE,
 	ST_COUNT_, /* number of statements */
 };
 
@@ -156,6 +189,10 @@ enum stmt_id {
  * start. One index descent, at most one skipped row (the forwarding being
  * updated).
  */
+/* The database's clock, microseconds since the epoch, in each dialect. */
+#define SQLITE_NOW_US  "CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER)"
+#define MARIADB_NOW_US "CAST(UNIX_TIMESTAMP(NOW(6)) * 1000000 AS SIGNED)"
+
 static const char *const stmt_sql[ST_COUNT_] = {
         [ST_BEGIN] = "BEGIN IMMEDIATE",
         [ST_COMMIT] = "COMMIT",
@@ -268,10 +305,32 @@ static const char *const stmt_sql[ST_COUNT_] = {
                               " ORDER BY revision, step LIMIT ?4",
         [ST_LAST_CHANGE] = "SELECT revision FROM router_changes WHERE router_id = ?1"
                            " ORDER BY revision DESC LIMIT 1",
+        /* One row per agent, written in place: the table never grows with time. */
+        [ST_AGENT_BEAT] = "INSERT INTO agents (host, version, started, last_seen, routers, applied)"
+                          " VALUES (?1, ?2, ?3, " SQLITE_NOW_US ", ?4, ?5)"
+                          " ON CONFLICT (host) DO UPDATE SET version = excluded.version,"
+                          " started = excluded.started, last_seen = excluded.last_seen,"
+                          " routers = excluded.routers, applied = excluded.applied",
+        [ST_AGENTS] = "SELECT host, version, started, last_seen, routers, applied, " SQLITE_NOW_US
+                      " FROM agents ORDER BY host",
+        /* Taken when free (expired) or renewed by its holder: one row, one statement. */
+        [ST_LEASE_TAKE] = "UPDATE monitor_lease SET holder = ?1, expires = " SQLITE_NOW_US " + ?2"
+                          " WHERE id = 1 AND (holder = ?1 OR expires < " SQLITE_NOW_US ")",
 };
 
 /* MariaDB's text where it differs from SQLite's (NULL: the same). */
 static const char *const mariadb_sql[ST_COUNT_] = {
+        [ST_AGENT_BEAT] = "INSERT INTO agents (host, version, started, last_seen, routers, applied)"
+                          " VALUES (?1, ?2, ?3, " MARIADB_NOW_US ", ?4, ?5)"
+                          " ON DUPLICATE KEY UPDATE version = VALUES(version),"
+                          " started = VALUES(started), last_seen = VALUES(last_seen),"
+                          " routers = VALUES(routers), applied = VALUES(applied)",
+        [ST_AGENTS] = "SELECT host, version, started, last_seen, routers, applied, " MARIADB_NOW_US
+                      " FROM agents ORDER BY host",
+        [ST_LEASE_TAKE] = "UPDATE monitor_lease SET holder = ?1, expires = " MARIADB_NOW_US " + ?2"
+                          " WHERE id = 1 AND (holder = ?1 OR expires < " MARIADB_NOW_US ")",
+        /* The newest bump: the last entry of index routers_changed. */
+        [ST_NEWEST_CHANGE] = "SELECT COALESCE(MAX(changed), 0) FROM routers",
         [ST_BEGIN] = "START TRANSACTION",
         /* No rowid: seq, an AUTO_INCREMENT, is the insertion order. */
         [ST_PORT_ID] = "SELECT " COLS " FROM forwardings WHERE internal_port_id = ?1"
@@ -365,6 +424,9 @@ static const char *const mariadb_migrations[] = {
          " created_at BIGINT NOT NULL,"
          " updated_at BIGINT NOT NULL,"
          " PRIMARY KEY (router_id, revision, step))" MY_TABLE),
+        /* 6: as SQLite's 6. */
+        (AGENTS_TABLE(" VARCHAR(64)", " BIGINT", MY_TABLE) ";" LEASE_TABLE(
+                " VARCHAR(64)", " BIGINT", MY_TABLE, "INSERT IGNORE")),
 };
 _Static_assert(sizeof(mariadb_migrations) / sizeof(mariadb_migrations[0]) == STORE_SCHEMA_VERSION,
         "one MariaDB migration per schema version");
@@ -1401,6 +1463,97 @@ int store_clock(struct store *s, int64_t *now_us, char **cause)
 	return r;
 }
 
+int store_agent_beat(struct store *s, const struct store_agent *ag, char **cause)
+{
+	struct sqldb_stmt *st = NULL;
+	int r, rc = 0;
+
+	if ((r = stmt_take(s, ST_AGENT_BEAT, &st, cause)) < 0)
+		return r;
+	BIND(sqldb_bind_text(st, 1, ag->host));
+	BIND(sqldb_bind_text(st, 2, ag->version));
+	BIND(sqldb_bind_int64(st, 3, ag->started_us));
+	BIND(sqldb_bind_int64(st, 4, ag->routers));
+	BIND(sqldb_bind_int64(st, 5, ag->applied_us));
+	if (rc == 0)
+		rc = sqldb_step(st);
+	r = rc >= 0 ? 0 : fail(s, rc, cause, "write the agent's heartbeat");
+	stmt_put(s, ST_AGENT_BEAT);
+	return r;
+}
+
+static int agent_read(struct sqldb_stmt *st, struct store_agent *ag)
+{
+	memset(ag, 0, sizeof(*ag));
+	if (col_text(st, 0, ag->host, sizeof(ag->host)) < 0 ||
+	        col_text(st, 1, ag->version, sizeof(ag->version)) < 0)
+		return -EIO;
+	ag->started_us = sqldb_column_int64(st, 2);
+	ag->seen_us = sqldb_column_int64(st, 3);
+	ag->routers = (uint32_t)sqldb_column_int64(st, 4);
+	ag->applied_us = sqldb_column_int64(st, 5);
+	ag->age_us = sqldb_column_int64(st, 6) - ag->seen_us;
+	return 0;
+}
+
+int store_foreach_agent(struct store *s, store_agent_cb cb, void *arg, char **cause)
+{
+	struct sqldb_stmt *st = NULL;
+	struct store_agent ag;
+	int r, rc;
+
+	if ((r = stmt_take(s, ST_AGENTS, &st, cause)) < 0)
+		return r;
+	while (r == 0 && (rc = sqldb_step(st)) == 1) {
+		if (agent_read(st, &ag) < 0) {
+			r = cause_set(cause, -EIO, "%s: an agent row no heartbeat writes", s->path);
+			break;
+		}
+		r = cb(&ag, arg);
+	}
+	if (r == 0 && rc < 0)
+		r = fail(s, rc, cause, "read the agents");
+	stmt_put(s, ST_AGENTS);
+	return r;
+}
+
+int store_newest_change(struct store *s, int64_t *us, char **cause)
+{
+	struct sqldb_stmt *st = NULL;
+	int r, rc;
+
+	*us = 0;
+	if (s->stmt[ST_NEWEST_CHANGE] == NULL)
+		return 0; /* SQLite: one agent, never behind */
+	if ((r = stmt_take(s, ST_NEWEST_CHANGE, &st, cause)) < 0)
+		return r;
+	if ((rc = sqldb_step(st)) == 1)
+		*us = sqldb_column_int64(st, 0);
+	else
+		r = fail(s, rc < 0 ? rc : -EIO, cause, "read the newest router change");
+	stmt_put(s, ST_NEWEST_CHANGE);
+	return r;
+}
+
+int store_lease_take(struct store *s, const char *holder, int64_t ttl_us, bool *held, char **cause)
+{
+	struct sqldb_stmt *st = NULL;
+	int r, rc = 0;
+
+	*held = false;
+	if ((r = stmt_take(s, ST_LEASE_TAKE, &st, cause)) < 0)
+		return r;
+	BIND(sqldb_bind_text(st, 1, holder));
+	BIND(sqldb_bind_int64(st, 2, ttl_us));
+	if (rc == 0)
+		rc = sqldb_step(st);
+	if (rc >= 0)
+		*held = sqldb_changes(s->db) == 1;
+	r = rc >= 0 ? 0 : fail(s, rc, cause, "take the monitor's lease");
+	stmt_put(s, ST_LEASE_TAKE);
+	return r;
+}
+
 void store_set_hooks(struct store *s, const struct store_hooks *hooks, void *arg)
 {
 	if (hooks)
@@ -1619,8 +1772,12 @@ static const char *stmt_text(enum sqldb_dialect d, int i)
 {
 	if (d == SQLDB_MARIADB && mariadb_sql[i])
 		return mariadb_sql[i];
-	if (d == SQLDB_SQLITE && i >= ST_BUMP_ROUTER)
-		return NULL; /* following other agents: MariaDB only */
+	/* Following other agents: MariaDB only (one agent on SQLite follows no one). */
+	if (d == SQLDB_SQLITE &&
+	        (i == ST_BUMP_ROUTER || i == ST_CHANGED_ROUTERS || i == ST_CLOCK ||
+	                i == ST_NEWEST_CHANGE || i == ST_LOG_CHANGE || i == ST_PRUNE_CHANGES ||
+	                i == ST_ROUTER_CHANGES || i == ST_LAST_CHANGE))
+		return NULL;
 	return stmt_sql[i];
 }
 

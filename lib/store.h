@@ -57,7 +57,7 @@
 #include "fwd.h"
 
 /* The schema version this code writes; store_open() migrates up to it. */
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 struct store;
 struct sqlite3;
@@ -253,6 +253,33 @@ int store_router_last_change(
 bool store_is_shared(const struct store *s);
 /* MariaDB: the database's clock, microseconds since the epoch. -ENOTSUP on SQLite. */
 int store_clock(struct store *s, int64_t *now_us, char **cause);
+
+/* One agent's heartbeat (table agents). Times: the database's clock, microseconds. */
+struct store_agent {
+	char host[FWD_NAME_MAX + 1];
+	char version[64];
+	int64_t started_us;
+	int64_t seen_us;    /* the last heartbeat (store_agent_beat sets it) */
+	int64_t age_us;     /* how long ago seen_us was, by the database's clock */
+	uint32_t routers;   /* router namespaces on its node */
+	int64_t applied_us; /* the newest router change it has applied; 0: none to follow */
+};
+typedef int (*store_agent_cb)(const struct store_agent *ag, void *arg);
+/* Writes ag's row (one statement, outside any transaction); last seen is now. */
+int store_agent_beat(struct store *s, const struct store_agent *ag, char **cause);
+/* Every agent's row, by host. */
+int store_foreach_agent(struct store *s, store_agent_cb cb, void *arg, char **cause);
+/* The newest router change (MariaDB: index routers_changed's last entry); 0 on SQLite. */
+int store_newest_change(struct store *s, int64_t *us, char **cause);
+
+/*
+ * The monitor's lease (one row): holder takes it if it is free (expired)
+ * or renews it if it holds it, until ttl_us from now by the database's
+ * clock, in one UPDATE outside any transaction. *held says whether holder
+ * has it now. A concurrent taker on another Galera node loses at commit
+ * (-EAGAIN, *held false): never two holders.
+ */
+int store_lease_take(struct store *s, const char *holder, int64_t ttl_us, bool *held, char **cause);
 
 /*
  * Copies every forwarding of from into to (store-copy.c), as it is: ids,

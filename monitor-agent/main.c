@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "ipc.h"
+#include "lease.h"
 #include "log.h"
 #include "nofile.h"
 #include "monitor.h"
@@ -42,10 +43,14 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 static void on_ipc_state(bool connected, void *arg)
 {
-	if (connected)
-		log_info("Connected to the pat-agent");
-	else
+	struct monitor *m = arg;
+
+	if (!connected) {
 		log_warnx("Lost the pat-agent: reconnecting");
+		return;
+	}
+	log_info("Connected to the pat-agent");
+	lease_ask_now(m->lease); /* a poll need not wait for the next ask */
 }
 
 static void setup_signals(struct monitor *m)
@@ -137,11 +142,9 @@ int main(int argc, char **argv)
 		fatalx("Failed to start the reconcile timer");
 	if (notify_new(&m, &m.notify, &cause) < 0)
 		fatalx("Failed to set up notifications: %s", cause ? cause : "out of memory");
-	/*
-	 * One switch for the consumer: with the lease (issue 12) only the
-	 * acting monitor calls notify_start, and notify_stop when it loses it.
-	 */
-	notify_start(m.notify);
+	/* Only the monitor holding the lease polls and consumes (lease.h). */
+	if (lease_start(&m, &m.lease) < 0)
+		fatalx("Failed to start asking for the monitor lease");
 	log_info("Started: every %g s, %s%s", m.cfg.second_monitoring,
 	        m.os ? "against Neutron and the kernel" : "standalone: kernel checks only",
 	        m.notify ? ", and on Neutron's notifications" : "");
@@ -154,6 +157,7 @@ int main(int argc, char **argv)
 	 * then a cycle waiting for Neutron cancels its calls, then the client
 	 * they were made on goes.
 	 */
+	lease_free(m.lease);
 	notify_free(m.notify); /* its jobs waiting on the pat-agent are freed by the next line */
 	ipc_client_free(m.ipc);
 	monitor_stop(&m);

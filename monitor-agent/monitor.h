@@ -17,6 +17,7 @@ struct ipc_client;
 struct osclient;
 struct cycle;
 struct notify;
+struct lease;
 
 struct monitor {
 	struct config cfg;
@@ -32,10 +33,13 @@ struct monitor {
 	unsigned long unconfirmed; /* our look differed, the pat-agent's did not */
 	struct event *sig_term, *sig_int;
 	struct notify *notify; /* NULL: notifications off (transport_url "") */
+	struct lease *lease;   /* whether this monitor acts (lease.h) */
 };
 
 /* Starts the periodic reconcile: the first one at once. */
 int monitor_start(struct monitor *m);
+/* Starts a cycle at once unless one runs (this monitor just took the lease). */
+void monitor_kick(struct monitor *m);
 /* Stops the timer and abandons a cycle in flight (nothing half-reported). */
 void monitor_stop(struct monitor *m);
 

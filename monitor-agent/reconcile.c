@@ -18,6 +18,7 @@
 #include "fwdset.h"
 #include "gateway-ns.h"
 #include "ipc.h"
+#include "lease.h"
 #include "log.h"
 #include "monitor.h"
 #include "netns.h"
@@ -609,6 +610,10 @@ static void cycle_start(evutil_socket_t fd, short what, void *arg)
 
 	if (m->cycle != NULL)
 		return;
+	if (!lease_acting(m->lease)) { /* another monitor acts: stand by */
+		schedule(m, 0);
+		return;
+	}
 	if (!ipc_client_connected(m->ipc)) {
 		log_debug("The pat-agent is not connected yet: waiting");
 		schedule(m, 0);
@@ -664,6 +669,14 @@ int monitor_start(struct monitor *m)
 	if (m->timer == NULL)
 		return -ENOMEM;
 	return evtimer_add(m->timer, &zero) < 0 ? -EIO : 0;
+}
+
+void monitor_kick(struct monitor *m)
+{
+	struct timeval zero = {0, 0};
+
+	if (m->timer != NULL && m->cycle == NULL && evtimer_add(m->timer, &zero) < 0)
+		fatalx("Failed to schedule the next reconcile");
 }
 
 void monitor_stop(struct monitor *m)

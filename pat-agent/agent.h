@@ -43,7 +43,8 @@ struct agent {
 	struct httpd *httpd;
 	struct httpd *httpd_ops; /* metrics_listen: /metrics and /healthz; NULL: on httpd */
 	struct control *control;
-	struct follow *follow; /* MariaDB: the other agents' changes; NULL on SQLite */
+	struct follow *follow;       /* MariaDB: the other agents' changes; NULL on SQLite */
+	struct heartbeat *heartbeat; /* this agent's row of table agents */
 	struct event *sig_term, *sig_int, *sig_hup;
 	int netns_lock;            /* flock on netns_dir: one agent per node's routers */
 	bool allow_empty_database; /* --allow-empty-database */

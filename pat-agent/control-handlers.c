@@ -159,6 +159,29 @@ static enum runner_verdict step_verify(struct runner *r)
 	return reported(rc);
 }
 
+/*
+ * The monitor asking for the lease: one UPDATE of the shared database (the
+ * monitors of every node share it). -EAGAIN: another node's monitor took it
+ * at the same instant, and won: not held, not an error.
+ */
+static enum runner_verdict step_lease(struct runner *r)
+{
+	struct control_job *j = job_of(r);
+	char *cause = NULL;
+	int rc = store_lease_take(j->req.a->store, j->ipc.holder, (int64_t)j->ipc.ttl_ms * 1000,
+	        &j->out.held, &cause);
+
+	j->out.shape = CONTROL_LEASED;
+	if (rc < 0 && rc != -EAGAIN) {
+		fault_set(&r->fault, rc, FAULT_STORE, "lease for %s: %s", j->ipc.holder,
+		        cause ? cause : strerror(-rc));
+		free(cause);
+		return RUNNER_REFUSED;
+	}
+	free(cause);
+	return RUNNER_NEXT;
+}
+
 /* Answers the peer, logs what it asked, and frees the job. */
 static void on_finish(struct runner *r, const struct fault *fault)
 {
@@ -185,6 +208,7 @@ static const struct runner_step router_deleted_steps[] = {RUNNER_STEP(step_route
 static const struct runner_step gateway_changed_steps[] = {RUNNER_STEP(step_gateway_changed)};
 static const struct runner_step resync_steps[] = {RUNNER_STEP(step_resync)};
 static const struct runner_step verify_steps[] = {RUNNER_STEP(step_verify)};
+static const struct runner_step lease_steps[] = {RUNNER_STEP(step_lease)};
 
 /* clang-format off */
 #define OP(o, name, t) [o] = {name, t, sizeof(t) / sizeof((t)[0])}
@@ -197,6 +221,7 @@ static const struct control_plan ops[IPC_OP_COUNT] = {
         OP(IPC_OP_GATEWAY_CHANGED, "gateway_changed", gateway_changed_steps),
         OP(IPC_OP_RESYNC, "resync", resync_steps),
         OP(IPC_OP_VERIFY, "verify", verify_steps),
+        OP(IPC_OP_LEASE, "lease", lease_steps),
 };
 
 const struct control_plan *control_handlers_plan(enum ipc_op op)

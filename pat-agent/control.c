@@ -485,6 +485,12 @@ static int write_ok(struct evbuffer *out, bool has_id, int64_t id, const struct 
 {
 	if (o->shape == CONTROL_LISTED)
 		return ipc_answer_list(out, has_id, id, o->list, o->n, o->next_marker);
+	if (o->shape == CONTROL_LEASED) {
+		if (ipc_answer_begin(out, has_id, id) < 0 ||
+		        evbuffer_add_printf(out, ",\"held\":%s", o->held ? "true" : "false") < 0)
+			return -ENOMEM;
+		return ipc_answer_end(out);
+	}
 	if (ipc_answer_begin(out, has_id, id) < 0 ||
 	        evbuffer_add_printf(out, ",\"changed\":%u", o->changed) < 0)
 		return -ENOMEM;

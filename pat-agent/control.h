@@ -101,6 +101,7 @@ enum control_shape {
 	CONTROL_CHANGED,  /* {"ok":true,"changed":N} */
 	CONTROL_VERIFIED, /* {"ok":true,"changed":N,"drift":null|"how"} */
 	CONTROL_LISTED,   /* {"ok":true,"forwardings":[...][,"next_marker":ID]} */
+	CONTROL_LEASED,   /* {"ok":true,"held":true|false} */
 };
 
 struct control_outcome {
@@ -110,6 +111,7 @@ struct control_outcome {
 	const struct forwarding *list;
 	size_t n;
 	const char *next_marker; /* NULL: the last page */
+	bool held;               /* the monitor's lease is the asker's */
 };
 
 /*

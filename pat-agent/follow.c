@@ -328,3 +328,8 @@ uint64_t follow_applied(const struct follow *fl)
 {
 	return fl ? fl->applied : 0;
 }
+
+int64_t follow_applied_us(const struct follow *fl)
+{
+	return fl ? fl->newest_us : 0;
+}

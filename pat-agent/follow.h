@@ -24,5 +24,7 @@ uint64_t follow_polls(const struct follow *fl);
 uint64_t follow_rebuilt(const struct follow *fl);
 /* Other agents' changes applied one by one (without a rebuild) since the start. */
 uint64_t follow_applied(const struct follow *fl);
+/* The newest router change seen and applied (the database's clock, us); 0 without following. */
+int64_t follow_applied_us(const struct follow *fl);
 
 #endif

@@ -202,6 +202,11 @@ void kernel_explain(struct kernel *k, struct forwarding *f)
 		        : FWD_REASON_NAMESPACE_ABSENT;
 }
 
+const char *kernel_host(const struct kernel *k)
+{
+	return k->host;
+}
+
 void kernel_hosts(struct kernel *k, struct forwarding *f)
 {
 	f->host[0] = f->host_namespace[0] = '\0';

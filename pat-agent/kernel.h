@@ -39,6 +39,8 @@ void kernel_set_batch_cb(struct kernel *k, kernel_batch_cb cb, void *arg);
 
 /* The router's gateway namespace exists on this node. */
 bool kernel_router_present(struct kernel *k, const char *router_id);
+/* This node's name: config host, else the hostname. */
+const char *kernel_host(const struct kernel *k);
 /*
  * Remembers that the router is DVR on this node (its snat- namespace was
  * seen): from then on only snat- is its namespace, even while snat- is

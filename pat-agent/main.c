@@ -28,6 +28,7 @@
 #include "restore.h"
 #include "control.h"
 #include "follow.h"
+#include "heartbeat.h"
 #include "gateways.h"
 #include "http-tls.h"
 #include "kernel.h"
@@ -332,6 +333,7 @@ static void close_all(struct agent *a)
 {
 	/* Changes still queued are carried out and answered before their calls go. */
 	engine_batch_stop(&a->engine);
+	heartbeat_free(a->heartbeat);
 	follow_free(a->follow);
 	routes_close(a);
 	if (a->control)
@@ -460,6 +462,8 @@ int main(int argc, char **argv)
 	restore_all(&a);
 	if ((r = follow_start(&a, &a.follow)) < 0)
 		fatalx("Failed to follow the other agents: %s", strerror(-r));
+	if ((r = heartbeat_start(&a, &a.heartbeat)) < 0)
+		fatalx("Failed to start the heartbeat: %s", strerror(-r));
 	open_listeners(&a);
 	log_info("Started %s: %s on %s port %d, %s", PRAAS_VERSION, config_database_name(&a.cfg),
 	        a.cfg.listen, a.cfg.port_app, a.os ? "with OpenStack" : "standalone");

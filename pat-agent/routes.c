@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "api-agents.h"
 #include "api-legacy.h"
 #include "api-operator.h"
 #include "api-v1.h"
@@ -70,6 +71,7 @@ static const struct httpd_route routes[] = {
         {"v1_update", EVHTTP_REQ_PUT, V1_ROUTER "/{id}", on_request, TO(api_v1_update)},
         {"v1_delete", EVHTTP_REQ_DELETE, V1_ROUTER "/{id}", on_request, TO(api_v1_delete)},
         {"v1_list_all", EVHTTP_REQ_GET, "/v1/port_forwardings", on_request, TO(api_v1_list_all)},
+        {"v1_agents", EVHTTP_REQ_GET, "/v1/agents", on_request, TO(api_agents)},
         {"legacy_create", EVHTTP_REQ_POST, "/pat/create", on_request, TO(legacy_create)},
         {"legacy_remove", EVHTTP_REQ_POST, "/pat/remove", on_request, TO(legacy_remove)},
         {"legacy_modify", EVHTTP_REQ_POST, "/pat/modify", on_request, TO(legacy_modify)},

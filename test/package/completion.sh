@@ -52,7 +52,7 @@ echo "figure: completion-commands $(wc -w <<<"$want") words"
 t0=$(date +%s%N)
 for _ in $(seq 100); do complete_line praas forwarding create --router r --int >/dev/null; done
 echo "figure: completion-time-per-line $((($(date +%s%N) - t0) / 100000)) us"
-expect "the group" "forwarding" praas ""
+expect "the groups" "agent forwarding" praas ""
 expect "the group from a prefix" "forwarding" praas fo
 expect "the commands praas --help lists" "$want" praas forwarding ""
 expect "the commands after a global option" "$want" praas --url http://x forwarding ""
@@ -64,6 +64,9 @@ expect "list's option" "--router" praas forwarding list --r
 expect "nothing for an option's value" "" praas forwarding create --router ""
 expect "a global option from a prefix" "--format" praas --f
 expect "nothing after an unknown group" "" praas routers ""
+agent_want=$("$build/cli/praas" --help | sed -n 's/^  praas agent \([a-z]*\).*/\1/p' | sort | tr '\n' ' ' | sed 's/ $//')
+expect "the agent commands praas --help lists" "$agent_want" praas agent ""
+expect "agent list takes the global options only" "--format" praas agent list --fo
 
 # Each command's options in the completion are options the command accepts.
 for cmd in $want; do

@@ -242,7 +242,7 @@ static void test_mode_and_ping(void **state)
 	assert_int_equal(st.st_mode & 07777, 0600);
 	fd = peer(fx->path);
 	expect_answer(fx, fd, "{\"id\":1,\"op\":\"ping\"}\n",
-	        "{\"id\":1,\"ok\":true,\"version\":3,\"agent\":\"praas-pat-agent test\"}");
+	        "{\"id\":1,\"ok\":true,\"version\":4,\"agent\":\"praas-pat-agent test\"}");
 	close(fd);
 }
 

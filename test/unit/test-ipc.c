@@ -119,6 +119,12 @@ static const struct {
         {"{\"op\":\"list\",\"marker\":7}", "marker: must be a string", false},
         {"{\"op\":\"resync\",\"limit\":5}", "limit: is not taken by op resync", false},
         {"{\"op\":\"verify\"}", "router_id", false},
+        {"{\"op\":\"lease\",\"holder\":\"m1\"}", "ttl_ms", false},
+        {"{\"op\":\"lease\",\"holder\":\"m 1\",\"ttl_ms\":5}", "holder: must be 1 to 64", false},
+        {"{\"op\":\"lease\",\"holder\":\"m1\",\"ttl_ms\":0}", "ttl_ms: must be an integer from 1",
+                false},
+        {"{\"op\":\"lease\",\"holder\":\"m1\",\"ttl_ms\":600001}", "ttl_ms: must be an integer",
+                false},
 };
 
 static void test_parse_bad(void **state)
@@ -196,6 +202,19 @@ static void test_format_roundtrip(void **state)
 	assert_int_equal(ipc_request_parse(line, strlen(line) - 1, &back, &error), 0);
 	assert_memory_equal(&req, &back, sizeof(req));
 	free(line);
+
+	/* The monitor's lease: its holder and how long. */
+	memset(&req, 0, sizeof(req));
+	req.op = IPC_OP_LEASE;
+	req.fields = IPC_FIELD_HOLDER | IPC_FIELD_TTL_MS;
+	strcpy(req.holder, "net1.4242");
+	req.ttl_ms = 1500;
+	assert_int_equal(ipc_request_format(b, &req), 0);
+	line = drain(b);
+	assert_string_equal(line, "{\"op\":\"lease\",\"holder\":\"net1.4242\",\"ttl_ms\":1500}\n");
+	assert_int_equal(ipc_request_parse(line, strlen(line) - 1, &back, &error), 0);
+	assert_memory_equal(&req, &back, sizeof(req));
+	free(line);
 	evbuffer_free(b);
 }
 
@@ -219,7 +238,7 @@ static void test_answers(void **state)
 	        "{\"id\":7,\"ok\":true}\n"
 	        "{\"ok\":true}\n"
 	        "{\"id\":8,\"ok\":false,\"error\":\"no \\\"such\\\" port\"}\n"
-	        "{\"id\":1,\"ok\":true,\"version\":3,\"agent\":\"praas-pat-agent "
+	        "{\"id\":1,\"ok\":true,\"version\":4,\"agent\":\"praas-pat-agent "
 	        "0.1.0\"}\n"
 	        "{\"id\":2,\"ok\":true,\"removed\":3}\n");
 	free(line);

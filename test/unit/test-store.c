@@ -1086,6 +1086,72 @@ static void test_crash_safety(void **state)
 	assert_int_equal(store_open(c->db.path, &c->s, NULL), 0);
 }
 
+static int collect_agent(const struct store_agent *ag, void *arg)
+{
+	struct store_agent *v = arg;
+	size_t i = 0;
+
+	while (v[i].host[0] != '\0')
+		i++;
+	if (i == 3)
+		return -ERANGE;
+	v[i] = *ag;
+	return 0;
+}
+
+/* Heartbeats: one row per host, written in place; last seen by the database's clock. */
+static void test_agents(void **state)
+{
+	struct ctx *c = *state;
+	struct store_agent a = {.host = "node-a",
+	                           .version = "1.0",
+	                           .started_us = 1000000,
+	                           .routers = 3,
+	                           .applied_us = 5},
+	                   b = {.host = "node-b", .version = "1.1", .started_us = 2000000};
+	struct store_agent seen[4];
+	int64_t newest;
+
+	assert_int_equal(store_agent_beat(c->s, &a, NULL), 0);
+	assert_int_equal(store_agent_beat(c->s, &b, NULL), 0);
+	a.routers = 4;
+	assert_int_equal(store_agent_beat(c->s, &a, NULL), 0);
+	memset(seen, 0, sizeof(seen));
+	assert_int_equal(store_foreach_agent(c->s, collect_agent, seen, NULL), 0);
+	assert_string_equal(seen[0].host, "node-a");
+	assert_string_equal(seen[0].version, "1.0");
+	assert_int_equal(seen[0].routers, 4);
+	assert_int_equal(seen[0].started_us, 1000000);
+	assert_int_equal(seen[0].applied_us, 5);
+	assert_true(seen[0].age_us >= 0 && seen[0].age_us < 5000000);
+	assert_true(seen[0].seen_us > 1700000000LL * 1000000);
+	assert_string_equal(seen[1].host, "node-b");
+	assert_string_equal(seen[2].host, "");
+	assert_int_equal(store_newest_change(c->s, &newest, NULL), 0);
+	assert_true(newest >= 0);
+}
+
+/* The lease: one holder at a time; renewed by its holder; free once expired. */
+static void test_lease(void **state)
+{
+	struct ctx *c = *state;
+	bool held;
+
+	assert_int_equal(store_lease_take(c->s, "mon-a", 60000000, &held, NULL), 0);
+	assert_true(held);
+	assert_int_equal(store_lease_take(c->s, "mon-b", 60000000, &held, NULL), 0);
+	assert_false(held);
+	assert_int_equal(store_lease_take(c->s, "mon-a", 60000000, &held, NULL), 0);
+	assert_true(held);
+	/* mon-a renews with a lease already over: mon-b may take it, and then mon-a may not. */
+	assert_int_equal(store_lease_take(c->s, "mon-a", -1000000, &held, NULL), 0);
+	assert_true(held);
+	assert_int_equal(store_lease_take(c->s, "mon-b", 60000000, &held, NULL), 0);
+	assert_true(held);
+	assert_int_equal(store_lease_take(c->s, "mon-a", 60000000, &held, NULL), 0);
+	assert_false(held);
+}
+
 /* The tests that hold for any engine, against MariaDB. */
 static int run_mariadb(void)
 {
@@ -1103,6 +1169,8 @@ static int run_mariadb(void)
 	        MY_TEST(test_count_status),
 	        MY_TEST(test_transactions),
 	        MY_TEST(test_paging),
+	        MY_TEST(test_agents),
+	        MY_TEST(test_lease),
 	};
 #undef MY_TEST
 
@@ -1122,6 +1190,8 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test_setup_teardown(test_open_settings, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_crud, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_agents, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_lease, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_ipv6_and_no_address, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_invalid, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_conflict_external, setup, teardown),

@@ -76,7 +76,7 @@ node_start() { # node galera-url
 	[[ -n ${PORT[$n]:-} ]] || PORT[$n]=$(agent__free_port)
 	cat >"$dir/praas.conf" <<CONF
 praas: {
-  port_app = ${PORT[$n]}; listen = "127.0.0.1"; auth = "none"; cloud = "";
+  port_app = ${PORT[$n]}; listen = "127.0.0.1"; auth = "none"; cloud = ""; host = "node-$n";
   database = "$2$DB_NAME"; control_socket = "$dir/pat-agent.sock";
   netns_dir = "$dir/netns"; second_monitoring = 0.5;
   router_port_range = "60000:60100"; pagination_max_limit = 10000;

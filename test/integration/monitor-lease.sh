@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# One monitor acts at a time (issue 12, item 5): two agents, one per
+# simulated node, on the two Galera nodes, and a monitor beside each
+# (second_monitoring = 0.5 s). The first monitor takes the lease (one row,
+# one UPDATE) and polls; the second stands by and never polls (no
+# "reconcile:" line) nor acts while the first lives. kill -9 of the acting
+# monitor: the other takes over within two periods (1 s; the figure is
+# printed) and polls; the row names it.
+# Skipped (77) without the loopback Galera cluster (sudo test/mariadb/start.sh).
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib/topo.sh"
+. "$here/lib/agent.sh"
+. "$here/lib/nodes.sh"
+
+declare -A MPID
+mon_start() { # node
+	local dir=$TOPO_DIR/node-$1
+	setsid "$MONITOR_BIN" --config "$dir/praas.conf" </dev/null >>"$dir/monitor.log" 2>&1 &
+	MPID[$1]=$!
+	topo_on_exit "kill -9 ${MPID[$1]} 2>/dev/null || true"
+}
+mlog() { cat "$TOPO_DIR/node-$1/monitor.log" 2>/dev/null; }
+count() { mlog "$1" | grep -c "$2"; }
+
+nodes_db mlea
+nodes_router_pair
+node_start a "$G1" || { topo_fail "agent A starts on Galera node 1"; topo_finish; }
+node_start b "$G2" || { topo_fail "agent B starts on Galera node 2"; topo_finish; }
+
+mon_start a
+topo_wait 5 bash -c "grep -q '^.*Acting: took the monitor lease' '$TOPO_DIR/node-a/monitor.log'" ||
+	topo_fail "monitor A takes the lease"
+mon_start b
+sleep 3 # six periods with both
+assert_eq "monitor B stands by" 1 "$(count b 'Standing by: another monitor holds the lease')"
+assert_eq "monitor B never acts while A lives" 0 "$(count b 'Acting:')"
+assert_eq "monitor B never polls while A lives" 0 "$(count b 'reconcile:')"
+assert_ok "monitor A polls ($(count a 'reconcile:') cycles)" test "$(count a 'reconcile:')" -ge 4
+holder_a=$(sed -n 's/.*Acting: took the monitor lease as //p' "$TOPO_DIR/node-a/monitor.log")
+assert_eq "the lease row names monitor A" "$holder_a" \
+	"$(sql "$DB_NAME" -e 'SELECT holder FROM monitor_lease WHERE id = 1')"
+
+# kill -9 the acting monitor: B takes over within two periods.
+t0=$(date +%s%N)
+kill -9 "${MPID[a]}"
+topo_wait 5 bash -c "grep -q 'Acting: took the monitor lease' '$TOPO_DIR/node-b/monitor.log'"
+took=$((($(date +%s%N) - t0) / 1000000))
+echo "# figure: monitor_lease_takeover_ms $took (period 500 ms)"
+assert_ok "monitor B takes over within two periods: $took ms <= 1000 ms (+100 ms of this test's polling)" \
+	test "$took" -le 1100
+topo_wait 3 bash -c "grep -q 'reconcile:' '$TOPO_DIR/node-b/monitor.log'" || true
+assert_ok "monitor B polls once acting" test "$(count b 'reconcile:')" -ge 1
+holder_b=$(sed -n 's/.*Acting: took the monitor lease as //p' "$TOPO_DIR/node-b/monitor.log")
+assert_eq "the lease row names monitor B" "$holder_b" \
+	"$(sql "$DB_NAME" -e 'SELECT holder FROM monitor_lease WHERE id = 1')"
+assert_ok "two monitors, two holders ($holder_a, $holder_b)" test "$holder_a" != "$holder_b"
+
+kill -TERM "${MPID[b]}"
+topo_finish
