@@ -14,27 +14,10 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib/topo.sh"
 . "$here/lib/agent.sh"
+. "$here/lib/mariadb.sh"
 
-env_file=/run/praas-mariadb/env
-url=${PRAAS_TEST_MARIADB_URL:-$(sed -n 's/^PRAAS_TEST_MARIADB_URL=//p' "$env_file" 2>/dev/null)}
-[[ -n $url ]] || topo_skip "the loopback MariaDB is not running (sudo test/mariadb/start.sh)"
 topo_require mariadb curl python3 nft socat
-rest=${url#mysql://}
-db_user=${rest%%:*}
-db_pass=${rest#*:}
-db_pass=${db_pass%@*}
-hostport=${rest##*@}
-hostport=${hostport%/}
-db_host=${hostport%:*}
-db_port=${hostport##*:}
-db_name=praas_d$$_$RANDOM
-
-topo_init adbd
-sql() {
-	MYSQL_PWD=$db_pass mariadb --no-defaults -h "$db_host" -P "$db_port" -u "$db_user" -N -B "$@"
-}
-sql praas_admin -e "CREATE DATABASE $db_name" || topo_fail "create database $db_name"
-topo_on_exit "MYSQL_PWD='$db_pass' mariadb --no-defaults -h $db_host -P $db_port -u $db_user praas_admin -e 'DROP DATABASE IF EXISTS $db_name' || true"
+mariadb_test_db praas_d adbd
 
 # The relay: its own process group, so taking it away ends every connection it carries.
 relay_port=$(agent__free_port) || topo_fail "a free port for the relay"
