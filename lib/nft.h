@@ -73,7 +73,7 @@ struct nft_elem {
 /* Foreign objects kept by name for removal; more are counted, removed by a rebuild. */
 #define NFT_FOREIGN_KEPT 64
 /* A dump the kernel interrupted (the ruleset changed meanwhile) is redone this often. */
-#define NFT_READ_TRIES 8
+#define NFT_READ_TRIES 32
 
 /* An object in the table that PRaaS did not write. */
 enum nft_foreign_kind {
