@@ -17,7 +17,7 @@
 #define LEASE_ASK_MAX_S 5.0
 
 struct lease {
-	struct monitor *m;
+	struct monitor *m; /* NULL once lease_free orphaned it */
 	struct event *timer;
 	char holder[FWD_NAME_MAX + 1]; /* this monitor: host.pid */
 	bool acting;
@@ -65,6 +65,10 @@ static void on_answer(const struct ipc_answer *ans, const char *error, void *arg
 	struct lease *l = arg;
 
 	l->asking = false;
+	if (l->m == NULL) { /* orphaned by lease_free: this was the answer due */
+		free(l);
+		return;
+	}
 	if (ans == NULL || !ans->ok)
 		set_acting(l, false, ans ? ans->error : error);
 	else
@@ -125,6 +129,12 @@ void lease_free(struct lease *l)
 		return;
 	if (l->timer)
 		event_free(l->timer);
+	/* An answer still due calls on_answer with l: it frees the orphan then. */
+	if (l->asking) {
+		l->timer = NULL;
+		l->m = NULL;
+		return;
+	}
 	free(l);
 }
 

@@ -24,7 +24,11 @@ struct lease;
 
 /* Asks now, then every half period. 0 or -errno. */
 int lease_start(struct monitor *m, struct lease **out);
-/* Stops asking (the lease runs out by itself). NULL is fine. */
+/*
+ * Stops asking (the lease runs out by itself). NULL is fine. An ask still
+ * unanswered keeps the lease until its answer comes: ipc_client_free
+ * answers every pending request, so free the lease before the client.
+ */
 void lease_free(struct lease *l);
 /* Asks at once (the pat-agent just connected). */
 void lease_ask_now(struct lease *l);

@@ -5,7 +5,8 @@
 # one UPDATE) and polls; the second stands by and never polls (no
 # "reconcile:" line) nor acts while the first lives. kill -9 of the acting
 # monitor: the other takes over within two periods (1 s; the figure is
-# printed) and polls; the row names it.
+# printed) and polls; the row names it. A monitor stopped while its ask
+# waits on a stalled pat-agent exits cleanly.
 # Skipped (77) without the loopback Galera cluster (sudo test/mariadb/start.sh).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -56,5 +57,14 @@ assert_eq "the lease row names monitor B" "$holder_b" \
 	"$(sql "$DB_NAME" -e 'SELECT holder FROM monitor_lease WHERE id = 1')"
 assert_ok "two monitors, two holders ($holder_a, $holder_b)" test "$holder_a" != "$holder_b"
 
+# SIGTERM while an ask for the lease is unanswered (agent B stopped): the
+# monitor frees its lease only once the ask is answered ("client closed").
+kill -STOP "${PID[b]}"
+topo_on_exit "kill -CONT ${PID[b]} 2>/dev/null || true"
+sleep 1 # four asks' time: one is sent and waits
 kill -TERM "${MPID[b]}"
+wait "${MPID[b]}"
+assert_eq "SIGTERM with an ask for the lease unanswered: the monitor exits 0" 0 "$?"
+assert_ok "and says it stopped" grep -q 'Stopped' "$TOPO_DIR/node-b/monitor.log"
+kill -CONT "${PID[b]}"
 topo_finish
