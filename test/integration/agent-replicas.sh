@@ -36,6 +36,10 @@ status_of() { # ID: its status through the current agent
 	api GET "$base/$1"
 	api_field port_forwarding.status
 }
+shown_is() { # ID EXPECTED: what shown() prints of it, through the current agent
+	api GET "$base/$1"
+	[[ $(shown) == "$2" ]]
+}
 
 nodes_db arep
 nodes_router_pair
@@ -48,7 +52,8 @@ on a
 create 4022 22
 assert_eq "a create through A" 201 "$API_STATUS"
 F1=$(api_field port_forwarding.id)
-topo_wait 10 bash -c "curl -s -m 2 $AGENT_URL$base/$F1 | grep -q '\"status\":\"ACTIVE\",\"status_reason\":null'"
+BOTH="ACTIVE None node-a:$NS:ACTIVE node-b:$NS:ACTIVE"
+topo_wait 10 shown_is "$F1" "$BOTH"
 for n in a b; do
 	on $n
 	api GET "$base/$F1"
@@ -106,7 +111,7 @@ topo_wait 5 owned || topo_fail "B's table is owned by another process: $(cat "$T
 create 4024 24
 assert_eq "a create through A while B's kernel refuses" 201 "$API_STATUS"
 F3=$(api_field port_forwarding.id)
-topo_wait 10 bash -c "curl -s -m 2 $AGENT_URL$base/$F3 | grep -q '\"status\":\"ERROR\"'"
+topo_wait 10 shown_is "$F3" "ERROR kernel_refused node-a:$NS:ACTIVE node-b:$NS:ERROR"
 api GET "$base/$F3"
 assert_eq "ERROR, kernel_refused: B's kernel refused it" \
 	"ERROR kernel_refused node-a:$NS:ACTIVE node-b:$NS:ERROR" "$(shown)"
@@ -123,7 +128,7 @@ wait "$OWNER_PID" 2>/dev/null
 create 4025 25
 assert_eq "a create through A once the owner is gone" 201 "$API_STATUS"
 F4=$(api_field port_forwarding.id)
-topo_wait 10 bash -c "curl -s -m 2 $AGENT_URL$base/$F3 | grep -q '\"status\":\"ACTIVE\"'"
+topo_wait 10 shown_is "$F3" "$BOTH"
 for f in "$F3" "$F4"; do
 	api GET "$base/$f"
 	assert_eq "B rebuilt its table: ACTIVE on both ($f)" \
@@ -136,7 +141,7 @@ for n in a b; do
 	umount "$TOPO_DIR/node-$n/netns/$NS" && rm -f "$TOPO_DIR/node-$n/netns/$NS" ||
 		topo_fail "remove node $n's namespace"
 done
-topo_wait 10 bash -c "curl -s -m 2 $AGENT_URL$base/$F1 | grep -q '\"status\":\"DOWN\"'"
+topo_wait 10 shown_is "$F1" "DOWN namespace_absent "
 api GET "$base/$F1"
 assert_eq "no live agent hosts the router: DOWN, namespace_absent, no hosts" \
 	"DOWN namespace_absent " "$(shown)"
@@ -148,8 +153,7 @@ for n in a b; do
 	: >"$TOPO_DIR/node-$n/netns/$NS"
 	mount --bind "/run/netns/${TOPO[$r.ns]}" "$TOPO_DIR/node-$n/netns/$NS" || topo_fail "bind $n again"
 done
-topo_wait 10 bash -c "curl -s -m 2 $AGENT_URL$base/$F1 | grep -q '\"status\":\"ACTIVE\"'"
-sleep 0.5
+topo_wait 10 shown_is "$F1" "$BOTH"
 api GET "$base/$F1"
 assert_eq "the namespaces back: ACTIVE on both again" \
 	"ACTIVE None node-a:$NS:ACTIVE node-b:$NS:ACTIVE" "$(shown)"
