@@ -11,6 +11,7 @@
 #     create through A is ERROR, kernel_refused, B's entry with the
 #     kernel's words; the owner gone, the next change rebuilds B's table:
 #     ACTIVE again, and traffic passes through B's replica;
+#   - a list of the router's forwardings reads its replicas once;
 #   - both namespaces removed: DOWN, namespace_absent, hosts []; back:
 #     ACTIVE on both again;
 #   - an idle agent's database cost stays within 5 statements/s.
@@ -135,6 +136,26 @@ for f in "$F3" "$F4"; do
 		"ACTIVE None node-a:$NS:ACTIVE node-b:$NS:ACTIVE" "$(shown)"
 done
 assert_eq "through B's rebuilt replica to its VM" "${TOPO[cb.ip4]} vmb" "$(topo_tcp_query cb "$GW" 4022)"
+
+# An answer reads each router's replicas once, not once per forwarding: a
+# list of the router's 4 forwardings costs its page read plus one.
+statements() {
+	curl -s -m 10 "$AGENT_URL/metrics" | sed -n 's/^praas_db_statements_total //p'
+}
+tries=()
+for try in 1 2 3 4 5; do # the median of 5: follow's poll (every 500 ms) may land in one
+	v0=$(statements)
+	v1=$(statements) # a scrape's own reads show in the next one: two back to back measure them
+	api GET "$base"
+	v2=$(statements)
+	tries+=($(((v2 - v1) - (v1 - v0))))
+done
+reads=$(printf '%s\n' "${tries[@]}" | sort -n | sed -n 3p)
+echo "# figure: list_of_4_forwardings_of_1_router_statements $reads"
+assert_eq "the list answers the 4 forwardings" "200 4" "$API_STATUS $(python3 -c '
+import json, sys
+print(len(json.loads(sys.argv[1])["port_forwardings"]))' "$API_BODY")"
+assert_ok "the list read the router's replicas once: $reads statements (page + 1)" test "$reads" -le 2
 
 # --- No node hosts it: both namespaces leave their nodes.
 for n in a b; do
