@@ -185,4 +185,14 @@ echo "# figure: idle_agent_queries_per_s $idle"
 assert_ok "an idle agent asks the database at most 5 times a second ($idle)" \
 	python3 -c "import sys; sys.exit(0 if $idle <= 5 else 1)"
 
+# Both agents stop cleanly (under ASan: no leak, no report).
+for n in a b; do
+	kill -TERM "${PID[$n]}"
+	wait "${PID[$n]}"
+	assert_eq "SIGTERM: agent $n exits 0" 0 "$?"
+done
+if grep -q 'ERROR: [A-Za-z]*Sanitizer\|runtime error:' "$TOPO_DIR"/node-?/pat-agent.log; then
+	topo_fail "no sanitizer report in the agents' logs"
+fi
+
 topo_finish
