@@ -204,8 +204,12 @@ static bool apply(struct follow *fl, struct seen *sn)
 	}
 	if (p->n > 0)
 		sn->anchor = p->v[p->n - 1].revision;
-	/* Its own changes it recorded when it made them; the others' now, once. */
-	if (n > 0)
+	/*
+	 * Once per router and poll that read changes, its own included: its own
+	 * write moved its replica only if it was up to date then, and a write
+	 * refused for a conflict bumps the revision with nothing logged.
+	 */
+	if (p->n > 0)
 		replicas_followed(
 		        a, sn->router_id, sn->anchor > sn->revision ? sn->anchor : sn->revision);
 	fl->applied += n;
