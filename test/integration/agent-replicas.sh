@@ -2,7 +2,8 @@
 # Status that tells the truth across nodes (issue 12 item 4, issue 13 item
 # 6): two agents, one per simulated node, on the two Galera nodes, each
 # hosting its replica of one router.
-#   - hosts lists both nodes, each ACTIVE, through either agent;
+#   - hosts lists both nodes, each ACTIVE, through either agent; a create
+#     through A after a conflict refused through B is ACTIVE on both;
 #   - agent B stopped (SIGSTOP: still "live" for 30 s): a create through A
 #     is BUILD (status_reason applying; B's entry BUILD) while the older
 #     forwarding stays ACTIVE, ?status=BUILD lists only it; after SIGCONT,
@@ -67,6 +68,21 @@ out=$("$PRAAS_CLI" --url "$AGENT_URL" forwarding show --router "$U" "$F1" -f jso
 assert_eq "praas forwarding show: both hosts" "node-a node-b" "$(python3 -c '
 import json, sys
 print(" ".join(h["host"] for h in json.loads(sys.argv[1])["hosts"]))' "$out" 2>&1)"
+
+# A conflict refused through B bumps the router's revision with nothing
+# logged; A's next create must still become ACTIVE on A's own node (its own
+# write could not move A's replica past B's bump: its follow does).
+on b
+create 4022 99
+assert_eq "a conflicting create through B: 409" 409 "$API_STATUS"
+on a
+create 4026 26
+assert_eq "then a create through A" 201 "$API_STATUS"
+F0=$(api_field port_forwarding.id)
+topo_wait 10 shown_is "$F0" "$BOTH"
+assert_eq "it is ACTIVE on both nodes" "$BOTH" "$(shown)"
+api DELETE "$base/$F0"
+assert_eq "deleted again" 204 "$API_STATUS"
 
 # --- B stopped: it hosts the router and is live for 30 s, but applies nothing.
 kill -STOP "${PID[b]}"
