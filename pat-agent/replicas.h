@@ -5,8 +5,8 @@
  * from it.
  *
  * Written O(1) per change, never when idle: the agent's own write in the
- * transaction that carries it (it applies before answering), follow.c's
- * apply once per router and poll, a rebuild (its outcome: applied, or the
+ * transaction that carries it (it applies before answering), follow.c once
+ * per router and poll that read changes, a rebuild (its outcome: applied, or the
  * kernel's refusal), a namespace leaving (its row out) or, at start, every
  * row of this node out before the restore writes back those present.
  *
