@@ -26,22 +26,17 @@ labdb__free_port() {
 	echo "$p"
 }
 
-# labdb__split URL: LABDB_USER, LABDB_PASS, LABDB_HOST, LABDB_PORT from mysql://U:P@H:PORT/.
+# labdb__split URL: db_user, db_pass, db_host, db_port (the tests' splitter)
+# from mysql://USER:PASSWORD@HOST:PORT/, or non-zero for another shape.
 labdb__split() {
-	local rest=${1#mysql://} hostport
 	[[ $1 =~ ^mysql://[^:@/]+:[^@/]*@[^:/]+:[0-9]+/$ ]] || return 1
-	LABDB_USER=${rest%%:*}
-	LABDB_PASS=${rest#*:}
-	LABDB_PASS=${LABDB_PASS%@*}
-	hostport=${rest##*@}
-	hostport=${hostport%/}
-	LABDB_HOST=${hostport%:*}
-	LABDB_PORT=${hostport##*:}
+	# shellcheck source=../test/integration/lib/mariadb.sh
+	declare -F mariadb_split_url >/dev/null || . "$top/test/integration/lib/mariadb.sh"
+	mariadb_split_url "$1"
 }
 
 labdb__sql() { # SQL
-	MYSQL_PWD=$LABDB_PASS mariadb --no-defaults -h "$LABDB_HOST" -P "$LABDB_PORT" \
-		-u "$LABDB_USER" -N -B -e "$1"
+	MYSQL_PWD=$db_pass mariadb --no-defaults -h "$db_host" -P "$db_port" -u "$db_user" -N -B -e "$1"
 }
 
 # Starts the lab's own MariaDB; sets the URL it serves in LABDB_URL.
@@ -66,15 +61,17 @@ labdb_up() {
 	if [[ -n ${PRAAS_LAB_MARIADB_URL:-} ]]; then
 		LABDB_URL=$PRAAS_LAB_MARIADB_URL
 		say "using the MariaDB of PRAAS_LAB_MARIADB_URL; the lab's database: $db"
+		command -v mariadb >/dev/null ||
+			die "the mariadb client is missing (apt-get install mariadb-client)"
 	else
 		labdb__start_private || die "cannot start the lab's MariaDB (log: $state/mariadb.log)"
 	fi
 	labdb__split "$LABDB_URL" ||
 		die "the MariaDB URL must be mysql://USER:PASSWORD@HOST:PORT/ (PRAAS_LAB_MARIADB_URL)"
 	echo "$LABDB_URL" >"$state/mariadb-drop"
-	labdb__sql "CREATE DATABASE $db" || die "cannot create database $db on $LABDB_HOST:$LABDB_PORT"
-	(umask 077 && echo "$LABDB_PASS" >"$state/db-password") || die "cannot write $state/db-password"
-	echo "mysql://$LABDB_USER@$LABDB_HOST:$LABDB_PORT/$db" >"$state/database"
+	labdb__sql "CREATE DATABASE $db" || die "cannot create database $db on $db_host:$db_port"
+	(umask 077 && echo "$db_pass" >"$state/db-password") || die "cannot write $state/db-password"
+	echo "mysql://$db_user@$db_host:$db_port/$db" >"$state/database"
 }
 
 labdb_down() {

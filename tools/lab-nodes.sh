@@ -21,14 +21,14 @@ labnodes_build() {
 	echo "${TOPO[r1.uuid]}" >"$state/router"
 }
 
-node_url() { # NODE: its agent's REST API
+labnodes_url() { # NODE: its agent's REST API
 	if [[ $1 == b ]]; then echo "http://127.0.0.1:$((port + 1))"; else echo "http://127.0.0.1:$port"; fi
 }
 
 # Waits (up to 5 s) for the client on node b's wire to reach the VM behind
-# node b's replica; prints the milliseconds it took and the answer.
-labnodes_reach_b() {
-	local t0=$EPOCHREALTIME ans i
+# node b's replica; prints the milliseconds since T0 and the answer.
+labnodes_reach_b() { # T0 ($EPOCHREALTIME)
+	local t0=$1 ans i
 	for ((i = 0; i < 50; i++)); do
 		if ans=$(topo_tcp_query cb "${TOPO[r1.gw4]}" 4022 0.3 2>/dev/null); then
 			echo "$(python3 -c "print(round(($EPOCHREALTIME - $t0) * 1000))") $ans"
@@ -40,31 +40,32 @@ labnodes_reach_b() {
 }
 
 labnodes_prove() {
-	local r=${TOPO[r1.uuid]} gw=${TOPO[r1.gw4]} vm=${TOPO[vma.ip4]} client=${TOPO[cb.ip4]} got ms ans
-	say "1. a forwarding created through node a's API ($(node_url a)):"
-	echo "  praas --url $(node_url a) forwarding create --router $r --internal-ip $vm --internal-port 22 --external-port 4022"
-	LAB_URL=$(node_url a) praas forwarding create --router "$r" --internal-ip "$vm" \
+	local r=${TOPO[r1.uuid]} gw=${TOPO[r1.gw4]} vm=${TOPO[vma.ip4]} client=${TOPO[cb.ip4]} got ms ans t0
+	say "1. a forwarding created through node a's API ($(labnodes_url a)):"
+	echo "  praas --url $(labnodes_url a) forwarding create --router $r --internal-ip $vm --internal-port 22 --external-port 4022"
+	LAB_URL=$(labnodes_url a) praas forwarding create --router "$r" --internal-ip "$vm" \
 		--internal-port 22 --external-port 4022 --description "lab: ssh to the VM" |
 		sed 's/^/  /'
 	[[ ${PIPESTATUS[0]} == 0 ]] || die "node a's agent could not create the forwarding"
+	t0=$EPOCHREALTIME
 	echo
-	say "2. listed through node b's API ($(node_url b)):"
-	echo "  praas --url $(node_url b) forwarding list"
-	LAB_URL=$(node_url b) praas forwarding list | sed 's/^/  /'
+	say "2. listed through node b's API ($(labnodes_url b)):"
+	echo "  praas --url $(labnodes_url b) forwarding list"
+	LAB_URL=$(labnodes_url b) praas forwarding list | sed 's/^/  /'
 	[[ ${PIPESTATUS[0]} == 0 ]] || die "node b's agent could not list the forwardings"
 	echo
-	got=$(labnodes_reach_b) ||
+	got=$(labnodes_reach_b "$t0") ||
 		die "the client on node b's wire could not reach the VM through node b's replica"
 	ms=${got%% *} ans=${got#* }
 	say "3. reached through node b's replica: client $client connects to $gw:4022 on node b's wire;"
-	say "   the service answers: \"$ans\" (node b's agent learnt it from the database: ${ms} ms)"
+	say "   the service answers: \"$ans\" (node b's agent had it from the database ${ms} ms after node a answered)"
 	[[ $ans == "$client vmb" ]] || die "unexpected answer: $ans (wanted \"$client vmb\")"
 	ans=$(topo_tcp_query ca "$gw" 4022) || die "the client could not reach the VM through node a's replica"
 	say "   and through node a's replica, on node a's wire: \"$ans\""
 	[[ $ans == "${TOPO[ca.ip4]} vma" ]] || die "unexpected answer: $ans (wanted \"${TOPO[ca.ip4]} vma\")"
 	echo
 	say "4. the agents sharing the database (praas agent list):"
-	LAB_URL=$(node_url b) praas agent list | sed 's/^/  /'
+	LAB_URL=$(labnodes_url b) praas agent list | sed 's/^/  /'
 	[[ ${PIPESTATUS[0]} == 0 ]] || die "praas agent list failed"
 	echo
 	say "PROOF (nodes): a forwarding created through node a's API was listed through node b's"
@@ -86,7 +87,7 @@ labnodes_up() {
 }
 
 labnodes_intro() {
-	say "two network nodes, a and b: each its own pat-agent (a: $(node_url a), b: $(node_url b)),"
+	say "two network nodes, a and b: each its own pat-agent (a: $(labnodes_url a), b: $(labnodes_url b)),"
 	say "its own netns_dir holding its replica of router ${TOPO[r1.uuid]}, and a VM behind it;"
 	say "one MariaDB for both: $(<"$state/database")"
 	echo

@@ -248,6 +248,12 @@ elif [[ $mode == --ha ]]; then
 	match "up prints the failover's proof" 'PROOF \(HA\): the client reached vm1 through node b [0-9.]+ s after node a died' "$OUT"
 	match "it printed the gap beside advert_int" 'first after: [0-9.]+ s'$'\n''lab: \(keepalived.s failover time: about 3 x advert_int \(1 s\)' "$OUT"
 	match "the tables did not change during the failover" "neither replica's table changed" "$OUT"
+	match "one database for both nodes: the two forwardings, once" '^2$' \
+		"$(lab_sql 'SELECT COUNT(*) FROM forwardings' 2>&1)"
+	ids_a=$(curl -s -m 5 "http://127.0.0.1:$port/v1/port_forwardings" | json_ids)
+	match "node a's agent lists the two forwardings" '^[0-9a-f-]{36} [0-9a-f-]{36}$' "$ids_a"
+	match "node b's agent lists the same two, made through node a's" "^$ids_a\$" \
+		"$(curl -s -m 5 "http://127.0.0.1:$((port + 1))/v1/port_forwardings" | json_ids)"
 	curl -s -o /dev/null -m 2 "http://127.0.0.1:$((port + 1))/healthz"
 	check "node b's agent answers on PRAAS_LAB_PORT + 1" test $? = 0
 else
