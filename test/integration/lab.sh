@@ -316,8 +316,9 @@ lab status
 match "status when down says so" 'not up' "$OUT"
 
 # --- an up killed with SIGKILL half-way: down still removes everything
-if [[ -z $mode ]]; then
-	setsid "$copy/tools/lab" up >"$work/killed.out" 2>&1 &
+# (with --nodes, the MariaDB it had started too)
+if [[ -z $mode || $mode == --nodes ]]; then
+	setsid "$copy/tools/lab" up "${upargs[@]}" >"$work/killed.out" 2>&1 &
 	upid=$!
 	for _ in $(seq 200); do
 		grep -q '^qrouter-' "$copy/.lab/net/namespaces" 2>/dev/null && break
@@ -327,6 +328,7 @@ if [[ -z $mode ]]; then
 	wait "$upid" 2>/dev/null
 	snapshot
 	check "the killed up had made a router namespace" grep -q '^qrouter-' <<<"$NSS"
+	[[ $mode != --nodes ]] || check "and started its MariaDB" test -n "$(live $DBPIDS)"
 	lab down
 	check "down after a killed up exits 0" test "$RC" = 0
 	nothing_left "after a killed up and down"
