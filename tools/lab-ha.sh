@@ -33,6 +33,7 @@ labha_build() {
 # from its keepalived.conf: the VIP is not on its qg-).
 labha_show_on_b() {
 	local i
+	echo
 	say "node b's agent lists them from the shared database (http://127.0.0.1:$((port + 1))):"
 	LAB_URL=http://127.0.0.1:$((port + 1)) praas forwarding list | sed 's/^/  /'
 	[[ ${PIPESTATUS[0]} == 0 ]] || die "node b's agent could not list the forwardings"

@@ -82,7 +82,7 @@ export PRAAS_LAB_PORT=$port PRAAS_LAB_BUILD=$copy/build
 unset PRAAS_LAB_MARIADB_URL
 if [[ $mode == --ha ]]; then
 	PRAAS_LAB_MARIADB_URL=${PRAAS_TEST_MARIADB_URL:-$(sed -n 's/^PRAAS_TEST_MARIADB_URL=//p' /run/praas-mariadb/env 2>/dev/null)}
-	[[ -n $PRAAS_LAB_MARIADB_URL ]] && export PRAAS_LAB_MARIADB_URL || unset PRAAS_LAB_MARIADB_URL
+	if [[ -n $PRAAS_LAB_MARIADB_URL ]]; then export PRAAS_LAB_MARIADB_URL; else unset PRAAS_LAB_MARIADB_URL; fi
 fi
 lab() {
 	"$copy/tools/lab" "$@" >"$work/out" 2>&1
@@ -177,6 +177,7 @@ nodes_state() {
 			grep -q "netns_dir = \"$copy/.lab/net/node-$n/netns\"" "$conf"
 	done
 	match "the forwarding is a row in the lab's MariaDB" "^$fid\$" "$(lab_sql 'SELECT id FROM forwardings')"
+	# shellcheck disable=SC2086 # one pid per word
 	check "the lab's own MariaDB runs" test -n "$(live $DBPIDS)"
 	match "GET /v1/agents: both agents alive" '^node-a:True node-b:True$' \
 		"$(curl -s -m 5 "http://127.0.0.1:$port/v1/agents" | python3 -c '
@@ -328,6 +329,7 @@ if [[ -z $mode || $mode == --nodes ]]; then
 	wait "$upid" 2>/dev/null
 	snapshot
 	check "the killed up had made a router namespace" grep -q '^qrouter-' <<<"$NSS"
+	# shellcheck disable=SC2086 # one pid per word
 	[[ $mode != --nodes ]] || check "and started its MariaDB" test -n "$(live $DBPIDS)"
 	lab down
 	check "down after a killed up exits 0" test "$RC" = 0
