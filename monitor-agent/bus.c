@@ -251,7 +251,11 @@ static void *attempt_run(void *arg)
 		amqp_destroy_connection(a->conn);
 		a->conn = NULL;
 	}
-	/* A pipe of 64 KiB and one byte per attempt, one attempt at a time: it never fills. */
+	/*
+	 * A pipe of 64 KiB and one byte per attempt, one attempt at a time: it
+	 * never fills, and its read end lives as long as the bus, which joins
+	 * this thread before closing it. Nothing else can fail here.
+	 */
 	do
 		n = write(fd, "x", 1);
 	while (n < 0 && errno == EINTR);
@@ -323,7 +327,7 @@ static void on_attempt_done(evutil_socket_t fd, short what, void *arg)
 		/* Stopped, then started again before the thread saw it: go on at once. */
 		if (evtimer_add(b->retry, &zero) < 0)
 			log_warnx("Notifications: cannot schedule the connection");
-	} else if (a->conn == NULL && b->running) {
+	} else if (b->running) {
 		snprintf(
 		        what_host, sizeof(what_host), "%s:%d: %s", a->h->host, a->h->port, a->what);
 		retry_later(b, what_host, a->why);

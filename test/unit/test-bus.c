@@ -5,7 +5,7 @@
  * the loop must go on meanwhile (a 50 ms timer keeps its cadence); stopping,
  * starting again and freeing the bus during an attempt is clean (ASan and
  * valgrind find no leak, no thread is left, bus_free returns within a step).
- * A real broker is the integration suite's (monitor-bus-connect.sh).
+ * A real broker: test/integration/monitor-bus-connect.sh (suite openstack).
  */
 #include <setjmp.h>
 #include <stdarg.h>
