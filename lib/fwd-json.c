@@ -20,6 +20,9 @@
  * (budget 20 ms), and printf per field cost more than the rest together.
  */
 #define OBJ_MAX 4096 /* ids, addresses, times, and a description escaped 6x */
+/* Hosts beyond it are left out of one answer (a router has 2-3 replicas, HA's most). */
+#define OBJ_HOSTS_MAX 8
+#define OBJ_HOST_MAX  (FWD_HOST_MAX * 6 + FWD_NAME_MAX + 16 + 255 * 6 + 64)
 
 struct wbuf {
 	char *p, *end;
@@ -66,6 +69,25 @@ static void put_time(struct wbuf *w, int64_t t)
 	put_raw(w, "\"", 1);
 	put_raw(w, buf, strlen(buf));
 	put_raw(w, "\"", 1);
+}
+
+/* {"host":H,"namespace":NS,"status":S[,"error":E]}: one node's replica. */
+static void put_host(struct wbuf *w, bool comma, const char *host, const char *ns,
+        enum fwd_status status, const char *error)
+{
+	if (comma)
+		PUT_LIT(w, ",");
+	PUT_LIT(w, "{\"host\":");
+	put_string(w, host);
+	PUT_LIT(w, ",\"namespace\":");
+	put_string(w, ns);
+	PUT_LIT(w, ",\"status\":");
+	put_string(w, fwd_status_name(status));
+	if (error != NULL) {
+		PUT_LIT(w, ",\"error\":");
+		put_string(w, error);
+	}
+	PUT_LIT(w, "}");
 }
 
 /* IPv4 by hand: glibc's inet_ntop() formats it with sprintf(). */
@@ -145,15 +167,17 @@ static size_t render(char *buf, size_t size, const struct forwarding *f)
 		put_string(&w, fwd_reason_name(f->status_reason));
 	else
 		PUT_LIT(&w, "null");
-	/* One replica per agent: this node's, when its namespace holds the forwarding. */
+	/*
+	 * One replica per node: across nodes every live one (f->hosts), else
+	 * this node's, when its namespace holds the forwarding.
+	 */
 	PUT_LIT(&w, ",\"hosts\":[");
-	if (f->host_namespace[0]) {
-		PUT_LIT(&w, "{\"host\":");
-		put_string(&w, f->host);
-		PUT_LIT(&w, ",\"namespace\":");
-		put_string(&w, f->host_namespace);
-		PUT_LIT(&w, "}");
-	}
+	if (f->hosts != NULL)
+		for (size_t i = 0; i < f->n_hosts && i < OBJ_HOSTS_MAX; i++)
+			put_host(&w, i > 0, f->hosts[i].host, f->hosts[i].ns, f->hosts[i].status,
+			        f->hosts[i].error);
+	else if (f->host_namespace[0])
+		put_host(&w, false, f->host, f->host_namespace, FWD_STATUS_ACTIVE, NULL);
 	PUT_LIT(&w, "]");
 	PUT_LIT(&w, ",\"created_at\":");
 	put_time(&w, f->created_at);
@@ -165,7 +189,7 @@ static size_t render(char *buf, size_t size, const struct forwarding *f)
 
 int fwd_json_write(struct evbuffer *out, const struct forwarding *f)
 {
-	char buf[OBJ_MAX];
+	char buf[OBJ_MAX + OBJ_HOSTS_MAX * OBJ_HOST_MAX];
 	size_t n = render(buf, sizeof(buf), f);
 
 	/* The struct's fields are bounded, so n == 0 (overflow) means a bug. */
@@ -176,14 +200,14 @@ int fwd_json_write(struct evbuffer *out, const struct forwarding *f)
 
 int fwd_json_write_array(struct evbuffer *out, const struct forwarding *f, size_t n)
 {
-	char buf[OBJ_MAX + 1];
+	char buf[OBJ_MAX + OBJ_HOSTS_MAX * OBJ_HOST_MAX + 1];
 	size_t len;
 
 	if (evbuffer_add(out, "[", 1) < 0)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		buf[0] = ',';
-		if ((len = render(buf + 1, OBJ_MAX, &f[i])) == 0)
+		if ((len = render(buf + 1, sizeof(buf) - 1, &f[i])) == 0)
 			return -EOVERFLOW;
 		if (evbuffer_add(out, i > 0 ? buf : buf + 1, i > 0 ? len + 1 : len) < 0)
 			return -ENOMEM;

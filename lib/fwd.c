@@ -35,7 +35,16 @@ const char *fwd_protocol_name(uint8_t protocol)
 
 const char *fwd_status_name(enum fwd_status status)
 {
-	return status == FWD_STATUS_ACTIVE ? "ACTIVE" : "DOWN";
+	switch (status) {
+	case FWD_STATUS_ACTIVE:
+		return "ACTIVE";
+	case FWD_STATUS_BUILD:
+		return "BUILD";
+	case FWD_STATUS_ERROR:
+		return "ERROR";
+	default:
+		return "DOWN";
+	}
 }
 
 const char *fwd_reason_name(enum fwd_reason reason)
@@ -45,6 +54,8 @@ const char *fwd_reason_name(enum fwd_reason reason)
 		return "namespace_absent";
 	case FWD_REASON_KERNEL_REFUSED:
 		return "kernel_refused";
+	case FWD_REASON_APPLYING:
+		return "applying";
 	default:
 		return NULL;
 	}
@@ -56,6 +67,8 @@ int fwd_reason_parse(const char *name)
 		return FWD_REASON_NAMESPACE_ABSENT;
 	if (name != NULL && strcmp(name, "kernel_refused") == 0)
 		return FWD_REASON_KERNEL_REFUSED;
+	if (name != NULL && strcmp(name, "applying") == 0)
+		return FWD_REASON_APPLYING;
 	return -EINVAL;
 }
 

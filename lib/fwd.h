@@ -24,6 +24,9 @@
 enum fwd_status {
 	FWD_STATUS_ACTIVE,
 	FWD_STATUS_DOWN,
+	/* Worked out at an answer across nodes, never stored: */
+	FWD_STATUS_BUILD, /* a live agent hosting the router has not applied it yet */
+	FWD_STATUS_ERROR, /* a live agent's kernel refused it */
 };
 
 /*
@@ -36,6 +39,15 @@ enum fwd_reason {
 	FWD_REASON_NONE,             /* ACTIVE, or not worked out (null) */
 	FWD_REASON_NAMESPACE_ABSENT, /* the router's namespace is not on this node */
 	FWD_REASON_KERNEL_REFUSED,   /* the namespace is there; writing its table failed */
+	FWD_REASON_APPLYING,         /* BUILD: a node hosting it has not applied it yet */
+};
+
+/* One node's replica of a forwarding's router, as an answer across nodes shows it. */
+struct fwd_host {
+	char host[FWD_HOST_MAX + 1];
+	char ns[FWD_NAME_MAX + 16];
+	enum fwd_status status; /* ACTIVE, BUILD or ERROR there */
+	const char *error;      /* ERROR: the kernel's words; else NULL */
 };
 
 struct port_range {
@@ -62,6 +74,10 @@ struct forwarding {
 	 */
 	char host[FWD_HOST_MAX + 1];
 	char host_namespace[FWD_NAME_MAX + 16];
+	/* Across nodes (not stored): every live node's replica, instead of host above. */
+	const struct fwd_host *hosts;
+	size_t n_hosts;
+	uint64_t revision;  /* the router revision it was last written at (shared store); 0: none */
 	int64_t created_at; /* seconds since the epoch, UTC */
 	int64_t updated_at;
 };

@@ -41,6 +41,22 @@
 	" applied" int64 " NOT NULL)" tail
 
 /*
+ * Each node's replica of each router it hosts (migration 7): the revision
+ * its agent has applied there; when its kernel refused, up to which
+ * revision (failed) and the kernel's words (error). Written only by that
+ * node's agent (one row per router and host: no two nodes write one row).
+ */
+#define REPLICAS_TABLE(text, int64, tail)                                                          \
+	"CREATE TABLE IF NOT EXISTS router_hosts ("                                                \
+	" router_id" text " NOT NULL,"                                                             \
+	" host" text " NOT NULL,"                                                                  \
+	" namespace" text " NOT NULL,"                                                             \
+	" applied" int64 " NOT NULL,"                                                              \
+	" failed" int64 " NOT NULL,"                                                               \
+	" error" text " NOT NULL,"                                                                 \
+	" PRIMARY KEY (router_id, host))" tail
+
+/*
  * Schema migrations, applied in order inside one transaction by
  * store_open(). Never edit a published step: add a new one and bump
  * STORE_SCHEMA_VERSION.
@@ -106,6 +122,13 @@ static const char *const migrations[] = {
          */
         AGENTS_TABLE(" TEXT", " INTEGER", "") ";" LEASE_TABLE(
                 " TEXT", " INTEGER", "", "INSERT OR IGNORE") ";",
+        /*
+         * 7: what each node's agent applied of each router it hosts (status across
+         * nodes), and the router revision a forwarding was last written at. One
+         * node on SQLite writes neither (its status is the forwardings' own).
+         */
+        "ALTER TABLE forwardings ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;" REPLICAS_TABLE(
+                " TEXT", " INTEGER", "") ";",
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION,
         "one migration per schema version");
@@ -118,6 +141,12 @@ _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSIO
 	"id, router_id, project_id, external_address, protocol, external_port_lo,"                 \
 	" external_port_hi, internal_address, internal_port_lo, internal_port_hi,"                 \
 	" internal_port_id, masquerade, description, status, created_at, updated_at"
+
+/*
+ * Reads of forwardings add the router revision each was last written at
+ * (schema 7); router_changes' revision sits in the same column of its reads.
+ */
+#define FCOLS COLS ", revision"
 
 /* Column numbers in COLS, and parameter numbers (plus one) in writes. */
 enum col {
@@ -137,6 +166,7 @@ enum col {
 	C_STATUS,
 	C_CREATED,
 	C_UPDATED,
+	C_REVISION, /* reads only (FCOLS) */
 };
 
 enum stmt_id {
@@ -179,6 +209,13 @@ enum stmt_id {
 	ST_AGENTS,
 	ST_NEWEST_CHANGE,
 	ST_LEASE_TAKE,
+	ST_ROUTER_REVISION,
+	ST_REPLICA_OWN,
+	ST_REPLICA_APPLIED,
+	ST_REPLICA_REFUSED,
+	ST_REPLICA_DROP,
+	ST_REPLICA_CLEAR,
+	ST_REPLICAS,
 	ST_COUNT_, /* number of statements */
 };
 
@@ -209,26 +246,26 @@ static const char *const stmt_sql[ST_COUNT_] = {
                       " description = ?13, status = ?14, created_at = ?15, updated_at = ?16"
                       " WHERE id = ?1",
         [ST_DELETE] = "DELETE FROM forwardings WHERE id = ?1",
-        [ST_GET] = "SELECT " COLS " FROM forwardings WHERE id = ?1",
-        [ST_CONFLICT_EXT] = "SELECT " COLS " FROM forwardings WHERE router_id = ?1"
+        [ST_GET] = "SELECT " FCOLS " FROM forwardings WHERE id = ?1",
+        [ST_CONFLICT_EXT] = "SELECT " FCOLS " FROM forwardings WHERE router_id = ?1"
                             " AND external_address = ?2 AND protocol = ?3"
                             " AND external_port_lo <= ?4 AND id != ?5"
                             " ORDER BY external_port_lo DESC LIMIT 1",
-        [ST_CONFLICT_INT] = "SELECT " COLS " FROM forwardings WHERE router_id = ?1"
+        [ST_CONFLICT_INT] = "SELECT " FCOLS " FROM forwardings WHERE router_id = ?1"
                             " AND internal_address = ?2 AND protocol = ?3"
                             " AND internal_port_lo <= ?4 AND id != ?5"
                             " ORDER BY internal_port_lo DESC LIMIT 1",
-        [ST_ALL] = "SELECT " COLS " FROM forwardings"
+        [ST_ALL] = "SELECT " FCOLS " FROM forwardings"
                    " ORDER BY router_id, external_address, protocol, external_port_lo",
-        [ST_ROUTER] = "SELECT " COLS " FROM forwardings WHERE router_id = ?1"
+        [ST_ROUTER] = "SELECT " FCOLS " FROM forwardings WHERE router_id = ?1"
                       " ORDER BY external_address, protocol, external_port_lo",
-        [ST_EXTERNAL] = "SELECT " COLS " FROM forwardings WHERE router_id = ?1"
+        [ST_EXTERNAL] = "SELECT " FCOLS " FROM forwardings WHERE router_id = ?1"
                         " AND external_address = ?2 AND protocol = ?3 ORDER BY external_port_lo",
-        [ST_PORT_ID] = "SELECT " COLS " FROM forwardings WHERE internal_port_id = ?1"
+        [ST_PORT_ID] = "SELECT " FCOLS " FROM forwardings WHERE internal_port_id = ?1"
                        " ORDER BY rowid",
-        [ST_INT_ADDR] = "SELECT " COLS " FROM forwardings WHERE internal_address = ?1"
+        [ST_INT_ADDR] = "SELECT " FCOLS " FROM forwardings WHERE internal_address = ?1"
                         " ORDER BY rowid",
-        [ST_INT_ADDR_ROUTER] = "SELECT " COLS " FROM forwardings WHERE router_id = ?1"
+        [ST_INT_ADDR_ROUTER] = "SELECT " FCOLS " FROM forwardings WHERE router_id = ?1"
                                " AND internal_address = ?2 ORDER BY protocol, internal_port_lo",
         /*
          * A loose index scan: walk the router's distinct external addresses
@@ -243,22 +280,23 @@ static const char *const stmt_sql[ST_COUNT_] = {
                         " SELECT (SELECT external_address FROM forwardings WHERE router_id = ?1"
                         "  AND external_address > a ORDER BY external_address LIMIT 1)"
                         " FROM addrs WHERE a IS NOT NULL)"
-                        " SELECT " COLS " FROM forwardings WHERE rowid IN ("
+                        " SELECT " FCOLS " FROM forwardings WHERE rowid IN ("
                         " SELECT (SELECT rowid FROM forwardings WHERE router_id = ?1"
                         "  AND external_address = a AND protocol = ?2 AND external_port_lo <= ?3"
                         "  ORDER BY external_port_lo DESC LIMIT 1)"
                         " FROM addrs WHERE a IS NOT NULL)"
                         " AND external_port_hi >= ?3 ORDER BY external_address",
         /* Pages walk the primary key's index: O(log N + limit) each. */
-        [ST_PAGE] = "SELECT " COLS " FROM forwardings WHERE id > ?1 ORDER BY id LIMIT ?3",
-        [ST_PAGE_ROUTER] = "SELECT " COLS " FROM forwardings WHERE id > ?1 AND router_id = ?2"
+        [ST_PAGE] = "SELECT " FCOLS " FROM forwardings WHERE id > ?1 ORDER BY id LIMIT ?3",
+        [ST_PAGE_ROUTER] = "SELECT " FCOLS " FROM forwardings WHERE id > ?1 AND router_id = ?2"
                            " ORDER BY id LIMIT ?3",
         /*
          * The same walked backwards. From the last: ?1 is "~", which sorts
          * after every id (hex digits and '-').
          */
-        [ST_PAGE_DESC] = "SELECT " COLS " FROM forwardings WHERE id < ?1 ORDER BY id DESC LIMIT ?3",
-        [ST_PAGE_ROUTER_DESC] = "SELECT " COLS " FROM forwardings WHERE id < ?1 AND router_id = ?2"
+        [ST_PAGE_DESC] =
+                "SELECT " FCOLS " FROM forwardings WHERE id < ?1 ORDER BY id DESC LIMIT ?3",
+        [ST_PAGE_ROUTER_DESC] = "SELECT " FCOLS " FROM forwardings WHERE id < ?1 AND router_id = ?2"
                                 " ORDER BY id DESC LIMIT ?3",
         [ST_COUNT_ALL] = "SELECT count(*) FROM forwardings",
         [ST_COUNT_ROUTER] = "SELECT count(*) FROM forwardings WHERE router_id = ?1",
@@ -332,13 +370,51 @@ static const char *const mariadb_sql[ST_COUNT_] = {
         /* The newest bump: the last entry of index routers_changed. */
         [ST_NEWEST_CHANGE] = "SELECT COALESCE(MAX(changed), 0) FROM routers",
         [ST_BEGIN] = "START TRANSACTION",
+        /* A forwarding keeps the router revision it was written at (bumped first). */
+        [ST_INSERT] = "INSERT INTO forwardings (" COLS ", revision) VALUES"
+                      " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
+                      " (SELECT revision FROM routers WHERE router_id = ?2))",
+        [ST_UPDATE] = "UPDATE forwardings SET router_id = ?2, project_id = ?3,"
+                      " external_address = ?4, protocol = ?5, external_port_lo = ?6,"
+                      " external_port_hi = ?7, internal_address = ?8, internal_port_lo = ?9,"
+                      " internal_port_hi = ?10, internal_port_id = ?11, masquerade = ?12,"
+                      " description = ?13, status = ?14, created_at = ?15, updated_at = ?16,"
+                      " revision = (SELECT revision FROM routers WHERE router_id = ?2)"
+                      " WHERE id = ?1",
+        /*
+         * The replicas (router_hosts), MariaDB only. An agent's own write, in
+         * its transaction: its replica is at the router's new revision if it
+         * was up to date before the transaction's ?4 bumps (else follow.c
+         * brings it there with the change it had not applied yet).
+         */
+        [ST_ROUTER_REVISION] = "SELECT revision FROM routers WHERE router_id = ?1",
+        [ST_REPLICA_OWN] = "INSERT INTO router_hosts (router_id, host, namespace, applied, failed,"
+                           " error) SELECT ?1, ?2, ?3, revision, 0, '' FROM routers"
+                           " WHERE router_id = ?1 ON DUPLICATE KEY UPDATE"
+                           " applied = IF(applied + ?4 >= VALUES(applied), VALUES(applied),"
+                           " applied), namespace = VALUES(namespace)",
+        [ST_REPLICA_APPLIED] = "INSERT INTO router_hosts (router_id, host, namespace, applied,"
+                               " failed, error) VALUES (?1, ?2, ?3, ?4, 0, '')"
+                               " ON DUPLICATE KEY UPDATE namespace = VALUES(namespace),"
+                               " applied = VALUES(applied), failed = 0, error = ''",
+        [ST_REPLICA_REFUSED] = "INSERT INTO router_hosts (router_id, host, namespace, applied,"
+                               " failed, error) VALUES (?1, ?2, ?3, 0, ?4, ?5)"
+                               " ON DUPLICATE KEY UPDATE namespace = VALUES(namespace),"
+                               " failed = VALUES(failed), error = VALUES(error)",
+        [ST_REPLICA_DROP] = "DELETE FROM router_hosts WHERE router_id = ?1 AND host = ?2",
+        [ST_REPLICA_CLEAR] = "DELETE FROM router_hosts WHERE host = ?1",
+        /* One primary-key range read per router; the age by the database's clock. */
+        [ST_REPLICAS] = "SELECT h.host, h.namespace, h.applied, h.failed, h.error, " MARIADB_NOW_US
+                        " - COALESCE(a.last_seen, 0), (SELECT revision FROM routers"
+                        " WHERE router_id = ?1) FROM router_hosts h LEFT JOIN agents a"
+                        " ON a.host = h.host WHERE h.router_id = ?1 ORDER BY h.host",
         /* No rowid: seq, an AUTO_INCREMENT, is the insertion order. */
-        [ST_PORT_ID] = "SELECT " COLS " FROM forwardings WHERE internal_port_id = ?1"
+        [ST_PORT_ID] = "SELECT " FCOLS " FROM forwardings WHERE internal_port_id = ?1"
                        " ORDER BY seq",
-        [ST_INT_ADDR] = "SELECT " COLS " FROM forwardings WHERE internal_address = ?1"
+        [ST_INT_ADDR] = "SELECT " FCOLS " FROM forwardings WHERE internal_address = ?1"
                         " ORDER BY seq",
         /* The router's ranges of that protocol starting at or below the port (index prefix). */
-        [ST_EXT_PORT] = "SELECT " COLS " FROM forwardings WHERE router_id = ?1 AND protocol = ?2"
+        [ST_EXT_PORT] = "SELECT " FCOLS " FROM forwardings WHERE router_id = ?1 AND protocol = ?2"
                         " AND external_port_lo <= ?3 AND external_port_hi >= ?3"
                         " ORDER BY external_address",
 };
@@ -427,6 +503,9 @@ static const char *const mariadb_migrations[] = {
         /* 6: as SQLite's 6. */
         (AGENTS_TABLE(" VARCHAR(64)", " BIGINT", MY_TABLE) ";" LEASE_TABLE(
                 " VARCHAR(64)", " BIGINT", MY_TABLE, "INSERT IGNORE")),
+        /* 7: as SQLite's 7. */
+        ("ALTER TABLE forwardings ADD COLUMN IF NOT EXISTS revision BIGINT UNSIGNED NOT NULL"
+         " DEFAULT 0;" REPLICAS_TABLE(" VARCHAR(255)", " BIGINT", MY_TABLE)),
 };
 _Static_assert(sizeof(mariadb_migrations) / sizeof(mariadb_migrations[0]) == STORE_SCHEMA_VERSION,
         "one MariaDB migration per schema version");
@@ -448,6 +527,7 @@ struct store {
 	struct store_hooks hooks;
 	void *hooks_arg;
 	int64_t origin;  /* marks this store's rows in router_changes */
+	int64_t bumps;   /* revisions bumped since the transaction or savepoint began */
 	uint64_t logged; /* changes logged: every STORE_PRUNE_EVERY-th prunes */
 };
 
@@ -590,6 +670,7 @@ static int row_read(struct sqldb_stmt *st, struct forwarding *f)
 	f->status = strcmp(status, "ACTIVE") == 0 ? FWD_STATUS_ACTIVE : FWD_STATUS_DOWN;
 	f->created_at = sqldb_column_int64(st, C_CREATED);
 	f->updated_at = sqldb_column_int64(st, C_UPDATED);
+	f->revision = (uint64_t)sqldb_column_int64(st, C_REVISION);
 	return 0;
 }
 
@@ -842,6 +923,7 @@ static int bump_router(struct store *s, const char *router_id, char **cause)
 	if ((rc = sqldb_bind_text(st, 1, router_id)) == 0)
 		rc = sqldb_step(st);
 	r = rc >= 0 ? 0 : fail(s, rc, cause, "bump the router's revision");
+	s->bumps += r == 0;
 	stmt_put(s, ST_BUMP_ROUTER);
 	return r;
 }
@@ -984,6 +1066,7 @@ int store_begin(struct store *s, char **cause)
 		return r;
 	s->in_txn = true;
 	s->txn_dirty = false;
+	s->bumps = 0;
 	return 0;
 }
 
@@ -1050,6 +1133,7 @@ int store_savepoint(struct store *s, char **cause)
 
 	if ((r = need_txn(s, cause, "savepoint")) < 0)
 		return r;
+	s->bumps = 0;
 	return stmt_exec(s, ST_SAVEPOINT, cause, "savepoint");
 }
 
@@ -1070,6 +1154,7 @@ int store_rollback_to(struct store *s, char **cause)
 		return r;
 	if ((r = stmt_exec(s, ST_ROLLBACK_TO, cause, "roll back to savepoint")) < 0)
 		return r;
+	s->bumps = 0;
 	/* The hooks' followers cannot undo part of a transaction: they start over. */
 	if (s->txn_dirty && s->hooks.rolled_back)
 		s->hooks.rolled_back(s->hooks_arg);
@@ -1532,6 +1617,121 @@ int store_newest_change(struct store *s, int64_t *us, char **cause)
 	else
 		r = fail(s, rc < 0 ? rc : -EIO, cause, "read the newest router change");
 	stmt_put(s, ST_NEWEST_CHANGE);
+	return r;
+}
+
+/* ---- Replicas (router_hosts): what each node's agent applied of each router ---- */
+
+int store_router_revision(struct store *s, const char *router_id, uint64_t *revision, char **cause)
+{
+	struct sqldb_stmt *st = NULL;
+	int r, rc;
+
+	*revision = 0;
+	if ((r = take_shared(s, ST_ROUTER_REVISION, &st, cause)) < 0)
+		return r;
+	if ((rc = sqldb_bind_text(st, 1, router_id)) == 0 && (rc = sqldb_step(st)) == 1)
+		*revision = (uint64_t)sqldb_column_int64(st, 0);
+	if (rc < 0)
+		r = fail(s, rc, cause, "read the router's revision");
+	stmt_put(s, ST_ROUTER_REVISION);
+	return r;
+}
+
+/* Runs replica statement id with text ?1-?3 and, unless NULL, int ?4 and text ?5. */
+static int replica_write(struct store *s, enum stmt_id id, const char *a, const char *b,
+        const char *c, const int64_t *n, const char *e, char **cause)
+{
+	struct sqldb_stmt *st = NULL;
+	int r, rc = 0;
+
+	if (s->stmt[id] == NULL)
+		return 0; /* SQLite: one node, its status is the forwardings' own */
+	if ((r = stmt_take(s, id, &st, cause)) < 0)
+		return r;
+	BIND(sqldb_bind_text(st, 1, a));
+	if (b != NULL)
+		BIND(sqldb_bind_text(st, 2, b));
+	if (c != NULL)
+		BIND(sqldb_bind_text(st, 3, c));
+	if (n != NULL)
+		BIND(sqldb_bind_int64(st, 4, *n));
+	if (e != NULL)
+		BIND(sqldb_bind_text(st, 5, e));
+	if (rc == 0)
+		rc = sqldb_step(st);
+	r = rc >= 0 ? 0 : fail(s, rc, cause, "write this node's replica state");
+	stmt_put(s, id);
+	return r;
+}
+
+int store_replica_own(
+        struct store *s, const char *router_id, const char *host, const char *ns, char **cause)
+{
+	return replica_write(s, ST_REPLICA_OWN, router_id, host, ns, &s->bumps, NULL, cause);
+}
+
+int store_replica_applied(struct store *s, const char *router_id, const char *host, const char *ns,
+        uint64_t applied, char **cause)
+{
+	int64_t v = (int64_t)applied;
+
+	return replica_write(s, ST_REPLICA_APPLIED, router_id, host, ns, &v, NULL, cause);
+}
+
+int store_replica_refused(struct store *s, const char *router_id, const char *host, const char *ns,
+        uint64_t failed, const char *error, char **cause)
+{
+	char words[256];
+	int64_t v = (int64_t)failed;
+
+	snprintf(words, sizeof(words), "%s", error); /* the column's size */
+	return replica_write(s, ST_REPLICA_REFUSED, router_id, host, ns, &v, words, cause);
+}
+
+int store_replica_drop(struct store *s, const char *router_id, const char *host, char **cause)
+{
+	if (router_id == NULL)
+		return replica_write(s, ST_REPLICA_CLEAR, host, NULL, NULL, NULL, NULL, cause);
+	return replica_write(s, ST_REPLICA_DROP, router_id, host, NULL, NULL, NULL, cause);
+}
+
+static int replica_read(struct sqldb_stmt *st, struct store_replica *rp)
+{
+	memset(rp, 0, sizeof(*rp));
+	if (col_text(st, 0, rp->host, sizeof(rp->host)) < 0 ||
+	        col_text(st, 1, rp->ns, sizeof(rp->ns)) < 0 ||
+	        col_text(st, 4, rp->error, sizeof(rp->error)) < 0)
+		return -EIO;
+	rp->applied = (uint64_t)sqldb_column_int64(st, 2);
+	rp->failed = (uint64_t)sqldb_column_int64(st, 3);
+	rp->age_us = sqldb_column_int64(st, 5);
+	return 0;
+}
+
+int store_foreach_replica(struct store *s, const char *router_id, uint64_t *revision,
+        store_replica_cb cb, void *arg, char **cause)
+{
+	struct sqldb_stmt *st = NULL;
+	struct store_replica rp;
+	int r, rc;
+
+	*revision = 0;
+	if ((r = take_shared(s, ST_REPLICAS, &st, cause)) < 0)
+		return r;
+	if ((rc = sqldb_bind_text(st, 1, router_id)) < 0)
+		r = fail(s, rc, cause, "bind query");
+	while (r == 0 && (rc = sqldb_step(st)) == 1) {
+		if (replica_read(st, &rp) < 0) {
+			r = cause_set(cause, -EIO, "%s: a router_hosts row too long", s->path);
+			break;
+		}
+		*revision = (uint64_t)sqldb_column_int64(st, 6);
+		r = cb(&rp, arg);
+	}
+	if (r == 0 && rc < 0)
+		r = fail(s, rc, cause, "read the router's replicas");
+	stmt_put(s, ST_REPLICAS);
 	return r;
 }
 

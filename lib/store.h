@@ -57,7 +57,7 @@
 #include "fwd.h"
 
 /* The schema version this code writes; store_open() migrates up to it. */
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 
 struct store;
 struct sqlite3;
@@ -280,6 +280,47 @@ int store_newest_change(struct store *s, int64_t *us, char **cause);
  * (-EAGAIN, *held false): never two holders.
  */
 int store_lease_take(struct store *s, const char *holder, int64_t ttl_us, bool *held, char **cause);
+
+/*
+ * Replicas (table router_hosts, MariaDB; on SQLite the writes do nothing
+ * and the reads are -ENOTSUP: one node, its status is the forwardings'
+ * own). For each router a node hosts, the revision its agent applied and,
+ * when its kernel refused, up to which revision and why. Each row is
+ * written only by its host's agent, one statement, O(1) per change.
+ */
+struct store_replica {
+	char host[FWD_HOST_MAX + 1];
+	char ns[FWD_NAME_MAX + 16]; /* the router's gateway namespace there */
+	uint64_t applied;           /* every change up to this revision is in its kernel */
+	uint64_t failed;            /* the kernel refused the changes up to this one (0: none) */
+	char error[256];            /* the kernel's words for it */
+	int64_t age_us;             /* since its agent's last heartbeat (database's clock) */
+};
+typedef int (*store_replica_cb)(const struct store_replica *rp, void *arg);
+/* The router's revision now (0: never written). -ENOTSUP on SQLite. */
+int store_router_revision(struct store *s, const char *router_id, uint64_t *revision, char **cause);
+/*
+ * In the transaction that wrote router_id's forwardings (after the writes,
+ * before the commit) on the node that applied them: its replica is at the
+ * router's new revision, if it was up to date before this transaction (or
+ * since the savepoint) bumped it.
+ */
+int store_replica_own(
+        struct store *s, const char *router_id, const char *host, const char *ns, char **cause);
+/* The replica applied every change up to applied (a follow, a rebuild). */
+int store_replica_applied(struct store *s, const char *router_id, const char *host, const char *ns,
+        uint64_t applied, char **cause);
+/* Its kernel refused the changes up to failed: error says why (cut to 255 bytes). */
+int store_replica_refused(struct store *s, const char *router_id, const char *host, const char *ns,
+        uint64_t failed, const char *error, char **cause);
+/* The replica is gone (its namespace left); router_id NULL: all of host's. */
+int store_replica_drop(struct store *s, const char *router_id, const char *host, char **cause);
+/*
+ * Every replica of router_id, by host, with its agent's heartbeat age, and
+ * the router's revision in *revision: one read per router.
+ */
+int store_foreach_replica(struct store *s, const char *router_id, uint64_t *revision,
+        store_replica_cb cb, void *arg, char **cause);
 
 /*
  * Copies every forwarding of from into to (store-copy.c), as it is: ids,

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "pipeline.h"
 #include "query.h"
+#include "replicas.h"
 #include "routers.h"
 #include "store.h"
 
@@ -71,35 +72,50 @@ static void fail_with(struct v1 *v, int e, enum fault_cause cause, const char *d
 }
 
 /*
- * Appends f as a client sees it: with the operator's masquerade = true every
+ * f as a client sees it: with the operator's masquerade = true every
  * forwarding is source-NATed (one table-wide rule), so each shows
  * "masquerade": true whatever it asked for. The stored value is kept: it
- * applies again if the operator turns the global one off. status_reason
- * is worked out now (kernel_explain), so it is never stale.
+ * applies again if the operator turns the global one off. status,
+ * status_reason and hosts are worked out now (replicas_show: across nodes
+ * from the agents' replicas, one read per router per answer; on one node
+ * kernel_explain), so they are never stale. shown->hosts lives in rv.
  */
-static int write_shown(
-        struct evbuffer *out, const struct forwarding *f, bool masquerade_all, struct kernel *k)
+static int shown_of(struct forwarding *shown, const struct forwarding *f, bool masquerade_all,
+        struct replicas_view *rv)
 {
-	struct forwarding shown = *f;
+	char *cause = NULL;
+	int r;
 
+	*shown = *f;
 	if (masquerade_all)
-		shown.masquerade = true;
-	kernel_explain(k, &shown);
-	kernel_hosts(k, &shown);
-	return fwd_json_write(out, &shown);
+		shown->masquerade = true;
+	if ((r = replicas_show(rv, shown, &cause)) < 0) {
+		log_warnx("v1: the status of %s: %s", f->id, cause ? cause : strerror(-r));
+		free(cause);
+	}
+	return r;
 }
 
 /* Answers {"port_forwarding": f} with status. */
 static void reply_one(struct v1 *v, int status, const struct forwarding *f)
 {
+	struct replicas_view *rv = replicas_view_new(v->req.a);
 	struct evbuffer *b = evbuffer_new();
+	struct forwarding shown;
+	int r = rv != NULL && b != NULL ? 0 : -ENOMEM;
 
-	if (b == NULL || evbuffer_add_printf(b, "{\"port_forwarding\":") < 0 ||
-	        write_shown(b, f, v->req.a->cfg.masquerade, v->req.a->kernel) < 0 ||
-	        evbuffer_add(b, "}", 1) < 0) {
+	if (r == 0 && (r = shown_of(&shown, f, v->req.a->cfg.masquerade, rv)) == 0 &&
+	        (evbuffer_add_printf(b, "{\"port_forwarding\":") < 0 ||
+	                fwd_json_write(b, &shown) < 0 || evbuffer_add(b, "}", 1) < 0))
+		r = -ENOMEM;
+	replicas_view_free(rv);
+	if (r < 0) {
 		if (b)
 			evbuffer_free(b);
-		fail_with(v, -ENOMEM, FAULT_MEMORY, "out of memory");
+		if (r == -ENOMEM)
+			fail_with(v, r, FAULT_MEMORY, "out of memory");
+		else
+			fail_with(v, r, FAULT_STORE, "cannot read the forwarding's replicas");
 		return;
 	}
 	call_reply(v->call, status, b);
@@ -157,8 +173,8 @@ static struct v1 *start(struct call *c, enum v1_op op, bool with_router, bool wi
 
 struct listing {
 	struct store *store;
-	bool masquerade_all;   /* the operator's masquerade = true: see write_shown() */
-	struct kernel *kernel; /* for status_reason: see write_shown() */
+	bool masquerade_all;        /* the operator's masquerade = true: see shown_of() */
+	struct replicas_view *view; /* status and hosts: see shown_of() */
 	struct list_filter query;
 	bool by_router; /* the store read is of router_id only */
 	char router_id[FWD_NAME_MAX + 1];
@@ -180,10 +196,16 @@ struct listing {
 	struct evbuffer *out; /* the piece being filled */
 };
 
-static bool list_match(const struct listing *l, const struct forwarding *f)
+/* The caller's to see, before its status is worked out (a read of its router's replicas). */
+static bool list_visible(const struct listing *l, const struct forwarding *f)
 {
-	return list_filter_match(&l->query, f) &&
-	        (!l->by_project || strcmp(f->project_id, l->project_id) == 0);
+	return !l->by_project || strcmp(f->project_id, l->project_id) == 0;
+}
+
+/* shown: with its status worked out, which the filter may name. */
+static bool list_match(const struct listing *l, const struct forwarding *shown)
+{
+	return list_visible(l, shown) && list_filter_match(&l->query, shown);
 }
 
 static bool past_stop(const struct listing *l, const char *id)
@@ -196,6 +218,8 @@ static bool past_stop(const struct listing *l, const char *id)
 static int on_row(const struct forwarding *f, void *arg)
 {
 	struct listing *l = arg;
+	struct forwarding shown;
+	int r;
 
 	l->got++;
 	if (past_stop(l, f->id)) {
@@ -203,14 +227,17 @@ static int on_row(const struct forwarding *f, void *arg)
 		return 1;
 	}
 	snprintf(l->pos, sizeof(l->pos), "%s", f->id);
-	if (!list_match(l, f))
+	if (!list_visible(l, f))
+		return 0;
+	if ((r = shown_of(&shown, f, l->masquerade_all, l->view)) < 0)
+		return r;
+	if (!list_match(l, &shown))
 		return 0;
 	if (l->n == l->limit) {
 		l->more = true;
 		return 1;
 	}
-	if ((l->n > 0 && evbuffer_add(l->out, ",", 1) < 0) ||
-	        write_shown(l->out, f, l->masquerade_all, l->kernel) < 0)
+	if ((l->n > 0 && evbuffer_add(l->out, ",", 1) < 0) || fwd_json_write(l->out, &shown) < 0)
 		return -ENOMEM;
 	if (l->n++ == 0)
 		snprintf(l->first, sizeof(l->first), "%s", f->id);
@@ -244,10 +271,16 @@ static int fill(struct listing *l, struct evbuffer *out, char **cause)
 static int on_probe(const struct forwarding *f, void *arg)
 {
 	struct listing *l = arg;
+	struct forwarding shown;
+	int r;
 
 	l->got++;
 	snprintf(l->pos, sizeof(l->pos), "%s", f->id);
-	if (list_match(l, f) && ++l->n > l->limit) {
+	if (!list_visible(l, f))
+		return 0;
+	if ((r = shown_of(&shown, f, l->masquerade_all, l->view)) < 0)
+		return r;
+	if (list_match(l, &shown) && ++l->n > l->limit) {
 		l->before = true;
 		return 1;
 	}
@@ -366,6 +399,7 @@ static int add_tail(struct evbuffer *b, const struct listing *l)
 
 static void list_free(struct listing *l)
 {
+	replicas_view_free(l->view);
 	free(l->links_query);
 	free(l);
 }
@@ -424,7 +458,11 @@ static void list(struct v1 *v, struct listing *l)
 
 	l->store = v->req.a->store;
 	l->masquerade_all = v->req.a->cfg.masquerade;
-	l->kernel = v->req.a->kernel;
+	if ((l->view = replicas_view_new(v->req.a)) == NULL) {
+		list_free(l);
+		fail_with(v, -ENOMEM, FAULT_MEMORY, "out of memory");
+		return;
+	}
 	l->limit =
 	        l->query.page.limit == 0 || l->query.page.limit > max ? max : l->query.page.limit;
 	l->desc = l->query.page.descending;

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "nft.h"
 #include "portalloc.h"
+#include "replicas.h"
 #include "store.h"
 
 /*
@@ -553,6 +554,8 @@ static int run_group(struct engine *e, struct engine_req **g, size_t n, bool bat
 	for (size_t i = 0; i < nc; i++)
 		who[i]->applied = true;
 	rebuilt = r == NFT_REBUILT;
+	if ((r = replicas_own(e->store, e->kernel, router_id, &cause)) < 0)
+		return store_error(e, fatal, r, "write this node's replica", cause);
 	/* On failure the batch's undo puts this router's table back with the others. */
 	if (!alone && (r = store_release(e->store, &cause)) < 0)
 		return store_error(e, fatal, r, "release savepoint", cause);

@@ -36,6 +36,7 @@
 #include "kernel.h"
 #include "log.h"
 #include "nft.h"
+#include "replicas.h"
 #include "restore.h"
 #include "stats.h"
 #include "store.h"
@@ -134,7 +135,8 @@ static void rebuild(struct follow *fl, struct seen *sn)
 	}
 	log_debug("follow: router %s at revision %llu: rebuilding", sn->router_id,
 	        (unsigned long long)sn->revision);
-	restore_router(fl->a, sn->router_id);
+	if (restore_router(fl->a, sn->router_id) < 0)
+		sn->anchor = 0; /* refused: the router's next change rebuilds it again */
 	fl->rebuilt++;
 	stats_follow(fl->a->stats, true, 0);
 }
@@ -202,6 +204,14 @@ static bool apply(struct follow *fl, struct seen *sn)
 	}
 	if (p->n > 0)
 		sn->anchor = p->v[p->n - 1].revision;
+	/*
+	 * Once per router and poll that read changes, its own included: its own
+	 * write moved its replica only if it was up to date then, and a write
+	 * refused for a conflict bumps the revision with nothing logged.
+	 */
+	if (p->n > 0)
+		replicas_followed(
+		        a, sn->router_id, sn->anchor > sn->revision ? sn->anchor : sn->revision);
 	fl->applied += n;
 	stats_follow(a->stats, false, n);
 	return true;

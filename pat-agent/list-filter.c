@@ -59,10 +59,13 @@ static int set_filter(
 		return 0;
 	case LIST_FILTER_STATUS:
 		/* Upper case as shown; Neutron's own filters compare exactly too. */
-		if (strcmp(v, "ACTIVE") != 0 && strcmp(v, "DOWN") != 0)
-			return cause_invalid(why, "status: must be ACTIVE or DOWN, not '%.32s'", v);
-		f->status = strcmp(v, "ACTIVE") == 0 ? FWD_STATUS_ACTIVE : FWD_STATUS_DOWN;
-		return 0;
+		for (int st = FWD_STATUS_ACTIVE; st <= FWD_STATUS_ERROR; st++)
+			if (strcmp(v, fwd_status_name((enum fwd_status)st)) == 0) {
+				f->status = (enum fwd_status)st;
+				return 0;
+			}
+		return cause_invalid(
+		        why, "status: must be ACTIVE, BUILD, ERROR or DOWN, not '%.32s'", v);
 	case LIST_FILTER_INTERNAL_IP_ADDRESS:
 		if (addr_parse(v, &f->internal_ip_address) < 0)
 			return cause_invalid(

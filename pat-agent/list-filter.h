@@ -1,7 +1,7 @@
 /*
  * The filters of the v1 listings, from their query strings:
  *   GET /v1/routers/{router_id}/port_forwardings?protocol=&internal_ip_address=
- *       &internal_port_id=&external_port=&status=ACTIVE|DOWN
+ *       &internal_port_id=&external_port=&status=ACTIVE|BUILD|ERROR|DOWN
  *   GET /v1/port_forwardings?router_id=   (and the same filters)
  * and Neutron's paging parameters on both:
  *   limit=N (0: the server's maximum), marker=ID (a forwarding id: the page

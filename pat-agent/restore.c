@@ -16,6 +16,7 @@
 #include "log.h"
 #include "netns.h"
 #include "nft-read.h"
+#include "replicas.h"
 #include "routers.h"
 #include "store.h"
 
@@ -49,14 +50,19 @@ static int collect_router(const struct forwarding *f, void *arg)
 	return 0;
 }
 
-static void sync_router(struct agent *a, const char *router_id)
+/* Rebuilds one router's table; 0, or -1 when the kernel or the database refused. */
+static int sync_router(struct agent *a, const char *router_id)
 {
+	uint64_t revision = replicas_before(a, router_id);
 	struct fault err;
 	char *cause = NULL;
 
-	if (engine_sync_router(&a->engine, router_id, &err) == 0)
-		return;
+	if (engine_sync_router(&a->engine, router_id, &err) == 0) {
+		replicas_rebuilt(a, router_id, revision, NULL);
+		return 0;
+	}
 	log_warnx("Failed to restore router %s: %s", router_id, err.detail);
+	replicas_rebuilt(a, router_id, revision, err.detail);
 	/*
 	 * Its forwardings are not in the kernel: say so (DOWN, and with the
 	 * namespace present, status_reason kernel_refused) rather than keep
@@ -66,11 +72,12 @@ static void sync_router(struct agent *a, const char *router_id)
 		log_warnx("Failed to mark router %s DOWN: %s", router_id, cause ? cause : "?");
 		free(cause);
 	}
+	return -1;
 }
 
-void restore_router(struct agent *a, const char *router_id)
+int restore_router(struct agent *a, const char *router_id)
 {
-	sync_router(a, router_id);
+	return sync_router(a, router_id);
 }
 
 /* The router id a namespace name stands for, or NULL if it is not a router's. */
@@ -184,6 +191,7 @@ int restore_all(struct agent *a)
 		log_warnx("Failed to list %s: %s", a->cfg.netns_dir, strerror(-r));
 		goto out;
 	}
+	replicas_gone(a, NULL); /* this node's replicas: those present are written below */
 	for (size_t i = 0; i < n; i++) {
 		const char *router_id = router_of(a, names[i]);
 		if (router_id != NULL && kernel_router_present(a->kernel, router_id))
@@ -261,6 +269,7 @@ void restore_namespace(struct agent *a, const char *name, bool present)
 		/* Another node may host a replica: its status is not this node's to say. */
 		log_info("Namespace %s went away from this node", name);
 		routers_forget(a->routers, router_id);
+		replicas_gone(a, router_id);
 	} else {
 		/*
 		 * A snat- namespace that goes takes the router's gateway off this

@@ -19,8 +19,11 @@ int restore_all(struct agent *a);
  * a restore from an empty database would wipe. 0 or -errno.
  */
 int restore_count_kernel_state(struct agent *a, size_t *routers, size_t *elems);
-/* Rebuilds one router's table from the database (its namespace is present). */
-void restore_router(struct agent *a, const char *router_id);
+/*
+ * Rebuilds one router's table from the database (its namespace is
+ * present): 0, or -1 when refused (logged; the replica's row says why).
+ */
+int restore_router(struct agent *a, const char *router_id);
 /* A namespace appeared (or reappeared) or went away. */
 void restore_namespace(struct agent *a, const char *name, bool present);
 

@@ -106,7 +106,7 @@ assert_eq "namespace gone: the forwarding is DOWN within a second" DOWN "$(api_f
 api POST "/v1/routers/$R1/port_forwardings" "{\"port_forwarding\":{\"internal_ip_address\":\"10.0.0.99\",\"internal_port\":22}}"
 assert_eq "creating on a router without namespace is 404 (standalone)" 404 "$API_STATUS"
 topo_router_restore r1
-topo_wait 1 sh -c "[ \"\$(curl -s $AGENT_URL/v1/routers/$R1/port_forwardings/$fid | grep -o ACTIVE)\" = ACTIVE ]"
+topo_wait 1 sh -c "[ \"\$(curl -s $AGENT_URL/v1/routers/$R1/port_forwardings/$fid | grep -o '\"status\":\"ACTIVE\",')\" = '\"status\":\"ACTIVE\",' ]"
 assert_eq "namespace back: ACTIVE within a second" 0 $?
 assert_eq "re-created namespace rebuilt" $((PER + 1)) "$(elements r1)"
 topo_vm vm1b r1 >/dev/null 2>&1 || true

@@ -118,7 +118,7 @@ assert_eq "r1 has no DOWN one" "200 0" \
 	"$API_STATUS $(python3 -c 'import json,sys; print(len(json.loads(sys.argv[1])["port_forwardings"]))' "$API_BODY")"
 api GET "/v1/port_forwardings?status=down"
 assert_eq "?status=down (not as shown) is 400" 400 "$API_STATUS"
-assert_match "the 400 says what status may be" 'status: must be ACTIVE or DOWN' "$API_BODY"
+assert_match "the 400 says what status may be" 'status: must be ACTIVE, BUILD, ERROR or DOWN' "$API_BODY"
 api GET "/v1/routers/$R2/port_forwardings/$F2"
 assert_eq "show: DOWN, namespace_absent" "DOWN namespace_absent" \
 	"$(api_field port_forwarding.status) $(api_field port_forwarding.status_reason)"

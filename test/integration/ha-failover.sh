@@ -217,7 +217,7 @@ assert_ok "node a's conntrack saw the new connections" test "$(seen_by a)" -ge 1
 kill "$PROBE_PID" 2>/dev/null
 wait "$PROBE_PID" 2>/dev/null
 
-# --- status and hosts: both agents back; each answers for its node's replica
+# --- status and hosts: both agents back; each answers for both nodes' replicas
 for node in a b; do
 	agent_node "$node"
 	agent_start || topo_fail "agent $node restarts"
@@ -229,11 +229,13 @@ for node in a b; do
 		"$(python3 -c 'import json, sys
 v = json.loads(sys.argv[1])["port_forwardings"]
 print(len(v), v[0]["id"] if v else "-", v[0]["status"] if v else "-")' "$API_BODY")"
-	assert_ok "node $node: hosts names the node and its namespace" python3 -c '
+	# One database: every live node's replica, each with its own status.
+	assert_eq "node $node: hosts names both nodes, their namespace, ACTIVE" \
+		"node-a:$NS_ROUTER:ACTIVE node-b:$NS_ROUTER:ACTIVE" "$(python3 -c '
 import json, sys
 f = json.loads(sys.argv[1])["port_forwardings"][0]
-sys.exit(0 if {"host": sys.argv[2], "namespace": sys.argv[3]} in f["hosts"] else 1)' \
-		"$API_BODY" "node-$node" "$NS_ROUTER"
+print(" ".join("%s:%s:%s" % (h["host"], h["namespace"], h["status"]) for h in f["hosts"]))' \
+		"$API_BODY")"
 done
 for node in a b; do
 	agent_node "$node"

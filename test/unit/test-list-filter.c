@@ -66,11 +66,18 @@ static void test_parse_and_match(void **state)
 	assert_true(list_filter_match(&f, &a));
 	assert_false(list_filter_match(&f, &b));
 	assert_int_equal(list_filter_parse("status=down", false, &f, &why), -EINVAL);
-	assert_non_null(strstr(why, "status: must be ACTIVE or DOWN"));
+	assert_non_null(strstr(why, "status: must be ACTIVE, BUILD, ERROR or DOWN"));
 	free(why);
 	why = NULL;
-	assert_int_equal(list_filter_parse("status=ERROR", true, &f, &why), -EINVAL);
+	assert_int_equal(list_filter_parse("status=FAILED", true, &f, &why), -EINVAL);
 	free(why);
+	why = NULL;
+	/* Across nodes an answer works out BUILD and ERROR too: both are filters. */
+	assert_int_equal(list_filter_parse("status=BUILD", false, &f, &why), 0);
+	assert_int_equal(f.status, FWD_STATUS_BUILD);
+	assert_false(list_filter_match(&f, &a));
+	assert_int_equal(list_filter_parse("status=ERROR", false, &f, &why), 0);
+	assert_int_equal(f.status, FWD_STATUS_ERROR);
 }
 
 static void test_paging(void **state)

@@ -476,6 +476,82 @@ static void test_change_log(void **state)
 	assert_int_equal(last, 0);
 }
 
+static int collect_replica(const struct store_replica *rp, void *arg)
+{
+	struct store_replica *v = arg;
+
+	assert_true(v[0].age_us < 2); /* v[0].age_us counts the rows (test's use) */
+	v[1 + v[0].age_us++] = *rp;
+	return 0;
+}
+
+/*
+ * Replicas (router_hosts): a forwarding keeps its write's revision; the
+ * own write puts the replica at the router's revision only if it was up to
+ * date before the transaction's bumps; applied, refused and drop write one
+ * row each; a read gives the rows and the router's revision.
+ */
+static void test_replicas(void **state)
+{
+	struct ctx *c = *state;
+	struct forwarding x = fwd(5000, "10.0.0.5", 80), y = fwd(5001, "10.0.0.6", 80), got;
+	struct store_replica v[3];
+	uint64_t rev;
+
+	assert_int_equal(store_begin(c->a, NULL), 0);
+	assert_int_equal(store_insert(c->a, &x, NULL, NULL), 0);
+	assert_int_equal(store_replica_own(c->a, R1, "node-a", "qrouter-r1", NULL), 0);
+	assert_int_equal(store_commit(c->a, NULL), 0);
+	assert_int_equal(store_get(c->b, x.id, &got, NULL), 0);
+	assert_int_equal(got.revision, 1);
+	/* B's change, not applied by A; then A's own: A's replica stays behind. */
+	assert_int_equal(store_insert(c->b, &y, NULL, NULL), 0);
+	assert_int_equal(store_begin(c->a, NULL), 0);
+	x.internal.lo = x.internal.hi = 8080;
+	assert_int_equal(store_update(c->a, &x, NULL, NULL), 0);
+	assert_int_equal(store_replica_own(c->a, R1, "node-a", "qrouter-r1", NULL), 0);
+	assert_int_equal(store_commit(c->a, NULL), 0);
+	assert_int_equal(store_get(c->b, x.id, &got, NULL), 0);
+	assert_int_equal(got.revision, 3);
+	assert_int_equal(
+	        store_replica_refused(c->b, R1, "node-b", "qrouter-r1", 2, "EPERM", NULL), 0);
+	memset(v, 0, sizeof(v));
+	assert_int_equal(store_foreach_replica(c->b, R1, &rev, collect_replica, v, NULL), 0);
+	assert_int_equal(rev, 3);
+	assert_int_equal(v[0].age_us, 2);
+	assert_string_equal(v[1].host, "node-a");
+	assert_string_equal(v[1].ns, "qrouter-r1");
+	assert_int_equal(v[1].applied, 1); /* not up to date before: B's change 2 */
+	assert_string_equal(v[2].host, "node-b");
+	assert_int_equal(v[2].applied, 0);
+	assert_int_equal(v[2].failed, 2);
+	assert_string_equal(v[2].error, "EPERM");
+	/* Followed: A applied up to 3; B rebuilt at 3: its refusal is gone. */
+	assert_int_equal(store_replica_applied(c->a, R1, "node-a", "qrouter-r1", 3, NULL), 0);
+	assert_int_equal(store_replica_applied(c->b, R1, "node-b", "qrouter-r1", 3, NULL), 0);
+	memset(v, 0, sizeof(v));
+	assert_int_equal(store_foreach_replica(c->a, R1, &rev, collect_replica, v, NULL), 0);
+	assert_int_equal(v[1].applied, 3);
+	assert_int_equal(v[2].applied, 3);
+	assert_int_equal(v[2].failed, 0);
+	assert_string_equal(v[2].error, "");
+	/* Up to date: the own write moves it along. */
+	assert_int_equal(store_begin(c->a, NULL), 0);
+	assert_int_equal(store_delete(c->a, x.id, NULL, NULL), 0);
+	assert_int_equal(store_replica_own(c->a, R1, "node-a", "qrouter-r1", NULL), 0);
+	assert_int_equal(store_commit(c->a, NULL), 0);
+	memset(v, 0, sizeof(v));
+	assert_int_equal(store_foreach_replica(c->a, R1, &rev, collect_replica, v, NULL), 0);
+	assert_int_equal(rev, 4);
+	assert_int_equal(v[1].applied, 4);
+	/* Out: one router's row, then every row of a host. */
+	assert_int_equal(store_replica_drop(c->b, R1, "node-b", NULL), 0);
+	assert_int_equal(store_replica_drop(c->a, NULL, "node-a", NULL), 0);
+	memset(v, 0, sizeof(v));
+	assert_int_equal(store_foreach_replica(c->a, R1, &rev, collect_replica, v, NULL), 0);
+	assert_int_equal(v[0].age_us, 0);
+}
+
 /* Runs sql on the test's database. */
 static void exec_ok(const char *url, const char *sql)
 {
@@ -529,6 +605,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_copy, setup_single, teardown),
 	        cmocka_unit_test_setup_teardown(test_change_log, setup_single, teardown),
 	        cmocka_unit_test_setup_teardown(test_change_log_trimmed, setup_single, teardown),
+	        cmocka_unit_test_setup_teardown(test_replicas, setup_single, teardown),
 	};
 
 	if (mdb_base("PRAAS_TEST_MARIADB_URL", base_single, sizeof(base_single)) < 0) {
