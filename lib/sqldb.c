@@ -95,6 +95,11 @@ bool sqldb_in_txn(struct sqldb *db)
 	return db->engine->in_txn(db);
 }
 
+void sqldb_set_timeout(struct sqldb *db, unsigned int ms)
+{
+	db->timeout_ms = ms;
+}
+
 uint64_t sqldb_statements(const struct sqldb *db)
 {
 	return db->statements;

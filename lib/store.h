@@ -45,7 +45,9 @@
  * transaction runs in its own. If a commit fails, the transaction is rolled
  * back before store_commit() returns.
  *
- * Not thread-safe: one store belongs to one thread (the agent's loop).
+ * Not thread-safe: one store belongs to one thread (the agent's loop). On
+ * MariaDB the blocking calls run on the connection's own thread, and the
+ * loop waits at most store_set_timeout() for an answer (lib/sqldb.h).
  */
 #ifndef PRAAS_STORE_H
 #define PRAAS_STORE_H
@@ -287,6 +289,13 @@ int store_lease_take(struct store *s, const char *holder, int64_t ttl_us, bool *
  * to must hold no forwardings (-EEXIST). *copied gets the count.
  */
 int store_copy(struct store *from, struct store *to, size_t *copied, char **cause);
+
+/*
+ * MariaDB: the longest the caller waits for the server to begin answering
+ * a statement (ms; default SQLDB_TIMEOUT_MS, 1 s). Past it the database
+ * counts as unreachable: -ENOTCONN at once until it answers again.
+ */
+void store_set_timeout(struct store *s, unsigned int ms);
 
 /* Statements sent to the database since open (praas_db_statements_total). */
 uint64_t store_statements(const struct store *s);
