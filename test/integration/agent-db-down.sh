@@ -36,7 +36,7 @@ topo_router r1
 topo_outside client r1
 topo_vm vm1 r1
 topo_serve_tcp -t vm1 vm1 any 22 || topo_fail "serve vm1"
-for port in 23 24 25; do
+for port in 23 24 25 26 27; do
 	topo_serve_tcp -t vm1 vm1 any $port || topo_fail "serve vm1 on $port"
 done
 R=${TOPO[r1.uuid]}
@@ -80,7 +80,14 @@ count_code() { # FILE FROM_MS TO_MS CODE
 mkdir -p "$TOPO_DIR/agent"
 pwfile=$TOPO_DIR/agent/db-password
 (umask 077 && printf '%s\n' "$db_pass" >"$pwfile")
-agent_config "database=\"mysql://$db_user@127.0.0.1:$relay_port/$db_name\"" \
+# In front of the relay, one that can hold back the answer to a COMMIT the server took.
+hold=$TOPO_DIR/hold-commit
+commit_port=$(agent__free_port) || topo_fail "a free port for the commit relay"
+python3 "$here/lib/commit-relay.py" "$commit_port" "$relay_port" "$hold" </dev/null >/dev/null 2>&1 &
+COMMIT_RELAY_PID=$!
+topo_on_exit "kill $COMMIT_RELAY_PID 2>/dev/null || true"
+topo_wait 5 bash -c "ss -Htln 'sport = :$commit_port' | grep -q ." || topo_fail "the commit relay listens"
+agent_config "database=\"mysql://$db_user@127.0.0.1:$commit_port/$db_name\"" \
 	"database_password_file=\"$pwfile\""
 agent_start || { topo_fail "the agent starts on MariaDB through the relay"; topo_finish; }
 
@@ -180,4 +187,21 @@ assert_eq "the refused writes left nothing in the database" 4 \
 	"$(sql "$db_name" -e "SELECT count(*) FROM forwardings")"
 assert_eq "the kernel holds the four" 4 "$(praas_elements "${TOPO[r1.ns]}" dnat4)"
 assert_eq "the client reaches vm1 through gateway:4025" "$CLIENT4 vm1" "$(topo_tcp_query client "$GW4" 4025)"
+
+# --- a COMMIT the server took, its answer never coming in time: the outcome unknown
+touch "$hold"
+create 4026
+assert_eq "a write whose commit's answer is held back: 503" 503 "$API_STATUS"
+assert_eq "... saying the database is unavailable" praas.db_unavailable "$(error_code)"
+assert_eq "... yet the server committed it" 1 \
+	"$(sql "$db_name" -e "SELECT count(*) FROM forwardings WHERE external_port_lo = 4026")"
+rm -f "$hold"
+topo_wait 10 bash -c "curl -s -o /dev/null -w '%{http_code}' '$AGENT_URL/healthz' | grep -qx 200" ||
+	topo_fail "/healthz is 200 again once the answers flow"
+create 4027
+assert_eq "the next write is served" 201 "$API_STATUS"
+assert_eq "... and the table of the router whose commit was cut off is rewritten: all six" 6 \
+	"$(praas_elements "${TOPO[r1.ns]}" dnat4)"
+assert_eq "the client reaches vm1 through gateway:4026, committed though answered 503" \
+	"$CLIENT4 vm1" "$(topo_tcp_query client "$GW4" 4026)"
 topo_finish
