@@ -191,9 +191,12 @@ enum sqldb_worker_verdict sqldb_worker_run(
 	}
 	/* Once the server answered, the rest (rows) comes at its pace: the I/O timeout bounds it.
 	 */
-	while (!j->done && !(late && !j->answered))
-		if (pthread_cond_timedwait(&w->cv, &w->mu, &deadline) == ETIMEDOUT)
+	while (!j->done && !(late && !j->answered)) {
+		if (late) /* answered: the worker's broadcast at done wakes this */
+			pthread_cond_wait(&w->cv, &w->mu);
+		else if (pthread_cond_timedwait(&w->cv, &w->mu, &deadline) == ETIMEDOUT)
 			late = true;
+	}
 	if (!j->done) {
 		if (j->cancel != NULL)
 			j->cancel(j);
