@@ -14,8 +14,11 @@
  *
  * The blocking calls (connect, each query and its result) run on the
  * connection's worker thread (sqldb-worker.h); the caller waits for the
- * server's first answer at most the timeout (sqldb_set_timeout). A server
- * that does not answer in time (hung, a network black hole) is given up:
+ * server's first answer at most the timeout (sqldb_set_timeout), then asks
+ * a second connection of its own, on a second thread, for a ping (within
+ * the timeout too): a server that answers it is slow, not gone (a busy
+ * machine, a lock), and is waited for again. One that does not (hung, a
+ * network black hole) is given up:
  * the connection is shut and left to the worker, the statement fails
  * -ENOTCONN, and from then on every statement fails at once, without
  * waiting, while a new connection is tried in the background (at most one
@@ -51,6 +54,7 @@ struct my_job {
 	MYSQL *conn; /* the job's while out; the caller's once done */
 	char *q;     /* query: the SQL; NULL for a connection to make */
 	bool multi;  /* query: read every result (sqldb_exec) */
+	bool ping;   /* a liveness ping on conn (made first when NULL) */
 	/* connect: copies, so a job outliving its struct my still has them */
 	char *host, *user, *password, *dbname;
 	unsigned int port;
@@ -64,7 +68,9 @@ struct my_job {
 struct my {
 	struct sqldb base;
 	struct sqldb_worker *worker;
-	struct my_job *probe; /* a connection being made in the background; NULL: none */
+	struct sqldb_worker *pinger; /* the liveness pings' thread */
+	MYSQL *ping_conn;            /* their connection; NULL until needed, or while out */
+	struct my_job *probe;        /* a connection being made in the background; NULL: none */
 	bool down; /* the server stopped answering: fail at once until a probe connects */
 	struct timespec retry_at; /* down: no probe before */
 	MYSQL *conn;
@@ -229,11 +235,21 @@ static void run_query(struct my_job *j)
 	} while (more == 0);
 }
 
+static void run_ping(struct my_job *j)
+{
+	if (j->conn == NULL)
+		run_connect(j); /* made and answered: alive */
+	else if (mysql_ping(j->conn))
+		conn_error(j);
+}
+
 static void job_run(struct sqldb_job *b)
 {
 	struct my_job *j = (struct my_job *)b;
 
-	if (j->q != NULL)
+	if (j->ping)
+		run_ping(j);
+	else if (j->q != NULL)
 		run_query(j);
 	else
 		run_connect(j);
@@ -245,7 +261,7 @@ static void job_cancel(struct sqldb_job *b)
 	struct my_job *j = (struct my_job *)b;
 	my_socket fd;
 
-	if (j->q == NULL || j->conn == NULL)
+	if ((j->q == NULL && !j->ping) || j->conn == NULL)
 		return; /* a connection being made: its connect timeout ends it */
 	fd = mysql_get_socket(j->conn);
 	if (fd != MARIADB_INVALID_SOCKET)
@@ -325,6 +341,42 @@ static bool retry_due(const struct my *m)
 }
 
 /*
+ * Whether the server answers a ping on the second connection within the
+ * timeout (sqldb_alive_fn): asked when a statement's answer is late.
+ */
+static bool my_alive(void *arg)
+{
+	struct my *m = arg;
+	unsigned int ms = m->base.timeout_ms ? m->base.timeout_ms : SQLDB_TIMEOUT_MS;
+	struct my_job *j = job_new_connect(m);
+	bool alive = false;
+
+	if (j == NULL)
+		return false;
+	j->ping = true;
+	j->conn = m->ping_conn; /* the job's while out */
+	m->ping_conn = NULL;
+	switch (sqldb_worker_run(m->pinger, &j->base, ms, NULL, NULL)) {
+	case SQLDB_JOB_DONE:
+		alive = j->code == 0;
+		if (alive) {
+			m->ping_conn = j->conn;
+			j->conn = NULL;
+		}
+		job_free(j);
+		break;
+	case SQLDB_JOB_BUSY: /* an earlier ping is still out: not alive then */
+		m->ping_conn = j->conn;
+		j->conn = NULL;
+		job_free(j);
+		break;
+	case SQLDB_JOB_TIMEOUT: /* the pinger drops it, with its connection */
+		break;
+	}
+	return alive;
+}
+
+/*
  * Runs j on the worker and waits for it. 0: it ran, its outcome is in j
  * (the caller's again). -ENOTCONN: the database did not answer in time (j
  * is the worker's now, with its connection) or the worker still holds an
@@ -334,7 +386,7 @@ static int my_call(struct my *m, struct my_job *j)
 {
 	unsigned int ms = m->base.timeout_ms ? m->base.timeout_ms : SQLDB_TIMEOUT_MS;
 
-	switch (sqldb_worker_run(m->worker, &j->base, ms)) {
+	switch (sqldb_worker_run(m->worker, &j->base, ms, my_alive, m)) {
 	case SQLDB_JOB_DONE:
 		return 0;
 	case SQLDB_JOB_BUSY:
@@ -675,6 +727,9 @@ static void my_close(struct sqldb *db)
 
 	/* A job still out (a statement given up on, a connection being made) ends on the worker. */
 	sqldb_worker_free(m->worker);
+	sqldb_worker_free(m->pinger);
+	if (m->ping_conn)
+		mysql_close(m->ping_conn);
 	if (m->conn)
 		mysql_close(m->conn);
 	if (m->password)
@@ -751,7 +806,7 @@ int sqldb_mariadb_open(const char *url, const char *password, struct sqldb **out
 		my_close(&m->base);
 		return cause_set(cause, -ENOMEM, "database: out of memory");
 	}
-	if ((r = sqldb_worker_new(&m->worker)) < 0) {
+	if ((r = sqldb_worker_new(&m->worker)) < 0 || (r = sqldb_worker_new(&m->pinger)) < 0) {
 		cause_set(cause, r, "database: cannot start its thread: %s", strerror(-r));
 		my_close(&m->base);
 		return r;

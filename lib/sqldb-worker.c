@@ -177,18 +177,13 @@ static void deadline_in(struct timespec *ts, unsigned int ms)
 	}
 }
 
-enum sqldb_worker_verdict sqldb_worker_run(
-        struct sqldb_worker *w, struct sqldb_job *j, unsigned int timeout_ms)
+/* With the lock held: waits until j is done or the deadline passed without an answer. */
+static void wait_answer(struct sqldb_worker *w, struct sqldb_job *j, unsigned int timeout_ms)
 {
 	struct timespec deadline;
 	bool late = false;
 
 	deadline_in(&deadline, timeout_ms);
-	pthread_mutex_lock(&w->mu);
-	if (!post_locked(w, j)) {
-		pthread_mutex_unlock(&w->mu);
-		return SQLDB_JOB_BUSY;
-	}
 	/* Once the server answered, the rest (rows) comes at its pace: the I/O timeout bounds it.
 	 */
 	while (!j->done && !(late && !j->answered)) {
@@ -196,6 +191,30 @@ enum sqldb_worker_verdict sqldb_worker_run(
 			pthread_cond_wait(&w->cv, &w->mu);
 		else if (pthread_cond_timedwait(&w->cv, &w->mu, &deadline) == ETIMEDOUT)
 			late = true;
+	}
+}
+
+enum sqldb_worker_verdict sqldb_worker_run(struct sqldb_worker *w, struct sqldb_job *j,
+        unsigned int timeout_ms, sqldb_alive_fn *alive, void *arg)
+{
+	bool lives;
+
+	pthread_mutex_lock(&w->mu);
+	if (!post_locked(w, j)) {
+		pthread_mutex_unlock(&w->mu);
+		return SQLDB_JOB_BUSY;
+	}
+	for (;;) {
+		wait_answer(w, j, timeout_ms);
+		if (j->done || alive == NULL)
+			break;
+		/* A slow server (a busy machine, a lock) is not a dead one: ask, then wait again.
+		 */
+		pthread_mutex_unlock(&w->mu);
+		lives = alive(arg);
+		pthread_mutex_lock(&w->mu);
+		if (!lives)
+			break;
 	}
 	if (!j->done) {
 		if (j->cancel != NULL)

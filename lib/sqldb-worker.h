@@ -11,7 +11,9 @@
  *   caller's thread. No lock is held across a database call.
  * - sqldb_worker_run() returns DONE once the job finished (the caller owns
  *   it again), or TIMEOUT when the job had not said the server answered
- *   (sqldb_job_answered()) within the deadline: the job is then given up,
+ *   (sqldb_job_answered()) within the deadline and alive(), asked then,
+ *   did not say the server lives (a slow server is waited for, deadline
+ *   after deadline, a dead one is not): the job is then given up,
  *   its cancel() is called first (to unblock it: shut its socket down) and
  *   the worker calls its drop() when it ends, never the caller; or BUSY
  *   without running anything while an earlier job is still out.
@@ -54,9 +56,19 @@ int sqldb_worker_new(struct sqldb_worker **out);
  */
 void sqldb_worker_free(struct sqldb_worker *w);
 
-/* Runs j and waits for it, up to timeout_ms for the server's first answer. */
-enum sqldb_worker_verdict sqldb_worker_run(
-        struct sqldb_worker *w, struct sqldb_job *j, unsigned int timeout_ms);
+/*
+ * Whether the server lives, asked on the caller's thread (no lock held)
+ * each time a deadline passes without an answer; it must itself be
+ * bounded. true: wait another timeout.
+ */
+typedef bool sqldb_alive_fn(void *arg);
+
+/*
+ * Runs j and waits for it, up to timeout_ms for the server's first answer,
+ * again and again while alive (may be NULL: never) says the server lives.
+ */
+enum sqldb_worker_verdict sqldb_worker_run(struct sqldb_worker *w, struct sqldb_job *j,
+        unsigned int timeout_ms, sqldb_alive_fn *alive, void *arg);
 /* Runs j without waiting: DONE (posted) or BUSY. */
 enum sqldb_worker_verdict sqldb_worker_post(struct sqldb_worker *w, struct sqldb_job *j);
 /* Whether the posted job j finished (then the caller owns it again). */

@@ -12,11 +12,12 @@
 # Then the database stalled, not gone (issue 12, item 1): the relay stopped
 # (SIGSTOP), a black hole that refuses nothing and answers nothing, as a hung
 # server or a dropped network path. While it stalls:
-#   - a write answers 503 praas.db_unavailable within database_timeout (1 s)
-#     and a bit, not libmariadb's 30 s; later writes and reads at once;
+#   - a write answers 503 praas.db_unavailable within twice database_timeout
+#     (1 s: the statement, then a ping on a second connection) and a bit, not
+#     libmariadb's 30 s; later writes and reads at once;
 #   - /healthz and /metrics (503: the database unavailable) answer within
 #     100 ms, sampled all along; the loop is held at most once, by the
-#     statement that met the stall, and at most database_timeout;
+#     statement that met the stall, and at most twice database_timeout;
 #   - the kernel keeps every forwarding: the client still reaches the VM.
 # When it ends: /healthz is 200 again, writes are served, the forwardings
 # acknowledged before the stall are there, the refused ones are not.
@@ -80,8 +81,8 @@ count_code() { # FILE FROM_MS TO_MS CODE
 mkdir -p "$TOPO_DIR/agent"
 pwfile=$TOPO_DIR/agent/db-password
 (umask 077 && printf '%s\n' "$db_pass" >"$pwfile")
-# In front of the relay, one that can hold back the answer to a COMMIT the server took.
-hold=$TOPO_DIR/hold-commit
+# In front of the relay, one that can cut the connection after a COMMIT the server took.
+hold=$TOPO_DIR/cut-commit
 commit_port=$(agent__free_port) || topo_fail "a free port for the commit relay"
 python3 "$here/lib/commit-relay.py" "$commit_port" "$relay_port" "$hold" </dev/null >/dev/null 2>&1 &
 COMMIT_RELAY_PID=$!
@@ -134,14 +135,13 @@ sampler2=$!
 topo_on_exit "touch '$TOPO_DIR/stop-sampling'; kill $sampler1 $sampler2 2>/dev/null || true"
 sleep 0.3
 
-stall_ms=$(now_ms)
 mariadb_relay_stall
 t0=$(now_ms)
 create 4025
 write_ms=$(($(now_ms) - t0))
 assert_eq "a write with the database stalled: 503 ($write_ms ms)" 503 "$API_STATUS"
 assert_eq "... saying so" praas.db_unavailable "$(error_code)"
-assert_ok "... within database_timeout (1 s) and a bit, not 30 s ($write_ms ms)" test "$write_ms" -lt 2500
+assert_ok "... within twice database_timeout (1 s: the statement, then a ping) and a bit, not 30 s ($write_ms ms)" test "$write_ms" -lt 3000
 t0=$(now_ms)
 create 4026
 ms=$(($(now_ms) - t0))
@@ -168,9 +168,10 @@ assert_ok "... sampled often ($(count_code "$health" "$settled_ms" "$end_ms" 503
 read -r ms code <<<"$(slowest "$metrics" "$settled_ms" "$end_ms")"
 assert_ok "/metrics answers within 100 ms all through the stall (slowest $ms ms)" test "$ms" -lt 100
 assert_eq "... 503, the database unavailable, as documented" 503 "$code"
-read -r ms code <<<"$(slowest "$health" "$stall_ms" "$end_ms")"
-assert_ok "the statement that met the stall held the loop at most database_timeout and a bit (slowest /healthz $ms ms)" \
-	test "$ms" -lt 1500
+# Every sample, those begun just before the stall too: one may wait for the statement that met it.
+read -r ms code <<<"$(slowest "$health" 0 "$end_ms")"
+assert_ok "the statement that met the stall held the loop at most twice database_timeout and a bit (slowest /healthz $ms ms)" \
+	test "$ms" -lt 2500
 
 mariadb_relay_resume
 topo_wait 10 bash -c "curl -s -o /dev/null -w '%{http_code}' '$AGENT_URL/healthz' | grep -qx 200" ||
@@ -188,16 +189,16 @@ assert_eq "the refused writes left nothing in the database" 4 \
 assert_eq "the kernel holds the four" 4 "$(praas_elements "${TOPO[r1.ns]}" dnat4)"
 assert_eq "the client reaches vm1 through gateway:4025" "$CLIENT4 vm1" "$(topo_tcp_query client "$GW4" 4025)"
 
-# --- a COMMIT the server took, its answer never coming in time: the outcome unknown
+# --- a COMMIT the server took, its connection cut before the answer: the outcome unknown
 touch "$hold"
 create 4026
-assert_eq "a write whose commit's answer is held back: 503" 503 "$API_STATUS"
+assert_eq "a write whose connection is cut after its COMMIT: 503" 503 "$API_STATUS"
 assert_eq "... saying the database is unavailable" praas.db_unavailable "$(error_code)"
 assert_eq "... yet the server committed it" 1 \
 	"$(sql "$db_name" -e "SELECT count(*) FROM forwardings WHERE external_port_lo = 4026")"
 rm -f "$hold"
 topo_wait 10 bash -c "curl -s -o /dev/null -w '%{http_code}' '$AGENT_URL/healthz' | grep -qx 200" ||
-	topo_fail "/healthz is 200 again once the answers flow"
+	topo_fail "/healthz is 200 again"
 create 4027
 assert_eq "the next write is served" 201 "$API_STATUS"
 assert_eq "... and the table of the router whose commit was cut off is rewritten: all six" 6 \

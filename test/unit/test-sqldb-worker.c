@@ -92,7 +92,7 @@ static void test_done_in_time(void **state)
 
 	(void)state;
 	assert_int_equal(sqldb_worker_new(&w), 0);
-	assert_int_equal(sqldb_worker_run(w, &j->base, 1000), SQLDB_JOB_DONE);
+	assert_int_equal(sqldb_worker_run(w, &j->base, 1000, NULL, NULL), SQLDB_JOB_DONE);
 	assert_int_equal(j->got, 1);
 	assert_false(sqldb_worker_busy(w));
 	free(j); /* the caller's again */
@@ -113,12 +113,12 @@ static void test_given_up_then_next(void **state)
 	assert_int_equal(sqldb_worker_new(&w), 0);
 	j = job_new(sv[0], &dropped, true);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	assert_int_equal(sqldb_worker_run(w, &j->base, 50), SQLDB_JOB_TIMEOUT);
+	assert_int_equal(sqldb_worker_run(w, &j->base, 50, NULL, NULL), SQLDB_JOB_TIMEOUT);
 	assert_true(ms_since(&t0) >= 45 && ms_since(&t0) < 1000);
 	/* Cancelled (its read shut), then dropped on the worker: j is not ours to touch. */
 	assert_true(wait_flag(&dropped));
 	k = job_new(-1, &dropped2, true);
-	assert_int_equal(sqldb_worker_run(w, &k->base, 1000), SQLDB_JOB_DONE);
+	assert_int_equal(sqldb_worker_run(w, &k->base, 1000, NULL, NULL), SQLDB_JOB_DONE);
 	free(k);
 	sqldb_worker_free(w);
 	close(sv[0]);
@@ -137,16 +137,16 @@ static void test_stuck_worker_refuses_at_once(void **state)
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	assert_int_equal(sqldb_worker_new(&w), 0);
 	j = job_new(sv[0], &dropped, false); /* nothing unblocks it */
-	assert_int_equal(sqldb_worker_run(w, &j->base, 30), SQLDB_JOB_TIMEOUT);
+	assert_int_equal(sqldb_worker_run(w, &j->base, 30, NULL, NULL), SQLDB_JOB_TIMEOUT);
 	assert_true(sqldb_worker_busy(w));
 	k = job_new(-1, &dropped2, true);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	assert_int_equal(sqldb_worker_run(w, &k->base, 1000), SQLDB_JOB_BUSY);
+	assert_int_equal(sqldb_worker_run(w, &k->base, 1000, NULL, NULL), SQLDB_JOB_BUSY);
 	assert_true(ms_since(&t0) < 20);
 	assert_int_equal(sqldb_worker_post(w, &k->base), SQLDB_JOB_BUSY);
 	assert_int_equal(write(sv[1], "x", 1), 1); /* the stuck call ends */
 	assert_true(wait_flag(&dropped));
-	assert_int_equal(sqldb_worker_run(w, &k->base, 1000), SQLDB_JOB_DONE);
+	assert_int_equal(sqldb_worker_run(w, &k->base, 1000, NULL, NULL), SQLDB_JOB_DONE);
 	free(k);
 	sqldb_worker_free(w);
 	close(sv[0]);
@@ -173,9 +173,55 @@ static void test_answered_waits_past_deadline(void **state)
 		usleep(150000);
 		_exit(write(sv[1], "x", 1) == 1 ? 0 : 1);
 	}
-	assert_int_equal(sqldb_worker_run(w, &j->base, 30), SQLDB_JOB_DONE);
+	assert_int_equal(sqldb_worker_run(w, &j->base, 30, NULL, NULL), SQLDB_JOB_DONE);
 	assert_int_equal(j->got, 1);
 	assert_int_equal(atomic_load(&j->cancelled), 0);
+	free(j);
+	sqldb_worker_free(w);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/* Says the server lives the first *arg times, then not. */
+static bool alive_twice(void *arg)
+{
+	int *left = arg;
+
+	return (*left)-- > 0;
+}
+
+/* Says the server lives, and the answer comes: a byte to *arg. */
+static bool alive_answering(void *arg)
+{
+	return write(*(int *)arg, "x", 1) == 1;
+}
+
+static void test_alive_server_waited_for(void **state)
+{
+	struct sqldb_worker *w;
+	atomic_int dropped = 0;
+	int sv[2], left = 2;
+	struct timespec t0;
+	struct test_job *j;
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(sqldb_worker_new(&w), 0);
+	j = job_new(sv[0], &dropped, true);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* Alive twice: three deadlines of 40 ms, then given up. */
+	assert_int_equal(sqldb_worker_run(w, &j->base, 40, alive_twice, &left), SQLDB_JOB_TIMEOUT);
+	assert_true(ms_since(&t0) >= 115 && ms_since(&t0) < 2000);
+	assert_int_equal(left, -1);
+	assert_true(wait_flag(&dropped));
+	close(sv[0]);
+	close(sv[1]);
+	/* Alive, and the answer comes meanwhile: done. */
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	j = job_new(sv[0], &dropped, true);
+	assert_int_equal(
+	        sqldb_worker_run(w, &j->base, 40, alive_answering, &sv[1]), SQLDB_JOB_DONE);
+	assert_int_equal(j->got, 1);
 	free(j);
 	sqldb_worker_free(w);
 	close(sv[0]);
@@ -237,6 +283,7 @@ int main(void)
 	        cmocka_unit_test(test_given_up_then_next),
 	        cmocka_unit_test(test_stuck_worker_refuses_at_once),
 	        cmocka_unit_test(test_answered_waits_past_deadline),
+	        cmocka_unit_test(test_alive_server_waited_for),
 	        cmocka_unit_test(test_post_poll),
 	        cmocka_unit_test(test_free_with_job_out),
 	};

@@ -1,18 +1,17 @@
 #!/usr/bin/env python3
 """A TCP relay for MariaDB's protocol that can cut a COMMIT off after the
-server took it: while the file HOLD exists, a connection that sends COMMIT
-(a COM_QUERY packet) has it passed on to the server, but the server's answer
-is held back until HOLD is gone. The client sees a database that stopped
-answering at the one moment whose outcome it cannot know: the transaction
-committed, the answer never came.
+server took it: while the file CUT exists, a connection that sends COMMIT
+(a COM_QUERY packet) has it passed on to the server, and when the server's
+answer comes the relay drops it and closes the connection. The client loses
+its connection at the one moment whose outcome it cannot know: the
+transaction committed, the answer never came.
 
-    commit-relay.py LISTEN_PORT UPSTREAM_PORT HOLD_FILE   (127.0.0.1 both)
+    commit-relay.py LISTEN_PORT UPSTREAM_PORT CUT_FILE   (127.0.0.1 both)
 """
 import os
 import socket
 import sys
 import threading
-import time
 
 COMMIT = b"\x03COMMIT"
 
@@ -24,7 +23,7 @@ class Link:
 
 
 def pump_up(link):
-    """Client to server; a COMMIT sent while HOLD exists holds the answers back."""
+    """Client to server; a COMMIT sent while CUT exists marks the link to be cut."""
     try:
         while True:
             data = link.client.recv(65536)
@@ -43,15 +42,12 @@ def pump_up(link):
 
 
 def pump_down(link):
-    """Server to client, waiting while held."""
+    """Server to client, until the answer to a marked COMMIT: dropped, the link cut."""
     try:
         while True:
             data = link.server.recv(65536)
-            if not data:
+            if not data or link.hold:
                 break
-            while link.hold and os.path.exists(hold_file):
-                time.sleep(0.01)
-            link.hold = False
             link.client.sendall(data)
     except OSError:
         pass
