@@ -38,6 +38,7 @@
 
 #include "cause.h"
 #include "sqldb-int.h"
+#include "sqldb-watch.h"
 #include "sqldb-worker.h"
 
 #define MY_DEFAULT_PORT 3306
@@ -69,6 +70,7 @@ struct my {
 	struct sqldb base;
 	struct sqldb_worker *worker;
 	struct sqldb_worker *pinger; /* the liveness pings' thread */
+	struct sqldb_watch *watch;   /* cuts a query the server stopped answering */
 	MYSQL *ping_conn;            /* their connection; NULL until needed, or while out */
 	struct my_job *probe;        /* a connection being made in the background; NULL: none */
 	bool down; /* the server stopped answering: fail at once until a probe connects */
@@ -214,7 +216,8 @@ static void run_query(struct my_job *j)
 		conn_error(j);
 		return;
 	}
-	sqldb_job_answered(&j->base);
+	if (j->base.w != NULL) /* on a worker, not the caller's own thread */
+		sqldb_job_answered(&j->base);
 	if (!j->multi) {
 		if (mysql_field_count(j->conn) == 0)
 			j->affected = (int64_t)mysql_affected_rows(j->conn);
@@ -344,10 +347,16 @@ static bool retry_due(const struct my *m)
  * Whether the server answers a ping on the second connection within the
  * timeout (sqldb_alive_fn): asked when a statement's answer is late.
  */
+static unsigned int my_timeout(const struct my *m)
+{
+	return m->base.timeout_ms ? m->base.timeout_ms : SQLDB_TIMEOUT_MS;
+}
+
+/* On the watchdog's thread: the only user of the pinger and ping_conn while m is open. */
 static bool my_alive(void *arg)
 {
 	struct my *m = arg;
-	unsigned int ms = m->base.timeout_ms ? m->base.timeout_ms : SQLDB_TIMEOUT_MS;
+	unsigned int ms = my_timeout(m);
 	struct my_job *j = job_new_connect(m);
 	bool alive = false;
 
@@ -386,7 +395,11 @@ static int my_call(struct my *m, struct my_job *j)
 {
 	unsigned int ms = m->base.timeout_ms ? m->base.timeout_ms : SQLDB_TIMEOUT_MS;
 
-	switch (sqldb_worker_run(m->worker, &j->base, ms, my_alive, m)) {
+	/* A connection being made has no socket to watch yet: libmariadb's connect timeout bounds
+	 * it. */
+	if (ms < MY_CONNECT_TIMEOUT * 1000)
+		ms = MY_CONNECT_TIMEOUT * 1000;
+	switch (sqldb_worker_run(m->worker, &j->base, ms, NULL, NULL)) {
 	case SQLDB_JOB_DONE:
 		return 0;
 	case SQLDB_JOB_BUSY:
@@ -503,9 +516,23 @@ static int my_query(struct my *m, const char *q, bool multi, MYSQL_RES **res)
 	j->conn = m->conn;
 	j->multi = multi;
 	m->base.statements++;
-	if ((r = my_call(m, j)) < 0)
-		return r;
+	/* On this thread (no hand-over costs a statement anything); the watchdog cuts a dead
+	 * server. */
+	sqldb_watch_arm(m->watch, (int)mysql_get_socket(m->conn), my_timeout(m));
+	run_query(j);
 	j->conn = NULL; /* m's */
+	if (sqldb_watch_disarm(m->watch)) {
+		snprintf(m->err, sizeof(m->err),
+		        "the database answered neither within %u ms (database_timeout) nor a ping: "
+		        "given up",
+		        my_timeout(m));
+		mysql_close(m->conn);
+		m->conn = NULL;
+		m->down = m->broken = m->txn_lost = true;
+		retry_later(m);
+		job_free(j);
+		return -ENOTCONN;
+	}
 	if (j->code != 0) {
 		r = my_fail_code(m, j->code, j->msg);
 	} else {
@@ -726,6 +753,7 @@ static void my_close(struct sqldb *db)
 	struct my *m = my(db);
 
 	/* A job still out (a statement given up on, a connection being made) ends on the worker. */
+	sqldb_watch_free(m->watch); /* first: it may be using the pinger */
 	sqldb_worker_free(m->worker);
 	sqldb_worker_free(m->pinger);
 	if (m->ping_conn)
@@ -806,7 +834,8 @@ int sqldb_mariadb_open(const char *url, const char *password, struct sqldb **out
 		my_close(&m->base);
 		return cause_set(cause, -ENOMEM, "database: out of memory");
 	}
-	if ((r = sqldb_worker_new(&m->worker)) < 0 || (r = sqldb_worker_new(&m->pinger)) < 0) {
+	if ((r = sqldb_worker_new(&m->worker)) < 0 || (r = sqldb_worker_new(&m->pinger)) < 0 ||
+	        (r = sqldb_watch_new(my_alive, m, &m->watch)) < 0) {
 		cause_set(cause, r, "database: cannot start its thread: %s", strerror(-r));
 		my_close(&m->base);
 		return r;
