@@ -12,17 +12,17 @@
  * no transaction was open; inside one, the transaction is reported gone
  * (-ENOTCONN) and the server has rolled it back.
  *
- * The blocking calls (connect, each query and its result) run on the
- * connection's worker thread (sqldb-worker.h); the caller waits for the
- * server's first answer at most the timeout (sqldb_set_timeout), then asks
- * a second connection of its own, on a second thread, for a ping (within
- * the timeout too): a server that answers it is slow, not gone (a busy
- * machine, a lock), and is waited for again. One that does not (hung, a
- * network black hole) is given up:
- * the connection is shut and left to the worker, the statement fails
- * -ENOTCONN, and from then on every statement fails at once, without
- * waiting, while a new connection is tried in the background (at most one
- * every MY_RETRY_MS); the first statement after it succeeded runs on it.
+ * Queries run on the caller's thread, watched (sqldb-watch.h): one that
+ * has had no answer for the timeout (sqldb_set_timeout) has the server
+ * pinged on a second connection, on the watchdog's thread (within the
+ * timeout too); a server that answers is slow, not gone (a busy machine, a
+ * lock), and is waited for again. One that does not (hung, a network black
+ * hole) has the query's socket shut: the statement fails -ENOTCONN, the
+ * connection is closed, and from then on every statement fails at once,
+ * without waiting, while a new connection is made in the background on a
+ * worker thread (sqldb-worker.h; at most one every MY_RETRY_MS); the first
+ * statement after it succeeded runs on it. Connections are made on that
+ * worker too, waited for up to MY_CONNECT_TIMEOUT.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -216,8 +216,6 @@ static void run_query(struct my_job *j)
 		conn_error(j);
 		return;
 	}
-	if (j->base.w != NULL) /* on a worker, not the caller's own thread */
-		sqldb_job_answered(&j->base);
 	if (!j->multi) {
 		if (mysql_field_count(j->conn) == 0)
 			j->affected = (int64_t)mysql_affected_rows(j->conn);
@@ -264,7 +262,7 @@ static void job_cancel(struct sqldb_job *b)
 	struct my_job *j = (struct my_job *)b;
 	my_socket fd;
 
-	if ((j->q == NULL && !j->ping) || j->conn == NULL)
+	if (!j->ping || j->conn == NULL)
 		return; /* a connection being made: its connect timeout ends it */
 	fd = mysql_get_socket(j->conn);
 	if (fd != MARIADB_INVALID_SOCKET)
@@ -365,7 +363,7 @@ static bool my_alive(void *arg)
 	j->ping = true;
 	j->conn = m->ping_conn; /* the job's while out */
 	m->ping_conn = NULL;
-	switch (sqldb_worker_run(m->pinger, &j->base, ms, NULL, NULL)) {
+	switch (sqldb_worker_run(m->pinger, &j->base, ms)) {
 	case SQLDB_JOB_DONE:
 		alive = j->code == 0;
 		if (alive) {
@@ -399,7 +397,7 @@ static int my_call(struct my *m, struct my_job *j)
 	 * it. */
 	if (ms < MY_CONNECT_TIMEOUT * 1000)
 		ms = MY_CONNECT_TIMEOUT * 1000;
-	switch (sqldb_worker_run(m->worker, &j->base, ms, NULL, NULL)) {
+	switch (sqldb_worker_run(m->worker, &j->base, ms)) {
 	case SQLDB_JOB_DONE:
 		return 0;
 	case SQLDB_JOB_BUSY:

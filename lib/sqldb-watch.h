@@ -17,9 +17,10 @@
 
 #include <stdbool.h>
 
-#include "sqldb-worker.h"
-
 struct sqldb_watch;
+
+/* Whether the server lives (a ping); runs on the watchdog's thread, must be bounded. */
+typedef bool sqldb_alive_fn(void *arg);
 
 /* 0 or -errno. alive(arg) runs on the watchdog's thread and must be bounded. */
 int sqldb_watch_new(sqldb_alive_fn *alive, void *arg, struct sqldb_watch **out);

@@ -9,7 +9,7 @@
 struct sqldb_worker {
 	pthread_t thread;
 	pthread_mutex_t mu;
-	pthread_cond_t cv;     /* a job posted, answered or done; stop */
+	pthread_cond_t cv;     /* a job posted or done; stop */
 	struct sqldb_job *job; /* out: posted and not yet taken back or dropped */
 	bool stop;
 	bool orphaned; /* freed by its owner while a job was out: the thread frees it */
@@ -138,7 +138,7 @@ static bool post_locked(struct sqldb_worker *w, struct sqldb_job *j)
 	if (w->job != NULL)
 		return false;
 	j->w = w;
-	j->answered = j->done = j->abandoned = false;
+	j->done = j->abandoned = false;
 	w->job = j;
 	pthread_cond_broadcast(&w->cv);
 	return true;
@@ -177,45 +177,20 @@ static void deadline_in(struct timespec *ts, unsigned int ms)
 	}
 }
 
-/* With the lock held: waits until j is done or the deadline passed without an answer. */
-static void wait_answer(struct sqldb_worker *w, struct sqldb_job *j, unsigned int timeout_ms)
+enum sqldb_worker_verdict sqldb_worker_run(
+        struct sqldb_worker *w, struct sqldb_job *j, unsigned int timeout_ms)
 {
 	struct timespec deadline;
-	bool late = false;
 
 	deadline_in(&deadline, timeout_ms);
-	/* Once the server answered, the rest (rows) comes at its pace: the I/O timeout bounds it.
-	 */
-	while (!j->done && !(late && !j->answered)) {
-		if (late) /* answered: the worker's broadcast at done wakes this */
-			pthread_cond_wait(&w->cv, &w->mu);
-		else if (pthread_cond_timedwait(&w->cv, &w->mu, &deadline) == ETIMEDOUT)
-			late = true;
-	}
-}
-
-enum sqldb_worker_verdict sqldb_worker_run(struct sqldb_worker *w, struct sqldb_job *j,
-        unsigned int timeout_ms, sqldb_alive_fn *alive, void *arg)
-{
-	bool lives;
-
 	pthread_mutex_lock(&w->mu);
 	if (!post_locked(w, j)) {
 		pthread_mutex_unlock(&w->mu);
 		return SQLDB_JOB_BUSY;
 	}
-	for (;;) {
-		wait_answer(w, j, timeout_ms);
-		if (j->done || alive == NULL)
+	while (!j->done)
+		if (pthread_cond_timedwait(&w->cv, &w->mu, &deadline) == ETIMEDOUT)
 			break;
-		/* A slow server (a busy machine, a lock) is not a dead one: ask, then wait again.
-		 */
-		pthread_mutex_unlock(&w->mu);
-		lives = alive(arg);
-		pthread_mutex_lock(&w->mu);
-		if (!lives)
-			break;
-	}
 	if (!j->done) {
 		if (j->cancel != NULL)
 			j->cancel(j);
@@ -226,11 +201,4 @@ enum sqldb_worker_verdict sqldb_worker_run(struct sqldb_worker *w, struct sqldb_
 	w->job = NULL;
 	pthread_mutex_unlock(&w->mu);
 	return SQLDB_JOB_DONE;
-}
-
-void sqldb_job_answered(struct sqldb_job *j)
-{
-	pthread_mutex_lock(&j->w->mu);
-	j->answered = true;
-	pthread_mutex_unlock(&j->w->mu);
 }

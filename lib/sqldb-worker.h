@@ -1,8 +1,8 @@
 /*
- * A thread that makes one connection's blocking database calls, so the
- * caller (the agent's event loop) waits for an answer at most a deadline
- * and never for a database that stopped answering (a server hung, a
- * network black hole).
+ * A thread that makes one connection's blocking database calls (making a
+ * connection, a ping), so the caller (the agent's event loop) waits for
+ * one at most a deadline, or not at all (post, then poll), and never for a
+ * database that stopped answering (a server hung, a network black hole).
  *
  * Promises:
  * - One job at a time. While a job is out (running, or given up on but
@@ -10,10 +10,8 @@
  *   belong to the worker thread alone; everything else stays with the
  *   caller's thread. No lock is held across a database call.
  * - sqldb_worker_run() returns DONE once the job finished (the caller owns
- *   it again), or TIMEOUT when the job had not said the server answered
- *   (sqldb_job_answered()) within the deadline and alive(), asked then,
- *   did not say the server lives (a slow server is waited for, deadline
- *   after deadline, a dead one is not): the job is then given up,
+ *   it again), or TIMEOUT when it had not within the deadline: the job is
+ *   then given up,
  *   its cancel() is called first (to unblock it: shut its socket down) and
  *   the worker calls its drop() when it ends, never the caller; or BUSY
  *   without running anything while an earlier job is still out.
@@ -39,7 +37,7 @@ struct sqldb_job {
 	void (*drop)(struct sqldb_job *j);
 	/* Private to the worker. */
 	struct sqldb_worker *w;
-	bool answered, done, abandoned;
+	bool done, abandoned;
 };
 
 enum sqldb_worker_verdict {
@@ -56,27 +54,14 @@ int sqldb_worker_new(struct sqldb_worker **out);
  */
 void sqldb_worker_free(struct sqldb_worker *w);
 
-/*
- * Whether the server lives, asked on the caller's thread (no lock held)
- * each time a deadline passes without an answer; it must itself be
- * bounded. true: wait another timeout.
- */
-typedef bool sqldb_alive_fn(void *arg);
-
-/*
- * Runs j and waits for it, up to timeout_ms for the server's first answer,
- * again and again while alive (may be NULL: never) says the server lives.
- */
-enum sqldb_worker_verdict sqldb_worker_run(struct sqldb_worker *w, struct sqldb_job *j,
-        unsigned int timeout_ms, sqldb_alive_fn *alive, void *arg);
+/* Runs j and waits for it, up to timeout_ms. */
+enum sqldb_worker_verdict sqldb_worker_run(
+        struct sqldb_worker *w, struct sqldb_job *j, unsigned int timeout_ms);
 /* Runs j without waiting: DONE (posted) or BUSY. */
 enum sqldb_worker_verdict sqldb_worker_post(struct sqldb_worker *w, struct sqldb_job *j);
 /* Whether the posted job j finished (then the caller owns it again). */
 bool sqldb_worker_poll(struct sqldb_worker *w, struct sqldb_job *j);
 /* Whether a job is out. */
 bool sqldb_worker_busy(struct sqldb_worker *w);
-
-/* From run(): the server has begun to answer; the deadline no longer applies. */
-void sqldb_job_answered(struct sqldb_job *j);
 
 #endif

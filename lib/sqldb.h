@@ -18,14 +18,15 @@
  *   -EIO anything else.
  * - The password never appears in sqldb_name() nor in any message.
  *
- * - MariaDB: the caller never waits more than the timeout
- *   (sqldb_set_timeout) for the server to begin answering a statement;
- *   past it the database counts as unreachable (-ENOTCONN) and every
+ * - MariaDB: a statement unanswered for the timeout (sqldb_set_timeout)
+ *   has the server pinged on a second connection; without an answer to
+ *   that either, the database counts as unreachable (-ENOTCONN) and every
  *   statement fails at once until a connection made in the background
- *   answers again (sqldb-mariadb.c, sqldb-worker.h).
+ *   answers again (sqldb-mariadb.c, sqldb-watch.h, sqldb-worker.h).
  *
  * Not thread-safe: a connection and its statements belong to one thread
- * (MariaDB's blocking calls run on a thread of the connection's own).
+ * (MariaDB's connection has helper threads of its own: a watchdog, a
+ * connector; they never touch its statements).
  */
 #ifndef PRAAS_SQLDB_H
 #define PRAAS_SQLDB_H

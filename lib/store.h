@@ -46,8 +46,8 @@
  * back before store_commit() returns.
  *
  * Not thread-safe: one store belongs to one thread (the agent's loop). On
- * MariaDB the blocking calls run on the connection's own thread, and the
- * loop waits at most store_set_timeout() for an answer (lib/sqldb.h).
+ * MariaDB a server that stops answering is given up after at most twice
+ * store_set_timeout() (lib/sqldb.h).
  */
 #ifndef PRAAS_STORE_H
 #define PRAAS_STORE_H
@@ -291,9 +291,9 @@ int store_lease_take(struct store *s, const char *holder, int64_t ttl_us, bool *
 int store_copy(struct store *from, struct store *to, size_t *copied, char **cause);
 
 /*
- * MariaDB: the longest the caller waits for the server to begin answering
- * a statement (ms; default SQLDB_TIMEOUT_MS, 1 s). Past it the database
- * counts as unreachable: -ENOTCONN at once until it answers again.
+ * MariaDB: how long a statement may go unanswered before the server is
+ * pinged (ms; default SQLDB_TIMEOUT_MS, 1 s). No answer to the ping either:
+ * the database counts as unreachable, -ENOTCONN at once until it answers again.
  */
 void store_set_timeout(struct store *s, unsigned int ms);
 

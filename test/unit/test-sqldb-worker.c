@@ -2,9 +2,12 @@
  * The thread that makes MariaDB's blocking calls (lib/sqldb-worker.h): a
  * job done in time is the caller's again; one not answered in time is
  * given up (cancelled, then dropped on the worker, never by the caller);
- * a worker still stuck refuses the next job at once; an answered job is
- * waited for past the deadline; a posted job is polled; a worker freed
- * with a job out ends after it. The blocking call is a read of a socket.
+ * a worker still stuck refuses the next job at once; a posted job is
+ * polled; a worker freed with a job out ends after it. And its watchdog
+ * (lib/sqldb-watch.h): a call on the caller's thread that outlasts its
+ * deadline while alive() says no has its socket shut (the call returns);
+ * alive() saying yes buys another deadline; a call that ends in time is
+ * never touched. The blocking call is a read of a socket.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,12 +20,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sqldb-watch.h"
 #include "sqldb-worker.h"
 
 struct test_job {
 	struct sqldb_job base;
 	int fd;              /* run() reads one byte from it; -1: returns at once */
-	bool answer_first;   /* run() says answered, then reads */
 	int got;             /* what run() read: 1 a byte, 0 EOF or shut */
 	atomic_int *dropped; /* set by drop() */
 	atomic_int cancelled;
@@ -33,8 +36,6 @@ static void job_run(struct sqldb_job *b)
 	struct test_job *j = (struct test_job *)b;
 	char c;
 
-	if (j->answer_first)
-		sqldb_job_answered(b);
 	j->got = j->fd < 0 ? 1 : (int)read(j->fd, &c, 1);
 }
 
@@ -92,7 +93,7 @@ static void test_done_in_time(void **state)
 
 	(void)state;
 	assert_int_equal(sqldb_worker_new(&w), 0);
-	assert_int_equal(sqldb_worker_run(w, &j->base, 1000, NULL, NULL), SQLDB_JOB_DONE);
+	assert_int_equal(sqldb_worker_run(w, &j->base, 1000), SQLDB_JOB_DONE);
 	assert_int_equal(j->got, 1);
 	assert_false(sqldb_worker_busy(w));
 	free(j); /* the caller's again */
@@ -113,12 +114,12 @@ static void test_given_up_then_next(void **state)
 	assert_int_equal(sqldb_worker_new(&w), 0);
 	j = job_new(sv[0], &dropped, true);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	assert_int_equal(sqldb_worker_run(w, &j->base, 50, NULL, NULL), SQLDB_JOB_TIMEOUT);
+	assert_int_equal(sqldb_worker_run(w, &j->base, 50), SQLDB_JOB_TIMEOUT);
 	assert_true(ms_since(&t0) >= 45 && ms_since(&t0) < 1000);
 	/* Cancelled (its read shut), then dropped on the worker: j is not ours to touch. */
 	assert_true(wait_flag(&dropped));
 	k = job_new(-1, &dropped2, true);
-	assert_int_equal(sqldb_worker_run(w, &k->base, 1000, NULL, NULL), SQLDB_JOB_DONE);
+	assert_int_equal(sqldb_worker_run(w, &k->base, 1000), SQLDB_JOB_DONE);
 	free(k);
 	sqldb_worker_free(w);
 	close(sv[0]);
@@ -137,92 +138,17 @@ static void test_stuck_worker_refuses_at_once(void **state)
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	assert_int_equal(sqldb_worker_new(&w), 0);
 	j = job_new(sv[0], &dropped, false); /* nothing unblocks it */
-	assert_int_equal(sqldb_worker_run(w, &j->base, 30, NULL, NULL), SQLDB_JOB_TIMEOUT);
+	assert_int_equal(sqldb_worker_run(w, &j->base, 30), SQLDB_JOB_TIMEOUT);
 	assert_true(sqldb_worker_busy(w));
 	k = job_new(-1, &dropped2, true);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	assert_int_equal(sqldb_worker_run(w, &k->base, 1000, NULL, NULL), SQLDB_JOB_BUSY);
+	assert_int_equal(sqldb_worker_run(w, &k->base, 1000), SQLDB_JOB_BUSY);
 	assert_true(ms_since(&t0) < 20);
 	assert_int_equal(sqldb_worker_post(w, &k->base), SQLDB_JOB_BUSY);
 	assert_int_equal(write(sv[1], "x", 1), 1); /* the stuck call ends */
 	assert_true(wait_flag(&dropped));
-	assert_int_equal(sqldb_worker_run(w, &k->base, 1000, NULL, NULL), SQLDB_JOB_DONE);
+	assert_int_equal(sqldb_worker_run(w, &k->base, 1000), SQLDB_JOB_DONE);
 	free(k);
-	sqldb_worker_free(w);
-	close(sv[0]);
-	close(sv[1]);
-}
-
-static void test_answered_waits_past_deadline(void **state)
-{
-	struct sqldb_worker *w;
-	atomic_int dropped = 0;
-	int sv[2];
-	struct test_job *j;
-	pid_t pid;
-
-	(void)state;
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	assert_int_equal(sqldb_worker_new(&w), 0);
-	j = job_new(sv[0], &dropped, true);
-	j->answer_first = true;
-	/* The rest of the answer comes 150 ms later: past the 30 ms deadline. */
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		usleep(150000);
-		_exit(write(sv[1], "x", 1) == 1 ? 0 : 1);
-	}
-	assert_int_equal(sqldb_worker_run(w, &j->base, 30, NULL, NULL), SQLDB_JOB_DONE);
-	assert_int_equal(j->got, 1);
-	assert_int_equal(atomic_load(&j->cancelled), 0);
-	free(j);
-	sqldb_worker_free(w);
-	close(sv[0]);
-	close(sv[1]);
-}
-
-/* Says the server lives the first *arg times, then not. */
-static bool alive_twice(void *arg)
-{
-	int *left = arg;
-
-	return (*left)-- > 0;
-}
-
-/* Says the server lives, and the answer comes: a byte to *arg. */
-static bool alive_answering(void *arg)
-{
-	return write(*(int *)arg, "x", 1) == 1;
-}
-
-static void test_alive_server_waited_for(void **state)
-{
-	struct sqldb_worker *w;
-	atomic_int dropped = 0;
-	int sv[2], left = 2;
-	struct timespec t0;
-	struct test_job *j;
-
-	(void)state;
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	assert_int_equal(sqldb_worker_new(&w), 0);
-	j = job_new(sv[0], &dropped, true);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	/* Alive twice: three deadlines of 40 ms, then given up. */
-	assert_int_equal(sqldb_worker_run(w, &j->base, 40, alive_twice, &left), SQLDB_JOB_TIMEOUT);
-	assert_true(ms_since(&t0) >= 115 && ms_since(&t0) < 2000);
-	assert_int_equal(left, -1);
-	assert_true(wait_flag(&dropped));
-	close(sv[0]);
-	close(sv[1]);
-	/* Alive, and the answer comes meanwhile: done. */
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	j = job_new(sv[0], &dropped, true);
-	assert_int_equal(
-	        sqldb_worker_run(w, &j->base, 40, alive_answering, &sv[1]), SQLDB_JOB_DONE);
-	assert_int_equal(j->got, 1);
-	free(j);
 	sqldb_worker_free(w);
 	close(sv[0]);
 	close(sv[1]);
@@ -276,16 +202,101 @@ static void test_free_with_job_out(void **state)
 	close(sv[1]);
 }
 
+/* Says the server lives the first *arg times, then not. */
+static bool alive_left(void *arg)
+{
+	atomic_int *left = arg;
+
+	return atomic_fetch_sub(left, 1) > 0;
+}
+
+/* A read of sv[0] on this thread under watch: how long it took (ms) and whether it was cut. */
+static long watched_read(struct sqldb_watch *wd, int fd, unsigned int timeout_ms, bool *cut)
+{
+	struct timespec t0;
+	char c;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	sqldb_watch_arm(wd, fd, timeout_ms);
+	(void)read(fd, &c, 1);
+	*cut = sqldb_watch_disarm(wd);
+	return ms_since(&t0);
+}
+
+static void test_watch_cuts_dead_server(void **state)
+{
+	struct sqldb_watch *wd;
+	atomic_int left = 0;
+	int sv[2];
+	bool cut;
+	long ms;
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(sqldb_watch_new(alive_left, &left, &wd), 0);
+	ms = watched_read(wd, sv[0], 100, &cut);
+	assert_true(cut);
+	assert_true(ms >= 95 && ms < 1000);
+	sqldb_watch_free(wd);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+static void test_watch_waits_for_live_server(void **state)
+{
+	struct sqldb_watch *wd;
+	atomic_int left = 2;
+	int sv[2];
+	bool cut;
+	long ms;
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(sqldb_watch_new(alive_left, &left, &wd), 0);
+	/* Alive twice: three deadlines of 100 ms, then cut. */
+	ms = watched_read(wd, sv[0], 100, &cut);
+	assert_true(cut);
+	assert_true(ms >= 290 && ms < 2000);
+	sqldb_watch_free(wd);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+static void test_watch_leaves_call_in_time(void **state)
+{
+	struct sqldb_watch *wd;
+	atomic_int left = 0;
+	int sv[2];
+	bool cut;
+	char c;
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(sqldb_watch_new(alive_left, &left, &wd), 0);
+	assert_int_equal(write(sv[1], "x", 1), 1);
+	watched_read(wd, sv[0], 100, &cut);
+	assert_false(cut);
+	usleep(300000); /* past the deadline, disarmed: the socket stays whole */
+	assert_int_equal(write(sv[1], "y", 1), 1);
+	assert_int_equal(read(sv[0], &c, 1), 1);
+	assert_int_equal(c, 'y');
+	assert_int_equal(atomic_load(&left), 0); /* never asked */
+	sqldb_watch_free(wd);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_done_in_time),
 	        cmocka_unit_test(test_given_up_then_next),
 	        cmocka_unit_test(test_stuck_worker_refuses_at_once),
-	        cmocka_unit_test(test_answered_waits_past_deadline),
-	        cmocka_unit_test(test_alive_server_waited_for),
 	        cmocka_unit_test(test_post_poll),
 	        cmocka_unit_test(test_free_with_job_out),
+	        cmocka_unit_test(test_watch_cuts_dead_server),
+	        cmocka_unit_test(test_watch_waits_for_live_server),
+	        cmocka_unit_test(test_watch_leaves_call_in_time),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
