@@ -347,7 +347,9 @@ static bool retry_due(const struct my *m)
  */
 static unsigned int my_timeout(const struct my *m)
 {
-	return m->base.timeout_ms ? m->base.timeout_ms : SQLDB_TIMEOUT_MS;
+	unsigned int ms = __atomic_load_n(&m->base.timeout_ms, __ATOMIC_RELAXED);
+
+	return ms ? ms : SQLDB_TIMEOUT_MS;
 }
 
 /* On the watchdog's thread: the only user of the pinger and ping_conn while m is open. */
@@ -391,7 +393,7 @@ static bool my_alive(void *arg)
  */
 static int my_call(struct my *m, struct my_job *j)
 {
-	unsigned int ms = m->base.timeout_ms ? m->base.timeout_ms : SQLDB_TIMEOUT_MS;
+	unsigned int ms = my_timeout(m);
 
 	/* A connection being made has no socket to watch yet: libmariadb's connect timeout bounds
 	 * it. */
@@ -839,9 +841,9 @@ int sqldb_mariadb_open(const char *url, const char *password, struct sqldb **out
 		return r;
 	}
 	/* Opening is a start, not the loop: it waits as long as libmariadb's own timeouts. */
-	m->base.timeout_ms = (MY_CONNECT_TIMEOUT + MY_IO_TIMEOUT) * 1000;
+	sqldb_set_timeout(&m->base, (MY_CONNECT_TIMEOUT + MY_IO_TIMEOUT) * 1000);
 	r = my_connect(m);
-	m->base.timeout_ms = 0;
+	sqldb_set_timeout(&m->base, 0);
 	if (r < 0) {
 		cause_set(cause, r, "%s: connect: %s", m->base.name, m->err);
 		my_close(&m->base);
