@@ -27,6 +27,7 @@ static const char *const known_keys[] = {
         "clouds_file",
         "database",
         "database_password_file",
+        "database_timeout",
         "control_socket",
         "netns_dir",
         "namespace_prefix",
@@ -96,6 +97,7 @@ int config_defaults(struct config *cfg)
 	cfg->keystone_validation_queue = 256;
 	cfg->max_connections = 1000;
 	cfg->request_timeout = 10;
+	cfg->database_timeout = 1;
 	if (set_string(&cfg->listen, "0.0.0.0") < 0 || set_string(&cfg->cloud, "openstack") < 0 ||
 	        set_string(&cfg->clouds_file, PRAAS_DEFAULT_CLOUDS_FILE) < 0 ||
 	        set_string(&cfg->database, CONFIG_STATE_DIR "/praas.db") < 0 ||
@@ -567,6 +569,10 @@ static int read_key(struct loader *ld, const config_setting_t *s, struct config 
 		return read_database(ld, s, cfg);
 	if (strcmp(key, "database_password_file") == 0)
 		return read_optional_path(ld, s, &cfg->database_password_file);
+	/* Under 0.05 s a healthy server's commit would count as down; over a minute, so would the
+	 * agent. */
+	if (strcmp(key, "database_timeout") == 0)
+		return read_seconds(ld, s, 0.05, 60, &cfg->database_timeout);
 	if (strcmp(key, "control_socket") == 0)
 		return read_socket_path(ld, s, &cfg->control_socket);
 	if (strcmp(key, "netns_dir") == 0)

@@ -38,6 +38,7 @@ struct config {
 	char *database;               /* a SQLite path or a mysql:// URL (may hold a password) */
 	char *database_shown;         /* database for logs: the URL without its password */
 	char *database_password_file; /* NULL: the URL's password, if any */
+	double database_timeout;      /* MariaDB: seconds to wait for an answer; then 503 */
 	char *control_socket;
 	char *netns_dir;
 	char *namespace_prefix;

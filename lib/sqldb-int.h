@@ -27,8 +27,9 @@ struct sqldb_engine {
 struct sqldb {
 	const struct sqldb_engine *engine;
 	enum sqldb_dialect dialect;
-	char *name;          /* path or URL without password */
-	uint64_t statements; /* sent to the engine: what an operator's DBA sees */
+	char *name;              /* path or URL without password */
+	uint64_t statements;     /* sent to the engine: what an operator's DBA sees */
+	unsigned int timeout_ms; /* MariaDB: longest wait for an answer; 0: SQLDB_TIMEOUT_MS */
 };
 
 /* The first member of every engine's statement. */

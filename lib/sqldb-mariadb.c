@@ -11,10 +11,25 @@
  * A lost connection is taken again, and the statement run once more, when
  * no transaction was open; inside one, the transaction is reported gone
  * (-ENOTCONN) and the server has rolled it back.
+ *
+ * Queries run on the caller's thread, watched (sqldb-watch.h): one that
+ * has had no answer for the timeout (sqldb_set_timeout) has the server
+ * pinged on a second connection, on the watchdog's thread (within the
+ * timeout too); a server that answers is slow, not gone (a busy machine, a
+ * lock), and is waited for again. One that does not (hung, a network black
+ * hole) has the query's socket shut: the statement fails -ENOTCONN, the
+ * connection is closed, and from then on every statement fails at once,
+ * without waiting, while a new connection is made in the background on a
+ * worker thread (sqldb-worker.h; at most one every MY_RETRY_MS); the first
+ * statement after it succeeded runs on it. Connections are made on that
+ * worker too, waited for up to MY_CONNECT_TIMEOUT.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <mysql.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <mysqld_error.h>
 #include <errmsg.h>
 #include <stdio.h>
@@ -23,15 +38,43 @@
 
 #include "cause.h"
 #include "sqldb-int.h"
+#include "sqldb-watch.h"
+#include "sqldb-worker.h"
 
 #define MY_DEFAULT_PORT 3306
 #define MY_MAX_PARAMS   20
 /* Seconds: a dead server is noticed, a slow one is not given up on too early. */
 #define MY_CONNECT_TIMEOUT 5
 #define MY_IO_TIMEOUT      30
+/* A database given up on is tried again in the background at most this often. */
+#define MY_RETRY_MS 500
+
+/* One blocking piece of work for the worker: a connection made, or one query run. */
+struct my_job {
+	struct sqldb_job base;
+	MYSQL *conn; /* the job's while out; the caller's once done */
+	char *q;     /* query: the SQL; NULL for a connection to make */
+	bool multi;  /* query: read every result (sqldb_exec) */
+	bool ping;   /* a liveness ping on conn (made first when NULL) */
+	/* connect: copies, so a job outliving its struct my still has them */
+	char *host, *user, *password, *dbname;
+	unsigned int port;
+	/* The outcome. */
+	unsigned int code; /* 0, or the MariaDB error */
+	char msg[200];
+	MYSQL_RES *res;
+	int64_t affected;
+};
 
 struct my {
 	struct sqldb base;
+	struct sqldb_worker *worker;
+	struct sqldb_worker *pinger; /* the liveness pings' thread */
+	struct sqldb_watch *watch;   /* cuts a query the server stopped answering */
+	MYSQL *ping_conn;            /* their connection; NULL until needed, or while out */
+	struct my_job *probe;        /* a connection being made in the background; NULL: none */
+	bool down; /* the server stopped answering: fail at once until a probe connects */
+	struct timespec retry_at; /* down: no probe before */
 	MYSQL *conn;
 	char *host, *user, *password, *dbname;
 	unsigned int port;
@@ -101,14 +144,12 @@ static int code_to_errno(unsigned int code)
 	}
 }
 
-/* Records the connection's last error; returns its -errno. */
-static int my_fail(struct my *m)
+/* Records an error; returns its -errno. */
+static int my_fail_code(struct my *m, unsigned int code, const char *msg)
 {
-	unsigned int code = m->conn ? mysql_errno(m->conn) : CR_CONNECTION_ERROR;
 	int r = code_to_errno(code);
 
-	snprintf(m->err, sizeof(m->err), "%s (MariaDB error %u)",
-	        m->conn ? mysql_error(m->conn) : "no connection", code);
+	snprintf(m->err, sizeof(m->err), "%s (MariaDB error %u)", msg, code);
 	if (r == -ENOTCONN)
 		m->broken = true;
 	/* Deadlock and certification failure end the whole transaction. */
@@ -127,48 +168,383 @@ static bool server_in_txn(struct my *m)
 	return (status & SERVER_STATUS_IN_TRANS) != 0;
 }
 
-/* Every statement goes through here, so the count matches what the server sees. */
-static int my_query(struct my *m, const char *q)
+/* ---- on the worker thread: the blocking calls ---- */
+
+static void job_error(struct my_job *j, unsigned int code, const char *msg)
 {
-	m->base.statements++;
-	return mysql_real_query(m->conn, q, (unsigned long)strlen(q));
+	j->code = code;
+	snprintf(j->msg, sizeof(j->msg), "%s", msg);
+}
+
+static void conn_error(struct my_job *j)
+{
+	job_error(j, mysql_errno(j->conn), mysql_error(j->conn));
+}
+
+static void run_connect(struct my_job *j)
+{
+	unsigned int connect_to = MY_CONNECT_TIMEOUT, io_to = MY_IO_TIMEOUT;
+	static const char iso[] = "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED";
+	my_bool off = 0;
+
+	if ((j->conn = mysql_init(NULL)) == NULL) {
+		job_error(j, CR_OUT_OF_MEMORY, "out of memory");
+		return;
+	}
+	if (mysql_options(j->conn, MYSQL_OPT_CONNECT_TIMEOUT, &connect_to) ||
+	        mysql_options(j->conn, MYSQL_OPT_READ_TIMEOUT, &io_to) ||
+	        mysql_options(j->conn, MYSQL_OPT_WRITE_TIMEOUT, &io_to) ||
+	        mysql_options(j->conn, MYSQL_OPT_RECONNECT, &off) ||
+	        mysql_options(j->conn, MYSQL_SET_CHARSET_NAME, "utf8mb4") ||
+	        mysql_options(j->conn, MYSQL_READ_DEFAULT_GROUP, NULL)) {
+		conn_error(j);
+		return;
+	}
+	/* FOUND_ROWS: an UPDATE counts the rows it matched, as SQLite does. */
+	if (mysql_real_connect(j->conn, j->host, j->user, j->password, j->dbname, j->port, NULL,
+	            CLIENT_FOUND_ROWS | CLIENT_MULTI_STATEMENTS) == NULL ||
+	        mysql_real_query(j->conn, iso, sizeof(iso) - 1))
+		conn_error(j);
+}
+
+static void run_query(struct my_job *j)
+{
+	MYSQL_RES *res;
+	int more;
+
+	if (mysql_real_query(j->conn, j->q, (unsigned long)strlen(j->q))) {
+		conn_error(j);
+		return;
+	}
+	if (!j->multi) {
+		if (mysql_field_count(j->conn) == 0)
+			j->affected = (int64_t)mysql_affected_rows(j->conn);
+		else if ((j->res = mysql_store_result(j->conn)) == NULL)
+			conn_error(j);
+		return;
+	}
+	/* Several statements: every result must be read before the next query. */
+	do {
+		if ((res = mysql_store_result(j->conn)) != NULL)
+			mysql_free_result(res);
+		else if (mysql_field_count(j->conn) == 0)
+			j->affected = (int64_t)mysql_affected_rows(j->conn);
+		if ((more = mysql_next_result(j->conn)) > 0) {
+			conn_error(j);
+			return;
+		}
+	} while (more == 0);
+}
+
+static void run_ping(struct my_job *j)
+{
+	if (j->conn == NULL)
+		run_connect(j); /* made and answered: alive */
+	else if (mysql_ping(j->conn))
+		conn_error(j);
+}
+
+static void job_run(struct sqldb_job *b)
+{
+	struct my_job *j = (struct my_job *)b;
+
+	if (j->ping)
+		run_ping(j);
+	else if (j->q != NULL)
+		run_query(j);
+	else
+		run_connect(j);
+}
+
+/* The caller gives the query up: its socket shut, the worker's read ends at once. */
+static void job_cancel(struct sqldb_job *b)
+{
+	struct my_job *j = (struct my_job *)b;
+	my_socket fd;
+
+	if (!j->ping || j->conn == NULL)
+		return; /* a connection being made: its connect timeout ends it */
+	fd = mysql_get_socket(j->conn);
+	if (fd != MARIADB_INVALID_SOCKET)
+		(void)shutdown(fd, SHUT_RDWR);
+}
+
+static void job_free(struct my_job *j)
+{
+	if (j->res)
+		mysql_free_result(j->res);
+	if (j->conn)
+		mysql_close(j->conn);
+	if (j->password) {
+		explicit_bzero(j->password, strlen(j->password));
+		free(j->password);
+	}
+	free(j->q);
+	free(j->host);
+	free(j->user);
+	free(j->dbname);
+	free(j);
+}
+
+static void job_drop(struct sqldb_job *b)
+{
+	job_free((struct my_job *)b);
+}
+
+/* ---- on the caller's thread ---- */
+
+static struct my_job *job_new(void)
+{
+	struct my_job *j = calloc(1, sizeof(*j));
+
+	if (j == NULL)
+		return NULL;
+	j->base.run = job_run;
+	j->base.cancel = job_cancel;
+	j->base.drop = job_drop;
+	j->affected = -1;
+	return j;
+}
+
+static struct my_job *job_new_connect(struct my *m)
+{
+	struct my_job *j = job_new();
+
+	if (j == NULL)
+		return NULL;
+	j->host = strdup(m->host);
+	j->user = strdup(m->user);
+	j->dbname = strdup(m->dbname);
+	j->password = m->password ? strdup(m->password) : NULL;
+	j->port = m->port;
+	if (!j->host || !j->user || !j->dbname || (m->password && !j->password)) {
+		job_free(j);
+		return NULL;
+	}
+	return j;
+}
+
+static void retry_later(struct my *m)
+{
+	clock_gettime(CLOCK_MONOTONIC, &m->retry_at);
+	m->retry_at.tv_nsec += MY_RETRY_MS * 1000000L;
+	m->retry_at.tv_sec += m->retry_at.tv_nsec / 1000000000L;
+	m->retry_at.tv_nsec %= 1000000000L;
+}
+
+static bool retry_due(const struct my *m)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > m->retry_at.tv_sec ||
+	        (now.tv_sec == m->retry_at.tv_sec && now.tv_nsec >= m->retry_at.tv_nsec);
+}
+
+/*
+ * Whether the server answers a ping on the second connection within the
+ * timeout (sqldb_alive_fn): asked when a statement's answer is late.
+ */
+static unsigned int my_timeout(const struct my *m)
+{
+	unsigned int ms = __atomic_load_n(&m->base.timeout_ms, __ATOMIC_RELAXED);
+
+	return ms ? ms : SQLDB_TIMEOUT_MS;
+}
+
+/* On the watchdog's thread: the only user of the pinger and ping_conn while m is open. */
+static bool my_alive(void *arg)
+{
+	struct my *m = arg;
+	unsigned int ms = my_timeout(m);
+	struct my_job *j = job_new_connect(m);
+	bool alive = false;
+
+	if (j == NULL)
+		return false;
+	j->ping = true;
+	j->conn = m->ping_conn; /* the job's while out */
+	m->ping_conn = NULL;
+	switch (sqldb_worker_run(m->pinger, &j->base, ms)) {
+	case SQLDB_JOB_DONE:
+		alive = j->code == 0;
+		if (alive) {
+			m->ping_conn = j->conn;
+			j->conn = NULL;
+		}
+		job_free(j);
+		break;
+	case SQLDB_JOB_BUSY: /* an earlier ping is still out: not alive then */
+		m->ping_conn = j->conn;
+		j->conn = NULL;
+		job_free(j);
+		break;
+	case SQLDB_JOB_TIMEOUT: /* the pinger drops it, with its connection */
+		break;
+	}
+	return alive;
+}
+
+/*
+ * Runs j on the worker and waits for it. 0: it ran, its outcome is in j
+ * (the caller's again). -ENOTCONN: the database did not answer in time (j
+ * is the worker's now, with its connection) or the worker still holds an
+ * earlier statement given up on (j freed): the database is down.
+ */
+static int my_call(struct my *m, struct my_job *j)
+{
+	unsigned int ms = my_timeout(m);
+
+	/* A connection being made has no socket to watch yet: libmariadb's connect timeout bounds
+	 * it. */
+	if (ms < MY_CONNECT_TIMEOUT * 1000)
+		ms = MY_CONNECT_TIMEOUT * 1000;
+	switch (sqldb_worker_run(m->worker, &j->base, ms)) {
+	case SQLDB_JOB_DONE:
+		return 0;
+	case SQLDB_JOB_BUSY:
+		snprintf(m->err, sizeof(m->err),
+		        "the database has not answered an earlier statement (given up after %u ms)",
+		        ms);
+		j->conn = NULL; /* borrowed, never run */
+		job_free(j);
+		break;
+	case SQLDB_JOB_TIMEOUT:
+		snprintf(m->err, sizeof(m->err),
+		        "the database did not answer within %u ms (database_timeout): given up",
+		        ms);
+		if (j->q != NULL)
+			m->conn = NULL; /* shut; the worker closes it with the job */
+		break;
+	}
+	m->down = m->broken = m->txn_lost = true;
+	retry_later(m);
+	return -ENOTCONN;
+}
+
+/* A finished connection job: its connection becomes m's, or its error m's. */
+static int adopt(struct my *m, struct my_job *j)
+{
+	int r = 0;
+
+	if (j->code != 0) {
+		r = my_fail_code(m, j->code, j->msg);
+	} else {
+		if (m->conn)
+			mysql_close(m->conn);
+		m->conn = j->conn;
+		j->conn = NULL;
+		m->base.statements++; /* the isolation level */
+		m->broken = m->down = m->txn_lost = false;
+	}
+	job_free(j);
+	return r;
 }
 
 static int my_connect(struct my *m)
 {
-	unsigned int connect_to = MY_CONNECT_TIMEOUT, io_to = MY_IO_TIMEOUT;
-	my_bool off = 0;
+	struct my_job *j;
+	int r;
 
-	if (m->conn)
+	if (m->conn) {
 		mysql_close(m->conn);
-	if ((m->conn = mysql_init(NULL)) == NULL) {
+		m->conn = NULL;
+	}
+	if ((j = job_new_connect(m)) == NULL) {
 		snprintf(m->err, sizeof(m->err), "out of memory");
 		return -ENOMEM;
 	}
-	if (mysql_options(m->conn, MYSQL_OPT_CONNECT_TIMEOUT, &connect_to) ||
-	        mysql_options(m->conn, MYSQL_OPT_READ_TIMEOUT, &io_to) ||
-	        mysql_options(m->conn, MYSQL_OPT_WRITE_TIMEOUT, &io_to) ||
-	        mysql_options(m->conn, MYSQL_OPT_RECONNECT, &off) ||
-	        mysql_options(m->conn, MYSQL_SET_CHARSET_NAME, "utf8mb4") ||
-	        mysql_options(m->conn, MYSQL_READ_DEFAULT_GROUP, NULL))
-		return my_fail(m);
-	/* FOUND_ROWS: an UPDATE counts the rows it matched, as SQLite does. */
-	if (mysql_real_connect(m->conn, m->host, m->user, m->password, m->dbname, m->port, NULL,
-	            CLIENT_FOUND_ROWS | CLIENT_MULTI_STATEMENTS) == NULL)
-		return my_fail(m);
-	if (my_query(m, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"))
-		return my_fail(m);
-	m->broken = false;
-	m->txn_lost = false;
-	return 0;
+	if ((r = my_call(m, j)) < 0)
+		return r;
+	return adopt(m, j);
+}
+
+/*
+ * Down (a statement given up on): the next connection is made in the
+ * background, one at most every MY_RETRY_MS, and every statement fails at
+ * once until one is made. -ENOTCONN (m->err says why) or 0.
+ */
+static int my_reconnect_background(struct my *m)
+{
+	struct my_job *j;
+
+	if (m->probe != NULL) {
+		if (!sqldb_worker_poll(m->worker, &m->probe->base))
+			return -ENOTCONN;
+		j = m->probe;
+		m->probe = NULL;
+		if (adopt(m, j) == 0)
+			return 0;
+		m->down = true;
+		retry_later(m);
+		return -ENOTCONN;
+	}
+	if (!retry_due(m) || (j = job_new_connect(m)) == NULL)
+		return -ENOTCONN;
+	if (sqldb_worker_post(m->worker, &j->base) != SQLDB_JOB_DONE) {
+		job_free(j); /* the statement given up on has not ended yet */
+		return -ENOTCONN;
+	}
+	m->probe = j;
+	return -ENOTCONN;
 }
 
 /* Before a statement: take a lost connection again unless a transaction died with it. */
 static int my_ready(struct my *m)
 {
+	if (m->down || m->probe != NULL)
+		return my_reconnect_background(m);
 	if (!m->broken)
 		return 0;
 	return my_connect(m);
+}
+
+/*
+ * Sends q (counted: the count matches what the server sees) and reads its
+ * answer on the worker. A result set goes to *res when res is not NULL.
+ */
+static int my_query(struct my *m, const char *q, bool multi, MYSQL_RES **res)
+{
+	struct my_job *j = job_new();
+	int r = 0;
+
+	if (j == NULL || (j->q = strdup(q)) == NULL) {
+		free(j);
+		snprintf(m->err, sizeof(m->err), "out of memory");
+		return -ENOMEM;
+	}
+	j->conn = m->conn;
+	j->multi = multi;
+	m->base.statements++;
+	/* On this thread (no hand-over costs a statement anything); the watchdog cuts a dead
+	 * server. */
+	sqldb_watch_arm(m->watch, (int)mysql_get_socket(m->conn), my_timeout(m));
+	run_query(j);
+	j->conn = NULL; /* m's */
+	if (sqldb_watch_disarm(m->watch)) {
+		snprintf(m->err, sizeof(m->err),
+		        "the database answered neither within %u ms (database_timeout) nor a ping: "
+		        "given up",
+		        my_timeout(m));
+		mysql_close(m->conn);
+		m->conn = NULL;
+		m->down = m->broken = m->txn_lost = true;
+		retry_later(m);
+		job_free(j);
+		return -ENOTCONN;
+	}
+	if (j->code != 0) {
+		r = my_fail_code(m, j->code, j->msg);
+	} else {
+		if (j->affected >= 0)
+			m->changes = j->affected;
+		if (res != NULL) {
+			*res = j->res;
+			j->res = NULL;
+		}
+	}
+	job_free(j);
+	return r;
 }
 
 static int my_prepare(struct sqldb *db, const char *sql, struct sqldb_stmt **out)
@@ -292,25 +668,20 @@ static int my_run(struct my_stmt *s)
 	if ((q = substitute(s)) == NULL)
 		return -ENOMEM;
 	outside = !server_in_txn(m);
-	r = my_query(m, q) ? my_fail(m) : 0;
+	r = my_query(m, q, false, &s->res);
 	/*
 	 * Outside a transaction nothing is lost with the connection: take it
 	 * again and run the statement once more (the store's statements run
-	 * outside one are reads, or writes that may run twice).
+	 * outside one are reads, or writes that may run twice). Not when the
+	 * server stopped answering: that would wait once more.
 	 */
-	if (r == -ENOTCONN && outside && (r = my_connect(m)) == 0)
-		r = my_query(m, q) ? my_fail(m) : 0;
+	if (r == -ENOTCONN && outside && !m->down && (r = my_connect(m)) == 0)
+		r = my_query(m, q, false, &s->res);
 	free(q);
 	if (r < 0)
 		return r;
 	m->txn_lost = false;
 	s->ran = true;
-	if (mysql_field_count(m->conn) == 0) {
-		m->changes = (int64_t)mysql_affected_rows(m->conn);
-		return 0;
-	}
-	if ((s->res = mysql_store_result(m->conn)) == NULL)
-		return my_fail(m);
 	return 0;
 }
 
@@ -352,22 +723,10 @@ static int64_t my_column_int64(struct sqldb_stmt *st, int col)
 static int my_exec(struct sqldb *db, const char *sql)
 {
 	struct my *m = my(db);
-	MYSQL_RES *res;
-	int r, more;
+	int r;
 
-	if ((r = my_ready(m)) < 0)
+	if ((r = my_ready(m)) < 0 || (r = my_query(m, sql, true, NULL)) < 0)
 		return r;
-	if (my_query(m, sql))
-		return my_fail(m);
-	/* Several statements: every result must be read before the next query. */
-	do {
-		if ((res = mysql_store_result(m->conn)) != NULL)
-			mysql_free_result(res);
-		else if (mysql_field_count(m->conn) == 0)
-			m->changes = (int64_t)mysql_affected_rows(m->conn);
-		if ((more = mysql_next_result(m->conn)) > 0)
-			return my_fail(m);
-	} while (more == 0);
 	m->txn_lost = false;
 	return 0;
 }
@@ -393,6 +752,12 @@ static void my_close(struct sqldb *db)
 {
 	struct my *m = my(db);
 
+	/* A job still out (a statement given up on, a connection being made) ends on the worker. */
+	sqldb_watch_free(m->watch); /* first: it may be using the pinger */
+	sqldb_worker_free(m->worker);
+	sqldb_worker_free(m->pinger);
+	if (m->ping_conn)
+		mysql_close(m->ping_conn);
 	if (m->conn)
 		mysql_close(m->conn);
 	if (m->password)
@@ -421,14 +786,25 @@ static const struct sqldb_engine my_engine = {
         .close = my_close,
 };
 
+/* libmariadb's global set-up, once, before any thread calls into it. */
+static pthread_once_t my_library_once = PTHREAD_ONCE_INIT;
+static int my_library_failed;
+
+static void my_library_init(void)
+{
+	my_library_failed = mysql_library_init(0, NULL, NULL);
+}
+
 int sqldb_mariadb_open(const char *url, const char *password, struct sqldb **out, char **cause)
 {
-	struct my *m = calloc(1, sizeof(*m));
+	struct my *m;
 	struct sqldb_url u;
 	const char *why = NULL;
 	int r;
 
-	if (m == NULL)
+	if ((r = pthread_once(&my_library_once, my_library_init)) != 0 || my_library_failed)
+		return cause_set(cause, -EIO, "database: libmariadb cannot be initialised");
+	if ((m = calloc(1, sizeof(*m))) == NULL)
 		return cause_set(cause, -ENOMEM, "database: out of memory");
 	m->base.engine = &my_engine;
 	m->base.dialect = SQLDB_MARIADB;
@@ -458,7 +834,17 @@ int sqldb_mariadb_open(const char *url, const char *password, struct sqldb **out
 		my_close(&m->base);
 		return cause_set(cause, -ENOMEM, "database: out of memory");
 	}
-	if ((r = my_connect(m)) < 0) {
+	if ((r = sqldb_worker_new(&m->worker)) < 0 || (r = sqldb_worker_new(&m->pinger)) < 0 ||
+	        (r = sqldb_watch_new(my_alive, m, &m->watch)) < 0) {
+		cause_set(cause, r, "database: cannot start its thread: %s", strerror(-r));
+		my_close(&m->base);
+		return r;
+	}
+	/* Opening is a start, not the loop: it waits as long as libmariadb's own timeouts. */
+	sqldb_set_timeout(&m->base, (MY_CONNECT_TIMEOUT + MY_IO_TIMEOUT) * 1000);
+	r = my_connect(m);
+	sqldb_set_timeout(&m->base, 0);
+	if (r < 0) {
 		cause_set(cause, r, "%s: connect: %s", m->base.name, m->err);
 		my_close(&m->base);
 		return r;

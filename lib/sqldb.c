@@ -95,6 +95,12 @@ bool sqldb_in_txn(struct sqldb *db)
 	return db->engine->in_txn(db);
 }
 
+void sqldb_set_timeout(struct sqldb *db, unsigned int ms)
+{
+	/* Read by MariaDB's watchdog thread too (the ping's deadline). */
+	__atomic_store_n(&db->timeout_ms, ms, __ATOMIC_RELAXED);
+}
+
 uint64_t sqldb_statements(const struct sqldb *db)
 {
 	return db->statements;

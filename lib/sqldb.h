@@ -18,7 +18,15 @@
  *   -EIO anything else.
  * - The password never appears in sqldb_name() nor in any message.
  *
- * Not thread-safe: a connection and its statements belong to one thread.
+ * - MariaDB: a statement unanswered for the timeout (sqldb_set_timeout)
+ *   has the server pinged on a second connection; without an answer to
+ *   that either, the database counts as unreachable (-ENOTCONN) and every
+ *   statement fails at once until a connection made in the background
+ *   answers again (sqldb-mariadb.c, sqldb-watch.h, sqldb-worker.h).
+ *
+ * Not thread-safe: a connection and its statements belong to one thread
+ * (MariaDB's connection has helper threads of its own: a watchdog, a
+ * connector; they never touch its statements).
  */
 #ifndef PRAAS_SQLDB_H
 #define PRAAS_SQLDB_H
@@ -85,6 +93,11 @@ int sqldb_exec(struct sqldb *db, const char *sql);
 int64_t sqldb_changes(struct sqldb *db);
 /* Whether the engine holds an open transaction (false after it rolled one back itself). */
 bool sqldb_in_txn(struct sqldb *db);
+/* The longest wait for a MariaDB server's answer, by default. */
+#define SQLDB_TIMEOUT_MS 1000
+/* Sets it (ms, > 0); SQLite ignores it (its busy timeout bounds its waits). */
+void sqldb_set_timeout(struct sqldb *db, unsigned int ms);
+
 /* Statements sent to the engine since open (each execution, BEGIN and COMMIT included). */
 uint64_t sqldb_statements(const struct sqldb *db);
 

@@ -1763,6 +1763,11 @@ void store_set_hooks(struct store *s, const struct store_hooks *hooks, void *arg
 	s->hooks_arg = arg;
 }
 
+void store_set_timeout(struct store *s, unsigned int ms)
+{
+	sqldb_set_timeout(s->db, ms);
+}
+
 uint64_t store_statements(const struct store *s)
 {
 	return sqldb_statements(s->db);
@@ -2014,6 +2019,10 @@ static int sync_parent(struct store *s, char **cause)
 	return r;
 }
 
+/* The longest wait for the server's answer while opening (connect, migrations): a start, not a
+ * loop. */
+#define STORE_OPEN_TIMEOUT_MS 600000
+
 int store_open_auth(const char *target, const char *password, struct store **out, char **cause)
 {
 	bool lite = !sqldb_is_url(target), created = false;
@@ -2039,9 +2048,12 @@ int store_open_auth(const char *target, const char *password, struct store **out
 		r = cause_set(cause, -ENOMEM, "database: out of memory");
 		goto fail;
 	}
+	/* A migration's DDL answers when it is done: the start may wait for it. */
+	sqldb_set_timeout(s->db, STORE_OPEN_TIMEOUT_MS);
 	if ((lite && (r = set_pragmas(s, cause)) < 0) || (r = migrate(s, cause)) < 0 ||
 	        (r = prepare_all(s, cause)) < 0 || (created && (r = sync_parent(s, cause)) < 0))
 		goto fail;
+	sqldb_set_timeout(s->db, 0);
 	*out = s;
 	return 0;
 fail:

@@ -45,7 +45,9 @@
  * transaction runs in its own. If a commit fails, the transaction is rolled
  * back before store_commit() returns.
  *
- * Not thread-safe: one store belongs to one thread (the agent's loop).
+ * Not thread-safe: one store belongs to one thread (the agent's loop). On
+ * MariaDB a server that stops answering is given up after at most twice
+ * store_set_timeout() (lib/sqldb.h).
  */
 #ifndef PRAAS_STORE_H
 #define PRAAS_STORE_H
@@ -328,6 +330,13 @@ int store_foreach_replica(struct store *s, const char *router_id, uint64_t *revi
  * to must hold no forwardings (-EEXIST). *copied gets the count.
  */
 int store_copy(struct store *from, struct store *to, size_t *copied, char **cause);
+
+/*
+ * MariaDB: how long a statement may go unanswered before the server is
+ * pinged (ms; default SQLDB_TIMEOUT_MS, 1 s). No answer to the ping either:
+ * the database counts as unreachable, -ENOTCONN at once until it answers again.
+ */
+void store_set_timeout(struct store *s, unsigned int ms);
 
 /* Statements sent to the database since open (praas_db_statements_total). */
 uint64_t store_statements(const struct store *s);

@@ -103,6 +103,36 @@ static void rollback(struct engine *e)
 	}
 }
 
+/* A commit of unknown outcome: remember its routers, to rewrite from the database later. */
+static void remember_unsure(struct engine *e, const char *router_id)
+{
+	for (size_t i = 0; i < e->unsure_n; i++)
+		if (strcmp(e->unsure[i], router_id) == 0)
+			return;
+	if (e->unsure_n == ENGINE_UNSURE_MAX) {
+		log_warnx("Router %s's table may miss a change whose commit was cut off; it is "
+		          "rewritten when its namespace comes back or the agent restarts",
+		        router_id);
+		return;
+	}
+	snprintf(e->unsure[e->unsure_n++], sizeof(e->unsure[0]), "%s", router_id);
+}
+
+/* After a commit that works: the tables of commits cut off before are rewritten. */
+static void resync_unsure(struct engine *e)
+{
+	struct fault err;
+
+	while (e->unsure_n > 0) {
+		const char *router_id = e->unsure[--e->unsure_n];
+
+		log_info("Rewriting router %s's table: a commit of it was cut off", router_id);
+		if (engine_sync_router(e, router_id, &err) < 0)
+			log_warnx("Failed to rewrite the table of router %s: %s", router_id,
+			        err.detail);
+	}
+}
+
 /* After a commit that found the table flushed, rewrite it whole. */
 static void resync_if_needed(struct engine *e, const char *router_id)
 {
@@ -672,9 +702,13 @@ static int run_batch(struct engine *e, struct engine_req **reqs, size_t n, bool 
 			goto again;
 		}
 		store_error(e, &fatal, r, "commit", cause);
+		/* Cut off during COMMIT: it may have landed; the tables are rewritten later. */
+		for (start = end = 0; r == -ENOTCONN && next_group(order, m, &start, &end);)
+			remember_unsure(e, order[start]->router_id);
 		goto undo;
 	}
 	write_ok(e);
+	resync_unsure(e);
 	e->batches++;
 	e->batched += n;
 	if (e->on_commit != NULL)

@@ -29,6 +29,9 @@ struct kernel;
 struct portalloc;
 struct store;
 
+/* Routers remembered for a rewrite after a commit of unknown outcome; more are logged. */
+#define ENGINE_UNSURE_MAX 32
+
 struct engine {
 	struct store *store;
 	struct portalloc *alloc;
@@ -50,6 +53,14 @@ struct engine {
 	size_t gather;     /* changes a flush waits for, at most ENGINE_GATHER_US; see submit() */
 	unsigned int hold; /* flushes left before gather probes one higher again */
 	bool flush_now;    /* the flush was activated, not timed out */
+	/*
+	 * Routers whose last commit's outcome is unknown (the connection lost,
+	 * or the server given up on, during COMMIT): their kernel changes were
+	 * undone, but the commit may have landed. Their tables are rewritten
+	 * from the database after the next commit that works.
+	 */
+	char unsure[ENGINE_UNSURE_MAX][FWD_NAME_MAX + 1];
+	size_t unsure_n;
 };
 
 /*

@@ -213,11 +213,15 @@ static int open_store(struct agent *a, char **cause)
 	char password[512];
 	int r;
 
-	if (a->cfg.database_password_file == NULL)
-		return store_open(a->cfg.database, &a->store, cause);
-	read_db_password(a->cfg.database_password_file, password, sizeof(password));
-	r = store_open_auth(a->cfg.database, password, &a->store, cause);
-	explicit_bzero(password, sizeof(password));
+	if (a->cfg.database_password_file == NULL) {
+		r = store_open(a->cfg.database, &a->store, cause);
+	} else {
+		read_db_password(a->cfg.database_password_file, password, sizeof(password));
+		r = store_open_auth(a->cfg.database, password, &a->store, cause);
+		explicit_bzero(password, sizeof(password));
+	}
+	if (r == 0)
+		store_set_timeout(a->store, (unsigned int)(a->cfg.database_timeout * 1000));
 	return r;
 }
 

@@ -10,6 +10,13 @@
 #   mariadb_split_url URL   db_user, db_pass, db_host, db_port from
 #                      mysql://USER:PASSWORD@HOST:PORT/
 #   sql [ARGS]         the mariadb client as that user (-N -B)
+#   mariadb_relay_up   a TCP relay (socat, its own process group) to that
+#                      MariaDB on 127.0.0.1:$relay_port, so a test can take
+#                      the database from its own agent alone; stopped at exit
+#   mariadb_relay_down   the relay ended: every connection refused, closed
+#   mariadb_relay_stall  the relay stopped (SIGSTOP): a black hole, nothing
+#                      refused, nothing answered
+#   mariadb_relay_resume its end (SIGCONT)
 
 mariadb_test_db() { # PREFIX TOPO_NAME
 	local env_file=/run/praas-mariadb/env url
@@ -37,4 +44,32 @@ mariadb_split_url() {
 
 sql() {
 	MYSQL_PWD=$db_pass mariadb --no-defaults -h "$db_host" -P "$db_port" -u "$db_user" -N -B "$@"
+}
+
+RELAY_PID=
+relay_port=
+mariadb_relay_up() {
+	[[ -n $relay_port ]] || relay_port=$(agent__free_port) || topo_fail "a free port for the relay"
+	if [[ -z ${RELAY__TRAPPED:-} ]]; then
+		RELAY__TRAPPED=1
+		topo_on_exit '[[ -z $RELAY_PID ]] || kill -KILL -- "-$RELAY_PID" 2>/dev/null || true'
+	fi
+	setsid socat "TCP-LISTEN:$relay_port,bind=127.0.0.1,reuseaddr,fork" \
+		"TCP:$db_host:$db_port" </dev/null >/dev/null 2>&1 &
+	RELAY_PID=$!
+	topo_wait 5 bash -c "ss -Htln 'sport = :$relay_port' | grep -q ."
+}
+
+mariadb_relay_down() {
+	kill -TERM -- "-$RELAY_PID" 2>/dev/null
+	wait "$RELAY_PID" 2>/dev/null
+	RELAY_PID=
+}
+
+mariadb_relay_stall() {
+	kill -STOP -- "-$RELAY_PID"
+}
+
+mariadb_relay_resume() {
+	kill -CONT -- "-$RELAY_PID"
 }
