@@ -49,6 +49,14 @@
 #define MONITOR_MAX_URL 8000
 
 /*
+ * Port ids per port listing: the listing's URLs (~195 ids each) are built
+ * when it starts, so 100,000 ids in one would hold ~4 MB of URLs through
+ * the whole look; chunks hold ~200 kB, for a partial URL per chunk (~1%
+ * more requests).
+ */
+#define PORTS_CHUNK 5000
+
+/*
  * Forwardings per list page: the pat-agent never builds, nor the monitor
  * parses, one JSON answer for all of a large cloud's forwardings.
  */
@@ -69,6 +77,7 @@ struct cycle {
 	struct fwdset set; /* the forwardings listed, sorted by router once all came */
 	const char **port_ids, **router_ids;
 	size_t nports, nrouters;
+	size_t ports_asked; /* port ids in the listings started so far */
 	struct neutron_routers *routers;
 	struct neutron_call *ports_call, *routers_call; /* listings in flight */
 	struct confirm *confirms[CONFIRMS_MAX];         /* confirmations in flight */
@@ -274,14 +283,36 @@ static int on_ports_page(const struct neutron_ports *page, void *arg)
 	return r;
 }
 
+static int ask_ports(struct cycle *c);
+
 static void on_ports(struct neutron_ports *l, const struct http_error *err, void *arg)
 {
+	static const struct http_error oom = {.code = -ENOMEM};
 	struct cycle *c = arg;
 
 	c->ports_call = NULL; /* ended: the handle is no longer ours to cancel */
 	if (l != NULL)
 		neutron_ports_free(l); /* empty: the pages went to on_ports_page */
-	listing_done(c, err, "port listing");
+	if (err == NULL && c->ports_asked < c->nports && ask_ports(c) == 0)
+		return; /* the next chunk is asked */
+	listing_done(c, err == NULL && c->ports_asked < c->nports ? &oom : err, "port listing");
+}
+
+/* The next chunk of the port ids: one listing, counted once in pending. */
+static int ask_ports(struct cycle *c)
+{
+	size_t n = c->nports - c->ports_asked;
+	struct neutron_port_filter pf = {
+	        .ids = c->port_ids + c->ports_asked, .ids_len = n > PORTS_CHUNK ? PORTS_CHUNK : n};
+
+	int r;
+
+	/* Counted first: an early failure calls on_ports before this returns. */
+	c->ports_asked += pf.ids_len;
+	r = neutron_ports_each(c->m->os->neutron, &pf, on_ports_page, on_ports, c, &c->ports_call);
+	if (r < 0) /* not started, no callback */
+		c->ports_asked -= pf.ids_len;
+	return r;
 }
 
 static void on_routers(struct neutron_routers *l, const struct http_error *err, void *arg)
@@ -324,8 +355,7 @@ static void ask_neutron(struct cycle *c)
 	}
 	c->pending = 2;
 	if (c->nports > 0) {
-		struct neutron_port_filter pf = {.ids = c->port_ids, .ids_len = c->nports};
-		if (neutron_ports_each(n, &pf, on_ports_page, on_ports, c, &c->ports_call) < 0)
+		if (ask_ports(c) < 0)
 			listing_done(c, &(struct http_error){.code = -ENOMEM}, "port listing");
 	} else {
 		c->pending--;
