@@ -18,12 +18,12 @@
 #include "fwdset.h"
 #include "gateway-ns.h"
 #include "ipc.h"
+#include "kcheck.h"
 #include "lease.h"
 #include "log.h"
 #include "monitor.h"
 #include "netns.h"
 #include "neutron.h"
-#include "nft-read.h"
 #include "osclient.h"
 #include "report.h"
 
@@ -365,65 +365,6 @@ static void ask_neutron(struct cycle *c)
 		listing_done(c, &(struct http_error){.code = -ENOMEM}, "router listing");
 }
 
-/*
- * The elements a router's records call for, one record expanded at a
- * time (the set keeps them in element order), so 100,000 forwardings
- * never become 100,000 elements at once.
- */
-struct want {
-	const struct fwdset *s;
-	const struct fwdset_rec *v;
-	size_t n, i;
-	struct nft_elem *buf; /* the current record's elements */
-	size_t cap, len, k;
-	struct nft_elem prev;
-	bool started;
-};
-
-static int want_expand(struct want *w, char **cause)
-{
-	struct forwarding f;
-	size_t len = port_range_len(&w->v[w->i].external);
-	int r;
-
-	if (len > w->cap) {
-		struct nft_elem *b = reallocarray(w->buf, len, sizeof(*b));
-		if (b == NULL)
-			return cause_errno(cause, -ENOMEM, "expand %zu forwarded ports", len);
-		w->buf = b;
-		w->cap = len;
-	}
-	fwdset_get(w->s, (size_t)(w->v + w->i - w->s->v), &f);
-	if ((r = nft_expand_one(&f, w->buf, cause)) < 0)
-		return r;
-	w->len = len;
-	w->k = 0;
-	w->i++;
-	return 0;
-}
-
-static int want_next(void *arg, const struct nft_elem **e, char **cause)
-{
-	struct want *w = arg;
-	char buf[160];
-	int r;
-
-	while (w->k == w->len) {
-		if (w->i == w->n)
-			return 0;
-		if ((r = want_expand(w, cause)) < 0)
-			return r;
-	}
-	*e = &w->buf[w->k++];
-	/* In order unless two records' ranges overlap: a port forwarded twice. */
-	if (w->started && nft_elem_key_cmp(&w->prev, *e) >= 0)
-		return cause_errno(cause, -EEXIST, "port forwarded twice (%s)",
-		        nft_elem_format(*e, buf, sizeof(buf)));
-	w->prev = **e;
-	w->started = true;
-	return 1;
-}
-
 /* A suspected drift on its way to the pat-agent, who decides. */
 struct suspect {
 	struct monitor *m;
@@ -496,31 +437,23 @@ static void ask_verify(struct cycle *c, const char *router_id, char *seen)
 static void check_namespace(struct cycle *c, const char *name, const char *router_id)
 {
 	struct monitor *m = c->m;
-	struct want w = {.s = &c->set};
-	struct nft_state st;
+	const struct fwdset_rec *run = NULL;
 	struct nft_conn *conn;
 	char *cause = NULL;
 	uint32_t router;
+	size_t n = 0;
 	int r;
 
 	if (*router_id == '\0' || netns_check(m->cfg.netns_dir, name) != 1)
 		return;
 	router = fwdset_find(&c->set, &c->set.routers, router_id);
 	if (router != FWDSET_NONE)
-		w.v = fwdset_router_run(&c->set, router, &w.n);
+		run = fwdset_router_run(&c->set, router, &n);
 	r = nft_open(m->cfg.netns_dir, name, &conn, &cause);
 	if (r == 0) {
-		r = nft_read(conn, &m->nft, &st, &cause);
+		r = kcheck_table(conn, &m->nft, &c->set, run, n, &cause);
 		nft_close(conn);
 	}
-	if (r < 0) {
-		log_warnx("Failed to read the table of %s: %s", name, cause ? cause : strerror(-r));
-		free(cause);
-		return;
-	}
-	r = nft_compare_stream(&st, &m->nft, want_next, &w, &cause);
-	free(w.buf);
-	nft_state_free(&st);
 	if (r == 1) {
 		log_debug("The table of %s differs from the listing (%s): asking the pat-agent",
 		        name, cause ? cause : "?");
@@ -528,8 +461,8 @@ static void check_namespace(struct cycle *c, const char *name, const char *route
 		return;
 	}
 	if (r < 0)
-		log_warnx("Failed to compare the table of %s: %s", name,
-		        cause ? cause : strerror(-r));
+		log_warnx(
+		        "Failed to check the table of %s: %s", name, cause ? cause : strerror(-r));
 	free(cause);
 }
 
