@@ -3,9 +3,12 @@
  * (rabbitmq-c), on the monitor's libevent loop.
  *
  * Promises:
- * - The loop is never held waiting for the broker, except for a connection
- *   attempt, bounded: TCP connect, TLS and AMQP handshake and the few setup
- *   calls each have BUS_SETUP_TIMEOUT. Once consuming, every read is
+ * - The loop is never held waiting for the broker. A connection attempt
+ *   (name resolution, TCP connect, TLS and AMQP handshake, the few setup
+ *   calls, each bounded by BUS_SETUP_TIMEOUT but name resolution) runs on
+ *   a thread of its own, one attempt at a time; that thread owns the
+ *   connection until it ends, and the loop takes it over, consuming, after
+ *   joining it (woken through a pipe). Once consuming, every read is
  *   non-blocking: frames are assembled into messages here, a frame at a
  *   time, as the socket has them (a connection cut mid-message loses only
  *   that unacknowledged message, which the broker delivers again).
@@ -19,7 +22,12 @@
  *   connection dropped, the hosts of transport_url tried in turn after a
  *   delay doubling from 1 s up to BUS_BACKOFF_MAX (reset once consuming).
  * - bus_start/bus_stop switch consuming on and off (the monitor's lease
- *   decides who consumes); after bus_stop nothing is taken off the queue.
+ *   decides who consumes); after bus_stop nothing is taken off the queue:
+ *   an attempt under way gives up at its next step, and a connection it
+ *   still made is closed when handed over. Started again before then, the
+ *   same attempt goes on.
+ * - No thread outlives the bus: bus_free waits for an attempt's current
+ *   step (at most BUS_SETUP_TIMEOUT, or a name lookup).
  */
 #ifndef PRAAS_MONITOR_BUS_H
 #define PRAAS_MONITOR_BUS_H
@@ -68,13 +76,17 @@ int bus_new(struct event_base *base, const struct bus_params *p, bus_message_cb 
         struct bus **out);
 /* Connects at once, then keeps reconnecting until bus_stop. */
 void bus_start(struct bus *b);
-/* Disconnects: what was delivered and not acknowledged goes back to the queue. */
+/*
+ * Disconnects: what was delivered and not acknowledged goes back to the
+ * queue. Never waits: an attempt under way is abandoned.
+ */
 void bus_stop(struct bus *b);
 /* Acknowledges d if its connection is still the current one (else it is redelivered). */
 void bus_ack(struct bus *b, struct bus_delivery d);
 /* True while d's connection is the current one (its acknowledgement would count). */
 bool bus_delivery_current(const struct bus *b, struct bus_delivery d);
 const struct bus_stats *bus_stats(const struct bus *b);
+/* Stops, and joins an attempt's thread (see above). NULL is fine. */
 void bus_free(struct bus *b);
 
 #endif

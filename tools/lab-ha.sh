@@ -2,11 +2,9 @@
 # tools/lab up --ha (sourced by tools/lab): the lab's router as an HA router
 # with replicas on two simulated nodes (test/integration/lib/topo-ha.sh),
 # keepalived in each as Neutron runs it, one pat-agent and monitor per node;
-# then a failover, measured, with nothing done by PRaaS.
-#
-# Until the agents share one database (issue 12) each node's agent keeps its
-# own forwardings: they are created through both. With a shared database the
-# creates through node b go.
+# then a failover, measured, with nothing done by PRaaS. Both agents share
+# one MariaDB (tools/lab-db.sh): the forwardings are created once, through
+# node a, and node b's agent programs its standby replica from the database.
 
 labha_build() {
 	# shellcheck source=../test/integration/lib/topo-ha.sh
@@ -30,20 +28,27 @@ labha_build() {
 	say "node a is master (holds ${TOPO[ha.gw4]} on ${TOPO[ha.qg]}), node b is standby"
 }
 
-# The same forwardings through node b's agent, as standby: its gateway
-# address comes from its keepalived.conf.
-labha_create_on_b() {
-	local r=${TOPO[ha.uuid]} p2
-	p2=$(<"$state/vm2-port")
-	say "the same forwardings through node b's agent (standby; the VIP is not on its qg-):"
-	LAB_URL=http://127.0.0.1:$((port + 1)) praas forwarding create --router "$r" \
-		--internal-ip "${TOPO[vm1.ip4]}" --internal-port 22 --external-port 4022 \
-		--description "lab: ssh to vm1" >/dev/null &&
-		LAB_URL=http://127.0.0.1:$((port + 1)) praas forwarding create --router "$r" \
-			--internal-ip "${TOPO[vm2.ip4]}" --internal-port 22 --external-port "$p2" \
-			--description "lab: ssh to vm2" >/dev/null ||
-		die "node b's agent could not create the forwardings"
+# Node b's agent, on the same database, lists the forwardings made through
+# node a and programmed its standby replica with them (its gateway address
+# from its keepalived.conf: the VIP is not on its qg-).
+labha_show_on_b() {
+	local i
+	echo
+	say "node b's agent lists them from the shared database (http://127.0.0.1:$((port + 1))):"
 	LAB_URL=http://127.0.0.1:$((port + 1)) praas forwarding list | sed 's/^/  /'
+	[[ ${PIPESTATUS[0]} == 0 ]] || die "node b's agent could not list the forwardings"
+	for ((i = 0; i < 50; i++)); do
+		[[ $(labha_elements b) == 2 ]] && break
+		sleep 0.1
+	done
+	[[ $(labha_elements b) == 2 ]] ||
+		die "node b's standby replica does not hold the two forwardings"
+	say "and programmed its standby replica with them (2 forwardings in its table inet praas)"
+}
+
+# NODE: the forwardings in NODE's replica (elements of its IPv4 map).
+labha_elements() {
+	lab_elements "/run/netns/${TOPO[$1.ns]}"
 }
 
 # Both replicas' tables, to show PRaaS changed nothing during the failover.
@@ -105,12 +110,15 @@ labha_failover() {
 }
 
 labha_up() {
+	# shellcheck source=lab-db.sh
+	. "$top/tools/lab-db.sh"
+	labdb_up
 	labha_build
 	write_config none "" "" ""
 	start_agents ""
 	write_config none "" "" b
 	start_agents b
 	prove "${TOPO[ha.uuid]}"
-	labha_create_on_b
+	labha_show_on_b
 	labha_failover
 }

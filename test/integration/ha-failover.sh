@@ -18,17 +18,21 @@
 #                        [ha]---- ha- 169.254.192.1 / .2  node a and node b)
 #
 # Nodes are simulated as SCALE.md says: one agent per node, its own
-# netns_dir (the replica bound there as qrouter-<uuid>), REST port, control
-# socket and, until issue 12's shared store, its own SQLite database, so the
-# forwarding is created through each node's agent. With one shared database
-# it is created once: drop the second create_fwd call below.
+# netns_dir (the replica bound there as qrouter-<uuid>), REST port and
+# control socket, and one database for both, as on a cloud's network nodes:
+# a database of this run's own on the loopback Galera cluster (lib/nodes.sh),
+# node a's agent on Galera node 1, node b's on node 2. The forwarding is
+# created once, through node a's agent; node b's agent programs its standby
+# replica from the database (follow), the time it took printed.
+# Skipped (77) without that cluster (sudo test/mariadb/start.sh).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib/topo.sh"
 . "$here/lib/agent.sh"
 . "$here/lib/topo-ha.sh"
+. "$here/lib/nodes.sh"
 
-topo_init ha
+nodes_db ha
 topo_require keepalived conntrack nft
 topo_ha_router "${PRAAS_TEST_ADVERT_INT:-1}" || topo_fail "the router's segments"
 ADVERT_INT=${TOPO[ha.advert_int]}
@@ -41,10 +45,10 @@ topo_serve_tcp -t vm1 vm1 any 22 || topo_fail "serve vm1"
 CLIENT=${TOPO[client.ip4]}
 VM=${TOPO[vm1.ip4]}
 
-node_agent() {
+node_agent() { # NODE GALERA_URL
 	agent_node "$1"
 	agent_config "netns_dir=\"${TOPO[$1.netns_dir]}\"" "ha_confs_path=\"${TOPO[$1.ha_confs]}\"" \
-		"host=\"node-$1\""
+		"host=\"node-$1\"" "database=\"$2$DB_NAME\""
 	agent_start
 }
 
@@ -109,26 +113,44 @@ topo_ha_keepalived b ka-b || topo_fail "keepalived on b"
 sleep $((3 * ADVERT_INT))
 assert_fails "node b is standby: no VIP on its qg-" topo_ha_has_vip b
 
-# --- both replicas programmed, the standby before it is needed
-node_agent a || topo_fail "agent on node a"
-node_agent b || topo_fail "agent on node b"
+# The VIP's element (address . tcp . 4022) in NODE's replica: 1 or 0.
+vip_element() {
+	ip netns exec "${TOPO[$1.ns]}" nft list map inet praas dnat4 2>/dev/null |
+		grep -c "$GW \. tcp \. 4022 : $VM \. 22"
+}
+
+standby_programmed() { [[ $(vip_element b) == 1 ]]; }
+
+# --- both replicas programmed, the standby before it is needed, from one create
+node_agent a "$G1" || topo_fail "agent on node a (Galera node 1)"
+node_agent b "$G2" || topo_fail "agent on node b (Galera node 2)"
 create_fwd a
-assert_eq "create through node a's agent (master)" 201 "$API_STATUS"
-create_fwd b
-assert_eq "create through node b's agent (standby: gateway from keepalived.conf)" 201 "$API_STATUS"
-assert_eq "the standby's forwarding has the VIP as its address" "$GW" \
-	"$(api_field port_forwarding.external_ip_address)"
-FID_B=$(api_field port_forwarding.id)
+t_created=$EPOCHREALTIME
+assert_eq "create once, through node a's agent (master)" 201 "$API_STATUS"
+FID=$(api_field port_forwarding.id)
 assert_eq "master's replica holds the forwarding" 1 "$(praas_elements "${TOPO[a.ns]}" dnat4)"
-assert_eq "standby's replica holds it too" 1 "$(praas_elements "${TOPO[b.ns]}" dnat4)"
+topo_wait 5 standby_programmed
+echo "# propagation: node a's answer to node b's standby replica programmed:" \
+	"$(python3 -c "print(round(($EPOCHREALTIME - $t_created) * 1000))") ms" >&2
+assert_eq "standby's replica holds it too, from the database (node b's agent, Galera node 2)" \
+	1 "$(praas_elements "${TOPO[b.ns]}" dnat4)"
+assert_eq "keyed on the VIP in both replicas (the standby's from its keepalived.conf)" "1 1" \
+	"$(vip_element a) $(vip_element b)"
+agent_node b
+api GET "/v1/routers/$UUID/port_forwardings/$FID"
+assert_eq "node b's agent answers for the forwarding made through node a" 200 "$API_STATUS"
+assert_eq "with the VIP as its address" "$GW" "$(api_field port_forwarding.external_ip_address)"
+assert_eq "one forwarding in the shared database" 1 \
+	"$(sql "$DB_NAME" -e 'SELECT COUNT(*) FROM forwardings')"
 assert_eq "traffic through the master" "$CLIENT vm1" "$(topo_tcp_query client "$GW" 4022)"
 assert_ok "the master's conntrack saw it" test "$(seen_by a)" -ge 1
 assert_eq "the standby's did not" 0 "$(seen_by b)"
 # The standby's gateway check (once a second) must not re-key it away from the VIP.
 sleep 1.5
-api GET "/v1/routers/$UUID/port_forwardings/$FID_B"
-assert_eq "the standby's forwarding keeps the VIP" "$GW" \
+api GET "/v1/routers/$UUID/port_forwardings/$FID"
+assert_eq "the forwarding keeps the VIP (node b's gateway check re-keyed nothing)" "$GW" \
 	"$(api_field port_forwarding.external_ip_address)"
+assert_eq "and so do both replicas" "1 1" "$(vip_element a) $(vip_element b)"
 
 # --- no PRaaS process from here on: the failover is keepalived's alone
 agent_node a
@@ -195,15 +217,26 @@ assert_ok "node a's conntrack saw the new connections" test "$(seen_by a)" -ge 1
 kill "$PROBE_PID" 2>/dev/null
 wait "$PROBE_PID" 2>/dev/null
 
-# --- status and hosts: each agent answers for its node's replica
+# --- status and hosts: both agents back; each answers for its node's replica
 for node in a b; do
 	agent_node "$node"
 	agent_start || topo_fail "agent $node restarts"
+done
+for node in a b; do
+	agent_node "$node"
 	api GET "/v1/routers/$UUID/port_forwardings"
-	assert_eq "node $node: ACTIVE" ACTIVE "$(api_field port_forwardings.0.status)"
-	assert_eq "node $node: hosts names the node and its namespace" \
-		"node-$node $NS_ROUTER" \
-		"$(api_field port_forwardings.0.hosts.0.host) $(api_field port_forwardings.0.hosts.0.namespace)"
+	assert_eq "node $node: the one forwarding, ACTIVE" "1 $FID ACTIVE" \
+		"$(python3 -c 'import json, sys
+v = json.loads(sys.argv[1])["port_forwardings"]
+print(len(v), v[0]["id"] if v else "-", v[0]["status"] if v else "-")' "$API_BODY")"
+	assert_ok "node $node: hosts names the node and its namespace" python3 -c '
+import json, sys
+f = json.loads(sys.argv[1])["port_forwardings"][0]
+sys.exit(0 if {"host": sys.argv[2], "namespace": sys.argv[3]} in f["hosts"] else 1)' \
+		"$API_BODY" "node-$node" "$NS_ROUTER"
+done
+for node in a b; do
+	agent_node "$node"
 	agent_stop || topo_fail "agent $node stops"
 done
 

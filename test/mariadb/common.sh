@@ -12,14 +12,24 @@
 : "${PRAAS_DB_PASSWORD:=praas-test}"
 
 DB_HOST=127.0.0.1
-DB_STATE_DIR=/var/lib/praas-mariadb
-DB_LOG_DIR=/var/log/praas-mariadb
-DB_RUN_DIR=/run/praas-mariadb
+if [ -n "${PRAAS_DB_DIR:-}" ]; then
+	# A private instance (tools/lab's): data, logs, sockets, pids, env and
+	# lock all under one directory of its own, which the mysql user must be
+	# able to reach, so that it never meets the tests' instance.
+	DB_STATE_DIR=$PRAAS_DB_DIR/data
+	DB_LOG_DIR=$PRAAS_DB_DIR/log
+	DB_RUN_DIR=$PRAAS_DB_DIR/run
+	DB_LOCK=$PRAAS_DB_DIR/lock
+else
+	DB_STATE_DIR=/var/lib/praas-mariadb
+	DB_LOG_DIR=/var/log/praas-mariadb
+	DB_RUN_DIR=/run/praas-mariadb
+	DB_LOCK=/run/lock/praas-mariadb.lock
+fi
 DB_PID_FILE=$DB_RUN_DIR/pids
 # What the tests read: PRAAS_TEST_MARIADB_URL and PRAAS_TEST_GALERA_URL1/2
 # (each ending in '/': a test appends its own database's name).
 DB_ENV_FILE=$DB_RUN_DIR/env
-DB_LOCK=/run/lock/praas-mariadb.lock
 # The nodes: name, SQL port.
 DB_NODES="single:$PRAAS_DB_PORT galera1:$PRAAS_GALERA_PORT1 galera2:$PRAAS_GALERA_PORT2"
 

@@ -13,6 +13,7 @@
 # Idempotent: run again while up, it only checks; after stop.sh it starts
 # again with the same data. stop.sh stops exactly what this started.
 #
+# PRAAS_DB_DIR=DIR: a private instance, everything under DIR (common.sh).
 # Options: --no-galera  the single server only
 #          --no-install never call apt-get; fail if a package is missing
 set -euo pipefail

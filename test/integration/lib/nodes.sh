@@ -11,6 +11,8 @@
 #                             wires, a client (ca, cb) and a VM (vma, vmb)
 #                             each, bound under node-a/netns and node-b/netns
 #                             with the router's one name; sets U, GW, VM, base
+#   nodes_pair_build          the same, returning non-zero on the first
+#                             failure instead of failing a test (tools/lab)
 #   node_start N URL          start node N's agent (a or b) on Galera URL
 #   on N                      api (agent.sh) talks to node N's agent
 #   sql ARGS...               the mariadb client on Galera node 1
@@ -43,31 +45,26 @@ sql() {
 }
 
 nodes_router_pair() {
+	nodes_pair_build || topo_fail "the router's two replicas (nodes_pair_build)"
+}
+
+nodes_pair_build() {
 	local n
-	topo_router r1
-	topo_outside ca r1
-	topo_vm vma r1
-	topo_router r1b
-	topo_outside cb r1b
-	topo_vm vmb r1b
+	topo_router r1 && topo_outside ca r1 && topo_vm vma r1 &&
+		topo_router r1b && topo_outside cb r1b && topo_vm vmb r1b || return 1
 	U=${TOPO[r1.uuid]}
 	GW=${TOPO[r1.gw4]}
 	VM=${TOPO[vma.ip4]}
 	base=/v1/routers/$U/port_forwardings
-	[[ "$GW $VM" == "${TOPO[r1b.gw4]} ${TOPO[vmb.ip4]}" ]] ||
-		topo_fail "the replicas share the gateway and VM addresses"
-	topo_serve_tcp -t vma vma any 22 || topo_fail "serve vma"
-	topo_serve_tcp -t vmb vmb any 22 || topo_fail "serve vmb"
+	[[ "$GW $VM" == "${TOPO[r1b.gw4]} ${TOPO[vmb.ip4]}" ]] || return 1
+	topo_serve_tcp -t vma vma any 22 && topo_serve_tcp -t vmb vmb any 22 || return 1
 	for n in a b; do
-		mkdir -p "$TOPO_DIR/node-$n/netns"
-		: >"$TOPO_DIR/node-$n/netns/qrouter-$U"
+		mkdir -p "$TOPO_DIR/node-$n/netns" && : >"$TOPO_DIR/node-$n/netns/qrouter-$U" || return 1
 	done
-	mount --bind "/run/netns/${TOPO[r1.ns]}" "$TOPO_DIR/node-a/netns/qrouter-$U" ||
-		topo_fail "bind A"
-	topo_on_exit "umount $TOPO_DIR/node-a/netns/qrouter-$U 2>/dev/null || true"
-	mount --bind "/run/netns/${TOPO[r1b.ns]}" "$TOPO_DIR/node-b/netns/qrouter-$U" ||
-		topo_fail "bind B"
-	topo_on_exit "umount $TOPO_DIR/node-b/netns/qrouter-$U 2>/dev/null || true"
+	# topo_cleanup unmounts them (every mount under $TOPO_DIR), also after
+	# a lab kept its topology past its own exit.
+	mount --bind "/run/netns/${TOPO[r1.ns]}" "$TOPO_DIR/node-a/netns/qrouter-$U" &&
+		mount --bind "/run/netns/${TOPO[r1b.ns]}" "$TOPO_DIR/node-b/netns/qrouter-$U"
 }
 
 declare -A PORT PID
