@@ -45,6 +45,8 @@ struct nft_read_ctx {
 	const char *set;
 	struct nft_elem *elems;
 	size_t n, cap;
+	const struct nft_elem_sink *sink; /* or the elements are kept in elems */
+	struct nft_elem one;              /* with a sink: the element being handed */
 	int err;
 };
 
@@ -404,27 +406,47 @@ out:
 	return MNL_CB_OK;
 }
 
+/* The slot of the next element: the end of elems, or one reused with a sink. */
+static struct nft_elem *elem_slot(struct nft_read_ctx *x)
+{
+	struct nft_elem *v;
+
+	if (x->sink != NULL)
+		return &x->one;
+	if ((v = array_grow(x->elems, &x->cap, x->n, sizeof(*v), 256)) == NULL)
+		return NULL;
+	x->elems = v;
+	return &v[x->n];
+}
+
 static int elem_cb(struct nftnl_set_elem *e, void *data)
 {
 	struct nft_read_ctx *x = data;
 	const void *key, *val = NULL;
 	uint32_t klen = 0, dlen = 0;
-
-	struct nft_elem *v = array_grow(x->elems, &x->cap, x->n, sizeof(*v), 256);
+	struct nft_elem *v = elem_slot(x);
+	int r;
 
 	if (v == NULL) {
 		x->err = -ENOMEM;
 		return -1;
 	}
-	x->elems = v;
 	key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &klen);
 	if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_DATA))
 		val = nftnl_set_elem_get(e, NFTNL_SET_ELEM_DATA, &dlen);
-	if (key == NULL || nft_elem_decode(x->kind, key, klen, val, dlen, &x->elems[x->n]) < 0) {
+	if (key == NULL || nft_elem_decode(x->kind, key, klen, val, dlen, v) < 0) {
 		x->err = -EPROTO;
 		return -1;
 	}
-	x->n++;
+	if (x->sink == NULL) {
+		x->n++;
+		return 0;
+	}
+	r = x->sink->elem(x->sink->arg, v, x->kind == NFT_SET_MASQ4 || x->kind == NFT_SET_MASQ6);
+	if (r < 0) {
+		x->err = r;
+		return -1;
+	}
 	return 0;
 }
 
@@ -568,10 +590,11 @@ static int read_genid(struct nft_conn *c, uint32_t *id)
  * needs), then the elements of the live maps when elems. -errno without
  * words: the caller decides whether to try again.
  */
-static int read_once(struct nft_conn *c, const char *table, struct nft_state *st, bool elems)
+static int read_once(struct nft_conn *c, const char *table, struct nft_state *st, bool elems,
+        const struct nft_elem_sink *sink)
 {
 	/* Fingerprints serve only a comparison, which wants the elements too. */
-	struct nft_read_ctx x = {.table = table, .st = st, .fingerprints = elems};
+	struct nft_read_ctx x = {.table = table, .st = st, .fingerprints = elems, .sink = sink};
 	size_t nmap;
 	int r, gen;
 
@@ -603,6 +626,8 @@ static int read_once(struct nft_conn *c, const char *table, struct nft_state *st
 	if ((r = read_elems(c, &x, gen, NFT_SET_MASQ4)) < 0 ||
 	        (r = read_elems(c, &x, gen, NFT_SET_MASQ6)) < 0)
 		goto fail;
+	if (sink != NULL) /* the sink had them all, masquerade ones included */
+		return 0;
 	merge_masq(&x, nmap);
 	st->elems = x.elems;
 	st->n = x.n;
@@ -619,7 +644,7 @@ fail:
  * half new, or skipped.
  */
 static int read_consistent(struct nft_conn *c, const struct nft_opts *o, struct nft_state *st,
-        bool elems, char **cause)
+        bool elems, const struct nft_elem_sink *sink, char **cause)
 {
 	const char *t = nft_table(o);
 	uint32_t before = 0, after = 0;
@@ -628,9 +653,11 @@ static int read_consistent(struct nft_conn *c, const struct nft_opts *o, struct 
 	for (int i = 0; i < NFT_READ_TRIES; i++) {
 		memset(st, 0, sizeof(*st));
 		st->generation = -1;
+		if (sink != NULL && i > 0)
+			sink->restart(sink->arg);
 		if ((r = read_genid(c, &before)) < 0)
 			return cause_errno(cause, r, "read the ruleset generation");
-		r = read_once(c, t, st, elems);
+		r = read_once(c, t, st, elems, sink);
 		if (r == 0 && (r = read_genid(c, &after)) < 0) {
 			nft_state_free(st);
 			return cause_errno(cause, r, "read the ruleset generation");
@@ -652,10 +679,11 @@ static int read_consistent(struct nft_conn *c, const struct nft_opts *o, struct 
 int nft_read_objects(
         struct nft_conn *c, const struct nft_opts *o, struct nft_state *st, char **cause)
 {
-	return read_consistent(c, o, st, false, cause);
+	return read_consistent(c, o, st, false, NULL, cause);
 }
 
-int nft_read(struct nft_conn *c, const struct nft_opts *o, struct nft_state *st, char **cause)
+int nft_read_sink(struct nft_conn *c, const struct nft_opts *o, struct nft_state *st,
+        const struct nft_elem_sink *sink, char **cause)
 {
 	int r;
 
@@ -665,7 +693,12 @@ int nft_read(struct nft_conn *c, const struct nft_opts *o, struct nft_state *st,
 	st->generation = -1;
 	if ((r = nft_check_opts(o, cause)) < 0)
 		return r;
-	return read_consistent(c, o, st, true, cause);
+	return read_consistent(c, o, st, true, sink, cause);
+}
+
+int nft_read(struct nft_conn *c, const struct nft_opts *o, struct nft_state *st, char **cause)
+{
+	return nft_read_sink(c, o, st, NULL, cause);
 }
 
 int nft_read_rules(struct nft_conn *c, const char *table, struct nft_state *st, char **cause)
@@ -904,11 +937,16 @@ int nft_compare_stream(const struct nft_state *st, const struct nft_opts *o, nft
 {
 	int r;
 
-	if (cause)
-		*cause = NULL;
-	if ((r = compare_rules(st, o, cause)) != 0)
+	if ((r = nft_compare_rules(st, o, cause)) != 0)
 		return r;
 	return compare_elems(st, next, arg, cause);
+}
+
+int nft_compare_rules(const struct nft_state *st, const struct nft_opts *o, char **cause)
+{
+	if (cause)
+		*cause = NULL;
+	return compare_rules(st, o, cause);
 }
 
 int nft_compare(const struct nft_state *st, const struct nft_opts *o, const struct forwarding *fwds,

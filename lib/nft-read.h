@@ -21,6 +21,26 @@ int nft_read(struct nft_conn *c, const struct nft_opts *o, struct nft_state *st,
 void nft_state_free(struct nft_state *st);
 
 /*
+ * Where nft_read_sink() hands each element as the kernel lists it, in no
+ * order: a map element (masq false; its masquerade flag unset), or a
+ * masquerade set's element (masq true: its key flags the map element of
+ * that key). restart: the read is being redone (the table changed under
+ * it), forget what came. elem returning -errno ends the read with it.
+ */
+struct nft_elem_sink {
+	int (*elem)(void *arg, const struct nft_elem *e, bool masq);
+	void (*restart)(void *arg);
+	void *arg;
+};
+/*
+ * nft_read() keeping no element: each goes to sink as it is read, and
+ * st->elems stays empty. For a caller holding the wanted elements in a
+ * form it can search: 100,000 elements are never held at once.
+ */
+int nft_read_sink(struct nft_conn *c, const struct nft_opts *o, struct nft_state *st,
+        const struct nft_elem_sink *sink, char **cause);
+
+/*
  * Fills st's table, chains, sets and rules as nft_sync() writes them for
  * opts with the maps of generation gen (elements untouched): what a sound
  * table reads back as. For tests, and for comparing.
@@ -54,5 +74,12 @@ typedef int (*nft_elem_next)(void *arg, const struct nft_elem **e, char **cause)
  */
 int nft_compare_stream(const struct nft_state *st, const struct nft_opts *o, nft_elem_next next,
         void *arg, char **cause);
+
+/*
+ * nft_compare() without the elements: the table, chains, sets, rules and
+ * nothing foreign; for a reader of nft_read_sink(), which compares the
+ * elements itself. 0, 1 on drift (with *cause), or -errno.
+ */
+int nft_compare_rules(const struct nft_state *st, const struct nft_opts *o, char **cause);
 
 #endif

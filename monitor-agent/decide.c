@@ -217,7 +217,7 @@ static int check_router(const struct fwdset *s, const struct fwdset_rec *f,
 {
 	const char *id = fwdset_router_id(s, f);
 	const struct neutron_router *r = index_find(routers, nrouters, id);
-	struct addr ext = fwdset_addr(f->ext_family, f->ext);
+	struct addr ext = fwdset_ext(s, f);
 	struct addrs v;
 
 	if (r == NULL)

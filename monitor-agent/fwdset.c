@@ -31,6 +31,8 @@ void fwdset_free(struct fwdset *s)
 	free(s->v);
 	names_free(&s->routers);
 	names_free(&s->ports);
+	names_free(&s->exts);
+	free(s->ext_addrs);
 	free(s->port_state);
 	free(s->addrs);
 	memset(s, 0, sizeof(*s));
@@ -112,31 +114,29 @@ static int names_intern(
 	return 0;
 }
 
-static int hexval(char c)
+/*
+ * The index of an external address, interned as its text (a router has
+ * one or two: 100,000 records share a few), its parsed form beside it.
+ */
+static int ext_intern(struct fwdset *s, const struct addr *a, uint32_t *out)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return c - 'A' + 10; /* fwd_uuid_valid checked it is a hex digit */
-}
+	char text[64];
+	size_t n = s->exts.n;
+	struct addr *v;
 
-static void uuid_pack(const char *text, uint8_t out[16])
-{
-	for (size_t i = 0, k = 0; k < 16; k++) {
-		if (text[i] == '-')
-			i++;
-		out[k] = (uint8_t)(hexval(text[i]) << 4 | hexval(text[i + 1]));
-		i += 2;
+	if ((v = array_grow(s->ext_addrs, &s->ext_addrs_cap, n, sizeof(*v), 16)) == NULL)
+		return -ENOMEM;
+	s->ext_addrs = v;
+	if (names_intern(s, &s->exts, addr_format(a, text, sizeof(text)), out) < 0)
+		return -ENOMEM;
+	if (s->exts.n > n) { /* a new one */
+		struct addr *e = &s->ext_addrs[n];
+		/* Only the address's own bytes: records sort by them (cmp_rec). */
+		memset(e, 0, sizeof(*e));
+		e->family = a->family;
+		memcpy(e->u.bytes, a->u.bytes, addr_len(a));
 	}
-}
-
-static void uuid_unpack(const uint8_t id[16], char out[FWD_ID_LEN + 1])
-{
-	snprintf(out, FWD_ID_LEN + 1,
-	        "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", id[0],
-	        id[1], id[2], id[3], id[4], id[5], id[6], id[7], id[8], id[9], id[10], id[11],
-	        id[12], id[13], id[14], id[15]);
+	return 0;
 }
 
 /* Room for the Neutron answer of one more port name. */
@@ -158,8 +158,8 @@ int fwdset_add(struct fwdset *s, const struct forwarding *f)
 	if (!fwd_uuid_valid(f->id))
 		return -EINVAL;
 	memset(&r, 0, sizeof(r));
-	uuid_pack(f->id, r.id);
-	if (names_intern(s, &s->routers, f->router_id, &r.router) < 0)
+	if (names_intern(s, &s->routers, f->router_id, &r.router) < 0 ||
+	        ext_intern(s, &f->external_addr, &r.ext) < 0)
 		return -ENOMEM;
 	r.port = FWDSET_NONE;
 	if (f->internal_port_id[0] != '\0' &&
@@ -168,10 +168,7 @@ int fwdset_add(struct fwdset *s, const struct forwarding *f)
 		return -ENOMEM;
 	if (s->ports.n > nports) /* a new port: not listed by Neutron yet */
 		memset(&s->port_state[nports], 0, sizeof(*s->port_state));
-	/* Only the address's own bytes: records sort by them (fwdset_sort). */
-	memcpy(r.ext, f->external_addr.u.bytes, addr_len(&f->external_addr));
 	memcpy(r.in, f->internal_addr.u.bytes, addr_len(&f->internal_addr));
-	r.ext_family = (uint8_t)f->external_addr.family;
 	r.in_family = (uint8_t)f->internal_addr.family;
 	r.protocol = f->protocol;
 	r.masquerade = f->masquerade;
@@ -208,10 +205,9 @@ void fwdset_get(const struct fwdset *s, size_t i, struct forwarding *out)
 	const struct fwdset_rec *r = &s->v[i];
 
 	memset(out, 0, sizeof(*out));
-	uuid_unpack(r->id, out->id);
 	snprintf(out->router_id, sizeof(out->router_id), "%s", fwdset_router_id(s, r));
 	snprintf(out->internal_port_id, sizeof(out->internal_port_id), "%s", fwdset_port_id(s, r));
-	out->external_addr = fwdset_addr(r->ext_family, r->ext);
+	out->external_addr = fwdset_ext(s, r);
 	out->internal_addr = fwdset_addr(r->in_family, r->in);
 	out->protocol = r->protocol;
 	out->masquerade = r->masquerade;
@@ -224,6 +220,13 @@ const char *fwdset_router_id(const struct fwdset *s, const struct fwdset_rec *r)
 	return fwdset_name(&s->routers, r->router);
 }
 
+struct addr fwdset_ext(const struct fwdset *s, const struct fwdset_rec *r)
+{
+	static const struct addr none;
+
+	return r->ext < s->exts.n ? s->ext_addrs[r->ext] : none;
+}
+
 const char *fwdset_port_id(const struct fwdset *s, const struct fwdset_rec *r)
 {
 	return r->port == FWDSET_NONE ? "" : fwdset_name(&s->ports, r->port);
@@ -232,26 +235,63 @@ const char *fwdset_port_id(const struct fwdset *s, const struct fwdset_rec *r)
 #define CMP(x, y) ((x) < (y) ? -1 : (x) > (y))
 
 /* Router, then the order of their table's elements (nft_elem_key_cmp). */
-static int cmp_rec(const void *pa, const void *pb)
+static int cmp_rec(const struct fwdset *s, const struct fwdset_rec *a, const struct fwdset_rec *b)
 {
-	const struct fwdset_rec *a = pa, *b = pb;
+	const struct addr *ea, *eb;
 	int r;
 
 	if (a->router != b->router)
 		return CMP(a->router, b->router);
-	if (a->ext_family != b->ext_family)
-		return CMP(a->ext_family, b->ext_family);
-	if ((r = memcmp(a->ext, b->ext, sizeof(a->ext))) != 0)
-		return r;
+	if (a->ext != b->ext) {
+		ea = &s->ext_addrs[a->ext];
+		eb = &s->ext_addrs[b->ext];
+		if (ea->family != eb->family)
+			return CMP(ea->family, eb->family);
+		if ((r = memcmp(ea->u.bytes, eb->u.bytes, sizeof(ea->u.bytes))) != 0)
+			return r;
+	}
 	if (a->protocol != b->protocol)
 		return CMP(a->protocol, b->protocol);
 	return CMP(a->external.lo, b->external.lo);
 }
 
+static void swap_rec(struct fwdset_rec *a, struct fwdset_rec *b)
+{
+	struct fwdset_rec t = *a;
+
+	*a = *b;
+	*b = t;
+}
+
+/* Moves v[root] down the heap of v[0..n) until its children are no greater. */
+static void sift_down(const struct fwdset *s, struct fwdset_rec *v, size_t root, size_t n)
+{
+	for (;;) {
+		size_t child = 2 * root + 1;
+		if (child >= n)
+			return;
+		if (child + 1 < n && cmp_rec(s, &v[child], &v[child + 1]) < 0)
+			child++;
+		if (cmp_rec(s, &v[root], &v[child]) >= 0)
+			return;
+		swap_rec(&v[root], &v[child]);
+		root = child;
+	}
+}
+
+/*
+ * A heapsort, in place: glibc's qsort() sorts large records through a
+ * temporary array (1.6 MB more at 100,000), and takes no context for
+ * the external addresses the order needs.
+ */
 void fwdset_sort(struct fwdset *s)
 {
-	if (s->n > 1)
-		qsort(s->v, s->n, sizeof(*s->v), cmp_rec);
+	for (size_t i = s->n / 2; i-- > 0;)
+		sift_down(s, s->v, i, s->n);
+	for (size_t end = s->n; end-- > 1;) {
+		swap_rec(&s->v[0], &s->v[end]);
+		sift_down(s, s->v, 0, end);
+	}
 }
 
 const struct fwdset_rec *fwdset_router_run(const struct fwdset *s, uint32_t router, size_t *len)

@@ -1,14 +1,15 @@
 /*
- * The monitor's forwardings, held compactly: a record of ~70 bytes each
- * (the id as 16 bytes, addresses as 16, router and port ids interned in
- * tables of their own) where a struct forwarding takes ~650, so 100,000
- * forwardings fit in a few megabytes. Beside each interned port, what
- * Neutron's listing said of it (listed, and its addresses), so the
- * listing itself need not be kept.
+ * The monitor's forwardings, held compactly: a record of 40 bytes each
+ * (router, port and external address interned in tables of their own,
+ * the internal address as 16 bytes) where a struct forwarding takes ~650,
+ * so 100,000 forwardings fit in a few megabytes. Beside each interned
+ * port, what Neutron's listing said of it (listed, and its addresses), so
+ * the listing itself need not be kept.
  *
  * Promises: fwdset_get() gives back what fwdset_add() took, for the
- * fields the monitor uses (no project, description, status, times or
- * host); interning is O(1) expected per id (SipHash, random key); every
+ * fields the monitor uses (no id, project, description, status, times or
+ * host: the monitor reports ports and routers, never a forwarding by its
+ * id); interning is O(1) expected per id (SipHash, random key); every
  * allocation failure is -ENOMEM with the records unchanged.
  */
 #ifndef PRAAS_MONITOR_FWDSET_H
@@ -26,11 +27,11 @@ struct neutron_port;
 #define FWDSET_NONE UINT32_MAX /* no port */
 
 struct fwdset_rec {
-	uint8_t id[16];  /* the UUID, binary */
 	uint32_t router; /* index in the router names */
 	uint32_t port;   /* index in the port names, or FWDSET_NONE */
-	uint8_t ext[16], in[16];
-	uint8_t ext_family, in_family; /* AF_INET, AF_INET6, 0 */
+	uint32_t ext;    /* index in the external addresses (a router's few) */
+	uint8_t in[16];
+	uint8_t in_family; /* AF_INET, AF_INET6, 0 */
 	uint8_t protocol;
 	bool masquerade;
 	struct port_range external, internal;
@@ -57,6 +58,9 @@ struct fwdset {
 	struct fwdset_rec *v;
 	size_t n, cap;
 	struct fwdset_names routers, ports;
+	struct fwdset_names exts; /* external addresses, as text */
+	struct addr *ext_addrs;   /* one per ext name, parsed */
+	size_t ext_addrs_cap;
 	struct fwdset_port *port_state; /* one per port name */
 	size_t port_state_cap;
 	struct addr *addrs;
@@ -67,13 +71,15 @@ struct fwdset {
 /* An empty set (zeroed memory is one too, with a fixed hash key). */
 void fwdset_init(struct fwdset *s);
 void fwdset_free(struct fwdset *s);
-/* A compact copy of f. 0, -EINVAL (id not a UUID, name too long) or -ENOMEM. */
+/* A compact copy of f. 0, -EINVAL (id not a UUID) or -ENOMEM. */
 int fwdset_add(struct fwdset *s, const struct forwarding *f);
 /* fwdset_add() of v[0..n), stopping at the first error. */
 int fwdset_add_all(struct fwdset *s, const struct forwarding *v, size_t n);
 /* Record i in full (fields the set does not hold are zero). */
 void fwdset_get(const struct fwdset *s, size_t i, struct forwarding *out);
 const char *fwdset_router_id(const struct fwdset *s, const struct fwdset_rec *r);
+/* The record's external address (family 0: none). */
+struct addr fwdset_ext(const struct fwdset *s, const struct fwdset_rec *r);
 /* "" when the record has no port. */
 const char *fwdset_port_id(const struct fwdset *s, const struct fwdset_rec *r);
 /* An address from a record's family and bytes. */

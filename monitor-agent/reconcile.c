@@ -18,12 +18,12 @@
 #include "fwdset.h"
 #include "gateway-ns.h"
 #include "ipc.h"
+#include "kcheck.h"
 #include "lease.h"
 #include "log.h"
 #include "monitor.h"
 #include "netns.h"
 #include "neutron.h"
-#include "nft-read.h"
 #include "osclient.h"
 #include "report.h"
 
@@ -49,6 +49,14 @@
 #define MONITOR_MAX_URL 8000
 
 /*
+ * Port ids per port listing: the listing's URLs (~195 ids each) are built
+ * when it starts, so 100,000 ids in one would hold ~4 MB of URLs through
+ * the whole look; chunks hold ~200 kB, for a partial URL per chunk (~1%
+ * more requests).
+ */
+#define PORTS_CHUNK 5000
+
+/*
  * Forwardings per list page: the pat-agent never builds, nor the monitor
  * parses, one JSON answer for all of a large cloud's forwardings.
  */
@@ -69,6 +77,7 @@ struct cycle {
 	struct fwdset set; /* the forwardings listed, sorted by router once all came */
 	const char **port_ids, **router_ids;
 	size_t nports, nrouters;
+	size_t ports_asked; /* port ids in the listings started so far */
 	struct neutron_routers *routers;
 	struct neutron_call *ports_call, *routers_call; /* listings in flight */
 	struct confirm *confirms[CONFIRMS_MAX];         /* confirmations in flight */
@@ -274,14 +283,36 @@ static int on_ports_page(const struct neutron_ports *page, void *arg)
 	return r;
 }
 
+static int ask_ports(struct cycle *c);
+
 static void on_ports(struct neutron_ports *l, const struct http_error *err, void *arg)
 {
+	static const struct http_error oom = {.code = -ENOMEM};
 	struct cycle *c = arg;
 
 	c->ports_call = NULL; /* ended: the handle is no longer ours to cancel */
 	if (l != NULL)
 		neutron_ports_free(l); /* empty: the pages went to on_ports_page */
-	listing_done(c, err, "port listing");
+	if (err == NULL && c->ports_asked < c->nports && ask_ports(c) == 0)
+		return; /* the next chunk is asked */
+	listing_done(c, err == NULL && c->ports_asked < c->nports ? &oom : err, "port listing");
+}
+
+/* The next chunk of the port ids: one listing, counted once in pending. */
+static int ask_ports(struct cycle *c)
+{
+	size_t n = c->nports - c->ports_asked;
+	struct neutron_port_filter pf = {
+	        .ids = c->port_ids + c->ports_asked, .ids_len = n > PORTS_CHUNK ? PORTS_CHUNK : n};
+
+	int r;
+
+	/* Counted first: an early failure calls on_ports before this returns. */
+	c->ports_asked += pf.ids_len;
+	r = neutron_ports_each(c->m->os->neutron, &pf, on_ports_page, on_ports, c, &c->ports_call);
+	if (r < 0) /* not started, no callback */
+		c->ports_asked -= pf.ids_len;
+	return r;
 }
 
 static void on_routers(struct neutron_routers *l, const struct http_error *err, void *arg)
@@ -324,8 +355,7 @@ static void ask_neutron(struct cycle *c)
 	}
 	c->pending = 2;
 	if (c->nports > 0) {
-		struct neutron_port_filter pf = {.ids = c->port_ids, .ids_len = c->nports};
-		if (neutron_ports_each(n, &pf, on_ports_page, on_ports, c, &c->ports_call) < 0)
+		if (ask_ports(c) < 0)
 			listing_done(c, &(struct http_error){.code = -ENOMEM}, "port listing");
 	} else {
 		c->pending--;
@@ -333,65 +363,6 @@ static void ask_neutron(struct cycle *c)
 	struct neutron_router_filter rf = {.ids = c->router_ids, .ids_len = c->nrouters};
 	if (neutron_routers_list(n, &rf, on_routers, c, &c->routers_call) < 0)
 		listing_done(c, &(struct http_error){.code = -ENOMEM}, "router listing");
-}
-
-/*
- * The elements a router's records call for, one record expanded at a
- * time (the set keeps them in element order), so 100,000 forwardings
- * never become 100,000 elements at once.
- */
-struct want {
-	const struct fwdset *s;
-	const struct fwdset_rec *v;
-	size_t n, i;
-	struct nft_elem *buf; /* the current record's elements */
-	size_t cap, len, k;
-	struct nft_elem prev;
-	bool started;
-};
-
-static int want_expand(struct want *w, char **cause)
-{
-	struct forwarding f;
-	size_t len = port_range_len(&w->v[w->i].external);
-	int r;
-
-	if (len > w->cap) {
-		struct nft_elem *b = reallocarray(w->buf, len, sizeof(*b));
-		if (b == NULL)
-			return cause_errno(cause, -ENOMEM, "expand %zu forwarded ports", len);
-		w->buf = b;
-		w->cap = len;
-	}
-	fwdset_get(w->s, (size_t)(w->v + w->i - w->s->v), &f);
-	if ((r = nft_expand_one(&f, w->buf, cause)) < 0)
-		return r;
-	w->len = len;
-	w->k = 0;
-	w->i++;
-	return 0;
-}
-
-static int want_next(void *arg, const struct nft_elem **e, char **cause)
-{
-	struct want *w = arg;
-	char buf[160];
-	int r;
-
-	while (w->k == w->len) {
-		if (w->i == w->n)
-			return 0;
-		if ((r = want_expand(w, cause)) < 0)
-			return r;
-	}
-	*e = &w->buf[w->k++];
-	/* In order unless two records' ranges overlap: a port forwarded twice. */
-	if (w->started && nft_elem_key_cmp(&w->prev, *e) >= 0)
-		return cause_errno(cause, -EEXIST, "port forwarded twice (%s)",
-		        nft_elem_format(*e, buf, sizeof(buf)));
-	w->prev = **e;
-	w->started = true;
-	return 1;
 }
 
 /* A suspected drift on its way to the pat-agent, who decides. */
@@ -466,31 +437,23 @@ static void ask_verify(struct cycle *c, const char *router_id, char *seen)
 static void check_namespace(struct cycle *c, const char *name, const char *router_id)
 {
 	struct monitor *m = c->m;
-	struct want w = {.s = &c->set};
-	struct nft_state st;
+	const struct fwdset_rec *run = NULL;
 	struct nft_conn *conn;
 	char *cause = NULL;
 	uint32_t router;
+	size_t n = 0;
 	int r;
 
 	if (*router_id == '\0' || netns_check(m->cfg.netns_dir, name) != 1)
 		return;
 	router = fwdset_find(&c->set, &c->set.routers, router_id);
 	if (router != FWDSET_NONE)
-		w.v = fwdset_router_run(&c->set, router, &w.n);
+		run = fwdset_router_run(&c->set, router, &n);
 	r = nft_open(m->cfg.netns_dir, name, &conn, &cause);
 	if (r == 0) {
-		r = nft_read(conn, &m->nft, &st, &cause);
+		r = kcheck_table(conn, &m->nft, &c->set, run, n, &cause);
 		nft_close(conn);
 	}
-	if (r < 0) {
-		log_warnx("Failed to read the table of %s: %s", name, cause ? cause : strerror(-r));
-		free(cause);
-		return;
-	}
-	r = nft_compare_stream(&st, &m->nft, want_next, &w, &cause);
-	free(w.buf);
-	nft_state_free(&st);
 	if (r == 1) {
 		log_debug("The table of %s differs from the listing (%s): asking the pat-agent",
 		        name, cause ? cause : "?");
@@ -498,8 +461,8 @@ static void check_namespace(struct cycle *c, const char *name, const char *route
 		return;
 	}
 	if (r < 0)
-		log_warnx("Failed to compare the table of %s: %s", name,
-		        cause ? cause : strerror(-r));
+		log_warnx(
+		        "Failed to check the table of %s: %s", name, cause ? cause : strerror(-r));
 	free(cause);
 }
 

@@ -100,6 +100,8 @@ for o in json.load(sys.stdin)["nftables"]:
 assert_match "the live IPv4 map is named" '^dnat4' "$map"
 damage "one element deleted" nft delete element inet praas "$map" "{ $GW . tcp . 4080 }"
 damage "a stray element added" nft add element inet praas "$map" "{ $GW . tcp . 4999 : 10.0.0.99 . 22 }"
+# One transaction: the count stays right, only the target is wrong.
+damage "one element retargeted" nft "delete element inet praas $map { $GW . tcp . 4080 }; add element inet praas $map { $GW . tcp . 4080 : 10.0.0.99 . 80 }"
 assert_fails "the stray port 4999 leads nowhere now" topo_tcp_query client "$GW" 4999 1
 
 # --- the monitor reports through the pat-agent: without it, nothing is repaired
