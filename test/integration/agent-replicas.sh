@@ -116,15 +116,7 @@ assert_ok "ACTIVE within 1 s of SIGCONT ($ms ms)" test "$ms" -le 1000
 
 # --- B's kernel refuses: another process owns B's table (only the owning
 # netlink socket may change it, Linux 5.12+).
-mkfifo "$TOPO_DIR/owner.fifo"
-ip netns exec "${TOPO[r1b.ns]}" nft -i <"$TOPO_DIR/owner.fifo" >"$TOPO_DIR/owner.out" 2>&1 &
-OWNER_PID=$!
-topo_on_exit "kill $OWNER_PID 2>/dev/null || true"
-exec 7>"$TOPO_DIR/owner.fifo"
-echo 'delete table inet praas' >&7
-echo 'add table inet praas { flags owner; }' >&7
-owned() { topo_exec r1b nft list table inet praas 2>/dev/null | grep -q 'flags owner'; }
-topo_wait 5 owned || topo_fail "B's table is owned by another process: $(cat "$TOPO_DIR/owner.out")"
+topo_table_take r1b || topo_fail "B's table is owned by another process: $(cat "$TOPO_DIR/owner.out")"
 create 4024 24
 assert_eq "a create through A while B's kernel refuses" 201 "$API_STATUS"
 F3=$(api_field port_forwarding.id)
@@ -139,9 +131,7 @@ assert_eq "?status=ERROR lists only it" "$F3" "$(python3 -c '
 import json, sys
 print(" ".join(f["id"] for f in json.loads(sys.argv[1])["port_forwardings"]))' "$API_BODY")"
 # The owner exits (its table goes with its socket); the router's next change rebuilds B's.
-exec 7>&-
-kill "$OWNER_PID" 2>/dev/null
-wait "$OWNER_PID" 2>/dev/null
+topo_table_release
 create 4025 25
 assert_eq "a create through A once the owner is gone" 201 "$API_STATUS"
 F4=$(api_field port_forwarding.id)

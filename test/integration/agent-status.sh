@@ -195,16 +195,7 @@ sqlite3 "$AGENT_DIR/praas.db" "UPDATE forwardings SET internal_port_id = 'port-v
 # --- kernel_refused: while the agent is stopped, another process takes
 # r3's table with the owner flag (Linux 5.12+: only the owning netlink
 # socket may change it), so the kernel refuses the agent's restore (EPERM).
-mkfifo "$TOPO_DIR/owner.fifo"
-# ip netns exec execs nft, so $! is nft's own pid (to end it by that id).
-ip netns exec "${TOPO[r3.ns]}" nft -i <"$TOPO_DIR/owner.fifo" >"$TOPO_DIR/owner.out" 2>&1 &
-OWNER_PID=$!
-topo_on_exit "kill $OWNER_PID 2>/dev/null || true"
-exec 7>"$TOPO_DIR/owner.fifo"
-echo 'delete table inet praas' >&7
-echo 'add table inet praas { flags owner; }' >&7
-owned() { topo_exec r3 nft list table inet praas 2>/dev/null | grep -q 'flags owner'; }
-topo_wait 5 owned || topo_fail "r3's table is owned by another process: $(cat "$TOPO_DIR/owner.out")"
+topo_table_take r3 || topo_fail "r3's table is owned by another process: $(cat "$TOPO_DIR/owner.out")"
 agent_start || topo_fail "the agent starts again"
 api GET "/v1/routers/$R3/port_forwardings/$F5"
 assert_eq "restore refused by the kernel: DOWN, kernel_refused" "DOWN kernel_refused" \
@@ -223,10 +214,8 @@ assert_match "/metrics: none namespace_absent now" \
 	'praas_forwardings_by_reason\{reason="namespace_absent"\} 0' "$metrics"
 echo "figure: forwardings_down_kernel_refused $(sed -n 's/^praas_forwardings_by_reason{reason="kernel_refused"} //p' <<<"$metrics") forwardings"
 # The owner exits (its table goes with its socket); a resync writes it.
-exec 7>&-
-kill "$OWNER_PID" 2>/dev/null
-wait "$OWNER_PID" 2>/dev/null
-unowned() { ! owned; }
+topo_table_release
+unowned() { ! topo_table_owned r3; }
 topo_wait 5 unowned || topo_fail "r3's owned table went with its owner"
 ans=$(ctl "{\"id\":3,\"op\":\"resync\",\"router_id\":\"$R3\"}")
 assert_match "resync of r3 once the owner is gone" '"ok": *true' "$ans"

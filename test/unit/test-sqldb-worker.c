@@ -223,67 +223,74 @@ static long watched_read(struct sqldb_watch *wd, int fd, unsigned int timeout_ms
 	return ms_since(&t0);
 }
 
+/* A watch and a socket pair: sv[0] is the "server connection" read under watch. */
+struct watched {
+	struct sqldb_watch *wd;
+	atomic_int left; /* pings the server answers before it is dead */
+	int sv[2];
+};
+
+static int watched_setup(void **state)
+{
+	struct watched *t = calloc(1, sizeof(*t));
+
+	if (t == NULL || socketpair(AF_UNIX, SOCK_STREAM, 0, t->sv) < 0 ||
+	        sqldb_watch_new(alive_left, &t->left, &t->wd) < 0) {
+		free(t);
+		return -1;
+	}
+	*state = t;
+	return 0;
+}
+
+static int watched_teardown(void **state)
+{
+	struct watched *t = *state;
+
+	sqldb_watch_free(t->wd);
+	close(t->sv[0]);
+	close(t->sv[1]);
+	free(t);
+	return 0;
+}
+
 static void test_watch_cuts_dead_server(void **state)
 {
-	struct sqldb_watch *wd;
-	atomic_int left = 0;
-	int sv[2];
+	struct watched *t = *state;
 	bool cut;
-	long ms;
+	long ms = watched_read(t->wd, t->sv[0], 100, &cut);
 
-	(void)state;
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	assert_int_equal(sqldb_watch_new(alive_left, &left, &wd), 0);
-	ms = watched_read(wd, sv[0], 100, &cut);
 	assert_true(cut);
 	assert_true(ms >= 95 && ms < 1000);
-	sqldb_watch_free(wd);
-	close(sv[0]);
-	close(sv[1]);
 }
 
 static void test_watch_waits_for_live_server(void **state)
 {
-	struct sqldb_watch *wd;
-	atomic_int left = 2;
-	int sv[2];
+	struct watched *t = *state;
 	bool cut;
 	long ms;
 
-	(void)state;
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	assert_int_equal(sqldb_watch_new(alive_left, &left, &wd), 0);
 	/* Alive twice: three deadlines of 100 ms, then cut. */
-	ms = watched_read(wd, sv[0], 100, &cut);
+	atomic_store(&t->left, 2);
+	ms = watched_read(t->wd, t->sv[0], 100, &cut);
 	assert_true(cut);
 	assert_true(ms >= 290 && ms < 2000);
-	sqldb_watch_free(wd);
-	close(sv[0]);
-	close(sv[1]);
 }
 
 static void test_watch_leaves_call_in_time(void **state)
 {
-	struct sqldb_watch *wd;
-	atomic_int left = 0;
-	int sv[2];
+	struct watched *t = *state;
 	bool cut;
 	char c;
 
-	(void)state;
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	assert_int_equal(sqldb_watch_new(alive_left, &left, &wd), 0);
-	assert_int_equal(write(sv[1], "x", 1), 1);
-	watched_read(wd, sv[0], 100, &cut);
+	assert_int_equal(write(t->sv[1], "x", 1), 1);
+	watched_read(t->wd, t->sv[0], 100, &cut);
 	assert_false(cut);
 	usleep(300000); /* past the deadline, disarmed: the socket stays whole */
-	assert_int_equal(write(sv[1], "y", 1), 1);
-	assert_int_equal(read(sv[0], &c, 1), 1);
+	assert_int_equal(write(t->sv[1], "y", 1), 1);
+	assert_int_equal(read(t->sv[0], &c, 1), 1);
 	assert_int_equal(c, 'y');
-	assert_int_equal(atomic_load(&left), 0); /* never asked */
-	sqldb_watch_free(wd);
-	close(sv[0]);
-	close(sv[1]);
+	assert_int_equal(atomic_load(&t->left), 0); /* never asked */
 }
 
 int main(void)
@@ -294,9 +301,12 @@ int main(void)
 	        cmocka_unit_test(test_stuck_worker_refuses_at_once),
 	        cmocka_unit_test(test_post_poll),
 	        cmocka_unit_test(test_free_with_job_out),
-	        cmocka_unit_test(test_watch_cuts_dead_server),
-	        cmocka_unit_test(test_watch_waits_for_live_server),
-	        cmocka_unit_test(test_watch_leaves_call_in_time),
+	        cmocka_unit_test_setup_teardown(
+	                test_watch_cuts_dead_server, watched_setup, watched_teardown),
+	        cmocka_unit_test_setup_teardown(
+	                test_watch_waits_for_live_server, watched_setup, watched_teardown),
+	        cmocka_unit_test_setup_teardown(
+	                test_watch_leaves_call_in_time, watched_setup, watched_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

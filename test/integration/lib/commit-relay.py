@@ -22,6 +22,15 @@ class Link:
         self.hold = False
 
 
+def shut_both(link):
+    """Either side's end ends the link: the other pump's recv returns."""
+    for s in (link.server, link.client):
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
 def pump_up(link):
     """Client to server; a COMMIT sent while CUT exists marks the link to be cut."""
     try:
@@ -34,11 +43,7 @@ def pump_up(link):
             link.server.sendall(data)
     except OSError:
         pass
-    for s in (link.server, link.client):
-        try:
-            s.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
+    shut_both(link)
 
 
 def pump_down(link):
@@ -51,11 +56,7 @@ def pump_down(link):
             link.client.sendall(data)
     except OSError:
         pass
-    for s in (link.server, link.client):
-        try:
-            s.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
+    shut_both(link)
 
 
 def serve(listen_port, upstream_port):

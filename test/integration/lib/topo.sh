@@ -1104,3 +1104,32 @@ topo_finish() {
 	((TOPO_FAILED == 0)) || exit 1
 	exit 0
 }
+
+# Makes another process own node NODE's praas table ("flags owner", Linux
+# 5.12+: only the owning netlink socket may change it), so the kernel
+# refuses the agent's batches with EPERM until topo_table_release. One at a
+# time (fd 7, TOPO_OWNER_PID). Returns 1 when the table did not become owned.
+topo_table_take() {
+	local node=$1
+	mkfifo "$TOPO_DIR/owner.fifo" || return 1
+	# ip netns exec execs nft, so $! is nft's own pid (to end it by that id).
+	ip netns exec "$(topo__ns "$node")" nft -i <"$TOPO_DIR/owner.fifo" >"$TOPO_DIR/owner.out" 2>&1 &
+	TOPO_OWNER_PID=$!
+	topo_on_exit "kill $TOPO_OWNER_PID 2>/dev/null || true"
+	exec 7>"$TOPO_DIR/owner.fifo"
+	echo 'delete table inet praas' >&7
+	echo 'add table inet praas { flags owner; }' >&7
+	topo_wait 5 topo_table_owned "$node"
+}
+
+topo_table_owned() {
+	topo_exec "$1" nft list table inet praas 2>/dev/null | grep -q 'flags owner'
+}
+
+# The owner exits: its table goes with its socket.
+topo_table_release() {
+	exec 7>&-
+	kill "$TOPO_OWNER_PID" 2>/dev/null
+	wait "$TOPO_OWNER_PID" 2>/dev/null
+	rm -f "$TOPO_DIR/owner.fifo"
+}
