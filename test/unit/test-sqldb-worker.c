@@ -101,17 +101,45 @@ static void test_done_in_time(void **state)
 	assert_int_equal(atomic_load(&dropped), 0);
 }
 
+/* A worker and a socket pair: sv[0] is the "connection" a job reads. */
+struct worked {
+	struct sqldb_worker *w;
+	int sv[2];
+};
+
+static int worked_setup(void **state)
+{
+	struct worked *t = calloc(1, sizeof(*t));
+
+	if (t == NULL || socketpair(AF_UNIX, SOCK_STREAM, 0, t->sv) < 0 ||
+	        sqldb_worker_new(&t->w) < 0) {
+		free(t);
+		return -1;
+	}
+	*state = t;
+	return 0;
+}
+
+static int worked_teardown(void **state)
+{
+	struct worked *t = *state;
+
+	sqldb_worker_free(t->w);
+	close(t->sv[0]);
+	close(t->sv[1]);
+	free(t);
+	return 0;
+}
+
 static void test_given_up_then_next(void **state)
 {
-	struct sqldb_worker *w;
+	struct worked *t = *state;
+	struct sqldb_worker *w = t->w;
 	atomic_int dropped = 0, dropped2 = 0;
-	int sv[2];
+	int *sv = t->sv;
 	struct timespec t0;
 	struct test_job *j, *k;
 
-	(void)state;
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	assert_int_equal(sqldb_worker_new(&w), 0);
 	j = job_new(sv[0], &dropped, true);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	assert_int_equal(sqldb_worker_run(w, &j->base, 50), SQLDB_JOB_TIMEOUT);
@@ -121,22 +149,17 @@ static void test_given_up_then_next(void **state)
 	k = job_new(-1, &dropped2, true);
 	assert_int_equal(sqldb_worker_run(w, &k->base, 1000), SQLDB_JOB_DONE);
 	free(k);
-	sqldb_worker_free(w);
-	close(sv[0]);
-	close(sv[1]);
 }
 
 static void test_stuck_worker_refuses_at_once(void **state)
 {
-	struct sqldb_worker *w;
+	struct worked *t = *state;
+	struct sqldb_worker *w = t->w;
 	atomic_int dropped = 0, dropped2 = 0;
-	int sv[2];
+	int *sv = t->sv;
 	struct timespec t0;
 	struct test_job *j, *k;
 
-	(void)state;
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	assert_int_equal(sqldb_worker_new(&w), 0);
 	j = job_new(sv[0], &dropped, false); /* nothing unblocks it */
 	assert_int_equal(sqldb_worker_run(w, &j->base, 30), SQLDB_JOB_TIMEOUT);
 	assert_true(sqldb_worker_busy(w));
@@ -149,22 +172,17 @@ static void test_stuck_worker_refuses_at_once(void **state)
 	assert_true(wait_flag(&dropped));
 	assert_int_equal(sqldb_worker_run(w, &k->base, 1000), SQLDB_JOB_DONE);
 	free(k);
-	sqldb_worker_free(w);
-	close(sv[0]);
-	close(sv[1]);
 }
 
 static void test_post_poll(void **state)
 {
-	struct sqldb_worker *w;
+	struct worked *t = *state;
+	struct sqldb_worker *w = t->w;
 	atomic_int dropped = 0;
-	int sv[2];
+	int *sv = t->sv;
 	struct test_job *j;
 	bool done = false;
 
-	(void)state;
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	assert_int_equal(sqldb_worker_new(&w), 0);
 	j = job_new(sv[0], &dropped, true);
 	assert_int_equal(sqldb_worker_post(w, &j->base), SQLDB_JOB_DONE);
 	usleep(20000);
@@ -176,9 +194,6 @@ static void test_post_poll(void **state)
 	assert_int_equal(j->got, 1);
 	assert_false(sqldb_worker_busy(w));
 	free(j);
-	sqldb_worker_free(w);
-	close(sv[0]);
-	close(sv[1]);
 }
 
 static void test_free_with_job_out(void **state)
@@ -297,9 +312,11 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_done_in_time),
-	        cmocka_unit_test(test_given_up_then_next),
-	        cmocka_unit_test(test_stuck_worker_refuses_at_once),
-	        cmocka_unit_test(test_post_poll),
+	        cmocka_unit_test_setup_teardown(
+	                test_given_up_then_next, worked_setup, worked_teardown),
+	        cmocka_unit_test_setup_teardown(
+	                test_stuck_worker_refuses_at_once, worked_setup, worked_teardown),
+	        cmocka_unit_test_setup_teardown(test_post_poll, worked_setup, worked_teardown),
 	        cmocka_unit_test(test_free_with_job_out),
 	        cmocka_unit_test_setup_teardown(
 	                test_watch_cuts_dead_server, watched_setup, watched_teardown),
