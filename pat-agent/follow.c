@@ -276,16 +276,18 @@ static void tick(evutil_socket_t fd, short what, void *arg)
 
 		if (sn == NULL)
 			continue;
-		/* Every router, not only this node's: any agent answers any tenant's reads. */
+		if (kernel_router_present(a->kernel, sn->router_id))
+			follow_router(fl, sn);
+		else
+			sn->anchor = 0; /* its namespace's arrival rebuilds it */
+		/*
+		 * Every router, not only this node's: any agent answers any
+		 * tenant's reads. After the kernel's: it waits for nobody.
+		 */
 		if (readcopy_router(a->readcopy, sn->router_id) < 0) {
 			ok = false;
 			sn->revision = 0; /* seen again next time */
 		}
-		if (!kernel_router_present(a->kernel, sn->router_id)) {
-			sn->anchor = 0; /* its namespace's arrival rebuilds it */
-			continue;
-		}
-		follow_router(fl, sn);
 	}
 	readcopy_poll_end(a->readcopy, ok);
 }

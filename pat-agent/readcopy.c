@@ -155,29 +155,39 @@ void readcopy_free(struct readcopy *rc)
 
 void readcopy_poll_begin(struct readcopy *rc)
 {
+	if (rc != NULL)
+		rc->poll_ok = true;
+}
+
+/* The poll's one transaction, begun at its first changed router: an idle poll writes nothing. */
+static int poll_txn(struct readcopy *rc)
+{
 	char *cause = NULL;
 
-	if (rc == NULL)
-		return;
-	rc->poll_ok = true;
-	rc->in_poll = store_begin(rc->copy, &cause) == 0;
-	if (!rc->in_poll) {
+	if (rc->in_poll)
+		return 0;
+	if (store_begin(rc->copy, &cause) < 0) {
 		log_warnx("Read copy: %s", cause ? cause : "cannot begin");
 		free(cause);
+		return -EIO;
 	}
+	rc->in_poll = true;
+	return 0;
 }
 
 void readcopy_poll_end(struct readcopy *rc, bool ok)
 {
 	char *cause = NULL;
 
-	if (rc == NULL || !rc->in_poll)
+	if (rc == NULL)
 		return;
-	rc->in_poll = false;
-	if (store_commit(rc->copy, &cause) < 0) {
-		log_warnx("Read copy: %s", cause ? cause : "cannot commit");
-		free(cause);
-		return;
+	if (rc->in_poll) {
+		rc->in_poll = false;
+		if (store_commit(rc->copy, &cause) < 0) {
+			log_warnx("Read copy: %s", cause ? cause : "cannot commit");
+			free(cause);
+			return;
+		}
 	}
 	if (ok && rc->poll_ok)
 		now(&rc->current);
@@ -278,35 +288,52 @@ static int apply_change(const struct store_change *c, void *arg)
 	return 0;
 }
 
+/*
+ * The router's logged changes since its anchor applied: 1 when that was
+ * enough, 0 when it must be copied anew (a gap, too many, a change the
+ * copy refused), -errno when the database could not be read.
+ */
+static int from_log(struct readcopy *rc, struct anchor *an, char **cause)
+{
+	int r;
+
+	rc->from = rc->last = an->revision;
+	rc->gap = true; /* until the anchor's own row is read */
+	rc->changes = 0;
+	rc->failed = 0;
+	r = store_router_changes(rc->main, an->router_id, an->revision, READCOPY_CHANGES_MAX + 1,
+	        apply_change, rc, cause);
+	if (r < 0 && rc->failed == 0)
+		return r;
+	free(*cause);
+	*cause = NULL;
+	if (r < 0 || rc->gap || rc->changes >= READCOPY_CHANGES_MAX)
+		return 0;
+	an->revision = rc->last;
+	return 1;
+}
+
 int readcopy_router(struct readcopy *rc, const char *router_id)
 {
 	struct anchor *an;
 	char *cause = NULL;
 	int r;
 
-	if (rc == NULL || !rc->in_poll)
+	if (rc == NULL)
 		return 0;
-	if ((an = anchor_of(rc, router_id)) == NULL)
-		return rc->poll_ok = false, -ENOMEM;
-	if (an->revision != 0) {
-		rc->from = rc->last = an->revision;
-		rc->gap = true; /* until the anchor's own row is read */
-		rc->changes = 0;
-		rc->failed = 0;
-		r = store_router_changes(rc->main, router_id, an->revision,
-		        READCOPY_CHANGES_MAX + 1, apply_change, rc, &cause);
-		if (r < 0 && rc->failed == 0)
-			goto fail; /* the database: read again next poll */
-		if (r >= 0 && !rc->gap && rc->changes < READCOPY_CHANGES_MAX) {
-			an->revision = rc->last;
-			return 0;
-		}
-		free(cause);
-		cause = NULL;
+	if ((r = poll_txn(rc)) < 0) {
+		rc->poll_ok = false;
+		return r;
 	}
-	if ((r = recopy(rc, an, &cause)) == 0)
+	if ((an = anchor_of(rc, router_id)) == NULL) {
+		rc->poll_ok = false; /* tried again at the router's next poll */
+		return -ENOMEM;
+	}
+	r = an->revision != 0 ? from_log(rc, an, &cause) : 0;
+	if (r == 0)
+		r = recopy(rc, an, &cause);
+	if (r >= 0)
 		return 0;
-fail:
 	log_warnx("Read copy: router %s: %s", router_id, cause ? cause : strerror(-r));
 	free(cause);
 	rc->poll_ok = false;

@@ -9,6 +9,8 @@
 #     through A and through B, with the forwardings made before the stall
 #     (through A) and the header X-PRaaS-Stale (seconds);
 #   - status: ACTIVE through A (its node holds the router's table);
+#   - the legacy router_pat through A (the legacy calls need the router's
+#     namespace on the node, standalone) answers from the copy too;
 #   - a write answers 503 praas.db_unavailable; the kernel keeps everything.
 # When the stall ends: reads answer from the database again (no header); a
 # create through A and a delete through B are then seen, each by the other
@@ -115,6 +117,11 @@ for n in a b; do
 	assert_eq "... saying so" praas.db_unavailable "$(error_code)"
 done
 agent_node a
+# The legacy calls need the router's namespace on the node (standalone): A's.
+get "/router_pat?router_id=qrouter-$R"
+assert_eq "stalled: the legacy router_pat through A: 200" 200 "$API_STATUS"
+assert_eq "... the two, from the copy" "{\"$VM1:22\":\"4022\",\"$VM1:23\":\"4023\"}" "$API_BODY"
+assert_ok "... with X-PRaaS-Stale ($(stale))" is_number "$(stale)"
 get "$base/$F1"
 assert_eq "stalled: through A (its node holds the router), ACTIVE" ACTIVE "$(api_field port_forwarding.status)"
 sleep 2
@@ -162,4 +169,9 @@ for n in a b; do
 done
 assert_eq "the kernel holds the two" 2 "$(praas_elements "${TOPO[r1.ns]}" dnat4)"
 assert_eq "the client reaches vm1 through gateway:4024" "$CLIENT4 vm1" "$(topo_tcp_query client "$GW4" 4024)"
+for n in a b; do
+	agent_node $n
+	agent_stop
+	assert_eq "agent $n exits 0 on SIGTERM (with PRAAS_VALGRIND=1: no valgrind error, no leak)" 0 "$?"
+done
 topo_finish
