@@ -307,8 +307,13 @@ static int from_log(struct readcopy *rc, struct anchor *an, char **cause)
 		return r;
 	free(*cause);
 	*cause = NULL;
-	if (r < 0 || rc->gap || rc->changes >= READCOPY_CHANGES_MAX)
+	if (r < 0 || rc->gap || rc->changes >= READCOPY_CHANGES_MAX) {
+		log_info("Read copy: router %s: copied anew (%s)", an->router_id,
+		        r < 0             ? "a change the copy refused"
+		                : rc->gap ? "a gap in its change log"
+		                          : "too many changes waiting");
 		return 0;
+	}
 	an->revision = rc->last;
 	return 1;
 }
