@@ -152,6 +152,8 @@ assert_eq "... the two, from the copy" "{\"$VM1:22\":\"4022\",\"$VM1:23\":\"4023
 assert_ok "... with X-PRaaS-Stale ($(stale))" is_number "$(stale)"
 get "$base/$F1"
 assert_eq "stalled: through A (its node holds the router), ACTIVE" ACTIVE "$(api_field port_forwarding.status)"
+assert_eq "... hosts: this node only (the others' replicas are in the database)" node-a \
+	"$(python3 -c 'import json, sys; print(*(h["host"] for h in json.loads(sys.argv[1])["port_forwarding"]["hosts"]))' "$API_BODY")"
 sleep 2
 get "$base"
 stale_a=$(stale)
@@ -234,5 +236,7 @@ for n in a b; do
 	agent_node $n
 	agent_stop
 	assert_eq "agent $n exits 0 on SIGTERM (with PRAAS_VALGRIND=1: no valgrind error, no leak)" 0 "$?"
+	assert_fails "... no sanitizer report in its log (an ASan/UBSan build)" \
+		grep -q 'ERROR: [A-Za-z]*Sanitizer\|runtime error:' "$AGENT_DIR/pat-agent.log"
 done
 topo_finish
