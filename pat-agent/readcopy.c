@@ -96,19 +96,30 @@ static int fast_writes(struct store *copy, char **cause)
 	return -EIO;
 }
 
+static double since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	now(&t);
+	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
 static int fill(struct readcopy *rc, const char *path, int64_t *since_us, char **cause)
 {
+	struct timespec t0;
 	size_t n = 0;
 	int r;
 
 	if ((r = lock_copy(path, &rc->lock_fd)) < 0)
 		return r;
+	now(&t0);
 	if ((r = unlink_copy(path)) < 0 || (r = store_open(path, &rc->copy, cause)) < 0 ||
 	        (r = fast_writes(rc->copy, cause)) < 0 ||
 	        (r = store_clock(rc->main, since_us, cause)) < 0 ||
 	        (r = store_copy(rc->main, rc->copy, &n, cause)) < 0)
 		return r;
-	log_info("The read copy %s holds the database's %zu forwardings", path, n);
+	log_info("The read copy %s holds the database's %zu forwardings (copied in %.3f s)", path,
+	        n, since(&t0));
 	return 0;
 }
 
