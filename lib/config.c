@@ -28,6 +28,7 @@ static const char *const known_keys[] = {
         "database",
         "database_password_file",
         "database_timeout",
+        "database_read_copy",
         "control_socket",
         "netns_dir",
         "namespace_prefix",
@@ -101,6 +102,7 @@ int config_defaults(struct config *cfg)
 	if (set_string(&cfg->listen, "0.0.0.0") < 0 || set_string(&cfg->cloud, "openstack") < 0 ||
 	        set_string(&cfg->clouds_file, PRAAS_DEFAULT_CLOUDS_FILE) < 0 ||
 	        set_string(&cfg->database, CONFIG_STATE_DIR "/praas.db") < 0 ||
+	        set_string(&cfg->database_read_copy, CONFIG_STATE_DIR "/read-copy.db") < 0 ||
 	        set_string(&cfg->control_socket, "/run/praas/pat-agent.sock") < 0 ||
 	        set_string(&cfg->netns_dir, "/run/netns") < 0 ||
 	        set_string(&cfg->namespace_prefix, "qrouter-") < 0 ||
@@ -134,6 +136,7 @@ void config_free(struct config *cfg)
 	free(cfg->database);
 	free(cfg->database_shown);
 	free(cfg->database_password_file);
+	free(cfg->database_read_copy);
 	free(cfg->control_socket);
 	free(cfg->netns_dir);
 	free(cfg->namespace_prefix);
@@ -569,6 +572,8 @@ static int read_key(struct loader *ld, const config_setting_t *s, struct config 
 		return read_database(ld, s, cfg);
 	if (strcmp(key, "database_password_file") == 0)
 		return read_optional_path(ld, s, &cfg->database_password_file);
+	if (strcmp(key, "database_read_copy") == 0)
+		return read_optional_path(ld, s, &cfg->database_read_copy);
 	/* Under 0.05 s a healthy server's commit would count as down; over a minute, so would the
 	 * agent. */
 	if (strcmp(key, "database_timeout") == 0)

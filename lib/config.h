@@ -39,6 +39,8 @@ struct config {
 	char *database_shown;         /* database for logs: the URL without its password */
 	char *database_password_file; /* NULL: the URL's password, if any */
 	double database_timeout;      /* MariaDB: seconds to wait for an answer; then 503 */
+	char *database_read_copy; /* MariaDB: the local SQLite copy reads fall back on; NULL: none
+	                           */
 	char *control_socket;
 	char *netns_dir;
 	char *namespace_prefix;

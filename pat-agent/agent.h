@@ -21,6 +21,7 @@ struct metrics;
 struct nswatch;
 struct osclient;
 struct portalloc;
+struct readcopy;
 struct routers;
 struct stats;
 struct store;
@@ -45,6 +46,7 @@ struct agent {
 	struct control *control;
 	struct follow *follow;       /* MariaDB: the other agents' changes; NULL on SQLite */
 	struct heartbeat *heartbeat; /* this agent's row of table agents */
+	struct readcopy *readcopy;   /* MariaDB: what reads answer from while it is away */
 	struct event *sig_term, *sig_int, *sig_hup;
 	int netns_lock;            /* flock on netns_dir: one agent per node's routers */
 	bool allow_empty_database; /* --allow-empty-database */

@@ -13,6 +13,7 @@
 #include "call.h"
 #include "log.h"
 #include "pipeline.h"
+#include "readcopy.h"
 #include "routers.h"
 #include "store.h"
 
@@ -328,17 +329,28 @@ static int do_modify(struct legacy *l, struct evbuffer *b, struct found *fd)
 	return 0;
 }
 
-static int do_listing(struct legacy *l, struct evbuffer *b, struct found *fd)
+static int list_from(struct legacy *l, struct store *s, struct found *fd, char **cause)
 {
-	char *cause = NULL;
-	int r;
-
 	memset(fd, 0, sizeof(*fd));
 	if (l->q.op == LEGACY_ROUTER_PAT)
-		r = store_foreach_router(l->req.a->store, l->req.router_id, collect, fd, &cause);
-	else
-		r = store_foreach_internal_addr(
-		        l->req.a->store, l->req.router_id, &l->q.server_ip, collect, fd, &cause);
+		return store_foreach_router(s, l->req.router_id, collect, fd, cause);
+	return store_foreach_internal_addr(
+	        s, l->req.router_id, &l->q.server_ip, collect, fd, cause);
+}
+
+/* The database unreachable: from the read copy (X-PRaaS-Stale says how old). */
+static int do_listing(struct legacy *l, struct evbuffer *b, struct found *fd)
+{
+	struct store *copy;
+	char *cause = NULL;
+	int r = list_from(l, l->req.a->store, fd, &cause);
+
+	if (r < 0 && (copy = readcopy_fallback(l->req.a, l->call, r)) != NULL) {
+		free(cause);
+		cause = NULL;
+		free(fd->v);
+		r = list_from(l, copy, fd, &cause);
+	}
 	if (r < 0) {
 		r = legacy_write_error(b, cause ? cause : "cannot read forwardings");
 	} else if (l->q.op == LEGACY_ROUTER_PAT) {

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "pipeline.h"
 #include "query.h"
+#include "readcopy.h"
 #include "replicas.h"
 #include "routers.h"
 #include "store.h"
@@ -45,11 +46,31 @@ struct v1 {
 	struct forwarding given_fields;
 	unsigned int given;
 	bool target_resolved; /* pipeline_resolve_target() ran: req.target is the target */
+	struct store *copy;   /* the database away: the read copy this read answers from */
 };
 
 static struct v1 *v1_of(struct runner *r)
 {
 	return runner_of(r, struct v1, req.run);
+}
+
+/* The store this request reads: the database, or the read copy once it was found away. */
+static struct store *reads_of(struct v1 *v)
+{
+	return v->copy != NULL ? v->copy : v->req.a->store;
+}
+
+/*
+ * A read (list, show; never a write's) failed with r: whether to read
+ * again from the read copy (reads_of() gives it now, the answer carries
+ * X-PRaaS-Stale). Once, and only when the database is unreachable.
+ */
+static bool fall_back(struct v1 *v, int r)
+{
+	if (v->copy != NULL || (v->op != V1_LIST && v->op != V1_LIST_ALL && v->op != V1_SHOW))
+		return false;
+	v->copy = readcopy_fallback(v->req.a, v->call, r);
+	return v->copy != NULL;
 }
 
 static void finish(struct v1 *v)
@@ -104,6 +125,8 @@ static void reply_one(struct v1 *v, int status, const struct forwarding *f)
 	struct forwarding shown;
 	int r = rv != NULL && b != NULL ? 0 : -ENOMEM;
 
+	if (r == 0 && v->copy != NULL)
+		replicas_view_local(rv);
 	if (r == 0 && (r = shown_of(&shown, f, v->req.a->cfg.masquerade, rv)) == 0 &&
 	        (evbuffer_add_printf(b, "{\"port_forwarding\":") < 0 ||
 	                fwd_json_write(b, &shown) < 0 || evbuffer_add(b, "}", 1) < 0))
@@ -443,13 +466,42 @@ static int parse_filter(struct v1 *v, struct list_filter *query, bool allow_rout
 	return 0;
 }
 
+/* The walk back at its start, on store (the read copy after a failed read). */
+static void list_rewind(struct listing *l, struct store *store)
+{
+	l->store = store;
+	l->pos[0] = l->stop[0] = l->first[0] = l->last[0] = '\0';
+	l->n = l->got = 0;
+	l->more = l->before = l->end = l->full = false;
+}
+
+/* The answer's first piece: its head, the rows that fit, its tail when the walk is over. */
+static int first_piece(struct listing *l, struct evbuffer *first, char **cause)
+{
+	static const char head[] = "{\"port_forwardings\":[";
+	int r = 0;
+
+	if (evbuffer_drain(first, evbuffer_get_length(first)) < 0 ||
+	        evbuffer_add(first, head, strlen(head)) < 0)
+		return -ENOMEM;
+	if (l->query.page.reverse)
+		r = find_reverse_start(l, cause);
+	else
+		snprintf(l->pos, sizeof(l->pos), "%s", l->query.page.marker);
+	if (r == 0)
+		r = fill(l, first, cause);
+	if (r == 0 && (l->end || l->more) && add_tail(first, l) < 0)
+		r = -ENOMEM;
+	return r;
+}
+
 /*
  * Answers the listing: a page that fits in one piece at once, a longer one
- * as the client reads it. Errors before the first byte are API-SIG ones.
+ * as the client reads it. Errors before the first byte are API-SIG ones;
+ * the database found away by then, the page is read from the read copy.
  */
 static void list(struct v1 *v, struct listing *l)
 {
-	static const char head[] = "{\"port_forwardings\":[";
 	struct evbuffer *first = NULL;
 	unsigned int max = (unsigned int)v->req.a->cfg.pagination_max_limit;
 	struct fault err;
@@ -467,17 +519,18 @@ static void list(struct v1 *v, struct listing *l)
 	        l->query.page.limit == 0 || l->query.page.limit > max ? max : l->query.page.limit;
 	l->desc = l->query.page.descending;
 	r = links_query(l, call_query_string(v->call));
-	if (r == 0 && l->query.page.reverse)
-		r = find_reverse_start(l, &cause);
-	else if (r == 0)
-		snprintf(l->pos, sizeof(l->pos), "%s", l->query.page.marker);
-	if (r == 0 &&
-	        ((first = evbuffer_new()) == NULL || evbuffer_add(first, head, strlen(head)) < 0))
+	if (r == 0 && (first = evbuffer_new()) == NULL)
 		r = -ENOMEM;
-	if (r == 0)
-		r = fill(l, first, &cause);
-	if (r == 0 && (l->end || l->more) && add_tail(first, l) < 0)
-		r = -ENOMEM;
+	if (r == 0 && v->copy == NULL)
+		r = first_piece(l, first, &cause);
+	/* On the copy already (standalone_known read it), or the database found away now. */
+	if (first != NULL && (v->copy != NULL ? r == 0 : r < 0 && fall_back(v, r))) {
+		free(cause);
+		cause = NULL;
+		list_rewind(l, v->copy);
+		replicas_view_local(l->view);
+		r = first_piece(l, first, &cause);
+	}
 	if (r < 0) {
 		if (r == -ENOMEM)
 			fault_no_memory(&err);
@@ -552,8 +605,13 @@ static void do_list_all(struct v1 *v)
 static int load(struct v1 *v, struct fault *err)
 {
 	char *cause = NULL;
-	int r = store_get(v->req.a->store, v->id, &v->f, &cause);
+	int r = store_get(reads_of(v), v->id, &v->f, &cause);
 
+	if (r < 0 && fall_back(v, r)) {
+		free(cause);
+		cause = NULL;
+		r = store_get(reads_of(v), v->id, &v->f, &cause);
+	}
 	if (r == -ENOENT || (r == 0 && strcmp(v->f.router_id, v->req.router_id) != 0)) {
 		free(cause);
 		return fault_set(err, -ENOENT, FAULT_FORWARDING,
@@ -599,7 +657,12 @@ static enum runner_verdict standalone_known(struct v1 *v, struct fault *err)
 
 	if (kernel_router_present(v->req.a->kernel, v->req.router_id))
 		return RUNNER_NEXT;
-	if ((r = store_count(v->req.a->store, v->req.router_id, &n, &cause)) < 0) {
+	if ((r = store_count(reads_of(v), v->req.router_id, &n, &cause)) < 0 && fall_back(v, r)) {
+		free(cause);
+		cause = NULL;
+		r = store_count(reads_of(v), v->req.router_id, &n, &cause);
+	}
+	if (r < 0) {
 		fault_set(err, r, FAULT_STORE, "cannot read forwardings: %s",
 		        cause ? cause : strerror(-r));
 		free(cause);

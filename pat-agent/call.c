@@ -67,6 +67,11 @@ const struct addr *call_peer(struct call *c, struct addr *buf)
 	return httpd_req_peer(c->req, buf) == 0 ? buf : NULL;
 }
 
+int call_add_header(struct call *c, const char *name, const char *value)
+{
+	return httpd_req_add_header(c->req, name, value);
+}
+
 void call_reply(struct call *c, int status, struct evbuffer *body)
 {
 	if (status == 204 || body == NULL)

@@ -36,6 +36,8 @@ const char *call_request_id(struct call *c);
 /* The client's address into buf, or NULL when unknown. */
 const struct addr *call_peer(struct call *c, struct addr *buf);
 
+/* A header for the answer to come; -1 when it cannot be added. */
+int call_add_header(struct call *c, const char *name, const char *value);
 /* Answers status with body (JSON; moved out of body; NULL for none). */
 void call_reply(struct call *c, int status, struct evbuffer *body);
 /*

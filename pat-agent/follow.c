@@ -36,6 +36,7 @@
 #include "kernel.h"
 #include "log.h"
 #include "nft.h"
+#include "readcopy.h"
 #include "replicas.h"
 #include "restore.h"
 #include "stats.h"
@@ -248,6 +249,7 @@ static void tick(evutil_socket_t fd, short what, void *arg)
 	struct follow *fl = arg;
 	struct agent *a = fl->a;
 	char *cause = NULL;
+	bool ok = true;
 	int r;
 
 	/* A change of this agent is being carried out: its end is the next tick's. */
@@ -268,17 +270,26 @@ static void tick(evutil_socket_t fd, short what, void *arg)
 	if (fl->failing)
 		log_info("The routers' revisions are read again");
 	fl->failing = false;
+	readcopy_poll_begin(a->readcopy);
 	for (size_t i = 0; i < fl->n; i++) {
 		struct seen *sn = is_new(fl, &fl->batch[i]);
 
 		if (sn == NULL)
 			continue;
-		if (!kernel_router_present(a->kernel, sn->router_id)) {
+		if (kernel_router_present(a->kernel, sn->router_id))
+			follow_router(fl, sn);
+		else
 			sn->anchor = 0; /* its namespace's arrival rebuilds it */
-			continue;
+		/*
+		 * Every router, not only this node's: any agent answers any
+		 * tenant's reads. After the kernel's: it waits for nobody.
+		 */
+		if (readcopy_router(a->readcopy, sn->router_id) < 0) {
+			ok = false;
+			sn->revision = 0; /* seen again next time */
 		}
-		follow_router(fl, sn);
 	}
+	readcopy_poll_end(a->readcopy, ok);
 }
 
 int follow_start(struct agent *a, struct follow **out)
@@ -286,7 +297,7 @@ int follow_start(struct agent *a, struct follow **out)
 	const struct timeval period = {0, FOLLOW_PERIOD_MS * 1000};
 	struct follow *fl;
 	char *cause = NULL;
-	int64_t now_us;
+	int64_t now_us, copied_us = 0;
 	int r;
 
 	*out = NULL;
@@ -299,10 +310,12 @@ int follow_start(struct agent *a, struct follow **out)
 		free(cause);
 		return r;
 	}
+	readcopy_open(a, &a->readcopy, &copied_us);
 	if ((fl = calloc(1, sizeof(*fl))) == NULL)
 		return -ENOMEM;
 	fl->a = a;
-	fl->newest_us = now_us; /* restore_all() applied everything before */
+	/* restore_all() applied everything before; the read copy holds what was before its copy. */
+	fl->newest_us = a->readcopy != NULL && copied_us < now_us ? copied_us : now_us;
 	fl->timer = event_new(a->base, -1, EV_PERSIST, tick, fl);
 	if (fl->timer == NULL || event_add(fl->timer, &period) < 0) {
 		follow_free(fl);

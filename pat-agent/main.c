@@ -25,6 +25,7 @@
 
 #include "agent.h"
 #include "control-handlers.h"
+#include "readcopy.h"
 #include "restore.h"
 #include "control.h"
 #include "follow.h"
@@ -339,6 +340,7 @@ static void close_all(struct agent *a)
 	engine_batch_stop(&a->engine);
 	heartbeat_free(a->heartbeat);
 	follow_free(a->follow);
+	readcopy_free(a->readcopy);
 	routes_close(a);
 	if (a->control)
 		control_close(a->control);

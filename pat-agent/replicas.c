@@ -95,6 +95,7 @@ struct replicas_view {
 	void *routers;          /* tsearch tree of struct router_rows: one read per router */
 	struct fwd_host *hosts; /* the last shown forwarding's */
 	size_t hosts_cap;
+	bool local; /* the database away: see show_local() */
 };
 
 static int by_router(const void *x, const void *y)
@@ -219,8 +220,32 @@ static int show_shared(struct replicas_view *v, struct forwarding *f, char **cau
 	return 0;
 }
 
+void replicas_view_local(struct replicas_view *v)
+{
+	v->local = true;
+}
+
+/*
+ * The database away (a read copy answering): what this node knows. A
+ * router it hosts is ACTIVE here (its table is the one this agent keeps
+ * from the same changes); another's forwarding keeps the status last
+ * stored with it. Other nodes' replicas cannot be read: hosts lists this
+ * node's only.
+ */
+static void show_local(struct replicas_view *v, struct forwarding *f)
+{
+	if (kernel_router_present(v->a->kernel, f->router_id))
+		f->status = FWD_STATUS_ACTIVE;
+	kernel_explain(v->a->kernel, f);
+	kernel_hosts(v->a->kernel, f);
+}
+
 int replicas_show(struct replicas_view *v, struct forwarding *shown, char **cause)
 {
+	if (v->local) {
+		show_local(v, shown);
+		return 0;
+	}
 	if (store_is_shared(v->a->store))
 		return show_shared(v, shown, cause);
 	kernel_explain(v->a->kernel, shown);

@@ -60,5 +60,7 @@ void replicas_view_free(struct replicas_view *v);
  * *cause (the database could not be read).
  */
 int replicas_show(struct replicas_view *v, struct forwarding *shown, char **cause);
+/* The view answers from this node's knowledge alone (the database away: readcopy.h). */
+void replicas_view_local(struct replicas_view *v);
 
 #endif

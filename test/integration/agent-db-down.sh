@@ -5,7 +5,8 @@
 # agent alone, the other tests' agents on the same server untouched.
 # With the relay gone:
 #   - writes answer 503 praas.db_unavailable, nothing half done;
-#   - reads answer 503 praas.db_unavailable too (the store is their source);
+#   - reads answer 503 praas.db_unavailable too, with no read copy
+#     (database_read_copy ""; agent-db-reads.sh tests reads with one);
 #   - /healthz answers (503: the database), at once, never hangs;
 #   - the kernel keeps every forwarding: the client still reaches the VM.
 # With the relay back, the next write is served (201) and the kernel holds both.
@@ -88,8 +89,9 @@ python3 "$here/lib/commit-relay.py" "$commit_port" "$relay_port" "$hold" </dev/n
 COMMIT_RELAY_PID=$!
 topo_on_exit "kill $COMMIT_RELAY_PID 2>/dev/null || true"
 topo_wait 5 bash -c "ss -Htln 'sport = :$commit_port' | grep -q ." || topo_fail "the commit relay listens"
+# No read copy: this test is of reads that have none (agent-db-reads.sh: with one).
 agent_config "database=\"mysql://$db_user@127.0.0.1:$commit_port/$db_name\"" \
-	"database_password_file=\"$pwfile\""
+	"database_password_file=\"$pwfile\"" 'database_read_copy=""'
 agent_start || { topo_fail "the agent starts on MariaDB through the relay"; topo_finish; }
 
 create 4022

@@ -480,6 +480,23 @@ static void test_database_url(void **state)
 	assert_null(fx->cfg.database_password_file);
 }
 
+/* The read copy: under the state directory by default, "" for none, a path or refused. */
+static void test_database_read_copy(void **state)
+{
+	struct fixture *fx = *state;
+
+	assert_int_equal(load_text(fx, "praas: { };\n"), 0);
+	assert_string_equal(fx->cfg.database_read_copy, CONFIG_STATE_DIR "/read-copy.db");
+	assert_int_equal(load_text(fx, "praas: { database_read_copy = \"\"; };\n"), 0);
+	assert_null(fx->cfg.database_read_copy);
+	assert_int_equal(load_text(fx, "praas: { database_read_copy = \"/srv/copy.db\"; };\n"), 0);
+	assert_string_equal(fx->cfg.database_read_copy, "/srv/copy.db");
+	assert_int_equal(load_text(fx, "praas: { database_read_copy = \"copy.db\"; };\n"), -EINVAL);
+	assert_non_null(strstr(fx->error, "absolute path"));
+	free(fx->error);
+	fx->error = NULL;
+}
+
 /* The shipped conf/praas.conf must load and equal the defaults. */
 static void test_shipped_file(void **state)
 {
@@ -513,6 +530,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_failed_load_changes_nothing, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_unknown_key_warns, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_database_dir, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_database_read_copy, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_database_url, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_shipped_file, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_notification_keys, setup, teardown),

@@ -75,6 +75,7 @@ node_start() { # node galera-url
 praas: {
   port_app = ${PORT[$n]}; listen = "127.0.0.1"; auth = "none"; cloud = ""; host = "node-$n";
   database = "$2$DB_NAME"; control_socket = "$dir/pat-agent.sock";
+  database_read_copy = "$dir/read-copy.db";
   netns_dir = "$dir/netns"; second_monitoring = 0.5;
   router_port_range = "60000:60100"; pagination_max_limit = 10000;
 };
