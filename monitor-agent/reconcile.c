@@ -1,9 +1,13 @@
 /*
- * One reconcile cycle: list the forwardings from the pat-agent, check each
- * router namespace's table, ask Neutron about the ports and routers they
- * reference (a few paginated listings, never one call per forwarding), and
- * report what changed. Nothing is reported from a failed or partial look:
- * any error ends the cycle with no change and backs off.
+ * One reconcile cycle: list the forwardings from the pat-agent a page at a
+ * time, and for each chunk of them ask Neutron about their ports (a few
+ * paginated listings, never one call per forwarding) and decide, then drop
+ * the chunk; once all are listed, check each router namespace's table
+ * against what the forwardings summed up to (kcheck.h), ask Neutron about
+ * their routers, and report what changed. A cycle thus holds one chunk of
+ * forwardings and a few bytes per router, however many there are. Nothing
+ * is reported from a failed or partial look: any error ends the cycle with
+ * no change and backs off.
  */
 #include <errno.h>
 #include <malloc.h>
@@ -13,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "array-grow.h"
 #include "cause.h"
 #include "decide.h"
 #include "fwdset.h"
@@ -29,8 +34,9 @@
 
 #define BACKOFF_CAP 300.0 /* seconds */
 /*
- * A look at Neutron that takes longer than this is abandoned and counts as
- * a failure (a hung Neutron must not hold the monitor for the HTTP
+ * A look at Neutron (one chunk's port listing, or the router listing and
+ * the confirmations) that takes longer than this is abandoned and counts
+ * as a failure (a hung Neutron must not hold the monitor for the HTTP
  * client's retries, minutes). Generous, since 10,000 forwardings cost a
  * few hundred milliseconds of Neutron's time.
  */
@@ -49,12 +55,12 @@
 #define MONITOR_MAX_URL 8000
 
 /*
- * Port ids per port listing: the listing's URLs (~195 ids each) are built
- * when it starts, so 100,000 ids in one would hold ~4 MB of URLs through
- * the whole look; chunks hold ~200 kB, for a partial URL per chunk (~1%
- * more requests).
+ * Forwardings per chunk: listed, their ports asked from Neutron in one
+ * listing (its URLs, ~195 ids each, are built when it starts), decided,
+ * then dropped. 5,000 hold ~1 MB; fewer would cost a partial URL per chunk
+ * more often. A port whose forwardings fall in two chunks is asked twice.
  */
-#define PORTS_CHUNK 5000
+#define CHUNK 5000
 
 /*
  * Forwardings per list page: the pat-agent never builds, nor the monitor
@@ -74,16 +80,20 @@ struct cycle {
 	struct monitor *m;
 	double started;
 	unsigned int requests_before;
-	struct fwdset set; /* the forwardings listed, sorted by router once all came */
+	struct fwdset set;       /* a chunk of the forwardings; all their routers */
+	struct kcheck_sum *want; /* by router index in set: what its table should hold */
+	size_t want_cap;
+	size_t listed; /* forwardings listed so far */
+	char *marker;  /* of the next list page, while a chunk is being decided */
 	const char **port_ids, **router_ids;
 	size_t nports, nrouters;
-	size_t ports_asked; /* port ids in the listings started so far */
+	struct actions actions; /* the chunks' conclusions, then the routers' */
 	struct neutron_routers *routers;
 	struct neutron_call *ports_call, *routers_call; /* listings in flight */
 	struct confirm *confirms[CONFIRMS_MAX];         /* confirmations in flight */
 	size_t nconfirms;
 	struct event *deadline;
-	int pending; /* Neutron calls in flight */
+	int pending; /* confirmations in flight (and one held while starting them) */
 	bool failed;
 	unsigned int reported;
 };
@@ -131,6 +141,11 @@ static void cycle_free(struct cycle *c)
 		event_free(c->deadline);
 	free(c->port_ids);
 	free(c->router_ids);
+	for (size_t i = 0; i < c->want_cap; i++)
+		kcheck_sum_free(&c->want[i]);
+	free(c->want);
+	free(c->marker);
+	actions_free(&c->actions);
 	fwdset_free(&c->set);
 	if (c->routers)
 		neutron_routers_free(c->routers);
@@ -147,7 +162,7 @@ static void cycle_end(struct cycle *c, bool openstack_failed)
 	/* The verify answers come after the cycle: the totals so far. */
 	log_info("reconcile: %zu forwardings, %u Neutron requests, %.1f ms, %u change%s "
 	         "reported%s; tables: %lu drifts repaired, %lu suspects cleared by the pat-agent",
-	        c->set.n, neutron_requests(m) - c->requests_before, (now() - c->started) * 1000,
+	        c->listed, neutron_requests(m) - c->requests_before, (now() - c->started) * 1000,
 	        c->reported, c->reported == 1 ? "" : "s",
 	        openstack_failed ? ", OpenStack failed: backing off" : "", m->drifts,
 	        m->unconfirmed);
@@ -233,40 +248,52 @@ static void confirm(struct cycle *c, const struct action *a)
 
 static void act(struct cycle *c)
 {
-	struct actions actions;
+	struct actions acts;
 
-	if (decide(&c->set, c->routers, &actions) < 0) {
+	if (decide_scoped(&c->set, c->routers, DECIDE_ROUTERS, &acts) < 0 ||
+	        actions_merge(&c->actions, &acts) < 0) {
 		log_warnx("Failed to compare with Neutron: out of memory");
 		cycle_end(c, false);
 		return;
 	}
 	c->pending = 1; /* held until every confirmation is started */
-	for (size_t i = 0; i < actions.n; i++) {
-		if (actions.v[i].kind == ACTION_PORT_SUSPECT ||
-		        actions.v[i].kind == ACTION_ROUTER_SUSPECT)
-			confirm(c, &actions.v[i]);
+	for (size_t i = 0; i < c->actions.n; i++) {
+		const struct action *a = &c->actions.v[i];
+		if (a->kind == ACTION_PORT_SUSPECT || a->kind == ACTION_ROUTER_SUSPECT)
+			confirm(c, a);
 		else
-			report(c, &actions.v[i], false);
+			report(c, a, false);
 	}
-	actions_free(&actions);
+	actions_free(&c->actions);
 	if (--c->pending == 0)
 		cycle_end(c, c->failed);
 }
 
-static void listing_done(struct cycle *c, const struct http_error *err, const char *what)
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
 {
-	if (err != NULL) {
-		if (!c->failed)
-			log_warnx("Neutron %s failed (%s): nothing will be changed this cycle",
-			        what, err->message ? err->message : strerror(-err->code));
-		c->failed = true;
-	}
-	if (--c->pending > 0)
-		return;
-	if (c->failed)
-		cycle_end(c, true);
-	else
-		act(c);
+	struct cycle *c = arg;
+
+	log_warnx("Neutron did not answer within %.0f s: nothing will be changed this cycle",
+	        monitor_deadline(c->m->cfg.second_monitoring));
+	cycle_end(c, true); /* cancels what is in flight */
+}
+
+/* Starts (or restarts) the deadline of a look at Neutron. */
+static int arm_deadline(struct cycle *c)
+{
+	double d = monitor_deadline(c->m->cfg.second_monitoring);
+	struct timeval tv = {.tv_sec = (time_t)d, .tv_usec = (suseconds_t)((d - floor(d)) * 1e6)};
+
+	if (c->deadline == NULL && (c->deadline = evtimer_new(c->m->base, on_deadline, c)) == NULL)
+		return -ENOMEM;
+	return evtimer_add(c->deadline, &tv) < 0 ? -ENOMEM : 0;
+}
+
+static void neutron_failed(struct cycle *c, const struct http_error *err, const char *what)
+{
+	log_warnx("Neutron %s failed (%s): nothing will be changed this cycle", what,
+	        err->message ? err->message : strerror(-err->code));
+	cycle_end(c, true);
 }
 
 /*
@@ -283,36 +310,77 @@ static int on_ports_page(const struct neutron_ports *page, void *arg)
 	return r;
 }
 
-static int ask_ports(struct cycle *c);
+static void list_done(struct cycle *c);
+static int request_page(struct cycle *c, const char *marker);
+
+/* The chunk's ports are known: its conclusions kept, it is dropped, the listing goes on. */
+static void chunk_done(struct cycle *c)
+{
+	struct actions acts;
+	char *marker = c->marker;
+	int r;
+
+	if (decide_scoped(&c->set, NULL, DECIDE_PORTS, &acts) < 0 ||
+	        actions_merge(&c->actions, &acts) < 0) {
+		log_warnx("Failed to compare with Neutron: out of memory");
+		cycle_end(c, false);
+		return;
+	}
+	fwdset_clear_records(&c->set);
+	/* No deadline while the pat-agent is asked: its own timeout holds. */
+	if (c->deadline != NULL)
+		evtimer_del(c->deadline);
+	if (marker == NULL) {
+		list_done(c);
+		return;
+	}
+	c->marker = NULL;
+	r = request_page(c, marker);
+	free(marker);
+	if (r < 0) {
+		log_warnx("Failed to ask the pat-agent for the next page of forwardings");
+		cycle_end(c, false);
+	}
+}
 
 static void on_ports(struct neutron_ports *l, const struct http_error *err, void *arg)
 {
-	static const struct http_error oom = {.code = -ENOMEM};
 	struct cycle *c = arg;
 
 	c->ports_call = NULL; /* ended: the handle is no longer ours to cancel */
 	if (l != NULL)
 		neutron_ports_free(l); /* empty: the pages went to on_ports_page */
-	if (err == NULL && c->ports_asked < c->nports && ask_ports(c) == 0)
-		return; /* the next chunk is asked */
-	listing_done(c, err == NULL && c->ports_asked < c->nports ? &oom : err, "port listing");
+	free(c->port_ids);
+	c->port_ids = NULL;
+	if (err != NULL)
+		neutron_failed(c, err, "port listing");
+	else
+		chunk_done(c);
 }
 
-/* The next chunk of the port ids: one listing, counted once in pending. */
-static int ask_ports(struct cycle *c)
+/* The chunk's port ids, in one listing. */
+static void ask_ports(struct cycle *c)
 {
-	size_t n = c->nports - c->ports_asked;
-	struct neutron_port_filter pf = {
-	        .ids = c->port_ids + c->ports_asked, .ids_len = n > PORTS_CHUNK ? PORTS_CHUNK : n};
-
+	struct neutron_port_filter pf = {0};
 	int r;
 
-	/* Counted first: an early failure calls on_ports before this returns. */
-	c->ports_asked += pf.ids_len;
+	r = decide_ids(&c->set, &c->port_ids, &c->nports, &c->router_ids, &c->nrouters);
+	free(c->router_ids); /* asked once all are listed */
+	c->router_ids = NULL;
+	if (r < 0 || arm_deadline(c) < 0) {
+		log_warnx("Failed to ask Neutron about the ports: out of memory");
+		cycle_end(c, false);
+		return;
+	}
+	if (c->nports == 0) {
+		chunk_done(c);
+		return;
+	}
+	pf.ids = c->port_ids;
+	pf.ids_len = c->nports;
 	r = neutron_ports_each(c->m->os->neutron, &pf, on_ports_page, on_ports, c, &c->ports_call);
 	if (r < 0) /* not started, no callback */
-		c->ports_asked -= pf.ids_len;
-	return r;
+		neutron_failed(c, &(struct http_error){.code = -ENOMEM}, "port listing");
 }
 
 static void on_routers(struct neutron_routers *l, const struct http_error *err, void *arg)
@@ -321,25 +389,21 @@ static void on_routers(struct neutron_routers *l, const struct http_error *err, 
 
 	c->routers_call = NULL;
 	c->routers = l;
-	listing_done(c, err, "router listing");
+	if (err != NULL)
+		neutron_failed(c, err, "router listing");
+	else
+		act(c);
 }
 
-static void on_deadline(evutil_socket_t fd, short what, void *arg)
+/* Every forwarding listed and its port judged: their routers, by their external addresses. */
+static void ask_routers(struct cycle *c)
 {
-	struct cycle *c = arg;
+	struct neutron_router_filter rf = {0};
 
-	log_warnx("Neutron did not answer within %.0f s: nothing will be changed this cycle",
-	        monitor_deadline(c->m->cfg.second_monitoring));
-	cycle_end(c, true); /* cancels what is in flight */
-}
-
-static void ask_neutron(struct cycle *c)
-{
-	struct neutron *n = c->m->os->neutron;
-	double d = monitor_deadline(c->m->cfg.second_monitoring);
-	struct timeval tv = {.tv_sec = (time_t)d, .tv_usec = (suseconds_t)((d - floor(d)) * 1e6)};
-
-	if (decide_ids(&c->set, &c->port_ids, &c->nports, &c->router_ids, &c->nrouters) < 0) {
+	if (fwdset_pairs_as_records(&c->set) < 0 ||
+	        decide_ids(&c->set, &c->port_ids, &c->nports, &c->router_ids, &c->nrouters) < 0 ||
+	        arm_deadline(c) < 0) {
+		log_warnx("Failed to ask Neutron about the routers: out of memory");
 		cycle_end(c, false);
 		return;
 	}
@@ -347,22 +411,10 @@ static void ask_neutron(struct cycle *c)
 		cycle_end(c, false);
 		return;
 	}
-	c->deadline = evtimer_new(c->m->base, on_deadline, c);
-	if (c->deadline == NULL || evtimer_add(c->deadline, &tv) < 0) {
-		log_warnx("Failed to arm the reconcile deadline: out of memory");
-		cycle_end(c, false);
-		return;
-	}
-	c->pending = 2;
-	if (c->nports > 0) {
-		if (ask_ports(c) < 0)
-			listing_done(c, &(struct http_error){.code = -ENOMEM}, "port listing");
-	} else {
-		c->pending--;
-	}
-	struct neutron_router_filter rf = {.ids = c->router_ids, .ids_len = c->nrouters};
-	if (neutron_routers_list(n, &rf, on_routers, c, &c->routers_call) < 0)
-		listing_done(c, &(struct http_error){.code = -ENOMEM}, "router listing");
+	rf.ids = c->router_ids;
+	rf.ids_len = c->nrouters;
+	if (neutron_routers_list(c->m->os->neutron, &rf, on_routers, c, &c->routers_call) < 0)
+		neutron_failed(c, &(struct http_error){.code = -ENOMEM}, "router listing");
 }
 
 /* A suspected drift on its way to the pat-agent, who decides. */
@@ -436,22 +488,22 @@ static void ask_verify(struct cycle *c, const char *router_id, char *seen)
 
 static void check_namespace(struct cycle *c, const char *name, const char *router_id)
 {
+	static const struct kcheck_sum none;
 	struct monitor *m = c->m;
-	const struct fwdset_rec *run = NULL;
+	const struct kcheck_sum *want = &none;
 	struct nft_conn *conn;
 	char *cause = NULL;
 	uint32_t router;
-	size_t n = 0;
 	int r;
 
 	if (*router_id == '\0' || netns_check(m->cfg.netns_dir, name) != 1)
 		return;
 	router = fwdset_find(&c->set, &c->set.routers, router_id);
-	if (router != FWDSET_NONE)
-		run = fwdset_router_run(&c->set, router, &n);
+	if (router != FWDSET_NONE && router < c->want_cap)
+		want = &c->want[router];
 	r = nft_open(m->cfg.netns_dir, name, &conn, &cause);
 	if (r == 0) {
-		r = kcheck_table(conn, &m->nft, &c->set, run, n, &cause);
+		r = kcheck_table(conn, &m->nft, c->set.key, want, &cause);
 		nft_close(conn);
 	}
 	if (r == 1) {
@@ -497,21 +549,50 @@ static void check_kernel(struct cycle *c)
 	}
 }
 
-static int request_page(struct cycle *c, const char *marker);
+/* f, the record just added to the set: summed up into its router's table. */
+static int want_add(struct cycle *c, const struct forwarding *f)
+{
+	uint32_t router = c->set.v[c->set.n - 1].router;
 
-/* Adds one page's forwardings to the cycle's, compactly. */
+	while (router >= c->want_cap) {
+		size_t cap = c->want_cap;
+		struct kcheck_sum *v = array_grow(c->want, &cap, c->want_cap, sizeof(*v), 16);
+		if (v == NULL)
+			return -ENOMEM;
+		memset(v + c->want_cap, 0, (cap - c->want_cap) * sizeof(*v));
+		c->want = v;
+		c->want_cap = cap;
+	}
+	return kcheck_want_add(&c->want[router], c->set.key, f);
+}
+
+/* Adds one page's forwardings to the chunk, compactly, and to their routers' sums. */
 static int add_page(struct cycle *c, const struct ipc_answer *ans, char **why)
 {
 	struct forwarding *page;
 	size_t n;
-	int r;
+	int r = 0;
 
 	if ((r = ipc_answer_forwardings(ans, &page, &n, why)) < 0)
 		return r;
-	if ((r = fwdset_add_all(&c->set, page, n)) == -EINVAL)
+	for (size_t i = 0; r == 0 && i < n; i++)
+		if ((r = fwdset_add(&c->set, &page[i])) == 0)
+			r = want_add(c, &page[i]);
+	if (r == -EINVAL)
 		*why = strdup("a forwarding id is not a UUID");
+	c->listed += n;
 	free(page);
 	return r;
+}
+
+/* All listed: the kernel checked against the sums, then Neutron asked about the routers. */
+static void list_done(struct cycle *c)
+{
+	check_kernel(c);
+	if (c->m->os == NULL)
+		cycle_end(c, false);
+	else
+		ask_routers(c);
 }
 
 static void on_list(const struct ipc_answer *ans, const char *error, void *arg)
@@ -533,19 +614,26 @@ static void on_list(const struct ipc_answer *ans, const char *error, void *arg)
 		cycle_end(c, false);
 		return;
 	}
-	if ((next = ipc_answer_next_marker(ans)) != NULL) {
-		if (request_page(c, next) < 0) {
-			log_warnx("Failed to ask the pat-agent for the next page of forwardings");
+	next = ipc_answer_next_marker(ans);
+	if (c->m->os == NULL) /* standalone: the sums are all the kernel check needs */
+		fwdset_clear_records(&c->set);
+	else if (c->set.n >= CHUNK || (next == NULL && c->set.n > 0)) {
+		if (next != NULL && (c->marker = strdup(next)) == NULL) {
+			log_warnx("Failed to keep the list's marker: out of memory");
 			cycle_end(c, false);
+			return;
 		}
+		ask_ports(c); /* the listing goes on from chunk_done() */
 		return;
 	}
-	fwdset_sort(&c->set);
-	check_kernel(c);
-	if (c->m->os == NULL)
+	if (next == NULL) {
+		list_done(c);
+		return;
+	}
+	if (request_page(c, next) < 0) {
+		log_warnx("Failed to ask the pat-agent for the next page of forwardings");
 		cycle_end(c, false);
-	else
-		ask_neutron(c);
+	}
 }
 
 /* A forwarding created or deleted between two pages is seen next cycle. */
