@@ -164,17 +164,33 @@ static int pair_intern(struct fwdset *s, uint32_t router, uint32_t ext)
 	return names_intern(s, &s->pairs, text, &i);
 }
 
+/* fwdset_add_router() giving the external address's index too. */
+static int add_router(struct fwdset *s, const struct forwarding *f, uint32_t *router, uint32_t *ext)
+{
+	if (!fwd_uuid_valid(f->id))
+		return -EINVAL;
+	if (names_intern(s, &s->routers, f->router_id, router) < 0 ||
+	        ext_intern(s, &f->external_addr, ext) < 0 || pair_intern(s, *router, *ext) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+int fwdset_add_router(struct fwdset *s, const struct forwarding *f, uint32_t *router)
+{
+	uint32_t ext;
+
+	return add_router(s, f, router, &ext);
+}
+
 int fwdset_add(struct fwdset *s, const struct forwarding *f)
 {
 	struct fwdset_rec *v, r;
 	size_t nports = s->ports.n;
+	int e;
 
-	if (!fwd_uuid_valid(f->id))
-		return -EINVAL;
 	memset(&r, 0, sizeof(r));
-	if (names_intern(s, &s->routers, f->router_id, &r.router) < 0 ||
-	        ext_intern(s, &f->external_addr, &r.ext) < 0)
-		return -ENOMEM;
+	if ((e = add_router(s, f, &r.router, &r.ext)) < 0)
+		return e;
 	r.port = FWDSET_NONE;
 	if (f->internal_port_id[0] != '\0' &&
 	        (port_state_reserve(s) < 0 ||
@@ -182,8 +198,6 @@ int fwdset_add(struct fwdset *s, const struct forwarding *f)
 		return -ENOMEM;
 	if (s->ports.n > nports) /* a new port: not listed by Neutron yet */
 		memset(&s->port_state[nports], 0, sizeof(*s->port_state));
-	if (pair_intern(s, r.router, r.ext) < 0)
-		return -ENOMEM;
 	memcpy(r.in, f->internal_addr.u.bytes, addr_len(&f->internal_addr));
 	r.in_family = (uint8_t)f->internal_addr.family;
 	r.protocol = f->protocol;

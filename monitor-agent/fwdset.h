@@ -78,6 +78,12 @@ void fwdset_init(struct fwdset *s);
 void fwdset_free(struct fwdset *s);
 /* A compact copy of f. 0, -EINVAL (id not a UUID) or -ENOMEM. */
 int fwdset_add(struct fwdset *s, const struct forwarding *f);
+/*
+ * What fwdset_add() keeps of f across fwdset_clear_records(), alone: its
+ * router (index in *router), external address and their pair, no record.
+ * 0, -EINVAL (id not a UUID) or -ENOMEM.
+ */
+int fwdset_add_router(struct fwdset *s, const struct forwarding *f, uint32_t *router);
 /* fwdset_add() of v[0..n), stopping at the first error. */
 int fwdset_add_all(struct fwdset *s, const struct forwarding *v, size_t n);
 /* Record i in full (fields the set does not hold are zero). */

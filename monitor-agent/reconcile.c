@@ -56,17 +56,21 @@
 
 /*
  * Forwardings per chunk: listed, their ports asked from Neutron in one
- * listing (its URLs, ~195 ids each, are built when it starts), decided,
- * then dropped. 5,000 hold ~1 MB; fewer would cost a partial URL per chunk
- * more often. A port whose forwardings fall in two chunks is asked twice.
+ * listing (its URLs, ~190 ids each, are built when it starts), decided,
+ * then dropped. Two at most (one fills while the other is asked about),
+ * ~0.4 MB each; fewer would cost a partial URL per chunk more often (at
+ * 100,000: 551 requests, 541 with chunks of 5,000). A port whose
+ * forwardings fall in two chunks is asked in both.
  */
-#define CHUNK 5000
+#define CHUNK 2000
 
 /*
  * Forwardings per list page: the pat-agent never builds, nor the monitor
- * parses, one JSON answer for all of a large cloud's forwardings.
+ * parses, one JSON answer for all of a large cloud's forwardings. A page
+ * in flight (its text, JSON tree and decoded forwardings) is the largest
+ * part of a cycle's memory: 500 took ~1 MB more at peak than 250.
  */
-#define LIST_PAGE 500
+#define LIST_PAGE 250
 
 /* A suspect being confirmed by a GET of its own. */
 struct confirm {
@@ -80,11 +84,22 @@ struct cycle {
 	struct monitor *m;
 	double started;
 	unsigned int requests_before;
-	struct fwdset set;       /* a chunk of the forwardings; all their routers */
+	struct fwdset set;       /* every forwarding's router and external address */
 	struct kcheck_sum *want; /* by router index in set: what its table should hold */
 	size_t want_cap;
+	/*
+	 * Two chunks: chunk[fill] takes the pages as they come while Neutron
+	 * is asked about the other's ports (asking), so the two overlap.
+	 */
+	struct fwdset chunk[2];
+	int fill;
+	bool asking;
+	bool listing;    /* a list page is asked from the pat-agent */
+	bool list_ended; /* the last page came */
+	bool aborted;    /* ends when the list page in flight comes back */
+	bool aborted_openstack;
 	size_t listed; /* forwardings listed so far */
-	char *marker;  /* of the next list page, while a chunk is being decided */
+	char *marker;  /* of the next list page, while it waits for room */
 	const char **port_ids, **router_ids;
 	size_t nports, nrouters;
 	struct actions actions; /* the chunks' conclusions, then the routers' */
@@ -146,6 +161,8 @@ static void cycle_free(struct cycle *c)
 	free(c->want);
 	free(c->marker);
 	actions_free(&c->actions);
+	fwdset_free(&c->chunk[0]);
+	fwdset_free(&c->chunk[1]);
 	fwdset_free(&c->set);
 	if (c->routers)
 		neutron_routers_free(c->routers);
@@ -269,13 +286,31 @@ static void act(struct cycle *c)
 		cycle_end(c, c->failed);
 }
 
+/*
+ * Ends the cycle, or, while a list page is asked from the pat-agent (its
+ * answer comes to the cycle), stops all else and ends it when it comes.
+ */
+static void cycle_fail(struct cycle *c, bool openstack_failed)
+{
+	if (!c->listing) {
+		cycle_end(c, openstack_failed);
+		return;
+	}
+	c->aborted = true;
+	c->aborted_openstack |= openstack_failed;
+	neutron_call_cancel(c->ports_call);
+	c->ports_call = NULL;
+	if (c->deadline != NULL)
+		evtimer_del(c->deadline);
+}
+
 static void on_deadline(evutil_socket_t fd, short what, void *arg)
 {
 	struct cycle *c = arg;
 
 	log_warnx("Neutron did not answer within %.0f s: nothing will be changed this cycle",
 	        monitor_deadline(c->m->cfg.second_monitoring));
-	cycle_end(c, true); /* cancels what is in flight */
+	cycle_fail(c, true); /* cancels what is in flight */
 }
 
 /* Starts (or restarts) the deadline of a look at Neutron. */
@@ -293,7 +328,13 @@ static void neutron_failed(struct cycle *c, const struct http_error *err, const 
 {
 	log_warnx("Neutron %s failed (%s): nothing will be changed this cycle", what,
 	        err->message ? err->message : strerror(-err->code));
-	cycle_end(c, true);
+	cycle_fail(c, true);
+}
+
+/* The chunk being asked about (the one not filling). */
+static struct fwdset *asked(struct cycle *c)
+{
+	return &c->chunk[c->fill ^ 1];
 }
 
 /*
@@ -306,42 +347,25 @@ static int on_ports_page(const struct neutron_ports *page, void *arg)
 	int r = 0;
 
 	for (size_t i = 0; r == 0 && i < page->len; i++)
-		r = fwdset_note_port(&c->set, &page->v[i]);
+		r = fwdset_note_port(asked(c), &page->v[i]);
 	return r;
 }
 
-static void list_done(struct cycle *c);
-static int request_page(struct cycle *c, const char *marker);
-
-/* The chunk's ports are known: its conclusions kept, it is dropped, the listing goes on. */
-static void chunk_done(struct cycle *c)
+/* The asked chunk's ports are known: its conclusions kept, its records dropped. */
+static int chunk_decide(struct cycle *c)
 {
 	struct actions acts;
-	char *marker = c->marker;
-	int r;
 
-	if (decide_scoped(&c->set, NULL, DECIDE_PORTS, &acts) < 0 ||
+	if (decide_scoped(asked(c), NULL, DECIDE_PORTS, &acts) < 0 ||
 	        actions_merge(&c->actions, &acts) < 0) {
 		log_warnx("Failed to compare with Neutron: out of memory");
-		cycle_end(c, false);
-		return;
+		return -ENOMEM;
 	}
-	fwdset_clear_records(&c->set);
-	/* No deadline while the pat-agent is asked: its own timeout holds. */
-	if (c->deadline != NULL)
-		evtimer_del(c->deadline);
-	if (marker == NULL) {
-		list_done(c);
-		return;
-	}
-	c->marker = NULL;
-	r = request_page(c, marker);
-	free(marker);
-	if (r < 0) {
-		log_warnx("Failed to ask the pat-agent for the next page of forwardings");
-		cycle_end(c, false);
-	}
+	fwdset_clear_records(asked(c));
+	return 0;
 }
+
+static void advance(struct cycle *c);
 
 static void on_ports(struct neutron_ports *l, const struct http_error *err, void *arg)
 {
@@ -352,35 +376,54 @@ static void on_ports(struct neutron_ports *l, const struct http_error *err, void
 		neutron_ports_free(l); /* empty: the pages went to on_ports_page */
 	free(c->port_ids);
 	c->port_ids = NULL;
+	c->asking = false;
+	/* No deadline while only the pat-agent is asked: its own timeout holds. */
+	evtimer_del(c->deadline);
 	if (err != NULL)
 		neutron_failed(c, err, "port listing");
+	else if (chunk_decide(c) < 0)
+		cycle_fail(c, false);
 	else
-		chunk_done(c);
+		advance(c);
 }
 
-/* The chunk's port ids, in one listing. */
-static void ask_ports(struct cycle *c)
+/*
+ * The full chunk's port ids, in one listing: 0 when asked, 1 when it had
+ * none (decided at once), -ENOMEM when the cycle is failing.
+ */
+static int ask_ports(struct cycle *c)
 {
 	struct neutron_port_filter pf = {0};
 	int r;
 
-	r = decide_ids(&c->set, &c->port_ids, &c->nports, &c->router_ids, &c->nrouters);
+	c->fill ^= 1; /* the full chunk is asked about; the other, empty, fills */
+	r = decide_ids(asked(c), &c->port_ids, &c->nports, &c->router_ids, &c->nrouters);
 	free(c->router_ids); /* asked once all are listed */
 	c->router_ids = NULL;
 	if (r < 0 || arm_deadline(c) < 0) {
 		log_warnx("Failed to ask Neutron about the ports: out of memory");
-		cycle_end(c, false);
-		return;
+		cycle_fail(c, false);
+		return -ENOMEM;
 	}
 	if (c->nports == 0) {
-		chunk_done(c);
-		return;
+		free(c->port_ids);
+		c->port_ids = NULL;
+		evtimer_del(c->deadline);
+		if (chunk_decide(c) < 0) {
+			cycle_fail(c, false);
+			return -ENOMEM;
+		}
+		return 1;
 	}
 	pf.ids = c->port_ids;
 	pf.ids_len = c->nports;
 	r = neutron_ports_each(c->m->os->neutron, &pf, on_ports_page, on_ports, c, &c->ports_call);
-	if (r < 0) /* not started, no callback */
+	if (r < 0) { /* not started, no callback */
 		neutron_failed(c, &(struct http_error){.code = -ENOMEM}, "port listing");
+		return -ENOMEM;
+	}
+	c->asking = true;
+	return 0;
 }
 
 static void on_routers(struct neutron_routers *l, const struct http_error *err, void *arg)
@@ -549,35 +592,45 @@ static void check_kernel(struct cycle *c)
 	}
 }
 
-/* f, the record just added to the set: summed up into its router's table. */
-static int want_add(struct cycle *c, const struct forwarding *f)
-{
-	uint32_t router = c->set.v[c->set.n - 1].router;
+static int request_page(struct cycle *c, const char *marker);
 
+/* What router index router of the set calls for in its table. */
+static struct kcheck_sum *want_of(struct cycle *c, uint32_t router)
+{
 	while (router >= c->want_cap) {
 		size_t cap = c->want_cap;
 		struct kcheck_sum *v = array_grow(c->want, &cap, c->want_cap, sizeof(*v), 16);
 		if (v == NULL)
-			return -ENOMEM;
+			return NULL;
 		memset(v + c->want_cap, 0, (cap - c->want_cap) * sizeof(*v));
 		c->want = v;
 		c->want_cap = cap;
 	}
-	return kcheck_want_add(&c->want[router], c->set.key, f);
+	return &c->want[router];
 }
 
-/* Adds one page's forwardings to the chunk, compactly, and to their routers' sums. */
+/*
+ * Adds one page's forwardings to their routers' sums and, to be judged
+ * against Neutron, compactly to the filling chunk.
+ */
 static int add_page(struct cycle *c, const struct ipc_answer *ans, char **why)
 {
 	struct forwarding *page;
+	struct kcheck_sum *w;
+	uint32_t router;
 	size_t n;
 	int r = 0;
 
 	if ((r = ipc_answer_forwardings(ans, &page, &n, why)) < 0)
 		return r;
-	for (size_t i = 0; r == 0 && i < n; i++)
-		if ((r = fwdset_add(&c->set, &page[i])) == 0)
-			r = want_add(c, &page[i]);
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		if ((r = fwdset_add_router(&c->set, &page[i], &router)) < 0)
+			break;
+		if ((w = want_of(c, router)) == NULL)
+			r = -ENOMEM;
+		else if ((r = kcheck_want_add(w, c->set.key, &page[i])) == 0 && c->m->os != NULL)
+			r = fwdset_add(&c->chunk[c->fill], &page[i]);
+	}
 	if (r == -EINVAL)
 		*why = strdup("a forwarding id is not a UUID");
 	c->listed += n;
@@ -595,6 +648,37 @@ static void list_done(struct cycle *c)
 		ask_routers(c);
 }
 
+/*
+ * Moves the look on: a full chunk (or the last) is asked about once the
+ * other is decided, the next page is asked for while there is a chunk to
+ * fill, and once all are listed and decided, the kernel and the routers.
+ */
+static void advance(struct cycle *c)
+{
+	struct fwdset *f = &c->chunk[c->fill];
+	char *marker;
+	int r;
+
+	while (!c->asking && (f->n >= CHUNK || (c->list_ended && f->n > 0))) {
+		if (ask_ports(c) < 0)
+			return;
+		f = &c->chunk[c->fill];
+	}
+	if (c->marker != NULL && !c->listing && f->n < CHUNK) {
+		marker = c->marker;
+		c->marker = NULL;
+		r = request_page(c, marker);
+		free(marker);
+		if (r < 0) {
+			log_warnx("Failed to ask the pat-agent for the next page of forwardings");
+			cycle_fail(c, false);
+		}
+		return;
+	}
+	if (c->list_ended && !c->asking && f->n == 0)
+		list_done(c);
+}
+
 static void on_list(const struct ipc_answer *ans, const char *error, void *arg)
 {
 	struct cycle *c = arg;
@@ -602,6 +686,11 @@ static void on_list(const struct ipc_answer *ans, const char *error, void *arg)
 	char *why = NULL;
 	int r;
 
+	c->listing = false;
+	if (c->aborted) {
+		cycle_end(c, c->aborted_openstack);
+		return;
+	}
 	if (ans == NULL || !ans->ok) {
 		log_warnx("Failed to list forwardings from the pat-agent: %s",
 		        ans ? (ans->error ? ans->error : "?") : error);
@@ -614,26 +703,14 @@ static void on_list(const struct ipc_answer *ans, const char *error, void *arg)
 		cycle_end(c, false);
 		return;
 	}
-	next = ipc_answer_next_marker(ans);
-	if (c->m->os == NULL) /* standalone: the sums are all the kernel check needs */
-		fwdset_clear_records(&c->set);
-	else if (c->set.n >= CHUNK || (next == NULL && c->set.n > 0)) {
-		if (next != NULL && (c->marker = strdup(next)) == NULL) {
-			log_warnx("Failed to keep the list's marker: out of memory");
-			cycle_end(c, false);
-			return;
-		}
-		ask_ports(c); /* the listing goes on from chunk_done() */
-		return;
-	}
-	if (next == NULL) {
-		list_done(c);
-		return;
-	}
-	if (request_page(c, next) < 0) {
-		log_warnx("Failed to ask the pat-agent for the next page of forwardings");
+	if ((next = ipc_answer_next_marker(ans)) == NULL)
+		c->list_ended = true;
+	else if ((c->marker = strdup(next)) == NULL) {
+		log_warnx("Failed to keep the list's marker: out of memory");
 		cycle_end(c, false);
+		return;
 	}
+	advance(c);
 }
 
 /* A forwarding created or deleted between two pages is seen next cycle. */
@@ -651,7 +728,10 @@ static int request_page(struct cycle *c, const char *marker)
 		strcpy(req.marker, marker);
 		req.fields |= IPC_FIELD_MARKER;
 	}
-	return ipc_client_request(c->m->ipc, &req, on_list, c);
+	if (ipc_client_request(c->m->ipc, &req, on_list, c) < 0)
+		return -ENOMEM;
+	c->listing = true;
+	return 0;
 }
 
 static void cycle_start(evutil_socket_t fd, short what, void *arg)
@@ -677,6 +757,8 @@ static void cycle_start(evutil_socket_t fd, short what, void *arg)
 	}
 	c->m = m;
 	fwdset_init(&c->set);
+	fwdset_init(&c->chunk[0]);
+	fwdset_init(&c->chunk[1]);
 	c->started = now();
 	c->requests_before = neutron_requests(m);
 	if (request_page(c, NULL) < 0) {
