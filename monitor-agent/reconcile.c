@@ -63,6 +63,8 @@
  * forwardings fall in two chunks is asked in both.
  */
 #define CHUNK 2000
+/* Tests set fewer, for many chunks from a few forwardings. */
+#define CHUNK_ENV "PRAAS_TEST_MONITOR_CHUNK"
 
 /*
  * Forwardings per list page: the pat-agent never builds, nor the monitor
@@ -659,12 +661,12 @@ static void advance(struct cycle *c)
 	char *marker;
 	int r;
 
-	while (!c->asking && (f->n >= CHUNK || (c->list_ended && f->n > 0))) {
+	while (!c->asking && (f->n >= c->m->chunk || (c->list_ended && f->n > 0))) {
 		if (ask_ports(c) < 0)
 			return;
 		f = &c->chunk[c->fill];
 	}
-	if (c->marker != NULL && !c->listing && f->n < CHUNK) {
+	if (c->marker != NULL && !c->listing && f->n < c->m->chunk) {
 		marker = c->marker;
 		c->marker = NULL;
 		r = request_page(c, marker);
@@ -795,7 +797,9 @@ static void schedule(struct monitor *m, double elapsed)
 int monitor_start(struct monitor *m)
 {
 	struct timeval zero = {0, 0};
+	const char *chunk = getenv(CHUNK_ENV);
 
+	m->chunk = chunk != NULL && atoi(chunk) > 0 ? (size_t)atoi(chunk) : CHUNK;
 	if (m->os != NULL)
 		neutron_set_max_url(m->os->neutron, MONITOR_MAX_URL);
 	m->timer = evtimer_new(m->base, cycle_start, m);
