@@ -157,7 +157,7 @@ const char *nft_elem_format(const struct nft_elem *e, char *buf, size_t len)
 	return buf;
 }
 
-static int fwd_check(const struct forwarding *f, char **cause)
+int nft_fwd_check(const struct forwarding *f, char **cause)
 {
 	const char *why;
 
@@ -173,18 +173,21 @@ int nft_expand_one(const struct forwarding *f, struct nft_elem *v, char **cause)
 {
 	int r;
 
-	if ((r = fwd_check(f, cause)) < 0)
+	if ((r = nft_fwd_check(f, cause)) < 0)
 		return r;
-	for (unsigned int p = f->external.lo; p <= f->external.hi; p++) {
-		struct nft_elem *e = v++;
-		e->protocol = f->protocol;
-		e->ext = f->external_addr;
-		e->ext_port = (uint16_t)p;
-		e->in = f->internal_addr;
-		e->in_port = fwd_internal_port_for(f, (uint16_t)p);
-		e->masquerade = f->masquerade;
-	}
+	for (unsigned int p = f->external.lo; p <= f->external.hi; p++)
+		nft_elem_at(f, (uint16_t)p, v++);
 	return 0;
+}
+
+void nft_elem_at(const struct forwarding *f, uint16_t port, struct nft_elem *e)
+{
+	e->protocol = f->protocol;
+	e->ext = f->external_addr;
+	e->ext_port = port;
+	e->in = f->internal_addr;
+	e->in_port = fwd_internal_port_for(f, port);
+	e->masquerade = f->masquerade;
 }
 
 /* Sorts v and refuses a port forwarded twice. */
@@ -211,7 +214,7 @@ int nft_expand(
 	*out = NULL;
 	*nout = 0;
 	for (size_t i = 0; i < n; i++) {
-		if ((r = fwd_check(&fwds[i], cause)) < 0)
+		if ((r = nft_fwd_check(&fwds[i], cause)) < 0)
 			return r;
 		total += port_range_len(&fwds[i].external);
 	}

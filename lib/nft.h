@@ -176,6 +176,10 @@ int nft_expand(
  * -EINVAL as nft_expand(). For a caller expanding one forwarding at a time.
  */
 int nft_expand_one(const struct forwarding *f, struct nft_elem *v, char **cause);
+/* Whether f can be in a table (what nft_expand_one() refuses): 0 or -EINVAL with *cause. */
+int nft_fwd_check(const struct forwarding *f, char **cause);
+/* The element of f at external port port (within f->external), unchecked. */
+void nft_elem_at(const struct forwarding *f, uint16_t port, struct nft_elem *e);
 /* Orders elements by key alone (address, protocol, port). */
 int nft_elem_key_cmp(const struct nft_elem *a, const struct nft_elem *b);
 int nft_elem_cmp(const struct nft_elem *a, const struct nft_elem *b);

@@ -54,6 +54,18 @@ static void actions_dedup(struct actions *a)
 	a->n = out;
 }
 
+int actions_merge(struct actions *dst, struct actions *src)
+{
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < src->n; i++)
+		r = push(dst, &src->v[i]);
+	actions_free(src);
+	if (r == 0)
+		actions_dedup(dst);
+	return r;
+}
+
 void actions_free(struct actions *a)
 {
 	free(a->v);

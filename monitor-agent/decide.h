@@ -63,6 +63,12 @@ enum decide_scope {
 int decide_scoped(const struct fwdset *s, const struct neutron_routers *routers, unsigned int scope,
         struct actions *out);
 void actions_free(struct actions *a);
+/*
+ * Moves src's actions into dst (src is then empty), each conclusion once,
+ * in decide()'s order: a cycle decides a chunk of forwardings at a time.
+ * 0 or -ENOMEM (dst keeps what it held and part of src).
+ */
+int actions_merge(struct actions *dst, struct actions *src);
 
 /*
  * The distinct non-empty port and router ids of s, sorted, as arrays of

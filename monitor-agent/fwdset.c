@@ -32,6 +32,7 @@ void fwdset_free(struct fwdset *s)
 	names_free(&s->routers);
 	names_free(&s->ports);
 	names_free(&s->exts);
+	names_free(&s->pairs);
 	free(s->ext_addrs);
 	free(s->port_state);
 	free(s->addrs);
@@ -150,17 +151,46 @@ static int port_state_reserve(struct fwdset *s)
 	return 0;
 }
 
+/*
+ * The (router, external address) pair, interned as text: what the router
+ * decisions need of the records, kept when the records are cleared.
+ */
+static int pair_intern(struct fwdset *s, uint32_t router, uint32_t ext)
+{
+	char text[32];
+	uint32_t i;
+
+	snprintf(text, sizeof(text), "%x/%x", router, ext);
+	return names_intern(s, &s->pairs, text, &i);
+}
+
+/* fwdset_add_router() giving the external address's index too. */
+static int add_router(struct fwdset *s, const struct forwarding *f, uint32_t *router, uint32_t *ext)
+{
+	if (!fwd_uuid_valid(f->id))
+		return -EINVAL;
+	if (names_intern(s, &s->routers, f->router_id, router) < 0 ||
+	        ext_intern(s, &f->external_addr, ext) < 0 || pair_intern(s, *router, *ext) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+int fwdset_add_router(struct fwdset *s, const struct forwarding *f, uint32_t *router)
+{
+	uint32_t ext;
+
+	return add_router(s, f, router, &ext);
+}
+
 int fwdset_add(struct fwdset *s, const struct forwarding *f)
 {
 	struct fwdset_rec *v, r;
 	size_t nports = s->ports.n;
+	int e;
 
-	if (!fwd_uuid_valid(f->id))
-		return -EINVAL;
 	memset(&r, 0, sizeof(r));
-	if (names_intern(s, &s->routers, f->router_id, &r.router) < 0 ||
-	        ext_intern(s, &f->external_addr, &r.ext) < 0)
-		return -ENOMEM;
+	if ((e = add_router(s, f, &r.router, &r.ext)) < 0)
+		return e;
 	r.port = FWDSET_NONE;
 	if (f->internal_port_id[0] != '\0' &&
 	        (port_state_reserve(s) < 0 ||
@@ -232,86 +262,6 @@ const char *fwdset_port_id(const struct fwdset *s, const struct fwdset_rec *r)
 	return r->port == FWDSET_NONE ? "" : fwdset_name(&s->ports, r->port);
 }
 
-#define CMP(x, y) ((x) < (y) ? -1 : (x) > (y))
-
-/* Router, then the order of their table's elements (nft_elem_key_cmp). */
-static int cmp_rec(const struct fwdset *s, const struct fwdset_rec *a, const struct fwdset_rec *b)
-{
-	const struct addr *ea, *eb;
-	int r;
-
-	if (a->router != b->router)
-		return CMP(a->router, b->router);
-	if (a->ext != b->ext) {
-		ea = &s->ext_addrs[a->ext];
-		eb = &s->ext_addrs[b->ext];
-		if (ea->family != eb->family)
-			return CMP(ea->family, eb->family);
-		if ((r = memcmp(ea->u.bytes, eb->u.bytes, sizeof(ea->u.bytes))) != 0)
-			return r;
-	}
-	if (a->protocol != b->protocol)
-		return CMP(a->protocol, b->protocol);
-	return CMP(a->external.lo, b->external.lo);
-}
-
-static void swap_rec(struct fwdset_rec *a, struct fwdset_rec *b)
-{
-	struct fwdset_rec t = *a;
-
-	*a = *b;
-	*b = t;
-}
-
-/* Moves v[root] down the heap of v[0..n) until its children are no greater. */
-static void sift_down(const struct fwdset *s, struct fwdset_rec *v, size_t root, size_t n)
-{
-	for (;;) {
-		size_t child = 2 * root + 1;
-		if (child >= n)
-			return;
-		if (child + 1 < n && cmp_rec(s, &v[child], &v[child + 1]) < 0)
-			child++;
-		if (cmp_rec(s, &v[root], &v[child]) >= 0)
-			return;
-		swap_rec(&v[root], &v[child]);
-		root = child;
-	}
-}
-
-/*
- * A heapsort, in place: glibc's qsort() sorts large records through a
- * temporary array (1.6 MB more at 100,000), and takes no context for
- * the external addresses the order needs.
- */
-void fwdset_sort(struct fwdset *s)
-{
-	for (size_t i = s->n / 2; i-- > 0;)
-		sift_down(s, s->v, i, s->n);
-	for (size_t end = s->n; end-- > 1;) {
-		swap_rec(&s->v[0], &s->v[end]);
-		sift_down(s, s->v, 0, end);
-	}
-}
-
-const struct fwdset_rec *fwdset_router_run(const struct fwdset *s, uint32_t router, size_t *len)
-{
-	size_t lo = 0, hi = s->n, first;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (s->v[mid].router < router)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	first = lo;
-	while (lo < s->n && s->v[lo].router == router)
-		lo++;
-	*len = lo - first;
-	return s->v + first;
-}
-
 int fwdset_note_port(struct fwdset *s, const struct neutron_port *p)
 {
 	uint32_t i = p->id ? fwdset_find(s, &s->ports, p->id) : FWDSET_NONE;
@@ -348,4 +298,34 @@ const struct fwdset_port *fwdset_port_state(const struct fwdset *s, uint32_t i)
 	static const struct fwdset_port none;
 
 	return i < s->ports.n ? &s->port_state[i] : &none;
+}
+
+void fwdset_clear_records(struct fwdset *s)
+{
+	struct fwdset_names *t = &s->ports;
+
+	s->n = 0;
+	s->naddrs = 0;
+	t->n = 0;
+	t->used = 0;
+	if (t->slots != NULL)
+		memset(t->slots, 0, t->nslots * sizeof(*t->slots));
+}
+
+int fwdset_pairs_as_records(struct fwdset *s)
+{
+	struct fwdset_rec *v, r;
+
+	fwdset_clear_records(s);
+	for (uint32_t i = 0; i < s->pairs.n; i++) {
+		memset(&r, 0, sizeof(r));
+		if (sscanf(fwdset_name(&s->pairs, i), "%x/%x", &r.router, &r.ext) != 2)
+			return -EINVAL; /* cannot be: pair_intern() wrote it */
+		r.port = FWDSET_NONE;
+		if ((v = array_grow(s->v, &s->cap, s->n, sizeof(*v), 256)) == NULL)
+			return -ENOMEM;
+		s->v = v;
+		s->v[s->n++] = r;
+	}
+	return 0;
 }

@@ -6,6 +6,10 @@
  * port, what Neutron's listing said of it (listed, and its addresses), so
  * the listing itself need not be kept.
  *
+ * Records can be cleared a chunk at a time (fwdset_clear_records()) while
+ * what the routers' decisions need stays: each (router, external address)
+ * pair seen, few however many records.
+ *
  * Promises: fwdset_get() gives back what fwdset_add() took, for the
  * fields the monitor uses (no id, project, description, status, times or
  * host: the monitor reports ports and routers, never a forwarding by its
@@ -58,8 +62,9 @@ struct fwdset {
 	struct fwdset_rec *v;
 	size_t n, cap;
 	struct fwdset_names routers, ports;
-	struct fwdset_names exts; /* external addresses, as text */
-	struct addr *ext_addrs;   /* one per ext name, parsed */
+	struct fwdset_names exts;  /* external addresses, as text */
+	struct fwdset_names pairs; /* router and external address indexes, as text */
+	struct addr *ext_addrs;    /* one per ext name, parsed */
 	size_t ext_addrs_cap;
 	struct fwdset_port *port_state; /* one per port name */
 	size_t port_state_cap;
@@ -73,6 +78,12 @@ void fwdset_init(struct fwdset *s);
 void fwdset_free(struct fwdset *s);
 /* A compact copy of f. 0, -EINVAL (id not a UUID) or -ENOMEM. */
 int fwdset_add(struct fwdset *s, const struct forwarding *f);
+/*
+ * What fwdset_add() keeps of f across fwdset_clear_records(), alone: its
+ * router (index in *router), external address and their pair, no record.
+ * 0, -EINVAL (id not a UUID) or -ENOMEM.
+ */
+int fwdset_add_router(struct fwdset *s, const struct forwarding *f, uint32_t *router);
 /* fwdset_add() of v[0..n), stopping at the first error. */
 int fwdset_add_all(struct fwdset *s, const struct forwarding *v, size_t n);
 /* Record i in full (fields the set does not hold are zero). */
@@ -88,15 +99,6 @@ struct addr fwdset_addr(uint8_t family, const uint8_t bytes[16]);
 uint32_t fwdset_find(const struct fwdset *s, const struct fwdset_names *t, const char *name);
 const char *fwdset_name(const struct fwdset_names *t, uint32_t i);
 /*
- * Sorts the records by router, so each router's are a run, and within a
- * run in the order of the table elements they expand to (by external
- * address, protocol, first external port).
- */
-void fwdset_sort(struct fwdset *s);
-/* The run of router index router in a sorted set: *len records. */
-const struct fwdset_rec *fwdset_router_run(const struct fwdset *s, uint32_t router, size_t *len);
-
-/*
  * Neutron listed port p: its addresses are kept if the set forwards to
  * it (other ports cost nothing). 0 or -ENOMEM.
  */
@@ -104,4 +106,16 @@ int fwdset_note_port(struct fwdset *s, const struct neutron_port *p);
 /* What was noted of port index i (listed false when never noted). */
 const struct fwdset_port *fwdset_port_state(const struct fwdset *s, uint32_t i);
 
+/*
+ * Forgets the records, their ports and what Neutron said of them, keeping
+ * the routers, external addresses and their pairs (and the memory, for the
+ * next records): a cycle holds one chunk of records at a time.
+ */
+void fwdset_clear_records(struct fwdset *s);
+/*
+ * Replaces the records by one per (router, external address) pair of
+ * every record added so far, without a port: what decide_scoped() needs
+ * for DECIDE_ROUTERS. 0 or -ENOMEM.
+ */
+int fwdset_pairs_as_records(struct fwdset *s);
 #endif

@@ -8,98 +8,84 @@
 #include "cause.h"
 #include "nft-read.h"
 
-struct kcheck {
-	const struct fwdset *s;
-	const struct fwdset_rec *v;
-	size_t n;
-	size_t want, want_masq; /* elements the records call for */
-	size_t seen, seen_masq; /* and those the kernel listed */
-	char *drift;            /* the first difference, or NULL */
-};
-
-#define CMP(x, y) ((x) < (y) ? -1 : (x) > (y))
-
-/* The record's keys against an element's: fwdset_sort()'s order, a port in a range. */
-static int key_cmp(const struct kcheck *k, const struct fwdset_rec *r, const struct nft_elem *e)
+/*
+ * An element's hash: its bytes in a fixed layout (only the address's own
+ * bytes, so padding never counts); a masquerade element is its key alone,
+ * tagged apart from map elements.
+ */
+static uint64_t elem_hash(const uint8_t key[SIPHASH_KEY_LEN], const struct nft_elem *e, bool masq)
 {
-	struct addr ext = fwdset_ext(k->s, r);
-	int d;
+	uint8_t b[2 * (1 + 16 + 2) + 2];
+	size_t n = 0;
 
-	if (ext.family != e->ext.family)
-		return CMP(ext.family, e->ext.family);
-	if ((d = memcmp(ext.u.bytes, e->ext.u.bytes, addr_len(&ext))) != 0)
-		return d;
-	if (r->protocol != e->protocol)
-		return CMP(r->protocol, e->protocol);
-	if (e->ext_port < r->external.lo)
-		return 1;
-	return e->ext_port > r->external.hi ? -1 : 0;
-}
-
-static const struct fwdset_rec *find(const struct kcheck *k, const struct nft_elem *e)
-{
-	size_t lo = 0, hi = k->n;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		int d = key_cmp(k, &k->v[mid], e);
-		if (d == 0)
-			return &k->v[mid];
-		if (d < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
+	memset(b, 0, sizeof(b));
+	b[n++] = masq;
+	b[n++] = e->protocol;
+	b[n++] = (uint8_t)e->ext.family;
+	memcpy(b + n, e->ext.u.bytes, addr_len(&e->ext));
+	n += 16;
+	b[n++] = (uint8_t)(e->ext_port >> 8);
+	b[n++] = (uint8_t)e->ext_port;
+	if (!masq) {
+		b[n++] = (uint8_t)e->in.family;
+		memcpy(b + n, e->in.u.bytes, addr_len(&e->in));
+		n += 16;
+		b[n++] = (uint8_t)(e->in_port >> 8);
+		b[n++] = (uint8_t)e->in_port;
 	}
-	return NULL;
+	return siphash24(key, b, n);
 }
 
-/* What record r calls for at the element's external port. */
-static struct nft_elem wanted(const struct kcheck *k, const struct fwdset_rec *r, uint16_t port)
+static void sum_add(struct kcheck_sum *s, const uint8_t key[SIPHASH_KEY_LEN],
+        const struct nft_elem *e, bool masq)
 {
-	struct forwarding f = {.external = r->external, .internal = r->internal};
-	struct nft_elem w;
-
-	memset(&w, 0, sizeof(w));
-	w.protocol = r->protocol;
-	w.ext = fwdset_ext(k->s, r);
-	w.ext_port = port;
-	w.in = fwdset_addr(r->in_family, r->in);
-	w.in_port = fwd_internal_port_for(&f, port);
-	return w;
+	if (masq) {
+		s->masq += elem_hash(key, e, true);
+		s->nmasq++;
+	} else {
+		s->map += elem_hash(key, e, false);
+		s->nmap++;
+	}
 }
 
-static void note(
-        struct kcheck *k, const char *what, const struct nft_elem *e, const struct nft_elem *w)
+int kcheck_want_add(
+        struct kcheck_sum *w, const uint8_t key[SIPHASH_KEY_LEN], const struct forwarding *f)
 {
-	char buf[160], buf2[160];
+	char *cause = NULL;
+	struct nft_elem e;
 
-	if (k->drift != NULL)
-		return;
-	if (asprintf(&k->drift, "%s %s%s%s", what, nft_elem_format(e, buf, sizeof(buf)),
-	            w ? " should be " : "", w ? nft_elem_format(w, buf2, sizeof(buf2)) : "") < 0)
-		k->drift = NULL;
+	if (w->unsound != NULL)
+		return 0;
+	/* Refused as nft_sync() would: the check of this router then fails. */
+	if (nft_fwd_check(f, &cause) < 0) {
+		w->unsound = cause;
+		return cause != NULL ? 0 : -ENOMEM;
+	}
+	for (unsigned int p = f->external.lo; p <= f->external.hi; p++) {
+		nft_elem_at(f, (uint16_t)p, &e);
+		sum_add(w, key, &e, false);
+		if (f->masquerade)
+			sum_add(w, key, &e, true);
+	}
+	return 0;
 }
+
+void kcheck_sum_free(struct kcheck_sum *w)
+{
+	free(w->unsound);
+	memset(w, 0, sizeof(*w));
+}
+
+struct kcheck {
+	const uint8_t *key;
+	struct kcheck_sum seen;
+};
 
 static int on_elem(void *arg, const struct nft_elem *e, bool masq)
 {
 	struct kcheck *k = arg;
-	const struct fwdset_rec *r = find(k, e);
-	struct nft_elem w;
 
-	if (r == NULL) {
-		note(k, masq ? "unexpected masquerade element" : "unexpected element", e, NULL);
-		return 0;
-	}
-	if (masq) {
-		if (!r->masquerade)
-			note(k, "unexpected masquerade element", e, NULL);
-		k->seen_masq++;
-		return 0;
-	}
-	w = wanted(k, r, e->ext_port);
-	if (nft_elem_cmp(&w, e) != 0)
-		note(k, "element", e, &w);
-	k->seen++;
+	sum_add(&k->seen, k->key, e, masq);
 	return 0;
 }
 
@@ -107,79 +93,47 @@ static void on_restart(void *arg)
 {
 	struct kcheck *k = arg;
 
-	free(k->drift);
-	k->drift = NULL;
-	k->seen = k->seen_masq = 0;
+	memset(&k->seen, 0, sizeof(k->seen));
 }
 
-/*
- * What the records call for, and whether they are sound: each valid
- * (what nft_sync() would refuse, nft_expand_one() refuses), no port
- * forwarded twice (neighbours in the sorted run overlap).
- */
-static int count_wanted(struct kcheck *k, char **cause)
+/* 1 with *cause when the sums differ, 0 when not, -ENOMEM. */
+static int compare_sums(const struct kcheck_sum *seen, const struct kcheck_sum *want, char **cause)
 {
-	struct nft_elem *buf = NULL;
-	struct forwarding f;
-	size_t cap = 0;
 	int r = 0;
 
-	for (size_t i = 0; r == 0 && i < k->n; i++) {
-		const struct fwdset_rec *a = &k->v[i];
-		size_t len = port_range_len(&a->external);
-		if (len > cap) {
-			struct nft_elem *b = reallocarray(buf, len, sizeof(*b));
-			if (b == NULL) {
-				r = cause_errno(cause, -ENOMEM, "expand %zu forwarded ports", len);
-				break;
-			}
-			buf = b;
-			cap = len;
-		}
-		fwdset_get(k->s, (size_t)(a - k->s->v), &f);
-		if ((r = nft_expand_one(&f, buf, cause)) < 0)
-			break;
-		if (i > 0 && a->ext == a[-1].ext && a->protocol == a[-1].protocol &&
-		        a->external.lo <= a[-1].external.hi) {
-			char text[160];
-			r = cause_errno(cause, -EEXIST, "port forwarded twice (%s)",
-			        nft_elem_format(&buf[0], text, sizeof(text)));
-		}
-		k->want += len;
-		k->want_masq += a->masquerade ? len : 0;
-	}
-	free(buf);
-	return r;
+	if (seen->nmap != want->nmap)
+		r = asprintf(cause, "%llu elements where %llu are wanted",
+		        (unsigned long long)seen->nmap, (unsigned long long)want->nmap);
+	else if (seen->nmasq != want->nmasq)
+		r = asprintf(cause, "%llu masquerade elements where %llu are wanted",
+		        (unsigned long long)seen->nmasq, (unsigned long long)want->nmasq);
+	else if (seen->map != want->map)
+		r = asprintf(cause, "the %llu elements are not the ones wanted",
+		        (unsigned long long)seen->nmap);
+	else if (seen->masq != want->masq)
+		r = asprintf(cause, "the %llu masquerade elements are not the ones wanted",
+		        (unsigned long long)seen->nmasq);
+	else
+		return 0;
+	return r < 0 ? cause_errno(cause, -ENOMEM, "describe a drift") : 1;
 }
 
-int kcheck_table(struct nft_conn *conn, const struct nft_opts *o, const struct fwdset *s,
-        const struct fwdset_rec *run, size_t n, char **cause)
+int kcheck_table(struct nft_conn *conn, const struct nft_opts *o,
+        const uint8_t key[SIPHASH_KEY_LEN], const struct kcheck_sum *want, char **cause)
 {
-	struct kcheck k = {.s = s, .v = run, .n = n};
+	struct kcheck k = {.key = key};
 	struct nft_elem_sink sink = {.elem = on_elem, .restart = on_restart, .arg = &k};
 	struct nft_state st;
 	int r;
 
 	*cause = NULL;
-	if ((r = count_wanted(&k, cause)) < 0)
+	if (want->unsound != NULL)
+		return cause_errno(cause, -EINVAL, "%s", want->unsound);
+	if ((r = nft_read_sink(conn, o, &st, &sink, cause)) < 0)
 		return r;
-	if ((r = nft_read_sink(conn, o, &st, &sink, cause)) < 0) {
-		free(k.drift);
-		return r;
-	}
 	r = nft_compare_rules(&st, o, cause);
 	nft_state_free(&st);
-	if (r != 0) {
-		free(k.drift);
+	if (r != 0)
 		return r;
-	}
-	if (k.drift == NULL && k.seen != k.want)
-		r = asprintf(&k.drift, "%zu elements where %zu are wanted", k.seen, k.want);
-	else if (k.drift == NULL && k.seen_masq != k.want_masq)
-		r = asprintf(&k.drift, "%zu masquerade elements where %zu are wanted", k.seen_masq,
-		        k.want_masq);
-	if (r < 0)
-		return cause_errno(cause, -ENOMEM, "describe a drift");
-	*cause = k.drift;
-	return k.drift != NULL ? 1 : 0;
+	return compare_sums(&k.seen, want, cause);
 }

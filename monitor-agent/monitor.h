@@ -34,6 +34,7 @@ struct monitor {
 	struct event *sig_term, *sig_int;
 	struct notify *notify; /* NULL: notifications off (transport_url "") */
 	struct lease *lease;   /* whether this monitor acts (lease.h) */
+	size_t chunk;          /* forwardings per chunk of a cycle (reconcile.c) */
 };
 
 /* Starts the periodic reconcile: the first one at once. */

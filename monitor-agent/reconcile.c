@@ -1,9 +1,13 @@
 /*
- * One reconcile cycle: list the forwardings from the pat-agent, check each
- * router namespace's table, ask Neutron about the ports and routers they
- * reference (a few paginated listings, never one call per forwarding), and
- * report what changed. Nothing is reported from a failed or partial look:
- * any error ends the cycle with no change and backs off.
+ * One reconcile cycle: list the forwardings from the pat-agent a page at a
+ * time, and for each chunk of them ask Neutron about their ports (a few
+ * paginated listings, never one call per forwarding) and decide, then drop
+ * the chunk; once all are listed, check each router namespace's table
+ * against what the forwardings summed up to (kcheck.h), ask Neutron about
+ * their routers, and report what changed. A cycle thus holds one chunk of
+ * forwardings and a few bytes per router, however many there are. Nothing
+ * is reported from a failed or partial look: any error ends the cycle with
+ * no change and backs off.
  */
 #include <errno.h>
 #include <malloc.h>
@@ -13,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "array-grow.h"
 #include "cause.h"
 #include "decide.h"
 #include "fwdset.h"
@@ -29,8 +34,9 @@
 
 #define BACKOFF_CAP 300.0 /* seconds */
 /*
- * A look at Neutron that takes longer than this is abandoned and counts as
- * a failure (a hung Neutron must not hold the monitor for the HTTP
+ * A look at Neutron (one chunk's port listing, or the router listing and
+ * the confirmations) that takes longer than this is abandoned and counts
+ * as a failure (a hung Neutron must not hold the monitor for the HTTP
  * client's retries, minutes). Generous, since 10,000 forwardings cost a
  * few hundred milliseconds of Neutron's time.
  */
@@ -49,18 +55,24 @@
 #define MONITOR_MAX_URL 8000
 
 /*
- * Port ids per port listing: the listing's URLs (~195 ids each) are built
- * when it starts, so 100,000 ids in one would hold ~4 MB of URLs through
- * the whole look; chunks hold ~200 kB, for a partial URL per chunk (~1%
- * more requests).
+ * Forwardings per chunk: listed, their ports asked from Neutron in one
+ * listing (its URLs, ~190 ids each, are built when it starts), decided,
+ * then dropped. Two at most (one fills while the other is asked about),
+ * ~0.4 MB each; fewer would cost a partial URL per chunk more often (at
+ * 100,000: 551 requests, 541 with chunks of 5,000). A port whose
+ * forwardings fall in two chunks is asked in both.
  */
-#define PORTS_CHUNK 5000
+#define CHUNK 2000
+/* Tests set fewer, for many chunks from a few forwardings. */
+#define CHUNK_ENV "PRAAS_TEST_MONITOR_CHUNK"
 
 /*
  * Forwardings per list page: the pat-agent never builds, nor the monitor
- * parses, one JSON answer for all of a large cloud's forwardings.
+ * parses, one JSON answer for all of a large cloud's forwardings. A page
+ * in flight (its text, JSON tree and decoded forwardings) is the largest
+ * part of a cycle's memory: 500 took ~1 MB more at peak than 250.
  */
-#define LIST_PAGE 500
+#define LIST_PAGE 250
 
 /* A suspect being confirmed by a GET of its own. */
 struct confirm {
@@ -74,16 +86,31 @@ struct cycle {
 	struct monitor *m;
 	double started;
 	unsigned int requests_before;
-	struct fwdset set; /* the forwardings listed, sorted by router once all came */
+	struct fwdset set;       /* every forwarding's router and external address */
+	struct kcheck_sum *want; /* by router index in set: what its table should hold */
+	size_t want_cap;
+	/*
+	 * Two chunks: chunk[fill] takes the pages as they come while Neutron
+	 * is asked about the other's ports (asking), so the two overlap.
+	 */
+	struct fwdset chunk[2];
+	int fill;
+	bool asking;
+	bool listing;    /* a list page is asked from the pat-agent */
+	bool list_ended; /* the last page came */
+	bool aborted;    /* ends when the list page in flight comes back */
+	bool aborted_openstack;
+	size_t listed; /* forwardings listed so far */
+	char *marker;  /* of the next list page, while it waits for room */
 	const char **port_ids, **router_ids;
 	size_t nports, nrouters;
-	size_t ports_asked; /* port ids in the listings started so far */
+	struct actions actions; /* the chunks' conclusions, then the routers' */
 	struct neutron_routers *routers;
 	struct neutron_call *ports_call, *routers_call; /* listings in flight */
 	struct confirm *confirms[CONFIRMS_MAX];         /* confirmations in flight */
 	size_t nconfirms;
 	struct event *deadline;
-	int pending; /* Neutron calls in flight */
+	int pending; /* confirmations in flight (and one held while starting them) */
 	bool failed;
 	unsigned int reported;
 };
@@ -131,6 +158,13 @@ static void cycle_free(struct cycle *c)
 		event_free(c->deadline);
 	free(c->port_ids);
 	free(c->router_ids);
+	for (size_t i = 0; i < c->want_cap; i++)
+		kcheck_sum_free(&c->want[i]);
+	free(c->want);
+	free(c->marker);
+	actions_free(&c->actions);
+	fwdset_free(&c->chunk[0]);
+	fwdset_free(&c->chunk[1]);
 	fwdset_free(&c->set);
 	if (c->routers)
 		neutron_routers_free(c->routers);
@@ -147,7 +181,7 @@ static void cycle_end(struct cycle *c, bool openstack_failed)
 	/* The verify answers come after the cycle: the totals so far. */
 	log_info("reconcile: %zu forwardings, %u Neutron requests, %.1f ms, %u change%s "
 	         "reported%s; tables: %lu drifts repaired, %lu suspects cleared by the pat-agent",
-	        c->set.n, neutron_requests(m) - c->requests_before, (now() - c->started) * 1000,
+	        c->listed, neutron_requests(m) - c->requests_before, (now() - c->started) * 1000,
 	        c->reported, c->reported == 1 ? "" : "s",
 	        openstack_failed ? ", OpenStack failed: backing off" : "", m->drifts,
 	        m->unconfirmed);
@@ -233,40 +267,76 @@ static void confirm(struct cycle *c, const struct action *a)
 
 static void act(struct cycle *c)
 {
-	struct actions actions;
+	struct actions acts;
 
-	if (decide(&c->set, c->routers, &actions) < 0) {
+	if (decide_scoped(&c->set, c->routers, DECIDE_ROUTERS, &acts) < 0 ||
+	        actions_merge(&c->actions, &acts) < 0) {
 		log_warnx("Failed to compare with Neutron: out of memory");
 		cycle_end(c, false);
 		return;
 	}
 	c->pending = 1; /* held until every confirmation is started */
-	for (size_t i = 0; i < actions.n; i++) {
-		if (actions.v[i].kind == ACTION_PORT_SUSPECT ||
-		        actions.v[i].kind == ACTION_ROUTER_SUSPECT)
-			confirm(c, &actions.v[i]);
+	for (size_t i = 0; i < c->actions.n; i++) {
+		const struct action *a = &c->actions.v[i];
+		if (a->kind == ACTION_PORT_SUSPECT || a->kind == ACTION_ROUTER_SUSPECT)
+			confirm(c, a);
 		else
-			report(c, &actions.v[i], false);
+			report(c, a, false);
 	}
-	actions_free(&actions);
+	actions_free(&c->actions);
 	if (--c->pending == 0)
 		cycle_end(c, c->failed);
 }
 
-static void listing_done(struct cycle *c, const struct http_error *err, const char *what)
+/*
+ * Ends the cycle, or, while a list page is asked from the pat-agent (its
+ * answer comes to the cycle), stops all else and ends it when it comes.
+ */
+static void cycle_fail(struct cycle *c, bool openstack_failed)
 {
-	if (err != NULL) {
-		if (!c->failed)
-			log_warnx("Neutron %s failed (%s): nothing will be changed this cycle",
-			        what, err->message ? err->message : strerror(-err->code));
-		c->failed = true;
-	}
-	if (--c->pending > 0)
+	if (!c->listing) {
+		cycle_end(c, openstack_failed);
 		return;
-	if (c->failed)
-		cycle_end(c, true);
-	else
-		act(c);
+	}
+	c->aborted = true;
+	c->aborted_openstack |= openstack_failed;
+	neutron_call_cancel(c->ports_call);
+	c->ports_call = NULL;
+	if (c->deadline != NULL)
+		evtimer_del(c->deadline);
+}
+
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct cycle *c = arg;
+
+	log_warnx("Neutron did not answer within %.0f s: nothing will be changed this cycle",
+	        monitor_deadline(c->m->cfg.second_monitoring));
+	cycle_fail(c, true); /* cancels what is in flight */
+}
+
+/* Starts (or restarts) the deadline of a look at Neutron. */
+static int arm_deadline(struct cycle *c)
+{
+	double d = monitor_deadline(c->m->cfg.second_monitoring);
+	struct timeval tv = {.tv_sec = (time_t)d, .tv_usec = (suseconds_t)((d - floor(d)) * 1e6)};
+
+	if (c->deadline == NULL && (c->deadline = evtimer_new(c->m->base, on_deadline, c)) == NULL)
+		return -ENOMEM;
+	return evtimer_add(c->deadline, &tv) < 0 ? -ENOMEM : 0;
+}
+
+static void neutron_failed(struct cycle *c, const struct http_error *err, const char *what)
+{
+	log_warnx("Neutron %s failed (%s): nothing will be changed this cycle", what,
+	        err->message ? err->message : strerror(-err->code));
+	cycle_fail(c, true);
+}
+
+/* The chunk being asked about (the one not filling). */
+static struct fwdset *asked(struct cycle *c)
+{
+	return &c->chunk[c->fill ^ 1];
 }
 
 /*
@@ -279,40 +349,83 @@ static int on_ports_page(const struct neutron_ports *page, void *arg)
 	int r = 0;
 
 	for (size_t i = 0; r == 0 && i < page->len; i++)
-		r = fwdset_note_port(&c->set, &page->v[i]);
+		r = fwdset_note_port(asked(c), &page->v[i]);
 	return r;
 }
 
-static int ask_ports(struct cycle *c);
+/* The asked chunk's ports are known: its conclusions kept, its records dropped. */
+static int chunk_decide(struct cycle *c)
+{
+	struct actions acts;
+
+	if (decide_scoped(asked(c), NULL, DECIDE_PORTS, &acts) < 0 ||
+	        actions_merge(&c->actions, &acts) < 0) {
+		log_warnx("Failed to compare with Neutron: out of memory");
+		return -ENOMEM;
+	}
+	fwdset_clear_records(asked(c));
+	return 0;
+}
+
+static void advance(struct cycle *c);
 
 static void on_ports(struct neutron_ports *l, const struct http_error *err, void *arg)
 {
-	static const struct http_error oom = {.code = -ENOMEM};
 	struct cycle *c = arg;
 
 	c->ports_call = NULL; /* ended: the handle is no longer ours to cancel */
 	if (l != NULL)
 		neutron_ports_free(l); /* empty: the pages went to on_ports_page */
-	if (err == NULL && c->ports_asked < c->nports && ask_ports(c) == 0)
-		return; /* the next chunk is asked */
-	listing_done(c, err == NULL && c->ports_asked < c->nports ? &oom : err, "port listing");
+	free(c->port_ids);
+	c->port_ids = NULL;
+	c->asking = false;
+	/* No deadline while only the pat-agent is asked: its own timeout holds. */
+	evtimer_del(c->deadline);
+	if (err != NULL)
+		neutron_failed(c, err, "port listing");
+	else if (chunk_decide(c) < 0)
+		cycle_fail(c, false);
+	else
+		advance(c);
 }
 
-/* The next chunk of the port ids: one listing, counted once in pending. */
+/*
+ * The full chunk's port ids, in one listing: 0 when asked, 1 when it had
+ * none (decided at once), -ENOMEM when the cycle is failing.
+ */
 static int ask_ports(struct cycle *c)
 {
-	size_t n = c->nports - c->ports_asked;
-	struct neutron_port_filter pf = {
-	        .ids = c->port_ids + c->ports_asked, .ids_len = n > PORTS_CHUNK ? PORTS_CHUNK : n};
-
+	struct neutron_port_filter pf = {0};
 	int r;
 
-	/* Counted first: an early failure calls on_ports before this returns. */
-	c->ports_asked += pf.ids_len;
+	c->fill ^= 1; /* the full chunk is asked about; the other, empty, fills */
+	r = decide_ids(asked(c), &c->port_ids, &c->nports, &c->router_ids, &c->nrouters);
+	free(c->router_ids); /* asked once all are listed */
+	c->router_ids = NULL;
+	if (r < 0 || arm_deadline(c) < 0) {
+		log_warnx("Failed to ask Neutron about the ports: out of memory");
+		cycle_fail(c, false);
+		return -ENOMEM;
+	}
+	if (c->nports == 0) {
+		free(c->port_ids);
+		c->port_ids = NULL;
+		evtimer_del(c->deadline);
+		if (chunk_decide(c) < 0) {
+			cycle_fail(c, false);
+			return -ENOMEM;
+		}
+		return 1;
+	}
+	pf.ids = c->port_ids;
+	pf.ids_len = c->nports;
 	r = neutron_ports_each(c->m->os->neutron, &pf, on_ports_page, on_ports, c, &c->ports_call);
-	if (r < 0) /* not started, no callback */
-		c->ports_asked -= pf.ids_len;
-	return r;
+	if (r < 0) { /* not started, no callback */
+		neutron_failed(c, &(struct http_error){.code = -ENOMEM}, "port listing");
+		return -ENOMEM;
+	}
+	c->asking = true;
+	return 0;
 }
 
 static void on_routers(struct neutron_routers *l, const struct http_error *err, void *arg)
@@ -321,25 +434,21 @@ static void on_routers(struct neutron_routers *l, const struct http_error *err, 
 
 	c->routers_call = NULL;
 	c->routers = l;
-	listing_done(c, err, "router listing");
+	if (err != NULL)
+		neutron_failed(c, err, "router listing");
+	else
+		act(c);
 }
 
-static void on_deadline(evutil_socket_t fd, short what, void *arg)
+/* Every forwarding listed and its port judged: their routers, by their external addresses. */
+static void ask_routers(struct cycle *c)
 {
-	struct cycle *c = arg;
+	struct neutron_router_filter rf = {0};
 
-	log_warnx("Neutron did not answer within %.0f s: nothing will be changed this cycle",
-	        monitor_deadline(c->m->cfg.second_monitoring));
-	cycle_end(c, true); /* cancels what is in flight */
-}
-
-static void ask_neutron(struct cycle *c)
-{
-	struct neutron *n = c->m->os->neutron;
-	double d = monitor_deadline(c->m->cfg.second_monitoring);
-	struct timeval tv = {.tv_sec = (time_t)d, .tv_usec = (suseconds_t)((d - floor(d)) * 1e6)};
-
-	if (decide_ids(&c->set, &c->port_ids, &c->nports, &c->router_ids, &c->nrouters) < 0) {
+	if (fwdset_pairs_as_records(&c->set) < 0 ||
+	        decide_ids(&c->set, &c->port_ids, &c->nports, &c->router_ids, &c->nrouters) < 0 ||
+	        arm_deadline(c) < 0) {
+		log_warnx("Failed to ask Neutron about the routers: out of memory");
 		cycle_end(c, false);
 		return;
 	}
@@ -347,22 +456,10 @@ static void ask_neutron(struct cycle *c)
 		cycle_end(c, false);
 		return;
 	}
-	c->deadline = evtimer_new(c->m->base, on_deadline, c);
-	if (c->deadline == NULL || evtimer_add(c->deadline, &tv) < 0) {
-		log_warnx("Failed to arm the reconcile deadline: out of memory");
-		cycle_end(c, false);
-		return;
-	}
-	c->pending = 2;
-	if (c->nports > 0) {
-		if (ask_ports(c) < 0)
-			listing_done(c, &(struct http_error){.code = -ENOMEM}, "port listing");
-	} else {
-		c->pending--;
-	}
-	struct neutron_router_filter rf = {.ids = c->router_ids, .ids_len = c->nrouters};
-	if (neutron_routers_list(n, &rf, on_routers, c, &c->routers_call) < 0)
-		listing_done(c, &(struct http_error){.code = -ENOMEM}, "router listing");
+	rf.ids = c->router_ids;
+	rf.ids_len = c->nrouters;
+	if (neutron_routers_list(c->m->os->neutron, &rf, on_routers, c, &c->routers_call) < 0)
+		neutron_failed(c, &(struct http_error){.code = -ENOMEM}, "router listing");
 }
 
 /* A suspected drift on its way to the pat-agent, who decides. */
@@ -436,22 +533,22 @@ static void ask_verify(struct cycle *c, const char *router_id, char *seen)
 
 static void check_namespace(struct cycle *c, const char *name, const char *router_id)
 {
+	static const struct kcheck_sum none;
 	struct monitor *m = c->m;
-	const struct fwdset_rec *run = NULL;
+	const struct kcheck_sum *want = &none;
 	struct nft_conn *conn;
 	char *cause = NULL;
 	uint32_t router;
-	size_t n = 0;
 	int r;
 
 	if (*router_id == '\0' || netns_check(m->cfg.netns_dir, name) != 1)
 		return;
 	router = fwdset_find(&c->set, &c->set.routers, router_id);
-	if (router != FWDSET_NONE)
-		run = fwdset_router_run(&c->set, router, &n);
+	if (router != FWDSET_NONE && router < c->want_cap)
+		want = &c->want[router];
 	r = nft_open(m->cfg.netns_dir, name, &conn, &cause);
 	if (r == 0) {
-		r = kcheck_table(conn, &m->nft, &c->set, run, n, &cause);
+		r = kcheck_table(conn, &m->nft, c->set.key, want, &cause);
 		nft_close(conn);
 	}
 	if (r == 1) {
@@ -499,19 +596,89 @@ static void check_kernel(struct cycle *c)
 
 static int request_page(struct cycle *c, const char *marker);
 
-/* Adds one page's forwardings to the cycle's, compactly. */
+/* What router index router of the set calls for in its table. */
+static struct kcheck_sum *want_of(struct cycle *c, uint32_t router)
+{
+	while (router >= c->want_cap) {
+		size_t cap = c->want_cap;
+		struct kcheck_sum *v = array_grow(c->want, &cap, c->want_cap, sizeof(*v), 16);
+		if (v == NULL)
+			return NULL;
+		memset(v + c->want_cap, 0, (cap - c->want_cap) * sizeof(*v));
+		c->want = v;
+		c->want_cap = cap;
+	}
+	return &c->want[router];
+}
+
+/*
+ * Adds one page's forwardings to their routers' sums and, to be judged
+ * against Neutron, compactly to the filling chunk.
+ */
 static int add_page(struct cycle *c, const struct ipc_answer *ans, char **why)
 {
 	struct forwarding *page;
+	struct kcheck_sum *w;
+	uint32_t router;
 	size_t n;
-	int r;
+	int r = 0;
 
 	if ((r = ipc_answer_forwardings(ans, &page, &n, why)) < 0)
 		return r;
-	if ((r = fwdset_add_all(&c->set, page, n)) == -EINVAL)
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		if ((r = fwdset_add_router(&c->set, &page[i], &router)) < 0)
+			break;
+		if ((w = want_of(c, router)) == NULL)
+			r = -ENOMEM;
+		else if ((r = kcheck_want_add(w, c->set.key, &page[i])) == 0 && c->m->os != NULL)
+			r = fwdset_add(&c->chunk[c->fill], &page[i]);
+	}
+	if (r == -EINVAL)
 		*why = strdup("a forwarding id is not a UUID");
+	c->listed += n;
 	free(page);
 	return r;
+}
+
+/* All listed: the kernel checked against the sums, then Neutron asked about the routers. */
+static void list_done(struct cycle *c)
+{
+	check_kernel(c);
+	if (c->m->os == NULL)
+		cycle_end(c, false);
+	else
+		ask_routers(c);
+}
+
+/*
+ * Moves the look on: a full chunk (or the last) is asked about once the
+ * other is decided, the next page is asked for while there is a chunk to
+ * fill, and once all are listed and decided, the kernel and the routers.
+ */
+static void advance(struct cycle *c)
+{
+	struct fwdset *f = &c->chunk[c->fill];
+	char *marker;
+	int r;
+
+	while (!c->asking && (f->n >= c->m->chunk || (c->list_ended && f->n > 0))) {
+		if (ask_ports(c) < 0)
+			return;
+		f = &c->chunk[c->fill];
+	}
+	if (c->marker != NULL && !c->listing && f->n < c->m->chunk) {
+		marker = c->marker;
+		c->marker = NULL;
+		r = request_page(c, marker);
+		free(marker);
+		if (r < 0) {
+			log_warnx("Failed to ask the pat-agent for the next page of forwardings");
+			cycle_fail(c, false);
+		}
+		return;
+	}
+	if (c->list_ended && !c->asking && f->n == 0)
+		list_done(c);
 }
 
 static void on_list(const struct ipc_answer *ans, const char *error, void *arg)
@@ -521,6 +688,11 @@ static void on_list(const struct ipc_answer *ans, const char *error, void *arg)
 	char *why = NULL;
 	int r;
 
+	c->listing = false;
+	if (c->aborted) {
+		cycle_end(c, c->aborted_openstack);
+		return;
+	}
 	if (ans == NULL || !ans->ok) {
 		log_warnx("Failed to list forwardings from the pat-agent: %s",
 		        ans ? (ans->error ? ans->error : "?") : error);
@@ -533,19 +705,14 @@ static void on_list(const struct ipc_answer *ans, const char *error, void *arg)
 		cycle_end(c, false);
 		return;
 	}
-	if ((next = ipc_answer_next_marker(ans)) != NULL) {
-		if (request_page(c, next) < 0) {
-			log_warnx("Failed to ask the pat-agent for the next page of forwardings");
-			cycle_end(c, false);
-		}
+	if ((next = ipc_answer_next_marker(ans)) == NULL)
+		c->list_ended = true;
+	else if ((c->marker = strdup(next)) == NULL) {
+		log_warnx("Failed to keep the list's marker: out of memory");
+		cycle_end(c, false);
 		return;
 	}
-	fwdset_sort(&c->set);
-	check_kernel(c);
-	if (c->m->os == NULL)
-		cycle_end(c, false);
-	else
-		ask_neutron(c);
+	advance(c);
 }
 
 /* A forwarding created or deleted between two pages is seen next cycle. */
@@ -563,7 +730,10 @@ static int request_page(struct cycle *c, const char *marker)
 		strcpy(req.marker, marker);
 		req.fields |= IPC_FIELD_MARKER;
 	}
-	return ipc_client_request(c->m->ipc, &req, on_list, c);
+	if (ipc_client_request(c->m->ipc, &req, on_list, c) < 0)
+		return -ENOMEM;
+	c->listing = true;
+	return 0;
 }
 
 static void cycle_start(evutil_socket_t fd, short what, void *arg)
@@ -589,6 +759,8 @@ static void cycle_start(evutil_socket_t fd, short what, void *arg)
 	}
 	c->m = m;
 	fwdset_init(&c->set);
+	fwdset_init(&c->chunk[0]);
+	fwdset_init(&c->chunk[1]);
 	c->started = now();
 	c->requests_before = neutron_requests(m);
 	if (request_page(c, NULL) < 0) {
@@ -625,7 +797,9 @@ static void schedule(struct monitor *m, double elapsed)
 int monitor_start(struct monitor *m)
 {
 	struct timeval zero = {0, 0};
+	const char *chunk = getenv(CHUNK_ENV);
 
+	m->chunk = chunk != NULL && atoi(chunk) > 0 ? (size_t)atoi(chunk) : CHUNK;
 	if (m->os != NULL)
 		neutron_set_max_url(m->os->neutron, MONITOR_MAX_URL);
 	m->timer = evtimer_new(m->base, cycle_start, m);

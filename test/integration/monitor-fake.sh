@@ -13,7 +13,11 @@
 #    through the new address;
 #  - with 1,000 forwardings, the Neutron requests of one cycle stay a few
 #    pages (counted by the fake itself), not one per forwarding.
+# Chunks of 300 forwardings (PRAAS_TEST_MONITOR_CHUNK; 2,000 by default), so
+# the 1,000 go through several, Neutron asked about one while the pat-agent's
+# next page is read, and SIGTERM comes while both are in flight.
 set -u
+export PRAAS_TEST_MONITOR_CHUNK=300
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib/topo.sh"
 . "$here/lib/agent.sh"

@@ -1,9 +1,8 @@
 /*
  * The monitor's compact forwardings (monitor-agent/fwdset.c): a record
  * small enough for 100,000 in a few megabytes, what goes in comes back
- * out, and the sort puts each router's records in the order of its
- * table's elements (external address, protocol, port), which the kernel
- * compare streams in.
+ * out, and a chunk's records are dropped while what the routers'
+ * decisions need stays.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -95,75 +94,74 @@ static void test_bad_id(void **state)
 }
 
 /*
- * A router's run is ordered by external address (by its bytes, whatever
- * order the addresses were interned in), then protocol, then port.
+ * A cycle drops each chunk's records once decided: what the routers'
+ * decisions need (their external addresses) stays, the ports go, and the
+ * next chunk reuses the memory.
  */
-static void test_sort(void **state)
+static void test_clear_records(void **state)
 {
 	struct forwarding in[] = {
-	        fwd(ROUTER_2, "203.0.113.9", IPPROTO_TCP, 10),
+	        fwd(ROUTER_1, "203.0.113.9", IPPROTO_TCP, 10),
 	        fwd(ROUTER_1, "203.0.113.9", IPPROTO_UDP, 30),
-	        fwd(ROUTER_1, "203.0.113.9", IPPROTO_TCP, 50),
-	        fwd(ROUTER_1, "203.0.113.2", IPPROTO_UDP, 70),
-	        fwd(ROUTER_1, "203.0.113.9", IPPROTO_TCP, 20),
-	        fwd(ROUTER_1, "203.0.113.2", IPPROTO_TCP, 90),
-	        fwd(ROUTER_1, "203.0.113.10", IPPROTO_TCP, 5),
+	        fwd(ROUTER_2, "2001:db8::1", IPPROTO_TCP, 50),
 	};
-	/* ROUTER_1's, expected: .2 tcp 90, .2 udp 70, .9 tcp 20, .9 tcp 50, .9 udp 30, .10 tcp 5 */
-	const uint16_t want[] = {90, 70, 20, 50, 30, 5};
-	const struct fwdset_rec *run;
+	struct forwarding next = fwd(ROUTER_1, "203.0.113.2", IPPROTO_TCP, 70);
+	struct forwarding out;
 	struct fwdset s;
-	size_t len;
 
 	(void)state;
 	fwdset_init(&s);
-	assert_int_equal(fwdset_add_all(&s, in, sizeof(in) / sizeof(in[0])), 0);
-	fwdset_sort(&s);
-	run = fwdset_router_run(&s, fwdset_find(&s, &s.routers, ROUTER_1), &len);
-	assert_int_equal(len, 6);
-	for (size_t i = 0; i < len; i++)
-		assert_int_equal(run[i].external.lo, want[i]);
-	run = fwdset_router_run(&s, fwdset_find(&s, &s.routers, ROUTER_2), &len);
-	assert_int_equal(len, 1);
-	assert_int_equal(run[0].external.lo, 10);
+	assert_int_equal(fwdset_add_all(&s, in, 3), 0);
+	fwdset_clear_records(&s);
+	assert_int_equal(s.n, 0);
+	assert_int_equal(s.ports.n, 0);
+	assert_int_equal(fwdset_find(&s, &s.ports, PORT_A), FWDSET_NONE);
+	assert_int_equal(s.routers.n, 2);
+	/* The next chunk: its port is interned again, not listed yet. */
+	assert_int_equal(fwdset_add(&s, &next), 0);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.ports.n, 1);
+	assert_false(fwdset_port_state(&s, s.v[0].port)->listed);
+	fwdset_get(&s, 0, &out);
+	assert_string_equal(out.internal_port_id, PORT_A);
+	assert_string_equal(out.router_id, ROUTER_1);
 	fwdset_free(&s);
 }
 
-/* 100,000 records in random order come out sorted (the heapsort's bounds). */
-static void test_sort_many(void **state)
+/* Every (router, external address) pair of every chunk, once, without a port. */
+static void test_pairs_as_records(void **state)
 {
+	struct forwarding in[] = {
+	        fwd(ROUTER_1, "203.0.113.9", IPPROTO_TCP, 10),
+	        fwd(ROUTER_1, "203.0.113.9", IPPROTO_UDP, 30),
+	        fwd(ROUTER_2, "2001:db8::1", IPPROTO_TCP, 50),
+	        fwd(ROUTER_1, "203.0.113.2", IPPROTO_TCP, 70),
+	        fwd(ROUTER_2, "2001:db8::1", IPPROTO_UDP, 90),
+	};
+	const size_t pair[3] = {0, 2, 3}; /* the distinct pairs of in */
+	bool seen[3] = {false, false, false};
+	struct forwarding out;
 	struct fwdset s;
-	struct forwarding f;
-	uint32_t x = 12345;
 
 	(void)state;
 	fwdset_init(&s);
-	for (unsigned i = 0; i < 100000; i++) {
-		x = x * 1103515245u + 12345u;
-		f = fwd((x >> 16) % 3 ? ROUTER_1 : ROUTER_2,
-		        (x >> 8) % 2 ? "203.0.113.5" : "2001:db8::1",
-		        (x >> 4) % 2 ? IPPROTO_TCP : IPPROTO_UDP, (uint16_t)(x >> 16));
-		assert_int_equal(fwdset_add(&s, &f), 0);
+	assert_int_equal(fwdset_add_all(&s, in, 3), 0);
+	fwdset_clear_records(&s);
+	assert_int_equal(fwdset_add_all(&s, in + 3, 2), 0);
+	assert_int_equal(fwdset_pairs_as_records(&s), 0);
+	assert_int_equal(s.n, 3);
+	for (size_t i = 0; i < s.n; i++) {
+		fwdset_get(&s, i, &out);
+		assert_int_equal(s.v[i].port, FWDSET_NONE);
+		assert_string_equal(out.internal_port_id, "");
+		for (size_t k = 0; k < 3; k++)
+			if (addr_equal(&out.external_addr, &in[pair[k]].external_addr) &&
+			        strcmp(out.router_id, in[pair[k]].router_id) == 0) {
+				assert_false(seen[k]);
+				seen[k] = true;
+			}
 	}
-	fwdset_sort(&s);
-	for (size_t i = 1; i < s.n; i++) {
-		struct forwarding a, b;
-		fwdset_get(&s, i - 1, &a);
-		fwdset_get(&s, i, &b);
-		if (s.v[i - 1].router != s.v[i].router) {
-			assert_true(s.v[i - 1].router < s.v[i].router);
-			continue;
-		}
-		if (a.external_addr.family != b.external_addr.family) {
-			assert_true(a.external_addr.family < b.external_addr.family);
-			continue;
-		}
-		if (a.protocol != b.protocol) {
-			assert_true(a.protocol < b.protocol);
-			continue;
-		}
-		assert_true(a.external.lo <= b.external.lo);
-	}
+	assert_true(seen[0] && seen[1] && seen[2]);
 	fwdset_free(&s);
 }
 
@@ -173,8 +171,8 @@ int main(void)
 	        cmocka_unit_test(test_record_size),
 	        cmocka_unit_test(test_round_trip),
 	        cmocka_unit_test(test_bad_id),
-	        cmocka_unit_test(test_sort),
-	        cmocka_unit_test(test_sort_many),
+	        cmocka_unit_test(test_clear_records),
+	        cmocka_unit_test(test_pairs_as_records),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
