@@ -27,6 +27,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib/topo.sh"
 . "$here/lib/agent.sh"
+. "$here/lib/one-router.sh"
 . "$here/lib/mariadb.sh"
 
 topo_require mariadb curl python3 nft socat
@@ -34,25 +35,7 @@ mariadb_test_db praas_d adbd
 
 mariadb_relay_up || topo_fail "the relay to MariaDB listens"
 
-topo_router r1
-topo_outside client r1
-topo_vm vm1 r1
-topo_serve_tcp -t vm1 vm1 any 22 || topo_fail "serve vm1"
-for port in 23 24 25 26 27; do
-	topo_serve_tcp -t vm1 vm1 any $port || topo_fail "serve vm1 on $port"
-done
-R=${TOPO[r1.uuid]}
-GW4=${TOPO[r1.gw4]}
-VM1=${TOPO[vm1.ip4]}
-CLIENT4=${TOPO[client.ip4]}
-base=/v1/routers/$R/port_forwardings
-create() { # EXTERNAL_PORT
-	api POST "$base" "{\"port_forwarding\":{\"internal_ip_address\":\"$VM1\",\"internal_port\":$(($1 - 4000)),\"external_port\":$1}}"
-}
-error_code() {
-	python3 -c 'import json, sys; print(json.loads(sys.argv[1])["errors"][0]["code"])' \
-		"$API_BODY" 2>/dev/null || echo "(not an error body: $API_BODY)"
-}
+one_router_vm 22 23 24 25 26 27
 
 now_ms() { echo $((${EPOCHREALTIME/./} / 1000)); }
 
@@ -101,10 +84,10 @@ assert_eq "the client reaches vm1 through gateway:4022" "$CLIENT4 vm1" "$(topo_t
 mariadb_relay_down
 create 4023
 assert_eq "a write with the database gone: 503" 503 "$API_STATUS"
-assert_eq "... saying so" praas.db_unavailable "$(error_code)"
+assert_eq "... saying so" praas.db_unavailable "$(api_error_code)"
 api GET "$base"
 assert_eq "a read with the database gone: 503" 503 "$API_STATUS"
-assert_eq "... saying so" praas.db_unavailable "$(error_code)"
+assert_eq "... saying so" praas.db_unavailable "$(api_error_code)"
 t0=$EPOCHREALTIME
 code=$(curl -s -m 10 -o /dev/null -w '%{http_code}' "$AGENT_URL/healthz")
 ms=$(python3 -c "print(round(($EPOCHREALTIME - $t0) * 1000))")
@@ -142,7 +125,7 @@ t0=$(now_ms)
 create 4025
 write_ms=$(($(now_ms) - t0))
 assert_eq "a write with the database stalled: 503 ($write_ms ms)" 503 "$API_STATUS"
-assert_eq "... saying so" praas.db_unavailable "$(error_code)"
+assert_eq "... saying so" praas.db_unavailable "$(api_error_code)"
 assert_ok "... within twice database_timeout (1 s: the statement, then a ping) and a bit, not 30 s ($write_ms ms)" test "$write_ms" -lt 3000
 t0=$(now_ms)
 create 4026
@@ -195,7 +178,7 @@ assert_eq "the client reaches vm1 through gateway:4025" "$CLIENT4 vm1" "$(topo_t
 touch "$hold"
 create 4026
 assert_eq "a write whose connection is cut after its COMMIT: 503" 503 "$API_STATUS"
-assert_eq "... saying the database is unavailable" praas.db_unavailable "$(error_code)"
+assert_eq "... saying the database is unavailable" praas.db_unavailable "$(api_error_code)"
 assert_eq "... yet the server committed it" 1 \
 	"$(sql "$db_name" -e "SELECT count(*) FROM forwardings WHERE external_port_lo = 4026")"
 rm -f "$hold"

@@ -25,6 +25,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib/topo.sh"
 . "$here/lib/agent.sh"
+. "$here/lib/one-router.sh"
 . "$here/lib/mariadb.sh"
 
 topo_require mariadb curl python3 nft socat
@@ -32,24 +33,7 @@ mariadb_test_db praas_r adbr
 
 mariadb_relay_up || topo_fail "the relay to MariaDB listens"
 
-topo_router r1
-topo_outside client r1
-topo_vm vm1 r1
-for port in 22 23 24; do
-	topo_serve_tcp -t vm1 vm1 any $port || topo_fail "serve vm1 on $port"
-done
-R=${TOPO[r1.uuid]}
-GW4=${TOPO[r1.gw4]}
-VM1=${TOPO[vm1.ip4]}
-CLIENT4=${TOPO[client.ip4]}
-base=/v1/routers/$R/port_forwardings
-create() { # EXTERNAL_PORT
-	api POST "$base" "{\"port_forwarding\":{\"internal_ip_address\":\"$VM1\",\"internal_port\":$(($1 - 4000)),\"external_port\":$1}}"
-}
-error_code() {
-	python3 -c 'import json, sys; print(json.loads(sys.argv[1])["errors"][0]["code"])' \
-		"$API_BODY" 2>/dev/null || echo "(not an error body: $API_BODY)"
-}
+one_router_vm 22 23 24
 hdrs=$TOPO_DIR/headers
 get() { # PATH: api GET, its headers in $hdrs
 	api GET "$1" "" -D "$hdrs"
@@ -123,7 +107,7 @@ stall a b
 agent_node a
 create 4024
 assert_eq "a write with the database stalled: 503" 503 "$API_STATUS"
-assert_eq "... saying so" praas.db_unavailable "$(error_code)"
+assert_eq "... saying so" praas.db_unavailable "$(api_error_code)"
 for n in a b; do
 	agent_node $n
 	get "$base"
@@ -142,7 +126,7 @@ for n in a b; do
 	assert_eq "stalled: show of one that is not there through $n: 404" 404 "$API_STATUS"
 	api DELETE "$base/$F2"
 	assert_eq "stalled: a delete through $n: 503" 503 "$API_STATUS"
-	assert_eq "... saying so" praas.db_unavailable "$(error_code)"
+	assert_eq "... saying so" praas.db_unavailable "$(api_error_code)"
 done
 agent_node a
 # The legacy calls need the router's namespace on the node (standalone): A's.

@@ -188,6 +188,12 @@ for k in sys.argv[2].split("."):
 print(v if not isinstance(v, bool) else str(v).lower())' "$API_BODY" "$1"
 }
 
+# The code of an API-SIG error answer, or why API_BODY is not one.
+api_error_code() {
+	python3 -c 'import json, sys; print(json.loads(sys.argv[1])["errors"][0]["code"])' \
+		"$API_BODY" 2>/dev/null || echo "(not an error body: $API_BODY)"
+}
+
 ctl() {
 	printf '%s\n' "$1" | timeout 10 socat -t 10 - "UNIX-CONNECT:$AGENT_DIR/pat-agent.sock"
 }
