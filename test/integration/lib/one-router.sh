@@ -3,6 +3,7 @@
 # (agent-db-down, agent-db-reads). Sets R, GW4, VM1, CLIENT4 and base;
 # create EXTERNAL_PORT forwards it to the VM's port EXTERNAL_PORT - 4000.
 # Needs topo.sh and agent.sh.
+# shellcheck disable=SC2034 # R, GW4, CLIENT4 are for the sourcing test
 one_router_vm() { # PORT...
 	topo_router r1
 	topo_outside client r1
