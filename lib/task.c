@@ -72,6 +72,11 @@ bool task_inside(void)
 	return current != NULL;
 }
 
+struct task *task_self(void)
+{
+	return current;
+}
+
 unsigned int task_count(void)
 {
 	return ntasks;

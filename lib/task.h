@@ -41,8 +41,11 @@ typedef void task_fn(void *arg);
  */
 int task_start(struct event_base *base, task_fn *fn, task_fn *done, void *arg);
 
-/* Whether the caller runs inside a task. */
+struct task;
+
+/* Whether the caller runs inside a task; which one (NULL: none). */
 bool task_inside(void);
+struct task *task_self(void);
 /* Tasks started and not yet done (suspended, or about to start). */
 unsigned int task_count(void);
 
