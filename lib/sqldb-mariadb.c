@@ -64,6 +64,8 @@
 #define MY_LOCK_WAIT_S 5
 #define MY_STR_(x)     #x
 #define MY_STR(x)      MY_STR_(x)
+/* How often a task looks whether the worker made its connection (ms). */
+#define MY_POLL_MS 5
 /* A database given up on is tried again in the background at most this often. */
 #define MY_RETRY_MS 500
 
@@ -530,6 +532,27 @@ static bool my_alive(void *arg)
  * is the worker's now, with its connection) or the worker still holds an
  * earlier statement given up on (j freed): the database is down.
  */
+/*
+ * In a task: posted, then looked at every MY_POLL_MS while the loop goes
+ * on (a connection is rare: after one was lost), given up at the deadline.
+ */
+static enum sqldb_worker_verdict run_in_task(struct my *m, struct my_job *j, unsigned int ms)
+{
+	struct timespec t0, now;
+
+	if (sqldb_worker_post(m->worker, &j->base) != SQLDB_JOB_DONE)
+		return SQLDB_JOB_BUSY;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!sqldb_worker_poll(m->worker, &j->base)) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000 >=
+		        (long)ms)
+			return sqldb_worker_give_up(m->worker, &j->base);
+		(void)task_wait_fd(-1, 0, MY_POLL_MS);
+	}
+	return SQLDB_JOB_DONE;
+}
+
 static int my_call(struct my *m, struct my_job *j)
 {
 	unsigned int ms = my_timeout(m);
@@ -538,7 +561,7 @@ static int my_call(struct my *m, struct my_job *j)
 	 * it. */
 	if (ms < MY_CONNECT_TIMEOUT * 1000)
 		ms = MY_CONNECT_TIMEOUT * 1000;
-	switch (sqldb_worker_run(m->worker, &j->base, ms)) {
+	switch (task_inside() ? run_in_task(m, j, ms) : sqldb_worker_run(m->worker, &j->base, ms)) {
 	case SQLDB_JOB_DONE:
 		return 0;
 	case SQLDB_JOB_BUSY:

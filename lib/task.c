@@ -59,13 +59,14 @@ struct task {
 	void *fake_stack; /* AddressSanitizer's, while suspended */
 };
 
-static ucontext_t loop_ctx; /* the loop's, saved by the resume under way */
-static struct task *current;
+/* Per thread: a thread that never starts a task (a database's helper) is never inside one. */
+static _Thread_local ucontext_t loop_ctx; /* the loop's, saved by the resume under way */
+static _Thread_local struct task *current;
 static unsigned int ntasks;
 static bool loop_running;
 /* The loop's stack, as AddressSanitizer reports it on the first switch into a task. */
-static const void *loop_bottom;
-static size_t loop_size;
+static _Thread_local const void *loop_bottom;
+static _Thread_local size_t loop_size;
 
 bool task_inside(void)
 {

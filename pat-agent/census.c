@@ -67,11 +67,12 @@ static void census_run(void *arg)
 		free(cause);
 		return;
 	}
-	c->last = (struct census_counts){.r = 0,
-	        .all = all,
-	        .down = down,
-	        .by_reason = {reasons.n[0], reasons.n[1]},
-	        .counted = c->last.counted + 1};
+	c->last.r = 0;
+	c->last.all = all;
+	c->last.down = down;
+	c->last.by_reason[0] = reasons.n[0];
+	c->last.by_reason[1] = reasons.n[1];
+	c->last.counted++;
 }
 
 static void census_done(void *arg)
@@ -81,13 +82,29 @@ static void census_done(void *arg)
 	c->queued = false;
 }
 
-/* A failed write probes with a real one (the writes' gate), so the verdict clears once the cause
- * is gone. */
+/*
+ * The writes' connection answers too (MariaDB: it is not the counts'): a
+ * clock read, or while writes fail a real write (engine_write_check), so
+ * the verdict clears once the cause is gone. SQLite: no statement.
+ */
 static void probe_run(void *arg)
 {
 	struct census *c = arg;
+	char *cause = NULL;
+	int64_t now_us;
+	int r;
 
-	(void)engine_write_check(&c->a->engine);
+	if (c->a->engine.write_failing) {
+		(void)engine_write_check(&c->a->engine);
+		return;
+	}
+	if ((r = store_clock(c->a->store, &now_us, &cause)) == -ENOTSUP)
+		r = 0;
+	c->last.writes_r = r;
+	if (r < 0)
+		snprintf(c->last.writes_error, sizeof(c->last.writes_error), "%s",
+		        cause ? cause : strerror(-r));
+	free(cause);
 }
 
 static void probe_done(void *arg)
@@ -99,7 +116,7 @@ static void probe_done(void *arg)
 
 void census_refresh(struct census *c)
 {
-	if (c->a->engine.write_failing && !c->probing) {
+	if (!c->probing) {
 		c->probing = true;
 		if (storeq_run(c->a->storeq, probe_run, probe_done, c) < 0)
 			c->probing = false;

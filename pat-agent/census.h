@@ -1,6 +1,7 @@
 /*
  * What /healthz and /metrics say of the database: the forwardings counted
- * (all, DOWN, DOWN by reason), whether the count worked and whether writes
+ * (all, DOWN, DOWN by reason), whether the count worked, whether the
+ * writes' connection answers (MariaDB: a second one) and whether writes
  * work (the engine's verdict, probed while failing). Counted through the
  * store gate (storeq.h): on SQLite at once, at each ask, as before; on
  * MariaDB the answer is the last count while a new one runs behind the
@@ -26,6 +27,9 @@ struct census_counts {
 	size_t all, down;    /* forwardings, the DOWN ones among them */
 	size_t by_reason[2]; /* DOWN: [0] namespace absent or else, [1] kernel refused */
 	uint64_t counted;    /* counts done (0: none yet) */
+	/* MariaDB: the last look at the writes' own connection (0, or why not), as r, error. */
+	int writes_r;
+	char writes_error[256];
 };
 
 int census_new(struct agent *a, struct census **out);
