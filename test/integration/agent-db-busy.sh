@@ -155,7 +155,8 @@ assert_eq "the kernel holds the five" 5 "$(praas_elements "${TOPO[r1.ns]}" dnat4
 assert_eq "the client reaches vm1 through gateway:4028" "$CLIENT4 vm1" "$(topo_tcp_query client "$GW4" 4028)"
 
 agent_stop || topo_fail "the agent stops cleanly (exit 0)"
-if grep -q 'BUG: a MariaDB statement outside a task' "$AGENT_DIR/pat-agent.log"; then
-	topo_fail "no MariaDB statement held the event loop"
-fi
+assert_fails "... no sanitizer report in its log (an ASan/UBSan build)" \
+	grep -q 'ERROR: [A-Za-z]*Sanitizer\|runtime error:' "$AGENT_DIR/pat-agent.log"
+assert_fails "... no MariaDB statement held the event loop (outside the store gate)" \
+	grep -q 'BUG: a MariaDB statement outside a task' "$AGENT_DIR/pat-agent.log"
 topo_finish
