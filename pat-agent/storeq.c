@@ -167,10 +167,12 @@ static void step_done(void *arg)
 
 enum runner_verdict storeq_step(struct storeq *q, struct runner *r, runner_step_fn *step)
 {
-	struct deferred *d = malloc(sizeof(*d)), *outer = starting;
+	struct deferred *d, *outer = starting;
 	enum runner_verdict outer_verdict = inline_verdict, v = RUNNER_WAIT;
 
-	if (d == NULL) {
+	if (!q->shared) /* SQLite: the step as it was, nothing allocated */
+		return step(r);
+	if ((d = malloc(sizeof(*d))) == NULL) {
 		fault_no_memory(&r->fault);
 		return RUNNER_REFUSED;
 	}
