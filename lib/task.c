@@ -34,6 +34,7 @@
 #endif
 #endif
 #ifdef TASK_ASAN
+#include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #define switch_start(fake, bottom, size)  __sanitizer_start_switch_fiber(fake, bottom, size)
 #define switch_finish(fake, bottom, size) __sanitizer_finish_switch_fiber(fake, bottom, size)
@@ -44,6 +45,9 @@
 #define switch_finish(fake, bottom, size) ((void)(fake), (void)(bottom), (void)(size))
 #define STACK_SIZE                        TASK_STACK_SIZE
 #endif
+
+/* Stacks kept for the next tasks: a task per flush or read must not cost an mmap and a munmap. */
+#define STACKS_KEPT 8
 
 struct task {
 	ucontext_t ctx;
@@ -67,6 +71,15 @@ static bool loop_running;
 /* The loop's stack, as AddressSanitizer reports it on the first switch into a task. */
 static _Thread_local const void *loop_bottom;
 static _Thread_local size_t loop_size;
+
+/* A stack with its guard page, as mapped. */
+struct stack {
+	void *map;
+	unsigned int valgrind_id;
+};
+
+static _Thread_local struct stack kept[STACKS_KEPT];
+static _Thread_local unsigned int nkept;
 
 bool task_inside(void)
 {
@@ -100,11 +113,54 @@ static size_t page_size(void)
 	return p > 0 ? (size_t)p : 4096;
 }
 
+static size_t map_size(void)
+{
+	return page_size() + STACK_SIZE;
+}
+
+/* A stack: one kept, or a new mapping (guard page below, registered with valgrind). */
+static int stack_take(struct stack *s)
+{
+	size_t guard = page_size();
+
+	if (nkept > 0) {
+		*s = kept[--nkept];
+#ifdef TASK_ASAN
+		/* The frames of the task it ran left their redzones' poison behind. */
+		ASAN_UNPOISON_MEMORY_REGION((char *)s->map + guard, STACK_SIZE);
+#endif
+		return 0;
+	}
+	s->map = mmap(NULL, map_size(), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (s->map == MAP_FAILED)
+		return -errno;
+	if (mprotect(s->map, guard, PROT_NONE) < 0) {
+		int r = -errno;
+
+		if (munmap(s->map, map_size()) < 0)
+			abort(); /* only a wrong address fails: a bug */
+		return r;
+	}
+	s->valgrind_id =
+	        VALGRIND_STACK_REGISTER((char *)s->map + guard, (char *)s->map + map_size());
+	return 0;
+}
+
+static void stack_give(const struct stack *s)
+{
+	if (nkept < STACKS_KEPT) {
+		kept[nkept++] = *s;
+		return;
+	}
+	VALGRIND_STACK_DEREGISTER(s->valgrind_id);
+	if (munmap(s->map, map_size()) < 0)
+		abort(); /* only a wrong address fails: a bug */
+}
+
 static void task_free(struct task *t)
 {
-	VALGRIND_STACK_DEREGISTER(t->valgrind_id);
-	if (t->map != NULL && munmap(t->map, t->map_size) < 0)
-		abort(); /* only a wrong address fails: a bug */
+	if (t->map != NULL)
+		stack_give(&(struct stack){.map = t->map, .valgrind_id = t->valgrind_id});
 	if (t->ev)
 		event_free(t->ev);
 	free(t);
@@ -171,6 +227,7 @@ int task_start(struct event_base *base, task_fn *fn, task_fn *done, void *arg)
 	static const struct timeval now = {0, 0};
 	size_t guard = page_size();
 	struct task *t = calloc(1, sizeof(*t));
+	struct stack st = {0};
 	int r;
 
 	if (t == NULL)
@@ -179,22 +236,18 @@ int task_start(struct event_base *base, task_fn *fn, task_fn *done, void *arg)
 	t->fn = fn;
 	t->done = done;
 	t->arg = arg;
-	t->map_size = guard + STACK_SIZE;
-	t->map =
-	        mmap(NULL, t->map_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (t->map == MAP_FAILED) {
-		r = -errno;
-		t->map = NULL;
+	t->map_size = map_size();
+	if ((r = stack_take(&st)) < 0) {
 		task_free(t);
 		return r;
 	}
-	if (mprotect(t->map, guard, PROT_NONE) < 0 || getcontext(&t->ctx) < 0) {
+	t->map = st.map;
+	t->valgrind_id = st.valgrind_id;
+	if (getcontext(&t->ctx) < 0) {
 		r = -errno;
 		task_free(t);
 		return r;
 	}
-	t->valgrind_id =
-	        VALGRIND_STACK_REGISTER((char *)t->map + guard, (char *)t->map + t->map_size);
 	t->ctx.uc_stack.ss_sp = (char *)t->map + guard;
 	t->ctx.uc_stack.ss_size = STACK_SIZE;
 	t->ctx.uc_link = NULL; /* task_entry never returns: it switches back itself */
