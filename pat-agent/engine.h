@@ -10,8 +10,11 @@
  * in neither. A forwarding whose namespace is absent is stored DOWN and
  * reaches the kernel when the namespace appears (engine_sync_router).
  *
- * Synchronous: everything here is local (SQLite, netlink). Ownership and
- * OpenStack checks happen before, in the routes.
+ * Synchronous code: SQLite and netlink are local; on MariaDB the flush
+ * runs as a task through the store gate (gate, storeq.h), so its
+ * statements wait for the server without holding the loop, and every
+ * other entry point is called from work already in the gate. Ownership
+ * and OpenStack checks happen before, in the routes.
  */
 #ifndef PRAAS_ENGINE_H
 #define PRAAS_ENGINE_H
