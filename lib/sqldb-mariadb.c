@@ -12,7 +12,18 @@
  * no transaction was open; inside one, the transaction is reported gone
  * (-ENOTCONN) and the server has rolled it back.
  *
- * Queries run on the caller's thread, watched (sqldb-watch.h): one that
+ * Queries run on the caller's thread with libmariadb's non-blocking calls
+ * (MYSQL_OPT_NONBLOCK, the _start/_cont pairs): each wait for the socket
+ * goes through my_wait(), which inside a task (task.h) suspends the task
+ * and gives the loop back until the socket is ready, and outside one
+ * polls. A statement issued outside a task while the agent's loop runs
+ * would hold the loop: a bug, logged loudly (and fatal under
+ * PRAAS_TEST_STRICT_TASKS=1, so the tests find every such call site).
+ * A row lock another client holds is waited for at most MY_LOCK_WAIT_S
+ * (the session's innodb_lock_wait_timeout): the statement then fails
+ * -EBUSY rather than holding its caller for InnoDB's 50 s default.
+ *
+ * Queries are watched (sqldb-watch.h): one that
  * has had no answer for the timeout (sqldb_set_timeout) has the server
  * pinged on a second connection, on the watchdog's thread (within the
  * timeout too); a server that answers is slow, not gone (a busy machine, a
@@ -25,6 +36,7 @@
  * worker too, waited for up to MY_CONNECT_TIMEOUT.
  */
 #include <errno.h>
+#include <event2/event.h>
 #include <inttypes.h>
 #include <mysql.h>
 #include <pthread.h>
@@ -37,15 +49,23 @@
 #include <string.h>
 
 #include "cause.h"
+#include "log.h"
 #include "sqldb-int.h"
 #include "sqldb-watch.h"
 #include "sqldb-worker.h"
+#include "task.h"
 
 #define MY_DEFAULT_PORT 3306
 #define MY_MAX_PARAMS   20
 /* Seconds: a dead server is noticed, a slow one is not given up on too early. */
 #define MY_CONNECT_TIMEOUT 5
 #define MY_IO_TIMEOUT      30
+/* Seconds a statement waits for another client's row lock before it fails -EBUSY. */
+#define MY_LOCK_WAIT_S 5
+#define MY_STR_(x)     #x
+#define MY_STR(x)      MY_STR_(x)
+/* How often a task looks whether the worker made its connection (ms). */
+#define MY_POLL_MS 5
 /* A database given up on is tried again in the background at most this often. */
 #define MY_RETRY_MS 500
 
@@ -66,8 +86,24 @@ struct my_job {
 	int64_t affected;
 };
 
+/*
+ * What the connections of this process to one server (by name) know of it
+ * together: once one gave it up, the others fail at once too rather than
+ * each wait out database_timeout again, until one connects again.
+ */
+struct my_server {
+	struct my_server *next;
+	char *name;
+	unsigned int refs;
+	bool down;
+};
+
+static pthread_mutex_t servers_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct my_server *servers;
+
 struct my {
 	struct sqldb base;
+	struct my_server *server;
 	struct sqldb_worker *worker;
 	struct sqldb_worker *pinger; /* the liveness pings' thread */
 	struct sqldb_watch *watch;   /* cuts a query the server stopped answering */
@@ -112,8 +148,11 @@ static int code_to_errno(unsigned int code)
 	case ER_DUP_ENTRY_WITH_KEY_NAME:
 		return -EEXIST;
 	case ER_LOCK_DEADLOCK: /* also Galera's certification failure and brute-force abort */
-	case ER_LOCK_WAIT_TIMEOUT:
 		return -EAGAIN;
+	/* Another client held the row past MY_LOCK_WAIT_S: only the statement was undone. */
+	case ER_LOCK_WAIT_TIMEOUT:
+	case ER_STATEMENT_TIMEOUT:
+		return -EBUSY;
 	case ER_UNKNOWN_COM_ERROR: /* Galera: the node is not part of the primary component */
 	case ER_SERVER_SHUTDOWN:
 	case ER_CONNECTION_KILLED:
@@ -142,6 +181,62 @@ static int code_to_errno(unsigned int code)
 	default:
 		return -EIO;
 	}
+}
+
+static struct my_server *server_get(const char *name)
+{
+	struct my_server *sv;
+
+	pthread_mutex_lock(&servers_lock);
+	for (sv = servers; sv != NULL && strcmp(sv->name, name) != 0; sv = sv->next)
+		;
+	if (sv == NULL && (sv = calloc(1, sizeof(*sv))) != NULL) {
+		if ((sv->name = strdup(name)) == NULL) {
+			free(sv);
+			sv = NULL;
+		} else {
+			sv->next = servers;
+			servers = sv;
+		}
+	}
+	if (sv != NULL)
+		sv->refs++;
+	pthread_mutex_unlock(&servers_lock);
+	return sv;
+}
+
+static void server_put(struct my_server *sv)
+{
+	struct my_server **p;
+
+	if (sv == NULL)
+		return;
+	pthread_mutex_lock(&servers_lock);
+	if (--sv->refs == 0) {
+		for (p = &servers; *p != sv; p = &(*p)->next)
+			;
+		*p = sv->next;
+		free(sv->name);
+		free(sv);
+	}
+	pthread_mutex_unlock(&servers_lock);
+}
+
+static void server_set_down(struct my_server *sv, bool down)
+{
+	pthread_mutex_lock(&servers_lock);
+	sv->down = down;
+	pthread_mutex_unlock(&servers_lock);
+}
+
+static bool server_down(struct my_server *sv)
+{
+	bool down;
+
+	pthread_mutex_lock(&servers_lock);
+	down = sv->down;
+	pthread_mutex_unlock(&servers_lock);
+	return down;
 }
 
 /* Records an error; returns its -errno. */
@@ -184,7 +279,9 @@ static void conn_error(struct my_job *j)
 static void run_connect(struct my_job *j)
 {
 	unsigned int connect_to = MY_CONNECT_TIMEOUT, io_to = MY_IO_TIMEOUT;
-	static const char iso[] = "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED";
+	/* One statement: READ COMMITTED (see above), and a bound on waiting for a row lock. */
+	static const char iso[] = "SET SESSION tx_isolation = 'READ-COMMITTED', "
+	                          "innodb_lock_wait_timeout = " MY_STR(MY_LOCK_WAIT_S);
 	my_bool off = 0;
 
 	if ((j->conn = mysql_init(NULL)) == NULL) {
@@ -196,7 +293,9 @@ static void run_connect(struct my_job *j)
 	        mysql_options(j->conn, MYSQL_OPT_WRITE_TIMEOUT, &io_to) ||
 	        mysql_options(j->conn, MYSQL_OPT_RECONNECT, &off) ||
 	        mysql_options(j->conn, MYSQL_SET_CHARSET_NAME, "utf8mb4") ||
-	        mysql_options(j->conn, MYSQL_READ_DEFAULT_GROUP, NULL)) {
+	        mysql_options(j->conn, MYSQL_READ_DEFAULT_GROUP, NULL) ||
+	        /* The _start/_cont calls (my_query); blocking calls keep working. */
+	        mysql_options(j->conn, MYSQL_OPT_NONBLOCK, 0)) {
 		conn_error(j);
 		return;
 	}
@@ -207,29 +306,71 @@ static void run_connect(struct my_job *j)
 		conn_error(j);
 }
 
+/*
+ * One wait of a non-blocking call: status is what libmariadb waits for
+ * (MYSQL_WAIT_*); returns what came, for its _cont call. Inside a task the
+ * loop runs meanwhile; outside one this thread polls.
+ */
+static int my_wait(MYSQL *conn, int status)
+{
+	short events = 0;
+	int timeout_ms = -1, got;
+
+	if (status & (MYSQL_WAIT_READ | MYSQL_WAIT_EXCEPT))
+		events |= EV_READ;
+	if (status & MYSQL_WAIT_WRITE)
+		events |= EV_WRITE;
+	if (status & MYSQL_WAIT_TIMEOUT)
+		timeout_ms = (int)mysql_get_timeout_value_ms(conn);
+	got = task_wait_fd((int)mysql_get_socket(conn), events, timeout_ms);
+	if (got < 0) /* the wait itself failed: libmariadb reads the socket and finds out */
+		return status & (MYSQL_WAIT_READ | MYSQL_WAIT_WRITE);
+	if (got == 0)
+		return MYSQL_WAIT_TIMEOUT;
+	return ((got & EV_READ) ? status & (MYSQL_WAIT_READ | MYSQL_WAIT_EXCEPT) : 0) |
+	        ((got & EV_WRITE) ? MYSQL_WAIT_WRITE : 0);
+}
+
+/* mysql_store_result(), waiting through my_wait(). */
+static MYSQL_RES *store_result(MYSQL *conn)
+{
+	MYSQL_RES *res = NULL;
+	int st = mysql_store_result_start(&res, conn);
+
+	while (st != 0)
+		st = mysql_store_result_cont(&res, conn, my_wait(conn, st));
+	return res;
+}
+
 static void run_query(struct my_job *j)
 {
 	MYSQL_RES *res;
-	int more;
+	int err = 0, more = 0, st;
 
-	if (mysql_real_query(j->conn, j->q, (unsigned long)strlen(j->q))) {
+	st = mysql_real_query_start(&err, j->conn, j->q, (unsigned long)strlen(j->q));
+	while (st != 0)
+		st = mysql_real_query_cont(&err, j->conn, my_wait(j->conn, st));
+	if (err) {
 		conn_error(j);
 		return;
 	}
 	if (!j->multi) {
 		if (mysql_field_count(j->conn) == 0)
 			j->affected = (int64_t)mysql_affected_rows(j->conn);
-		else if ((j->res = mysql_store_result(j->conn)) == NULL)
+		else if ((j->res = store_result(j->conn)) == NULL)
 			conn_error(j);
 		return;
 	}
 	/* Several statements: every result must be read before the next query. */
 	do {
-		if ((res = mysql_store_result(j->conn)) != NULL)
+		if ((res = store_result(j->conn)) != NULL)
 			mysql_free_result(res);
 		else if (mysql_field_count(j->conn) == 0)
 			j->affected = (int64_t)mysql_affected_rows(j->conn);
-		if ((more = mysql_next_result(j->conn)) > 0) {
+		st = mysql_next_result_start(&more, j->conn);
+		while (st != 0)
+			st = mysql_next_result_cont(&more, j->conn, my_wait(j->conn, st));
+		if (more > 0) {
 			conn_error(j);
 			return;
 		}
@@ -391,6 +532,27 @@ static bool my_alive(void *arg)
  * is the worker's now, with its connection) or the worker still holds an
  * earlier statement given up on (j freed): the database is down.
  */
+/*
+ * In a task: posted, then looked at every MY_POLL_MS while the loop goes
+ * on (a connection is rare: after one was lost), given up at the deadline.
+ */
+static enum sqldb_worker_verdict run_in_task(struct my *m, struct my_job *j, unsigned int ms)
+{
+	struct timespec t0, now;
+
+	if (sqldb_worker_post(m->worker, &j->base) != SQLDB_JOB_DONE)
+		return SQLDB_JOB_BUSY;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!sqldb_worker_poll(m->worker, &j->base)) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000 >=
+		        (long)ms)
+			return sqldb_worker_give_up(m->worker, &j->base);
+		(void)task_wait_fd(-1, 0, MY_POLL_MS);
+	}
+	return SQLDB_JOB_DONE;
+}
+
 static int my_call(struct my *m, struct my_job *j)
 {
 	unsigned int ms = my_timeout(m);
@@ -399,7 +561,7 @@ static int my_call(struct my *m, struct my_job *j)
 	 * it. */
 	if (ms < MY_CONNECT_TIMEOUT * 1000)
 		ms = MY_CONNECT_TIMEOUT * 1000;
-	switch (sqldb_worker_run(m->worker, &j->base, ms)) {
+	switch (task_inside() ? run_in_task(m, j, ms) : sqldb_worker_run(m->worker, &j->base, ms)) {
 	case SQLDB_JOB_DONE:
 		return 0;
 	case SQLDB_JOB_BUSY:
@@ -418,6 +580,7 @@ static int my_call(struct my *m, struct my_job *j)
 		break;
 	}
 	m->down = m->broken = m->txn_lost = true;
+	server_set_down(m->server, true);
 	retry_later(m);
 	return -ENOTCONN;
 }
@@ -436,6 +599,7 @@ static int adopt(struct my *m, struct my_job *j)
 		j->conn = NULL;
 		m->base.statements++; /* the isolation level */
 		m->broken = m->down = m->txn_lost = false;
+		server_set_down(m->server, false);
 	}
 	job_free(j);
 	return r;
@@ -492,11 +656,32 @@ static int my_reconnect_background(struct my *m)
 /* Before a statement: take a lost connection again unless a transaction died with it. */
 static int my_ready(struct my *m)
 {
+	/* Another connection gave the server up: this one does too, without waiting for it. */
+	if (!m->down && m->probe == NULL && server_down(m->server)) {
+		snprintf(m->err, sizeof(m->err),
+		        "the database stopped answering another connection of this agent: given "
+		        "up");
+		m->down = m->broken = m->txn_lost = true;
+	}
 	if (m->down || m->probe != NULL)
 		return my_reconnect_background(m);
 	if (!m->broken)
 		return 0;
 	return my_connect(m);
+}
+
+/*
+ * A statement about to hold the running loop: some caller did not go
+ * through a task (the agent's store gate). Said loudly; a test run
+ * (PRAAS_TEST_STRICT_TASKS=1) stops here, so the call site is found.
+ */
+static void outside_task(const char *q)
+{
+	const char *strict = getenv("PRAAS_TEST_STRICT_TASKS");
+
+	log_warnx("BUG: a MariaDB statement outside a task holds the event loop: %.80s", q);
+	if (strict != NULL && strcmp(strict, "1") == 0)
+		abort();
 }
 
 /*
@@ -516,8 +701,10 @@ static int my_query(struct my *m, const char *q, bool multi, MYSQL_RES **res)
 	j->conn = m->conn;
 	j->multi = multi;
 	m->base.statements++;
-	/* On this thread (no hand-over costs a statement anything); the watchdog cuts a dead
-	 * server. */
+	if (!task_inside() && task_loop_running())
+		outside_task(q);
+	/* On this thread (no hand-over costs a statement anything), the loop free while it waits;
+	 * the watchdog cuts a dead server. */
 	sqldb_watch_arm(m->watch, (int)mysql_get_socket(m->conn), my_timeout(m));
 	run_query(j);
 	j->conn = NULL; /* m's */
@@ -529,6 +716,7 @@ static int my_query(struct my *m, const char *q, bool multi, MYSQL_RES **res)
 		mysql_close(m->conn);
 		m->conn = NULL;
 		m->down = m->broken = m->txn_lost = true;
+		server_set_down(m->server, true);
 		retry_later(m);
 		job_free(j);
 		return -ENOTCONN;
@@ -766,6 +954,7 @@ static void my_close(struct sqldb *db)
 	free(m->host);
 	free(m->user);
 	free(m->dbname);
+	server_put(m->server);
 	free(m->base.name);
 	free(m);
 }
@@ -831,6 +1020,10 @@ int sqldb_mariadb_open(const char *url, const char *password, struct sqldb **out
 	if (asprintf(&m->base.name, "mysql://%s@%s:%u/%s", m->user, m->host, m->port, m->dbname) <
 	        0) {
 		m->base.name = NULL;
+		my_close(&m->base);
+		return cause_set(cause, -ENOMEM, "database: out of memory");
+	}
+	if ((m->server = server_get(m->base.name)) == NULL) {
 		my_close(&m->base);
 		return cause_set(cause, -ENOMEM, "database: out of memory");
 	}

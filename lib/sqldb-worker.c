@@ -177,6 +177,25 @@ static void deadline_in(struct timespec *ts, unsigned int ms)
 	}
 }
 
+enum sqldb_worker_verdict sqldb_worker_give_up(struct sqldb_worker *w, struct sqldb_job *j)
+{
+	enum sqldb_worker_verdict v = SQLDB_JOB_DONE;
+
+	pthread_mutex_lock(&w->mu);
+	if (w->job != j) {
+		v = SQLDB_JOB_BUSY; /* not this worker's job: nothing to give up */
+	} else if (j->done) {
+		w->job = NULL;
+	} else {
+		if (j->cancel != NULL)
+			j->cancel(j);
+		j->abandoned = true;
+		v = SQLDB_JOB_TIMEOUT;
+	}
+	pthread_mutex_unlock(&w->mu);
+	return v;
+}
+
 enum sqldb_worker_verdict sqldb_worker_run(
         struct sqldb_worker *w, struct sqldb_job *j, unsigned int timeout_ms)
 {

@@ -61,6 +61,12 @@ enum sqldb_worker_verdict sqldb_worker_run(
 enum sqldb_worker_verdict sqldb_worker_post(struct sqldb_worker *w, struct sqldb_job *j);
 /* Whether the posted job j finished (then the caller owns it again). */
 bool sqldb_worker_poll(struct sqldb_worker *w, struct sqldb_job *j);
+/*
+ * The posted job j is waited for no longer: DONE if it finished meanwhile
+ * (the caller owns it again), else TIMEOUT, given up as sqldb_worker_run()
+ * gives one up (cancel(), then the worker drops it).
+ */
+enum sqldb_worker_verdict sqldb_worker_give_up(struct sqldb_worker *w, struct sqldb_job *j);
 /* Whether a job is out. */
 bool sqldb_worker_busy(struct sqldb_worker *w);
 

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "engine.h"
 
+struct census;
 struct control;
 struct event;
 struct event_base;
@@ -25,12 +26,18 @@ struct readcopy;
 struct routers;
 struct stats;
 struct store;
+struct storeq;
 
 struct agent {
 	struct config cfg;
 	const char *log_file; /* reopened on SIGHUP; NULL: stderr as given */
 	struct event_base *base;
 	struct store *store;
+	struct storeq *storeq; /* the store gate: every use of store goes through it (storeq.h) */
+	/* The requests' reads: MariaDB, a second connection behind a gate of its own; SQLite,
+	 * store. */
+	struct store *reads;
+	struct storeq *readq;
 	struct portalloc *alloc;
 	struct kernel *kernel;
 	struct engine engine;
@@ -41,6 +48,7 @@ struct agent {
 	struct nswatch *watch_dvr; /* snat- namespaces (DVR routers' gateways) */
 	struct gateways *gateways; /* standalone mode only */
 	struct stats *stats;
+	struct census *census; /* what /healthz and /metrics say of the database */
 	struct httpd *httpd;
 	struct httpd *httpd_ops; /* metrics_listen: /metrics and /healthz; NULL: on httpd */
 	struct control *control;

@@ -16,6 +16,7 @@
 #include "readcopy.h"
 #include "routers.h"
 #include "store.h"
+#include "storeq.h"
 
 /* One legacy call in progress. */
 struct legacy {
@@ -253,7 +254,7 @@ static int lookup(struct legacy *l, struct found *fd)
 	memset(fd, 0, sizeof(*fd));
 	fd->port = l->q.server_port;
 	r = store_foreach_internal_addr(
-	        l->req.a->store, l->req.router_id, &l->q.server_ip, find_port, fd, &cause);
+	        l->req.a->reads, l->req.router_id, &l->q.server_ip, find_port, fd, &cause);
 	free(cause);
 	return r < 0 ? r : 0;
 }
@@ -343,7 +344,7 @@ static int do_listing(struct legacy *l, struct evbuffer *b, struct found *fd)
 {
 	struct store *copy;
 	char *cause = NULL;
-	int r = list_from(l, l->req.a->store, fd, &cause);
+	int r = list_from(l, l->req.a->reads, fd, &cause);
 
 	if (r < 0 && (copy = readcopy_fallback(l->req.a, l->call, r)) != NULL) {
 		free(cause);
@@ -367,7 +368,7 @@ static int do_listing(struct legacy *l, struct evbuffer *b, struct found *fd)
  * Reads what the op names and decides: an answer now (a listing, CREATED,
  * NO CREATED, USED...) into l->answer, or a change for step_commit.
  */
-static enum runner_verdict step_decide(struct runner *r)
+static enum runner_verdict decide_now(struct runner *r)
 {
 	struct legacy *l = legacy_of(r);
 	struct evbuffer *b = evbuffer_new();
@@ -393,6 +394,12 @@ static enum runner_verdict step_decide(struct runner *r)
 	}
 	l->answer = b;
 	return RUNNER_NEXT;
+}
+
+/* Through the store gate (storeq.h): on MariaDB the loop goes on while it reads. */
+static enum runner_verdict step_decide(struct runner *r)
+{
+	return storeq_step(legacy_of(r)->req.a->readq, r, decide_now);
 }
 
 static void on_committed(const struct fault *err, void *arg)

@@ -20,6 +20,7 @@
 #include "replicas.h"
 #include "routers.h"
 #include "store.h"
+#include "storeq.h"
 
 enum v1_op {
 	V1_LIST,
@@ -57,7 +58,7 @@ static struct v1 *v1_of(struct runner *r)
 /* The store this request reads: the database, or the read copy once it was found away. */
 static struct store *reads_of(struct v1 *v)
 {
-	return v->copy != NULL ? v->copy : v->req.a->store;
+	return v->copy != NULL ? v->copy : v->req.a->reads;
 }
 
 /*
@@ -118,9 +119,10 @@ static int shown_of(struct forwarding *shown, const struct forwarding *f, bool m
 }
 
 /* Answers {"port_forwarding": f} with status. */
-static void reply_one(struct v1 *v, int status, const struct forwarding *f)
+/* store: the one the answer's replicas are read from (the gate's the caller runs in). */
+static void reply_one(struct v1 *v, int status, const struct forwarding *f, struct store *store)
 {
-	struct replicas_view *rv = replicas_view_new(v->req.a);
+	struct replicas_view *rv = replicas_view_new(v->req.a, store);
 	struct evbuffer *b = evbuffer_new();
 	struct forwarding shown;
 	int r = rv != NULL && b != NULL ? 0 : -ENOMEM;
@@ -508,9 +510,9 @@ static void list(struct v1 *v, struct listing *l)
 	char *cause = NULL;
 	int r;
 
-	l->store = v->req.a->store;
+	l->store = v->req.a->reads;
 	l->masquerade_all = v->req.a->cfg.masquerade;
-	if ((l->view = replicas_view_new(v->req.a)) == NULL) {
+	if ((l->view = replicas_view_new(v->req.a, l->store)) == NULL) {
 		list_free(l);
 		fail_with(v, -ENOMEM, FAULT_MEMORY, "out of memory");
 		return;
@@ -530,6 +532,18 @@ static void list(struct v1 *v, struct listing *l)
 		list_rewind(l, v->copy);
 		replicas_view_local(l->view);
 		r = first_piece(l, first, &cause);
+	}
+	/*
+	 * MariaDB: the whole page now, in the store gate's task (the loop goes
+	 * on meanwhile); a piece read later would read outside it. A page is
+	 * at most pagination_max_limit forwardings.
+	 */
+	if (r == 0 && !l->end && !l->more && l->store == v->req.a->reads &&
+	        store_is_shared(l->store)) {
+		while (r == 0 && !l->end && !l->more)
+			r = fill(l, first, &cause);
+		if (r == 0 && add_tail(first, l) < 0)
+			r = -ENOMEM;
 	}
 	if (r < 0) {
 		if (r == -ENOMEM)
@@ -687,6 +701,13 @@ static enum runner_verdict step_parse(struct runner *r)
 	return e < 0 ? RUNNER_REFUSED : RUNNER_NEXT;
 }
 
+static enum runner_verdict step_known(struct runner *r)
+{
+	struct v1 *v = v1_of(r);
+
+	return standalone_known(v, &r->fault);
+}
+
 /*
  * Standalone mode has no owners, and its routers are known only while their
  * namespace is here: reading or deleting DOWN forwardings must not need it.
@@ -697,25 +718,52 @@ static enum runner_verdict step_router(struct runner *r)
 
 	if (!routers_have_owners(v->req.a->routers) && v->op != V1_CREATE && v->op != V1_UPDATE) {
 		snprintf(v->req.router.id, sizeof(v->req.router.id), "%s", v->req.router_id);
-		return v->op == V1_LIST ? standalone_known(v, &r->fault) : RUNNER_NEXT;
+		return v->op == V1_LIST ? storeq_step(v->req.a->readq, r, step_known) : RUNNER_NEXT;
 	}
 	return pipeline_resolve_router(r);
 }
 
-static enum runner_verdict step_list(struct runner *r)
+static enum runner_verdict list_now(struct runner *r)
 {
 	do_list(v1_of(r));
 	return RUNNER_ANSWERED;
 }
 
-static enum runner_verdict step_list_all(struct runner *r)
+static enum runner_verdict list_all_now(struct runner *r)
 {
 	do_list_all(v1_of(r));
 	return RUNNER_ANSWERED;
 }
 
+/* Reads of the store go through the store gate (storeq.h): on MariaDB the loop goes on. */
+static enum runner_verdict step_list(struct runner *r)
+{
+	return storeq_step(v1_of(r)->req.a->readq, r, list_now);
+}
+
+static enum runner_verdict step_list_all(struct runner *r)
+{
+	return storeq_step(v1_of(r)->req.a->readq, r, list_all_now);
+}
+
+/* Show: the forwarding and its replicas' status, read in one go. */
+static enum runner_verdict show_now(struct runner *r)
+{
+	struct v1 *v = v1_of(r);
+
+	if (load(v, &r->fault) < 0)
+		return RUNNER_REFUSED;
+	reply_one(v, 200, &v->f, v->req.a->reads);
+	return RUNNER_ANSWERED;
+}
+
+static enum runner_verdict step_show(struct runner *r)
+{
+	return storeq_step(v1_of(r)->req.a->readq, r, show_now);
+}
+
 /* Update: the stored one merged with what was given; delete: the one removed. */
-static enum runner_verdict step_load(struct runner *r)
+static enum runner_verdict load_now(struct runner *r)
 {
 	struct v1 *v = v1_of(r);
 
@@ -725,6 +773,11 @@ static enum runner_verdict step_load(struct runner *r)
 	if (v->op == V1_UPDATE)
 		fwd_json_apply(&v->f, &v->given_fields, v->given);
 	return RUNNER_NEXT;
+}
+
+static enum runner_verdict step_load(struct runner *r)
+{
+	return storeq_step(v1_of(r)->req.a->readq, r, load_now);
 }
 
 /*
@@ -816,11 +869,11 @@ static void on_finish(struct runner *r, const struct fault *fault)
 	switch (v->op) {
 	case V1_CREATE:
 		audit_log("create", rid, &v->req.caller, &v->f, NULL);
-		reply_one(v, 201, &v->f);
+		reply_one(v, 201, &v->f, v->req.a->store); /* in the group commit's task */
 		return;
 	case V1_UPDATE:
 		audit_log("update", rid, &v->req.caller, &v->f, &v->prev);
-		reply_one(v, 200, &v->f);
+		reply_one(v, 200, &v->f, v->req.a->store);
 		return;
 	case V1_DELETE:
 		audit_log("delete", rid, &v->req.caller, &v->prev, NULL);
@@ -828,7 +881,7 @@ static void on_finish(struct runner *r, const struct fault *fault)
 		finish(v);
 		return;
 	default:
-		reply_one(v, 200, &v->f);
+		reply_one(v, 200, &v->f, v->req.a->reads);
 		return;
 	}
 }
@@ -840,7 +893,7 @@ static const struct runner_step list_steps[] = {RUNNER_STEP(pipeline_authenticat
 static const struct runner_step list_all_steps[] = {
         RUNNER_STEP(pipeline_authenticate), RUNNER_STEP(step_list_all)};
 static const struct runner_step show_steps[] = {RUNNER_STEP(pipeline_authenticate),
-        RUNNER_STEP(step_router), RUNNER_STEP(pipeline_may_act), RUNNER_STEP(step_load)};
+        RUNNER_STEP(step_router), RUNNER_STEP(pipeline_may_act), RUNNER_STEP(step_show)};
 static const struct runner_step delete_steps[] = {RUNNER_STEP(pipeline_authenticate),
         RUNNER_STEP(step_router), RUNNER_STEP(pipeline_may_act), RUNNER_STEP(step_load),
         RUNNER_STEP(step_commit)};

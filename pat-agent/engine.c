@@ -15,6 +15,8 @@
 #include "portalloc.h"
 #include "replicas.h"
 #include "store.h"
+#include "storeq.h"
+#include "task.h"
 
 /*
  * Remembers how the last write to the database ended, for /healthz: a
@@ -649,7 +651,11 @@ static void lost_race_pause(int attempt)
 	long ns = (random() % 5000000L) * attempt;
 	struct timespec ts = {0, ns < 100000000L ? ns : 100000000L};
 
-	(void)nanosleep(&ts, NULL);
+	/* In the store gate's task the loop goes on meanwhile (ms are fine enough there). */
+	if (task_inside())
+		(void)task_wait_fd(-1, 0, (int)(ts.tv_nsec / 1000000));
+	else
+		(void)nanosleep(&ts, NULL);
 }
 
 /*
@@ -791,6 +797,23 @@ static void adapt_gather(struct engine *e, size_t n, bool timed_out)
 	}
 }
 
+static void flush_run(void *arg)
+{
+	engine_flush(arg);
+}
+
+static void flush_done(void *arg)
+{
+	struct engine *e = arg;
+
+	e->flushing = false;
+	/* Changes submitted during the flush's last batch: the next flush's. */
+	if (e->queued > 0 && !event_pending(e->flush_ev, EV_TIMEOUT, NULL)) {
+		e->flush_now = true;
+		event_active(e->flush_ev, EV_TIMEOUT, 0);
+	}
+}
+
 static void on_flush(evutil_socket_t fd, short what, void *arg)
 {
 	struct engine *e = arg;
@@ -805,7 +828,17 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
 		return;
 	adapt_gather(e, e->queued < ENGINE_BATCH_MAX ? e->queued : ENGINE_BATCH_MAX, !e->flush_now);
 	e->flush_now = false;
-	engine_flush(e);
+	if (e->gate == NULL) {
+		engine_flush(e);
+	} else if (!e->flushing) {
+		/* One flush in the gate at a time: it carries what comes while it waits too. */
+		e->flushing = true;
+		if (storeq_run(e->gate, flush_run, flush_done, e) < 0) {
+			e->flushing = false;
+			log_warnx("The group commit cannot queue its flush: out of memory; again");
+			event_active(e->flush_ev, EV_TIMEOUT, 0);
+		}
+	}
 }
 
 int engine_batch_start(struct engine *e, struct event_base *base)

@@ -10,8 +10,11 @@
  * in neither. A forwarding whose namespace is absent is stored DOWN and
  * reaches the kernel when the namespace appears (engine_sync_router).
  *
- * Synchronous: everything here is local (SQLite, netlink). Ownership and
- * OpenStack checks happen before, in the routes.
+ * Synchronous code: SQLite and netlink are local; on MariaDB the flush
+ * runs as a task through the store gate (gate, storeq.h), so its
+ * statements wait for the server without holding the loop, and every
+ * other entry point is called from work already in the gate. Ownership
+ * and OpenStack checks happen before, in the routes.
  */
 #ifndef PRAAS_ENGINE_H
 #define PRAAS_ENGINE_H
@@ -28,12 +31,14 @@ struct event_base;
 struct kernel;
 struct portalloc;
 struct store;
+struct storeq;
 
 /* Routers remembered for a rewrite after a commit of unknown outcome; more are logged. */
 #define ENGINE_UNSURE_MAX 32
 
 struct engine {
 	struct store *store;
+	struct storeq *gate; /* the flush runs through it (storeq.h); NULL: at once */
 	struct portalloc *alloc;
 	struct kernel *kernel;
 	const struct config *cfg;
@@ -53,6 +58,7 @@ struct engine {
 	size_t gather;     /* changes a flush waits for, at most ENGINE_GATHER_US; see submit() */
 	unsigned int hold; /* flushes left before gather probes one higher again */
 	bool flush_now;    /* the flush was activated, not timed out */
+	bool flushing;     /* a flush is in the store gate (queued or running) */
 	/*
 	 * Routers whose last commit's outcome is unknown (the connection lost,
 	 * or the server given up on, during COMMIT): their kernel changes were

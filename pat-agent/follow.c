@@ -41,6 +41,7 @@
 #include "restore.h"
 #include "stats.h"
 #include "store.h"
+#include "storeq.h"
 
 #define FOLLOW_PERIOD_MS   500
 #define FOLLOW_MARGIN_US   5000000
@@ -78,6 +79,7 @@ struct follow {
 	struct pending p;
 	uint64_t polls, rebuilt, applied;
 	bool failing; /* the last read failed: said once, not every period */
+	bool queued;  /* a poll is in the store gate: the next tick does not pile another */
 };
 
 static int by_router(const void *x, const void *y)
@@ -244,7 +246,7 @@ static void follow_router(struct follow *fl, struct seen *sn)
 		rebuild(fl, sn);
 }
 
-static void tick(evutil_socket_t fd, short what, void *arg)
+static void tick_run(void *arg)
 {
 	struct follow *fl = arg;
 	struct agent *a = fl->a;
@@ -290,6 +292,26 @@ static void tick(evutil_socket_t fd, short what, void *arg)
 		}
 	}
 	readcopy_poll_end(a->readcopy, ok);
+}
+
+static void tick_done(void *arg)
+{
+	struct follow *fl = arg;
+
+	fl->queued = false;
+}
+
+static void tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct follow *fl = arg;
+
+	if (fl->queued)
+		return;
+	fl->queued = true;
+	if (storeq_run(fl->a->storeq, tick_run, tick_done, fl) < 0) {
+		fl->queued = false;
+		log_warnx("Following the other agents: out of memory");
+	}
 }
 
 int follow_start(struct agent *a, struct follow **out)

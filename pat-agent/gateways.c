@@ -13,6 +13,7 @@
 #include "reports.h"
 #include "router-addrs.h"
 #include "store.h"
+#include "storeq.h"
 
 struct gateways {
 	struct agent *a;
@@ -20,6 +21,7 @@ struct gateways {
 	/* Where the walk resumes: the last pair looked at ("", "": the start). */
 	char after_router[FWD_NAME_MAX + 1];
 	char after_ext[ADDR_STRLEN];
+	bool queued; /* a tick is in the store gate: the next does not pile another */
 };
 
 /* The interfaces of the router read last in this tick, reused for its other pair. */
@@ -102,7 +104,7 @@ static void check_pair(struct gateways *g, struct seen *s, const char *router_id
 	        from, to, count, count == 1 ? "" : "s");
 }
 
-static void on_tick(evutil_socket_t fd, short what, void *arg)
+static void tick_run(void *arg)
 {
 	struct gateways *g = arg;
 	char router_id[FWD_NAME_MAX + 1], ext[ADDR_STRLEN], *cause = NULL;
@@ -111,8 +113,6 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	double started = now();
 	int r = 0;
 
-	(void)fd;
-	(void)what;
 	while (routers < GATEWAYS_PER_TICK) {
 		r = store_next_external(
 		        g->a->store, g->after_router, g->after_ext, router_id, ext, &cause);
@@ -134,6 +134,26 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	free(s.ifs);
 	log_debug("Gateway check: %zu router%s in %.3f ms", routers, routers == 1 ? "" : "s",
 	        (now() - started) * 1e3);
+}
+
+static void tick_done(void *arg)
+{
+	struct gateways *g = arg;
+
+	g->queued = false;
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct gateways *g = arg;
+
+	if (g->queued)
+		return;
+	g->queued = true;
+	if (storeq_run(g->a->storeq, tick_run, tick_done, g) < 0) {
+		g->queued = false;
+		log_warnx("Gateway check: out of memory");
+	}
 }
 
 int gateways_new(struct agent *a, struct gateways **out)

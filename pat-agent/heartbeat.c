@@ -17,12 +17,14 @@
 #include "log.h"
 #include "praas-build.h"
 #include "store.h"
+#include "storeq.h"
 
 struct heartbeat {
 	struct agent *a;
 	struct event *timer;
 	struct store_agent row;
 	bool failing; /* the last write failed: said once, not every period */
+	bool queued;  /* a beat is in the store gate: a later period does not pile another */
 };
 
 /*
@@ -53,14 +55,12 @@ static uint32_t count_routers(const struct agent *a)
 	return n;
 }
 
-static void beat(evutil_socket_t fd, short what, void *arg)
+static void beat_run(void *arg)
 {
 	struct heartbeat *hb = arg;
 	char *cause = NULL;
 	int r;
 
-	(void)fd;
-	(void)what;
 	/* A change of this agent is being carried out: the next period's. */
 	if (store_in_transaction(hb->a->store))
 		return;
@@ -78,6 +78,28 @@ static void beat(evutil_socket_t fd, short what, void *arg)
 	if (hb->failing)
 		log_info("This agent's heartbeat is written again");
 	hb->failing = false;
+}
+
+static void beat_done(void *arg)
+{
+	struct heartbeat *hb = arg;
+
+	hb->queued = false;
+}
+
+static void beat(evutil_socket_t fd, short what, void *arg)
+{
+	struct heartbeat *hb = arg;
+
+	(void)fd;
+	(void)what;
+	if (hb->queued)
+		return;
+	hb->queued = true;
+	if (storeq_run(hb->a->storeq, beat_run, beat_done, hb) < 0) {
+		hb->queued = false;
+		log_warnx("This agent's heartbeat: out of memory");
+	}
 }
 
 int heartbeat_start(struct agent *a, struct heartbeat **out)

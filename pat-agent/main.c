@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "census.h"
 #include "control-handlers.h"
 #include "readcopy.h"
 #include "restore.h"
@@ -44,6 +45,8 @@
 #include "routers.h"
 #include "routes.h"
 #include "store.h"
+#include "storeq.h"
+#include "task.h"
 
 /* --help: the text on stdout, exit 0; a usage error: the same on stderr, exit 2. */
 __attribute__((noreturn)) static void usage(FILE *out, int status)
@@ -123,9 +126,37 @@ static void setup_signals(struct agent *a)
 		fatalx("Failed to set up signal events");
 }
 
+/* A namespace that came or went, carried out through the store gate (it reads and writes). */
+struct ns_event {
+	struct agent *a;
+	bool present;
+	char name[];
+};
+
+static void ns_event_run(void *arg)
+{
+	struct ns_event *e = arg;
+
+	restore_namespace(e->a, e->name, e->present);
+}
+
 static void on_namespace(const char *name, enum nswatch_event ev, void *arg)
 {
-	restore_namespace(arg, name, ev == NSWATCH_ADDED);
+	struct agent *a = arg;
+	size_t len = strlen(name) + 1;
+	struct ns_event *e = malloc(sizeof(*e) + len);
+
+	if (e == NULL) {
+		log_warnx("Namespace %s: out of memory: not restored", name);
+		return;
+	}
+	e->a = a;
+	e->present = ev == NSWATCH_ADDED;
+	memcpy(e->name, name, len);
+	if (storeq_run(a->storeq, ns_event_run, free, e) < 0) {
+		log_warnx("Namespace %s: out of memory: not restored", name);
+		free(e);
+	}
 }
 
 /*
@@ -209,21 +240,40 @@ static void read_db_password(const char *path, char *buf, size_t len)
 	buf[strcspn(buf, "\r\n")] = '\0';
 }
 
-static int open_store(struct agent *a, char **cause)
+static int open_one(struct agent *a, struct store **out, char **cause)
 {
 	char password[512];
 	int r;
 
 	if (a->cfg.database_password_file == NULL) {
-		r = store_open(a->cfg.database, &a->store, cause);
+		r = store_open(a->cfg.database, out, cause);
 	} else {
 		read_db_password(a->cfg.database_password_file, password, sizeof(password));
-		r = store_open_auth(a->cfg.database, password, &a->store, cause);
+		r = store_open_auth(a->cfg.database, password, out, cause);
 		explicit_bzero(password, sizeof(password));
 	}
 	if (r == 0)
-		store_set_timeout(a->store, (unsigned int)(a->cfg.database_timeout * 1000));
+		store_set_timeout(*out, (unsigned int)(a->cfg.database_timeout * 1000));
 	return r;
+}
+
+/*
+ * The store, and on MariaDB a second connection for the requests' reads:
+ * a read never queues behind a write waiting for the server (another
+ * client's row lock, a slow commit), nor a write behind a long listing.
+ * On SQLite one connection does both (reads are local and quick).
+ */
+static int open_store(struct agent *a, char **cause)
+{
+	int r;
+
+	if ((r = open_one(a, &a->store, cause)) < 0)
+		return r;
+	if (!store_is_shared(a->store)) {
+		a->reads = a->store;
+		return 0;
+	}
+	return open_one(a, &a->reads, cause);
 }
 
 /*
@@ -248,7 +298,8 @@ static int copy_database(struct agent *a, const char *from_path)
 		fprintf(stderr, "praas-pat-agent: %s: not a regular file\n", from_path);
 		return 1;
 	}
-	if ((r = store_open(from_path, &from, &cause)) < 0 || (r = open_store(a, &cause)) < 0 ||
+	if ((r = store_open(from_path, &from, &cause)) < 0 ||
+	        (r = open_one(a, &a->store, &cause)) < 0 ||
 	        (r = store_copy(from, a->store, &n, &cause)) < 0) {
 		fprintf(stderr, "praas-pat-agent: copy %s to %s: %s\n", from_path,
 		        config_database_name(&a->cfg), cause ? cause : strerror(-r));
@@ -276,8 +327,14 @@ static void open_state(struct agent *a)
 		        cause ? cause : strerror(-r));
 	if ((r = portalloc_new(a->store, &a->cfg.router_port_range, &a->alloc)) < 0)
 		fatalx("Failed to set up port allocation: %s", strerror(-r));
-	a->engine = (struct engine){
-	        .store = a->store, .alloc = a->alloc, .kernel = a->kernel, .cfg = &a->cfg};
+	if (storeq_new(a->base, store_is_shared(a->store), &a->storeq) < 0 ||
+	        storeq_new(a->base, store_is_shared(a->store), &a->readq) < 0)
+		fatalx("Failed to set up the store gate: out of memory");
+	a->engine = (struct engine){.store = a->store,
+	        .gate = a->storeq,
+	        .alloc = a->alloc,
+	        .kernel = a->kernel,
+	        .cfg = &a->cfg};
 	if (engine_batch_start(&a->engine, a->base) < 0)
 		fatalx("Failed to set up the group commit: out of memory");
 }
@@ -339,6 +396,7 @@ static void close_all(struct agent *a)
 	/* Changes still queued are carried out and answered before their calls go. */
 	engine_batch_stop(&a->engine);
 	heartbeat_free(a->heartbeat);
+	census_free(a->census);
 	follow_free(a->follow);
 	readcopy_free(a->readcopy);
 	routes_close(a);
@@ -352,7 +410,11 @@ static void close_all(struct agent *a)
 	osclient_close(a->os);
 	kernel_free(a->kernel);
 	portalloc_free(a->alloc);
+	if (a->reads != a->store)
+		store_close(a->reads);
 	store_close(a->store);
+	storeq_free(a->storeq);
+	storeq_free(a->readq);
 	event_free(a->sig_term);
 	event_free(a->sig_int);
 	event_free(a->sig_hup);
@@ -470,6 +532,8 @@ int main(int argc, char **argv)
 		fatalx("Failed to follow the other agents: %s", strerror(-r));
 	if ((r = heartbeat_start(&a, &a.heartbeat)) < 0)
 		fatalx("Failed to start the heartbeat: %s", strerror(-r));
+	if ((r = census_new(&a, &a.census)) < 0)
+		fatalx("Failed to count the forwardings: %s", strerror(-r));
 	open_listeners(&a);
 	log_info("Started %s: %s on %s port %d, %s", PRAAS_VERSION, config_database_name(&a.cfg),
 	        a.cfg.listen, a.cfg.port_app, a.os ? "with OpenStack" : "standalone");
@@ -478,8 +542,13 @@ int main(int argc, char **argv)
 		          "%d is an admin; listen on 127.0.0.1 or use auth = \"keystone\"",
 		        a.cfg.listen, a.cfg.port_app);
 
+	task_set_loop_running(true);
 	if (event_base_dispatch(a.base) < 0)
 		fatalx("The event loop failed");
+	/* Work still queued or waiting for the database ends before anything it uses goes. */
+	storeq_drain(a.storeq);
+	storeq_drain(a.readq);
+	task_set_loop_running(false);
 	close_all(&a);
 	log_info("Stopped");
 	return 0;

@@ -92,6 +92,7 @@ struct router_rows {
 
 struct replicas_view {
 	struct agent *a;
+	struct store *store;    /* what it reads: the caller's connection */
 	void *routers;          /* tsearch tree of struct router_rows: one read per router */
 	struct fwd_host *hosts; /* the last shown forwarding's */
 	size_t hosts_cap;
@@ -112,12 +113,14 @@ static void rows_free(void *p)
 	free(rr);
 }
 
-struct replicas_view *replicas_view_new(struct agent *a)
+struct replicas_view *replicas_view_new(struct agent *a, struct store *store)
 {
 	struct replicas_view *v = calloc(1, sizeof(*v));
 
-	if (v != NULL)
+	if (v != NULL) {
 		v->a = a;
+		v->store = store;
+	}
 	return v;
 }
 
@@ -161,7 +164,7 @@ static int rows_of(
 		*out = *found;
 		return 0;
 	}
-	r = store_foreach_replica(v->a->store, router_id, &rr->revision, keep_live, rr, cause);
+	r = store_foreach_replica(v->store, router_id, &rr->revision, keep_live, rr, cause);
 	if (r < 0 || tsearch(rr, &v->routers, by_router) == NULL) {
 		rows_free(rr);
 		return r < 0 ? r : -ENOMEM;

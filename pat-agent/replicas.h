@@ -50,9 +50,14 @@ void replicas_followed(struct agent *a, const char *router_id, uint64_t revision
 /* router_id's namespace left this node; NULL: every row of this node (at start). */
 void replicas_gone(struct agent *a, const char *router_id);
 
-/* What one answer reads of the replicas: a router's rows once per answer. */
+/*
+ * What one answer reads of the replicas: a router's rows once per answer,
+ * from store (the connection whose gate the answer runs in: a->reads for
+ * a read, a->store for a write's answer).
+ */
 struct replicas_view;
-struct replicas_view *replicas_view_new(struct agent *a);
+struct store;
+struct replicas_view *replicas_view_new(struct agent *a, struct store *store);
 void replicas_view_free(struct replicas_view *v);
 /*
  * Sets shown's status, status_reason and hosts as the answer shows them.

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct census;
 struct evbuffer;
 struct kernel;
 struct metrics;
@@ -31,9 +32,12 @@ void stats_openstack_error(struct stats *s, const char *service);
 void stats_follow(struct stats *s, bool rebuilt, size_t applied);
 
 /*
- * Renders every metric, with the forwardings counted from store now and
- * the DOWN ones explained by kernel (kernel_explain). 0 or -errno.
+ * Renders every metric, with the forwardings as census counted them
+ * (census.h: now on SQLite, the last count on MariaDB) and the statements
+ * of store and reads (MariaDB's second connection; the same on SQLite).
+ * 0 or -errno (the count failed).
  */
-int stats_render(struct stats *s, struct store *store, struct kernel *kernel, struct evbuffer *out);
+int stats_render(struct stats *s, struct store *store, struct store *reads, struct census *census,
+        struct evbuffer *out);
 
 #endif

@@ -25,11 +25,16 @@
 #                                  port and socket (the first call keeps the
 #                                  agents started before as node "")
 #
+# Every agent started here runs with PRAAS_TEST_STRICT_TASKS=1: a MariaDB
+# statement issued outside the store gate's tasks while the loop runs (one
+# that would hold the loop) aborts it, so a missed call site fails the test.
+#
 # PRAAS_VALGRIND=1 runs both agents under valgrind (memcheck, definite leaks
 # count): an error makes the agent exit 99, so agent_stop/monitor_stop fail
 # and the test with them; valgrind's report is in $AGENT_DIR/valgrind.PID.
 
 AGENT_BIN=${PRAAS_BUILD_ROOT:?}/pat-agent/praas-pat-agent
+export PRAAS_TEST_STRICT_TASKS=1
 MONITOR_BIN=$PRAAS_BUILD_ROOT/monitor-agent/praas-monitor-agent
 PRAAS_CLI=$PRAAS_BUILD_ROOT/cli/praas
 AGENT_DIR=
@@ -164,6 +169,9 @@ agents_finish() {
 	agent_stop || topo_fail "the pat-agent exits 0"
 	if grep -q 'ERROR: [A-Za-z]*Sanitizer\|runtime error:' "$AGENT_DIR"/*.log; then
 		topo_fail "no sanitizer report in the agents' logs"
+	fi
+	if grep -q 'BUG: a MariaDB statement outside a task' "$AGENT_DIR"/*.log; then
+		topo_fail "no MariaDB statement held the event loop (outside the store gate)"
 	fi
 	topo_finish
 }
