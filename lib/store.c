@@ -204,6 +204,7 @@ enum stmt_id {
 	ST_PRUNE_CHANGES,
 	ST_ROUTER_CHANGES,
 	ST_LAST_CHANGE,
+	ST_LAST_CHANGES,
 	ST_AGENT_BEAT,
 	ST_AGENTS,
 	ST_NEWEST_CHANGE,
@@ -346,6 +347,9 @@ static const char *const stmt_sql[ST_COUNT_] = {
                               " ORDER BY revision, step LIMIT ?4",
         [ST_LAST_CHANGE] = "SELECT revision FROM router_changes WHERE router_id = ?1"
                            " ORDER BY revision DESC LIMIT 1",
+        /* Every router's: one descent of the primary key per router (a loose index scan). */
+        [ST_LAST_CHANGES] = "SELECT router_id, MAX(revision) FROM router_changes"
+                            " GROUP BY router_id ORDER BY router_id",
         /* One row per agent, written in place: the table never grows with time. */
         [ST_AGENT_BEAT] = "INSERT INTO agents (host, version, started, last_seen, routers, applied)"
                           " VALUES (?1, ?2, ?3, " SQLITE_NOW_US ", ?4, ?5)"
@@ -1546,6 +1550,27 @@ int store_router_last_change(
 	return r;
 }
 
+int store_last_changes(struct store *s, store_router_cb cb, void *arg, char **cause)
+{
+	struct sqldb_stmt *st = NULL;
+	char router_id[FWD_NAME_MAX + 1];
+	int r, rc = 0;
+
+	if ((r = take_shared(s, ST_LAST_CHANGES, &st, cause)) < 0)
+		return r;
+	while (r == 0 && (rc = sqldb_step(st)) == 1) {
+		if (col_text(st, 0, router_id, sizeof(router_id)) < 0) {
+			r = cause_set(cause, -EIO, "%s: a router id too long", s->path);
+			break;
+		}
+		r = cb(router_id, (uint64_t)sqldb_column_int64(st, 1), 0, arg);
+	}
+	if (r == 0 && rc < 0)
+		r = fail(s, rc, cause, "read the routers' last changes");
+	stmt_put(s, ST_LAST_CHANGES);
+	return r;
+}
+
 bool store_is_shared(const struct store *s)
 {
 	return sqldb_dialect(s->db) == SQLDB_MARIADB;
@@ -1999,7 +2024,7 @@ static const char *stmt_text(enum sqldb_dialect d, int i)
 	if (d == SQLDB_SQLITE &&
 	        (i == ST_BUMP_ROUTER || i == ST_CHANGED_ROUTERS || i == ST_CLOCK ||
 	                i == ST_NEWEST_CHANGE || i == ST_LOG_CHANGE || i == ST_PRUNE_CHANGES ||
-	                i == ST_ROUTER_CHANGES || i == ST_LAST_CHANGE))
+	                i == ST_ROUTER_CHANGES || i == ST_LAST_CHANGE || i == ST_LAST_CHANGES))
 		return NULL;
 	return stmt_sql[i];
 }
