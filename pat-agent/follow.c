@@ -341,7 +341,8 @@ static void read_start(struct follow *fl)
 		fl->start_n = 0;
 		return;
 	}
-	qsort(fl->start, fl->start_n, sizeof(*fl->start), by_id);
+	if (fl->start_n > 0) /* none logged yet: fl->start is NULL, which qsort() may not take */
+		qsort(fl->start, fl->start_n, sizeof(*fl->start), by_id);
 }
 
 int follow_start(struct agent *a, struct follow **out)
