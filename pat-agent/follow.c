@@ -370,8 +370,10 @@ int follow_start(struct agent *a, struct follow **out)
 	readcopy_open(a, &a->readcopy, &copied_us);
 	for (size_t i = 0; i < fl->start_n; i++)
 		readcopy_anchor(a->readcopy, fl->start[i].router_id, fl->start[i].revision);
-	/* Before restore_all(), which follow_restored() tells; the read copy holds what was before
-	 * its copy. */
+	/*
+	 * Read before restore_all() (which tells follow_restored()) and before
+	 * the copy: what lands after either is read again at the first tick.
+	 */
 	fl->newest_us = a->readcopy != NULL && copied_us < now_us ? copied_us : now_us;
 	fl->timer = event_new(a->base, -1, EV_PERSIST, tick, fl);
 	if (fl->timer == NULL || event_add(fl->timer, &period) < 0) {
