@@ -251,6 +251,12 @@ int store_router_changes(struct store *s, const char *router_id, uint64_t from, 
 /* The newest logged revision of router_id (0: none). -ENOTSUP on SQLite. */
 int store_router_last_change(
         struct store *s, const char *router_id, uint64_t *revision, char **cause);
+/*
+ * Every router's newest logged revision, as store_router_last_change()
+ * gives one router's (changed_us 0), in one read: what a start anchors its
+ * followers at. -ENOTSUP on SQLite.
+ */
+int store_last_changes(struct store *s, store_router_cb cb, void *arg, char **cause);
 /* Whether agents of other nodes share this database (MariaDB). */
 bool store_is_shared(const struct store *s);
 /* MariaDB: the database's clock, microseconds since the epoch. -ENOTSUP on SQLite. */

@@ -8,9 +8,15 @@
  * batch: the cost of the changes, not of the table. Its own changes it
  * skips: it applied them before answering.
  *
+ * At start each router's newest logged change is read (one query, before
+ * the read copy is filled and the routers are restored): a router
+ * restored then, and every router in the read copy, is anchored there, so
+ * its first change after the start costs that change, not the table.
+ *
  * The whole table is rebuilt from the database instead when the agent
- * has no anchor for the router (the first change after the start, or
- * after a rebuild), when its anchor was trimmed from the log (a gap),
+ * has no anchor for the router (one restored after the start, its first
+ * change after its namespace went away, none logged at start), when its
+ * anchor was trimmed from the log (a gap),
  * when more than FOLLOW_CHANGES_MAX changes wait (too far behind), or
  * when the kernel refuses the batch. The anchor for a rebuild is read
  * before it, so a change that lands during the rebuild is applied again
@@ -77,6 +83,8 @@ struct follow {
 	struct changed batch[FOLLOW_BATCH];
 	size_t n;
 	struct pending p;
+	struct changed *start; /* each router's newest logged change at start, by id; till a tick */
+	size_t start_n, start_cap;
 	uint64_t polls, rebuilt, applied;
 	bool failing; /* the last read failed: said once, not every period */
 	bool queued;  /* a poll is in the store gate: the next tick does not pile another */
@@ -254,6 +262,10 @@ static void tick_run(void *arg)
 	bool ok = true;
 	int r;
 
+	/* The start's restores are over: their anchors are in fl->seen. */
+	free(fl->start);
+	fl->start = NULL;
+	fl->start_n = fl->start_cap = 0;
 	/* A change of this agent is being carried out: its end is the next tick's. */
 	if (store_in_transaction(a->store))
 		return;
@@ -314,6 +326,47 @@ static void tick(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+static int keep_start(const char *router_id, uint64_t revision, int64_t changed_us, void *arg)
+{
+	struct follow *fl = arg;
+	struct changed *v;
+
+	(void)changed_us;
+	if ((v = array_grow(fl->start, &fl->start_cap, fl->start_n, sizeof(*v), 64)) == NULL)
+		return -ENOMEM;
+	fl->start = v;
+	snprintf(v[fl->start_n].router_id, sizeof(v[0].router_id), "%s", router_id);
+	v[fl->start_n++].revision = revision;
+	return 0;
+}
+
+static int by_id(const void *x, const void *y)
+{
+	return strcmp(
+	        ((const struct changed *)x)->router_id, ((const struct changed *)y)->router_id);
+}
+
+/*
+ * Each router's newest logged change, read before the read copy is filled
+ * and the routers restored: the anchors of both (a change landing between
+ * is applied again after, as after a rebuild). Without them (out of
+ * memory, a failed read) each router's first change rebuilds it, as before.
+ */
+static void read_start(struct follow *fl)
+{
+	char *cause = NULL;
+	int r;
+
+	if ((r = store_last_changes(fl->a->store, keep_start, fl, &cause)) < 0) {
+		log_warnx("follow: the routers' last changes: %s", cause ? cause : strerror(-r));
+		free(cause);
+		fl->start_n = 0;
+		return;
+	}
+	if (fl->start_n > 0) /* none logged yet: fl->start is NULL, which qsort() may not take */
+		qsort(fl->start, fl->start_n, sizeof(*fl->start), by_id);
+}
+
 int follow_start(struct agent *a, struct follow **out)
 {
 	const struct timeval period = {0, FOLLOW_PERIOD_MS * 1000};
@@ -332,11 +385,17 @@ int follow_start(struct agent *a, struct follow **out)
 		free(cause);
 		return r;
 	}
-	readcopy_open(a, &a->readcopy, &copied_us);
 	if ((fl = calloc(1, sizeof(*fl))) == NULL)
 		return -ENOMEM;
 	fl->a = a;
-	/* restore_all() applied everything before; the read copy holds what was before its copy. */
+	read_start(fl);
+	readcopy_open(a, &a->readcopy, &copied_us);
+	for (size_t i = 0; i < fl->start_n; i++)
+		readcopy_anchor(a->readcopy, fl->start[i].router_id, fl->start[i].revision);
+	/*
+	 * Read before restore_all() (which tells follow_restored()) and before
+	 * the copy: what lands after either is read again at the first tick.
+	 */
 	fl->newest_us = a->readcopy != NULL && copied_us < now_us ? copied_us : now_us;
 	fl->timer = event_new(a->base, -1, EV_PERSIST, tick, fl);
 	if (fl->timer == NULL || event_add(fl->timer, &period) < 0) {
@@ -347,6 +406,22 @@ int follow_start(struct agent *a, struct follow **out)
 	return 0;
 }
 
+void follow_restored(struct follow *fl, const char *router_id)
+{
+	struct changed key, *c;
+	struct seen *sn;
+
+	if (fl == NULL || fl->start_n == 0 ||
+	        snprintf(key.router_id, sizeof(key.router_id), "%s", router_id) >=
+	                (int)sizeof(key.router_id))
+		return;
+	c = bsearch(&key, fl->start, fl->start_n, sizeof(*fl->start), by_id);
+	/* Revision 0: the router's next revision is new (its log is read from the anchor). */
+	key.revision = 0;
+	if (c != NULL && (sn = is_new(fl, &key)) != NULL)
+		sn->anchor = c->revision;
+}
+
 void follow_free(struct follow *fl)
 {
 	if (fl == NULL)
@@ -354,6 +429,7 @@ void follow_free(struct follow *fl)
 	if (fl->timer)
 		event_free(fl->timer);
 	tdestroy(fl->seen, free);
+	free(fl->start);
 	free(fl->p.v);
 	free(fl->p.batch);
 	free(fl);

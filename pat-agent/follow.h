@@ -14,9 +14,16 @@ struct follow;
 
 /*
  * Starts following on a's loop when a's store is shared (MariaDB); on
- * SQLite *out is NULL and nothing runs. 0 or -errno.
+ * SQLite *out is NULL and nothing runs. Fills the read copy (readcopy.h).
+ * Before restore_all(): see follow_restored(). 0 or -errno.
  */
 int follow_start(struct agent *a, struct follow **out);
+/*
+ * Call before restore_all(). Then restore_all() says each router it
+ * rebuilt: its first change after the start is applied from the log (its
+ * newest change read by follow_start), not by another rebuild. NULL is fine.
+ */
+void follow_restored(struct follow *fl, const char *router_id);
 /* NULL is fine. */
 void follow_free(struct follow *fl);
 /* Database reads made, and router tables rebuilt, since the start. */

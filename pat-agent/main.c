@@ -527,9 +527,10 @@ int main(int argc, char **argv)
 	open_openstack(&a);
 	setup_signals(&a);
 	open_control(&a);
-	restore_all(&a);
+	/* Follow first: it reads the anchors restore_all()'s rebuilds are followed from. */
 	if ((r = follow_start(&a, &a.follow)) < 0)
 		fatalx("Failed to follow the other agents: %s", strerror(-r));
+	restore_all(&a);
 	if ((r = heartbeat_start(&a, &a.heartbeat)) < 0)
 		fatalx("Failed to start the heartbeat: %s", strerror(-r));
 	if ((r = census_new(&a, &a.census)) < 0)

@@ -222,6 +222,15 @@ static struct anchor *anchor_of(struct readcopy *rc, const char *router_id)
 	return *found;
 }
 
+void readcopy_anchor(struct readcopy *rc, const char *router_id, uint64_t revision)
+{
+	struct anchor *an;
+
+	/* Out of memory: no anchor, and the router's first change copies it anew. */
+	if (rc != NULL && (an = anchor_of(rc, router_id)) != NULL)
+		an->revision = revision;
+}
+
 /* ---- one router's rows copied anew ---- */
 
 struct ids {

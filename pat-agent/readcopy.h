@@ -10,10 +10,11 @@
  * - Kept current by follow.c's poll: every router whose revision changed
  *   (any router, not only this node's: any agent answers any tenant
  *   through the load balancer) has its change log read from the copy's
- *   anchor and applied to the copy, O(1) per change; the router's rows are
- *   copied anew instead for its first change after the start, a gap in
- *   the log, more than READCOPY_CHANGES_MAX waiting or a change the copy
- *   cannot take. One SQLite transaction per poll (synchronous=OFF: a
+ *   anchor (at start: its newest logged change, read before the copy) and
+ *   applied to the copy, O(1) per change; the router's rows are copied
+ *   anew instead for a router without one (no change logged at start), a
+ *   gap in the log, more than READCOPY_CHANGES_MAX waiting or a change the
+ *   copy cannot take. One SQLite transaction per poll (synchronous=OFF: a
  *   crash loses a cache that the next start rewrites anyway).
  * - An idle agent costs nothing more: the poll's one statement is follow's.
  * - readcopy_stale_s() says how long ago the copy was last known current
@@ -41,6 +42,12 @@ struct store;
 void readcopy_open(struct agent *a, struct readcopy **out, int64_t *since_us);
 void readcopy_free(struct readcopy *rc);
 
+/*
+ * The router's change log is applied from revision on (its newest logged
+ * change read before the copy: see follow_start), not copied anew at its
+ * first change. NULL rc is fine.
+ */
+void readcopy_anchor(struct readcopy *rc, const char *router_id, uint64_t revision);
 /* follow.c's poll: begin, each changed router, end (ok: every router read and applied). */
 void readcopy_poll_begin(struct readcopy *rc);
 /* Brings router_id up to date in the copy; < 0 when the database could not be read. */

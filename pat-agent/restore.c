@@ -11,6 +11,7 @@
 
 #include "agent.h"
 #include "array-grow.h"
+#include "follow.h"
 #include "gateway-ns.h"
 #include "kernel.h"
 #include "log.h"
@@ -194,8 +195,9 @@ int restore_all(struct agent *a)
 	replicas_gone(a, NULL); /* this node's replicas: those present are written below */
 	for (size_t i = 0; i < n; i++) {
 		const char *router_id = router_of(a, names[i]);
-		if (router_id != NULL && kernel_router_present(a->kernel, router_id))
-			sync_router(a, router_id);
+		if (router_id != NULL && kernel_router_present(a->kernel, router_id) &&
+		        sync_router(a, router_id) == 0)
+			follow_restored(a->follow, router_id);
 	}
 	log_info("Restored %zu router namespace%s (%zu router%s with forwardings) in %.3f s", n,
 	        n == 1 ? "" : "s", ids.n, ids.n == 1 ? "" : "s", now() - started);

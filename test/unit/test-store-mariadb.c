@@ -476,6 +476,55 @@ static void test_change_log(void **state)
 	assert_int_equal(last, 0);
 }
 
+struct last {
+	int n;
+	char router_id[2][FWD_NAME_MAX + 1];
+	uint64_t revision[2];
+};
+
+static int collect_last(const char *router_id, uint64_t revision, int64_t changed_us, void *arg)
+{
+	struct last *l = arg;
+
+	assert_int_equal(changed_us, 0);
+	assert_true(l->n < 2);
+	snprintf(l->router_id[l->n], sizeof(l->router_id[0]), "%s", router_id);
+	l->revision[l->n++] = revision;
+	return 0;
+}
+
+/*
+ * What a start anchors its followers at: every router's newest logged
+ * revision in one read, as store_router_last_change() gives each (a
+ * conflict refused bumps the revision and logs nothing: not counted).
+ */
+static void test_last_changes(void **state)
+{
+	struct ctx *c = *state;
+	struct forwarding x = fwd(5000, "10.0.0.5", 80), y = fwd(5001, "10.0.0.6", 80);
+	struct forwarding z = fwd(5000, "10.0.0.7", 80), clash = fwd(5000, "10.0.0.8", 80);
+	struct last got = {0};
+	uint64_t one;
+
+	snprintf(z.router_id, sizeof(z.router_id), "%s", "r2");
+	assert_int_equal(store_last_changes(c->a, collect_last, &got, NULL), 0);
+	assert_int_equal(got.n, 0);
+	assert_int_equal(store_insert(c->a, &x, NULL, NULL), 0);
+	assert_int_equal(store_insert(c->b, &y, NULL, NULL), 0);
+	assert_int_equal(store_insert(c->a, &z, NULL, NULL), 0);
+	assert_int_equal(store_insert(c->b, &clash, NULL, NULL), -EEXIST);
+	assert_int_equal(store_last_changes(c->b, collect_last, &got, NULL), 0);
+	assert_int_equal(got.n, 2);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(store_router_last_change(c->a, got.router_id[i], &one, NULL), 0);
+		assert_int_equal(got.revision[i], one);
+	}
+	assert_string_equal(got.router_id[0], R1);
+	assert_int_equal(got.revision[0], 2);
+	assert_string_equal(got.router_id[1], "r2");
+	assert_int_equal(got.revision[1], 1);
+}
+
 static int collect_replica(const struct store_replica *rp, void *arg)
 {
 	struct store_replica *v = arg;
@@ -604,6 +653,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_race_galera, setup_galera, teardown),
 	        cmocka_unit_test_setup_teardown(test_copy, setup_single, teardown),
 	        cmocka_unit_test_setup_teardown(test_change_log, setup_single, teardown),
+	        cmocka_unit_test_setup_teardown(test_last_changes, setup_single, teardown),
 	        cmocka_unit_test_setup_teardown(test_change_log_trimmed, setup_single, teardown),
 	        cmocka_unit_test_setup_teardown(test_replicas, setup_single, teardown),
 	};
