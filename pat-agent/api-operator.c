@@ -85,7 +85,7 @@ void api_metrics(struct call *c)
 
 	if (b == NULL)
 		return;
-	if (stats_render(a->stats, a->store, a->kernel, b) < 0) {
+	if (stats_render(a->stats, a, b) < 0) {
 		evbuffer_free(b);
 		fault_set(&err, -EIO, FAULT_STORE, "cannot count forwardings");
 		call_reply_error(c, &err);

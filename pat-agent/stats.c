@@ -4,22 +4,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "agent.h"
+#include "census.h"
 #include "fwd.h"
-#include "kernel.h"
+#include "log.h"
 #include "metrics.h"
 #include "store.h"
 
 static const char *const result_names[] = {"ok", "error"};
 static const char *const service_names[] = {"keystone", "neutron"};
-static const char *const status_names[] = {"ACTIVE", "DOWN"};
+/* In enum fwd_status's order. */
+static const char *const status_names[] = {"ACTIVE", "DOWN", "BUILD", "ERROR"};
 /* In enum fwd_reason's order, from FWD_REASON_NAMESPACE_ABSENT. */
-static const char *const reason_names[] = {"namespace_absent", "kernel_refused"};
+static const char *const reason_names[] = {"namespace_absent", "kernel_refused", "applying"};
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 static const struct metric_label result_label = {"result", result_names, 2};
 static const struct metric_label service_label = {"service", service_names, 2};
-static const struct metric_label status_label = {"status", status_names, 2};
-static const struct metric_label reason_label = {"reason", reason_names, 2};
+static const struct metric_label status_label = {"status", status_names, NELEM(status_names)};
+static const struct metric_label reason_label = {"reason", reason_names, NELEM(reason_names)};
 
 struct stats {
 	struct metrics *reg;
@@ -28,6 +34,9 @@ struct stats {
 	struct metric *rebuilds, *followed; /* follow.c: whole tables, and single changes */
 	struct metric *statements;          /* sent to the database */
 	uint64_t statements_seen;           /* the store's count at the last scrape */
+	struct census census;               /* the forwardings by status: see census_of() */
+	int64_t census_at_ms;               /* when it was taken (monotonic) */
+	bool census_held;
 };
 
 int stats_new(struct stats **out)
@@ -42,9 +51,10 @@ int stats_new(struct stats **out)
 	s->os_errors = metrics_add(s->reg, METRIC_COUNTER, "praas_openstack_errors_total",
 	        "OpenStack calls that failed", &service_label, 1, NULL, 0);
 	s->forwardings = metrics_add(s->reg, METRIC_GAUGE, "praas_forwardings",
-	        "Port forwardings in the database, by status", &status_label, 1, NULL, 0);
+	        "Port forwardings in the database, by the status the API answers", &status_label, 1,
+	        NULL, 0);
 	s->by_reason = metrics_add(s->reg, METRIC_GAUGE, "praas_forwardings_by_reason",
-	        "DOWN port forwardings, by status_reason", &reason_label, 1, NULL, 0);
+	        "Port forwardings not ACTIVE, by status_reason", &reason_label, 1, NULL, 0);
 	s->commits = metrics_add(s->reg, METRIC_COUNTER, "praas_group_commit_transactions_total",
 	        "Store transactions (one fsync each) of the group commit", NULL, 0, NULL, 0);
 	s->committed = metrics_add(s->reg, METRIC_COUNTER, "praas_group_commit_changes_total",
@@ -110,61 +120,59 @@ void stats_openstack_error(struct stats *s, const char *service)
 	metric_inc(s->os_errors, &idx);
 }
 
-/* Counts the DOWN forwardings by reason; one namespace check per run of a router. */
-struct reasons {
-	struct kernel *kernel;
-	char router[FWD_NAME_MAX + 1];
-	enum fwd_reason last;
-	size_t n[2];
-};
-
-static int count_reason(const struct forwarding *f, void *arg)
+/* Now, monotonic, in milliseconds. */
+static int64_t now_ms(void)
 {
-	struct reasons *c = arg;
-	struct forwarding shown;
+	struct timespec ts;
 
-	if (f->status != FWD_STATUS_DOWN)
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * The forwardings by status: counted at each scrape on one node (two
+ * indexed counts); across nodes (a read per router), at most once per
+ * STATS_CENSUS_MAX_AGE_MS, the scrapes in between answering the last
+ * figures. Not refreshed (the database away): the scrape fails once the
+ * figures are that old, as every scrape did before.
+ */
+static int census_of(struct stats *s, struct agent *a, char **cause)
+{
+	int64_t now = now_ms();
+	int r;
+
+	if (s->census_held && store_is_shared(a->store) &&
+	        now - s->census_at_ms < STATS_CENSUS_MAX_AGE_MS)
 		return 0;
-	if (strcmp(c->router, f->router_id) != 0) {
-		shown = *f;
-		kernel_explain(c->kernel, &shown);
-		c->last = shown.status_reason;
-		snprintf(c->router, sizeof(c->router), "%s", f->router_id);
+	if ((r = census_take(a, &s->census, cause)) < 0) {
+		s->census_held = false;
+		return r;
 	}
-	c->n[c->last == FWD_REASON_KERNEL_REFUSED]++;
+	s->census_at_ms = now;
+	s->census_held = true;
 	return 0;
 }
 
-int stats_render(struct stats *s, struct store *store, struct kernel *kernel, struct evbuffer *out)
+int stats_render(struct stats *s, struct agent *a, struct evbuffer *out)
 {
-	struct reasons reasons = {.kernel = kernel};
-	size_t all, down;
-	uint64_t statements = store_statements(store);
+	uint64_t statements = store_statements(a->store);
+	char *cause = NULL;
 	unsigned int idx;
 	int r;
 
 	/* Read first, so a scrape's own counts below are not in its answer. */
 	metric_add(s->statements, NULL, (double)(statements - s->statements_seen));
 	s->statements_seen = statements;
-	/*
-	 * A scrape is rare next to requests: counting here keeps the request
-	 * path free. Two counts, not a read of every forwarding (80 ms of a
-	 * blocked loop at 100,000).
-	 */
-	if ((r = store_count(store, NULL, &all, NULL)) < 0 ||
-	        (r = store_count_status(store, FWD_STATUS_DOWN, &down, NULL)) < 0)
+	/* A scrape is rare next to requests: counting here keeps the request path free. */
+	if ((r = census_of(s, a, &cause)) < 0) {
+		log_warnx("/metrics: %s", cause ? cause : strerror(-r));
+		free(cause);
 		return r;
-	idx = 0;
-	metric_set(s->forwardings, &idx, (double)(all - down));
-	idx = 1;
-	metric_set(s->forwardings, &idx, (double)down);
-	/*
-	 * The reasons need each DOWN one's router: a read of every forwarding,
-	 * done only while some are DOWN (none, in a healthy node).
-	 */
-	if (down > 0 && (r = store_foreach_all(store, count_reason, &reasons, NULL)) < 0)
-		return r;
-	for (idx = 0; idx < 2; idx++)
-		metric_set(s->by_reason, &idx, (double)reasons.n[idx]);
+	}
+	for (idx = 0; idx < NELEM(status_names); idx++)
+		metric_set(s->forwardings, &idx, (double)s->census.status[idx]);
+	for (idx = 0; idx < NELEM(reason_names); idx++)
+		metric_set(s->by_reason, &idx,
+		        (double)s->census.reason[idx + FWD_REASON_NAMESPACE_ABSENT]);
 	return metrics_render(s->reg, out);
 }

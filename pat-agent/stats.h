@@ -1,9 +1,9 @@
 /*
  * The pat-agent's own metrics, declared once: nft batch latency, OpenStack
  * call errors, the group commit's transactions and changes, the other agents' changes followed
- * (tables rebuilt, changes applied), the forwardings by status and the
- * DOWN ones by status_reason (read from the store when scraped). The HTTP server adds its request
- * counters and latencies to the same registry.
+ * (tables rebuilt, changes applied), the forwardings by the status the API
+ * answers and the others by status_reason (census.h, when scraped). The HTTP server adds its
+ * request counters and latencies to the same registry.
  */
 #ifndef PRAAS_STATS_H
 #define PRAAS_STATS_H
@@ -11,10 +11,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct agent;
 struct evbuffer;
-struct kernel;
 struct metrics;
-struct store;
 
 struct stats;
 
@@ -31,9 +30,17 @@ void stats_openstack_error(struct stats *s, const char *service);
 void stats_follow(struct stats *s, bool rebuilt, size_t applied);
 
 /*
- * Renders every metric, with the forwardings counted from store now and
- * the DOWN ones explained by kernel (kernel_explain). 0 or -errno.
+ * How old the forwardings' figures may be on a shared database (MariaDB),
+ * where counting them reads each router's replicas: scrapes come every
+ * 15-60 s, and two within this share one count.
  */
-int stats_render(struct stats *s, struct store *store, struct kernel *kernel, struct evbuffer *out);
+#define STATS_CENSUS_MAX_AGE_MS 5000
+
+/*
+ * Renders every metric, with the forwardings counted by the status the
+ * API answers (census.h): now on one node, at most STATS_CENSUS_MAX_AGE_MS
+ * old across nodes. 0 or -errno (the database could not be read).
+ */
+int stats_render(struct stats *s, struct agent *a, struct evbuffer *out);
 
 #endif
