@@ -11,7 +11,8 @@
  * forwardings, then one read of each router's replicas; a router's
  * forwardings are read only while its live hosts differ on them (one
  * behind, or refusing), which is when each one's revision decides. The
- * cost grows with the routers, not with the forwardings.
+ * statements grow with the routers, not with the forwardings (the count
+ * itself walks index forwardings_router_page inside the database).
  */
 #ifndef PRAAS_CENSUS_H
 #define PRAAS_CENSUS_H

@@ -21,6 +21,8 @@ static const char *const status_names[] = {"ACTIVE", "DOWN", "BUILD", "ERROR"};
 static const char *const reason_names[] = {"namespace_absent", "kernel_refused", "applying"};
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+_Static_assert(NELEM(status_names) == FWD_STATUS_ERROR + 1, "a name per enum fwd_status");
+_Static_assert(NELEM(reason_names) == FWD_REASON_APPLYING, "a name per enum fwd_reason but NONE");
 
 static const struct metric_label result_label = {"result", result_names, 2};
 static const struct metric_label service_label = {"service", service_names, 2};
@@ -120,12 +122,13 @@ void stats_openstack_error(struct stats *s, const char *service)
 	metric_inc(s->os_errors, &idx);
 }
 
-/* Now, monotonic, in milliseconds. */
+/* Now, monotonic, in milliseconds; -1 if the clock cannot be read (then every scrape counts). */
 static int64_t now_ms(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
+		return -1;
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
@@ -141,7 +144,7 @@ static int census_of(struct stats *s, struct agent *a, char **cause)
 	int64_t now = now_ms();
 	int r;
 
-	if (s->census_held && store_is_shared(a->store) &&
+	if (s->census_held && now >= 0 && store_is_shared(a->store) &&
 	        now - s->census_at_ms < STATS_CENSUS_MAX_AGE_MS)
 		return 0;
 	if ((r = census_take(a, &s->census, cause)) < 0) {
