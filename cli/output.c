@@ -19,14 +19,21 @@ int output_format_parse(const char *name)
 	return -1;
 }
 
-/* One object of a list as the openstack CLI's format_dict: "k1='v1', k2='v2'", keys sorted. */
+/* A value's text; a JSON null (or a missing key) as "None", as openstack shows it. */
+static const char *text_of(struct json_object *v)
+{
+	return v != NULL ? json_object_get_string(v) : "None";
+}
+
+/*
+ * One object of a list as the openstack CLI's format_dict: "k1='v1',
+ * k2='v2'", keys sorted (the first 32: a host has 4).
+ */
 static int put_dict(FILE *out, struct json_object *obj)
 {
 	const char *keys[32];
 	size_t n = 0;
 
-	if (!json_object_is_type(obj, json_type_object))
-		return fputs(json_object_get_string(obj), out) < 0 ? -1 : 0;
 	json_object_object_foreach(obj, k, v)
 	{
 		(void)v;
@@ -43,8 +50,7 @@ static int put_dict(FILE *out, struct json_object *obj)
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *val = json_object_object_get(obj, keys[i]);
 
-		if (fprintf(out, "%s%s='%s'", i ? ", " : "", keys[i],
-		            val ? json_object_get_string(val) : "None") < 0)
+		if (fprintf(out, "%s%s='%s'", i ? ", " : "", keys[i], text_of(val)) < 0)
 			return -1;
 	}
 	return 0;
@@ -78,12 +84,11 @@ static char *array_text(struct json_object *a, const struct column *col)
 		if (col->brief_name != NULL && json_object_is_type(e, json_type_object) &&
 		        json_object_object_get_ex(e, col->brief_name, &k) &&
 		        json_object_object_get_ex(e, col->brief_value, &v))
-			r = fprintf(out_sep(f, i, ", "), "%s=%s", json_object_get_string(k),
-			            json_object_get_string(v)) < 0;
+			r = fprintf(out_sep(f, i, ", "), "%s=%s", text_of(k), text_of(v)) < 0;
 		else if (json_object_is_type(e, json_type_object))
 			r = put_dict(out_sep(f, i, "\n"), e);
 		else
-			r = fputs(json_object_get_string(e), out_sep(f, i, ", ")) < 0;
+			r = fputs(text_of(e), out_sep(f, i, ", ")) < 0;
 	}
 	if (fclose(f) != 0 || r != 0) {
 		free(text);
@@ -106,7 +111,7 @@ static char *cell(struct json_object *obj, const struct column *col)
 		return strdup(json_object_get_boolean(v) ? "True" : "False");
 	if (json_object_is_type(v, json_type_array))
 		return array_text(v, col);
-	return strdup(json_object_get_string(v));
+	return strdup(text_of(v));
 }
 
 /* Display width of a cell's first line (to '\n'), counting UTF-8 sequences once. */
@@ -123,10 +128,15 @@ static size_t width(const char *s)
 /* Line i of a cell ("" past its last), and its length in bytes. */
 static const char *line(const char *s, size_t i, int *len)
 {
-	for (; i > 0 && *s; i--)
-		s = strchrnul(s, '\n') + (strchr(s, '\n') != NULL);
-	if (i > 0)
-		s = "";
+	for (; i > 0; i--) {
+		const char *nl = strchr(s, '\n');
+
+		if (nl == NULL) {
+			s = "";
+			break;
+		}
+		s = nl + 1;
+	}
 	*len = (int)(strchrnul(s, '\n') - s);
 	return s;
 }
@@ -178,15 +188,15 @@ static void row(FILE *out, char *const *cells, const size_t *w, size_t n)
 /* Draws a box: heads[ncols] then rows of cells[nrows][ncols]. */
 static void table(FILE *out, char *const *heads, char *const *cells, size_t nrows, size_t ncols)
 {
-	size_t *w = calloc(ncols, sizeof(*w)), l;
+	size_t *w = calloc(ncols, sizeof(*w)), l, cw;
 
 	if (w == NULL)
 		return;
 	for (size_t c = 0; c < ncols; c++) {
 		w[c] = width(heads[c]);
 		for (size_t r = 0; r < nrows; r++)
-			if (cell_size(cells[r * ncols + c], &l) > w[c])
-				w[c] = cell_size(cells[r * ncols + c], &l);
+			if ((cw = cell_size(cells[r * ncols + c], &l)) > w[c])
+				w[c] = cw;
 	}
 	rule(out, w, ncols);
 	row(out, heads, w, ncols);

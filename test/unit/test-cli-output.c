@@ -233,6 +233,16 @@ static void test_hosts(void **state)
 	t = capture(true, OUTPUT_VALUE, a, list, 2);
 	assert_string_equal(t, "f1 node-a=ACTIVE, node-b=ERROR\nf2 \n");
 	free(t);
+	/* Other arrays: joined by ", ", a null as None (never a crash). */
+	none = json_object_new_object();
+	json_object_object_add(none, "id", json_object_new_string("f3"));
+	json_object_object_add(none, "hosts", json_object_new_array());
+	json_object_array_add(json_object_object_get(none, "hosts"), json_object_new_string("x"));
+	json_object_array_add(json_object_object_get(none, "hosts"), NULL);
+	t = capture(false, OUTPUT_VALUE, none, show, 2);
+	assert_string_equal(t, "f3\nx, None\n");
+	free(t);
+	json_object_put(none);
 	json_object_put(a);
 	json_object_put(o);
 }
