@@ -13,13 +13,13 @@
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 static const struct column agent_columns[] = {
-        {"host", "Host"},
-        {"alive", "Alive"},
-        {"version", "Version"},
-        {"routers", "Routers"},
-        {"behind_ms", "Behind (ms)"},
-        {"last_seen", "Last Seen"},
-        {"started_at", "Started"},
+        {"host", "Host", NULL, NULL},
+        {"alive", "Alive", NULL, NULL},
+        {"version", "Version", NULL, NULL},
+        {"routers", "Routers", NULL, NULL},
+        {"behind_ms", "Behind (ms)", NULL, NULL},
+        {"last_seen", "Last Seen", NULL, NULL},
+        {"started_at", "Started", NULL, NULL},
 };
 
 static int cmd_agent_list(struct cli *cli, int argc, char **argv)

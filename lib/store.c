@@ -195,6 +195,7 @@ enum stmt_id {
 	ST_COUNT_ALL,
 	ST_COUNT_ROUTER,
 	ST_COUNT_STATUS,
+	ST_COUNT_ROUTERS,
 	ST_SET_STATUS,
 	ST_NEXT_EXTERNAL,
 	ST_BUMP_ROUTER,
@@ -305,6 +306,9 @@ static const char *const stmt_sql[ST_COUNT_] = {
         [ST_COUNT_ALL] = "SELECT count(*) FROM forwardings",
         [ST_COUNT_ROUTER] = "SELECT count(*) FROM forwardings WHERE router_id = ?1",
         [ST_COUNT_STATUS] = "SELECT count(*) FROM forwardings WHERE status = ?1",
+        /* Index forwardings_router_page's order: one row per router, no sort. */
+        [ST_COUNT_ROUTERS] = "SELECT router_id, count(*) FROM forwardings GROUP BY router_id"
+                             " ORDER BY router_id",
         [ST_SET_STATUS] = ("UPDATE forwardings SET status = ?2 WHERE router_id = ?1"
                            " AND status != ?2"),
         /* One descent of forwardings_external: a walk over pairs costs O(pairs log N). */
@@ -1443,6 +1447,31 @@ int store_count(struct store *s, const char *router_id, size_t *count, char **ca
 int store_count_status(struct store *s, enum fwd_status status, size_t *count, char **cause)
 {
 	return count_text(s, ST_COUNT_STATUS, fwd_status_name(status), count, cause);
+}
+
+int store_foreach_router_count(struct store *s, store_router_count_cb cb, void *arg, char **cause)
+{
+	struct sqldb_stmt *st = NULL;
+	char router_id[FWD_NAME_MAX + 1];
+	const char *text;
+	size_t len;
+	int r, rc;
+
+	if ((r = stmt_take(s, ST_COUNT_ROUTERS, &st, cause)) < 0)
+		return r;
+	while (r == 0 && (rc = sqldb_step(st)) == 1) {
+		if ((text = sqldb_column_text(st, 0, &len)) == NULL || len >= sizeof(router_id)) {
+			r = cause_set(cause, -EIO, "%s: a router id too long", s->path);
+			break;
+		}
+		memcpy(router_id, text, len);
+		router_id[len] = '\0';
+		r = cb(router_id, (size_t)sqldb_column_int64(st, 1), arg);
+	}
+	if (r == 0 && rc < 0)
+		r = fail(s, rc, cause, "count the forwardings of each router");
+	stmt_put(s, ST_COUNT_ROUTERS);
+	return r;
 }
 
 int store_set_router_status(

@@ -192,6 +192,13 @@ int store_foreach_external_port(struct store *s, const char *router_id, uint8_t 
 int store_count(struct store *s, const char *router_id, size_t *count, char **cause);
 /* Number of forwardings in status, on every router. */
 int store_count_status(struct store *s, enum fwd_status status, size_t *count, char **cause);
+/* Returns non-zero to stop; that value is returned. */
+typedef int (*store_router_count_cb)(const char *router_id, size_t count, void *arg);
+/*
+ * Every router that has forwardings, by id, with their number: one
+ * statement (an index walk), one row per router.
+ */
+int store_foreach_router_count(struct store *s, store_router_count_cb cb, void *arg, char **cause);
 /*
  * Sets the status of every forwarding of router_id (the namespace came or
  * went). Returns how many changed (>= 0). updated_at is not touched: the

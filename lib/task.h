@@ -19,8 +19,9 @@
  *   tasks.
  * - Each stack has a guard page below it: an overflow faults rather than
  *   writes over memory. Up to 8 freed stacks are kept for the next tasks
- *   (a task per group commit or read costs no mmap). Switches are annotated for AddressSanitizer and
- *   the stacks registered with valgrind, so both stay quiet.
+ *   (a task per group commit or read costs no mmap). Switches are
+ *   annotated for AddressSanitizer and the stacks registered with
+ *   valgrind, so both stay quiet.
  *
  * Not thread-safe (see above).
  */

@@ -22,6 +22,7 @@ struct lease {
 	char holder[FWD_NAME_MAX + 1]; /* this monitor: host.pid */
 	bool acting;
 	bool asking; /* a request is pending: not two at once */
+	bool missed; /* a tick came while asking: ask again at its answer */
 	bool told;   /* "standing by" said once */
 };
 
@@ -60,6 +61,8 @@ static void set_acting(struct lease *l, bool acting, const char *why)
 	}
 }
 
+static void ask(evutil_socket_t fd, short what, void *arg);
+
 static void on_answer(const struct ipc_answer *ans, const char *error, void *arg)
 {
 	struct lease *l = arg;
@@ -73,6 +76,15 @@ static void on_answer(const struct ipc_answer *ans, const char *error, void *arg
 		set_acting(l, false, ans ? ans->error : error);
 	else
 		set_acting(l, ipc_answer_held(ans), "another monitor holds the lease");
+	/*
+	 * An answer slower than h (a loaded pat-agent or database) made the
+	 * tick it overlapped skip its ask: waiting for the next tick would let
+	 * a standby take over up to h later than the 4h lease.h promises.
+	 */
+	if (l->missed) {
+		l->missed = false;
+		ask(-1, 0, l);
+	}
 }
 
 /* How often to ask: half a period, at most LEASE_ASK_MAX_S. */
@@ -92,8 +104,10 @@ static void ask(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (l->asking)
+	if (l->asking) {
+		l->missed = true;
 		return;
+	}
 	snprintf(req.holder, sizeof(req.holder), "%s", l->holder);
 	req.ttl_ms = ttl_ms > IPC_LEASE_TTL_MAX_MS ? IPC_LEASE_TTL_MAX_MS : (unsigned int)ttl_ms;
 	if (ipc_client_request(l->m->ipc, &req, on_answer, l) < 0) {

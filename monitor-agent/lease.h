@@ -10,9 +10,13 @@
  * Why these times: a holder that starts a cycle renewed at most h before,
  * so it holds the lease at least 2h after: no other monitor acts while
  * that look runs (a look takes milliseconds to seconds; 2h is at least 1 s).
- * A holder killed at t leaves a lease ending by t + 3h; a standby asks
- * every h, so it takes over by t + 4h <= t + 2 periods. A monitor that
- * cannot reach its pat-agent stops acting at once.
+ * A holder killed at t leaves a lease ending by t + 3h (plus its last
+ * ask's round trip: one sent just before t still renews after it); a
+ * standby asks every h, so it takes over by t + 4h <= t + 2 periods, plus
+ * the round trips of those two asks (a control socket request and one
+ * UPDATE each). A tick that finds the previous ask unanswered asks as soon
+ * as the answer comes, so a slow answer never costs a standby a whole h.
+ * A monitor that cannot reach its pat-agent stops acting at once.
  */
 #ifndef PRAAS_MONITOR_LEASE_H
 #define PRAAS_MONITOR_LEASE_H

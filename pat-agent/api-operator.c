@@ -52,6 +52,7 @@ void api_healthz(struct call *c)
 	if (b == NULL)
 		return;
 	/* census.h: counted now on SQLite; on MariaDB the last count, never waiting for it. */
+	census_probe(a->census);
 	census_refresh(a->census);
 	counts = census_last(a->census);
 	if ((r = counts->r) < 0)

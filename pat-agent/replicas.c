@@ -223,6 +223,21 @@ static int show_shared(struct replicas_view *v, struct forwarding *f, char **cau
 	return 0;
 }
 
+int replicas_alike(
+        struct replicas_view *v, const char *router_id, enum fwd_status *status, char **cause)
+{
+	struct router_rows *rr;
+	int r;
+
+	if ((r = rows_of(v, router_id, &rr, cause)) < 0)
+		return r;
+	for (size_t i = 0; i < rr->n; i++)
+		if (replica_status(&rr->v[i], rr->revision) != FWD_STATUS_ACTIVE)
+			return 0;
+	*status = rr->n > 0 ? FWD_STATUS_ACTIVE : FWD_STATUS_DOWN;
+	return 1;
+}
+
 void replicas_view_local(struct replicas_view *v)
 {
 	v->local = true;

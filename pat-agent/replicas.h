@@ -24,6 +24,8 @@
 
 #include <stdint.h>
 
+#include "fwd.h"
+
 struct agent;
 struct forwarding;
 struct kernel;
@@ -65,6 +67,15 @@ void replicas_view_free(struct replicas_view *v);
  * *cause (the database could not be read).
  */
 int replicas_show(struct replicas_view *v, struct forwarding *shown, char **cause);
+/*
+ * Shared store: whether every forwarding of router_id shows alike, from
+ * its replicas alone (read once into v): 1 with *status DOWN (no live
+ * host) or ACTIVE (every live host applied the router's revision, so
+ * each forwarding's), 0 when each forwarding's revision decides
+ * (replicas_show each), or -errno with *cause.
+ */
+int replicas_alike(
+        struct replicas_view *v, const char *router_id, enum fwd_status *status, char **cause);
 /* The view answers from this node's knowledge alone (the database away: readcopy.h). */
 void replicas_view_local(struct replicas_view *v);
 

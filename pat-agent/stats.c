@@ -5,21 +5,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fwd.h"
 #include "census.h"
+#include "fwd.h"
+#include "log.h"
 #include "metrics.h"
 #include "store.h"
 
 static const char *const result_names[] = {"ok", "error"};
 static const char *const service_names[] = {"keystone", "neutron"};
-static const char *const status_names[] = {"ACTIVE", "DOWN"};
+/* In enum fwd_status's order. */
+static const char *const status_names[] = {"ACTIVE", "DOWN", "BUILD", "ERROR"};
 /* In enum fwd_reason's order, from FWD_REASON_NAMESPACE_ABSENT. */
-static const char *const reason_names[] = {"namespace_absent", "kernel_refused"};
+static const char *const reason_names[] = {"namespace_absent", "kernel_refused", "applying"};
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+_Static_assert(NELEM(status_names) == FWD_STATUS_ERROR + 1, "a name per enum fwd_status");
+_Static_assert(NELEM(reason_names) == FWD_REASON_APPLYING, "a name per enum fwd_reason but NONE");
 
 static const struct metric_label result_label = {"result", result_names, 2};
 static const struct metric_label service_label = {"service", service_names, 2};
-static const struct metric_label status_label = {"status", status_names, 2};
-static const struct metric_label reason_label = {"reason", reason_names, 2};
+static const struct metric_label status_label = {"status", status_names, NELEM(status_names)};
+static const struct metric_label reason_label = {"reason", reason_names, NELEM(reason_names)};
 
 struct stats {
 	struct metrics *reg;
@@ -42,9 +48,10 @@ int stats_new(struct stats **out)
 	s->os_errors = metrics_add(s->reg, METRIC_COUNTER, "praas_openstack_errors_total",
 	        "OpenStack calls that failed", &service_label, 1, NULL, 0);
 	s->forwardings = metrics_add(s->reg, METRIC_GAUGE, "praas_forwardings",
-	        "Port forwardings in the database, by status", &status_label, 1, NULL, 0);
+	        "Port forwardings in the database, by the status the API answers", &status_label, 1,
+	        NULL, 0);
 	s->by_reason = metrics_add(s->reg, METRIC_GAUGE, "praas_forwardings_by_reason",
-	        "DOWN port forwardings, by status_reason", &reason_label, 1, NULL, 0);
+	        "Port forwardings not ACTIVE, by status_reason", &reason_label, 1, NULL, 0);
 	s->commits = metrics_add(s->reg, METRIC_COUNTER, "praas_group_commit_transactions_total",
 	        "Store transactions (one fsync each) of the group commit", NULL, 0, NULL, 0);
 	s->committed = metrics_add(s->reg, METRIC_COUNTER, "praas_group_commit_changes_total",
@@ -124,17 +131,18 @@ int stats_render(struct stats *s, struct store *store, struct store *reads, stru
 	/*
 	 * A scrape is rare next to requests: counting when asked keeps the
 	 * request path free (census.h: at once on SQLite; on MariaDB the last
-	 * count, a new one behind the store gate, so a scrape never waits).
+	 * count, a new one behind the read gate, so a scrape never waits).
 	 */
 	census_refresh(census);
 	c = census_last(census);
-	if (c->r < 0)
+	if (c->r < 0) {
+		log_warnx("/metrics: %s", c->error);
 		return c->r;
-	idx = 0;
-	metric_set(s->forwardings, &idx, (double)(c->all - c->down));
-	idx = 1;
-	metric_set(s->forwardings, &idx, (double)c->down);
-	for (idx = 0; idx < 2; idx++)
-		metric_set(s->by_reason, &idx, (double)c->by_reason[idx]);
+	}
+	for (idx = 0; idx < NELEM(status_names); idx++)
+		metric_set(s->forwardings, &idx, (double)c->status[idx]);
+	for (idx = 0; idx < NELEM(reason_names); idx++)
+		metric_set(
+		        s->by_reason, &idx, (double)c->reason[idx + FWD_REASON_NAMESPACE_ABSENT]);
 	return metrics_render(s->reg, out);
 }

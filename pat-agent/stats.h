@@ -1,9 +1,9 @@
 /*
  * The pat-agent's own metrics, declared once: nft batch latency, OpenStack
  * call errors, the group commit's transactions and changes, the other agents' changes followed
- * (tables rebuilt, changes applied), the forwardings by status and the
- * DOWN ones by status_reason (read from the store when scraped). The HTTP server adds its request
- * counters and latencies to the same registry.
+ * (tables rebuilt, changes applied), the forwardings by the status the API
+ * answers and the others by status_reason (census.h, when scraped). The HTTP server adds its
+ * request counters and latencies to the same registry.
  */
 #ifndef PRAAS_STATS_H
 #define PRAAS_STATS_H
@@ -13,7 +13,6 @@
 
 struct census;
 struct evbuffer;
-struct kernel;
 struct metrics;
 struct store;
 
@@ -32,10 +31,10 @@ void stats_openstack_error(struct stats *s, const char *service);
 void stats_follow(struct stats *s, bool rebuilt, size_t applied);
 
 /*
- * Renders every metric, with the forwardings as census counted them
- * (census.h: now on SQLite, the last count on MariaDB) and the statements
- * of store and reads (MariaDB's second connection; the same on SQLite).
- * 0 or -errno (the count failed).
+ * Renders every metric, with the forwardings by the status the API
+ * answers as census counted them (census.h: now on SQLite, the last count
+ * on MariaDB) and the statements of store and reads (MariaDB's second
+ * connection; the same on SQLite). 0 or -errno (the count failed).
  */
 int stats_render(struct stats *s, struct store *store, struct store *reads, struct census *census,
         struct evbuffer *out);

@@ -15,7 +15,10 @@
 #   - a list of the router's forwardings reads its replicas once;
 #   - both namespaces removed: DOWN, namespace_absent, hosts []; back:
 #     ACTIVE on both again;
-#   - an idle agent's database cost stays within 5 statements/s.
+#   - an idle agent's database cost stays within 5 statements/s;
+#   - /metrics praas_forwardings counts them by the status the API answers
+#     (BUILD, ERROR and DOWN as above, and the reasons), and praas (the
+#     CLI) prints hosts one a line (show) or as host=STATUS (list).
 # Skipped (77) without the loopback Galera cluster (sudo test/mariadb/start.sh).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -41,6 +44,24 @@ status_of() { # ID: its status through the current agent
 shown_is() { # ID EXPECTED: what shown() prints of it, through the current agent
 	api GET "$base/$1"
 	[[ $(shown) == "$2" ]]
+}
+
+# /metrics' forwardings through the current agent: by status, then by reason.
+gauges() {
+	curl -s -m 10 "$AGENT_URL/metrics" | python3 -c '
+import re, sys
+m = dict(re.findall(r"^(praas_forwardings\S*) (\S+)$", sys.stdin.read(), re.M))
+print(" ".join("%s=%s" % (k, m.get("praas_forwardings{status=\"%s\"}" % k, "-"))
+               for k in ("ACTIVE", "BUILD", "ERROR", "DOWN")),
+      " ".join("%s=%s" % (k, m.get("praas_forwardings_by_reason{reason=\"%s\"}" % k, "-"))
+               for k in ("applying", "kernel_refused", "namespace_absent")))'
+}
+gauges_are() { [[ $(gauges) == "$1" ]]; }
+# The Hosts cell of forwarding ID's row in praas forwarding list's table.
+list_hosts() {
+	"$PRAAS_CLI" --url "$AGENT_URL" forwarding list --router "$U" 2>&1 | python3 -c '
+import sys
+print(" ".join(l.split("|")[-2].strip() for l in sys.stdin if sys.argv[1] in l))' "$1"
 }
 
 nodes_db arep
@@ -103,6 +124,22 @@ api GET "$base?status=BUILD"
 assert_eq "?status=BUILD lists only the new one" "$F2" "$(python3 -c '
 import json, sys
 print(" ".join(f["id"] for f in json.loads(sys.argv[1])["port_forwardings"]))' "$API_BODY")"
+G="ACTIVE=1 BUILD=1 ERROR=0 DOWN=0 applying=1 kernel_refused=0 namespace_absent=0"
+topo_wait 10 gauges_are "$G" # counted at most once per 5 s across nodes
+assert_eq "/metrics: one ACTIVE, one BUILD (applying), as the API answers" "$G" "$(gauges)"
+scrape_ms() {
+	curl -s -m 10 -o /dev/null -w '%{time_total}' "$AGENT_URL/metrics" |
+		python3 -c 'import sys; print(round(float(sys.stdin.read()) * 1000, 1))'
+}
+sleep 5.1 # the last count is older than 5 s: the next scrape counts (this router's forwardings read)
+echo "# figure: metrics_scrape_counting_ms $(scrape_ms)"
+echo "# figure: metrics_scrape_cached_ms $(scrape_ms)"
+assert_eq "praas forwarding list: the new one's hosts, host=STATUS" \
+	"node-a=ACTIVE, node-b=BUILD" "$(list_hosts "$F2")"
+out=$("$PRAAS_CLI" --url "$AGENT_URL" forwarding show --router "$U" "$F2" 2>&1)
+assert_match "praas forwarding show: one host a line, as openstack prints a list of dicts" \
+	"[|] hosts +[|] host='node-a', namespace='$NS', status='ACTIVE' +[|]"$'\n'"[|] +[|] host='node-b', namespace='$NS', status='BUILD' +[|]" \
+	"$out"
 t0=$(date +%s%N)
 kill -CONT "${PID[b]}"
 while [[ $(status_of "$F2") != ACTIVE ]] && (($(date +%s%N) - t0 < 5000000000)); do
@@ -130,6 +167,14 @@ api GET "$base?status=ERROR"
 assert_eq "?status=ERROR lists only it" "$F3" "$(python3 -c '
 import json, sys
 print(" ".join(f["id"] for f in json.loads(sys.argv[1])["port_forwardings"]))' "$API_BODY")"
+G="ACTIVE=2 BUILD=0 ERROR=1 DOWN=0 applying=0 kernel_refused=1 namespace_absent=0"
+topo_wait 10 gauges_are "$G"
+assert_eq "/metrics: two ACTIVE, one ERROR (kernel_refused), as the API answers" "$G" "$(gauges)"
+out=$("$PRAAS_CLI" --url "$AGENT_URL" forwarding show --router "$U" "$F3" 2>&1)
+assert_match "praas forwarding show: B's line has the kernel's words" \
+	"[|] +[|] error='[^']*(not permitted|EPERM)[^']*', host='node-b', namespace='$NS', status='ERROR' +[|]" \
+	"$out"
+assert_eq "praas forwarding list: host=STATUS" "node-a=ACTIVE, node-b=ERROR" "$(list_hosts "$F3")"
 # The owner exits (its table goes with its socket); the router's next change rebuilds B's.
 topo_table_release
 create 4025 25
@@ -174,6 +219,9 @@ assert_eq "no live agent hosts the router: DOWN, namespace_absent, no hosts" \
 	"DOWN namespace_absent " "$(shown)"
 assert_eq "no replica rows left" 0 \
 	"$(sql "$DB_NAME" -e "SELECT COUNT(*) FROM router_hosts WHERE router_id = '$U'")"
+G="ACTIVE=0 BUILD=0 ERROR=0 DOWN=4 applying=0 kernel_refused=0 namespace_absent=4"
+topo_wait 10 gauges_are "$G"
+assert_eq "/metrics: all 4 DOWN (namespace_absent), as the API answers" "$G" "$(gauges)"
 for n in a b; do
 	r=r1
 	[[ $n == b ]] && r=r1b

@@ -573,6 +573,43 @@ static void test_count_status(void **state)
 	assert_int_equal(n, 1);
 }
 
+/* What store_foreach_router_count saw: "router:count " in its order. */
+static int router_count_seen(const char *router_id, size_t n, void *arg)
+{
+	char *seen = arg;
+
+	snprintf(seen + strlen(seen), 256 - strlen(seen), "%.8s:%zu ", router_id, n);
+	return 0;
+}
+
+static int router_count_stop(const char *router_id, size_t n, void *arg)
+{
+	return 7;
+}
+
+/* /metrics' census: each router's forwardings counted in one statement, by router. */
+static void test_router_counts(void **state)
+{
+	struct ctx *c = *state;
+	struct forwarding a = tcp(R2, 5000, 5000, "10.0.0.5", 22, 22);
+	struct forwarding b = tcp(R1, 5001, 5001, "10.0.0.6", 22, 22);
+	struct forwarding d = tcp(R2, 5002, 5002, "10.0.0.7", 22, 22);
+	char seen[256] = "";
+
+	assert_int_equal(store_foreach_router_count(c->s, router_count_seen, seen, NULL), 0);
+	assert_string_equal(seen, "");
+	insert_ok(c->s, &a);
+	insert_ok(c->s, &b);
+	insert_ok(c->s, &d);
+	assert_int_equal(store_foreach_router_count(c->s, router_count_seen, seen, NULL), 0);
+	assert_string_equal(seen, "11111111:1 22222222:2 ");
+	assert_int_equal(store_foreach_router_count(c->s, router_count_stop, NULL, NULL), 7);
+	assert_int_equal(store_delete(c->s, b.id, NULL, NULL), 0);
+	seen[0] = '\0';
+	assert_int_equal(store_foreach_router_count(c->s, router_count_seen, seen, NULL), 0);
+	assert_string_equal(seen, "22222222:2 ");
+}
+
 struct hook_log {
 	int added, removed, rolled_back;
 };
@@ -1192,6 +1229,7 @@ static int run_mariadb(void)
 	        MY_TEST(test_nested_iteration),
 	        MY_TEST(test_router_status),
 	        MY_TEST(test_count_status),
+	        MY_TEST(test_router_counts),
 	        MY_TEST(test_transactions),
 	        MY_TEST(test_paging),
 	        MY_TEST(test_agents),
@@ -1227,6 +1265,7 @@ int main(int argc, char **argv)
 	        cmocka_unit_test_setup_teardown(test_nested_iteration, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_router_status, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_count_status, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_router_counts, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_migrate_v1, setup_dir, teardown),
 	        cmocka_unit_test_setup_teardown(test_newer_refused, setup_dir, teardown),

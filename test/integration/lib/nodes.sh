@@ -94,14 +94,20 @@ on() {
 }
 
 nodes_idle_queries() {
-	local port=${PORT[$1]} v0 v1 v2
+	local port=${PORT[$1]} v2 v3
 	statements() {
 		curl -s -m 10 "http://127.0.0.1:$port/metrics" | sed -n 's/^praas_db_statements_total //p'
 	}
-	# A scrape's own counts show in the next one: two back to back measure them.
-	v0=$(statements)
-	v1=$(statements)
-	sleep 5
+	# A scrape's own reads show in the next one. Across nodes it counts the
+	# forwardings at most once per 5 s (census.h CENSUS_MAX_AGE_MS):
+	# after 5.2 s the first scrape below counts them, the second answers
+	# from that count (no statement), so the 5 s after it hold the idle
+	# agent's statements alone.
+	statements >/dev/null
+	sleep 5.2
+	statements >/dev/null
 	v2=$(statements)
-	python3 -c "print(round((($v2 - $v1) - ($v1 - $v0)) / 5.0, 1))"
+	sleep 5
+	v3=$(statements)
+	python3 -c "print(round(($v3 - $v2) / 5.0, 1))"
 }
