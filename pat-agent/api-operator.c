@@ -57,8 +57,10 @@ void api_healthz(struct call *c)
 	counts = census_last(a->census);
 	if ((r = counts->r) < 0)
 		cause = counts->error;
-	else if ((r = counts->writes_r) < 0)
-		cause = counts->writes_error;
+	else if ((r = counts->reads.r) < 0)
+		cause = counts->reads.error;
+	else if ((r = counts->writes.r) < 0)
+		cause = counts->writes.error;
 	n = counts->all;
 	writes = !a->engine.write_failing;
 	if (a->os != NULL)

@@ -19,9 +19,17 @@
 #include "store.h"
 #include "storeq.h"
 
+/* A look at one connection, behind its gate; at most one queued. */
+struct look {
+	struct census *c;
+	bool writes; /* a->store through a->storeq; else a->reads through a->readq */
+	bool queued;
+};
+
 struct census {
 	struct agent *a;
-	bool queued, probing;
+	bool queued;
+	struct look reads, writes;
 	int64_t counted_at_ms; /* when the last good count began (monotonic); -1: never */
 	struct census_counts last;
 };
@@ -166,7 +174,7 @@ static void census_run(void *arg)
 {
 	struct census *c = arg;
 	struct agent *a = c->a;
-	struct census_counts n = {.counted = c->last.counted};
+	struct census_counts n = {0};
 	int64_t began = now_ms();
 	char *cause = NULL;
 	int r;
@@ -180,10 +188,12 @@ static void census_run(void *arg)
 		c->counted_at_ms = -1;
 		return;
 	}
-	n.counted++;
-	n.writes_r = c->last.writes_r;
-	memcpy(n.writes_error, c->last.writes_error, sizeof(n.writes_error));
-	c->last = n;
+	/* Field by field: the looks (look_run) may have ended while this one waited. */
+	c->last.r = 0;
+	c->last.all = n.all;
+	memcpy(c->last.status, n.status, sizeof(n.status));
+	memcpy(c->last.reason, n.reason, sizeof(n.reason));
+	c->last.counted++;
 	c->counted_at_ms = began;
 }
 
@@ -195,35 +205,46 @@ static void census_done(void *arg)
 }
 
 /*
- * The writes' connection answers too (MariaDB: it is not the counts'): a
- * clock read, or while writes fail a real write (engine_write_check), so
- * the verdict clears once the cause is gone. SQLite: no statement.
+ * Each connection answers (MariaDB: the count may be minutes old, and the
+ * reads and the writes each have their own): a clock read, or while
+ * writes fail a real write (engine_write_check), so the verdict clears
+ * once the cause is gone. SQLite: no statement.
  */
-static void probe_run(void *arg)
+static void look_run(void *arg)
 {
-	struct census *c = arg;
+	struct look *l = arg;
+	struct agent *a = l->c->a;
+	struct census_look *out = l->writes ? &l->c->last.writes : &l->c->last.reads;
 	char *cause = NULL;
 	int64_t now_us;
 	int r;
 
-	if (c->a->engine.write_failing) {
-		(void)engine_write_check(&c->a->engine);
+	if (l->writes && a->engine.write_failing) {
+		(void)engine_write_check(&a->engine);
 		return;
 	}
-	if ((r = store_clock(c->a->store, &now_us, &cause)) == -ENOTSUP)
+	if ((r = store_clock(l->writes ? a->store : a->reads, &now_us, &cause)) == -ENOTSUP)
 		r = 0;
-	c->last.writes_r = r;
+	out->r = r;
 	if (r < 0)
-		snprintf(c->last.writes_error, sizeof(c->last.writes_error), "%s",
-		        cause ? cause : strerror(-r));
+		snprintf(out->error, sizeof(out->error), "%s", cause ? cause : strerror(-r));
 	free(cause);
 }
 
-static void probe_done(void *arg)
+static void look_done(void *arg)
 {
-	struct census *c = arg;
+	struct look *l = arg;
 
-	c->probing = false;
+	l->queued = false;
+}
+
+static void look(struct look *l)
+{
+	if (l->queued)
+		return;
+	l->queued = true;
+	if (storeq_run(l->writes ? l->c->a->storeq : l->c->a->readq, look_run, look_done, l) < 0)
+		l->queued = false;
 }
 
 /* A good count younger than CENSUS_MAX_AGE_MS stands on a shared database. */
@@ -239,11 +260,8 @@ static bool count_due(const struct census *c)
 
 void census_probe(struct census *c)
 {
-	if (c->probing)
-		return;
-	c->probing = true;
-	if (storeq_run(c->a->storeq, probe_run, probe_done, c) < 0)
-		c->probing = false;
+	look(&c->reads);
+	look(&c->writes);
 }
 
 void census_refresh(struct census *c)
@@ -271,6 +289,8 @@ int census_new(struct agent *a, struct census **out)
 		return -ENOMEM;
 	c->a = a;
 	c->counted_at_ms = -1;
+	c->reads = (struct look){.c = c};
+	c->writes = (struct look){.c = c, .writes = true};
 	census_probe(c);
 	census_refresh(c);
 	*out = c;

@@ -42,6 +42,12 @@ struct census;
  */
 #define CENSUS_MAX_AGE_MS 5000
 
+/* The last look at one database connection: 0, or -errno and why. */
+struct census_look {
+	int r;
+	char error[256];
+};
+
 struct census_counts {
 	int r;                                  /* the last count: 0, or the store's -errno */
 	char error[256];                        /* r < 0: why */
@@ -49,9 +55,12 @@ struct census_counts {
 	size_t status[FWD_STATUS_ERROR + 1];    /* by enum fwd_status */
 	size_t reason[FWD_REASON_APPLYING + 1]; /* by enum fwd_reason */
 	uint64_t counted;                       /* counts done (0: none yet) */
-	/* MariaDB: the last look at the writes' own connection (0, or why not), as r, error. */
-	int writes_r;
-	char writes_error[256];
+	/*
+	 * The health check's looks at the reads' and the writes' connections
+	 * (MariaDB: two; SQLite: no statement, always 0), whatever the age of
+	 * the count.
+	 */
+	struct census_look reads, writes;
 };
 
 int census_new(struct agent *a, struct census **out);
@@ -60,9 +69,9 @@ void census_free(struct census *c);
 /* Asks for a new count (the gate's next turn) if due; the last one stays until it ends. */
 void census_refresh(struct census *c);
 /*
- * Asks for a new look at the writes' connection (writes_r), or while
- * writes fail a write probe: the health check's, not the scrape's (a
- * scrape would count its own statement).
+ * Asks for a new look at each connection (a clock read; while writes
+ * fail, a write probe on the writes' one, engine_write_check): the health
+ * check's, not the scrape's (a scrape would count its own statements).
  */
 void census_probe(struct census *c);
 const struct census_counts *census_last(const struct census *c);

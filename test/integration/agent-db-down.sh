@@ -100,7 +100,7 @@ assert_eq "the refused write left nothing in the database" 1 \
 	"$(sql "$db_name" -e "SELECT count(*) FROM forwardings")"
 
 mariadb_relay_up || topo_fail "the relay to MariaDB listens again"
-topo_wait 10 bash -c "curl -s -o /dev/null -w '%{http_code}' '$AGENT_URL/healthz' | grep -qx 200"
+topo_wait 10 agent_healthy_now
 create 4023
 assert_eq "with the database back, a write is served" 201 "$API_STATUS"
 api GET "$base"
@@ -159,7 +159,7 @@ assert_ok "the statement that met the stall held the loop at most twice database
 	test "$ms" -lt 2500
 
 mariadb_relay_resume
-topo_wait 10 bash -c "curl -s -o /dev/null -w '%{http_code}' '$AGENT_URL/healthz' | grep -qx 200" ||
+topo_wait 10 agent_healthy_now ||
 	topo_fail "/healthz is 200 again once the stall ends"
 touch "$TOPO_DIR/stop-sampling"
 wait "$sampler1" "$sampler2" 2>/dev/null
@@ -182,7 +182,7 @@ assert_eq "... saying the database is unavailable" praas.db_unavailable "$(api_e
 assert_eq "... yet the server committed it" 1 \
 	"$(sql "$db_name" -e "SELECT count(*) FROM forwardings WHERE external_port_lo = 4026")"
 rm -f "$hold"
-topo_wait 10 bash -c "curl -s -o /dev/null -w '%{http_code}' '$AGENT_URL/healthz' | grep -qx 200" ||
+topo_wait 10 agent_healthy_now ||
 	topo_fail "/healthz is 200 again"
 create 4027
 assert_eq "the next write is served" 201 "$API_STATUS"

@@ -75,7 +75,7 @@ resume() { # a|b...: and wait for each agent's /healthz to say 200
 	done
 	for n in "$@"; do
 		agent_node "$n"
-		topo_wait 10 bash -c "curl -s -o /dev/null -w '%{http_code}' '$AGENT_URL/healthz' | grep -qx 200" ||
+		topo_wait 10 agent_healthy_now ||
 			topo_fail "agent $n's /healthz is 200 again once its database answers"
 	done
 }
