@@ -19,6 +19,7 @@ struct sqldb_engine {
 	int (*exec)(struct sqldb *db, const char *sql);
 	int64_t (*changes)(struct sqldb *db);
 	bool (*in_txn)(struct sqldb *db);
+	bool (*given_up)(struct sqldb *db); /* NULL: never (a local file) */
 	const char *(*errmsg)(struct sqldb *db);
 	void (*close)(struct sqldb *db);
 };

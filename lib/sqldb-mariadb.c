@@ -931,6 +931,13 @@ static bool my_in_txn(struct sqldb *db)
 	return !m->broken && !m->txn_lost && server_in_txn(m);
 }
 
+static bool my_given_up(struct sqldb *db)
+{
+	struct my *m = my(db);
+
+	return m->down || m->probe != NULL || server_down(m->server);
+}
+
 static const char *my_errmsg(struct sqldb *db)
 {
 	return my(db)->err;
@@ -971,6 +978,7 @@ static const struct sqldb_engine my_engine = {
         .exec = my_exec,
         .changes = my_changes,
         .in_txn = my_in_txn,
+        .given_up = my_given_up,
         .errmsg = my_errmsg,
         .close = my_close,
 };

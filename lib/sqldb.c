@@ -95,6 +95,11 @@ bool sqldb_in_txn(struct sqldb *db)
 	return db->engine->in_txn(db);
 }
 
+bool sqldb_given_up(struct sqldb *db)
+{
+	return db->engine->given_up != NULL && db->engine->given_up(db);
+}
+
 void sqldb_set_timeout(struct sqldb *db, unsigned int ms)
 {
 	/* Read by MariaDB's watchdog thread too (the ping's deadline). */

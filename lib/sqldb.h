@@ -93,6 +93,13 @@ int sqldb_exec(struct sqldb *db, const char *sql);
 int64_t sqldb_changes(struct sqldb *db);
 /* Whether the engine holds an open transaction (false after it rolled one back itself). */
 bool sqldb_in_txn(struct sqldb *db);
+/*
+ * Whether the engine gave its server up (a statement of this connection or
+ * of another to the same server had no answer within the timeout) and has
+ * not connected to it again since: every statement fails at once
+ * meanwhile. Costs no statement. SQLite: never.
+ */
+bool sqldb_given_up(struct sqldb *db);
 /* The longest wait for a MariaDB server's answer, by default. */
 #define SQLDB_TIMEOUT_MS 1000
 /* Sets it (ms, > 0); SQLite ignores it (its busy timeout bounds its waits). */

@@ -1840,6 +1840,11 @@ void store_set_timeout(struct store *s, unsigned int ms)
 	sqldb_set_timeout(s->db, ms);
 }
 
+bool store_unreachable(struct store *s)
+{
+	return sqldb_given_up(s->db);
+}
+
 uint64_t store_statements(const struct store *s)
 {
 	return sqldb_statements(s->db);

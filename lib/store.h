@@ -351,6 +351,12 @@ int store_copy(struct store *from, struct store *to, size_t *copied, char **caus
  */
 void store_set_timeout(struct store *s, unsigned int ms);
 
+/*
+ * Whether the database counts as unreachable now (store_set_timeout: given
+ * up, and not connected again yet), without a statement. SQLite: never.
+ */
+bool store_unreachable(struct store *s);
+
 /* Statements sent to the database since open (praas_db_statements_total). */
 uint64_t store_statements(const struct store *s);
 

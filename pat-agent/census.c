@@ -258,14 +258,34 @@ static bool count_due(const struct census *c)
 	return now < 0 || now - c->counted_at_ms >= CENSUS_MAX_AGE_MS;
 }
 
+/*
+ * A connection that gave the database up fails every statement at once
+ * until it connects again (store_unreachable): said now, not at the next
+ * ask, and the last count no longer stands.
+ */
+static void mark_unreachable(
+        struct census *c, struct store *store, int *r, char *error, size_t size)
+{
+	if (!store_unreachable(store))
+		return;
+	*r = -ENOTCONN;
+	snprintf(error, size,
+	        "the database does not answer (given up after database_timeout; "
+	        "a new connection is tried in the background)");
+	c->counted_at_ms = -1;
+}
+
 void census_probe(struct census *c)
 {
+	mark_unreachable(c, c->a->store, &c->last.writes.r, c->last.writes.error,
+	        sizeof(c->last.writes.error));
 	look(&c->reads);
 	look(&c->writes);
 }
 
 void census_refresh(struct census *c)
 {
+	mark_unreachable(c, c->a->reads, &c->last.r, c->last.error, sizeof(c->last.error));
 	if (c->queued || !count_due(c))
 		return;
 	c->queued = true;

@@ -153,6 +153,8 @@ assert_ok "... sampled often ($(count_code "$health" "$settled_ms" "$end_ms" 503
 read -r ms code <<<"$(slowest "$metrics" "$settled_ms" "$end_ms")"
 assert_ok "/metrics answers within 100 ms all through the stall (slowest $ms ms)" test "$ms" -lt 100
 assert_eq "... 503, the database unavailable, as documented" 503 "$code"
+assert_eq "... every time, though its last count was good (a count stands 5 s)" 0 \
+	"$(count_code "$metrics" "$settled_ms" "$end_ms" 200)"
 # Every sample, those begun just before the stall too: one may wait for the statement that met it.
 read -r ms code <<<"$(slowest "$health" 0 "$end_ms")"
 assert_ok "the statement that met the stall held the loop at most twice database_timeout and a bit (slowest /healthz $ms ms)" \

@@ -384,6 +384,7 @@ static void test_create_statements(void **state)
 	assert_int_equal(drawn.id[0] != '\0', 1);
 	assert_int_equal(n2 - n1, (n1 - n0) + 1);
 	assert_int_equal(store_get(c->s, drawn.id, &given, NULL), 0);
+	assert_false(store_unreachable(c->s)); /* it answered: not given up */
 }
 
 struct collect {
