@@ -63,17 +63,11 @@ hold_router() { # SECONDS
 	topo_wait 5 grep -qx held "$said" || topo_fail "another client holds router $R's row"
 }
 
-mkdir -p "$TOPO_DIR/agent"
-pwfile=$TOPO_DIR/agent/db-password
-(umask 077 && printf '%s\n' "$db_pass" >"$pwfile")
+mariadb_password_file
 delay=$TOPO_DIR/delay-ms
-relay=$(agent__free_port) || topo_fail "a free port for the relay"
-python3 "$here/lib/delay-relay.py" "$relay" "$db_port" "$delay" </dev/null >/dev/null 2>&1 &
-RELAY=$!
-topo_on_exit "kill $RELAY 2>/dev/null || true"
-topo_wait 5 bash -c "ss -Htln 'sport = :$relay' | grep -q ." || topo_fail "the relay listens"
-agent_config "database=\"mysql://$db_user@127.0.0.1:$relay/$db_name\"" \
-	"database_password_file=\"$pwfile\"" "database_timeout=2"
+mariadb_script_relay delay-relay.py "$db_port" "$delay"
+agent_config "database=\"mysql://$db_user@127.0.0.1:$SCRIPT_RELAY_PORT/$db_name\"" \
+	"database_password_file=\"$DB_PASSWORD_FILE\"" "database_timeout=2"
 agent_start || { topo_fail "the agent starts on MariaDB through the relay"; topo_finish; }
 
 create 4022

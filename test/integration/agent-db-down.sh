@@ -62,19 +62,14 @@ count_code() { # FILE FROM_MS TO_MS CODE
 		END { print n + 0 }' "$1"
 }
 
-mkdir -p "$TOPO_DIR/agent"
-pwfile=$TOPO_DIR/agent/db-password
-(umask 077 && printf '%s\n' "$db_pass" >"$pwfile")
+mariadb_password_file
 # In front of the relay, one that can cut the connection after a COMMIT the server took.
 hold=$TOPO_DIR/cut-commit
-commit_port=$(agent__free_port) || topo_fail "a free port for the commit relay"
-python3 "$here/lib/commit-relay.py" "$commit_port" "$relay_port" "$hold" </dev/null >/dev/null 2>&1 &
-COMMIT_RELAY_PID=$!
-topo_on_exit "kill $COMMIT_RELAY_PID 2>/dev/null || true"
-topo_wait 5 bash -c "ss -Htln 'sport = :$commit_port' | grep -q ." || topo_fail "the commit relay listens"
+mariadb_script_relay commit-relay.py "$relay_port" "$hold"
+commit_port=$SCRIPT_RELAY_PORT
 # No read copy: this test is of reads that have none (agent-db-reads.sh: with one).
 agent_config "database=\"mysql://$db_user@127.0.0.1:$commit_port/$db_name\"" \
-	"database_password_file=\"$pwfile\"" 'database_read_copy=""'
+	"database_password_file=\"$DB_PASSWORD_FILE\"" 'database_read_copy=""'
 agent_start || { topo_fail "the agent starts on MariaDB through the relay"; topo_finish; }
 
 create 4022

@@ -53,8 +53,7 @@ is_number() {
 	[[ $1 =~ ^[0-9]+$ ]]
 }
 
-pwfile=$TOPO_DIR/db-password
-(umask 077 && printf '%s\n' "$db_pass" >"$pwfile")
+mariadb_password_file
 # B's own relay (mariadb.sh's is A's): the database can be taken from one agent alone.
 b_port=$(agent__free_port) || topo_fail "a free port for B's relay"
 setsid socat "TCP-LISTEN:$b_port,bind=127.0.0.1,reuseaddr,fork" "TCP:$db_host:$db_port" \
@@ -85,7 +84,7 @@ for n in a b; do
 	netns=$TOPO_NETNS_DIR port=$relay_port
 	[[ $n == b ]] && netns=$TOPO_DIR/node-b-netns port=$b_port
 	agent_config "database=\"mysql://$db_user@127.0.0.1:$port/$db_name\"" \
-		"database_password_file=\"$pwfile\"" "host=\"node-$n\"" "netns_dir=\"$netns\"" \
+		"database_password_file=\"$DB_PASSWORD_FILE\"" "host=\"node-$n\"" "netns_dir=\"$netns\"" \
 		"database_read_copy=\"$TOPO_DIR/agent-$n/read-copy.db\""
 	agent_start || { topo_fail "agent $n starts on MariaDB through its relay"; topo_finish; }
 done

@@ -25,11 +25,9 @@ VM1=${TOPO[vm1.ip4]}
 CLIENT4=${TOPO[client.ip4]}
 base=/v1/routers/$R/port_forwardings
 
-mkdir -p "$TOPO_DIR/agent"
-pwfile=$TOPO_DIR/agent/db-password
-(umask 077 && printf '%s\n' "$db_pass" >"$pwfile")
+mariadb_password_file
 agent_config "database=\"mysql://$db_user@$db_host:$db_port/$db_name\"" \
-	"database_password_file=\"$pwfile\""
+	"database_password_file=\"$DB_PASSWORD_FILE\""
 agent_start || { topo_fail "the agent starts on MariaDB"; topo_finish; }
 
 api POST "$base" "{\"port_forwarding\":{\"internal_ip_address\":\"$VM1\",\"internal_port\":22,\"external_port\":4022}}"

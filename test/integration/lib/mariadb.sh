@@ -46,6 +46,27 @@ sql() {
 	MYSQL_PWD=$db_pass mariadb --no-defaults -h "$db_host" -P "$db_port" -u "$db_user" -N -B "$@"
 }
 
+# The test's database password in a file only root reads (the agent's
+# database_password_file); its path in DB_PASSWORD_FILE.
+mariadb_password_file() {
+	DB_PASSWORD_FILE=$TOPO_DIR/db-password
+	(umask 077 && printf '%s\n' "$db_pass" >"$DB_PASSWORD_FILE") ||
+		topo_fail "the database password file"
+}
+
+# A relay of lib/ (delay-relay.py, commit-relay.py: LISTEN_PORT TARGET_PORT
+# CONTROL_FILE) listening on a free port, in SCRIPT_RELAY_PORT; killed at exit.
+mariadb_script_relay() { # SCRIPT TARGET_PORT CONTROL_FILE
+	local pid
+	SCRIPT_RELAY_PORT=$(agent__free_port) || topo_fail "a free port for $1"
+	python3 "$(dirname "${BASH_SOURCE[0]}")/$1" "$SCRIPT_RELAY_PORT" "$2" "$3" \
+		</dev/null >/dev/null 2>&1 &
+	pid=$!
+	topo_on_exit "kill $pid 2>/dev/null || true"
+	topo_wait 5 bash -c "ss -Htln 'sport = :$SCRIPT_RELAY_PORT' | grep -q ." ||
+		topo_fail "$1 listens"
+}
+
 RELAY_PID=
 relay_port=
 mariadb_relay_up() {
